@@ -1,0 +1,76 @@
+//! The HTTP app: `(method, path, headers, body) -> response`, independent of the runtime.
+//!
+//! Routes each request to its dialect, enforces the body size limit before any parsing, and
+//! answers CORS (bearer tokens, no cookies, so any origin may call). It holds no rules of its
+//! own: those are in the flows, and wire shapes are in the dialects.
+
+use crate::dialects::{check, gotrue, Body};
+use crate::flows::{Auth, FlowError};
+use crate::ports::Ports;
+use crate::Config;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+
+/// Largest request body accepted, in bytes. Auth requests are small; this bounds parsing work.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole service over one set of ports.
+pub struct App<P> {
+    auth: Auth<P>,
+}
+
+impl<P: Ports> App<P> {
+    /// The app over `ports` with `config`.
+    pub fn new(ports: P, config: Config) -> Result<Self, FlowError> {
+        Ok(Self {
+            auth: Auth::new(ports, config)?,
+        })
+    }
+
+    /// The auth service inside (for tests and adapters).
+    pub fn auth(&self) -> &Auth<P> {
+        &self.auth
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, req: Request<Body>) -> Response<Body> {
+        let mut response = if req.method() == Method::OPTIONS {
+            preflight()
+        } else {
+            self.route(&req).await
+        };
+        if req.headers().contains_key("origin") {
+            let h = response.headers_mut();
+            h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+            h.insert(
+                "access-control-expose-headers",
+                HeaderValue::from_static("x-sb-error-code, x-supabase-api-version"),
+            );
+        }
+        response
+    }
+
+    async fn route(&self, req: &Request<Body>) -> Response<Body> {
+        let path = req.uri().path().to_string();
+        let gotrue_path = path.strip_prefix("/auth/v1").filter(|p| p.starts_with('/')).unwrap_or(&path);
+        if req.body().len() > MAX_BODY_BYTES {
+            return gotrue::render_error(&self.auth, req.headers(), &gotrue::GotrueError::PayloadTooLarge);
+        }
+        if path == "/api/check" && req.method() == Method::GET {
+            return check::handle(&self.auth, req).await;
+        }
+        gotrue::handle(&self.auth, req, gotrue_path).await
+    }
+}
+
+fn preflight() -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+        .header(
+            "access-control-allow-headers",
+            "authorization, content-type, apikey, x-client-info, x-supabase-api-version",
+        )
+        .header("access-control-max-age", "86400")
+        .body(Vec::new())
+        .unwrap_or_else(|_| Response::new(Vec::new()))
+}

@@ -1,0 +1,213 @@
+//! The domain's configuration, parsed once from named string variables.
+//!
+//! The worker hands over a lookup function over its `[vars]` and secrets; everything is
+//! validated here, so a missing or invalid value is a clear [`ConfigError`] naming the variable,
+//! at start, never a panic mid-request. Defaults follow GoTrue's where a dialect has one, and
+//! the security defaults of DESIGN.md otherwise. Transport settings (SMTP) are the worker's.
+
+use crate::password::PasswordParams;
+use crate::secret::Secret;
+
+/// Shortest JWT secret accepted, in bytes (HS256 wants a key as long as its hash).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// A configuration value that is missing or unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("configuration: {0} is not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("configuration: {name} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it (never echoes a secret).
+        reason: String,
+    },
+}
+
+/// Everything the flows and dialects need to know about this deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the app using Portcullis lives: the default redirect after an emailed link.
+    pub site_url: String,
+    /// Portcullis' own public base URL, for links in mails and the JWT issuer.
+    pub api_external_url: String,
+    /// Further redirect targets allowed after emailed links (exact URLs or prefixes ending `/`).
+    pub uri_allow_list: Vec<String>,
+    /// Name shown in mails.
+    pub site_name: String,
+    /// HS256 key for access tokens.
+    pub jwt_secret: Secret<Vec<u8>>,
+    /// Access token lifetime, seconds.
+    pub jwt_exp_secs: i64,
+    /// Accepted clock skew on `exp`, seconds.
+    pub jwt_leeway_secs: i64,
+    /// Skip email confirmation at sign-up.
+    pub mailer_autoconfirm: bool,
+    /// Refuse new sign-ups.
+    pub disable_signup: bool,
+    /// One-time code and link lifetime, seconds.
+    pub otp_exp_secs: i64,
+    /// Tries allowed per code, right or wrong.
+    pub otp_max_attempts: u32,
+    /// Shortest password accepted, in characters.
+    pub password_min_length: usize,
+    /// How new passwords are hashed.
+    pub password_params: PasswordParams,
+}
+
+impl Config {
+    /// Parses the configuration from `get(name)`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let site_url = url_var(var("SITE_URL"), "SITE_URL")?;
+        let api_external_url = url_var(var("API_EXTERNAL_URL"), "API_EXTERNAL_URL")?;
+        let secret = get("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
+        if secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+            });
+        }
+        let uri_allow_list = var("URI_ALLOW_LIST")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let password_params = match var("PASSWORD_HASH").as_deref() {
+            None | Some("argon2id") => PasswordParams::Argon2id {
+                m_kib: num(var("ARGON2_M_KIB"), "ARGON2_M_KIB", 19_456, 8, 262_144)?,
+                t: num(var("ARGON2_T"), "ARGON2_T", 2, 1, 10)?,
+                p: num(var("ARGON2_P"), "ARGON2_P", 1, 1, 16)?,
+            },
+            Some("pbkdf2-sha256") => PasswordParams::Pbkdf2Sha256 {
+                iterations: num(var("PBKDF2_ITERATIONS"), "PBKDF2_ITERATIONS", 600_000, 10_000, 10_000_000)?,
+            },
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PASSWORD_HASH",
+                    reason: format!("{other:?}: use \"argon2id\" or \"pbkdf2-sha256\""),
+                })
+            }
+        };
+        Ok(Config {
+            site_url,
+            api_external_url,
+            uri_allow_list,
+            site_name: var("SITE_NAME").unwrap_or_else(|| "Portcullis".into()),
+            jwt_secret: Secret::new(secret.into_bytes()),
+            jwt_exp_secs: num(var("JWT_EXP"), "JWT_EXP", 3600, 30, 604_800)?,
+            jwt_leeway_secs: num(var("JWT_LEEWAY"), "JWT_LEEWAY", 10, 0, 300)?,
+            mailer_autoconfirm: flag(var("MAILER_AUTOCONFIRM"), "MAILER_AUTOCONFIRM")?,
+            disable_signup: flag(var("DISABLE_SIGNUP"), "DISABLE_SIGNUP")?,
+            otp_exp_secs: num(var("OTP_EXP"), "OTP_EXP", 600, 60, 86_400)?,
+            otp_max_attempts: num(var("OTP_MAX_ATTEMPTS"), "OTP_MAX_ATTEMPTS", 5, 1, 100)?,
+            password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,
+            password_params,
+        })
+    }
+
+    /// The JWT `iss`: GoTrue's is its `/auth/v1` URL.
+    pub fn jwt_issuer(&self) -> String {
+        format!("{}/auth/v1", self.api_external_url)
+    }
+}
+
+fn url_var(v: Option<String>, name: &'static str) -> Result<String, ConfigError> {
+    let v = v.ok_or(ConfigError::Missing(name))?;
+    let ok = (v.starts_with("https://") || v.starts_with("http://"))
+        && v.len() > "https://".len()
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("{v:?} is not an http(s) URL"),
+        });
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+fn num<T>(v: Option<String>, name: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(v) = v else { return Ok(default) };
+    match v.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("{v:?} is not a number from {min} to {max}"),
+        }),
+    }
+}
+
+fn flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match v.as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            reason: format!("{other:?} is not true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("SITE_URL", "http://localhost:3000/"),
+        ("API_EXTERNAL_URL", "http://127.0.0.1:8787"),
+        ("JWT_SECRET", "a-test-secret-that-is-long-enough-32b"),
+    ];
+
+    #[test]
+    fn defaults_are_the_secure_ones() {
+        let c = parse(&BASE).unwrap();
+        assert_eq!(c.site_url, "http://localhost:3000");
+        assert_eq!(c.jwt_exp_secs, 3600);
+        assert_eq!(c.otp_exp_secs, 600);
+        assert_eq!(c.otp_max_attempts, 5);
+        assert!(!c.mailer_autoconfirm);
+        assert_eq!(c.password_params, PasswordParams::default());
+        assert_eq!(c.jwt_issuer(), "http://127.0.0.1:8787/auth/v1");
+    }
+
+    #[test]
+    fn a_missing_secret_is_named() {
+        let err = parse(&BASE[..2]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("JWT_SECRET"));
+        assert_eq!(err.to_string(), "configuration: JWT_SECRET is not set");
+    }
+
+    #[test]
+    fn invalid_values_are_named_and_secrets_not_echoed() {
+        let mut v = BASE.to_vec();
+        v[2] = ("JWT_SECRET", "short");
+        let err = parse(&v).unwrap_err().to_string();
+        assert!(err.contains("JWT_SECRET") && !err.contains("short"), "{err}");
+        let mut v = BASE.to_vec();
+        v.push(("OTP_MAX_ATTEMPTS", "zero"));
+        assert!(parse(&v).unwrap_err().to_string().contains("OTP_MAX_ATTEMPTS"));
+        let mut v = BASE.to_vec();
+        v[0] = ("SITE_URL", "ftp://x");
+        assert!(matches!(parse(&v), Err(ConfigError::Invalid { name: "SITE_URL", .. })));
+        let mut v = BASE.to_vec();
+        v.push(("MAILER_AUTOCONFIRM", "yes please"));
+        assert!(parse(&v).is_err());
+    }
+}

@@ -1,0 +1,89 @@
+//! `GET /api/check`: the resource check a separate API server calls with the bearer token it
+//! received, to learn whose it is.
+//!
+//! 200 with the subject (user id, email, session id, expiry) when the token is one we signed,
+//! unexpired, and its session is still live (checked in the store, so logout holds at once);
+//! 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The answer never says
+//! which of those checks failed beyond a short reason.
+
+use super::{auth_token, json_response, Body};
+use crate::dialects::gotrue::SessionClaims;
+use crate::flows::{Auth, FlowError};
+use crate::ports::{Clock as _, Ports};
+use crate::token::{random_hex, TokenError};
+use http::{Request, Response, StatusCode};
+use serde_json::json;
+
+/// Why a check failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// No `Authorization` header with a token.
+    Missing,
+    /// Not one of our tokens, or unreadable.
+    Invalid,
+    /// Ours but expired.
+    Expired,
+    /// Its session was ended or its account removed.
+    Revoked,
+    /// Something broke; the detail goes to the log.
+    Internal(String),
+}
+
+/// Status and message for a check failure: the one place this endpoint picks statuses.
+fn describe(e: &CheckError) -> (StatusCode, &'static str) {
+    match e {
+        CheckError::Missing => (StatusCode::UNAUTHORIZED, "missing bearer token"),
+        CheckError::Invalid => (StatusCode::UNAUTHORIZED, "invalid token"),
+        CheckError::Expired => (StatusCode::UNAUTHORIZED, "token expired"),
+        CheckError::Revoked => (StatusCode::UNAUTHORIZED, "session ended"),
+        CheckError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
+    }
+}
+
+/// Serves `GET /api/check`.
+pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+    match check(auth, req).await {
+        Ok(body) => json_response(StatusCode::OK, &body, &[]),
+        Err(e) => {
+            let (status, message) = describe(&e);
+            let mut body = json!({"error": message});
+            if let CheckError::Internal(detail) = &e {
+                let id = random_hex(auth.ports.rng(), 8);
+                auth.ports.log_error(&id, detail);
+                body["error_id"] = json!(id);
+            }
+            let challenge = match e {
+                CheckError::Missing => "Bearer".to_string(),
+                _ => format!("Bearer error=\"invalid_token\", error_description=\"{message}\""),
+            };
+            json_response(status, &body, &[("www-authenticate", challenge)])
+        }
+    }
+}
+
+async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_json::Value, CheckError> {
+    let token = auth_token(req.headers(), &["bearer"]).ok_or(CheckError::Missing)?;
+    let now = auth.ports.clock().now();
+    let verified = auth
+        .jwt
+        .verify::<SessionClaims>(token, now)
+        .map_err(|e| match e {
+            TokenError::Expired => CheckError::Expired,
+            _ => CheckError::Invalid,
+        })?;
+    let claims = verified.claims;
+    let (session, user) = auth
+        .session_user(&claims.session_id, &claims.sub)
+        .await
+        .map_err(|e| match e {
+            FlowError::Internal(d) => CheckError::Internal(d),
+            _ => CheckError::Revoked,
+        })?;
+    Ok(json!({
+        "user_id": user.id,
+        "email": user.email,
+        "session_id": session.id,
+        "expires_at": verified.expires_at.unix_seconds(),
+    }))
+}

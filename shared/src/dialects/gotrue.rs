@@ -1,0 +1,483 @@
+//! GoTrue (Supabase Auth): `/signup`, `/verify`, `/token`, `/user`, `/settings`, `/health`,
+//! served at `/` and under `/auth/v1`, for `@supabase/auth-js` unchanged.
+//!
+//! Wire shapes follow supabase/auth `internal/api/*`. Errors use both of GoTrue's formats: with
+//! request header `X-Supabase-Api-Version: 2024-01-01` (what auth-js sends) the body is
+//! `{code, message}` and the header is echoed; without it `{code: <status>, error_code, msg}`.
+//! `x-sb-error-code` is always set. [`describe`] is the one place that picks statuses.
+
+use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError};
+use crate::flows::{Auth, FlowError, SignedIn, SignupOutcome, SignupRequest};
+use crate::model::{Purpose, Timestamp, User};
+use crate::ports::{Clock as _, Ports};
+use crate::secret::Secret;
+use crate::token::{random_hex, TokenError};
+use http::{Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// The API version whose error format is `{code, message}`.
+const API_VERSION_2024: &str = "2024-01-01";
+
+/// Everything that can go wrong in a GoTrue request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GotrueError {
+    /// A flow refused or failed.
+    Flow(FlowError),
+    /// The body is not JSON of the expected shape.
+    BadJson(JsonError),
+    /// A field is missing or unusable (`validation_failed`).
+    Validation(&'static str),
+    /// No bearer token where one is required.
+    NoAuthorization,
+    /// The bearer token is not a valid, unexpired JWT of ours.
+    BadJwt(TokenError),
+    /// `grant_type` is missing or not supported.
+    UnsupportedGrant,
+    /// No such endpoint.
+    NotFound,
+    /// The body is larger than the app accepts.
+    PayloadTooLarge,
+}
+
+impl From<FlowError> for GotrueError {
+    fn from(e: FlowError) -> Self {
+        GotrueError::Flow(e)
+    }
+}
+
+impl From<JsonError> for GotrueError {
+    fn from(e: JsonError) -> Self {
+        GotrueError::BadJson(e)
+    }
+}
+
+/// Status, GoTrue error code and message for an error: the one place statuses are chosen.
+/// Internal errors get a generic message; the caller adds the error id.
+pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
+    use FlowError as F;
+    use GotrueError as G;
+    let (status, code, msg): (u16, &str, String) = match e {
+        G::Flow(F::SignupDisabled) => (422, "signup_disabled", "Signups not allowed for this instance".into()),
+        G::Flow(F::InvalidEmail) => (400, "validation_failed", "Unable to validate email address: invalid format".into()),
+        G::Flow(F::WeakPassword { min_length }) => (
+            422,
+            "weak_password",
+            format!("Password should be at least {min_length} characters."),
+        ),
+        G::Flow(F::PasswordTooLong) => (
+            400,
+            "validation_failed",
+            format!("Password cannot be longer than {} bytes", crate::password::MAX_PASSWORD_BYTES),
+        ),
+        G::Flow(F::UserAlreadyExists) => (422, "user_already_exists", "User already registered".into()),
+        G::Flow(F::InvalidCredentials) => (400, "invalid_credentials", "Invalid login credentials".into()),
+        G::Flow(F::EmailNotConfirmed) => (400, "email_not_confirmed", "Email not confirmed".into()),
+        G::Flow(F::CodeInvalid) => (403, "otp_expired", "Token has expired or is invalid".into()),
+        G::Flow(F::SessionNotFound) => (
+            403,
+            "session_not_found",
+            "Session from session_id claim in JWT does not exist".into(),
+        ),
+        G::Flow(F::UserNotFound) => (403, "user_not_found", "User from sub claim in JWT does not exist".into()),
+        G::Flow(F::Internal(_)) => (500, "unexpected_failure", "Internal server error".into()),
+        G::BadJson(JsonError(m)) => (400, "bad_json", format!("Could not parse request body as JSON: {m}")),
+        G::Validation(m) => (400, "validation_failed", (*m).into()),
+        G::NoAuthorization => (401, "no_authorization", "This endpoint requires a valid Bearer token".into()),
+        G::BadJwt(TokenError::Expired) => (403, "bad_jwt", "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired".into()),
+        G::BadJwt(t) => (403, "bad_jwt", format!("invalid JWT: unable to parse or verify signature, {t}")),
+        G::UnsupportedGrant => (400, "validation_failed", "unsupported_grant_type".into()),
+        G::NotFound => (404, "not_found", "Not found".into()),
+        G::PayloadTooLarge => (413, "request_too_large", "Request body is too large".into()),
+    };
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), code, msg)
+}
+
+/// Whether the request asked for the 2024-01-01 error format (any dated version from then on).
+fn wants_new_errors(req_headers: &http::HeaderMap) -> bool {
+    header(req_headers, "x-supabase-api-version")
+        .map(str::trim)
+        .is_some_and(|v| v.len() == 10 && v.as_bytes()[4] == b'-' && v >= API_VERSION_2024)
+}
+
+/// Renders an error in the format the request asked for.
+pub fn render_error<P: Ports>(auth: &Auth<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
+    let (status, code, mut msg) = describe(e);
+    if let GotrueError::Flow(FlowError::Internal(detail)) = e {
+        let id = random_hex(auth.ports.rng(), 8);
+        auth.ports.log_error(&id, detail);
+        msg = format!("{msg} (error id: {id})");
+    }
+    let new = wants_new_errors(req_headers);
+    let mut body = if new {
+        json!({"code": code, "message": msg})
+    } else {
+        json!({"code": status.as_u16(), "error_code": code, "msg": msg})
+    };
+    if let GotrueError::Flow(FlowError::WeakPassword { .. }) = e {
+        body["weak_password"] = json!({"reasons": ["length"]});
+    }
+    let mut headers = vec![("x-sb-error-code", code.to_string())];
+    if new {
+        headers.push(("x-supabase-api-version", API_VERSION_2024.to_string()));
+    }
+    json_response(status, &body, &headers)
+}
+
+/// Serves one GoTrue request; `path` is relative to the mount point.
+pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+    let result = match (req.method(), path) {
+        (&Method::POST, "/signup") => signup(auth, req).await,
+        (&Method::POST, "/verify") => verify(auth, req).await,
+        (&Method::GET, "/verify") => return verify_link(auth, req).await,
+        (&Method::POST, "/token") => token(auth, req).await,
+        (&Method::GET, "/user") => get_user(auth, req).await,
+        (&Method::GET, "/settings") => Ok(settings(auth)),
+        (&Method::GET, "/health") => Ok(health()),
+        _ => Err(GotrueError::NotFound),
+    };
+    let mut response = result.unwrap_or_else(|e| render_error(auth, req.headers(), &e));
+    if wants_new_errors(req.headers()) {
+        if let Ok(v) = http::HeaderValue::from_str(API_VERSION_2024) {
+            response.headers_mut().insert("x-supabase-api-version", v);
+        }
+    }
+    response
+}
+
+fn ok(value: &Value) -> Result<Response<Body>, GotrueError> {
+    Ok(json_response(StatusCode::OK, value, &[]))
+}
+
+fn ts(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(t.to_rfc3339()))
+}
+
+/// GoTrue's user object. Decoys and real users render through this same function, so their
+/// shapes are identical.
+pub fn user_json(u: &User) -> Value {
+    let identity = json!({
+        "identity_id": u.id,
+        "id": u.id,
+        "user_id": u.id,
+        "identity_data": {
+            "email": u.email,
+            "email_verified": u.is_confirmed(),
+            "phone_verified": false,
+            "sub": u.id,
+        },
+        "provider": "email",
+        "last_sign_in_at": ts(u.last_sign_in_at),
+        "created_at": u.created_at.to_rfc3339(),
+        "updated_at": u.updated_at.to_rfc3339(),
+        "email": u.email,
+    });
+    json!({
+        "id": u.id,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "email": u.email,
+        "email_confirmed_at": ts(u.email_confirmed_at),
+        "phone": "",
+        "confirmed_at": ts(u.email_confirmed_at),
+        "last_sign_in_at": ts(u.last_sign_in_at),
+        "app_metadata": {"provider": "email", "providers": ["email"]},
+        "user_metadata": u.user_metadata,
+        "identities": [identity],
+        "created_at": u.created_at.to_rfc3339(),
+        "updated_at": u.updated_at.to_rfc3339(),
+        "is_anonymous": false,
+    })
+}
+
+/// One `amr` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Amr {
+    /// `password`, `otp`...
+    pub method: String,
+    /// Unix seconds of the authentication.
+    pub timestamp: i64,
+}
+
+/// GoTrue's access token claims (besides `exp` and `iat`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// `authenticated`.
+    pub aud: String,
+    /// `<API_EXTERNAL_URL>/auth/v1`.
+    pub iss: String,
+    /// The user id.
+    pub sub: String,
+    /// The user's address.
+    pub email: String,
+    /// Always empty: no phone sign-in.
+    pub phone: String,
+    /// Provider info.
+    pub app_metadata: Value,
+    /// The user's metadata.
+    pub user_metadata: Value,
+    /// `authenticated`.
+    pub role: String,
+    /// `aal1`.
+    pub aal: String,
+    /// How the session was started.
+    pub amr: Vec<Amr>,
+    /// The session: logout ends it and with it this token.
+    pub session_id: String,
+    /// Always false.
+    pub is_anonymous: bool,
+}
+
+/// The claims any Portcullis-issued JWT is checked by: whose, and which session.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionClaims {
+    /// The user id.
+    pub sub: String,
+    /// The session.
+    pub session_id: String,
+}
+
+fn session_body<P: Ports>(auth: &Auth<P>, s: &SignedIn) -> Result<Value, GotrueError> {
+    let now = auth.ports.clock().now();
+    let expires_at = now.plus_secs(auth.config.jwt_exp_secs);
+    let claims = Claims {
+        aud: "authenticated".into(),
+        iss: auth.config.jwt_issuer(),
+        sub: s.user.id.clone(),
+        email: s.user.email.clone(),
+        phone: String::new(),
+        app_metadata: json!({"provider": "email", "providers": ["email"]}),
+        user_metadata: s.user.user_metadata.clone(),
+        role: "authenticated".into(),
+        aal: "aal1".into(),
+        amr: vec![Amr {
+            method: s.session.method.as_str().into(),
+            timestamp: s.session.created_at.unix_seconds(),
+        }],
+        session_id: s.session.id.clone(),
+        is_anonymous: false,
+    };
+    let access_token = auth.jwt.sign(claims, now, expires_at, None).map_err(FlowError::from)?;
+    Ok(json!({
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": auth.config.jwt_exp_secs,
+        "expires_at": expires_at.unix_seconds(),
+        "refresh_token": s.refresh_token.expose(),
+        "user": user_json(&s.user),
+    }))
+}
+
+#[derive(Deserialize)]
+struct SignupBody {
+    email: Option<String>,
+    password: Option<Secret<String>>,
+    data: Option<Map<String, Value>>,
+    phone: Option<String>,
+}
+
+async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let body: SignupBody = parse_json(req.body())?;
+    if body.phone.as_deref().is_some_and(|p| !p.is_empty()) && body.email.is_none() {
+        return Err(GotrueError::Validation("Phone signups are not supported"));
+    }
+    let email = body.email.ok_or(GotrueError::Validation("To signup, please provide your email"))?;
+    let password = body.password.ok_or(GotrueError::Validation("Signup requires a valid password"))?;
+    let outcome = auth
+        .sign_up(SignupRequest {
+            email: &email,
+            password: &password,
+            metadata: Value::Object(body.data.unwrap_or_default()),
+            platform: &platform(req.headers()),
+        })
+        .await?;
+    match outcome {
+        SignupOutcome::ConfirmationSent(u) | SignupOutcome::AlreadyRegistered(u) => ok(&user_json(&u)),
+        SignupOutcome::SignedIn(s) => ok(&session_body(auth, &s)?),
+    }
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    email: Option<String>,
+    token: Option<Secret<String>>,
+    token_hash: Option<Secret<String>>,
+}
+
+/// Maps a GoTrue verification type to what it confirms. `Ok(None)`: a known type whose codes
+/// this deployment never issues (so no code of it can be valid).
+fn purpose_of(kind: Option<&str>) -> Result<Option<Purpose>, GotrueError> {
+    match kind {
+        None | Some("") => Err(GotrueError::Validation("Verify requires a verification type")),
+        Some("signup") | Some("email") => Ok(Some(Purpose::Signup)),
+        Some("recovery") | Some("magiclink") | Some("invite") | Some("email_change") => Ok(None),
+        Some(_) => Err(GotrueError::Validation("Unsupported verification type")),
+    }
+}
+
+async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let body: VerifyBody = parse_json(req.body())?;
+    let purpose = purpose_of(body.kind.as_deref())?;
+    let platform = platform(req.headers());
+    let signed_in = match (&body.token_hash, &body.email, &body.token) {
+        (Some(hash), _, _) => {
+            let purpose = purpose.ok_or(FlowError::CodeInvalid)?;
+            auth.verify_link_token(hash.expose(), purpose, &platform).await?
+        }
+        (None, Some(email), Some(token)) => {
+            let purpose = purpose.ok_or(FlowError::CodeInvalid)?;
+            auth.verify_code(email, token.expose(), purpose, &platform).await?
+        }
+        _ => {
+            return Err(GotrueError::Validation(
+                "Verify requires either a token_hash, or an email and a token",
+            ))
+        }
+    };
+    ok(&session_body(auth, &signed_in)?)
+}
+
+/// `GET /verify?token=&type=&redirect_to=`: the emailed link. Always a 303 back to the app,
+/// with the session or the error in the fragment (never in the query, so it stays out of logs).
+async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+    let query = req.uri().query();
+    let target = redirect_target(auth, query_param(query, "redirect_to").as_deref());
+    let result = async {
+        let token = query_param(query, "token").ok_or(FlowError::CodeInvalid)?;
+        let purpose = purpose_of(query_param(query, "type").as_deref())?.ok_or(FlowError::CodeInvalid)?;
+        let s = auth.verify_link_token(&token, purpose, &platform(req.headers())).await?;
+        session_body(auth, &s).map(|body| (body, purpose))
+    }
+    .await;
+    let fragment = match result {
+        Ok((body, purpose)) => {
+            let mut f = form_urlencoded::Serializer::new(String::new());
+            for k in ["access_token", "expires_at", "expires_in", "refresh_token", "token_type"] {
+                let v = match &body[k] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                f.append_pair(k, &v);
+            }
+            f.append_pair("type", purpose.as_str());
+            f.finish()
+        }
+        Err(e) => {
+            let (status, code, msg) = describe(&e);
+            if let GotrueError::Flow(FlowError::Internal(detail)) = &e {
+                auth.ports.log_error(&random_hex(auth.ports.rng(), 8), detail);
+            }
+            let (error, description) = if status == StatusCode::FORBIDDEN {
+                ("access_denied", "Email link is invalid or has expired".to_string())
+            } else {
+                ("server_error", msg)
+            };
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("error", error)
+                .append_pair("error_code", code)
+                .append_pair("error_description", &description)
+                .finish()
+        }
+    };
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", format!("{target}#{fragment}"))
+        .header("cache-control", "no-store")
+        .body(Vec::new())
+        .unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
+/// `redirect_to` if it is the site or on the allow-list (exact, or under a listed prefix that
+/// ends in `/`); the site URL otherwise. Never an open redirect.
+pub fn redirect_target<P: Ports>(auth: &Auth<P>, requested: Option<&str>) -> String {
+    let site = &auth.config.site_url;
+    let Some(r) = requested else { return site.clone() };
+    let allowed = |base: &str| {
+        r == base || (base.ends_with('/') && r.starts_with(base)) || r.starts_with(&format!("{base}/"))
+    };
+    if allowed(site) || auth.config.uri_allow_list.iter().any(|a| allowed(a)) {
+        r.to_string()
+    } else {
+        site.clone()
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordGrantBody {
+    email: Option<String>,
+    password: Option<Secret<String>>,
+    phone: Option<String>,
+}
+
+async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    match query_param(req.uri().query(), "grant_type").as_deref() {
+        Some("password") => {
+            let body: PasswordGrantBody = parse_json(req.body())?;
+            if body.email.is_none() && body.phone.is_some() {
+                return Err(GotrueError::Validation("Phone logins are not supported"));
+            }
+            let (Some(email), Some(password)) = (body.email, body.password) else {
+                return Err(FlowError::InvalidCredentials.into());
+            };
+            let s = auth.password_login(&email, &password, &platform(req.headers())).await?;
+            ok(&session_body(auth, &s)?)
+        }
+        _ => Err(GotrueError::UnsupportedGrant),
+    }
+}
+
+/// Resolves the bearer token to its live session and user.
+pub async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<User, GotrueError> {
+    let token = auth_token(headers, &["bearer"]).ok_or(GotrueError::NoAuthorization)?;
+    let now = auth.ports.clock().now();
+    let claims = auth
+        .jwt
+        .verify::<SessionClaims>(token, now)
+        .map_err(GotrueError::BadJwt)?
+        .claims;
+    let (_, user) = auth.session_user(&claims.session_id, &claims.sub).await?;
+    Ok(user)
+}
+
+async fn get_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let user = authenticate(auth, req.headers()).await?;
+    ok(&user_json(&user))
+}
+
+fn settings<P: Ports>(auth: &Auth<P>) -> Response<Body> {
+    let c = &auth.config;
+    let providers = [
+        "anonymous_users", "apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly",
+        "github", "gitlab", "google", "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion",
+        "spotify", "slack", "slack_oidc", "workos", "twitch", "twitter", "x", "zoom", "phone",
+    ];
+    let mut external: Map<String, Value> = providers.iter().map(|p| (p.to_string(), Value::Bool(false))).collect();
+    external.insert("email".into(), Value::Bool(true));
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "external": external,
+            "disable_signup": c.disable_signup,
+            "mailer_autoconfirm": c.mailer_autoconfirm,
+            "phone_autoconfirm": false,
+            "sms_provider": "",
+            "saml_enabled": false,
+        }),
+        &[],
+    )
+}
+
+fn health() -> Response<Body> {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "version": concat!("portcullis-", env!("CARGO_PKG_VERSION")),
+            "name": "GoTrue",
+            "description": "Portcullis speaks the GoTrue API: user registration and authentication at the edge",
+        }),
+        &[],
+    )
+}

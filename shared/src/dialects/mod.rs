@@ -1,0 +1,78 @@
+//! The wire dialects: each turns one upstream protocol's requests into flow calls and renders
+//! results and errors in that protocol's own shapes.
+//!
+//! A dialect is the only place that knows its wire format, and chooses HTTP statuses in exactly
+//! one function. This module holds what they share: JSON bodies, headers, query strings.
+
+pub mod check;
+pub mod gotrue;
+
+use http::{HeaderMap, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// The request body a dialect handler sees (already size-checked by the app).
+pub type Body = Vec<u8>;
+
+/// Why a JSON body could not be used; the text is safe to show the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError(pub String);
+
+/// Parses a JSON request body into `T`.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(JsonError("request body is empty; expected a JSON object".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| JsonError(e.to_string()))
+}
+
+/// A JSON response with extra headers.
+pub fn json_response(
+    status: StatusCode,
+    value: &serde_json::Value,
+    headers: &[(&'static str, String)],
+) -> Response<Body> {
+    let mut builder = Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("cache-control", "no-store");
+    for (k, v) in headers {
+        builder = builder.header(*k, v.as_str());
+    }
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    builder
+        .body(body)
+        .unwrap_or_else(|_| Response::new(b"{}".to_vec()))
+}
+
+/// The token from `Authorization: <scheme> <token>` for any of the given schemes
+/// (case-insensitive), or `None`.
+pub fn auth_token<'a>(headers: &'a HeaderMap, schemes: &[&str]) -> Option<&'a str> {
+    let value = headers.get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    schemes
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// A header's value as text, if present and printable.
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The client's self-description for its session: the User-Agent, or `unknown`.
+pub fn platform(headers: &HeaderMap) -> String {
+    header(headers, "user-agent")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// The first value of a query parameter.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

@@ -1,0 +1,211 @@
+//! The flows: every rule about accounts, codes and sessions, written once for all dialects.
+//!
+//! A flow takes already-parsed input, talks to the ports and returns a domain result or a
+//! [`FlowError`]. It knows nothing of wire formats or HTTP statuses (the dialects do) nor of
+//! backends (the ports do). Submodules: `signup`, `verify` (codes and links), `login`, `session`.
+
+mod login;
+mod session;
+mod signup;
+mod verify;
+
+pub use session::SignedIn;
+pub use signup::{SignupOutcome, SignupRequest};
+
+use crate::config::Config;
+use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};
+use crate::ports::{MailError, Ports, StoreError};
+use crate::secret::Secret;
+use crate::token::{JwtKeys, TokenError};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Longest email address accepted (RFC 5321 path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// Why a flow refused, or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// Sign-ups are switched off.
+    #[error("signups not allowed")]
+    SignupDisabled,
+    /// The address is not a usable email address.
+    #[error("invalid email address")]
+    InvalidEmail,
+    /// The password is shorter than the configured minimum.
+    #[error("password too short")]
+    WeakPassword {
+        /// The configured minimum, in characters.
+        min_length: usize,
+    },
+    /// The password is longer than [`MAX_PASSWORD_BYTES`].
+    #[error("password too long")]
+    PasswordTooLong,
+    /// With auto-confirm on, the address already has an account (there is no mail step to
+    /// hide that behind).
+    #[error("user already registered")]
+    UserAlreadyExists,
+    /// Unknown address, wrong password, or no password: one answer for all.
+    #[error("invalid login credentials")]
+    InvalidCredentials,
+    /// The password matched but the address is not confirmed yet.
+    #[error("email not confirmed")]
+    EmailNotConfirmed,
+    /// Wrong, expired, used, exhausted or unknown code or link: one answer for all.
+    #[error("code expired or invalid")]
+    CodeInvalid,
+    /// The session behind a token was ended or never existed.
+    #[error("session not found")]
+    SessionNotFound,
+    /// The account behind a token no longer exists.
+    #[error("user not found")]
+    UserNotFound,
+    /// Something broke; the text is for the log only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for FlowError {
+    fn from(e: StoreError) -> Self {
+        FlowError::Internal(e.to_string())
+    }
+}
+
+impl From<MailError> for FlowError {
+    fn from(e: MailError) -> Self {
+        FlowError::Internal(e.to_string())
+    }
+}
+
+impl From<PasswordError> for FlowError {
+    fn from(e: PasswordError) -> Self {
+        FlowError::Internal(e.to_string())
+    }
+}
+
+impl From<TokenError> for FlowError {
+    fn from(e: TokenError) -> Self {
+        FlowError::Internal(e.to_string())
+    }
+}
+
+/// The auth service: ports plus configuration, with one method per flow.
+pub struct Auth<P> {
+    /// The world.
+    pub ports: P,
+    /// This deployment's settings.
+    pub config: Config,
+    /// Password hashing with the configured parameters.
+    pub hasher: PasswordHasher,
+    /// Access token signing.
+    pub jwt: JwtKeys,
+    /// Key for one-time code hashes, derived from the JWT secret.
+    code_key: Secret<Vec<u8>>,
+}
+
+impl<P: Ports> Auth<P> {
+    /// Builds the service; fails only on unusable password parameters.
+    pub fn new(ports: P, config: Config) -> Result<Self, FlowError> {
+        let hasher = PasswordHasher::new(config.password_params)?;
+        let jwt = JwtKeys::new(&config.jwt_secret, config.jwt_leeway_secs);
+        let code_key = derive_key(config.jwt_secret.expose(), b"portcullis one-time codes v1");
+        Ok(Self {
+            ports,
+            config,
+            hasher,
+            jwt,
+            code_key,
+        })
+    }
+
+    fn now(&self) -> crate::model::Timestamp {
+        use crate::ports::Clock as _;
+        self.ports.clock().now()
+    }
+}
+
+fn derive_key(secret: &[u8], label: &[u8]) -> Secret<Vec<u8>> {
+    let key = match <Hmac<Sha256> as Mac>::new_from_slice(secret) {
+        Ok(mut mac) => {
+            mac.update(label);
+            mac.finalize().into_bytes().to_vec()
+        }
+        // HMAC takes keys of any length; unreachable, but never fall back to no key.
+        Err(_) => [secret, label].concat(),
+    };
+    Secret::new(key)
+}
+
+/// Trims and lower-cases an address: the form it is stored and looked up in.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A deliberately plain address check: one `@`, a sane local part, a dotted domain of
+/// letters, digits and hyphens, no spaces or control characters, at most 254 bytes.
+pub fn is_valid_email(email: &str) -> bool {
+    if email.len() > MAX_EMAIL_BYTES {
+        return false;
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| {
+            c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c)
+        });
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic) && tld.len() >= 2);
+    local_ok && domain_ok
+}
+
+/// Checks a new password against the policy: not over [`MAX_PASSWORD_BYTES`], at least the
+/// configured number of characters.
+pub fn check_new_password(config: &Config, password: &str) -> Result<(), FlowError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(FlowError::PasswordTooLong);
+    }
+    if password.chars().count() < config.password_min_length {
+        return Err(FlowError::WeakPassword {
+            min_length: config.password_min_length,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plausible_addresses_pass_and_junk_does_not() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.org", "üser@exämple.de"] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        for bad in [
+            "", "plain", "@example.com", "a@", "a@b", "a b@c.de", "a@b..de", ".a@b.de", "a@-b.de",
+            "a@b.c1", "a@b.c", "a\n@b.de", long.as_str(),
+        ] {
+            assert!(!is_valid_email(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails_are_stored_trimmed_and_lower_case() {
+        assert_eq!(normalize_email("  Ann@Example.COM "), "ann@example.com");
+    }
+}

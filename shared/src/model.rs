@@ -1,0 +1,229 @@
+//! The account store's records: what Portcullis knows about users, sessions, refresh tokens and
+//! one-time codes, independent of how a backend stores them or a dialect renders them.
+//!
+//! Secrets never appear here in the clear: passwords are PHC strings, token and code secrets are
+//! hashes. Timestamps are unix milliseconds ([`Timestamp`]), taken from the `Clock` port.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A point in time as unix milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Whole seconds since the unix epoch (rounded down).
+    pub fn unix_seconds(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// This time plus `secs` seconds.
+    pub fn plus_secs(self, secs: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(secs.saturating_mul(1000)))
+    }
+
+    /// As a chrono UTC time (falls back to the epoch for values chrono cannot represent).
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp_millis(self.0).unwrap_or_default()
+    }
+
+    /// RFC 3339 with microseconds and `Z`, the way GoTrue prints times.
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime().to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+}
+
+/// An account. The email is stored trimmed and lower-cased; it is the login name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// UUID v4, the JWT `sub`.
+    pub id: String,
+    /// Normalised address (see `flows::normalize_email`).
+    pub email: String,
+    /// PHC string, `None` for accounts without a password.
+    pub password_hash: Option<String>,
+    /// When the address was confirmed; `None` until then.
+    pub email_confirmed_at: Option<Timestamp>,
+    /// The latest successful sign-in.
+    pub last_sign_in_at: Option<Timestamp>,
+    /// Free-form JSON object the user controls (GoTrue's `user_metadata`).
+    pub user_metadata: serde_json::Value,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change to any field above.
+    pub updated_at: Timestamp,
+}
+
+impl User {
+    /// Whether the account's email address has been confirmed.
+    pub fn is_confirmed(&self) -> bool {
+        self.email_confirmed_at.is_some()
+    }
+}
+
+/// How a session was started (GoTrue's `amr` method).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// Email and password.
+    Password,
+    /// A code or link from an email (sign-up confirmation, magic link).
+    Otp,
+}
+
+impl AuthMethod {
+    /// The wire name, as GoTrue writes it in `amr`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::Otp => "otp",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "password" => Some(AuthMethod::Password),
+            "otp" => Some(AuthMethod::Otp),
+            _ => None,
+        }
+    }
+}
+
+/// A signed-in device or tab: what access tokens point at (`session_id`) and logout ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// UUID v4.
+    pub id: String,
+    /// The account.
+    pub user_id: String,
+    /// What the client called itself (User-Agent or a dialect's platform name), for the user.
+    pub platform: String,
+    /// How it was started.
+    pub method: AuthMethod,
+    /// Start time.
+    pub created_at: Timestamp,
+    /// When it was ended, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Session {
+    /// Whether the session still authorizes requests.
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+/// A refresh token as stored: the public id and a hash of the secret half.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    /// Public half of the `id.secret` token.
+    pub id: String,
+    /// The session it refreshes.
+    pub session_id: String,
+    /// SHA-256 of the secret half, hex.
+    pub secret_hash: String,
+    /// Issue time.
+    pub created_at: Timestamp,
+}
+
+/// What a one-time code or emailed link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// Confirms the address given at sign-up.
+    Signup,
+}
+
+impl Purpose {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Signup => "signup",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "signup" => Some(Purpose::Signup),
+            _ => None,
+        }
+    }
+}
+
+/// A 6-digit code and its link token, mailed to `sent_to`; single use, expiring, with a cap on
+/// wrong tries. One live code per (user, purpose): a new one replaces the old.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneTimeCode {
+    /// Random id; also mixed into the code's hash so equal codes hash differently.
+    pub id: String,
+    /// The account.
+    pub user_id: String,
+    /// What confirming it does.
+    pub purpose: Purpose,
+    /// HMAC-SHA256 of the digits (keyed by a server secret), hex.
+    pub code_hash: String,
+    /// SHA-256 of the link token, hex.
+    pub link_hash: String,
+    /// The address the code was mailed to.
+    pub sent_to: String,
+    /// Issue time.
+    pub created_at: Timestamp,
+    /// Dead from this time on.
+    pub expires_at: Timestamp,
+    /// Tries taken so far, right or wrong.
+    pub attempts: u32,
+    /// When it was used; a used code never works again.
+    pub used_at: Option<Timestamp>,
+}
+
+/// A mail to send, already rendered.
+#[derive(Clone, PartialEq)]
+pub struct Mail {
+    /// Recipient address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+}
+
+// Mails carry codes and sign-in links: keep their bodies out of logs.
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("body", &"[redacted]")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_print_like_gotrue() {
+        assert_eq!(
+            Timestamp(1_700_000_000_123).to_rfc3339(),
+            "2023-11-14T22:13:20.123000Z"
+        );
+        assert_eq!(Timestamp(1_700_000_000_999).unix_seconds(), 1_700_000_000);
+    }
+
+    #[test]
+    fn mail_debug_hides_the_body() {
+        let m = Mail {
+            to: "a@b.c".into(),
+            subject: "s".into(),
+            text: "code 123456".into(),
+            html: "123456".into(),
+        };
+        assert!(!format!("{m:?}").contains("123456"));
+    }
+}

@@ -1,0 +1,126 @@
+//! What the domain needs from the world: storage, mail, time, randomness and an error log.
+//!
+//! Each trait is small and named for the domain. Expiry and single use are part of the
+//! contract (see [`Codes`]), so every backend enforces them the same way; the in-memory
+//! implementations in `testing` and the D1 ones in the worker pass one contract suite.
+//! Implementations live elsewhere; this module only says what they must do.
+
+use crate::model::{Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A uniqueness rule was violated (names what was duplicated, e.g. `"email"`).
+    #[error("conflict: {0} already exists")]
+    Conflict(&'static str),
+    /// The backend failed; the text is for the log, never for a response.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// A mail delivery failure; the text is for the log and never holds a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("mail delivery failed: {0}")]
+pub struct MailError(pub String);
+
+/// The current time. Tests use a fixed clock they can move.
+pub trait Clock {
+    /// Now, as unix milliseconds.
+    fn now(&self) -> Timestamp;
+}
+
+/// A cryptographically secure random source. Tests use a seeded one.
+pub trait Rng {
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// Accounts.
+pub trait Users {
+    /// Stores a new account; [`StoreError::Conflict`]`("email")` if the address is taken.
+    async fn insert(&self, user: &User) -> Result<(), StoreError>;
+    /// The account with this normalised address.
+    async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// The account with this id.
+    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// Marks the address confirmed (no-op if it already is).
+    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Replaces the password hash (used to rehash with current parameters).
+    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp)
+        -> Result<(), StoreError>;
+}
+
+/// Sessions and their refresh tokens.
+pub trait Sessions {
+    /// Stores a new session with its first refresh token and records the sign-in time on the
+    /// user, all or nothing.
+    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError>;
+    /// The session with this id, ended or not.
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+}
+
+/// One-time codes and emailed links. A code is live while unused, unexpired and under its
+/// attempt cap; every method that uses one checks that atomically (compare-and-swap), so two
+/// concurrent requests can never both spend the same try or the same code.
+pub trait Codes {
+    /// Stores `code` as the one live code for its user and purpose, replacing any earlier one.
+    async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError>;
+    /// The current code for a user and purpose, live or not.
+    async fn for_user(
+        &self,
+        user_id: &str,
+        purpose: Purpose,
+    ) -> Result<Option<OneTimeCode>, StoreError>;
+    /// The code whose link token hashes to `link_hash`, live or not.
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<OneTimeCode>, StoreError>;
+    /// Takes one try at the code: increments its attempts if it is live and has fewer than
+    /// `max_attempts`. `false` means no try was left (or it is used or expired).
+    async fn take_attempt(
+        &self,
+        id: &str,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> Result<bool, StoreError>;
+    /// Marks the code used if it is still unused and unexpired. `true` only for the one caller
+    /// that used it.
+    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+}
+
+/// Outgoing mail.
+pub trait Mailer {
+    /// Delivers one mail, or says why not.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
+
+/// Everything the domain needs, bundled so that flows take one generic parameter.
+pub trait Ports {
+    /// Account storage.
+    type Users: Users;
+    /// Session storage.
+    type Sessions: Sessions;
+    /// Code storage.
+    type Codes: Codes;
+    /// Mail delivery.
+    type Mailer: Mailer;
+    /// Time.
+    type Clock: Clock;
+    /// Randomness.
+    type Rng: Rng;
+
+    /// Account storage.
+    fn users(&self) -> &Self::Users;
+    /// Session storage.
+    fn sessions(&self) -> &Self::Sessions;
+    /// Code storage.
+    fn codes(&self) -> &Self::Codes;
+    /// Mail delivery.
+    fn mailer(&self) -> &Self::Mailer;
+    /// Time.
+    fn clock(&self) -> &Self::Clock;
+    /// Randomness.
+    fn rng(&self) -> &Self::Rng;
+    /// Records an internal error with its detail, under the id the client was given. The
+    /// detail never contains secrets (they are [`crate::secret::Secret`]s and mails redact).
+    fn log_error(&self, error_id: &str, detail: &str);
+}

@@ -1,0 +1,416 @@
+//! Test doubles for the ports, and the storage contract every backend must pass.
+//!
+//! The in-memory store, fixed clock, seeded randomness and capturing mailer make flow and
+//! dialect tests fast and deterministic. [`run_store_contract`] is the one suite for storage
+//! backends: the memory store runs it natively, the D1 store runs it inside workerd (e2e).
+//! Only compiled with the `testing` feature; nothing here is used in production paths.
+
+use crate::model::{AuthMethod, Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
+use crate::ports::{Clock, Codes, MailError, Mailer, Ports, Rng, Sessions, StoreError, Users};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+/// Accounts, sessions, refresh tokens and codes in hash maps.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    users: RefCell<HashMap<String, User>>,
+    sessions: RefCell<HashMap<String, Session>>,
+    refresh_tokens: RefCell<HashMap<String, RefreshToken>>,
+    codes: RefCell<HashMap<String, OneTimeCode>>,
+}
+
+impl MemoryStore {
+    /// Number of stored refresh tokens (for assertions).
+    pub fn refresh_token_count(&self) -> usize {
+        self.refresh_tokens.borrow().len()
+    }
+
+    /// Every stored user (for assertions).
+    pub fn all_users(&self) -> Vec<User> {
+        self.users.borrow().values().cloned().collect()
+    }
+}
+
+impl Users for MemoryStore {
+    async fn insert(&self, user: &User) -> Result<(), StoreError> {
+        let mut users = self.users.borrow_mut();
+        if users.values().any(|u| u.email == user.email) {
+            return Err(StoreError::Conflict("email"));
+        }
+        users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.borrow().values().find(|u| u.email == email).cloned())
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.borrow().get(id).cloned())
+    }
+
+    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            if u.email_confirmed_at.is_none() {
+                u.email_confirmed_at = Some(at);
+                u.updated_at = at;
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.password_hash = Some(hash.to_string());
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+}
+
+impl Sessions for MemoryStore {
+    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
+        self.sessions.borrow_mut().insert(session.id.clone(), session.clone());
+        self.refresh_tokens.borrow_mut().insert(token.id.clone(), token.clone());
+        if let Some(u) = self.users.borrow_mut().get_mut(&session.user_id) {
+            u.last_sign_in_at = Some(session.created_at);
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(self.sessions.borrow().get(id).cloned())
+    }
+}
+
+impl Codes for MemoryStore {
+    async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        codes.retain(|_, c| !(c.user_id == code.user_id && c.purpose == code.purpose));
+        codes.insert(code.id.clone(), code.clone());
+        Ok(())
+    }
+
+    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self
+            .codes
+            .borrow()
+            .values()
+            .find(|c| c.user_id == user_id && c.purpose == purpose)
+            .cloned())
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self.codes.borrow().values().find(|c| c.link_hash == link_hash).cloned())
+    }
+
+    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        match codes.get_mut(id) {
+            Some(c) if c.used_at.is_none() && c.expires_at > now && c.attempts < max_attempts => {
+                c.attempts += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        match codes.get_mut(id) {
+            Some(c) if c.used_at.is_none() && c.expires_at > now => {
+                c.used_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// A clock that stands still until moved.
+#[derive(Debug)]
+pub struct FixedClock(Cell<i64>);
+
+impl FixedClock {
+    /// Stopped at `ms` unix milliseconds.
+    pub fn at(ms: i64) -> Self {
+        Self(Cell::new(ms))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance_secs(&self, secs: i64) {
+        self.0.set(self.0.get() + secs * 1000);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.get())
+    }
+}
+
+/// Deterministic randomness (splitmix64): the same seed gives the same ids and codes.
+#[derive(Debug)]
+pub struct SeededRng(Cell<u64>);
+
+impl SeededRng {
+    /// Starts from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(Cell::new(seed))
+    }
+}
+
+impl Rng for SeededRng {
+    fn fill(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let mut z = self.0.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            self.0.set(z);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+/// Keeps sent mails for inspection; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemoryMailer {
+    /// Everything sent so far.
+    pub sent: RefCell<Vec<Mail>>,
+    /// When set, every send fails.
+    pub fail: Cell<bool>,
+}
+
+impl Mailer for MemoryMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        if self.fail.get() {
+            return Err(MailError("connection refused (test)".into()));
+        }
+        self.sent.borrow_mut().push(mail.clone());
+        Ok(())
+    }
+}
+
+/// All test ports together.
+#[derive(Debug)]
+pub struct TestPorts {
+    /// Storage.
+    pub store: MemoryStore,
+    /// Mail.
+    pub mailer: MemoryMailer,
+    /// Time, starting at 2023-11-14T22:13:20Z.
+    pub clock: FixedClock,
+    /// Randomness.
+    pub rng: SeededRng,
+    /// `(error_id, detail)` of every internal error logged.
+    pub errors: RefCell<Vec<(String, String)>>,
+}
+
+impl Default for TestPorts {
+    fn default() -> Self {
+        Self {
+            store: MemoryStore::default(),
+            mailer: MemoryMailer::default(),
+            clock: FixedClock::at(1_700_000_000_000),
+            rng: SeededRng::new(42),
+            errors: RefCell::default(),
+        }
+    }
+}
+
+impl Ports for TestPorts {
+    type Users = MemoryStore;
+    type Sessions = MemoryStore;
+    type Codes = MemoryStore;
+    type Mailer = MemoryMailer;
+    type Clock = FixedClock;
+    type Rng = SeededRng;
+
+    fn users(&self) -> &MemoryStore {
+        &self.store
+    }
+    fn sessions(&self) -> &MemoryStore {
+        &self.store
+    }
+    fn codes(&self) -> &MemoryStore {
+        &self.store
+    }
+    fn mailer(&self) -> &MemoryMailer {
+        &self.mailer
+    }
+    fn clock(&self) -> &FixedClock {
+        &self.clock
+    }
+    fn rng(&self) -> &SeededRng {
+        &self.rng
+    }
+    fn log_error(&self, error_id: &str, detail: &str) {
+        self.errors.borrow_mut().push((error_id.into(), detail.into()));
+    }
+}
+
+/// One named check of the storage contract and how it went.
+pub type ContractResult = (&'static str, Result<(), String>);
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+fn err(e: StoreError) -> String {
+    e.to_string()
+}
+
+/// Runs the storage contract against a backend. `nonce` makes ids and addresses unique, so the
+/// suite can run repeatedly against a persistent database; `now` is the time it pretends.
+pub async fn run_store_contract<U: Users, S: Sessions, C: Codes>(
+    users: &U,
+    sessions: &S,
+    codes: &C,
+    nonce: &str,
+    now: Timestamp,
+) -> Vec<ContractResult> {
+    let user = User {
+        id: format!("contract-user-{nonce}"),
+        email: format!("contract-{nonce}@example.com"),
+        password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        email_confirmed_at: None,
+        last_sign_in_at: None,
+        user_metadata: serde_json::json!({"name": "Contract", "n": 1}),
+        created_at: now,
+        updated_at: now,
+    };
+    vec![
+        ("users: insert then read back by email and by id", users_round_trip(users, &user).await),
+        ("users: a second account with the same email is a conflict", users_conflict(users, &user, nonce).await),
+        ("users: confirm and password changes are stored", users_updates(users, &user, now).await),
+        ("sessions: start stores session and token and records the sign-in", sessions_start(users, sessions, &user, nonce, now).await),
+        ("codes: put replaces the earlier code of the same purpose", codes_replace(codes, &user, nonce, now).await),
+        ("codes: tries are capped and counted atomically", codes_attempts(codes, &user, nonce, now).await),
+        ("codes: a code is consumed once and never when expired", codes_consume(codes, &user, nonce, now).await),
+    ]
+}
+
+async fn users_round_trip<U: Users>(users: &U, user: &User) -> Result<(), String> {
+    users.insert(user).await.map_err(err)?;
+    let by_email = users.by_email(&user.email).await.map_err(err)?;
+    ensure!(by_email.as_ref() == Some(user), "by_email returned {by_email:?}");
+    let by_id = users.by_id(&user.id).await.map_err(err)?;
+    ensure!(by_id.as_ref() == Some(user), "by_id returned {by_id:?}");
+    let none = users.by_email("nobody-at-all@example.com").await.map_err(err)?;
+    ensure!(none.is_none(), "unknown email found {none:?}");
+    Ok(())
+}
+
+async fn users_conflict<U: Users>(users: &U, user: &User, nonce: &str) -> Result<(), String> {
+    let twin = User { id: format!("contract-twin-{nonce}"), ..user.clone() };
+    match users.insert(&twin).await {
+        Err(StoreError::Conflict("email")) => {}
+        other => return Err(format!("expected Conflict(\"email\"), got {other:?}")),
+    }
+    ensure!(users.by_id(&twin.id).await.map_err(err)?.is_none(), "the twin was stored");
+    Ok(())
+}
+
+async fn users_updates<U: Users>(users: &U, user: &User, now: Timestamp) -> Result<(), String> {
+    let later = now.plus_secs(5);
+    users.confirm_email(&user.id, later).await.map_err(err)?;
+    users.confirm_email(&user.id, later.plus_secs(5)).await.map_err(err)?;
+    users.set_password_hash(&user.id, "$new$hash", later).await.map_err(err)?;
+    let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
+    ensure!(u.email_confirmed_at == Some(later), "confirmed_at {:?}, want the first confirmation", u.email_confirmed_at);
+    ensure!(u.password_hash.as_deref() == Some("$new$hash"), "hash {:?}", u.password_hash);
+    ensure!(u.updated_at == later, "updated_at {:?}", u.updated_at);
+    Ok(())
+}
+
+async fn sessions_start<U: Users, S: Sessions>(
+    users: &U,
+    sessions: &S,
+    user: &User,
+    nonce: &str,
+    now: Timestamp,
+) -> Result<(), String> {
+    let session = Session {
+        id: format!("contract-session-{nonce}"),
+        user_id: user.id.clone(),
+        platform: "Contract/1.0 (Ünïcode)".into(),
+        method: AuthMethod::Password,
+        created_at: now.plus_secs(10),
+        revoked_at: None,
+    };
+    let token = RefreshToken {
+        id: format!("contract-rt-{nonce}"),
+        session_id: session.id.clone(),
+        secret_hash: "ab".repeat(32),
+        created_at: now.plus_secs(10),
+    };
+    sessions.start(&session, &token).await.map_err(err)?;
+    let got = sessions.get(&session.id).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&session), "get returned {got:?}");
+    ensure!(sessions.get("no-such-session").await.map_err(err)?.is_none(), "unknown session found");
+    let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
+    ensure!(u.last_sign_in_at == Some(session.created_at), "last_sign_in_at {:?}", u.last_sign_in_at);
+    Ok(())
+}
+
+fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTimeCode {
+    OneTimeCode {
+        id: id.into(),
+        user_id: user.id.clone(),
+        purpose: Purpose::Signup,
+        code_hash: "c".repeat(64),
+        link_hash: link.into(),
+        sent_to: user.email.clone(),
+        created_at: now,
+        expires_at: now.plus_secs(600),
+        attempts: 0,
+        used_at: None,
+    }
+}
+
+async fn codes_replace<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let first = code(user, &format!("c1-{nonce}"), &format!("l1-{nonce}"), now);
+    let second = code(user, &format!("c2-{nonce}"), &format!("l2-{nonce}"), now.plus_secs(1));
+    codes.put(&first).await.map_err(err)?;
+    let got = codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&first), "for_user returned {got:?}");
+    codes.put(&second).await.map_err(err)?;
+    let got = codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&second), "after replace for_user returned {got:?}");
+    ensure!(codes.by_link_hash(&first.link_hash).await.map_err(err)?.is_none(), "the replaced link still resolves");
+    let by_link = codes.by_link_hash(&second.link_hash).await.map_err(err)?;
+    ensure!(by_link.as_ref() == Some(&second), "by_link_hash returned {by_link:?}");
+    Ok(())
+}
+
+async fn codes_attempts<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let c = code(user, &format!("c3-{nonce}"), &format!("l3-{nonce}"), now);
+    codes.put(&c).await.map_err(err)?;
+    for i in 0..3 {
+        ensure!(codes.take_attempt(&c.id, now, 3).await.map_err(err)?, "try {} refused", i + 1);
+    }
+    ensure!(!codes.take_attempt(&c.id, now, 3).await.map_err(err)?, "a fourth try of three was allowed");
+    let got = codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?.ok_or("code vanished")?;
+    ensure!(got.attempts == 3, "attempts {}", got.attempts);
+    ensure!(!codes.take_attempt("no-such-code", now, 3).await.map_err(err)?, "a try on an unknown code");
+    Ok(())
+}
+
+async fn codes_consume<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let c = code(user, &format!("c4-{nonce}"), &format!("l4-{nonce}"), now);
+    codes.put(&c).await.map_err(err)?;
+    let late = c.expires_at;
+    ensure!(!codes.take_attempt(&c.id, late, 5).await.map_err(err)?, "a try at expiry was allowed");
+    ensure!(!codes.consume(&c.id, late).await.map_err(err)?, "consumed at expiry");
+    ensure!(codes.consume(&c.id, now).await.map_err(err)?, "a live code was not consumed");
+    ensure!(!codes.consume(&c.id, now).await.map_err(err)?, "consumed twice");
+    ensure!(!codes.take_attempt(&c.id, now, 5).await.map_err(err)?, "a try on a used code");
+    let got = codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?.ok_or("code vanished")?;
+    ensure!(got.used_at == Some(now), "used_at {:?}", got.used_at);
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! Tokens: signed access JWTs and opaque random tokens.
+//!
+//! JWTs are HS256 only (the algorithm allowlist: a token whose header names any other algorithm
+//! is rejected before its signature is looked at), always carry `exp`, and are checked against
+//! the clock port with a small leeway. Claim shapes belong to the dialects; this module signs and
+//! verifies any serde type. Opaque tokens are `id.secret` with 256 random bits of secret, of
+//! which only the SHA-256 is stored and compared in constant time. One-time code digits and link
+//! tokens are made here too.
+
+use crate::model::Timestamp;
+use crate::ports::Rng;
+use crate::secret::Secret;
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt as _, Claims, Header, TimeOptions, UntrustedToken};
+use serde::{de::DeserializeOwned, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Why a JWT was refused or could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Well-formed and signed by us, but past `exp` (beyond the leeway).
+    #[error("token is expired")]
+    Expired,
+    /// Not a JWT, another algorithm, a bad signature or unreadable claims.
+    #[error("invalid token: {0}")]
+    Invalid(&'static str),
+    /// Signing failed (claims did not serialize).
+    #[error("could not sign token")]
+    Signing,
+}
+
+/// A verified token's claims with its registered times.
+#[derive(Debug, Clone)]
+pub struct Verified<C> {
+    /// The dialect's own claims.
+    pub claims: C,
+    /// `exp`.
+    pub expires_at: Timestamp,
+    /// `iat`, when present.
+    pub issued_at: Option<Timestamp>,
+}
+
+/// The HS256 key and time rules for access tokens.
+#[derive(Clone)]
+pub struct JwtKeys {
+    key: Hs256Key,
+    leeway_secs: i64,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtKeys").field("key", &"[redacted]").finish()
+    }
+}
+
+fn to_datetime(t: Timestamp) -> DateTime<Utc> {
+    t.to_datetime()
+}
+
+impl JwtKeys {
+    /// Keys from the configured secret, accepting `exp` up to `leeway_secs` late.
+    pub fn new(secret: &Secret<Vec<u8>>, leeway_secs: i64) -> Self {
+        Self {
+            key: Hs256Key::new(secret.expose()),
+            leeway_secs,
+        }
+    }
+
+    /// Signs `claims` with `iat` and `exp`; `typ` goes in the header (`JWT` if `None`).
+    pub fn sign<C: Serialize>(
+        &self,
+        claims: C,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+        typ: Option<&str>,
+    ) -> Result<String, TokenError> {
+        let mut claims = Claims::new(claims);
+        // Whole seconds: the registered claims are NumericDate.
+        claims.issued_at = Some(to_datetime(Timestamp(issued_at.unix_seconds() * 1000)));
+        claims.expiration = Some(to_datetime(Timestamp(expires_at.unix_seconds() * 1000)));
+        let header = Header::empty().with_token_type(typ.unwrap_or("JWT"));
+        Hs256
+            .token(&header, &claims, &self.key)
+            .map_err(|_| TokenError::Signing)
+    }
+
+    /// Verifies signature, algorithm and expiry at `now`, and reads the claims.
+    pub fn verify<C: DeserializeOwned + Clone>(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Verified<C>, TokenError> {
+        let untrusted =
+            UntrustedToken::new(token).map_err(|_| TokenError::Invalid("malformed token"))?;
+        if untrusted.algorithm() != "HS256" {
+            return Err(TokenError::Invalid("signing method not allowed"));
+        }
+        let token = Hs256
+            .validator::<C>(&self.key)
+            .validate(&untrusted)
+            .map_err(|e| match e {
+                jwt_compact::ValidationError::InvalidSignature => {
+                    TokenError::Invalid("signature is invalid")
+                }
+                jwt_compact::ValidationError::AlgorithmMismatch { .. } => {
+                    TokenError::Invalid("signing method not allowed")
+                }
+                _ => TokenError::Invalid("unable to parse claims"),
+            })?;
+        let claims = token.claims();
+        let now_dt = to_datetime(now);
+        let options = TimeOptions::new(Duration::seconds(self.leeway_secs), move || now_dt);
+        claims
+            .validate_expiration(&options)
+            .map_err(|e| match e {
+                jwt_compact::ValidationError::NoClaim(_) => TokenError::Invalid("missing exp"),
+                _ => TokenError::Expired,
+            })?;
+        let expires_at = claims
+            .expiration
+            .map(|e| Timestamp(e.timestamp_millis()))
+            .ok_or(TokenError::Invalid("missing exp"))?;
+        Ok(Verified {
+            claims: claims.custom.clone(),
+            expires_at,
+            issued_at: claims.issued_at.map(|t| Timestamp(t.timestamp_millis())),
+        })
+    }
+}
+
+/// Unpadded URL-safe base64 of fresh random bytes.
+pub fn random_b64(rng: &impl Rng, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rng.fill(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A random UUID v4 string.
+pub fn random_uuid(rng: &impl Rng) -> String {
+    let mut buf = [0u8; 16];
+    rng.fill(&mut buf);
+    uuid::Builder::from_random_bytes(buf)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// Lower-case hex of fresh random bytes (error ids and the like).
+pub fn random_hex(rng: &impl Rng, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rng.fill(&mut buf);
+    hex::encode(buf)
+}
+
+/// SHA-256 hex of a token secret: what is stored in place of the secret.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Constant-time comparison of two hex digests (or any two strings).
+pub fn digests_match(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// A freshly made opaque token: give `token` to the client, store `id` and `secret_hash`.
+#[derive(Debug)]
+pub struct OpaqueToken {
+    /// `id.secret`, shown once.
+    pub token: Secret<String>,
+    /// The public half.
+    pub id: String,
+    /// SHA-256 of the secret half.
+    pub secret_hash: String,
+}
+
+impl OpaqueToken {
+    /// 128-bit id, 256-bit secret.
+    pub fn generate(rng: &impl Rng) -> Self {
+        let id = random_b64(rng, 16);
+        let secret = random_b64(rng, 32);
+        let secret_hash = hash_secret(&secret);
+        Self {
+            token: Secret::new(format!("{id}.{secret}")),
+            id,
+            secret_hash,
+        }
+    }
+
+    /// Splits a presented token into id and secret, or `None` if it is not of our shape.
+    pub fn parse(presented: &str) -> Option<(&str, &str)> {
+        let (id, secret) = presented.split_once('.')?;
+        let ok = |s: &str, n: usize| {
+            s.len() == n && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        (ok(id, 22) && ok(secret, 43)).then_some((id, secret))
+    }
+}
+
+/// Six uniformly random decimal digits.
+pub fn random_code_digits(rng: &impl Rng) -> Secret<String> {
+    // Rejection sampling: 4_294_000_000 is the largest multiple of 10^6 below 2^32, so every
+    // code is equally likely.
+    loop {
+        let mut b = [0u8; 4];
+        rng.fill(&mut b);
+        let n = u32::from_le_bytes(b);
+        if n < 4_294_000_000 {
+            return Secret::new(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
+/// Keyed hash of a code's digits, bound to the code's id: with the key kept server-side, a
+/// leaked table does not reveal codes by a 10^6 brute force.
+pub fn hash_code(key: &[u8], code_id: &str, digits: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail; fall back to a plain hash anyway.
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(code_id.as_bytes());
+            mac.update(b":");
+            mac.update(digits.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        }
+        Err(_) => hash_secret(&format!("{code_id}:{digits}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::SeededRng;
+    use serde::Deserialize;
+
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    struct C {
+        sub: String,
+    }
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(&Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()), 30)
+    }
+
+    const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+    #[test]
+    fn a_signed_token_verifies_until_it_expires_plus_leeway() {
+        let k = keys();
+        let t = k.sign(C { sub: "u".into() }, T0, T0.plus_secs(60), None).unwrap();
+        let v = k.verify::<C>(&t, T0.plus_secs(59)).unwrap();
+        assert_eq!(v.claims.sub, "u");
+        assert_eq!(v.expires_at, T0.plus_secs(60));
+        assert!(k.verify::<C>(&t, T0.plus_secs(89)).is_ok());
+        assert_eq!(k.verify::<C>(&t, T0.plus_secs(91)).unwrap_err(), TokenError::Expired);
+    }
+
+    #[test]
+    fn tokens_signed_with_another_key_or_algorithm_are_invalid() {
+        let other = JwtKeys::new(&Secret::new(b"another key entirely, 32 bytes!!".to_vec()), 0);
+        let t = other.sign(C { sub: "u".into() }, T0, T0.plus_secs(60), None).unwrap();
+        assert!(matches!(keys().verify::<C>(&t, T0), Err(TokenError::Invalid(_))));
+        // alg "none" with our claims must not pass.
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let none = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none","typ":"JWT"}"#),
+            b64(r#"{"sub":"u","exp":9999999999}"#)
+        );
+        assert_eq!(
+            keys().verify::<C>(&none, T0).unwrap_err(),
+            TokenError::Invalid("signing method not allowed")
+        );
+        assert!(keys().verify::<C>("garbage", T0).is_err());
+    }
+
+    #[test]
+    fn opaque_tokens_round_trip_and_store_only_a_hash() {
+        let rng = SeededRng::new(1);
+        let t = OpaqueToken::generate(&rng);
+        let (id, secret) = OpaqueToken::parse(t.token.expose()).unwrap();
+        assert_eq!(id, t.id);
+        assert!(digests_match(&hash_secret(secret), &t.secret_hash));
+        assert!(!t.secret_hash.contains(secret));
+        assert!(OpaqueToken::parse("a.b").is_none());
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_hash_per_code() {
+        let rng = SeededRng::new(2);
+        let c = random_code_digits(&rng);
+        assert_eq!(c.expose().len(), 6);
+        assert!(c.expose().bytes().all(|b| b.is_ascii_digit()));
+        assert_ne!(hash_code(b"k", "id1", "123456"), hash_code(b"k", "id2", "123456"));
+        assert_ne!(hash_code(b"k", "id1", "123456"), hash_code(b"j", "id1", "123456"));
+    }
+}

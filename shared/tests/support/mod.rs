@@ -1,0 +1,123 @@
+//! Shared helpers for the integration tests: an app over the in-memory ports, request builders
+//! and readers for what the mail catcher would show.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use http::{HeaderMap, Request, StatusCode};
+use portcullis_shared::testing::TestPorts;
+use portcullis_shared::{App, Config};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub const API_VERSION: (&str, &str) = ("x-supabase-api-version", "2024-01-01");
+
+pub fn config_with(extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("SITE_URL", "http://localhost:3000"),
+        ("API_EXTERNAL_URL", "http://auth.test"),
+        ("JWT_SECRET", "test-secret-test-secret-test-secret!"),
+        // Small Argon2 memory keeps the suite fast; the default parameters have their own test.
+        ("ARGON2_M_KIB", "64"),
+        ("ARGON2_T", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+}
+
+pub fn app() -> App<TestPorts> {
+    app_with(&[])
+}
+
+pub fn app_with(extra: &[(&str, &str)]) -> App<TestPorts> {
+    App::new(TestPorts::default(), config_with(extra)).unwrap()
+}
+
+pub fn ports(app: &App<TestPorts>) -> &TestPorts {
+    &app.auth().ports
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+pub fn request(method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Request<Vec<u8>> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(format!("http://auth.test{path}"))
+        .header("user-agent", "test-suite/1.0");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body.to_vec()).unwrap()
+}
+
+pub fn send(app: &App<TestPorts>, req: Request<Vec<u8>>) -> Reply {
+    let res = pollster::block_on(app.handle(req));
+    let raw = String::from_utf8(res.body().clone()).unwrap();
+    let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    Reply {
+        status: res.status(),
+        headers: res.headers().clone(),
+        body,
+        raw,
+    }
+}
+
+pub fn post(app: &App<TestPorts>, path: &str, body: &Value) -> Reply {
+    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION]))
+}
+
+pub fn get(app: &App<TestPorts>, path: &str, bearer: Option<&str>) -> Reply {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![API_VERSION];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    send(app, request("GET", path, b"", &headers))
+}
+
+pub fn sent_mails(app: &App<TestPorts>) -> Vec<portcullis_shared::model::Mail> {
+    ports(app).mailer.sent.borrow().clone()
+}
+
+/// The 6-digit code from the latest mail to `to`.
+pub fn code_for(app: &App<TestPorts>, to: &str) -> String {
+    let mail = sent_mails(app).into_iter().rev().find(|m| m.to == to).expect("a mail");
+    let at = mail.text.find("code is: ").expect("a code in the mail") + "code is: ".len();
+    mail.text[at..at + 6].to_string()
+}
+
+/// The link token from the latest mail to `to`.
+pub fn link_token_for(app: &App<TestPorts>, to: &str) -> String {
+    let mail = sent_mails(app).into_iter().rev().find(|m| m.to == to).expect("a mail");
+    let at = mail.text.find("token=").expect("a link in the mail") + "token=".len();
+    mail.text[at..].split('&').next().unwrap().to_string()
+}
+
+pub fn signup(app: &App<TestPorts>, email: &str, password: &str) -> Reply {
+    post(app, "/signup", &serde_json::json!({"email": email, "password": password}))
+}
+
+/// Signs up and confirms; returns the session body.
+pub fn confirmed_user(app: &App<TestPorts>, email: &str, password: &str) -> Value {
+    assert_eq!(signup(app, email, password).status, 200);
+    let code = code_for(app, email);
+    let r = post(app, "/verify", &serde_json::json!({"type": "signup", "email": email, "token": code}));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    r.body
+}
+
+pub fn login(app: &App<TestPorts>, email: &str, password: &str) -> Reply {
+    post(app, "/token?grant_type=password", &serde_json::json!({"email": email, "password": password}))
+}
+
+pub fn error_code(r: &Reply) -> &str {
+    r.body["code"].as_str().unwrap_or_default()
+}
