@@ -1,0 +1,156 @@
+//! `Env` (vars and secrets) to typed configuration, validated before any request is served.
+//!
+//! The domain settings are parsed by `portcullis_shared::Config`; this module adds what only
+//! the edge adapter needs (SMTP) and refuses unsafe combinations, such as sending SMTP
+//! credentials in the clear to a non-local host. Errors name the variable and never echo a
+//! secret.
+
+use portcullis_shared::secret::Secret;
+use portcullis_shared::{Config, ConfigError};
+use worker::Env;
+
+/// How to reach the mail submission server.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Host name or address.
+    pub host: String,
+    /// Port (1025 for the local mail catcher, 587 for submission).
+    pub port: u16,
+    /// Envelope and `From:` address.
+    pub from: String,
+    /// Display name in `From:`.
+    pub sender_name: String,
+    /// Upgrade with STARTTLS before anything else.
+    pub starttls: bool,
+    /// AUTH PLAIN credentials, if the server wants them.
+    pub auth: Option<(String, Secret<String>)>,
+}
+
+/// Everything the worker is configured with.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The domain's settings.
+    pub domain: Config,
+    /// Mail delivery.
+    pub smtp: SmtpConfig,
+    /// Whether `POST /__contract` is served (tests only).
+    pub contract_tests: bool,
+}
+
+/// Reads a var or a secret (secrets are how JWT_SECRET and SMTP_PASS arrive).
+fn lookup(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}
+
+/// Parses the whole configuration from `env`.
+pub fn load(env: &Env) -> Result<WorkerConfig, ConfigError> {
+    from_lookup(|name| lookup(env, name))
+}
+
+/// Parses the whole configuration from a name lookup (testable without an `Env`).
+pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, ConfigError> {
+    let domain = Config::from_lookup(&get)?;
+    let var = |n: &str| get(n).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let host = var("SMTP_HOST").ok_or(ConfigError::Missing("SMTP_HOST"))?;
+    let port = match var("SMTP_PORT") {
+        None => 587,
+        Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or(ConfigError::Invalid {
+            name: "SMTP_PORT",
+            reason: format!("{p:?} is not a port number"),
+        })?,
+    };
+    let from = var("SMTP_FROM").ok_or(ConfigError::Missing("SMTP_FROM"))?;
+    if !portcullis_shared::flows::is_valid_email(&from) && !from.ends_with("@localhost") {
+        return Err(ConfigError::Invalid {
+            name: "SMTP_FROM",
+            reason: format!("{from:?} is not an email address"),
+        });
+    }
+    let starttls = match var("SMTP_STARTTLS").as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(o) => {
+            return Err(ConfigError::Invalid {
+                name: "SMTP_STARTTLS",
+                reason: format!("{o:?} is not true or false"),
+            })
+        }
+    };
+    let auth = match (var("SMTP_USER"), get("SMTP_PASS")) {
+        (Some(user), Some(pass)) => Some((user, Secret::new(pass))),
+        (None, None) => None,
+        (Some(_), None) => return Err(ConfigError::Missing("SMTP_PASS")),
+        (None, Some(_)) => return Err(ConfigError::Missing("SMTP_USER")),
+    };
+    let local = host == "127.0.0.1" || host == "localhost" || host == "::1";
+    if auth.is_some() && !starttls && !local {
+        return Err(ConfigError::Invalid {
+            name: "SMTP_STARTTLS",
+            reason: "must be true when SMTP_USER is set: credentials are never sent in the clear"
+                .into(),
+        });
+    }
+    Ok(WorkerConfig {
+        domain,
+        smtp: SmtpConfig {
+            host,
+            port,
+            from,
+            sender_name: var("SMTP_SENDER_NAME").unwrap_or_else(|| "Portcullis".into()),
+            starttls,
+            auth,
+        },
+        contract_tests: var("CONTRACT_TESTS").as_deref() == Some("true"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(extra: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {
+        let mut m: HashMap<&str, &str> = HashMap::from([
+            ("SITE_URL", "http://127.0.0.1:3000"),
+            ("API_EXTERNAL_URL", "http://127.0.0.1:8787"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", "1025"),
+            ("SMTP_FROM", "no-reply@example.com"),
+        ]);
+        m.extend(extra.iter().copied());
+        from_lookup(|k| m.get(k).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn local_mail_catcher_settings_parse() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.smtp.port, 1025);
+        assert!(!c.smtp.starttls && c.smtp.auth.is_none() && !c.contract_tests);
+    }
+
+    #[test]
+    fn credentials_are_never_sent_in_the_clear_to_a_remote_host() {
+        let err = parse(&[("SMTP_HOST", "smtp.example.com"), ("SMTP_USER", "u"), ("SMTP_PASS", "p")])
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "SMTP_STARTTLS", .. }));
+        let ok = parse(&[
+            ("SMTP_HOST", "smtp.example.com"),
+            ("SMTP_USER", "u"),
+            ("SMTP_PASS", "p"),
+            ("SMTP_STARTTLS", "true"),
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn missing_and_bad_values_are_named() {
+        assert_eq!(parse(&[("SMTP_USER", "u")]).unwrap_err(), ConfigError::Missing("SMTP_PASS"));
+        assert!(matches!(parse(&[("SMTP_PORT", "99999")]), Err(ConfigError::Invalid { name: "SMTP_PORT", .. })));
+        assert!(matches!(parse(&[("SMTP_FROM", "nope")]), Err(ConfigError::Invalid { name: "SMTP_FROM", .. })));
+    }
+}

@@ -1,0 +1,307 @@
+//! The storage ports over Cloudflare D1 (SQLite at the edge).
+//!
+//! D1 gives read-after-write, so everything that must be consistent (codes, sessions) lives
+//! here. Single-use and attempt caps are compare-and-swap `UPDATE ... WHERE` statements whose
+//! changed-row count says who won; writes that belong together go in one `batch` (atomic).
+//! Timestamps are unix milliseconds bound as JS numbers (exact below 2^53; D1's integer binding
+//! is only 32-bit). D1 reports a UNIQUE violation as a generic error: it is recognised by its
+//! text and mapped to `StoreError::Conflict`.
+
+use portcullis_shared::model::{AuthMethod, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
+use portcullis_shared::ports::{Codes, Sessions, StoreError, Users};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+/// Accounts, sessions and codes in the `DB` binding.
+pub struct D1Store {
+    db: D1Database,
+}
+
+impl D1Store {
+    /// Wraps the bound database.
+    pub fn new(db: D1Database) -> Self {
+        Self { db }
+    }
+
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
+        self.db.prepare(sql).bind(args).map_err(backend)
+    }
+
+    async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> Result<Option<T>, StoreError> {
+        self.stmt(sql, args)?.first::<T>(None).await.map_err(backend)
+    }
+
+    /// Runs a statement and returns how many rows it changed.
+    async fn changes(&self, sql: &str, args: &[JsValue]) -> Result<usize, StoreError> {
+        let result = self.stmt(sql, args)?.run().await.map_err(backend)?;
+        Ok(result.meta().map_err(backend)?.and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<(), StoreError> {
+        self.db.batch(statements).await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn backend(e: worker::Error) -> StoreError {
+    let text = e.to_string();
+    if text.contains("UNIQUE constraint failed: users.email") {
+        StoreError::Conflict("email")
+    } else if text.contains("UNIQUE constraint failed") {
+        StoreError::Conflict("record")
+    } else {
+        StoreError::Backend(text)
+    }
+}
+
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+
+fn t(v: Timestamp) -> JsValue {
+    JsValue::from_f64(v.0 as f64)
+}
+
+fn opt_t(v: Option<Timestamp>) -> JsValue {
+    v.map_or(JsValue::NULL, t)
+}
+
+fn ts(ms: f64) -> Timestamp {
+    Timestamp(ms as i64)
+}
+
+#[derive(Deserialize)]
+struct UserRow {
+    id: String,
+    email: String,
+    password_hash: Option<String>,
+    email_confirmed_at: Option<f64>,
+    last_sign_in_at: Option<f64>,
+    user_metadata: String,
+    created_at: f64,
+    updated_at: f64,
+}
+
+impl UserRow {
+    fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: self.id,
+            email: self.email,
+            password_hash: self.password_hash,
+            email_confirmed_at: self.email_confirmed_at.map(ts),
+            last_sign_in_at: self.last_sign_in_at.map(ts),
+            user_metadata: serde_json::from_str(&self.user_metadata)
+                .map_err(|e| StoreError::Backend(format!("users.user_metadata: {e}")))?,
+            created_at: ts(self.created_at),
+            updated_at: ts(self.updated_at),
+        })
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, password_hash, email_confirmed_at, last_sign_in_at, user_metadata, created_at, updated_at";
+
+impl Users for D1Store {
+    async fn insert(&self, u: &User) -> Result<(), StoreError> {
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        self.changes(
+            &sql,
+            &[
+                s(&u.id),
+                s(&u.email),
+                u.password_hash.as_deref().map_or(JsValue::NULL, s),
+                opt_t(u.email_confirmed_at),
+                opt_t(u.last_sign_in_at),
+                s(&u.user_metadata.to_string()),
+                t(u.created_at),
+                t(u.updated_at),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+        self.first::<UserRow>(&sql, &[s(email)]).await?.map(UserRow::into_user).transpose()
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        self.first::<UserRow>(&sql, &[s(id)]).await?.map(UserRow::into_user).transpose()
+    }
+
+    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET email_confirmed_at = ?2, updated_at = ?2 WHERE id = ?1 AND email_confirmed_at IS NULL",
+            &[s(id), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+            &[s(id), s(hash), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+#[derive(Deserialize)]
+struct SessionRow {
+    id: String,
+    user_id: String,
+    platform: String,
+    method: String,
+    created_at: f64,
+    revoked_at: Option<f64>,
+}
+
+impl Sessions for D1Store {
+    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
+        let statements = vec![
+            self.stmt(
+                "INSERT INTO sessions (id, user_id, platform, method, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    s(&session.id),
+                    s(&session.user_id),
+                    s(&session.platform),
+                    s(session.method.as_str()),
+                    t(session.created_at),
+                    opt_t(session.revoked_at),
+                ],
+            )?,
+            self.stmt(
+                "INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                &[s(&token.id), s(&token.session_id), s(&token.secret_hash), t(token.created_at)],
+            )?,
+            self.stmt(
+                "UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1",
+                &[s(&session.user_id), t(session.created_at)],
+            )?,
+        ];
+        self.batch(statements).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let row = self
+            .first::<SessionRow>(
+                "SELECT id, user_id, platform, method, created_at, revoked_at FROM sessions WHERE id = ?1",
+                &[s(id)],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(Session {
+                method: AuthMethod::parse(&r.method)
+                    .ok_or_else(|| StoreError::Backend(format!("sessions.method {:?}", r.method)))?,
+                id: r.id,
+                user_id: r.user_id,
+                platform: r.platform,
+                created_at: ts(r.created_at),
+                revoked_at: r.revoked_at.map(ts),
+            })
+        })
+        .transpose()
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeRow {
+    id: String,
+    user_id: String,
+    purpose: String,
+    code_hash: String,
+    link_hash: String,
+    sent_to: String,
+    created_at: f64,
+    expires_at: f64,
+    attempts: f64,
+    used_at: Option<f64>,
+}
+
+impl CodeRow {
+    fn into_code(self) -> Result<OneTimeCode, StoreError> {
+        Ok(OneTimeCode {
+            purpose: Purpose::parse(&self.purpose)
+                .ok_or_else(|| StoreError::Backend(format!("one_time_codes.purpose {:?}", self.purpose)))?,
+            id: self.id,
+            user_id: self.user_id,
+            code_hash: self.code_hash,
+            link_hash: self.link_hash,
+            sent_to: self.sent_to,
+            created_at: ts(self.created_at),
+            expires_at: ts(self.expires_at),
+            attempts: self.attempts as u32,
+            used_at: self.used_at.map(ts),
+        })
+    }
+}
+
+const CODE_COLUMNS: &str =
+    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at";
+
+impl Codes for D1Store {
+    async fn put(&self, c: &OneTimeCode) -> Result<(), StoreError> {
+        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        let statements = vec![
+            self.stmt(
+                "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
+                &[s(&c.user_id), s(c.purpose.as_str())],
+            )?,
+            self.stmt(
+                &insert,
+                &[
+                    s(&c.id),
+                    s(&c.user_id),
+                    s(c.purpose.as_str()),
+                    s(&c.code_hash),
+                    s(&c.link_hash),
+                    s(&c.sent_to),
+                    t(c.created_at),
+                    t(c.expires_at),
+                    JsValue::from_f64(f64::from(c.attempts)),
+                    opt_t(c.used_at),
+                ],
+            )?,
+        ];
+        self.batch(statements).await
+    }
+
+    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2");
+        self.first::<CodeRow>(&sql, &[s(user_id), s(purpose.as_str())])
+            .await?
+            .map(CodeRow::into_code)
+            .transpose()
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<OneTimeCode>, StoreError> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM one_time_codes WHERE link_hash = ?1");
+        self.first::<CodeRow>(&sql, &[s(link_hash)]).await?.map(CodeRow::into_code).transpose()
+    }
+
+    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE one_time_codes SET attempts = attempts + 1 \
+                 WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2 AND attempts < ?3",
+                &[s(id), t(now), JsValue::from_f64(f64::from(max_attempts))],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE one_time_codes SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
+                &[s(id), t(now)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+}
