@@ -1,0 +1,149 @@
+// The e2e harness: the built worker in workerd (through Miniflare) with a real D1 database and
+// KV namespace, and a real mail catcher (maildev) that the worker reaches over SMTP through a
+// Workers TCP socket. Each suite gets its own ports and an empty database.
+import { Miniflare } from "miniflare";
+import { spawn } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The [vars] of wrangler.toml (flat `KEY = "value"` lines), so tests run the shipped config. */
+export function wranglerVars() {
+  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  const section = toml.split(/^\[vars\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
+  const vars = {};
+  for (const m of section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)) vars[m[1]] = m[2];
+  return vars;
+}
+
+export async function startMailCatcher() {
+  const smtpPort = await freePort();
+  const webPort = await freePort();
+  const bin = path.join(root, "node_modules", ".bin", "maildev");
+  const proc = spawn(bin, ["--ip", "127.0.0.1", "--smtp", String(smtpPort), "--web", String(webPort)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let log = "";
+  proc.stdout.on("data", (d) => (log += d));
+  proc.stderr.on("data", (d) => (log += d));
+  const api = `http://127.0.0.1:${webPort}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${api}/api/email`)).ok) break;
+    } catch {}
+    if (proc.exitCode !== null) throw new Error(`maildev exited: ${log}`);
+    await sleep(100);
+  }
+  return {
+    smtpPort,
+    api,
+    /** Every mail to `to`, oldest first. */
+    async mailsTo(to) {
+      const all = await (await fetch(`${api}/api/email`)).json();
+      return all.filter((m) => m.to.some((r) => r.address === to));
+    },
+    /** The newest mail to `to`, waiting briefly for it to arrive. */
+    async latest(to, { after = 0 } = {}) {
+      for (let i = 0; i < 50; i++) {
+        const mails = await this.mailsTo(to);
+        if (mails.length > after) return mails[mails.length - 1];
+        await sleep(100);
+      }
+      throw new Error(`no mail to ${to}`);
+    },
+    async stop() {
+      try {
+        process.kill(-proc.pid, "SIGTERM");
+      } catch {}
+    },
+  };
+}
+
+export function codeIn(mail) {
+  const m = /code is: (\d{6})/.exec(mail.text);
+  if (!m) throw new Error(`no code in mail: ${mail.text}`);
+  return m[1];
+}
+
+export function linkIn(mail) {
+  const m = /(https?:\/\/\S+\/verify\?token=\S+)/.exec(mail.text);
+  if (!m) throw new Error(`no link in mail: ${mail.text}`);
+  return new URL(m[1]);
+}
+
+/** Splits a migration file into statements (no semicolons inside our SQL strings). */
+function statements(sql) {
+  return sql
+    .split("\n")
+    .map((l) => l.replace(/--.*$/, ""))
+    .join("\n")
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Starts the worker with fresh storage; `vars` override wrangler.toml's. */
+export async function startWorker({ mail, vars = {} } = {}) {
+  const bindings = {
+    ...wranglerVars(),
+    JWT_SECRET: "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt",
+    SMTP_PORT: String(mail?.smtpPort ?? 9),
+    CONTRACT_TESTS: "true",
+    ...vars,
+  };
+  const port = await freePort();
+  bindings.API_EXTERNAL_URL = `http://127.0.0.1:${port}`;
+  const mf = new Miniflare({
+    modules: true,
+    rootPath: root,
+    scriptPath: path.join(root, "worker/build/index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-20",
+    d1Databases: ["DB"],
+    kvNamespaces: ["KV"],
+    bindings,
+    host: "127.0.0.1",
+    port,
+    cf: false,
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const db = await mf.getD1Database("DB");
+  const dir = path.join(root, "migrations");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+    await db.batch(statements(readFileSync(path.join(dir, file), "utf8")).map((s) => db.prepare(s)));
+  }
+  return { url, db, mf, stop: () => mf.dispose() };
+}
+
+/** Raw JSON request helper for the bad-input tables. */
+export async function call(url, { method = "POST", body, headers = {}, raw } = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    redirect: "manual",
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, headers: res.headers, json, text };
+}
