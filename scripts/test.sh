@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make test`: every suite, then one summary line. Native Rust (shared + worker), lints, the
+# e2e suite against the built worker in workerd with D1, KV and maildev, and the deploy bundle.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CI="${CI:-true}" WRANGLER_SEND_METRICS=false
+
+scripts/setup.sh || exit 1
+scripts/build.sh || exit 1
+
+passed=0 failed=0 status=0
+log=$(mktemp -d)
+
+echo "== cargo test (native)"
+cargo test --workspace --quiet 2>&1 | tee "$log/cargo.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
+  sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log/cargo.txt")
+
+echo "== cargo clippy"
+if ! cargo clippy --workspace --all-targets --quiet -- -D warnings; then status=1; failed=$((failed + 1)); fi
+
+echo "== e2e (node --test)"
+node --test --test-concurrency=1 --test-reporter=spec e2e/ 2>&1 | tee "$log/e2e.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log/e2e.txt" | tail -1)
+f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log/e2e.txt" | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+[ -n "$p" ] || { echo "e2e: no result line"; status=1; failed=$((failed + 1)); }
+
+rm -rf "$log"
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "portcullis: $passed passed, $failed failed"
+exit "$status"
