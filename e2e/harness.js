@@ -99,8 +99,9 @@ function statements(sql) {
     .filter(Boolean);
 }
 
-/** Starts the worker with fresh storage; `vars` override wrangler.toml's. */
-export async function startWorker({ mail, vars = {} } = {}) {
+/** Starts the worker; `vars` override wrangler.toml's. Storage is fresh and in memory unless
+ * `persist` names a directory, which lets a second worker see the first one's D1. */
+export async function startWorker({ mail, vars = {}, persist } = {}) {
   const bindings = {
     ...wranglerVars(),
     JWT_SECRET: "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt",
@@ -122,12 +123,17 @@ export async function startWorker({ mail, vars = {} } = {}) {
     host: "127.0.0.1",
     port,
     cf: false,
+    ...(persist ? { d1Persist: path.join(persist, "d1"), kvPersist: path.join(persist, "kv") } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const db = await mf.getD1Database("DB");
+  // Like `wrangler d1 migrations apply`: each file once, recorded in d1_migrations.
+  await db.prepare("CREATE TABLE IF NOT EXISTS d1_migrations (name TEXT PRIMARY KEY)").run();
   const dir = path.join(root, "migrations");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
-    await db.batch(statements(readFileSync(path.join(dir, file), "utf8")).map((s) => db.prepare(s)));
+    if (await db.prepare("SELECT 1 FROM d1_migrations WHERE name = ?").bind(file).first()) continue;
+    const sql = statements(readFileSync(path.join(dir, file), "utf8"));
+    await db.batch([...sql.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);
   }
   return { url, db, mf, stop: () => mf.dispose() };
 }
