@@ -57,6 +57,17 @@ pub struct Config {
     pub password_min_length: usize,
     /// How new passwords are hashed.
     pub password_params: PasswordParams,
+    /// Seconds within which a used refresh token still returns its successor (several tabs
+    /// refreshing at once); a reuse after that ends the session.
+    pub refresh_reuse_interval_secs: i64,
+    /// Absolute session lifetime in seconds, `0` for none.
+    pub session_timebox_secs: i64,
+    /// Session inactivity timeout in seconds (time since the last refresh), `0` for none.
+    pub session_inactivity_timeout_secs: i64,
+    /// Least seconds between two mails of one purpose to one address.
+    pub mail_min_interval_secs: i64,
+    /// End the account's other sessions when its password changes (ASVS 3.3.3).
+    pub password_change_ends_other_sessions: bool,
 }
 
 impl Config {
@@ -110,6 +121,14 @@ impl Config {
             otp_max_attempts: num(var("OTP_MAX_ATTEMPTS"), "OTP_MAX_ATTEMPTS", 5, 1, 100)?,
             password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,
             password_params,
+            refresh_reuse_interval_secs: num(var("REFRESH_TOKEN_REUSE_INTERVAL"), "REFRESH_TOKEN_REUSE_INTERVAL", 10, 0, 3600)?,
+            session_timebox_secs: num(var("SESSION_TIMEBOX"), "SESSION_TIMEBOX", 0, 0, 31_536_000)?,
+            session_inactivity_timeout_secs: num(var("SESSION_INACTIVITY_TIMEOUT"), "SESSION_INACTIVITY_TIMEOUT", 0, 0, 31_536_000)?,
+            mail_min_interval_secs: num(var("SMTP_MAX_FREQUENCY"), "SMTP_MAX_FREQUENCY", 60, 0, 86_400)?,
+            password_change_ends_other_sessions: match var("PASSWORD_CHANGE_ENDS_OTHER_SESSIONS") {
+                None => true,
+                v => flag(v, "PASSWORD_CHANGE_ENDS_OTHER_SESSIONS")?,
+            },
         })
     }
 

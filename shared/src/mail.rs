@@ -4,7 +4,7 @@
 //! escaped. Links point at the service's public URL (`API_EXTERNAL_URL`).
 
 use crate::config::Config;
-use crate::model::Mail;
+use crate::model::{Mail, Purpose};
 
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn html_escape(s: &str) -> String {
@@ -31,28 +31,50 @@ fn page(title: &str, body_html: &str) -> String {
     )
 }
 
-/// "Confirm your sign-up": the 6-digit code and a confirmation link.
-pub fn signup_confirmation(config: &Config, to: &str, code: &str, link: &str) -> Mail {
+/// A mail carrying a 6-digit code and the equivalent link, worded for its purpose.
+pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: &str) -> Mail {
     let site = &config.site_name;
     let minutes = config.otp_exp_secs / 60;
+    let (subject, action, ignore) = match purpose {
+        Purpose::Signup => (
+            format!("Confirm your sign-up to {site}"),
+            "Confirm your address",
+            format!("If you did not sign up to {site}, ignore this mail."),
+        ),
+        Purpose::Recovery => (
+            format!("Reset your password for {site}"),
+            "Sign in to choose a new password",
+            "If you did not ask to reset your password, ignore this mail: nothing changed.".to_string(),
+        ),
+        Purpose::MagicLink => (
+            format!("Your sign-in code for {site}"),
+            "Sign in",
+            "If you did not ask to sign in, ignore this mail.".to_string(),
+        ),
+        Purpose::EmailChange => (
+            format!("Confirm your new address for {site}"),
+            "Confirm this address",
+            format!("If you did not ask to use this address at {site}, ignore this mail."),
+        ),
+    };
     Mail {
         to: to.to_string(),
-        subject: format!("Confirm your sign-up to {site}"),
+        subject: subject.clone(),
         text: format!(
-            "Your confirmation code is: {code}\n\nOr follow this link to confirm your address:\n{link}\n\n\
-             The code and link expire in {minutes} minutes and work once.\n\
-             If you did not sign up to {site}, ignore this mail."
+            "Your code is: {code}\n\nOr follow this link ({}):\n{link}\n\n\
+             The code and link expire in {minutes} minutes and work once.\n{ignore}",
+            action.to_lowercase()
         ),
         html: page(
-            &format!("Confirm your sign-up to {site}"),
+            &subject,
             &format!(
-                "<p>Your confirmation code is:</p><p style=\"font-size:1.6rem;letter-spacing:.2rem\"><b>{}</b></p>\
-                 <p><a href=\"{}\">Confirm your address</a></p>\
-                 <p>The code and link expire in {minutes} minutes and work once. \
-                 If you did not sign up to {}, ignore this mail.</p>",
+                "<p>Your code is:</p><p style=\"font-size:1.6rem;letter-spacing:.2rem\"><b>{}</b></p>\
+                 <p><a href=\"{}\">{}</a></p>\
+                 <p>The code and link expire in {minutes} minutes and work once. {}</p>",
                 html_escape(code),
                 html_escape(link),
-                html_escape(site)
+                html_escape(action),
+                html_escape(&ignore)
             ),
         ),
     }

@@ -68,8 +68,14 @@ impl User {
 pub enum AuthMethod {
     /// Email and password.
     Password,
-    /// A code or link from an email (sign-up confirmation, magic link).
+    /// A code or link from an email (sign-up confirmation, email sign-in).
     Otp,
+    /// A password-recovery code or link.
+    Recovery,
+    /// An emailed sign-in link or code (`/otp`).
+    MagicLink,
+    /// Confirming a new address.
+    EmailChange,
 }
 
 impl AuthMethod {
@@ -78,6 +84,9 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => "password",
             AuthMethod::Otp => "otp",
+            AuthMethod::Recovery => "recovery",
+            AuthMethod::MagicLink => "magiclink",
+            AuthMethod::EmailChange => "email_change",
         }
     }
 
@@ -86,6 +95,9 @@ impl AuthMethod {
         match s {
             "password" => Some(AuthMethod::Password),
             "otp" => Some(AuthMethod::Otp),
+            "recovery" => Some(AuthMethod::Recovery),
+            "magiclink" => Some(AuthMethod::MagicLink),
+            "email_change" => Some(AuthMethod::EmailChange),
             _ => None,
         }
     }
@@ -104,6 +116,8 @@ pub struct Session {
     pub method: AuthMethod,
     /// Start time.
     pub created_at: Timestamp,
+    /// Last refresh (or the start): what the inactivity timeout counts from.
+    pub refreshed_at: Timestamp,
     /// When it was ended, if it was.
     pub revoked_at: Option<Timestamp>,
 }
@@ -124,8 +138,25 @@ pub struct RefreshToken {
     pub session_id: String,
     /// SHA-256 of the secret half, hex.
     pub secret_hash: String,
+    /// The token this one replaced, if any.
+    pub parent_id: Option<String>,
     /// Issue time.
     pub created_at: Timestamp,
+    /// When it was exchanged for its successor; a used token is only honoured again within
+    /// the reuse grace window.
+    pub used_at: Option<Timestamp>,
+}
+
+/// Which sessions a logout ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutScope {
+    /// Only the current session.
+    Local,
+    /// Every session of the account.
+    Global,
+    /// Every session but the current one.
+    Others,
 }
 
 /// What a one-time code or emailed link is for.
@@ -134,6 +165,12 @@ pub struct RefreshToken {
 pub enum Purpose {
     /// Confirms the address given at sign-up.
     Signup,
+    /// Signs in to set a new password.
+    Recovery,
+    /// Signs in without a password (`/otp`).
+    MagicLink,
+    /// Moves the account to the address the code was sent to.
+    EmailChange,
 }
 
 impl Purpose {
@@ -141,6 +178,9 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Signup => "signup",
+            Purpose::Recovery => "recovery",
+            Purpose::MagicLink => "magiclink",
+            Purpose::EmailChange => "email_change",
         }
     }
 
@@ -148,6 +188,9 @@ impl Purpose {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "signup" => Some(Purpose::Signup),
+            "recovery" => Some(Purpose::Recovery),
+            "magiclink" => Some(Purpose::MagicLink),
+            "email_change" => Some(Purpose::EmailChange),
             _ => None,
         }
     }

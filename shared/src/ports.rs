@@ -5,7 +5,7 @@
 //! implementations in `testing` and the D1 ones in the worker pass one contract suite.
 //! Implementations live elsewhere; this module only says what they must do.
 
-use crate::model::{Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
+use crate::model::{LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +46,14 @@ pub trait Users {
     async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// Marks the address confirmed (no-op if it already is).
     async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
-    /// Replaces the password hash (used to rehash with current parameters).
+    /// Replaces the password hash.
     async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp)
+        -> Result<(), StoreError>;
+    /// Moves the account to another (normalised) address, confirmed;
+    /// [`StoreError::Conflict`]`("email")` if another account has it.
+    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Replaces `user_metadata`.
+    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp)
         -> Result<(), StoreError>;
 }
 
@@ -58,6 +64,27 @@ pub trait Sessions {
     async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError>;
     /// The session with this id, ended or not.
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Ends the sessions of `user_id` that `scope` names relative to `current`; returns how
+    /// many were live. Their refresh tokens die with them.
+    async fn revoke(
+        &self,
+        user_id: &str,
+        current: &str,
+        scope: LogoutScope,
+        at: Timestamp,
+    ) -> Result<usize, StoreError>;
+    /// The refresh token with this public id.
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Exchanges `parent` for `successor`, all at once: marks the parent used (if it was not),
+    /// stores the successor unless a token with its id exists (concurrent exchanges of one
+    /// parent derive the same successor), and records the refresh on the session. Returns the
+    /// parent's `used_at` afterwards, which says whether this call or an earlier one used it.
+    async fn rotate(
+        &self,
+        parent_id: &str,
+        successor: &RefreshToken,
+        at: Timestamp,
+    ) -> Result<Timestamp, StoreError>;
 }
 
 /// One-time codes and emailed links. A code is live while unused, unexpired and under its
@@ -70,6 +97,13 @@ pub trait Codes {
     async fn for_user(
         &self,
         user_id: &str,
+        purpose: Purpose,
+    ) -> Result<Option<OneTimeCode>, StoreError>;
+    /// The newest code for `purpose` sent to `address` (for codes sent to an address the
+    /// account does not have yet: email change).
+    async fn for_recipient(
+        &self,
+        address: &str,
         purpose: Purpose,
     ) -> Result<Option<OneTimeCode>, StoreError>;
     /// The code whose link token hashes to `link_hash`, live or not.
@@ -87,6 +121,22 @@ pub trait Codes {
     async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 
+/// Per-address, per-purpose mail send limits, kept where they are consistent (never KV).
+pub trait SendLimits {
+    /// Claims the right to mail `address` for `purpose` now, if nothing was sent in the last
+    /// `interval_secs`. `Ok(None)`: claimed; `Ok(Some(t))`: the last send was at `t`.
+    async fn claim(
+        &self,
+        address: &str,
+        purpose: Purpose,
+        now: Timestamp,
+        interval_secs: i64,
+    ) -> Result<Option<Timestamp>, StoreError>;
+    /// Gives back the claim made at `claimed_at` (the mail could not be sent).
+    async fn release(&self, address: &str, purpose: Purpose, claimed_at: Timestamp)
+        -> Result<(), StoreError>;
+}
+
 /// Outgoing mail.
 pub trait Mailer {
     /// Delivers one mail, or says why not.
@@ -101,6 +151,8 @@ pub trait Ports {
     type Sessions: Sessions;
     /// Code storage.
     type Codes: Codes;
+    /// Send limits.
+    type SendLimits: SendLimits;
     /// Mail delivery.
     type Mailer: Mailer;
     /// Time.
@@ -114,6 +166,8 @@ pub trait Ports {
     fn sessions(&self) -> &Self::Sessions;
     /// Code storage.
     fn codes(&self) -> &Self::Codes;
+    /// Send limits.
+    fn send_limits(&self) -> &Self::SendLimits;
     /// Mail delivery.
     fn mailer(&self) -> &Self::Mailer;
     /// Time.

@@ -5,8 +5,12 @@
 //! backends: the memory store runs it natively, the D1 store runs it inside workerd (e2e).
 //! Only compiled with the `testing` feature; nothing here is used in production paths.
 
-use crate::model::{AuthMethod, Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
-use crate::ports::{Clock, Codes, MailError, Mailer, Ports, Rng, Sessions, StoreError, Users};
+use crate::model::{
+    AuthMethod, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User,
+};
+use crate::ports::{
+    Clock, Codes, MailError, Mailer, Ports, Rng, SendLimits, Sessions, StoreError, Users,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
@@ -17,6 +21,7 @@ pub struct MemoryStore {
     sessions: RefCell<HashMap<String, Session>>,
     refresh_tokens: RefCell<HashMap<String, RefreshToken>>,
     codes: RefCell<HashMap<String, OneTimeCode>>,
+    send_limits: RefCell<HashMap<(String, Purpose), Timestamp>>,
 }
 
 impl MemoryStore {
@@ -28,6 +33,16 @@ impl MemoryStore {
     /// Every stored user (for assertions).
     pub fn all_users(&self) -> Vec<User> {
         self.users.borrow().values().cloned().collect()
+    }
+
+    /// Every stored session (for assertions).
+    pub fn all_sessions(&self) -> Vec<Session> {
+        self.sessions.borrow().values().cloned().collect()
+    }
+
+    /// Every stored refresh token (for assertions).
+    pub fn all_refresh_tokens(&self) -> Vec<RefreshToken> {
+        self.refresh_tokens.borrow().values().cloned().collect()
     }
 }
 
@@ -66,6 +81,27 @@ impl Users for MemoryStore {
         }
         Ok(())
     }
+
+    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
+        let mut users = self.users.borrow_mut();
+        if users.values().any(|u| u.email == email && u.id != id) {
+            return Err(StoreError::Conflict("email"));
+        }
+        if let Some(u) = users.get_mut(id) {
+            u.email = email.to_string();
+            u.email_confirmed_at = Some(at);
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.user_metadata = metadata.clone();
+            u.updated_at = at;
+        }
+        Ok(())
+    }
 }
 
 impl Sessions for MemoryStore {
@@ -80,6 +116,39 @@ impl Sessions for MemoryStore {
 
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
         Ok(self.sessions.borrow().get(id).cloned())
+    }
+
+    async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for s in self.sessions.borrow_mut().values_mut() {
+            let named = match scope {
+                LogoutScope::Local => s.id == current,
+                LogoutScope::Global => true,
+                LogoutScope::Others => s.id != current,
+            };
+            if s.user_id == user_id && named && s.revoked_at.is_none() {
+                s.revoked_at = Some(at);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshToken>, StoreError> {
+        Ok(self.refresh_tokens.borrow().get(id).cloned())
+    }
+
+    async fn rotate(&self, parent_id: &str, successor: &RefreshToken, at: Timestamp) -> Result<Timestamp, StoreError> {
+        let mut tokens = self.refresh_tokens.borrow_mut();
+        let parent = tokens
+            .get_mut(parent_id)
+            .ok_or_else(|| StoreError::Backend(format!("no refresh token {parent_id}")))?;
+        let used_at = *parent.used_at.get_or_insert(at);
+        tokens.entry(successor.id.clone()).or_insert_with(|| successor.clone());
+        if let Some(s) = self.sessions.borrow_mut().get_mut(&successor.session_id) {
+            s.refreshed_at = at;
+        }
+        Ok(used_at)
     }
 }
 
@@ -97,6 +166,16 @@ impl Codes for MemoryStore {
             .borrow()
             .values()
             .find(|c| c.user_id == user_id && c.purpose == purpose)
+            .cloned())
+    }
+
+    async fn for_recipient(&self, address: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self
+            .codes
+            .borrow()
+            .values()
+            .filter(|c| c.sent_to == address && c.purpose == purpose)
+            .max_by_key(|c| c.created_at)
             .cloned())
     }
 
@@ -124,6 +203,29 @@ impl Codes for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl SendLimits for MemoryStore {
+    async fn claim(&self, address: &str, purpose: Purpose, now: Timestamp, interval_secs: i64) -> Result<Option<Timestamp>, StoreError> {
+        let mut limits = self.send_limits.borrow_mut();
+        let key = (address.to_string(), purpose);
+        match limits.get(&key) {
+            Some(last) if last.plus_secs(interval_secs) > now => Ok(Some(*last)),
+            _ => {
+                limits.insert(key, now);
+                Ok(None)
+            }
+        }
+    }
+
+    async fn release(&self, address: &str, purpose: Purpose, claimed_at: Timestamp) -> Result<(), StoreError> {
+        let mut limits = self.send_limits.borrow_mut();
+        let key = (address.to_string(), purpose);
+        if limits.get(&key) == Some(&claimed_at) {
+            limits.remove(&key);
+        }
+        Ok(())
     }
 }
 
@@ -223,6 +325,7 @@ impl Ports for TestPorts {
     type Users = MemoryStore;
     type Sessions = MemoryStore;
     type Codes = MemoryStore;
+    type SendLimits = MemoryStore;
     type Mailer = MemoryMailer;
     type Clock = FixedClock;
     type Rng = SeededRng;
@@ -234,6 +337,9 @@ impl Ports for TestPorts {
         &self.store
     }
     fn codes(&self) -> &MemoryStore {
+        &self.store
+    }
+    fn send_limits(&self) -> &MemoryStore {
         &self.store
     }
     fn mailer(&self) -> &MemoryMailer {
@@ -267,10 +373,11 @@ fn err(e: StoreError) -> String {
 
 /// Runs the storage contract against a backend. `nonce` makes ids and addresses unique, so the
 /// suite can run repeatedly against a persistent database; `now` is the time it pretends.
-pub async fn run_store_contract<U: Users, S: Sessions, C: Codes>(
+pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits>(
     users: &U,
     sessions: &S,
     codes: &C,
+    limits: &L,
     nonce: &str,
     now: Timestamp,
 ) -> Vec<ContractResult> {
@@ -292,6 +399,11 @@ pub async fn run_store_contract<U: Users, S: Sessions, C: Codes>(
         ("codes: put replaces the earlier code of the same purpose", codes_replace(codes, &user, nonce, now).await),
         ("codes: tries are capped and counted atomically", codes_attempts(codes, &user, nonce, now).await),
         ("codes: a code is consumed once and never when expired", codes_consume(codes, &user, nonce, now).await),
+        ("codes: the newest code sent to an address is found by it", codes_recipient(codes, &user, nonce, now).await),
+        ("users: an address can move only to a free address", users_email_change(users, &user, nonce, now).await),
+        ("sessions: rotation marks the parent once and stores one successor", sessions_rotate(sessions, nonce, now).await),
+        ("sessions: logout scopes end the right sessions", sessions_revoke(users, sessions, nonce, now).await),
+        ("send limits: one claim per interval, released claims free the slot", limits_claim(limits, nonce, now).await),
     ]
 }
 
@@ -335,26 +447,150 @@ async fn sessions_start<U: Users, S: Sessions>(
     nonce: &str,
     now: Timestamp,
 ) -> Result<(), String> {
-    let session = Session {
-        id: format!("contract-session-{nonce}"),
-        user_id: user.id.clone(),
-        platform: "Contract/1.0 (Ünïcode)".into(),
-        method: AuthMethod::Password,
-        created_at: now.plus_secs(10),
-        revoked_at: None,
-    };
-    let token = RefreshToken {
-        id: format!("contract-rt-{nonce}"),
-        session_id: session.id.clone(),
-        secret_hash: "ab".repeat(32),
-        created_at: now.plus_secs(10),
-    };
+    let session = session(user, &format!("contract-session-{nonce}"), now.plus_secs(10));
+    let token = refresh(&session, &format!("contract-rt-{nonce}"), None, now.plus_secs(10));
     sessions.start(&session, &token).await.map_err(err)?;
     let got = sessions.get(&session.id).await.map_err(err)?;
     ensure!(got.as_ref() == Some(&session), "get returned {got:?}");
     ensure!(sessions.get("no-such-session").await.map_err(err)?.is_none(), "unknown session found");
     let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
     ensure!(u.last_sign_in_at == Some(session.created_at), "last_sign_in_at {:?}", u.last_sign_in_at);
+    let got = sessions.refresh_token(&token.id).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&token), "refresh_token returned {got:?}");
+    Ok(())
+}
+
+fn session(user: &User, id: &str, at: Timestamp) -> Session {
+    Session {
+        id: id.into(),
+        user_id: user.id.clone(),
+        platform: "Contract/1.0 (Ünïcode)".into(),
+        method: AuthMethod::Password,
+        created_at: at,
+        refreshed_at: at,
+        revoked_at: None,
+    }
+}
+
+fn refresh(session: &Session, id: &str, parent: Option<&str>, at: Timestamp) -> RefreshToken {
+    RefreshToken {
+        id: id.into(),
+        session_id: session.id.clone(),
+        secret_hash: "ab".repeat(32),
+        parent_id: parent.map(str::to_string),
+        created_at: at,
+        used_at: None,
+    }
+}
+
+async fn rotation_user<U: Users>(users: &U, nonce: &str, tag: &str, now: Timestamp) -> Result<User, String> {
+    let user = User {
+        id: format!("contract-{tag}-{nonce}"),
+        email: format!("contract-{tag}-{nonce}@example.com"),
+        password_hash: None,
+        email_confirmed_at: Some(now),
+        last_sign_in_at: None,
+        user_metadata: serde_json::json!({}),
+        created_at: now,
+        updated_at: now,
+    };
+    users.insert(&user).await.map_err(err)?;
+    Ok(user)
+}
+
+async fn users_email_change<U: Users>(users: &U, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let other = rotation_user(users, nonce, "mover", now).await?;
+    match users.set_email(&other.id, &user.email, now).await {
+        Err(StoreError::Conflict("email")) => {}
+        r => return Err(format!("moving onto a taken address: {r:?}")),
+    }
+    let target = format!("contract-moved-{nonce}@example.com");
+    let later = now.plus_secs(3);
+    users.set_email(&other.id, &target, later).await.map_err(err)?;
+    users.set_metadata(&other.id, &serde_json::json!({"k": "v"}), later).await.map_err(err)?;
+    let moved = users.by_email(&target).await.map_err(err)?.ok_or("not found at the new address")?;
+    ensure!(moved.id == other.id, "another account at the new address");
+    ensure!(moved.email_confirmed_at == Some(later), "confirmed_at {:?}", moved.email_confirmed_at);
+    ensure!(moved.user_metadata == serde_json::json!({"k": "v"}), "metadata {}", moved.user_metadata);
+    ensure!(users.by_email(&other.email).await.map_err(err)?.is_none(), "still found at the old address");
+    Ok(())
+}
+
+async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
+    // Sessions need their user; reuse the contract user created by the first check.
+    let owner = User {
+        id: format!("contract-user-{nonce}"),
+        email: String::new(),
+        password_hash: None,
+        email_confirmed_at: None,
+        last_sign_in_at: None,
+        user_metadata: serde_json::json!({}),
+        created_at: now,
+        updated_at: now,
+    };
+    let s = session(&owner, &format!("contract-rot-{nonce}"), now);
+    let parent = refresh(&s, &format!("contract-rt-p-{nonce}"), None, now);
+    sessions.start(&s, &parent).await.map_err(err)?;
+    let child = refresh(&s, &format!("contract-rt-c-{nonce}"), Some(&parent.id), now.plus_secs(1));
+    let first = sessions.rotate(&parent.id, &child, now.plus_secs(1)).await.map_err(err)?;
+    ensure!(first == now.plus_secs(1), "first rotation used_at {first:?}");
+    let second = sessions.rotate(&parent.id, &child, now.plus_secs(2)).await.map_err(err)?;
+    ensure!(second == now.plus_secs(1), "a second rotation moved used_at to {second:?}");
+    let stored = sessions.refresh_token(&child.id).await.map_err(err)?;
+    ensure!(stored.as_ref() == Some(&child), "successor {stored:?}");
+    let p = sessions.refresh_token(&parent.id).await.map_err(err)?.ok_or("parent vanished")?;
+    ensure!(p.used_at == Some(now.plus_secs(1)), "parent used_at {:?}", p.used_at);
+    let s2 = sessions.get(&s.id).await.map_err(err)?.ok_or("session vanished")?;
+    ensure!(s2.refreshed_at == now.plus_secs(2), "refreshed_at {:?}", s2.refreshed_at);
+    Ok(())
+}
+
+async fn live<S: Sessions>(sessions: &S, id: String) -> Result<bool, StoreError> {
+    Ok(sessions.get(&id).await?.is_some_and(|s| s.is_active()))
+}
+
+async fn sessions_revoke<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let user = rotation_user(users, nonce, "revoke", now).await?;
+    let ids: Vec<String> = (0..4).map(|i| format!("contract-rv{i}-{nonce}")).collect();
+    for id in &ids {
+        let s = session(&user, id, now);
+        sessions.start(&s, &refresh(&s, &format!("{id}-rt"), None, now)).await.map_err(err)?;
+    }
+    let at = now.plus_secs(1);
+    ensure!(sessions.revoke(&user.id, &ids[0], LogoutScope::Local, at).await.map_err(err)? == 1, "local ended other than one");
+    ensure!(!live(sessions, ids[0].clone()).await.map_err(err)?, "local did not end the current session");
+    ensure!(live(sessions, ids[1].clone()).await.map_err(err)?, "local ended another session");
+    ensure!(sessions.revoke(&user.id, &ids[1], LogoutScope::Others, at).await.map_err(err)? == 2, "others ended other than two");
+    ensure!(live(sessions, ids[1].clone()).await.map_err(err)?, "others ended the current session");
+    ensure!(!live(sessions, ids[3].clone()).await.map_err(err)?, "others left one alive");
+    ensure!(sessions.revoke(&user.id, &ids[1], LogoutScope::Global, at).await.map_err(err)? == 1, "global ended other than the last");
+    ensure!(!live(sessions, ids[1].clone()).await.map_err(err)?, "global left the current session");
+    let stranger = sessions.revoke("someone-else", &ids[2], LogoutScope::Global, at).await.map_err(err)?;
+    ensure!(stranger == 0, "another user's logout ended {stranger} sessions");
+    Ok(())
+}
+
+async fn codes_recipient<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let address = format!("contract-new-{nonce}@example.com");
+    let mut c = code(user, &format!("c5-{nonce}"), &format!("l5-{nonce}"), now);
+    c.purpose = Purpose::EmailChange;
+    c.sent_to = address.clone();
+    codes.put(&c).await.map_err(err)?;
+    let got = codes.for_recipient(&address, Purpose::EmailChange).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&c), "for_recipient returned {got:?}");
+    ensure!(codes.for_recipient(&address, Purpose::Recovery).await.map_err(err)?.is_none(), "found under another purpose");
+    Ok(())
+}
+
+async fn limits_claim<L: SendLimits>(limits: &L, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let address = format!("contract-limit-{nonce}@example.com");
+    ensure!(limits.claim(&address, Purpose::Recovery, now, 60).await.map_err(err)?.is_none(), "first claim refused");
+    let again = limits.claim(&address, Purpose::Recovery, now.plus_secs(59), 60).await.map_err(err)?;
+    ensure!(again == Some(now), "a second claim within the interval: {again:?}");
+    ensure!(limits.claim(&address, Purpose::Signup, now, 60).await.map_err(err)?.is_none(), "purposes are not separate");
+    ensure!(limits.claim(&address, Purpose::Recovery, now.plus_secs(60), 60).await.map_err(err)?.is_none(), "a claim after the interval refused");
+    limits.release(&address, Purpose::Recovery, now.plus_secs(60)).await.map_err(err)?;
+    ensure!(limits.claim(&address, Purpose::Recovery, now.plus_secs(61), 60).await.map_err(err)?.is_none(), "a released claim still blocks");
     Ok(())
 }
 

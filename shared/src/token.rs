@@ -201,6 +201,36 @@ impl OpaqueToken {
     }
 }
 
+/// The successor of the opaque token `parent_id.parent_secret`, derived with `key`: the same
+/// inputs always give the same token, and without the parent's secret (which is never
+/// stored) it cannot be computed.
+pub fn derive_token(key: &[u8], parent_id: &str, parent_secret: &str) -> OpaqueToken {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let id_mac = hmac_parts(key, &[b"id", parent_id.as_bytes()]);
+    let secret_mac = hmac_parts(key, &[b"secret", parent_id.as_bytes(), parent_secret.as_bytes()]);
+    let id = b64(&id_mac[..16]);
+    let secret = b64(&secret_mac);
+    let secret_hash = hash_secret(&secret);
+    OpaqueToken {
+        token: Secret::new(format!("{id}.{secret}")),
+        id,
+        secret_hash,
+    }
+}
+
+/// HMAC-SHA256 over length-prefixed parts (so part boundaries cannot be shifted).
+fn hmac_parts(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        for p in parts {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p);
+        }
+        out.copy_from_slice(&mac.finalize().into_bytes());
+    }
+    out
+}
+
 /// Six uniformly random decimal digits.
 pub fn random_code_digits(rng: &impl Rng) -> Secret<String> {
     // Rejection sampling: 4_294_000_000 is the largest multiple of 10^6 below 2^32, so every
@@ -286,6 +316,17 @@ mod tests {
         assert!(digests_match(&hash_secret(secret), &t.secret_hash));
         assert!(!t.secret_hash.contains(secret));
         assert!(OpaqueToken::parse("a.b").is_none());
+    }
+
+    #[test]
+    fn successors_are_deterministic_parseable_and_keyed() {
+        let a = derive_token(b"k", "pid", "psecret");
+        let b = derive_token(b"k", "pid", "psecret");
+        assert_eq!(a.token, b.token);
+        assert!(OpaqueToken::parse(a.token.expose()).is_some());
+        assert_ne!(a.token, derive_token(b"j", "pid", "psecret").token);
+        assert_ne!(a.token, derive_token(b"k", "pid", "other").token);
+        assert_ne!(a.id, derive_token(b"k", "pie", "psecret").id);
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! is only 32-bit). D1 reports a UNIQUE violation as a generic error: it is recognised by its
 //! text and mapped to `StoreError::Conflict`.
 
-use portcullis_shared::model::{AuthMethod, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
-use portcullis_shared::ports::{Codes, Sessions, StoreError, Users};
+use portcullis_shared::model::{
+    AuthMethod, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User,
+};
+use portcullis_shared::ports::{Codes, SendLimits, Sessions, StoreError, Users};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
@@ -38,9 +40,8 @@ impl D1Store {
         Ok(result.meta().map_err(backend)?.and_then(|m| m.changes).unwrap_or(0))
     }
 
-    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<(), StoreError> {
-        self.db.batch(statements).await.map_err(backend)?;
-        Ok(())
+    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, StoreError> {
+        self.db.batch(statements).await.map_err(backend)
     }
 }
 
@@ -149,6 +150,24 @@ impl Users for D1Store {
         .await
         .map(|_| ())
     }
+
+    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET email = ?2, email_confirmed_at = ?3, updated_at = ?3 WHERE id = ?1",
+            &[s(id), s(email), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET user_metadata = ?2, updated_at = ?3 WHERE id = ?1",
+            &[s(id), s(&metadata.to_string()), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,39 +177,54 @@ struct SessionRow {
     platform: String,
     method: String,
     created_at: f64,
+    refreshed_at: Option<f64>,
     revoked_at: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct RefreshRow {
+    id: String,
+    session_id: String,
+    secret_hash: String,
+    parent_id: Option<String>,
+    created_at: f64,
+    used_at: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct UsedAt {
+    used_at: Option<f64>,
 }
 
 impl Sessions for D1Store {
     async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
         let statements = vec![
             self.stmt(
-                "INSERT INTO sessions (id, user_id, platform, method, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO sessions (id, user_id, platform, method, created_at, refreshed_at, revoked_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 &[
                     s(&session.id),
                     s(&session.user_id),
                     s(&session.platform),
                     s(session.method.as_str()),
                     t(session.created_at),
+                    t(session.refreshed_at),
                     opt_t(session.revoked_at),
                 ],
             )?,
-            self.stmt(
-                "INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                &[s(&token.id), s(&token.session_id), s(&token.secret_hash), t(token.created_at)],
-            )?,
+            self.insert_refresh("INSERT", token)?,
             self.stmt(
                 "UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1",
                 &[s(&session.user_id), t(session.created_at)],
             )?,
         ];
-        self.batch(statements).await
+        self.batch(statements).await.map(|_| ())
     }
 
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
         let row = self
             .first::<SessionRow>(
-                "SELECT id, user_id, platform, method, created_at, revoked_at FROM sessions WHERE id = ?1",
+                "SELECT id, user_id, platform, method, created_at, refreshed_at, revoked_at FROM sessions WHERE id = ?1",
                 &[s(id)],
             )
             .await?;
@@ -202,10 +236,85 @@ impl Sessions for D1Store {
                 user_id: r.user_id,
                 platform: r.platform,
                 created_at: ts(r.created_at),
+                refreshed_at: ts(r.refreshed_at.unwrap_or(r.created_at)),
                 revoked_at: r.revoked_at.map(ts),
             })
         })
         .transpose()
+    }
+
+    async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
+        let which = match scope {
+            LogoutScope::Local => "AND id = ?2",
+            LogoutScope::Global => "AND ?2 IS NOT NULL",
+            LogoutScope::Others => "AND id != ?2",
+            other => return Err(StoreError::Backend(format!("logout scope {other:?} is not supported by D1Store"))),
+        };
+        let sql = format!("UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL {which}");
+        self.changes(&sql, &[s(user_id), s(current), t(at)]).await
+    }
+
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshToken>, StoreError> {
+        let row = self
+            .first::<RefreshRow>(
+                "SELECT id, session_id, secret_hash, parent_id, created_at, used_at FROM refresh_tokens WHERE id = ?1",
+                &[s(id)],
+            )
+            .await?;
+        Ok(row.map(|r| RefreshToken {
+            id: r.id,
+            session_id: r.session_id,
+            secret_hash: r.secret_hash,
+            parent_id: r.parent_id,
+            created_at: ts(r.created_at),
+            used_at: r.used_at.map(ts),
+        }))
+    }
+
+    async fn rotate(&self, parent_id: &str, successor: &RefreshToken, at: Timestamp) -> Result<Timestamp, StoreError> {
+        // One atomic batch: mark the parent (first use only), store the successor once (its id
+        // is derived, so concurrent rotations collide on it), note the refresh, read back.
+        let statements = vec![
+            self.stmt(
+                "UPDATE refresh_tokens SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
+                &[s(parent_id), t(at)],
+            )?,
+            self.insert_refresh("INSERT OR IGNORE", successor)?,
+            self.stmt(
+                "UPDATE sessions SET refreshed_at = ?2 WHERE id = ?1",
+                &[s(&successor.session_id), t(at)],
+            )?,
+            self.stmt("SELECT used_at FROM refresh_tokens WHERE id = ?1", &[s(parent_id)])?,
+        ];
+        let results = self.batch(statements).await?;
+        let used = results
+            .last()
+            .map(|r| r.results::<UsedAt>())
+            .transpose()
+            .map_err(backend)?
+            .and_then(|rows| rows.into_iter().next())
+            .and_then(|r| r.used_at)
+            .ok_or_else(|| StoreError::Backend(format!("refresh token {parent_id} vanished during rotation")))?;
+        Ok(ts(used))
+    }
+}
+
+impl D1Store {
+    fn insert_refresh(&self, verb: &str, token: &RefreshToken) -> Result<D1PreparedStatement, StoreError> {
+        self.stmt(
+            &format!(
+                "{verb} INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at, used_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ),
+            &[
+                s(&token.id),
+                s(&token.session_id),
+                s(&token.secret_hash),
+                token.parent_id.as_deref().map_or(JsValue::NULL, s),
+                t(token.created_at),
+                opt_t(token.used_at),
+            ],
+        )
     }
 }
 
@@ -268,12 +377,23 @@ impl Codes for D1Store {
                 ],
             )?,
         ];
-        self.batch(statements).await
+        self.batch(statements).await.map(|_| ())
     }
 
     async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
         let sql = format!("SELECT {CODE_COLUMNS} FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2");
         self.first::<CodeRow>(&sql, &[s(user_id), s(purpose.as_str())])
+            .await?
+            .map(CodeRow::into_code)
+            .transpose()
+    }
+
+    async fn for_recipient(&self, address: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        let sql = format!(
+            "SELECT {CODE_COLUMNS} FROM one_time_codes WHERE sent_to = ?1 AND purpose = ?2 \
+             ORDER BY created_at DESC LIMIT 1"
+        );
+        self.first::<CodeRow>(&sql, &[s(address), s(purpose.as_str())])
             .await?
             .map(CodeRow::into_code)
             .transpose()
@@ -303,5 +423,43 @@ impl Codes for D1Store {
             )
             .await?;
         Ok(changed == 1)
+    }
+}
+
+#[derive(Deserialize)]
+struct LastSent {
+    last_sent_at: f64,
+}
+
+impl SendLimits for D1Store {
+    async fn claim(&self, address: &str, purpose: Purpose, now: Timestamp, interval_secs: i64) -> Result<Option<Timestamp>, StoreError> {
+        // Compare-and-swap: the row is written only if absent or older than the interval.
+        let claimed = self
+            .changes(
+                "INSERT INTO send_limits (address, purpose, last_sent_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (address, purpose) DO UPDATE SET last_sent_at = excluded.last_sent_at \
+                 WHERE send_limits.last_sent_at <= ?4",
+                &[s(address), s(purpose.as_str()), t(now), t(Timestamp(now.0 - interval_secs * 1000))],
+            )
+            .await?;
+        if claimed == 1 {
+            return Ok(None);
+        }
+        let last = self
+            .first::<LastSent>(
+                "SELECT last_sent_at FROM send_limits WHERE address = ?1 AND purpose = ?2",
+                &[s(address), s(purpose.as_str())],
+            )
+            .await?;
+        Ok(Some(last.map_or(now, |l| ts(l.last_sent_at))))
+    }
+
+    async fn release(&self, address: &str, purpose: Purpose, claimed_at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "DELETE FROM send_limits WHERE address = ?1 AND purpose = ?2 AND last_sent_at = ?3",
+            &[s(address), s(purpose.as_str()), t(claimed_at)],
+        )
+        .await
+        .map(|_| ())
     }
 }

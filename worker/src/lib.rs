@@ -60,6 +60,7 @@ impl Ports for EdgePorts {
     type Users = D1Store;
     type Sessions = D1Store;
     type Codes = D1Store;
+    type SendLimits = D1Store;
     type Mailer = SmtpMailer;
     type Clock = JsClock;
     type Rng = CryptoRng;
@@ -71,6 +72,9 @@ impl Ports for EdgePorts {
         &self.store
     }
     fn codes(&self) -> &D1Store {
+        &self.store
+    }
+    fn send_limits(&self) -> &D1Store {
         &self.store
     }
     fn mailer(&self) -> &SmtpMailer {
@@ -165,7 +169,7 @@ async fn contract(store: &D1Store) -> Result<Response> {
     let rng = CryptoRng;
     let nonce = portcullis_shared::token::random_hex(&rng, 8);
     let results =
-        portcullis_shared::testing::run_store_contract(store, store, store, &nonce, JsClock.now()).await;
+        portcullis_shared::testing::run_store_contract(store, store, store, store, &nonce, JsClock.now()).await;
     let body: Vec<serde_json::Value> = results
         .into_iter()
         .map(|(name, r)| serde_json::json!({"name": name, "ok": r.is_ok(), "error": r.err()}))

@@ -1,4 +1,5 @@
-//! GoTrue (Supabase Auth): `/signup`, `/verify`, `/token`, `/user`, `/settings`, `/health`,
+//! GoTrue (Supabase Auth): `/signup`, `/verify`, `/token` (password and refresh_token grants),
+//! `/user` (GET and PUT), `/logout`, `/recover`, `/otp`, `/resend`, `/settings`, `/health`,
 //! served at `/` and under `/auth/v1`, for `@supabase/auth-js` unchanged.
 //!
 //! Wire shapes follow supabase/auth `internal/api/*`. Errors use both of GoTrue's formats: with
@@ -7,8 +8,8 @@
 //! `x-sb-error-code` is always set. [`describe`] is the one place that picks statuses.
 
 use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError};
-use crate::flows::{Auth, FlowError, SignedIn, SignupOutcome, SignupRequest};
-use crate::model::{Purpose, Timestamp, User};
+use crate::flows::{Auth, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
+use crate::model::{LogoutScope, Purpose, Session, Timestamp, User};
 use crate::ports::{Clock as _, Ports};
 use crate::secret::Secret;
 use crate::token::{random_hex, TokenError};
@@ -81,6 +82,27 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
             "Session from session_id claim in JWT does not exist".into(),
         ),
         G::Flow(F::UserNotFound) => (403, "user_not_found", "User from sub claim in JWT does not exist".into()),
+        G::Flow(F::RefreshTokenNotFound) => (
+            400,
+            "refresh_token_not_found",
+            "Invalid Refresh Token: Refresh Token Not Found".into(),
+        ),
+        G::Flow(F::RefreshTokenAlreadyUsed) => (
+            400,
+            "refresh_token_already_used",
+            "Invalid Refresh Token: Already Used".into(),
+        ),
+        G::Flow(F::SessionExpired) => (400, "session_expired", "Invalid Refresh Token: Session Expired".into()),
+        G::Flow(F::OverEmailSendRateLimit { wait_secs }) => (
+            429,
+            "over_email_send_rate_limit",
+            format!("For security purposes, you can only request this after {wait_secs} seconds."),
+        ),
+        G::Flow(F::EmailExists) => (
+            422,
+            "email_exists",
+            "A user with this email address has already been registered".into(),
+        ),
         G::Flow(F::Internal(_)) => (500, "unexpected_failure", "Internal server error".into()),
         G::BadJson(JsonError(m)) => (400, "bad_json", format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, "validation_failed", (*m).into()),
@@ -133,6 +155,11 @@ pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -
         (&Method::GET, "/verify") => return verify_link(auth, req).await,
         (&Method::POST, "/token") => token(auth, req).await,
         (&Method::GET, "/user") => get_user(auth, req).await,
+        (&Method::PUT, "/user") => put_user(auth, req).await,
+        (&Method::POST, "/logout") => logout(auth, req).await,
+        (&Method::POST, "/recover") => recover(auth, req).await,
+        (&Method::POST, "/otp") => otp(auth, req).await,
+        (&Method::POST, "/resend") => resend(auth, req).await,
         (&Method::GET, "/settings") => Ok(settings(auth)),
         (&Method::GET, "/health") => Ok(health()),
         _ => Err(GotrueError::NotFound),
@@ -307,29 +334,29 @@ struct VerifyBody {
     token_hash: Option<Secret<String>>,
 }
 
-/// Maps a GoTrue verification type to what it confirms. `Ok(None)`: a known type whose codes
-/// this deployment never issues (so no code of it can be valid).
-fn purpose_of(kind: Option<&str>) -> Result<Option<Purpose>, GotrueError> {
+/// The codes a GoTrue verification type may use. An empty list: a type we know but never
+/// issue codes for (`invite`), so no code of it can be valid.
+fn purposes_of(kind: Option<&str>) -> Result<&'static [Purpose], GotrueError> {
     match kind {
         None | Some("") => Err(GotrueError::Validation("Verify requires a verification type")),
-        Some("signup") | Some("email") => Ok(Some(Purpose::Signup)),
-        Some("recovery") | Some("magiclink") | Some("invite") | Some("email_change") => Ok(None),
+        Some("signup") => Ok(&[Purpose::Signup]),
+        // auth-js' "email" OTP, and the older "magiclink" name, use whichever code went out.
+        Some("email") | Some("magiclink") => Ok(&[Purpose::MagicLink, Purpose::Signup]),
+        Some("recovery") => Ok(&[Purpose::Recovery]),
+        Some("email_change") => Ok(&[Purpose::EmailChange]),
+        Some("invite") => Ok(&[]),
         Some(_) => Err(GotrueError::Validation("Unsupported verification type")),
     }
 }
 
 async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: VerifyBody = parse_json(req.body())?;
-    let purpose = purpose_of(body.kind.as_deref())?;
+    let purposes = purposes_of(body.kind.as_deref())?;
     let platform = platform(req.headers());
     let signed_in = match (&body.token_hash, &body.email, &body.token) {
-        (Some(hash), _, _) => {
-            let purpose = purpose.ok_or(FlowError::CodeInvalid)?;
-            auth.verify_link_token(hash.expose(), purpose, &platform).await?
-        }
+        (Some(hash), _, _) => auth.verify_link_token(hash.expose(), purposes, &platform).await?,
         (None, Some(email), Some(token)) => {
-            let purpose = purpose.ok_or(FlowError::CodeInvalid)?;
-            auth.verify_code(email, token.expose(), purpose, &platform).await?
+            auth.verify_code(email, token.expose(), purposes, &platform).await?
         }
         _ => {
             return Err(GotrueError::Validation(
@@ -345,15 +372,16 @@ async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
 async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
     let query = req.uri().query();
     let target = redirect_target(auth, query_param(query, "redirect_to").as_deref());
+    let kind = query_param(query, "type").unwrap_or_default();
     let result = async {
         let token = query_param(query, "token").ok_or(FlowError::CodeInvalid)?;
-        let purpose = purpose_of(query_param(query, "type").as_deref())?.ok_or(FlowError::CodeInvalid)?;
-        let s = auth.verify_link_token(&token, purpose, &platform(req.headers())).await?;
-        session_body(auth, &s).map(|body| (body, purpose))
+        let purposes = purposes_of(Some(&kind))?;
+        let s = auth.verify_link_token(&token, purposes, &platform(req.headers())).await?;
+        session_body(auth, &s)
     }
     .await;
     let fragment = match result {
-        Ok((body, purpose)) => {
+        Ok(body) => {
             let mut f = form_urlencoded::Serializer::new(String::new());
             for k in ["access_token", "expires_at", "expires_in", "refresh_token", "token_type"] {
                 let v = match &body[k] {
@@ -362,7 +390,7 @@ async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<
                 };
                 f.append_pair(k, &v);
             }
-            f.append_pair("type", purpose.as_str());
+            f.append_pair("type", &kind);
             f.finish()
         }
         Err(e) => {
@@ -425,12 +453,23 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
             let s = auth.password_login(&email, &password, &platform(req.headers())).await?;
             ok(&session_body(auth, &s)?)
         }
+        Some("refresh_token") => {
+            let body: RefreshGrantBody = parse_json(req.body())?;
+            let token = body.refresh_token.ok_or(GotrueError::Validation("refresh_token required"))?;
+            let s = auth.refresh(token.expose()).await?;
+            ok(&session_body(auth, &s)?)
+        }
         _ => Err(GotrueError::UnsupportedGrant),
     }
 }
 
+#[derive(Deserialize)]
+struct RefreshGrantBody {
+    refresh_token: Option<Secret<String>>,
+}
+
 /// Resolves the bearer token to its live session and user.
-pub async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<User, GotrueError> {
+pub async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<(Session, User), GotrueError> {
     let token = auth_token(headers, &["bearer"]).ok_or(GotrueError::NoAuthorization)?;
     let now = auth.ports.clock().now();
     let claims = auth
@@ -438,13 +477,106 @@ pub async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -
         .verify::<SessionClaims>(token, now)
         .map_err(GotrueError::BadJwt)?
         .claims;
-    let (_, user) = auth.session_user(&claims.session_id, &claims.sub).await?;
-    Ok(user)
+    Ok(auth.session_user(&claims.session_id, &claims.sub).await?)
 }
 
 async fn get_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
-    let user = authenticate(auth, req.headers()).await?;
+    let (_, user) = authenticate(auth, req.headers()).await?;
     ok(&user_json(&user))
+}
+
+#[derive(Deserialize)]
+struct UserUpdateBody {
+    email: Option<String>,
+    password: Option<Secret<String>>,
+    data: Option<Map<String, Value>>,
+    phone: Option<String>,
+}
+
+async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let (session, user) = authenticate(auth, req.headers()).await?;
+    let body: UserUpdateBody = parse_json(req.body())?;
+    if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(GotrueError::Validation("Phone numbers are not supported"));
+    }
+    let update = UserUpdate {
+        email: body.email.as_deref(),
+        password: body.password.as_ref(),
+        data: body.data,
+    };
+    let user = auth.update_user(&user, &session, update).await?;
+    ok(&user_json(&user))
+}
+
+async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let scope = match query_param(req.uri().query(), "scope").as_deref() {
+        None | Some("global") => LogoutScope::Global,
+        Some("local") => LogoutScope::Local,
+        Some("others") => LogoutScope::Others,
+        Some(_) => return Err(GotrueError::Validation("Unsupported logout scope: use global, local or others")),
+    };
+    let (session, _) = authenticate(auth, req.headers()).await?;
+    auth.logout(&session, scope).await?;
+    Ok(Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Vec::new())
+        .unwrap_or_else(|_| Response::new(Vec::new())))
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+fn required_email(email: Option<String>, phone: Option<String>) -> Result<String, GotrueError> {
+    match (email, phone) {
+        (Some(e), _) => Ok(e),
+        (None, Some(_)) => Err(GotrueError::Validation("Phone numbers are not supported")),
+        (None, None) => Err(GotrueError::Validation("An email address is required")),
+    }
+}
+
+async fn recover<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let body: EmailBody = parse_json(req.body())?;
+    auth.recover(&required_email(body.email, body.phone)?).await?;
+    ok(&json!({}))
+}
+
+#[derive(Deserialize)]
+struct OtpBody {
+    email: Option<String>,
+    phone: Option<String>,
+    create_user: Option<bool>,
+    data: Option<Map<String, Value>>,
+}
+
+async fn otp<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let body: OtpBody = parse_json(req.body())?;
+    let email = required_email(body.email, body.phone)?;
+    let metadata = Value::Object(body.data.unwrap_or_default());
+    auth.email_otp(&email, body.create_user.unwrap_or(true), metadata).await?;
+    ok(&json!({}))
+}
+
+#[derive(Deserialize)]
+struct ResendBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let body: ResendBody = parse_json(req.body())?;
+    let purpose = match body.kind.as_deref() {
+        Some("signup") => Purpose::Signup,
+        Some("email_change") => Purpose::EmailChange,
+        Some(_) => return Err(GotrueError::Validation("Unsupported resend type: use signup or email_change")),
+        None => return Err(GotrueError::Validation("Resend requires a type")),
+    };
+    auth.resend(purpose, &required_email(body.email, body.phone)?).await?;
+    ok(&json!({}))
 }
 
 fn settings<P: Ports>(auth: &Auth<P>) -> Response<Body> {

@@ -2,13 +2,19 @@
 //!
 //! A flow takes already-parsed input, talks to the ports and returns a domain result or a
 //! [`FlowError`]. It knows nothing of wire formats or HTTP statuses (the dialects do) nor of
-//! backends (the ports do). Submodules: `signup`, `verify` (codes and links), `login`, `session`.
+//! backends (the ports do). Submodules: `signup`, `verify` (codes and links), `login`,
+//! `session`, `refresh`, `account` (recovery, email sign-in, updates, logout) and `mailing`
+//! (codes and notices under the send limit).
 
+mod account;
 mod login;
+mod mailing;
+mod refresh;
 mod session;
 mod signup;
 mod verify;
 
+pub use account::UserUpdate;
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};
 
@@ -61,6 +67,24 @@ pub enum FlowError {
     /// The account behind a token no longer exists.
     #[error("user not found")]
     UserNotFound,
+    /// Unknown, forged, or ended refresh token.
+    #[error("refresh token not found")]
+    RefreshTokenNotFound,
+    /// A refresh token used again after the reuse window; its session was ended.
+    #[error("refresh token already used")]
+    RefreshTokenAlreadyUsed,
+    /// The session is past its lifetime or inactivity timeout.
+    #[error("session expired")]
+    SessionExpired,
+    /// A mail of this kind went to this address too recently.
+    #[error("mail send limit: wait {wait_secs} s")]
+    OverEmailSendRateLimit {
+        /// Seconds until the next mail may go.
+        wait_secs: i64,
+    },
+    /// The address an email change was confirmed for has an account by now.
+    #[error("email exists")]
+    EmailExists,
     /// Something broke; the text is for the log only.
     #[error("internal: {0}")]
     Internal(String),
@@ -102,6 +126,8 @@ pub struct Auth<P> {
     pub jwt: JwtKeys,
     /// Key for one-time code hashes, derived from the JWT secret.
     code_key: Secret<Vec<u8>>,
+    /// Key deriving a refresh token's successor from it, derived from the JWT secret.
+    refresh_key: Secret<Vec<u8>>,
 }
 
 impl<P: Ports> Auth<P> {
@@ -110,12 +136,14 @@ impl<P: Ports> Auth<P> {
         let hasher = PasswordHasher::new(config.password_params)?;
         let jwt = JwtKeys::new(&config.jwt_secret, config.jwt_leeway_secs);
         let code_key = derive_key(config.jwt_secret.expose(), b"portcullis one-time codes v1");
+        let refresh_key = derive_key(config.jwt_secret.expose(), b"portcullis refresh successors v1");
         Ok(Self {
             ports,
             config,
             hasher,
             jwt,
             code_key,
+            refresh_key,
         })
     }
 

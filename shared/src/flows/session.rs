@@ -40,6 +40,7 @@ impl<P: Ports> Auth<P> {
             platform: platform.chars().take(MAX_PLATFORM_CHARS).collect(),
             method,
             created_at: now,
+            refreshed_at: now,
             revoked_at: None,
         };
         let token = OpaqueToken::generate(rng);
@@ -47,7 +48,9 @@ impl<P: Ports> Auth<P> {
             id: token.id,
             session_id: session.id.clone(),
             secret_hash: token.secret_hash,
+            parent_id: None,
             created_at: now,
+            used_at: None,
         };
         self.ports.sessions().start(&session, &stored).await?;
         user.last_sign_in_at = Some(now);

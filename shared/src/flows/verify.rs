@@ -4,35 +4,26 @@
 //! tries, issued for an address the account no longer has) is the same
 //! [`FlowError::CodeInvalid`]. A try is taken atomically *before* the digits are compared, so
 //! concurrent guesses cannot exceed the cap; the code is then consumed by compare-and-swap, so
-//! only one request ever uses it.
+//! only one request ever uses it. Using a code proves the mailbox, so it also confirms the
+//! address; an email-change code moves the account to the address it was sent to.
 
 use super::{normalize_email, Auth, FlowError, SignedIn};
 use crate::model::{AuthMethod, OneTimeCode, Purpose, User};
-use crate::ports::{Codes as _, Ports, Users as _};
+use crate::ports::{Codes as _, Ports, StoreError, Users as _};
 use crate::token::{digests_match, hash_code, hash_secret};
 
 impl<P: Ports> Auth<P> {
-    /// Confirms `purpose` with the digits mailed to `email`, and signs in.
+    /// Uses the digits mailed to `email` for one of `purposes` (the newest such code), and
+    /// signs in. For email change, `email` may be the account's address or the new one.
     pub async fn verify_code(
         &self,
         email: &str,
         digits: &str,
-        purpose: Purpose,
+        purposes: &[Purpose],
         platform: &str,
     ) -> Result<SignedIn, FlowError> {
         let well_formed = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
-        let user = self
-            .ports
-            .users()
-            .by_email(&normalize_email(email))
-            .await?
-            .ok_or(FlowError::CodeInvalid)?;
-        let code = self
-            .ports
-            .codes()
-            .for_user(&user.id, purpose)
-            .await?
-            .ok_or(FlowError::CodeInvalid)?;
+        let (user, code) = self.find_code(&normalize_email(email), purposes).await?.ok_or(FlowError::CodeInvalid)?;
         let now = self.now();
         if !self
             .ports
@@ -49,11 +40,37 @@ impl<P: Ports> Auth<P> {
         self.use_code(user, code, platform).await
     }
 
-    /// Confirms with the token from an emailed link (GoTrue's `token_hash`).
+    async fn find_code(&self, email: &str, purposes: &[Purpose]) -> Result<Option<(User, OneTimeCode)>, FlowError> {
+        let users = self.ports.users();
+        let codes = self.ports.codes();
+        if let Some(user) = users.by_email(email).await? {
+            let mut newest: Option<OneTimeCode> = None;
+            for &p in purposes {
+                if let Some(c) = codes.for_user(&user.id, p).await? {
+                    if newest.as_ref().is_none_or(|n| c.created_at > n.created_at) {
+                        newest = Some(c);
+                    }
+                }
+            }
+            if let Some(c) = newest {
+                return Ok(Some((user, c)));
+            }
+        }
+        if purposes.contains(&Purpose::EmailChange) {
+            if let Some(c) = codes.for_recipient(email, Purpose::EmailChange).await? {
+                if let Some(user) = users.by_id(&c.user_id).await? {
+                    return Ok(Some((user, c)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Uses the token from an emailed link (GoTrue's `token_hash`) for `purpose`.
     pub async fn verify_link_token(
         &self,
         token: &str,
-        purpose: Purpose,
+        purposes: &[Purpose],
         platform: &str,
     ) -> Result<SignedIn, FlowError> {
         let code = self
@@ -61,7 +78,7 @@ impl<P: Ports> Auth<P> {
             .codes()
             .by_link_hash(&hash_secret(token))
             .await?
-            .filter(|c| c.purpose == purpose)
+            .filter(|c| purposes.contains(&c.purpose))
             .ok_or(FlowError::CodeInvalid)?;
         let user = self
             .ports
@@ -72,24 +89,34 @@ impl<P: Ports> Auth<P> {
         self.use_code(user, code, platform).await
     }
 
-    async fn use_code(
-        &self,
-        mut user: User,
-        code: OneTimeCode,
-        platform: &str,
-    ) -> Result<SignedIn, FlowError> {
+    async fn use_code(&self, mut user: User, code: OneTimeCode, platform: &str) -> Result<SignedIn, FlowError> {
         let now = self.now();
-        if code.sent_to != user.email || !self.ports.codes().consume(&code.id, now).await? {
+        // A code for the account's own address dies when the address changes.
+        let addressed_right = match code.purpose {
+            Purpose::EmailChange => true,
+            _ => code.sent_to == user.email,
+        };
+        if !addressed_right || !self.ports.codes().consume(&code.id, now).await? {
             return Err(FlowError::CodeInvalid);
         }
-        match code.purpose {
-            Purpose::Signup => {
-                if !user.is_confirmed() {
-                    self.ports.users().confirm_email(&user.id, now).await?;
-                    user.email_confirmed_at = Some(now);
-                }
+        let method = match code.purpose {
+            Purpose::Signup => AuthMethod::Otp,
+            Purpose::Recovery => AuthMethod::Recovery,
+            Purpose::MagicLink => AuthMethod::MagicLink,
+            Purpose::EmailChange => AuthMethod::EmailChange,
+        };
+        if code.purpose == Purpose::EmailChange {
+            match self.ports.users().set_email(&user.id, &code.sent_to, now).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
+                Err(e) => return Err(e.into()),
             }
+            user.email = code.sent_to;
+            user.email_confirmed_at = Some(now);
+        } else if !user.is_confirmed() {
+            self.ports.users().confirm_email(&user.id, now).await?;
+            user.email_confirmed_at = Some(now);
         }
-        self.start_session(user, AuthMethod::Otp, platform).await
+        self.start_session(user, method, platform).await
     }
 }

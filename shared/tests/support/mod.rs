@@ -121,3 +121,25 @@ pub fn login(app: &App<TestPorts>, email: &str, password: &str) -> Reply {
 pub fn error_code(r: &Reply) -> &str {
     r.body["code"].as_str().unwrap_or_default()
 }
+
+pub fn put(app: &App<TestPorts>, path: &str, bearer: &str, body: &Value) -> Reply {
+    let auth = format!("Bearer {bearer}");
+    send(app, request("PUT", path, body.to_string().as_bytes(), &[API_VERSION, ("authorization", auth.as_str())]))
+}
+
+pub fn post_auth(app: &App<TestPorts>, path: &str, bearer: &str, body: &Value) -> Reply {
+    let auth = format!("Bearer {bearer}");
+    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, ("authorization", auth.as_str())]))
+}
+
+pub fn refresh(app: &App<TestPorts>, token: &str) -> Reply {
+    post(app, "/token?grant_type=refresh_token", &serde_json::json!({"refresh_token": token}))
+}
+
+pub fn s(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_string()
+}
+
+pub fn mails_to(app: &App<TestPorts>, to: &str) -> usize {
+    sent_mails(app).iter().filter(|m| m.to == to).count()
+}

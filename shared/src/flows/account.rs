@@ -1,0 +1,158 @@
+//! What a user does with an account besides signing up and in: recovery, email sign-in
+//! without a password, re-sending a confirmation, changing email, password or metadata, and
+//! logging out.
+//!
+//! Requests about an address (`recover`, `email_otp`, `resend`) answer the same whether or not
+//! the address has an account: the send limit is claimed either way, and mail goes only where
+//! an account exists (or is created, for `email_otp`). A user update checks everything before
+//! it changes anything, so a refused update leaves the account as it was.
+
+use super::{check_new_password, is_valid_email, normalize_email, Auth, FlowError};
+use crate::model::{LogoutScope, Purpose, Session, User};
+use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
+use crate::secret::Secret;
+use crate::token::random_uuid;
+use serde_json::{Map, Value};
+
+/// A change to the signed-in account; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct UserUpdate<'a> {
+    /// A new address, which takes effect once a code mailed to it is used.
+    pub email: Option<&'a str>,
+    /// A new password.
+    pub password: Option<&'a Secret<String>>,
+    /// Keys to merge into `user_metadata`; a `null` value removes the key.
+    pub data: Option<Map<String, Value>>,
+}
+
+impl<P: Ports> Auth<P> {
+    fn checked_address(&self, email: &str) -> Result<String, FlowError> {
+        let email = normalize_email(email);
+        if !is_valid_email(&email) {
+            return Err(FlowError::InvalidEmail);
+        }
+        Ok(email)
+    }
+
+    /// Mails a recovery code and link, if the address has an account.
+    pub async fn recover(&self, email: &str) -> Result<(), FlowError> {
+        let email = self.checked_address(email)?;
+        let claimed = self.claim_send(&email, Purpose::Recovery).await?;
+        match self.ports.users().by_email(&email).await? {
+            Some(user) => self.send_code(&user, Purpose::Recovery, &email, claimed).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Mails a sign-in code and link; creates a password-less account for an unknown address
+    /// when `create_user` is set (and sign-ups are open).
+    pub async fn email_otp(&self, email: &str, create_user: bool, metadata: Value) -> Result<(), FlowError> {
+        let email = self.checked_address(email)?;
+        let claimed = self.claim_send(&email, Purpose::MagicLink).await?;
+        let user = match self.ports.users().by_email(&email).await? {
+            Some(user) => user,
+            None if create_user && !self.config.disable_signup => {
+                let now = self.now();
+                let user = User {
+                    id: random_uuid(self.ports.rng()),
+                    email: email.clone(),
+                    password_hash: None,
+                    email_confirmed_at: None,
+                    last_sign_in_at: None,
+                    user_metadata: metadata,
+                    created_at: now,
+                    updated_at: now,
+                };
+                match self.ports.users().insert(&user).await {
+                    Ok(()) => user,
+                    Err(StoreError::Conflict(_)) => {
+                        self.ports.users().by_email(&email).await?.ok_or(FlowError::Internal("account vanished".into()))?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => return Ok(()),
+        };
+        self.send_code(&user, Purpose::MagicLink, &email, claimed).await
+    }
+
+    /// Sends a fresh code for a pending sign-up confirmation or email change of the account
+    /// at `email`; does nothing (visibly the same) when there is none.
+    pub async fn resend(&self, purpose: Purpose, email: &str) -> Result<(), FlowError> {
+        let email = self.checked_address(email)?;
+        let claimed = self.claim_send(&email, purpose).await?;
+        let Some(user) = self.ports.users().by_email(&email).await? else {
+            return Ok(());
+        };
+        match purpose {
+            Purpose::Signup if !user.is_confirmed() => self.send_code(&user, Purpose::Signup, &email, claimed).await,
+            Purpose::EmailChange => {
+                let pending = self.ports.codes().for_user(&user.id, Purpose::EmailChange).await?;
+                match pending {
+                    Some(code) if code.used_at.is_none() => {
+                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed).await
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies `update` to the signed-in `user` of `session`; returns the account as it is now.
+    pub async fn update_user(&self, user: &User, session: &Session, update: UserUpdate<'_>) -> Result<User, FlowError> {
+        // Check everything first: a refused update changes nothing.
+        let new_email = match update.email {
+            Some(e) => Some(self.checked_address(e)?).filter(|e| *e != user.email),
+            None => None,
+        };
+        if let Some(p) = update.password {
+            check_new_password(&self.config, p.expose())?;
+        }
+        let claimed = match &new_email {
+            Some(e) => Some(self.claim_send(e, Purpose::EmailChange).await?),
+            None => None,
+        };
+        let now = self.now();
+        let users = self.ports.users();
+        if let Some(p) = update.password {
+            let hash = self.hash_new_password(p.expose())?;
+            users.set_password_hash(&user.id, &hash, now).await?;
+            if self.config.password_change_ends_other_sessions {
+                self.ports.sessions().revoke(&user.id, &session.id, LogoutScope::Others, now).await?;
+            }
+        }
+        if let Some(data) = update.data {
+            let mut metadata = match &user.user_metadata {
+                Value::Object(m) => m.clone(),
+                _ => Map::new(),
+            };
+            for (k, v) in data {
+                if v.is_null() {
+                    metadata.remove(&k);
+                } else {
+                    metadata.insert(k, v);
+                }
+            }
+            users.set_metadata(&user.id, &Value::Object(metadata), now).await?;
+        }
+        if let (Some(email), Some(claimed)) = (new_email, claimed) {
+            // An address that already has an account: its owner is told, the caller learns
+            // nothing (the code that never comes cannot move this account onto it anyway).
+            match users.by_email(&email).await? {
+                Some(_) => self.send_already_registered(&email, Purpose::EmailChange, claimed).await?,
+                None => self.send_code(user, Purpose::EmailChange, &email, claimed).await?,
+            }
+        }
+        users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)
+    }
+
+    /// Ends the sessions `scope` names, relative to `session`.
+    pub async fn logout(&self, session: &Session, scope: LogoutScope) -> Result<(), FlowError> {
+        self.ports
+            .sessions()
+            .revoke(&session.user_id, &session.id, scope, self.now())
+            .await?;
+        Ok(())
+    }
+}

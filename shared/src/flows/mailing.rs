@@ -1,0 +1,93 @@
+//! Mailing codes and notices, under the per-address send limit.
+//!
+//! Every flow that mails first claims the (address, purpose) send slot, *before* looking at
+//! whether the address has an account, so the limit answers the same for registered and
+//! unknown addresses. A claim whose mail could not be delivered is given back, so a failed
+//! send does not lock the user out of retrying.
+
+use super::{Auth, FlowError};
+use crate::mail;
+use crate::model::{Mail, OneTimeCode, Purpose, Timestamp, User};
+use crate::ports::{Codes as _, Mailer as _, Ports, SendLimits as _};
+use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
+
+impl<P: Ports> Auth<P> {
+    /// Claims the right to mail `address` for `purpose` now, or says how long to wait.
+    pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Timestamp, FlowError> {
+        let now = self.now();
+        let interval = self.config.mail_min_interval_secs;
+        match self.ports.send_limits().claim(address, purpose, now, interval).await? {
+            None => Ok(now),
+            Some(last) => {
+                let wait_ms = last.plus_secs(interval).0 - now.0;
+                Err(FlowError::OverEmailSendRateLimit {
+                    wait_secs: (wait_ms + 999) / 1000,
+                })
+            }
+        }
+    }
+
+    /// Delivers `mail` under a claim made by [`Auth::claim_send`], giving the claim back if
+    /// delivery fails.
+    pub(super) async fn deliver(&self, mail: &Mail, purpose: Purpose, claimed_at: Timestamp) -> Result<(), FlowError> {
+        if let Err(e) = self.ports.mailer().send(mail).await {
+            // Best effort: if this fails too, the user waits out the interval.
+            let _ = self.ports.send_limits().release(&mail.to, purpose, claimed_at).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Issues a new code and link for `purpose` (replacing any live one of the account's),
+    /// addressed to `to`, and mails them under the claim.
+    pub(super) async fn send_code(
+        &self,
+        user: &User,
+        purpose: Purpose,
+        to: &str,
+        claimed_at: Timestamp,
+    ) -> Result<(), FlowError> {
+        let rng = self.ports.rng();
+        let now = self.now();
+        let id = random_uuid(rng);
+        let digits = random_code_digits(rng);
+        let link_token = random_b64(rng, 32);
+        let code = OneTimeCode {
+            code_hash: hash_code(self.code_key.expose(), &id, digits.expose()),
+            id,
+            user_id: user.id.clone(),
+            purpose,
+            link_hash: hash_secret(&link_token),
+            sent_to: to.to_string(),
+            created_at: now,
+            expires_at: now.plus_secs(self.config.otp_exp_secs),
+            attempts: 0,
+            used_at: None,
+        };
+        self.ports.codes().put(&code).await?;
+        let link = self.verify_link(purpose, &link_token);
+        let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link);
+        self.deliver(&mail, purpose, claimed_at).await
+    }
+
+    /// Tells the owner of `address` that someone tried to register it again.
+    pub(super) async fn send_already_registered(
+        &self,
+        address: &str,
+        purpose: Purpose,
+        claimed_at: Timestamp,
+    ) -> Result<(), FlowError> {
+        let mail = mail::already_registered(&self.config, address);
+        self.deliver(&mail, purpose, claimed_at).await
+    }
+
+    /// The emailed link: GoTrue's `GET /verify`, which redirects to the site afterwards.
+    fn verify_link(&self, purpose: Purpose, token: &str) -> String {
+        let redirect: String = form_urlencoded::byte_serialize(self.config.site_url.as_bytes()).collect();
+        format!(
+            "{}/auth/v1/verify?token={token}&type={}&redirect_to={redirect}",
+            self.config.api_external_url,
+            purpose.as_str()
+        )
+    }
+}

@@ -1,0 +1,88 @@
+//! Refresh-token rotation.
+//!
+//! Every refresh exchanges the presented token for its successor. The successor is *derived*
+//! from the presented secret with a server key (HMAC), not drawn at random: every request that
+//! presents the same token within the reuse window gets the same successor, so tabs refreshing
+//! at once all stay signed in, and a burst of concurrent refreshes stores exactly one successor
+//! (the store inserts it once). Only hashes are stored; the derivation needs the secret, which
+//! only the holder has. A token used again after the window means it leaked (or a client kept
+//! an old one): the whole session ends, and with it every token of its family.
+
+use super::{Auth, FlowError, SignedIn};
+use crate::model::{RefreshToken, Session, Timestamp};
+use crate::ports::{Ports, Sessions as _, Users as _};
+use crate::token::{derive_token, digests_match, hash_secret, OpaqueToken};
+
+impl<P: Ports> Auth<P> {
+    /// Exchanges a refresh token for a new one and the session's current user.
+    pub async fn refresh(&self, presented: &str) -> Result<SignedIn, FlowError> {
+        let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
+        let sessions = self.ports.sessions();
+        let token = sessions
+            .refresh_token(id)
+            .await?
+            .filter(|t| digests_match(&hash_secret(secret), &t.secret_hash))
+            .ok_or(FlowError::RefreshTokenNotFound)?;
+        let session = sessions
+            .get(&token.session_id)
+            .await?
+            .filter(Session::is_active)
+            .ok_or(FlowError::RefreshTokenNotFound)?;
+        let now = self.now();
+        self.check_session_lifetime(&session, now)?;
+        let grace = self.config.refresh_reuse_interval_secs;
+        let reused_late = |used: Timestamp| now > used.plus_secs(grace);
+        if token.used_at.is_some_and(reused_late) {
+            return Err(self.end_family(&session, now).await);
+        }
+        let successor = derive_token(self.refresh_key.expose(), id, secret);
+        let stored = RefreshToken {
+            id: successor.id.clone(),
+            session_id: session.id.clone(),
+            secret_hash: successor.secret_hash.clone(),
+            parent_id: Some(token.id.clone()),
+            created_at: now,
+            used_at: None,
+        };
+        let used_at = sessions.rotate(&token.id, &stored, now).await?;
+        if reused_late(used_at) {
+            return Err(self.end_family(&session, now).await);
+        }
+        let user = self
+            .ports
+            .users()
+            .by_id(&session.user_id)
+            .await?
+            .ok_or(FlowError::RefreshTokenNotFound)?;
+        Ok(SignedIn {
+            user,
+            session: Session { refreshed_at: now, ..session },
+            refresh_token: successor.token,
+        })
+    }
+
+    /// Refuses sessions past their absolute lifetime or idle for too long.
+    fn check_session_lifetime(&self, session: &Session, now: Timestamp) -> Result<(), FlowError> {
+        let c = &self.config;
+        let timed_out = c.session_timebox_secs > 0 && now >= session.created_at.plus_secs(c.session_timebox_secs);
+        let idle = c.session_inactivity_timeout_secs > 0
+            && now >= session.refreshed_at.plus_secs(c.session_inactivity_timeout_secs);
+        if timed_out || idle {
+            return Err(FlowError::SessionExpired);
+        }
+        Ok(())
+    }
+
+    /// Ends a session whose refresh token was replayed; the answer is always "already used".
+    async fn end_family(&self, session: &Session, now: Timestamp) -> FlowError {
+        let ended = self
+            .ports
+            .sessions()
+            .revoke(&session.user_id, &session.id, crate::model::LogoutScope::Local, now)
+            .await;
+        match ended {
+            Ok(_) => FlowError::RefreshTokenAlreadyUsed,
+            Err(e) => e.into(),
+        }
+    }
+}
