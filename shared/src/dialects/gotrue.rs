@@ -317,6 +317,7 @@ async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
             password: &password,
             metadata: Value::Object(body.data.unwrap_or_default()),
             platform: &platform(req.headers()),
+            redirect_to: redirect_param(req).as_deref(),
         })
         .await?;
     match outcome {
@@ -371,7 +372,7 @@ async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
 /// with the session or the error in the fragment (never in the query, so it stays out of logs).
 async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
     let query = req.uri().query();
-    let target = redirect_target(auth, query_param(query, "redirect_to").as_deref());
+    let target = auth.allowed_redirect(query_param(query, "redirect_to").as_deref());
     let kind = query_param(query, "type").unwrap_or_default();
     let result = async {
         let token = query_param(query, "token").ok_or(FlowError::CodeInvalid)?;
@@ -416,21 +417,6 @@ async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<
         .header("cache-control", "no-store")
         .body(Vec::new())
         .unwrap_or_else(|_| Response::new(Vec::new()))
-}
-
-/// `redirect_to` if it is the site or on the allow-list (exact, or under a listed prefix that
-/// ends in `/`); the site URL otherwise. Never an open redirect.
-pub fn redirect_target<P: Ports>(auth: &Auth<P>, requested: Option<&str>) -> String {
-    let site = &auth.config.site_url;
-    let Some(r) = requested else { return site.clone() };
-    let allowed = |base: &str| {
-        r == base || (base.ends_with('/') && r.starts_with(base)) || r.starts_with(&format!("{base}/"))
-    };
-    if allowed(site) || auth.config.uri_allow_list.iter().any(|a| allowed(a)) {
-        r.to_string()
-    } else {
-        site.clone()
-    }
 }
 
 #[derive(Deserialize)]
@@ -499,10 +485,12 @@ async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
     if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(GotrueError::Validation("Phone numbers are not supported"));
     }
+    let redirect = redirect_param(req);
     let update = UserUpdate {
         email: body.email.as_deref(),
         password: body.password.as_ref(),
         data: body.data,
+        redirect_to: redirect.as_deref(),
     };
     let user = auth.update_user(&user, &session, update).await?;
     ok(&user_json(&user))
@@ -523,6 +511,11 @@ async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
         .unwrap_or_else(|_| Response::new(Vec::new())))
 }
 
+/// The `redirect_to` query parameter auth-js sends for `emailRedirectTo` / `redirectTo`.
+fn redirect_param(req: &Request<Body>) -> Option<String> {
+    query_param(req.uri().query(), "redirect_to")
+}
+
 #[derive(Deserialize)]
 struct EmailBody {
     email: Option<String>,
@@ -539,7 +532,7 @@ fn required_email(email: Option<String>, phone: Option<String>) -> Result<String
 
 async fn recover<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: EmailBody = parse_json(req.body())?;
-    auth.recover(&required_email(body.email, body.phone)?).await?;
+    auth.recover(&required_email(body.email, body.phone)?, redirect_param(req).as_deref()).await?;
     ok(&json!({}))
 }
 
@@ -555,7 +548,8 @@ async fn otp<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<B
     let body: OtpBody = parse_json(req.body())?;
     let email = required_email(body.email, body.phone)?;
     let metadata = Value::Object(body.data.unwrap_or_default());
-    auth.email_otp(&email, body.create_user.unwrap_or(true), metadata).await?;
+    let redirect = redirect_param(req);
+    auth.email_otp(&email, body.create_user.unwrap_or(true), metadata, redirect.as_deref()).await?;
     ok(&json!({}))
 }
 
@@ -575,7 +569,8 @@ async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
         Some(_) => return Err(GotrueError::Validation("Unsupported resend type: use signup or email_change")),
         None => return Err(GotrueError::Validation("Resend requires a type")),
     };
-    auth.resend(purpose, &required_email(body.email, body.phone)?).await?;
+    let email = required_email(body.email, body.phone)?;
+    auth.resend(purpose, &email, redirect_param(req).as_deref()).await?;
     ok(&json!({}))
 }
 

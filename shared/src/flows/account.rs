@@ -23,6 +23,8 @@ pub struct UserUpdate<'a> {
     pub password: Option<&'a Secret<String>>,
     /// Keys to merge into `user_metadata`; a `null` value removes the key.
     pub data: Option<Map<String, Value>>,
+    /// Where the email-change link should land (checked against the allow-list).
+    pub redirect_to: Option<&'a str>,
 }
 
 impl<P: Ports> Auth<P> {
@@ -35,18 +37,24 @@ impl<P: Ports> Auth<P> {
     }
 
     /// Mails a recovery code and link, if the address has an account.
-    pub async fn recover(&self, email: &str) -> Result<(), FlowError> {
+    pub async fn recover(&self, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::Recovery).await?;
         match self.ports.users().by_email(&email).await? {
-            Some(user) => self.send_code(&user, Purpose::Recovery, &email, claimed).await,
+            Some(user) => self.send_code(&user, Purpose::Recovery, &email, claimed, redirect_to).await,
             None => Ok(()),
         }
     }
 
     /// Mails a sign-in code and link; creates a password-less account for an unknown address
     /// when `create_user` is set (and sign-ups are open).
-    pub async fn email_otp(&self, email: &str, create_user: bool, metadata: Value) -> Result<(), FlowError> {
+    pub async fn email_otp(
+        &self,
+        email: &str,
+        create_user: bool,
+        metadata: Value,
+        redirect_to: Option<&str>,
+    ) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::MagicLink).await?;
         let user = match self.ports.users().by_email(&email).await? {
@@ -73,24 +81,26 @@ impl<P: Ports> Auth<P> {
             }
             None => return Ok(()),
         };
-        self.send_code(&user, Purpose::MagicLink, &email, claimed).await
+        self.send_code(&user, Purpose::MagicLink, &email, claimed, redirect_to).await
     }
 
     /// Sends a fresh code for a pending sign-up confirmation or email change of the account
     /// at `email`; does nothing (visibly the same) when there is none.
-    pub async fn resend(&self, purpose: Purpose, email: &str) -> Result<(), FlowError> {
+    pub async fn resend(&self, purpose: Purpose, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, purpose).await?;
         let Some(user) = self.ports.users().by_email(&email).await? else {
             return Ok(());
         };
         match purpose {
-            Purpose::Signup if !user.is_confirmed() => self.send_code(&user, Purpose::Signup, &email, claimed).await,
+            Purpose::Signup if !user.is_confirmed() => {
+                self.send_code(&user, Purpose::Signup, &email, claimed, redirect_to).await
+            }
             Purpose::EmailChange => {
                 let pending = self.ports.codes().for_user(&user.id, Purpose::EmailChange).await?;
                 match pending {
                     Some(code) if code.used_at.is_none() => {
-                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed).await
+                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed, redirect_to).await
                     }
                     _ => Ok(()),
                 }
@@ -141,7 +151,7 @@ impl<P: Ports> Auth<P> {
             // nothing (the code that never comes cannot move this account onto it anyway).
             match users.by_email(&email).await? {
                 Some(_) => self.send_already_registered(&email, Purpose::EmailChange, claimed).await?,
-                None => self.send_code(user, Purpose::EmailChange, &email, claimed).await?,
+                None => self.send_code(user, Purpose::EmailChange, &email, claimed, update.redirect_to).await?,
             }
         }
         users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)

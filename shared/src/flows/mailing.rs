@@ -46,6 +46,7 @@ impl<P: Ports> Auth<P> {
         purpose: Purpose,
         to: &str,
         claimed_at: Timestamp,
+        redirect_to: Option<&str>,
     ) -> Result<(), FlowError> {
         let rng = self.ports.rng();
         let now = self.now();
@@ -65,7 +66,7 @@ impl<P: Ports> Auth<P> {
             used_at: None,
         };
         self.ports.codes().put(&code).await?;
-        let link = self.verify_link(purpose, &link_token);
+        let link = self.verify_link(purpose, &link_token, redirect_to);
         let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link);
         self.deliver(&mail, purpose, claimed_at).await
     }
@@ -81,13 +82,30 @@ impl<P: Ports> Auth<P> {
         self.deliver(&mail, purpose, claimed_at).await
     }
 
-    /// The emailed link: GoTrue's `GET /verify`, which redirects to the site afterwards.
-    fn verify_link(&self, purpose: Purpose, token: &str) -> String {
-        let redirect: String = form_urlencoded::byte_serialize(self.config.site_url.as_bytes()).collect();
+    /// The emailed link: GoTrue's `GET /verify`, which redirects afterwards to `redirect_to` if
+    /// that is allowed, else to the site.
+    fn verify_link(&self, purpose: Purpose, token: &str, redirect_to: Option<&str>) -> String {
+        let target = self.allowed_redirect(redirect_to);
+        let redirect: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
         format!(
             "{}/auth/v1/verify?token={token}&type={}&redirect_to={redirect}",
             self.config.api_external_url,
             purpose.as_str()
         )
+    }
+
+    /// `requested` if it is the site or on the allow-list (exact, or under a listed prefix that
+    /// ends in `/`); the site URL otherwise. Never an open redirect.
+    pub fn allowed_redirect(&self, requested: Option<&str>) -> String {
+        let site = &self.config.site_url;
+        let Some(r) = requested else { return site.clone() };
+        let allowed = |base: &str| {
+            r == base || (base.ends_with('/') && r.starts_with(base)) || r.starts_with(&format!("{base}/"))
+        };
+        if allowed(site) || self.config.uri_allow_list.iter().any(|a| allowed(a)) {
+            r.to_string()
+        } else {
+            site.clone()
+        }
     }
 }

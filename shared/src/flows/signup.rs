@@ -26,6 +26,8 @@ pub struct SignupRequest<'a> {
     pub metadata: serde_json::Value,
     /// What the client called itself, for the session if one starts at once.
     pub platform: &'a str,
+    /// Where the mailed link should land (checked against the allow-list).
+    pub redirect_to: Option<&'a str>,
 }
 
 /// How a sign-up ended.
@@ -98,7 +100,7 @@ impl<P: Ports> Auth<P> {
                 }
             }
         };
-        self.send_code(&user, Purpose::Signup, &email, claimed).await?;
+        self.send_code(&user, Purpose::Signup, &email, claimed, req.redirect_to).await?;
         Ok(SignupOutcome::ConfirmationSent(user))
     }
 
