@@ -56,6 +56,21 @@ pub struct User {
 }
 
 impl User {
+    /// A new account for a normalised `email`: unconfirmed, without a password, never signed
+    /// in. Sign-up decoys are made by this same function, so they look like real new accounts.
+    pub fn new(id: String, email: &str, user_metadata: serde_json::Value, now: Timestamp) -> Self {
+        User {
+            id,
+            email: email.to_string(),
+            password_hash: None,
+            email_confirmed_at: None,
+            last_sign_in_at: None,
+            user_metadata,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Whether the account's email address has been confirmed.
     pub fn is_confirmed(&self) -> bool {
         self.email_confirmed_at.is_some()

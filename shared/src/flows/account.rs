@@ -60,17 +60,7 @@ impl<P: Ports> Auth<P> {
         let user = match self.ports.users().by_email(&email).await? {
             Some(user) => user,
             None if create_user && !self.config.disable_signup => {
-                let now = self.now();
-                let user = User {
-                    id: random_uuid(self.ports.rng()),
-                    email: email.clone(),
-                    password_hash: None,
-                    email_confirmed_at: None,
-                    last_sign_in_at: None,
-                    user_metadata: metadata,
-                    created_at: now,
-                    updated_at: now,
-                };
+                let user = User::new(random_uuid(self.ports.rng()), &email, metadata, self.now());
                 match self.ports.users().insert(&user).await {
                     Ok(()) => user,
                     Err(StoreError::Conflict(_)) => {

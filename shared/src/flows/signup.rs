@@ -67,7 +67,7 @@ impl<P: Ports> Auth<P> {
             (Some(_), None) => return Err(FlowError::UserAlreadyExists),
             (Some(u), Some(claimed)) if u.is_confirmed() => {
                 self.send_already_registered(&email, Purpose::Signup, claimed).await?;
-                return Ok(SignupOutcome::AlreadyRegistered(decoy(&email, req.metadata, random_uuid(self.ports.rng()), now)));
+                return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
             }
             (Some(u), Some(claimed)) => {
                 self.ports.users().set_password_hash(&u.id, &hash, now).await?;
@@ -75,14 +75,9 @@ impl<P: Ports> Auth<P> {
             }
             (None, claimed) => {
                 let user = User {
-                    id: random_uuid(self.ports.rng()),
-                    email: email.clone(),
                     password_hash: Some(hash),
                     email_confirmed_at: autoconfirm.then_some(now),
-                    last_sign_in_at: None,
-                    user_metadata: req.metadata.clone(),
-                    created_at: now,
-                    updated_at: now,
+                    ..User::new(random_uuid(self.ports.rng()), &email, req.metadata.clone(), now)
                 };
                 match (self.ports.users().insert(&user).await, claimed) {
                     (Ok(()), None) => {
@@ -94,7 +89,7 @@ impl<P: Ports> Auth<P> {
                     (Err(StoreError::Conflict(_)), None) => return Err(FlowError::UserAlreadyExists),
                     (Err(StoreError::Conflict(_)), Some(claimed)) => {
                         self.send_already_registered(&email, Purpose::Signup, claimed).await?;
-                        return Ok(SignupOutcome::AlreadyRegistered(decoy(&email, req.metadata, random_uuid(self.ports.rng()), now)));
+                        return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
                     }
                     (Err(e), _) => return Err(e.into()),
                 }
@@ -104,23 +99,14 @@ impl<P: Ports> Auth<P> {
         Ok(SignupOutcome::ConfirmationSent(user))
     }
 
+    /// What a new, unconfirmed account for `email` would look like, with a random id.
+    fn decoy(&self, email: &str, metadata: serde_json::Value, now: Timestamp) -> User {
+        User::new(random_uuid(self.ports.rng()), email, metadata, now)
+    }
+
     pub(super) fn hash_new_password(&self, password: &str) -> Result<String, FlowError> {
         let mut salt = [0u8; 16];
         self.ports.rng().fill(&mut salt);
         Ok(self.hasher.hash(password.as_bytes(), &salt)?)
-    }
-}
-
-/// What a new, unconfirmed account for `email` would look like, with a random id.
-fn decoy(email: &str, metadata: serde_json::Value, id: String, now: Timestamp) -> User {
-    User {
-        id,
-        email: email.to_string(),
-        password_hash: None,
-        email_confirmed_at: None,
-        last_sign_in_at: None,
-        user_metadata: metadata,
-        created_at: now,
-        updated_at: now,
     }
 }
