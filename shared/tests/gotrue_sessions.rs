@@ -338,3 +338,21 @@ fn a_recovery_link_redirects_with_the_session_and_its_type() {
     assert!(location.starts_with("http://localhost:3000#access_token="), "{location}");
     assert!(location.ends_with("&type=recovery"), "{location}");
 }
+
+#[test]
+fn a_failed_resend_of_an_email_change_can_be_retried_at_once() {
+    let app = app();
+    let token = s(&confirmed_user(&app, "ann@example.com", PW), "access_token");
+    put(&app, "/user", &token, &json!({"email": "ann.new@example.com"}));
+    ports(&app).clock.advance_secs(60);
+    ports(&app).mailer.fail.set(true);
+    let failed = post(&app, "/resend", &json!({"type": "email_change", "email": "ann@example.com"}));
+    assert_eq!(failed.status, 500);
+    ports(&app).mailer.fail.set(false);
+    let retry = post(&app, "/resend", &json!({"type": "email_change", "email": "ann@example.com"}));
+    assert_eq!(retry.status, 200, "{}", retry.raw);
+    assert_eq!(mails_to(&app, "ann.new@example.com"), 2);
+    let code = code_for(&app, "ann.new@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email_change", "email": "ann.new@example.com", "token": code}));
+    assert_eq!(v.status, 200);
+}

@@ -246,6 +246,7 @@ impl Sessions for D1Store {
     async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
         let which = match scope {
             LogoutScope::Local => "AND id = ?2",
+            // Always true; keeps ?2 bound so all three statements take the same arguments.
             LogoutScope::Global => "AND ?2 IS NOT NULL",
             LogoutScope::Others => "AND id != ?2",
             other => return Err(StoreError::Backend(format!("logout scope {other:?} is not supported by D1Store"))),

@@ -140,7 +140,7 @@ impl<P: Ports> Auth<P> {
             // An address that already has an account: its owner is told, the caller learns
             // nothing (the code that never comes cannot move this account onto it anyway).
             match users.by_email(&email).await? {
-                Some(_) => self.send_already_registered(&email, Purpose::EmailChange, claimed).await?,
+                Some(_) => self.send_already_registered(claimed).await?,
                 None => self.send_code(user, Purpose::EmailChange, &email, claimed, update.redirect_to).await?,
             }
         }

@@ -11,13 +11,26 @@ use crate::model::{Mail, OneTimeCode, Purpose, Timestamp, User};
 use crate::ports::{Codes as _, Mailer as _, Ports, SendLimits as _};
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
 
+/// A claimed send slot: what to give back if the mail cannot be delivered. The address is the
+/// one the request named, which need not be the one the mail goes to (a pending email change).
+#[derive(Debug)]
+pub(super) struct Claim {
+    address: String,
+    purpose: Purpose,
+    at: Timestamp,
+}
+
 impl<P: Ports> Auth<P> {
     /// Claims the right to mail `address` for `purpose` now, or says how long to wait.
-    pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Timestamp, FlowError> {
+    pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Claim, FlowError> {
         let now = self.now();
         let interval = self.config.mail_min_interval_secs;
         match self.ports.send_limits().claim(address, purpose, now, interval).await? {
-            None => Ok(now),
+            None => Ok(Claim {
+                address: address.to_string(),
+                purpose,
+                at: now,
+            }),
             Some(last) => {
                 let wait_ms = last.plus_secs(interval).0 - now.0;
                 Err(FlowError::OverEmailSendRateLimit {
@@ -29,10 +42,10 @@ impl<P: Ports> Auth<P> {
 
     /// Delivers `mail` under a claim made by [`Auth::claim_send`], giving the claim back if
     /// delivery fails.
-    pub(super) async fn deliver(&self, mail: &Mail, purpose: Purpose, claimed_at: Timestamp) -> Result<(), FlowError> {
+    async fn deliver(&self, mail: &Mail, claim: Claim) -> Result<(), FlowError> {
         if let Err(e) = self.ports.mailer().send(mail).await {
             // Best effort: if this fails too, the user waits out the interval.
-            let _ = self.ports.send_limits().release(&mail.to, purpose, claimed_at).await;
+            let _ = self.ports.send_limits().release(&claim.address, claim.purpose, claim.at).await;
             return Err(e.into());
         }
         Ok(())
@@ -45,7 +58,7 @@ impl<P: Ports> Auth<P> {
         user: &User,
         purpose: Purpose,
         to: &str,
-        claimed_at: Timestamp,
+        claim: Claim,
         redirect_to: Option<&str>,
     ) -> Result<(), FlowError> {
         let rng = self.ports.rng();
@@ -68,18 +81,13 @@ impl<P: Ports> Auth<P> {
         self.ports.codes().put(&code).await?;
         let link = self.verify_link(purpose, &link_token, redirect_to);
         let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link);
-        self.deliver(&mail, purpose, claimed_at).await
+        self.deliver(&mail, claim).await
     }
 
-    /// Tells the owner of `address` that someone tried to register it again.
-    pub(super) async fn send_already_registered(
-        &self,
-        address: &str,
-        purpose: Purpose,
-        claimed_at: Timestamp,
-    ) -> Result<(), FlowError> {
-        let mail = mail::already_registered(&self.config, address);
-        self.deliver(&mail, purpose, claimed_at).await
+    /// Tells the owner of the claimed address that someone tried to register it again.
+    pub(super) async fn send_already_registered(&self, claim: Claim) -> Result<(), FlowError> {
+        let mail = mail::already_registered(&self.config, &claim.address);
+        self.deliver(&mail, claim).await
     }
 
     /// The emailed link: GoTrue's `GET /verify`, which redirects afterwards to `redirect_to` if

@@ -66,7 +66,7 @@ impl<P: Ports> Auth<P> {
         let (user, claimed) = match (existing, claimed) {
             (Some(_), None) => return Err(FlowError::UserAlreadyExists),
             (Some(u), Some(claimed)) if u.is_confirmed() => {
-                self.send_already_registered(&email, Purpose::Signup, claimed).await?;
+                self.send_already_registered(claimed).await?;
                 return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
             }
             (Some(u), Some(claimed)) => {
@@ -88,7 +88,7 @@ impl<P: Ports> Auth<P> {
                     // Someone registered the same address a moment ago.
                     (Err(StoreError::Conflict(_)), None) => return Err(FlowError::UserAlreadyExists),
                     (Err(StoreError::Conflict(_)), Some(claimed)) => {
-                        self.send_already_registered(&email, Purpose::Signup, claimed).await?;
+                        self.send_already_registered(claimed).await?;
                         return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
                     }
                     (Err(e), _) => return Err(e.into()),
