@@ -4,7 +4,8 @@
 
 CREATE TABLE users (
   id                 TEXT PRIMARY KEY,
-  email              TEXT NOT NULL UNIQUE,          -- trimmed, lower-cased
+  email              TEXT UNIQUE,                   -- trimmed, lower-cased; NULL: none yet
+  username           TEXT,                          -- as chosen; unique regardless of case
   password_hash      TEXT,                          -- PHC string; NULL: no password
   email_confirmed_at INTEGER,
   last_sign_in_at    INTEGER,
@@ -12,6 +13,7 @@ CREATE TABLE users (
   created_at         INTEGER NOT NULL,
   updated_at         INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX users_username ON users(lower(username));
 
 CREATE TABLE sessions (
   id         TEXT PRIMARY KEY,

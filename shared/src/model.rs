@@ -34,13 +34,17 @@ impl Timestamp {
     }
 }
 
-/// An account. The email is stored trimmed and lower-cased; it is the login name.
+/// An account. The email is stored trimmed and lower-cased; with the password it is the login
+/// of the GoTrue dialect. A username (passwordless dialect) is unique regardless of case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// UUID v4, the JWT `sub`.
     pub id: String,
-    /// Normalised address (see `flows::normalize_email`).
-    pub email: String,
+    /// Normalised address (see `flows::normalize_email`); `None` until one is confirmed for a
+    /// username account.
+    pub email: Option<String>,
+    /// The chosen username, as typed, if the account has one.
+    pub username: Option<String>,
     /// PHC string, `None` for accounts without a password.
     pub password_hash: Option<String>,
     /// When the address was confirmed; `None` until then.
@@ -61,7 +65,8 @@ impl User {
     pub fn new(id: String, email: &str, user_metadata: serde_json::Value, now: Timestamp) -> Self {
         User {
             id,
-            email: email.to_string(),
+            email: Some(email.to_string()),
+            username: None,
             password_hash: None,
             email_confirmed_at: None,
             last_sign_in_at: None,
@@ -74,6 +79,11 @@ impl User {
     /// Whether the account's email address has been confirmed.
     pub fn is_confirmed(&self) -> bool {
         self.email_confirmed_at.is_some()
+    }
+
+    /// Whether `address` (normalised) is this account's address.
+    pub fn has_email(&self, address: &str) -> bool {
+        self.email.as_deref() == Some(address)
     }
 }
 

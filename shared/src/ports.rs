@@ -38,12 +38,15 @@ pub trait Rng {
 
 /// Accounts.
 pub trait Users {
-    /// Stores a new account; [`StoreError::Conflict`]`("email")` if the address is taken.
+    /// Stores a new account; [`StoreError::Conflict`]`("email")` if the address is taken,
+    /// `Conflict("username")` if the username is, in any case.
     async fn insert(&self, user: &User) -> Result<(), StoreError>;
     /// The account with this normalised address.
     async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// The account with this id.
     async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// The account with this username, compared regardless of (ASCII) case.
+    async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Marks the address confirmed (no-op if it already is).
     async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// Replaces the password hash.

@@ -49,19 +49,33 @@ impl MemoryStore {
 impl Users for MemoryStore {
     async fn insert(&self, user: &User) -> Result<(), StoreError> {
         let mut users = self.users.borrow_mut();
-        if users.values().any(|u| u.email == user.email) {
+        if user.email.is_some() && users.values().any(|u| u.email == user.email) {
             return Err(StoreError::Conflict("email"));
+        }
+        let key = |u: &User| u.username.as_ref().map(|n| n.to_ascii_lowercase());
+        if user.username.is_some() && users.values().any(|u| key(u) == key(user)) {
+            return Err(StoreError::Conflict("username"));
         }
         users.insert(user.id.clone(), user.clone());
         Ok(())
     }
 
     async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.users.borrow().values().find(|u| u.email == email).cloned())
+        Ok(self.users.borrow().values().find(|u| u.has_email(email)).cloned())
     }
 
     async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.borrow().get(id).cloned())
+    }
+
+    async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = username.to_ascii_lowercase();
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .find(|u| u.username.as_ref().is_some_and(|n| n.to_ascii_lowercase() == key))
+            .cloned())
     }
 
     async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -84,11 +98,11 @@ impl Users for MemoryStore {
 
     async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
         let mut users = self.users.borrow_mut();
-        if users.values().any(|u| u.email == email && u.id != id) {
+        if users.values().any(|u| u.has_email(email) && u.id != id) {
             return Err(StoreError::Conflict("email"));
         }
         if let Some(u) = users.get_mut(id) {
-            u.email = email.to_string();
+            u.email = Some(email.to_string());
             u.email_confirmed_at = Some(at);
             u.updated_at = at;
         }
@@ -383,7 +397,8 @@ pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits>(
 ) -> Vec<ContractResult> {
     let user = User {
         id: format!("contract-user-{nonce}"),
-        email: format!("contract-{nonce}@example.com"),
+        email: Some(format!("contract-{nonce}@example.com")),
+        username: Some(format!("Contract_{nonce}")),
         password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         email_confirmed_at: None,
         last_sign_in_at: None,
@@ -409,7 +424,7 @@ pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits>(
 
 async fn users_round_trip<U: Users>(users: &U, user: &User) -> Result<(), String> {
     users.insert(user).await.map_err(err)?;
-    let by_email = users.by_email(&user.email).await.map_err(err)?;
+    let by_email = users.by_email(user.email.as_deref().unwrap_or_default()).await.map_err(err)?;
     ensure!(by_email.as_ref() == Some(user), "by_email returned {by_email:?}");
     let by_id = users.by_id(&user.id).await.map_err(err)?;
     ensure!(by_id.as_ref() == Some(user), "by_id returned {by_id:?}");
@@ -419,12 +434,29 @@ async fn users_round_trip<U: Users>(users: &U, user: &User) -> Result<(), String
 }
 
 async fn users_conflict<U: Users>(users: &U, user: &User, nonce: &str) -> Result<(), String> {
-    let twin = User { id: format!("contract-twin-{nonce}"), ..user.clone() };
+    let twin = User { id: format!("contract-twin-{nonce}"), username: None, ..user.clone() };
     match users.insert(&twin).await {
         Err(StoreError::Conflict("email")) => {}
         other => return Err(format!("expected Conflict(\"email\"), got {other:?}")),
     }
     ensure!(users.by_id(&twin.id).await.map_err(err)?.is_none(), "the twin was stored");
+    // Usernames are unique regardless of case; accounts without an address do not collide.
+    let namesake = User {
+        id: format!("contract-namesake-{nonce}"),
+        email: None,
+        username: user.username.as_ref().map(|n| n.to_uppercase()),
+        ..user.clone()
+    };
+    match users.insert(&namesake).await {
+        Err(StoreError::Conflict("username")) => {}
+        other => return Err(format!("expected Conflict(\"username\"), got {other:?}")),
+    }
+    for i in 0..2 {
+        let anonymous = User { id: format!("contract-noaddr{i}-{nonce}"), email: None, username: None, ..user.clone() };
+        users.insert(&anonymous).await.map_err(|e| format!("a second account without an address: {e}"))?;
+    }
+    let found = users.by_username(&format!("contract_{nonce}").to_uppercase()).await.map_err(err)?;
+    ensure!(found.as_ref().map(|u| &u.id) == Some(&user.id), "by_username in another case found {found:?}");
     Ok(())
 }
 
@@ -486,7 +518,8 @@ fn refresh(session: &Session, id: &str, parent: Option<&str>, at: Timestamp) -> 
 async fn rotation_user<U: Users>(users: &U, nonce: &str, tag: &str, now: Timestamp) -> Result<User, String> {
     let user = User {
         id: format!("contract-{tag}-{nonce}"),
-        email: format!("contract-{tag}-{nonce}@example.com"),
+        email: Some(format!("contract-{tag}-{nonce}@example.com")),
+        username: None,
         password_hash: None,
         email_confirmed_at: Some(now),
         last_sign_in_at: None,
@@ -500,7 +533,7 @@ async fn rotation_user<U: Users>(users: &U, nonce: &str, tag: &str, now: Timesta
 
 async fn users_email_change<U: Users>(users: &U, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
     let other = rotation_user(users, nonce, "mover", now).await?;
-    match users.set_email(&other.id, &user.email, now).await {
+    match users.set_email(&other.id, user.email.as_deref().unwrap_or_default(), now).await {
         Err(StoreError::Conflict("email")) => {}
         r => return Err(format!("moving onto a taken address: {r:?}")),
     }
@@ -512,7 +545,8 @@ async fn users_email_change<U: Users>(users: &U, user: &User, nonce: &str, now: 
     ensure!(moved.id == other.id, "another account at the new address");
     ensure!(moved.email_confirmed_at == Some(later), "confirmed_at {:?}", moved.email_confirmed_at);
     ensure!(moved.user_metadata == serde_json::json!({"k": "v"}), "metadata {}", moved.user_metadata);
-    ensure!(users.by_email(&other.email).await.map_err(err)?.is_none(), "still found at the old address");
+    let old = other.email.as_deref().unwrap_or_default();
+    ensure!(users.by_email(old).await.map_err(err)?.is_none(), "still found at the old address");
     Ok(())
 }
 
@@ -520,7 +554,8 @@ async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now: Timestamp)
     // Sessions need their user; reuse the contract user created by the first check.
     let owner = User {
         id: format!("contract-user-{nonce}"),
-        email: String::new(),
+        email: None,
+        username: None,
         password_hash: None,
         email_confirmed_at: None,
         last_sign_in_at: None,
@@ -601,7 +636,7 @@ fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTimeCode {
         purpose: Purpose::Signup,
         code_hash: "c".repeat(64),
         link_hash: link.into(),
-        sent_to: user.email.clone(),
+        sent_to: user.email.clone().unwrap_or_default(),
         created_at: now,
         expires_at: now.plus_secs(600),
         attempts: 0,

@@ -260,7 +260,8 @@ fn an_imported_django_hash_logs_in_and_is_upgraded_to_argon2id() {
     let app = app();
     let imported = User {
         id: "11111111-1111-4111-8111-111111111111".into(),
-        email: "django@example.com".into(),
+        email: Some("django@example.com".into()),
+        username: None,
         // Django's pbkdf2_sha256 format: "hunter2", salt "seasalt", 1000 iterations.
         password_hash: Some("pbkdf2_sha256$1000$seasalt$aZOLUDnbVq4qfmIhIFCkAqvDNHspRzj9l43SgVe7GOM=".into()),
         email_confirmed_at: Some(Timestamp(1_600_000_000_000)),

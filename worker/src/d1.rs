@@ -49,6 +49,8 @@ fn backend(e: worker::Error) -> StoreError {
     let text = e.to_string();
     if text.contains("UNIQUE constraint failed: users.email") {
         StoreError::Conflict("email")
+    } else if text.contains("users_username") {
+        StoreError::Conflict("username")
     } else if text.contains("UNIQUE constraint failed") {
         StoreError::Conflict("record")
     } else {
@@ -58,6 +60,10 @@ fn backend(e: worker::Error) -> StoreError {
 
 fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
+}
+
+fn opt_s(v: Option<&str>) -> JsValue {
+    v.map_or(JsValue::NULL, s)
 }
 
 fn t(v: Timestamp) -> JsValue {
@@ -75,7 +81,8 @@ fn ts(ms: f64) -> Timestamp {
 #[derive(Deserialize)]
 struct UserRow {
     id: String,
-    email: String,
+    email: Option<String>,
+    username: Option<String>,
     password_hash: Option<String>,
     email_confirmed_at: Option<f64>,
     last_sign_in_at: Option<f64>,
@@ -89,6 +96,7 @@ impl UserRow {
         Ok(User {
             id: self.id,
             email: self.email,
+            username: self.username,
             password_hash: self.password_hash,
             email_confirmed_at: self.email_confirmed_at.map(ts),
             last_sign_in_at: self.last_sign_in_at.map(ts),
@@ -100,18 +108,19 @@ impl UserRow {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, email, password_hash, email_confirmed_at, last_sign_in_at, user_metadata, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, username, password_hash, email_confirmed_at, last_sign_in_at, \
+                            user_metadata, created_at, updated_at";
 
 impl Users for D1Store {
     async fn insert(&self, u: &User) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
         self.changes(
             &sql,
             &[
                 s(&u.id),
-                s(&u.email),
-                u.password_hash.as_deref().map_or(JsValue::NULL, s),
+                opt_s(u.email.as_deref()),
+                opt_s(u.username.as_deref()),
+                opt_s(u.password_hash.as_deref()),
                 opt_t(u.email_confirmed_at),
                 opt_t(u.last_sign_in_at),
                 s(&u.user_metadata.to_string()),
@@ -131,6 +140,13 @@ impl Users for D1Store {
     async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
         self.first::<UserRow>(&sql, &[s(id)]).await?.map(UserRow::into_user).transpose()
+    }
+
+    async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        // Matches the unique index on lower(username); usernames are ASCII, which SQLite's
+        // lower() folds.
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?1)");
+        self.first::<UserRow>(&sql, &[s(username)]).await?.map(UserRow::into_user).transpose()
     }
 
     async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -311,7 +327,7 @@ impl D1Store {
                 s(&token.id),
                 s(&token.session_id),
                 s(&token.secret_hash),
-                token.parent_id.as_deref().map_or(JsValue::NULL, s),
+                opt_s(token.parent_id.as_deref()),
                 t(token.created_at),
                 opt_t(token.used_at),
             ],

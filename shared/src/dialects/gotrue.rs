@@ -184,12 +184,14 @@ fn ts(t: Option<Timestamp>) -> Value {
 /// GoTrue's user object. Decoys and real users render through this same function, so their
 /// shapes are identical.
 pub fn user_json(u: &User) -> Value {
+    // GoTrue writes "" for an account without an address.
+    let email = u.email.as_deref().unwrap_or_default();
     let identity = json!({
         "identity_id": u.id,
         "id": u.id,
         "user_id": u.id,
         "identity_data": {
-            "email": u.email,
+            "email": email,
             "email_verified": u.is_confirmed(),
             "phone_verified": false,
             "sub": u.id,
@@ -198,13 +200,13 @@ pub fn user_json(u: &User) -> Value {
         "last_sign_in_at": ts(u.last_sign_in_at),
         "created_at": u.created_at.to_rfc3339(),
         "updated_at": u.updated_at.to_rfc3339(),
-        "email": u.email,
+        "email": email,
     });
     json!({
         "id": u.id,
         "aud": "authenticated",
         "role": "authenticated",
-        "email": u.email,
+        "email": email,
         "email_confirmed_at": ts(u.email_confirmed_at),
         "phone": "",
         "confirmed_at": ts(u.email_confirmed_at),
@@ -272,7 +274,7 @@ fn session_body<P: Ports>(auth: &Auth<P>, s: &SignedIn) -> Result<Value, GotrueE
         aud: "authenticated".into(),
         iss: auth.config.jwt_issuer(),
         sub: s.user.id.clone(),
-        email: s.user.email.clone(),
+        email: s.user.email.clone().unwrap_or_default(),
         phone: String::new(),
         app_metadata: json!({"provider": "email", "providers": ["email"]}),
         user_metadata: s.user.user_metadata.clone(),

@@ -103,7 +103,7 @@ impl<P: Ports> Auth<P> {
     pub async fn update_user(&self, user: &User, session: &Session, update: UserUpdate<'_>) -> Result<User, FlowError> {
         // Check everything first: a refused update changes nothing.
         let new_email = match update.email {
-            Some(e) => Some(self.checked_address(e)?).filter(|e| *e != user.email),
+            Some(e) => Some(self.checked_address(e)?).filter(|e| !user.has_email(e)),
             None => None,
         };
         if let Some(p) = update.password {

@@ -94,7 +94,7 @@ impl<P: Ports> Auth<P> {
         // A code for the account's own address dies when the address changes.
         let addressed_right = match code.purpose {
             Purpose::EmailChange => true,
-            _ => code.sent_to == user.email,
+            _ => user.has_email(&code.sent_to),
         };
         if !addressed_right || !self.ports.codes().consume(&code.id, now).await? {
             return Err(FlowError::CodeInvalid);
@@ -111,7 +111,7 @@ impl<P: Ports> Auth<P> {
                 Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
                 Err(e) => return Err(e.into()),
             }
-            user.email = code.sent_to;
+            user.email = Some(code.sent_to);
             user.email_confirmed_at = Some(now);
         } else if !user.is_confirmed() {
             self.ports.users().confirm_email(&user.id, now).await?;
