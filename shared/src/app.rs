@@ -1,10 +1,11 @@
 //! The HTTP app: `(method, path, headers, body) -> response`, independent of the runtime.
 //!
-//! Routes each request to its dialect, enforces the body size limit before any parsing, and
+//! Routes each request to its dialect (`/auth/v1/*` and other root paths: GoTrue; `/auth/*`:
+//! passwordless; `/api/check`), enforces the body size limit before any parsing, and
 //! answers CORS (bearer tokens, no cookies, so any origin may call). It holds no rules of its
 //! own: those are in the flows, and wire shapes are in the dialects.
 
-use crate::dialects::{check, gotrue, Body};
+use crate::dialects::{check, gotrue, passwordless, Body};
 use crate::flows::{Auth, FlowError};
 use crate::ports::Ports;
 use crate::Config;
@@ -51,18 +52,33 @@ impl<P: Ports> App<P> {
 
     async fn route(&self, req: &Request<Body>) -> Response<Body> {
         let path = req.uri().path().to_string();
-        let gotrue_path = path.strip_prefix("/auth/v1").filter(|p| p.starts_with('/')).unwrap_or(&path);
         let declared = crate::dialects::header(req.headers(), "content-length")
             .and_then(|v| v.trim().parse::<u64>().ok())
             .unwrap_or(0);
         // Adapters may skip reading a body whose declared length is over the limit.
-        if req.body().len() > MAX_BODY_BYTES || declared > MAX_BODY_BYTES as u64 {
-            return gotrue::render_error(&self.auth, req.headers(), &gotrue::GotrueError::PayloadTooLarge);
+        let too_large = req.body().len() > MAX_BODY_BYTES || declared > MAX_BODY_BYTES as u64;
+        let gotrue_mount = path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/'));
+        if let Some(gotrue_path) = gotrue_mount {
+            return self.gotrue(req, gotrue_path, too_large).await;
+        }
+        if path.starts_with("/auth/") {
+            if too_large {
+                let e = passwordless::PasswordlessError::PayloadTooLarge;
+                return passwordless::render_error(&self.auth, &e);
+            }
+            return passwordless::handle(&self.auth, req, &path).await;
         }
         if path == "/api/check" && req.method() == Method::GET {
             return check::handle(&self.auth, req).await;
         }
-        gotrue::handle(&self.auth, req, gotrue_path).await
+        self.gotrue(req, &path, too_large).await
+    }
+
+    async fn gotrue(&self, req: &Request<Body>, path: &str, too_large: bool) -> Response<Body> {
+        if too_large {
+            return gotrue::render_error(&self.auth, req.headers(), &gotrue::GotrueError::PayloadTooLarge);
+        }
+        gotrue::handle(&self.auth, req, path).await
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Config {
     pub mail_min_interval_secs: i64,
     /// End the account's other sessions when its password changes (ASVS 3.3.3).
     pub password_change_ends_other_sessions: bool,
+    /// Lifetime of an emailed passwordless sign-in request, seconds.
+    pub login_request_exp_secs: i64,
 }
 
 impl Config {
@@ -129,6 +131,7 @@ impl Config {
                 None => true,
                 v => flag(v, "PASSWORD_CHANGE_ENDS_OTHER_SESSIONS")?,
             },
+            login_request_exp_secs: num(var("LOGIN_REQUEST_EXP"), "LOGIN_REQUEST_EXP", 600, 60, 86_400)?,
         })
     }
 

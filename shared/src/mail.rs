@@ -56,6 +56,11 @@ pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: 
             "Confirm this address",
             format!("If you did not ask to use this address at {site}, ignore this mail."),
         ),
+        Purpose::Login => (
+            format!("Sign in to {site}"),
+            "Sign in",
+            "If you did not ask to sign in, ignore this mail.".to_string(),
+        ),
     };
     Mail {
         to: to.to_string(),
@@ -75,6 +80,32 @@ pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: 
                 html_escape(link),
                 html_escape(action),
                 html_escape(&ignore)
+            ),
+        ),
+    }
+}
+
+/// A passwordless sign-in request: the link opens a page that asks to confirm or deny.
+pub fn login_request(config: &Config, to: &str, username: &str, platform: &str, link: &str) -> Mail {
+    let site = &config.site_name;
+    let minutes = config.login_request_exp_secs / 60;
+    Mail {
+        to: to.to_string(),
+        subject: format!("Sign in to {site} on {platform}?"),
+        text: format!(
+            "{platform} asks to sign in as {username} at {site}.\n\n\
+             To allow or refuse it, open:\n{link}\n\n\
+             The link works for {minutes} minutes. If you did not ask to sign in, refuse it or ignore this mail."
+        ),
+        html: page(
+            &format!("Sign in to {site}?"),
+            &format!(
+                "<p><b>{}</b> asks to sign in as <b>{}</b>.</p>\
+                 <p><a href=\"{}\">Allow or refuse this sign-in</a></p>\
+                 <p>The link works for {minutes} minutes. If you did not ask to sign in, refuse it or ignore this mail.</p>",
+                html_escape(platform),
+                html_escape(username),
+                html_escape(link)
             ),
         ),
     }

@@ -101,6 +101,10 @@ pub enum AuthMethod {
     MagicLink,
     /// Confirming a new address.
     EmailChange,
+    /// Username registration (passwordless).
+    Registration,
+    /// An emailed sign-in link confirmed on its page (passwordless).
+    EmailLink,
 }
 
 impl AuthMethod {
@@ -112,6 +116,8 @@ impl AuthMethod {
             AuthMethod::Recovery => "recovery",
             AuthMethod::MagicLink => "magiclink",
             AuthMethod::EmailChange => "email_change",
+            AuthMethod::Registration => "registration",
+            AuthMethod::EmailLink => "email_link",
         }
     }
 
@@ -123,6 +129,8 @@ impl AuthMethod {
             "recovery" => Some(AuthMethod::Recovery),
             "magiclink" => Some(AuthMethod::MagicLink),
             "email_change" => Some(AuthMethod::EmailChange),
+            "registration" => Some(AuthMethod::Registration),
+            "email_link" => Some(AuthMethod::EmailLink),
             _ => None,
         }
     }
@@ -143,6 +151,8 @@ pub struct Session {
     pub created_at: Timestamp,
     /// Last refresh (or the start): what the inactivity timeout counts from.
     pub refreshed_at: Timestamp,
+    /// Last authenticated use, written at most once a minute.
+    pub last_active_at: Timestamp,
     /// When it was ended, if it was.
     pub revoked_at: Option<Timestamp>,
 }
@@ -172,6 +182,79 @@ pub struct RefreshToken {
     pub used_at: Option<Timestamp>,
 }
 
+/// A passwordless session token as stored: the public id and a hash of the secret half.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionToken {
+    /// Public half of the `id.secret` token.
+    pub id: String,
+    /// The session it authenticates.
+    pub session_id: String,
+    /// SHA-256 of the secret half, hex.
+    pub secret_hash: String,
+    /// Issue time.
+    pub created_at: Timestamp,
+}
+
+/// Where an emailed sign-in request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginState {
+    /// Mailed, not yet answered.
+    Pending,
+    /// The person confirmed it on the link's page; the poller may take the session once.
+    Confirmed,
+    /// The person denied it.
+    Denied,
+    /// The poller took its session.
+    Claimed,
+}
+
+impl LoginState {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginState::Pending => "pending",
+            LoginState::Confirmed => "confirmed",
+            LoginState::Denied => "denied",
+            LoginState::Claimed => "claimed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(LoginState::Pending),
+            "confirmed" => Some(LoginState::Confirmed),
+            "denied" => Some(LoginState::Denied),
+            "claimed" => Some(LoginState::Claimed),
+            _ => None,
+        }
+    }
+}
+
+/// An emailed sign-in request (passwordless `POST /auth/login`). The requester polls by `id`;
+/// the mailbox owner answers through the link, whose token is not the id, on a page whose own
+/// single-use token must come back with the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginRequest {
+    /// The `auth_id` the requester polls with (UUID v4).
+    pub id: String,
+    /// The account asked for.
+    pub user_id: String,
+    /// What the requesting client called itself; shown on the page.
+    pub platform: String,
+    /// SHA-256 of the link token.
+    pub link_hash: String,
+    /// SHA-256 of the token on the page shown last, if it was opened.
+    pub page_hash: Option<String>,
+    /// Where it stands.
+    pub state: LoginState,
+    /// Issue time.
+    pub created_at: Timestamp,
+    /// Dead from this time on, whatever its state.
+    pub expires_at: Timestamp,
+}
+
 /// Which sessions a logout ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -196,6 +279,8 @@ pub enum Purpose {
     MagicLink,
     /// Moves the account to the address the code was sent to.
     EmailChange,
+    /// A passwordless sign-in request (send limits only; its link is a [`LoginRequest`]).
+    Login,
 }
 
 impl Purpose {
@@ -206,6 +291,7 @@ impl Purpose {
             Purpose::Recovery => "recovery",
             Purpose::MagicLink => "magiclink",
             Purpose::EmailChange => "email_change",
+            Purpose::Login => "login",
         }
     }
 
@@ -216,6 +302,7 @@ impl Purpose {
             "recovery" => Some(Purpose::Recovery),
             "magiclink" => Some(Purpose::MagicLink),
             "email_change" => Some(Purpose::EmailChange),
+            "login" => Some(Purpose::Login),
             _ => None,
         }
     }

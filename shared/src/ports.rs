@@ -5,7 +5,10 @@
 //! implementations in `testing` and the D1 ones in the worker pass one contract suite.
 //! Implementations live elsewhere; this module only says what they must do.
 
-use crate::model::{LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
+use crate::model::{
+    LoginRequest, LoginState, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session,
+    SessionToken, Timestamp, User,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +68,17 @@ pub trait Sessions {
     /// Stores a new session with its first refresh token and records the sign-in time on the
     /// user, all or nothing.
     async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError>;
+    /// Stores a new session with its passwordless session token and records the sign-in time
+    /// on the user, all or nothing.
+    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError>;
     /// The session with this id, ended or not.
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// The live sessions of an account.
+    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError>;
+    /// The passwordless session token with this public id.
+    async fn session_token(&self, id: &str) -> Result<Option<SessionToken>, StoreError>;
+    /// Records use of the session at `at`, unless it was recorded at or after `unless_since`.
+    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError>;
     /// Ends the sessions of `user_id` that `scope` names relative to `current`; returns how
     /// many were live. Their refresh tokens die with them.
     async fn revoke(
@@ -124,6 +136,24 @@ pub trait Codes {
     async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 
+/// Emailed sign-in requests. State changes are compare-and-swap: each one happens once.
+pub trait LoginRequests {
+    /// Stores a new request.
+    async fn put(&self, request: &LoginRequest) -> Result<(), StoreError>;
+    /// The request with this `auth_id`.
+    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError>;
+    /// The request whose link token hashes to `link_hash`.
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<LoginRequest>, StoreError>;
+    /// Records the token of the page just shown (replacing an earlier page's) if the request is
+    /// still pending and unexpired; `false` otherwise.
+    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Moves a pending, unexpired request whose page token hashes to `page_hash` to `to`
+    /// (confirmed or denied) and forgets the page token; `true` only for the one caller that did.
+    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError>;
+    /// Moves a confirmed, unexpired request to claimed; `true` only for the one caller that did.
+    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+}
+
 /// Per-address, per-purpose mail send limits, kept where they are consistent (never KV).
 pub trait SendLimits {
     /// Claims the right to mail `address` for `purpose` now, if nothing was sent in the last
@@ -156,6 +186,8 @@ pub trait Ports {
     type Codes: Codes;
     /// Send limits.
     type SendLimits: SendLimits;
+    /// Emailed sign-in requests.
+    type LoginRequests: LoginRequests;
     /// Mail delivery.
     type Mailer: Mailer;
     /// Time.
@@ -171,6 +203,8 @@ pub trait Ports {
     fn codes(&self) -> &Self::Codes;
     /// Send limits.
     fn send_limits(&self) -> &Self::SendLimits;
+    /// Emailed sign-in requests.
+    fn login_requests(&self) -> &Self::LoginRequests;
     /// Mail delivery.
     fn mailer(&self) -> &Self::Mailer;
     /// Time.

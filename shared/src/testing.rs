@@ -6,10 +6,12 @@
 //! Only compiled with the `testing` feature; nothing here is used in production paths.
 
 use crate::model::{
-    AuthMethod, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User,
+    AuthMethod, LoginRequest, LoginState, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken,
+    Session, SessionToken, Timestamp, User,
 };
 use crate::ports::{
-    Clock, Codes, MailError, Mailer, Ports, Rng, SendLimits, Sessions, StoreError, Users,
+    Clock, Codes, LoginRequests, MailError, Mailer, Ports, Rng, SendLimits, Sessions, StoreError,
+    Users,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -22,6 +24,8 @@ pub struct MemoryStore {
     refresh_tokens: RefCell<HashMap<String, RefreshToken>>,
     codes: RefCell<HashMap<String, OneTimeCode>>,
     send_limits: RefCell<HashMap<(String, Purpose), Timestamp>>,
+    session_tokens: RefCell<HashMap<String, SessionToken>>,
+    login_requests: RefCell<HashMap<String, LoginRequest>>,
 }
 
 impl MemoryStore {
@@ -118,12 +122,47 @@ impl Users for MemoryStore {
     }
 }
 
-impl Sessions for MemoryStore {
-    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
+impl MemoryStore {
+    fn record_start(&self, session: &Session) {
         self.sessions.borrow_mut().insert(session.id.clone(), session.clone());
-        self.refresh_tokens.borrow_mut().insert(token.id.clone(), token.clone());
         if let Some(u) = self.users.borrow_mut().get_mut(&session.user_id) {
             u.last_sign_in_at = Some(session.created_at);
+        }
+    }
+}
+
+impl Sessions for MemoryStore {
+    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
+        self.record_start(session);
+        self.refresh_tokens.borrow_mut().insert(token.id.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {
+        self.record_start(session);
+        self.session_tokens.borrow_mut().insert(token.id.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        Ok(self
+            .sessions
+            .borrow()
+            .values()
+            .filter(|s| s.user_id == user_id && s.is_active())
+            .cloned()
+            .collect())
+    }
+
+    async fn session_token(&self, id: &str) -> Result<Option<SessionToken>, StoreError> {
+        Ok(self.session_tokens.borrow().get(id).cloned())
+    }
+
+    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
+        if let Some(s) = self.sessions.borrow_mut().get_mut(id) {
+            if s.last_active_at < unless_since {
+                s.last_active_at = at;
+            }
         }
         Ok(())
     }
@@ -243,6 +282,55 @@ impl SendLimits for MemoryStore {
     }
 }
 
+impl LoginRequests for MemoryStore {
+    async fn put(&self, request: &LoginRequest) -> Result<(), StoreError> {
+        self.login_requests.borrow_mut().insert(request.id.clone(), request.clone());
+        Ok(())
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError> {
+        Ok(self.login_requests.borrow().get(id).cloned())
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<LoginRequest>, StoreError> {
+        Ok(self.login_requests.borrow().values().find(|r| r.link_hash == link_hash).cloned())
+    }
+
+    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+        match self.login_requests.borrow_mut().get_mut(id) {
+            Some(r) if r.state == LoginState::Pending && r.expires_at > now => {
+                r.page_hash = Some(page_hash.to_string());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
+        match self.login_requests.borrow_mut().get_mut(id) {
+            Some(r) if r.state == LoginState::Pending
+                && r.expires_at > now
+                && r.page_hash.as_deref() == Some(page_hash) =>
+            {
+                r.state = to;
+                r.page_hash = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        match self.login_requests.borrow_mut().get_mut(id) {
+            Some(r) if r.state == LoginState::Confirmed && r.expires_at > now => {
+                r.state = LoginState::Claimed;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
 /// A clock that stands still until moved.
 #[derive(Debug)]
 pub struct FixedClock(Cell<i64>);
@@ -340,6 +428,7 @@ impl Ports for TestPorts {
     type Sessions = MemoryStore;
     type Codes = MemoryStore;
     type SendLimits = MemoryStore;
+    type LoginRequests = MemoryStore;
     type Mailer = MemoryMailer;
     type Clock = FixedClock;
     type Rng = SeededRng;
@@ -354,6 +443,9 @@ impl Ports for TestPorts {
         &self.store
     }
     fn send_limits(&self) -> &MemoryStore {
+        &self.store
+    }
+    fn login_requests(&self) -> &MemoryStore {
         &self.store
     }
     fn mailer(&self) -> &MemoryMailer {
@@ -387,11 +479,12 @@ fn err(e: StoreError) -> String {
 
 /// Runs the storage contract against a backend. `nonce` makes ids and addresses unique, so the
 /// suite can run repeatedly against a persistent database; `now` is the time it pretends.
-pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits>(
+pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits, R: LoginRequests>(
     users: &U,
     sessions: &S,
     codes: &C,
     limits: &L,
+    requests: &R,
     nonce: &str,
     now: Timestamp,
 ) -> Vec<ContractResult> {
@@ -419,6 +512,8 @@ pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits>(
         ("sessions: rotation marks the parent once and stores one successor", sessions_rotate(sessions, nonce, now).await),
         ("sessions: logout scopes end the right sessions", sessions_revoke(users, sessions, nonce, now).await),
         ("send limits: one claim per interval, released claims free the slot", limits_claim(limits, nonce, now).await),
+        ("sessions: token sessions are listed, touched at most once per interval", sessions_tokens(users, sessions, nonce, now).await),
+        ("login requests: pages, one decision, one claim, nothing after expiry", login_requests(users, requests, nonce, now).await),
     ]
 }
 
@@ -500,6 +595,7 @@ fn session(user: &User, id: &str, at: Timestamp) -> Session {
         method: AuthMethod::Password,
         created_at: at,
         refreshed_at: at,
+        last_active_at: at,
         revoked_at: None,
     }
 }
@@ -683,5 +779,75 @@ async fn codes_consume<C: Codes>(codes: &C, user: &User, nonce: &str, now: Times
     ensure!(!codes.take_attempt(&c.id, now, 5).await.map_err(err)?, "a try on a used code");
     let got = codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?.ok_or("code vanished")?;
     ensure!(got.used_at == Some(now), "used_at {:?}", got.used_at);
+    Ok(())
+}
+
+async fn sessions_tokens<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let user = rotation_user(users, nonce, "tokens", now).await?;
+    let a = session(&user, &format!("contract-tok-a-{nonce}"), now);
+    let b = session(&user, &format!("contract-tok-b-{nonce}"), now.plus_secs(1));
+    let token = SessionToken {
+        id: format!("contract-st-{nonce}"),
+        session_id: a.id.clone(),
+        secret_hash: "cd".repeat(32),
+        created_at: now,
+    };
+    sessions.start_with_token(&a, &token).await.map_err(err)?;
+    sessions.start(&b, &refresh(&b, &format!("contract-tok-rt-{nonce}"), None, now)).await.map_err(err)?;
+    let got = sessions.session_token(&token.id).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&token), "session_token returned {got:?}");
+    let mut listed: Vec<String> = sessions.list(&user.id).await.map_err(err)?.into_iter().map(|s| s.id).collect();
+    listed.sort();
+    ensure!(listed == vec![a.id.clone(), b.id.clone()], "list returned {listed:?}");
+    sessions.revoke(&user.id, &b.id, LogoutScope::Local, now).await.map_err(err)?;
+    let listed = sessions.list(&user.id).await.map_err(err)?;
+    ensure!(listed.len() == 1 && listed[0].id == a.id, "list after ending one: {listed:?}");
+    // Touch: written when the last write is older than the interval, not otherwise.
+    sessions.touch(&a.id, now.plus_secs(90), now.plus_secs(30)).await.map_err(err)?;
+    let t1 = sessions.get(&a.id).await.map_err(err)?.ok_or("session vanished")?.last_active_at;
+    ensure!(t1 == now.plus_secs(90), "first touch stored {t1:?}");
+    sessions.touch(&a.id, now.plus_secs(100), now.plus_secs(40)).await.map_err(err)?;
+    let t2 = sessions.get(&a.id).await.map_err(err)?.ok_or("session vanished")?.last_active_at;
+    ensure!(t2 == t1, "a touch within the interval wrote {t2:?}");
+    Ok(())
+}
+
+async fn login_requests<U: Users, R: LoginRequests>(users: &U, requests: &R, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let user = rotation_user(users, nonce, "login", now).await?;
+    let request = |id: &str| LoginRequest {
+        id: format!("{id}-{nonce}"),
+        user_id: user.id.clone(),
+        platform: "Contract Phone".into(),
+        link_hash: format!("link-{id}-{nonce}"),
+        page_hash: None,
+        state: LoginState::Pending,
+        created_at: now,
+        expires_at: now.plus_secs(600),
+    };
+    let r = request("lr1");
+    requests.put(&r).await.map_err(err)?;
+    ensure!(requests.by_id(&r.id).await.map_err(err)?.as_ref() == Some(&r), "by_id differs");
+    ensure!(requests.by_link_hash(&r.link_hash).await.map_err(err)?.as_ref() == Some(&r), "by_link_hash differs");
+    ensure!(!requests.claim(&r.id, now).await.map_err(err)?, "a pending request was claimed");
+    ensure!(!requests.decide(&r.id, "p1", LoginState::Confirmed, now).await.map_err(err)?, "decided without a page");
+    ensure!(requests.show_page(&r.id, "p1", now).await.map_err(err)?, "page refused");
+    ensure!(requests.show_page(&r.id, "p2", now).await.map_err(err)?, "second page refused");
+    ensure!(!requests.decide(&r.id, "p1", LoginState::Confirmed, now).await.map_err(err)?, "an older page's token decided");
+    ensure!(requests.decide(&r.id, "p2", LoginState::Confirmed, now).await.map_err(err)?, "the current page's token did not decide");
+    ensure!(!requests.decide(&r.id, "p2", LoginState::Denied, now).await.map_err(err)?, "decided twice");
+    ensure!(!requests.show_page(&r.id, "p3", now).await.map_err(err)?, "a page for a decided request");
+    ensure!(requests.claim(&r.id, now).await.map_err(err)?, "a confirmed request was not claimed");
+    ensure!(!requests.claim(&r.id, now).await.map_err(err)?, "claimed twice");
+    let late = request("lr2");
+    requests.put(&late).await.map_err(err)?;
+    requests.show_page(&late.id, "q", now).await.map_err(err)?;
+    ensure!(!requests.decide(&late.id, "q", LoginState::Confirmed, late.expires_at).await.map_err(err)?, "decided at expiry");
+    let denied = request("lr3");
+    requests.put(&denied).await.map_err(err)?;
+    requests.show_page(&denied.id, "d", now).await.map_err(err)?;
+    ensure!(requests.decide(&denied.id, "d", LoginState::Denied, now).await.map_err(err)?, "deny refused");
+    ensure!(!requests.claim(&denied.id, now).await.map_err(err)?, "a denied request was claimed");
+    let state = requests.by_id(&denied.id).await.map_err(err)?.map(|r| r.state);
+    ensure!(state == Some(LoginState::Denied), "state {state:?}");
     Ok(())
 }

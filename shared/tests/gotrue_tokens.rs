@@ -137,7 +137,7 @@ fn preflight_and_cors_headers_let_browsers_call() {
 #[test]
 fn the_memory_store_passes_the_storage_contract() {
     let store = portcullis_shared::testing::MemoryStore::default();
-    let results = pollster::block_on(run_store_contract(&store, &store, &store, &store, "n1", Timestamp(1_700_000_000_000)));
+    let results = pollster::block_on(run_store_contract(&store, &store, &store, &store, &store, "n1", Timestamp(1_700_000_000_000)));
     assert!(results.len() >= 7);
     for (name, result) in results {
         assert!(result.is_ok(), "{name}: {result:?}");

@@ -8,9 +8,10 @@
 //! text and mapped to `StoreError::Conflict`.
 
 use portcullis_shared::model::{
-    AuthMethod, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User,
+    AuthMethod, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session,
+    SessionToken, Timestamp, User,
 };
-use portcullis_shared::ports::{Codes, SendLimits, Sessions, StoreError, Users};
+use portcullis_shared::ports::{Codes, LoginRequests, SendLimits, Sessions, StoreError, Users};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
@@ -194,7 +195,34 @@ struct SessionRow {
     method: String,
     created_at: f64,
     refreshed_at: Option<f64>,
+    last_active_at: Option<f64>,
     revoked_at: Option<f64>,
+}
+
+impl SessionRow {
+    fn into_session(self) -> Result<Session, StoreError> {
+        Ok(Session {
+            method: AuthMethod::parse(&self.method)
+                .ok_or_else(|| StoreError::Backend(format!("sessions.method {:?}", self.method)))?,
+            id: self.id,
+            user_id: self.user_id,
+            platform: self.platform,
+            created_at: ts(self.created_at),
+            refreshed_at: ts(self.refreshed_at.unwrap_or(self.created_at)),
+            last_active_at: ts(self.last_active_at.or(self.refreshed_at).unwrap_or(self.created_at)),
+            revoked_at: self.revoked_at.map(ts),
+        })
+    }
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, platform, method, created_at, refreshed_at, last_active_at, revoked_at";
+
+#[derive(Deserialize)]
+struct SessionTokenRow {
+    id: String,
+    session_id: String,
+    secret_hash: String,
+    created_at: f64,
 }
 
 #[derive(Deserialize)]
@@ -212,12 +240,12 @@ struct UsedAt {
     used_at: Option<f64>,
 }
 
-impl Sessions for D1Store {
-    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
-        let statements = vec![
+impl D1Store {
+    /// A new session and the sign-in it records, to batch with its first credential.
+    fn session_start(&self, session: &Session) -> Result<[D1PreparedStatement; 2], StoreError> {
+        Ok([
             self.stmt(
-                "INSERT INTO sessions (id, user_id, platform, method, created_at, refreshed_at, revoked_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 &[
                     s(&session.id),
                     s(&session.user_id),
@@ -225,38 +253,71 @@ impl Sessions for D1Store {
                     s(session.method.as_str()),
                     t(session.created_at),
                     t(session.refreshed_at),
+                    t(session.last_active_at),
                     opt_t(session.revoked_at),
                 ],
             )?,
-            self.insert_refresh("INSERT", token)?,
             self.stmt(
                 "UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1",
                 &[s(&session.user_id), t(session.created_at)],
             )?,
-        ];
+        ])
+    }
+}
+
+impl Sessions for D1Store {
+    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
+        let mut statements = self.session_start(session)?.to_vec();
+        statements.push(self.insert_refresh("INSERT", token)?);
+        self.batch(statements).await.map(|_| ())
+    }
+
+    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {
+        let mut statements = self.session_start(session)?.to_vec();
+        statements.push(self.stmt(
+            "INSERT INTO session_tokens (id, session_id, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            &[s(&token.id), s(&token.session_id), s(&token.secret_hash), t(token.created_at)],
+        )?);
         self.batch(statements).await.map(|_| ())
     }
 
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1");
+        self.first::<SessionRow>(&sql, &[s(id)]).await?.map(SessionRow::into_session).transpose()
+    }
+
+    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL");
+        let rows = self.stmt(&sql, &[s(user_id)])?.all().await.map_err(backend)?;
+        rows.results::<SessionRow>()
+            .map_err(backend)?
+            .into_iter()
+            .map(SessionRow::into_session)
+            .collect()
+    }
+
+    async fn session_token(&self, id: &str) -> Result<Option<SessionToken>, StoreError> {
         let row = self
-            .first::<SessionRow>(
-                "SELECT id, user_id, platform, method, created_at, refreshed_at, revoked_at FROM sessions WHERE id = ?1",
+            .first::<SessionTokenRow>(
+                "SELECT id, session_id, secret_hash, created_at FROM session_tokens WHERE id = ?1",
                 &[s(id)],
             )
             .await?;
-        row.map(|r| {
-            Ok(Session {
-                method: AuthMethod::parse(&r.method)
-                    .ok_or_else(|| StoreError::Backend(format!("sessions.method {:?}", r.method)))?,
-                id: r.id,
-                user_id: r.user_id,
-                platform: r.platform,
-                created_at: ts(r.created_at),
-                refreshed_at: ts(r.refreshed_at.unwrap_or(r.created_at)),
-                revoked_at: r.revoked_at.map(ts),
-            })
-        })
-        .transpose()
+        Ok(row.map(|r| SessionToken {
+            id: r.id,
+            session_id: r.session_id,
+            secret_hash: r.secret_hash,
+            created_at: ts(r.created_at),
+        }))
+    }
+
+    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE sessions SET last_active_at = ?2 WHERE id = ?1 AND (last_active_at IS NULL OR last_active_at < ?3)",
+            &[s(id), t(at), t(unless_since)],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
@@ -478,5 +539,97 @@ impl SendLimits for D1Store {
         )
         .await
         .map(|_| ())
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginRequestRow {
+    id: String,
+    user_id: String,
+    platform: String,
+    link_hash: String,
+    page_hash: Option<String>,
+    state: String,
+    created_at: f64,
+    expires_at: f64,
+}
+
+impl LoginRequestRow {
+    fn into_request(self) -> Result<LoginRequest, StoreError> {
+        Ok(LoginRequest {
+            state: LoginState::parse(&self.state)
+                .ok_or_else(|| StoreError::Backend(format!("login_requests.state {:?}", self.state)))?,
+            id: self.id,
+            user_id: self.user_id,
+            platform: self.platform,
+            link_hash: self.link_hash,
+            page_hash: self.page_hash,
+            created_at: ts(self.created_at),
+            expires_at: ts(self.expires_at),
+        })
+    }
+}
+
+const LOGIN_REQUEST_COLUMNS: &str = "id, user_id, platform, link_hash, page_hash, state, created_at, expires_at";
+
+impl LoginRequests for D1Store {
+    async fn put(&self, r: &LoginRequest) -> Result<(), StoreError> {
+        let sql = format!("INSERT INTO login_requests ({LOGIN_REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        self.changes(
+            &sql,
+            &[
+                s(&r.id),
+                s(&r.user_id),
+                s(&r.platform),
+                s(&r.link_hash),
+                opt_s(r.page_hash.as_deref()),
+                s(r.state.as_str()),
+                t(r.created_at),
+                t(r.expires_at),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError> {
+        let sql = format!("SELECT {LOGIN_REQUEST_COLUMNS} FROM login_requests WHERE id = ?1");
+        self.first::<LoginRequestRow>(&sql, &[s(id)]).await?.map(LoginRequestRow::into_request).transpose()
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<LoginRequest>, StoreError> {
+        let sql = format!("SELECT {LOGIN_REQUEST_COLUMNS} FROM login_requests WHERE link_hash = ?1");
+        self.first::<LoginRequestRow>(&sql, &[s(link_hash)]).await?.map(LoginRequestRow::into_request).transpose()
+    }
+
+    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE login_requests SET page_hash = ?2 WHERE id = ?1 AND state = 'pending' AND expires_at > ?3",
+                &[s(id), s(page_hash), t(now)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE login_requests SET state = ?3, page_hash = NULL \
+                 WHERE id = ?1 AND state = 'pending' AND page_hash = ?2 AND expires_at > ?4",
+                &[s(id), s(page_hash), s(to.as_str()), t(now)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE login_requests SET state = 'claimed' WHERE id = ?1 AND state = 'confirmed' AND expires_at > ?2",
+                &[s(id), t(now)],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 }

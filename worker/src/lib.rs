@@ -61,6 +61,7 @@ impl Ports for EdgePorts {
     type Sessions = D1Store;
     type Codes = D1Store;
     type SendLimits = D1Store;
+    type LoginRequests = D1Store;
     type Mailer = SmtpMailer;
     type Clock = JsClock;
     type Rng = CryptoRng;
@@ -75,6 +76,9 @@ impl Ports for EdgePorts {
         &self.store
     }
     fn send_limits(&self) -> &D1Store {
+        &self.store
+    }
+    fn login_requests(&self) -> &D1Store {
         &self.store
     }
     fn mailer(&self) -> &SmtpMailer {
@@ -169,7 +173,7 @@ async fn contract(store: &D1Store) -> Result<Response> {
     let rng = CryptoRng;
     let nonce = portcullis_shared::token::random_hex(&rng, 8);
     let results =
-        portcullis_shared::testing::run_store_contract(store, store, store, store, &nonce, JsClock.now()).await;
+        portcullis_shared::testing::run_store_contract(store, store, store, store, store, &nonce, JsClock.now()).await;
     let body: Vec<serde_json::Value> = results
         .into_iter()
         .map(|(name, r)| serde_json::json!({"name": name, "ok": r.is_ok(), "error": r.err()}))

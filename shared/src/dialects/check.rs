@@ -1,8 +1,10 @@
 //! `GET /api/check`: the resource check a separate API server calls with the bearer token it
 //! received, to learn whose it is.
 //!
-//! 200 with the subject (user id, email, session id, expiry) when the token is one we signed,
-//! unexpired, and its session is still live (checked in the store, so logout holds at once);
+//! Accepts every credential Portcullis issues: GoTrue access tokens (JWTs) and passwordless
+//! session tokens (opaque `id.secret`). 200 with the subject (user id, email, username, session
+//! id, expiry) when the token is one we issued, unexpired, and its session is still live
+//! (checked in the store, so logout holds at once);
 //! 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The answer never says
 //! which of those checks failed beyond a short reason.
 
@@ -10,7 +12,8 @@ use super::{auth_token, json_response, Body};
 use crate::dialects::gotrue::SessionClaims;
 use crate::flows::{Auth, FlowError};
 use crate::ports::{Clock as _, Ports};
-use crate::token::{random_hex, TokenError};
+use crate::model::{Session, Timestamp, User};
+use crate::token::{random_hex, OpaqueToken, TokenError};
 use http::{Request, Response, StatusCode};
 use serde_json::json;
 
@@ -64,6 +67,14 @@ pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<B
 
 async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_json::Value, CheckError> {
     let token = auth_token(req.headers(), &["bearer"]).ok_or(CheckError::Missing)?;
+    if OpaqueToken::parse(token).is_some() {
+        let (session, user) = auth.token_session(token).await.map_err(|e| match e {
+            FlowError::Internal(d) => CheckError::Internal(d),
+            _ => CheckError::Revoked,
+        })?;
+        // Session tokens live until their session ends.
+        return Ok(subject(&user, &session, None));
+    }
     let now = auth.ports.clock().now();
     let verified = auth
         .jwt
@@ -80,10 +91,15 @@ async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_js
             FlowError::Internal(d) => CheckError::Internal(d),
             _ => CheckError::Revoked,
         })?;
-    Ok(json!({
+    Ok(subject(&user, &session, Some(verified.expires_at)))
+}
+
+fn subject(user: &User, session: &Session, expires_at: Option<Timestamp>) -> serde_json::Value {
+    json!({
         "user_id": user.id,
         "email": user.email,
+        "username": user.username,
         "session_id": session.id,
-        "expires_at": verified.expires_at.unix_seconds(),
-    }))
+        "expires_at": expires_at.map(Timestamp::unix_seconds),
+    })
 }

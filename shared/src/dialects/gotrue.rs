@@ -98,6 +98,13 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
             "over_email_send_rate_limit",
             format!("For security purposes, you can only request this after {wait_secs} seconds."),
         ),
+        // Passwordless errors, should one reach a GoTrue route, in GoTrue's nearest words.
+        G::Flow(F::InvalidUsername) => (400, "validation_failed", "Invalid username".into()),
+        G::Flow(F::InvalidPlatform) => (400, "validation_failed", "Invalid session platform".into()),
+        G::Flow(F::UsernameTaken) => (422, "user_already_exists", "User already registered".into()),
+        G::Flow(F::LinkInvalid) | G::Flow(F::LoginNotReady) => {
+            (403, "otp_expired", "Token has expired or is invalid".into())
+        }
         G::Flow(F::EmailExists) => (
             422,
             "email_exists",

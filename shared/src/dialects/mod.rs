@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod gotrue;
+pub mod passwordless;
 
 use http::{HeaderMap, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -75,4 +76,9 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` body (what HTML forms post).
+pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }

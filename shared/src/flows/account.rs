@@ -7,6 +7,7 @@
 //! an account exists (or is created, for `email_otp`). A user update checks everything before
 //! it changes anything, so a refused update leaves the account as it was.
 
+use super::mailing::LinkTo;
 use super::{check_new_password, is_valid_email, normalize_email, Auth, FlowError};
 use crate::model::{LogoutScope, Purpose, Session, User};
 use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
@@ -28,7 +29,7 @@ pub struct UserUpdate<'a> {
 }
 
 impl<P: Ports> Auth<P> {
-    fn checked_address(&self, email: &str) -> Result<String, FlowError> {
+    pub(super) fn checked_address(&self, email: &str) -> Result<String, FlowError> {
         let email = normalize_email(email);
         if !is_valid_email(&email) {
             return Err(FlowError::InvalidEmail);
@@ -41,7 +42,7 @@ impl<P: Ports> Auth<P> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::Recovery).await?;
         match self.ports.users().by_email(&email).await? {
-            Some(user) => self.send_code(&user, Purpose::Recovery, &email, claimed, redirect_to).await,
+            Some(user) => self.send_code(&user, Purpose::Recovery, &email, claimed, LinkTo::Verify(redirect_to)).await,
             None => Ok(()),
         }
     }
@@ -71,7 +72,7 @@ impl<P: Ports> Auth<P> {
             }
             None => return Ok(()),
         };
-        self.send_code(&user, Purpose::MagicLink, &email, claimed, redirect_to).await
+        self.send_code(&user, Purpose::MagicLink, &email, claimed, LinkTo::Verify(redirect_to)).await
     }
 
     /// Sends a fresh code for a pending sign-up confirmation or email change of the account
@@ -84,13 +85,13 @@ impl<P: Ports> Auth<P> {
         };
         match purpose {
             Purpose::Signup if !user.is_confirmed() => {
-                self.send_code(&user, Purpose::Signup, &email, claimed, redirect_to).await
+                self.send_code(&user, Purpose::Signup, &email, claimed, LinkTo::Verify(redirect_to)).await
             }
             Purpose::EmailChange => {
                 let pending = self.ports.codes().for_user(&user.id, Purpose::EmailChange).await?;
                 match pending {
                     Some(code) if code.used_at.is_none() => {
-                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed, redirect_to).await
+                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed, LinkTo::Verify(redirect_to)).await
                     }
                     _ => Ok(()),
                 }
@@ -141,7 +142,7 @@ impl<P: Ports> Auth<P> {
             // nothing (the code that never comes cannot move this account onto it anyway).
             match users.by_email(&email).await? {
                 Some(_) => self.send_already_registered(claimed).await?,
-                None => self.send_code(user, Purpose::EmailChange, &email, claimed, update.redirect_to).await?,
+                None => self.send_code(user, Purpose::EmailChange, &email, claimed, LinkTo::Verify(update.redirect_to)).await?,
             }
         }
         users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)

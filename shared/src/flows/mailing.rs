@@ -11,6 +11,15 @@ use crate::model::{Mail, OneTimeCode, Purpose, Timestamp, User};
 use crate::ports::{Codes as _, Mailer as _, Ports, SendLimits as _};
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
 
+/// Where a mailed code's link leads.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkTo<'a> {
+    /// GoTrue's `GET /verify`, then on to this redirect if it is allowed (else the site).
+    Verify(Option<&'a str>),
+    /// The passwordless email confirmation page, which confirms only by POST.
+    EmailConfirmPage,
+}
+
 /// A claimed send slot: what to give back if the mail cannot be delivered. The address is the
 /// one the request named, which need not be the one the mail goes to (a pending email change).
 #[derive(Debug)]
@@ -59,7 +68,7 @@ impl<P: Ports> Auth<P> {
         purpose: Purpose,
         to: &str,
         claim: Claim,
-        redirect_to: Option<&str>,
+        link_to: LinkTo<'_>,
     ) -> Result<(), FlowError> {
         let rng = self.ports.rng();
         let now = self.now();
@@ -79,7 +88,12 @@ impl<P: Ports> Auth<P> {
             used_at: None,
         };
         self.ports.codes().put(&code).await?;
-        let link = self.verify_link(purpose, &link_token, redirect_to);
+        let link = match link_to {
+            LinkTo::Verify(redirect_to) => self.verify_link(purpose, &link_token, redirect_to),
+            LinkTo::EmailConfirmPage => {
+                format!("{}/auth/email/confirm?token={link_token}", self.config.api_external_url)
+            }
+        };
         let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link);
         self.deliver(&mail, claim).await
     }
@@ -88,6 +102,11 @@ impl<P: Ports> Auth<P> {
     pub(super) async fn send_already_registered(&self, claim: Claim) -> Result<(), FlowError> {
         let mail = mail::already_registered(&self.config, &claim.address);
         self.deliver(&mail, claim).await
+    }
+
+    /// Mails an already rendered mail under a claim.
+    pub(super) async fn send_mail(&self, mail: &Mail, claim: Claim) -> Result<(), FlowError> {
+        self.deliver(mail, claim).await
     }
 
     /// The emailed link: GoTrue's `GET /verify`, which redirects afterwards to `redirect_to` if

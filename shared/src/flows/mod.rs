@@ -3,18 +3,21 @@
 //! A flow takes already-parsed input, talks to the ports and returns a domain result or a
 //! [`FlowError`]. It knows nothing of wire formats or HTTP statuses (the dialects do) nor of
 //! backends (the ports do). Submodules: `signup`, `verify` (codes and links), `login`,
-//! `session`, `refresh`, `account` (recovery, email sign-in, updates, logout) and `mailing`
-//! (codes and notices under the send limit).
+//! `session`, `refresh`, `account` (recovery, email sign-in, updates, logout), `passwordless`
+//! (username registration, emailed sign-in requests, session management) and `mailing` (codes
+//! and notices under the send limit).
 
 mod account;
 mod login;
 mod mailing;
+mod passwordless;
 mod refresh;
 mod session;
 mod signup;
 mod verify;
 
 pub use account::UserUpdate;
+pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};
 
@@ -85,6 +88,22 @@ pub enum FlowError {
     /// The address an email change was confirmed for has an account by now.
     #[error("email exists")]
     EmailExists,
+    /// Not a username of 3-32 characters of `A-Z a-z 0-9 _ . -`.
+    #[error("invalid username")]
+    InvalidUsername,
+    /// Not a platform name of 1-64 printable characters.
+    #[error("invalid session platform")]
+    InvalidPlatform,
+    /// The username belongs to another account (in some case).
+    #[error("username taken")]
+    UsernameTaken,
+    /// A sign-in link that is unknown, expired, already answered, or answered with another
+    /// page's token.
+    #[error("link invalid or expired")]
+    LinkInvalid,
+    /// A polled sign-in request that is unknown, expired, denied, unconfirmed or collected.
+    #[error("login not ready")]
+    LoginNotReady,
     /// Something broke; the text is for the log only.
     #[error("internal: {0}")]
     Internal(String),

@@ -4,13 +4,16 @@
 //! it on every authenticated request is what makes logout hold at once.
 
 use super::{Auth, FlowError};
-use crate::model::{AuthMethod, RefreshToken, Session, User};
+use crate::model::{AuthMethod, RefreshToken, Session, SessionToken, Timestamp, User};
 use crate::ports::{Ports, Sessions as _, Users as _};
 use crate::secret::Secret;
-use crate::token::{random_uuid, OpaqueToken};
+use crate::token::{digests_match, hash_secret, random_uuid, OpaqueToken};
 
 /// Longest platform label kept (User-Agent strings can be long).
 const MAX_PLATFORM_CHARS: usize = 200;
+
+/// Least seconds between two writes of a session's last-active time: reads stay reads.
+pub const ACTIVITY_WRITE_INTERVAL_SECS: i64 = 60;
 
 /// A fresh sign-in: the account, its new session and that session's first refresh token.
 #[derive(Debug)]
@@ -34,15 +37,7 @@ impl<P: Ports> Auth<P> {
     ) -> Result<SignedIn, FlowError> {
         let now = self.now();
         let rng = self.ports.rng();
-        let session = Session {
-            id: random_uuid(rng),
-            user_id: user.id.clone(),
-            platform: platform.chars().take(MAX_PLATFORM_CHARS).collect(),
-            method,
-            created_at: now,
-            refreshed_at: now,
-            revoked_at: None,
-        };
+        let session = self.new_session(&user, method, platform, now);
         let token = OpaqueToken::generate(rng);
         let stored = RefreshToken {
             id: token.id,
@@ -61,15 +56,63 @@ impl<P: Ports> Auth<P> {
         })
     }
 
-    /// The live session `session_id` of account `user_id`, and the account.
+    fn new_session(&self, user: &User, method: AuthMethod, platform: &str, now: Timestamp) -> Session {
+        Session {
+            id: random_uuid(self.ports.rng()),
+            user_id: user.id.clone(),
+            platform: platform.chars().take(MAX_PLATFORM_CHARS).collect(),
+            method,
+            created_at: now,
+            refreshed_at: now,
+            last_active_at: now,
+            revoked_at: None,
+        }
+    }
+
+    /// Starts a session authenticated by an opaque session token (passwordless); returns the
+    /// token, shown once, and the session.
+    pub async fn start_token_session(
+        &self,
+        user: &User,
+        method: AuthMethod,
+        platform: &str,
+    ) -> Result<(Secret<String>, Session), FlowError> {
+        let now = self.now();
+        let session = self.new_session(user, method, platform, now);
+        let token = OpaqueToken::generate(self.ports.rng());
+        let stored = SessionToken {
+            id: token.id,
+            session_id: session.id.clone(),
+            secret_hash: token.secret_hash,
+            created_at: now,
+        };
+        self.ports.sessions().start_with_token(&session, &stored).await?;
+        Ok((token.token, session))
+    }
+
+    /// The live session a passwordless session token authenticates, and its account.
+    pub async fn token_session(&self, presented: &str) -> Result<(Session, User), FlowError> {
+        let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::SessionNotFound)?;
+        let token = self
+            .ports
+            .sessions()
+            .session_token(id)
+            .await?
+            .filter(|t| digests_match(&hash_secret(secret), &t.secret_hash))
+            .ok_or(FlowError::SessionNotFound)?;
+        let session = self.ports.sessions().get(&token.session_id).await?.ok_or(FlowError::SessionNotFound)?;
+        self.session_user(&session.id, &session.user_id).await
+    }
+
+    /// The live session `session_id` of account `user_id`, and the account. Records the use
+    /// as the session's last activity when the last record is a minute old or more.
     pub async fn session_user(
         &self,
         session_id: &str,
         user_id: &str,
     ) -> Result<(Session, User), FlowError> {
-        let session = self
-            .ports
-            .sessions()
+        let sessions = self.ports.sessions();
+        let mut session = sessions
             .get(session_id)
             .await?
             .filter(|s| s.is_active() && s.user_id == user_id)
@@ -80,6 +123,12 @@ impl<P: Ports> Auth<P> {
             .by_id(user_id)
             .await?
             .ok_or(FlowError::UserNotFound)?;
+        let now = self.now();
+        let since = Timestamp(now.0 - ACTIVITY_WRITE_INTERVAL_SECS * 1000);
+        if session.last_active_at < since {
+            sessions.touch(&session.id, now, since).await?;
+            session.last_active_at = now;
+        }
         Ok((session, user))
     }
 }

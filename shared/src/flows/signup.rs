@@ -9,6 +9,7 @@
 //! registered an address first without owning it would otherwise set the password that the
 //! real owner later confirms (pre-account-takeover). The owner's latest sign-up wins.
 
+use super::mailing::LinkTo;
 use super::{check_new_password, is_valid_email, normalize_email, Auth, FlowError, SignedIn};
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::ports::{Ports, Rng as _, StoreError, Users as _};
@@ -95,7 +96,7 @@ impl<P: Ports> Auth<P> {
                 }
             }
         };
-        self.send_code(&user, Purpose::Signup, &email, claimed, req.redirect_to).await?;
+        self.send_code(&user, Purpose::Signup, &email, claimed, LinkTo::Verify(req.redirect_to)).await?;
         Ok(SignupOutcome::ConfirmationSent(user))
     }
 

@@ -89,7 +89,34 @@ impl<P: Ports> Auth<P> {
         self.use_code(user, code, platform).await
     }
 
-    async fn use_code(&self, mut user: User, code: OneTimeCode, platform: &str) -> Result<SignedIn, FlowError> {
+    async fn use_code(&self, user: User, code: OneTimeCode, platform: &str) -> Result<SignedIn, FlowError> {
+        let method = match code.purpose {
+            Purpose::Signup => AuthMethod::Otp,
+            Purpose::Recovery => AuthMethod::Recovery,
+            Purpose::MagicLink => AuthMethod::MagicLink,
+            Purpose::EmailChange => AuthMethod::EmailChange,
+            _ => return Err(FlowError::CodeInvalid),
+        };
+        let user = self.apply_code(user, code).await?;
+        self.start_session(user, method, platform).await
+    }
+
+    /// Uses the code's link token for an email change without starting a session (the
+    /// passwordless dialect's confirmation page); returns the account as it is now.
+    pub async fn confirm_email_link(&self, token: &str) -> Result<User, FlowError> {
+        let code = self
+            .ports
+            .codes()
+            .by_link_hash(&hash_secret(token))
+            .await?
+            .filter(|c| c.purpose == Purpose::EmailChange)
+            .ok_or(FlowError::CodeInvalid)?;
+        let user = self.ports.users().by_id(&code.user_id).await?.ok_or(FlowError::CodeInvalid)?;
+        self.apply_code(user, code).await
+    }
+
+    /// Consumes the code and does what it is for; returns the account as it is now.
+    async fn apply_code(&self, mut user: User, code: OneTimeCode) -> Result<User, FlowError> {
         let now = self.now();
         // A code for the account's own address dies when the address changes.
         let addressed_right = match code.purpose {
@@ -99,12 +126,6 @@ impl<P: Ports> Auth<P> {
         if !addressed_right || !self.ports.codes().consume(&code.id, now).await? {
             return Err(FlowError::CodeInvalid);
         }
-        let method = match code.purpose {
-            Purpose::Signup => AuthMethod::Otp,
-            Purpose::Recovery => AuthMethod::Recovery,
-            Purpose::MagicLink => AuthMethod::MagicLink,
-            Purpose::EmailChange => AuthMethod::EmailChange,
-        };
         if code.purpose == Purpose::EmailChange {
             match self.ports.users().set_email(&user.id, &code.sent_to, now).await {
                 Ok(()) => {}
@@ -117,6 +138,6 @@ impl<P: Ports> Auth<P> {
             self.ports.users().confirm_email(&user.id, now).await?;
             user.email_confirmed_at = Some(now);
         }
-        self.start_session(user, method, platform).await
+        Ok(user)
     }
 }

@@ -1,0 +1,368 @@
+//! The passwordless API under `/auth/`: username registration, emailed sign-in with polling,
+//! the pages the mailed links open, and session management with `Bearer <session_token>`.
+//!
+//! JSON errors are `{"error": "<message>"}` with a 4xx status chosen in [`describe`]. The pages
+//! are small, self-contained HTML: every value escaped, no scripts, framing refused, the
+//! referrer withheld (the link's token is in its URL), and answers accepted only as POSTs
+//! from the page itself.
+
+use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError};
+use crate::flows::{Auth, FlowError};
+use crate::mail::html_escape;
+use crate::model::{Session, Timestamp, User};
+use crate::ports::Ports;
+use crate::token::random_hex;
+use http::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Everything that can go wrong in a passwordless request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PasswordlessError {
+    /// A flow refused or failed.
+    Flow(FlowError),
+    /// The body is not JSON of the expected shape.
+    BadJson(JsonError),
+    /// A required field is missing.
+    Missing(&'static str),
+    /// No valid session token.
+    Unauthorized,
+    /// No such endpoint.
+    NotFound,
+    /// The body is larger than the app accepts.
+    PayloadTooLarge,
+}
+
+impl From<FlowError> for PasswordlessError {
+    fn from(e: FlowError) -> Self {
+        PasswordlessError::Flow(e)
+    }
+}
+
+impl From<JsonError> for PasswordlessError {
+    fn from(e: JsonError) -> Self {
+        PasswordlessError::BadJson(e)
+    }
+}
+
+/// Status and message for an error: the one place this dialect picks statuses.
+pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
+    use FlowError as F;
+    use PasswordlessError as E;
+    let (status, msg): (u16, String) = match e {
+        E::Flow(F::InvalidUsername) => (
+            400,
+            "A username is 3 to 32 characters: letters, digits, '_', '.' and '-'".into(),
+        ),
+        E::Flow(F::InvalidPlatform) => (400, "session_platform must be 1 to 64 printable characters".into()),
+        E::Flow(F::InvalidEmail) => (400, "That is not a valid email address".into()),
+        E::Flow(F::UsernameTaken) => (409, "That username is taken".into()),
+        E::Flow(F::LoginNotReady) => (400, "The auth id is invalid, expired, or not yet authorized".into()),
+        E::Flow(F::SessionNotFound) => (404, "No such session".into()),
+        E::Flow(F::OverEmailSendRateLimit { wait_secs }) => {
+            (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
+        }
+        E::Flow(F::LinkInvalid) | E::Flow(F::CodeInvalid) => (400, "This link is invalid or has expired".into()),
+        E::Flow(_) => (500, "Internal server error".into()),
+        E::BadJson(JsonError(m)) => (400, format!("Malformed JSON: {m}")),
+        E::Missing(field) => (400, format!("{field} is required")),
+        E::Unauthorized => (401, "A valid session token is required (Authorization: Bearer <session_token>)".into()),
+        E::NotFound => (404, "Not found".into()),
+        E::PayloadTooLarge => (413, "Request body is too large".into()),
+    };
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), msg)
+}
+
+/// Renders an error as `{"error": ...}`; internal errors get an id, logged with the detail.
+pub fn render_error<P: Ports>(auth: &Auth<P>, e: &PasswordlessError) -> Response<Body> {
+    let (status, mut msg) = describe(e);
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let id = random_hex(auth.ports.rng(), 8);
+        auth.ports.log_error(&id, &format!("{e:?}"));
+        msg = format!("{msg} (error id: {id})");
+    }
+    let challenge = matches!(e, PasswordlessError::Unauthorized).then(|| ("www-authenticate", "Bearer".to_string()));
+    json_response(status, &json!({"error": msg}), challenge.as_slice())
+}
+
+/// Serves one request; `path` is the full path (all under `/auth/`).
+pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
+    let result = match (req.method(), segments.as_slice()) {
+        (&Method::POST, ["registration"]) => registration(auth, req).await,
+        (&Method::POST, ["login"]) => login(auth, req).await,
+        (&Method::GET, ["session", auth_id]) => collect(auth, auth_id).await,
+        (&Method::GET, ["confirm"]) => return login_page(auth, req).await,
+        (&Method::POST, ["confirm"]) => return login_answer(auth, req).await,
+        (&Method::GET, ["email", "confirm"]) => return email_page(req),
+        (&Method::POST, ["email", "confirm"]) => return email_answer(auth, req).await,
+        (&Method::GET, ["me"]) => me(auth, req).await,
+        (&Method::PUT, ["email"]) => put_email(auth, req).await,
+        (&Method::POST, ["logout"]) => logout(auth, req).await,
+        (&Method::GET, ["sessions"]) => sessions(auth, req).await,
+        (&Method::DELETE, ["sessions", id]) => end_session(auth, req, id).await,
+        _ => Err(PasswordlessError::NotFound),
+    };
+    result.unwrap_or_else(|e| render_error(auth, &e))
+}
+
+fn ok(value: &Value) -> Result<Response<Body>, PasswordlessError> {
+    Ok(json_response(StatusCode::OK, value, &[]))
+}
+
+fn no_content() -> Result<Response<Body>, PasswordlessError> {
+    Ok(Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Vec::new())
+        .unwrap_or_else(|_| Response::new(Vec::new())))
+}
+
+#[derive(Deserialize)]
+struct RegistrationBody {
+    username: Option<String>,
+    email: Option<String>,
+    session_platform: Option<String>,
+}
+
+async fn registration<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let body: RegistrationBody = parse_json(req.body())?;
+    let username = body.username.ok_or(PasswordlessError::Missing("username"))?;
+    let platform = body.session_platform.ok_or(PasswordlessError::Missing("session_platform"))?;
+    let email = body.email.filter(|e| !e.trim().is_empty());
+    let token = auth.register(&username, email.as_deref(), &platform).await?;
+    ok(&json!({"session_token": token.expose()}))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: Option<String>,
+    email: Option<String>,
+    session_platform: Option<String>,
+}
+
+async fn login<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let body: LoginBody = parse_json(req.body())?;
+    let username = body.username.ok_or(PasswordlessError::Missing("username"))?;
+    let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
+    let platform = body.session_platform.ok_or(PasswordlessError::Missing("session_platform"))?;
+    let ticket = auth.request_login(&username, &email, &platform).await?;
+    ok(&json!({"expiration_date": ticket.expires_at.unix_seconds(), "auth_id": ticket.auth_id}))
+}
+
+async fn collect<P: Ports>(auth: &Auth<P>, auth_id: &str) -> Result<Response<Body>, PasswordlessError> {
+    let token = auth.collect_login(auth_id).await?;
+    ok(&json!({"session_token": token.expose()}))
+}
+
+/// The signed-in session and account of `Authorization: Bearer <session_token>`.
+async fn signed_in<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<(Session, User), PasswordlessError> {
+    let token = auth_token(req.headers(), &["bearer"]).ok_or(PasswordlessError::Unauthorized)?;
+    auth.token_session(token).await.map_err(|e| match e {
+        FlowError::SessionNotFound | FlowError::UserNotFound => PasswordlessError::Unauthorized,
+        other => other.into(),
+    })
+}
+
+fn secs(t: Timestamp) -> i64 {
+    t.unix_seconds()
+}
+
+async fn me<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let (session, user) = signed_in(auth, req).await?;
+    ok(&json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "created_at": secs(user.created_at),
+        "session_id": session.id,
+    }))
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    email: Option<String>,
+}
+
+async fn put_email<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let (_, user) = signed_in(auth, req).await?;
+    let body: EmailBody = parse_json(req.body())?;
+    let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
+    auth.request_email(&user, &email).await?;
+    ok(&json!({"status": "A confirmation link was sent to the address; it is added once confirmed"}))
+}
+
+async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let (session, user) = signed_in(auth, req).await?;
+    auth.end_session(&user, &session.id).await?;
+    no_content()
+}
+
+async fn sessions<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let (current, user) = signed_in(auth, req).await?;
+    let list: Vec<Value> = auth
+        .sessions_of(&user)
+        .await?
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "platform": s.platform,
+                "created_at": secs(s.created_at),
+                "last_active_at": secs(s.last_active_at.max(s.refreshed_at)),
+                "current": s.id == current.id,
+            })
+        })
+        .collect();
+    ok(&json!({"sessions": list}))
+}
+
+async fn end_session<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, PasswordlessError> {
+    let (_, user) = signed_in(auth, req).await?;
+    auth.end_session(&user, id).await?;
+    no_content()
+}
+
+/// An HTML page with the headers every page here carries.
+fn html(status: StatusCode, title: &str, body: &str) -> Response<Body> {
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:4rem auto;padding:0 1rem;color:#1d2330}}\
+         .card{{border:1px solid #dfe3ea;border-radius:12px;padding:1.5rem 1.75rem;box-shadow:0 1px 3px #0001}}\
+         h1{{font-size:1.35rem;margin:0 0 .75rem}}.platform{{font-weight:600}}\
+         .actions{{display:flex;gap:.75rem;margin-top:1.25rem}}\
+         button{{font:inherit;padding:.55rem 1.2rem;border-radius:8px;border:1px solid #c9ced8;background:#fff;cursor:pointer}}\
+         button.primary{{background:#1f5eff;border-color:#1f5eff;color:#fff}}.muted{{color:#5b6475;font-size:.9rem}}</style>\
+         </head><body><div class=\"card\">{body}</div></body></html>",
+        t = html_escape(title),
+    );
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .header("x-frame-options", "DENY")
+        .header("referrer-policy", "no-referrer")
+        .header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        .body(page.into_bytes())
+        .unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
+fn invalid_link_page() -> Response<Body> {
+    html(
+        StatusCode::BAD_REQUEST,
+        "Link expired",
+        "<h1>This link is invalid or has expired</h1>\
+         <p>It may have been used already. Ask for a new sign-in on the device you want to use.</p>",
+    )
+}
+
+fn token_param(req: &Request<Body>) -> Option<String> {
+    super::query_param(req.uri().query(), "token").filter(|t| !t.is_empty())
+}
+
+/// `GET /auth/confirm?token=`: names the platform and asks to allow or refuse. Decides nothing.
+async fn login_page<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+    let Some(token) = token_param(req) else { return invalid_link_page() };
+    match auth.open_login_link(&token).await {
+        Ok(page) => html(
+            StatusCode::OK,
+            "Allow this sign-in?",
+            &format!(
+                "<h1>Allow this sign-in?</h1>\
+                 <p><span class=\"platform\">{platform}</span> asks to sign in as <b>{user}</b>.</p>\
+                 <p class=\"muted\">Only allow it if you asked for it just now, on that device.</p>\
+                 <form method=\"post\" action=\"/auth/confirm\">\
+                 <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+                 <input type=\"hidden\" name=\"page\" value=\"{page_token}\">\
+                 <div class=\"actions\">\
+                 <button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+                 <button type=\"submit\" name=\"decision\" value=\"deny\">Refuse</button></div></form>",
+                platform = html_escape(&page.platform),
+                user = html_escape(&page.username),
+                token = html_escape(&token),
+                page_token = html_escape(page.page_token.expose()),
+            ),
+        ),
+        Err(FlowError::LinkInvalid) => invalid_link_page(),
+        Err(e) => render_error(auth, &e.into()),
+    }
+}
+
+/// `POST /auth/confirm` (the page's form): allows or refuses, once.
+async fn login_answer<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+    let form = form_pairs(req.body());
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let (Some(token), Some(page), Some(decision)) = (field("token"), field("page"), field("decision")) else {
+        return invalid_link_page();
+    };
+    let allow = match decision {
+        "allow" => true,
+        "deny" => false,
+        _ => return invalid_link_page(),
+    };
+    match auth.answer_login_link(token, page, allow).await {
+        Ok(platform) if allow => html(
+            StatusCode::OK,
+            "Signed in",
+            &format!(
+                "<h1>Sign-in allowed</h1><p><span class=\"platform\">{}</span> is now signed in. You can close this page.</p>",
+                html_escape(&platform)
+            ),
+        ),
+        Ok(platform) => html(
+            StatusCode::OK,
+            "Sign-in refused",
+            &format!(
+                "<h1>Sign-in refused</h1><p><span class=\"platform\">{}</span> was not signed in.</p>",
+                html_escape(&platform)
+            ),
+        ),
+        Err(FlowError::LinkInvalid) => invalid_link_page(),
+        Err(e) => render_error(auth, &e.into()),
+    }
+}
+
+/// `GET /auth/email/confirm?token=`: asks to confirm the address. Confirms nothing by itself.
+fn email_page(req: &Request<Body>) -> Response<Body> {
+    let Some(token) = token_param(req) else { return invalid_link_page() };
+    html(
+        StatusCode::OK,
+        "Confirm your address",
+        &format!(
+            "<h1>Use this address for your account?</h1>\
+             <p>Confirm to add this email address to your account, so you can sign in with it.</p>\
+             <form method=\"post\" action=\"/auth/email/confirm\">\
+             <input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <div class=\"actions\"><button class=\"primary\" type=\"submit\">Confirm address</button></div></form>",
+            html_escape(&token)
+        ),
+    )
+}
+
+/// `POST /auth/email/confirm`: attaches the address, once.
+async fn email_answer<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+    let form = form_pairs(req.body());
+    let Some((_, token)) = form.iter().find(|(k, _)| k == "token") else { return invalid_link_page() };
+    match auth.confirm_email_link(token).await {
+        Ok(user) => html(
+            StatusCode::OK,
+            "Address confirmed",
+            &format!(
+                "<h1>Address confirmed</h1><p>{} is now the address of <b>{}</b>.</p>",
+                html_escape(user.email.as_deref().unwrap_or_default()),
+                html_escape(user.username.as_deref().unwrap_or_default())
+            ),
+        ),
+        Err(FlowError::CodeInvalid) => invalid_link_page(),
+        Err(FlowError::EmailExists) => html(
+            StatusCode::CONFLICT,
+            "Address in use",
+            "<h1>This address is already in use</h1><p>Another account has added it in the meantime.</p>",
+        ),
+        Err(e) => render_error(auth, &e.into()),
+    }
+}

@@ -1,0 +1,205 @@
+//! The passwordless flows: username registration, emailed sign-in requests answered on a page
+//! and collected by polling, an address attached only once confirmed, and the account's
+//! sessions, which it can list and end.
+//!
+//! A sign-in request answers the same (a fresh `auth_id` and an expiry) whether or not the
+//! username and address belong together, and mails only when they do. The mailed link carries
+//! its own token, never the `auth_id`, so the requester cannot answer for the mailbox; the page
+//! the link opens carries a second, single-use token that the confirming POST must return, so
+//! a mail scanner that only fetches the link decides nothing. Confirmation happens once, and the
+//! poller collects the session once.
+
+use super::mailing::LinkTo;
+use super::{Auth, FlowError};
+use crate::mail;
+use crate::model::{AuthMethod, LoginRequest, LoginState, LogoutScope, Purpose, Session, User};
+use crate::ports::{LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
+use crate::secret::Secret;
+use crate::token::{hash_secret, random_b64, random_uuid};
+
+/// Shortest and longest usernames.
+pub const USERNAME_CHARS: (usize, usize) = (3, 32);
+/// Longest platform name.
+pub const MAX_SESSION_PLATFORM_CHARS: usize = 64;
+
+/// A username is 3-32 characters of `A-Z a-z 0-9 _ . -`.
+pub fn is_valid_username(name: &str) -> bool {
+    (USERNAME_CHARS.0..=USERNAME_CHARS.1).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// A platform name is 1-64 printable characters (no control characters, not only spaces).
+pub fn is_valid_platform(platform: &str) -> bool {
+    let n = platform.chars().count();
+    (1..=MAX_SESSION_PLATFORM_CHARS).contains(&n)
+        && !platform.chars().any(char::is_control)
+        && !platform.trim().is_empty()
+}
+
+/// What a sign-in request hands back to its requester.
+#[derive(Debug, Clone)]
+pub struct LoginTicket {
+    /// The id to poll with.
+    pub auth_id: String,
+    /// When the request dies.
+    pub expires_at: crate::model::Timestamp,
+}
+
+/// What the link's page shows and sends back.
+#[derive(Debug, Clone)]
+pub struct LoginPage {
+    /// The requesting client's name.
+    pub platform: String,
+    /// The account asked for.
+    pub username: String,
+    /// The single-use token the confirming POST must return.
+    pub page_token: Secret<String>,
+}
+
+impl<P: Ports> Auth<P> {
+    fn check_registration(&self, username: &str, platform: &str) -> Result<(), FlowError> {
+        if !is_valid_username(username) {
+            return Err(FlowError::InvalidUsername);
+        }
+        if !is_valid_platform(platform) {
+            return Err(FlowError::InvalidPlatform);
+        }
+        Ok(())
+    }
+
+    /// Registers `username` and signs in on `platform`; returns the session token. An address,
+    /// if given, is mailed a confirmation link and attached once it is confirmed; a problem
+    /// with that mail does not undo the registration (it is logged; the address can be added
+    /// again with [`Auth::request_email`]).
+    pub async fn register(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        platform: &str,
+    ) -> Result<Secret<String>, FlowError> {
+        self.check_registration(username, platform)?;
+        let email = email.map(|e| self.checked_address(e)).transpose()?;
+        let now = self.now();
+        let user = User {
+            email: None,
+            username: Some(username.to_string()),
+            ..User::new(random_uuid(self.ports.rng()), "", serde_json::json!({}), now)
+        };
+        match self.ports.users().insert(&user).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict("username")) => return Err(FlowError::UsernameTaken),
+            Err(e) => return Err(e.into()),
+        }
+        let (token, _) = self.start_token_session(&user, AuthMethod::Registration, platform).await?;
+        if let Some(address) = email {
+            if let Err(e) = self.request_email(&user, &address).await {
+                let id = crate::token::random_hex(self.ports.rng(), 8);
+                self.ports.log_error(&id, &format!("registration of {username}: email not sent: {e}"));
+            }
+        }
+        Ok(token)
+    }
+
+    /// Mails `address` a link that attaches it to the account once confirmed (or, if another
+    /// account has it, a notice to its owner, so the caller learns nothing).
+    pub async fn request_email(&self, user: &User, address: &str) -> Result<(), FlowError> {
+        let address = self.checked_address(address)?;
+        let claim = self.claim_send(&address, Purpose::EmailChange).await?;
+        match self.ports.users().by_email(&address).await? {
+            Some(owner) if owner.id == user.id => Ok(()),
+            Some(_) => self.send_already_registered(claim).await,
+            None => self.send_code(user, Purpose::EmailChange, &address, claim, LinkTo::EmailConfirmPage).await,
+        }
+    }
+
+    /// Starts an emailed sign-in for `username` on `platform`, mailing `email` if it is the
+    /// account's confirmed address.
+    pub async fn request_login(&self, username: &str, email: &str, platform: &str) -> Result<LoginTicket, FlowError> {
+        self.check_registration(username, platform)?;
+        let email = self.checked_address(email)?;
+        let claim = self.claim_send(&email, Purpose::Login).await?;
+        let now = self.now();
+        let ticket = LoginTicket {
+            auth_id: random_uuid(self.ports.rng()),
+            expires_at: now.plus_secs(self.config.login_request_exp_secs),
+        };
+        let user = self.ports.users().by_username(username).await?;
+        let Some(user) = user.filter(|u| u.has_email(&email) && u.is_confirmed()) else {
+            return Ok(ticket);
+        };
+        let link_token = random_b64(self.ports.rng(), 32);
+        let request = LoginRequest {
+            id: ticket.auth_id.clone(),
+            user_id: user.id.clone(),
+            platform: platform.to_string(),
+            link_hash: hash_secret(&link_token),
+            page_hash: None,
+            state: LoginState::Pending,
+            created_at: now,
+            expires_at: ticket.expires_at,
+        };
+        self.ports.login_requests().put(&request).await?;
+        let link = format!("{}/auth/confirm?token={link_token}", self.config.api_external_url);
+        let name = user.username.as_deref().unwrap_or(username);
+        let mail = mail::login_request(&self.config, &email, name, platform, &link);
+        self.send_mail(&mail, claim).await?;
+        Ok(ticket)
+    }
+
+    /// Opens the link's page: a fresh single-use page token for a pending request.
+    pub async fn open_login_link(&self, link_token: &str) -> Result<LoginPage, FlowError> {
+        let requests = self.ports.login_requests();
+        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
+        let page_token = random_b64(self.ports.rng(), 32);
+        if !requests.show_page(&request.id, &hash_secret(&page_token), self.now()).await? {
+            return Err(FlowError::LinkInvalid);
+        }
+        let user = self.ports.users().by_id(&request.user_id).await?.ok_or(FlowError::LinkInvalid)?;
+        Ok(LoginPage {
+            platform: request.platform,
+            username: user.username.unwrap_or_default(),
+            page_token: Secret::new(page_token),
+        })
+    }
+
+    /// The person's answer on the page: confirms (or denies) the request once. Returns the
+    /// platform it was for.
+    pub async fn answer_login_link(&self, link_token: &str, page_token: &str, allow: bool) -> Result<String, FlowError> {
+        let requests = self.ports.login_requests();
+        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
+        let to = if allow { LoginState::Confirmed } else { LoginState::Denied };
+        if !requests.decide(&request.id, &hash_secret(page_token), to, self.now()).await? {
+            return Err(FlowError::LinkInvalid);
+        }
+        Ok(request.platform)
+    }
+
+    /// The requester's poll: the session token, once, after the request was confirmed.
+    pub async fn collect_login(&self, auth_id: &str) -> Result<Secret<String>, FlowError> {
+        let requests = self.ports.login_requests();
+        let request = requests.by_id(auth_id).await?.ok_or(FlowError::LoginNotReady)?;
+        if !requests.claim(&request.id, self.now()).await? {
+            return Err(FlowError::LoginNotReady);
+        }
+        let user = self.ports.users().by_id(&request.user_id).await?.ok_or(FlowError::LoginNotReady)?;
+        let (token, _) = self.start_token_session(&user, AuthMethod::EmailLink, &request.platform).await?;
+        Ok(token)
+    }
+
+    /// The account's live sessions, from every dialect, most recently active first.
+    pub async fn sessions_of(&self, user: &User) -> Result<Vec<Session>, FlowError> {
+        let mut sessions = self.ports.sessions().list(&user.id).await?;
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_active_at.max(s.refreshed_at)));
+        Ok(sessions)
+    }
+
+    /// Ends one of the account's own sessions; another account's, or an unknown or ended one,
+    /// is [`FlowError::SessionNotFound`].
+    pub async fn end_session(&self, user: &User, session_id: &str) -> Result<(), FlowError> {
+        let ended = self.ports.sessions().revoke(&user.id, session_id, LogoutScope::Local, self.now()).await?;
+        if ended == 0 {
+            return Err(FlowError::SessionNotFound);
+        }
+        Ok(())
+    }
+}
