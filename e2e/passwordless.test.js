@@ -1,0 +1,174 @@
+// The passwordless dialect end to end with plain fetch: the built worker in workerd with D1 and
+// the mail catcher. Registration, the emailed sign-in with its page and polling, sessions from
+// two platforms, ending one, logout, and /api/check.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startMailCatcher, startWorker, call } from "./harness.js";
+
+let mail, worker;
+let n = 0;
+const unique = (tag) => `${tag}${Date.now() % 1e7}${n++}`;
+
+before(async () => {
+  mail = await startMailCatcher();
+  worker = await startWorker({ mail });
+});
+
+after(async () => {
+  await worker?.stop();
+  await mail?.stop();
+});
+
+const api = (path, opts = {}) => call(`${worker.url}${path}`, opts);
+const bearer = (token) => ({ authorization: `Bearer ${token}` });
+const form = (fields) => ({
+  raw: new URLSearchParams(fields).toString(),
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+});
+
+/** The link in the newest mail to `to` whose path is `path`, pointed at this worker. */
+async function linkTo(to, path, after = 0) {
+  const m = await mail.latest(to, { after });
+  const found = m.text.match(/https?:\/\/\S+/g).map((u) => new URL(u)).find((u) => u.pathname === path);
+  assert.ok(found, `a ${path} link in: ${m.text}`);
+  return { url: `${worker.url}${found.pathname}${found.search}`, token: found.searchParams.get("token"), mail: m };
+}
+
+const pageToken = (html) => /name="page" value="([^"]+)"/.exec(html)?.[1];
+
+test("registration, emailed sign-in through the page, polling, sessions, logout", async () => {
+  const username = unique("ada");
+  const email = `${username}@example.com`;
+
+  // Register on a laptop, giving an address; it is attached once its link is confirmed.
+  const reg = await api("/auth/registration", { body: { username, email, session_platform: "Ada's Laptop" } });
+  assert.equal(reg.status, 200, reg.text);
+  const laptop = reg.json.session_token;
+  assert.ok(laptop.length > 60);
+  const confirmEmail = await linkTo(email, "/auth/email/confirm");
+  const emailPage = await api(confirmEmail.url.replace(worker.url, ""), { method: "GET" });
+  assert.equal(emailPage.status, 200);
+  assert.equal((await api("/auth/me", { method: "GET", headers: bearer(laptop) })).json.email, null, "GET confirms nothing");
+  const attached = await api("/auth/email/confirm", { method: "POST", ...form({ token: confirmEmail.token }) });
+  assert.equal(attached.status, 200, attached.text);
+  assert.equal((await api("/auth/me", { method: "GET", headers: bearer(laptop) })).json.email, email);
+
+  // Sign in on a phone by email link.
+  const mailsBefore = (await mail.mailsTo(email)).length;
+  const login = await api("/auth/login", { body: { username: username.toUpperCase(), email, session_platform: "Ada's Phone" } });
+  assert.equal(login.status, 200, login.text);
+  const { auth_id, expiration_date } = login.json;
+  assert.match(auth_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.ok(Math.abs(expiration_date - (Date.now() / 1000 + 600)) < 30);
+  const pending = await api(`/auth/session/${auth_id}`, { method: "GET" });
+  assert.equal(pending.status, 400);
+  assert.deepEqual(pending.json, { error: "The auth id is invalid, expired, or not yet authorized" });
+
+  const link = await linkTo(email, "/auth/confirm", mailsBefore);
+  assert.match(link.mail.subject, /Ada's Phone/);
+  assert.ok(!link.url.includes(auth_id), "the mailed link is not the auth id");
+  const page = await api(link.url.replace(worker.url, ""), { method: "GET" });
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type"), /text\/html/);
+  assert.match(page.text, /Ada&#39;s Phone/);
+  assert.equal((await api(`/auth/session/${auth_id}`, { method: "GET" })).status, 400, "opening the page decides nothing");
+
+  const allowed = await api("/auth/confirm", { method: "POST", ...form({ token: link.token, page: pageToken(page.text), decision: "allow" }) });
+  assert.equal(allowed.status, 200, allowed.text);
+  assert.match(allowed.text, /Sign-in allowed/);
+  const collected = await api(`/auth/session/${auth_id}`, { method: "GET" });
+  assert.equal(collected.status, 200, collected.text);
+  const phone = collected.json.session_token;
+  assert.equal((await api(`/auth/session/${auth_id}`, { method: "GET" })).status, 400, "handed out once");
+
+  // Both sessions are listed; the phone ends the laptop's.
+  const list = await api("/auth/sessions", { method: "GET", headers: bearer(phone) });
+  assert.equal(list.status, 200, list.text);
+  const platforms = list.json.sessions.map((s) => s.platform).sort();
+  assert.deepEqual(platforms, ["Ada's Laptop", "Ada's Phone"]);
+  const current = list.json.sessions.find((s) => s.current);
+  assert.equal(current.platform, "Ada's Phone");
+  const laptopSession = list.json.sessions.find((s) => !s.current);
+  assert.equal((await api(`/auth/sessions/${laptopSession.id}`, { method: "DELETE", headers: bearer(phone) })).status, 204);
+  assert.equal((await api("/auth/me", { method: "GET", headers: bearer(laptop) })).status, 401);
+  assert.equal((await api("/api/check", { method: "GET", headers: bearer(laptop) })).status, 401);
+
+  // The phone's token works at /api/check until logout.
+  const check = await api("/api/check", { method: "GET", headers: bearer(phone) });
+  assert.equal(check.status, 200, check.text);
+  assert.equal(check.json.username, username);
+  assert.equal(check.json.email, email);
+  assert.equal((await api("/auth/logout", { method: "POST", headers: bearer(phone) })).status, 204);
+  assert.equal((await api("/api/check", { method: "GET", headers: bearer(phone) })).status, 401);
+  assert.equal((await api("/auth/me", { method: "GET", headers: bearer(phone) })).status, 401);
+});
+
+test("a refused sign-in never hands out a session, and stale page tokens decide nothing", async () => {
+  const username = unique("bob");
+  const email = `${username}@example.com`;
+  await api("/auth/registration", { body: { username, email, session_platform: "Desk" } });
+  const confirm = await linkTo(email, "/auth/email/confirm");
+  await api("/auth/email/confirm", { method: "POST", ...form({ token: confirm.token }) });
+  const before = (await mail.mailsTo(email)).length;
+  const { auth_id } = (await api("/auth/login", { body: { username, email, session_platform: "Unknown tablet" } })).json;
+  const link = await linkTo(email, "/auth/confirm", before);
+  const first = pageToken((await api(link.url.replace(worker.url, ""), { method: "GET" })).text);
+  const second = pageToken((await api(link.url.replace(worker.url, ""), { method: "GET" })).text);
+  const stale = await api("/auth/confirm", { method: "POST", ...form({ token: link.token, page: first, decision: "allow" }) });
+  assert.equal(stale.status, 400);
+  const refused = await api("/auth/confirm", { method: "POST", ...form({ token: link.token, page: second, decision: "deny" }) });
+  assert.equal(refused.status, 200);
+  assert.match(refused.text, /refused/);
+  assert.equal((await api(`/auth/session/${auth_id}`, { method: "GET" })).status, 400);
+  const row = await worker.db.prepare("SELECT state FROM login_requests WHERE id = ?").bind(auth_id).first();
+  assert.equal(row.state, "denied");
+});
+
+test("a name and address that do not match get the same answer and no mail", async () => {
+  const username = unique("cat");
+  const email = `${username}@example.com`;
+  const r = await api("/auth/login", { body: { username, email, session_platform: "Phone" } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(Object.keys(r.json).sort(), ["auth_id", "expiration_date"]);
+  assert.equal((await api(`/auth/session/${r.json.auth_id}`, { method: "GET" })).status, 400);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal((await mail.mailsTo(email)).length, 0);
+});
+
+test("bad input gets a 4xx with {error} and writes nothing", async () => {
+  const token = (await api("/auth/registration", { body: { username: unique("dan"), session_platform: "Phone" } })).json.session_token;
+  const count = async () => (await worker.db.prepare("SELECT count(*) AS n FROM users").first()).n;
+  const users = await count();
+  const cases = [
+    ["registration: malformed JSON", "/auth/registration", { raw: '{"username":' }, 400],
+    ["registration: missing username", "/auth/registration", { body: { session_platform: "P" } }, 400],
+    ["registration: missing platform", "/auth/registration", { body: { username: unique("e") } }, 400],
+    ["registration: short username", "/auth/registration", { body: { username: "ab", session_platform: "P" } }, 400],
+    ["registration: long username", "/auth/registration", { body: { username: "a".repeat(33), session_platform: "P" } }, 400],
+    ["registration: bad characters", "/auth/registration", { body: { username: "ad a!", session_platform: "P" } }, 400],
+    ["registration: long platform", "/auth/registration", { body: { username: unique("f"), session_platform: "p".repeat(65) } }, 400],
+    ["registration: wrong type", "/auth/registration", { body: { username: 12345, session_platform: "P" } }, 400],
+    ["registration: bad email", "/auth/registration", { body: { username: unique("g"), email: "nope", session_platform: "P" } }, 400],
+    ["registration: oversized", "/auth/registration", { raw: JSON.stringify({ username: "x", pad: "y".repeat(70000) }) }, 413],
+    ["login: malformed JSON", "/auth/login", { raw: "{" }, 400],
+    ["login: missing email", "/auth/login", { body: { username: "abc", session_platform: "P" } }, 400],
+    ["login: bad email", "/auth/login", { body: { username: "abc", email: "x", session_platform: "P" } }, 400],
+    ["session: unknown id", "/auth/session/00000000-0000-4000-8000-000000000000", { method: "GET" }, 400],
+    ["me: no token", "/auth/me", { method: "GET" }, 401],
+    ["me: garbage token", "/auth/me", { method: "GET", headers: bearer("x.y") }, 401],
+    ["email: missing", "/auth/email", { method: "PUT", body: {}, headers: bearer(token) }, 400],
+    ["email: invalid", "/auth/email", { method: "PUT", body: { email: "nope" }, headers: bearer(token) }, 400],
+    ["sessions: foreign id", "/auth/sessions/00000000-0000-4000-8000-000000000000", { method: "DELETE", headers: bearer(token) }, 404],
+  ];
+  for (const [name, path, opts, status] of cases) {
+    const r = await api(path, opts);
+    assert.equal(r.status, status, `${name}: ${r.text}`);
+    assert.equal(typeof r.json?.error, "string", `${name}: ${r.text}`);
+  }
+  const taken = await api("/auth/registration", { body: { username: "DAN".concat("x"), session_platform: "P" } });
+  assert.equal(taken.status, 200);
+  const dup = await api("/auth/registration", { body: { username: "danX", session_platform: "P" } });
+  assert.equal(dup.status, 409);
+  assert.deepEqual(dup.json, { error: "That username is taken" });
+  assert.equal(await count(), users + 1, "only the one good registration wrote an account");
+});
