@@ -60,12 +60,13 @@ pub struct User {
 }
 
 impl User {
-    /// A new account for a normalised `email`: unconfirmed, without a password, never signed
-    /// in. Sign-up decoys are made by this same function, so they look like real new accounts.
-    pub fn new(id: String, email: &str, user_metadata: serde_json::Value, now: Timestamp) -> Self {
+    /// A new account with a normalised `email`, if any: unconfirmed, without a password or
+    /// username, never signed in. Sign-up decoys are made by this same function, so they look
+    /// like real new accounts.
+    pub fn new(id: String, email: Option<&str>, user_metadata: serde_json::Value, now: Timestamp) -> Self {
         User {
             id,
-            email: Some(email.to_string()),
+            email: email.map(str::to_string),
             username: None,
             password_hash: None,
             email_confirmed_at: None,
@@ -161,6 +162,11 @@ impl Session {
     /// Whether the session still authorizes requests.
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
+    }
+
+    /// The last sign of use: an authenticated request or a refresh, whichever came later.
+    pub fn last_active(&self) -> Timestamp {
+        self.last_active_at.max(self.refreshed_at)
     }
 }
 

@@ -118,15 +118,16 @@ fn no_content() -> Result<Response<Body>, PasswordlessError> {
         .unwrap_or_else(|_| Response::new(Vec::new())))
 }
 
+/// The body of both `POST /auth/registration` and `POST /auth/login`.
 #[derive(Deserialize)]
-struct RegistrationBody {
+struct AccountBody {
     username: Option<String>,
     email: Option<String>,
     session_platform: Option<String>,
 }
 
 async fn registration<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let body: RegistrationBody = parse_json(req.body())?;
+    let body: AccountBody = parse_json(req.body())?;
     let username = body.username.ok_or(PasswordlessError::Missing("username"))?;
     let platform = body.session_platform.ok_or(PasswordlessError::Missing("session_platform"))?;
     let email = body.email.filter(|e| !e.trim().is_empty());
@@ -134,15 +135,8 @@ async fn registration<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<R
     ok(&json!({"session_token": token.expose()}))
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
-    username: Option<String>,
-    email: Option<String>,
-    session_platform: Option<String>,
-}
-
 async fn login<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let body: LoginBody = parse_json(req.body())?;
+    let body: AccountBody = parse_json(req.body())?;
     let username = body.username.ok_or(PasswordlessError::Missing("username"))?;
     let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
     let platform = body.session_platform.ok_or(PasswordlessError::Missing("session_platform"))?;
@@ -209,7 +203,7 @@ async fn sessions<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
                 "id": s.id,
                 "platform": s.platform,
                 "created_at": secs(s.created_at),
-                "last_active_at": secs(s.last_active_at.max(s.refreshed_at)),
+                "last_active_at": secs(s.last_active()),
                 "current": s.id == current.id,
             })
         })

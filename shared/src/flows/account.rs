@@ -61,7 +61,7 @@ impl<P: Ports> Auth<P> {
         let user = match self.ports.users().by_email(&email).await? {
             Some(user) => user,
             None if create_user && !self.config.disable_signup => {
-                let user = User::new(random_uuid(self.ports.rng()), &email, metadata, self.now());
+                let user = User::new(random_uuid(self.ports.rng()), Some(&email), metadata, self.now());
                 match self.ports.users().insert(&user).await {
                     Ok(()) => user,
                     Err(StoreError::Conflict(_)) => {

@@ -81,9 +81,8 @@ impl<P: Ports> Auth<P> {
         let email = email.map(|e| self.checked_address(e)).transpose()?;
         let now = self.now();
         let user = User {
-            email: None,
             username: Some(username.to_string()),
-            ..User::new(random_uuid(self.ports.rng()), "", serde_json::json!({}), now)
+            ..User::new(random_uuid(self.ports.rng()), None, serde_json::json!({}), now)
         };
         match self.ports.users().insert(&user).await {
             Ok(()) => {}
@@ -189,7 +188,7 @@ impl<P: Ports> Auth<P> {
     /// The account's live sessions, from every dialect, most recently active first.
     pub async fn sessions_of(&self, user: &User) -> Result<Vec<Session>, FlowError> {
         let mut sessions = self.ports.sessions().list(&user.id).await?;
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_active_at.max(s.refreshed_at)));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_active()));
         Ok(sessions)
     }
 

@@ -100,8 +100,14 @@ impl<P: Ports> Auth<P> {
             .await?
             .filter(|t| digests_match(&hash_secret(secret), &t.secret_hash))
             .ok_or(FlowError::SessionNotFound)?;
-        let session = self.ports.sessions().get(&token.session_id).await?.ok_or(FlowError::SessionNotFound)?;
-        self.session_user(&session.id, &session.user_id).await
+        let session = self
+            .ports
+            .sessions()
+            .get(&token.session_id)
+            .await?
+            .filter(Session::is_active)
+            .ok_or(FlowError::SessionNotFound)?;
+        self.with_user(session).await
     }
 
     /// The live session `session_id` of account `user_id`, and the account. Records the use
@@ -111,16 +117,23 @@ impl<P: Ports> Auth<P> {
         session_id: &str,
         user_id: &str,
     ) -> Result<(Session, User), FlowError> {
-        let sessions = self.ports.sessions();
-        let mut session = sessions
+        let session = self
+            .ports
+            .sessions()
             .get(session_id)
             .await?
             .filter(|s| s.is_active() && s.user_id == user_id)
             .ok_or(FlowError::SessionNotFound)?;
+        self.with_user(session).await
+    }
+
+    /// The account of a live session, recording the use as described at [`Auth::session_user`].
+    async fn with_user(&self, mut session: Session) -> Result<(Session, User), FlowError> {
+        let sessions = self.ports.sessions();
         let user = self
             .ports
             .users()
-            .by_id(user_id)
+            .by_id(&session.user_id)
             .await?
             .ok_or(FlowError::UserNotFound)?;
         let now = self.now();

@@ -78,7 +78,7 @@ impl<P: Ports> Auth<P> {
                 let user = User {
                     password_hash: Some(hash),
                     email_confirmed_at: autoconfirm.then_some(now),
-                    ..User::new(random_uuid(self.ports.rng()), &email, req.metadata.clone(), now)
+                    ..User::new(random_uuid(self.ports.rng()), Some(&email), req.metadata.clone(), now)
                 };
                 match (self.ports.users().insert(&user).await, claimed) {
                     (Ok(()), None) => {
@@ -102,7 +102,7 @@ impl<P: Ports> Auth<P> {
 
     /// What a new, unconfirmed account for `email` would look like, with a random id.
     fn decoy(&self, email: &str, metadata: serde_json::Value, now: Timestamp) -> User {
-        User::new(random_uuid(self.ports.rng()), email, metadata, now)
+        User::new(random_uuid(self.ports.rng()), Some(email), metadata, now)
     }
 
     pub(super) fn hash_new_password(&self, password: &str) -> Result<String, FlowError> {
