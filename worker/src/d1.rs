@@ -517,7 +517,7 @@ impl SendLimits for D1Store {
                 "INSERT INTO send_limits (address, purpose, last_sent_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (address, purpose) DO UPDATE SET last_sent_at = excluded.last_sent_at \
                  WHERE send_limits.last_sent_at <= ?4",
-                &[s(address), s(purpose.as_str()), t(now), t(Timestamp(now.0 - interval_secs * 1000))],
+                &[s(address), s(purpose.as_str()), t(now), t(now.plus_secs(-interval_secs))],
             )
             .await?;
         if claimed == 1 {

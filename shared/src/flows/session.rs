@@ -137,7 +137,7 @@ impl<P: Ports> Auth<P> {
             .await?
             .ok_or(FlowError::UserNotFound)?;
         let now = self.now();
-        let since = Timestamp(now.0 - ACTIVITY_WRITE_INTERVAL_SECS * 1000);
+        let since = now.plus_secs(-ACTIVITY_WRITE_INTERVAL_SECS);
         if session.last_active_at < since {
             sessions.touch(&session.id, now, since).await?;
             session.last_active_at = now;
