@@ -70,6 +70,15 @@ pub struct Config {
     pub password_change_ends_other_sessions: bool,
     /// Lifetime of an emailed passwordless sign-in request, seconds.
     pub login_request_exp_secs: i64,
+    /// Lifetime of a Feathers access token, seconds (upstream's `expiresIn: "1d"`).
+    pub feathers_jwt_exp_secs: i64,
+    /// The Feathers token's `aud`, checked on the way back in.
+    pub feathers_jwt_audience: String,
+    /// The Feathers token's `iss`, checked on the way back in.
+    pub feathers_jwt_issuer: String,
+    /// Feathers sign-up mails a confirmation code and local login waits for it (upstream
+    /// Feathers has no such step, so it is off by default).
+    pub feathers_require_confirmation: bool,
 }
 
 impl Config {
@@ -111,7 +120,7 @@ impl Config {
         };
         Ok(Config {
             site_url,
-            api_external_url,
+            api_external_url: api_external_url.clone(),
             uri_allow_list,
             site_name: var("SITE_NAME").unwrap_or_else(|| "Portcullis".into()),
             jwt_secret: Secret::new(secret.into_bytes()),
@@ -132,6 +141,10 @@ impl Config {
                 v => flag(v, "PASSWORD_CHANGE_ENDS_OTHER_SESSIONS")?,
             },
             login_request_exp_secs: num(var("LOGIN_REQUEST_EXP"), "LOGIN_REQUEST_EXP", 600, 60, 86_400)?,
+            feathers_jwt_exp_secs: num(var("FEATHERS_JWT_EXP"), "FEATHERS_JWT_EXP", 86_400, 60, 2_592_000)?,
+            feathers_jwt_audience: var("FEATHERS_JWT_AUDIENCE").unwrap_or_else(|| api_external_url.clone()),
+            feathers_jwt_issuer: var("FEATHERS_JWT_ISSUER").unwrap_or_else(|| "feathers".into()),
+            feathers_require_confirmation: flag(var("FEATHERS_REQUIRE_CONFIRMATION"), "FEATHERS_REQUIRE_CONFIRMATION")?,
         })
     }
 

@@ -6,27 +6,44 @@
 //! protocol to flow calls. What does not belong here: anything that knows about workerd, D1, KV,
 //! wasm-bindgen or sockets; that is the `portcullis-worker` crate's job, behind the ports.
 //!
-//! Dependency direction inside the crate: `model`/`ports` <- `password`/`token` <- `flows` <-
-//! `dialects` <- `app`.
+//! Dependency direction inside the crate: `wire` <- `model`/`ports` <- `password`/`token` <-
+//! `flows` <- `dialects` <- `app`.
+//!
+//! `wire` holds the serde types of wire formats that a client also speaks; it is all the crate
+//! has with the default `server` feature off (what the browser client builds).
 
 // Storage futures on Workers hold JS handles and are never `Send`; the ports are used through
 // generics (no `dyn`), so the auto-trait bounds that this lint asks to spell out are not needed.
 #![allow(async_fn_in_trait)]
 
+#[cfg(feature = "server")]
 pub mod app;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod dialects;
+#[cfg(feature = "server")]
 pub mod flows;
+#[cfg(feature = "server")]
 pub mod mail;
+#[cfg(feature = "server")]
 pub mod model;
+#[cfg(feature = "server")]
 pub mod password;
+#[cfg(feature = "server")]
 pub mod ports;
+#[cfg(feature = "server")]
 pub mod secret;
+#[cfg(feature = "server")]
 pub mod token;
+pub mod wire;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "server")]
 pub use app::App;
+#[cfg(feature = "server")]
 pub use config::{Config, ConfigError};
+#[cfg(feature = "server")]
 pub use flows::{Auth, FlowError};

@@ -61,6 +61,9 @@ pub trait Users {
     /// Replaces `user_metadata`.
     async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp)
         -> Result<(), StoreError>;
+    /// Removes the account with everything that hangs off it (sessions and their tokens,
+    /// codes, sign-in requests), all or nothing; returns whether it existed.
+    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 /// Sessions and their refresh tokens.

@@ -120,6 +120,19 @@ impl Users for MemoryStore {
         }
         Ok(())
     }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(_) = self.users.borrow_mut().remove(id) else {
+            return Ok(false);
+        };
+        let mut sessions = self.sessions.borrow_mut();
+        sessions.retain(|_, s| s.user_id != id);
+        self.refresh_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
+        self.session_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
+        self.codes.borrow_mut().retain(|_, c| c.user_id != id);
+        self.login_requests.borrow_mut().retain(|_, r| r.user_id != id);
+        Ok(true)
+    }
 }
 
 impl MemoryStore {
@@ -514,7 +527,31 @@ pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits, 
         ("send limits: one claim per interval, released claims free the slot", limits_claim(limits, nonce, now).await),
         ("sessions: token sessions are listed, touched at most once per interval", sessions_tokens(users, sessions, nonce, now).await),
         ("login requests: pages, one decision, one claim, nothing after expiry", login_requests(users, requests, nonce, now).await),
+        ("users: deleting an account takes its sessions and codes and frees its address", users_delete(users, sessions, codes, nonce, now).await),
     ]
+}
+
+async fn users_delete<U: Users, S: Sessions, C: Codes>(
+    users: &U,
+    sessions: &S,
+    codes: &C,
+    nonce: &str,
+    now: Timestamp,
+) -> Result<(), String> {
+    let user = rotation_user(users, nonce, "delete", now).await?;
+    let s = session(&user, &format!("contract-del-session-{nonce}"), now);
+    let t = refresh(&s, &format!("contract-del-rt-{nonce}"), None, now);
+    sessions.start(&s, &t).await.map_err(err)?;
+    codes.put(&code(&user, &format!("contract-del-code-{nonce}"), &format!("del-link-{nonce}"), now)).await.map_err(err)?;
+    ensure!(users.delete(&user.id).await.map_err(err)?, "delete of a stored account returned false");
+    ensure!(users.by_id(&user.id).await.map_err(err)?.is_none(), "the account is still there");
+    ensure!(sessions.get(&s.id).await.map_err(err)?.is_none(), "its session is still there");
+    ensure!(sessions.refresh_token(&t.id).await.map_err(err)?.is_none(), "its refresh token is still there");
+    ensure!(codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?.is_none(), "its code is still there");
+    ensure!(!users.delete(&user.id).await.map_err(err)?, "a second delete returned true");
+    let again = User { id: format!("contract-del-again-{nonce}"), ..user.clone() };
+    users.insert(&again).await.map_err(|e| format!("the freed address could not be used again: {e}"))?;
+    Ok(())
 }
 
 async fn users_round_trip<U: Users>(users: &U, user: &User) -> Result<(), String> {

@@ -8,7 +8,7 @@
 //! `x-sb-error-code` is always set. [`describe`] is the one place that picks statuses.
 
 use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError};
-use crate::flows::{Auth, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
+use crate::flows::{Auth, Confirm, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Purpose, Session, Timestamp, User};
 use crate::ports::{Clock as _, Ports};
 use crate::secret::Secret;
@@ -327,10 +327,16 @@ async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
             metadata: Value::Object(body.data.unwrap_or_default()),
             platform: &platform(req.headers()),
             redirect_to: redirect_param(req).as_deref(),
+            confirm: match auth.config.mailer_autoconfirm {
+                true => Confirm::AtOnce { sign_in: true },
+                false => Confirm::ByMail,
+            },
         })
         .await?;
     match outcome {
-        SignupOutcome::ConfirmationSent(u) | SignupOutcome::AlreadyRegistered(u) => ok(&user_json(&u)),
+        SignupOutcome::ConfirmationSent(u)
+        | SignupOutcome::AlreadyRegistered(u)
+        | SignupOutcome::Registered(u) => ok(&user_json(&u)),
         SignupOutcome::SignedIn(s) => ok(&session_body(auth, &s)?),
     }
 }

@@ -19,7 +19,7 @@ mod verify;
 pub use account::UserUpdate;
 pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use session::SignedIn;
-pub use signup::{SignupOutcome, SignupRequest};
+pub use signup::{Confirm, SignupOutcome, SignupRequest};
 
 use crate::config::Config;
 use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};

@@ -29,6 +29,21 @@ pub struct SignupRequest<'a> {
     pub platform: &'a str,
     /// Where the mailed link should land (checked against the allow-list).
     pub redirect_to: Option<&'a str>,
+    /// Whether the address is confirmed by mail or taken as it is.
+    pub confirm: Confirm,
+}
+
+/// How a new account's address gets confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// A code goes out and the account waits for it (taken addresses get a decoy).
+    ByMail,
+    /// The account is live at once (a taken address is refused); `sign_in` also starts a
+    /// session.
+    AtOnce {
+        /// Start a session for the new account.
+        sign_in: bool,
+    },
 }
 
 /// How a sign-up ended.
@@ -39,8 +54,10 @@ pub enum SignupOutcome {
     ConfirmationSent(User),
     /// The address was taken; the owner was told by mail, the caller gets this decoy.
     AlreadyRegistered(User),
-    /// Auto-confirm is on: the account is live and signed in.
+    /// Confirmed at once and signed in.
     SignedIn(SignedIn),
+    /// Confirmed at once, no session started.
+    Registered(User),
 }
 
 impl<P: Ports> Auth<P> {
@@ -55,7 +72,7 @@ impl<P: Ports> Auth<P> {
         }
         let password = req.password.expose();
         check_new_password(&self.config, password)?;
-        let autoconfirm = self.config.mailer_autoconfirm;
+        let autoconfirm = matches!(req.confirm, Confirm::AtOnce { .. });
         let claimed = match autoconfirm {
             true => None,
             false => Some(self.claim_send(&email, Purpose::Signup).await?),
@@ -81,10 +98,11 @@ impl<P: Ports> Auth<P> {
                     ..User::new(random_uuid(self.ports.rng()), Some(&email), req.metadata.clone(), now)
                 };
                 match (self.ports.users().insert(&user).await, claimed) {
-                    (Ok(()), None) => {
+                    (Ok(()), None) if req.confirm == (Confirm::AtOnce { sign_in: true }) => {
                         let s = self.start_session(user, AuthMethod::Password, req.platform).await?;
                         return Ok(SignupOutcome::SignedIn(s));
                     }
+                    (Ok(()), None) => return Ok(SignupOutcome::Registered(user)),
                     (Ok(()), Some(claimed)) => (user, claimed),
                     // Someone registered the same address a moment ago.
                     (Err(StoreError::Conflict(_)), None) => return Err(FlowError::UserAlreadyExists),
