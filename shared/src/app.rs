@@ -1,11 +1,11 @@
 //! The HTTP app: `(method, path, headers, body) -> response`, independent of the runtime.
 //!
 //! Routes each request to its dialect (`/auth/v1/*` and other root paths: GoTrue; `/auth/*`:
-//! passwordless; `/api/check`), enforces the body size limit before any parsing, and
+//! passwordless; `/users*` and `/authentication*`: Feathers; `/api/check`), enforces the body size limit before any parsing, and
 //! answers CORS (bearer tokens, no cookies, so any origin may call). It holds no rules of its
 //! own: those are in the flows, and wire shapes are in the dialects.
 
-use crate::dialects::{check, gotrue, passwordless, Body};
+use crate::dialects::{check, feathers, gotrue, passwordless, Body};
 use crate::flows::{Auth, FlowError};
 use crate::ports::Ports;
 use crate::Config;
@@ -67,6 +67,12 @@ impl<P: Ports> App<P> {
                 return passwordless::render_error(&self.auth, &e);
             }
             return passwordless::handle(&self.auth, req, &path).await;
+        }
+        if feathers::owns(&path) {
+            if too_large {
+                return feathers::render_error(&self.auth, &feathers::FeathersError::PayloadTooLarge);
+            }
+            return feathers::handle(&self.auth, req, &path).await;
         }
         if path == "/api/check" && req.method() == Method::GET {
             return check::handle(&self.auth, req).await;

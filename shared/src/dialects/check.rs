@@ -1,14 +1,15 @@
 //! `GET /api/check`: the resource check a separate API server calls with the bearer token it
 //! received, to learn whose it is.
 //!
-//! Accepts every credential Portcullis issues: GoTrue access tokens (JWTs) and passwordless
-//! session tokens (opaque `id.secret`). 200 with the subject (user id, email, username, session
+//! Accepts every credential Portcullis issues: GoTrue and Feathers access tokens (JWTs) and
+//! passwordless session tokens (opaque `id.secret`). 200 with the subject (user id, email, username, session
 //! id, expiry) when the token is one we issued, unexpired, and its session is still live
 //! (checked in the store, so logout holds at once);
 //! 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The answer never says
 //! which of those checks failed beyond a short reason.
 
 use super::{auth_token, json_response, Body};
+use crate::dialects::feathers::{self, FeathersError};
 use crate::dialects::gotrue::SessionClaims;
 use crate::flows::{Auth, FlowError};
 use crate::ports::{Clock as _, Ports};
@@ -76,13 +77,13 @@ async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_js
         return Ok(subject(&user, &session, None));
     }
     let now = auth.ports.clock().now();
-    let verified = auth
-        .jwt
-        .verify::<SessionClaims>(token, now)
-        .map_err(|e| match e {
-            TokenError::Expired => CheckError::Expired,
-            _ => CheckError::Invalid,
-        })?;
+    let verified = match auth.jwt.verify::<SessionClaims>(token, now) {
+        Ok(v) => v,
+        Err(TokenError::Expired) => return Err(CheckError::Expired),
+        // Signed by us but not GoTrue's claims: perhaps a Feathers token.
+        Err(TokenError::Invalid("unable to parse claims")) => return feathers_subject(auth, token).await,
+        Err(_) => return Err(CheckError::Invalid),
+    };
     let claims = verified.claims;
     let (session, user) = auth
         .session_user(&claims.session_id, &claims.sub)
@@ -92,6 +93,16 @@ async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_js
             _ => CheckError::Revoked,
         })?;
     Ok(subject(&user, &session, Some(verified.expires_at)))
+}
+
+async fn feathers_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<serde_json::Value, CheckError> {
+    let (session, user, expires_at) = feathers::token_subject(auth, token).await.map_err(|e| match e {
+        FeathersError::Flow(FlowError::Internal(d)) => CheckError::Internal(d),
+        FeathersError::Flow(_) => CheckError::Revoked,
+        FeathersError::BadToken(TokenError::Expired) => CheckError::Expired,
+        _ => CheckError::Invalid,
+    })?;
+    Ok(subject(&user, &session, Some(expires_at)))
 }
 
 fn subject(user: &User, session: &Session, expires_at: Option<Timestamp>) -> serde_json::Value {

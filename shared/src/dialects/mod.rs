@@ -5,6 +5,7 @@
 //! one function. This module holds what they share: JSON bodies, headers, query strings.
 
 pub mod check;
+pub mod feathers;
 pub mod gotrue;
 pub mod passwordless;
 

@@ -1,6 +1,6 @@
 //! What a user does with an account besides signing up and in: recovery, email sign-in
-//! without a password, re-sending a confirmation, changing email, password or metadata, and
-//! logging out.
+//! without a password, re-sending a confirmation, changing email, password or metadata,
+//! logging out, and deleting the account.
 //!
 //! Requests about an address (`recover`, `email_otp`, `resend`) answer the same whether or not
 //! the address has an account: the send limit is claimed either way, and mail goes only where
@@ -155,5 +155,14 @@ impl<P: Ports> Auth<P> {
             .revoke(&session.user_id, &session.id, scope, self.now())
             .await?;
         Ok(())
+    }
+
+    /// Removes `user`'s account with its sessions, tokens and codes; its address is free
+    /// again afterwards.
+    pub async fn delete_account(&self, user: &User) -> Result<(), FlowError> {
+        match self.ports.users().delete(&user.id).await? {
+            true => Ok(()),
+            false => Err(FlowError::UserNotFound),
+        }
     }
 }

@@ -1,0 +1,388 @@
+//! FeathersJS v5 authentication: the `users` service (`POST /users`, and `GET`/`PATCH`/`DELETE
+//! /users/:id` on one's own account) and the `authentication` service (`POST /authentication`
+//! with the `local` and `jwt` strategies, `DELETE /authentication`).
+//!
+//! Bodies are the [`crate::wire::feathers`] types; every error is a Feathers error
+//! `{name, message, code, className, data?}` whose status is chosen in [`describe`]. Tokens are
+//! HS256 JWTs with header `typ: access` and claims `{iat, exp, aud, iss, sub, jti}`, where `jti`
+//! is the id of the session the token belongs to. Unlike upstream, `DELETE /authentication`
+//! ends that session, so the token stops working everywhere at once.
+
+use super::{header, json_response, parse_json, platform, Body, JsonError};
+use crate::flows::{Auth, Confirm, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
+use crate::model::{LogoutScope, Session, Timestamp, User};
+use crate::ports::{Clock as _, Ports};
+use crate::secret::Secret;
+use crate::token::{random_hex, TokenError};
+use crate::wire::feathers::{
+    AuthRequest, AuthResult, Authentication, ErrorBody, Payload, UserView, JWT, LOCAL,
+};
+use http::{Method, Request, Response, StatusCode};
+use md5::{Digest as _, Md5};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Everything that can go wrong in a Feathers request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FeathersError {
+    /// A flow refused or failed.
+    Flow(FlowError),
+    /// The body is not JSON of the expected shape.
+    BadJson(JsonError),
+    /// A field is missing or unusable; the text says which.
+    BadRequest(String),
+    /// No strategy, an unknown one, or a request that needs a token without one.
+    NotAuthenticated(&'static str),
+    /// A presented access token was refused.
+    BadToken(TokenError),
+    /// The token's `aud` or `iss` is not ours.
+    WrongClaim {
+        /// `audience` or `issuer`.
+        claim: &'static str,
+        /// What was expected.
+        expected: String,
+    },
+    /// `/users/:id` for an id that is not the caller's.
+    NotYours(String),
+    /// The service has no such method.
+    MethodNotAllowed(&'static str),
+    /// No such service.
+    NotFound,
+    /// The body is larger than the app accepts.
+    PayloadTooLarge,
+}
+
+impl From<FlowError> for FeathersError {
+    fn from(e: FlowError) -> Self {
+        FeathersError::Flow(e)
+    }
+}
+
+impl From<JsonError> for FeathersError {
+    fn from(e: JsonError) -> Self {
+        FeathersError::BadJson(e)
+    }
+}
+
+/// Status, message and `data` for an error: the one place this dialect picks statuses.
+pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
+    use FeathersError as E;
+    use FlowError as F;
+    let (code, message): (u16, String) = match e {
+        E::Flow(F::SignupDisabled) => (403, "Signups are disabled".into()),
+        E::Flow(F::InvalidEmail) => (400, "Invalid email".into()),
+        E::Flow(F::WeakPassword { min_length }) => (400, format!("Password should be at least {min_length} characters")),
+        E::Flow(F::PasswordTooLong) => (400, "Password is too long".into()),
+        E::Flow(F::UserAlreadyExists) => (409, "email already exists".into()),
+        E::Flow(F::InvalidCredentials) => (401, "Invalid login".into()),
+        E::Flow(F::EmailNotConfirmed) => (401, "Email not confirmed".into()),
+        E::Flow(F::SessionNotFound | F::UserNotFound | F::SessionExpired) => {
+            (401, "Session has ended; sign in again".into())
+        }
+        E::Flow(F::OverEmailSendRateLimit { wait_secs }) => {
+            (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
+        }
+        E::Flow(_) => (500, "Internal server error".into()),
+        E::BadJson(JsonError(m)) => (400, format!("Malformed JSON: {m}")),
+        E::BadRequest(m) => (400, m.clone()),
+        E::NotAuthenticated(m) => (401, (*m).into()),
+        E::BadToken(TokenError::Expired) => (401, "jwt expired".into()),
+        E::BadToken(TokenError::Invalid("malformed token")) => (401, "jwt malformed".into()),
+        E::BadToken(TokenError::Invalid("signature is invalid")) => (401, "invalid signature".into()),
+        E::BadToken(TokenError::Invalid("signing method not allowed")) => (401, "invalid algorithm".into()),
+        E::BadToken(_) => (401, "invalid token".into()),
+        E::WrongClaim { claim, expected } => (401, format!("jwt {claim} invalid. expected: {expected}")),
+        E::NotYours(id) => (404, format!("No record found for id '{id}'")),
+        E::MethodNotAllowed(m) => (405, format!("Method `{m}` is not supported by this endpoint.")),
+        E::NotFound => (404, "Page not found".into()),
+        E::PayloadTooLarge => (413, "Request body is too large".into()),
+    };
+    let data = matches!(e, E::BadToken(TokenError::Expired)).then(|| json!({"name": "TokenExpiredError"}));
+    (code, message, data)
+}
+
+/// Renders an error as a Feathers error body; internal errors get an id, logged with the
+/// detail.
+pub fn render_error<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> Response<Body> {
+    let (code, mut message, data) = describe(e);
+    if code >= 500 {
+        let id = random_hex(auth.ports.rng(), 8);
+        auth.ports.log_error(&id, &format!("{e:?}"));
+        message = format!("{message} (error id: {id})");
+    }
+    let body = ErrorBody { data, ..ErrorBody::new(code, message) };
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &serde_json::to_value(body).unwrap_or_default(), &[])
+}
+
+/// Whether `path` belongs to this dialect.
+pub fn owns(path: &str) -> bool {
+    ["/users", "/authentication"]
+        .iter()
+        .any(|s| path.strip_prefix(s).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+}
+
+/// Serves one request under `/users` or `/authentication`.
+pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let result = match (req.method(), segments.as_slice()) {
+        (&Method::POST, ["users"]) => create_user(auth, req).await,
+        (&Method::GET, ["users", id]) => get_user(auth, req, id).await,
+        (&Method::PATCH, ["users", id]) => patch_user(auth, req, id).await,
+        (&Method::DELETE, ["users", id]) => remove_user(auth, req, id).await,
+        (&Method::POST, ["authentication"]) => create_authentication(auth, req).await,
+        (&Method::DELETE, ["authentication"]) => remove_authentication(auth, req, None).await,
+        (&Method::DELETE, ["authentication", id]) => remove_authentication(auth, req, Some(id)).await,
+        (method, [_]) | (method, [_, _]) => Err(FeathersError::MethodNotAllowed(service_method(method, segments.len() == 2))),
+        _ => Err(FeathersError::NotFound),
+    };
+    result.unwrap_or_else(|e| render_error(auth, &e))
+}
+
+/// The Feathers service method a REST call maps to.
+fn service_method(method: &Method, with_id: bool) -> &'static str {
+    match (method.as_str(), with_id) {
+        ("GET", false) => "find",
+        ("GET", true) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", _) => "remove",
+        _ => "unknown",
+    }
+}
+
+fn respond<T: Serialize>(status: StatusCode, body: &T) -> Result<Response<Body>, FeathersError> {
+    let value = serde_json::to_value(body).map_err(|e| FlowError::Internal(e.to_string()))?;
+    Ok(json_response(status, &value, &[]))
+}
+
+/// The users service's view of an account.
+pub fn user_view(user: &User) -> UserView {
+    UserView {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        avatar: user.email.as_deref().map(gravatar),
+    }
+}
+
+/// The Gravatar URL of an address: MD5 of the trimmed, lower-cased address (Gravatar's
+/// scheme, not a secret), 60 px.
+fn gravatar(email: &str) -> String {
+    let digest = Md5::digest(email.trim().to_lowercase().as_bytes());
+    format!("https://s.gravatar.com/avatar/{}?s=60", hex::encode(digest))
+}
+
+/// The `POST /users` body.
+#[derive(Deserialize)]
+struct NewUser {
+    email: Option<String>,
+    password: Option<Secret<String>>,
+}
+
+async fn create_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, FeathersError> {
+    let body: NewUser = parse_json(req.body())?;
+    let email = body.email.ok_or_else(|| FeathersError::BadRequest("email is required".into()))?;
+    let password = body.password.ok_or_else(|| FeathersError::BadRequest("password is required".into()))?;
+    let confirm = match auth.config.feathers_require_confirmation {
+        true => Confirm::ByMail,
+        false => Confirm::AtOnce { sign_in: false },
+    };
+    let outcome = auth
+        .sign_up(SignupRequest {
+            email: &email,
+            password: &password,
+            metadata: json!({}),
+            platform: &platform(req.headers()),
+            redirect_to: None,
+            confirm,
+        })
+        .await?;
+    let user = match outcome {
+        SignupOutcome::Registered(u) | SignupOutcome::ConfirmationSent(u) | SignupOutcome::AlreadyRegistered(u) => u,
+        SignupOutcome::SignedIn(s) => s.user,
+    };
+    respond(StatusCode::CREATED, &user_view(&user))
+}
+
+/// The claims of a Feathers access token besides `iat` and `exp`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenClaims {
+    /// Audience.
+    pub aud: String,
+    /// Issuer.
+    pub iss: String,
+    /// The user id.
+    pub sub: String,
+    /// The session id.
+    pub jti: String,
+}
+
+/// A checked access token: its claims as reported, its session and account.
+struct Bearer {
+    payload: Payload,
+    session: Session,
+    user: User,
+}
+
+/// Verifies a Feathers access token and finds its live session and account.
+async fn verify_token<P: Ports>(auth: &Auth<P>, token: &str) -> Result<Bearer, FeathersError> {
+    let now = auth.ports.clock().now();
+    let verified = auth.jwt.verify::<TokenClaims>(token, now).map_err(FeathersError::BadToken)?;
+    let claims = verified.claims;
+    let config = &auth.config;
+    if claims.aud != config.feathers_jwt_audience {
+        return Err(FeathersError::WrongClaim { claim: "audience", expected: config.feathers_jwt_audience.clone() });
+    }
+    if claims.iss != config.feathers_jwt_issuer {
+        return Err(FeathersError::WrongClaim { claim: "issuer", expected: config.feathers_jwt_issuer.clone() });
+    }
+    let (session, user) = auth.session_user(&claims.jti, &claims.sub).await?;
+    let payload = Payload {
+        iat: verified.issued_at.map(Timestamp::unix_seconds).unwrap_or_default(),
+        exp: verified.expires_at.unix_seconds(),
+        aud: claims.aud,
+        iss: claims.iss,
+        sub: claims.sub,
+        jti: claims.jti,
+    };
+    Ok(Bearer { payload, session, user })
+}
+
+/// The session and account of a Feathers access token, with its expiry (for `/api/check`).
+pub async fn token_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<(Session, User, Timestamp), FeathersError> {
+    let bearer = verify_token(auth, token).await?;
+    Ok((bearer.session, bearer.user, Timestamp(bearer.payload.exp.saturating_mul(1000))))
+}
+
+/// The token of `Authorization: Bearer <jwt>`, `JWT <jwt>` or a bare `<jwt>`.
+fn header_token(req: &Request<Body>) -> Option<&str> {
+    let value = header(req.headers(), "authorization")?.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("jwt") => token.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+/// The caller of a users-service request, by its header token.
+async fn caller<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Bearer, FeathersError> {
+    let token = header_token(req).ok_or(FeathersError::NotAuthenticated("Not authenticated"))?;
+    verify_token(auth, token).await
+}
+
+/// The caller, if `id` is the caller's own account.
+async fn own_account<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Bearer, FeathersError> {
+    let bearer = caller(auth, req).await?;
+    match bearer.user.id == id {
+        true => Ok(bearer),
+        false => Err(FeathersError::NotYours(id.chars().take(64).collect())),
+    }
+}
+
+async fn get_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, FeathersError> {
+    let bearer = own_account(auth, req, id).await?;
+    respond(StatusCode::OK, &user_view(&bearer.user))
+}
+
+/// The `PATCH /users/:id` body: only the password can change here.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    password: Option<Secret<String>>,
+}
+
+async fn patch_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, FeathersError> {
+    let bearer = own_account(auth, req, id).await?;
+    let body: UserPatch = parse_json(req.body()).map_err(|e| match e.0.contains("unknown field") {
+        true => FeathersError::BadRequest("Only `password` can be changed here".into()),
+        false => FeathersError::BadJson(e),
+    })?;
+    let password = body.password.ok_or_else(|| FeathersError::BadRequest("password is required".into()))?;
+    let update = UserUpdate { password: Some(&password), ..UserUpdate::default() };
+    let user = auth.update_user(&bearer.user, &bearer.session, update).await?;
+    respond(StatusCode::OK, &user_view(&user))
+}
+
+async fn remove_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, FeathersError> {
+    let bearer = own_account(auth, req, id).await?;
+    auth.delete_account(&bearer.user).await?;
+    respond(StatusCode::OK, &user_view(&bearer.user))
+}
+
+async fn create_authentication<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, FeathersError> {
+    let body: AuthRequest = parse_json(req.body())?;
+    match body.strategy.as_deref() {
+        Some(LOCAL) => {
+            let email = body.email.unwrap_or_default();
+            let password = Secret::new(body.password.unwrap_or_default());
+            // Upstream answers a missing field like a wrong one, before any lookup.
+            if email.is_empty() || password.expose().is_empty() {
+                return Err(FlowError::InvalidCredentials.into());
+            }
+            let signed_in = auth.password_login(&email, &password, &platform(req.headers())).await?;
+            respond(StatusCode::CREATED, &issue(auth, &signed_in)?)
+        }
+        Some(JWT) => {
+            let token = body.access_token.filter(|t| !t.is_empty()).ok_or(FeathersError::NotAuthenticated("No access token"))?;
+            let bearer = verify_token(auth, &token).await?;
+            respond(StatusCode::CREATED, &jwt_result(token, bearer))
+        }
+        Some(_) => Err(FeathersError::NotAuthenticated(
+            "Invalid authentication information (strategy not allowed in authStrategies)",
+        )),
+        None => Err(FeathersError::NotAuthenticated("Invalid authentication information (no `strategy` set)")),
+    }
+}
+
+/// The result of a fresh `local` sign-in, with a new token for its session.
+fn issue<P: Ports>(auth: &Auth<P>, signed_in: &SignedIn) -> Result<AuthResult, FeathersError> {
+    let config = &auth.config;
+    let now = auth.ports.clock().now();
+    let expires_at = now.plus_secs(config.feathers_jwt_exp_secs);
+    let claims = TokenClaims {
+        aud: config.feathers_jwt_audience.clone(),
+        iss: config.feathers_jwt_issuer.clone(),
+        sub: signed_in.user.id.clone(),
+        jti: signed_in.session.id.clone(),
+    };
+    let access_token = auth.jwt.sign(&claims, now, expires_at, Some("access")).map_err(FlowError::from)?;
+    let payload = Payload {
+        iat: now.unix_seconds(),
+        exp: expires_at.unix_seconds(),
+        aud: claims.aud,
+        iss: claims.iss,
+        sub: claims.sub,
+        jti: claims.jti,
+    };
+    Ok(AuthResult {
+        access_token,
+        authentication: Authentication { strategy: LOCAL.into(), access_token: None, payload },
+        user: user_view(&signed_in.user),
+    })
+}
+
+fn jwt_result(token: String, bearer: Bearer) -> AuthResult {
+    AuthResult {
+        access_token: token.clone(),
+        authentication: Authentication { strategy: JWT.into(), access_token: Some(token), payload: bearer.payload },
+        user: user_view(&bearer.user),
+    }
+}
+
+async fn remove_authentication<P: Ports>(
+    auth: &Auth<P>,
+    req: &Request<Body>,
+    id: Option<&str>,
+) -> Result<Response<Body>, FeathersError> {
+    let token = header_token(req)
+        .ok_or(FeathersError::NotAuthenticated("Invalid authentication information (no `strategy` set)"))?;
+    if id.is_some_and(|id| id != token) {
+        return Err(FeathersError::NotAuthenticated("Invalid access token"));
+    }
+    let bearer = verify_token(auth, token).await?;
+    auth.logout(&bearer.session, LogoutScope::Local).await?;
+    respond(StatusCode::OK, &jwt_result(token.to_string(), bearer))
+}
