@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the worker (worker/build/index.js + index_bg.wasm) fully offline and reports its
-# gzipped size. worker-build would download wasm-bindgen, wasm-opt and esbuild from GitHub;
+# Builds the worker (worker/build/index.js + index_bg.wasm) and the browser client
+# (client-wasm/pkg, copied to public/pkg for the worker to serve at /pkg/) fully offline, and
+# reports their gzipped sizes. worker-build would download wasm-bindgen, wasm-opt and esbuild from GitHub;
 # these variables point it at the copies `scripts/setup.sh` installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +18,22 @@ fi
 rm -f "$log"
 wasm=worker/build/index_bg.wasm
 printf 'build: worker wasm %s bytes, %s bytes gzipped\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
+
+# The browser client: wasm-pack (with the wasm-bindgen CLI setup.sh installed), then binaryen's
+# wasm-opt for size, since wasm-pack's own download of it cannot work here.
+log=$(mktemp)
+if ! PATH="$bin:$PATH" "$bin/wasm-pack" build client-wasm --target web --release >"$log" 2>&1; then
+  cat "$log"
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"
+pkg=client-wasm/pkg
+"$WASM_OPT_BIN" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  -o "$pkg/portcullis_client_bg.wasm" "$pkg/portcullis_client_bg.wasm"
+rm -f "$pkg/.gitignore"
+rm -rf public/pkg
+cp -r "$pkg" public/pkg
+client=$pkg/portcullis_client_bg.wasm
+printf 'build: client wasm %s bytes, %s bytes gzipped\n' "$(wc -c <"$client")" "$(gzip -9c "$client" | wc -c)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: every suite, then one summary line. Native Rust (shared + worker), lints, the
-# e2e suite against the built worker in workerd with D1, KV and maildev, and the deploy bundle.
+# `make test`: every suite, then one summary line. Native Rust (shared, worker, client logic),
+# lints, the client's browser adapters in headless Chromium, and the e2e suite against the
+# built worker in workerd with D1, KV and maildev (official clients, Playwright, deploy bundle).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}" WRANGLER_SEND_METRICS=false
@@ -19,6 +20,17 @@ while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
 
 echo "== cargo clippy"
 if ! cargo clippy --workspace --all-targets --quiet -- -D warnings; then status=1; failed=$((failed + 1)); fi
+
+echo "== client in headless Chromium (wasm-bindgen-test)"
+bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+(cd client-wasm && PATH="$bin:$PATH" CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test --quiet --target wasm32-unknown-unknown --test browser) 2>&1 | tee "$log/browser.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
+  sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log/browser.txt")
+if ! cargo clippy -p portcullis-client --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings; then
+  status=1; failed=$((failed + 1))
+fi
 
 echo "== e2e (node --test)"
 node --test --test-concurrency=1 --test-reporter=spec e2e/ 2>&1 | tee "$log/e2e.txt"

@@ -1,0 +1,207 @@
+//! `portcullis-client`: the browser client of Portcullis, for web apps, from npm.
+//!
+//! This file is the `#[wasm_bindgen]` surface only: `AuthClient` with `authenticate`,
+//! `reAuthenticate`, `logout` and `accessToken`, turning JavaScript values into the logic's
+//! types and back. The logic is in [`client`] (tested natively); the browser's storage and
+//! fetch are in [`storage`] and [`transport`].
+//!
+//! ```js
+//! import init, { AuthClient } from "portcullis-client";
+//! await init();
+//! const auth = new AuthClient({ baseUrl: "https://auth.example.com" });
+//! const { accessToken, authentication, user } = await auth.authenticate({ strategy: "local", email, password });
+//! ```
+
+pub mod client;
+pub mod storage;
+pub mod transport;
+
+use client::{take_from_fragment, Authenticated, Client, ClientError, MemoryStore, Options, LOCATION_KEY};
+use js_sys::{Promise, Reflect};
+use storage::LocalStorage;
+use transport::Fetch;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Options of `new AuthClient(...)`. */
+export interface AuthClientOptions {
+  /** The Portcullis server, e.g. "https://auth.example.com". */
+  baseUrl: string;
+  /** The storage key of the token; default "feathers-jwt" (what Feathers' client uses). */
+  storageKey?: string;
+  /** "local" (window.localStorage, the default) or "memory" (gone on reload). */
+  storage?: "local" | "memory";
+}
+/** The claims of an access token. */
+export interface AuthPayload { iat: number; exp: number; aud: string; iss: string; sub: string; jti: string; }
+/** The signed-in user, as the server's users service shows it. */
+export interface AuthUser { id: string; email: string | null; avatar?: string; [field: string]: unknown; }
+/** What authenticate and reAuthenticate resolve to. */
+export interface AuthResult {
+  accessToken: string;
+  authentication: { strategy: string; accessToken?: string; payload: AuthPayload };
+  user: AuthUser;
+}
+/** The body of authenticate: a strategy and its fields. */
+export type AuthRequest =
+  | { strategy: "local"; email: string; password: string }
+  | { strategy: "jwt"; accessToken: string }
+  | { strategy: string; [field: string]: unknown };
+/** How calls reject: an Error with the server's Feathers error fields. */
+export interface AuthError extends Error {
+  /** e.g. "NotAuthenticated", "BadRequest", "Conflict", or "NetworkError" when no answer came. */
+  name: string;
+  /** The HTTP status, 0 when no answer came. */
+  code: number;
+  className?: string;
+  data?: unknown;
+}
+"#;
+
+/// A client for one Portcullis server.
+#[wasm_bindgen]
+pub struct AuthClient {
+    inner: Handle,
+}
+
+/// The client over the store the options chose.
+#[derive(Clone)]
+enum Handle {
+    Local(Client<Fetch, LocalStorage>),
+    Memory(Client<Fetch, MemoryStore>),
+}
+
+#[wasm_bindgen]
+impl AuthClient {
+    /// `new AuthClient({ baseUrl, storageKey?, storage? })`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "AuthClientOptions")] options: JsValue) -> Result<AuthClient, JsError> {
+        let text = |name: &str| -> Result<Option<String>, JsError> {
+            let v = Reflect::get(&options, &JsValue::from_str(name)).map_err(|_| JsError::new("options must be an object"))?;
+            match (v.is_undefined() || v.is_null(), v.as_string()) {
+                (true, _) => Ok(None),
+                (false, Some(s)) => Ok(Some(s)),
+                (false, None) => Err(JsError::new(&format!("options.{name} must be a string"))),
+            }
+        };
+        if !options.is_object() {
+            return Err(JsError::new("new AuthClient(options): options must be an object with a baseUrl"));
+        }
+        let base_url = text("baseUrl")?.filter(|u| !u.trim().is_empty()).ok_or_else(|| JsError::new("options.baseUrl is required"))?;
+        let mut opts = Options::new(base_url.trim());
+        if let Some(key) = text("storageKey")?.filter(|k| !k.is_empty()) {
+            opts.storage_key = key;
+        }
+        let inner = match text("storage")?.as_deref() {
+            None | Some("local") => {
+                let store = LocalStorage::open().map_err(|e| JsError::new(&e))?;
+                Handle::Local(Client::with_fragment_source(opts, Fetch, store, Box::new(token_from_location)))
+            }
+            Some("memory") => Handle::Memory(Client::with_fragment_source(opts, Fetch, MemoryStore::default(), Box::new(token_from_location))),
+            Some(other) => return Err(JsError::new(&format!("options.storage must be \"local\" or \"memory\", not {other:?}"))),
+        };
+        Ok(AuthClient { inner })
+    }
+
+    /// Authenticates with a strategy (`{strategy: "local", email, password}`), stores the token
+    /// and resolves to `{accessToken, authentication, user}`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<AuthResult>")]
+    pub fn authenticate(&self, #[wasm_bindgen(unchecked_param_type = "AuthRequest")] data: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let body = to_json(&data)?;
+            match inner {
+                Handle::Local(c) => result(c.authenticate(&body).await),
+                Handle::Memory(c) => result(c.authenticate(&body).await),
+            }
+        })
+    }
+
+    /// Authenticates again with the stored token (or `#access_token=` in the URL); concurrent
+    /// calls share one request. A 401-407 answer removes the stored token.
+    #[wasm_bindgen(js_name = reAuthenticate, unchecked_return_type = "Promise<AuthResult>")]
+    pub fn re_authenticate(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            match inner {
+                Handle::Local(c) => result(c.re_authenticate().await),
+                Handle::Memory(c) => result(c.re_authenticate().await),
+            }
+        })
+    }
+
+    /// Ends the session on the server and removes the stored token; resolves to the ended
+    /// authentication, or `null` if there was none.
+    #[wasm_bindgen(unchecked_return_type = "Promise<AuthResult | null>")]
+    pub fn logout(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let done = match inner {
+                Handle::Local(c) => c.logout().await,
+                Handle::Memory(c) => c.logout().await,
+            };
+            match done {
+                Ok(Some(a)) => result(Ok(a)),
+                Ok(None) => Ok(JsValue::NULL),
+                Err(e) => Err(to_error(&e)),
+            }
+        })
+    }
+
+    /// The stored access token, or `null`.
+    #[wasm_bindgen(getter, js_name = accessToken)]
+    pub fn access_token(&self) -> Option<String> {
+        match &self.inner {
+            Handle::Local(c) => c.access_token(),
+            Handle::Memory(c) => c.access_token(),
+        }
+    }
+}
+
+/// Takes a token out of `window.location.hash`, as Feathers' client does after an OAuth
+/// redirect.
+fn token_from_location() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let hash = location.hash().ok()?;
+    let (token, rest) = take_from_fragment(&hash, LOCATION_KEY)?;
+    let _ = location.set_hash(&rest);
+    Some(token)
+}
+
+/// The JSON text of an `authenticate` argument, which must be a plain object.
+fn to_json(value: &JsValue) -> Result<String, JsValue> {
+    let invalid = || to_error(&ClientError::of_status(400, "authenticate(data): data must be an object with a strategy".into()));
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        return Err(invalid());
+    }
+    js_sys::JSON::stringify(value).map(String::from).map_err(|_| invalid())
+}
+
+fn result(r: Result<Authenticated, ClientError>) -> Result<JsValue, JsValue> {
+    let done = r.map_err(|e| to_error(&e))?;
+    js_sys::JSON::parse(&done.raw)
+}
+
+/// An `Error` carrying the Feathers fields `name`, `code`, `className` and `data`.
+fn to_error(e: &ClientError) -> JsValue {
+    let error = js_sys::Error::new(&e.message);
+    error.set_name(&e.name);
+    let set = |k: &str, v: &JsValue| {
+        let _ = Reflect::set(&error, &JsValue::from_str(k), v);
+    };
+    set("code", &JsValue::from(e.code));
+    if let Some(c) = &e.class_name {
+        set("className", &JsValue::from_str(c));
+    }
+    if let Some(body) = e.body.as_deref().and_then(|b| js_sys::JSON::parse(b).ok()) {
+        for key in ["data", "errors"] {
+            match Reflect::get(&body, &JsValue::from_str(key)) {
+                Ok(v) if !v.is_undefined() => set(key, &v),
+                _ => {}
+            }
+        }
+    }
+    error.into()
+}

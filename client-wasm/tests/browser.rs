@@ -1,0 +1,97 @@
+//! The browser adapters in headless Chromium (wasm-bindgen-test): localStorage as the token
+//! store, fetch as the transport, and the `AuthClient` surface's errors as JavaScript sees them.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use js_sys::Reflect;
+use portcullis_client::client::{HttpRequest, TokenStore, Transport};
+use portcullis_client::storage::LocalStorage;
+use portcullis_client::transport::Fetch;
+use portcullis_client::AuthClient;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn window_storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+fn field(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).unwrap()
+}
+
+fn options(pairs: &[(&str, &str)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v)).unwrap();
+    }
+    o.into()
+}
+
+#[wasm_bindgen_test]
+fn local_storage_keeps_the_token_where_the_page_sees_it() {
+    let store = LocalStorage::open().unwrap();
+    store.set("feathers-jwt", "abc.def.ghi").unwrap();
+    assert_eq!(window_storage().get_item("feathers-jwt").unwrap().as_deref(), Some("abc.def.ghi"));
+    assert_eq!(store.get("feathers-jwt").as_deref(), Some("abc.def.ghi"));
+    store.remove("feathers-jwt");
+    assert_eq!(window_storage().get_item("feathers-jwt").unwrap(), None);
+    assert_eq!(store.get("feathers-jwt"), None);
+}
+
+#[wasm_bindgen_test]
+async fn fetch_returns_status_and_body_text() {
+    let here = web_sys::window().unwrap().location().href().unwrap();
+    let res = Fetch
+        .send(HttpRequest { method: "POST", url: here.clone(), authorization: Some("Bearer x".into()), body: Some("{}".into()) })
+        .await
+        .unwrap();
+    assert!(res.status >= 200, "a status came back: {}", res.status);
+    let res = Fetch.send(HttpRequest { method: "DELETE", url: here, authorization: None, body: None }).await.unwrap();
+    assert!(res.status >= 200);
+}
+
+#[wasm_bindgen_test]
+async fn fetch_reports_an_unreachable_server() {
+    let err = Fetch
+        .send(HttpRequest { method: "POST", url: "http://127.0.0.1:9/authentication".into(), authorization: None, body: Some("{}".into()) })
+        .await
+        .unwrap_err();
+    assert!(err.contains("Could not reach http://127.0.0.1:9/authentication"), "{err}");
+}
+
+#[wasm_bindgen_test]
+async fn the_client_rejects_with_errors_carrying_name_and_code() {
+    window_storage().remove_item("feathers-jwt").unwrap();
+    let auth = AuthClient::new(options(&[("baseUrl", "http://127.0.0.1:9")])).unwrap();
+    let err = JsFuture::from(auth.re_authenticate()).await.unwrap_err();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(field(&err, "name"), "NotAuthenticated");
+    assert_eq!(field(&err, "code"), 401);
+    assert_eq!(field(&err, "message"), "No accessToken found in storage");
+
+    let err = JsFuture::from(auth.authenticate(JsValue::from_str("local"))).await.unwrap_err();
+    assert_eq!(field(&err, "name"), "BadRequest");
+
+    window_storage().set_item("feathers-jwt", "kept").unwrap();
+    let err = JsFuture::from(auth.re_authenticate()).await.unwrap_err();
+    assert_eq!(field(&err, "name"), "NetworkError");
+    assert_eq!(field(&err, "code"), 0);
+    assert_eq!(auth.access_token().as_deref(), Some("kept"), "a network failure keeps the token");
+    assert!(JsFuture::from(auth.logout()).await.is_err(), "logout cannot reach the server either");
+    window_storage().remove_item("feathers-jwt").unwrap();
+    assert_eq!(JsFuture::from(auth.logout()).await.unwrap(), JsValue::NULL, "nothing to log out");
+}
+
+#[wasm_bindgen_test]
+fn options_are_checked() {
+    assert!(AuthClient::new(JsValue::UNDEFINED).is_err());
+    assert!(AuthClient::new(options(&[])).is_err());
+    assert!(AuthClient::new(options(&[("baseUrl", "https://a.example"), ("storage", "cookies")])).is_err());
+    let memory = AuthClient::new(options(&[("baseUrl", "https://a.example"), ("storage", "memory"), ("storageKey", "k")])).unwrap();
+    window_storage().set_item("k", "in-local-storage").unwrap();
+    assert_eq!(memory.access_token(), None, "memory storage does not read localStorage");
+    window_storage().remove_item("k").unwrap();
+}

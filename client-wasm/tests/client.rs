@@ -1,0 +1,269 @@
+//! The client logic, natively, over a scripted transport and the memory store: what each call
+//! sends, what it stores, and what it does with each kind of answer.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use portcullis_client::client::{
+    take_from_fragment, Client, HttpRequest, HttpResponse, MemoryStore, Options, TokenStore, Transport,
+};
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+type Script = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, String>>;
+
+/// Answers by script, after yielding a few times (as a network would), so that calls made
+/// together overlap.
+struct Scripted {
+    sent: Rc<RefCell<Vec<HttpRequest>>>,
+    script: Script,
+}
+
+struct Yield(u8);
+impl Future for Yield {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 == 0 {
+            Poll::Ready(())
+        } else {
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl Transport for Scripted {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+        self.sent.borrow_mut().push(req.clone());
+        Yield(5).await;
+        (self.script)(&req)
+    }
+}
+
+/// A store that shares its contents with the test.
+#[derive(Clone, Default)]
+struct Shared(Rc<MemoryStore>);
+impl TokenStore for Shared {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), String> {
+        self.0.set(key, value)
+    }
+    fn remove(&self, key: &str) {
+        self.0.remove(key)
+    }
+}
+
+fn result_body(token: &str, strategy: &str) -> String {
+    json!({
+        "accessToken": token,
+        "authentication": {"strategy": strategy, "payload": {"iat": 1, "exp": 2, "aud": "a", "iss": "feathers", "sub": "u1", "jti": "s1"}},
+        "user": {"id": "u1", "email": "ann@example.com", "avatar": "https://s.gravatar.com/avatar/x?s=60", "nickname": "Ann"}
+    })
+    .to_string()
+}
+
+fn ok(body: String) -> Result<HttpResponse, String> {
+    Ok(HttpResponse { status: 201, body })
+}
+
+fn error(code: u16, name: &str, message: &str) -> Result<HttpResponse, String> {
+    Ok(HttpResponse { status: code, body: json!({"name": name, "message": message, "code": code, "className": "x"}).to_string() })
+}
+
+struct Rig {
+    client: Client<Scripted, Shared>,
+    sent: Rc<RefCell<Vec<HttpRequest>>>,
+    store: Shared,
+}
+
+fn rig(script: impl Fn(&HttpRequest) -> Result<HttpResponse, String> + 'static) -> Rig {
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let store = Shared::default();
+    let transport = Scripted { sent: Rc::clone(&sent), script: Box::new(script) };
+    let client = Client::new(Options::new("https://auth.example/"), transport, store.clone());
+    Rig { client, sent, store }
+}
+
+fn body_of(req: &HttpRequest) -> Value {
+    serde_json::from_str(req.body.as_deref().unwrap()).unwrap()
+}
+
+#[test]
+fn authenticate_posts_the_strategy_and_stores_the_token_under_feathers_jwt() {
+    let r = rig(|_| ok(result_body("tok-1", "local")));
+    let data = json!({"strategy": "local", "email": "ann@example.com", "password": "pw"});
+    let done = pollster::block_on(r.client.authenticate(&data.to_string())).unwrap();
+    assert_eq!(done.result.access_token, "tok-1");
+    let raw: Value = serde_json::from_str(&done.raw).unwrap();
+    assert_eq!(raw["user"]["nickname"], "Ann", "the whole body reaches JavaScript");
+    let sent = r.sent.borrow();
+    assert_eq!(sent[0].method, "POST");
+    assert_eq!(sent[0].url, "https://auth.example/authentication");
+    assert_eq!(sent[0].authorization, None);
+    assert_eq!(body_of(&sent[0]), data);
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("tok-1"));
+}
+
+#[test]
+fn a_failed_authenticate_rejects_with_the_servers_error() {
+    let r = rig(|_| error(401, "NotAuthenticated", "Invalid login"));
+    r.store.set("feathers-jwt", "old").unwrap();
+    let e = pollster::block_on(r.client.authenticate(r#"{"strategy": "local"}"#)).unwrap_err();
+    assert_eq!((e.name.as_str(), e.code, e.message.as_str()), ("NotAuthenticated", 401, "Invalid login"));
+    assert!(e.body.unwrap().contains("\"className\""), "the whole error body is kept for JavaScript");
+    assert_eq!(r.store.get("feathers-jwt"), None, "401 removes the stored token, as upstream");
+}
+
+#[test]
+fn re_authenticate_sends_the_stored_token_through_the_jwt_strategy() {
+    let r = rig(|req| {
+        let token = serde_json::from_str::<Value>(req.body.as_deref().unwrap()).unwrap()["accessToken"].as_str().unwrap().to_string();
+        ok(result_body(&token, "jwt"))
+    });
+    r.store.set("feathers-jwt", "stored-token").unwrap();
+    let done = pollster::block_on(r.client.re_authenticate()).unwrap();
+    assert_eq!(done.result.access_token, "stored-token");
+    assert_eq!(body_of(&r.sent.borrow()[0]), json!({"strategy": "jwt", "accessToken": "stored-token"}));
+}
+
+#[test]
+fn concurrent_re_authenticate_calls_share_one_request() {
+    let r = rig(|_| ok(result_body("t", "jwt")));
+    r.store.set("feathers-jwt", "t").unwrap();
+    let (a, b, c) = pollster::block_on(futures_util::future::join3(
+        r.client.re_authenticate(),
+        r.client.re_authenticate(),
+        r.client.re_authenticate(),
+    ));
+    assert_eq!(r.sent.borrow().len(), 1, "one request for three calls");
+    assert_eq!(a.unwrap(), b.clone().unwrap());
+    assert_eq!(b.unwrap(), c.unwrap());
+    // Once answered, the next call asks again.
+    pollster::block_on(r.client.re_authenticate()).unwrap();
+    assert_eq!(r.sent.borrow().len(), 2);
+}
+
+#[test]
+fn re_authenticate_without_a_token_rejects_without_asking() {
+    let r = rig(|_| panic!("no request expected"));
+    let e = pollster::block_on(r.client.re_authenticate()).unwrap_err();
+    assert_eq!((e.name.as_str(), e.code), ("NotAuthenticated", 401));
+    assert_eq!(e.message, "No accessToken found in storage");
+}
+
+#[test]
+fn only_401_to_407_answers_remove_the_stored_token() {
+    for (code, name, removed) in [
+        (401, "NotAuthenticated", true),
+        (403, "Forbidden", true),
+        (404, "NotFound", true),
+        (407, "GeneralError", true),
+        (400, "BadRequest", false),
+        (408, "Timeout", false),
+        (429, "TooManyRequests", false),
+        (500, "GeneralError", false),
+    ] {
+        let r = rig(move |_| error(code, name, "no"));
+        r.store.set("feathers-jwt", "t").unwrap();
+        let e = pollster::block_on(r.client.re_authenticate()).unwrap_err();
+        assert_eq!(e.code, code);
+        assert_eq!(r.store.get("feathers-jwt").is_none(), removed, "status {code}");
+    }
+}
+
+#[test]
+fn network_failures_and_non_feathers_answers_keep_the_token() {
+    let r = rig(|_| Err("connection refused".into()));
+    r.store.set("feathers-jwt", "t").unwrap();
+    let e = pollster::block_on(r.client.re_authenticate()).unwrap_err();
+    assert_eq!((e.name.as_str(), e.code), ("NetworkError", 0));
+    assert!(e.message.contains("connection refused"));
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("t"));
+
+    let r = rig(|_| Ok(HttpResponse { status: 502, body: "<html>Bad gateway</html>".into() }));
+    r.store.set("feathers-jwt", "t").unwrap();
+    let e = pollster::block_on(r.client.re_authenticate()).unwrap_err();
+    assert_eq!((e.name.as_str(), e.code), ("BadGateway", 502));
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("t"));
+
+    let r = rig(|_| Ok(HttpResponse { status: 201, body: "{\"accessToken\": 5}".into() }));
+    let e = pollster::block_on(r.client.authenticate(r#"{"strategy": "local"}"#)).unwrap_err();
+    assert!(e.message.contains("not an authentication result"), "{e:?}");
+}
+
+#[test]
+fn logout_deletes_with_the_bearer_token_and_clears_the_store() {
+    let r = rig(|_| Ok(HttpResponse { status: 200, body: result_body("t", "jwt") }));
+    r.store.set("feathers-jwt", "t").unwrap();
+    let done = pollster::block_on(r.client.logout()).unwrap().unwrap();
+    assert_eq!(done.result.access_token, "t");
+    let sent = r.sent.borrow();
+    assert_eq!((sent[0].method, sent[0].url.as_str()), ("DELETE", "https://auth.example/authentication"));
+    assert_eq!(sent[0].authorization.as_deref(), Some("Bearer t"));
+    assert_eq!(r.store.get("feathers-jwt"), None);
+}
+
+#[test]
+fn logout_of_a_dead_token_resolves_to_none_and_other_failures_reject() {
+    let r = rig(|_| error(401, "NotAuthenticated", "Session has ended"));
+    r.store.set("feathers-jwt", "t").unwrap();
+    assert_eq!(pollster::block_on(r.client.logout()).unwrap(), None);
+    assert_eq!(r.store.get("feathers-jwt"), None);
+
+    let r = rig(|_| Err("offline".into()));
+    r.store.set("feathers-jwt", "t").unwrap();
+    assert_eq!(pollster::block_on(r.client.logout()).unwrap_err().name, "NetworkError");
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("t"), "kept, to try again");
+
+    let r = rig(|_| panic!("no request expected"));
+    assert_eq!(pollster::block_on(r.client.logout()).unwrap(), None, "nothing to end");
+}
+
+#[test]
+fn the_storage_key_can_be_changed() {
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let store = Shared::default();
+    let transport = Scripted { sent, script: Box::new(|_| ok(result_body("tok", "local"))) };
+    let options = Options { storage_key: "my-app-token".into(), ..Options::new("https://auth.example") };
+    let client = Client::new(options, transport, store.clone());
+    pollster::block_on(client.authenticate(r#"{"strategy": "local"}"#)).unwrap();
+    assert_eq!(store.get("my-app-token").as_deref(), Some("tok"));
+    assert_eq!(store.get("feathers-jwt"), None);
+}
+
+#[test]
+fn a_token_in_the_url_fragment_is_used_when_none_is_stored() {
+    let taken = Rc::new(Cell::new(0));
+    let counter = Rc::clone(&taken);
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let transport = Scripted { sent: Rc::clone(&sent), script: Box::new(|_| ok(result_body("from-url", "jwt"))) };
+    let store = Shared::default();
+    let client = Client::with_fragment_source(
+        Options::new("https://auth.example"),
+        transport,
+        store.clone(),
+        Box::new(move || {
+            counter.set(counter.get() + 1);
+            Some("from-url".into())
+        }),
+    );
+    pollster::block_on(client.re_authenticate()).unwrap();
+    assert_eq!(body_of(&sent.borrow()[0])["accessToken"], "from-url");
+    assert_eq!(store.get("feathers-jwt").as_deref(), Some("from-url"), "stored once it worked");
+    pollster::block_on(client.re_authenticate()).unwrap();
+    assert_eq!(taken.get(), 1, "the store is asked first");
+}
+
+#[test]
+fn fragments_lose_just_the_token_parameter() {
+    assert_eq!(take_from_fragment("#access_token=abc", "access_token"), Some(("abc".into(), "#".into())));
+    assert_eq!(take_from_fragment("#x=1&access_token=abc&y=2", "access_token"), Some(("abc".into(), "#x=1&y=2".into())));
+    assert_eq!(take_from_fragment("#x=1", "access_token"), None);
+    assert_eq!(take_from_fragment("#access_token=", "access_token"), None);
+}
