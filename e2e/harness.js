@@ -123,6 +123,8 @@ export async function startWorker({ mail, vars = {}, persist } = {}) {
     host: "127.0.0.1",
     port,
     cf: false,
+    // Like wrangler.toml's [assets]: the demo page and the client package (built into public/pkg).
+    assets: { directory: path.join(root, "public"), routerConfig: { has_user_worker: true } },
     ...(persist ? { d1Persist: path.join(persist, "d1"), kvPersist: path.join(persist, "kv") } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");

@@ -1,0 +1,171 @@
+// The Feathers dialect end to end with Feathers' own client: @feathersjs/feathers +
+// @feathersjs/rest-client (fetch) + @feathersjs/authentication-client against the built worker
+// in workerd with D1 and the mail catcher. Then bad input with plain fetch: always a Feathers
+// error, never a 5xx.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { feathers } from "@feathersjs/feathers";
+import rest from "@feathersjs/rest-client";
+import authentication from "@feathersjs/authentication-client";
+import { AuthClient as GoTrueClient } from "@supabase/auth-js";
+import { startMailCatcher, startWorker, call } from "./harness.js";
+
+let mail, worker;
+let n = 0;
+const unique = (tag) => `${tag}-${Date.now() % 1e7}-${n++}@example.com`;
+
+before(async () => {
+  mail = await startMailCatcher();
+  worker = await startWorker({ mail });
+});
+
+after(async () => {
+  await worker?.stop();
+  await mail?.stop();
+});
+
+/** A Feathers client app as a Feathers web app would configure it (storage in memory). */
+function client() {
+  const app = feathers();
+  app.configure(rest(worker.url).fetch(fetch));
+  app.configure(authentication());
+  return app;
+}
+
+const api = (path, opts = {}) => call(`${worker.url}${path}`, opts);
+
+/** Asserts a Feathers error body, whatever the way it arrived. */
+function isFeathersError(e, code, name) {
+  assert.equal(e.code, code, JSON.stringify(e));
+  assert.equal(e.name, name, JSON.stringify(e));
+  assert.equal(typeof e.message, "string");
+  assert.equal(typeof e.className, "string");
+}
+
+test("users.create -> authenticate -> reAuthenticate -> logout -> the old token refused", async () => {
+  const app = client();
+  const email = unique("ann");
+  const user = await app.service("users").create({ email, password: "correct horse" });
+  assert.deepEqual(Object.keys(user).sort(), ["avatar", "email", "id"]);
+  assert.equal(user.email, email);
+  assert.match(user.avatar, /^https:\/\/s\.gravatar\.com\/avatar\/[0-9a-f]{32}\?s=60$/);
+
+  const result = await app.authenticate({ strategy: "local", email, password: "correct horse" });
+  assert.equal(result.authentication.strategy, "local");
+  assert.equal(result.user.id, user.id);
+  const { accessToken } = result;
+  const payload = result.authentication.payload;
+  assert.equal(payload.sub, user.id);
+  assert.equal(payload.iss, "feathers");
+  assert.equal(payload.exp - payload.iat, 86400);
+  assert.equal(JSON.parse(Buffer.from(accessToken.split(".")[0], "base64url")).typ, "access");
+  assert.equal(await app.authentication.getAccessToken(), accessToken, "the client stored it");
+
+  const again = await app.reAuthenticate(true);
+  assert.equal(again.accessToken, accessToken);
+  assert.equal(again.authentication.strategy, "jwt");
+  assert.deepEqual(again.authentication.payload, payload);
+
+  // Authenticated service calls carry the token in the header.
+  assert.equal((await app.service("users").get(user.id)).email, email);
+  const check = await api("/api/check", { method: "GET", headers: { authorization: `Bearer ${accessToken}` } });
+  assert.equal(check.status, 200);
+  assert.equal(check.json.user_id, user.id);
+
+  const out = await app.logout();
+  assert.equal(out.accessToken, accessToken);
+  assert.equal(await app.authentication.getAccessToken(), null, "logout cleared storage");
+
+  // A fresh client with the old token: refused by the jwt strategy, by the users service and
+  // by /api/check.
+  const stale = client();
+  await assert.rejects(stale.authenticate({ strategy: "jwt", accessToken }), (e) => {
+    isFeathersError(e, 401, "NotAuthenticated");
+    return true;
+  });
+  const byHeader = await api(`/users/${user.id}`, { method: "GET", headers: { authorization: `Bearer ${accessToken}` } });
+  isFeathersError(byHeader.json, 401, "NotAuthenticated");
+  const after = await api("/api/check", { method: "GET", headers: { authorization: `Bearer ${accessToken}` } });
+  assert.equal(after.status, 401);
+});
+
+test("a duplicate address and wrong passwords are Feathers errors", async () => {
+  const app = client();
+  const email = unique("bob");
+  await app.service("users").create({ email, password: "correct horse" });
+  await assert.rejects(app.service("users").create({ email, password: "other one" }), (e) => {
+    isFeathersError(e, 409, "Conflict");
+    return true;
+  });
+  await assert.rejects(app.authenticate({ strategy: "local", email, password: "wrong" }), (e) => {
+    isFeathersError(e, 401, "NotAuthenticated");
+    assert.equal(e.message, "Invalid login");
+    return true;
+  });
+  await assert.rejects(app.authenticate({ strategy: "local", email: unique("nobody"), password: "x" }), (e) => e.message === "Invalid login");
+});
+
+test("the users service: password change, other accounts hidden, account removal", async () => {
+  const app = client();
+  const email = unique("cy");
+  const user = await app.service("users").create({ email, password: "correct horse" });
+  await app.authenticate({ strategy: "local", email, password: "correct horse" });
+  const other = await client().service("users").create({ email: unique("dee"), password: "correct horse" });
+
+  await assert.rejects(app.service("users").get(other.id), (e) => e.code === 404 && e.name === "NotFound");
+  await assert.rejects(app.service("users").find(), (e) => e.code === 405 && e.name === "MethodNotAllowed");
+
+  const patched = await app.service("users").patch(user.id, { password: "battery staple" });
+  assert.equal(patched.id, user.id);
+  await assert.rejects(client().authenticate({ strategy: "local", email, password: "correct horse" }), (e) => e.code === 401);
+  await client().authenticate({ strategy: "local", email, password: "battery staple" });
+
+  const removed = await app.service("users").remove(user.id);
+  assert.equal(removed.id, user.id);
+  await assert.rejects(app.reAuthenticate(true), (e) => e.code === 401);
+  await assert.rejects(client().authenticate({ strategy: "local", email, password: "battery staple" }), (e) => e.code === 401);
+});
+
+test("a Feathers account recovers its password through GoTrue, by real mail", async () => {
+  const email = unique("eve");
+  await client().service("users").create({ email, password: "correct horse" });
+  const gotrue = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+  const { error } = await gotrue.resetPasswordForEmail(email);
+  assert.equal(error, null);
+  const m = await mail.latest(email);
+  assert.match(m.subject, /password/i);
+});
+
+test("bad input gets a 4xx Feathers error, never a 5xx", async () => {
+  const long = "x".repeat(300);
+  const cases = [
+    ["POST", "/users", { raw: "{\"email\": " }, 400],
+    ["POST", "/users", { raw: "" }, 400],
+    ["POST", "/users", { body: [] }, 400],
+    ["POST", "/users", { body: { email: 5, password: "correct horse" } }, 400],
+    ["POST", "/users", { body: { password: "correct horse" } }, 400],
+    ["POST", "/users", { body: { email: "not-an-address", password: "correct horse" } }, 400],
+    ["POST", "/users", { body: { email: `${long}@example.com`, password: "correct horse" } }, 400],
+    ["POST", "/users", { body: { email: unique("p"), password: "p".repeat(5000) } }, 400],
+    ["POST", "/users", { raw: JSON.stringify({ email: "a@b.co", password: "y".repeat(70000) }) }, 413],
+    ["POST", "/authentication", { raw: "{nope" }, 400],
+    ["POST", "/authentication", { body: { strategy: 7 } }, 400],
+    ["POST", "/authentication", { body: {} }, 401],
+    ["POST", "/authentication", { body: { strategy: "oauth" } }, 401],
+    ["POST", "/authentication", { body: { strategy: "local", email: long, password: long } }, 401],
+    ["POST", "/authentication", { body: { strategy: "jwt", accessToken: "garbage" } }, 401],
+    ["POST", "/authentication", { body: { strategy: "jwt", accessToken: "a.b.c" } }, 401],
+    ["POST", "/authentication", { body: { strategy: "jwt", accessToken: 12 } }, 400],
+    ["DELETE", "/authentication", { headers: { authorization: "Bearer garbage" } }, 401],
+    ["DELETE", "/authentication", {}, 401],
+    ["GET", "/users", {}, 405],
+    ["GET", "/users/some-id", {}, 401],
+    ["PUT", "/users/some-id", { body: {} }, 405],
+    ["GET", "/users/a/b", {}, 404],
+  ];
+  for (const [method, path, opts, status] of cases) {
+    const r = await api(path, { method, ...opts });
+    assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(opts).slice(0, 80)}: ${r.text}`);
+    isFeathersError(r.json, status, r.json?.name);
+  }
+});
