@@ -24,7 +24,7 @@ if ! cargo clippy --workspace --all-targets --quiet -- -D warnings; then status=
 echo "== client in headless Chromium (wasm-bindgen-test)"
 bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 (cd client-wasm && PATH="$bin:$PATH" CHROMEDRIVER=/usr/bin/chromedriver \
-  cargo test --quiet --target wasm32-unknown-unknown --test browser) 2>&1 | tee "$log/browser.txt"
+  cargo test --target wasm32-unknown-unknown --test browser) 2>&1 | tee "$log/browser.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
   sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log/browser.txt")
