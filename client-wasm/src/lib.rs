@@ -150,7 +150,7 @@ impl AuthClient {
         })
     }
 
-    /// The stored access token, or `null`.
+    /// The stored access token, or `undefined`.
     #[wasm_bindgen(getter, js_name = accessToken)]
     pub fn access_token(&self) -> Option<String> {
         match &self.inner {
