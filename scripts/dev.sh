@@ -40,7 +40,9 @@ done
 cat <<MSG
 
   Portcullis is running.
-    API (GoTrue at / and /auth/v1, /api/check)  http://127.0.0.1:8787
+    Demo page (the portcullis-client package)     http://127.0.0.1:8787/
+    API (GoTrue, Feathers, passwordless, check)   http://127.0.0.1:8787   (overview: /api.html)
+    Browser client package                        http://127.0.0.1:8787/pkg/portcullis_client.js
     Mail inbox (maildev) and its REST API         http://127.0.0.1:8025   (GET /api/email)
     SMTP for the worker                           127.0.0.1:1025
   Ctrl-C to stop.
