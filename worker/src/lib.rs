@@ -14,7 +14,6 @@ pub mod smtp;
 use config::WorkerConfig;
 use d1::D1Store;
 use mail::SmtpMailer;
-use portcullis_shared::app::MAX_BODY_BYTES;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::ports::{Clock, Ports, Rng};
 use portcullis_shared::App;
@@ -133,8 +132,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     from_http(app.handle(request).await)
 }
 
-/// Converts the workerd request; bodies declared larger than the app accepts are not read
-/// (the app answers 413 from the declared length).
+/// Bodies declared up to this size are read even when over the app's limit (which then answers
+/// 413), so the client finishes sending and sees the answer instead of a reset connection.
+const READ_LIMIT: u64 = 1 << 20;
+
+/// Converts the workerd request; bodies declared larger than [`READ_LIMIT`] are not read (the
+/// app answers 413 from the declared length).
 async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
     let mut builder = http::Request::builder()
         .method(req.method().as_ref())
@@ -149,7 +152,7 @@ async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
         .unwrap_or(0);
     let body = match req.method() {
         Method::Get | Method::Head | Method::Options => Vec::new(),
-        _ if declared > MAX_BODY_BYTES as u64 => Vec::new(),
+        _ if declared > READ_LIMIT => Vec::new(),
         _ => req.bytes().await?,
     };
     builder.body(body).map_err(|e| worker::Error::RustError(e.to_string()))
