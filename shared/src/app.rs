@@ -1,29 +1,32 @@
 //! The HTTP app: `(method, path, headers, body) -> response`, independent of the runtime.
 //!
 //! Routes each request to its dialect (`/auth/v1/*` and other root paths: GoTrue; `/auth/*`:
-//! passwordless; `/users*` and `/authentication*`: Feathers; `/api/check`), enforces the body size limit before any parsing, and
+//! passwordless; `/users*` and `/authentication*`: Feathers; `/graphql`: graphql-jwt;
+//! `/api/check`), enforces the body size limit before any parsing, and
 //! answers CORS (bearer tokens, no cookies, so any origin may call). It holds no rules of its
 //! own: those are in the flows, and wire shapes are in the dialects.
 
-use crate::dialects::{check, feathers, gotrue, passwordless, Body};
+use crate::dialects::{check, feathers, gotrue, graphql, passwordless, Body};
 use crate::flows::{Auth, FlowError};
 use crate::ports::Ports;
 use crate::Config;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
+use std::rc::Rc;
 
 /// Largest request body accepted, in bytes. Auth requests are small; this bounds parsing work.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole service over one set of ports.
 pub struct App<P> {
-    auth: Auth<P>,
+    // Shared with the GraphQL executor, whose request data must own what it holds.
+    auth: Rc<Auth<P>>,
 }
 
-impl<P: Ports> App<P> {
+impl<P: Ports + 'static> App<P> {
     /// The app over `ports` with `config`.
     pub fn new(ports: P, config: Config) -> Result<Self, FlowError> {
         Ok(Self {
-            auth: Auth::new(ports, config)?,
+            auth: Rc::new(Auth::new(ports, config)?),
         })
     }
 
@@ -74,6 +77,12 @@ impl<P: Ports> App<P> {
             }
             return feathers::handle(&self.auth, req, &path).await;
         }
+        if path == "/graphql" || path == "/graphql/" {
+            if too_large {
+                return graphql::too_large();
+            }
+            return graphql::handle(Rc::clone(&self.auth), req).await;
+        }
         if path == "/api/check" && req.method() == Method::GET {
             return check::handle(&self.auth, req).await;
         }
@@ -94,7 +103,7 @@ fn preflight() -> Response<Body> {
         .header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
         .header(
             "access-control-allow-headers",
-            "authorization, content-type, apikey, x-client-info, x-supabase-api-version",
+            "authorization, authentication, content-type, apikey, x-client-info, x-supabase-api-version",
         )
         .header("access-control-max-age", "86400")
         .body(Vec::new())

@@ -79,6 +79,14 @@ pub struct Config {
     /// Feathers sign-up mails a confirmation code and local login waits for it (upstream
     /// Feathers has no such step, so it is off by default).
     pub feathers_require_confirmation: bool,
+    /// Lifetime of a graphql-jwt token, seconds (upstream's `JWT_EXPIRATION_DELTA`).
+    pub graphql_jwt_exp_secs: i64,
+    /// Seconds after a token's `origIat` (or a long-running refresh token's creation) during
+    /// which it can be refreshed (upstream's `JWT_REFRESH_EXPIRATION_DELTA`).
+    pub graphql_refresh_exp_secs: i64,
+    /// `tokenAuth` also hands out an opaque refresh token, rotated by `refreshToken` and ended
+    /// by `revokeToken` (upstream's `JWT_LONG_RUNNING_REFRESH_TOKEN`).
+    pub graphql_long_running_refresh: bool,
 }
 
 impl Config {
@@ -145,6 +153,12 @@ impl Config {
             feathers_jwt_audience: var("FEATHERS_JWT_AUDIENCE").unwrap_or_else(|| api_external_url.clone()),
             feathers_jwt_issuer: var("FEATHERS_JWT_ISSUER").unwrap_or_else(|| "feathers".into()),
             feathers_require_confirmation: flag(var("FEATHERS_REQUIRE_CONFIRMATION"), "FEATHERS_REQUIRE_CONFIRMATION")?,
+            graphql_jwt_exp_secs: num(var("GRAPHQL_JWT_EXP"), "GRAPHQL_JWT_EXP", 7200, 30, 2_592_000)?,
+            graphql_refresh_exp_secs: num(var("GRAPHQL_JWT_REFRESH_EXP"), "GRAPHQL_JWT_REFRESH_EXP", 604_800, 60, 31_536_000)?,
+            graphql_long_running_refresh: flag(
+                var("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN"),
+                "GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN",
+            )?,
         })
     }
 

@@ -79,9 +79,20 @@ impl JwtKeys {
         expires_at: Timestamp,
         typ: Option<&str>,
     ) -> Result<String, TokenError> {
+        self.sign_claims(claims, Some(issued_at), expires_at, typ)
+    }
+
+    /// [`JwtKeys::sign`], with `iat` only if given (some dialects' payloads have none).
+    pub fn sign_claims<C: Serialize>(
+        &self,
+        claims: C,
+        issued_at: Option<Timestamp>,
+        expires_at: Timestamp,
+        typ: Option<&str>,
+    ) -> Result<String, TokenError> {
         let mut claims = Claims::new(claims);
         // Whole seconds: the registered claims are NumericDate.
-        claims.issued_at = Some(to_datetime(Timestamp(issued_at.unix_seconds() * 1000)));
+        claims.issued_at = issued_at.map(|t| to_datetime(Timestamp(t.unix_seconds() * 1000)));
         claims.expiration = Some(to_datetime(Timestamp(expires_at.unix_seconds() * 1000)));
         let header = Header::empty().with_token_type(typ.unwrap_or("JWT"));
         Hs256

@@ -1,8 +1,8 @@
 //! `GET /api/check`: the resource check a separate API server calls with the bearer token it
 //! received, to learn whose it is.
 //!
-//! Accepts every credential Portcullis issues: GoTrue and Feathers access tokens (JWTs) and
-//! passwordless session tokens (opaque `id.secret`). 200 with the subject (user id, email, username, session
+//! Accepts every credential Portcullis issues: GoTrue, Feathers and graphql-jwt access tokens
+//! (JWTs) and passwordless session tokens (opaque `id.secret`), after `Bearer` or `JWT`. 200 with the subject (user id, email, username, session
 //! id, expiry) when the token is one we issued, unexpired, and its session is still live
 //! (checked in the store, so logout holds at once);
 //! 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The answer never says
@@ -10,6 +10,7 @@
 
 use super::{auth_token, json_response, Body};
 use crate::dialects::feathers::{self, FeathersError};
+use crate::dialects::graphql::{self, CheckFailure};
 use crate::dialects::gotrue::SessionClaims;
 use crate::flows::{Auth, FlowError};
 use crate::ports::{Clock as _, Ports};
@@ -67,7 +68,7 @@ pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<B
 }
 
 async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_json::Value, CheckError> {
-    let token = auth_token(req.headers(), &["bearer"]).ok_or(CheckError::Missing)?;
+    let token = auth_token(req.headers(), &["bearer", "jwt"]).ok_or(CheckError::Missing)?;
     if OpaqueToken::parse(token).is_some() {
         let (session, user) = auth.token_session(token).await.map_err(|e| match e {
             FlowError::Internal(d) => CheckError::Internal(d),
@@ -96,13 +97,28 @@ async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_js
 }
 
 async fn feathers_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<serde_json::Value, CheckError> {
-    let (session, user, expires_at) = feathers::token_subject(auth, token).await.map_err(|e| match e {
-        FeathersError::Flow(FlowError::Internal(d)) => CheckError::Internal(d),
-        FeathersError::Flow(_) => CheckError::Revoked,
-        FeathersError::BadToken(TokenError::Expired) => CheckError::Expired,
-        _ => CheckError::Invalid,
-    })?;
+    let (session, user, expires_at) = match feathers::token_subject(auth, token).await {
+        Ok(found) => found,
+        // Not Feathers' claims either: perhaps a graphql-jwt token.
+        Err(FeathersError::BadToken(TokenError::Invalid("unable to parse claims"))) => {
+            graphql::token_subject(auth, token).await.map_err(|e| match e {
+                CheckFailure::Flow(e) => flow_failure(e),
+                CheckFailure::Expired => CheckError::Expired,
+                CheckFailure::Invalid => CheckError::Invalid,
+            })?
+        }
+        Err(FeathersError::Flow(e)) => return Err(flow_failure(e)),
+        Err(FeathersError::BadToken(TokenError::Expired)) => return Err(CheckError::Expired),
+        Err(_) => return Err(CheckError::Invalid),
+    };
     Ok(subject(&user, &session, Some(expires_at)))
+}
+
+fn flow_failure(e: FlowError) -> CheckError {
+    match e {
+        FlowError::Internal(d) => CheckError::Internal(d),
+        _ => CheckError::Revoked,
+    }
 }
 
 fn subject(user: &User, session: &Session, expires_at: Option<Timestamp>) -> serde_json::Value {

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod feathers;
 pub mod gotrue;
+pub mod graphql;
 pub mod passwordless;
 
 use http::{HeaderMap, Response, StatusCode};

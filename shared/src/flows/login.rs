@@ -1,4 +1,4 @@
-//! Password login.
+//! Password login, by email address (GoTrue, Feathers) or by username or address (graphql).
 //!
 //! Unknown address, missing password and wrong password give the same
 //! [`FlowError::InvalidCredentials`] after the same amount of hashing work, so neither the
@@ -11,6 +11,12 @@ use crate::password::{Verification, MAX_PASSWORD_BYTES};
 use crate::ports::{Ports, Users as _};
 use crate::secret::Secret;
 
+/// Who is signing in.
+enum Login<'a> {
+    Email(&'a str),
+    Username(&'a str),
+}
+
 impl<P: Ports> Auth<P> {
     /// Signs in with email and password, starting a session.
     pub async fn password_login(
@@ -19,12 +25,34 @@ impl<P: Ports> Auth<P> {
         password: &Secret<String>,
         platform: &str,
     ) -> Result<SignedIn, FlowError> {
+        self.login_as(&Login::Email(email), password, platform).await
+    }
+
+    /// Signs in with a username or an email address (anything with an `@`) and a password,
+    /// starting a session.
+    pub async fn username_or_email_login(
+        &self,
+        username: &str,
+        password: &Secret<String>,
+        platform: &str,
+    ) -> Result<SignedIn, FlowError> {
+        let login = match username.contains('@') {
+            true => Login::Email(username),
+            false => Login::Username(username),
+        };
+        self.login_as(&login, password, platform).await
+    }
+
+    async fn login_as(&self, login: &Login<'_>, password: &Secret<String>, platform: &str) -> Result<SignedIn, FlowError> {
         let password = password.expose().as_bytes();
         // Independent of any account, so refusing early leaks nothing and bounds the work.
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(FlowError::InvalidCredentials);
         }
-        let user = self.ports.users().by_email(&normalize_email(email)).await?;
+        let user = match login {
+            Login::Email(email) => self.ports.users().by_email(&normalize_email(email)).await?,
+            Login::Username(name) => self.ports.users().by_username(name.trim()).await?,
+        };
         let (user, stored) = match user {
             Some(u) => match u.password_hash.clone() {
                 Some(h) => (u, h),

@@ -16,20 +16,20 @@ use crate::token::{derive_token, digests_match, hash_secret, OpaqueToken};
 impl<P: Ports> Auth<P> {
     /// Exchanges a refresh token for a new one and the session's current user.
     pub async fn refresh(&self, presented: &str) -> Result<SignedIn, FlowError> {
+        self.refresh_within(presented, None).await
+    }
+
+    /// [`Auth::refresh`], refusing with [`FlowError::SessionExpired`] a token older than
+    /// `max_age_secs` (each refresh token is as old as its session's latest refresh).
+    pub async fn refresh_within(&self, presented: &str, max_age_secs: Option<i64>) -> Result<SignedIn, FlowError> {
         let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
+        let (token, session) = self.live_refresh_token(id, secret).await?;
         let sessions = self.ports.sessions();
-        let token = sessions
-            .refresh_token(id)
-            .await?
-            .filter(|t| digests_match(&hash_secret(secret), &t.secret_hash))
-            .ok_or(FlowError::RefreshTokenNotFound)?;
-        let session = sessions
-            .get(&token.session_id)
-            .await?
-            .filter(Session::is_active)
-            .ok_or(FlowError::RefreshTokenNotFound)?;
         let now = self.now();
         self.check_session_lifetime(&session, now)?;
+        if max_age_secs.is_some_and(|age| now >= token.created_at.plus_secs(age)) {
+            return Err(FlowError::SessionExpired);
+        }
         let grace = self.config.refresh_reuse_interval_secs;
         let reused_late = |used: Timestamp| now > used.plus_secs(grace);
         if token.used_at.is_some_and(reused_late) {
@@ -61,6 +61,22 @@ impl<P: Ports> Auth<P> {
         })
     }
 
+    /// The stored refresh token `id` if `secret` is its secret, and its live session.
+    async fn live_refresh_token(&self, id: &str, secret: &str) -> Result<(RefreshToken, Session), FlowError> {
+        let sessions = self.ports.sessions();
+        let token = sessions
+            .refresh_token(id)
+            .await?
+            .filter(|t| digests_match(&hash_secret(secret), &t.secret_hash))
+            .ok_or(FlowError::RefreshTokenNotFound)?;
+        let session = sessions
+            .get(&token.session_id)
+            .await?
+            .filter(Session::is_active)
+            .ok_or(FlowError::RefreshTokenNotFound)?;
+        Ok((token, session))
+    }
+
     /// Refuses sessions past their absolute lifetime or idle for too long.
     fn check_session_lifetime(&self, session: &Session, now: Timestamp) -> Result<(), FlowError> {
         let c = &self.config;
@@ -84,5 +100,14 @@ impl<P: Ports> Auth<P> {
             Ok(_) => FlowError::RefreshTokenAlreadyUsed,
             Err(e) => e.into(),
         }
+    }
+
+    /// Ends the session of a refresh token (graphql-jwt's `revokeToken`); returns when.
+    pub async fn revoke_refresh_token(&self, presented: &str) -> Result<Timestamp, FlowError> {
+        let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
+        let (_, session) = self.live_refresh_token(id, secret).await?;
+        let now = self.now();
+        self.ports.sessions().revoke(&session.user_id, &session.id, crate::model::LogoutScope::Local, now).await?;
+        Ok(now)
     }
 }

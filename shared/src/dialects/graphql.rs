@@ -1,0 +1,496 @@
+//! django-graphql-jwt over `POST /graphql`: the mutations `tokenAuth`, `verifyToken`,
+//! `refreshToken` and `revokeToken`, and a `me` query for the bearer of
+//! `Authorization: JWT <token>` (also `Bearer`, and the header name `Authentication`).
+//!
+//! A real GraphQL executor (async-graphql) parses, validates and runs each document, with
+//! variables, aliases, fragments and introspection; depth and complexity are capped. Resolver
+//! failures come back as upstream does: HTTP 200, `errors[].message/locations/path` with
+//! upstream's messages and the field `null` in `data`. Documents that cannot run at all
+//! (syntax, validation, variables) get 400, chosen in [`status_of`] like every other status here.
+//!
+//! Tokens are HS256 with the payload `{username, sub, exp, origIat, sid}`: `sid` names the
+//! session, so ending it (logout elsewhere, a password change, `revokeToken`) ends the token too.
+//! `refreshToken` keeps `origIat` and refuses once the refresh window after it has passed.
+
+use super::{header, json_response, Body};
+use crate::flows::{Auth, FlowError, SignedIn};
+use crate::model::{Session, Timestamp, User};
+use crate::ports::{Clock as _, Ports};
+use crate::secret::Secret;
+use crate::token::{random_hex, TokenError};
+use async_graphql::{
+    Context, EmptySubscription, InputValueError, InputValueResult, Object, Scalar, ScalarType, Schema,
+    SimpleObject, Value as GqlValue, Variables, ID,
+};
+use http::{Method, Request, Response, StatusCode};
+use send_wrapper::SendWrapper;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+/// Deepest selection accepted (the standard introspection query needs 13).
+pub const MAX_DEPTH: usize = 15;
+/// Most fields a document may select, counted by async-graphql's complexity rule.
+pub const MAX_COMPLEXITY: usize = 500;
+/// What one `tokenAuth` counts for: at most four sign-ins (four password hashes) fit in a document.
+pub const TOKEN_AUTH_COMPLEXITY: usize = 100;
+
+/// Why a resolver refused; the text is upstream's message, shown to the caller.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GraphqlError {
+    /// Unknown account, wrong or missing password, or an unconfirmed address.
+    Credentials,
+    /// Signed by us and well formed, but past `exp`.
+    SignatureExpired,
+    /// Not a JWT of ours.
+    DecodingSignature,
+    /// Ours, but not a graphql-jwt payload.
+    InvalidPayload,
+    /// Ours and well formed, but its session has ended.
+    InvalidToken,
+    /// `origIat` plus the refresh window has passed.
+    RefreshExpired,
+    /// A long-running refresh token that is unknown, used or ended.
+    InvalidRefreshToken,
+    /// A long-running refresh token older than the refresh window.
+    RefreshTokenExpired,
+    /// `me` without a valid token.
+    PermissionDenied,
+    /// An argument this deployment's mode needs is missing, or one it does not use was given.
+    Argument(&'static str),
+    /// Something broke; logged with an id.
+    Internal(String),
+}
+
+impl GraphqlError {
+    fn message(&self) -> &str {
+        match self {
+            GraphqlError::Credentials => "Please enter valid credentials",
+            GraphqlError::SignatureExpired => "Signature has expired",
+            GraphqlError::DecodingSignature => "Error decoding signature",
+            GraphqlError::InvalidPayload => "Invalid payload",
+            GraphqlError::InvalidToken => "Invalid token",
+            GraphqlError::RefreshExpired => "Refresh has expired",
+            GraphqlError::InvalidRefreshToken => "Invalid refresh token",
+            GraphqlError::RefreshTokenExpired => "Refresh token is expired",
+            GraphqlError::PermissionDenied => "You do not have permission to perform this action",
+            GraphqlError::Argument(m) => m,
+            GraphqlError::Internal(_) => "Internal server error",
+        }
+    }
+}
+
+/// The payload scalar upstream calls `GenericScalar`: any JSON value.
+#[derive(Debug, Clone)]
+pub struct GenericScalar(pub Value);
+
+#[Scalar(name = "GenericScalar")]
+impl ScalarType for GenericScalar {
+    fn parse(value: GqlValue) -> InputValueResult<Self> {
+        value.into_json().map(GenericScalar).map_err(|e| InputValueError::custom(e.to_string()))
+    }
+
+    fn to_value(&self) -> GqlValue {
+        GqlValue::from_json(self.0.clone()).unwrap_or(GqlValue::Null)
+    }
+}
+
+/// What `tokenAuth` and `refreshToken` return.
+#[derive(SimpleObject)]
+#[graphql(name = "ObtainJSONWebToken")]
+pub struct Obtained {
+    /// The token's claims.
+    payload: GenericScalar,
+    /// Unix seconds until which the token can be refreshed.
+    refresh_expires_in: i64,
+    /// The access token.
+    token: String,
+    /// The long-running refresh token, when that mode is on.
+    refresh_token: Option<String>,
+}
+
+/// What `verifyToken` returns.
+#[derive(SimpleObject)]
+#[graphql(name = "Verify")]
+pub struct Verified {
+    /// The token's claims.
+    payload: GenericScalar,
+}
+
+/// What `revokeToken` returns.
+#[derive(SimpleObject)]
+#[graphql(name = "Revoke")]
+pub struct Revoked {
+    /// When the refresh token was revoked, unix seconds.
+    revoked: i64,
+}
+
+/// The signed-in user, as `me` shows it.
+#[derive(SimpleObject)]
+#[graphql(name = "UserType")]
+pub struct Me {
+    /// The account id.
+    id: ID,
+    /// The username, or the address for accounts without one.
+    username: String,
+    /// The address, or the empty string (as Django's `User.email`).
+    email: String,
+}
+
+/// The graphql-jwt token claims besides `exp`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenClaims {
+    /// The username or address.
+    pub username: String,
+    /// The account id.
+    pub sub: String,
+    /// When the first token of this chain was issued, unix seconds.
+    pub orig_iat: i64,
+    /// The session id.
+    pub sid: String,
+}
+
+type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GraphqlError>> + 'a>>;
+
+/// What the resolvers need from the world, type-erased (the schema is not generic) and behind
+/// [`SendWrapper`] (async-graphql wants `Send`; storage futures on Workers are not).
+trait Backend {
+    fn token_auth(&self, username: String, password: Secret<String>) -> LocalFuture<'_, Obtained>;
+    fn verify(&self, token: String) -> LocalFuture<'_, Verified>;
+    fn refresh(&self, token: Option<String>, refresh_token: Option<String>) -> LocalFuture<'_, Obtained>;
+    fn revoke(&self, refresh_token: String) -> LocalFuture<'_, Revoked>;
+    fn me(&self) -> LocalFuture<'_, Me>;
+}
+
+type Handle = SendWrapper<Rc<dyn Backend>>;
+
+/// The query root.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The bearer of `Authorization: JWT <token>`.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Me>> {
+        let b = backend(ctx)?;
+        Ok(report(ctx, run(async move { b.me().await }).await))
+    }
+}
+
+/// The mutation root.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Signs in with a username (or email address) and password. Each one hashes a password,
+    /// so it weighs [`TOKEN_AUTH_COMPLEXITY`]: a document holds a few at most.
+    #[graphql(complexity = "TOKEN_AUTH_COMPLEXITY + child_complexity")]
+    async fn token_auth(&self, ctx: &Context<'_>, username: String, password: String) -> async_graphql::Result<Option<Obtained>> {
+        let b = backend(ctx)?;
+        Ok(report(ctx, run(async move { b.token_auth(username, Secret::new(password)).await }).await))
+    }
+
+    /// The claims of a valid token.
+    async fn verify_token(&self, ctx: &Context<'_>, token: Option<String>) -> async_graphql::Result<Option<Verified>> {
+        let b = backend(ctx)?;
+        Ok(report(ctx, run(async move { b.verify(token.unwrap_or_default()).await }).await))
+    }
+
+    /// A fresh token for a valid one (or, in long-running mode, for a refresh token).
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        token: Option<String>,
+        refresh_token: Option<String>,
+    ) -> async_graphql::Result<Option<Obtained>> {
+        let b = backend(ctx)?;
+        Ok(report(ctx, run(async move { b.refresh(token, refresh_token).await }).await))
+    }
+
+    /// Ends a long-running refresh token's session.
+    async fn revoke_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<Option<Revoked>> {
+        let b = backend(ctx)?;
+        Ok(report(ctx, run(async move { b.revoke(refresh_token).await }).await))
+    }
+}
+
+fn backend(ctx: &Context<'_>) -> async_graphql::Result<Rc<dyn Backend>> {
+    Ok(Rc::clone(&**ctx.data::<Handle>()?))
+}
+
+/// Runs a resolver's storage work as the `Send` future async-graphql wants. Workers and the
+/// tests run on one thread, which `SendWrapper` checks.
+fn run<T: Send, F: Future<Output = Result<T, GraphqlError>>>(work: F) -> impl Future<Output = Result<T, GraphqlError>> + Send {
+    SendWrapper::new(work)
+}
+
+/// A resolver's answer as upstream gives it: a failed field is `null` in `data` with its error
+/// (message, location, path) in `errors`; the rest of the document still runs.
+fn report<T>(ctx: &Context<'_>, result: Result<T, GraphqlError>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            let error = async_graphql::ServerError::new(e.message(), Some(ctx.item.pos));
+            ctx.add_error(ctx.set_error_path(error));
+            None
+        }
+    }
+}
+
+/// The schema, built once.
+pub fn schema() -> &'static Schema<Query, Mutation, EmptySubscription> {
+    static SCHEMA: OnceLock<Schema<Query, Mutation, EmptySubscription>> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        Schema::build(Query, Mutation, EmptySubscription)
+            .limit_depth(MAX_DEPTH)
+            .limit_complexity(MAX_COMPLEXITY)
+            .limit_recursive_depth(32)
+            .finish()
+    })
+}
+
+/// The schema in SDL, for client tooling.
+pub fn sdl() -> String {
+    schema().sdl()
+}
+
+/// A refused request that never reached the executor, in GraphQL's error shape.
+fn refuse(status: StatusCode, message: &str) -> Response<Body> {
+    json_response(status, &json!({"errors": [{"message": message}]}), &[])
+}
+
+/// The answer to a body over the app's size limit.
+pub fn too_large() -> Response<Body> {
+    refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
+}
+
+/// The HTTP status of an executed document: 400 when it could not run at all (no `data`),
+/// else 200 with any resolver errors inside.
+fn status_of(response: &async_graphql::Response) -> StatusCode {
+    match (response.errors.is_empty(), &response.data) {
+        (false, GqlValue::Null) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+/// Serves `POST /graphql`.
+pub async fn handle<P: Ports + 'static>(auth: Rc<Auth<P>>, req: &Request<Body>) -> Response<Body> {
+    if req.method() != Method::POST {
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, "GraphQL only supports POST requests here.");
+    }
+    let body: Value = match serde_json::from_slice(req.body()) {
+        Ok(v) => v,
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "POST body sent invalid JSON."),
+    };
+    let fields = match body {
+        Value::Object(fields) => fields,
+        Value::Array(_) => return refuse(StatusCode::BAD_REQUEST, "Batch GraphQL requests are not enabled."),
+        _ => return refuse(StatusCode::BAD_REQUEST, "POST body must be a JSON object."),
+    };
+    let Some(Value::String(query)) = fields.get("query") else {
+        return refuse(StatusCode::BAD_REQUEST, "Must provide query string.");
+    };
+    let variables = match fields.get("variables") {
+        None | Some(Value::Null) => Variables::default(),
+        Some(v @ Value::Object(_)) => Variables::from_json(v.clone()),
+        Some(_) => return refuse(StatusCode::BAD_REQUEST, "Variables are invalid JSON."),
+    };
+    let mut request = async_graphql::Request::new(query.as_str()).variables(variables);
+    match fields.get("operationName") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(name)) => request = request.operation_name(name.as_str()),
+        Some(_) => return refuse(StatusCode::BAD_REQUEST, "operationName must be a string."),
+    }
+    let backend: Rc<dyn Backend> = Rc::new(EdgeBackend {
+        platform: super::platform(req.headers()),
+        bearer: bearer_token(req),
+        auth,
+    });
+    let response = schema().execute(request.data(SendWrapper::new(backend))).await;
+    let status = status_of(&response);
+    json_response(status, &serde_json::to_value(&response).unwrap_or_default(), &[])
+}
+
+/// The token of `Authorization` (or `Authentication`): `JWT <token>` or `Bearer <token>`.
+fn bearer_token(req: &Request<Body>) -> Option<String> {
+    let value = header(req.headers(), "authorization").or_else(|| header(req.headers(), "authentication"))?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let known = scheme.eq_ignore_ascii_case("jwt") || scheme.eq_ignore_ascii_case("bearer");
+    (known && !token.trim().is_empty()).then(|| token.trim().to_string())
+}
+
+/// The resolvers' work over the auth service of this request.
+struct EdgeBackend<P> {
+    auth: Rc<Auth<P>>,
+    bearer: Option<String>,
+    platform: String,
+}
+
+impl<P: Ports + 'static> Backend for EdgeBackend<P> {
+    fn token_auth(&self, username: String, password: Secret<String>) -> LocalFuture<'_, Obtained> {
+        Box::pin(async move {
+            let signed_in = self
+                .auth
+                .username_or_email_login(&username, &password, &self.platform)
+                .await
+                .map_err(|e| self.flow_error(e))?;
+            let now = self.now();
+            let long_running = self.auth.config.graphql_long_running_refresh;
+            let refresh_token = long_running.then(|| signed_in.refresh_token.expose().clone());
+            self.issue(&signed_in.user, &signed_in.session.id, now.unix_seconds(), refresh_token)
+        })
+    }
+
+    fn verify(&self, token: String) -> LocalFuture<'_, Verified> {
+        Box::pin(async move {
+            let (payload, _, _) = self.check(&token).await?;
+            Ok(Verified { payload: GenericScalar(payload) })
+        })
+    }
+
+    fn refresh(&self, token: Option<String>, refresh_token: Option<String>) -> LocalFuture<'_, Obtained> {
+        Box::pin(async move {
+            match (self.auth.config.graphql_long_running_refresh, token, refresh_token) {
+                (false, Some(token), None) => self.refresh_single(&token).await,
+                (false, _, Some(_)) => Err(GraphqlError::Argument(
+                    "Long-running refresh tokens are off here: refresh with refreshToken(token: ...)",
+                )),
+                (false, None, None) => Err(GraphqlError::Argument("refreshToken needs the token to refresh")),
+                (true, _, Some(rt)) => self.refresh_long_running(&rt).await,
+                (true, _, None) => Err(GraphqlError::Argument("refreshToken needs the refreshToken argument")),
+            }
+        })
+    }
+
+    fn revoke(&self, refresh_token: String) -> LocalFuture<'_, Revoked> {
+        Box::pin(async move {
+            if !self.auth.config.graphql_long_running_refresh {
+                return Err(GraphqlError::Argument("Long-running refresh tokens are off here: there is nothing to revoke"));
+            }
+            let at = self.auth.revoke_refresh_token(&refresh_token).await.map_err(|e| self.flow_error(e))?;
+            Ok(Revoked { revoked: at.unix_seconds() })
+        })
+    }
+
+    fn me(&self) -> LocalFuture<'_, Me> {
+        Box::pin(async move {
+            let token = self.bearer.as_deref().ok_or(GraphqlError::PermissionDenied)?;
+            let (_, _, user) = self.check(token).await?;
+            Ok(Me {
+                id: ID(user.id.clone()),
+                username: username_of(&user),
+                email: user.email.clone().unwrap_or_default(),
+            })
+        })
+    }
+}
+
+/// The name a token carries: the username, or the address for accounts without one.
+fn username_of(user: &User) -> String {
+    user.username.clone().or_else(|| user.email.clone()).unwrap_or_default()
+}
+
+impl<P: Ports + 'static> EdgeBackend<P> {
+    fn now(&self) -> Timestamp {
+        self.auth.ports.clock().now()
+    }
+
+    /// Maps a flow failure; internal ones are logged with an id.
+    fn flow_error(&self, e: FlowError) -> GraphqlError {
+        match e {
+            FlowError::InvalidCredentials | FlowError::EmailNotConfirmed => GraphqlError::Credentials,
+            FlowError::RefreshTokenNotFound | FlowError::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
+            FlowError::SessionExpired => GraphqlError::RefreshTokenExpired,
+            FlowError::SessionNotFound | FlowError::UserNotFound => GraphqlError::InvalidToken,
+            other => {
+                let id = random_hex(self.auth.ports.rng(), 8);
+                self.auth.ports.log_error(&id, &format!("graphql: {other}"));
+                GraphqlError::Internal(id)
+            }
+        }
+    }
+
+    /// Signs a token for session `sid` with `orig_iat` and reports it.
+    fn issue(&self, user: &User, sid: &str, orig_iat: i64, refresh_token: Option<String>) -> Result<Obtained, GraphqlError> {
+        let config = &self.auth.config;
+        let now = self.now();
+        let expires_at = now.plus_secs(config.graphql_jwt_exp_secs);
+        let claims = TokenClaims { username: username_of(user), sub: user.id.clone(), orig_iat, sid: sid.to_string() };
+        let token = self
+            .auth
+            .jwt
+            .sign_claims(&claims, None, expires_at, None)
+            .map_err(|e| self.flow_error(e.into()))?;
+        let refresh_expires_in = match refresh_token {
+            Some(_) => now.unix_seconds() + config.graphql_refresh_exp_secs,
+            None => orig_iat + config.graphql_refresh_exp_secs,
+        };
+        Ok(Obtained { payload: GenericScalar(payload(&claims, expires_at)), refresh_expires_in, token, refresh_token })
+    }
+
+    /// Verifies a token and finds its live session and account.
+    async fn check(&self, token: &str) -> Result<(Value, TokenClaims, User), GraphqlError> {
+        let verified = self.auth.jwt.verify::<TokenClaims>(token, self.now()).map_err(|e| match e {
+            TokenError::Expired => GraphqlError::SignatureExpired,
+            TokenError::Invalid("unable to parse claims") => GraphqlError::InvalidPayload,
+            _ => GraphqlError::DecodingSignature,
+        })?;
+        let claims = verified.claims;
+        let (_, user) = self.auth.session_user(&claims.sid, &claims.sub).await.map_err(|e| self.flow_error(e))?;
+        Ok((payload(&claims, verified.expires_at), claims, user))
+    }
+
+    async fn refresh_single(&self, token: &str) -> Result<Obtained, GraphqlError> {
+        let (_, claims, user) = self.check(token).await?;
+        let window_end = Timestamp(claims.orig_iat.saturating_mul(1000)).plus_secs(self.auth.config.graphql_refresh_exp_secs);
+        if self.now() > window_end {
+            return Err(GraphqlError::RefreshExpired);
+        }
+        self.issue(&user, &claims.sid, claims.orig_iat, None)
+    }
+
+    async fn refresh_long_running(&self, refresh_token: &str) -> Result<Obtained, GraphqlError> {
+        let max_age = Some(self.auth.config.graphql_refresh_exp_secs);
+        let SignedIn { user, session, refresh_token } =
+            self.auth.refresh_within(refresh_token, max_age).await.map_err(|e| self.flow_error(e))?;
+        let now = self.now().unix_seconds();
+        self.issue(&user, &session.id, now, Some(refresh_token.expose().clone()))
+    }
+}
+
+/// The payload as upstream reports it: the claims with `exp`.
+fn payload(claims: &TokenClaims, expires_at: Timestamp) -> Value {
+    json!({
+        "username": claims.username,
+        "sub": claims.sub,
+        "exp": expires_at.unix_seconds(),
+        "origIat": claims.orig_iat,
+        "sid": claims.sid,
+    })
+}
+
+/// The session and account of a graphql-jwt token, with its expiry (for `/api/check`).
+pub async fn token_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<(Session, User, Timestamp), CheckFailure> {
+    let verified = auth.jwt.verify::<TokenClaims>(token, auth.ports.clock().now()).map_err(|e| match e {
+        TokenError::Expired => CheckFailure::Expired,
+        _ => CheckFailure::Invalid,
+    })?;
+    let claims = verified.claims;
+    let (session, user) = auth.session_user(&claims.sid, &claims.sub).await.map_err(CheckFailure::Flow)?;
+    Ok((session, user, verified.expires_at))
+}
+
+/// Why [`token_subject`] refused.
+#[derive(Debug)]
+pub enum CheckFailure {
+    /// Not a graphql-jwt token of ours.
+    Invalid,
+    /// Past `exp`.
+    Expired,
+    /// The session or account is gone, or the store failed.
+    Flow(FlowError),
+}
