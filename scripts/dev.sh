@@ -41,7 +41,7 @@ cat <<MSG
 
   Portcullis is running.
     Demo page (the portcullis-client package)     http://127.0.0.1:8787/
-    API (GoTrue, Feathers, passwordless, check)   http://127.0.0.1:8787   (overview: /api.html)
+    API (GoTrue, Feathers, graphql, passwordless) http://127.0.0.1:8787   (overview: /api.html)
     Browser client package                        http://127.0.0.1:8787/pkg/portcullis_client.js
     Mail inbox (maildev) and its REST API         http://127.0.0.1:8025   (GET /api/email)
     SMTP for the worker                           127.0.0.1:1025
