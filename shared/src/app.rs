@@ -79,7 +79,7 @@ impl<P: Ports + 'static> App<P> {
         }
         if path == "/graphql" || path == "/graphql/" {
             if too_large {
-                return graphql::too_large();
+                return graphql::refuse(graphql::Refusal::TooLarge);
             }
             return graphql::handle(Rc::clone(&self.auth), req).await;
         }

@@ -6,7 +6,7 @@
 //! variables, aliases, fragments and introspection; depth and complexity are capped. Resolver
 //! failures come back as upstream does: HTTP 200, `errors[].message/locations/path` with
 //! upstream's messages and the field `null` in `data`. Documents that cannot run at all
-//! (syntax, validation, variables) get 400, chosen in [`status_of`] like every other status here.
+//! (syntax, validation, variables) get 400, chosen in [`describe`] and `status_of`.
 //!
 //! Tokens are HS256 with the payload `{username, sub, exp, origIat, sid}`: `sid` names the
 //! session, so ending it (logout elsewhere, a password change, `revokeToken`) ends the token too.
@@ -62,13 +62,13 @@ pub enum GraphqlError {
     PermissionDenied,
     /// An argument this deployment's mode needs is missing, or one it does not use was given.
     Argument(&'static str),
-    /// Something broke; logged with an id.
+    /// Something broke; logged under this id, which the caller is shown.
     Internal(String),
 }
 
 impl GraphqlError {
-    fn message(&self) -> &str {
-        match self {
+    fn message(&self) -> String {
+        let text = match self {
             GraphqlError::Credentials => "Please enter valid credentials",
             GraphqlError::SignatureExpired => "Signature has expired",
             GraphqlError::DecodingSignature => "Error decoding signature",
@@ -79,8 +79,9 @@ impl GraphqlError {
             GraphqlError::RefreshTokenExpired => "Refresh token is expired",
             GraphqlError::PermissionDenied => "You do not have permission to perform this action",
             GraphqlError::Argument(m) => m,
-            GraphqlError::Internal(_) => "Internal server error",
-        }
+            GraphqlError::Internal(id) => return format!("Internal server error (error id: {id})"),
+        };
+        text.to_string()
     }
 }
 
@@ -253,23 +254,43 @@ pub fn schema() -> &'static Schema<Query, Mutation, EmptySubscription> {
     })
 }
 
-/// The schema in SDL, for client tooling.
-pub fn sdl() -> String {
-    schema().sdl()
+/// A request refused before it reached the executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a POST.
+    Method,
+    /// The body is not JSON.
+    Json,
+    /// A JSON array: a batch.
+    Batch,
+    /// JSON, but not an object.
+    NotObject,
+    /// No `query` string.
+    NoQuery,
+    /// `variables` is not an object.
+    Variables,
+    /// `operationName` is not a string.
+    OperationName,
+    /// The body is over the app's size limit.
+    TooLarge,
 }
 
-/// A refused request that never reached the executor, in GraphQL's error shape.
-fn refuse(status: StatusCode, message: &str) -> Response<Body> {
-    json_response(status, &json!({"errors": [{"message": message}]}), &[])
+/// Status and message of a refusal, and of an executed document: the one place this dialect
+/// picks statuses. An executed document is 400 when it could not run at all (no `data`: syntax,
+/// validation, variables, limits), else 200 with any resolver errors inside.
+fn describe(refusal: Refusal) -> (StatusCode, &'static str) {
+    match refusal {
+        Refusal::Method => (StatusCode::METHOD_NOT_ALLOWED, "GraphQL only supports POST requests here."),
+        Refusal::Json => (StatusCode::BAD_REQUEST, "POST body sent invalid JSON."),
+        Refusal::Batch => (StatusCode::BAD_REQUEST, "Batch GraphQL requests are not enabled."),
+        Refusal::NotObject => (StatusCode::BAD_REQUEST, "POST body must be a JSON object."),
+        Refusal::NoQuery => (StatusCode::BAD_REQUEST, "Must provide query string."),
+        Refusal::Variables => (StatusCode::BAD_REQUEST, "Variables are invalid JSON."),
+        Refusal::OperationName => (StatusCode::BAD_REQUEST, "operationName must be a string."),
+        Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large"),
+    }
 }
 
-/// The answer to a body over the app's size limit.
-pub fn too_large() -> Response<Body> {
-    refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
-}
-
-/// The HTTP status of an executed document: 400 when it could not run at all (no `data`),
-/// else 200 with any resolver errors inside.
 fn status_of(response: &async_graphql::Response) -> StatusCode {
     match (response.errors.is_empty(), &response.data) {
         (false, GqlValue::Null) => StatusCode::BAD_REQUEST,
@@ -277,34 +298,18 @@ fn status_of(response: &async_graphql::Response) -> StatusCode {
     }
 }
 
+/// A refusal in GraphQL's error shape.
+pub fn refuse(refusal: Refusal) -> Response<Body> {
+    let (status, message) = describe(refusal);
+    json_response(status, &json!({"errors": [{"message": message}]}), &[])
+}
+
 /// Serves `POST /graphql`.
 pub async fn handle<P: Ports + 'static>(auth: Rc<Auth<P>>, req: &Request<Body>) -> Response<Body> {
-    if req.method() != Method::POST {
-        return refuse(StatusCode::METHOD_NOT_ALLOWED, "GraphQL only supports POST requests here.");
-    }
-    let body: Value = match serde_json::from_slice(req.body()) {
-        Ok(v) => v,
-        Err(_) => return refuse(StatusCode::BAD_REQUEST, "POST body sent invalid JSON."),
+    let request = match parse(req) {
+        Ok(r) => r,
+        Err(refusal) => return refuse(refusal),
     };
-    let fields = match body {
-        Value::Object(fields) => fields,
-        Value::Array(_) => return refuse(StatusCode::BAD_REQUEST, "Batch GraphQL requests are not enabled."),
-        _ => return refuse(StatusCode::BAD_REQUEST, "POST body must be a JSON object."),
-    };
-    let Some(Value::String(query)) = fields.get("query") else {
-        return refuse(StatusCode::BAD_REQUEST, "Must provide query string.");
-    };
-    let variables = match fields.get("variables") {
-        None | Some(Value::Null) => Variables::default(),
-        Some(v @ Value::Object(_)) => Variables::from_json(v.clone()),
-        Some(_) => return refuse(StatusCode::BAD_REQUEST, "Variables are invalid JSON."),
-    };
-    let mut request = async_graphql::Request::new(query.as_str()).variables(variables);
-    match fields.get("operationName") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(name)) => request = request.operation_name(name.as_str()),
-        Some(_) => return refuse(StatusCode::BAD_REQUEST, "operationName must be a string."),
-    }
     let backend: Rc<dyn Backend> = Rc::new(EdgeBackend {
         platform: super::platform(req.headers()),
         bearer: bearer_token(req),
@@ -313,6 +318,32 @@ pub async fn handle<P: Ports + 'static>(auth: Rc<Auth<P>>, req: &Request<Body>) 
     let response = schema().execute(request.data(SendWrapper::new(backend))).await;
     let status = status_of(&response);
     json_response(status, &serde_json::to_value(&response).unwrap_or_default(), &[])
+}
+
+/// The GraphQL request in an HTTP request: `{query, variables?, operationName?}`.
+fn parse(req: &Request<Body>) -> Result<async_graphql::Request, Refusal> {
+    if req.method() != Method::POST {
+        return Err(Refusal::Method);
+    }
+    let fields = match serde_json::from_slice(req.body()).map_err(|_| Refusal::Json)? {
+        Value::Object(fields) => fields,
+        Value::Array(_) => return Err(Refusal::Batch),
+        _ => return Err(Refusal::NotObject),
+    };
+    let Some(Value::String(query)) = fields.get("query") else {
+        return Err(Refusal::NoQuery);
+    };
+    let variables = match fields.get("variables") {
+        None | Some(Value::Null) => Variables::default(),
+        Some(v @ Value::Object(_)) => Variables::from_json(v.clone()),
+        Some(_) => return Err(Refusal::Variables),
+    };
+    let request = async_graphql::Request::new(query.as_str()).variables(variables);
+    match fields.get("operationName") {
+        None | Some(Value::Null) => Ok(request),
+        Some(Value::String(name)) => Ok(request.operation_name(name.as_str())),
+        Some(_) => Err(Refusal::OperationName),
+    }
 }
 
 /// The token of `Authorization` (or `Authentication`): `JWT <token>` or `Bearer <token>`.
