@@ -2,9 +2,10 @@
 //! received, to learn whose it is.
 //!
 //! Accepts every credential Portcullis issues: GoTrue, Feathers and graphql-jwt access tokens
-//! (JWTs) and passwordless session tokens (opaque `id.secret`), after `Bearer` or `JWT`. 200 with the subject (user id, email, username, session
-//! id, expiry) when the token is one we issued, unexpired, and its session is still live
-//! (checked in the store, so logout holds at once);
+//! (JWTs) and passwordless session tokens (opaque `id.secret`), after `Bearer` or `JWT`. 200
+//! with the subject (user id, email, username, session id, expiry) when the token is one we
+//! issued, unexpired, and its session is still live (checked in the store, so logout holds at
+//! once);
 //! 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The answer never says
 //! which of those checks failed beyond a short reason.
 
@@ -81,7 +82,7 @@ async fn check<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<serde_js
     let verified = match auth.jwt.verify::<SessionClaims>(token, now) {
         Ok(v) => v,
         Err(TokenError::Expired) => return Err(CheckError::Expired),
-        // Signed by us but not GoTrue's claims: perhaps a Feathers token.
+        // Signed by us but not GoTrue's claims: perhaps a Feathers or graphql-jwt token.
         Err(TokenError::Invalid("unable to parse claims")) => return feathers_subject(auth, token).await,
         Err(_) => return Err(CheckError::Invalid),
     };
