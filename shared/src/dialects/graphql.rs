@@ -187,8 +187,8 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Signs in with a username (or email address) and password. Each one hashes a password,
-    /// so it weighs [`TOKEN_AUTH_COMPLEXITY`]: a document holds a few at most.
+    /// Signs in with a username (or email address) and password. Each sign-in checks a
+    /// password hash, so one document may hold at most four.
     #[graphql(complexity = "TOKEN_AUTH_COMPLEXITY + child_complexity")]
     async fn token_auth(&self, ctx: &Context<'_>, username: String, password: String) -> async_graphql::Result<Option<Obtained>> {
         let b = backend(ctx)?;
