@@ -59,6 +59,19 @@ pub trait TokenStore {
     fn remove(&self, key: &str);
 }
 
+/// Either store, chosen at run time (the JavaScript options pick one).
+impl TokenStore for Box<dyn TokenStore> {
+    fn get(&self, key: &str) -> Option<String> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), String> {
+        (**self).set(key, value)
+    }
+    fn remove(&self, key: &str) {
+        (**self).remove(key)
+    }
+}
+
 /// A token store in memory: signed out on reload.
 #[derive(Debug, Default)]
 pub struct MemoryStore(RefCell<Option<(String, String)>>);

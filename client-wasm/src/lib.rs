@@ -16,7 +16,7 @@ pub mod client;
 pub mod storage;
 pub mod transport;
 
-use client::{take_from_fragment, Authenticated, Client, ClientError, MemoryStore, Options, LOCATION_KEY};
+use client::{take_from_fragment, Authenticated, Client, ClientError, MemoryStore, Options, TokenStore, LOCATION_KEY};
 use js_sys::{Promise, Reflect};
 use storage::LocalStorage;
 use transport::Fetch;
@@ -63,14 +63,7 @@ export interface AuthError extends Error {
 /// A client for one Portcullis server.
 #[wasm_bindgen]
 pub struct AuthClient {
-    inner: Handle,
-}
-
-/// The client over the store the options chose.
-#[derive(Clone)]
-enum Handle {
-    Local(Client<Fetch, LocalStorage>),
-    Memory(Client<Fetch, MemoryStore>),
+    inner: Client<Fetch, Box<dyn TokenStore>>,
 }
 
 #[wasm_bindgen]
@@ -94,14 +87,12 @@ impl AuthClient {
         if let Some(key) = text("storageKey")?.filter(|k| !k.is_empty()) {
             opts.storage_key = key;
         }
-        let inner = match text("storage")?.as_deref() {
-            None | Some("local") => {
-                let store = LocalStorage::open().map_err(|e| JsError::new(&e))?;
-                Handle::Local(Client::with_fragment_source(opts, Fetch, store, Box::new(token_from_location)))
-            }
-            Some("memory") => Handle::Memory(Client::with_fragment_source(opts, Fetch, MemoryStore::default(), Box::new(token_from_location))),
+        let store: Box<dyn TokenStore> = match text("storage")?.as_deref() {
+            None | Some("local") => Box::new(LocalStorage::open().map_err(|e| JsError::new(&e))?),
+            Some("memory") => Box::new(MemoryStore::default()),
             Some(other) => return Err(JsError::new(&format!("options.storage must be \"local\" or \"memory\", not {other:?}"))),
         };
+        let inner = Client::with_fragment_source(opts, Fetch, store, Box::new(token_from_location));
         Ok(AuthClient { inner })
     }
 
@@ -112,10 +103,7 @@ impl AuthClient {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let body = to_json(&data)?;
-            match inner {
-                Handle::Local(c) => result(c.authenticate(&body).await),
-                Handle::Memory(c) => result(c.authenticate(&body).await),
-            }
+            result(inner.authenticate(&body).await)
         })
     }
 
@@ -125,10 +113,7 @@ impl AuthClient {
     pub fn re_authenticate(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            match inner {
-                Handle::Local(c) => result(c.re_authenticate().await),
-                Handle::Memory(c) => result(c.re_authenticate().await),
-            }
+            result(inner.re_authenticate().await)
         })
     }
 
@@ -138,11 +123,7 @@ impl AuthClient {
     pub fn logout(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let done = match inner {
-                Handle::Local(c) => c.logout().await,
-                Handle::Memory(c) => c.logout().await,
-            };
-            match done {
+            match inner.logout().await {
                 Ok(Some(a)) => result(Ok(a)),
                 Ok(None) => Ok(JsValue::NULL),
                 Err(e) => Err(to_error(&e)),
@@ -153,10 +134,7 @@ impl AuthClient {
     /// The stored access token, or `undefined`.
     #[wasm_bindgen(getter, js_name = accessToken)]
     pub fn access_token(&self) -> Option<String> {
-        match &self.inner {
-            Handle::Local(c) => c.access_token(),
-            Handle::Memory(c) => c.access_token(),
-        }
+        self.inner.access_token()
     }
 }
 
