@@ -102,11 +102,12 @@ async fn feathers_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<serde
         Ok(found) => found,
         // Not Feathers' claims either: perhaps a graphql-jwt token.
         Err(FeathersError::BadToken(TokenError::Invalid("unable to parse claims"))) => {
-            graphql::token_subject(auth, token).await.map_err(|e| match e {
+            let bearer = graphql::token_subject(auth, token).await.map_err(|e| match e {
                 CheckFailure::Flow(e) => flow_failure(e),
-                CheckFailure::Expired => CheckError::Expired,
-                CheckFailure::Invalid => CheckError::Invalid,
-            })?
+                CheckFailure::Token(TokenError::Expired) => CheckError::Expired,
+                CheckFailure::Token(_) => CheckError::Invalid,
+            })?;
+            (bearer.session, bearer.user, bearer.expires_at)
         }
         Err(FeathersError::Flow(e)) => return Err(flow_failure(e)),
         Err(FeathersError::BadToken(TokenError::Expired)) => return Err(CheckError::Expired),

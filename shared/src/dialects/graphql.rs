@@ -465,14 +465,13 @@ impl<P: Ports + 'static> EdgeBackend<P> {
 
     /// Verifies a token and finds its live session and account.
     async fn check(&self, token: &str) -> Result<(Value, TokenClaims, User), GraphqlError> {
-        let verified = self.auth.jwt.verify::<TokenClaims>(token, self.now()).map_err(|e| match e {
-            TokenError::Expired => GraphqlError::SignatureExpired,
-            TokenError::Invalid("unable to parse claims") => GraphqlError::InvalidPayload,
-            _ => GraphqlError::DecodingSignature,
+        let bearer = token_subject(&self.auth, token).await.map_err(|e| match e {
+            CheckFailure::Token(TokenError::Expired) => GraphqlError::SignatureExpired,
+            CheckFailure::Token(TokenError::Invalid("unable to parse claims")) => GraphqlError::InvalidPayload,
+            CheckFailure::Token(_) => GraphqlError::DecodingSignature,
+            CheckFailure::Flow(e) => self.flow_error(e),
         })?;
-        let claims = verified.claims;
-        let (_, user) = self.auth.session_user(&claims.sid, &claims.sub).await.map_err(|e| self.flow_error(e))?;
-        Ok((payload(&claims, verified.expires_at), claims, user))
+        Ok((payload(&bearer.claims, bearer.expires_at), bearer.claims, bearer.user))
     }
 
     async fn refresh_single(&self, token: &str) -> Result<Obtained, GraphqlError> {
@@ -504,24 +503,33 @@ fn payload(claims: &TokenClaims, expires_at: Timestamp) -> Value {
     })
 }
 
-/// The session and account of a graphql-jwt token, with its expiry (for `/api/check`).
-pub async fn token_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<(Session, User, Timestamp), CheckFailure> {
-    let verified = auth.jwt.verify::<TokenClaims>(token, auth.ports.clock().now()).map_err(|e| match e {
-        TokenError::Expired => CheckFailure::Expired,
-        _ => CheckFailure::Invalid,
-    })?;
+/// A verified graphql-jwt token with its live session and account.
+#[derive(Debug)]
+pub struct Bearer {
+    /// The token's claims.
+    pub claims: TokenClaims,
+    /// Its `exp`.
+    pub expires_at: Timestamp,
+    /// Its live session.
+    pub session: Session,
+    /// The session's account.
+    pub user: User,
+}
+
+/// Verifies a graphql-jwt token and finds its live session and account (for the resolvers
+/// and for `/api/check`).
+pub async fn token_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<Bearer, CheckFailure> {
+    let verified = auth.jwt.verify::<TokenClaims>(token, auth.ports.clock().now()).map_err(CheckFailure::Token)?;
     let claims = verified.claims;
     let (session, user) = auth.session_user(&claims.sid, &claims.sub).await.map_err(CheckFailure::Flow)?;
-    Ok((session, user, verified.expires_at))
+    Ok(Bearer { claims, expires_at: verified.expires_at, session, user })
 }
 
 /// Why [`token_subject`] refused.
 #[derive(Debug)]
 pub enum CheckFailure {
-    /// Not a graphql-jwt token of ours.
-    Invalid,
-    /// Past `exp`.
-    Expired,
+    /// Not a valid graphql-jwt token of ours (expired, forged, another dialect's).
+    Token(TokenError),
     /// The session or account is gone, or the store failed.
     Flow(FlowError),
 }
