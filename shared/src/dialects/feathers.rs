@@ -219,6 +219,13 @@ pub struct TokenClaims {
     pub jti: String,
 }
 
+impl TokenClaims {
+    /// The claims as a result reports them, with `iat` (unix seconds) and `exp`.
+    fn into_payload(self, iat: i64, expires_at: Timestamp) -> Payload {
+        Payload { iat, exp: expires_at.unix_seconds(), aud: self.aud, iss: self.iss, sub: self.sub, jti: self.jti }
+    }
+}
+
 /// A checked access token: its claims as reported, its session and account.
 struct Bearer {
     payload: Payload,
@@ -239,14 +246,8 @@ async fn verify_token<P: Ports>(auth: &Auth<P>, token: &str) -> Result<Bearer, F
         return Err(FeathersError::WrongClaim { claim: "issuer", expected: config.feathers_jwt_issuer.clone() });
     }
     let (session, user) = auth.session_user(&claims.jti, &claims.sub).await?;
-    let payload = Payload {
-        iat: verified.issued_at.map(Timestamp::unix_seconds).unwrap_or_default(),
-        exp: verified.expires_at.unix_seconds(),
-        aud: claims.aud,
-        iss: claims.iss,
-        sub: claims.sub,
-        jti: claims.jti,
-    };
+    let iat = verified.issued_at.map(Timestamp::unix_seconds).unwrap_or_default();
+    let payload = claims.into_payload(iat, verified.expires_at);
     Ok(Bearer { payload, session, user })
 }
 
@@ -349,14 +350,7 @@ fn issue<P: Ports>(auth: &Auth<P>, signed_in: &SignedIn) -> Result<AuthResult, F
         jti: signed_in.session.id.clone(),
     };
     let access_token = auth.jwt.sign(&claims, now, expires_at, Some("access")).map_err(FlowError::from)?;
-    let payload = Payload {
-        iat: now.unix_seconds(),
-        exp: expires_at.unix_seconds(),
-        aud: claims.aud,
-        iss: claims.iss,
-        sub: claims.sub,
-        jti: claims.jti,
-    };
+    let payload = claims.into_payload(now.unix_seconds(), expires_at);
     Ok(AuthResult {
         access_token,
         authentication: Authentication { strategy: LOCAL.into(), access_token: None, payload },
