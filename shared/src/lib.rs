@@ -38,7 +38,7 @@ pub mod secret;
 pub mod token;
 pub mod wire;
 
-#[cfg(feature = "testing")]
+#[cfg(any(feature = "testing", feature = "contract"))]
 pub mod testing;
 
 #[cfg(feature = "server")]
@@ -46,4 +46,4 @@ pub use app::App;
 #[cfg(feature = "server")]
 pub use config::{Config, ConfigError};
 #[cfg(feature = "server")]
-pub use flows::{Auth, FlowError};
+pub use flows::{Auth, Dialect, FlowError};

@@ -76,10 +76,14 @@ pub trait Sessions {
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError>;
     /// The session with this id, ended or not.
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// The session with this id, ended or not, and its account, in one read (what every
+    /// authenticated request needs).
+    async fn with_user(&self, id: &str) -> Result<Option<(Session, User)>, StoreError>;
     /// The live sessions of an account.
     async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError>;
-    /// The passwordless session token with this public id.
-    async fn session_token(&self, id: &str) -> Result<Option<SessionToken>, StoreError>;
+    /// The passwordless session token with this public id, its session (ended or not) and the
+    /// account, in one read.
+    async fn session_token(&self, id: &str) -> Result<Option<(SessionToken, Session, User)>, StoreError>;
     /// Records use of the session at `at`, unless it was recorded at or after `unless_since`.
     async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError>;
     /// Ends the sessions of `user_id` that `scope` names relative to `current`; returns how
@@ -91,8 +95,9 @@ pub trait Sessions {
         scope: LogoutScope,
         at: Timestamp,
     ) -> Result<usize, StoreError>;
-    /// The refresh token with this public id.
-    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// The refresh token with this public id, its session (ended or not) and the account, in
+    /// one read.
+    async fn refresh_token(&self, id: &str) -> Result<Option<(RefreshToken, Session, User)>, StoreError>;
     /// Exchanges `parent` for `successor`, all at once: marks the parent used (if it was not),
     /// stores the successor unless a token with its id exists (concurrent exchanges of one
     /// parent derive the same successor), and records the refresh on the session. Returns the
@@ -179,18 +184,16 @@ pub trait Mailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
 
+/// All of the storage ports over one backend: what flows hold. Every type that implements each
+/// port trait is a `Store`.
+pub trait Store: Users + Sessions + Codes + SendLimits + LoginRequests {}
+
+impl<T: Users + Sessions + Codes + SendLimits + LoginRequests> Store for T {}
+
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {
-    /// Account storage.
-    type Users: Users;
-    /// Session storage.
-    type Sessions: Sessions;
-    /// Code storage.
-    type Codes: Codes;
-    /// Send limits.
-    type SendLimits: SendLimits;
-    /// Emailed sign-in requests.
-    type LoginRequests: LoginRequests;
+    /// Storage.
+    type Store: Store;
     /// Mail delivery.
     type Mailer: Mailer;
     /// Time.
@@ -198,16 +201,8 @@ pub trait Ports {
     /// Randomness.
     type Rng: Rng;
 
-    /// Account storage.
-    fn users(&self) -> &Self::Users;
-    /// Session storage.
-    fn sessions(&self) -> &Self::Sessions;
-    /// Code storage.
-    fn codes(&self) -> &Self::Codes;
-    /// Send limits.
-    fn send_limits(&self) -> &Self::SendLimits;
-    /// Emailed sign-in requests.
-    fn login_requests(&self) -> &Self::LoginRequests;
+    /// Storage.
+    fn store(&self) -> &Self::Store;
     /// Mail delivery.
     fn mailer(&self) -> &Self::Mailer;
     /// Time.

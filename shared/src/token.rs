@@ -19,16 +19,39 @@ use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// Why a JWT was refused or could not be made.
+/// Why a JWT was refused or could not be made. Each refusal is its own variant, so dialects
+/// render them in upstream's words by matching, never by reading a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
+    /// Not a JWT at all: wrong number of parts, bad base64, unreadable header.
+    #[error("token is malformed")]
+    Malformed,
+    /// The header names an algorithm other than HS256 (`none` included).
+    #[error("signing method not allowed")]
+    Algorithm,
+    /// HS256, but not signed with our key.
+    #[error("signature is invalid")]
+    BadSignature,
     /// Well-formed and signed by us, but past `exp` (beyond the leeway).
     #[error("token is expired")]
     Expired,
-    /// Not a JWT, another algorithm, a bad signature or unreadable claims.
-    #[error("invalid token: {0}")]
-    Invalid(&'static str),
+    /// Signed by us, but the claims are unreadable, lack `exp`, or are not the claims of a
+    /// dialect that accepts them here.
+    #[error("unable to parse claims")]
+    Claims,
+    /// Signed by us for another audience (`aud`).
+    #[error("audience is invalid")]
+    Audience {
+        /// The audience this deployment issues for.
+        expected: String,
+    },
+    /// Signed by us under another issuer name (`iss`).
+    #[error("issuer is invalid")]
+    Issuer {
+        /// The issuer this deployment names.
+        expected: String,
+    },
     /// Signing failed (claims did not serialize).
     #[error("could not sign token")]
     Signing,
@@ -106,22 +129,17 @@ impl JwtKeys {
         token: &str,
         now: Timestamp,
     ) -> Result<Verified<C>, TokenError> {
-        let untrusted =
-            UntrustedToken::new(token).map_err(|_| TokenError::Invalid("malformed token"))?;
+        let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
         if untrusted.algorithm() != "HS256" {
-            return Err(TokenError::Invalid("signing method not allowed"));
+            return Err(TokenError::Algorithm);
         }
         let token = Hs256
             .validator::<C>(&self.key)
             .validate(&untrusted)
             .map_err(|e| match e {
-                jwt_compact::ValidationError::InvalidSignature => {
-                    TokenError::Invalid("signature is invalid")
-                }
-                jwt_compact::ValidationError::AlgorithmMismatch { .. } => {
-                    TokenError::Invalid("signing method not allowed")
-                }
-                _ => TokenError::Invalid("unable to parse claims"),
+                jwt_compact::ValidationError::InvalidSignature => TokenError::BadSignature,
+                jwt_compact::ValidationError::AlgorithmMismatch { .. } => TokenError::Algorithm,
+                _ => TokenError::Claims,
             })?;
         let claims = token.claims();
         let now_dt = to_datetime(now);
@@ -129,13 +147,13 @@ impl JwtKeys {
         claims
             .validate_expiration(&options)
             .map_err(|e| match e {
-                jwt_compact::ValidationError::NoClaim(_) => TokenError::Invalid("missing exp"),
+                jwt_compact::ValidationError::NoClaim(_) => TokenError::Claims,
                 _ => TokenError::Expired,
             })?;
         let expires_at = claims
             .expiration
             .map(|e| Timestamp(e.timestamp_millis()))
-            .ok_or(TokenError::Invalid("missing exp"))?;
+            .ok_or(TokenError::Claims)?;
         Ok(Verified {
             claims: claims.custom.clone(),
             expires_at,
@@ -303,7 +321,7 @@ mod tests {
     fn tokens_signed_with_another_key_or_algorithm_are_invalid() {
         let other = JwtKeys::new(&Secret::new(b"another key entirely, 32 bytes!!".to_vec()), 0);
         let t = other.sign(C { sub: "u".into() }, T0, T0.plus_secs(60), None).unwrap();
-        assert!(matches!(keys().verify::<C>(&t, T0), Err(TokenError::Invalid(_))));
+        assert_eq!(keys().verify::<C>(&t, T0).unwrap_err(), TokenError::BadSignature);
         // alg "none" with our claims must not pass.
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let none = format!(
@@ -311,11 +329,8 @@ mod tests {
             b64(r#"{"alg":"none","typ":"JWT"}"#),
             b64(r#"{"sub":"u","exp":9999999999}"#)
         );
-        assert_eq!(
-            keys().verify::<C>(&none, T0).unwrap_err(),
-            TokenError::Invalid("signing method not allowed")
-        );
-        assert!(keys().verify::<C>("garbage", T0).is_err());
+        assert_eq!(keys().verify::<C>(&none, T0).unwrap_err(), TokenError::Algorithm);
+        assert_eq!(keys().verify::<C>("garbage", T0).unwrap_err(), TokenError::Malformed);
     }
 
     #[test]

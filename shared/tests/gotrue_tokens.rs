@@ -52,7 +52,7 @@ fn a_token_whose_session_does_not_exist_is_session_not_found() {
     #[derive(serde::Serialize, serde::Deserialize, Clone)]
     struct Any(serde_json::Value);
     let now = Timestamp(1_700_000_000_000);
-    let forged_but_signed = app.auth().jwt.sign(Any(body), now, now.plus_secs(60), None).unwrap();
+    let forged_but_signed = portcullis_shared::token::JwtKeys::new(&app.auth().config().jwt_secret, 0).sign(Any(body), now, now.plus_secs(60), None).unwrap();
     let me = get(&app, "/user", Some(&forged_but_signed));
     assert_eq!(me.status, 403);
     assert_eq!(error_code(&me), "session_not_found");
@@ -137,7 +137,7 @@ fn preflight_and_cors_headers_let_browsers_call() {
 #[test]
 fn the_memory_store_passes_the_storage_contract() {
     let store = portcullis_shared::testing::MemoryStore::default();
-    let results = pollster::block_on(run_store_contract(&store, &store, &store, &store, &store, "n1", Timestamp(1_700_000_000_000)));
+    let results = pollster::block_on(run_store_contract(&store, "n1", Timestamp(1_700_000_000_000)));
     assert!(results.len() >= 7);
     for (name, result) in results {
         assert!(result.is_ok(), "{name}: {result:?}");

@@ -27,7 +27,8 @@ fn gql(app: &App<TestPorts>, query: &str, variables: Value) -> Reply {
 /// An account with username `ada`, address `ada@example.com` and password `correct horse`.
 fn ada(app: &App<TestPorts>) -> User {
     let now = now(app);
-    let hash = app.auth().hasher.hash(b"correct horse", b"0123456789abcdef").unwrap();
+    let hasher = portcullis_shared::password::PasswordHasher::new(app.auth().config().password_params).unwrap();
+    let hash = hasher.hash(b"correct horse", b"0123456789abcdef").unwrap();
     let user = User {
         username: Some("Ada".into()),
         password_hash: Some(hash),

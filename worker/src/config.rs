@@ -33,8 +33,6 @@ pub struct WorkerConfig {
     pub domain: Config,
     /// Mail delivery.
     pub smtp: SmtpConfig,
-    /// Whether `POST /__contract` is served (tests only).
-    pub contract_tests: bool,
 }
 
 /// Reads a var or a secret (secrets are how JWT_SECRET and SMTP_PASS arrive).
@@ -103,7 +101,6 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
             starttls,
             auth,
         },
-        contract_tests: var("CONTRACT_TESTS").as_deref() == Some("true"),
     })
 }
 
@@ -130,7 +127,7 @@ mod tests {
     fn local_mail_catcher_settings_parse() {
         let c = parse(&[]).unwrap();
         assert_eq!(c.smtp.port, 1025);
-        assert!(!c.smtp.starttls && c.smtp.auth.is_none() && !c.contract_tests);
+        assert!(!c.smtp.starttls && c.smtp.auth.is_none());
     }
 
     #[test]

@@ -9,11 +9,11 @@
 //! ends that session, so the token stops working everywhere at once.
 
 use super::{header, json_response, parse_json, platform, Body, JsonError};
-use crate::flows::{Auth, Confirm, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
-use crate::model::{LogoutScope, Session, Timestamp, User};
-use crate::ports::{Clock as _, Ports};
+use crate::flows::{Auth, Bearer, Claims, Dialect, FlowError, SignupOutcome, SignupRequest, UserUpdate};
+use crate::model::{LogoutScope, Timestamp, User};
+use crate::ports::Ports;
 use crate::secret::Secret;
-use crate::token::{random_hex, TokenError};
+use crate::token::TokenError;
 use crate::wire::feathers::{
     AuthRequest, AuthResult, Authentication, ErrorBody, Payload, UserView, JWT, LOCAL,
 };
@@ -34,15 +34,6 @@ pub enum FeathersError {
     BadRequest(String),
     /// No strategy, an unknown one, or a request that needs a token without one.
     NotAuthenticated(&'static str),
-    /// A presented access token was refused.
-    BadToken(TokenError),
-    /// The token's `aud` or `iss` is not ours.
-    WrongClaim {
-        /// `audience` or `issuer`.
-        claim: &'static str,
-        /// What was expected.
-        expected: String,
-    },
     /// `/users/:id` for an id that is not the caller's.
     NotYours(String),
     /// The service has no such method.
@@ -68,48 +59,61 @@ impl From<JsonError> for FeathersError {
 /// Status, message and `data` for an error: the one place this dialect picks statuses.
 pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
     use FeathersError as E;
-    use FlowError as F;
     let (code, message): (u16, String) = match e {
-        E::Flow(F::SignupDisabled) => (403, "Signups are disabled".into()),
-        E::Flow(F::InvalidEmail) => (400, "Invalid email".into()),
-        E::Flow(F::WeakPassword { min_length }) => (400, format!("Password should be at least {min_length} characters")),
-        E::Flow(F::PasswordTooLong) => (400, "Password is too long".into()),
-        E::Flow(F::UserAlreadyExists) => (409, "email already exists".into()),
-        E::Flow(F::InvalidCredentials) => (401, "Invalid login".into()),
-        E::Flow(F::EmailNotConfirmed) => (401, "Email not confirmed".into()),
-        E::Flow(F::SessionNotFound | F::UserNotFound | F::SessionExpired) => {
-            (401, "Session has ended; sign in again".into())
-        }
-        E::Flow(F::OverEmailSendRateLimit { wait_secs }) => {
-            (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
-        }
-        E::Flow(_) => (500, "Internal server error".into()),
+        E::Flow(f) => flow_error(f),
         E::BadJson(JsonError(m)) => (400, format!("Malformed JSON: {m}")),
         E::BadRequest(m) => (400, m.clone()),
         E::NotAuthenticated(m) => (401, (*m).into()),
-        E::BadToken(TokenError::Expired) => (401, "jwt expired".into()),
-        E::BadToken(TokenError::Invalid("malformed token")) => (401, "jwt malformed".into()),
-        E::BadToken(TokenError::Invalid("signature is invalid")) => (401, "invalid signature".into()),
-        E::BadToken(TokenError::Invalid("signing method not allowed")) => (401, "invalid algorithm".into()),
-        E::BadToken(_) => (401, "invalid token".into()),
-        E::WrongClaim { claim, expected } => (401, format!("jwt {claim} invalid. expected: {expected}")),
         E::NotYours(id) => (404, format!("No record found for id '{id}'")),
         E::MethodNotAllowed(m) => (405, format!("Method `{m}` is not supported by this endpoint.")),
         E::NotFound => (404, "Page not found".into()),
         E::PayloadTooLarge => (413, "Request body is too large".into()),
     };
-    let data = matches!(e, E::BadToken(TokenError::Expired)).then(|| json!({"name": "TokenExpiredError"}));
+    let expired = matches!(e, E::Flow(FlowError::BadToken(TokenError::Expired)));
+    let data = expired.then(|| json!({"name": "TokenExpiredError"}));
     (code, message, data)
+}
+
+/// [`describe`] for a flow's error, every variant named: a new one is a compile error here.
+/// Token messages are those of upstream's `jsonwebtoken`.
+fn flow_error(e: &FlowError) -> (u16, String) {
+    use FlowError as F;
+    match e {
+        F::SignupDisabled => (403, "Signups are disabled".into()),
+        F::InvalidEmail => (400, "Invalid email".into()),
+        F::WeakPassword { min_length } => (400, format!("Password should be at least {min_length} characters")),
+        F::PasswordTooLong => (400, "Password is too long".into()),
+        F::UserAlreadyExists | F::EmailExists => (409, "email already exists".into()),
+        F::InvalidCredentials => (401, "Invalid login".into()),
+        F::EmailNotConfirmed => (401, "Email not confirmed".into()),
+        F::BadToken(TokenError::Expired) => (401, "jwt expired".into()),
+        F::BadToken(TokenError::Malformed) => (401, "jwt malformed".into()),
+        F::BadToken(TokenError::BadSignature) => (401, "invalid signature".into()),
+        F::BadToken(TokenError::Algorithm) => (401, "invalid algorithm".into()),
+        F::BadToken(TokenError::Audience { expected }) => (401, format!("jwt audience invalid. expected: {expected}")),
+        F::BadToken(TokenError::Issuer { expected }) => (401, format!("jwt issuer invalid. expected: {expected}")),
+        F::BadToken(TokenError::Claims | TokenError::Signing) => (401, "invalid token".into()),
+        F::SessionNotFound | F::UserNotFound | F::SessionExpired => (401, "Session has ended; sign in again".into()),
+        F::OverEmailSendRateLimit { wait_secs } => {
+            (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
+        }
+        F::CodeInvalid | F::LinkInvalid | F::LoginNotReady => (400, "Invalid or expired code".into()),
+        F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
+            (401, "Session has ended; sign in again".into())
+        }
+        F::InvalidUsername => (400, "Invalid username".into()),
+        F::InvalidPlatform => (400, "Invalid platform".into()),
+        F::UsernameTaken => (409, "username already exists".into()),
+        F::Internal(_) => (500, "Internal server error".into()),
+    }
 }
 
 /// Renders an error as a Feathers error body; internal errors get an id, logged with the
 /// detail.
 pub fn render_error<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> Response<Body> {
     let (code, mut message, data) = describe(e);
-    if code >= 500 {
-        let id = random_hex(auth.ports.rng(), 8);
-        auth.ports.log_error(&id, &format!("{e:?}"));
-        message = format!("{message} (error id: {id})");
+    if let FeathersError::Flow(FlowError::Internal(detail)) = e {
+        message = format!("{message} (error id: {})", auth.report(detail));
     }
     let body = ErrorBody { data, ..ErrorBody::new(code, message) };
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -185,10 +189,6 @@ async fn create_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Re
     let body: NewUser = parse_json(req.body())?;
     let email = body.email.ok_or_else(|| FeathersError::BadRequest("email is required".into()))?;
     let password = body.password.ok_or_else(|| FeathersError::BadRequest("password is required".into()))?;
-    let confirm = match auth.config.feathers_require_confirmation {
-        true => Confirm::ByMail,
-        false => Confirm::AtOnce { sign_in: false },
-    };
     let outcome = auth
         .sign_up(SignupRequest {
             email: &email,
@@ -196,7 +196,7 @@ async fn create_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Re
             metadata: json!({}),
             platform: &platform(req.headers()),
             redirect_to: None,
-            confirm,
+            dialect: Dialect::Feathers,
         })
         .await?;
     let user = match outcome {
@@ -206,55 +206,22 @@ async fn create_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Re
     respond(StatusCode::CREATED, &user_view(&user))
 }
 
-/// The claims of a Feathers access token besides `iat` and `exp`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TokenClaims {
-    /// Audience.
-    pub aud: String,
-    /// Issuer.
-    pub iss: String,
-    /// The user id.
-    pub sub: String,
-    /// The session id.
-    pub jti: String,
-}
-
-impl TokenClaims {
-    /// The claims as a result reports them, with `iat` (unix seconds) and `exp`.
-    fn into_payload(self, iat: i64, expires_at: Timestamp) -> Payload {
-        Payload { iat, exp: expires_at.unix_seconds(), aud: self.aud, iss: self.iss, sub: self.sub, jti: self.jti }
+/// The payload a result reports: the token's claims with `iat` and `exp` (unix seconds).
+fn payload(claims: &Claims, issued_at: Option<Timestamp>, expires_at: Option<Timestamp>) -> Payload {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    Payload {
+        iat: issued_at.map(Timestamp::unix_seconds).unwrap_or_default(),
+        exp: expires_at.map(Timestamp::unix_seconds).unwrap_or_default(),
+        aud: text(&claims.aud),
+        iss: text(&claims.iss),
+        sub: claims.sub.clone(),
+        jti: text(&claims.jti),
     }
 }
 
-/// A checked access token: its claims as reported, its session and account.
-struct Bearer {
-    payload: Payload,
-    session: Session,
-    user: User,
-}
-
-/// Verifies a Feathers access token and finds its live session and account.
+/// The live session and account of a Feathers access token.
 async fn verify_token<P: Ports>(auth: &Auth<P>, token: &str) -> Result<Bearer, FeathersError> {
-    let now = auth.ports.clock().now();
-    let verified = auth.jwt.verify::<TokenClaims>(token, now).map_err(FeathersError::BadToken)?;
-    let claims = verified.claims;
-    let config = &auth.config;
-    if claims.aud != config.feathers_jwt_audience {
-        return Err(FeathersError::WrongClaim { claim: "audience", expected: config.feathers_jwt_audience.clone() });
-    }
-    if claims.iss != config.feathers_jwt_issuer {
-        return Err(FeathersError::WrongClaim { claim: "issuer", expected: config.feathers_jwt_issuer.clone() });
-    }
-    let (session, user) = auth.session_user(&claims.jti, &claims.sub).await?;
-    let iat = verified.issued_at.map(Timestamp::unix_seconds).unwrap_or_default();
-    let payload = claims.into_payload(iat, verified.expires_at);
-    Ok(Bearer { payload, session, user })
-}
-
-/// The session and account of a Feathers access token, with its expiry (for `/api/check`).
-pub async fn token_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<(Session, User, Timestamp), FeathersError> {
-    let bearer = verify_token(auth, token).await?;
-    Ok((bearer.session, bearer.user, Timestamp(bearer.payload.exp.saturating_mul(1000))))
+    Ok(auth.authenticate(token, &[Dialect::Feathers]).await?)
 }
 
 /// The token of `Authorization: Bearer <jwt>`, `JWT <jwt>` or a bare `<jwt>`.
@@ -329,7 +296,7 @@ async fn create_authentication<P: Ports>(auth: &Auth<P>, req: &Request<Body>) ->
         Some(JWT) => {
             let token = body.access_token.filter(|t| !t.is_empty()).ok_or(FeathersError::NotAuthenticated("No access token"))?;
             let bearer = verify_token(auth, &token).await?;
-            respond(StatusCode::CREATED, &jwt_result(token, bearer))
+            respond(StatusCode::CREATED, &jwt_result(token, &bearer))
         }
         Some(_) => Err(FeathersError::NotAuthenticated(
             "Invalid authentication information (strategy not allowed in authStrategies)",
@@ -339,29 +306,21 @@ async fn create_authentication<P: Ports>(auth: &Auth<P>, req: &Request<Body>) ->
 }
 
 /// The result of a fresh `local` sign-in, with a new token for its session.
-fn issue<P: Ports>(auth: &Auth<P>, signed_in: &SignedIn) -> Result<AuthResult, FeathersError> {
-    let config = &auth.config;
-    let now = auth.ports.clock().now();
-    let expires_at = now.plus_secs(config.feathers_jwt_exp_secs);
-    let claims = TokenClaims {
-        aud: config.feathers_jwt_audience.clone(),
-        iss: config.feathers_jwt_issuer.clone(),
-        sub: signed_in.user.id.clone(),
-        jti: signed_in.session.id.clone(),
-    };
-    let access_token = auth.jwt.sign(&claims, now, expires_at, Some("access")).map_err(FlowError::from)?;
-    let payload = claims.into_payload(now.unix_seconds(), expires_at);
+fn issue<P: Ports>(auth: &Auth<P>, signed_in: &crate::flows::SignedIn) -> Result<AuthResult, FeathersError> {
+    let access = auth.feathers_access_token(&signed_in.user, &signed_in.session)?;
+    let payload = payload(&access.claims, Some(access.issued_at), Some(access.expires_at));
     Ok(AuthResult {
-        access_token,
+        access_token: access.token,
         authentication: Authentication { strategy: LOCAL.into(), access_token: None, payload },
         user: user_view(&signed_in.user),
     })
 }
 
-fn jwt_result(token: String, bearer: Bearer) -> AuthResult {
+fn jwt_result(token: String, bearer: &Bearer) -> AuthResult {
+    let payload = payload(&bearer.claims, bearer.issued_at, bearer.expires_at);
     AuthResult {
         access_token: token.clone(),
-        authentication: Authentication { strategy: JWT.into(), access_token: Some(token), payload: bearer.payload },
+        authentication: Authentication { strategy: JWT.into(), access_token: Some(token), payload },
         user: user_view(&bearer.user),
     }
 }
@@ -378,5 +337,5 @@ async fn remove_authentication<P: Ports>(
     }
     let bearer = verify_token(auth, token).await?;
     auth.logout(&bearer.session, LogoutScope::Local).await?;
-    respond(StatusCode::OK, &jwt_result(token.to_string(), bearer))
+    respond(StatusCode::OK, &jwt_result(token.to_string(), &bearer))
 }

@@ -8,13 +8,13 @@
 //! `x-sb-error-code` is always set. [`describe`] is the one place that picks statuses.
 
 use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError};
-use crate::flows::{Auth, Confirm, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
-use crate::model::{LogoutScope, Purpose, Session, Timestamp, User};
-use crate::ports::{Clock as _, Ports};
+use crate::flows::{Auth, Bearer, Dialect, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
+use crate::model::{LogoutScope, Purpose, Timestamp, User};
+use crate::ports::Ports;
 use crate::secret::Secret;
-use crate::token::{random_hex, TokenError};
+use crate::token::TokenError;
 use http::{Method, Request, Response, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// The API version whose error format is `{code, message}`.
@@ -32,8 +32,8 @@ pub enum GotrueError {
     Validation(&'static str),
     /// No bearer token where one is required.
     NoAuthorization,
-    /// The bearer token is not a valid, unexpired JWT of ours.
-    BadJwt(TokenError),
+    /// The bearer road refused the presented access token (or failed).
+    Bearer(FlowError),
     /// `grant_type` is missing or not supported.
     UnsupportedGrant,
     /// No such endpoint.
@@ -57,70 +57,98 @@ impl From<JsonError> for GotrueError {
 /// Status, GoTrue error code and message for an error: the one place statuses are chosen.
 /// Internal errors get a generic message; the caller adds the error id.
 pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
-    use FlowError as F;
     use GotrueError as G;
     let (status, code, msg): (u16, &str, String) = match e {
-        G::Flow(F::SignupDisabled) => (422, "signup_disabled", "Signups not allowed for this instance".into()),
-        G::Flow(F::InvalidEmail) => (400, "validation_failed", "Unable to validate email address: invalid format".into()),
-        G::Flow(F::WeakPassword { min_length }) => (
-            422,
-            "weak_password",
-            format!("Password should be at least {min_length} characters."),
-        ),
-        G::Flow(F::PasswordTooLong) => (
-            400,
-            "validation_failed",
-            format!("Password cannot be longer than {} bytes", crate::password::MAX_PASSWORD_BYTES),
-        ),
-        G::Flow(F::UserAlreadyExists) => (422, "user_already_exists", "User already registered".into()),
-        G::Flow(F::InvalidCredentials) => (400, "invalid_credentials", "Invalid login credentials".into()),
-        G::Flow(F::EmailNotConfirmed) => (400, "email_not_confirmed", "Email not confirmed".into()),
-        G::Flow(F::CodeInvalid) => (403, "otp_expired", "Token has expired or is invalid".into()),
-        G::Flow(F::SessionNotFound) => (
-            403,
-            "session_not_found",
-            "Session from session_id claim in JWT does not exist".into(),
-        ),
-        G::Flow(F::UserNotFound) => (403, "user_not_found", "User from sub claim in JWT does not exist".into()),
-        G::Flow(F::RefreshTokenNotFound) => (
-            400,
-            "refresh_token_not_found",
-            "Invalid Refresh Token: Refresh Token Not Found".into(),
-        ),
-        G::Flow(F::RefreshTokenAlreadyUsed) => (
-            400,
-            "refresh_token_already_used",
-            "Invalid Refresh Token: Already Used".into(),
-        ),
-        G::Flow(F::SessionExpired) => (400, "session_expired", "Invalid Refresh Token: Session Expired".into()),
-        G::Flow(F::OverEmailSendRateLimit { wait_secs }) => (
-            429,
-            "over_email_send_rate_limit",
-            format!("For security purposes, you can only request this after {wait_secs} seconds."),
-        ),
-        // Passwordless errors, should one reach a GoTrue route, in GoTrue's nearest words.
-        G::Flow(F::InvalidUsername) => (400, "validation_failed", "Invalid username".into()),
-        G::Flow(F::InvalidPlatform) => (400, "validation_failed", "Invalid session platform".into()),
-        G::Flow(F::UsernameTaken) => (422, "user_already_exists", "User already registered".into()),
-        G::Flow(F::LinkInvalid) | G::Flow(F::LoginNotReady) => {
-            (403, "otp_expired", "Token has expired or is invalid".into())
-        }
-        G::Flow(F::EmailExists) => (
-            422,
-            "email_exists",
-            "A user with this email address has already been registered".into(),
-        ),
-        G::Flow(F::Internal(_)) => (500, "unexpected_failure", "Internal server error".into()),
+        G::Flow(f) => flow_error(f),
+        G::Bearer(FlowError::SessionExpired) => (403, "session_expired", "Session from session_id claim in JWT has expired".into()),
+        G::Bearer(f) => flow_error(f),
         G::BadJson(JsonError(m)) => (400, "bad_json", format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, "validation_failed", (*m).into()),
         G::NoAuthorization => (401, "no_authorization", "This endpoint requires a valid Bearer token".into()),
-        G::BadJwt(TokenError::Expired) => (403, "bad_jwt", "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired".into()),
-        G::BadJwt(t) => (403, "bad_jwt", format!("invalid JWT: unable to parse or verify signature, {t}")),
         G::UnsupportedGrant => (400, "validation_failed", "unsupported_grant_type".into()),
         G::NotFound => (404, "not_found", "Not found".into()),
         G::PayloadTooLarge => (413, "request_too_large", "Request body is too large".into()),
     };
     (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), code, msg)
+}
+
+/// [`describe`] for a flow's error, every variant named: a new one is a compile error here.
+fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
+    use FlowError as F;
+    match e {
+        F::SignupDisabled => (422, "signup_disabled", "Signups not allowed for this instance".into()),
+        F::InvalidEmail => (400, "validation_failed", "Unable to validate email address: invalid format".into()),
+        F::WeakPassword { min_length } => (
+            422,
+            "weak_password",
+            format!("Password should be at least {min_length} characters."),
+        ),
+        F::PasswordTooLong => (
+            400,
+            "validation_failed",
+            format!("Password cannot be longer than {} bytes", crate::password::MAX_PASSWORD_BYTES),
+        ),
+        F::UserAlreadyExists => (422, "user_already_exists", "User already registered".into()),
+        F::InvalidCredentials => (400, "invalid_credentials", "Invalid login credentials".into()),
+        F::EmailNotConfirmed => (400, "email_not_confirmed", "Email not confirmed".into()),
+        F::CodeInvalid => (403, "otp_expired", "Token has expired or is invalid".into()),
+        F::BadToken(TokenError::Expired) => (
+            403,
+            "bad_jwt",
+            "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired".into(),
+        ),
+        F::BadToken(
+            t @ (TokenError::Malformed
+            | TokenError::Algorithm
+            | TokenError::BadSignature
+            | TokenError::Claims
+            | TokenError::Audience { .. }
+            | TokenError::Issuer { .. }
+            | TokenError::Signing),
+        ) => (403, "bad_jwt", format!("invalid JWT: unable to parse or verify signature, {t}")),
+        F::SessionNotFound => (
+            403,
+            "session_not_found",
+            "Session from session_id claim in JWT does not exist".into(),
+        ),
+        F::UserNotFound => (403, "user_not_found", "User from sub claim in JWT does not exist".into()),
+        F::RefreshTokenNotFound => (
+            400,
+            "refresh_token_not_found",
+            "Invalid Refresh Token: Refresh Token Not Found".into(),
+        ),
+        F::RefreshTokenAlreadyUsed => (
+            400,
+            "refresh_token_already_used",
+            "Invalid Refresh Token: Already Used".into(),
+        ),
+        F::SessionExpired => (400, "session_expired", "Invalid Refresh Token: Session Expired".into()),
+        F::OverEmailSendRateLimit { wait_secs } => (
+            429,
+            "over_email_send_rate_limit",
+            format!("For security purposes, you can only request this after {wait_secs} seconds."),
+        ),
+        // Other dialects' errors, should one reach a GoTrue route, in GoTrue's nearest words.
+        F::RefreshWindowPassed => (400, "session_expired", "Invalid Refresh Token: Session Expired".into()),
+        F::InvalidUsername => (400, "validation_failed", "Invalid username".into()),
+        F::InvalidPlatform => (400, "validation_failed", "Invalid session platform".into()),
+        F::UsernameTaken => (422, "user_already_exists", "User already registered".into()),
+        F::LinkInvalid | F::LoginNotReady => (403, "otp_expired", "Token has expired or is invalid".into()),
+        F::EmailExists => (
+            422,
+            "email_exists",
+            "A user with this email address has already been registered".into(),
+        ),
+        F::Internal(_) => (500, "unexpected_failure", "Internal server error".into()),
+    }
+}
+
+/// The detail of an internal error, if `e` is one.
+fn internal(e: &GotrueError) -> Option<&str> {
+    match e {
+        GotrueError::Flow(FlowError::Internal(d)) | GotrueError::Bearer(FlowError::Internal(d)) => Some(d),
+        _ => None,
+    }
 }
 
 /// Whether the request asked for the 2024-01-01 error format (any dated version from then on).
@@ -133,10 +161,8 @@ fn wants_new_errors(req_headers: &http::HeaderMap) -> bool {
 /// Renders an error in the format the request asked for.
 pub fn render_error<P: Ports>(auth: &Auth<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
     let (status, code, mut msg) = describe(e);
-    if let GotrueError::Flow(FlowError::Internal(detail)) = e {
-        let id = random_hex(auth.ports.rng(), 8);
-        auth.ports.log_error(&id, detail);
-        msg = format!("{msg} (error id: {id})");
+    if let Some(detail) = internal(e) {
+        msg = format!("{msg} (error id: {})", auth.report(&detail));
     }
     let new = wants_new_errors(req_headers);
     let mut body = if new {
@@ -227,79 +253,13 @@ pub fn user_json(u: &User) -> Value {
     })
 }
 
-/// One `amr` entry.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Amr {
-    /// `password`, `otp`...
-    pub method: String,
-    /// Unix seconds of the authentication.
-    pub timestamp: i64,
-}
-
-/// GoTrue's access token claims (besides `exp` and `iat`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    /// `authenticated`.
-    pub aud: String,
-    /// `<API_EXTERNAL_URL>/auth/v1`.
-    pub iss: String,
-    /// The user id.
-    pub sub: String,
-    /// The user's address.
-    pub email: String,
-    /// Always empty: no phone sign-in.
-    pub phone: String,
-    /// Provider info.
-    pub app_metadata: Value,
-    /// The user's metadata.
-    pub user_metadata: Value,
-    /// `authenticated`.
-    pub role: String,
-    /// `aal1`.
-    pub aal: String,
-    /// How the session was started.
-    pub amr: Vec<Amr>,
-    /// The session: logout ends it and with it this token.
-    pub session_id: String,
-    /// Always false.
-    pub is_anonymous: bool,
-}
-
-/// The claims any Portcullis-issued JWT is checked by: whose, and which session.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SessionClaims {
-    /// The user id.
-    pub sub: String,
-    /// The session.
-    pub session_id: String,
-}
-
 fn session_body<P: Ports>(auth: &Auth<P>, s: &SignedIn) -> Result<Value, GotrueError> {
-    let now = auth.ports.clock().now();
-    let expires_at = now.plus_secs(auth.config.jwt_exp_secs);
-    let claims = Claims {
-        aud: "authenticated".into(),
-        iss: auth.config.jwt_issuer(),
-        sub: s.user.id.clone(),
-        email: s.user.email.clone().unwrap_or_default(),
-        phone: String::new(),
-        app_metadata: json!({"provider": "email", "providers": ["email"]}),
-        user_metadata: s.user.user_metadata.clone(),
-        role: "authenticated".into(),
-        aal: "aal1".into(),
-        amr: vec![Amr {
-            method: s.session.method.as_str().into(),
-            timestamp: s.session.created_at.unix_seconds(),
-        }],
-        session_id: s.session.id.clone(),
-        is_anonymous: false,
-    };
-    let access_token = auth.jwt.sign(claims, now, expires_at, None).map_err(FlowError::from)?;
+    let access = auth.gotrue_access_token(s)?;
     Ok(json!({
-        "access_token": access_token,
+        "access_token": access.token,
         "token_type": "bearer",
-        "expires_in": auth.config.jwt_exp_secs,
-        "expires_at": expires_at.unix_seconds(),
+        "expires_in": access.lifetime_secs,
+        "expires_at": access.expires_at.unix_seconds(),
         "refresh_token": s.refresh_token.expose(),
         "user": user_json(&s.user),
     }))
@@ -327,10 +287,7 @@ async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
             metadata: Value::Object(body.data.unwrap_or_default()),
             platform: &platform(req.headers()),
             redirect_to: redirect_param(req).as_deref(),
-            confirm: match auth.config.mailer_autoconfirm {
-                true => Confirm::AtOnce { sign_in: true },
-                false => Confirm::ByMail,
-            },
+            dialect: Dialect::Gotrue,
         })
         .await?;
     match outcome {
@@ -410,9 +367,9 @@ async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<
             f.finish()
         }
         Err(e) => {
-            let (status, code, msg) = describe(&e);
-            if let GotrueError::Flow(FlowError::Internal(detail)) = &e {
-                auth.ports.log_error(&random_hex(auth.ports.rng(), 8), detail);
+            let (status, code, mut msg) = describe(&e);
+            if let Some(detail) = internal(&e) {
+                msg = format!("{msg} (error id: {})", auth.report(&detail));
             }
             let (error, description) = if status == StatusCode::FORBIDDEN {
                 ("access_denied", "Email link is invalid or has expired".to_string())
@@ -469,21 +426,15 @@ struct RefreshGrantBody {
     refresh_token: Option<Secret<String>>,
 }
 
-/// Resolves the bearer token to its live session and user.
-pub async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<(Session, User), GotrueError> {
+/// The live session and account of the request's GoTrue access token.
+async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<Bearer, GotrueError> {
     let token = auth_token(headers, &["bearer"]).ok_or(GotrueError::NoAuthorization)?;
-    let now = auth.ports.clock().now();
-    let claims = auth
-        .jwt
-        .verify::<SessionClaims>(token, now)
-        .map_err(GotrueError::BadJwt)?
-        .claims;
-    Ok(auth.session_user(&claims.session_id, &claims.sub).await?)
+    auth.authenticate(token, &[Dialect::Gotrue]).await.map_err(GotrueError::Bearer)
 }
 
 async fn get_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
-    let (_, user) = authenticate(auth, req.headers()).await?;
-    ok(&user_json(&user))
+    let bearer = authenticate(auth, req.headers()).await?;
+    ok(&user_json(&bearer.user))
 }
 
 #[derive(Deserialize)]
@@ -495,7 +446,7 @@ struct UserUpdateBody {
 }
 
 async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
-    let (session, user) = authenticate(auth, req.headers()).await?;
+    let Bearer { session, user, .. } = authenticate(auth, req.headers()).await?;
     let body: UserUpdateBody = parse_json(req.body())?;
     if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(GotrueError::Validation("Phone numbers are not supported"));
@@ -518,8 +469,8 @@ async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
         Some("others") => LogoutScope::Others,
         Some(_) => return Err(GotrueError::Validation("Unsupported logout scope: use global, local or others")),
     };
-    let (session, _) = authenticate(auth, req.headers()).await?;
-    auth.logout(&session, scope).await?;
+    let bearer = authenticate(auth, req.headers()).await?;
+    auth.logout(&bearer.session, scope).await?;
     Ok(Response::builder()
         .status(StatusCode::NO_CONTENT)
         .body(Vec::new())
@@ -590,7 +541,7 @@ async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
 }
 
 fn settings<P: Ports>(auth: &Auth<P>) -> Response<Body> {
-    let c = &auth.config;
+    let c = auth.config();
     let providers = [
         "anonymous_users", "apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly",
         "github", "gitlab", "google", "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion",

@@ -13,18 +13,17 @@
 //! `refreshToken` keeps `origIat` and refuses once the refresh window after it has passed.
 
 use super::{header, json_response, Body};
-use crate::flows::{Auth, FlowError, SignedIn};
-use crate::model::{Session, Timestamp, User};
-use crate::ports::{Clock as _, Ports};
+use crate::flows::{AccessToken, Auth, Claims, Dialect, FlowError, GraphqlToken};
+use crate::model::Timestamp;
+use crate::ports::Ports;
 use crate::secret::Secret;
-use crate::token::{random_hex, TokenError};
+use crate::token::TokenError;
 use async_graphql::{
     Context, EmptySubscription, InputValueError, InputValueResult, Object, Scalar, ScalarType, Schema,
     SimpleObject, Value as GqlValue, Variables, ID,
 };
 use http::{Method, Request, Response, StatusCode};
 use send_wrapper::SendWrapper;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::pin::Pin;
@@ -62,6 +61,8 @@ pub enum GraphqlError {
     PermissionDenied,
     /// An argument this deployment's mode needs is missing, or one it does not use was given.
     Argument(&'static str),
+    /// A flow refused for a reason no graphql-jwt operation has words of its own for.
+    Refused(String),
     /// Something broke; logged under this id, which the caller is shown.
     Internal(String),
 }
@@ -79,6 +80,7 @@ impl GraphqlError {
             GraphqlError::RefreshTokenExpired => "Refresh token is expired",
             GraphqlError::PermissionDenied => "You do not have permission to perform this action",
             GraphqlError::Argument(m) => m,
+            GraphqlError::Refused(m) => m,
             GraphqlError::Internal(id) => return format!("Internal server error (error id: {id})"),
         };
         text.to_string()
@@ -140,20 +142,6 @@ pub struct Me {
     username: String,
     /// The address, or the empty string (as Django's `User.email`).
     email: String,
-}
-
-/// The graphql-jwt token claims besides `exp`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenClaims {
-    /// The username or address.
-    pub username: String,
-    /// The account id.
-    pub sub: String,
-    /// When the first token of this chain was issued, unix seconds.
-    pub orig_iat: i64,
-    /// The session id.
-    pub sid: String,
 }
 
 type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GraphqlError>> + 'a>>;
@@ -364,42 +352,41 @@ struct EdgeBackend<P> {
 impl<P: Ports + 'static> Backend for EdgeBackend<P> {
     fn token_auth(&self, username: String, password: Secret<String>) -> LocalFuture<'_, Obtained> {
         Box::pin(async move {
-            let signed_in = self
-                .auth
-                .username_or_email_login(&username, &password, &self.platform)
-                .await
-                .map_err(|e| self.flow_error(e))?;
-            let now = self.now();
-            let long_running = self.auth.config.graphql_long_running_refresh;
-            let refresh_token = long_running.then(|| signed_in.refresh_token.expose().clone());
-            self.issue(&signed_in.user, &signed_in.session.id, now.unix_seconds(), refresh_token)
+            let auth = &self.auth;
+            let issued = async { auth.graphql_sign_in_token(auth.username_or_email_login(&username, &password, &self.platform).await?) };
+            Ok(obtained(issued.await.map_err(|e| self.flow_error(e))?))
         })
     }
 
     fn verify(&self, token: String) -> LocalFuture<'_, Verified> {
         Box::pin(async move {
-            let (payload, _, _) = self.check(&token).await?;
-            Ok(Verified { payload: GenericScalar(payload) })
+            let bearer = self.auth.authenticate(&token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e))?;
+            Ok(Verified { payload: GenericScalar(payload(&bearer.claims, bearer.expires_at)) })
         })
     }
 
     fn refresh(&self, token: Option<String>, refresh_token: Option<String>) -> LocalFuture<'_, Obtained> {
         Box::pin(async move {
-            match (self.auth.config.graphql_long_running_refresh, token, refresh_token) {
-                (false, Some(token), None) => self.refresh_single(&token).await,
+            let issued = match (self.auth.config().graphql_long_running_refresh, token, refresh_token) {
+                (false, Some(token), None) => self.auth.graphql_refresh(&token).await.map_err(|e| self.flow_error(e)),
                 (false, _, Some(_)) => Err(GraphqlError::Argument(
                     "Long-running refresh tokens are off here: refresh with refreshToken(token: ...)",
                 )),
                 (false, None, None) => Err(GraphqlError::Argument("refreshToken needs the token to refresh")),
-                (true, _, Some(rt)) => self.refresh_long_running(&rt).await,
+                (true, _, Some(rt)) => self.auth.graphql_refresh_long_running(&rt).await.map_err(|e| match e {
+                    // A long-running refresh token past the window has upstream's own words.
+                    FlowError::SessionExpired => GraphqlError::RefreshTokenExpired,
+                    other => self.flow_error(other),
+                }),
                 (true, _, None) => Err(GraphqlError::Argument("refreshToken needs the refreshToken argument")),
-            }
+            };
+            Ok(obtained(issued?))
         })
     }
 
     fn revoke(&self, refresh_token: String) -> LocalFuture<'_, Revoked> {
         Box::pin(async move {
-            if !self.auth.config.graphql_long_running_refresh {
+            if !self.auth.config().graphql_long_running_refresh {
                 return Err(GraphqlError::Argument("Long-running refresh tokens are off here: there is nothing to revoke"));
             }
             let at = self.auth.revoke_refresh_token(&refresh_token).await.map_err(|e| self.flow_error(e))?;
@@ -410,126 +397,73 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
     fn me(&self) -> LocalFuture<'_, Me> {
         Box::pin(async move {
             let token = self.bearer.as_deref().ok_or(GraphqlError::PermissionDenied)?;
-            let (_, _, user) = self.check(token).await?;
+            let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e))?.user;
             Ok(Me {
                 id: ID(user.id.clone()),
-                username: username_of(&user),
+                username: user.username.clone().or_else(|| user.email.clone()).unwrap_or_default(),
                 email: user.email.clone().unwrap_or_default(),
             })
         })
     }
 }
 
-/// The name a token carries: the username, or the address for accounts without one.
-fn username_of(user: &User) -> String {
-    user.username.clone().or_else(|| user.email.clone()).unwrap_or_default()
+impl<P: Ports + 'static> EdgeBackend<P> {
+    /// Upstream's error for a flow's refusal, every variant named (a new one is a compile
+    /// error here); internal failures are reported and shown by their id.
+    fn flow_error(&self, e: FlowError) -> GraphqlError {
+        use FlowError as F;
+        match e {
+            F::InvalidCredentials | F::EmailNotConfirmed => GraphqlError::Credentials,
+            F::BadToken(TokenError::Expired) => GraphqlError::SignatureExpired,
+            F::BadToken(TokenError::Claims) => GraphqlError::InvalidPayload,
+            F::BadToken(
+                TokenError::Malformed
+                | TokenError::Algorithm
+                | TokenError::BadSignature
+                | TokenError::Audience { .. }
+                | TokenError::Issuer { .. }
+                | TokenError::Signing,
+            ) => GraphqlError::DecodingSignature,
+            F::SessionNotFound | F::UserNotFound | F::SessionExpired => GraphqlError::InvalidToken,
+            F::RefreshWindowPassed => GraphqlError::RefreshExpired,
+            F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
+            F::Internal(detail) => GraphqlError::Internal(self.auth.report(&format_args!("graphql: {detail}"))),
+            e @ (F::SignupDisabled
+            | F::InvalidEmail
+            | F::WeakPassword { .. }
+            | F::PasswordTooLong
+            | F::UserAlreadyExists
+            | F::CodeInvalid
+            | F::OverEmailSendRateLimit { .. }
+            | F::EmailExists
+            | F::InvalidUsername
+            | F::InvalidPlatform
+            | F::UsernameTaken
+            | F::LinkInvalid
+            | F::LoginNotReady) => GraphqlError::Refused(e.to_string()),
+        }
+    }
 }
 
-impl<P: Ports + 'static> EdgeBackend<P> {
-    fn now(&self) -> Timestamp {
-        self.auth.ports.clock().now()
-    }
-
-    /// Maps a flow failure; internal ones are logged with an id.
-    fn flow_error(&self, e: FlowError) -> GraphqlError {
-        match e {
-            FlowError::InvalidCredentials | FlowError::EmailNotConfirmed => GraphqlError::Credentials,
-            FlowError::RefreshTokenNotFound | FlowError::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
-            FlowError::SessionExpired => GraphqlError::RefreshTokenExpired,
-            FlowError::SessionNotFound | FlowError::UserNotFound => GraphqlError::InvalidToken,
-            other => {
-                let id = random_hex(self.auth.ports.rng(), 8);
-                self.auth.ports.log_error(&id, &format!("graphql: {other}"));
-                GraphqlError::Internal(id)
-            }
-        }
-    }
-
-    /// Signs a token for session `sid` with `orig_iat` and reports it.
-    fn issue(&self, user: &User, sid: &str, orig_iat: i64, refresh_token: Option<String>) -> Result<Obtained, GraphqlError> {
-        let config = &self.auth.config;
-        let now = self.now();
-        let expires_at = now.plus_secs(config.graphql_jwt_exp_secs);
-        let claims = TokenClaims { username: username_of(user), sub: user.id.clone(), orig_iat, sid: sid.to_string() };
-        let token = self
-            .auth
-            .jwt
-            .sign_claims(&claims, None, expires_at, None)
-            .map_err(|e| self.flow_error(e.into()))?;
-        let refresh_expires_in = match refresh_token {
-            Some(_) => now.unix_seconds() + config.graphql_refresh_exp_secs,
-            None => orig_iat + config.graphql_refresh_exp_secs,
-        };
-        Ok(Obtained { payload: GenericScalar(payload(&claims, expires_at)), refresh_expires_in, token, refresh_token })
-    }
-
-    /// Verifies a token and finds its live session and account.
-    async fn check(&self, token: &str) -> Result<(Value, TokenClaims, User), GraphqlError> {
-        let bearer = token_subject(&self.auth, token).await.map_err(|e| match e {
-            CheckFailure::Token(TokenError::Expired) => GraphqlError::SignatureExpired,
-            CheckFailure::Token(TokenError::Invalid("unable to parse claims")) => GraphqlError::InvalidPayload,
-            CheckFailure::Token(_) => GraphqlError::DecodingSignature,
-            CheckFailure::Flow(e) => self.flow_error(e),
-        })?;
-        Ok((payload(&bearer.claims, bearer.expires_at), bearer.claims, bearer.user))
-    }
-
-    async fn refresh_single(&self, token: &str) -> Result<Obtained, GraphqlError> {
-        let (_, claims, user) = self.check(token).await?;
-        let window_end = Timestamp(claims.orig_iat.saturating_mul(1000)).plus_secs(self.auth.config.graphql_refresh_exp_secs);
-        if self.now() > window_end {
-            return Err(GraphqlError::RefreshExpired);
-        }
-        self.issue(&user, &claims.sid, claims.orig_iat, None)
-    }
-
-    async fn refresh_long_running(&self, refresh_token: &str) -> Result<Obtained, GraphqlError> {
-        let max_age = Some(self.auth.config.graphql_refresh_exp_secs);
-        let SignedIn { user, session, refresh_token } =
-            self.auth.refresh_within(refresh_token, max_age).await.map_err(|e| self.flow_error(e))?;
-        let now = self.now().unix_seconds();
-        self.issue(&user, &session.id, now, Some(refresh_token.expose().clone()))
+/// What `tokenAuth` and `refreshToken` report for a token.
+fn obtained(issued: GraphqlToken) -> Obtained {
+    let GraphqlToken { access, refresh_expires_in, refresh_token } = issued;
+    let AccessToken { token, claims, expires_at, .. } = access;
+    Obtained {
+        payload: GenericScalar(payload(&claims, Some(expires_at))),
+        refresh_expires_in,
+        token,
+        refresh_token: refresh_token.map(|t| t.expose().clone()),
     }
 }
 
 /// The payload as upstream reports it: the claims with `exp`.
-fn payload(claims: &TokenClaims, expires_at: Timestamp) -> Value {
+fn payload(claims: &Claims, expires_at: Option<Timestamp>) -> Value {
     json!({
         "username": claims.username,
         "sub": claims.sub,
-        "exp": expires_at.unix_seconds(),
+        "exp": expires_at.map(Timestamp::unix_seconds),
         "origIat": claims.orig_iat,
         "sid": claims.sid,
     })
-}
-
-/// A verified graphql-jwt token with its live session and account.
-#[derive(Debug)]
-pub struct Bearer {
-    /// The token's claims.
-    pub claims: TokenClaims,
-    /// Its `exp`.
-    pub expires_at: Timestamp,
-    /// Its live session.
-    pub session: Session,
-    /// The session's account.
-    pub user: User,
-}
-
-/// Verifies a graphql-jwt token and finds its live session and account (for the resolvers
-/// and for `/api/check`).
-pub async fn token_subject<P: Ports>(auth: &Auth<P>, token: &str) -> Result<Bearer, CheckFailure> {
-    let verified = auth.jwt.verify::<TokenClaims>(token, auth.ports.clock().now()).map_err(CheckFailure::Token)?;
-    let claims = verified.claims;
-    let (session, user) = auth.session_user(&claims.sid, &claims.sub).await.map_err(CheckFailure::Flow)?;
-    Ok(Bearer { claims, expires_at: verified.expires_at, session, user })
-}
-
-/// Why [`token_subject`] refused.
-#[derive(Debug)]
-pub enum CheckFailure {
-    /// Not a valid graphql-jwt token of ours (expired, forged, another dialect's).
-    Token(TokenError),
-    /// The session or account is gone, or the store failed.
-    Flow(FlowError),
 }

@@ -7,11 +7,10 @@
 //! from the page itself.
 
 use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError};
-use crate::flows::{Auth, FlowError};
+use crate::flows::{Auth, Bearer, Dialect, FlowError};
 use crate::mail::html_escape;
-use crate::model::{Session, Timestamp, User};
+use crate::model::Timestamp;
 use crate::ports::Ports;
-use crate::token::random_hex;
 use http::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -48,23 +47,9 @@ impl From<JsonError> for PasswordlessError {
 
 /// Status and message for an error: the one place this dialect picks statuses.
 pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
-    use FlowError as F;
     use PasswordlessError as E;
     let (status, msg): (u16, String) = match e {
-        E::Flow(F::InvalidUsername) => (
-            400,
-            "A username is 3 to 32 characters: letters, digits, '_', '.' and '-'".into(),
-        ),
-        E::Flow(F::InvalidPlatform) => (400, "session_platform must be 1 to 64 printable characters".into()),
-        E::Flow(F::InvalidEmail) => (400, "That is not a valid email address".into()),
-        E::Flow(F::UsernameTaken) => (409, "That username is taken".into()),
-        E::Flow(F::LoginNotReady) => (400, "The auth id is invalid, expired, or not yet authorized".into()),
-        E::Flow(F::SessionNotFound) => (404, "No such session".into()),
-        E::Flow(F::OverEmailSendRateLimit { wait_secs }) => {
-            (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
-        }
-        E::Flow(F::LinkInvalid) | E::Flow(F::CodeInvalid) => (400, "This link is invalid or has expired".into()),
-        E::Flow(_) => (500, "Internal server error".into()),
+        E::Flow(f) => flow_error(f),
         E::BadJson(JsonError(m)) => (400, format!("Malformed JSON: {m}")),
         E::Missing(field) => (400, format!("{field} is required")),
         E::Unauthorized => (401, "A valid session token is required (Authorization: Bearer <session_token>)".into()),
@@ -74,13 +59,38 @@ pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
     (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), msg)
 }
 
+/// [`describe`] for a flow's error, every variant named: a new one is a compile error here.
+fn flow_error(e: &FlowError) -> (u16, String) {
+    use FlowError as F;
+    match e {
+        F::InvalidUsername => (400, "A username is 3 to 32 characters: letters, digits, '_', '.' and '-'".into()),
+        F::InvalidPlatform => (400, "session_platform must be 1 to 64 printable characters".into()),
+        F::InvalidEmail => (400, "That is not a valid email address".into()),
+        F::UsernameTaken => (409, "That username is taken".into()),
+        F::LoginNotReady => (400, "The auth id is invalid, expired, or not yet authorized".into()),
+        F::SessionNotFound => (404, "No such session".into()),
+        F::SessionExpired => (401, "This session has expired; sign in again".into()),
+        F::OverEmailSendRateLimit { wait_secs } => {
+            (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
+        }
+        F::LinkInvalid | F::CodeInvalid => (400, "This link is invalid or has expired".into()),
+        F::EmailExists | F::UserAlreadyExists => (409, "That address belongs to another account".into()),
+        F::BadToken(_) | F::UserNotFound => (401, "A valid session token is required (Authorization: Bearer <session_token>)".into()),
+        F::SignupDisabled => (403, "Sign-ups are disabled".into()),
+        F::WeakPassword { .. } | F::PasswordTooLong => (400, "Passwords are not used here".into()),
+        F::InvalidCredentials | F::EmailNotConfirmed => (401, "Invalid credentials".into()),
+        F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
+            (401, "A valid session token is required (Authorization: Bearer <session_token>)".into())
+        }
+        F::Internal(_) => (500, "Internal server error".into()),
+    }
+}
+
 /// Renders an error as `{"error": ...}`; internal errors get an id, logged with the detail.
 pub fn render_error<P: Ports>(auth: &Auth<P>, e: &PasswordlessError) -> Response<Body> {
     let (status, mut msg) = describe(e);
-    if status == StatusCode::INTERNAL_SERVER_ERROR {
-        let id = random_hex(auth.ports.rng(), 8);
-        auth.ports.log_error(&id, &format!("{e:?}"));
-        msg = format!("{msg} (error id: {id})");
+    if let PasswordlessError::Flow(FlowError::Internal(detail)) = e {
+        msg = format!("{msg} (error id: {})", auth.report(detail));
     }
     let challenge = matches!(e, PasswordlessError::Unauthorized).then(|| ("www-authenticate", "Bearer".to_string()));
     json_response(status, &json!({"error": msg}), challenge.as_slice())
@@ -150,10 +160,10 @@ async fn collect<P: Ports>(auth: &Auth<P>, auth_id: &str) -> Result<Response<Bod
 }
 
 /// The signed-in session and account of `Authorization: Bearer <session_token>`.
-async fn signed_in<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<(Session, User), PasswordlessError> {
+async fn signed_in<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Bearer, PasswordlessError> {
     let token = auth_token(req.headers(), &["bearer"]).ok_or(PasswordlessError::Unauthorized)?;
-    auth.token_session(token).await.map_err(|e| match e {
-        FlowError::SessionNotFound | FlowError::UserNotFound => PasswordlessError::Unauthorized,
+    auth.authenticate(token, &[Dialect::Passwordless]).await.map_err(|e| match e {
+        FlowError::SessionNotFound | FlowError::UserNotFound | FlowError::BadToken(_) => PasswordlessError::Unauthorized,
         other => other.into(),
     })
 }
@@ -163,7 +173,7 @@ fn secs(t: Timestamp) -> i64 {
 }
 
 async fn me<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let (session, user) = signed_in(auth, req).await?;
+    let Bearer { session, user, .. } = signed_in(auth, req).await?;
     ok(&json!({
         "id": user.id,
         "username": user.username,
@@ -179,7 +189,7 @@ struct EmailBody {
 }
 
 async fn put_email<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let (_, user) = signed_in(auth, req).await?;
+    let user = signed_in(auth, req).await?.user;
     let body: EmailBody = parse_json(req.body())?;
     let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
     auth.request_email(&user, &email).await?;
@@ -187,13 +197,13 @@ async fn put_email<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Resp
 }
 
 async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let (session, user) = signed_in(auth, req).await?;
+    let Bearer { session, user, .. } = signed_in(auth, req).await?;
     auth.end_session(&user, &session.id).await?;
     no_content()
 }
 
 async fn sessions<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let (current, user) = signed_in(auth, req).await?;
+    let Bearer { session: current, user, .. } = signed_in(auth, req).await?;
     let list: Vec<Value> = auth
         .sessions_of(&user)
         .await?
@@ -212,7 +222,7 @@ async fn sessions<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
 }
 
 async fn end_session<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, PasswordlessError> {
-    let (_, user) = signed_in(auth, req).await?;
+    let user = signed_in(auth, req).await?.user;
     auth.end_session(&user, id).await?;
     no_content()
 }

@@ -41,7 +41,7 @@ impl<P: Ports> Auth<P> {
     pub async fn recover(&self, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::Recovery).await?;
-        match self.ports.users().by_email(&email).await? {
+        match self.users().by_email(&email).await? {
             Some(user) => self.send_code(&user, Purpose::Recovery, &email, claimed, LinkTo::Verify(redirect_to)).await,
             None => Ok(()),
         }
@@ -58,14 +58,14 @@ impl<P: Ports> Auth<P> {
     ) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::MagicLink).await?;
-        let user = match self.ports.users().by_email(&email).await? {
+        let user = match self.users().by_email(&email).await? {
             Some(user) => user,
             None if create_user && !self.config.disable_signup => {
                 let user = User::new(random_uuid(self.ports.rng()), Some(&email), metadata, self.now());
-                match self.ports.users().insert(&user).await {
+                match self.users().insert(&user).await {
                     Ok(()) => user,
                     Err(StoreError::Conflict(_)) => {
-                        self.ports.users().by_email(&email).await?.ok_or(FlowError::Internal("account vanished".into()))?
+                        self.users().by_email(&email).await?.ok_or(FlowError::Internal("account vanished".into()))?
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -80,7 +80,7 @@ impl<P: Ports> Auth<P> {
     pub async fn resend(&self, purpose: Purpose, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, purpose).await?;
-        let Some(user) = self.ports.users().by_email(&email).await? else {
+        let Some(user) = self.users().by_email(&email).await? else {
             return Ok(());
         };
         match purpose {
@@ -88,7 +88,7 @@ impl<P: Ports> Auth<P> {
                 self.send_code(&user, Purpose::Signup, &email, claimed, LinkTo::Verify(redirect_to)).await
             }
             Purpose::EmailChange => {
-                let pending = self.ports.codes().for_user(&user.id, Purpose::EmailChange).await?;
+                let pending = self.codes().for_user(&user.id, Purpose::EmailChange).await?;
                 match pending {
                     Some(code) if code.used_at.is_none() => {
                         self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed, LinkTo::Verify(redirect_to)).await
@@ -115,12 +115,12 @@ impl<P: Ports> Auth<P> {
             None => None,
         };
         let now = self.now();
-        let users = self.ports.users();
+        let users = self.users();
         if let Some(p) = update.password {
             let hash = self.hash_new_password(p.expose())?;
             users.set_password_hash(&user.id, &hash, now).await?;
             if self.config.password_change_ends_other_sessions {
-                self.ports.sessions().revoke(&user.id, &session.id, LogoutScope::Others, now).await?;
+                self.sessions().revoke(&user.id, &session.id, LogoutScope::Others, now).await?;
             }
         }
         if let Some(data) = update.data {
@@ -150,8 +150,7 @@ impl<P: Ports> Auth<P> {
 
     /// Ends the sessions `scope` names, relative to `session`.
     pub async fn logout(&self, session: &Session, scope: LogoutScope) -> Result<(), FlowError> {
-        self.ports
-            .sessions()
+        self.sessions()
             .revoke(&session.user_id, &session.id, scope, self.now())
             .await?;
         Ok(())
@@ -160,7 +159,7 @@ impl<P: Ports> Auth<P> {
     /// Removes `user`'s account with its sessions, tokens and codes; its address is free
     /// again afterwards.
     pub async fn delete_account(&self, user: &User) -> Result<(), FlowError> {
-        match self.ports.users().delete(&user.id).await? {
+        match self.users().delete(&user.id).await? {
             true => Ok(()),
             false => Err(FlowError::UserNotFound),
         }

@@ -50,8 +50,8 @@ impl<P: Ports> Auth<P> {
             return Err(FlowError::InvalidCredentials);
         }
         let user = match login {
-            Login::Email(email) => self.ports.users().by_email(&normalize_email(email)).await?,
-            Login::Username(name) => self.ports.users().by_username(name.trim()).await?,
+            Login::Email(email) => self.users().by_email(&normalize_email(email)).await?,
+            Login::Username(name) => self.users().by_username(name.trim()).await?,
         };
         let (user, stored) = match user {
             Some(u) => match u.password_hash.clone() {
@@ -77,8 +77,7 @@ impl<P: Ports> Auth<P> {
             let mut salt = [0u8; 16];
             crate::ports::Rng::fill(self.ports.rng(), &mut salt);
             let fresh = self.hasher.hash(password, &salt)?;
-            self.ports
-                .users()
+            self.users()
                 .set_password_hash(&user.id, &fresh, self.now())
                 .await?;
         }

@@ -34,7 +34,7 @@ impl<P: Ports> Auth<P> {
     pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Claim, FlowError> {
         let now = self.now();
         let interval = self.config.mail_min_interval_secs;
-        match self.ports.send_limits().claim(address, purpose, now, interval).await? {
+        match self.send_limits().claim(address, purpose, now, interval).await? {
             None => Ok(Claim {
                 address: address.to_string(),
                 purpose,
@@ -54,7 +54,7 @@ impl<P: Ports> Auth<P> {
     async fn deliver(&self, mail: &Mail, claim: Claim) -> Result<(), FlowError> {
         if let Err(e) = self.ports.mailer().send(mail).await {
             // Best effort: if this fails too, the user waits out the interval.
-            let _ = self.ports.send_limits().release(&claim.address, claim.purpose, claim.at).await;
+            let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
             return Err(e.into());
         }
         Ok(())
@@ -87,7 +87,7 @@ impl<P: Ports> Auth<P> {
             attempts: 0,
             used_at: None,
         };
-        self.ports.codes().put(&code).await?;
+        self.codes().put(&code).await?;
         let link = match link_to {
             LinkTo::Verify(redirect_to) => self.verify_link(purpose, &link_token, redirect_to),
             LinkTo::EmailConfirmPage => {

@@ -1,13 +1,19 @@
-//! The flows: every rule about accounts, codes and sessions, written once for all dialects.
+//! The flows: every rule about accounts, codes, sessions and tokens, written once for all
+//! dialects.
 //!
 //! A flow takes already-parsed input, talks to the ports and returns a domain result or a
 //! [`FlowError`]. It knows nothing of wire formats or HTTP statuses (the dialects do) nor of
-//! backends (the ports do). Submodules: `signup`, `verify` (codes and links), `login`,
-//! `session`, `refresh`, `account` (recovery, email sign-in, updates, logout), `passwordless`
-//! (username registration, emailed sign-in requests, session management) and `mailing` (codes
-//! and notices under the send limit).
+//! backends (the ports do). [`Auth`]'s fields are private: a dialect reaches the world only
+//! through a flow. Submodules: `signup`, `verify` (codes and links), `login`, `session`
+//! (starting sessions), `bearer` (the one road from a presented credential to its live session,
+//! with every session rule), `access` (minting each dialect's access tokens, their lifetimes
+//! and refresh windows), `refresh`, `account` (recovery, email sign-in, updates, logout),
+//! `passwordless` (username registration, emailed sign-in requests, session management) and
+//! `mailing` (codes and notices under the send limit).
 
+mod access;
 mod account;
+mod bearer;
 mod login;
 mod mailing;
 mod passwordless;
@@ -16,14 +22,16 @@ mod session;
 mod signup;
 mod verify;
 
+pub use access::{AccessToken, Claims, GraphqlToken};
 pub use account::UserUpdate;
+pub use bearer::{Bearer, Dialect, ACTIVITY_WRITE_INTERVAL_SECS, ALL_DIALECTS};
 pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use session::SignedIn;
-pub use signup::{Confirm, SignupOutcome, SignupRequest};
+pub use signup::{SignupOutcome, SignupRequest};
 
 use crate::config::Config;
 use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::ports::{MailError, Ports, StoreError};
+use crate::ports::{Codes, LoginRequests, MailError, Ports, SendLimits, Sessions, StoreError, Users};
 use crate::secret::Secret;
 use crate::token::{JwtKeys, TokenError};
 use hmac::{Hmac, Mac};
@@ -64,6 +72,9 @@ pub enum FlowError {
     /// Wrong, expired, used, exhausted or unknown code or link: one answer for all.
     #[error("code expired or invalid")]
     CodeInvalid,
+    /// A presented bearer token is not a valid, unexpired token of ours for this dialect.
+    #[error("bad token: {0}")]
+    BadToken(TokenError),
     /// The session behind a token was ended or never existed.
     #[error("session not found")]
     SessionNotFound,
@@ -79,6 +90,9 @@ pub enum FlowError {
     /// The session is past its lifetime or inactivity timeout.
     #[error("session expired")]
     SessionExpired,
+    /// A graphql-jwt token's refresh window (after its `origIat`) has passed.
+    #[error("refresh window passed")]
+    RefreshWindowPassed,
     /// A mail of this kind went to this address too recently.
     #[error("mail send limit: wait {wait_secs} s")]
     OverEmailSendRateLimit {
@@ -127,22 +141,16 @@ impl From<PasswordError> for FlowError {
     }
 }
 
-impl From<TokenError> for FlowError {
-    fn from(e: TokenError) -> Self {
-        FlowError::Internal(e.to_string())
-    }
-}
-
 /// The auth service: ports plus configuration, with one method per flow.
 pub struct Auth<P> {
     /// The world.
-    pub ports: P,
+    ports: P,
     /// This deployment's settings.
-    pub config: Config,
+    config: Config,
     /// Password hashing with the configured parameters.
-    pub hasher: PasswordHasher,
-    /// Access token signing.
-    pub jwt: JwtKeys,
+    hasher: PasswordHasher,
+    /// Access token signing and verification.
+    jwt: JwtKeys,
     /// Key for one-time code hashes, derived from the JWT secret.
     code_key: Secret<Vec<u8>>,
     /// Key deriving a refresh token's successor from it, derived from the JWT secret.
@@ -169,6 +177,47 @@ impl<P: Ports> Auth<P> {
     fn now(&self) -> crate::model::Timestamp {
         use crate::ports::Clock as _;
         self.ports.clock().now()
+    }
+
+    /// This deployment's settings, for a dialect to *render* (GoTrue's `/settings`, which
+    /// arguments graphql-jwt's mode takes); the rules that read them live in the flows.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The ports, for tests and adapters to inspect; no dialect uses them.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn ports(&self) -> &P {
+        &self.ports
+    }
+
+    /// Reports an internal error: logs `detail` under a fresh id and returns the id, which
+    /// every dialect shows the client in its own error shape so a report can be matched to the
+    /// log. The one place internal errors are logged.
+    pub fn report(&self, detail: &dyn std::fmt::Display) -> String {
+        let id = crate::token::random_hex(self.ports.rng(), 8);
+        self.ports.log_error(&id, &detail.to_string());
+        id
+    }
+
+    fn users(&self) -> &impl Users {
+        self.ports.store()
+    }
+
+    fn sessions(&self) -> &impl Sessions {
+        self.ports.store()
+    }
+
+    fn codes(&self) -> &impl Codes {
+        self.ports.store()
+    }
+
+    fn send_limits(&self) -> &impl SendLimits {
+        self.ports.store()
+    }
+
+    fn login_requests(&self) -> &impl LoginRequests {
+        self.ports.store()
     }
 }
 

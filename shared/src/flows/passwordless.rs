@@ -84,7 +84,7 @@ impl<P: Ports> Auth<P> {
             username: Some(username.to_string()),
             ..User::new(random_uuid(self.ports.rng()), None, serde_json::json!({}), now)
         };
-        match self.ports.users().insert(&user).await {
+        match self.users().insert(&user).await {
             Ok(()) => {}
             Err(StoreError::Conflict("username")) => return Err(FlowError::UsernameTaken),
             Err(e) => return Err(e.into()),
@@ -92,8 +92,7 @@ impl<P: Ports> Auth<P> {
         let (token, _) = self.start_token_session(&user, AuthMethod::Registration, platform).await?;
         if let Some(address) = email {
             if let Err(e) = self.request_email(&user, &address).await {
-                let id = crate::token::random_hex(self.ports.rng(), 8);
-                self.ports.log_error(&id, &format!("registration of {username}: email not sent: {e}"));
+                self.report(&format_args!("registration of {username}: email not sent: {e}"));
             }
         }
         Ok(token)
@@ -104,7 +103,7 @@ impl<P: Ports> Auth<P> {
     pub async fn request_email(&self, user: &User, address: &str) -> Result<(), FlowError> {
         let address = self.checked_address(address)?;
         let claim = self.claim_send(&address, Purpose::EmailChange).await?;
-        match self.ports.users().by_email(&address).await? {
+        match self.users().by_email(&address).await? {
             Some(owner) if owner.id == user.id => Ok(()),
             Some(_) => self.send_already_registered(claim).await,
             None => self.send_code(user, Purpose::EmailChange, &address, claim, LinkTo::EmailConfirmPage).await,
@@ -122,7 +121,7 @@ impl<P: Ports> Auth<P> {
             auth_id: random_uuid(self.ports.rng()),
             expires_at: now.plus_secs(self.config.login_request_exp_secs),
         };
-        let user = self.ports.users().by_username(username).await?;
+        let user = self.users().by_username(username).await?;
         let Some(user) = user.filter(|u| u.has_email(&email) && u.is_confirmed()) else {
             return Ok(ticket);
         };
@@ -137,7 +136,7 @@ impl<P: Ports> Auth<P> {
             created_at: now,
             expires_at: ticket.expires_at,
         };
-        self.ports.login_requests().put(&request).await?;
+        self.login_requests().put(&request).await?;
         let link = format!("{}/auth/confirm?token={link_token}", self.config.api_external_url);
         let name = user.username.as_deref().unwrap_or(username);
         let mail = mail::login_request(&self.config, &email, name, platform, &link);
@@ -147,13 +146,13 @@ impl<P: Ports> Auth<P> {
 
     /// Opens the link's page: a fresh single-use page token for a pending request.
     pub async fn open_login_link(&self, link_token: &str) -> Result<LoginPage, FlowError> {
-        let requests = self.ports.login_requests();
+        let requests = self.login_requests();
         let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
         let page_token = random_b64(self.ports.rng(), 32);
         if !requests.show_page(&request.id, &hash_secret(&page_token), self.now()).await? {
             return Err(FlowError::LinkInvalid);
         }
-        let user = self.ports.users().by_id(&request.user_id).await?.ok_or(FlowError::LinkInvalid)?;
+        let user = self.users().by_id(&request.user_id).await?.ok_or(FlowError::LinkInvalid)?;
         Ok(LoginPage {
             platform: request.platform,
             username: user.username.unwrap_or_default(),
@@ -164,7 +163,7 @@ impl<P: Ports> Auth<P> {
     /// The person's answer on the page: confirms (or denies) the request once. Returns the
     /// platform it was for.
     pub async fn answer_login_link(&self, link_token: &str, page_token: &str, allow: bool) -> Result<String, FlowError> {
-        let requests = self.ports.login_requests();
+        let requests = self.login_requests();
         let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
         let to = if allow { LoginState::Confirmed } else { LoginState::Denied };
         if !requests.decide(&request.id, &hash_secret(page_token), to, self.now()).await? {
@@ -175,19 +174,19 @@ impl<P: Ports> Auth<P> {
 
     /// The requester's poll: the session token, once, after the request was confirmed.
     pub async fn collect_login(&self, auth_id: &str) -> Result<Secret<String>, FlowError> {
-        let requests = self.ports.login_requests();
+        let requests = self.login_requests();
         let request = requests.by_id(auth_id).await?.ok_or(FlowError::LoginNotReady)?;
         if !requests.claim(&request.id, self.now()).await? {
             return Err(FlowError::LoginNotReady);
         }
-        let user = self.ports.users().by_id(&request.user_id).await?.ok_or(FlowError::LoginNotReady)?;
+        let user = self.users().by_id(&request.user_id).await?.ok_or(FlowError::LoginNotReady)?;
         let (token, _) = self.start_token_session(&user, AuthMethod::EmailLink, &request.platform).await?;
         Ok(token)
     }
 
     /// The account's live sessions, from every dialect, most recently active first.
     pub async fn sessions_of(&self, user: &User) -> Result<Vec<Session>, FlowError> {
-        let mut sessions = self.ports.sessions().list(&user.id).await?;
+        let mut sessions = self.sessions().list(&user.id).await?;
         sessions.sort_by_key(|s| std::cmp::Reverse(s.last_active()));
         Ok(sessions)
     }
@@ -195,7 +194,7 @@ impl<P: Ports> Auth<P> {
     /// Ends one of the account's own sessions; another account's, or an unknown or ended one,
     /// is [`FlowError::SessionNotFound`].
     pub async fn end_session(&self, user: &User, session_id: &str) -> Result<(), FlowError> {
-        let ended = self.ports.sessions().revoke(&user.id, session_id, LogoutScope::Local, self.now()).await?;
+        let ended = self.sessions().revoke(&user.id, session_id, LogoutScope::Local, self.now()).await?;
         if ended == 0 {
             return Err(FlowError::SessionNotFound);
         }

@@ -7,10 +7,13 @@
 //! (the store inserts it once). Only hashes are stored; the derivation needs the secret, which
 //! only the holder has. A token used again after the window means it leaked (or a client kept
 //! an old one): the whole session ends, and with it every token of its family.
+//!
+//! Two store round trips: the token with its session and account in one read, then the
+//! rotation in one atomic batch. The session rules are the bearer road's (`bearer`).
 
 use super::{Auth, FlowError, SignedIn};
-use crate::model::{RefreshToken, Session, Timestamp};
-use crate::ports::{Ports, Sessions as _, Users as _};
+use crate::model::{RefreshToken, Session, Timestamp, User};
+use crate::ports::{Ports, Sessions as _};
 use crate::token::{derive_token, digests_match, hash_secret, OpaqueToken};
 
 impl<P: Ports> Auth<P> {
@@ -21,10 +24,10 @@ impl<P: Ports> Auth<P> {
 
     /// [`Auth::refresh`], refusing with [`FlowError::SessionExpired`] a token older than
     /// `max_age_secs` (each refresh token is as old as its session's latest refresh).
-    pub async fn refresh_within(&self, presented: &str, max_age_secs: Option<i64>) -> Result<SignedIn, FlowError> {
+    pub(super) async fn refresh_within(&self, presented: &str, max_age_secs: Option<i64>) -> Result<SignedIn, FlowError> {
         let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
-        let (token, session) = self.live_refresh_token(id, secret).await?;
-        let sessions = self.ports.sessions();
+        let (token, session, user) = self.live_refresh_token(id, secret).await?;
+        let sessions = self.sessions();
         let now = self.now();
         self.check_session_lifetime(&session, now)?;
         if max_age_secs.is_some_and(|age| now >= token.created_at.plus_secs(age)) {
@@ -48,12 +51,6 @@ impl<P: Ports> Auth<P> {
         if reused_late(used_at) {
             return Err(self.end_family(&session, now).await);
         }
-        let user = self
-            .ports
-            .users()
-            .by_id(&session.user_id)
-            .await?
-            .ok_or(FlowError::RefreshTokenNotFound)?;
         Ok(SignedIn {
             user,
             session: Session { refreshed_at: now, ..session },
@@ -61,39 +58,19 @@ impl<P: Ports> Auth<P> {
         })
     }
 
-    /// The stored refresh token `id` if `secret` is its secret, and its live session.
-    async fn live_refresh_token(&self, id: &str, secret: &str) -> Result<(RefreshToken, Session), FlowError> {
-        let sessions = self.ports.sessions();
-        let token = sessions
+    /// The stored refresh token `id` if `secret` is its secret, its live session and the
+    /// account, in one read.
+    async fn live_refresh_token(&self, id: &str, secret: &str) -> Result<(RefreshToken, Session, User), FlowError> {
+        self.sessions()
             .refresh_token(id)
             .await?
-            .filter(|t| digests_match(&hash_secret(secret), &t.secret_hash))
-            .ok_or(FlowError::RefreshTokenNotFound)?;
-        let session = sessions
-            .get(&token.session_id)
-            .await?
-            .filter(Session::is_active)
-            .ok_or(FlowError::RefreshTokenNotFound)?;
-        Ok((token, session))
-    }
-
-    /// Refuses sessions past their absolute lifetime or idle for too long.
-    fn check_session_lifetime(&self, session: &Session, now: Timestamp) -> Result<(), FlowError> {
-        let c = &self.config;
-        let timed_out = c.session_timebox_secs > 0 && now >= session.created_at.plus_secs(c.session_timebox_secs);
-        let idle = c.session_inactivity_timeout_secs > 0
-            && now >= session.refreshed_at.plus_secs(c.session_inactivity_timeout_secs);
-        if timed_out || idle {
-            return Err(FlowError::SessionExpired);
-        }
-        Ok(())
+            .filter(|(t, s, _)| s.is_active() && digests_match(&hash_secret(secret), &t.secret_hash))
+            .ok_or(FlowError::RefreshTokenNotFound)
     }
 
     /// Ends a session whose refresh token was replayed; the answer is always "already used".
     async fn end_family(&self, session: &Session, now: Timestamp) -> FlowError {
-        let ended = self
-            .ports
-            .sessions()
+        let ended = self.sessions()
             .revoke(&session.user_id, &session.id, crate::model::LogoutScope::Local, now)
             .await;
         match ended {
@@ -105,9 +82,9 @@ impl<P: Ports> Auth<P> {
     /// Ends the session of a refresh token (graphql-jwt's `revokeToken`); returns when.
     pub async fn revoke_refresh_token(&self, presented: &str) -> Result<Timestamp, FlowError> {
         let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
-        let (_, session) = self.live_refresh_token(id, secret).await?;
+        let (_, session, _) = self.live_refresh_token(id, secret).await?;
         let now = self.now();
-        self.ports.sessions().revoke(&session.user_id, &session.id, crate::model::LogoutScope::Local, now).await?;
+        self.sessions().revoke(&session.user_id, &session.id, crate::model::LogoutScope::Local, now).await?;
         Ok(now)
     }
 }

@@ -1,19 +1,17 @@
-//! Starting sessions and resolving the session behind a presented token.
+//! Starting sessions: with a refresh token (GoTrue, Feathers, graphql-jwt) or with an opaque
+//! session token (passwordless).
 //!
-//! A session row is what access tokens point at (`session_id`) and what logout ends; checking
-//! it on every authenticated request is what makes logout hold at once.
+//! A session row is what access tokens point at and what logout ends; the bearer road
+//! (`bearer`) checks it on every authenticated request, which is what makes logout hold at once.
 
 use super::{Auth, FlowError};
 use crate::model::{AuthMethod, RefreshToken, Session, SessionToken, Timestamp, User};
-use crate::ports::{Ports, Sessions as _, Users as _};
+use crate::ports::{Ports, Sessions as _};
 use crate::secret::Secret;
-use crate::token::{digests_match, hash_secret, random_uuid, OpaqueToken};
+use crate::token::{random_uuid, OpaqueToken};
 
 /// Longest platform label kept (User-Agent strings can be long).
 const MAX_PLATFORM_CHARS: usize = 200;
-
-/// Least seconds between two writes of a session's last-active time: reads stay reads.
-pub const ACTIVITY_WRITE_INTERVAL_SECS: i64 = 60;
 
 /// A fresh sign-in: the account, its new session and that session's first refresh token.
 #[derive(Debug)]
@@ -47,7 +45,7 @@ impl<P: Ports> Auth<P> {
             created_at: now,
             used_at: None,
         };
-        self.ports.sessions().start(&session, &stored).await?;
+        self.sessions().start(&session, &stored).await?;
         user.last_sign_in_at = Some(now);
         Ok(SignedIn {
             user,
@@ -86,62 +84,7 @@ impl<P: Ports> Auth<P> {
             secret_hash: token.secret_hash,
             created_at: now,
         };
-        self.ports.sessions().start_with_token(&session, &stored).await?;
+        self.sessions().start_with_token(&session, &stored).await?;
         Ok((token.token, session))
-    }
-
-    /// The live session a passwordless session token authenticates, and its account.
-    pub async fn token_session(&self, presented: &str) -> Result<(Session, User), FlowError> {
-        let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::SessionNotFound)?;
-        let token = self
-            .ports
-            .sessions()
-            .session_token(id)
-            .await?
-            .filter(|t| digests_match(&hash_secret(secret), &t.secret_hash))
-            .ok_or(FlowError::SessionNotFound)?;
-        let session = self
-            .ports
-            .sessions()
-            .get(&token.session_id)
-            .await?
-            .filter(Session::is_active)
-            .ok_or(FlowError::SessionNotFound)?;
-        self.with_user(session).await
-    }
-
-    /// The live session `session_id` of account `user_id`, and the account. Records the use
-    /// as the session's last activity when the last record is a minute old or more.
-    pub async fn session_user(
-        &self,
-        session_id: &str,
-        user_id: &str,
-    ) -> Result<(Session, User), FlowError> {
-        let session = self
-            .ports
-            .sessions()
-            .get(session_id)
-            .await?
-            .filter(|s| s.is_active() && s.user_id == user_id)
-            .ok_or(FlowError::SessionNotFound)?;
-        self.with_user(session).await
-    }
-
-    /// The account of a live session, recording the use as described at [`Auth::session_user`].
-    async fn with_user(&self, mut session: Session) -> Result<(Session, User), FlowError> {
-        let sessions = self.ports.sessions();
-        let user = self
-            .ports
-            .users()
-            .by_id(&session.user_id)
-            .await?
-            .ok_or(FlowError::UserNotFound)?;
-        let now = self.now();
-        let since = now.plus_secs(-ACTIVITY_WRITE_INTERVAL_SECS);
-        if session.last_active_at < since {
-            sessions.touch(&session.id, now, since).await?;
-            session.last_active_at = now;
-        }
-        Ok((session, user))
     }
 }

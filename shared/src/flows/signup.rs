@@ -10,7 +10,7 @@
 //! real owner later confirms (pre-account-takeover). The owner's latest sign-up wins.
 
 use super::mailing::LinkTo;
-use super::{check_new_password, is_valid_email, normalize_email, Auth, FlowError, SignedIn};
+use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::ports::{Ports, Rng as _, StoreError, Users as _};
 use crate::secret::Secret;
@@ -29,13 +29,13 @@ pub struct SignupRequest<'a> {
     pub platform: &'a str,
     /// Where the mailed link should land (checked against the allow-list).
     pub redirect_to: Option<&'a str>,
-    /// Whether the address is confirmed by mail or taken as it is.
-    pub confirm: Confirm,
+    /// The dialect signing up, whose settings say how the address is confirmed.
+    pub dialect: Dialect,
 }
 
 /// How a new account's address gets confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirm {
+enum Confirm {
     /// A code goes out and the account waits for it (taken addresses get a decoy).
     ByMail,
     /// The account is live at once (a taken address is refused); `sign_in` also starts a
@@ -72,7 +72,8 @@ impl<P: Ports> Auth<P> {
         }
         let password = req.password.expose();
         check_new_password(&self.config, password)?;
-        let autoconfirm = matches!(req.confirm, Confirm::AtOnce { .. });
+        let confirm = self.confirmation_for(req.dialect);
+        let autoconfirm = matches!(confirm, Confirm::AtOnce { .. });
         let claimed = match autoconfirm {
             true => None,
             false => Some(self.claim_send(&email, Purpose::Signup).await?),
@@ -80,7 +81,7 @@ impl<P: Ports> Auth<P> {
         let now = self.now();
         let hash = self.hash_new_password(password)?;
 
-        let existing = self.ports.users().by_email(&email).await?;
+        let existing = self.users().by_email(&email).await?;
         let (user, claimed) = match (existing, claimed) {
             (Some(_), None) => return Err(FlowError::UserAlreadyExists),
             (Some(u), Some(claimed)) if u.is_confirmed() => {
@@ -88,7 +89,7 @@ impl<P: Ports> Auth<P> {
                 return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
             }
             (Some(u), Some(claimed)) => {
-                self.ports.users().set_password_hash(&u.id, &hash, now).await?;
+                self.users().set_password_hash(&u.id, &hash, now).await?;
                 (u, claimed)
             }
             (None, claimed) => {
@@ -97,8 +98,8 @@ impl<P: Ports> Auth<P> {
                     email_confirmed_at: autoconfirm.then_some(now),
                     ..User::new(random_uuid(self.ports.rng()), Some(&email), req.metadata.clone(), now)
                 };
-                match (self.ports.users().insert(&user).await, claimed) {
-                    (Ok(()), None) if req.confirm == (Confirm::AtOnce { sign_in: true }) => {
+                match (self.users().insert(&user).await, claimed) {
+                    (Ok(()), None) if confirm == (Confirm::AtOnce { sign_in: true }) => {
                         let s = self.start_session(user, AuthMethod::Password, req.platform).await?;
                         return Ok(SignupOutcome::SignedIn(s));
                     }
@@ -116,6 +117,17 @@ impl<P: Ports> Auth<P> {
         };
         self.send_code(&user, Purpose::Signup, &email, claimed, LinkTo::Verify(req.redirect_to)).await?;
         Ok(SignupOutcome::ConfirmationSent(user))
+    }
+
+    /// How a sign-up through `dialect` confirms its address: GoTrue mails a code unless
+    /// `MAILER_AUTOCONFIRM` (then it signs in at once, as upstream); Feathers takes the
+    /// address as it is, as upstream, unless `FEATHERS_REQUIRE_CONFIRMATION`.
+    fn confirmation_for(&self, dialect: Dialect) -> Confirm {
+        match dialect {
+            Dialect::Gotrue if self.config.mailer_autoconfirm => Confirm::AtOnce { sign_in: true },
+            Dialect::Feathers if !self.config.feathers_require_confirmation => Confirm::AtOnce { sign_in: false },
+            Dialect::Gotrue | Dialect::Feathers | Dialect::Graphql | Dialect::Passwordless => Confirm::ByMail,
+        }
     }
 
     /// What a new, unconfirmed account for `email` would look like, with a random id.

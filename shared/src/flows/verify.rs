@@ -25,9 +25,7 @@ impl<P: Ports> Auth<P> {
         let well_formed = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
         let (user, code) = self.find_code(&normalize_email(email), purposes).await?.ok_or(FlowError::CodeInvalid)?;
         let now = self.now();
-        if !self
-            .ports
-            .codes()
+        if !self.codes()
             .take_attempt(&code.id, now, self.config.otp_max_attempts)
             .await?
         {
@@ -41,8 +39,8 @@ impl<P: Ports> Auth<P> {
     }
 
     async fn find_code(&self, email: &str, purposes: &[Purpose]) -> Result<Option<(User, OneTimeCode)>, FlowError> {
-        let users = self.ports.users();
-        let codes = self.ports.codes();
+        let users = self.users();
+        let codes = self.codes();
         if let Some(user) = users.by_email(email).await? {
             let mut newest: Option<OneTimeCode> = None;
             for &p in purposes {
@@ -73,16 +71,12 @@ impl<P: Ports> Auth<P> {
         purposes: &[Purpose],
         platform: &str,
     ) -> Result<SignedIn, FlowError> {
-        let code = self
-            .ports
-            .codes()
+        let code = self.codes()
             .by_link_hash(&hash_secret(token))
             .await?
             .filter(|c| purposes.contains(&c.purpose))
             .ok_or(FlowError::CodeInvalid)?;
-        let user = self
-            .ports
-            .users()
+        let user = self.users()
             .by_id(&code.user_id)
             .await?
             .ok_or(FlowError::CodeInvalid)?;
@@ -104,14 +98,12 @@ impl<P: Ports> Auth<P> {
     /// Uses the code's link token for an email change without starting a session (the
     /// passwordless dialect's confirmation page); returns the account as it is now.
     pub async fn confirm_email_link(&self, token: &str) -> Result<User, FlowError> {
-        let code = self
-            .ports
-            .codes()
+        let code = self.codes()
             .by_link_hash(&hash_secret(token))
             .await?
             .filter(|c| c.purpose == Purpose::EmailChange)
             .ok_or(FlowError::CodeInvalid)?;
-        let user = self.ports.users().by_id(&code.user_id).await?.ok_or(FlowError::CodeInvalid)?;
+        let user = self.users().by_id(&code.user_id).await?.ok_or(FlowError::CodeInvalid)?;
         self.apply_code(user, code).await
     }
 
@@ -123,11 +115,11 @@ impl<P: Ports> Auth<P> {
             Purpose::EmailChange => true,
             _ => user.has_email(&code.sent_to),
         };
-        if !addressed_right || !self.ports.codes().consume(&code.id, now).await? {
+        if !addressed_right || !self.codes().consume(&code.id, now).await? {
             return Err(FlowError::CodeInvalid);
         }
         if code.purpose == Purpose::EmailChange {
-            match self.ports.users().set_email(&user.id, &code.sent_to, now).await {
+            match self.users().set_email(&user.id, &code.sent_to, now).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
                 Err(e) => return Err(e.into()),
@@ -135,7 +127,7 @@ impl<P: Ports> Auth<P> {
             user.email = Some(code.sent_to);
             user.email_confirmed_at = Some(now);
         } else if !user.is_confirmed() {
-            self.ports.users().confirm_email(&user.id, now).await?;
+            self.users().confirm_email(&user.id, now).await?;
             user.email_confirmed_at = Some(now);
         }
         Ok(user)

@@ -37,7 +37,7 @@ pub fn app_with(extra: &[(&str, &str)]) -> App<TestPorts> {
 }
 
 pub fn ports(app: &App<TestPorts>) -> &TestPorts {
-    &app.auth().ports
+    app.auth().ports()
 }
 
 pub struct Reply {

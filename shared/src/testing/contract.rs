@@ -1,479 +1,12 @@
-//! Test doubles for the ports, and the storage contract every backend must pass.
-//!
-//! The in-memory store, fixed clock, seeded randomness and capturing mailer make flow and
-//! dialect tests fast and deterministic. [`run_store_contract`] is the one suite for storage
-//! backends: the memory store runs it natively, the D1 store runs it inside workerd (e2e).
-//! Only compiled with the `testing` feature; nothing here is used in production paths.
+//! The storage contract: one suite every storage backend must pass. The memory store runs it
+//! natively (`cargo test`); the D1 store runs it inside workerd, in a worker built with the
+//! `contract` feature for the e2e suite only (never in a deployed bundle).
 
 use crate::model::{
-    AuthMethod, LoginRequest, LoginState, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken,
+    AuthMethod, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken,
     Session, SessionToken, Timestamp, User,
 };
-use crate::ports::{
-    Clock, Codes, LoginRequests, MailError, Mailer, Ports, Rng, SendLimits, Sessions, StoreError,
-    Users,
-};
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-
-/// Accounts, sessions, refresh tokens and codes in hash maps.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    users: RefCell<HashMap<String, User>>,
-    sessions: RefCell<HashMap<String, Session>>,
-    refresh_tokens: RefCell<HashMap<String, RefreshToken>>,
-    codes: RefCell<HashMap<String, OneTimeCode>>,
-    send_limits: RefCell<HashMap<(String, Purpose), Timestamp>>,
-    session_tokens: RefCell<HashMap<String, SessionToken>>,
-    login_requests: RefCell<HashMap<String, LoginRequest>>,
-}
-
-impl MemoryStore {
-    /// Number of stored refresh tokens (for assertions).
-    pub fn refresh_token_count(&self) -> usize {
-        self.refresh_tokens.borrow().len()
-    }
-
-    /// Every stored user (for assertions).
-    pub fn all_users(&self) -> Vec<User> {
-        self.users.borrow().values().cloned().collect()
-    }
-
-    /// Every stored session (for assertions).
-    pub fn all_sessions(&self) -> Vec<Session> {
-        self.sessions.borrow().values().cloned().collect()
-    }
-
-    /// Every stored refresh token (for assertions).
-    pub fn all_refresh_tokens(&self) -> Vec<RefreshToken> {
-        self.refresh_tokens.borrow().values().cloned().collect()
-    }
-}
-
-impl Users for MemoryStore {
-    async fn insert(&self, user: &User) -> Result<(), StoreError> {
-        let mut users = self.users.borrow_mut();
-        if user.email.is_some() && users.values().any(|u| u.email == user.email) {
-            return Err(StoreError::Conflict("email"));
-        }
-        let key = |u: &User| u.username.as_ref().map(|n| n.to_ascii_lowercase());
-        if user.username.is_some() && users.values().any(|u| key(u) == key(user)) {
-            return Err(StoreError::Conflict("username"));
-        }
-        users.insert(user.id.clone(), user.clone());
-        Ok(())
-    }
-
-    async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.users.borrow().values().find(|u| u.has_email(email)).cloned())
-    }
-
-    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.users.borrow().get(id).cloned())
-    }
-
-    async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let key = username.to_ascii_lowercase();
-        Ok(self
-            .users
-            .borrow()
-            .values()
-            .find(|u| u.username.as_ref().is_some_and(|n| n.to_ascii_lowercase() == key))
-            .cloned())
-    }
-
-    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
-        if let Some(u) = self.users.borrow_mut().get_mut(id) {
-            if u.email_confirmed_at.is_none() {
-                u.email_confirmed_at = Some(at);
-                u.updated_at = at;
-            }
-        }
-        Ok(())
-    }
-
-    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
-        if let Some(u) = self.users.borrow_mut().get_mut(id) {
-            u.password_hash = Some(hash.to_string());
-            u.updated_at = at;
-        }
-        Ok(())
-    }
-
-    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
-        let mut users = self.users.borrow_mut();
-        if users.values().any(|u| u.has_email(email) && u.id != id) {
-            return Err(StoreError::Conflict("email"));
-        }
-        if let Some(u) = users.get_mut(id) {
-            u.email = Some(email.to_string());
-            u.email_confirmed_at = Some(at);
-            u.updated_at = at;
-        }
-        Ok(())
-    }
-
-    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
-        if let Some(u) = self.users.borrow_mut().get_mut(id) {
-            u.user_metadata = metadata.clone();
-            u.updated_at = at;
-        }
-        Ok(())
-    }
-
-    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        let Some(_) = self.users.borrow_mut().remove(id) else {
-            return Ok(false);
-        };
-        let mut sessions = self.sessions.borrow_mut();
-        sessions.retain(|_, s| s.user_id != id);
-        self.refresh_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
-        self.session_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
-        self.codes.borrow_mut().retain(|_, c| c.user_id != id);
-        self.login_requests.borrow_mut().retain(|_, r| r.user_id != id);
-        Ok(true)
-    }
-}
-
-impl MemoryStore {
-    fn record_start(&self, session: &Session) {
-        self.sessions.borrow_mut().insert(session.id.clone(), session.clone());
-        if let Some(u) = self.users.borrow_mut().get_mut(&session.user_id) {
-            u.last_sign_in_at = Some(session.created_at);
-        }
-    }
-}
-
-impl Sessions for MemoryStore {
-    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
-        self.record_start(session);
-        self.refresh_tokens.borrow_mut().insert(token.id.clone(), token.clone());
-        Ok(())
-    }
-
-    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {
-        self.record_start(session);
-        self.session_tokens.borrow_mut().insert(token.id.clone(), token.clone());
-        Ok(())
-    }
-
-    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
-        Ok(self
-            .sessions
-            .borrow()
-            .values()
-            .filter(|s| s.user_id == user_id && s.is_active())
-            .cloned()
-            .collect())
-    }
-
-    async fn session_token(&self, id: &str) -> Result<Option<SessionToken>, StoreError> {
-        Ok(self.session_tokens.borrow().get(id).cloned())
-    }
-
-    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
-        if let Some(s) = self.sessions.borrow_mut().get_mut(id) {
-            if s.last_active_at < unless_since {
-                s.last_active_at = at;
-            }
-        }
-        Ok(())
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.sessions.borrow().get(id).cloned())
-    }
-
-    async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for s in self.sessions.borrow_mut().values_mut() {
-            let named = match scope {
-                LogoutScope::Local => s.id == current,
-                LogoutScope::Global => true,
-                LogoutScope::Others => s.id != current,
-            };
-            if s.user_id == user_id && named && s.revoked_at.is_none() {
-                s.revoked_at = Some(at);
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
-    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshToken>, StoreError> {
-        Ok(self.refresh_tokens.borrow().get(id).cloned())
-    }
-
-    async fn rotate(&self, parent_id: &str, successor: &RefreshToken, at: Timestamp) -> Result<Timestamp, StoreError> {
-        let mut tokens = self.refresh_tokens.borrow_mut();
-        let parent = tokens
-            .get_mut(parent_id)
-            .ok_or_else(|| StoreError::Backend(format!("no refresh token {parent_id}")))?;
-        let used_at = *parent.used_at.get_or_insert(at);
-        tokens.entry(successor.id.clone()).or_insert_with(|| successor.clone());
-        if let Some(s) = self.sessions.borrow_mut().get_mut(&successor.session_id) {
-            s.refreshed_at = at;
-        }
-        Ok(used_at)
-    }
-}
-
-impl Codes for MemoryStore {
-    async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError> {
-        let mut codes = self.codes.borrow_mut();
-        codes.retain(|_, c| !(c.user_id == code.user_id && c.purpose == code.purpose));
-        codes.insert(code.id.clone(), code.clone());
-        Ok(())
-    }
-
-    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
-        Ok(self
-            .codes
-            .borrow()
-            .values()
-            .find(|c| c.user_id == user_id && c.purpose == purpose)
-            .cloned())
-    }
-
-    async fn for_recipient(&self, address: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
-        Ok(self
-            .codes
-            .borrow()
-            .values()
-            .filter(|c| c.sent_to == address && c.purpose == purpose)
-            .max_by_key(|c| c.created_at)
-            .cloned())
-    }
-
-    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<OneTimeCode>, StoreError> {
-        Ok(self.codes.borrow().values().find(|c| c.link_hash == link_hash).cloned())
-    }
-
-    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
-        let mut codes = self.codes.borrow_mut();
-        match codes.get_mut(id) {
-            Some(c) if c.used_at.is_none() && c.expires_at > now && c.attempts < max_attempts => {
-                c.attempts += 1;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let mut codes = self.codes.borrow_mut();
-        match codes.get_mut(id) {
-            Some(c) if c.used_at.is_none() && c.expires_at > now => {
-                c.used_at = Some(now);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-}
-
-impl SendLimits for MemoryStore {
-    async fn claim(&self, address: &str, purpose: Purpose, now: Timestamp, interval_secs: i64) -> Result<Option<Timestamp>, StoreError> {
-        let mut limits = self.send_limits.borrow_mut();
-        let key = (address.to_string(), purpose);
-        match limits.get(&key) {
-            Some(last) if last.plus_secs(interval_secs) > now => Ok(Some(*last)),
-            _ => {
-                limits.insert(key, now);
-                Ok(None)
-            }
-        }
-    }
-
-    async fn release(&self, address: &str, purpose: Purpose, claimed_at: Timestamp) -> Result<(), StoreError> {
-        let mut limits = self.send_limits.borrow_mut();
-        let key = (address.to_string(), purpose);
-        if limits.get(&key) == Some(&claimed_at) {
-            limits.remove(&key);
-        }
-        Ok(())
-    }
-}
-
-impl LoginRequests for MemoryStore {
-    async fn put(&self, request: &LoginRequest) -> Result<(), StoreError> {
-        self.login_requests.borrow_mut().insert(request.id.clone(), request.clone());
-        Ok(())
-    }
-
-    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError> {
-        Ok(self.login_requests.borrow().get(id).cloned())
-    }
-
-    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<LoginRequest>, StoreError> {
-        Ok(self.login_requests.borrow().values().find(|r| r.link_hash == link_hash).cloned())
-    }
-
-    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
-        match self.login_requests.borrow_mut().get_mut(id) {
-            Some(r) if r.state == LoginState::Pending && r.expires_at > now => {
-                r.page_hash = Some(page_hash.to_string());
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
-        match self.login_requests.borrow_mut().get_mut(id) {
-            Some(r) if r.state == LoginState::Pending
-                && r.expires_at > now
-                && r.page_hash.as_deref() == Some(page_hash) =>
-            {
-                r.state = to;
-                r.page_hash = None;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
-        match self.login_requests.borrow_mut().get_mut(id) {
-            Some(r) if r.state == LoginState::Confirmed && r.expires_at > now => {
-                r.state = LoginState::Claimed;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-}
-
-/// A clock that stands still until moved.
-#[derive(Debug)]
-pub struct FixedClock(Cell<i64>);
-
-impl FixedClock {
-    /// Stopped at `ms` unix milliseconds.
-    pub fn at(ms: i64) -> Self {
-        Self(Cell::new(ms))
-    }
-
-    /// Moves the clock forward.
-    pub fn advance_secs(&self, secs: i64) {
-        self.0.set(self.0.get() + secs * 1000);
-    }
-}
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(self.0.get())
-    }
-}
-
-/// Deterministic randomness (splitmix64): the same seed gives the same ids and codes.
-#[derive(Debug)]
-pub struct SeededRng(Cell<u64>);
-
-impl SeededRng {
-    /// Starts from `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(Cell::new(seed))
-    }
-}
-
-impl Rng for SeededRng {
-    fn fill(&self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let mut z = self.0.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-            self.0.set(z);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-        }
-    }
-}
-
-/// Keeps sent mails for inspection; can be told to fail.
-#[derive(Debug, Default)]
-pub struct MemoryMailer {
-    /// Everything sent so far.
-    pub sent: RefCell<Vec<Mail>>,
-    /// When set, every send fails.
-    pub fail: Cell<bool>,
-}
-
-impl Mailer for MemoryMailer {
-    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        if self.fail.get() {
-            return Err(MailError("connection refused (test)".into()));
-        }
-        self.sent.borrow_mut().push(mail.clone());
-        Ok(())
-    }
-}
-
-/// All test ports together.
-#[derive(Debug)]
-pub struct TestPorts {
-    /// Storage.
-    pub store: MemoryStore,
-    /// Mail.
-    pub mailer: MemoryMailer,
-    /// Time, starting at 2023-11-14T22:13:20Z.
-    pub clock: FixedClock,
-    /// Randomness.
-    pub rng: SeededRng,
-    /// `(error_id, detail)` of every internal error logged.
-    pub errors: RefCell<Vec<(String, String)>>,
-}
-
-impl Default for TestPorts {
-    fn default() -> Self {
-        Self {
-            store: MemoryStore::default(),
-            mailer: MemoryMailer::default(),
-            clock: FixedClock::at(1_700_000_000_000),
-            rng: SeededRng::new(42),
-            errors: RefCell::default(),
-        }
-    }
-}
-
-impl Ports for TestPorts {
-    type Users = MemoryStore;
-    type Sessions = MemoryStore;
-    type Codes = MemoryStore;
-    type SendLimits = MemoryStore;
-    type LoginRequests = MemoryStore;
-    type Mailer = MemoryMailer;
-    type Clock = FixedClock;
-    type Rng = SeededRng;
-
-    fn users(&self) -> &MemoryStore {
-        &self.store
-    }
-    fn sessions(&self) -> &MemoryStore {
-        &self.store
-    }
-    fn codes(&self) -> &MemoryStore {
-        &self.store
-    }
-    fn send_limits(&self) -> &MemoryStore {
-        &self.store
-    }
-    fn login_requests(&self) -> &MemoryStore {
-        &self.store
-    }
-    fn mailer(&self) -> &MemoryMailer {
-        &self.mailer
-    }
-    fn clock(&self) -> &FixedClock {
-        &self.clock
-    }
-    fn rng(&self) -> &SeededRng {
-        &self.rng
-    }
-    fn log_error(&self, error_id: &str, detail: &str) {
-        self.errors.borrow_mut().push((error_id.into(), detail.into()));
-    }
-}
+use crate::ports::{Codes, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
 
 /// One named check of the storage contract and how it went.
 pub type ContractResult = (&'static str, Result<(), String>);
@@ -492,15 +25,8 @@ fn err(e: StoreError) -> String {
 
 /// Runs the storage contract against a backend. `nonce` makes ids and addresses unique, so the
 /// suite can run repeatedly against a persistent database; `now` is the time it pretends.
-pub async fn run_store_contract<U: Users, S: Sessions, C: Codes, L: SendLimits, R: LoginRequests>(
-    users: &U,
-    sessions: &S,
-    codes: &C,
-    limits: &L,
-    requests: &R,
-    nonce: &str,
-    now: Timestamp,
-) -> Vec<ContractResult> {
+pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp) -> Vec<ContractResult> {
+    let (users, sessions, codes, limits, requests) = (store, store, store, store, store);
     let user = User {
         id: format!("contract-user-{nonce}"),
         email: Some(format!("contract-{nonce}@example.com")),
@@ -619,8 +145,13 @@ async fn sessions_start<U: Users, S: Sessions>(
     ensure!(sessions.get("no-such-session").await.map_err(err)?.is_none(), "unknown session found");
     let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
     ensure!(u.last_sign_in_at == Some(session.created_at), "last_sign_in_at {:?}", u.last_sign_in_at);
-    let got = sessions.refresh_token(&token.id).await.map_err(err)?;
-    ensure!(got.as_ref() == Some(&token), "refresh_token returned {got:?}");
+    let (t, s, u) = sessions.refresh_token(&token.id).await.map_err(err)?.ok_or("refresh_token found nothing")?;
+    ensure!(t == token, "refresh_token returned {t:?}");
+    ensure!(s == session && u.id == user.id, "refresh_token's session {s:?} or user {:?}", u.id);
+    let (s, u) = sessions.with_user(&session.id).await.map_err(err)?.ok_or("with_user found nothing")?;
+    ensure!(s == session && u.id == user.id, "with_user returned {s:?} of {:?}", u.id);
+    ensure!(u.last_sign_in_at == Some(session.created_at), "with_user's user is stale: {:?}", u.last_sign_in_at);
+    ensure!(sessions.with_user("no-such-session").await.map_err(err)?.is_none(), "with_user found an unknown session");
     Ok(())
 }
 
@@ -704,9 +235,9 @@ async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now: Timestamp)
     ensure!(first == now.plus_secs(1), "first rotation used_at {first:?}");
     let second = sessions.rotate(&parent.id, &child, now.plus_secs(2)).await.map_err(err)?;
     ensure!(second == now.plus_secs(1), "a second rotation moved used_at to {second:?}");
-    let stored = sessions.refresh_token(&child.id).await.map_err(err)?;
+    let stored = sessions.refresh_token(&child.id).await.map_err(err)?.map(|(t, _, _)| t);
     ensure!(stored.as_ref() == Some(&child), "successor {stored:?}");
-    let p = sessions.refresh_token(&parent.id).await.map_err(err)?.ok_or("parent vanished")?;
+    let (p, _, _) = sessions.refresh_token(&parent.id).await.map_err(err)?.ok_or("parent vanished")?;
     ensure!(p.used_at == Some(now.plus_secs(1)), "parent used_at {:?}", p.used_at);
     let s2 = sessions.get(&s.id).await.map_err(err)?.ok_or("session vanished")?;
     ensure!(s2.refreshed_at == now.plus_secs(2), "refreshed_at {:?}", s2.refreshed_at);
@@ -831,8 +362,9 @@ async fn sessions_tokens<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: 
     };
     sessions.start_with_token(&a, &token).await.map_err(err)?;
     sessions.start(&b, &refresh(&b, &format!("contract-tok-rt-{nonce}"), None, now)).await.map_err(err)?;
-    let got = sessions.session_token(&token.id).await.map_err(err)?;
-    ensure!(got.as_ref() == Some(&token), "session_token returned {got:?}");
+    let (t, s, u) = sessions.session_token(&token.id).await.map_err(err)?.ok_or("session_token found nothing")?;
+    ensure!(t == token && s == a && u.id == user.id, "session_token returned {t:?} with {s:?} of {:?}", u.id);
+    ensure!(sessions.session_token("no-such-token").await.map_err(err)?.is_none(), "an unknown session token was found");
     let mut listed: Vec<String> = sessions.list(&user.id).await.map_err(err)?.into_iter().map(|s| s.id).collect();
     listed.sort();
     ensure!(listed == vec![a.id.clone(), b.id.clone()], "list returned {listed:?}");

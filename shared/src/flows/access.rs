@@ -1,0 +1,202 @@
+//! Minting each dialect's access tokens: their claims, their lifetimes (from the configuration,
+//! per dialect) and graphql-jwt's refresh window. Dialects render what comes back; they never
+//! sign, and never decide how long a token lives.
+//!
+//! Every token names its session in a claim that only its dialect uses (GoTrue `session_id`,
+//! Feathers `jti`, graphql-jwt `sid`), which is how the bearer road tells them apart with one
+//! signature check. All are HS256; Feathers' header says `typ: access`, as upstream's does.
+
+use super::{Auth, Bearer, Dialect, FlowError, SignedIn};
+use crate::model::{Session, Timestamp, User};
+use crate::ports::Ports;
+use crate::token::TokenError;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// What a Portcullis access token says, for every dialect at once: a dialect's token has its
+/// own fields set and the others' absent. GoTrue tokens carry more claims (email, role,
+/// metadata) that nothing reads back, so they are not kept here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The account id.
+    pub sub: String,
+    /// GoTrue: the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Feathers: the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// graphql-jwt: the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Audience (GoTrue `authenticated`, Feathers the configured one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// graphql-jwt: the username, or the address for accounts without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// graphql-jwt: when the first token of this refresh chain was issued, unix seconds.
+    #[serde(default, rename = "origIat", skip_serializing_if = "Option::is_none")]
+    pub orig_iat: Option<i64>,
+}
+
+/// A freshly signed access token.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// The JWT.
+    pub token: String,
+    /// What it says.
+    pub claims: Claims,
+    /// `iat`, whole seconds.
+    pub issued_at: Timestamp,
+    /// `exp`, whole seconds.
+    pub expires_at: Timestamp,
+    /// Its lifetime in seconds (GoTrue's `expires_in`).
+    pub lifetime_secs: i64,
+}
+
+/// A graphql-jwt token with what `tokenAuth` and `refreshToken` report beside it.
+#[derive(Debug, Clone)]
+pub struct GraphqlToken {
+    /// The token.
+    pub access: AccessToken,
+    /// Unix seconds until which it can be refreshed (upstream's `refreshExpiresIn`).
+    pub refresh_expires_in: i64,
+    /// The long-running refresh token, in that mode.
+    pub refresh_token: Option<crate::secret::Secret<String>>,
+}
+
+/// One `amr` entry of a GoTrue token.
+#[derive(Debug, Clone, Serialize)]
+struct Amr {
+    method: &'static str,
+    timestamp: i64,
+}
+
+/// GoTrue's access token claims besides `exp` and `iat` (supabase/auth `AccessTokenClaims`).
+#[derive(Debug, Clone, Serialize)]
+struct GotrueClaims {
+    aud: &'static str,
+    iss: String,
+    sub: String,
+    email: String,
+    phone: &'static str,
+    app_metadata: Value,
+    user_metadata: Value,
+    role: &'static str,
+    aal: &'static str,
+    amr: Vec<Amr>,
+    session_id: String,
+    is_anonymous: bool,
+}
+
+/// Whole seconds, as JWT NumericDates are.
+fn whole_seconds(t: Timestamp) -> Timestamp {
+    Timestamp(t.unix_seconds() * 1000)
+}
+
+impl<P: Ports> Auth<P> {
+    /// Signs `claims` (or `body`, the full claim set they summarise) valid for `lifetime_secs`.
+    fn sign_access<C: Serialize>(
+        &self,
+        body: C,
+        claims: Claims,
+        lifetime_secs: i64,
+        with_iat: bool,
+        typ: Option<&str>,
+    ) -> Result<AccessToken, FlowError> {
+        let now = whole_seconds(self.now());
+        let expires_at = now.plus_secs(lifetime_secs);
+        let token = self
+            .jwt
+            .sign_claims(body, with_iat.then_some(now), expires_at, typ)
+            .map_err(|e: TokenError| FlowError::Internal(e.to_string()))?;
+        Ok(AccessToken { token, claims, issued_at: now, expires_at, lifetime_secs })
+    }
+
+    /// A GoTrue access token for a fresh or refreshed session (`JWT_EXP`).
+    pub fn gotrue_access_token(&self, s: &SignedIn) -> Result<AccessToken, FlowError> {
+        let body = GotrueClaims {
+            aud: "authenticated",
+            iss: self.config.jwt_issuer(),
+            sub: s.user.id.clone(),
+            email: s.user.email.clone().unwrap_or_default(),
+            phone: "",
+            app_metadata: json!({"provider": "email", "providers": ["email"]}),
+            user_metadata: s.user.user_metadata.clone(),
+            role: "authenticated",
+            aal: "aal1",
+            amr: vec![Amr { method: s.session.method.as_str(), timestamp: s.session.created_at.unix_seconds() }],
+            session_id: s.session.id.clone(),
+            is_anonymous: false,
+        };
+        let claims = Claims {
+            sub: body.sub.clone(),
+            session_id: Some(body.session_id.clone()),
+            aud: Some(body.aud.into()),
+            iss: Some(body.iss.clone()),
+            ..Claims::default()
+        };
+        self.sign_access(body, claims, self.config.jwt_exp_secs, true, None)
+    }
+
+    /// A Feathers access token for a fresh session (`FEATHERS_JWT_EXP`, upstream's `1d`).
+    pub fn feathers_access_token(&self, user: &User, session: &Session) -> Result<AccessToken, FlowError> {
+        let claims = Claims {
+            sub: user.id.clone(),
+            jti: Some(session.id.clone()),
+            aud: Some(self.config.feathers_jwt_audience.clone()),
+            iss: Some(self.config.feathers_jwt_issuer.clone()),
+            ..Claims::default()
+        };
+        self.sign_access(&claims, claims.clone(), self.config.feathers_jwt_exp_secs, true, Some("access"))
+    }
+
+    /// A graphql-jwt token for `session` whose refresh chain began at `orig_iat` (unix
+    /// seconds), valid `GRAPHQL_JWT_EXP`; upstream's payload has no `iat`.
+    fn graphql_access_token(&self, user: &User, session: &Session, orig_iat: i64) -> Result<AccessToken, FlowError> {
+        let claims = Claims {
+            sub: user.id.clone(),
+            sid: Some(session.id.clone()),
+            username: Some(user.username.clone().or_else(|| user.email.clone()).unwrap_or_default()),
+            orig_iat: Some(orig_iat),
+            ..Claims::default()
+        };
+        self.sign_access(&claims, claims.clone(), self.config.graphql_jwt_exp_secs, false, None)
+    }
+
+    /// graphql-jwt's `tokenAuth` after a successful sign-in: a token whose chain starts now,
+    /// and in long-running mode the session's refresh token.
+    pub fn graphql_sign_in_token(&self, signed_in: SignedIn) -> Result<GraphqlToken, FlowError> {
+        let now = self.now().unix_seconds();
+        let access = self.graphql_access_token(&signed_in.user, &signed_in.session, now)?;
+        let refresh_token = self.config.graphql_long_running_refresh.then_some(signed_in.refresh_token);
+        Ok(GraphqlToken { access, refresh_expires_in: now + self.config.graphql_refresh_exp_secs, refresh_token })
+    }
+
+    /// graphql-jwt's `refreshToken(token)`: a new token for a valid one of the same chain
+    /// (same `origIat`), refused with [`FlowError::RefreshWindowPassed`] once the refresh
+    /// window after `origIat` has passed.
+    pub async fn graphql_refresh(&self, token: &str) -> Result<GraphqlToken, FlowError> {
+        let Bearer { session, user, claims, .. } = self.authenticate(token, &[Dialect::Graphql]).await?;
+        let orig_iat = claims.orig_iat.unwrap_or_default();
+        let window = self.config.graphql_refresh_exp_secs;
+        let window_end = Timestamp(orig_iat.saturating_mul(1000)).plus_secs(window);
+        if self.now() > window_end {
+            return Err(FlowError::RefreshWindowPassed);
+        }
+        let access = self.graphql_access_token(&user, &session, orig_iat)?;
+        Ok(GraphqlToken { access, refresh_expires_in: orig_iat + window, refresh_token: None })
+    }
+
+    /// graphql-jwt's long-running `refreshToken(refreshToken)`: rotates the refresh token
+    /// (refused once it is older than the refresh window) and starts a new chain.
+    pub async fn graphql_refresh_long_running(&self, refresh_token: &str) -> Result<GraphqlToken, FlowError> {
+        let window = self.config.graphql_refresh_exp_secs;
+        let signed_in = self.refresh_within(refresh_token, Some(window)).await?;
+        self.graphql_sign_in_token(signed_in)
+    }
+}

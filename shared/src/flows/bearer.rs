@@ -1,0 +1,170 @@
+//! The one road from a presented bearer credential to its live session, for every dialect and
+//! `/api/check`.
+//!
+//! A credential is either an opaque passwordless session token (`id.secret`) or an access JWT
+//! of one of the dialects. Which dialect a JWT belongs to is read from the token itself: each
+//! dialect names its session in a claim of its own (GoTrue `session_id`, Feathers `jti`,
+//! graphql-jwt `sid` with `origIat`), so the signature is checked once, whatever the token.
+//! The session and its account then come from the store in one read, and the session rules
+//! (ended, past its timebox, idle too long) are applied here and only here, the same for every
+//! dialect. A use is recorded as the session's last activity at most once a minute.
+
+use super::access::Claims;
+use super::{Auth, FlowError};
+use crate::model::{Session, Timestamp, User};
+use crate::ports::{Ports, Sessions as _};
+use crate::token::{digests_match, hash_secret, OpaqueToken, TokenError};
+
+/// Least seconds between two writes of a session's last-active time: reads stay reads.
+pub const ACTIVITY_WRITE_INTERVAL_SECS: i64 = 60;
+
+/// The protocol a credential was issued by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// Supabase Auth (GoTrue) access tokens.
+    Gotrue,
+    /// FeathersJS access tokens.
+    Feathers,
+    /// django-graphql-jwt tokens.
+    Graphql,
+    /// Opaque passwordless session tokens.
+    Passwordless,
+}
+
+impl Dialect {
+    /// Its name, as `/api/check` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Gotrue => "gotrue",
+            Dialect::Feathers => "feathers",
+            Dialect::Graphql => "graphql",
+            Dialect::Passwordless => "passwordless",
+        }
+    }
+}
+
+/// Every dialect: what `/api/check` accepts.
+pub const ALL_DIALECTS: &[Dialect] = &[Dialect::Gotrue, Dialect::Feathers, Dialect::Graphql, Dialect::Passwordless];
+
+/// Who a credential is: its dialect, live session and account, and what the token said.
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    /// Which dialect issued it.
+    pub dialect: Dialect,
+    /// Its live session (with the activity just recorded).
+    pub session: Session,
+    /// The session's account.
+    pub user: User,
+    /// The token's claims (empty for a session token, which carries none).
+    pub claims: Claims,
+    /// `iat`, when the token has one.
+    pub issued_at: Option<Timestamp>,
+    /// `exp`; `None` for a session token, which lives as long as its session.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Claims {
+    /// The dialect whose claims these are, or `None` when they match no dialect's shape
+    /// exactly (each sets its own session claim and none of the others').
+    fn dialect(&self) -> Option<Dialect> {
+        match (&self.session_id, &self.jti, &self.sid) {
+            (Some(_), None, None) => Some(Dialect::Gotrue),
+            (None, Some(_), None) => Some(Dialect::Feathers),
+            (None, None, Some(_)) if self.orig_iat.is_some() && self.username.is_some() => Some(Dialect::Graphql),
+            _ => None,
+        }
+    }
+
+    /// The session the token names.
+    fn session(&self) -> &str {
+        self.session_id.as_deref().or(self.jti.as_deref()).or(self.sid.as_deref()).unwrap_or_default()
+    }
+}
+
+impl<P: Ports> Auth<P> {
+    /// Resolves a presented credential to its live session and account, if it is one that a
+    /// dialect in `accept` issued. A JWT of another dialect is [`TokenError::Claims`]; an
+    /// opaque token where none is accepted, [`TokenError::Malformed`]. Ended or unknown
+    /// sessions are [`FlowError::SessionNotFound`], sessions past their lifetime or idle too
+    /// long [`FlowError::SessionExpired`].
+    pub async fn authenticate(&self, presented: &str, accept: &[Dialect]) -> Result<Bearer, FlowError> {
+        let bad = |e: TokenError| FlowError::BadToken(e);
+        let now = self.now();
+        if let Some((id, secret)) = OpaqueToken::parse(presented) {
+            if !accept.contains(&Dialect::Passwordless) {
+                return Err(bad(TokenError::Malformed));
+            }
+            let (token, session, user) = self
+                .sessions()
+                .session_token(id)
+                .await?
+                .filter(|(t, _, _)| digests_match(&hash_secret(secret), &t.secret_hash))
+                .ok_or(FlowError::SessionNotFound)?;
+            let session = self.live_session(session, &user, now).await?;
+            return Ok(Bearer {
+                dialect: Dialect::Passwordless,
+                session,
+                user,
+                claims: Claims::default(),
+                issued_at: Some(token.created_at),
+                expires_at: None,
+            });
+        }
+        let verified = self.jwt.verify::<Claims>(presented, now).map_err(bad)?;
+        let claims = verified.claims;
+        let dialect = claims.dialect().filter(|d| accept.contains(d)).ok_or(bad(TokenError::Claims))?;
+        if dialect == Dialect::Feathers {
+            self.check_feathers_claims(&claims).map_err(bad)?;
+        }
+        let (session, user) = self
+            .sessions()
+            .with_user(claims.session())
+            .await?
+            .filter(|(s, _)| s.user_id == claims.sub)
+            .ok_or(FlowError::SessionNotFound)?;
+        let session = self.live_session(session, &user, now).await?;
+        Ok(Bearer { dialect, session, user, claims, issued_at: verified.issued_at, expires_at: Some(verified.expires_at) })
+    }
+
+    /// Feathers checks a token's audience and issuer on the way back in (upstream's
+    /// `jwtOptions`).
+    fn check_feathers_claims(&self, claims: &Claims) -> Result<(), TokenError> {
+        let c = &self.config;
+        if claims.aud.as_deref() != Some(c.feathers_jwt_audience.as_str()) {
+            return Err(TokenError::Audience { expected: c.feathers_jwt_audience.clone() });
+        }
+        if claims.iss.as_deref() != Some(c.feathers_jwt_issuer.as_str()) {
+            return Err(TokenError::Issuer { expected: c.feathers_jwt_issuer.clone() });
+        }
+        Ok(())
+    }
+
+    /// `session` if it still authorizes requests at `now`, with this use recorded.
+    async fn live_session(&self, mut session: Session, user: &User, now: Timestamp) -> Result<Session, FlowError> {
+        if !session.is_active() || session.user_id != user.id {
+            return Err(FlowError::SessionNotFound);
+        }
+        self.check_session_lifetime(&session, now)?;
+        let since = now.plus_secs(-ACTIVITY_WRITE_INTERVAL_SECS);
+        if session.last_active_at < since {
+            self.sessions().touch(&session.id, now, since).await?;
+            session.last_active_at = now;
+        }
+        Ok(session)
+    }
+
+    /// Refuses sessions past their absolute lifetime (`SESSION_TIMEBOX`, from the start) or
+    /// idle for too long (`SESSION_INACTIVITY_TIMEOUT`, from the last authenticated use or
+    /// refresh, whichever came later): the rule for every credential of every dialect.
+    pub(super) fn check_session_lifetime(&self, session: &Session, now: Timestamp) -> Result<(), FlowError> {
+        let c = &self.config;
+        let timed_out = c.session_timebox_secs > 0 && now >= session.created_at.plus_secs(c.session_timebox_secs);
+        let idle = c.session_inactivity_timeout_secs > 0
+            && now >= session.last_active().plus_secs(c.session_inactivity_timeout_secs);
+        if timed_out || idle {
+            return Err(FlowError::SessionExpired);
+        }
+        Ok(())
+    }
+}

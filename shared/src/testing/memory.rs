@@ -1,0 +1,345 @@
+//! The in-memory store: every storage port in hash maps, for fast deterministic tests of the
+//! flows and dialects. It passes the same contract suite as the D1 store (`contract`).
+
+use crate::model::{
+    LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session,
+    SessionToken, Timestamp, User,
+};
+use crate::ports::{Codes, LoginRequests, SendLimits, Sessions, StoreError, Users};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Accounts, sessions, refresh tokens and codes in hash maps.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    users: RefCell<HashMap<String, User>>,
+    sessions: RefCell<HashMap<String, Session>>,
+    refresh_tokens: RefCell<HashMap<String, RefreshToken>>,
+    codes: RefCell<HashMap<String, OneTimeCode>>,
+    send_limits: RefCell<HashMap<(String, Purpose), Timestamp>>,
+    session_tokens: RefCell<HashMap<String, SessionToken>>,
+    login_requests: RefCell<HashMap<String, LoginRequest>>,
+}
+
+impl MemoryStore {
+    /// Number of stored refresh tokens (for assertions).
+    pub fn refresh_token_count(&self) -> usize {
+        self.refresh_tokens.borrow().len()
+    }
+
+    /// Every stored user (for assertions).
+    pub fn all_users(&self) -> Vec<User> {
+        self.users.borrow().values().cloned().collect()
+    }
+
+    /// Every stored session (for assertions).
+    pub fn all_sessions(&self) -> Vec<Session> {
+        self.sessions.borrow().values().cloned().collect()
+    }
+
+    /// Every stored refresh token (for assertions).
+    pub fn all_refresh_tokens(&self) -> Vec<RefreshToken> {
+        self.refresh_tokens.borrow().values().cloned().collect()
+    }
+}
+
+impl Users for MemoryStore {
+    async fn insert(&self, user: &User) -> Result<(), StoreError> {
+        let mut users = self.users.borrow_mut();
+        if user.email.is_some() && users.values().any(|u| u.email == user.email) {
+            return Err(StoreError::Conflict("email"));
+        }
+        let key = |u: &User| u.username.as_ref().map(|n| n.to_ascii_lowercase());
+        if user.username.is_some() && users.values().any(|u| key(u) == key(user)) {
+            return Err(StoreError::Conflict("username"));
+        }
+        users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.borrow().values().find(|u| u.has_email(email)).cloned())
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.borrow().get(id).cloned())
+    }
+
+    async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = username.to_ascii_lowercase();
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .find(|u| u.username.as_ref().is_some_and(|n| n.to_ascii_lowercase() == key))
+            .cloned())
+    }
+
+    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            if u.email_confirmed_at.is_none() {
+                u.email_confirmed_at = Some(at);
+                u.updated_at = at;
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.password_hash = Some(hash.to_string());
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
+        let mut users = self.users.borrow_mut();
+        if users.values().any(|u| u.has_email(email) && u.id != id) {
+            return Err(StoreError::Conflict("email"));
+        }
+        if let Some(u) = users.get_mut(id) {
+            u.email = Some(email.to_string());
+            u.email_confirmed_at = Some(at);
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.user_metadata = metadata.clone();
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(_) = self.users.borrow_mut().remove(id) else {
+            return Ok(false);
+        };
+        let mut sessions = self.sessions.borrow_mut();
+        sessions.retain(|_, s| s.user_id != id);
+        self.refresh_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
+        self.session_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
+        self.codes.borrow_mut().retain(|_, c| c.user_id != id);
+        self.login_requests.borrow_mut().retain(|_, r| r.user_id != id);
+        Ok(true)
+    }
+}
+
+impl MemoryStore {
+    fn record_start(&self, session: &Session) {
+        self.sessions.borrow_mut().insert(session.id.clone(), session.clone());
+        if let Some(u) = self.users.borrow_mut().get_mut(&session.user_id) {
+            u.last_sign_in_at = Some(session.created_at);
+        }
+    }
+}
+
+impl Sessions for MemoryStore {
+    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
+        self.record_start(session);
+        self.refresh_tokens.borrow_mut().insert(token.id.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {
+        self.record_start(session);
+        self.session_tokens.borrow_mut().insert(token.id.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        Ok(self
+            .sessions
+            .borrow()
+            .values()
+            .filter(|s| s.user_id == user_id && s.is_active())
+            .cloned()
+            .collect())
+    }
+
+    async fn session_token(&self, id: &str) -> Result<Option<(SessionToken, Session, User)>, StoreError> {
+        let Some(token) = self.session_tokens.borrow().get(id).cloned() else { return Ok(None) };
+        Ok(self.with_user(&token.session_id).await?.map(|(s, u)| (token, s, u)))
+    }
+
+    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
+        if let Some(s) = self.sessions.borrow_mut().get_mut(id) {
+            if s.last_active_at < unless_since {
+                s.last_active_at = at;
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(self.sessions.borrow().get(id).cloned())
+    }
+
+    async fn with_user(&self, id: &str) -> Result<Option<(Session, User)>, StoreError> {
+        let Some(session) = self.sessions.borrow().get(id).cloned() else { return Ok(None) };
+        Ok(self.users.borrow().get(&session.user_id).cloned().map(|u| (session, u)))
+    }
+
+    async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for s in self.sessions.borrow_mut().values_mut() {
+            let named = match scope {
+                LogoutScope::Local => s.id == current,
+                LogoutScope::Global => true,
+                LogoutScope::Others => s.id != current,
+            };
+            if s.user_id == user_id && named && s.revoked_at.is_none() {
+                s.revoked_at = Some(at);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn refresh_token(&self, id: &str) -> Result<Option<(RefreshToken, Session, User)>, StoreError> {
+        let Some(token) = self.refresh_tokens.borrow().get(id).cloned() else { return Ok(None) };
+        Ok(self.with_user(&token.session_id).await?.map(|(s, u)| (token, s, u)))
+    }
+
+    async fn rotate(&self, parent_id: &str, successor: &RefreshToken, at: Timestamp) -> Result<Timestamp, StoreError> {
+        let mut tokens = self.refresh_tokens.borrow_mut();
+        let parent = tokens
+            .get_mut(parent_id)
+            .ok_or_else(|| StoreError::Backend(format!("no refresh token {parent_id}")))?;
+        let used_at = *parent.used_at.get_or_insert(at);
+        tokens.entry(successor.id.clone()).or_insert_with(|| successor.clone());
+        if let Some(s) = self.sessions.borrow_mut().get_mut(&successor.session_id) {
+            s.refreshed_at = at;
+        }
+        Ok(used_at)
+    }
+}
+
+impl Codes for MemoryStore {
+    async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        codes.retain(|_, c| !(c.user_id == code.user_id && c.purpose == code.purpose));
+        codes.insert(code.id.clone(), code.clone());
+        Ok(())
+    }
+
+    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self
+            .codes
+            .borrow()
+            .values()
+            .find(|c| c.user_id == user_id && c.purpose == purpose)
+            .cloned())
+    }
+
+    async fn for_recipient(&self, address: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self
+            .codes
+            .borrow()
+            .values()
+            .filter(|c| c.sent_to == address && c.purpose == purpose)
+            .max_by_key(|c| c.created_at)
+            .cloned())
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self.codes.borrow().values().find(|c| c.link_hash == link_hash).cloned())
+    }
+
+    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        match codes.get_mut(id) {
+            Some(c) if c.used_at.is_none() && c.expires_at > now && c.attempts < max_attempts => {
+                c.attempts += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        match codes.get_mut(id) {
+            Some(c) if c.used_at.is_none() && c.expires_at > now => {
+                c.used_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl SendLimits for MemoryStore {
+    async fn claim(&self, address: &str, purpose: Purpose, now: Timestamp, interval_secs: i64) -> Result<Option<Timestamp>, StoreError> {
+        let mut limits = self.send_limits.borrow_mut();
+        let key = (address.to_string(), purpose);
+        match limits.get(&key) {
+            Some(last) if last.plus_secs(interval_secs) > now => Ok(Some(*last)),
+            _ => {
+                limits.insert(key, now);
+                Ok(None)
+            }
+        }
+    }
+
+    async fn release(&self, address: &str, purpose: Purpose, claimed_at: Timestamp) -> Result<(), StoreError> {
+        let mut limits = self.send_limits.borrow_mut();
+        let key = (address.to_string(), purpose);
+        if limits.get(&key) == Some(&claimed_at) {
+            limits.remove(&key);
+        }
+        Ok(())
+    }
+}
+
+impl LoginRequests for MemoryStore {
+    async fn put(&self, request: &LoginRequest) -> Result<(), StoreError> {
+        self.login_requests.borrow_mut().insert(request.id.clone(), request.clone());
+        Ok(())
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError> {
+        Ok(self.login_requests.borrow().get(id).cloned())
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<LoginRequest>, StoreError> {
+        Ok(self.login_requests.borrow().values().find(|r| r.link_hash == link_hash).cloned())
+    }
+
+    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+        match self.login_requests.borrow_mut().get_mut(id) {
+            Some(r) if r.state == LoginState::Pending && r.expires_at > now => {
+                r.page_hash = Some(page_hash.to_string());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
+        match self.login_requests.borrow_mut().get_mut(id) {
+            Some(r) if r.state == LoginState::Pending
+                && r.expires_at > now
+                && r.page_hash.as_deref() == Some(page_hash) =>
+            {
+                r.state = to;
+                r.page_hash = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        match self.login_requests.borrow_mut().get_mut(id) {
+            Some(r) if r.state == LoginState::Confirmed && r.expires_at > now => {
+                r.state = LoginState::Claimed;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The `Codes` port over `one_time_codes`: tries and use are compare-and-swap updates.
+
+use super::{opt_t, s, t, ts, D1Store};
+use portcullis_shared::model::{OneTimeCode, Purpose, Timestamp};
+use portcullis_shared::ports::{Codes, StoreError};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+
+#[derive(Deserialize)]
+struct CodeRow {
+    id: String,
+    user_id: String,
+    purpose: String,
+    code_hash: String,
+    link_hash: String,
+    sent_to: String,
+    created_at: f64,
+    expires_at: f64,
+    attempts: f64,
+    used_at: Option<f64>,
+}
+
+impl CodeRow {
+    fn into_code(self) -> Result<OneTimeCode, StoreError> {
+        Ok(OneTimeCode {
+            purpose: Purpose::parse(&self.purpose)
+                .ok_or_else(|| StoreError::Backend(format!("one_time_codes.purpose {:?}", self.purpose)))?,
+            id: self.id,
+            user_id: self.user_id,
+            code_hash: self.code_hash,
+            link_hash: self.link_hash,
+            sent_to: self.sent_to,
+            created_at: ts(self.created_at),
+            expires_at: ts(self.expires_at),
+            attempts: self.attempts as u32,
+            used_at: self.used_at.map(ts),
+        })
+    }
+}
+
+const CODE_COLUMNS: &str =
+    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at";
+
+impl Codes for D1Store {
+    async fn put(&self, c: &OneTimeCode) -> Result<(), StoreError> {
+        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        let statements = vec![
+            self.stmt(
+                "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
+                &[s(&c.user_id), s(c.purpose.as_str())],
+            )?,
+            self.stmt(
+                &insert,
+                &[
+                    s(&c.id),
+                    s(&c.user_id),
+                    s(c.purpose.as_str()),
+                    s(&c.code_hash),
+                    s(&c.link_hash),
+                    s(&c.sent_to),
+                    t(c.created_at),
+                    t(c.expires_at),
+                    JsValue::from_f64(f64::from(c.attempts)),
+                    opt_t(c.used_at),
+                ],
+            )?,
+        ];
+        self.batch(statements).await.map(|_| ())
+    }
+
+    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2");
+        self.first::<CodeRow>(&sql, &[s(user_id), s(purpose.as_str())])
+            .await?
+            .map(CodeRow::into_code)
+            .transpose()
+    }
+
+    async fn for_recipient(&self, address: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        let sql = format!(
+            "SELECT {CODE_COLUMNS} FROM one_time_codes WHERE sent_to = ?1 AND purpose = ?2 \
+             ORDER BY created_at DESC LIMIT 1"
+        );
+        self.first::<CodeRow>(&sql, &[s(address), s(purpose.as_str())])
+            .await?
+            .map(CodeRow::into_code)
+            .transpose()
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<OneTimeCode>, StoreError> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM one_time_codes WHERE link_hash = ?1");
+        self.first::<CodeRow>(&sql, &[s(link_hash)]).await?.map(CodeRow::into_code).transpose()
+    }
+
+    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE one_time_codes SET attempts = attempts + 1 \
+                 WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2 AND attempts < ?3",
+                &[s(id), t(now), JsValue::from_f64(f64::from(max_attempts))],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE one_time_codes SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",
+                &[s(id), t(now)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+}

@@ -1,0 +1,121 @@
+//! The `Users` port over the `users` table.
+
+use super::{opt_s, opt_t, s, t, ts, D1Store};
+use portcullis_shared::model::{Timestamp, User};
+use portcullis_shared::ports::{StoreError, Users};
+use serde::Deserialize;
+
+/// A `users` row, as selected with [`USER_COLUMNS`].
+#[derive(Deserialize)]
+pub(crate) struct UserRow {
+    id: String,
+    email: Option<String>,
+    username: Option<String>,
+    password_hash: Option<String>,
+    email_confirmed_at: Option<f64>,
+    last_sign_in_at: Option<f64>,
+    user_metadata: String,
+    created_at: f64,
+    updated_at: f64,
+}
+
+impl UserRow {
+    pub(crate) fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: self.id,
+            email: self.email,
+            username: self.username,
+            password_hash: self.password_hash,
+            email_confirmed_at: self.email_confirmed_at.map(ts),
+            last_sign_in_at: self.last_sign_in_at.map(ts),
+            user_metadata: serde_json::from_str(&self.user_metadata)
+                .map_err(|e| StoreError::Backend(format!("users.user_metadata: {e}")))?,
+            created_at: ts(self.created_at),
+            updated_at: ts(self.updated_at),
+        })
+    }
+}
+
+pub(crate) const USER_COLUMNS: &str = "id, email, username, password_hash, email_confirmed_at, last_sign_in_at, \
+                            user_metadata, created_at, updated_at";
+
+impl Users for D1Store {
+    async fn insert(&self, u: &User) -> Result<(), StoreError> {
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        self.changes(
+            &sql,
+            &[
+                s(&u.id),
+                opt_s(u.email.as_deref()),
+                opt_s(u.username.as_deref()),
+                opt_s(u.password_hash.as_deref()),
+                opt_t(u.email_confirmed_at),
+                opt_t(u.last_sign_in_at),
+                s(&u.user_metadata.to_string()),
+                t(u.created_at),
+                t(u.updated_at),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+        self.first::<UserRow>(&sql, &[s(email)]).await?.map(UserRow::into_user).transpose()
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        self.first::<UserRow>(&sql, &[s(id)]).await?.map(UserRow::into_user).transpose()
+    }
+
+    async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        // Matches the unique index on lower(username); usernames are ASCII, which SQLite's
+        // lower() folds.
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?1)");
+        self.first::<UserRow>(&sql, &[s(username)]).await?.map(UserRow::into_user).transpose()
+    }
+
+    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET email_confirmed_at = ?2, updated_at = ?2 WHERE id = ?1 AND email_confirmed_at IS NULL",
+            &[s(id), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+            &[s(id), s(hash), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET email = ?2, email_confirmed_at = ?3, updated_at = ?3 WHERE id = ?1",
+            &[s(id), s(email), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET user_metadata = ?2, updated_at = ?3 WHERE id = ?1",
+            &[s(id), s(&metadata.to_string()), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        // D1 enforces foreign keys: sessions (with their tokens), codes and sign-in requests
+        // go with the account by ON DELETE CASCADE, in this one statement.
+        Ok(self.changes("DELETE FROM users WHERE id = ?1", &[s(id)]).await? > 0)
+    }
+}
