@@ -1,9 +1,10 @@
 // The deploy bundle: `wrangler deploy --dry-run` with the shipped wrangler.toml must package
-// the built worker, its wasm, the bindings and the assets without contacting Cloudflare.
+// the built worker, its wasm, the bindings and the assets without contacting Cloudflare, and
+// nothing that exists for tests: no storage contract endpoint, suite or test double.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -26,7 +27,29 @@ test("wrangler deploy --dry-run bundles the worker with its D1, KV and vars", as
     const wasm = files.find((f) => f.endsWith(".wasm"));
     assert.ok(wasm, `a wasm module in ${files.join(", ")}`);
     assert.ok(statSync(path.join(out, wasm)).size > 100_000);
+    const bundle = readFileSync(path.join(out, wasm));
+    for (const marker of TEST_ONLY) {
+      assert.ok(!bundle.includes(marker), `the deploy bundle contains ${JSON.stringify(marker)}`);
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+// Strings only test code has: two of the contract suite's check names and its row ids, and the
+// memory mailer's failure text. The contract build must contain the first three, or this test
+// could not tell. (The route's path is no marker: the compiler turns that short comparison into
+// integer compares; the e2e suites check that the deployable worker answers it 404.)
+const TEST_ONLY = [
+  "contract-user-",
+  "users: insert then read back by email and by id",
+  "sessions: rotation marks the parent once and stores one successor",
+  "connection refused (test)",
+];
+
+test("the e2e build, unlike the deploy bundle, does carry the storage contract", () => {
+  const wasm = readFileSync(path.join(root, "worker/build-contract/index_bg.wasm"));
+  for (const marker of TEST_ONLY.slice(0, 3)) {
+    assert.ok(wasm.includes(marker), `the contract build lacks ${JSON.stringify(marker)}`);
   }
 });

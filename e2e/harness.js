@@ -100,13 +100,14 @@ function statements(sql) {
 }
 
 /** Starts the worker; `vars` override wrangler.toml's. Storage is fresh and in memory unless
- * `persist` names a directory, which lets a second worker see the first one's D1. */
-export async function startWorker({ mail, vars = {}, persist } = {}) {
+ * `persist` names a directory, which lets a second worker see the first one's D1. `build` is
+ * the folder under worker/: `build` (what deploys) or `build-contract` (the same worker with the
+ * storage contract at POST /__contract, built by `scripts/build.sh --with-contract`). */
+export async function startWorker({ mail, vars = {}, persist, build = "build" } = {}) {
   const bindings = {
     ...wranglerVars(),
     JWT_SECRET: "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt",
     SMTP_PORT: String(mail?.smtpPort ?? 9),
-    CONTRACT_TESTS: "true",
     ...vars,
   };
   const port = await freePort();
@@ -114,7 +115,7 @@ export async function startWorker({ mail, vars = {}, persist } = {}) {
   const mf = new Miniflare({
     modules: true,
     rootPath: root,
-    scriptPath: path.join(root, "worker/build/index.js"),
+    scriptPath: path.join(root, "worker", build, "index.js"),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-20",
     d1Databases: ["DB"],

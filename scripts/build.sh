@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the worker (worker/build/index.js + index_bg.wasm) and the browser client
-# (client-wasm/pkg, copied to public/pkg for the worker to serve at /pkg/) fully offline, and
-# reports their gzipped sizes. worker-build would download wasm-bindgen, wasm-opt and esbuild from GitHub;
+# Builds the worker (worker/build/index.js + index_bg.wasm: what `make deploy` ships) and the
+# browser client (client-wasm/pkg, copied to public/pkg for the worker to serve at /pkg/) fully
+# offline, and reports their gzipped sizes. With --with-contract it also builds the e2e suite's
+# variant of the worker (feature `contract`: the storage contract at POST /__contract) into
+# worker/build-contract; the deploy bundle never contains it. worker-build would download wasm-bindgen, wasm-opt and esbuild from GitHub;
 # these variables point it at the copies `scripts/setup.sh` installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,17 @@ fi
 rm -f "$log"
 wasm=worker/build/index_bg.wasm
 printf 'build: worker wasm %s bytes, %s bytes gzipped\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
+
+if [ "${1:-}" = "--with-contract" ]; then
+  log=$(mktemp)
+  if ! (cd worker && "$bin/worker-build" --release --out-dir build-contract -- --features contract) >"$log" 2>&1; then
+    cat "$log"
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+  echo "build: e2e worker with the storage contract in worker/build-contract"
+fi
 
 # The browser client: wasm-pack (with the wasm-bindgen CLI setup.sh installed), then binaryen's
 # wasm-opt for size, since wasm-pack's own download of it cannot work here.

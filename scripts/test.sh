@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export CI="${CI:-true}" WRANGLER_SEND_METRICS=false
 
 scripts/setup.sh || exit 1
-scripts/build.sh || exit 1
+scripts/build.sh --with-contract || exit 1
 
 passed=0 failed=0 status=0
 log=$(mktemp -d)
