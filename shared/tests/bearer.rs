@@ -1,0 +1,221 @@
+//! The one bearer road, through the app with a fixed clock: every dialect's credential is held
+//! to the same session rules (ended, timebox, inactivity), a token of one dialect is refused by
+//! another, and `/api/check` names the dialect of whatever it accepts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+use portcullis_shared::model::Timestamp;
+use portcullis_shared::testing::TestPorts;
+use portcullis_shared::token::JwtKeys;
+use portcullis_shared::App;
+use serde_json::{json, Value};
+use support::*;
+
+const PW: &str = "correct horse battery";
+
+fn call(app: &App<TestPorts>, method: &str, path: &str, body: &Value, auth: Option<&str>) -> Reply {
+    let header = auth.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json"), API_VERSION];
+    if let Some(h) = &header {
+        headers.push(("authorization", h.as_str()));
+    }
+    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    send(app, request(method, path, &body, &headers))
+}
+
+/// One credential of each dialect for one account (GoTrue, Feathers, graphql-jwt) plus a
+/// passwordless session token of another, all issued at the same moment.
+struct Credentials {
+    gotrue: String,
+    feathers: String,
+    graphql: String,
+    passwordless: String,
+}
+
+fn credentials(app: &App<TestPorts>) -> Credentials {
+    let gotrue = s(&confirmed_user(app, "ann@example.com", PW), "access_token");
+    let f = call(app, "POST", "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": PW}), None);
+    assert_eq!(f.status, 201, "{}", f.raw);
+    let q = json!({"query": "mutation($u: String!, $p: String!) { tokenAuth(username: $u, password: $p) { token } }",
+                   "variables": {"u": "ann@example.com", "p": PW}});
+    let g = call(app, "POST", "/graphql", &q, None);
+    assert!(g.body.get("errors").is_none(), "{}", g.raw);
+    let r = call(app, "POST", "/auth/registration", &json!({"username": "bea", "session_platform": "Laptop"}), None);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    Credentials {
+        gotrue,
+        feathers: s(&f.body, "accessToken"),
+        graphql: g.body["data"]["tokenAuth"]["token"].as_str().unwrap().to_string(),
+        passwordless: s(&r.body, "session_token"),
+    }
+}
+
+/// What each dialect's own "who am I" says of its credential: true if it was accepted.
+struct Verdicts {
+    gotrue: Reply,
+    feathers: Reply,
+    graphql: Reply,
+    passwordless: Reply,
+}
+
+fn use_each(app: &App<TestPorts>, c: &Credentials) -> Verdicts {
+    let q = json!({"query": "mutation($t: String!) { verifyToken(token: $t) { payload } }", "variables": {"t": c.graphql}});
+    Verdicts {
+        gotrue: call(app, "GET", "/user", &Value::Null, Some(&c.gotrue)),
+        feathers: call(app, "POST", "/authentication", &json!({"strategy": "jwt", "accessToken": c.feathers}), None),
+        graphql: call(app, "POST", "/graphql", &q, None),
+        passwordless: call(app, "GET", "/auth/me", &Value::Null, Some(&c.passwordless)),
+    }
+}
+
+fn graphql_error(r: &Reply) -> String {
+    r.body["errors"][0]["message"].as_str().unwrap_or_default().to_string()
+}
+
+fn check(app: &App<TestPorts>, token: &str) -> Reply {
+    call(app, "GET", "/api/check", &Value::Null, Some(token))
+}
+
+#[test]
+fn every_dialects_credential_works_and_the_check_names_its_dialect() {
+    let app = app();
+    let c = credentials(&app);
+    let v = use_each(&app, &c);
+    assert_eq!(v.gotrue.status, 200, "{}", v.gotrue.raw);
+    assert_eq!(v.feathers.status, 201, "{}", v.feathers.raw);
+    assert!(v.graphql.body.get("errors").is_none(), "{}", v.graphql.raw);
+    assert_eq!(v.passwordless.status, 200, "{}", v.passwordless.raw);
+    for (token, dialect) in [(&c.gotrue, "gotrue"), (&c.feathers, "feathers"), (&c.graphql, "graphql"), (&c.passwordless, "passwordless")] {
+        let r = check(&app, token);
+        assert_eq!(r.status, 200, "{dialect}: {}", r.raw);
+        assert_eq!(r.body["dialect"], dialect);
+    }
+}
+
+#[test]
+fn the_session_timebox_holds_for_every_dialect() {
+    let app = app_with(&[("SESSION_TIMEBOX", "1800")]);
+    let c = credentials(&app);
+    ports(&app).clock.advance_secs(1799);
+    let v = use_each(&app, &c);
+    assert_eq!((v.gotrue.status, v.feathers.status, v.passwordless.status), (200.try_into().unwrap(), 201.try_into().unwrap(), 200.try_into().unwrap()));
+    assert!(v.graphql.body.get("errors").is_none(), "{}", v.graphql.raw);
+
+    ports(&app).clock.advance_secs(1);
+    let v = use_each(&app, &c);
+    assert_eq!(v.gotrue.status, 403, "{}", v.gotrue.raw);
+    assert_eq!(error_code(&v.gotrue), "session_expired");
+    assert_eq!(v.feathers.status, 401, "{}", v.feathers.raw);
+    assert_eq!(v.feathers.body["name"], "NotAuthenticated");
+    assert_eq!(graphql_error(&v.graphql), "Invalid token");
+    assert_eq!(v.passwordless.status, 401, "{}", v.passwordless.raw);
+    assert!(v.passwordless.body["error"].as_str().unwrap().contains("expired"), "{}", v.passwordless.raw);
+    for token in [&c.gotrue, &c.feathers, &c.graphql, &c.passwordless] {
+        let r = check(&app, token);
+        assert_eq!((r.status.as_u16(), r.body["error"].as_str()), (401, Some("session expired")), "{}", r.raw);
+    }
+}
+
+#[test]
+fn the_inactivity_timeout_holds_for_every_dialect_and_use_keeps_a_session_alive() {
+    let app = app_with(&[("SESSION_INACTIVITY_TIMEOUT", "600")]);
+    let c = credentials(&app);
+    // Used every 5 minutes for half an hour: still alive (each use is recorded as activity).
+    for _ in 0..6 {
+        ports(&app).clock.advance_secs(300);
+        let v = use_each(&app, &c);
+        assert_eq!(v.gotrue.status, 200, "{}", v.gotrue.raw);
+        assert_eq!(v.feathers.status, 201, "{}", v.feathers.raw);
+        assert!(v.graphql.body.get("errors").is_none(), "{}", v.graphql.raw);
+        assert_eq!(v.passwordless.status, 200, "{}", v.passwordless.raw);
+    }
+    // Then idle for the timeout: every one of them has ended.
+    ports(&app).clock.advance_secs(600);
+    let v = use_each(&app, &c);
+    assert_eq!(error_code(&v.gotrue), "session_expired", "{}", v.gotrue.raw);
+    assert_eq!(v.feathers.status, 401, "{}", v.feathers.raw);
+    assert_eq!(graphql_error(&v.graphql), "Invalid token");
+    assert_eq!(v.passwordless.status, 401, "{}", v.passwordless.raw);
+}
+
+#[test]
+fn graphql_me_and_refresh_meet_the_same_rules() {
+    let app = app_with(&[("SESSION_TIMEBOX", "600")]);
+    let c = credentials(&app);
+    ports(&app).clock.advance_secs(600);
+    let me = send(&app, request("POST", "/graphql", json!({"query": "{ me { id } }"}).to_string().as_bytes(),
+        &[("content-type", "application/json"), ("authorization", &format!("JWT {}", c.graphql))]));
+    assert_eq!(graphql_error(&me), "Invalid token", "{}", me.raw);
+    let q = json!({"query": "mutation($t: String!) { refreshToken(token: $t) { token } }", "variables": {"t": c.graphql}});
+    let r = call(&app, "POST", "/graphql", &q, None);
+    assert_eq!(graphql_error(&r), "Invalid token", "{}", r.raw);
+}
+
+#[test]
+fn a_token_of_one_dialect_is_refused_by_every_other() {
+    let app = app();
+    let c = credentials(&app);
+    // GoTrue's /user with the others' tokens.
+    for token in [&c.feathers, &c.graphql] {
+        let r = call(&app, "GET", "/user", &Value::Null, Some(token));
+        assert_eq!((r.status.as_u16(), error_code(&r)), (403, "bad_jwt"), "{}", r.raw);
+    }
+    let r = call(&app, "GET", "/user", &Value::Null, Some(&c.passwordless));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (403, "bad_jwt"), "{}", r.raw);
+    // Feathers' jwt strategy with the others'.
+    for token in [&c.gotrue, &c.graphql, &c.passwordless] {
+        let r = call(&app, "POST", "/authentication", &json!({"strategy": "jwt", "accessToken": token}), None);
+        assert_eq!(r.status, 401, "{}", r.raw);
+        assert_eq!(r.body["name"], "NotAuthenticated");
+    }
+    // graphql-jwt's verifyToken with the others': signed by us, but not its payload.
+    for token in [&c.gotrue, &c.feathers] {
+        let q = json!({"query": "mutation($t: String!) { verifyToken(token: $t) { payload } }", "variables": {"t": token}});
+        assert_eq!(graphql_error(&call(&app, "POST", "/graphql", &q, None)), "Invalid payload");
+    }
+    // The passwordless API with the JWTs.
+    for token in [&c.gotrue, &c.feathers, &c.graphql] {
+        let r = call(&app, "GET", "/auth/me", &Value::Null, Some(token));
+        assert_eq!(r.status, 401, "{}", r.raw);
+    }
+}
+
+#[test]
+fn a_token_that_names_two_dialects_sessions_is_refused_everywhere() {
+    let app = app();
+    let c = credentials(&app);
+    let session = check(&app, &c.gotrue).body["session_id"].as_str().unwrap().to_string();
+    let sub = check(&app, &c.gotrue).body["user_id"].as_str().unwrap().to_string();
+    let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    let now = Timestamp(1_700_000_000_000);
+    let aud = app.auth().config().feathers_jwt_audience.clone();
+    let both = json!({"sub": sub, "session_id": session, "jti": session, "aud": aud, "iss": "feathers"});
+    let token = keys.sign(both, now, now.plus_secs(600), None).unwrap();
+    assert_eq!(check(&app, &token).body["error"], "invalid token");
+    assert_eq!(error_code(&call(&app, "GET", "/user", &Value::Null, Some(&token))), "bad_jwt");
+    let r = call(&app, "POST", "/authentication", &json!({"strategy": "jwt", "accessToken": token}), None);
+    assert_eq!(r.status, 401, "{}", r.raw);
+}
+
+#[test]
+fn a_session_of_another_account_is_not_borrowed_by_rewriting_sub() {
+    let app = app();
+    let c = credentials(&app);
+    let session = check(&app, &c.gotrue).body["session_id"].as_str().unwrap().to_string();
+    let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    let now = Timestamp(1_700_000_000_000);
+    let token = keys.sign(json!({"sub": "someone-else", "session_id": session}), now, now.plus_secs(600), None).unwrap();
+    assert_eq!(check(&app, &token).body["error"], "session ended");
+}
+
+#[test]
+fn logging_out_in_one_dialect_ends_the_token_in_all_that_accept_it() {
+    let app = app();
+    let c = credentials(&app);
+    let r = send(&app, request("DELETE", "/authentication", b"", &[("authorization", &format!("Bearer {}", c.feathers))]));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_eq!(check(&app, &c.feathers).body["error"], "session ended");
+    // The account's other sessions (GoTrue's, graphql's) live on.
+    assert_eq!(check(&app, &c.gotrue).status, 200);
+    assert_eq!(check(&app, &c.graphql).status, 200);
+}
