@@ -1,5 +1,6 @@
-# Portcullis. `make dev` runs it locally; `make test` runs every suite; `make deploy` ships it.
-.PHONY: dev test build setup deploy clean
+# Portcullis. `make dev` runs it locally; `make test` runs every suite; `make bench` measures it
+# against an empty worker and upstream Feathers; `make deploy` ships it.
+.PHONY: dev test bench build setup deploy clean
 
 dev:
 	@scripts/dev.sh
@@ -10,6 +11,10 @@ test:
 build: setup
 	@scripts/build.sh
 
+# Not part of `make test`: a few minutes on 2 cores, prints a table (README, "Benchmarks").
+bench: build
+	@node bench/run.mjs
+
 setup:
 	@scripts/setup.sh
 
@@ -19,4 +24,4 @@ deploy: build
 	./node_modules/.bin/wrangler deploy
 
 clean:
-	rm -rf worker/build target
+	rm -rf worker/build worker/build-contract target

@@ -130,7 +130,12 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const db = await mf.getD1Database("DB");
-  // Like `wrangler d1 migrations apply`: each file once, recorded in d1_migrations.
+  await migrate(db);
+  return { url, db, mf, stop: () => mf.dispose() };
+}
+
+/** Like `wrangler d1 migrations apply`: each file of migrations/ once, recorded in d1_migrations. */
+export async function migrate(db) {
   await db.prepare("CREATE TABLE IF NOT EXISTS d1_migrations (name TEXT PRIMARY KEY)").run();
   const dir = path.join(root, "migrations");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
@@ -138,7 +143,6 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     const sql = statements(readFileSync(path.join(dir, file), "utf8"));
     await db.batch([...sql.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);
   }
-  return { url, db, mf, stop: () => mf.dispose() };
 }
 
 /** Raw JSON request helper for the bad-input tables. */

@@ -1,0 +1,61 @@
+// Entry module for the round-trip count only (never for timings): runs the built worker with its
+// D1 binding wrapped so that each statement executed (first, run, all, raw) and each batch counts
+// as one round trip, and reports the count in the response header `x-d1-round-trips`.
+import { WorkerEntrypoint } from "cloudflare:workers";
+import Portcullis from "../worker/build/index.js";
+
+class Statement {
+  constructor(inner, counter) {
+    this.inner = inner;
+    this.counter = counter;
+  }
+  bind(...args) {
+    return new Statement(this.inner.bind(...args), this.counter);
+  }
+  first(column) {
+    this.counter.n++;
+    return this.inner.first(column);
+  }
+  run() {
+    this.counter.n++;
+    return this.inner.run();
+  }
+  all() {
+    this.counter.n++;
+    return this.inner.all();
+  }
+  raw(options) {
+    this.counter.n++;
+    return this.inner.raw(options);
+  }
+}
+
+// worker-rs accepts a D1 binding by its constructor's name.
+class D1Database {
+  constructor(inner, counter) {
+    this.inner = inner;
+    this.counter = counter;
+  }
+  prepare(sql) {
+    return new Statement(this.inner.prepare(sql), this.counter);
+  }
+  batch(statements) {
+    this.counter.n++;
+    return this.inner.batch(statements.map((s) => s.inner));
+  }
+  exec(sql) {
+    this.counter.n++;
+    return this.inner.exec(sql);
+  }
+}
+
+export default class extends WorkerEntrypoint {
+  async fetch(request) {
+    const counter = { n: 0 };
+    const env = { ...this.env, DB: new D1Database(this.env.DB, counter) };
+    const response = await new Portcullis(this.ctx, env).fetch(request);
+    const out = new Response(response.body, response);
+    out.headers.set("x-d1-round-trips", String(counter.n));
+    return out;
+  }
+}

@@ -1,0 +1,355 @@
+// `make bench`: Portcullis side by side with its floor and its peer, in one run, as a table.
+//
+// - Portcullis: the built worker (worker/build, what deploys) in workerd through Miniflare, with
+//   local D1 and KV. Not `wrangler dev`, whose inspector relay adds CPU to every D1 query.
+// - The floor: an empty worker in the same workerd.
+// - The peer: upstream FeathersJS v5 (bench/feathers-server.mjs) in its own Node process.
+//
+// CPU is each serving process's own accounting (utime + stime from /proc/<pid>/stat, which
+// covers all its threads), read before and after a batch of requests, so the load generator's
+// CPU is not counted. Batches are interleaved A/B/C in every round; the table gives the median
+// over rounds with min-max. D1 round trips are counted in a separate instance whose D1 binding
+// is wrapped (bench/count-d1.mjs) and never timed. Not part of `make test`.
+import { Miniflare } from "miniflare";
+import { spawn, execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import path from "node:path";
+import { freePort, migrate, root, wranglerVars } from "../e2e/harness.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const CHECKS = Number(process.env.BENCH_CHECKS ?? 2000);
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 16);
+const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 200);
+const CONCURRENCY = 8;
+const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const PASSWORD = "bench password 1";
+
+// ---------------------------------------------------------------- processes and their CPU
+
+/** utime + stime of `pid`, in milliseconds. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** Our child processes named `comm`. */
+function children(comm) {
+  const found = new Set();
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid && name === comm) found.add(Number(pid));
+    } catch {}
+  }
+  return found;
+}
+
+const workerBindings = () => ({
+  ...wranglerVars(),
+  JWT_SECRET: "bench-jwt-secret-bench-jwt-secret-bench",
+  MAILER_AUTOCONFIRM: "true",
+  SMTP_PORT: "9",
+});
+
+// The built worker is an ES module even though it ends in .js (bench/count-d1.mjs imports it).
+const wasmRule = [
+  { type: "CompiledWasm", include: ["**/*.wasm"] },
+  { type: "ESModule", include: ["**/worker/build/*.js"] },
+];
+
+/** Starts a Miniflare instance; returns its URL, its workerd's pid and how long it took to the
+ * first answer of `probe`. */
+async function startMiniflare(options, probe = "/health") {
+  const before = children("workerd");
+  const port = await freePort();
+  const t0 = performance.now();
+  const mf = new Miniflare({ modules: true, compatibilityDate: "2026-04-20", host: "127.0.0.1", port, cf: false, ...options });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const first = await fetch(url + probe);
+  await first.arrayBuffer();
+  const coldMs = performance.now() - t0;
+  const pid = [...children("workerd")].find((p) => !before.has(p));
+  if (!pid) throw new Error("could not find the workerd process");
+  return { mf, url, pid, coldMs };
+}
+
+async function startPortcullis(scriptPath = path.join(root, "worker/build/index.js")) {
+  const w = await startMiniflare({
+    rootPath: root,
+    scriptPath,
+    modulesRules: wasmRule,
+    d1Databases: ["DB"],
+    kvNamespaces: ["KV"],
+    bindings: workerBindings(),
+  });
+  await migrate(await w.mf.getD1Database("DB"));
+  return w;
+}
+
+function startEmpty() {
+  return startMiniflare(
+    { script: `export default { fetch() { return new Response("{}", { headers: { "content-type": "application/json" } }); } };` },
+    "/",
+  );
+}
+
+async function startFeathers() {
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [path.join(root, "bench/feathers-server.mjs"), String(port)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise((resolve, reject) => {
+    proc.stdout.on("data", (d) => String(d).includes("ready") && resolve());
+    proc.on("exit", (code) => reject(new Error(`feathers exited with ${code}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await (await fetch(`${url}/users/1`)).arrayBuffer();
+  return { url, pid: proc.pid, coldMs: performance.now() - t0, stop: () => proc.kill("SIGTERM") };
+}
+
+// ---------------------------------------------------------------- load
+
+const json = (body, headers = {}) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(body),
+});
+
+async function must(res) {
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** `n` requests, `concurrency` at a time; `request(i)` returns [url, init]. */
+async function load(n, concurrency, request) {
+  let next = 0;
+  const latencies = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const [url, init] = await request(i);
+        const s = performance.now();
+        await must(await fetch(url, init));
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  return { wallMs: performance.now() - t0, latencies };
+}
+
+/** One measured batch: CPU of `pid` per request, requests/s, p50 and p99. */
+async function batch(pid, n, concurrency, request) {
+  const c0 = cpuMs(pid);
+  const { wallMs, latencies } = await load(n, concurrency, request);
+  const cpu = cpuMs(pid) - c0;
+  latencies.sort((a, b) => a - b);
+  const pct = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { cpuPerReq: cpu / n, rps: (n / wallMs) * 1000, p50: pct(0.5), p99: pct(0.99) };
+}
+
+// ---------------------------------------------------------------- statistics and the table
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function summary(runs, key, digits = 2) {
+  const xs = runs.map((r) => r[key]);
+  const f = (x) => x.toFixed(digits);
+  return { median: median(xs), text: `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})` };
+}
+
+// ---------------------------------------------------------------- the run
+
+async function gotrueSession(url, email) {
+  const body = await must(await fetch(`${url}/signup`, json({ email, password: PASSWORD })));
+  if (!body.access_token) throw new Error(`signup did not sign in: ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function feathersAccount(url) {
+  const user = await must(await fetch(`${url}/users`, json({ email: "bench@example.com", password: PASSWORD })));
+  const auth = await must(await fetch(`${url}/authentication`, json({ strategy: "local", email: "bench@example.com", password: PASSWORD })));
+  return { id: user.id, token: auth.accessToken };
+}
+
+async function roundTrips() {
+  const w = await startPortcullis(path.join(root, "bench/count-d1.mjs"));
+  try {
+    const count = async (label, url, init) => {
+      const res = await fetch(w.url + url, init);
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${label}: ${res.status} ${text}`);
+      return [label, Number(res.headers.get("x-d1-round-trips")), text ? JSON.parse(text) : null];
+    };
+    const rows = [];
+    const push = (row) => (rows.push(row.slice(0, 2)), row[2]);
+    const s = push(await count("GoTrue POST /signup (confirms at once, signs in)", "/signup", json({ email: "rt@example.com", password: PASSWORD })));
+    const bearer = (t, scheme = "Bearer") => ({ headers: { authorization: `${scheme} ${t}` } });
+    push(await count("GoTrue POST /token (password)", "/token?grant_type=password", json({ email: "rt@example.com", password: PASSWORD })));
+    push(await count("GoTrue POST /token (refresh_token)", "/token?grant_type=refresh_token", json({ refresh_token: s.refresh_token })));
+    push(await count("GoTrue GET /user", "/user", bearer(s.access_token)));
+    push(await count("GET /api/check (GoTrue token)", "/api/check", bearer(s.access_token)));
+    const f = push(await count("Feathers POST /authentication (local)", "/authentication", json({ strategy: "local", email: "rt@example.com", password: PASSWORD })));
+    push(await count("Feathers POST /authentication (jwt)", "/authentication", json({ strategy: "jwt", accessToken: f.accessToken })));
+    push(await count("GET /api/check (Feathers token)", "/api/check", bearer(f.accessToken)));
+    const tokenAuth = { query: `mutation { tokenAuth(username: "rt@example.com", password: "${PASSWORD}") { token } }` };
+    const g = push(await count("graphql tokenAuth", "/graphql", json(tokenAuth)));
+    const token = g.data.tokenAuth.token;
+    push(await count("graphql verifyToken", "/graphql", json({ query: `mutation { verifyToken(token: "${token}") { payload } }` })));
+    push(await count("graphql me", "/graphql", json({ query: "{ me { id } }" }, { authorization: `JWT ${token}` })));
+    const p = push(await count("passwordless POST /auth/registration", "/auth/registration", json({ username: "rt_user", session_platform: "bench" })));
+    push(await count("passwordless GET /auth/me", "/auth/me", bearer(p.session_token)));
+    push(await count("GET /api/check (session token)", "/api/check", bearer(p.session_token)));
+    return rows;
+  } finally {
+    await w.mf.dispose();
+  }
+}
+
+async function coldStarts() {
+  const times = { portcullis: [], empty: [], feathers: [] };
+  for (let i = 0; i < 3; i++) {
+    const p = await startPortcullis();
+    times.portcullis.push(p.coldMs);
+    await p.mf.dispose();
+    const e = await startEmpty();
+    times.empty.push(e.coldMs);
+    await e.mf.dispose();
+    const f = await startFeathers();
+    times.feathers.push(f.coldMs);
+    f.stop();
+  }
+  return times;
+}
+
+function gz(file) {
+  const bytes = readFileSync(path.join(root, file));
+  return { raw: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length };
+}
+
+async function main() {
+  const started = performance.now();
+  const portcullis = await startPortcullis();
+  const empty = await startEmpty();
+  const feathers = await startFeathers();
+  try {
+    const session = await gotrueSession(portcullis.url, "bench@example.com");
+    const peer = await feathersAccount(feathers.url);
+    const check = () => [`${portcullis.url}/api/check`, { headers: { authorization: `Bearer ${session.access_token}` } }];
+    const floor = () => [`${empty.url}/`, {}];
+    const peerGet = () => [`${feathers.url}/users/${peer.id}`, { headers: { authorization: `Bearer ${peer.token}` } }];
+    const login = () => [`${portcullis.url}/token?grant_type=password`, json({ email: "bench@example.com", password: PASSWORD })];
+    const peerLogin = () => [`${feathers.url}/authentication`, json({ strategy: "local", email: "bench@example.com", password: PASSWORD })];
+    let refreshToken = session.refresh_token;
+    const refresh = async () => [
+      `${portcullis.url}/token?grant_type=refresh_token`,
+      json({ refresh_token: refreshToken }),
+    ];
+    // Refreshes form a chain: each answer's token is the next request's.
+    const refreshBatch = async () => {
+      const c0 = cpuMs(portcullis.pid);
+      const lat = [];
+      for (let i = 0; i < REFRESHES; i++) {
+        const s = performance.now();
+        const body = await must(await fetch(...(await refresh())));
+        lat.push(performance.now() - s);
+        refreshToken = body.refresh_token;
+      }
+      lat.sort((a, b) => a - b);
+      return { cpuPerReq: (cpuMs(portcullis.pid) - c0) / REFRESHES, p50: lat[Math.floor(lat.length / 2)], p99: lat[Math.floor(lat.length * 0.99)] };
+    };
+
+    // Warm-up: JITs, caches, connections.
+    await load(300, CONCURRENCY, check);
+    await load(300, CONCURRENCY, floor);
+    await load(300, CONCURRENCY, peerGet);
+    await load(4, 1, login);
+    await load(4, 1, peerLogin);
+
+    const runs = { check: [], floor: [], peerGet: [], login: [], peerLogin: [], refresh: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      // Interleaved, with the order rotated each round.
+      const checks = [
+        ["check", portcullis.pid, check],
+        ["floor", empty.pid, floor],
+        ["peerGet", feathers.pid, peerGet],
+      ];
+      for (let k = 0; k < checks.length; k++) {
+        const [name, pid, req] = checks[(k + r) % checks.length];
+        runs[name].push(await batch(pid, CHECKS, CONCURRENCY, req));
+      }
+      const logins = [
+        ["login", portcullis.pid, login],
+        ["peerLogin", feathers.pid, peerLogin],
+      ];
+      for (let k = 0; k < logins.length; k++) {
+        const [name, pid, req] = logins[(k + r) % logins.length];
+        runs[name].push(await batch(pid, LOGINS, 1, req));
+      }
+      runs.refresh.push(await refreshBatch());
+      process.stderr.write(`bench: round ${r + 1}/${ROUNDS} done\n`);
+    }
+
+    const trips = await roundTrips();
+    const cold = await coldStarts();
+    const worker = gz("worker/build/index_bg.wasm");
+    const client = gz("client-wasm/pkg/portcullis_client_bg.wasm");
+
+    const m = (name, key) => summary(runs[name], key);
+    const lines = [];
+    const row = (...cells) => lines.push(`| ${cells.join(" | ")} |`);
+    lines.push(`Portcullis bench: ${ROUNDS} interleaved rounds; medians (min-max). CPU is the serving process's utime+stime.`);
+    lines.push("");
+    row("measure", "Portcullis (workerd)", "empty worker (workerd)", "Feathers v5 (Node)", "ratio");
+    row("---", "---", "---", "---", "---");
+    const loginCpu = m("login", "cpuPerReq");
+    const peerLoginCpu = m("peerLogin", "cpuPerReq");
+    row("login CPU ms/request (Argon2id m=19456 t=2 vs bcryptjs 10)", loginCpu.text, "", peerLoginCpu.text, `${(loginCpu.median / peerLoginCpu.median).toFixed(2)}x Feathers`);
+    row("login p50 ms", m("login", "p50").text, "", m("peerLogin", "p50").text, "");
+    const checkCpu = m("check", "cpuPerReq");
+    const floorCpu = m("floor", "cpuPerReq");
+    const peerCpu = m("peerGet", "cpuPerReq");
+    row(
+      "/api/check CPU ms/request (Feathers: GET /users/:id with jwt)",
+      checkCpu.text,
+      floorCpu.text,
+      peerCpu.text,
+      `${(checkCpu.median / floorCpu.median).toFixed(1)}x empty, ${(checkCpu.median / peerCpu.median).toFixed(2)}x Feathers`,
+    );
+    const rps = (name) => m(name, "rps").median;
+    row(`/api/check requests/s (concurrency ${CONCURRENCY})`, summary(runs.check, "rps", 0).text, summary(runs.floor, "rps", 0).text, summary(runs.peerGet, "rps", 0).text, `${(rps("check") / rps("floor")).toFixed(2)}x empty, ${(rps("check") / rps("peerGet")).toFixed(2)}x Feathers`);
+    row("/api/check p50 ms", m("check", "p50").text, m("floor", "p50").text, m("peerGet", "p50").text, "");
+    row("/api/check p99 ms", m("check", "p99").text, m("floor", "p99").text, m("peerGet", "p99").text, "");
+    row("GoTrue refresh CPU ms/request (sequential)", m("refresh", "cpuPerReq").text, "", "", "");
+    row("GoTrue refresh p50 / p99 ms", `${m("refresh", "p50").text} / ${m("refresh", "p99").text}`, "", "", "");
+    const cs = (xs) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
+    row("cold start to first answer, ms (3 starts)", cs(cold.portcullis), cs(cold.empty), cs(cold.feathers), "");
+    row("worker wasm bytes, gzipped (zlib level 9)", `${worker.gzipped} (raw ${worker.raw})`, "", "", "");
+    row("browser client wasm bytes, gzipped (zlib level 9)", `${client.gzipped} (raw ${client.raw})`, "", "", "");
+    lines.push("");
+    lines.push("D1 round trips per request (counted by wrapping the D1 binding; within a minute of the last use, so no activity write):");
+    lines.push("");
+    lines.push("| endpoint | D1 round trips |");
+    lines.push("| --- | --- |");
+    for (const [label, n] of trips) lines.push(`| ${label} | ${n} |`);
+    lines.push("");
+    lines.push(`bench: finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    console.log(lines.join("\n"));
+  } finally {
+    await portcullis.mf.dispose();
+    await empty.mf.dispose();
+    feathers.stop();
+  }
+}
+
+await main();
