@@ -100,6 +100,17 @@ struct UsedAt {
 }
 
 impl D1Store {
+    /// The token `id` of `table` (`session_tokens` or `refresh_tokens`) with its session and
+    /// account, in one read; `extra` selects that table's further columns as `t_<name>, `.
+    async fn token_with_session(&self, table: &str, extra: &str, id: &str) -> Result<Option<TokenRow>, StoreError> {
+        let sql = format!(
+            "SELECT t.id AS t_id, t.session_id AS t_session_id, t.secret_hash AS t_secret_hash, \
+             t.created_at AS t_created_at, {extra}{SESSION_USER_COLUMNS} FROM {table} t \
+             JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE t.id = ?1"
+        );
+        self.first::<TokenRow>(&sql, &[s(id)]).await
+    }
+
     /// A new session and the sign-in it records, to batch with its first credential.
     fn session_start(&self, session: &Session) -> Result<[D1PreparedStatement; 2], StoreError> {
         Ok([
@@ -161,12 +172,7 @@ impl Sessions for D1Store {
     }
 
     async fn session_token(&self, id: &str) -> Result<Option<(SessionToken, Session, User)>, StoreError> {
-        let sql = format!(
-            "SELECT t.id AS t_id, t.session_id AS t_session_id, t.secret_hash AS t_secret_hash, \
-             t.created_at AS t_created_at, {SESSION_USER_COLUMNS} FROM session_tokens t \
-             JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE t.id = ?1"
-        );
-        let Some(row) = self.first::<TokenRow>(&sql, &[s(id)]).await? else { return Ok(None) };
+        let Some(row) = self.token_with_session("session_tokens", "", id).await? else { return Ok(None) };
         let token = SessionToken {
             id: row.t_id,
             session_id: row.t_session_id,
@@ -199,13 +205,8 @@ impl Sessions for D1Store {
     }
 
     async fn refresh_token(&self, id: &str) -> Result<Option<(RefreshToken, Session, User)>, StoreError> {
-        let sql = format!(
-            "SELECT t.id AS t_id, t.session_id AS t_session_id, t.secret_hash AS t_secret_hash, \
-             t.created_at AS t_created_at, t.parent_id AS t_parent_id, t.used_at AS t_used_at, \
-             {SESSION_USER_COLUMNS} FROM refresh_tokens t \
-             JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id WHERE t.id = ?1"
-        );
-        let Some(row) = self.first::<TokenRow>(&sql, &[s(id)]).await? else { return Ok(None) };
+        let extra = "t.parent_id AS t_parent_id, t.used_at AS t_used_at, ";
+        let Some(row) = self.token_with_session("refresh_tokens", extra, id).await? else { return Ok(None) };
         let token = RefreshToken {
             id: row.t_id,
             session_id: row.t_session_id,
