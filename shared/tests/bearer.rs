@@ -104,7 +104,8 @@ fn the_session_timebox_holds_for_every_dialect() {
     ports(&app).clock.advance_secs(1);
     let v = use_each(&app, &c);
     assert_eq!(v.gotrue.status, 403, "{}", v.gotrue.raw);
-    assert_eq!(error_code(&v.gotrue), "session_expired");
+    assert_eq!(error_code(&v.gotrue), "session_not_found", "what makes auth-js drop the session");
+    assert!(v.gotrue.body["message"].as_str().unwrap().contains("expired"), "{}", v.gotrue.raw);
     assert_eq!(v.feathers.status, 401, "{}", v.feathers.raw);
     assert_eq!(v.feathers.body["name"], "NotAuthenticated");
     assert_eq!(graphql_error(&v.graphql), "Invalid token");
@@ -132,7 +133,7 @@ fn the_inactivity_timeout_holds_for_every_dialect_and_use_keeps_a_session_alive(
     // Then idle for the timeout: every one of them has ended.
     ports(&app).clock.advance_secs(600);
     let v = use_each(&app, &c);
-    assert_eq!(error_code(&v.gotrue), "session_expired", "{}", v.gotrue.raw);
+    assert_eq!(error_code(&v.gotrue), "session_not_found", "{}", v.gotrue.raw);
     assert_eq!(v.feathers.status, 401, "{}", v.feathers.raw);
     assert_eq!(graphql_error(&v.graphql), "Invalid token");
     assert_eq!(v.passwordless.status, 401, "{}", v.passwordless.raw);
@@ -219,3 +220,18 @@ fn logging_out_in_one_dialect_ends_the_token_in_all_that_accept_it() {
     assert_eq!(check(&app, &c.gotrue).status, 200);
     assert_eq!(check(&app, &c.graphql).status, 200);
 }
+
+#[test]
+fn a_short_inactivity_timeout_does_not_end_a_session_in_steady_use() {
+    let app = app_with(&[("SESSION_INACTIVITY_TIMEOUT", "60")]);
+    let c = credentials(&app);
+    for _ in 0..10 {
+        ports(&app).clock.advance_secs(20);
+        let v = use_each(&app, &c);
+        assert_eq!(v.gotrue.status, 200, "{}", v.gotrue.raw);
+        assert_eq!(v.passwordless.status, 200, "{}", v.passwordless.raw);
+    }
+    ports(&app).clock.advance_secs(60);
+    assert_eq!(use_each(&app, &c).passwordless.status, 401);
+}
+

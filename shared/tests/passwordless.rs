@@ -368,3 +368,33 @@ fn bad_input_to_the_other_endpoints_is_a_4xx_with_an_error() {
     assert_eq!(no_token.status, 400);
     assert_eq!(ports(&app).store.all_users().len(), 1);
 }
+
+#[test]
+fn the_session_list_leaves_out_sessions_past_their_lifetime() {
+    let app = app_with(&[("SESSION_TIMEBOX", "600")]);
+    account_with_email(&app, "ada", "ada@example.com"); // "Laptop", started at 0 s
+    ports(&app).clock.advance_secs(300);
+    post(&app, "/otp", &json!({"email": "ada@example.com", "create_user": false}));
+    let code = code_for(&app, "ada@example.com");
+    let gotrue = post(&app, "/verify", &json!({"type": "email", "email": "ada@example.com", "token": code}));
+    assert_eq!(gotrue.status, 200, "{}", gotrue.raw); // started at 300 s
+    ports(&app).clock.advance_secs(100);
+    let auth_id = s(&login(&app, "ada", "ada@example.com", "Phone").body, "auth_id");
+    let link = link_of(&app, "ada@example.com", "/auth/confirm?token=");
+    let page = send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
+    assert_eq!(answer(&app, &link, &page_token(&page.raw), "allow").status, 200);
+    let phone = s(&poll(&app, &auth_id).body, "session_token"); // started at 400 s
+
+    let platforms = |app: &App<TestPorts>| -> Vec<String> {
+        let list = pw(app, "GET", "/auth/sessions", &Value::Null, Some(&phone));
+        assert_eq!(list.status, 200, "{}", list.raw);
+        let mut p: Vec<String> = list.body["sessions"].as_array().unwrap().iter().map(|s| s["platform"].as_str().unwrap().to_string()).collect();
+        p.sort();
+        p
+    };
+    assert_eq!(platforms(&app), ["Laptop", "Phone", "test-suite/1.0"]);
+    ports(&app).clock.advance_secs(250); // 650 s: the laptop's session is past its 600 s
+    assert_eq!(platforms(&app), ["Phone", "test-suite/1.0"]);
+    ports(&app).clock.advance_secs(300); // 950 s: so is GoTrue's
+    assert_eq!(platforms(&app), ["Phone"]);
+}

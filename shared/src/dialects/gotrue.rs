@@ -60,7 +60,9 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
     use GotrueError as G;
     let (status, code, msg): (u16, &str, String) = match e {
         G::Flow(f) => flow_error(f),
-        G::Bearer(FlowError::SessionExpired) => (403, "session_expired", "Session from session_id claim in JWT has expired".into()),
+        // auth-js drops its stored session only on `session_not_found` (as an
+        // AuthSessionMissingError): an expired session must read the same to end at once.
+        G::Bearer(FlowError::SessionExpired) => (403, "session_not_found", "Session from session_id claim in JWT has expired".into()),
         G::Bearer(f) => flow_error(f),
         G::BadJson(JsonError(m)) => (400, "bad_json", format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, "validation_failed", (*m).into()),

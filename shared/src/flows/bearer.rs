@@ -15,7 +15,8 @@ use crate::model::{Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::token::{digests_match, hash_secret, OpaqueToken, TokenError};
 
-/// Least seconds between two writes of a session's last-active time: reads stay reads.
+/// Least seconds between two writes of a session's last-active time, so that reads stay reads;
+/// shorter when the inactivity timeout is short (see [`Auth::activity_interval_secs`]).
 pub const ACTIVITY_WRITE_INTERVAL_SECS: i64 = 60;
 
 /// The protocol a credential was issued by.
@@ -146,12 +147,27 @@ impl<P: Ports> Auth<P> {
             return Err(FlowError::SessionNotFound);
         }
         self.check_session_lifetime(&session, now)?;
-        let since = now.plus_secs(-ACTIVITY_WRITE_INTERVAL_SECS);
+        let since = now.plus_secs(-self.activity_interval_secs());
         if session.last_active_at < since {
             self.sessions().touch(&session.id, now, since).await?;
             session.last_active_at = now;
         }
         Ok(session)
+    }
+
+    /// How stale a session's recorded activity may get before a use rewrites it: a minute, or a
+    /// tenth of the inactivity timeout when that is shorter, so a session in steady use is
+    /// never taken for an idle one (the record lags the truth by at most this much).
+    fn activity_interval_secs(&self) -> i64 {
+        match self.config.session_inactivity_timeout_secs {
+            0 => ACTIVITY_WRITE_INTERVAL_SECS,
+            timeout => (timeout / 10).clamp(1, ACTIVITY_WRITE_INTERVAL_SECS),
+        }
+    }
+
+    /// Whether `session` still authorizes requests at `now`: not ended and within its lifetime.
+    pub(super) fn is_live(&self, session: &Session, now: Timestamp) -> bool {
+        session.is_active() && self.check_session_lifetime(session, now).is_ok()
     }
 
     /// Refuses sessions past their absolute lifetime (`SESSION_TIMEBOX`, from the start) or

@@ -184,9 +184,12 @@ impl<P: Ports> Auth<P> {
         Ok(token)
     }
 
-    /// The account's live sessions, from every dialect, most recently active first.
+    /// The account's live sessions (not ended, within their lifetime), from every dialect,
+    /// most recently active first.
     pub async fn sessions_of(&self, user: &User) -> Result<Vec<Session>, FlowError> {
+        let now = self.now();
         let mut sessions = self.sessions().list(&user.id).await?;
+        sessions.retain(|s| self.is_live(s, now));
         sessions.sort_by_key(|s| std::cmp::Reverse(s.last_active()));
         Ok(sessions)
     }
