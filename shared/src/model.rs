@@ -137,6 +137,43 @@ impl AuthMethod {
     }
 }
 
+/// The protocol a session was started through, and whose credentials it issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// Supabase Auth (GoTrue).
+    Gotrue,
+    /// FeathersJS.
+    Feathers,
+    /// django-graphql-jwt.
+    Graphql,
+    /// The passwordless API (opaque session tokens).
+    Passwordless,
+}
+
+impl Dialect {
+    /// Stored name, and what `/api/check` reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Gotrue => "gotrue",
+            Dialect::Feathers => "feathers",
+            Dialect::Graphql => "graphql",
+            Dialect::Passwordless => "passwordless",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "gotrue" => Some(Dialect::Gotrue),
+            "feathers" => Some(Dialect::Feathers),
+            "graphql" => Some(Dialect::Graphql),
+            "passwordless" => Some(Dialect::Passwordless),
+            _ => None,
+        }
+    }
+}
+
 /// A signed-in device or tab: what access tokens point at (`session_id`) and logout ends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -148,6 +185,10 @@ pub struct Session {
     pub platform: String,
     /// How it was started.
     pub method: AuthMethod,
+    /// The dialect it was started through: only that dialect's credentials (access tokens,
+    /// refresh tokens) work with it. `None` for sessions stored before this was recorded,
+    /// which any dialect may use as before.
+    pub dialect: Option<Dialect>,
     /// Start time.
     pub created_at: Timestamp,
     /// Last refresh (or the start): what the inactivity timeout counts from.
@@ -162,6 +203,11 @@ impl Session {
     /// Whether the session still authorizes requests.
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
+    }
+
+    /// Whether credentials of `dialect` may use this session.
+    pub fn belongs_to(&self, dialect: Dialect) -> bool {
+        self.dialect.is_none_or(|d| d == dialect)
     }
 
     /// The last sign of use: an authenticated request or a refresh, whichever came later.

@@ -235,3 +235,31 @@ fn a_short_inactivity_timeout_does_not_end_a_session_in_steady_use() {
     assert_eq!(use_each(&app, &c).passwordless.status, 401);
 }
 
+
+#[test]
+fn a_graphql_refresh_token_is_not_exchanged_through_gotrue_to_escape_its_window() {
+    let app = app_with(&[("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN", "true"), ("GRAPHQL_JWT_REFRESH_EXP", "3600")]);
+    confirmed_user(&app, "ann@example.com", PW);
+    let q = json!({"query": "mutation($u: String!, $p: String!) { tokenAuth(username: $u, password: $p) { refreshToken } }",
+                   "variables": {"u": "ann@example.com", "p": PW}});
+    let g = call(&app, "POST", "/graphql", &q, None);
+    let rt = g.body["data"]["tokenAuth"]["refreshToken"].as_str().unwrap().to_string();
+    ports(&app).clock.advance_secs(3601);
+    let again = json!({"query": "mutation($r: String!) { refreshToken(refreshToken: $r) { token } }", "variables": {"r": rt}});
+    assert_eq!(graphql_error(&call(&app, "POST", "/graphql", &again, None)), "Refresh token is expired");
+    // GoTrue's refresh grant does not take another dialect's refresh token.
+    let r = refresh(&app, &rt);
+    assert_eq!((r.status.as_u16(), error_code(&r)), (400, "refresh_token_not_found"), "{}", r.raw);
+}
+
+#[test]
+fn a_gotrue_refresh_token_is_not_taken_by_graphql() {
+    let app = app_with(&[("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN", "true")]);
+    let body = confirmed_user(&app, "ann@example.com", PW);
+    let rt = s(&body, "refresh_token");
+    let q = json!({"query": "mutation($r: String!) { refreshToken(refreshToken: $r) { token } }", "variables": {"r": rt}});
+    assert_eq!(graphql_error(&call(&app, "POST", "/graphql", &q, None)), "Invalid refresh token");
+    let revoke = json!({"query": "mutation($r: String!) { revokeToken(refreshToken: $r) { revoked } }", "variables": {"r": rt}});
+    assert_eq!(graphql_error(&call(&app, "POST", "/graphql", &revoke, None)), "Invalid refresh token");
+    assert_eq!(refresh(&app, &rt).status, 200, "still good where it belongs");
+}

@@ -290,7 +290,7 @@ async fn create_authentication<P: Ports>(auth: &Auth<P>, req: &Request<Body>) ->
             if email.is_empty() || password.expose().is_empty() {
                 return Err(FlowError::InvalidCredentials.into());
             }
-            let signed_in = auth.password_login(&email, &password, &platform(req.headers())).await?;
+            let signed_in = auth.password_login(&email, &password, &platform(req.headers()), Dialect::Feathers).await?;
             respond(StatusCode::CREATED, &issue(auth, &signed_in)?)
         }
         Some(JWT) => {

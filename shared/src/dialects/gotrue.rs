@@ -410,7 +410,7 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
             let (Some(email), Some(password)) = (body.email, body.password) else {
                 return Err(FlowError::InvalidCredentials.into());
             };
-            let s = auth.password_login(&email, &password, &platform(req.headers())).await?;
+            let s = auth.password_login(&email, &password, &platform(req.headers()), Dialect::Gotrue).await?;
             ok(&session_body(auth, &s)?)
         }
         Some("refresh_token") => {

@@ -196,7 +196,7 @@ impl<P: Ports> Auth<P> {
     /// (refused once it is older than the refresh window) and starts a new chain.
     pub async fn graphql_refresh_long_running(&self, refresh_token: &str) -> Result<GraphqlToken, FlowError> {
         let window = self.config.graphql_refresh_exp_secs;
-        let signed_in = self.refresh_within(refresh_token, Some(window)).await?;
+        let signed_in = self.refresh_within(refresh_token, Dialect::Graphql, Some(window)).await?;
         self.graphql_sign_in_token(signed_in)
     }
 }

@@ -11,39 +11,13 @@
 
 use super::access::Claims;
 use super::{Auth, FlowError};
-use crate::model::{Session, Timestamp, User};
+use crate::model::{Dialect, Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::token::{digests_match, hash_secret, OpaqueToken, TokenError};
 
 /// Least seconds between two writes of a session's last-active time, so that reads stay reads;
 /// shorter when the inactivity timeout is short (see [`Auth::activity_interval_secs`]).
 pub const ACTIVITY_WRITE_INTERVAL_SECS: i64 = 60;
-
-/// The protocol a credential was issued by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// Supabase Auth (GoTrue) access tokens.
-    Gotrue,
-    /// FeathersJS access tokens.
-    Feathers,
-    /// django-graphql-jwt tokens.
-    Graphql,
-    /// Opaque passwordless session tokens.
-    Passwordless,
-}
-
-impl Dialect {
-    /// Its name, as `/api/check` reports it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Gotrue => "gotrue",
-            Dialect::Feathers => "feathers",
-            Dialect::Graphql => "graphql",
-            Dialect::Passwordless => "passwordless",
-        }
-    }
-}
 
 /// Every dialect: what `/api/check` accepts.
 pub const ALL_DIALECTS: &[Dialect] = &[Dialect::Gotrue, Dialect::Feathers, Dialect::Graphql, Dialect::Passwordless];
@@ -102,7 +76,7 @@ impl<P: Ports> Auth<P> {
                 .await?
                 .filter(|(t, _, _)| digests_match(&hash_secret(secret), &t.secret_hash))
                 .ok_or(FlowError::SessionNotFound)?;
-            let session = self.live_session(session, &user, now).await?;
+            let session = self.live_session(session, &user, Dialect::Passwordless, now).await?;
             return Ok(Bearer {
                 dialect: Dialect::Passwordless,
                 session,
@@ -124,7 +98,7 @@ impl<P: Ports> Auth<P> {
             .await?
             .filter(|(s, _)| s.user_id == claims.sub)
             .ok_or(FlowError::SessionNotFound)?;
-        let session = self.live_session(session, &user, now).await?;
+        let session = self.live_session(session, &user, dialect, now).await?;
         Ok(Bearer { dialect, session, user, claims, issued_at: verified.issued_at, expires_at: Some(verified.expires_at) })
     }
 
@@ -141,9 +115,9 @@ impl<P: Ports> Auth<P> {
         Ok(())
     }
 
-    /// `session` if it still authorizes requests at `now`, with this use recorded.
-    async fn live_session(&self, mut session: Session, user: &User, now: Timestamp) -> Result<Session, FlowError> {
-        if !session.is_active() || session.user_id != user.id {
+    /// `session` if it still authorizes requests of `dialect` at `now`, with this use recorded.
+    async fn live_session(&self, mut session: Session, user: &User, dialect: Dialect, now: Timestamp) -> Result<Session, FlowError> {
+        if !session.is_active() || session.user_id != user.id || !session.belongs_to(dialect) {
             return Err(FlowError::SessionNotFound);
         }
         self.check_session_lifetime(&session, now)?;

@@ -6,7 +6,7 @@
 //! after the password matched, so it reveals nothing to someone without the password.
 
 use super::{normalize_email, Auth, FlowError, SignedIn};
-use crate::model::AuthMethod;
+use crate::model::{AuthMethod, Dialect};
 use crate::password::{Verification, MAX_PASSWORD_BYTES};
 use crate::ports::{Ports, Users as _};
 use crate::secret::Secret;
@@ -18,18 +18,19 @@ enum Login<'a> {
 }
 
 impl<P: Ports> Auth<P> {
-    /// Signs in with email and password, starting a session.
+    /// Signs in with email and password, starting a session of `dialect`.
     pub async fn password_login(
         &self,
         email: &str,
         password: &Secret<String>,
         platform: &str,
+        dialect: Dialect,
     ) -> Result<SignedIn, FlowError> {
-        self.login_as(&Login::Email(email), password, platform).await
+        self.login_as(&Login::Email(email), password, platform, dialect).await
     }
 
     /// Signs in with a username or an email address (anything with an `@`) and a password,
-    /// starting a session.
+    /// starting a graphql-jwt session.
     pub async fn username_or_email_login(
         &self,
         username: &str,
@@ -40,10 +41,10 @@ impl<P: Ports> Auth<P> {
             true => Login::Email(username),
             false => Login::Username(username),
         };
-        self.login_as(&login, password, platform).await
+        self.login_as(&login, password, platform, Dialect::Graphql).await
     }
 
-    async fn login_as(&self, login: &Login<'_>, password: &Secret<String>, platform: &str) -> Result<SignedIn, FlowError> {
+    async fn login_as(&self, login: &Login<'_>, password: &Secret<String>, platform: &str, dialect: Dialect) -> Result<SignedIn, FlowError> {
         let password = password.expose().as_bytes();
         // Independent of any account, so refusing early leaks nothing and bounds the work.
         if password.len() > MAX_PASSWORD_BYTES {
@@ -81,6 +82,6 @@ impl<P: Ports> Auth<P> {
                 .set_password_hash(&user.id, &fresh, self.now())
                 .await?;
         }
-        self.start_session(user, AuthMethod::Password, platform).await
+        self.start_session(user, AuthMethod::Password, platform, dialect).await
     }
 }

@@ -12,21 +12,26 @@
 //! rotation in one atomic batch. The session rules are the bearer road's (`bearer`).
 
 use super::{Auth, FlowError, SignedIn};
-use crate::model::{RefreshToken, Session, Timestamp, User};
+use crate::model::{Dialect, RefreshToken, Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::token::{derive_token, digests_match, hash_secret, OpaqueToken};
 
 impl<P: Ports> Auth<P> {
-    /// Exchanges a refresh token for a new one and the session's current user.
+    /// Exchanges a GoTrue refresh token for a new one and the session's current user.
     pub async fn refresh(&self, presented: &str) -> Result<SignedIn, FlowError> {
-        self.refresh_within(presented, None).await
+        self.refresh_within(presented, Dialect::Gotrue, None).await
     }
 
     /// [`Auth::refresh`], refusing with [`FlowError::SessionExpired`] a token older than
     /// `max_age_secs` (each refresh token is as old as its session's latest refresh).
-    pub(super) async fn refresh_within(&self, presented: &str, max_age_secs: Option<i64>) -> Result<SignedIn, FlowError> {
+    pub(super) async fn refresh_within(
+        &self,
+        presented: &str,
+        dialect: Dialect,
+        max_age_secs: Option<i64>,
+    ) -> Result<SignedIn, FlowError> {
         let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
-        let (token, session, user) = self.live_refresh_token(id, secret).await?;
+        let (token, session, user) = self.live_refresh_token(id, secret, dialect).await?;
         let sessions = self.sessions();
         let now = self.now();
         self.check_session_lifetime(&session, now)?;
@@ -58,13 +63,16 @@ impl<P: Ports> Auth<P> {
         })
     }
 
-    /// The stored refresh token `id` if `secret` is its secret, its live session and the
-    /// account, in one read.
-    async fn live_refresh_token(&self, id: &str, secret: &str) -> Result<(RefreshToken, Session, User), FlowError> {
+    /// The stored refresh token `id` if `secret` is its secret, its live session of `dialect`
+    /// (another dialect's refresh token is unknown here, so no dialect's refresh rules can be
+    /// stepped around through another's) and the account, in one read.
+    async fn live_refresh_token(&self, id: &str, secret: &str, dialect: Dialect) -> Result<(RefreshToken, Session, User), FlowError> {
         self.sessions()
             .refresh_token(id)
             .await?
-            .filter(|(t, s, _)| s.is_active() && digests_match(&hash_secret(secret), &t.secret_hash))
+            .filter(|(t, s, _)| {
+                s.is_active() && s.belongs_to(dialect) && digests_match(&hash_secret(secret), &t.secret_hash)
+            })
             .ok_or(FlowError::RefreshTokenNotFound)
     }
 
@@ -82,7 +90,7 @@ impl<P: Ports> Auth<P> {
     /// Ends the session of a refresh token (graphql-jwt's `revokeToken`); returns when.
     pub async fn revoke_refresh_token(&self, presented: &str) -> Result<Timestamp, FlowError> {
         let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
-        let (_, session, _) = self.live_refresh_token(id, secret).await?;
+        let (_, session, _) = self.live_refresh_token(id, secret, Dialect::Graphql).await?;
         let now = self.now();
         self.sessions().revoke(&session.user_id, &session.id, crate::model::LogoutScope::Local, now).await?;
         Ok(now)

@@ -5,7 +5,7 @@
 //! (`bearer`) checks it on every authenticated request, which is what makes logout hold at once.
 
 use super::{Auth, FlowError};
-use crate::model::{AuthMethod, RefreshToken, Session, SessionToken, Timestamp, User};
+use crate::model::{AuthMethod, Dialect, RefreshToken, Session, SessionToken, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::secret::Secret;
 use crate::token::{random_uuid, OpaqueToken};
@@ -32,10 +32,11 @@ impl<P: Ports> Auth<P> {
         mut user: User,
         method: AuthMethod,
         platform: &str,
+        dialect: Dialect,
     ) -> Result<SignedIn, FlowError> {
         let now = self.now();
         let rng = self.ports.rng();
-        let session = self.new_session(&user, method, platform, now);
+        let session = self.new_session(&user, method, platform, dialect, now);
         let token = OpaqueToken::generate(rng);
         let stored = RefreshToken {
             id: token.id,
@@ -54,12 +55,13 @@ impl<P: Ports> Auth<P> {
         })
     }
 
-    fn new_session(&self, user: &User, method: AuthMethod, platform: &str, now: Timestamp) -> Session {
+    fn new_session(&self, user: &User, method: AuthMethod, platform: &str, dialect: Dialect, now: Timestamp) -> Session {
         Session {
             id: random_uuid(self.ports.rng()),
             user_id: user.id.clone(),
             platform: platform.chars().take(MAX_PLATFORM_CHARS).collect(),
             method,
+            dialect: Some(dialect),
             created_at: now,
             refreshed_at: now,
             last_active_at: now,
@@ -76,7 +78,7 @@ impl<P: Ports> Auth<P> {
         platform: &str,
     ) -> Result<(Secret<String>, Session), FlowError> {
         let now = self.now();
-        let session = self.new_session(user, method, platform, now);
+        let session = self.new_session(user, method, platform, Dialect::Passwordless, now);
         let token = OpaqueToken::generate(self.ports.rng());
         let stored = SessionToken {
             id: token.id,

@@ -100,7 +100,7 @@ impl<P: Ports> Auth<P> {
                 };
                 match (self.users().insert(&user).await, claimed) {
                     (Ok(()), None) if confirm == (Confirm::AtOnce { sign_in: true }) => {
-                        let s = self.start_session(user, AuthMethod::Password, req.platform).await?;
+                        let s = self.start_session(user, AuthMethod::Password, req.platform, req.dialect).await?;
                         return Ok(SignupOutcome::SignedIn(s));
                     }
                     (Ok(()), None) => return Ok(SignupOutcome::Registered(user)),

@@ -8,7 +8,7 @@
 //! address; an email-change code moves the account to the address it was sent to.
 
 use super::{normalize_email, Auth, FlowError, SignedIn};
-use crate::model::{AuthMethod, OneTimeCode, Purpose, User};
+use crate::model::{AuthMethod, Dialect, OneTimeCode, Purpose, User};
 use crate::ports::{Codes as _, Ports, StoreError, Users as _};
 use crate::token::{digests_match, hash_code, hash_secret};
 
@@ -92,7 +92,8 @@ impl<P: Ports> Auth<P> {
             _ => return Err(FlowError::CodeInvalid),
         };
         let user = self.apply_code(user, code).await?;
-        self.start_session(user, method, platform).await
+        // Codes and links are GoTrue's (`/verify`); its sessions come from them.
+        self.start_session(user, method, platform, Dialect::Gotrue).await
     }
 
     /// Uses the code's link token for an email change without starting a session (the

@@ -3,7 +3,7 @@
 //! `contract` feature for the e2e suite only (never in a deployed bundle).
 
 use crate::model::{
-    AuthMethod, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken,
+    AuthMethod, Dialect, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken,
     Session, SessionToken, Timestamp, User,
 };
 use crate::ports::{Codes, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
@@ -157,6 +157,7 @@ async fn sessions_start<U: Users, S: Sessions>(
 
 fn session(user: &User, id: &str, at: Timestamp) -> Session {
     Session {
+        dialect: Some(Dialect::Feathers),
         id: id.into(),
         user_id: user.id.clone(),
         platform: "Contract/1.0 (Ünïcode)".into(),
@@ -352,7 +353,8 @@ async fn codes_consume<C: Codes>(codes: &C, user: &User, nonce: &str, now: Times
 
 async fn sessions_tokens<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
     let user = rotation_user(users, nonce, "tokens", now).await?;
-    let a = session(&user, &format!("contract-tok-a-{nonce}"), now);
+    // A session stored before sessions recorded their dialect reads back without one.
+    let a = Session { dialect: None, ..session(&user, &format!("contract-tok-a-{nonce}"), now) };
     let b = session(&user, &format!("contract-tok-b-{nonce}"), now.plus_secs(1));
     let token = SessionToken {
         id: format!("contract-st-{nonce}"),

@@ -4,7 +4,7 @@
 
 use super::{backend, opt_s, opt_t, s, t, ts, D1Store};
 use super::users::UserRow;
-use portcullis_shared::model::{AuthMethod, LogoutScope, RefreshToken, Session, SessionToken, Timestamp, User};
+use portcullis_shared::model::{AuthMethod, Dialect, LogoutScope, RefreshToken, Session, SessionToken, Timestamp, User};
 use portcullis_shared::ports::{Sessions, StoreError};
 use serde::Deserialize;
 use worker::D1PreparedStatement;
@@ -15,6 +15,7 @@ struct SessionRow {
     user_id: String,
     platform: String,
     method: String,
+    dialect: Option<String>,
     created_at: f64,
     refreshed_at: Option<f64>,
     last_active_at: Option<f64>,
@@ -26,6 +27,11 @@ impl SessionRow {
         Ok(Session {
             method: AuthMethod::parse(&self.method)
                 .ok_or_else(|| StoreError::Backend(format!("sessions.method {:?}", self.method)))?,
+            // NULL: stored before sessions recorded their dialect.
+            dialect: match self.dialect.as_deref() {
+                None => None,
+                Some(d) => Some(Dialect::parse(d).ok_or_else(|| StoreError::Backend(format!("sessions.dialect {d:?}")))?),
+            },
             id: self.id,
             user_id: self.user_id,
             platform: self.platform,
@@ -37,7 +43,8 @@ impl SessionRow {
     }
 }
 
-const SESSION_COLUMNS: &str = "id, user_id, platform, method, created_at, refreshed_at, last_active_at, revoked_at";
+const SESSION_COLUMNS: &str =
+    "id, user_id, platform, method, dialect, created_at, refreshed_at, last_active_at, revoked_at";
 
 /// A session joined with its account: the session's columns prefixed `s_`, the user's as they
 /// are.
@@ -47,6 +54,7 @@ struct SessionUserRow {
     s_user_id: String,
     s_platform: String,
     s_method: String,
+    s_dialect: Option<String>,
     s_created_at: f64,
     s_refreshed_at: Option<f64>,
     s_last_active_at: Option<f64>,
@@ -62,6 +70,7 @@ impl SessionUserRow {
             user_id: self.s_user_id,
             platform: self.s_platform,
             method: self.s_method,
+            dialect: self.s_dialect,
             created_at: self.s_created_at,
             refreshed_at: self.s_refreshed_at,
             last_active_at: self.s_last_active_at,
@@ -74,7 +83,7 @@ impl SessionUserRow {
 
 /// The columns of a [`SessionUserRow`], from `sessions s JOIN users u`.
 const SESSION_USER_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.platform AS s_platform, \
-    s.method AS s_method, s.created_at AS s_created_at, s.refreshed_at AS s_refreshed_at, \
+    s.method AS s_method, s.dialect AS s_dialect, s.created_at AS s_created_at, s.refreshed_at AS s_refreshed_at, \
     s.last_active_at AS s_last_active_at, s.revoked_at AS s_revoked_at, u.id, u.email, u.username, \
     u.password_hash, u.email_confirmed_at, u.last_sign_in_at, u.user_metadata, u.created_at, u.updated_at";
 
@@ -115,12 +124,13 @@ impl D1Store {
     fn session_start(&self, session: &Session) -> Result<[D1PreparedStatement; 2], StoreError> {
         Ok([
             self.stmt(
-                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
                 &[
                     s(&session.id),
                     s(&session.user_id),
                     s(&session.platform),
                     s(session.method.as_str()),
+                    opt_s(session.dialect.map(Dialect::as_str)),
                     t(session.created_at),
                     t(session.refreshed_at),
                     t(session.last_active_at),
