@@ -134,11 +134,13 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
   return { url, db, mf, stop: () => mf.dispose() };
 }
 
-/** Like `wrangler d1 migrations apply`: each file of migrations/ once, recorded in d1_migrations. */
-export async function migrate(db) {
+/** Like `wrangler d1 migrations apply`: each file of migrations/ once, recorded in d1_migrations;
+ * with `before`, only the files whose names sort before it (to test a migration on old data). */
+export async function migrate(db, { before } = {}) {
   await db.prepare("CREATE TABLE IF NOT EXISTS d1_migrations (name TEXT PRIMARY KEY)").run();
   const dir = path.join(root, "migrations");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql") && (!before || f < before));
+  for (const file of files.sort()) {
     if (await db.prepare("SELECT 1 FROM d1_migrations WHERE name = ?").bind(file).first()) continue;
     const sql = statements(readFileSync(path.join(dir, file), "utf8"));
     await db.batch([...sql.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);

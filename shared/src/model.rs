@@ -185,9 +185,9 @@ pub struct Session {
     pub platform: String,
     /// How it was started.
     pub method: AuthMethod,
-    /// The dialect it was started through: only that dialect's credentials (access tokens,
-    /// refresh tokens) work with it. `None` for sessions stored before this was recorded,
-    /// which any dialect may use as before.
+    /// The dialect it was started through: only that dialect's refresh takes its refresh
+    /// token. `None` only for a session that an older worker stored during an upgrade, which
+    /// any dialect may refresh.
     pub dialect: Option<Dialect>,
     /// Start time.
     pub created_at: Timestamp,

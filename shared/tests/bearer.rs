@@ -263,3 +263,15 @@ fn a_gotrue_refresh_token_is_not_taken_by_graphql() {
     assert_eq!(graphql_error(&call(&app, "POST", "/graphql", &revoke, None)), "Invalid refresh token");
     assert_eq!(refresh(&app, &rt).status, 200, "still good where it belongs");
 }
+
+#[test]
+fn even_a_one_second_inactivity_timeout_holds_a_session_in_steady_use() {
+    let app = app_with(&[("SESSION_INACTIVITY_TIMEOUT", "1")]);
+    let c = credentials(&app);
+    for _ in 0..30 {
+        ports(&app).clock.advance_ms(100);
+        assert_eq!(use_each(&app, &c).passwordless.status, 200);
+    }
+    ports(&app).clock.advance_ms(1000);
+    assert_eq!(use_each(&app, &c).passwordless.status, 401);
+}

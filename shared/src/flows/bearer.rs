@@ -16,7 +16,7 @@ use crate::ports::{Ports, Sessions as _};
 use crate::token::{digests_match, hash_secret, OpaqueToken, TokenError};
 
 /// Least seconds between two writes of a session's last-active time, so that reads stay reads;
-/// shorter when the inactivity timeout is short (see [`Auth::activity_interval_secs`]).
+/// shorter when the inactivity timeout is short.
 pub const ACTIVITY_WRITE_INTERVAL_SECS: i64 = 60;
 
 /// Every dialect: what `/api/check` accepts.
@@ -76,7 +76,7 @@ impl<P: Ports> Auth<P> {
                 .await?
                 .filter(|(t, _, _)| digests_match(&hash_secret(secret), &t.secret_hash))
                 .ok_or(FlowError::SessionNotFound)?;
-            let session = self.live_session(session, &user, Dialect::Passwordless, now).await?;
+            let session = self.live_session(session, &user, now).await?;
             return Ok(Bearer {
                 dialect: Dialect::Passwordless,
                 session,
@@ -98,7 +98,7 @@ impl<P: Ports> Auth<P> {
             .await?
             .filter(|(s, _)| s.user_id == claims.sub)
             .ok_or(FlowError::SessionNotFound)?;
-        let session = self.live_session(session, &user, dialect, now).await?;
+        let session = self.live_session(session, &user, now).await?;
         Ok(Bearer { dialect, session, user, claims, issued_at: verified.issued_at, expires_at: Some(verified.expires_at) })
     }
 
@@ -115,13 +115,16 @@ impl<P: Ports> Auth<P> {
         Ok(())
     }
 
-    /// `session` if it still authorizes requests of `dialect` at `now`, with this use recorded.
-    async fn live_session(&self, mut session: Session, user: &User, dialect: Dialect, now: Timestamp) -> Result<Session, FlowError> {
-        if !session.is_active() || session.user_id != user.id || !session.belongs_to(dialect) {
+    /// `session` if it still authorizes requests at `now`, with this use recorded. (Which
+    /// dialect started it needs no check here: each dialect mints access tokens only for its
+    /// own sessions, and only the token names the session. Refresh tokens are checked, in
+    /// `refresh`.)
+    async fn live_session(&self, mut session: Session, user: &User, now: Timestamp) -> Result<Session, FlowError> {
+        if !session.is_active() || session.user_id != user.id {
             return Err(FlowError::SessionNotFound);
         }
         self.check_session_lifetime(&session, now)?;
-        let since = now.plus_secs(-self.activity_interval_secs());
+        let since = Timestamp(now.0.saturating_sub(self.activity_interval_ms()));
         if session.last_active_at < since {
             self.sessions().touch(&session.id, now, since).await?;
             session.last_active_at = now;
@@ -129,13 +132,15 @@ impl<P: Ports> Auth<P> {
         Ok(session)
     }
 
-    /// How stale a session's recorded activity may get before a use rewrites it: a minute, or a
-    /// tenth of the inactivity timeout when that is shorter, so a session in steady use is
-    /// never taken for an idle one (the record lags the truth by at most this much).
-    fn activity_interval_secs(&self) -> i64 {
+    /// How stale a session's recorded activity may get before a use rewrites it, in
+    /// milliseconds: a minute, or a tenth of the inactivity timeout when that is shorter, so a
+    /// session in steady use is never taken for an idle one (the record lags the truth by at
+    /// most this much). Milliseconds, so even a one-second timeout works.
+    fn activity_interval_ms(&self) -> i64 {
+        let most = ACTIVITY_WRITE_INTERVAL_SECS * 1000;
         match self.config.session_inactivity_timeout_secs {
-            0 => ACTIVITY_WRITE_INTERVAL_SECS,
-            timeout => (timeout / 10).clamp(1, ACTIVITY_WRITE_INTERVAL_SECS),
+            0 => most,
+            timeout => timeout.saturating_mul(100).min(most),
         }
     }
 

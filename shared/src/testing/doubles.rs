@@ -19,6 +19,11 @@ impl FixedClock {
     pub fn advance_secs(&self, secs: i64) {
         self.0.set(self.0.get() + secs * 1000);
     }
+
+    /// Moves the clock forward by milliseconds.
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.set(self.0.get() + ms);
+    }
 }
 
 impl Clock for FixedClock {
