@@ -19,7 +19,7 @@ import { freePort, migrate, root, wranglerVars } from "../e2e/harness.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CHECKS = Number(process.env.BENCH_CHECKS ?? 2000);
-const LOGINS = Number(process.env.BENCH_LOGINS ?? 16);
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 48);
 const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 200);
 const CONCURRENCY = 8;
 const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
