@@ -1,8 +1,8 @@
 //! `Env` (vars and secrets) to typed configuration, validated before any request is served.
 //!
 //! The domain settings are parsed by `portcullis_shared::Config`; this module adds what only
-//! the edge adapter needs (SMTP) and refuses unsafe combinations, such as sending SMTP
-//! credentials in the clear to a non-local host. Errors name the variable and never echo a
+//! the edge adapter needs (SMTP) and refuses unsafe combinations: mail (which carries codes,
+//! sign-in links and, with AUTH, credentials) never goes in the clear to a non-local host. Errors name the variable and never echo a
 //! secret.
 
 use portcullis_shared::secret::Secret;
@@ -20,10 +20,21 @@ pub struct SmtpConfig {
     pub from: String,
     /// Display name in `From:`.
     pub sender_name: String,
-    /// Upgrade with STARTTLS before anything else.
-    pub starttls: bool,
+    /// How the connection is encrypted.
+    pub tls: SmtpTls,
     /// AUTH PLAIN credentials, if the server wants them.
     pub auth: Option<(String, Secret<String>)>,
+}
+
+/// How the SMTP connection is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text: only to a server on this machine (the local mail catcher).
+    Off,
+    /// Upgraded with STARTTLS before anything else (submission, port 587).
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Implicit,
 }
 
 /// Everything the worker is configured with.
@@ -67,13 +78,16 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
             reason: format!("{from:?} is not an email address"),
         });
     }
-    let starttls = match var("SMTP_STARTTLS").as_deref() {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(o) => {
+    let starttls = smtp_flag(var("SMTP_STARTTLS"), "SMTP_STARTTLS")?;
+    let implicit = smtp_flag(var("SMTP_IMPLICIT_TLS"), "SMTP_IMPLICIT_TLS")?;
+    let tls = match (starttls, implicit) {
+        (false, false) => SmtpTls::Off,
+        (true, false) => SmtpTls::StartTls,
+        (false, true) => SmtpTls::Implicit,
+        (true, true) => {
             return Err(ConfigError::Invalid {
-                name: "SMTP_STARTTLS",
-                reason: format!("{o:?} is not true or false"),
+                name: "SMTP_IMPLICIT_TLS",
+                reason: "set either SMTP_STARTTLS or SMTP_IMPLICIT_TLS, not both".into(),
             })
         }
     };
@@ -83,12 +97,14 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
         (Some(_), None) => return Err(ConfigError::Missing("SMTP_PASS")),
         (None, Some(_)) => return Err(ConfigError::Missing("SMTP_USER")),
     };
-    let local = host == "127.0.0.1" || host == "localhost" || host == "::1";
-    if auth.is_some() && !starttls && !local {
+    let local = host.starts_with("127.") || host == "localhost" || host == "::1" || host == "[::1]";
+    if tls == SmtpTls::Off && !local {
         return Err(ConfigError::Invalid {
             name: "SMTP_STARTTLS",
-            reason: "must be true when SMTP_USER is set: credentials are never sent in the clear"
-                .into(),
+            reason: format!(
+                "must be true (or SMTP_IMPLICIT_TLS) for the non-local host {host:?}: mail carries \
+                 codes, sign-in links and credentials, and never goes in the clear"
+            ),
         });
     }
     Ok(WorkerConfig {
@@ -98,10 +114,18 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
             port,
             from,
             sender_name: var("SMTP_SENDER_NAME").unwrap_or_else(|| "Portcullis".into()),
-            starttls,
+            tls,
             auth,
         },
     })
+}
+
+fn smtp_flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match v.as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(o) => Err(ConfigError::Invalid { name, reason: format!("{o:?} is not true or false") }),
+    }
 }
 
 #[cfg(test)]
@@ -127,7 +151,22 @@ mod tests {
     fn local_mail_catcher_settings_parse() {
         let c = parse(&[]).unwrap();
         assert_eq!(c.smtp.port, 1025);
-        assert!(!c.smtp.starttls && c.smtp.auth.is_none());
+        assert!(c.smtp.tls == SmtpTls::Off && c.smtp.auth.is_none());
+    }
+
+    #[test]
+    fn mail_never_goes_in_the_clear_to_a_remote_host_even_without_credentials() {
+        let err = parse(&[("SMTP_HOST", "smtp.example.com")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "SMTP_STARTTLS", .. }), "{err}");
+        let starttls = parse(&[("SMTP_HOST", "smtp.example.com"), ("SMTP_STARTTLS", "true")]).unwrap();
+        assert_eq!(starttls.smtp.tls, SmtpTls::StartTls);
+        let implicit = parse(&[("SMTP_HOST", "smtp.example.com"), ("SMTP_PORT", "465"), ("SMTP_IMPLICIT_TLS", "true")]).unwrap();
+        assert_eq!(implicit.smtp.tls, SmtpTls::Implicit);
+        let both = parse(&[("SMTP_HOST", "smtp.example.com"), ("SMTP_STARTTLS", "true"), ("SMTP_IMPLICIT_TLS", "true")]);
+        assert!(matches!(both, Err(ConfigError::Invalid { name: "SMTP_IMPLICIT_TLS", .. })));
+        for local in ["127.0.0.1", "127.0.0.53", "localhost", "::1"] {
+            assert!(parse(&[("SMTP_HOST", local)]).is_ok(), "{local}");
+        }
     }
 
     #[test]

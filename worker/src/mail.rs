@@ -1,11 +1,12 @@
 //! The `Mailer` port: each mail goes over SMTP through a Workers TCP socket
-//! (`worker::Socket`), optionally upgraded with STARTTLS, with AUTH PLAIN when configured.
+//! (`worker::Socket`), in TLS from the start (SMTPS) or upgraded with STARTTLS (in the clear
+//! only to a local server), with AUTH PLAIN when configured.
 //!
 //! The message is built by `mail-builder` with the date and Message-ID from our own clock and
 //! randomness ports. Failures come back as `MailError` texts that name the step and the server's
 //! reply, never the password or the mail body (which holds codes and links).
 
-use crate::config::SmtpConfig;
+use crate::config::{SmtpConfig, SmtpTls};
 use crate::smtp::{Smtp, SmtpError};
 use mail_builder::MessageBuilder;
 use portcullis_shared::model::{Mail, Timestamp};
@@ -45,10 +46,10 @@ impl SmtpMailer {
 
     async fn deliver(&self, mail: &Mail, message: &[u8]) -> Result<(), SmtpError> {
         let c = &self.config;
-        let transport = if c.starttls {
-            SecureTransport::StartTls
-        } else {
-            SecureTransport::Off
+        let transport = match c.tls {
+            SmtpTls::Off => SecureTransport::Off,
+            SmtpTls::StartTls => SecureTransport::StartTls,
+            SmtpTls::Implicit => SecureTransport::On,
         };
         let socket = Socket::builder()
             .secure_transport(transport)
@@ -56,7 +57,7 @@ impl SmtpMailer {
             .map_err(|e| SmtpError::Io(e.to_string()))?;
         let mut smtp = Smtp::new(socket);
         smtp.hello("portcullis").await?;
-        if c.starttls {
+        if c.tls == SmtpTls::StartTls {
             smtp.starttls().await?;
             smtp = Smtp::new(smtp.into_inner().start_tls());
             smtp.ehlo("portcullis").await?;
