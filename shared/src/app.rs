@@ -2,12 +2,13 @@
 //!
 //! Routes each request to its dialect (`/auth/v1/*` and other root paths: GoTrue; `/auth/*`:
 //! passwordless; `/users*` and `/authentication*`: Feathers; `/graphql`: graphql-jwt;
-//! `/api/check`), enforces the body size limit before any parsing, and
+//! `/api/check`), answers 404 for the dialects `DIALECTS` leaves out, enforces the body size
+//! limit before any parsing, and
 //! answers CORS (bearer tokens, no cookies, so any origin may call). It holds no rules of its
 //! own: those are in the flows, and wire shapes are in the dialects.
 
-use crate::dialects::{check, feathers, gotrue, graphql, passwordless, Body};
-use crate::flows::{Auth, FlowError};
+use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body};
+use crate::flows::{Auth, Dialect, FlowError};
 use crate::ports::Ports;
 use crate::Config;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -60,11 +61,18 @@ impl<P: Ports + 'static> App<P> {
             .unwrap_or(0);
         // Adapters may skip reading a body whose declared length is over the limit.
         let too_large = req.body().len() > MAX_BODY_BYTES || declared > MAX_BODY_BYTES as u64;
+        let served = |d: Dialect| self.auth.config().serves(d);
         let gotrue_mount = path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/'));
         if let Some(gotrue_path) = gotrue_mount {
+            if !served(Dialect::Gotrue) {
+                return not_served();
+            }
             return self.gotrue(req, gotrue_path, too_large).await;
         }
         if path.starts_with("/auth/") {
+            if !served(Dialect::Passwordless) {
+                return not_served();
+            }
             if too_large {
                 let e = passwordless::PasswordlessError::PayloadTooLarge;
                 return passwordless::render_error(&self.auth, &e);
@@ -72,12 +80,18 @@ impl<P: Ports + 'static> App<P> {
             return passwordless::handle(&self.auth, req, &path).await;
         }
         if feathers::owns(&path) {
+            if !served(Dialect::Feathers) {
+                return not_served();
+            }
             if too_large {
                 return feathers::render_error(&self.auth, &feathers::FeathersError::PayloadTooLarge);
             }
             return feathers::handle(&self.auth, req, &path).await;
         }
         if path == "/graphql" || path == "/graphql/" {
+            if !served(Dialect::Graphql) {
+                return not_served();
+            }
             if too_large {
                 return graphql::refuse(graphql::Refusal::TooLarge);
             }
@@ -85,6 +99,9 @@ impl<P: Ports + 'static> App<P> {
         }
         if path == "/api/check" && req.method() == Method::GET {
             return check::handle(&self.auth, req).await;
+        }
+        if !served(Dialect::Gotrue) {
+            return not_served();
         }
         self.gotrue(req, &path, too_large).await
     }
@@ -95,6 +112,12 @@ impl<P: Ports + 'static> App<P> {
         }
         gotrue::handle(&self.auth, req, path).await
     }
+}
+
+/// The answer for the paths of a dialect this deployment does not serve (`DIALECTS`): as for
+/// any path nothing serves, so they are not told apart.
+fn not_served() -> Response<Body> {
+    json_response(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"}), &[])
 }
 
 fn preflight() -> Response<Body> {

@@ -5,6 +5,7 @@
 //! at start, never a panic mid-request. Defaults follow GoTrue's where a dialect has one, and
 //! the security defaults of DESIGN.md otherwise. Transport settings (SMTP) are the worker's.
 
+use crate::model::Dialect;
 use crate::password::PasswordParams;
 use crate::secret::Secret;
 
@@ -31,6 +32,9 @@ pub enum ConfigError {
 /// Everything the flows and dialects need to know about this deployment.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The dialects this deployment serves (`DIALECTS`, default all): the others' endpoints
+    /// answer 404 and their tokens are refused everywhere, `/api/check` included.
+    pub dialects: Vec<Dialect>,
     /// Where the app using Portcullis lives: the default redirect after an emailed link.
     pub site_url: String,
     /// Portcullis' own public base URL, for links in mails and the JWT issuer.
@@ -127,6 +131,7 @@ impl Config {
             }
         };
         Ok(Config {
+            dialects: dialects(var("DIALECTS"))?,
             site_url,
             api_external_url: api_external_url.clone(),
             uri_allow_list,
@@ -162,10 +167,34 @@ impl Config {
         })
     }
 
+    /// Whether this deployment serves `dialect`.
+    pub fn serves(&self, dialect: Dialect) -> bool {
+        self.dialects.contains(&dialect)
+    }
+
     /// The JWT `iss`: GoTrue's is its `/auth/v1` URL.
     pub fn jwt_issuer(&self) -> String {
         format!("{}/auth/v1", self.api_external_url)
     }
+}
+
+/// `DIALECTS`: a comma-separated list of `gotrue`, `feathers`, `graphql`, `passwordless`.
+fn dialects(v: Option<String>) -> Result<Vec<Dialect>, ConfigError> {
+    let all = vec![Dialect::Gotrue, Dialect::Feathers, Dialect::Graphql, Dialect::Passwordless];
+    let Some(v) = v else { return Ok(all) };
+    let invalid = |reason: String| ConfigError::Invalid { name: "DIALECTS", reason };
+    let mut chosen = Vec::new();
+    for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let d = Dialect::parse(&name.to_ascii_lowercase())
+            .ok_or_else(|| invalid(format!("{name:?} is not one of gotrue, feathers, graphql, passwordless")))?;
+        if !chosen.contains(&d) {
+            chosen.push(d);
+        }
+    }
+    if chosen.is_empty() {
+        return Err(invalid("names no dialect; leave it unset to serve all".into()));
+    }
+    Ok(chosen)
 }
 
 fn url_var(v: Option<String>, name: &'static str) -> Result<String, ConfigError> {
@@ -234,6 +263,22 @@ mod tests {
         assert!(!c.mailer_autoconfirm);
         assert_eq!(c.password_params, PasswordParams::default());
         assert_eq!(c.jwt_issuer(), "http://127.0.0.1:8787/auth/v1");
+    }
+
+    #[test]
+    fn every_dialect_is_served_unless_the_list_names_fewer() {
+        let all = parse(&BASE).unwrap();
+        assert_eq!(all.dialects.len(), 4);
+        let mut v = BASE.to_vec();
+        v.push(("DIALECTS", " GoTrue , passwordless,gotrue"));
+        let some = parse(&v).unwrap();
+        assert_eq!(some.dialects, vec![Dialect::Gotrue, Dialect::Passwordless]);
+        assert!(!some.serves(Dialect::Feathers));
+        for bad in ["gotrue,soap", ",", "feathers;graphql"] {
+            let mut v = BASE.to_vec();
+            v.push(("DIALECTS", bad));
+            assert!(matches!(parse(&v), Err(ConfigError::Invalid { name: "DIALECTS", .. })), "{bad}");
+        }
     }
 
     #[test]

@@ -275,3 +275,43 @@ fn even_a_one_second_inactivity_timeout_holds_a_session_in_steady_use() {
     ports(&app).clock.advance_ms(1000);
     assert_eq!(use_each(&app, &c).passwordless.status, 401);
 }
+
+#[test]
+fn a_gotrue_only_deployment_serves_no_other_dialect_and_takes_none_of_their_tokens() {
+    let app = app_with(&[("DIALECTS", "gotrue")]);
+    let body = confirmed_user(&app, "ann@example.com", PW);
+    let users = call(&app, "POST", "/users", &json!({"email": "eve@example.com", "password": PW}), None);
+    assert_eq!((users.status.as_u16(), &users.body), (404, &json!({"error": "not found"})), "{}", users.raw);
+    let auth = call(&app, "POST", "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": PW}), None);
+    assert_eq!(auth.status, 404);
+    let q = json!({"query": "mutation { tokenAuth(username: \"ann@example.com\", password: \"x\") { token } }"});
+    assert_eq!(call(&app, "POST", "/graphql", &q, None).status, 404);
+    let reg = call(&app, "POST", "/auth/registration", &json!({"username": "eve", "session_platform": "P"}), None);
+    assert_eq!(reg.status, 404);
+    assert!(ports(&app).store.all_users().iter().all(|u| u.email.as_deref() != Some("eve@example.com")), "nothing stored");
+    // GoTrue works, at both mounts, and so does the check for its tokens.
+    let token = s(&body, "access_token");
+    assert_eq!(call(&app, "GET", "/auth/v1/user", &Value::Null, Some(&token)).status, 200);
+    assert_eq!(check(&app, &token).body["dialect"], "gotrue");
+    // A Feathers-shaped token for a live session, signed with the real key, is not taken.
+    let claims = check(&app, &token).body;
+    let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    let now = Timestamp(1_700_000_000_000);
+    let aud = app.auth().config().feathers_jwt_audience.clone();
+    let feathers = keys
+        .sign(json!({"sub": claims["user_id"], "jti": claims["session_id"], "aud": aud, "iss": "feathers"}), now, now.plus_secs(600), Some("access"))
+        .unwrap();
+    assert_eq!(check(&app, &feathers).body["error"], "invalid token");
+}
+
+#[test]
+fn a_deployment_without_gotrue_answers_its_paths_404() {
+    let app = app_with(&[("DIALECTS", "feathers,passwordless")]);
+    for path in ["/signup", "/auth/v1/signup", "/token?grant_type=password"] {
+        let r = call(&app, "POST", path, &json!({"email": "ann@example.com", "password": PW}), None);
+        assert_eq!(r.status, 404, "{path}: {}", r.raw);
+    }
+    assert_eq!(call(&app, "GET", "/settings", &Value::Null, None).status, 404);
+    let users = call(&app, "POST", "/users", &json!({"email": "ann@example.com", "password": PW}), None);
+    assert_eq!(users.status, 201, "{}", users.raw);
+}

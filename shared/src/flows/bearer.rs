@@ -59,15 +59,17 @@ impl Claims {
 
 impl<P: Ports> Auth<P> {
     /// Resolves a presented credential to its live session and account, if it is one that a
-    /// dialect in `accept` issued. A JWT of another dialect is [`TokenError::Claims`]; an
+    /// dialect in `accept` issued and this deployment serves. A JWT of another dialect is
+    /// [`TokenError::Claims`]; an
     /// opaque token where none is accepted, [`TokenError::Malformed`]. Ended or unknown
     /// sessions are [`FlowError::SessionNotFound`], sessions past their lifetime or idle too
     /// long [`FlowError::SessionExpired`].
     pub async fn authenticate(&self, presented: &str, accept: &[Dialect]) -> Result<Bearer, FlowError> {
         let bad = |e: TokenError| FlowError::BadToken(e);
         let now = self.now();
+        let accepted = |d: &Dialect| accept.contains(d) && self.config.serves(*d);
         if let Some((id, secret)) = OpaqueToken::parse(presented) {
-            if !accept.contains(&Dialect::Passwordless) {
+            if !accepted(&Dialect::Passwordless) {
                 return Err(bad(TokenError::Malformed));
             }
             let (token, session, user) = self
@@ -88,7 +90,7 @@ impl<P: Ports> Auth<P> {
         }
         let verified = self.jwt.verify::<Claims>(presented, now).map_err(bad)?;
         let claims = verified.claims;
-        let dialect = claims.dialect().filter(|d| accept.contains(d)).ok_or(bad(TokenError::Claims))?;
+        let dialect = claims.dialect().filter(accepted).ok_or(bad(TokenError::Claims))?;
         if dialect == Dialect::Feathers {
             self.check_feathers_claims(&claims).map_err(bad)?;
         }
