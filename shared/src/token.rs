@@ -62,6 +62,8 @@ pub enum TokenError {
 pub struct Verified<C> {
     /// The dialect's own claims.
     pub claims: C,
+    /// The header's `typ`, if any.
+    pub token_type: Option<String>,
     /// `exp`.
     pub expires_at: Timestamp,
     /// `iat`, when present.
@@ -155,11 +157,20 @@ impl JwtKeys {
             .map(|e| Timestamp(e.timestamp_millis()))
             .ok_or(TokenError::Claims)?;
         Ok(Verified {
+            token_type: token.header().token_type.clone(),
             claims: claims.custom.clone(),
             expires_at,
             issued_at: claims.issued_at.map(|t| Timestamp(t.timestamp_millis())),
         })
     }
+}
+
+/// A JWT's claims read *without* checking its signature: only to decide which key to verify
+/// it with, never to trust. [`TokenError::Malformed`] if it is no JWT, `Claims` if its claims
+/// do not read as `C`.
+pub fn read_unverified<C: DeserializeOwned>(token: &str) -> Result<C, TokenError> {
+    let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
+    untrusted.deserialize_claims_unchecked::<C>().map(|c| c.custom).map_err(|_| TokenError::Claims)
 }
 
 /// Unpadded URL-safe base64 of fresh random bytes.

@@ -205,7 +205,7 @@ fn a_session_of_another_account_is_not_borrowed_by_rewriting_sub() {
     let session = check(&app, &c.gotrue).body["session_id"].as_str().unwrap().to_string();
     let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
     let now = Timestamp(1_700_000_000_000);
-    let token = keys.sign(json!({"sub": "someone-else", "session_id": session}), now, now.plus_secs(600), None).unwrap();
+    let token = keys.sign(json!({"sub": "someone-else", "session_id": session, "aud": "authenticated"}), now, now.plus_secs(600), None).unwrap();
     assert_eq!(check(&app, &token).body["error"], "session ended");
 }
 
@@ -314,4 +314,31 @@ fn a_deployment_without_gotrue_answers_its_paths_404() {
     assert_eq!(call(&app, "GET", "/settings", &Value::Null, None).status, 404);
     let users = call(&app, "POST", "/users", &json!({"email": "ann@example.com", "password": PW}), None);
     assert_eq!(users.status, 201, "{}", users.raw);
+}
+
+#[test]
+fn only_gotrue_tokens_verify_with_the_shared_secret_so_downstream_verifiers_take_no_other() {
+    // A PostgREST-style resource server checks tokens with JWT_SECRET alone.
+    let app = app();
+    let c = credentials(&app);
+    let downstream = JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    let now = Timestamp(1_700_000_000_000);
+    assert!(downstream.verify::<Value>(&c.gotrue, now).is_ok());
+    for (name, token) in [("feathers", &c.feathers), ("graphql", &c.graphql)] {
+        let e = downstream.verify::<Value>(token, now).unwrap_err();
+        assert_eq!(e, portcullis_shared::token::TokenError::BadSignature, "{name}");
+    }
+}
+
+#[test]
+fn a_gotrue_shaped_token_for_another_audience_is_refused() {
+    let app = app();
+    let c = credentials(&app);
+    let subject = check(&app, &c.gotrue).body;
+    let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    let now = Timestamp(1_700_000_000_000);
+    let other = json!({"sub": subject["user_id"], "session_id": subject["session_id"], "aud": "service_role"});
+    let token = keys.sign(other, now, now.plus_secs(600), None).unwrap();
+    assert_eq!(error_code(&call(&app, "GET", "/user", &Value::Null, Some(&token))), "bad_jwt");
+    assert_eq!(check(&app, &token).body["error"], "invalid token");
 }

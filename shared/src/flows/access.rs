@@ -4,7 +4,8 @@
 //!
 //! Every token names its session in a claim that only its dialect uses (GoTrue `session_id`,
 //! Feathers `jti`, graphql-jwt `sid`), which is how the bearer road tells them apart with one
-//! signature check. All are HS256; Feathers' header says `typ: access`, as upstream's does.
+//! signature check. All are HS256, each dialect with its own key (`DialectKeys`); Feathers'
+//! header says `typ: access`, as upstream's does.
 
 use super::{Auth, Bearer, Dialect, FlowError, SignedIn};
 use crate::model::{Session, Timestamp, User};
@@ -69,6 +70,12 @@ pub struct GraphqlToken {
     pub refresh_token: Option<crate::secret::Secret<String>>,
 }
 
+/// The `typ` of a Feathers token's header, as upstream's `jwtOptions.header` sets it.
+pub(super) const FEATHERS_TYP: &str = "access";
+
+/// The `aud` of every GoTrue access token.
+pub(super) const GOTRUE_AUDIENCE: &str = "authenticated";
+
 /// One `amr` entry of a GoTrue token.
 #[derive(Debug, Clone, Serialize)]
 struct Amr {
@@ -99,9 +106,11 @@ fn whole_seconds(t: Timestamp) -> Timestamp {
 }
 
 impl<P: Ports> Auth<P> {
-    /// Signs `claims` (or `body`, the full claim set they summarise) valid for `lifetime_secs`.
+    /// Signs `claims` (or `body`, the full claim set they summarise) with `dialect`'s key,
+    /// valid for `lifetime_secs`.
     fn sign_access<C: Serialize>(
         &self,
+        dialect: Dialect,
         body: C,
         claims: Claims,
         lifetime_secs: i64,
@@ -110,8 +119,8 @@ impl<P: Ports> Auth<P> {
     ) -> Result<AccessToken, FlowError> {
         let now = whole_seconds(self.now());
         let expires_at = now.plus_secs(lifetime_secs);
-        let token = self
-            .jwt
+        let keys = self.keys.of(dialect).ok_or_else(|| FlowError::Internal(format!("{dialect:?} has no JWTs")))?;
+        let token = keys
             .sign_claims(body, with_iat.then_some(now), expires_at, typ)
             .map_err(|e: TokenError| FlowError::Internal(e.to_string()))?;
         Ok(AccessToken { token, claims, issued_at: now, expires_at, lifetime_secs })
@@ -120,7 +129,7 @@ impl<P: Ports> Auth<P> {
     /// A GoTrue access token for a fresh or refreshed session (`JWT_EXP`).
     pub fn gotrue_access_token(&self, s: &SignedIn) -> Result<AccessToken, FlowError> {
         let body = GotrueClaims {
-            aud: "authenticated",
+            aud: GOTRUE_AUDIENCE,
             iss: self.config.jwt_issuer(),
             sub: s.user.id.clone(),
             email: s.user.email.clone().unwrap_or_default(),
@@ -140,7 +149,7 @@ impl<P: Ports> Auth<P> {
             iss: Some(body.iss.clone()),
             ..Claims::default()
         };
-        self.sign_access(body, claims, self.config.jwt_exp_secs, true, None)
+        self.sign_access(Dialect::Gotrue, body, claims, self.config.jwt_exp_secs, true, None)
     }
 
     /// A Feathers access token for a fresh session (`FEATHERS_JWT_EXP`, upstream's `1d`).
@@ -152,7 +161,8 @@ impl<P: Ports> Auth<P> {
             iss: Some(self.config.feathers_jwt_issuer.clone()),
             ..Claims::default()
         };
-        self.sign_access(&claims, claims.clone(), self.config.feathers_jwt_exp_secs, true, Some("access"))
+        let lifetime = self.config.feathers_jwt_exp_secs;
+        self.sign_access(Dialect::Feathers, &claims, claims.clone(), lifetime, true, Some(FEATHERS_TYP))
     }
 
     /// A graphql-jwt token for `session` whose refresh chain began at `orig_iat` (unix
@@ -165,7 +175,7 @@ impl<P: Ports> Auth<P> {
             orig_iat: Some(orig_iat),
             ..Claims::default()
         };
-        self.sign_access(&claims, claims.clone(), self.config.graphql_jwt_exp_secs, false, None)
+        self.sign_access(Dialect::Graphql, &claims, claims.clone(), self.config.graphql_jwt_exp_secs, false, None)
     }
 
     /// graphql-jwt's `tokenAuth` after a successful sign-in: a token whose chain starts now,

@@ -4,16 +4,17 @@
 //! A credential is either an opaque passwordless session token (`id.secret`) or an access JWT
 //! of one of the dialects. Which dialect a JWT belongs to is read from the token itself: each
 //! dialect names its session in a claim of its own (GoTrue `session_id`, Feathers `jti`,
-//! graphql-jwt `sid` with `origIat`), so the signature is checked once, whatever the token.
+//! graphql-jwt `sid` with `origIat`); the claims are read unverified only to pick that
+//! dialect's key, and the signature is checked once, with it, whatever the token.
 //! The session and its account then come from the store in one read, and the session rules
 //! (ended, past its timebox, idle too long) are applied here and only here, the same for every
 //! dialect. A use is recorded as the session's last activity at most once a minute.
 
-use super::access::Claims;
+use super::access::{Claims, FEATHERS_TYP, GOTRUE_AUDIENCE};
 use super::{Auth, FlowError};
 use crate::model::{Dialect, Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
-use crate::token::{digests_match, hash_secret, OpaqueToken, TokenError};
+use crate::token::{digests_match, hash_secret, read_unverified, OpaqueToken, TokenError};
 
 /// Least seconds between two writes of a session's last-active time, so that reads stay reads;
 /// shorter when the inactivity timeout is short.
@@ -88,12 +89,13 @@ impl<P: Ports> Auth<P> {
                 expires_at: None,
             });
         }
-        let verified = self.jwt.verify::<Claims>(presented, now).map_err(bad)?;
+        // The unverified claims only choose the key; nothing is believed before it verified.
+        let unverified: Claims = read_unverified(presented).map_err(bad)?;
+        let dialect = unverified.dialect().filter(accepted).ok_or(bad(TokenError::Claims))?;
+        let keys = self.keys.of(dialect).ok_or(bad(TokenError::Claims))?;
+        let verified = keys.verify::<Claims>(presented, now).map_err(bad)?;
         let claims = verified.claims;
-        let dialect = claims.dialect().filter(accepted).ok_or(bad(TokenError::Claims))?;
-        if dialect == Dialect::Feathers {
-            self.check_feathers_claims(&claims).map_err(bad)?;
-        }
+        self.check_claims(dialect, &claims, verified.token_type.as_deref()).map_err(bad)?;
         let (session, user) = self
             .sessions()
             .with_user(claims.session())
@@ -104,15 +106,30 @@ impl<P: Ports> Auth<P> {
         Ok(Bearer { dialect, session, user, claims, issued_at: verified.issued_at, expires_at: Some(verified.expires_at) })
     }
 
-    /// Feathers checks a token's audience and issuer on the way back in (upstream's
-    /// `jwtOptions`).
-    fn check_feathers_claims(&self, claims: &Claims) -> Result<(), TokenError> {
-        let c = &self.config;
-        if claims.aud.as_deref() != Some(c.feathers_jwt_audience.as_str()) {
-            return Err(TokenError::Audience { expected: c.feathers_jwt_audience.clone() });
+    /// What each dialect checks besides the signature: the verified claims still name that
+    /// dialect; Feathers' `typ`, audience and issuer (upstream's `jwtOptions`); GoTrue's
+    /// audience.
+    fn check_claims(&self, dialect: Dialect, claims: &Claims, typ: Option<&str>) -> Result<(), TokenError> {
+        if claims.dialect() != Some(dialect) {
+            return Err(TokenError::Claims);
         }
-        if claims.iss.as_deref() != Some(c.feathers_jwt_issuer.as_str()) {
-            return Err(TokenError::Issuer { expected: c.feathers_jwt_issuer.clone() });
+        let c = &self.config;
+        match dialect {
+            Dialect::Feathers => {
+                if typ != Some(FEATHERS_TYP) {
+                    return Err(TokenError::Claims);
+                }
+                if claims.aud.as_deref() != Some(c.feathers_jwt_audience.as_str()) {
+                    return Err(TokenError::Audience { expected: c.feathers_jwt_audience.clone() });
+                }
+                if claims.iss.as_deref() != Some(c.feathers_jwt_issuer.as_str()) {
+                    return Err(TokenError::Issuer { expected: c.feathers_jwt_issuer.clone() });
+                }
+            }
+            Dialect::Gotrue if claims.aud.as_deref() != Some(GOTRUE_AUDIENCE) => {
+                return Err(TokenError::Audience { expected: GOTRUE_AUDIENCE.into() });
+            }
+            Dialect::Gotrue | Dialect::Graphql | Dialect::Passwordless => {}
         }
         Ok(())
     }
@@ -163,5 +180,54 @@ impl<P: Ports> Auth<P> {
             return Err(FlowError::SessionExpired);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::testing::TestPorts;
+    use crate::token::JwtKeys;
+    use crate::Config;
+
+    fn auth() -> Auth<TestPorts> {
+        let vars = [
+            ("SITE_URL", "http://localhost:3000"),
+            ("API_EXTERNAL_URL", "http://auth.test"),
+            ("JWT_SECRET", "test-secret-test-secret-test-secret!"),
+            ("ARGON2_M_KIB", "64"),
+            ("ARGON2_T", "1"),
+        ];
+        let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+        Auth::new(TestPorts::default(), config).unwrap()
+    }
+
+    fn feathers_claims(a: &Auth<TestPorts>) -> Claims {
+        Claims {
+            sub: "u".into(),
+            jti: Some("no-such-session".into()),
+            aud: Some(a.config.feathers_jwt_audience.clone()),
+            iss: Some(a.config.feathers_jwt_issuer.clone()),
+            ..Claims::default()
+        }
+    }
+
+    fn outcome(a: &Auth<TestPorts>, token: &str) -> FlowError {
+        pollster::block_on(a.authenticate(token, &[Dialect::Feathers])).unwrap_err()
+    }
+
+    #[test]
+    fn a_feathers_token_must_say_typ_access_and_be_signed_with_the_feathers_key() {
+        let a = auth();
+        let now = a.now();
+        let sign = |keys: &JwtKeys, typ| keys.sign(feathers_claims(&a), now, now.plus_secs(60), typ).unwrap();
+        // Right key and typ: it gets as far as the session, which does not exist.
+        assert!(matches!(outcome(&a, &sign(&a.keys.feathers, Some("access"))), FlowError::SessionNotFound));
+        // Right key, upstream's header missing: refused before any lookup.
+        assert!(matches!(outcome(&a, &sign(&a.keys.feathers, Some("JWT"))), FlowError::BadToken(TokenError::Claims)));
+        // Feathers' claims under GoTrue's key (the shared secret): not a Feathers token.
+        let e = outcome(&a, &sign(&a.keys.gotrue, Some("access")));
+        assert!(matches!(e, FlowError::BadToken(TokenError::BadSignature)), "{e:?}");
     }
 }

@@ -150,8 +150,8 @@ pub struct Auth<P> {
     config: Config,
     /// Password hashing with the configured parameters.
     hasher: PasswordHasher,
-    /// Access token signing and verification.
-    jwt: JwtKeys,
+    /// Access token keys, one per dialect that issues JWTs.
+    keys: DialectKeys,
     /// Key for one-time code hashes, derived from the JWT secret.
     code_key: Secret<Vec<u8>>,
     /// Key deriving a refresh token's successor from it, derived from the JWT secret.
@@ -162,14 +162,14 @@ impl<P: Ports> Auth<P> {
     /// Builds the service; fails only on unusable password parameters.
     pub fn new(ports: P, config: Config) -> Result<Self, FlowError> {
         let hasher = PasswordHasher::new(config.password_params)?;
-        let jwt = JwtKeys::new(&config.jwt_secret, config.jwt_leeway_secs);
+        let keys = DialectKeys::new(&config.jwt_secret, config.jwt_leeway_secs);
         let code_key = derive_key(config.jwt_secret.expose(), b"portcullis one-time codes v1");
         let refresh_key = derive_key(config.jwt_secret.expose(), b"portcullis refresh successors v1");
         Ok(Self {
             ports,
             config,
             hasher,
-            jwt,
+            keys,
             code_key,
             refresh_key,
         })
@@ -219,6 +219,37 @@ impl<P: Ports> Auth<P> {
 
     fn login_requests(&self) -> &impl LoginRequests {
         self.ports.store()
+    }
+}
+
+/// The HS256 keys of the dialects' access tokens. GoTrue's is `JWT_SECRET` itself, as
+/// upstream's is, so resource servers that verify Supabase tokens with it keep working;
+/// Feathers' and graphql-jwt's are derived from it per dialect, so no verifier that holds the
+/// shared secret (PostgREST and the like) ever takes their tokens for GoTrue's.
+struct DialectKeys {
+    gotrue: JwtKeys,
+    feathers: JwtKeys,
+    graphql: JwtKeys,
+}
+
+impl DialectKeys {
+    fn new(secret: &Secret<Vec<u8>>, leeway_secs: i64) -> Self {
+        let derived = |label: &[u8]| JwtKeys::new(&derive_key(secret.expose(), label), leeway_secs);
+        Self {
+            gotrue: JwtKeys::new(secret, leeway_secs),
+            feathers: derived(b"portcullis feathers access tokens v1"),
+            graphql: derived(b"portcullis graphql-jwt tokens v1"),
+        }
+    }
+
+    /// The key of a dialect's JWTs; passwordless has none (its tokens are opaque).
+    fn of(&self, dialect: Dialect) -> Option<&JwtKeys> {
+        match dialect {
+            Dialect::Gotrue => Some(&self.gotrue),
+            Dialect::Feathers => Some(&self.feathers),
+            Dialect::Graphql => Some(&self.graphql),
+            Dialect::Passwordless => None,
+        }
     }
 }
 
