@@ -126,6 +126,23 @@ test("the users service: password change, other accounts hidden, account removal
   await assert.rejects(client().authenticate({ strategy: "local", email, password: "battery staple" }), (e) => e.code === 401);
 });
 
+test("a Feathers sign-up verifies no address: GoTrue refuses it until the mailbox is proven", async () => {
+  // The attack: sign up someone else's address through Feathers, then use it where a
+  // verified address counts.
+  const email = unique("victim");
+  const app = client();
+  await app.service("users").create({ email, password: "attacker pass" });
+  const { accessToken } = await app.authenticate({ strategy: "local", email, password: "attacker pass" });
+  const check = await api("/api/check", { method: "GET", headers: { authorization: `Bearer ${accessToken}` } });
+  assert.equal(check.status, 200, check.text);
+  assert.equal(check.json.email_verified, false);
+  const gotrue = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+  const { data, error } = await gotrue.signInWithPassword({ email, password: "attacker pass" });
+  assert.equal(data.session, null);
+  assert.equal(error?.code, "email_not_confirmed");
+  assert.equal((await mail.mailsTo(email)).length, 0, "no mail was sent at sign-up");
+});
+
 test("a Feathers account recovers its password through GoTrue, by real mail", async () => {
   const email = unique("eve");
   await client().service("users").create({ email, password: "correct horse" });

@@ -322,15 +322,34 @@ fn removing_the_account_ends_everything_and_frees_the_address() {
 }
 
 #[test]
+fn a_feathers_sign_up_proves_no_mailbox_so_the_address_stays_unverified_everywhere() {
+    let app = app();
+    let (_, token) = signed_in(&app, "ann@example.com"); // Feathers signs in at once, as upstream
+    assert!(sent_mails(&app).is_empty(), "no mail went out");
+    let check = get(&app, "/api/check", Some(&token));
+    assert_eq!(check.body["email_verified"], false, "{}", check.raw);
+    // GoTrue answers as for any unconfirmed address; graphql-jwt likewise.
+    assert_eq!(error_code(&login(&app, "ann@example.com", "correct horse")), "email_not_confirmed");
+    let q = json!({"query": "mutation { tokenAuth(username: \"ann@example.com\", password: \"correct horse\") { token } }"});
+    let g = send(&app, request("POST", "/graphql", q.to_string().as_bytes(), &[("content-type", "application/json")]));
+    assert_eq!(g.body["errors"][0]["message"], "Please enter valid credentials", "{}", g.raw);
+    // Proof of the mailbox (here a recovery code) verifies it for every dialect.
+    assert_eq!(post(&app, "/recover", &json!({"email": "ann@example.com"})).status, 200);
+    let code = code_for(&app, "ann@example.com");
+    let r = post(&app, "/verify", &json!({"type": "recovery", "email": "ann@example.com", "token": code}));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert!(r.body["user"]["email_confirmed_at"].is_string());
+    assert_eq!(get(&app, "/api/check", Some(&token)).body["email_verified"], true);
+}
+
+#[test]
 fn accounts_are_shared_with_gotrue() {
     let app = app();
-    signed_in(&app, "ann@example.com");
-    let r = login(&app, "ann@example.com", "correct horse");
-    assert_eq!(r.status, 200, "GoTrue password login: {}", r.raw);
-    assert_eq!(post(&app, "/recover", &json!({"email": "ann@example.com"})).status, 200);
-    assert!(sent_mails(&app).iter().any(|m| m.to == "ann@example.com"), "a recovery mail went out");
     confirmed_user(&app, "bob@example.com", "gotrue pass");
-    assert_eq!(local(&app, "bob@example.com", "gotrue pass").status, 201, "a GoTrue account signs in with Feathers");
+    let r = local(&app, "bob@example.com", "gotrue pass");
+    assert_eq!(r.status, 201, "a GoTrue account signs in with Feathers: {}", r.raw);
+    let check = get(&app, "/api/check", Some(&s(&r.body, "accessToken")));
+    assert_eq!(check.body["email_verified"], true, "{}", check.raw);
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! Accepts every credential Portcullis issues: GoTrue, Feathers and graphql-jwt access tokens
 //! (JWTs) and passwordless session tokens (opaque `id.secret`), after `Bearer` or `JWT`, through
 //! the flows' one bearer road (one signature check, one store read). 200 with the subject
-//! (dialect, user id, email, username, session id, expiry) when the token is one we issued,
+//! (dialect, user id, email and whether it is verified, username, session id, expiry) when
+//! the token is one we issued,
 //! unexpired, and its session is live and within its lifetime (checked in the store, so logout
 //! holds at once); 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The
 //! answer never says which of those checks failed beyond a short reason.
@@ -99,6 +100,9 @@ fn subject(b: &Bearer) -> serde_json::Value {
         "dialect": b.dialect.as_str(),
         "user_id": b.user.id,
         "email": b.user.email,
+        // Set only by a code or link that went to the address: a resource server may trust
+        // the address for mail only when this is true.
+        "email_verified": b.user.is_confirmed(),
         "username": b.user.username,
         "session_id": b.session.id,
         // Session tokens live until their session ends.

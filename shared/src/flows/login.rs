@@ -44,6 +44,16 @@ impl<P: Ports> Auth<P> {
         self.login_as(&login, password, platform, Dialect::Graphql).await
     }
 
+    /// Whether `dialect` lets a password sign in to an account whose address is not verified:
+    /// only Feathers, as upstream (its sign-up has no mail step), unless
+    /// `FEATHERS_REQUIRE_CONFIRMATION`. Every other dialect waits for the proof of the mailbox.
+    fn signs_in_unverified(&self, dialect: Dialect) -> bool {
+        match dialect {
+            Dialect::Feathers => !self.config.feathers_require_confirmation,
+            Dialect::Gotrue | Dialect::Graphql | Dialect::Passwordless => false,
+        }
+    }
+
     async fn login_as(&self, login: &Login<'_>, password: &Secret<String>, platform: &str, dialect: Dialect) -> Result<SignedIn, FlowError> {
         let password = password.expose().as_bytes();
         // Independent of any account, so refusing early leaks nothing and bounds the work.
@@ -71,7 +81,7 @@ impl<P: Ports> Auth<P> {
             Verification::Mismatch => return Err(FlowError::InvalidCredentials),
             Verification::Match { rehash } => rehash,
         };
-        if !user.is_confirmed() {
+        if !user.is_confirmed() && !self.signs_in_unverified(dialect) {
             return Err(FlowError::EmailNotConfirmed);
         }
         if rehash {

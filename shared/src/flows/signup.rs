@@ -38,11 +38,14 @@ pub struct SignupRequest<'a> {
 enum Confirm {
     /// A code goes out and the account waits for it (taken addresses get a decoy).
     ByMail,
-    /// The account is live at once (a taken address is refused); `sign_in` also starts a
-    /// session.
+    /// The account is live at once (a taken address is refused), with no mail step.
     AtOnce {
-        /// Start a session for the new account.
+        /// Start a session for the new account (GoTrue's autoconfirm does, Feathers' does not).
         sign_in: bool,
+        /// Take the address as verified (GoTrue's `MAILER_AUTOCONFIRM`, which the operator
+        /// chose). Feathers' sign-up proves no mailbox, so its address stays unverified until a
+        /// code or link that went to it is used.
+        verified: bool,
     },
 }
 
@@ -56,7 +59,8 @@ pub enum SignupOutcome {
     AlreadyRegistered(User),
     /// Confirmed at once and signed in.
     SignedIn(SignedIn),
-    /// Confirmed at once, no session started.
+    /// Created at once (its address verified only with GoTrue's autoconfirm), no session
+    /// started.
     Registered(User),
 }
 
@@ -95,11 +99,11 @@ impl<P: Ports> Auth<P> {
             (None, claimed) => {
                 let user = User {
                     password_hash: Some(hash),
-                    email_confirmed_at: autoconfirm.then_some(now),
+                    email_confirmed_at: matches!(confirm, Confirm::AtOnce { verified: true, .. }).then_some(now),
                     ..User::new(random_uuid(self.ports.rng()), Some(&email), req.metadata.clone(), now)
                 };
                 match (self.users().insert(&user).await, claimed) {
-                    (Ok(()), None) if confirm == (Confirm::AtOnce { sign_in: true }) => {
+                    (Ok(()), None) if matches!(confirm, Confirm::AtOnce { sign_in: true, .. }) => {
                         let s = self.start_session(user, AuthMethod::Password, req.platform, req.dialect).await?;
                         return Ok(SignupOutcome::SignedIn(s));
                     }
@@ -120,12 +124,15 @@ impl<P: Ports> Auth<P> {
     }
 
     /// How a sign-up through `dialect` confirms its address: GoTrue mails a code unless
-    /// `MAILER_AUTOCONFIRM` (then it signs in at once, as upstream); Feathers takes the
-    /// address as it is, as upstream, unless `FEATHERS_REQUIRE_CONFIRMATION`.
+    /// `MAILER_AUTOCONFIRM` (then it signs in at once, as upstream); Feathers creates the
+    /// account at once, as upstream, unless `FEATHERS_REQUIRE_CONFIRMATION`, but never takes
+    /// its address as verified.
     fn confirmation_for(&self, dialect: Dialect) -> Confirm {
         match dialect {
-            Dialect::Gotrue if self.config.mailer_autoconfirm => Confirm::AtOnce { sign_in: true },
-            Dialect::Feathers if !self.config.feathers_require_confirmation => Confirm::AtOnce { sign_in: false },
+            Dialect::Gotrue if self.config.mailer_autoconfirm => Confirm::AtOnce { sign_in: true, verified: true },
+            Dialect::Feathers if !self.config.feathers_require_confirmation => {
+                Confirm::AtOnce { sign_in: false, verified: false }
+            }
             Dialect::Gotrue | Dialect::Feathers | Dialect::Graphql | Dialect::Passwordless => Confirm::ByMail,
         }
     }
