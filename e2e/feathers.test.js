@@ -8,7 +8,7 @@ import { feathers } from "@feathersjs/feathers";
 import rest from "@feathersjs/rest-client";
 import authentication from "@feathersjs/authentication-client";
 import { AuthClient as GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, call } from "./harness.js";
+import { startMailCatcher, startWorker, call, codeIn } from "./harness.js";
 
 let mail, worker;
 let n = 0;
@@ -141,6 +141,41 @@ test("a Feathers sign-up verifies no address: GoTrue refuses it until the mailbo
   assert.equal(data.session, null);
   assert.equal(error?.code, "email_not_confirmed");
   assert.equal((await mail.mailsTo(email)).length, 0, "no mail was sent at sign-up");
+});
+
+test("a stranger's pending sign-up and Feathers session do not survive the owner confirming", async () => {
+  // Its own worker, without the per-address send limit, so the owner can sign up at once.
+  const w = await startWorker({ mail, vars: { SMTP_MAX_FREQUENCY: "0" } });
+  try {
+    const email = unique("owner");
+    const gotrue = () => new GoTrueClient({ url: `${w.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+    const feathersClient = () => {
+      const app = feathers();
+      app.configure(rest(w.url).fetch(fetch));
+      app.configure(authentication());
+      return app;
+    };
+    // The stranger signs up the owner's address through GoTrue (the mail goes unread) and
+    // signs in through Feathers with the password they chose.
+    assert.equal((await gotrue().signUp({ email, password: "stranger pass" })).error, null);
+    const stranger = feathersClient();
+    await stranger.authenticate({ strategy: "local", email, password: "stranger pass" });
+    // Later the owner signs up herself and confirms with the code from her mailbox.
+    const before = (await mail.mailsTo(email)).length;
+    const owner = gotrue();
+    assert.equal((await owner.signUp({ email, password: "owner pass 1" })).error, null);
+    const code = codeIn(await mail.latest(email, { after: before }));
+    const { data, error } = await owner.verifyOtp({ email, token: code, type: "signup" });
+    assert.equal(error, null);
+    assert.ok(data.session);
+    // The stranger's session ended; the stranger's password is gone.
+    const refused = (e) => (isFeathersError(e, 401, "NotAuthenticated"), true);
+    await assert.rejects(stranger.reAuthenticate(true), refused);
+    await assert.rejects(feathersClient().authenticate({ strategy: "local", email, password: "stranger pass" }), refused);
+    assert.equal((await gotrue().signInWithPassword({ email, password: "owner pass 1" })).error, null);
+  } finally {
+    await w.stop();
+  }
 });
 
 test("a Feathers account recovers its password through GoTrue, by real mail", async () => {

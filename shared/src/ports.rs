@@ -55,6 +55,8 @@ pub trait Users {
     /// Replaces the password hash.
     async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp)
         -> Result<(), StoreError>;
+    /// Removes the password (one a stranger may have set before the owner proved the mailbox).
+    async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// Moves the account to another (normalised) address, confirmed;
     /// [`StoreError::Conflict`]`("email")` if another account has it.
     async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError>;

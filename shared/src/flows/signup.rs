@@ -11,8 +11,8 @@
 
 use super::mailing::LinkTo;
 use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
-use crate::model::{AuthMethod, Purpose, Timestamp, User};
-use crate::ports::{Ports, Rng as _, StoreError, Users as _};
+use crate::model::{AuthMethod, LogoutScope, Purpose, Timestamp, User};
+use crate::ports::{Ports, Rng as _, Sessions as _, StoreError, Users as _};
 use crate::secret::Secret;
 use crate::token::random_uuid;
 
@@ -93,6 +93,9 @@ impl<P: Ports> Auth<P> {
                 return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
             }
             (Some(u), Some(claimed)) => {
+                // Whoever held the pending password before (perhaps signed in through Feathers
+                // with it) is signed out with it.
+                self.sessions().revoke(&u.id, "", LogoutScope::Global, now).await?;
                 self.users().set_password_hash(&u.id, &hash, now).await?;
                 (u, claimed)
             }

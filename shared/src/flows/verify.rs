@@ -8,8 +8,8 @@
 //! address; an email-change code moves the account to the address it was sent to.
 
 use super::{normalize_email, Auth, FlowError, SignedIn};
-use crate::model::{AuthMethod, Dialect, OneTimeCode, Purpose, User};
-use crate::ports::{Codes as _, Ports, StoreError, Users as _};
+use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
+use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
 use crate::token::{digests_match, hash_code, hash_secret};
 
 impl<P: Ports> Auth<P> {
@@ -108,6 +108,29 @@ impl<P: Ports> Auth<P> {
         self.apply_code(user, code).await
     }
 
+    /// The address is proven for the first time: whatever was done with the account before,
+    /// nobody had shown it was theirs. Every session started before ends (a stranger who
+    /// signed up the address and signed in through Feathers, say). Unless the proof is the
+    /// sign-up's own code, the password set before it goes too (it may be a stranger's; the
+    /// owner sets their own after a magic link or recovery), and after recovery the metadata
+    /// as well. A magic link keeps the metadata given with `/otp`, as upstream does for
+    /// `signInWithOtp({ data })`. Done before the address is marked confirmed, so a failure
+    /// half-way never leaves a verified address with a stranger's password.
+    async fn first_proof_of_mailbox(&self, user: &mut User, purpose: Purpose, now: Timestamp) -> Result<(), FlowError> {
+        self.sessions().revoke(&user.id, "", LogoutScope::Global, now).await?;
+        if purpose == Purpose::Signup {
+            return Ok(());
+        }
+        self.users().clear_password(&user.id, now).await?;
+        user.password_hash = None;
+        if purpose == Purpose::Recovery {
+            let empty = serde_json::json!({});
+            self.users().set_metadata(&user.id, &empty, now).await?;
+            user.user_metadata = empty;
+        }
+        Ok(())
+    }
+
     /// Consumes the code and does what it is for; returns the account as it is now.
     async fn apply_code(&self, mut user: User, code: OneTimeCode) -> Result<User, FlowError> {
         let now = self.now();
@@ -118,6 +141,9 @@ impl<P: Ports> Auth<P> {
         };
         if !addressed_right || !self.codes().consume(&code.id, now).await? {
             return Err(FlowError::CodeInvalid);
+        }
+        if !user.is_confirmed() && code.purpose != Purpose::EmailChange {
+            self.first_proof_of_mailbox(&mut user, code.purpose, now).await?;
         }
         if code.purpose == Purpose::EmailChange {
             match self.users().set_email(&user.id, &code.sent_to, now).await {

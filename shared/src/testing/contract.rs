@@ -127,6 +127,13 @@ async fn users_updates<U: Users>(users: &U, user: &User, now: Timestamp) -> Resu
     ensure!(u.email_confirmed_at == Some(later), "confirmed_at {:?}, want the first confirmation", u.email_confirmed_at);
     ensure!(u.password_hash.as_deref() == Some("$new$hash"), "hash {:?}", u.password_hash);
     ensure!(u.updated_at == later, "updated_at {:?}", u.updated_at);
+    users.clear_password(&user.id, later.plus_secs(1)).await.map_err(err)?;
+    let cleared = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
+    ensure!(cleared.password_hash.is_none(), "clear_password left {:?}", cleared.password_hash);
+    ensure!(cleared.user_metadata == user.user_metadata, "clear_password touched metadata: {:?}", cleared.user_metadata);
+    ensure!(cleared.email_confirmed_at == Some(later), "clear_password touched the confirmation");
+    // Later checks expect the account's password back.
+    users.set_password_hash(&user.id, "$new$hash", later).await.map_err(err)?;
     Ok(())
 }
 

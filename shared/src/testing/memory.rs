@@ -93,6 +93,14 @@ impl Users for MemoryStore {
         Ok(())
     }
 
+    async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.password_hash = None;
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
     async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
         let mut users = self.users.borrow_mut();
         if users.values().any(|u| u.has_email(email) && u.id != id) {

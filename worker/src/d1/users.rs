@@ -95,6 +95,15 @@ impl Users for D1Store {
         .map(|_| ())
     }
 
+    async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE users SET password_hash = NULL, updated_at = ?2 WHERE id = ?1",
+            &[s(id), t(at)],
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE users SET email = ?2, email_confirmed_at = ?3, updated_at = ?3 WHERE id = ?1",

@@ -1,0 +1,106 @@
+//! Account integrity through the app with a fixed clock: what a stranger who reached an address
+//! before its owner can still do once the owner proves the mailbox (nothing).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+use portcullis_shared::testing::TestPorts;
+use portcullis_shared::App;
+use serde_json::{json, Value};
+use support::*;
+
+fn call(app: &App<TestPorts>, method: &str, path: &str, body: &Value, auth: Option<&str>) -> Reply {
+    let header = auth.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json"), API_VERSION];
+    if let Some(h) = &header {
+        headers.push(("authorization", h.as_str()));
+    }
+    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    send(app, request(method, path, &body, &headers))
+}
+
+fn feathers_local(app: &App<TestPorts>, email: &str, password: &str) -> Reply {
+    call(app, "POST", "/authentication", &json!({"strategy": "local", "email": email, "password": password}), None)
+}
+
+fn check(app: &App<TestPorts>, token: &str) -> Reply {
+    call(app, "GET", "/api/check", &Value::Null, Some(token))
+}
+
+#[test]
+fn a_strangers_session_on_a_pending_sign_up_ends_when_the_owner_signs_up_and_confirms() {
+    let app = app();
+    // The stranger starts a GoTrue sign-up of the victim's address (its mail goes unread) and
+    // signs in through Feathers with the password they chose.
+    assert_eq!(signup(&app, "victim@example.com", "attacker pass").status, 200);
+    let f = feathers_local(&app, "victim@example.com", "attacker pass");
+    assert_eq!(f.status, 201, "{}", f.raw);
+    let attacker = s(&f.body, "accessToken");
+    // The owner signs up herself and confirms.
+    ports(&app).clock.advance_secs(3600);
+    let owner = confirmed_user(&app, "victim@example.com", "victim pass");
+    assert_eq!(check(&app, &attacker).body["error"], "session ended");
+    let id = s(&owner["user"], "id");
+    let p = call(&app, "PATCH", &format!("/users/{id}"), &json!({"password": "attacker again"}), Some(&attacker));
+    assert_eq!(p.status, 401, "{}", p.raw);
+    assert_eq!(login(&app, "victim@example.com", "attacker pass").status, 400);
+    assert_eq!(login(&app, "victim@example.com", "victim pass").status, 200, "the owner's own password works");
+}
+
+#[test]
+fn a_feathers_pre_registration_loses_its_password_and_sessions_to_the_owners_magic_link() {
+    let app = app();
+    let r = call(&app, "POST", "/users", &json!({"email": "victim@example.com", "password": "attacker pass"}), None);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let attacker = s(&feathers_local(&app, "victim@example.com", "attacker pass").body, "accessToken");
+    assert_eq!(post(&app, "/otp", &json!({"email": "victim@example.com"})).status, 200);
+    let code = code_for(&app, "victim@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    // The owner is in, with a verified address.
+    let owner = s(&v.body, "access_token");
+    assert_eq!(check(&app, &owner).body["email_verified"], true);
+    // The stranger's password and session are gone, in every dialect.
+    assert_eq!(error_code(&login(&app, "victim@example.com", "attacker pass")), "invalid_credentials");
+    assert_eq!(feathers_local(&app, "victim@example.com", "attacker pass").status, 401);
+    assert_eq!(check(&app, &attacker).body["error"], "session ended");
+    let q = json!({"query": "mutation { tokenAuth(username: \"victim@example.com\", password: \"attacker pass\") { token } }"});
+    let g = call(&app, "POST", "/graphql", &q, None);
+    assert_eq!(g.body["errors"][0]["message"], "Please enter valid credentials");
+}
+
+#[test]
+fn recovery_of_a_pre_registered_address_drops_the_strangers_metadata_too() {
+    let app = app();
+    let body = json!({"email": "victim@example.com", "password": "attacker pass", "data": {"display_name": "Pay me"}});
+    assert_eq!(post(&app, "/signup", &body).status, 200);
+    assert_eq!(post(&app, "/recover", &json!({"email": "victim@example.com"})).status, 200);
+    let code = code_for(&app, "victim@example.com");
+    let v = post(&app, "/verify", &json!({"type": "recovery", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert_eq!(v.body["user"]["user_metadata"], json!({}), "{}", v.raw);
+    assert_eq!(error_code(&login(&app, "victim@example.com", "attacker pass")), "invalid_credentials");
+}
+
+#[test]
+fn confirming_ones_own_sign_up_keeps_its_password_and_metadata() {
+    let app = app();
+    let body = json!({"email": "ann@example.com", "password": "ann pass 1", "data": {"display_name": "Ann"}});
+    assert_eq!(post(&app, "/signup", &body).status, 200);
+    let code = code_for(&app, "ann@example.com");
+    let v = post(&app, "/verify", &json!({"type": "signup", "email": "ann@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert_eq!(v.body["user"]["user_metadata"]["display_name"], "Ann");
+    assert_eq!(login(&app, "ann@example.com", "ann pass 1").status, 200);
+}
+
+#[test]
+fn a_verified_accounts_sessions_survive_later_codes() {
+    let app = app();
+    let first = confirmed_user(&app, "ann@example.com", "ann pass 1");
+    ports(&app).clock.advance_secs(61);
+    assert_eq!(post(&app, "/otp", &json!({"email": "ann@example.com"})).status, 200);
+    let code = code_for(&app, "ann@example.com");
+    assert_eq!(post(&app, "/verify", &json!({"type": "email", "email": "ann@example.com", "token": code})).status, 200);
+    assert_eq!(check(&app, &s(&first, "access_token")).status, 200, "only the first proof ends earlier sessions");
+    assert_eq!(login(&app, "ann@example.com", "ann pass 1").status, 200, "and keeps the owner's password");
+}
