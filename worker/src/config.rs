@@ -97,8 +97,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
         (Some(_), None) => return Err(ConfigError::Missing("SMTP_PASS")),
         (None, Some(_)) => return Err(ConfigError::Missing("SMTP_USER")),
     };
-    let local = host.starts_with("127.") || host == "localhost" || host == "::1" || host == "[::1]";
-    if tls == SmtpTls::Off && !local {
+    if tls == SmtpTls::Off && !is_loopback(&host) {
         return Err(ConfigError::Invalid {
             name: "SMTP_STARTTLS",
             reason: format!(
@@ -118,6 +117,14 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
             auth,
         },
     })
+}
+
+/// Whether `host` is this machine: a loopback IP address (`127.0.0.0/8`, `::1`, bracketed or
+/// not) or `localhost`. Parsed, never matched by prefix: `127.0.0.1.example.com` is a name
+/// anyone can point anywhere.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host.eq_ignore_ascii_case("localhost")
 }
 
 fn smtp_flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
@@ -164,8 +171,11 @@ mod tests {
         assert_eq!(implicit.smtp.tls, SmtpTls::Implicit);
         let both = parse(&[("SMTP_HOST", "smtp.example.com"), ("SMTP_STARTTLS", "true"), ("SMTP_IMPLICIT_TLS", "true")]);
         assert!(matches!(both, Err(ConfigError::Invalid { name: "SMTP_IMPLICIT_TLS", .. })));
-        for local in ["127.0.0.1", "127.0.0.53", "localhost", "::1"] {
+        for local in ["127.0.0.1", "127.0.0.53", "localhost", "LOCALHOST", "::1", "[::1]"] {
             assert!(parse(&[("SMTP_HOST", local)]).is_ok(), "{local}");
+        }
+        for remote in ["127.0.0.1.example.com", "127.mail.example.com", "localhost.evil.com", "0.0.0.0", "::ffff:127.0.0.1"] {
+            assert!(parse(&[("SMTP_HOST", remote)]).is_err(), "{remote} is not this machine");
         }
     }
 
