@@ -130,8 +130,19 @@ impl Config {
                 })
             }
         };
+        let dialects = dialects(var("DIALECTS"))?;
+        let feathers_require_confirmation =
+            flag(var("FEATHERS_REQUIRE_CONFIRMATION"), "FEATHERS_REQUIRE_CONFIRMATION")?;
+        if feathers_require_confirmation && dialects.contains(&Dialect::Feathers) && !dialects.contains(&Dialect::Gotrue) {
+            return Err(ConfigError::Invalid {
+                name: "DIALECTS",
+                reason: "FEATHERS_REQUIRE_CONFIRMATION mails GoTrue /verify links (and recovery is \
+                         GoTrue's): serve gotrue too"
+                    .into(),
+            });
+        }
         Ok(Config {
-            dialects: dialects(var("DIALECTS"))?,
+            dialects,
             site_url,
             api_external_url: api_external_url.clone(),
             uri_allow_list,
@@ -157,7 +168,7 @@ impl Config {
             feathers_jwt_exp_secs: num(var("FEATHERS_JWT_EXP"), "FEATHERS_JWT_EXP", 86_400, 60, 2_592_000)?,
             feathers_jwt_audience: var("FEATHERS_JWT_AUDIENCE").unwrap_or_else(|| api_external_url.clone()),
             feathers_jwt_issuer: var("FEATHERS_JWT_ISSUER").unwrap_or_else(|| "feathers".into()),
-            feathers_require_confirmation: flag(var("FEATHERS_REQUIRE_CONFIRMATION"), "FEATHERS_REQUIRE_CONFIRMATION")?,
+            feathers_require_confirmation,
             graphql_jwt_exp_secs: num(var("GRAPHQL_JWT_EXP"), "GRAPHQL_JWT_EXP", 7200, 30, 2_592_000)?,
             graphql_refresh_exp_secs: num(var("GRAPHQL_JWT_REFRESH_EXP"), "GRAPHQL_JWT_REFRESH_EXP", 604_800, 60, 31_536_000)?,
             graphql_long_running_refresh: flag(
@@ -274,6 +285,9 @@ mod tests {
         let some = parse(&v).unwrap();
         assert_eq!(some.dialects, vec![Dialect::Gotrue, Dialect::Passwordless]);
         assert!(!some.serves(Dialect::Feathers));
+        let mut v = BASE.to_vec();
+        v.extend([("DIALECTS", "feathers"), ("FEATHERS_REQUIRE_CONFIRMATION", "true")]);
+        assert!(matches!(parse(&v), Err(ConfigError::Invalid { name: "DIALECTS", .. })), "links to an unserved /verify");
         for bad in ["gotrue,soap", ",", "feathers;graphql"] {
             let mut v = BASE.to_vec();
             v.push(("DIALECTS", bad));
