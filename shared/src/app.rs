@@ -65,13 +65,13 @@ impl<P: Ports + 'static> App<P> {
         let gotrue_mount = path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/'));
         if let Some(gotrue_path) = gotrue_mount {
             if !served(Dialect::Gotrue) {
-                return self.not_served(req, &path).await;
+                return self.not_served(req, &path, too_large).await;
             }
             return self.gotrue(req, gotrue_path, too_large).await;
         }
         if path.starts_with("/auth/") {
             if !served(Dialect::Passwordless) {
-                return self.not_served(req, &path).await;
+                return self.not_served(req, &path, too_large).await;
             }
             if too_large {
                 let e = passwordless::PasswordlessError::PayloadTooLarge;
@@ -81,7 +81,7 @@ impl<P: Ports + 'static> App<P> {
         }
         if feathers::owns(&path) {
             if !served(Dialect::Feathers) {
-                return self.not_served(req, &path).await;
+                return self.not_served(req, &path, too_large).await;
             }
             if too_large {
                 return feathers::render_error(&self.auth, &feathers::FeathersError::PayloadTooLarge);
@@ -90,7 +90,7 @@ impl<P: Ports + 'static> App<P> {
         }
         if path == "/graphql" || path == "/graphql/" {
             if !served(Dialect::Graphql) {
-                return self.not_served(req, &path).await;
+                return self.not_served(req, &path, too_large).await;
             }
             if too_large {
                 return graphql::refuse(graphql::Refusal::TooLarge);
@@ -101,7 +101,7 @@ impl<P: Ports + 'static> App<P> {
             return check::handle(&self.auth, req).await;
         }
         if !served(Dialect::Gotrue) {
-            return self.not_served(req, &path).await;
+            return self.not_served(req, &path, too_large).await;
         }
         self.gotrue(req, &path, too_large).await
     }
@@ -109,9 +109,9 @@ impl<P: Ports + 'static> App<P> {
     /// The answer for the paths of a dialect this deployment does not serve (`DIALECTS`):
     /// exactly what an unknown path gets (GoTrue's 404 where GoTrue is served), so nobody can
     /// tell which dialects are switched off.
-    async fn not_served(&self, req: &Request<Body>, path: &str) -> Response<Body> {
+    async fn not_served(&self, req: &Request<Body>, path: &str, too_large: bool) -> Response<Body> {
         match self.auth.config().serves(Dialect::Gotrue) {
-            true => gotrue::handle(&self.auth, req, path).await,
+            true => self.gotrue(req, path, too_large).await,
             false => json_response(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"}), &[]),
         }
     }

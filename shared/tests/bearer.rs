@@ -344,3 +344,16 @@ fn a_gotrue_shaped_token_for_another_audience_is_refused() {
     assert_eq!(error_code(&call(&app, "GET", "/user", &Value::Null, Some(&token))), "bad_jwt");
     assert_eq!(check(&app, &token).body["error"], "invalid token");
 }
+
+#[test]
+fn an_oversized_body_does_not_tell_an_unserved_dialect_from_an_unknown_path() {
+    let app = app_with(&[("DIALECTS", "gotrue")]);
+    let big = vec![b'x'; 70 * 1024];
+    let answer = |path: &str| send(&app, request("POST", path, &big, &[("content-type", "application/json"), API_VERSION]));
+    let unknown = answer("/no-such-path");
+    assert_eq!(unknown.status, 413);
+    for path in ["/users", "/graphql", "/auth/registration"] {
+        let r = answer(path);
+        assert_eq!((r.status, &r.body), (unknown.status, &unknown.body), "{path}");
+    }
+}
