@@ -172,6 +172,9 @@ test("a stranger's pending sign-up and Feathers session do not survive the owner
     const refused = (e) => (isFeathersError(e, 401, "NotAuthenticated"), true);
     await assert.rejects(stranger.reAuthenticate(true), refused);
     await assert.rejects(feathersClient().authenticate({ strategy: "local", email, password: "stranger pass" }), refused);
+    // The confirmation signed the owner in; she sets her password (whose the pending one was,
+    // nobody could tell) and uses it.
+    assert.equal((await owner.updateUser({ password: "owner pass 1" })).error, null);
     assert.equal((await gotrue().signInWithPassword({ email, password: "owner pass 1" })).error, null);
   } finally {
     await w.stop();

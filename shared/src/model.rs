@@ -384,6 +384,10 @@ pub struct OneTimeCode {
     pub attempts: u32,
     /// When it was used; a used code never works again.
     pub used_at: Option<Timestamp>,
+    /// A sign-up code of the attempt that set the account's password (or a re-send of it):
+    /// the only kind of code whose first use keeps that password. Every other first proof of
+    /// the address removes it, since it may be a stranger's.
+    pub keeps_password: bool,
 }
 
 /// A mail to send, already rendered.

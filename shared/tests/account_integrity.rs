@@ -43,7 +43,11 @@ fn a_strangers_session_on_a_pending_sign_up_ends_when_the_owner_signs_up_and_con
     let p = call(&app, "PATCH", &format!("/users/{id}"), &json!({"password": "attacker again"}), Some(&attacker));
     assert_eq!(p.status, 401, "{}", p.raw);
     assert_eq!(login(&app, "victim@example.com", "attacker pass").status, 400);
-    assert_eq!(login(&app, "victim@example.com", "victim pass").status, 200, "the owner's own password works");
+    // The confirmation signed the owner in; her re-sign-up could not tell whose the pending
+    // password was, so she sets hers now.
+    let set = put(&app, "/user", &s(&owner, "access_token"), &json!({"password": "victim pass"}));
+    assert_eq!(set.status, 200, "{}", set.raw);
+    assert_eq!(login(&app, "victim@example.com", "victim pass").status, 200);
 }
 
 #[test]
@@ -103,4 +107,31 @@ fn a_verified_accounts_sessions_survive_later_codes() {
     assert_eq!(post(&app, "/verify", &json!({"type": "email", "email": "ann@example.com", "token": code})).status, 200);
     assert_eq!(check(&app, &s(&first, "access_token")).status, 200, "only the first proof ends earlier sessions");
     assert_eq!(login(&app, "ann@example.com", "ann pass 1").status, 200, "and keeps the owner's password");
+}
+
+#[test]
+fn a_gotrue_sign_up_of_a_live_feathers_account_changes_nothing_of_it() {
+    let app = app();
+    let r = call(&app, "POST", "/users", &json!({"email": "ann@example.com", "password": "ann pass 1"}), None);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let ann = s(&feathers_local(&app, "ann@example.com", "ann pass 1").body, "accessToken");
+    // A stranger signs the address up through GoTrue with a password of their own.
+    assert_eq!(signup(&app, "ann@example.com", "stranger pass").status, 200);
+    assert_eq!(feathers_local(&app, "ann@example.com", "stranger pass").status, 401, "the stranger's password is not the account's");
+    assert_eq!(feathers_local(&app, "ann@example.com", "ann pass 1").status, 201, "Ann's still is");
+    assert_eq!(check(&app, &ann).status, 200, "and Ann is still signed in");
+}
+
+#[test]
+fn confirming_a_strangers_later_sign_up_code_sets_no_password() {
+    let app = app();
+    assert_eq!(signup(&app, "victim@example.com", "victim pass").status, 200);
+    ports(&app).clock.advance_secs(61);
+    assert_eq!(signup(&app, "victim@example.com", "stranger pass").status, 200);
+    // The only working code in the victim's mailbox is the one the stranger's attempt sent.
+    let code = code_for(&app, "victim@example.com");
+    let v = post(&app, "/verify", &json!({"type": "signup", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert_eq!(login(&app, "victim@example.com", "stranger pass").status, 400);
+    assert_eq!(feathers_local(&app, "victim@example.com", "stranger pass").status, 401);
 }

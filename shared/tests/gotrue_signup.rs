@@ -208,11 +208,37 @@ fn re_signing_up_unconfirmed_sends_a_new_code_and_the_old_one_dies() {
         assert_eq!(r.status, 403, "the replaced code must not work");
     }
     let r = post(&app, "/verify", &json!({"type": "signup", "email": "ann@example.com", "token": new}));
-    assert_eq!(r.status, 200);
-    // The owner's latest sign-up set the password.
-    assert_eq!(login(&app, "ann@example.com", "second-pass").status, 200);
+    assert_eq!(r.status, 200, "the newest code confirms the address and signs in");
+    // But a second attempt with another password may be a stranger's, and the first may have
+    // been one too: neither password survives; the owner sets one now that she is signed in.
+    assert_eq!(login(&app, "ann@example.com", "second-pass").status, 400);
     assert_eq!(login(&app, "ann@example.com", "first-pass").status, 400);
+    let set = put(&app, "/user", &s(&r.body, "access_token"), &json!({"password": "chosen-pass"}));
+    assert_eq!(set.status, 200, "{}", set.raw);
+    assert_eq!(login(&app, "ann@example.com", "chosen-pass").status, 200);
     assert_eq!(ports(&app).store.all_users().len(), 1);
+}
+
+#[test]
+fn re_signing_up_with_the_same_password_is_the_same_attempt_and_keeps_it() {
+    let app = app();
+    signup(&app, "ann@example.com", "first-pass");
+    ports(&app).clock.advance_secs(60);
+    assert_eq!(signup(&app, "ann@example.com", "first-pass").status, 200);
+    let code = code_for(&app, "ann@example.com");
+    assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "ann@example.com", "token": code})).status, 200);
+    assert_eq!(login(&app, "ann@example.com", "first-pass").status, 200);
+}
+
+#[test]
+fn a_resent_confirmation_keeps_the_sign_ups_password() {
+    let app = app();
+    signup(&app, "ann@example.com", "first-pass");
+    ports(&app).clock.advance_secs(60);
+    assert_eq!(post(&app, "/resend", &json!({"type": "signup", "email": "ann@example.com"})).status, 200);
+    let code = code_for(&app, "ann@example.com");
+    assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "ann@example.com", "token": code})).status, 200);
+    assert_eq!(login(&app, "ann@example.com", "first-pass").status, 200);
 }
 
 #[test]

@@ -85,7 +85,12 @@ impl<P: Ports> Auth<P> {
         };
         match purpose {
             Purpose::Signup if !user.is_confirmed() => {
-                self.send_code(&user, Purpose::Signup, &email, claimed, LinkTo::Verify(redirect_to)).await
+                // A re-send stands for the attempt it re-sends: it keeps the password if that
+                // attempt's code would have.
+                let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
+                let keeps = pending.is_some_and(|c| c.keeps_password);
+                let link = LinkTo::Verify(redirect_to);
+                self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps).await
             }
             Purpose::EmailChange => {
                 let pending = self.codes().for_user(&user.id, Purpose::EmailChange).await?;

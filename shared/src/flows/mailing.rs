@@ -70,6 +70,20 @@ impl<P: Ports> Auth<P> {
         claim: Claim,
         link_to: LinkTo<'_>,
     ) -> Result<(), FlowError> {
+        self.send_code_keeping(user, purpose, to, claim, link_to, false).await
+    }
+
+    /// [`Auth::send_code`], for a sign-up code that may keep the account's password when it
+    /// is the first proof of the address (see [`OneTimeCode::keeps_password`]).
+    pub(super) async fn send_code_keeping(
+        &self,
+        user: &User,
+        purpose: Purpose,
+        to: &str,
+        claim: Claim,
+        link_to: LinkTo<'_>,
+        keeps_password: bool,
+    ) -> Result<(), FlowError> {
         let rng = self.ports.rng();
         let now = self.now();
         let id = random_uuid(rng);
@@ -86,6 +100,7 @@ impl<P: Ports> Auth<P> {
             expires_at: now.plus_secs(self.config.otp_exp_secs),
             attempts: 0,
             used_at: None,
+            keeps_password: keeps_password && purpose == Purpose::Signup,
         };
         self.codes().put(&code).await?;
         let link = match link_to {

@@ -4,15 +4,19 @@
 //! like a new sign-up (a decoy user with a fresh random id) and mails the owner a notice instead
 //! of a code, so both paths do the same work (one hash, one mail, one send-limit claim).
 //!
-//! Re-signing-up with an unconfirmed address sends a new code (the old one dies) and replaces
-//! the stored password. Upstream GoTrue keeps the first password; we do not, because whoever
-//! registered an address first without owning it would otherwise set the password that the
-//! real owner later confirms (pre-account-takeover). The owner's latest sign-up wins.
+//! Re-signing-up with an unconfirmed address sends a new code (the old one dies) and never
+//! changes the stored password: the account may be in use (a Feathers sign-up signs in
+//! unverified), and the attempt may be a stranger's. Whose password survives the confirmation
+//! is decided by the code (`OneTimeCode::keeps_password`): only the code of the attempt that
+//! set it, or of a retry that knows it, keeps it; confirming any other removes it, and the
+//! owner, signed in by the confirmation, sets one. So neither a stranger who signed up first
+//! nor one who signed up later ends up with the password of a verified account.
 
 use super::mailing::LinkTo;
 use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
-use crate::model::{AuthMethod, LogoutScope, Purpose, Timestamp, User};
-use crate::ports::{Ports, Rng as _, Sessions as _, StoreError, Users as _};
+use crate::model::{AuthMethod, Purpose, Timestamp, User};
+use crate::password::Verification;
+use crate::ports::{Ports, Rng as _, StoreError, Users as _};
 use crate::secret::Secret;
 use crate::token::random_uuid;
 
@@ -83,23 +87,33 @@ impl<P: Ports> Auth<P> {
             false => Some(self.claim_send(&email, Purpose::Signup).await?),
         };
         let now = self.now();
-        let hash = self.hash_new_password(password)?;
-
+        // Every path below costs one password computation, so timing tells them no apart.
         let existing = self.users().by_email(&email).await?;
-        let (user, claimed) = match (existing, claimed) {
-            (Some(_), None) => return Err(FlowError::UserAlreadyExists),
+        let (user, claimed, keeps_password) = match (existing, claimed) {
+            (Some(_), None) => {
+                self.hasher.spend_equal_time(password.as_bytes());
+                return Err(FlowError::UserAlreadyExists);
+            }
             (Some(u), Some(claimed)) if u.is_confirmed() => {
+                self.hasher.spend_equal_time(password.as_bytes());
                 self.send_already_registered(claimed).await?;
                 return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
             }
             (Some(u), Some(claimed)) => {
-                // Whoever held the pending password before (perhaps signed in through Feathers
-                // with it) is signed out with it.
-                self.sessions().revoke(&u.id, "", LogoutScope::Global, now).await?;
-                self.users().set_password_hash(&u.id, &hash, now).await?;
-                (u, claimed)
+                // An account whose address nobody has proven yet: its password stays as it is
+                // (it may be in use, through Feathers). The new code keeps it at confirmation
+                // only if this attempt knows it: the same person retrying.
+                let same = match &u.password_hash {
+                    Some(stored) => matches!(self.hasher.verify(password.as_bytes(), stored)?, Verification::Match { .. }),
+                    None => {
+                        self.hasher.spend_equal_time(password.as_bytes());
+                        false
+                    }
+                };
+                (u, claimed, same)
             }
             (None, claimed) => {
+                let hash = self.hash_new_password(password)?;
                 let user = User {
                     password_hash: Some(hash),
                     email_confirmed_at: matches!(confirm, Confirm::AtOnce { verified: true, .. }).then_some(now),
@@ -111,7 +125,7 @@ impl<P: Ports> Auth<P> {
                         return Ok(SignupOutcome::SignedIn(s));
                     }
                     (Ok(()), None) => return Ok(SignupOutcome::Registered(user)),
-                    (Ok(()), Some(claimed)) => (user, claimed),
+                    (Ok(()), Some(claimed)) => (user, claimed, true),
                     // Someone registered the same address a moment ago.
                     (Err(StoreError::Conflict(_)), None) => return Err(FlowError::UserAlreadyExists),
                     (Err(StoreError::Conflict(_)), Some(claimed)) => {
@@ -122,7 +136,8 @@ impl<P: Ports> Auth<P> {
                 }
             }
         };
-        self.send_code(&user, Purpose::Signup, &email, claimed, LinkTo::Verify(req.redirect_to)).await?;
+        let link = LinkTo::Verify(req.redirect_to);
+        self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps_password).await?;
         Ok(SignupOutcome::ConfirmationSent(user))
     }
 

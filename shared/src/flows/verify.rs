@@ -111,14 +111,15 @@ impl<P: Ports> Auth<P> {
     /// The address is proven for the first time: whatever was done with the account before,
     /// nobody had shown it was theirs. Every session started before ends (a stranger who
     /// signed up the address and signed in through Feathers, say). Unless the proof is the
-    /// sign-up's own code, the password set before it goes too (it may be a stranger's; the
-    /// owner sets their own after a magic link or recovery), and after recovery the metadata
-    /// as well. A magic link keeps the metadata given with `/otp`, as upstream does for
+    /// sign-up code of the attempt that set the password (`keeps_password`), the password goes
+    /// too (it may be a stranger's; the owner, signed in by the proof, sets their own), and
+    /// after recovery the metadata as well. A magic link keeps the metadata given with `/otp`, as upstream does for
     /// `signInWithOtp({ data })`. Done before the address is marked confirmed, so a failure
     /// half-way never leaves a verified address with a stranger's password.
-    async fn first_proof_of_mailbox(&self, user: &mut User, purpose: Purpose, now: Timestamp) -> Result<(), FlowError> {
+    async fn first_proof_of_mailbox(&self, user: &mut User, code: &OneTimeCode, now: Timestamp) -> Result<(), FlowError> {
+        let (purpose, keeps_password) = (code.purpose, code.purpose == Purpose::Signup && code.keeps_password);
         self.sessions().revoke(&user.id, "", LogoutScope::Global, now).await?;
-        if purpose == Purpose::Signup {
+        if keeps_password {
             return Ok(());
         }
         self.users().clear_password(&user.id, now).await?;
@@ -143,7 +144,7 @@ impl<P: Ports> Auth<P> {
             return Err(FlowError::CodeInvalid);
         }
         if !user.is_confirmed() && code.purpose != Purpose::EmailChange {
-            self.first_proof_of_mailbox(&mut user, code.purpose, now).await?;
+            self.first_proof_of_mailbox(&mut user, &code, now).await?;
         }
         if code.purpose == Purpose::EmailChange {
             match self.users().set_email(&user.id, &code.sent_to, now).await {

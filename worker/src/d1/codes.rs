@@ -18,6 +18,7 @@ struct CodeRow {
     expires_at: f64,
     attempts: f64,
     used_at: Option<f64>,
+    keeps_password: f64,
 }
 
 impl CodeRow {
@@ -34,16 +35,17 @@ impl CodeRow {
             expires_at: ts(self.expires_at),
             attempts: self.attempts as u32,
             used_at: self.used_at.map(ts),
+            keeps_password: self.keeps_password != 0.0,
         })
     }
 }
 
 const CODE_COLUMNS: &str =
-    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at";
+    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at, keeps_password";
 
 impl Codes for D1Store {
     async fn put(&self, c: &OneTimeCode) -> Result<(), StoreError> {
-        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
         let statements = vec![
             self.stmt(
                 "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
@@ -62,6 +64,7 @@ impl Codes for D1Store {
                     t(c.expires_at),
                     JsValue::from_f64(f64::from(c.attempts)),
                     opt_t(c.used_at),
+                    JsValue::from_f64(if c.keeps_password { 1.0 } else { 0.0 }),
                 ],
             )?,
         ];
