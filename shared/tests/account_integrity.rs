@@ -135,3 +135,32 @@ fn confirming_a_strangers_later_sign_up_code_sets_no_password() {
     assert_eq!(login(&app, "victim@example.com", "stranger pass").status, 400);
     assert_eq!(feathers_local(&app, "victim@example.com", "stranger pass").status, 401);
 }
+
+#[test]
+fn a_stranger_who_set_the_password_cannot_re_sign_up_to_keep_it_over_the_owners_attempt() {
+    let app = app();
+    assert_eq!(signup(&app, "victim@example.com", "stranger pass").status, 200);
+    ports(&app).clock.advance_secs(61);
+    assert_eq!(signup(&app, "victim@example.com", "victim pass").status, 200);
+    ports(&app).clock.advance_secs(61);
+    // The stranger knows the stored password: knowing it proves nothing about the mailbox.
+    assert_eq!(signup(&app, "victim@example.com", "stranger pass").status, 200);
+    let code = code_for(&app, "victim@example.com");
+    assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "victim@example.com", "token": code})).status, 200);
+    assert_eq!(login(&app, "victim@example.com", "stranger pass").status, 400);
+    assert_eq!(feathers_local(&app, "victim@example.com", "stranger pass").status, 401);
+}
+
+#[test]
+fn a_feathers_pre_registration_cannot_re_sign_up_to_keep_its_password_over_the_owners_attempt() {
+    let app = app();
+    let r = call(&app, "POST", "/users", &json!({"email": "victim@example.com", "password": "stranger pass"}), None);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    assert_eq!(signup(&app, "victim@example.com", "victim pass").status, 200);
+    ports(&app).clock.advance_secs(61);
+    assert_eq!(signup(&app, "victim@example.com", "stranger pass").status, 200);
+    let code = code_for(&app, "victim@example.com");
+    assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "victim@example.com", "token": code})).status, 200);
+    assert_eq!(feathers_local(&app, "victim@example.com", "stranger pass").status, 401);
+    assert_eq!(login(&app, "victim@example.com", "stranger pass").status, 400);
+}

@@ -8,7 +8,8 @@
 //! changes the stored password: the account may be in use (a Feathers sign-up signs in
 //! unverified), and the attempt may be a stranger's. Whose password survives the confirmation
 //! is decided by the code (`OneTimeCode::keeps_password`): only the code of the attempt that
-//! set it, or of a retry that knows it, keeps it; confirming any other removes it, and the
+//! set it, or of a retry of that attempt (it knows the password and its code is still the
+//! pending one), keeps it; confirming any other removes it, and the
 //! owner, signed in by the confirmation, sets one. So neither a stranger who signed up first
 //! nor one who signed up later ends up with the password of a verified account.
 
@@ -16,7 +17,7 @@ use super::mailing::LinkTo;
 use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::password::Verification;
-use crate::ports::{Ports, Rng as _, StoreError, Users as _};
+use crate::ports::{Codes as _, Ports, Rng as _, StoreError, Users as _};
 use crate::secret::Secret;
 use crate::token::random_uuid;
 
@@ -102,15 +103,19 @@ impl<P: Ports> Auth<P> {
             (Some(u), Some(claimed)) => {
                 // An account whose address nobody has proven yet: its password stays as it is
                 // (it may be in use, through Feathers). The new code keeps it at confirmation
-                // only if this attempt knows it: the same person retrying.
+                // only if this is a retry of the attempt that set it: it knows the password
+                // *and* the pending code is that attempt's. Knowing the password alone proves
+                // nothing (a stranger who set it knows it), so after any other attempt no code
+                // keeps it again. An unreadable stored hash is a mismatch, not an error.
                 let same = match &u.password_hash {
-                    Some(stored) => matches!(self.hasher.verify(password.as_bytes(), stored)?, Verification::Match { .. }),
+                    Some(stored) => matches!(self.hasher.verify(password.as_bytes(), stored), Ok(Verification::Match { .. })),
                     None => {
                         self.hasher.spend_equal_time(password.as_bytes());
                         false
                     }
                 };
-                (u, claimed, same)
+                let pending = self.codes().for_user(&u.id, Purpose::Signup).await?;
+                (u, claimed, same && pending.is_some_and(|c| c.keeps_password))
             }
             (None, claimed) => {
                 let hash = self.hash_new_password(password)?;
