@@ -88,7 +88,7 @@ impl<P: Ports> Auth<P> {
             false => Some(self.claim_send(&email, Purpose::Signup).await?),
         };
         let now = self.now();
-        // Every path below costs one password computation, so timing tells them no apart.
+        // Every path below costs one password computation, so timing does not tell them apart.
         let existing = self.users().by_email(&email).await?;
         let (user, claimed, keeps_password) = match (existing, claimed) {
             (Some(_), None) => {
