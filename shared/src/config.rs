@@ -191,8 +191,7 @@ impl Config {
 
 /// `DIALECTS`: a comma-separated list of `gotrue`, `feathers`, `graphql`, `passwordless`.
 fn dialects(v: Option<String>) -> Result<Vec<Dialect>, ConfigError> {
-    let all = vec![Dialect::Gotrue, Dialect::Feathers, Dialect::Graphql, Dialect::Passwordless];
-    let Some(v) = v else { return Ok(all) };
+    let Some(v) = v else { return Ok(Dialect::ALL.to_vec()) };
     let invalid = |reason: String| ConfigError::Invalid { name: "DIALECTS", reason };
     let mut chosen = Vec::new();
     for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {

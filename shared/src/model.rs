@@ -152,6 +152,9 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Every dialect: what a deployment serves by default and `/api/check` accepts.
+    pub const ALL: &'static [Dialect] = &[Dialect::Gotrue, Dialect::Feathers, Dialect::Graphql, Dialect::Passwordless];
+
     /// Stored name, and what `/api/check` reports.
     pub fn as_str(self) -> &'static str {
         match self {

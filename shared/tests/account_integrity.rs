@@ -5,26 +5,14 @@
 mod support;
 use portcullis_shared::testing::TestPorts;
 use portcullis_shared::App;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
-fn call(app: &App<TestPorts>, method: &str, path: &str, body: &Value, auth: Option<&str>) -> Reply {
-    let header = auth.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json"), API_VERSION];
-    if let Some(h) = &header {
-        headers.push(("authorization", h.as_str()));
-    }
-    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(app, request(method, path, &body, &headers))
-}
 
 fn feathers_local(app: &App<TestPorts>, email: &str, password: &str) -> Reply {
     call(app, "POST", "/authentication", &json!({"strategy": "local", "email": email, "password": password}), None)
 }
 
-fn check(app: &App<TestPorts>, token: &str) -> Reply {
-    call(app, "GET", "/api/check", &Value::Null, Some(token))
-}
 
 #[test]
 fn a_strangers_session_on_a_pending_sign_up_ends_when_the_owner_signs_up_and_confirms() {

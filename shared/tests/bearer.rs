@@ -13,15 +13,6 @@ use support::*;
 
 const PW: &str = "correct horse battery";
 
-fn call(app: &App<TestPorts>, method: &str, path: &str, body: &Value, auth: Option<&str>) -> Reply {
-    let header = auth.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json"), API_VERSION];
-    if let Some(h) = &header {
-        headers.push(("authorization", h.as_str()));
-    }
-    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(app, request(method, path, &body, &headers))
-}
 
 /// One credential of each dialect for one account (GoTrue, Feathers, graphql-jwt) plus a
 /// passwordless session token of another, all issued at the same moment.
@@ -72,9 +63,6 @@ fn graphql_error(r: &Reply) -> String {
     r.body["errors"][0]["message"].as_str().unwrap_or_default().to_string()
 }
 
-fn check(app: &App<TestPorts>, token: &str) -> Reply {
-    call(app, "GET", "/api/check", &Value::Null, Some(token))
-}
 
 #[test]
 fn every_dialects_credential_works_and_the_check_names_its_dialect() {

@@ -76,7 +76,7 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
 pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
     let result = match auth_token(req.headers(), &["bearer", "jwt"]) {
         None => Err(CheckError::Missing),
-        Some(token) => auth.authenticate(token, crate::flows::ALL_DIALECTS).await.map_err(CheckError::Flow),
+        Some(token) => auth.authenticate(token, crate::model::Dialect::ALL).await.map_err(CheckError::Flow),
     };
     match result {
         Ok(bearer) => json_response(StatusCode::OK, &subject(&bearer), &[]),

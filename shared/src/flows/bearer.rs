@@ -20,9 +20,6 @@ use crate::token::{digests_match, hash_secret, read_unverified, OpaqueToken, Tok
 /// shorter when the inactivity timeout is short.
 pub const ACTIVITY_WRITE_INTERVAL_SECS: i64 = 60;
 
-/// Every dialect: what `/api/check` accepts.
-pub const ALL_DIALECTS: &[Dialect] = &[Dialect::Gotrue, Dialect::Feathers, Dialect::Graphql, Dialect::Passwordless];
-
 /// Who a credential is: its dialect, live session and account, and what the token said.
 #[derive(Debug, Clone)]
 pub struct Bearer {

@@ -24,7 +24,7 @@ mod verify;
 
 pub use access::{AccessToken, Claims, GraphqlToken};
 pub use account::UserUpdate;
-pub use bearer::{Bearer, ACTIVITY_WRITE_INTERVAL_SECS, ALL_DIALECTS};
+pub use bearer::{Bearer, ACTIVITY_WRITE_INTERVAL_SECS};
 pub use crate::model::Dialect;
 pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use session::SignedIn;

@@ -140,6 +140,23 @@ pub fn s(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_default().to_string()
 }
 
+/// A JSON request (GoTrue's API version header, and `Bearer <auth>` if given); a null body is
+/// no body.
+pub fn call(app: &App<TestPorts>, method: &str, path: &str, body: &Value, auth: Option<&str>) -> Reply {
+    let header = auth.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json"), API_VERSION];
+    if let Some(h) = &header {
+        headers.push(("authorization", h.as_str()));
+    }
+    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    send(app, request(method, path, &body, &headers))
+}
+
+/// `GET /api/check` with `token`.
+pub fn check(app: &App<TestPorts>, token: &str) -> Reply {
+    get(app, "/api/check", Some(token))
+}
+
 pub fn mails_to(app: &App<TestPorts>, to: &str) -> usize {
     sent_mails(app).iter().filter(|m| m.to == to).count()
 }
