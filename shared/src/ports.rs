@@ -55,6 +55,10 @@ pub trait Users {
     /// Replaces the password hash.
     async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp)
         -> Result<(), StoreError>;
+    /// Replaces the password hash only if it is still `old` (a rehash at sign-in must not
+    /// bring back a password discarded meanwhile); returns whether it did.
+    async fn rehash_password(&self, id: &str, old: &str, new: &str, at: Timestamp)
+        -> Result<bool, StoreError>;
     /// Removes the password (one a stranger may have set before the owner proved the mailbox).
     async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// Moves the account to another (normalised) address, confirmed;
@@ -71,8 +75,12 @@ pub trait Users {
 /// Sessions and their refresh tokens.
 pub trait Sessions {
     /// Stores a new session with its first refresh token and records the sign-in time on the
-    /// user, all or nothing.
-    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError>;
+    /// user, all or nothing; returns whether it did. With `while_password`, it does only if the
+    /// account's password hash is still exactly that one at the moment of writing, so a
+    /// sign-in whose password was discarded or replaced while it was being checked (a proof of
+    /// the mailbox, a recovery, a password change) starts nothing.
+    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>)
+        -> Result<bool, StoreError>;
     /// Stores a new session with its passwordless session token and records the sign-in time
     /// on the user, all or nothing.
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError>;

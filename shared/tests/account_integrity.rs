@@ -152,3 +152,23 @@ fn a_feathers_pre_registration_cannot_re_sign_up_to_keep_its_password_over_the_o
     assert_eq!(feathers_local(&app, "victim@example.com", "stranger pass").status, 401);
     assert_eq!(login(&app, "victim@example.com", "stranger pass").status, 400);
 }
+
+#[test]
+fn a_feathers_sign_in_that_read_the_strangers_password_before_the_proof_starts_no_session() {
+    let app = app();
+    let r = call(&app, "POST", "/users", &json!({"email": "victim@example.com", "password": "attacker pass"}), None);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    // The stranger's sign-in reads the account (with their password) just before the owner's
+    // code lands, and finishes hashing after it.
+    let before_proof = ports(&app).store.all_users().into_iter().find(|u| u.has_email("victim@example.com")).unwrap();
+    assert_eq!(post(&app, "/otp", &json!({"email": "victim@example.com"})).status, 200);
+    let code = code_for(&app, "victim@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let sessions_after_proof = ports(&app).store.all_sessions().len();
+    ports(&app).store.serve_stale(before_proof);
+    let f = feathers_local(&app, "victim@example.com", "attacker pass");
+    assert_eq!(f.status, 401, "{}", f.raw);
+    assert_eq!(f.body["name"], "NotAuthenticated");
+    assert_eq!(ports(&app).store.all_sessions().len(), sessions_after_proof, "no session was stored");
+}

@@ -84,14 +84,19 @@ impl<P: Ports> Auth<P> {
         if !user.is_confirmed() && !self.signs_in_unverified(dialect) {
             return Err(FlowError::EmailNotConfirmed);
         }
+        // The session is stored only while the account still has the hash just checked: a
+        // proof of the mailbox, a recovery or a password change that lands while this sign-in
+        // is hashing discards that password, and this sign-in with it.
+        let mut checked = stored;
         if rehash {
             let mut salt = [0u8; 16];
             crate::ports::Rng::fill(self.ports.rng(), &mut salt);
             let fresh = self.hasher.hash(password, &salt)?;
-            self.users()
-                .set_password_hash(&user.id, &fresh, self.now())
-                .await?;
+            if !self.users().rehash_password(&user.id, &checked, &fresh, self.now()).await? {
+                return Err(FlowError::InvalidCredentials);
+            }
+            checked = fresh;
         }
-        self.start_session(user, AuthMethod::Password, platform, dialect).await
+        self.start_session_as(user, AuthMethod::Password, platform, dialect, Some(&checked)).await
     }
 }

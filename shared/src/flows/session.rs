@@ -29,10 +29,24 @@ impl<P: Ports> Auth<P> {
     /// sign-in on the account.
     pub async fn start_session(
         &self,
+        user: User,
+        method: AuthMethod,
+        platform: &str,
+        dialect: Dialect,
+    ) -> Result<SignedIn, FlowError> {
+        self.start_session_as(user, method, platform, dialect, None).await
+    }
+
+    /// [`Auth::start_session`] for a password sign-in: stores the session only while the
+    /// account's password hash is still `while_password`, else
+    /// [`FlowError::InvalidCredentials`] (the password was discarded or replaced meanwhile).
+    pub(super) async fn start_session_as(
+        &self,
         mut user: User,
         method: AuthMethod,
         platform: &str,
         dialect: Dialect,
+        while_password: Option<&str>,
     ) -> Result<SignedIn, FlowError> {
         let now = self.now();
         let rng = self.ports.rng();
@@ -46,7 +60,9 @@ impl<P: Ports> Auth<P> {
             created_at: now,
             used_at: None,
         };
-        self.sessions().start(&session, &stored).await?;
+        if !self.sessions().start(&session, &stored, while_password).await? {
+            return Err(FlowError::InvalidCredentials);
+        }
         user.last_sign_in_at = Some(now);
         Ok(SignedIn {
             user,

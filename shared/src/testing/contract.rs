@@ -43,6 +43,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("users: a second account with the same email is a conflict", users_conflict(users, &user, nonce).await),
         ("users: confirm and password changes are stored", users_updates(users, &user, now).await),
         ("sessions: start stores session and token and records the sign-in", sessions_start(users, sessions, &user, nonce, now).await),
+        ("sessions: a start guarded by a replaced password stores nothing", sessions_start_guarded(users, sessions, &user, nonce, now).await),
         ("codes: put replaces the earlier code of the same purpose", codes_replace(codes, &user, nonce, now).await),
         ("codes: tries are capped and counted atomically", codes_attempts(codes, &user, nonce, now).await),
         ("codes: a code is consumed once and never when expired", codes_consume(codes, &user, nonce, now).await),
@@ -67,7 +68,7 @@ async fn users_delete<U: Users, S: Sessions, C: Codes>(
     let user = rotation_user(users, nonce, "delete", now).await?;
     let s = session(&user, &format!("contract-del-session-{nonce}"), now);
     let t = refresh(&s, &format!("contract-del-rt-{nonce}"), None, now);
-    sessions.start(&s, &t).await.map_err(err)?;
+    ensure!(sessions.start(&s, &t, None).await.map_err(err)?, "start stored nothing");
     codes.put(&code(&user, &format!("contract-del-code-{nonce}"), &format!("del-link-{nonce}"), now)).await.map_err(err)?;
     ensure!(users.delete(&user.id).await.map_err(err)?, "delete of a stored account returned false");
     ensure!(users.by_id(&user.id).await.map_err(err)?.is_none(), "the account is still there");
@@ -132,6 +133,12 @@ async fn users_updates<U: Users>(users: &U, user: &User, now: Timestamp) -> Resu
     ensure!(cleared.password_hash.is_none(), "clear_password left {:?}", cleared.password_hash);
     ensure!(cleared.user_metadata == user.user_metadata, "clear_password touched metadata: {:?}", cleared.user_metadata);
     ensure!(cleared.email_confirmed_at == Some(later), "clear_password touched the confirmation");
+    ensure!(!users.rehash_password(&user.id, "$new$hash", "$re$hash", later).await.map_err(err)?, "rehash brought back a cleared password");
+    users.set_password_hash(&user.id, "$new$hash", later).await.map_err(err)?;
+    ensure!(!users.rehash_password(&user.id, "$other$hash", "$re$hash", later).await.map_err(err)?, "rehash replaced a hash it was not given");
+    ensure!(users.rehash_password(&user.id, "$new$hash", "$re$hash", later).await.map_err(err)?, "rehash of the current hash did nothing");
+    let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
+    ensure!(u.password_hash.as_deref() == Some("$re$hash"), "rehash left {:?}", u.password_hash);
     // Later checks expect the account's password back.
     users.set_password_hash(&user.id, "$new$hash", later).await.map_err(err)?;
     Ok(())
@@ -146,7 +153,7 @@ async fn sessions_start<U: Users, S: Sessions>(
 ) -> Result<(), String> {
     let session = session(user, &format!("contract-session-{nonce}"), now.plus_secs(10));
     let token = refresh(&session, &format!("contract-rt-{nonce}"), None, now.plus_secs(10));
-    sessions.start(&session, &token).await.map_err(err)?;
+    ensure!(sessions.start(&session, &token, None).await.map_err(err)?, "start stored nothing");
     let got = sessions.get(&session.id).await.map_err(err)?;
     ensure!(got.as_ref() == Some(&session), "get returned {got:?}");
     ensure!(sessions.get("no-such-session").await.map_err(err)?.is_none(), "unknown session found");
@@ -159,6 +166,30 @@ async fn sessions_start<U: Users, S: Sessions>(
     ensure!(s == session && u.id == user.id, "with_user returned {s:?} of {:?}", u.id);
     ensure!(u.last_sign_in_at == Some(session.created_at), "with_user's user is stale: {:?}", u.last_sign_in_at);
     ensure!(sessions.with_user("no-such-session").await.map_err(err)?.is_none(), "with_user found an unknown session");
+    Ok(())
+}
+
+async fn sessions_start_guarded<U: Users, S: Sessions>(
+    users: &U,
+    sessions: &S,
+    user: &User,
+    nonce: &str,
+    now: Timestamp,
+) -> Result<(), String> {
+    let before = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
+    let at = now.plus_secs(20);
+    let stale = session(user, &format!("contract-guard-stale-{nonce}"), at);
+    let token = refresh(&stale, &format!("contract-guard-stale-rt-{nonce}"), None, at);
+    ensure!(!sessions.start(&stale, &token, Some("$replaced$hash")).await.map_err(err)?, "a start with a replaced hash said it stored");
+    ensure!(sessions.get(&stale.id).await.map_err(err)?.is_none(), "a start with a replaced hash stored its session");
+    ensure!(sessions.refresh_token(&token.id).await.map_err(err)?.is_none(), "a start with a replaced hash stored its refresh token");
+    let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
+    ensure!(u.last_sign_in_at == before.last_sign_in_at, "a start with a replaced hash recorded a sign-in");
+    let current = before.password_hash.clone().ok_or("the contract user has no password")?;
+    let fresh = session(user, &format!("contract-guard-ok-{nonce}"), at);
+    let token = refresh(&fresh, &format!("contract-guard-ok-rt-{nonce}"), None, at);
+    ensure!(sessions.start(&fresh, &token, Some(&current)).await.map_err(err)?, "a start with the current hash stored nothing");
+    ensure!(sessions.refresh_token(&token.id).await.map_err(err)?.is_some(), "a start with the current hash lost its refresh token");
     Ok(())
 }
 
@@ -237,7 +268,7 @@ async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now: Timestamp)
     };
     let s = session(&owner, &format!("contract-rot-{nonce}"), now);
     let parent = refresh(&s, &format!("contract-rt-p-{nonce}"), None, now);
-    sessions.start(&s, &parent).await.map_err(err)?;
+    ensure!(sessions.start(&s, &parent, None).await.map_err(err)?, "start stored nothing");
     let child = refresh(&s, &format!("contract-rt-c-{nonce}"), Some(&parent.id), now.plus_secs(1));
     let first = sessions.rotate(&parent.id, &child, now.plus_secs(1)).await.map_err(err)?;
     ensure!(first == now.plus_secs(1), "first rotation used_at {first:?}");
@@ -261,7 +292,7 @@ async fn sessions_revoke<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: 
     let ids: Vec<String> = (0..4).map(|i| format!("contract-rv{i}-{nonce}")).collect();
     for id in &ids {
         let s = session(&user, id, now);
-        sessions.start(&s, &refresh(&s, &format!("{id}-rt"), None, now)).await.map_err(err)?;
+        ensure!(sessions.start(&s, &refresh(&s, &format!("{id}-rt"), None, now), None).await.map_err(err)?, "start stored nothing");
     }
     let at = now.plus_secs(1);
     ensure!(sessions.revoke(&user.id, &ids[0], LogoutScope::Local, at).await.map_err(err)? == 1, "local ended other than one");
@@ -371,7 +402,7 @@ async fn sessions_tokens<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: 
         created_at: now,
     };
     sessions.start_with_token(&a, &token).await.map_err(err)?;
-    sessions.start(&b, &refresh(&b, &format!("contract-tok-rt-{nonce}"), None, now)).await.map_err(err)?;
+    ensure!(sessions.start(&b, &refresh(&b, &format!("contract-tok-rt-{nonce}"), None, now), None).await.map_err(err)?, "start stored nothing");
     let (t, s, u) = sessions.session_token(&token.id).await.map_err(err)?.ok_or("session_token found nothing")?;
     ensure!(t == token && s == a && u.id == user.id, "session_token returned {t:?} with {s:?} of {:?}", u.id);
     ensure!(sessions.session_token("no-such-token").await.map_err(err)?.is_none(), "an unknown session token was found");

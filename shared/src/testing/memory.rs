@@ -19,12 +19,25 @@ pub struct MemoryStore {
     send_limits: RefCell<HashMap<(String, Purpose), Timestamp>>,
     session_tokens: RefCell<HashMap<String, SessionToken>>,
     login_requests: RefCell<HashMap<String, LoginRequest>>,
+    stale_reads: RefCell<Vec<User>>,
 }
 
 impl MemoryStore {
     /// Number of stored refresh tokens (for assertions).
     pub fn refresh_token_count(&self) -> usize {
         self.refresh_tokens.borrow().len()
+    }
+
+    /// Makes the next read of this account by address answer with `snapshot` instead of what
+    /// is stored: a request that read the account just before another one changed it.
+    pub fn serve_stale(&self, snapshot: User) {
+        self.stale_reads.borrow_mut().push(snapshot);
+    }
+
+    fn take_stale(&self, matches: impl Fn(&User) -> bool) -> Option<User> {
+        let mut stale = self.stale_reads.borrow_mut();
+        let at = stale.iter().position(matches)?;
+        Some(stale.remove(at))
     }
 
     /// Every stored user (for assertions).
@@ -58,6 +71,9 @@ impl Users for MemoryStore {
     }
 
     async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        if let Some(snapshot) = self.take_stale(|u| u.has_email(email)) {
+            return Ok(Some(snapshot));
+        }
         Ok(self.users.borrow().values().find(|u| u.has_email(email)).cloned())
     }
 
@@ -91,6 +107,17 @@ impl Users for MemoryStore {
             u.updated_at = at;
         }
         Ok(())
+    }
+
+    async fn rehash_password(&self, id: &str, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
+        match self.users.borrow_mut().get_mut(id) {
+            Some(u) if u.password_hash.as_deref() == Some(old) => {
+                u.password_hash = Some(new.to_string());
+                u.updated_at = at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -146,10 +173,18 @@ impl MemoryStore {
 }
 
 impl Sessions for MemoryStore {
-    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
+    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>)
+        -> Result<bool, StoreError> {
+        if let Some(expected) = while_password {
+            let users = self.users.borrow();
+            let current = users.get(&session.user_id).and_then(|u| u.password_hash.as_deref());
+            if current != Some(expected) {
+                return Ok(false);
+            }
+        }
         self.record_start(session);
         self.refresh_tokens.borrow_mut().insert(token.id.clone(), token.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {

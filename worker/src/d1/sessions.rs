@@ -121,10 +121,16 @@ impl D1Store {
     }
 
     /// A new session and the sign-in it records, to batch with its first credential.
-    fn session_start(&self, session: &Session) -> Result<[D1PreparedStatement; 2], StoreError> {
+    /// The session row and the sign-in time; with `while_password`, both only if the account's
+    /// password hash is still that one when the batch runs (statements that follow in the
+    /// batch check that the session exists).
+    fn session_start(&self, session: &Session, while_password: Option<&str>) -> Result<[D1PreparedStatement; 2], StoreError> {
         Ok([
             self.stmt(
-                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                &format!(
+                    "INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+                     WHERE ?10 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?10)"
+                ),
                 &[
                     s(&session.id),
                     s(&session.user_id),
@@ -135,25 +141,28 @@ impl D1Store {
                     t(session.refreshed_at),
                     t(session.last_active_at),
                     opt_t(session.revoked_at),
+                    opt_s(while_password),
                 ],
             )?,
             self.stmt(
-                "UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1",
-                &[s(&session.user_id), t(session.created_at)],
+                "UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1 AND EXISTS (SELECT 1 FROM sessions WHERE id = ?3)",
+                &[s(&session.user_id), t(session.created_at), s(&session.id)],
             )?,
         ])
     }
 }
 
 impl Sessions for D1Store {
-    async fn start(&self, session: &Session, token: &RefreshToken) -> Result<(), StoreError> {
-        let mut statements = self.session_start(session)?.to_vec();
+    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>) -> Result<bool, StoreError> {
+        let mut statements = self.session_start(session, while_password)?.to_vec();
         statements.push(self.insert_refresh("INSERT", token)?);
-        self.batch(statements).await.map(|_| ())
+        let results = self.batch(statements).await?;
+        let inserted = results.first().map(|r| r.meta()).transpose().map_err(backend)?.flatten().and_then(|m| m.changes);
+        Ok(inserted.unwrap_or(0) > 0)
     }
 
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {
-        let mut statements = self.session_start(session)?.to_vec();
+        let mut statements = self.session_start(session, None)?.to_vec();
         statements.push(self.stmt(
             "INSERT INTO session_tokens (id, session_id, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
             &[s(&token.id), s(&token.session_id), s(&token.secret_hash), t(token.created_at)],
@@ -262,7 +271,7 @@ impl D1Store {
         self.stmt(
             &format!(
                 "{verb} INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at, used_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?2)"
             ),
             &[
                 s(&token.id),

@@ -95,6 +95,16 @@ impl Users for D1Store {
         .map(|_| ())
     }
 
+    async fn rehash_password(&self, id: &str, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let changed = self
+            .changes(
+                "UPDATE users SET password_hash = ?3, updated_at = ?4 WHERE id = ?1 AND password_hash = ?2",
+                &[s(id), s(old), s(new), t(at)],
+            )
+            .await?;
+        Ok(changed > 0)
+    }
+
     async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE users SET password_hash = NULL, updated_at = ?2 WHERE id = ?1",
