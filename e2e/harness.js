@@ -99,7 +99,7 @@ function statements(sql) {
     .filter(Boolean);
 }
 
-/** Starts the worker; `vars` override wrangler.toml's. Storage is fresh and in memory unless
+/** Starts the worker; `vars` override wrangler.toml's; `log()` is what it has logged so far. Storage is fresh and in memory unless
  * `persist` names a directory, which lets a second worker see the first one's D1. `build` is
  * the folder under worker/: `build` (what deploys) or `build-contract` (the same worker with the
  * storage contract at POST /__contract, built by `scripts/build.sh --with-contract`). */
@@ -112,7 +112,13 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
   };
   const port = await freePort();
   bindings.API_EXTERNAL_URL = `http://127.0.0.1:${port}`;
+  let log = "";
   const mf = new Miniflare({
+    // What the worker logs (console.error), for tests that check what reaches the log.
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d) => (log += d));
+      stderr.on("data", (d) => (log += d));
+    },
     modules: true,
     rootPath: root,
     scriptPath: path.join(root, "worker", build, "index.js"),
@@ -131,7 +137,7 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const db = await mf.getD1Database("DB");
   await migrate(db);
-  return { url, db, mf, stop: () => mf.dispose() };
+  return { url, db, mf, log: () => log, stop: () => mf.dispose() };
 }
 
 /** Like `wrangler d1 migrations apply`: each file of migrations/ once, recorded in d1_migrations;

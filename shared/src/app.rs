@@ -36,7 +36,13 @@ impl<P: Ports + 'static> App<P> {
         &self.auth
     }
 
-    /// Answers one request.
+    /// Sends the mail the last answered requests queued. Adapters call it once the answer is
+    /// on its way (the worker in `ctx.waitUntil`), so no answer waits for, or reveals, a mail.
+    pub async fn send_queued(&self) {
+        self.auth.send_queued().await;
+    }
+
+    /// Answers one request; mail it causes is only queued (see [`App::send_queued`]).
     pub async fn handle(&self, req: Request<Body>) -> Response<Body> {
         let mut response = if req.method() == Method::OPTIONS {
             preflight()

@@ -53,6 +53,10 @@ pub struct Config {
     pub mailer_autoconfirm: bool,
     /// Refuse new sign-ups.
     pub disable_signup: bool,
+    /// A right password for an account whose address is not verified answers "email not
+    /// confirmed" (upstream GoTrue's `email_not_confirmed`) instead of the wrong-password answer.
+    /// Off by default: together with sign-up it tells a new address from a registered one.
+    pub reveal_email_not_confirmed: bool,
     /// One-time code and link lifetime, seconds.
     pub otp_exp_secs: i64,
     /// Tries allowed per code, right or wrong.
@@ -152,6 +156,7 @@ impl Config {
             jwt_leeway_secs: num(var("JWT_LEEWAY"), "JWT_LEEWAY", 10, 0, 300)?,
             mailer_autoconfirm: flag(var("MAILER_AUTOCONFIRM"), "MAILER_AUTOCONFIRM")?,
             disable_signup: flag(var("DISABLE_SIGNUP"), "DISABLE_SIGNUP")?,
+            reveal_email_not_confirmed: flag(var("REVEAL_EMAIL_NOT_CONFIRMED"), "REVEAL_EMAIL_NOT_CONFIRMED")?,
             otp_exp_secs: num(var("OTP_EXP"), "OTP_EXP", 600, 60, 86_400)?,
             otp_max_attempts: num(var("OTP_MAX_ATTEMPTS"), "OTP_MAX_ATTEMPTS", 5, 1, 100)?,
             password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,

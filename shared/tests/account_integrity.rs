@@ -172,3 +172,62 @@ fn a_feathers_sign_in_that_read_the_strangers_password_before_the_proof_starts_n
     assert_eq!(f.body["name"], "NotAuthenticated");
     assert_eq!(ports(&app).store.all_sessions().len(), sessions_after_proof, "no session was stored");
 }
+
+/// What a stranger sees who signs `email` up with their own password and then signs in with it.
+fn probe(app: &App<TestPorts>, email: &str) -> (u16, String, String) {
+    let up = signup(app, email, "probe pass");
+    let shown = format!("{} {}", up.body["created_at"], up.body["user_metadata"]);
+    let r = login(app, email, "probe pass");
+    (up.status.as_u16(), error_code(&r).to_string(), if up.body["id"].is_string() { shown } else { up.raw })
+}
+
+#[test]
+fn sign_up_then_sign_in_answers_the_same_for_new_and_registered_addresses() {
+    let app = app();
+    confirmed_user(&app, "owner@example.com", "owner pass");
+    let body = json!({"email": "pending@example.com", "password": "pending pass", "data": {"plan": "pro"}});
+    assert_eq!(post(&app, "/signup", &body).status, 200);
+    // The stranger probes a little later (outside the send limit's minute, and within it).
+    ports(&app).clock.advance_secs(30);
+    let fresh = probe(&app, "fresh@example.com");
+    for taken in ["owner@example.com", "pending@example.com"] {
+        let (status, code, shown) = probe(&app, taken);
+        assert_eq!((status, code.as_str()), (fresh.0, fresh.1.as_str()), "{taken}");
+        assert_eq!(shown, fresh.2, "{taken}: the decoy shows what a new account would");
+    }
+    assert_eq!(fresh, (200, "invalid_credentials".into(), fresh.2.clone()));
+}
+
+#[test]
+fn a_re_sign_up_of_a_pending_address_shows_nothing_of_that_account() {
+    let app = app();
+    let body = json!({"email": "pending@example.com", "password": "pending pass", "data": {"plan": "pro"}});
+    let first = post(&app, "/signup", &body);
+    ports(&app).clock.advance_secs(61);
+    let again = post(&app, "/signup", &json!({"email": "pending@example.com", "password": "other pass"}));
+    assert_eq!(again.status, 200, "{}", again.raw);
+    assert_ne!(again.body["id"], first.body["id"]);
+    assert_ne!(again.body["created_at"], first.body["created_at"]);
+    assert_eq!(again.body["user_metadata"], json!({}), "{}", again.raw);
+}
+
+#[test]
+fn a_sign_up_within_a_minute_of_the_owners_is_answered_as_usual_and_mails_nothing() {
+    let app = app();
+    assert_eq!(signup(&app, "owner@example.com", "owner pass").status, 200);
+    let code = code_for(&app, "owner@example.com");
+    assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "owner@example.com", "token": code})).status, 200);
+    let before = mails_to(&app, "owner@example.com");
+    ports(&app).clock.advance_secs(10);
+    let r = signup(&app, "owner@example.com", "stranger pass");
+    assert_eq!(r.status, 200, "not a 429 that a new address would not get: {}", r.raw);
+    assert_eq!(mails_to(&app, "owner@example.com"), before, "and no second mail within the limit");
+    // A pending sign-up retried within the minute keeps its code.
+    assert_eq!(signup(&app, "ann@example.com", "ann pass 1").status, 200);
+    let code = code_for(&app, "ann@example.com");
+    assert_eq!(signup(&app, "ann@example.com", "ann pass 1").status, 200);
+    assert_eq!(mails_to(&app, "ann@example.com"), 1);
+    assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "ann@example.com", "token": code})).status, 200);
+    assert_eq!(login(&app, "ann@example.com", "ann pass 1").status, 200);
+}
+

@@ -328,8 +328,9 @@ fn a_feathers_sign_up_proves_no_mailbox_so_the_address_stays_unverified_everywhe
     assert!(sent_mails(&app).is_empty(), "no mail went out");
     let check = get(&app, "/api/check", Some(&token));
     assert_eq!(check.body["email_verified"], false, "{}", check.raw);
-    // GoTrue answers as for any unconfirmed address; graphql-jwt likewise.
-    assert_eq!(error_code(&login(&app, "ann@example.com", "correct horse")), "email_not_confirmed");
+    // GoTrue answers as for any unconfirmed address (as for a wrong password, unless
+    // REVEAL_EMAIL_NOT_CONFIRMED); graphql-jwt likewise.
+    assert_eq!(error_code(&login(&app, "ann@example.com", "correct horse")), "invalid_credentials");
     let q = json!({"query": "mutation { tokenAuth(username: \"ann@example.com\", password: \"correct horse\") { token } }"});
     let g = send(&app, request("POST", "/graphql", q.to_string().as_bytes(), &[("content-type", "application/json")]));
     assert_eq!(g.body["errors"][0]["message"], "Please enter valid credentials", "{}", g.raw);
@@ -370,7 +371,7 @@ fn confirmation_can_be_required() {
     let app = app_with(&[("FEATHERS_REQUIRE_CONFIRMATION", "true")]);
     let r = create_user(&app, "ann@example.com", "correct horse");
     assert_eq!(r.status, 201, "{}", r.raw);
-    assert_error(&local(&app, "ann@example.com", "correct horse"), 401, "NotAuthenticated", "Email not confirmed");
+    assert_error(&local(&app, "ann@example.com", "correct horse"), 401, "NotAuthenticated", "Invalid login");
     let code = code_for(&app, "ann@example.com");
     assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "ann@example.com", "token": code})).status, 200);
     assert_eq!(local(&app, "ann@example.com", "correct horse").status, 201);
@@ -380,6 +381,14 @@ fn confirmation_can_be_required() {
     assert_eq!(again.status, 201, "{}", again.raw);
     assert_ne!(again.body["id"], r.body["id"]);
     assert_eq!(local(&app, "ann@example.com", "correct horse").status, 201, "the owner's password stands");
+}
+
+#[test]
+fn an_unconfirmed_address_is_named_only_when_the_operator_asks() {
+    let app = app_with(&[("FEATHERS_REQUIRE_CONFIRMATION", "true"), ("REVEAL_EMAIL_NOT_CONFIRMED", "true")]);
+    assert_eq!(create_user(&app, "ann@example.com", "correct horse").status, 201);
+    assert_error(&local(&app, "ann@example.com", "correct horse"), 401, "NotAuthenticated", "Email not confirmed");
+    assert_error(&local(&app, "ann@example.com", "wrong horse"), 401, "NotAuthenticated", "Invalid login");
 }
 
 #[test]

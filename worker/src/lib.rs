@@ -84,7 +84,7 @@ fn json_error(status: u16, message: &str) -> Result<Response> {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let cfg = match config::load(&env) {
         Ok(c) => c,
         Err(e) => {
@@ -116,7 +116,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
     };
     let request = to_http(req).await?;
-    from_http(app.handle(request).await)
+    let response = app.handle(request).await;
+    // Mail goes out after the answer, which therefore takes as long for a known address as
+    // for an unknown one; workerd keeps the isolate alive for it.
+    ctx.wait_until(async move { app.send_queued().await });
+    from_http(response)
 }
 
 /// Bodies declared up to this size are read even when over the app's limit (which then answers

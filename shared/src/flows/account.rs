@@ -41,10 +41,10 @@ impl<P: Ports> Auth<P> {
     pub async fn recover(&self, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::Recovery).await?;
-        match self.users().by_email(&email).await? {
-            Some(user) => self.send_code(&user, Purpose::Recovery, &email, claimed, LinkTo::Verify(redirect_to)).await,
-            None => Ok(()),
+        if let Some(user) = self.users().by_email(&email).await? {
+            self.send_code(&user, Purpose::Recovery, &email, claimed, LinkTo::Verify(redirect_to));
         }
+        Ok(())
     }
 
     /// Mails a sign-in code and link; creates a password-less account for an unknown address
@@ -72,7 +72,8 @@ impl<P: Ports> Auth<P> {
             }
             None => return Ok(()),
         };
-        self.send_code(&user, Purpose::MagicLink, &email, claimed, LinkTo::Verify(redirect_to)).await
+        self.send_code(&user, Purpose::MagicLink, &email, claimed, LinkTo::Verify(redirect_to));
+        Ok(())
     }
 
     /// Sends a fresh code for a pending sign-up confirmation or email change of the account
@@ -90,19 +91,20 @@ impl<P: Ports> Auth<P> {
                 let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
                 let keeps = pending.is_some_and(|c| c.keeps_password);
                 let link = LinkTo::Verify(redirect_to);
-                self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps).await
+                self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps);
             }
             Purpose::EmailChange => {
                 let pending = self.codes().for_user(&user.id, Purpose::EmailChange).await?;
                 match pending {
                     Some(code) if code.used_at.is_none() => {
-                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed, LinkTo::Verify(redirect_to)).await
+                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed, LinkTo::Verify(redirect_to));
                     }
-                    _ => Ok(()),
+                    _ => {}
                 }
             }
-            _ => Ok(()),
+            _ => {}
         }
+        Ok(())
     }
 
     /// Applies `update` to the signed-in `user` of `session`; returns the account as it is now.
@@ -146,8 +148,8 @@ impl<P: Ports> Auth<P> {
             // An address that already has an account: its owner is told, the caller learns
             // nothing (the code that never comes cannot move this account onto it anyway).
             match users.by_email(&email).await? {
-                Some(_) => self.send_already_registered(claimed).await?,
-                None => self.send_code(user, Purpose::EmailChange, &email, claimed, LinkTo::Verify(update.redirect_to)).await?,
+                Some(_) => self.send_already_registered(claimed),
+                None => self.send_code(user, Purpose::EmailChange, &email, claimed, LinkTo::Verify(update.redirect_to)),
             }
         }
         users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)

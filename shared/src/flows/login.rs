@@ -3,7 +3,8 @@
 //! Unknown address, missing password and wrong password give the same
 //! [`FlowError::InvalidCredentials`] after the same amount of hashing work, so neither the
 //! answer nor its timing tells whether an account exists. "Email not confirmed" is said only
-//! after the password matched, so it reveals nothing to someone without the password.
+//! after the password matched, and only with `REVEAL_EMAIL_NOT_CONFIRMED`: whoever signed the
+//! address up knows that password, and would learn that the address had been new.
 
 use super::{normalize_email, Auth, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect};
@@ -82,7 +83,13 @@ impl<P: Ports> Auth<P> {
             Verification::Match { rehash } => rehash,
         };
         if !user.is_confirmed() && !self.signs_in_unverified(dialect) {
-            return Err(FlowError::EmailNotConfirmed);
+            // Said only with the right password, and only if the operator asked: a stranger
+            // who signed an address up with their own password would otherwise learn from this
+            // answer that the address was new (a registered one keeps its password).
+            return Err(match self.config.reveal_email_not_confirmed {
+                true => FlowError::EmailNotConfirmed,
+                false => FlowError::InvalidCredentials,
+            });
         }
         // The session is stored only while the account still has the hash just checked: a
         // proof of the mailbox, a recovery or a password change that lands while this sign-in

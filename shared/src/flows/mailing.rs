@@ -1,14 +1,20 @@
-//! Mailing codes and notices, under the per-address send limit.
+//! Mailing codes and notices, under the per-address send limit, after the answer.
 //!
 //! Every flow that mails first claims the (address, purpose) send slot, *before* looking at
 //! whether the address has an account, so the limit answers the same for registered and
-//! unknown addresses. A claim whose mail could not be delivered is given back, so a failed
-//! send does not lock the user out of retrying.
+//! unknown addresses.
+//!
+//! Flows only queue their mail; [`Auth::send_queued`] delivers it once the answer is out (the
+//! worker runs it in `ctx.waitUntil`). So an answer takes the same time whether a mail was due
+//! or not, which would otherwise tell a known address from an unknown one, and a mail server
+//! that is down cannot tell either. A mail that could not be delivered is logged under an
+//! error id and its claim is given back, so the user can retry at once.
 
 use super::{Auth, FlowError};
 use crate::mail;
-use crate::model::{Mail, OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::{Codes as _, Mailer as _, Ports, SendLimits as _};
+use crate::model::{LoginRequest, Mail, OneTimeCode, Purpose, Timestamp, User};
+use crate::ports::{Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
+
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
 
 /// Where a mailed code's link leads.
@@ -18,6 +24,25 @@ pub enum LinkTo<'a> {
     Verify(Option<&'a str>),
     /// The passwordless email confirmation page, which confirms only by POST.
     EmailConfirmPage,
+}
+
+/// A mail waiting for the answer to go out, with the claim to give back if it fails.
+#[derive(Debug)]
+pub(super) struct Outgoing {
+    /// What the mail's code or link stands for, stored first. Also after the answer: the write
+    /// costs time that a request about an unknown address would not.
+    record: Option<Record>,
+    mail: Mail,
+    claim: Claim,
+}
+
+/// A record that a mail's code or link needs, stored just before it is sent.
+#[derive(Debug)]
+pub(super) enum Record {
+    /// A one-time code (it replaces the account's live one of its purpose).
+    Code(OneTimeCode),
+    /// A passwordless sign-in request (polling its id answers "not ready" until it exists).
+    LoginRequest(LoginRequest),
 }
 
 /// A claimed send slot: what to give back if the mail cannot be delivered. The address is the
@@ -49,33 +74,54 @@ impl<P: Ports> Auth<P> {
         }
     }
 
-    /// Delivers `mail` under a claim made by [`Auth::claim_send`], giving the claim back if
-    /// delivery fails.
-    async fn deliver(&self, mail: &Mail, claim: Claim) -> Result<(), FlowError> {
-        if let Err(e) = self.ports.mailer().send(mail).await {
-            // Best effort: if this fails too, the user waits out the interval.
-            let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
-            return Err(e.into());
-        }
-        Ok(())
+    /// Queues `mail` (and the code it carries) under a claim made by [`Auth::claim_send`], for
+    /// [`Auth::send_queued`].
+    fn deliver(&self, record: Option<Record>, mail: Mail, claim: Claim) {
+        self.outbox.borrow_mut().push(Outgoing { record, mail, claim });
     }
 
-    /// Issues a new code and link for `purpose` (replacing any live one of the account's),
-    /// addressed to `to`, and mails them under the claim.
-    pub(super) async fn send_code(
-        &self,
-        user: &User,
-        purpose: Purpose,
-        to: &str,
-        claim: Claim,
-        link_to: LinkTo<'_>,
-    ) -> Result<(), FlowError> {
-        self.send_code_keeping(user, purpose, to, claim, link_to, false).await
+    /// [`Auth::claim_send`] for a mail whose absence the caller must not notice: `None`
+    /// within the limit, instead of an error.
+    pub(super) async fn try_claim_send(&self, address: &str, purpose: Purpose) -> Result<Option<Claim>, FlowError> {
+        match self.claim_send(address, purpose).await {
+            Ok(c) => Ok(Some(c)),
+            Err(FlowError::OverEmailSendRateLimit { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Delivers the mail queued while answering; call it after the answer has gone out. A
+    /// failed delivery is logged under an error id (the mail itself is not: it holds a code)
+    /// and gives its send slot back.
+    pub async fn send_queued(&self) {
+        let queued = std::mem::take(&mut *self.outbox.borrow_mut());
+        for Outgoing { record, mail, claim } in queued {
+            let stored = match &record {
+                Some(Record::Code(code)) => self.codes().put(code).await,
+                Some(Record::LoginRequest(request)) => self.login_requests().put(request).await,
+                None => Ok(()),
+            };
+            let sent = match stored {
+                Ok(()) => self.ports.mailer().send(&mail).await.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("storing what it carries: {e}")),
+            };
+            if let Err(e) = sent {
+                // Best effort: if this fails too, the user waits out the interval.
+                let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
+                self.report(&format_args!("{} mail not delivered: {e}", claim.purpose.as_str()));
+            }
+        }
+    }
+
+    /// Issues a new code and link for `purpose` (replacing any live one of the account's once
+    /// stored), addressed to `to`, and mails them under the claim, all after the answer.
+    pub(super) fn send_code(&self, user: &User, purpose: Purpose, to: &str, claim: Claim, link_to: LinkTo<'_>) {
+        self.send_code_keeping(user, purpose, to, claim, link_to, false);
     }
 
     /// [`Auth::send_code`], for a sign-up code that may keep the account's password when it
     /// is the first proof of the address (see [`OneTimeCode::keeps_password`]).
-    pub(super) async fn send_code_keeping(
+    pub(super) fn send_code_keeping(
         &self,
         user: &User,
         purpose: Purpose,
@@ -83,7 +129,7 @@ impl<P: Ports> Auth<P> {
         claim: Claim,
         link_to: LinkTo<'_>,
         keeps_password: bool,
-    ) -> Result<(), FlowError> {
+    ) {
         let rng = self.ports.rng();
         let now = self.now();
         let id = random_uuid(rng);
@@ -102,26 +148,23 @@ impl<P: Ports> Auth<P> {
             used_at: None,
             keeps_password: keeps_password && purpose == Purpose::Signup,
         };
-        self.codes().put(&code).await?;
         let link = match link_to {
             LinkTo::Verify(redirect_to) => self.verify_link(purpose, &link_token, redirect_to),
             LinkTo::EmailConfirmPage => {
                 format!("{}/auth/email/confirm?token={link_token}", self.config.api_external_url)
             }
         };
-        let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link);
-        self.deliver(&mail, claim).await
+        self.deliver(Some(Record::Code(code)), mail::code_mail(&self.config, purpose, to, digits.expose(), &link), claim);
     }
 
     /// Tells the owner of the claimed address that someone tried to register it again.
-    pub(super) async fn send_already_registered(&self, claim: Claim) -> Result<(), FlowError> {
-        let mail = mail::already_registered(&self.config, &claim.address);
-        self.deliver(&mail, claim).await
+    pub(super) fn send_already_registered(&self, claim: Claim) {
+        self.deliver(None, mail::already_registered(&self.config, &claim.address), claim);
     }
 
-    /// Mails an already rendered mail under a claim.
-    pub(super) async fn send_mail(&self, mail: &Mail, claim: Claim) -> Result<(), FlowError> {
-        self.deliver(mail, claim).await
+    /// Mails an already rendered mail under a claim, storing `record` first.
+    pub(super) fn send_mail(&self, record: Option<Record>, mail: Mail, claim: Claim) {
+        self.deliver(record, mail, claim);
     }
 
     /// The emailed link: GoTrue's `GET /verify`, which redirects afterwards to `redirect_to` if

@@ -32,7 +32,7 @@ pub use signup::{SignupOutcome, SignupRequest};
 
 use crate::config::Config;
 use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::ports::{Codes, LoginRequests, MailError, Ports, SendLimits, Sessions, StoreError, Users};
+use crate::ports::{Codes, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
 use crate::secret::Secret;
 use crate::token::{JwtKeys, TokenError};
 use hmac::{Hmac, Mac};
@@ -130,12 +130,6 @@ impl From<StoreError> for FlowError {
     }
 }
 
-impl From<MailError> for FlowError {
-    fn from(e: MailError) -> Self {
-        FlowError::Internal(e.to_string())
-    }
-}
-
 impl From<PasswordError> for FlowError {
     fn from(e: PasswordError) -> Self {
         FlowError::Internal(e.to_string())
@@ -156,6 +150,8 @@ pub struct Auth<P> {
     code_key: Secret<Vec<u8>>,
     /// Key deriving a refresh token's successor from it, derived from the JWT secret.
     refresh_key: Secret<Vec<u8>>,
+    /// Mail queued by this request's flows, sent after the answer (`mailing`).
+    outbox: std::cell::RefCell<Vec<mailing::Outgoing>>,
 }
 
 impl<P: Ports> Auth<P> {
@@ -172,6 +168,7 @@ impl<P: Ports> Auth<P> {
             keys,
             code_key,
             refresh_key,
+            outbox: std::cell::RefCell::default(),
         })
     }
 

@@ -9,7 +9,7 @@
 //! a mail scanner that only fetches the link decides nothing. Confirmation happens once, and the
 //! poller collects the session once.
 
-use super::mailing::LinkTo;
+use super::mailing::{LinkTo, Record};
 use super::{Auth, FlowError};
 use crate::mail;
 use crate::model::{AuthMethod, LoginRequest, LoginState, LogoutScope, Purpose, Session, User};
@@ -105,8 +105,14 @@ impl<P: Ports> Auth<P> {
         let claim = self.claim_send(&address, Purpose::EmailChange).await?;
         match self.users().by_email(&address).await? {
             Some(owner) if owner.id == user.id => Ok(()),
-            Some(_) => self.send_already_registered(claim).await,
-            None => self.send_code(user, Purpose::EmailChange, &address, claim, LinkTo::EmailConfirmPage).await,
+            Some(_) => {
+                self.send_already_registered(claim);
+                Ok(())
+            }
+            None => {
+                self.send_code(user, Purpose::EmailChange, &address, claim, LinkTo::EmailConfirmPage);
+                Ok(())
+            }
         }
     }
 
@@ -136,11 +142,12 @@ impl<P: Ports> Auth<P> {
             created_at: now,
             expires_at: ticket.expires_at,
         };
-        self.login_requests().put(&request).await?;
         let link = format!("{}/auth/confirm?token={link_token}", self.config.api_external_url);
         let name = user.username.as_deref().unwrap_or(username);
         let mail = mail::login_request(&self.config, &email, name, platform, &link);
-        self.send_mail(&mail, claim).await?;
+        // Stored with the mail, after the answer; until then a poll finds "not ready", as it
+        // does for a request that mailed no one.
+        self.send_mail(Some(Record::LoginRequest(request)), mail, claim);
         Ok(ticket)
     }
 

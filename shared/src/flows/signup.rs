@@ -4,14 +4,18 @@
 //! like a new sign-up (a decoy user with a fresh random id) and mails the owner a notice instead
 //! of a code, so both paths do the same work (one hash, one mail, one send-limit claim).
 //!
-//! Re-signing-up with an unconfirmed address sends a new code (the old one dies) and never
-//! changes the stored password: the account may be in use (a Feathers sign-up signs in
+//! Re-signing-up with an unconfirmed address answers with a decoy too, sends a new code (the
+//! old one dies) and never changes the stored password: the account may be in use (a Feathers sign-up signs in
 //! unverified), and the attempt may be a stranger's. Whose password survives the confirmation
 //! is decided by the code (`OneTimeCode::keeps_password`): only the code of the attempt that
 //! set it, or of a retry of that attempt (it knows the password and its code is still the
 //! pending one), keeps it; confirming any other removes it, and the
 //! owner, signed in by the confirmation, sets one. So neither a stranger who signed up first
 //! nor one who signed up later ends up with the password of a verified account.
+//!
+//! A sign-up within the send limit of its address answers as usual and mails nothing (the
+//! pending code stays the live one): a 429 there would tell that someone had just signed the
+//! address up, which a new address never shows.
 
 use super::mailing::LinkTo;
 use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
@@ -83,30 +87,37 @@ impl<P: Ports> Auth<P> {
         check_new_password(&self.config, password)?;
         let confirm = self.confirmation_for(req.dialect);
         let autoconfirm = matches!(confirm, Confirm::AtOnce { .. });
+        // Claimed before looking the address up. A sign-up is never refused for the send
+        // limit: a taken slot means someone signed this address up a moment ago, which a new
+        // address would not show, so the answer is the usual one and the mail is skipped.
         let claimed = match autoconfirm {
             true => None,
-            false => Some(self.claim_send(&email, Purpose::Signup).await?),
+            false => self.try_claim_send(&email, Purpose::Signup).await?,
         };
         let now = self.now();
         // Every path below costs one password computation, so timing does not tell them apart.
         let existing = self.users().by_email(&email).await?;
-        let (user, claimed, keeps_password) = match (existing, claimed) {
-            (Some(_), None) => {
+        let (user, shown, keeps_password) = match existing {
+            Some(_) if autoconfirm => {
                 self.hasher.spend_equal_time(password.as_bytes());
                 return Err(FlowError::UserAlreadyExists);
             }
-            (Some(u), Some(claimed)) if u.is_confirmed() => {
+            Some(u) if u.is_confirmed() => {
                 self.hasher.spend_equal_time(password.as_bytes());
-                self.send_already_registered(claimed).await?;
+                if let Some(claimed) = claimed {
+                    self.send_already_registered(claimed);
+                }
                 return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
             }
-            (Some(u), Some(claimed)) => {
+            Some(u) => {
                 // An account whose address nobody has proven yet: its password stays as it is
                 // (it may be in use, through Feathers). The new code keeps it at confirmation
                 // only if this is a retry of the attempt that set it: it knows the password
                 // *and* the pending code is that attempt's. Knowing the password alone proves
                 // nothing (a stranger who set it knows it), so after any other attempt no code
-                // keeps it again. An unreadable stored hash is a mismatch, not an error.
+                // keeps it again. An unreadable stored hash is a mismatch, not an error. The
+                // caller gets a decoy, as for a confirmed address: the account's id, dates and
+                // metadata are not theirs to see.
                 let same = match &u.password_hash {
                     Some(stored) => matches!(self.hasher.verify(password.as_bytes(), stored), Ok(Verification::Match { .. })),
                     None => {
@@ -115,35 +126,41 @@ impl<P: Ports> Auth<P> {
                     }
                 };
                 let pending = self.codes().for_user(&u.id, Purpose::Signup).await?;
-                (u, claimed, same && pending.is_some_and(|c| c.keeps_password))
+                let decoy = self.decoy(&email, req.metadata, now);
+                (u, decoy, same && pending.is_some_and(|c| c.keeps_password))
             }
-            (None, claimed) => {
+            None => {
                 let hash = self.hash_new_password(password)?;
                 let user = User {
                     password_hash: Some(hash),
                     email_confirmed_at: matches!(confirm, Confirm::AtOnce { verified: true, .. }).then_some(now),
                     ..User::new(random_uuid(self.ports.rng()), Some(&email), req.metadata.clone(), now)
                 };
-                match (self.users().insert(&user).await, claimed) {
-                    (Ok(()), None) if matches!(confirm, Confirm::AtOnce { sign_in: true, .. }) => {
+                match (self.users().insert(&user).await, confirm) {
+                    (Ok(()), Confirm::AtOnce { sign_in: true, .. }) => {
                         let s = self.start_session(user, AuthMethod::Password, req.platform, req.dialect).await?;
                         return Ok(SignupOutcome::SignedIn(s));
                     }
-                    (Ok(()), None) => return Ok(SignupOutcome::Registered(user)),
-                    (Ok(()), Some(claimed)) => (user, claimed, true),
+                    (Ok(()), Confirm::AtOnce { sign_in: false, .. }) => return Ok(SignupOutcome::Registered(user)),
+                    (Ok(()), Confirm::ByMail) => (user.clone(), user, true),
                     // Someone registered the same address a moment ago.
-                    (Err(StoreError::Conflict(_)), None) => return Err(FlowError::UserAlreadyExists),
-                    (Err(StoreError::Conflict(_)), Some(claimed)) => {
-                        self.send_already_registered(claimed).await?;
+                    (Err(StoreError::Conflict(_)), Confirm::AtOnce { .. }) => return Err(FlowError::UserAlreadyExists),
+                    (Err(StoreError::Conflict(_)), Confirm::ByMail) => {
+                        if let Some(claimed) = claimed {
+                            self.send_already_registered(claimed);
+                        }
                         return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
                     }
                     (Err(e), _) => return Err(e.into()),
                 }
             }
         };
-        let link = LinkTo::Verify(req.redirect_to);
-        self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps_password).await?;
-        Ok(SignupOutcome::ConfirmationSent(user))
+        // Within the send limit the code already sent stays the live one.
+        if let Some(claimed) = claimed {
+            let link = LinkTo::Verify(req.redirect_to);
+            self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps_password);
+        }
+        Ok(SignupOutcome::ConfirmationSent(shown))
     }
 
     /// How a sign-up through `dialect` confirms its address: GoTrue mails a code unless

@@ -60,6 +60,8 @@ pub fn request(method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) 
 
 pub fn send(app: &App<TestPorts>, req: Request<Vec<u8>>) -> Reply {
     let res = pollster::block_on(app.handle(req));
+    // As the worker does after answering.
+    pollster::block_on(app.send_queued());
     let raw = String::from_utf8(res.body().clone()).unwrap();
     let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
     Reply {
