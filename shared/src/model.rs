@@ -387,10 +387,12 @@ pub struct OneTimeCode {
     pub attempts: u32,
     /// When it was used; a used code never works again.
     pub used_at: Option<Timestamp>,
-    /// A sign-up code of the attempt that set the account's password (or a re-send of it):
-    /// the only kind of code whose first use keeps that password. Every other first proof of
-    /// the address removes it, since it may be a stranger's.
-    pub keeps_password: bool,
+    /// A code of the request that set the account up: the sign-up attempt that set its
+    /// password and metadata (or a re-send of it), or the `/otp` that created it with its
+    /// metadata. The only kind of code whose first use keeps what that request set; every
+    /// other first proof of the address removes password and metadata, since they may be a
+    /// stranger's.
+    pub keeps_attempt: bool,
 }
 
 /// A mail to send, already rendered.

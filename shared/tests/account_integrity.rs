@@ -231,3 +231,20 @@ fn a_sign_up_within_a_minute_of_the_owners_is_answered_as_usual_and_mails_nothin
     assert_eq!(login(&app, "ann@example.com", "ann pass 1").status, 200);
 }
 
+
+#[test]
+fn a_magic_link_drops_the_metadata_a_stranger_set_but_keeps_its_own_otps() {
+    let app = app();
+    let stranger = json!({"email": "victim@example.com", "password": "attacker pass", "data": {"display_name": "Pay me"}});
+    assert_eq!(post(&app, "/signup", &stranger).status, 200);
+    assert_eq!(post(&app, "/otp", &json!({"email": "victim@example.com", "data": {"plan": "mine"}})).status, 200);
+    let code = code_for(&app, "victim@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert_eq!(v.body["user"]["user_metadata"], json!({}), "{}", v.raw);
+    // An /otp that creates the account keeps its data, as upstream's signInWithOtp({ data }).
+    assert_eq!(post(&app, "/otp", &json!({"email": "new@example.com", "data": {"plan": "trial"}})).status, 200);
+    let code = code_for(&app, "new@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email", "email": "new@example.com", "token": code}));
+    assert_eq!(v.body["user"]["user_metadata"]["plan"], "trial", "{}", v.raw);
+}

@@ -58,21 +58,26 @@ impl<P: Ports> Auth<P> {
     ) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::MagicLink).await?;
-        let user = match self.users().by_email(&email).await? {
-            Some(user) => user,
+        // Only the code of the request that created the account keeps its metadata at the
+        // first proof (upstream's `signInWithOtp({ data })`); on an account someone else set
+        // up, the proof clears what they set.
+        let (user, created) = match self.users().by_email(&email).await? {
+            Some(user) => (user, false),
             None if create_user && !self.config.disable_signup => {
                 let user = User::new(random_uuid(self.ports.rng()), Some(&email), metadata, self.now());
                 match self.users().insert(&user).await {
-                    Ok(()) => user,
+                    Ok(()) => (user, true),
                     Err(StoreError::Conflict(_)) => {
-                        self.users().by_email(&email).await?.ok_or(FlowError::Internal("account vanished".into()))?
+                        let raced = self.users().by_email(&email).await?;
+                        (raced.ok_or(FlowError::Internal("account vanished".into()))?, false)
                     }
                     Err(e) => return Err(e.into()),
                 }
             }
             None => return Ok(()),
         };
-        self.send_code(&user, Purpose::MagicLink, &email, claimed, LinkTo::Verify(redirect_to));
+        let link = LinkTo::Verify(redirect_to);
+        self.send_code_keeping(&user, Purpose::MagicLink, &email, claimed, link, created);
         Ok(())
     }
 
@@ -89,7 +94,7 @@ impl<P: Ports> Auth<P> {
                 // A re-send stands for the attempt it re-sends: it keeps the password if that
                 // attempt's code would have.
                 let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
-                let keeps = pending.is_some_and(|c| c.keeps_password);
+                let keeps = pending.is_some_and(|c| c.keeps_attempt);
                 let link = LinkTo::Verify(redirect_to);
                 self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps);
             }

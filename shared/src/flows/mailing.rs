@@ -119,8 +119,9 @@ impl<P: Ports> Auth<P> {
         self.send_code_keeping(user, purpose, to, claim, link_to, false);
     }
 
-    /// [`Auth::send_code`], for a sign-up code that may keep the account's password when it
-    /// is the first proof of the address (see [`OneTimeCode::keeps_password`]).
+    /// [`Auth::send_code`], for a sign-up or `/otp` code that may keep the account's password
+    /// and metadata when it is the first proof of the address (see
+    /// [`OneTimeCode::keeps_attempt`]).
     pub(super) fn send_code_keeping(
         &self,
         user: &User,
@@ -128,7 +129,7 @@ impl<P: Ports> Auth<P> {
         to: &str,
         claim: Claim,
         link_to: LinkTo<'_>,
-        keeps_password: bool,
+        keeps_attempt: bool,
     ) {
         let rng = self.ports.rng();
         let now = self.now();
@@ -146,7 +147,7 @@ impl<P: Ports> Auth<P> {
             expires_at: now.plus_secs(self.config.otp_exp_secs),
             attempts: 0,
             used_at: None,
-            keeps_password: keeps_password && purpose == Purpose::Signup,
+            keeps_attempt: keeps_attempt && matches!(purpose, Purpose::Signup | Purpose::MagicLink),
         };
         let link = match link_to {
             LinkTo::Verify(redirect_to) => self.verify_link(purpose, &link_token, redirect_to),

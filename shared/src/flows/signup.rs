@@ -7,7 +7,7 @@
 //! Re-signing-up with an unconfirmed address answers with a decoy too, sends a new code (the
 //! old one dies) and never changes the stored password: the account may be in use (a Feathers sign-up signs in
 //! unverified), and the attempt may be a stranger's. Whose password survives the confirmation
-//! is decided by the code (`OneTimeCode::keeps_password`): only the code of the attempt that
+//! is decided by the code (`OneTimeCode::keeps_attempt`): only the code of the attempt that
 //! set it, or of a retry of that attempt (it knows the password and its code is still the
 //! pending one), keeps it; confirming any other removes it, and the
 //! owner, signed in by the confirmation, sets one. So neither a stranger who signed up first
@@ -97,7 +97,7 @@ impl<P: Ports> Auth<P> {
         let now = self.now();
         // Every path below costs one password computation, so timing does not tell them apart.
         let existing = self.users().by_email(&email).await?;
-        let (user, shown, keeps_password) = match existing {
+        let (user, shown, keeps_attempt) = match existing {
             Some(_) if autoconfirm => {
                 self.hasher.spend_equal_time(password.as_bytes());
                 return Err(FlowError::UserAlreadyExists);
@@ -127,7 +127,7 @@ impl<P: Ports> Auth<P> {
                 };
                 let pending = self.codes().for_user(&u.id, Purpose::Signup).await?;
                 let decoy = self.decoy(&email, req.metadata, now);
-                (u, decoy, same && pending.is_some_and(|c| c.keeps_password))
+                (u, decoy, same && pending.is_some_and(|c| c.keeps_attempt))
             }
             None => {
                 let hash = self.hash_new_password(password)?;
@@ -158,7 +158,7 @@ impl<P: Ports> Auth<P> {
         // Within the send limit the code already sent stays the live one.
         if let Some(claimed) = claimed {
             let link = LinkTo::Verify(req.redirect_to);
-            self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps_password);
+            self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps_attempt);
         }
         Ok(SignupOutcome::ConfirmationSent(shown))
     }

@@ -110,25 +110,24 @@ impl<P: Ports> Auth<P> {
 
     /// The address is proven for the first time: whatever was done with the account before,
     /// nobody had shown it was theirs. Every session started before ends (a stranger who
-    /// signed up the address and signed in through Feathers, say). Unless the proof is the
-    /// sign-up code of the attempt that set the password (`keeps_password`), the password goes
-    /// too (it may be a stranger's; the owner, signed in by the proof, sets their own), and
-    /// after recovery the metadata as well. A magic link keeps the metadata given with `/otp`, as upstream does for
-    /// `signInWithOtp({ data })`. Done before the address is marked confirmed, so a failure
-    /// half-way never leaves a verified address with a stranger's password.
+    /// signed up the address and signed in through Feathers, say). Unless the proof is a code
+    /// of the request that set the account up (`keeps_attempt`: the sign-up attempt that set
+    /// the password, or the `/otp` that created the account, as upstream keeps
+    /// `signInWithOtp({ data })`), the password and metadata go too: they may be a stranger's,
+    /// and the owner, signed in by the proof, sets their own. Done before the address is
+    /// marked confirmed, so a failure half-way never leaves a verified address with a
+    /// stranger's password.
     async fn first_proof_of_mailbox(&self, user: &mut User, code: &OneTimeCode, now: Timestamp) -> Result<(), FlowError> {
-        let (purpose, keeps_password) = (code.purpose, code.purpose == Purpose::Signup && code.keeps_password);
+        let keeps = code.keeps_attempt && matches!(code.purpose, Purpose::Signup | Purpose::MagicLink);
         self.sessions().revoke(&user.id, "", LogoutScope::Global, now).await?;
-        if keeps_password {
+        if keeps {
             return Ok(());
         }
         self.users().clear_password(&user.id, now).await?;
         user.password_hash = None;
-        if purpose == Purpose::Recovery {
-            let empty = serde_json::json!({});
-            self.users().set_metadata(&user.id, &empty, now).await?;
-            user.user_metadata = empty;
-        }
+        let empty = serde_json::json!({});
+        self.users().set_metadata(&user.id, &empty, now).await?;
+        user.user_metadata = empty;
         Ok(())
     }
 

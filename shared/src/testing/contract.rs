@@ -334,7 +334,7 @@ async fn limits_claim<L: SendLimits>(limits: &L, nonce: &str, now: Timestamp) ->
 
 fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTimeCode {
     OneTimeCode {
-        keeps_password: true,
+        keeps_attempt: true,
         id: id.into(),
         user_id: user.id.clone(),
         purpose: Purpose::Signup,

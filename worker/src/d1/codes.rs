@@ -18,6 +18,7 @@ struct CodeRow {
     expires_at: f64,
     attempts: f64,
     used_at: Option<f64>,
+    /// `OneTimeCode::keeps_attempt` (the column is named from before it kept metadata too).
     keeps_password: f64,
 }
 
@@ -35,7 +36,7 @@ impl CodeRow {
             expires_at: ts(self.expires_at),
             attempts: self.attempts as u32,
             used_at: self.used_at.map(ts),
-            keeps_password: self.keeps_password != 0.0,
+            keeps_attempt: self.keeps_password != 0.0,
         })
     }
 }
@@ -64,7 +65,7 @@ impl Codes for D1Store {
                     t(c.expires_at),
                     JsValue::from_f64(f64::from(c.attempts)),
                     opt_t(c.used_at),
-                    JsValue::from_f64(if c.keeps_password { 1.0 } else { 0.0 }),
+                    JsValue::from_f64(if c.keeps_attempt { 1.0 } else { 0.0 }),
                 ],
             )?,
         ];
