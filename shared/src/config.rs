@@ -53,6 +53,13 @@ pub struct Config {
     pub mailer_autoconfirm: bool,
     /// Refuse new sign-ups.
     pub disable_signup: bool,
+    /// An email change needs the current address's confirmation too (upstream GoTrue's
+    /// `MAILER_SECURE_EMAIL_CHANGE_ENABLED`, default on).
+    pub secure_email_change: bool,
+    /// A password change, or an email change that the current address does not confirm,
+    /// through a session older than this many seconds needs re-authentication (a nonce from
+    /// GoTrue's `/reauthenticate`, or a fresh sign-in); `0` for never.
+    pub reauthentication_after_secs: i64,
     /// A right password for an account whose address is not verified answers "email not
     /// confirmed" (upstream GoTrue's `email_not_confirmed`) instead of the wrong-password answer.
     /// Off by default: together with sign-up it tells a new address from a registered one.
@@ -156,6 +163,11 @@ impl Config {
             jwt_leeway_secs: num(var("JWT_LEEWAY"), "JWT_LEEWAY", 10, 0, 300)?,
             mailer_autoconfirm: flag(var("MAILER_AUTOCONFIRM"), "MAILER_AUTOCONFIRM")?,
             disable_signup: flag(var("DISABLE_SIGNUP"), "DISABLE_SIGNUP")?,
+            secure_email_change: match var("MAILER_SECURE_EMAIL_CHANGE_ENABLED") {
+                None => true,
+                v => flag(v, "MAILER_SECURE_EMAIL_CHANGE_ENABLED")?,
+            },
+            reauthentication_after_secs: num(var("REAUTHENTICATION_AFTER"), "REAUTHENTICATION_AFTER", 86_400, 0, 31_536_000)?,
             reveal_email_not_confirmed: flag(var("REVEAL_EMAIL_NOT_CONFIRMED"), "REVEAL_EMAIL_NOT_CONFIRMED")?,
             otp_exp_secs: num(var("OTP_EXP"), "OTP_EXP", 600, 60, 86_400)?,
             otp_max_attempts: num(var("OTP_MAX_ATTEMPTS"), "OTP_MAX_ATTEMPTS", 5, 1, 100)?,

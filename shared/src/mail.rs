@@ -56,29 +56,47 @@ pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: 
             "Confirm this address",
             format!("If you did not ask to use this address at {site}, ignore this mail."),
         ),
+        Purpose::EmailChangeCurrent => (
+            format!("Confirm the change of your address at {site}"),
+            "Confirm moving your account to the new address",
+            "If you did not ask for this, do not confirm: your account stays at this address.              Someone may be signed in to it; change your password."
+                .to_string(),
+        ),
+        Purpose::Reauthentication => (
+            format!("Your verification code for {site}"),
+            "Confirm it is you",
+            "If you did not ask for this code, someone may be signed in to your account: change              your password."
+                .to_string(),
+        ),
         Purpose::Login => (
             format!("Sign in to {site}"),
             "Sign in",
             "If you did not ask to sign in, ignore this mail.".to_string(),
         ),
     };
+    // A code without a link (a re-authentication nonce) is typed where it was asked for.
+    let (link_text, link_html) = match link.is_empty() {
+        true => (String::new(), String::new()),
+        false => (
+            format!("\n\nOr follow this link ({}):\n{link}", action.to_lowercase()),
+            format!("<p><a href=\"{}\">{}</a></p>", html_escape(link), html_escape(action)),
+        ),
+    };
+    let expiry = match link.is_empty() {
+        true => format!("The code expires in {minutes} minutes and works once."),
+        false => format!("The code and link expire in {minutes} minutes and work once."),
+    };
     Mail {
         to: to.to_string(),
         subject: subject.clone(),
-        text: format!(
-            "Your code is: {code}\n\nOr follow this link ({}):\n{link}\n\n\
-             The code and link expire in {minutes} minutes and work once.\n{ignore}",
-            action.to_lowercase()
-        ),
+        text: format!("Your code is: {code}{link_text}\n\n{expiry}\n{ignore}"),
         html: page(
             &subject,
             &format!(
                 "<p>Your code is:</p><p style=\"font-size:1.6rem;letter-spacing:.2rem\"><b>{}</b></p>\
-                 <p><a href=\"{}\">{}</a></p>\
-                 <p>The code and link expire in {minutes} minutes and work once. {}</p>",
+                 {link_html}<p>{} {}</p>",
                 html_escape(code),
-                html_escape(link),
-                html_escape(action),
+                html_escape(&expiry),
                 html_escape(&ignore)
             ),
         ),
@@ -143,5 +161,28 @@ mod tests {
     #[test]
     fn html_special_characters_are_escaped() {
         assert_eq!(html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+}
+
+/// Tells the old address that the account moved to `new_address` (sent in every mode, so the
+/// owner hears of a change that a stolen session made).
+pub fn email_changed(config: &Config, to: &str, new_address: &str) -> Mail {
+    let site = &config.site_name;
+    Mail {
+        to: to.to_string(),
+        subject: format!("Your email address at {site} was changed"),
+        text: format!(
+            "The email address of your {site} account was changed from {to} to {new_address}.\n\n\
+             If you did not do this, someone else may have taken over your account: contact {site}."
+        ),
+        html: page(
+            &format!("Your email address at {site} was changed"),
+            &format!(
+                "<p>The email address of your account was changed from <b>{}</b> to <b>{}</b>.</p>\
+                 <p>If you did not do this, someone else may be signed in to your account.</p>",
+                html_escape(to),
+                html_escape(new_address)
+            ),
+        ),
     }
 }

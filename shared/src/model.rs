@@ -332,8 +332,15 @@ pub enum Purpose {
     Recovery,
     /// Signs in without a password (`/otp`).
     MagicLink,
-    /// Moves the account to the address the code was sent to.
+    /// Moves the account to the address the code was sent to (with secure email change, once
+    /// the [`Purpose::EmailChangeCurrent`] code of the same request is used too).
     EmailChange,
+    /// Sent to the account's current address with secure email change: its owner agrees to
+    /// the move. Issued together with the [`Purpose::EmailChange`] code (same `created_at`).
+    EmailChangeCurrent,
+    /// A nonce that re-authenticates a signed-in user for a sensitive change (GoTrue's
+    /// `/reauthenticate`).
+    Reauthentication,
     /// A passwordless sign-in request (send limits only; its link is a [`LoginRequest`]).
     Login,
 }
@@ -346,6 +353,8 @@ impl Purpose {
             Purpose::Recovery => "recovery",
             Purpose::MagicLink => "magiclink",
             Purpose::EmailChange => "email_change",
+            Purpose::EmailChangeCurrent => "email_change_current",
+            Purpose::Reauthentication => "reauthentication",
             Purpose::Login => "login",
         }
     }
@@ -357,6 +366,8 @@ impl Purpose {
             "recovery" => Some(Purpose::Recovery),
             "magiclink" => Some(Purpose::MagicLink),
             "email_change" => Some(Purpose::EmailChange),
+            "email_change_current" => Some(Purpose::EmailChangeCurrent),
+            "reauthentication" => Some(Purpose::Reauthentication),
             "login" => Some(Purpose::Login),
             _ => None,
         }

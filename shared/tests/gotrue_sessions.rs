@@ -274,21 +274,49 @@ fn resend_sends_a_new_signup_code_only_where_one_is_pending() {
 }
 
 #[test]
-fn an_email_change_takes_effect_only_after_the_new_address_confirms() {
-    let app = app();
-    let session = confirmed_user(&app, "ann@example.com", PW);
-    let token = s(&session, "access_token");
-    let r = put(&app, "/user", &token, &json!({"email": "Ann.New@Example.com"}));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    assert_eq!(r.body["email"], "ann@example.com", "not changed yet");
-    assert_eq!(login(&app, "ann@example.com", PW).status, 200);
+fn an_email_change_takes_effect_only_after_both_addresses_confirm_in_either_order() {
+    for new_first in [true, false] {
+        let app = app();
+        let session = confirmed_user(&app, "ann@example.com", PW);
+        let token = s(&session, "access_token");
+        let r = put(&app, "/user", &token, &json!({"email": "Ann.New@Example.com"}));
+        assert_eq!(r.status, 200, "{}", r.raw);
+        assert_eq!(r.body["email"], "ann@example.com", "not changed yet");
+        assert_eq!(r.body["new_email"], "ann.new@example.com");
+        assert!(r.body["email_change_sent_at"].is_string(), "{}", r.raw);
+        let (first, second) = match new_first {
+            true => ("ann.new@example.com", "ann@example.com"),
+            false => ("ann@example.com", "ann.new@example.com"),
+        };
+        let (first_code, second_code) = (code_for(&app, first), code_for(&app, second));
+        let half = post(&app, "/verify", &json!({"type": "email_change", "email": first, "token": first_code}));
+        assert_eq!(half.status, 200, "{}", half.raw);
+        assert_eq!(half.body, json!({"msg": "Confirmation link accepted. Please proceed to confirm link sent to the other email", "code": "200"}));
+        assert_eq!(login(&app, "ann@example.com", PW).status, 200, "not moved after one of two");
+        let v = post(&app, "/verify", &json!({"type": "email_change", "email": second, "token": second_code}));
+        assert_eq!(v.status, 200, "{}", v.raw);
+        assert_eq!(v.body["user"]["email"], "ann.new@example.com");
+        assert_eq!(login(&app, "ann@example.com", PW).status, 400);
+        assert_eq!(login(&app, "ann.new@example.com", PW).status, 200);
+        assert_eq!(get(&app, "/user", Some(&token)).body["email"], "ann.new@example.com");
+        let told = sent_mails(&app).into_iter().filter(|m| m.to == "ann@example.com").last().unwrap();
+        assert!(told.subject.contains("was changed"), "the old address is told: {}", told.subject);
+        assert!(told.text.contains("ann.new@example.com"));
+    }
+}
+
+#[test]
+fn without_secure_email_change_the_new_address_alone_moves_the_account_and_the_old_is_told() {
+    let app = app_with(&[("MAILER_SECURE_EMAIL_CHANGE_ENABLED", "false")]);
+    let token = s(&confirmed_user(&app, "ann@example.com", PW), "access_token");
+    let before = mails_to(&app, "ann@example.com");
+    assert_eq!(put(&app, "/user", &token, &json!({"email": "ann.new@example.com"})).status, 200);
+    assert_eq!(mails_to(&app, "ann@example.com"), before, "no code to the current address");
     let code = code_for(&app, "ann.new@example.com");
     let v = post(&app, "/verify", &json!({"type": "email_change", "email": "ann.new@example.com", "token": code}));
-    assert_eq!(v.status, 200, "{}", v.raw);
-    assert_eq!(v.body["user"]["email"], "ann.new@example.com");
-    assert_eq!(login(&app, "ann@example.com", PW).status, 400);
-    assert_eq!(login(&app, "ann.new@example.com", PW).status, 200);
-    assert_eq!(get(&app, "/user", Some(&token)).body["email"], "ann.new@example.com");
+    assert_eq!(v.body["user"]["email"], "ann.new@example.com", "{}", v.raw);
+    let told = sent_mails(&app).into_iter().filter(|m| m.to == "ann@example.com").last().unwrap();
+    assert!(told.subject.contains("was changed"), "{}", told.subject);
 }
 
 #[test]
@@ -348,12 +376,15 @@ fn a_failed_resend_of_an_email_change_can_be_retried_at_once() {
     ports(&app).mailer.fail.set(true);
     let failed = post(&app, "/resend", &json!({"type": "email_change", "email": "ann@example.com"}));
     assert_eq!(failed.status, 200, "the answer went out before the mail: {}", failed.raw);
-    assert_eq!(ports(&app).errors.borrow().len(), 1, "the failed delivery is logged");
+    assert_eq!(ports(&app).errors.borrow().len(), 2, "both failed deliveries (new and current address) are logged");
     ports(&app).mailer.fail.set(false);
     let retry = post(&app, "/resend", &json!({"type": "email_change", "email": "ann@example.com"}));
     assert_eq!(retry.status, 200, "{}", retry.raw);
     assert_eq!(mails_to(&app, "ann.new@example.com"), 2);
-    let code = code_for(&app, "ann.new@example.com");
-    let v = post(&app, "/verify", &json!({"type": "email_change", "email": "ann.new@example.com", "token": code}));
-    assert_eq!(v.status, 200);
+    for address in ["ann.new@example.com", "ann@example.com"] {
+        let code = code_for(&app, address);
+        let v = post(&app, "/verify", &json!({"type": "email_change", "email": address, "token": code}));
+        assert_eq!(v.status, 200, "{}", v.raw);
+    }
+    assert_eq!(login(&app, "ann.new@example.com", PW).status, 200);
 }

@@ -67,7 +67,11 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
             | F::InvalidPlatform
             | F::UsernameTaken
             | F::LinkInvalid
-            | F::LoginNotReady,
+            | F::LoginNotReady
+            | F::ReauthenticationNeeded
+            | F::ReauthenticationNotValid
+            | F::NoAddress
+            | F::AddressNotVerified,
         ) => (unauthorized, "invalid token"),
     }
 }

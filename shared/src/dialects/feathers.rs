@@ -86,6 +86,11 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::UserAlreadyExists | F::EmailExists => (409, "email already exists".into()),
         F::InvalidCredentials => (401, "Invalid login".into()),
         F::EmailNotConfirmed => (401, "Email not confirmed".into()),
+        // Feathers has no nonce: a fresh `local` sign-in is the re-authentication.
+        F::ReauthenticationNeeded | F::ReauthenticationNotValid => {
+            (403, "This change needs a recent sign-in; sign in again".into())
+        }
+        F::NoAddress | F::AddressNotVerified => (400, "The account has no verified email address".into()),
         F::BadToken(TokenError::Expired) => (401, "jwt expired".into()),
         F::BadToken(TokenError::Malformed) => (401, "jwt malformed".into()),
         F::BadToken(TokenError::BadSignature) => (401, "invalid signature".into()),
@@ -270,8 +275,8 @@ async fn patch_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> 
     })?;
     let password = body.password.ok_or_else(|| FeathersError::BadRequest("password is required".into()))?;
     let update = UserUpdate { password: Some(&password), ..UserUpdate::default() };
-    let user = auth.update_user(&bearer.user, &bearer.session, update).await?;
-    respond(StatusCode::OK, &user_view(&user))
+    let updated = auth.update_user(&bearer.user, &bearer.session, update).await?;
+    respond(StatusCode::OK, &user_view(&updated.user))
 }
 
 async fn remove_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, FeathersError> {

@@ -8,7 +8,7 @@
 //! `x-sb-error-code` is always set. [`describe`] is the one place that picks statuses.
 
 use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError};
-use crate::flows::{Auth, Bearer, Dialect, FlowError, SignedIn, SignupOutcome, SignupRequest, UserUpdate};
+use crate::flows::{Auth, Bearer, Dialect, FlowError, SignedIn, SignupOutcome, SignupRequest, Updated, UserUpdate, Verified};
 use crate::model::{LogoutScope, Purpose, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Secret;
@@ -93,6 +93,14 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
         F::UserAlreadyExists => (422, "user_already_exists", "User already registered".into()),
         F::InvalidCredentials => (400, "invalid_credentials", "Invalid login credentials".into()),
         F::EmailNotConfirmed => (400, "email_not_confirmed", "Email not confirmed".into()),
+        F::ReauthenticationNeeded => (400, "reauthentication_needed", "Password update requires reauthentication".into()),
+        F::ReauthenticationNotValid => (422, "reauthentication_not_valid", "Nonce has expired or is invalid".into()),
+        F::NoAddress => (
+            400,
+            "validation_failed",
+            "Reauthentication requires the user to have an email or a phone number".into(),
+        ),
+        F::AddressNotVerified => (422, "email_not_confirmed", "Please verify your email first.".into()),
         F::CodeInvalid => (403, "otp_expired", "Token has expired or is invalid".into()),
         F::BadToken(TokenError::Expired) => (
             403,
@@ -191,6 +199,7 @@ pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -
         (&Method::POST, "/token") => token(auth, req).await,
         (&Method::GET, "/user") => get_user(auth, req).await,
         (&Method::PUT, "/user") => put_user(auth, req).await,
+        (&Method::GET, "/reauthenticate") => reauthenticate(auth, req).await,
         (&Method::POST, "/logout") => logout(auth, req).await,
         (&Method::POST, "/recover") => recover(auth, req).await,
         (&Method::POST, "/otp") => otp(auth, req).await,
@@ -300,6 +309,9 @@ async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
     }
 }
 
+/// Upstream's words for the first of the two confirmations of a secure email change.
+const OTHER_ADDRESS_NEXT: &str = "Confirmation link accepted. Please proceed to confirm link sent to the other email";
+
 #[derive(Deserialize)]
 struct VerifyBody {
     #[serde(rename = "type")]
@@ -318,7 +330,7 @@ fn purposes_of(kind: Option<&str>) -> Result<&'static [Purpose], GotrueError> {
         // auth-js' "email" OTP, and the older "magiclink" name, use whichever code went out.
         Some("email") | Some("magiclink") => Ok(&[Purpose::MagicLink, Purpose::Signup]),
         Some("recovery") => Ok(&[Purpose::Recovery]),
-        Some("email_change") => Ok(&[Purpose::EmailChange]),
+        Some("email_change") => Ok(&[Purpose::EmailChange, Purpose::EmailChangeCurrent]),
         Some("invite") => Ok(&[]),
         Some(_) => Err(GotrueError::Validation("Unsupported verification type")),
     }
@@ -328,7 +340,7 @@ async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
     let body: VerifyBody = parse_json(req.body())?;
     let purposes = purposes_of(body.kind.as_deref())?;
     let platform = platform(req.headers());
-    let signed_in = match (&body.token_hash, &body.email, &body.token) {
+    let verified = match (&body.token_hash, &body.email, &body.token) {
         (Some(hash), _, _) => auth.verify_link_token(hash.expose(), purposes, &platform).await?,
         (None, Some(email), Some(token)) => {
             auth.verify_code(email, token.expose(), purposes, &platform).await?
@@ -339,7 +351,11 @@ async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
             ))
         }
     };
-    ok(&session_body(auth, &signed_in)?)
+    match verified {
+        Verified::SignedIn(signed_in) => ok(&session_body(auth, &signed_in)?),
+        // Upstream's answer to the first of the two codes (auth-js takes it as no session).
+        Verified::OtherAddressNext => ok(&json!({"msg": OTHER_ADDRESS_NEXT, "code": "200"})),
+    }
 }
 
 /// `GET /verify?token=&type=&redirect_to=`: the emailed link. Always a 303 back to the app,
@@ -351,12 +367,20 @@ async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<
     let result = async {
         let token = query_param(query, "token").ok_or(FlowError::CodeInvalid)?;
         let purposes = purposes_of(Some(&kind))?;
-        let s = auth.verify_link_token(&token, purposes, &platform(req.headers())).await?;
-        session_body(auth, &s)
+        match auth.verify_link_token(&token, purposes, &platform(req.headers())).await? {
+            Verified::SignedIn(s) => session_body(auth, &s).map(Some),
+            Verified::OtherAddressNext => Ok(None),
+        }
     }
     .await;
     let fragment = match result {
-        Ok(body) => {
+        Ok(None) => {
+            let mut f = form_urlencoded::Serializer::new(String::new());
+            f.append_pair("message", OTHER_ADDRESS_NEXT);
+            f.append_pair("sb", "");
+            f.finish()
+        }
+        Ok(Some(body)) => {
             let mut f = form_urlencoded::Serializer::new(String::new());
             for k in ["access_token", "expires_at", "expires_in", "refresh_token", "token_type"] {
                 let v = match &body[k] {
@@ -445,6 +469,7 @@ struct UserUpdateBody {
     password: Option<Secret<String>>,
     data: Option<Map<String, Value>>,
     phone: Option<String>,
+    nonce: Option<Secret<String>>,
 }
 
 async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
@@ -459,9 +484,22 @@ async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
         password: body.password.as_ref(),
         data: body.data,
         redirect_to: redirect.as_deref(),
+        nonce: body.nonce.as_ref(),
     };
-    let user = auth.update_user(&user, &session, update).await?;
-    ok(&user_json(&user))
+    let Updated { user, email_change } = auth.update_user(&user, &session, update).await?;
+    let mut body = user_json(&user);
+    if let Some(change) = email_change {
+        body["new_email"] = json!(change.new_email);
+        body["email_change_sent_at"] = json!(change.sent_at.to_rfc3339());
+    }
+    ok(&body)
+}
+
+/// `GET /reauthenticate`: mails the signed-in user a nonce for `PUT /user {password, nonce}`.
+async fn reauthenticate<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let bearer = authenticate(auth, req.headers()).await?;
+    auth.send_reauthentication(&bearer.user).await?;
+    ok(&json!({}))
 }
 
 async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {

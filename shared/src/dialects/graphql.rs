@@ -440,7 +440,11 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             | F::InvalidPlatform
             | F::UsernameTaken
             | F::LinkInvalid
-            | F::LoginNotReady) => GraphqlError::Refused(e.to_string()),
+            | F::LoginNotReady
+            | F::ReauthenticationNeeded
+            | F::ReauthenticationNotValid
+            | F::NoAddress
+            | F::AddressNotVerified) => GraphqlError::Refused(e.to_string()),
         }
     }
 }

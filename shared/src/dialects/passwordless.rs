@@ -7,7 +7,7 @@
 //! from the page itself.
 
 use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError};
-use crate::flows::{Auth, Bearer, Dialect, FlowError};
+use crate::flows::{Auth, Bearer, CodeUse, Dialect, FlowError};
 use crate::mail::html_escape;
 use crate::model::Timestamp;
 use crate::ports::Ports;
@@ -79,6 +79,10 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::SignupDisabled => (403, "Sign-ups are disabled".into()),
         F::WeakPassword { .. } | F::PasswordTooLong => (400, "Passwords are not used here".into()),
         F::InvalidCredentials | F::EmailNotConfirmed => (401, "Invalid credentials".into()),
+        F::ReauthenticationNeeded | F::ReauthenticationNotValid => {
+            (403, "This change needs a recent sign-in; sign in again by email".into())
+        }
+        F::NoAddress | F::AddressNotVerified => (400, "The account has no verified email address".into()),
         F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
             (401, "A valid session token is required (Authorization: Bearer <session_token>)".into())
         }
@@ -189,10 +193,10 @@ struct EmailBody {
 }
 
 async fn put_email<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let user = signed_in(auth, req).await?.user;
+    let Bearer { user, session, .. } = signed_in(auth, req).await?;
     let body: EmailBody = parse_json(req.body())?;
     let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
-    auth.request_email(&user, &email).await?;
+    auth.request_email(&user, &session, &email).await?;
     ok(&json!({"status": "A confirmation link was sent to the address; it is added once confirmed"}))
 }
 
@@ -352,7 +356,13 @@ async fn email_answer<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response
     let form = form_pairs(req.body());
     let Some((_, token)) = form.iter().find(|(k, _)| k == "token") else { return invalid_link_page() };
     match auth.confirm_email_link(token).await {
-        Ok(user) => html(
+        Ok(CodeUse::OtherAddressNext) => html(
+            StatusCode::OK,
+            "Confirmed; one more step",
+            "<h1>Confirmed</h1><p>Now confirm with the link sent to the other address: the \
+             account moves once both are confirmed.</p>",
+        ),
+        Ok(CodeUse::Done(user)) => html(
             StatusCode::OK,
             "Address confirmed",
             &format!(

@@ -7,6 +7,7 @@
 //! an account exists (or is created, for `email_otp`). A user update checks everything before
 //! it changes anything, so a refused update leaves the account as it was.
 
+use super::email_change::EmailChangeSent;
 use super::mailing::LinkTo;
 use super::{check_new_password, is_valid_email, normalize_email, Auth, FlowError};
 use crate::model::{LogoutScope, Purpose, Session, User};
@@ -26,6 +27,18 @@ pub struct UserUpdate<'a> {
     pub data: Option<Map<String, Value>>,
     /// Where the email-change link should land (checked against the allow-list).
     pub redirect_to: Option<&'a str>,
+    /// A re-authentication nonce (GoTrue's `nonce`), for a sensitive change through an old
+    /// session.
+    pub nonce: Option<&'a Secret<String>>,
+}
+
+/// An applied update.
+#[derive(Debug)]
+pub struct Updated {
+    /// The account as it is now.
+    pub user: User,
+    /// The email change it started, if any (the account moves once it is confirmed).
+    pub email_change: Option<EmailChangeSent>,
 }
 
 impl<P: Ports> Auth<P> {
@@ -98,22 +111,16 @@ impl<P: Ports> Auth<P> {
                 let link = LinkTo::Verify(redirect_to);
                 self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps);
             }
-            Purpose::EmailChange => {
-                let pending = self.codes().for_user(&user.id, Purpose::EmailChange).await?;
-                match pending {
-                    Some(code) if code.used_at.is_none() => {
-                        self.send_code(&user, Purpose::EmailChange, &code.sent_to, claimed, LinkTo::Verify(redirect_to));
-                    }
-                    _ => {}
-                }
-            }
+            Purpose::EmailChange => self.resend_email_change(&user, claimed, LinkTo::Verify(redirect_to)).await?,
             _ => {}
         }
         Ok(())
     }
 
-    /// Applies `update` to the signed-in `user` of `session`; returns the account as it is now.
-    pub async fn update_user(&self, user: &User, session: &Session, update: UserUpdate<'_>) -> Result<User, FlowError> {
+    /// Applies `update` to the signed-in `user` of `session`. A password change, or an email
+    /// change that the current address will not confirm, through a session older than
+    /// `REAUTHENTICATION_AFTER` needs `update.nonce` (`reauth`).
+    pub async fn update_user(&self, user: &User, session: &Session, update: UserUpdate<'_>) -> Result<Updated, FlowError> {
         // Check everything first: a refused update changes nothing.
         let new_email = match update.email {
             Some(e) => Some(self.checked_address(e)?).filter(|e| !user.has_email(e)),
@@ -122,8 +129,12 @@ impl<P: Ports> Auth<P> {
         if let Some(p) = update.password {
             check_new_password(&self.config, p.expose())?;
         }
-        let claimed = match &new_email {
-            Some(e) => Some(self.claim_send(e, Purpose::EmailChange).await?),
+        let unconfirmed_move = new_email.is_some() && !self.asks_current_address(user);
+        if update.password.is_some() || unconfirmed_move {
+            self.reauthenticate(user, session, update.nonce).await?;
+        }
+        let email_change = match &new_email {
+            Some(e) => Some(self.request_email_change(user, e, LinkTo::Verify(update.redirect_to)).await?),
             None => None,
         };
         let now = self.now();
@@ -149,15 +160,8 @@ impl<P: Ports> Auth<P> {
             }
             users.set_metadata(&user.id, &Value::Object(metadata), now).await?;
         }
-        if let (Some(email), Some(claimed)) = (new_email, claimed) {
-            // An address that already has an account: its owner is told, the caller learns
-            // nothing (the code that never comes cannot move this account onto it anyway).
-            match users.by_email(&email).await? {
-                Some(_) => self.send_already_registered(claimed),
-                None => self.send_code(user, Purpose::EmailChange, &email, claimed, LinkTo::Verify(update.redirect_to)),
-            }
-        }
-        users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)
+        let user = users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)?;
+        Ok(Updated { user, email_change })
     }
 
     /// Ends the sessions `scope` names, relative to `session`.

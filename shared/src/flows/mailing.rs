@@ -24,6 +24,8 @@ pub enum LinkTo<'a> {
     Verify(Option<&'a str>),
     /// The passwordless email confirmation page, which confirms only by POST.
     EmailConfirmPage,
+    /// No link: the code is typed where it was asked for (a re-authentication nonce).
+    None,
 }
 
 /// A mail waiting for the answer to go out, with the claim to give back if it fails.
@@ -33,7 +35,9 @@ pub(super) struct Outgoing {
     /// costs time that a request about an unknown address would not.
     record: Option<Record>,
     mail: Mail,
-    claim: Claim,
+    /// `None` for a notice that follows from a change already made (its cause was mailed
+    /// under a claim).
+    claim: Option<Claim>,
 }
 
 /// A record that a mail's code or link needs, stored just before it is sent.
@@ -76,8 +80,14 @@ impl<P: Ports> Auth<P> {
 
     /// Queues `mail` (and the code it carries) under a claim made by [`Auth::claim_send`], for
     /// [`Auth::send_queued`].
-    fn deliver(&self, record: Option<Record>, mail: Mail, claim: Claim) {
+    fn deliver(&self, record: Option<Record>, mail: Mail, claim: Option<Claim>) {
         self.outbox.borrow_mut().push(Outgoing { record, mail, claim });
+    }
+
+    /// Gives back a claim whose mail will not go out.
+    pub(super) async fn give_back(&self, claim: Claim) {
+        // Best effort: if this fails, the address waits out the interval.
+        let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
     }
 
     /// [`Auth::claim_send`] for a mail whose absence the caller must not notice: `None`
@@ -106,9 +116,15 @@ impl<P: Ports> Auth<P> {
                 Err(e) => Err(format!("storing what it carries: {e}")),
             };
             if let Err(e) = sent {
-                // Best effort: if this fails too, the user waits out the interval.
-                let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
-                self.report(&format_args!("{} mail not delivered: {e}", claim.purpose.as_str()));
+                let what = match &claim {
+                    Some(claim) => {
+                        // Best effort: if this fails too, the user waits out the interval.
+                        let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
+                        claim.purpose.as_str()
+                    }
+                    None => "notice",
+                };
+                self.report(&format_args!("{what} mail not delivered: {e}"));
             }
         }
     }
@@ -131,8 +147,33 @@ impl<P: Ports> Auth<P> {
         link_to: LinkTo<'_>,
         keeps_attempt: bool,
     ) {
-        let rng = self.ports.rng();
+        let (code, mail) = self.code_and_mail(user, purpose, to, link_to, keeps_attempt, self.now());
+        self.deliver(Some(Record::Code(code)), mail, Some(claim));
+    }
+
+    /// Issues an email change to `new_address`: its code to the new address and, with secure
+    /// email change (`current` claimed), one to the account's current address, as a pair
+    /// (same `created_at`) that replaces any earlier pair.
+    pub(super) fn send_email_change(&self, user: &User, new_address: &str, new: Claim, current: Option<Claim>, link_to: LinkTo<'_>) {
         let now = self.now();
+        let (code, mail) = self.code_and_mail(user, Purpose::EmailChange, new_address, link_to, false, now);
+        self.deliver(Some(Record::Code(code)), mail, Some(new));
+        if let (Some(claim), Some(address)) = (current, user.email.as_deref()) {
+            let (code, mail) = self.code_and_mail(user, Purpose::EmailChangeCurrent, address, link_to, false, now);
+            self.deliver(Some(Record::Code(code)), mail, Some(claim));
+        }
+    }
+
+    fn code_and_mail(
+        &self,
+        user: &User,
+        purpose: Purpose,
+        to: &str,
+        link_to: LinkTo<'_>,
+        keeps_attempt: bool,
+        now: Timestamp,
+    ) -> (OneTimeCode, Mail) {
+        let rng = self.ports.rng();
         let id = random_uuid(rng);
         let digits = random_code_digits(rng);
         let link_token = random_b64(rng, 32);
@@ -154,18 +195,25 @@ impl<P: Ports> Auth<P> {
             LinkTo::EmailConfirmPage => {
                 format!("{}/auth/email/confirm?token={link_token}", self.config.api_external_url)
             }
+            LinkTo::None => String::new(),
         };
-        self.deliver(Some(Record::Code(code)), mail::code_mail(&self.config, purpose, to, digits.expose(), &link), claim);
+        let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link);
+        (code, mail)
+    }
+
+    /// Tells the old address that the account moved to `new_address`.
+    pub(super) fn send_email_changed(&self, old_address: &str, new_address: &str) {
+        self.deliver(None, mail::email_changed(&self.config, old_address, new_address), None);
     }
 
     /// Tells the owner of the claimed address that someone tried to register it again.
     pub(super) fn send_already_registered(&self, claim: Claim) {
-        self.deliver(None, mail::already_registered(&self.config, &claim.address), claim);
+        self.deliver(None, mail::already_registered(&self.config, &claim.address), Some(claim));
     }
 
     /// Mails an already rendered mail under a claim, storing `record` first.
     pub(super) fn send_mail(&self, record: Option<Record>, mail: Mail, claim: Claim) {
-        self.deliver(record, mail, claim);
+        self.deliver(record, mail, Some(claim));
     }
 
     /// The emailed link: GoTrue's `GET /verify`, which redirects afterwards to `redirect_to` if
@@ -176,7 +224,11 @@ impl<P: Ports> Auth<P> {
         format!(
             "{}/auth/v1/verify?token={token}&type={}&redirect_to={redirect}",
             self.config.api_external_url,
-            purpose.as_str()
+            // GoTrue names both codes of an email change `email_change`.
+            match purpose {
+                Purpose::EmailChangeCurrent => Purpose::EmailChange.as_str(),
+                p => p.as_str(),
+            }
         )
     }
 

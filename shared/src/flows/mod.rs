@@ -8,23 +8,29 @@
 //! (starting sessions), `bearer` (the one road from a presented credential to its live session,
 //! with every session rule), `access` (minting each dialect's access tokens, their lifetimes
 //! and refresh windows), `refresh`, `account` (recovery, email sign-in, updates, logout),
-//! `passwordless` (username registration, emailed sign-in requests, session management) and
-//! `mailing` (codes and notices under the send limit).
+//! `email_change` (moving an account to another address, confirmed by both), `reauth`
+//! (re-authentication for sensitive changes), `passwordless` (username registration, emailed
+//! sign-in requests, session management) and `mailing` (codes and notices under the send
+//! limit, sent after the answer).
 
 mod access;
 mod account;
 mod bearer;
+mod email_change;
 mod login;
 mod mailing;
 mod passwordless;
+mod reauth;
 mod refresh;
 mod session;
 mod signup;
 mod verify;
 
 pub use access::{AccessToken, Claims, GraphqlToken};
-pub use account::UserUpdate;
+pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, ACTIVITY_WRITE_INTERVAL_SECS};
+pub use email_change::{CodeUse, EmailChangeSent};
+pub use verify::Verified;
 pub use crate::model::Dialect;
 pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use session::SignedIn;
@@ -100,6 +106,19 @@ pub enum FlowError {
         /// Seconds until the next mail may go.
         wait_secs: i64,
     },
+    /// A sensitive change through a session older than `REAUTHENTICATION_AFTER`, without a
+    /// nonce.
+    #[error("reauthentication needed")]
+    ReauthenticationNeeded,
+    /// The re-authentication nonce is wrong, expired, used or was never sent.
+    #[error("reauthentication not valid")]
+    ReauthenticationNotValid,
+    /// The account has no address to mail (re-authentication).
+    #[error("no address")]
+    NoAddress,
+    /// The account's address is not verified, so it cannot prove anything (re-authentication).
+    #[error("address not verified")]
+    AddressNotVerified,
     /// The address an email change was confirmed for has an account by now.
     #[error("email exists")]
     EmailExists,

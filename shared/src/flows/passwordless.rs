@@ -89,9 +89,9 @@ impl<P: Ports> Auth<P> {
             Err(StoreError::Conflict("username")) => return Err(FlowError::UsernameTaken),
             Err(e) => return Err(e.into()),
         }
-        let (token, _) = self.start_token_session(&user, AuthMethod::Registration, platform).await?;
+        let (token, session) = self.start_token_session(&user, AuthMethod::Registration, platform).await?;
         if let Some(address) = email {
-            if let Err(e) = self.request_email(&user, &address).await {
+            if let Err(e) = self.request_email(&user, &session, &address).await {
                 self.report(&format_args!("registration of {username}: email not sent: {e}"));
             }
         }
@@ -99,21 +99,18 @@ impl<P: Ports> Auth<P> {
     }
 
     /// Mails `address` a link that attaches it to the account once confirmed (or, if another
-    /// account has it, a notice to its owner, so the caller learns nothing).
-    pub async fn request_email(&self, user: &User, address: &str) -> Result<(), FlowError> {
+    /// account has it, a notice to its owner, so the caller learns nothing). Replacing an
+    /// address is an email change like GoTrue's (`email_change`): the current address confirms
+    /// it too, or, with that switched off, `session` must be recent (a fresh sign-in).
+    pub async fn request_email(&self, user: &User, session: &Session, address: &str) -> Result<(), FlowError> {
         let address = self.checked_address(address)?;
-        let claim = self.claim_send(&address, Purpose::EmailChange).await?;
-        match self.users().by_email(&address).await? {
-            Some(owner) if owner.id == user.id => Ok(()),
-            Some(_) => {
-                self.send_already_registered(claim);
-                Ok(())
-            }
-            None => {
-                self.send_code(user, Purpose::EmailChange, &address, claim, LinkTo::EmailConfirmPage);
-                Ok(())
-            }
+        if user.has_email(&address) {
+            return Ok(());
         }
+        if user.email.is_some() && !self.asks_current_address(user) {
+            self.reauthenticate(user, session, None).await?;
+        }
+        self.request_email_change(user, &address, LinkTo::EmailConfirmPage).await.map(|_| ())
     }
 
     /// Starts an emailed sign-in for `username` on `platform`, mailing `email` if it is the

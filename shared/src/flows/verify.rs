@@ -7,35 +7,49 @@
 //! only one request ever uses it. Using a code proves the mailbox, so it also confirms the
 //! address; an email-change code moves the account to the address it was sent to.
 
+use super::email_change::CodeUse;
 use super::{normalize_email, Auth, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
+use crate::ports::{Codes as _, Ports, Sessions as _, Users as _};
 use crate::token::{digests_match, hash_code, hash_secret};
 
+/// What a used code or link gave.
+#[derive(Debug)]
+pub enum Verified {
+    /// Signed in (the code did what it is for).
+    SignedIn(SignedIn),
+    /// Half of a secure email change: the code of the other address is still to be used.
+    OtherAddressNext,
+}
+
 impl<P: Ports> Auth<P> {
-    /// Uses the digits mailed to `email` for one of `purposes` (the newest such code), and
-    /// signs in. For email change, `email` may be the account's address or the new one.
+    /// Uses the digits mailed to `email` for one of `purposes` (the newest such code sent to
+    /// that address), and signs in. For email change, `email` is the address that got the code:
+    /// the new one, or the current one for its half of a secure change.
     pub async fn verify_code(
         &self,
         email: &str,
         digits: &str,
         purposes: &[Purpose],
         platform: &str,
-    ) -> Result<SignedIn, FlowError> {
-        let well_formed = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
+    ) -> Result<Verified, FlowError> {
         let (user, code) = self.find_code(&normalize_email(email), purposes).await?.ok_or(FlowError::CodeInvalid)?;
-        let now = self.now();
-        if !self.codes()
-            .take_attempt(&code.id, now, self.config.otp_max_attempts)
-            .await?
-        {
+        self.check_digits(&code, digits).await?;
+        self.use_code(user, code, platform).await
+    }
+
+    /// Takes one try of `code` (atomically, before comparing, so concurrent guesses cannot
+    /// exceed the cap) and compares the digits in constant time.
+    pub(super) async fn check_digits(&self, code: &OneTimeCode, digits: &str) -> Result<(), FlowError> {
+        let well_formed = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
+        if !self.codes().take_attempt(&code.id, self.now(), self.config.otp_max_attempts).await? {
             return Err(FlowError::CodeInvalid);
         }
         let expected = hash_code(self.code_key.expose(), &code.id, digits);
         if !well_formed || !digests_match(&expected, &code.code_hash) {
             return Err(FlowError::CodeInvalid);
         }
-        self.use_code(user, code, platform).await
+        Ok(())
     }
 
     async fn find_code(&self, email: &str, purposes: &[Purpose]) -> Result<Option<(User, OneTimeCode)>, FlowError> {
@@ -44,7 +58,7 @@ impl<P: Ports> Auth<P> {
         if let Some(user) = users.by_email(email).await? {
             let mut newest: Option<OneTimeCode> = None;
             for &p in purposes {
-                if let Some(c) = codes.for_user(&user.id, p).await? {
+                if let Some(c) = codes.for_user(&user.id, p).await?.filter(|c| c.sent_to == email) {
                     if newest.as_ref().is_none_or(|n| c.created_at > n.created_at) {
                         newest = Some(c);
                     }
@@ -70,7 +84,7 @@ impl<P: Ports> Auth<P> {
         token: &str,
         purposes: &[Purpose],
         platform: &str,
-    ) -> Result<SignedIn, FlowError> {
+    ) -> Result<Verified, FlowError> {
         let code = self.codes()
             .by_link_hash(&hash_secret(token))
             .await?
@@ -83,26 +97,29 @@ impl<P: Ports> Auth<P> {
         self.use_code(user, code, platform).await
     }
 
-    async fn use_code(&self, user: User, code: OneTimeCode, platform: &str) -> Result<SignedIn, FlowError> {
+    async fn use_code(&self, user: User, code: OneTimeCode, platform: &str) -> Result<Verified, FlowError> {
         let method = match code.purpose {
             Purpose::Signup => AuthMethod::Otp,
             Purpose::Recovery => AuthMethod::Recovery,
             Purpose::MagicLink => AuthMethod::MagicLink,
-            Purpose::EmailChange => AuthMethod::EmailChange,
-            _ => return Err(FlowError::CodeInvalid),
+            Purpose::EmailChange | Purpose::EmailChangeCurrent => AuthMethod::EmailChange,
+            Purpose::Reauthentication | Purpose::Login => return Err(FlowError::CodeInvalid),
         };
-        let user = self.apply_code(user, code).await?;
+        let user = match self.apply_code(user, code).await? {
+            CodeUse::Done(user) => user,
+            CodeUse::OtherAddressNext => return Ok(Verified::OtherAddressNext),
+        };
         // Codes and links are GoTrue's (`/verify`); its sessions come from them.
-        self.start_session(user, method, platform, Dialect::Gotrue).await
+        Ok(Verified::SignedIn(self.start_session(user, method, platform, Dialect::Gotrue).await?))
     }
 
     /// Uses the code's link token for an email change without starting a session (the
-    /// passwordless dialect's confirmation page); returns the account as it is now.
-    pub async fn confirm_email_link(&self, token: &str) -> Result<User, FlowError> {
+    /// passwordless dialect's confirmation page).
+    pub async fn confirm_email_link(&self, token: &str) -> Result<CodeUse, FlowError> {
         let code = self.codes()
             .by_link_hash(&hash_secret(token))
             .await?
-            .filter(|c| c.purpose == Purpose::EmailChange)
+            .filter(|c| matches!(c.purpose, Purpose::EmailChange | Purpose::EmailChangeCurrent))
             .ok_or(FlowError::CodeInvalid)?;
         let user = self.users().by_id(&code.user_id).await?.ok_or(FlowError::CodeInvalid)?;
         self.apply_code(user, code).await
@@ -131,8 +148,8 @@ impl<P: Ports> Auth<P> {
         Ok(())
     }
 
-    /// Consumes the code and does what it is for; returns the account as it is now.
-    async fn apply_code(&self, mut user: User, code: OneTimeCode) -> Result<User, FlowError> {
+    /// Consumes the code and does what it is for.
+    async fn apply_code(&self, mut user: User, code: OneTimeCode) -> Result<CodeUse, FlowError> {
         let now = self.now();
         // A code for the account's own address dies when the address changes.
         let addressed_right = match code.purpose {
@@ -142,21 +159,14 @@ impl<P: Ports> Auth<P> {
         if !addressed_right || !self.codes().consume(&code.id, now).await? {
             return Err(FlowError::CodeInvalid);
         }
-        if !user.is_confirmed() && code.purpose != Purpose::EmailChange {
-            self.first_proof_of_mailbox(&mut user, &code, now).await?;
+        if matches!(code.purpose, Purpose::EmailChange | Purpose::EmailChangeCurrent) {
+            return self.use_email_change_code(user, code, now).await;
         }
-        if code.purpose == Purpose::EmailChange {
-            match self.users().set_email(&user.id, &code.sent_to, now).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
-                Err(e) => return Err(e.into()),
-            }
-            user.email = Some(code.sent_to);
-            user.email_confirmed_at = Some(now);
-        } else if !user.is_confirmed() {
+        if !user.is_confirmed() {
+            self.first_proof_of_mailbox(&mut user, &code, now).await?;
             self.users().confirm_email(&user.id, now).await?;
             user.email_confirmed_at = Some(now);
         }
-        Ok(user)
+        Ok(CodeUse::Done(user))
     }
 }
