@@ -181,19 +181,58 @@ test("resend is limited per address, then sends a fresh code that works", async 
   assert.equal(ok.error, null);
 });
 
-test("updateUser with a new email changes it only after the new address confirms", async () => {
+test("updateUser with a new email moves the account only once both addresses confirm, and tells the old one", async () => {
   const a = await account("move");
   const target = fresh("moved");
+  const before = (await mail.mailsTo(a.email)).length;
   const asked = await a.client.updateUser({ email: target });
   assert.equal(asked.error, null);
   assert.equal(asked.data.user.email, a.email);
-  const code = codeIn(await mail.latest(target));
+  assert.equal(asked.data.user.new_email, target);
+  assert.ok(Date.parse(asked.data.user.email_change_sent_at) > Date.now() - 60_000);
+  const toNew = codeIn(await mail.latest(target));
+  const toCurrent = await mail.latest(a.email, { after: before });
+  assert.match(toCurrent.subject, /Confirm the change of your address/);
+  // The new address alone (what a thief with a stolen session has) moves nothing.
+  const half = await newClient().verifyOtp({ email: target, token: toNew, type: "email_change" });
+  assert.equal(half.error, null);
+  assert.equal(half.data.session, null, "auth-js sees no session after the first of two");
+  assert.equal((await a.client.getUser(a.session.access_token)).data.user.email, a.email);
   assert.equal((await newClient().signInWithPassword({ email: a.email, password: a.password })).error, null);
-  const { error } = await newClient().verifyOtp({ email: target, token: code, type: "email_change" });
+  // The current address agrees: the account moves.
+  const { data, error } = await newClient().verifyOtp({ email: a.email, token: codeIn(toCurrent), type: "email_change" });
   assert.equal(error, null);
+  assert.equal(data.user.email, target);
   assert.equal((await a.client.getUser(a.session.access_token)).data.user.email, target);
   assert.equal((await newClient().signInWithPassword({ email: target, password: a.password })).error, null);
   assert.equal((await newClient().signInWithPassword({ email: a.email, password: a.password })).error?.code, "invalid_credentials");
+  const told = await mail.latest(a.email, { after: before + 1 });
+  assert.match(told.subject, /was changed/);
+  assert.match(told.text, new RegExp(target.replace(/[.]/g, "\\.")));
+});
+
+test("a password change through a day-old session needs reauthenticate()'s nonce", async () => {
+  const w = await startWorker({ mail, vars: { REAUTHENTICATION_AFTER: "1" } });
+  try {
+    const email = fresh("reauth");
+    const client = new GoTrueClient({ url: `${w.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+    assert.equal((await client.signUp({ email, password: "first-password" })).error, null);
+    assert.equal((await client.verifyOtp({ email, token: codeIn(await mail.latest(email)), type: "signup" })).error, null);
+    await sleep(1100); // the session is now older than REAUTHENTICATION_AFTER
+    const refused = await client.updateUser({ password: "second-password" });
+    assert.equal(refused.error?.code, "reauthentication_needed");
+    assert.equal(refused.error?.status, 400);
+    const before = (await mail.mailsTo(email)).length;
+    assert.equal((await client.reauthenticate()).error, null);
+    const nonce = codeIn(await mail.latest(email, { after: before }));
+    const wrong = await client.updateUser({ password: "second-password", nonce: nonce === "000000" ? "111111" : "000000" });
+    assert.equal(wrong.error?.code, "reauthentication_not_valid");
+    assert.equal((await client.updateUser({ password: "second-password", nonce })).error, null);
+    const again = new GoTrueClient({ url: `${w.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+    assert.equal((await again.signInWithPassword({ email, password: "second-password" })).error, null);
+  } finally {
+    await w.stop();
+  }
 });
 
 test("the mailed link redirects to an allowed redirect_to and never to a foreign one", async () => {

@@ -172,3 +172,29 @@ test("bad input gets a 4xx with {error} and writes nothing", async () => {
   assert.deepEqual(dup.json, { error: "That username is taken" });
   assert.equal(await count(), users + 1, "only the one good registration wrote an account");
 });
+
+test("replacing the address needs both addresses' links, and the old address is told", async () => {
+  const username = unique("eve");
+  const email = `${username}@example.com`;
+  const reg = await api("/auth/registration", { body: { username, email, session_platform: "Laptop" } });
+  const token = reg.json.session_token;
+  const first = await linkTo(email, "/auth/email/confirm");
+  await api("/auth/email/confirm", { method: "POST", ...form({ token: first.token }) });
+  // A thief with the session token asks to move the account to their own address.
+  const thief = `${username}-thief@example.com`;
+  const before = (await mail.mailsTo(email)).length;
+  assert.equal((await api("/auth/email", { method: "PUT", body: { email: thief }, headers: bearer(token) })).status, 200);
+  const theirs = await linkTo(thief, "/auth/email/confirm");
+  const half = await api("/auth/email/confirm", { method: "POST", ...form({ token: theirs.token }) });
+  assert.equal(half.status, 200, half.text);
+  assert.match(half.text, /other address/);
+  assert.equal((await api("/auth/me", { method: "GET", headers: bearer(token) })).json.email, email, "not moved by the thief's link");
+  // The owner's mailbox was asked; had she agreed, the account would move and she would be told.
+  const asked = await linkTo(email, "/auth/email/confirm", before);
+  assert.match(asked.mail.subject, /Confirm the change of your address/);
+  const done = await api("/auth/email/confirm", { method: "POST", ...form({ token: asked.token }) });
+  assert.equal(done.status, 200, done.text);
+  assert.equal((await api("/auth/me", { method: "GET", headers: bearer(token) })).json.email, thief);
+  const told = await mail.latest(email, { after: before + 1 });
+  assert.match(told.subject, /was changed/);
+});

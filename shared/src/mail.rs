@@ -154,16 +154,6 @@ pub fn already_registered(config: &Config, to: &str) -> Mail {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_special_characters_are_escaped() {
-        assert_eq!(html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-    }
-}
-
 /// Tells the old address that the account moved to `new_address` (sent in every mode, so the
 /// owner hears of a change that a stolen session made).
 pub fn email_changed(config: &Config, to: &str, new_address: &str) -> Mail {
@@ -184,5 +174,15 @@ pub fn email_changed(config: &Config, to: &str, new_address: &str) -> Mail {
                 html_escape(new_address)
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_special_characters_are_escaped() {
+        assert_eq!(html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
     }
 }

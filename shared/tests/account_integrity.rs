@@ -248,3 +248,76 @@ fn a_magic_link_drops_the_metadata_a_stranger_set_but_keeps_its_own_otps() {
     let v = post(&app, "/verify", &json!({"type": "email", "email": "new@example.com", "token": code}));
     assert_eq!(v.body["user"]["user_metadata"]["plan"], "trial", "{}", v.raw);
 }
+
+#[test]
+fn a_stolen_session_cannot_move_the_account_to_the_thiefs_address() {
+    let app = app();
+    let victim = confirmed_user(&app, "victim@example.com", "victim pass");
+    let stolen = s(&victim, "access_token");
+    let r = put(&app, "/user", &stolen, &json!({"email": "thief@example.com"}));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    // The thief has the new address's code, and tries it with either address.
+    let code = code_for(&app, "thief@example.com");
+    let with_current = post(&app, "/verify", &json!({"type": "email_change", "email": "victim@example.com", "token": code}));
+    assert_eq!(error_code(&with_current), "otp_expired", "a code only works with the address it went to");
+    let half = post(&app, "/verify", &json!({"type": "email_change", "email": "thief@example.com", "token": code}));
+    assert_eq!(half.status, 200, "{}", half.raw);
+    assert!(half.body.get("access_token").is_none(), "no session from half a change: {}", half.raw);
+    // The account stays with the victim: the thief cannot recover it through their address.
+    assert_eq!(get(&app, "/user", Some(&stolen)).body["email"], "victim@example.com");
+    assert_eq!(post(&app, "/recover", &json!({"email": "thief@example.com"})).status, 200);
+    assert_eq!(mails_to(&app, "thief@example.com"), 1, "no recovery mail for an address the account does not have");
+    // And the victim's mailbox was asked.
+    let asked = sent_mails(&app).into_iter().rev().find(|m| m.to == "victim@example.com").unwrap();
+    assert!(asked.subject.contains("Confirm the change of your address"), "{}", asked.subject);
+}
+
+#[test]
+fn a_password_change_through_an_old_session_needs_a_nonce_from_the_mailbox() {
+    let app = app();
+    let ann = confirmed_user(&app, "ann@example.com", "ann pass 1");
+    // A day later, still signed in (the access token refreshed, the session as old as it was).
+    ports(&app).clock.advance_secs(86_400);
+    let token = s(&refresh(&app, &s(&ann, "refresh_token")).body, "access_token");
+    let r = put(&app, "/user", &token, &json!({"password": "thief pass"}));
+    assert_eq!(r.status, 400, "{}", r.raw);
+    assert_eq!(error_code(&r), "reauthentication_needed");
+    let wrong = put(&app, "/user", &token, &json!({"password": "thief pass", "nonce": "123456"}));
+    assert_eq!(error_code(&wrong), "reauthentication_not_valid", "no nonce was ever sent");
+    assert_eq!(get(&app, "/reauthenticate", Some(&token)).status, 200);
+    let nonce = code_for(&app, "ann@example.com");
+    let guess = if nonce == "000000" { "111111" } else { "000000" };
+    let wrong = put(&app, "/user", &token, &json!({"password": "thief pass", "nonce": guess}));
+    assert_eq!((wrong.status.as_u16(), error_code(&wrong)), (422, "reauthentication_not_valid"));
+    let ok = put(&app, "/user", &token, &json!({"password": "ann pass 2", "nonce": nonce}));
+    assert_eq!(ok.status, 200, "{}", ok.raw);
+    assert_eq!(login(&app, "ann@example.com", "ann pass 2").status, 200);
+    let again = put(&app, "/user", &token, &json!({"password": "ann pass 3", "nonce": nonce}));
+    assert_eq!(error_code(&again), "reauthentication_not_valid", "a nonce works once");
+    // A fresh sign-in needs none; neither does anyone with REAUTHENTICATION_AFTER=0.
+    let fresh = s(&login(&app, "ann@example.com", "ann pass 2").body, "access_token");
+    assert_eq!(put(&app, "/user", &fresh, &json!({"password": "ann pass 3"})).status, 200);
+}
+
+#[test]
+fn re_authentication_can_be_switched_off() {
+    let app = app_with(&[("REAUTHENTICATION_AFTER", "0")]);
+    let ann = confirmed_user(&app, "ann@example.com", "ann pass 1");
+    ports(&app).clock.advance_secs(10 * 86_400);
+    let token = s(&refresh(&app, &s(&ann, "refresh_token")).body, "access_token");
+    assert_eq!(put(&app, "/user", &token, &json!({"password": "ann pass 2"})).status, 200);
+}
+
+#[test]
+fn feathers_asks_for_a_fresh_sign_in_to_change_the_password_through_an_old_session() {
+    let app = app_with(&[("REAUTHENTICATION_AFTER", "3600")]);
+    let r = call(&app, "POST", "/users", &json!({"email": "ann@example.com", "password": "ann pass 1"}), None);
+    let id = s(&r.body, "id");
+    let old = s(&feathers_local(&app, "ann@example.com", "ann pass 1").body, "accessToken");
+    ports(&app).clock.advance_secs(3601);
+    let p = call(&app, "PATCH", &format!("/users/{id}"), &json!({"password": "thief pass"}), Some(&old));
+    assert_eq!((p.status.as_u16(), p.body["name"].as_str()), (403, Some("Forbidden")), "{}", p.raw);
+    let fresh = s(&feathers_local(&app, "ann@example.com", "ann pass 1").body, "accessToken");
+    let p = call(&app, "PATCH", &format!("/users/{id}"), &json!({"password": "ann pass 2"}), Some(&fresh));
+    assert_eq!(p.status, 200, "{}", p.raw);
+}

@@ -398,3 +398,40 @@ fn the_session_list_leaves_out_sessions_past_their_lifetime() {
     ports(&app).clock.advance_secs(300); // 950 s: so is GoTrue's
     assert_eq!(platforms(&app), ["Phone"]);
 }
+
+fn confirm_email(app: &App<TestPorts>, to: &str) -> Reply {
+    let token = link_of(app, to, "/auth/email/confirm?token=");
+    send(app, request("POST", "/auth/email/confirm", format!("token={token}").as_bytes(), &[("content-type", "application/x-www-form-urlencoded")]))
+}
+
+#[test]
+fn replacing_an_address_needs_both_addresses_and_the_old_one_is_told() {
+    let app = app();
+    let token = account_with_email(&app, "ada", "ada@example.com");
+    let r = pw(&app, "PUT", "/auth/email", &json!({"email": "ada.new@example.com"}), Some(&token));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let first = confirm_email(&app, "ada.new@example.com");
+    assert_eq!(first.status, 200, "{}", first.raw);
+    assert!(first.raw.contains("other address"), "{}", first.raw);
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&token)).body["email"], "ada@example.com", "not moved yet");
+    let second = confirm_email(&app, "ada@example.com");
+    assert_eq!(second.status, 200, "{}", second.raw);
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&token)).body["email"], "ada.new@example.com");
+    let told = sent_mails(&app).into_iter().rev().find(|m| m.to == "ada@example.com").unwrap();
+    assert!(told.subject.contains("was changed"), "{}", told.subject);
+}
+
+#[test]
+fn without_secure_email_change_an_old_session_must_sign_in_again_to_replace_the_address() {
+    let app = app_with(&[("MAILER_SECURE_EMAIL_CHANGE_ENABLED", "false")]);
+    let token = account_with_email(&app, "ada", "ada@example.com");
+    ports(&app).clock.advance_secs(86_400);
+    let r = pw(&app, "PUT", "/auth/email", &json!({"email": "thief@example.com"}), Some(&token));
+    assert_eq!(r.status, 403, "{}", r.raw);
+    assert!(r.body["error"].as_str().unwrap().contains("sign in again"), "{}", r.raw);
+    assert_eq!(mails_to(&app, "thief@example.com"), 0);
+    // Adding a first address needs no re-authentication: there is nothing to take over.
+    let bea = register(&app, "bea", "Phone");
+    ports(&app).clock.advance_secs(86_400);
+    assert_eq!(pw(&app, "PUT", "/auth/email", &json!({"email": "bea@example.com"}), Some(&bea)).status, 200);
+}

@@ -17,7 +17,7 @@ use crate::token::{digests_match, hash_code, hash_secret};
 #[derive(Debug)]
 pub enum Verified {
     /// Signed in (the code did what it is for).
-    SignedIn(SignedIn),
+    SignedIn(Box<SignedIn>),
     /// Half of a secure email change: the code of the other address is still to be used.
     OtherAddressNext,
 }
@@ -110,7 +110,7 @@ impl<P: Ports> Auth<P> {
             CodeUse::OtherAddressNext => return Ok(Verified::OtherAddressNext),
         };
         // Codes and links are GoTrue's (`/verify`); its sessions come from them.
-        Ok(Verified::SignedIn(self.start_session(user, method, platform, Dialect::Gotrue).await?))
+        Ok(Verified::SignedIn(Box::new(self.start_session(user, method, platform, Dialect::Gotrue).await?)))
     }
 
     /// Uses the code's link token for an email change without starting a session (the
