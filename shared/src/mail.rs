@@ -31,8 +31,9 @@ fn page(title: &str, body_html: &str) -> String {
     )
 }
 
-/// A mail carrying a 6-digit code and the equivalent link, worded for its purpose.
-pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: &str) -> Mail {
+/// A mail carrying a 6-digit code and the equivalent link, worded for its purpose;
+/// `moving_to` names the new address in the current address's half of an email change.
+pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: &str, moving_to: Option<&str>) -> Mail {
     let site = &config.site_name;
     let minutes = config.otp_exp_secs / 60;
     let (subject, action, ignore) = match purpose {
@@ -59,13 +60,18 @@ pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: 
         Purpose::EmailChangeCurrent => (
             format!("Confirm the change of your address at {site}"),
             "Confirm moving your account to the new address",
-            "If you did not ask for this, do not confirm: your account stays at this address.              Someone may be signed in to it; change your password."
-                .to_string(),
+            format!(
+                "Someone (maybe you) asked to move your {site} account from this address to {}. \
+                 If it was not you, do not confirm: your account stays at this address, and someone \
+                 may be signed in to it, so change your password.",
+                moving_to.unwrap_or("another address")
+            ),
         ),
         Purpose::Reauthentication => (
             format!("Your verification code for {site}"),
             "Confirm it is you",
-            "If you did not ask for this code, someone may be signed in to your account: change              your password."
+            "If you did not ask for this code, someone may be signed in to your account: change \
+             your password."
                 .to_string(),
         ),
         Purpose::Login => (

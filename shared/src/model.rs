@@ -336,7 +336,7 @@ pub enum Purpose {
     /// the [`Purpose::EmailChangeCurrent`] code of the same request is used too).
     EmailChange,
     /// Sent to the account's current address with secure email change: its owner agrees to
-    /// the move. Issued together with the [`Purpose::EmailChange`] code (same `created_at`).
+    /// the move. Issued together with the [`Purpose::EmailChange`] code (same `pair_id`).
     EmailChangeCurrent,
     /// A nonce that re-authenticates a signed-in user for a sensitive change (GoTrue's
     /// `/reauthenticate`).
@@ -404,6 +404,10 @@ pub struct OneTimeCode {
     /// other first proof of the address removes password and metadata, since they may be a
     /// stranger's.
     pub keeps_attempt: bool,
+    /// For the two codes of a secure email change (to the new and to the current address):
+    /// the id they share. A new-address code with a pair id moves the account only once the
+    /// other code of its pair was used.
+    pub pair_id: Option<String>,
 }
 
 /// A mail to send, already rendered.

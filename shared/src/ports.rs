@@ -126,6 +126,12 @@ pub trait Sessions {
 pub trait Codes {
     /// Stores `code` as the one live code for its user and purpose, replacing any earlier one.
     async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError>;
+    /// [`Codes::put`] of two codes (of two purposes) at once, all or nothing: the halves of a
+    /// secure email change.
+    async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError>;
+    /// The live code of this user and purpose no longer keeps what its attempt set
+    /// ([`OneTimeCode::keeps_attempt`]): a later attempt by someone else came in.
+    async fn forfeit_keep(&self, user_id: &str, purpose: Purpose) -> Result<(), StoreError>;
     /// The current code for a user and purpose, live or not.
     async fn for_user(
         &self,

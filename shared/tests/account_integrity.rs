@@ -321,3 +321,39 @@ fn feathers_asks_for_a_fresh_sign_in_to_change_the_password_through_an_old_sessi
     let p = call(&app, "PATCH", &format!("/users/{id}"), &json!({"password": "ann pass 2"}), Some(&fresh));
     assert_eq!(p.status, 200, "{}", p.raw);
 }
+
+/// The victim's sign-up within the send limit of a stranger's mails nothing, so the only
+/// confirmation mail in her inbox is the stranger's: its code must no longer keep their password.
+#[test]
+fn a_victims_sign_up_under_the_send_limit_does_not_confirm_the_strangers_password() {
+    let app = app();
+    assert_eq!(signup(&app, "victim@example.com", "attacker pass").status, 200);
+    // The stranger repeats this every MAIL_MIN_INTERVAL so the slot is always taken.
+    ports(&app).clock.advance_secs(30);
+    let mine = signup(&app, "victim@example.com", "victim pass");
+    assert_eq!(mine.status, 200, "{}", mine.raw);
+    // She confirms with the (only, fresh) confirmation mail in her inbox.
+    let code = code_for(&app, "victim@example.com");
+    let v = post(&app, "/verify", &json!({"type": "signup", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let stranger = login(&app, "victim@example.com", "attacker pass");
+    assert_eq!(stranger.status, 400, "the stranger signs in to the victim's verified account: {}", stranger.raw);
+}
+
+/// Two email change requests in a row answer alike whether the first's target is registered
+/// (whose owner gets a notice) or not: the current address's send slot is taken either way.
+fn probe_change(app: &App<TestPorts>, token: &str, target: &str, n: usize) -> u16 {
+    assert_eq!(put(app, "/user", token, &json!({"email": target})).status, 200);
+    put(app, "/user", token, &json!({"email": format!("probe{n}@attacker.test")})).status.as_u16()
+}
+
+#[test]
+fn an_email_change_request_tells_a_registered_address_from_a_new_one() {
+    let app = app();
+    confirmed_user(&app, "someone@example.com", "pass word 1");
+    let token = s(&confirmed_user(&app, "me@attacker.test", "pass word 2"), "access_token");
+    let registered = probe_change(&app, &token, "someone@example.com", 1);
+    ports(&app).clock.advance_secs(61);
+    let unknown = probe_change(&app, &token, "nobody@example.com", 2);
+    assert_eq!(registered, unknown, "registered -> {registered}, unknown -> {unknown}");
+}

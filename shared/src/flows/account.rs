@@ -98,7 +98,13 @@ impl<P: Ports> Auth<P> {
     /// at `email`; does nothing (visibly the same) when there is none.
     pub async fn resend(&self, purpose: Purpose, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
-        let claimed = self.claim_send(&email, purpose).await?;
+        // `email` is the account's current address: for an email change, the mail it may get
+        // is the current address's half.
+        let claim_as = match purpose {
+            Purpose::EmailChange => Purpose::EmailChangeCurrent,
+            p => p,
+        };
+        let claimed = self.claim_send(&email, claim_as).await?;
         let Some(user) = self.users().by_email(&email).await? else {
             return Ok(());
         };

@@ -58,12 +58,9 @@ impl<P: Ports> Auth<P> {
         };
         match self.users().by_email(new_email).await? {
             // Its owner is told; the code that never comes cannot move this account onto it.
-            Some(_) => {
-                self.send_already_registered(new);
-                if let Some(claim) = current {
-                    self.give_back(claim).await;
-                }
-            }
+            // The current address's claim stays taken, as if its code had gone out, so the
+            // next request's answer does not tell a registered address from a new one.
+            Some(_) => self.send_already_registered(new),
             None => self.send_email_change(user, new_email, new, current, link_to),
         }
         Ok(EmailChangeSent { new_email: new_email.to_string(), sent_at: self.now() })
@@ -84,20 +81,24 @@ impl<P: Ports> Auth<P> {
     /// After `code` (an email-change code of `user`) was consumed: moves the account if the
     /// pair is complete, else says the other address is next.
     pub(super) async fn use_email_change_code(&self, mut user: User, code: OneTimeCode, now: Timestamp) -> Result<CodeUse, FlowError> {
-        let other_purpose = match code.purpose {
-            Purpose::EmailChangeCurrent => Purpose::EmailChange,
-            _ => Purpose::EmailChangeCurrent,
+        // The other half of this code's pair, if it is one. Fails closed: a new-address code
+        // issued as half of a pair moves the account only with its own pair's other half used.
+        let other = match &code.pair_id {
+            None => None,
+            Some(pair) => {
+                let other_purpose = match code.purpose {
+                    Purpose::EmailChangeCurrent => Purpose::EmailChange,
+                    _ => Purpose::EmailChangeCurrent,
+                };
+                let found = self.codes().for_user(&user.id, other_purpose).await?;
+                // Replaced by a later request (or never stored): this half is dead.
+                Some(found.filter(|o| o.pair_id.as_ref() == Some(pair)).ok_or(FlowError::CodeInvalid)?)
+            }
         };
-        // The other code of the same request (a later request replaces both).
-        let other = self
-            .codes()
-            .for_user(&user.id, other_purpose)
-            .await?
-            .filter(|o| o.created_at == code.created_at);
         let new_address = match (code.purpose, &other) {
             (Purpose::EmailChange, _) => code.sent_to.clone(),
             (_, Some(new)) => new.sent_to.clone(),
-            // A current-address code whose change was replaced or never issued.
+            // A current-address code is always half of a pair.
             (_, None) => return Err(FlowError::CodeInvalid),
         };
         if other.as_ref().is_some_and(|o| o.used_at.is_none()) {

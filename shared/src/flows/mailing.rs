@@ -31,13 +31,23 @@ pub enum LinkTo<'a> {
 /// A mail waiting for the answer to go out, with the claim to give back if it fails.
 #[derive(Debug)]
 pub(super) struct Outgoing {
-    /// What the mail's code or link stands for, stored first. Also after the answer: the write
-    /// costs time that a request about an unknown address would not.
+    /// What the mails' codes or links stand for, stored first. Also after the answer: the
+    /// write costs time that a request about an unknown address would not.
     record: Option<Record>,
-    mail: Mail,
-    /// `None` for a notice that follows from a change already made (its cause was mailed
-    /// under a claim).
-    claim: Option<Claim>,
+    /// Each mail with its claim: `None` for a notice that follows from a change already made
+    /// (its cause was mailed under a claim).
+    mails: Vec<(Mail, Option<Claim>)>,
+}
+
+/// What a code is and where it goes.
+#[derive(Debug, Clone, Copy)]
+struct CodeSpec<'a> {
+    purpose: Purpose,
+    to: &'a str,
+    /// See [`OneTimeCode::keeps_attempt`] (only sign-up and `/otp` codes can).
+    keeps_attempt: bool,
+    /// The new address, named in the current address's half of an email change.
+    moving_to: Option<&'a str>,
 }
 
 /// A record that a mail's code or link needs, stored just before it is sent.
@@ -45,6 +55,8 @@ pub(super) struct Outgoing {
 pub(super) enum Record {
     /// A one-time code (it replaces the account's live one of its purpose).
     Code(OneTimeCode),
+    /// The two codes of a secure email change, stored together.
+    Pair(OneTimeCode, OneTimeCode),
     /// A passwordless sign-in request (polling its id answers "not ready" until it exists).
     LoginRequest(LoginRequest),
 }
@@ -81,7 +93,7 @@ impl<P: Ports> Auth<P> {
     /// Queues `mail` (and the code it carries) under a claim made by [`Auth::claim_send`], for
     /// [`Auth::send_queued`].
     fn deliver(&self, record: Option<Record>, mail: Mail, claim: Option<Claim>) {
-        self.outbox.borrow_mut().push(Outgoing { record, mail, claim });
+        self.outbox.borrow_mut().push(Outgoing { record, mails: vec![(mail, claim)] });
     }
 
     /// Gives back a claim whose mail will not go out.
@@ -105,26 +117,25 @@ impl<P: Ports> Auth<P> {
     /// and gives its send slot back.
     pub async fn send_queued(&self) {
         let queued = std::mem::take(&mut *self.outbox.borrow_mut());
-        for Outgoing { record, mail, claim } in queued {
+        for Outgoing { record, mails } in queued {
             let stored = match &record {
                 Some(Record::Code(code)) => self.codes().put(code).await,
+                Some(Record::Pair(a, b)) => self.codes().put_pair(a, b).await,
                 Some(Record::LoginRequest(request)) => self.login_requests().put(request).await,
                 None => Ok(()),
             };
-            let sent = match stored {
-                Ok(()) => self.ports.mailer().send(&mail).await.map_err(|e| e.to_string()),
-                Err(e) => Err(format!("storing what it carries: {e}")),
-            };
-            if let Err(e) = sent {
-                let what = match &claim {
-                    Some(claim) => {
-                        // Best effort: if this fails too, the user waits out the interval.
-                        let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
-                        claim.purpose.as_str()
-                    }
-                    None => "notice",
+            for (mail, claim) in mails {
+                let sent = match &stored {
+                    Ok(()) => self.ports.mailer().send(&mail).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("storing what it carries: {e}")),
                 };
-                self.report(&format_args!("{what} mail not delivered: {e}"));
+                if let Err(e) = sent {
+                    let what = claim.as_ref().map_or("notice", |c| c.purpose.as_str());
+                    if let Some(claim) = claim {
+                        self.give_back(claim).await;
+                    }
+                    self.report(&format_args!("{what} mail not delivered: {e}"));
+                }
             }
         }
     }
@@ -147,32 +158,40 @@ impl<P: Ports> Auth<P> {
         link_to: LinkTo<'_>,
         keeps_attempt: bool,
     ) {
-        let (code, mail) = self.code_and_mail(user, purpose, to, link_to, keeps_attempt, self.now());
+        let spec = CodeSpec { purpose, to, keeps_attempt, moving_to: None };
+        let (code, mail) = self.code_and_mail(user, spec, link_to, self.now());
         self.deliver(Some(Record::Code(code)), mail, Some(claim));
     }
 
     /// Issues an email change to `new_address`: its code to the new address and, with secure
     /// email change (`current` claimed), one to the account's current address, as a pair
-    /// (same `created_at`) that replaces any earlier pair.
+    /// (one pair id, stored in one write before either mail goes) that replaces any earlier
+    /// one.
     pub(super) fn send_email_change(&self, user: &User, new_address: &str, new: Claim, current: Option<Claim>, link_to: LinkTo<'_>) {
         let now = self.now();
-        let (code, mail) = self.code_and_mail(user, Purpose::EmailChange, new_address, link_to, false, now);
-        self.deliver(Some(Record::Code(code)), mail, Some(new));
-        if let (Some(claim), Some(address)) = (current, user.email.as_deref()) {
-            let (code, mail) = self.code_and_mail(user, Purpose::EmailChangeCurrent, address, link_to, false, now);
-            self.deliver(Some(Record::Code(code)), mail, Some(claim));
+        let spec = CodeSpec { purpose: Purpose::EmailChange, to: new_address, keeps_attempt: false, moving_to: None };
+        let (mut code, mail) = self.code_and_mail(user, spec, link_to, now);
+        match (current, user.email.as_deref()) {
+            (Some(claim), Some(address)) => {
+                let pair = random_uuid(self.ports.rng());
+                code.pair_id = Some(pair.clone());
+                let spec = CodeSpec {
+                    purpose: Purpose::EmailChangeCurrent,
+                    to: address,
+                    keeps_attempt: false,
+                    moving_to: Some(new_address),
+                };
+                let (mut other, other_mail) = self.code_and_mail(user, spec, link_to, now);
+                other.pair_id = Some(pair);
+                let record = Some(Record::Pair(code, other));
+                self.outbox.borrow_mut().push(Outgoing { record, mails: vec![(mail, Some(new)), (other_mail, Some(claim))] });
+            }
+            _ => self.deliver(Some(Record::Code(code)), mail, Some(new)),
         }
     }
 
-    fn code_and_mail(
-        &self,
-        user: &User,
-        purpose: Purpose,
-        to: &str,
-        link_to: LinkTo<'_>,
-        keeps_attempt: bool,
-        now: Timestamp,
-    ) -> (OneTimeCode, Mail) {
+    fn code_and_mail(&self, user: &User, spec: CodeSpec<'_>, link_to: LinkTo<'_>, now: Timestamp) -> (OneTimeCode, Mail) {
+        let CodeSpec { purpose, to, keeps_attempt, moving_to } = spec;
         let rng = self.ports.rng();
         let id = random_uuid(rng);
         let digits = random_code_digits(rng);
@@ -189,6 +208,7 @@ impl<P: Ports> Auth<P> {
             attempts: 0,
             used_at: None,
             keeps_attempt: keeps_attempt && matches!(purpose, Purpose::Signup | Purpose::MagicLink),
+            pair_id: None,
         };
         let link = match link_to {
             LinkTo::Verify(redirect_to) => self.verify_link(purpose, &link_token, redirect_to),
@@ -197,7 +217,7 @@ impl<P: Ports> Auth<P> {
             }
             LinkTo::None => String::new(),
         };
-        let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link);
+        let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link, moving_to);
         (code, mail)
     }
 

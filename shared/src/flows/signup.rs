@@ -126,8 +126,16 @@ impl<P: Ports> Auth<P> {
                     }
                 };
                 let pending = self.codes().for_user(&u.id, Purpose::Signup).await?;
+                let retry = same && pending.as_ref().is_some_and(|c| c.keeps_attempt);
+                if !retry && claimed.is_none() && pending.is_some_and(|c| c.keeps_attempt) {
+                    // No new code goes out (send limit), so the pending one stays live: it must
+                    // not keep the password any more, or the owner, signing up within the
+                    // minute, would confirm with the first attempt's code and keep its
+                    // password.
+                    self.codes().forfeit_keep(&u.id, Purpose::Signup).await?;
+                }
                 let decoy = self.decoy(&email, req.metadata, now);
-                (u, decoy, same && pending.is_some_and(|c| c.keeps_attempt))
+                (u, decoy, retry)
             }
             None => {
                 let hash = self.hash_new_password(password)?;

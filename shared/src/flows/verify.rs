@@ -136,15 +136,17 @@ impl<P: Ports> Auth<P> {
     /// stranger's password.
     async fn first_proof_of_mailbox(&self, user: &mut User, code: &OneTimeCode, now: Timestamp) -> Result<(), FlowError> {
         let keeps = code.keeps_attempt && matches!(code.purpose, Purpose::Signup | Purpose::MagicLink);
-        self.sessions().revoke(&user.id, "", LogoutScope::Global, now).await?;
-        if keeps {
-            return Ok(());
+        // The password goes before the sessions: a sign-in that checked it stores its session
+        // only while it is still the account's (`Sessions::start`), so one that lands after
+        // this finds it gone, and one that landed before is ended next.
+        if !keeps {
+            self.users().clear_password(&user.id, now).await?;
+            user.password_hash = None;
+            let empty = serde_json::json!({});
+            self.users().set_metadata(&user.id, &empty, now).await?;
+            user.user_metadata = empty;
         }
-        self.users().clear_password(&user.id, now).await?;
-        user.password_hash = None;
-        let empty = serde_json::json!({});
-        self.users().set_metadata(&user.id, &empty, now).await?;
-        user.user_metadata = empty;
+        self.sessions().revoke(&user.id, "", LogoutScope::Global, now).await?;
         Ok(())
     }
 

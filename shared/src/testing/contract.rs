@@ -45,6 +45,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("sessions: start stores session and token and records the sign-in", sessions_start(users, sessions, &user, nonce, now).await),
         ("sessions: a start guarded by a replaced password stores nothing", sessions_start_guarded(users, sessions, &user, nonce, now).await),
         ("codes: put replaces the earlier code of the same purpose", codes_replace(codes, &user, nonce, now).await),
+        ("codes: a pair is stored whole, replacing both purposes' codes; a keep can be forfeited", codes_pair(codes, &user, nonce, now).await),
         ("codes: tries are capped and counted atomically", codes_attempts(codes, &user, nonce, now).await),
         ("codes: a code is consumed once and never when expired", codes_consume(codes, &user, nonce, now).await),
         ("codes: the newest code sent to an address is found by it", codes_recipient(codes, &user, nonce, now).await),
@@ -335,6 +336,7 @@ async fn limits_claim<L: SendLimits>(limits: &L, nonce: &str, now: Timestamp) ->
 fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTimeCode {
     OneTimeCode {
         keeps_attempt: true,
+        pair_id: None,
         id: id.into(),
         user_id: user.id.clone(),
         purpose: Purpose::Signup,
@@ -346,6 +348,30 @@ fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTimeCode {
         attempts: 0,
         used_at: None,
     }
+}
+
+async fn codes_pair<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let half = |id: &str, purpose: Purpose, pair: &str| OneTimeCode {
+        purpose,
+        keeps_attempt: false,
+        pair_id: Some(pair.to_string()),
+        ..code(user, &format!("{id}-{nonce}"), &format!("{id}-link-{nonce}"), now)
+    };
+    let (a, b) = (half("pa1", Purpose::EmailChange, "p1"), half("pb1", Purpose::EmailChangeCurrent, "p1"));
+    codes.put_pair(&a, &b).await.map_err(err)?;
+    let (a2, b2) = (half("pa2", Purpose::EmailChange, "p2"), half("pb2", Purpose::EmailChangeCurrent, "p2"));
+    codes.put_pair(&a2, &b2).await.map_err(err)?;
+    let got_a = codes.for_user(&user.id, Purpose::EmailChange).await.map_err(err)?;
+    let got_b = codes.for_user(&user.id, Purpose::EmailChangeCurrent).await.map_err(err)?;
+    ensure!(got_a.as_ref() == Some(&a2) && got_b.as_ref() == Some(&b2), "the second pair did not replace the first: {got_a:?} {got_b:?}");
+    ensure!(codes.by_link_hash(&a.link_hash).await.map_err(err)?.is_none(), "the first pair's code still resolves");
+    let keeping = code(user, &format!("keep-{nonce}"), &format!("keep-link-{nonce}"), now);
+    codes.put(&keeping).await.map_err(err)?;
+    codes.forfeit_keep(&user.id, Purpose::Signup).await.map_err(err)?;
+    let got = codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?.ok_or("the code vanished")?;
+    ensure!(!got.keeps_attempt, "forfeit_keep left keeps_attempt set");
+    ensure!(got.id == keeping.id && got.used_at.is_none(), "forfeit_keep changed more than the keep: {got:?}");
+    Ok(())
 }
 
 async fn codes_replace<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {

@@ -9,6 +9,12 @@ use crate::ports::{Codes, LoginRequests, SendLimits, Sessions, StoreError, Users
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+thread_local! {
+    /// Runs once just before the next `clear_password` of any memory store on this thread: a
+    /// test's way to land another request between two store calls of one flow.
+    pub static BEFORE_CLEAR_PASSWORD: RefCell<Option<Box<dyn FnOnce()>>> = RefCell::new(None);
+}
+
 /// Accounts, sessions, refresh tokens and codes in hash maps.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -121,6 +127,9 @@ impl Users for MemoryStore {
     }
 
     async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(hook) = BEFORE_CLEAR_PASSWORD.with(|h| h.borrow_mut().take()) {
+            hook();
+        }
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             u.password_hash = None;
             u.updated_at = at;
@@ -266,6 +275,20 @@ impl Codes for MemoryStore {
         let mut codes = self.codes.borrow_mut();
         codes.retain(|_, c| !(c.user_id == code.user_id && c.purpose == code.purpose));
         codes.insert(code.id.clone(), code.clone());
+        Ok(())
+    }
+
+    async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError> {
+        Codes::put(self, a).await?;
+        Codes::put(self, b).await
+    }
+
+    async fn forfeit_keep(&self, user_id: &str, purpose: Purpose) -> Result<(), StoreError> {
+        for c in self.codes.borrow_mut().values_mut() {
+            if c.user_id == user_id && c.purpose == purpose {
+                c.keeps_attempt = false;
+            }
+        }
         Ok(())
     }
 

@@ -1,10 +1,11 @@
 //! The `Codes` port over `one_time_codes`: tries and use are compare-and-swap updates.
 
-use super::{opt_t, s, t, ts, D1Store};
+use super::{opt_s, opt_t, s, t, ts, D1Store};
 use portcullis_shared::model::{OneTimeCode, Purpose, Timestamp};
 use portcullis_shared::ports::{Codes, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
+use worker::D1PreparedStatement;
 
 #[derive(Deserialize)]
 struct CodeRow {
@@ -20,6 +21,7 @@ struct CodeRow {
     used_at: Option<f64>,
     /// `OneTimeCode::keeps_attempt` (the column is named from before it kept metadata too).
     keeps_password: f64,
+    pair_id: Option<String>,
 }
 
 impl CodeRow {
@@ -37,39 +39,32 @@ impl CodeRow {
             attempts: self.attempts as u32,
             used_at: self.used_at.map(ts),
             keeps_attempt: self.keeps_password != 0.0,
+            pair_id: self.pair_id,
         })
     }
 }
 
 const CODE_COLUMNS: &str =
-    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at, keeps_password";
+    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at, keeps_password, pair_id";
 
 impl Codes for D1Store {
     async fn put(&self, c: &OneTimeCode) -> Result<(), StoreError> {
-        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-        let statements = vec![
-            self.stmt(
-                "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
-                &[s(&c.user_id), s(c.purpose.as_str())],
-            )?,
-            self.stmt(
-                &insert,
-                &[
-                    s(&c.id),
-                    s(&c.user_id),
-                    s(c.purpose.as_str()),
-                    s(&c.code_hash),
-                    s(&c.link_hash),
-                    s(&c.sent_to),
-                    t(c.created_at),
-                    t(c.expires_at),
-                    JsValue::from_f64(f64::from(c.attempts)),
-                    opt_t(c.used_at),
-                    JsValue::from_f64(if c.keeps_attempt { 1.0 } else { 0.0 }),
-                ],
-            )?,
-        ];
+        self.batch(self.put_statements(c)?.to_vec()).await.map(|_| ())
+    }
+
+    async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError> {
+        let mut statements = self.put_statements(a)?.to_vec();
+        statements.extend(self.put_statements(b)?);
         self.batch(statements).await.map(|_| ())
+    }
+
+    async fn forfeit_keep(&self, user_id: &str, purpose: Purpose) -> Result<(), StoreError> {
+        self.changes(
+            "UPDATE one_time_codes SET keeps_password = 0 WHERE user_id = ?1 AND purpose = ?2",
+            &[s(user_id), s(purpose.as_str())],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
@@ -115,5 +110,35 @@ impl Codes for D1Store {
             )
             .await?;
         Ok(changed == 1)
+    }
+}
+
+impl D1Store {
+    /// Replacing the user's live code of the purpose: delete, then insert.
+    fn put_statements(&self, c: &OneTimeCode) -> Result<[D1PreparedStatement; 2], StoreError> {
+        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        Ok([
+            self.stmt(
+                "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
+                &[s(&c.user_id), s(c.purpose.as_str())],
+            )?,
+            self.stmt(
+                &insert,
+                &[
+                    s(&c.id),
+                    s(&c.user_id),
+                    s(c.purpose.as_str()),
+                    s(&c.code_hash),
+                    s(&c.link_hash),
+                    s(&c.sent_to),
+                    t(c.created_at),
+                    t(c.expires_at),
+                    JsValue::from_f64(f64::from(c.attempts)),
+                    opt_t(c.used_at),
+                    JsValue::from_f64(if c.keeps_attempt { 1.0 } else { 0.0 }),
+                    opt_s(c.pair_id.as_deref()),
+                ],
+            )?,
+        ])
     }
 }

@@ -1,0 +1,169 @@
+//! Requests that interleave: another request landing between two store calls of one flow,
+//! and two mail queues (two isolates, or two requests in one) running at once. Each test is an
+//! attack that worked before its fix.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+use portcullis_shared::model::Mail;
+use portcullis_shared::ports::{MailError, Mailer, Ports};
+use portcullis_shared::testing::{FixedClock, MemoryStore, SeededRng, TestPorts, BEFORE_CLEAR_PASSWORD};
+use portcullis_shared::App;
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+use support::*;
+
+fn feathers_local(app: &App<TestPorts>, email: &str, password: &str) -> Reply {
+    call(app, "POST", "/authentication", &json!({"strategy": "local", "email": email, "password": password}), None)
+}
+
+/// A stranger's sign-in that stores its session while the owner's first proof of the mailbox
+/// is under way (here: just before the password is cleared) does not survive the proof.
+#[test]
+fn a_sign_in_landing_during_the_first_proof_does_not_survive_it() {
+    let app: &'static App<TestPorts> = Box::leak(Box::new(app()));
+    let r = call(app, "POST", "/users", &json!({"email": "victim@example.com", "password": "attacker pass"}), None);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    assert_eq!(post(app, "/otp", &json!({"email": "victim@example.com"})).status, 200);
+    let code = code_for(app, "victim@example.com");
+    let stolen: &'static RefCell<Option<String>> = Box::leak(Box::new(RefCell::new(None)));
+    BEFORE_CLEAR_PASSWORD.with(|h| {
+        *h.borrow_mut() = Some(Box::new(move || {
+            let f = feathers_local(app, "victim@example.com", "attacker pass");
+            assert_eq!(f.status, 201, "{}", f.raw);
+            *stolen.borrow_mut() = Some(s(&f.body, "accessToken"));
+        }))
+    });
+    let v = post(app, "/verify", &json!({"type": "email", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert!(v.body["user"]["email_confirmed_at"].is_string());
+    let token = stolen.borrow().clone().expect("the hook ran");
+    let c = check(app, &token);
+    assert_eq!(c.body["error"], "session ended", "the stranger's session lives on the verified account: {}", c.raw);
+}
+
+// Two mail queues at once: PUT /user and POST /resend each issue a pair of email change codes
+// and their queues interleave at await points (a mailer that yields). Pairs are stored whole and
+// a new-address code moves the account only with its own pair's other half used.
+struct SlowMailer {
+    sent: &'static RefCell<Vec<Mail>>,
+    yields: Cell<usize>,
+}
+
+struct YieldOnce(bool);
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Mailer for SlowMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        for _ in 0..self.yields.get() {
+            YieldOnce(false).await;
+        }
+        self.sent.borrow_mut().push(mail.clone());
+        Ok(())
+    }
+}
+
+struct Shared {
+    store: &'static MemoryStore,
+    clock: &'static FixedClock,
+    rng: SeededRng,
+    mailer: SlowMailer,
+}
+
+impl Ports for Shared {
+    type Store = MemoryStore;
+    type Mailer = SlowMailer;
+    type Clock = FixedClock;
+    type Rng = SeededRng;
+    fn store(&self) -> &MemoryStore {
+        self.store
+    }
+    fn mailer(&self) -> &SlowMailer {
+        &self.mailer
+    }
+    fn clock(&self) -> &FixedClock {
+        self.clock
+    }
+    fn rng(&self) -> &SeededRng {
+        &self.rng
+    }
+    fn log_error(&self, _: &str, detail: &str) {
+        panic!("unexpected internal error: {detail}");
+    }
+}
+
+fn answer(app: &App<Shared>, method: &str, path: &str, body: &Value, bearer: Option<&str>) -> Value {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json"), API_VERSION];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    let res = pollster::block_on(app.handle(request(method, path, body.to_string().as_bytes(), &headers)));
+    assert!(res.status().is_success(), "{method} {path}: {}", String::from_utf8_lossy(res.body()));
+    serde_json::from_slice(res.body()).unwrap_or(Value::Null)
+}
+
+fn code_in(sent: &RefCell<Vec<Mail>>, to: &str) -> String {
+    let mail = sent.borrow().iter().rev().find(|m| m.to == to).cloned().expect("a mail");
+    let at = mail.text.find("code is: ").unwrap() + "code is: ".len();
+    mail.text[at..at + 6].to_string()
+}
+
+#[test]
+fn two_concurrent_email_change_pairs_never_let_a_new_address_code_alone_move_the_account() {
+    let store: &'static MemoryStore = Box::leak(Box::default());
+    let clock: &'static FixedClock = Box::leak(Box::new(FixedClock::at(1_700_000_000_000)));
+    let sent: &'static RefCell<Vec<Mail>> = Box::leak(Box::default());
+    let mk = |seed, yields| {
+        let ports = Shared { store, clock, rng: SeededRng::new(seed), mailer: SlowMailer { sent, yields: Cell::new(yields) } };
+        // No send limit, so both requests issue their pair within the same minute.
+        App::new(ports, config_with(&[("SMTP_MAX_FREQUENCY", "0")])).unwrap()
+    };
+    let (a, b) = (mk(1, 3), mk(2, 1));
+    let settle = |app: &App<Shared>| pollster::block_on(app.send_queued());
+    // The victim's account; the attacker holds a stolen session (younger than a day or not:
+    // secure email change asks no re-authentication).
+    answer(&a, "POST", "/signup", &json!({"email": "victim@example.com", "password": "victim pass"}), None);
+    settle(&a);
+    let code = code_in(sent, "victim@example.com");
+    let session = answer(&a, "POST", "/verify", &json!({"type": "signup", "email": "victim@example.com", "token": code}), None);
+    settle(&a);
+    let stolen = s(&session, "access_token");
+    // A first change request, so that a change is pending for /resend.
+    answer(&a, "PUT", "/user", &json!({"email": "a0@attacker.test"}), Some(&stolen));
+    settle(&a);
+    clock.advance_secs(61);
+    // Sent together: their answers go out, then both queues run concurrently.
+    answer(&a, "PUT", "/user", &json!({"email": "a1@attacker.test"}), Some(&stolen));
+    clock.advance_ms(5);
+    answer(&b, "POST", "/resend", &json!({"type": "email_change", "email": "victim@example.com"}), None);
+    let (mut qa, mut qb) = (pin!(a.send_queued()), pin!(b.send_queued()));
+    let (mut da, mut db) = (false, false);
+    pollster::block_on(std::future::poll_fn(|cx| {
+        if !da {
+            da = qa.as_mut().poll(cx).is_ready();
+        }
+        if !db {
+            db = qb.as_mut().poll(cx).is_ready();
+        }
+        if da && db { Poll::Ready(()) } else { Poll::Pending }
+    }));
+    // The attacker uses the newest code in the a0 mailbox, nothing from the victim's.
+    let code = code_in(sent, "a0@attacker.test");
+    let v = answer(&b, "POST", "/verify", &json!({"type": "email_change", "email": "a0@attacker.test", "token": code}), None);
+    settle(&b);
+    let now = answer(&b, "GET", "/user", &Value::Null, Some(&stolen));
+    assert_eq!(now["email"], "victim@example.com", "moved without the current address: verify said {v}");
+}
