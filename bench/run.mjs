@@ -216,6 +216,39 @@ async function roundTrips() {
   }
 }
 
+/** Fragments that each spread the next twice: 2^levels selections of `leaf`. */
+function fragmentBomb(levels, leaf) {
+  let q = "query { ...F0 }\n";
+  for (let i = 0; i < levels; i++) q += `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }\n`;
+  return q + `fragment F${levels} on Query { ${leaf} }\n`;
+}
+
+/** CPU per request of hostile and limit-sized GraphQL documents (sequential), with the status
+ * each gets: what a refused or the worst accepted document costs the worker. */
+async function graphqlDocuments(w) {
+  const { getIntrospectionQuery } = await import("graphql");
+  const docs = [
+    ["refused: a list literal nested 2,000 deep", `mutation { tokenAuth(username: ${"[".repeat(2000)}"x"${"]".repeat(2000)}, password: "x") { token } }`],
+    ["refused: fragment bomb, 2^24 x me { id username }", fragmentBomb(24, "me { id username }")],
+    ["refused: fragment bomb, 2^24 x __typename", fragmentBomb(24, "__typename")],
+    ["refused: 16 KB of 4,001 tokens", `{ ${"__typename ".repeat(1400)} }`],
+    ["at the limits: a list literal nested 31 deep (invalid argument)", `mutation { tokenAuth(username: ${"[".repeat(30)}"x"${"]".repeat(30)}, password: "x") { token } }`],
+    ["at the limits: 990 aliased fields (refused by complexity)", `{ ${Array.from({ length: 990 }, (_, i) => `a${i}:__typename`).join(" ")} }`],
+    ["at the limits: 2^9 x __typename through fragments (runs)", fragmentBomb(9, "__typename")],
+    ["the full introspection query (runs)", getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true })],
+  ];
+  const rows = [];
+  for (const [label, query] of docs) {
+    const init = json({ query });
+    const status = (await fetch(`${w.url}/graphql`, init).then(async (r) => (await r.arrayBuffer(), r.status)));
+    const n = 20;
+    const c0 = cpuMs(w.pid);
+    for (let i = 0; i < n; i++) await (await fetch(`${w.url}/graphql`, init)).arrayBuffer();
+    rows.push([label, Buffer.byteLength(query), status, ((cpuMs(w.pid) - c0) / n).toFixed(2)]);
+  }
+  return rows;
+}
+
 async function coldStarts() {
   const times = { portcullis: [], empty: [], feathers: [] };
   for (let i = 0; i < 3; i++) {
@@ -300,6 +333,7 @@ async function main() {
       process.stderr.write(`bench: round ${r + 1}/${ROUNDS} done\n`);
     }
 
+    const documents = await graphqlDocuments(portcullis);
     const trips = await roundTrips();
     const cold = await coldStarts();
     const worker = gz("worker/build/index_bg.wasm");
@@ -342,6 +376,12 @@ async function main() {
     lines.push("| endpoint | D1 round trips |");
     lines.push("| --- | --- |");
     for (const [label, n] of trips) lines.push(`| ${label} | ${n} |`);
+    lines.push("");
+    lines.push("GraphQL documents, each sent 20 times in a row (CPU ms per request of the workerd process):");
+    lines.push("");
+    lines.push("| document | bytes | status | CPU ms/request |");
+    lines.push("| --- | --- | --- | --- |");
+    for (const cells of documents) lines.push(`| ${cells.join(" | ")} |`);
     lines.push("");
     lines.push(`bench: finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     console.log(lines.join("\n"));

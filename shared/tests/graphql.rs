@@ -292,3 +292,48 @@ fn ending_the_session_elsewhere_ends_the_token() {
     assert_field_error(&gql(&app, VERIFY, json!({"t": token})), "verifyToken", "Invalid token");
     assert_eq!(send(&app, request("GET", "/api/check", b"", &[("authorization", &format!("JWT {token}"))])).status, 401);
 }
+
+/// A fragment chain where each fragment spreads the next twice: 2^`levels` selections of
+/// `leaf` from `levels` lines.
+fn fragment_bomb(levels: usize, leaf: &str) -> String {
+    let mut q = String::from("query { ...F0 }\n");
+    for i in 0..levels {
+        q.push_str(&format!("fragment F{i} on Query {{ ...F{n} ...F{n} }}\n", n = i + 1));
+    }
+    q.push_str(&format!("fragment F{levels} on Query {{ {leaf} }}\n"));
+    q
+}
+
+#[test]
+fn hostile_documents_are_refused_before_the_parser_or_the_validator_expands_them() {
+    let app = app();
+    ada(&app);
+    let nested = format!("mutation {{ tokenAuth(username: {}\"ada\"{}, password: \"x\") {{ token }} }}", "[".repeat(2000), "]".repeat(2000));
+    let cycle = "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }".to_string();
+    let cases = [
+        ("a list nested 2,000 deep", nested, "nested too deeply"),
+        ("a fragment bomb", fragment_bomb(24, "me { id username email }"), "too many fields"),
+        ("a __typename-only fragment bomb", fragment_bomb(24, "__typename"), "too many fields"),
+        ("a fragment cycle", cycle, "cycle"),
+        ("an oversized document", format!("{{ me {{ id }} }} #{}", "x".repeat(20_000)), "too large"),
+        ("too many tokens", format!("{{ me {{ {} }} }}", "id ".repeat(5_000)), "too long"),
+    ];
+    for (what, query, message) in cases {
+        let r = gql(&app, &query, json!({}));
+        assert_eq!(r.status, 400, "{what}: {}", r.raw);
+        let got = r.body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(got.contains(message), "{what}: {got}");
+    }
+    // The worker still answers a sign-in.
+    let ok = gql(&app, TOKEN_AUTH, json!({"u": "ada", "p": "correct horse"}));
+    assert!(ok.body["data"]["tokenAuth"]["token"].is_string(), "{}", ok.raw);
+}
+
+#[test]
+fn the_largest_fragment_expansion_within_the_limits_runs() {
+    let app = app();
+    // 2^9 = 512 selections of one field: within MAX_EXPANDED_FIELDS, through nine fragments.
+    let r = gql(&app, &fragment_bomb(9, "__typename"), json!({}));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_eq!(r.body["data"]["__typename"], "Query");
+}

@@ -12,7 +12,8 @@
 //! session, so ending it (logout elsewhere, a password change, `revokeToken`) ends the token too.
 //! `refreshToken` keeps `origIat` and refuses once the refresh window after it has passed.
 
-use super::{header, json_response, Body};
+use super::graphql_guard::{self, Limit};
+use super::{header, json_response, Body, Refusal as AppRefusal};
 use crate::flows::{AccessToken, Auth, Claims, Dialect, FlowError, GraphqlToken};
 use crate::model::Timestamp;
 use crate::ports::Ports;
@@ -259,23 +260,30 @@ pub enum Refusal {
     Variables,
     /// `operationName` is not a string.
     OperationName,
-    /// The body is over the app's size limit.
-    TooLarge,
+    /// The app refused the request before reading it (size, headers, content type).
+    App(AppRefusal),
+    /// The document breaks one of the bounds of `graphql_guard`.
+    Limit(Limit),
 }
 
 /// Status and message of a refusal, and of an executed document: the one place this dialect
 /// picks statuses. An executed document is 400 when it could not run at all (no `data`: syntax,
 /// validation, variables, limits), else 200 with any resolver errors inside.
-fn describe(refusal: Refusal) -> (StatusCode, &'static str) {
+fn describe(refusal: Refusal) -> (StatusCode, String) {
+    let bad = StatusCode::BAD_REQUEST;
     match refusal {
-        Refusal::Method => (StatusCode::METHOD_NOT_ALLOWED, "GraphQL only supports POST requests here."),
-        Refusal::Json => (StatusCode::BAD_REQUEST, "POST body sent invalid JSON."),
-        Refusal::Batch => (StatusCode::BAD_REQUEST, "Batch GraphQL requests are not enabled."),
-        Refusal::NotObject => (StatusCode::BAD_REQUEST, "POST body must be a JSON object."),
-        Refusal::NoQuery => (StatusCode::BAD_REQUEST, "Must provide query string."),
-        Refusal::Variables => (StatusCode::BAD_REQUEST, "Variables are invalid JSON."),
-        Refusal::OperationName => (StatusCode::BAD_REQUEST, "operationName must be a string."),
-        Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large"),
+        Refusal::Method => (StatusCode::METHOD_NOT_ALLOWED, "GraphQL only supports POST requests here.".into()),
+        Refusal::Json => (bad, "POST body sent invalid JSON.".into()),
+        Refusal::Batch => (bad, "Batch GraphQL requests are not enabled.".into()),
+        Refusal::NotObject => (bad, "POST body must be a JSON object.".into()),
+        Refusal::NoQuery => (bad, "Must provide query string.".into()),
+        Refusal::Variables => (bad, "Variables are invalid JSON.".into()),
+        Refusal::OperationName => (bad, "operationName must be a string.".into()),
+        Refusal::App(r) => {
+            let (status, message) = r.status_and_message();
+            (StatusCode::from_u16(status).unwrap_or(bad), message)
+        }
+        Refusal::Limit(limit) => (bad, limit.message()),
     }
 }
 
@@ -294,10 +302,21 @@ pub fn refuse(refusal: Refusal) -> Response<Body> {
 
 /// Serves `POST /graphql`.
 pub async fn handle<P: Ports + 'static>(auth: Rc<Auth<P>>, req: &Request<Body>) -> Response<Body> {
-    let request = match parse(req) {
+    let mut request = match parse(req) {
         Ok(r) => r,
         Err(refusal) => return refuse(refusal),
     };
+    // Bounded before async-graphql parses (its parser recurses per nesting level) and before
+    // it validates (its checks expand fragments without memoising). A document that does not
+    // parse is left to the executor, which reports the syntax error.
+    if let Err(limit) = graphql_guard::check_text(&request.query) {
+        return refuse(Refusal::Limit(limit));
+    }
+    if let Ok(doc) = request.parsed_query() {
+        if let Err(limit) = graphql_guard::check_document(doc) {
+            return refuse(Refusal::Limit(limit));
+        }
+    }
     let backend: Rc<dyn Backend> = Rc::new(EdgeBackend {
         platform: super::platform(req.headers()),
         bearer: bearer_token(req),

@@ -8,6 +8,7 @@ pub mod check;
 pub mod feathers;
 pub mod gotrue;
 pub mod graphql;
+pub mod graphql_guard;
 pub mod passwordless;
 
 use http::{HeaderMap, Response, StatusCode};
@@ -15,6 +16,60 @@ use serde::de::DeserializeOwned;
 
 /// The request body a dialect handler sees (already size-checked by the app).
 pub type Body = Vec<u8>;
+
+/// A request the app refuses before any dialect handler reads it; each dialect renders it in
+/// its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The body is larger than [`crate::app::MAX_BODY_BYTES`] (413).
+    TooLarge,
+    /// A header name or value the adapter could not convert (400).
+    MalformedHeader,
+    /// A body whose `Content-Type` is not what the endpoint takes (415): browsers send
+    /// `text/plain` cross-site without a preflight, so a JSON endpoint that read it anyway
+    /// could be driven from any web page.
+    MediaType(MediaType),
+}
+
+/// The body types endpoints take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`, or any `application/*+json`.
+    Json,
+    /// `application/x-www-form-urlencoded` (the passwordless confirmation forms).
+    Form,
+}
+
+impl MediaType {
+    /// Whether a `Content-Type` header value names this type (parameters such as `charset`
+    /// allowed).
+    pub fn accepts(self, content_type: &str) -> bool {
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match self {
+            MediaType::Json => essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")),
+            MediaType::Form => essence == "application/x-www-form-urlencoded",
+        }
+    }
+
+    /// The type's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaType::Json => "application/json",
+            MediaType::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
+
+impl Refusal {
+    /// Status and a message, for dialects whose errors are a status and a text.
+    pub fn status_and_message(self) -> (u16, String) {
+        match self {
+            Refusal::TooLarge => (413, "Request body is too large".into()),
+            Refusal::MalformedHeader => (400, "A request header has an invalid name or value".into()),
+            Refusal::MediaType(t) => (415, format!("Content-Type must be {}", t.name())),
+        }
+    }
+}
 
 /// Why a JSON body could not be used; the text is safe to show the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

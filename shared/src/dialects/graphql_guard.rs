@@ -1,0 +1,262 @@
+//! Bounds on a GraphQL document, checked before async-graphql works on it: what its parser,
+//! validation and executor do not bound themselves.
+//!
+//! - [`check_text`] runs on the raw text, before any recursive parse: a size cap, a token cap,
+//!   and a cap on bracket nesting (`{`, `[`, `(`), by one linear scan that skips strings and
+//!   comments. The parser recurses once per nesting level, so a list literal nested a few
+//!   thousand deep would overflow the wasm stack and trap the instance.
+//! - [`check_document`] runs on the parsed document, before validation: it counts the fields
+//!   each operation selects once its fragment spreads are expanded, memoising each fragment's
+//!   count, so fragments that spread the next one twice (2^n fields from n lines) are refused
+//!   in time linear in the document. async-graphql's depth, complexity and recursion checks
+//!   expand spreads without memoising, which takes exponential time on such documents before
+//!   they refuse them. Cycles are refused here too.
+
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use std::collections::HashMap;
+
+/// Largest document accepted, in bytes. GraphiQL's full introspection query is about 2 KB.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024;
+/// Most lexical tokens (names, numbers, strings, punctuators) in a document.
+pub const MAX_TOKENS: usize = 4_000;
+/// Deepest bracket nesting (`{`, `[`, `(` together) in a document.
+pub const MAX_NESTING: usize = 32;
+/// Most fragment definitions in a document.
+pub const MAX_FRAGMENTS: usize = 64;
+/// Most fields an operation may select with its fragments expanded (aliases count: each is a
+/// field). The full introspection query expands to about 280.
+pub const MAX_EXPANDED_FIELDS: u64 = 1_000;
+
+/// Which bound a document broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Over [`MAX_DOCUMENT_BYTES`].
+    Bytes,
+    /// Over [`MAX_TOKENS`].
+    Tokens,
+    /// Over [`MAX_NESTING`].
+    Nesting,
+    /// Over [`MAX_FRAGMENTS`].
+    Fragments,
+    /// Over [`MAX_EXPANDED_FIELDS`].
+    ExpandedFields,
+    /// A fragment spreads itself, directly or through others.
+    FragmentCycle,
+}
+
+impl Limit {
+    /// The message a client sees.
+    pub fn message(self) -> String {
+        match self {
+            Limit::Bytes => format!("The query is too large: at most {MAX_DOCUMENT_BYTES} bytes."),
+            Limit::Tokens => format!("The query is too long: at most {MAX_TOKENS} tokens."),
+            Limit::Nesting => format!("The query is nested too deeply: at most {MAX_NESTING} levels of brackets."),
+            Limit::Fragments => format!("The query has too many fragments: at most {MAX_FRAGMENTS}."),
+            Limit::ExpandedFields => {
+                format!("The query selects too many fields once its fragments are expanded: at most {MAX_EXPANDED_FIELDS}.")
+            }
+            Limit::FragmentCycle => "The query's fragments spread each other in a cycle.".into(),
+        }
+    }
+}
+
+/// Checks size, tokens and nesting in one pass over `query`, without parsing it.
+pub fn check_text(query: &str) -> Result<(), Limit> {
+    if query.len() > MAX_DOCUMENT_BYTES {
+        return Err(Limit::Bytes);
+    }
+    let bytes = query.as_bytes();
+    let (mut i, mut tokens, mut depth) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            // A unicode BOM is ignored like white space.
+            0xEF if bytes[i..].starts_with(&[0xEF, 0xBB, 0xBF]) => i += 3,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                tokens += 1;
+                i = skip_string(bytes, i);
+            }
+            b'{' | b'[' | b'(' => {
+                tokens += 1;
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Limit::Nesting);
+                }
+                i += 1;
+            }
+            b'}' | b']' | b')' => {
+                tokens += 1;
+                // Unbalanced closers are the parser's to report.
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' => {
+                tokens += 1;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'-' | b'.' | b'+')) {
+                    i += 1;
+                }
+            }
+            _ => {
+                tokens += 1;
+                i += 1;
+            }
+        }
+        if tokens > MAX_TOKENS {
+            return Err(Limit::Tokens);
+        }
+    }
+    Ok(())
+}
+
+/// The index just past the string (or block string) starting at `start`.
+fn skip_string(bytes: &[u8], start: usize) -> usize {
+    if bytes[start..].starts_with(b"\"\"\"") {
+        let mut i = start + 3;
+        while i < bytes.len() {
+            if bytes[i..].starts_with(b"\\\"\"\"") {
+                i += 4;
+            } else if bytes[i..].starts_with(b"\"\"\"") {
+                return i + 3;
+            } else {
+                i += 1;
+            }
+        }
+        return i;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            // An unterminated string ends at the line's end; the parser reports it.
+            b'\n' | b'\r' => return i,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+/// Checks the fragment count, cycles, and each operation's field count with fragments
+/// expanded, in time linear in the document.
+pub fn check_document(doc: &ExecutableDocument) -> Result<(), Limit> {
+    if doc.fragments.len() > MAX_FRAGMENTS {
+        return Err(Limit::Fragments);
+    }
+    let mut counter = Counter { doc, memo: HashMap::new() };
+    for (_, operation) in doc.operations.iter() {
+        if counter.count(&operation.node.selection_set.node, 0)? > MAX_EXPANDED_FIELDS {
+            return Err(Limit::ExpandedFields);
+        }
+    }
+    Ok(())
+}
+
+/// A fragment being expanded (on the current path) or its finished field count.
+#[derive(Clone, Copy)]
+enum Count {
+    InProgress,
+    Done(u64),
+}
+
+struct Counter<'a> {
+    doc: &'a ExecutableDocument,
+    memo: HashMap<&'a str, Count>,
+}
+
+impl<'a> Counter<'a> {
+    /// Fields selected by `set` with spreads expanded, saturating just past the cap so the sums
+    /// cannot overflow. `fragments_deep` bounds the recursion through fragments (the text's
+    /// nesting bound already bounds it within one).
+    fn count(&mut self, set: &'a SelectionSet, fragments_deep: usize) -> Result<u64, Limit> {
+        let mut total: u64 = 0;
+        for selection in &set.items {
+            let n = match &selection.node {
+                Selection::Field(field) => 1 + self.count(&field.node.selection_set.node, fragments_deep)?,
+                Selection::InlineFragment(inline) => self.count(&inline.node.selection_set.node, fragments_deep)?,
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.memo.get(name) {
+                        Some(Count::Done(n)) => *n,
+                        Some(Count::InProgress) => return Err(Limit::FragmentCycle),
+                        // An unknown fragment: validation reports it.
+                        None => match self.doc.fragments.get(name) {
+                            None => 0,
+                            Some(fragment) => {
+                                if fragments_deep >= MAX_FRAGMENTS {
+                                    return Err(Limit::FragmentCycle);
+                                }
+                                self.memo.insert(name, Count::InProgress);
+                                let n = self.count(&fragment.node.selection_set.node, fragments_deep + 1)?;
+                                self.memo.insert(name, Count::Done(n));
+                                n
+                            }
+                        },
+                    }
+                }
+            };
+            total = total.saturating_add(n).min(MAX_EXPANDED_FIELDS + 1);
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(q: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(q).unwrap()
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!("mutation {{ tokenAuth(username: {}\"a\"{}, password: \"p\") {{ token }} }}", "[".repeat(2000), "]".repeat(2000));
+        assert_eq!(check_text(&deep), Err(Limit::Nesting));
+        let fine = format!("{{ a(x: {}1{}) }}", "[".repeat(20), "]".repeat(20));
+        assert_eq!(check_text(&fine), Ok(()));
+    }
+
+    #[test]
+    fn brackets_in_strings_and_comments_do_not_count() {
+        let q = format!("{{ a(x: \"{}\") # {}\n }}", "[".repeat(100), "{".repeat(100));
+        assert_eq!(check_text(&q), Ok(()));
+        let block = format!("{{ a(x: \"\"\"{} \\\"\"\" {}\"\"\") }}", "(".repeat(100), "[".repeat(100));
+        assert_eq!(check_text(&block), Ok(()));
+    }
+
+    #[test]
+    fn size_and_tokens_are_capped() {
+        assert_eq!(check_text(&" ".repeat(MAX_DOCUMENT_BYTES + 1)), Err(Limit::Bytes));
+        assert_eq!(check_text(&"a ".repeat(MAX_TOKENS + 1)), Err(Limit::Tokens));
+    }
+
+    #[test]
+    fn a_fragment_bomb_is_counted_without_expanding_it() {
+        let mut q = String::from("query { ...F0 }\n");
+        for i in 0..40 {
+            q.push_str(&format!("fragment F{i} on Query {{ ...F{} ...F{} }}\n", i + 1, i + 1));
+        }
+        q.push_str("fragment F40 on Query { __typename }\n");
+        assert_eq!(check_text(&q), Ok(()));
+        assert_eq!(check_document(&parsed(&q)), Err(Limit::ExpandedFields));
+    }
+
+    #[test]
+    fn fragment_cycles_are_refused() {
+        let q = "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+        assert_eq!(check_document(&parsed(q)), Err(Limit::FragmentCycle));
+    }
+
+    #[test]
+    fn ordinary_documents_pass() {
+        let q = "mutation { tokenAuth(username: \"a\", password: \"b\") { token payload refreshExpiresIn } }";
+        assert_eq!(check_text(q), Ok(()));
+        assert_eq!(check_document(&parsed(q)), Ok(()));
+    }
+}
