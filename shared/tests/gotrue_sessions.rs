@@ -351,7 +351,7 @@ fn a_refused_update_changes_nothing() {
     assert_eq!(error_code(&bad_email), "validation_failed");
     assert_eq!(login(&app, "ann@example.com", PW).status, 200, "the password did not change");
     assert_eq!(get(&app, "/user", Some(&token)).body["user_metadata"], json!({}));
-    let anon = send(&app, request("PUT", "/user", b"{}", &[API_VERSION]));
+    let anon = send(&app, request("PUT", "/user", b"{}", &[API_VERSION, JSON]));
     assert_eq!(error_code(&anon), "no_authorization");
 }
 

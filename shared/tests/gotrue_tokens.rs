@@ -149,11 +149,11 @@ fn the_requested_redirect_goes_into_the_mailed_link_only_when_allowed() {
     let app = app_with(&[("URI_ALLOW_LIST", "https://app.example.com/auth/")]);
     let body = json!({"email": "a@example.com", "password": "s3cret-pass"});
     let allowed = "/signup?redirect_to=https%3A%2F%2Fapp.example.com%2Fauth%2Fwelcome";
-    send(&app, request("POST", allowed, body.to_string().as_bytes(), &[API_VERSION]));
+    send(&app, request("POST", allowed, body.to_string().as_bytes(), &[API_VERSION, JSON]));
     let text = sent_mails(&app).pop().unwrap().text;
     assert!(text.contains("&redirect_to=https%3A%2F%2Fapp.example.com%2Fauth%2Fwelcome"), "{text}");
     let foreign = "/recover?redirect_to=https%3A%2F%2Fevil.example%2F";
-    send(&app, request("POST", foreign, br#"{"email":"a@example.com"}"#, &[API_VERSION]));
+    send(&app, request("POST", foreign, br#"{"email":"a@example.com"}"#, &[API_VERSION, JSON]));
     let text = sent_mails(&app).pop().unwrap().text;
     assert!(text.contains("&redirect_to=http%3A%2F%2Flocalhost%3A3000\n"), "{text}");
 }

@@ -29,7 +29,7 @@ fn account_with_email(app: &App<TestPorts>, username: &str, email: &str) -> Stri
     let r = pw(app, "POST", "/auth/registration", &json!({"username": username, "email": email, "session_platform": "Laptop"}), None);
     assert_eq!(r.status, 200, "{}", r.raw);
     let token = link_of(app, email, "/auth/email/confirm?token=");
-    let done = send(app, request("POST", "/auth/email/confirm", format!("token={token}").as_bytes(), &[("content-type", "application/x-www-form-urlencoded")]));
+    let done = send(app, request("POST", "/auth/email/confirm", format!("token={token}").as_bytes(), &[FORM]));
     assert_eq!(done.status, 200, "{}", done.raw);
     s(&r.body, "session_token")
 }
@@ -48,7 +48,7 @@ fn page_token(html: &str) -> String {
 
 fn answer(app: &App<TestPorts>, link: &str, page: &str, decision: &str) -> Reply {
     let body = format!("token={link}&page={page}&decision={decision}");
-    send(app, request("POST", "/auth/confirm", body.as_bytes(), &[("content-type", "application/x-www-form-urlencoded")]))
+    send(app, request("POST", "/auth/confirm", body.as_bytes(), &[FORM]))
 }
 
 fn login(app: &App<TestPorts>, username: &str, email: &str, platform: &str) -> Reply {
@@ -112,10 +112,10 @@ fn bad_registrations_are_400_with_an_error_and_write_nothing() {
         assert_eq!(r.status, 400, "{body}: {}", r.raw);
         assert!(r.body["error"].as_str().unwrap().contains(msg), "{body}: {}", r.raw);
     }
-    let malformed = send(&app, request("POST", "/auth/registration", b"{\"username\":", &[]));
+    let malformed = send(&app, request("POST", "/auth/registration", b"{\"username\":", &[JSON]));
     assert_eq!(malformed.status, 400);
     assert!(malformed.body["error"].as_str().unwrap().starts_with("Malformed JSON"));
-    let huge = send(&app, request("POST", "/auth/registration", &vec![b' '; 70_000], &[]));
+    let huge = send(&app, request("POST", "/auth/registration", &vec![b' '; 70_000], &[JSON]));
     assert_eq!(huge.status, 413);
     assert_eq!(huge.body["error"], "Request body is too large");
     assert!(ports(&app).store.all_users().is_empty());
@@ -132,11 +132,11 @@ fn an_address_given_at_registration_is_added_only_after_its_link_is_confirmed_by
     let page = send(&app, request("GET", &format!("/auth/email/confirm?token={link}"), b"", &[]));
     assert_eq!(page.status, 200);
     assert!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&token)).body["email"].is_null(), "a GET confirms nothing");
-    let done = send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[]));
+    let done = send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM]));
     assert_eq!(done.status, 200);
     assert!(done.raw.contains("ada@example.com"));
     assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&token)).body["email"], "ada@example.com");
-    let again = send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[]));
+    let again = send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM]));
     assert_eq!(again.status, 400, "the link works once");
 }
 
@@ -198,7 +198,7 @@ fn only_the_current_page_token_decides_and_a_refusal_is_final() {
     let second = page_token(&send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[])).raw);
     assert_eq!(answer(&app, &link, &first, "allow").status, 400, "an older page's token");
     assert_eq!(answer(&app, &link, "", "allow").status, 400, "no page token");
-    let without = send(&app, request("POST", "/auth/confirm", format!("token={link}&decision=allow").as_bytes(), &[]));
+    let without = send(&app, request("POST", "/auth/confirm", format!("token={link}&decision=allow").as_bytes(), &[FORM]));
     assert_eq!(without.status, 400);
     assert_eq!(answer(&app, &link, &second, "maybe").status, 400);
     let refused = answer(&app, &link, &second, "deny");
@@ -401,7 +401,7 @@ fn the_session_list_leaves_out_sessions_past_their_lifetime() {
 
 fn confirm_email(app: &App<TestPorts>, to: &str) -> Reply {
     let token = link_of(app, to, "/auth/email/confirm?token=");
-    send(app, request("POST", "/auth/email/confirm", format!("token={token}").as_bytes(), &[("content-type", "application/x-www-form-urlencoded")]))
+    send(app, request("POST", "/auth/email/confirm", format!("token={token}").as_bytes(), &[FORM]))
 }
 
 #[test]

@@ -123,18 +123,28 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     from_http(response)
 }
 
-/// Bodies declared up to this size are read even when over the app's limit (which then answers
-/// 413), so the client finishes sending and sees the answer instead of a reset connection.
-const READ_LIMIT: u64 = 1 << 20;
+/// Most body bytes read from a client, declared or chunked: past the app's limit the rest is
+/// read (and dropped) up to here, so a client that is still sending sees the 413 instead of a
+/// reset connection, then reading stops.
+const READ_LIMIT: usize = 1 << 20;
 
-/// Converts the workerd request; bodies declared larger than [`READ_LIMIT`] are not read (the
-/// app answers 413 from the declared length).
+/// Converts the workerd request. The body is read chunk by chunk, keeping at most one byte
+/// over the app's limit (enough for it to answer 413), and never more than [`READ_LIMIT`]
+/// bytes in all. A header the `http` crate cannot hold (a name with byte 0xff, say) is dropped
+/// and the request marked, so the app answers 400 in the dialect's shape.
 async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
     let mut builder = http::Request::builder()
         .method(req.method().as_ref())
         .uri(req.url()?.as_str());
+    let mut malformed = false;
     for (name, value) in req.headers().entries() {
-        builder = builder.header(name, value);
+        match (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value)) {
+            (Ok(name), Ok(value)) => builder = builder.header(name, value),
+            _ => malformed = true,
+        }
+    }
+    if malformed {
+        builder = builder.header(MALFORMED_HEADER, "1");
     }
     let declared = req
         .headers()
@@ -143,10 +153,36 @@ async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
         .unwrap_or(0);
     let body = match req.method() {
         Method::Get | Method::Head | Method::Options => Vec::new(),
-        _ if declared > READ_LIMIT => Vec::new(),
-        _ => req.bytes().await?,
+        _ if declared > READ_LIMIT as u64 => Vec::new(),
+        _ => read_bounded(&mut req).await?,
     };
     builder.body(body).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// The request marker for a header that could not be converted (see [`to_http`]).
+const MALFORMED_HEADER: &str = portcullis_shared::app::MALFORMED_HEADER_MARK;
+
+/// At most `MAX_BODY_BYTES + 1` bytes of the body, reading no more than [`READ_LIMIT`].
+async fn read_bounded(req: &mut Request) -> Result<Vec<u8>> {
+    use futures_core::Stream;
+    let keep = portcullis_shared::app::MAX_BODY_BYTES + 1;
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut body = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await {
+        let chunk = chunk?;
+        seen += chunk.len();
+        let room = keep.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if seen > READ_LIMIT {
+            break;
+        }
+    }
+    Ok(body)
 }
 
 fn from_http(res: http::Response<Vec<u8>>) -> Result<Response> {

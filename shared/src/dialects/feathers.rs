@@ -8,7 +8,7 @@
 //! is the id of the session the token belongs to. Unlike upstream, `DELETE /authentication`
 //! ends that session, so the token stops working everywhere at once.
 
-use super::{header, json_response, parse_json, platform, Body, JsonError};
+use super::{header, json_response, parse_json, platform, Body, JsonError, Refusal};
 use crate::flows::{Auth, Bearer, Claims, Dialect, FlowError, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
@@ -40,8 +40,8 @@ pub enum FeathersError {
     MethodNotAllowed(&'static str),
     /// No such service.
     NotFound,
-    /// The body is larger than the app accepts.
-    PayloadTooLarge,
+    /// The app refused the request before reading it.
+    Refused(Refusal),
 }
 
 impl From<FlowError> for FeathersError {
@@ -67,7 +67,7 @@ pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
         E::NotYours(id) => (404, format!("No record found for id '{id}'")),
         E::MethodNotAllowed(m) => (405, format!("Method `{m}` is not supported by this endpoint.")),
         E::NotFound => (404, "Page not found".into()),
-        E::PayloadTooLarge => (413, "Request body is too large".into()),
+        E::Refused(r) => r.status_and_message(),
     };
     let expired = matches!(e, E::Flow(FlowError::BadToken(TokenError::Expired)));
     let data = expired.then(|| json!({"name": "TokenExpiredError"}));

@@ -7,7 +7,7 @@
 //! `{code, message}` and the header is echoed; without it `{code: <status>, error_code, msg}`.
 //! `x-sb-error-code` is always set. [`describe`] is the one place that picks statuses.
 
-use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError};
+use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError, Refusal};
 use crate::flows::{Auth, Bearer, Dialect, FlowError, SignedIn, SignupOutcome, SignupRequest, Updated, UserUpdate, Verified};
 use crate::model::{LogoutScope, Purpose, Timestamp, User};
 use crate::ports::Ports;
@@ -38,8 +38,8 @@ pub enum GotrueError {
     UnsupportedGrant,
     /// No such endpoint.
     NotFound,
-    /// The body is larger than the app accepts.
-    PayloadTooLarge,
+    /// The app refused the request before reading it.
+    Refused(Refusal),
 }
 
 impl From<FlowError> for GotrueError {
@@ -69,7 +69,14 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
         G::NoAuthorization => (401, "no_authorization", "This endpoint requires a valid Bearer token".into()),
         G::UnsupportedGrant => (400, "validation_failed", "unsupported_grant_type".into()),
         G::NotFound => (404, "not_found", "Not found".into()),
-        G::PayloadTooLarge => (413, "request_too_large", "Request body is too large".into()),
+        G::Refused(r) => {
+            let (status, msg) = r.status_and_message();
+            let code = match r {
+                Refusal::TooLarge => "request_too_large",
+                Refusal::MalformedHeader | Refusal::MediaType(_) => "validation_failed",
+            };
+            (status, code, msg)
+        }
     };
     (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), code, msg)
 }

@@ -6,7 +6,7 @@
 //! referrer withheld (the link's token is in its URL), and answers accepted only as POSTs
 //! from the page itself.
 
-use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError};
+use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, Refusal};
 use crate::flows::{Auth, Bearer, CodeUse, Dialect, FlowError};
 use crate::mail::html_escape;
 use crate::model::Timestamp;
@@ -29,8 +29,8 @@ pub enum PasswordlessError {
     Unauthorized,
     /// No such endpoint.
     NotFound,
-    /// The body is larger than the app accepts.
-    PayloadTooLarge,
+    /// The app refused the request before reading it.
+    Refused(Refusal),
 }
 
 impl From<FlowError> for PasswordlessError {
@@ -54,7 +54,7 @@ pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
         E::Missing(field) => (400, format!("{field} is required")),
         E::Unauthorized => (401, "A valid session token is required (Authorization: Bearer <session_token>)".into()),
         E::NotFound => (404, "Not found".into()),
-        E::PayloadTooLarge => (413, "Request body is too large".into()),
+        E::Refused(r) => r.status_and_message(),
     };
     (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), msg)
 }
@@ -98,6 +98,11 @@ pub fn render_error<P: Ports>(auth: &Auth<P>, e: &PasswordlessError) -> Response
     }
     let challenge = matches!(e, PasswordlessError::Unauthorized).then(|| ("www-authenticate", "Bearer".to_string()));
     json_response(status, &json!({"error": msg}), challenge.as_slice())
+}
+
+/// Whether the endpoint at `path` takes a form (the confirmation pages' POSTs), not JSON.
+pub fn takes_form(method: &Method, path: &str) -> bool {
+    method == Method::POST && matches!(path.trim_end_matches('/'), "/auth/confirm" | "/auth/email/confirm")
 }
 
 /// Serves one request; `path` is the full path (all under `/auth/`).

@@ -116,6 +116,7 @@ impl ErrorBody {
             409 => ("Conflict", "conflict"),
             411 => ("LengthRequired", "length-required"),
             413 => ("PayloadTooLarge", "payload-too-large"),
+            415 => ("UnsupportedMediaType", "unsupported-media-type"),
             422 => ("Unprocessable", "unprocessable"),
             429 => ("TooManyRequests", "too-many-requests"),
             501 => ("NotImplemented", "not-implemented"),

@@ -9,6 +9,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 pub const API_VERSION: (&str, &str) = ("x-supabase-api-version", "2024-01-01");
+pub const JSON: (&str, &str) = ("content-type", "application/json");
+pub const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
 pub fn config_with(extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = [
@@ -73,7 +75,7 @@ pub fn send(app: &App<TestPorts>, req: Request<Vec<u8>>) -> Reply {
 }
 
 pub fn post(app: &App<TestPorts>, path: &str, body: &Value) -> Reply {
-    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION]))
+    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON]))
 }
 
 pub fn get(app: &App<TestPorts>, path: &str, bearer: Option<&str>) -> Reply {
@@ -126,12 +128,12 @@ pub fn error_code(r: &Reply) -> &str {
 
 pub fn put(app: &App<TestPorts>, path: &str, bearer: &str, body: &Value) -> Reply {
     let auth = format!("Bearer {bearer}");
-    send(app, request("PUT", path, body.to_string().as_bytes(), &[API_VERSION, ("authorization", auth.as_str())]))
+    send(app, request("PUT", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("authorization", auth.as_str())]))
 }
 
 pub fn post_auth(app: &App<TestPorts>, path: &str, bearer: &str, body: &Value) -> Reply {
     let auth = format!("Bearer {bearer}");
-    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, ("authorization", auth.as_str())]))
+    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("authorization", auth.as_str())]))
 }
 
 pub fn refresh(app: &App<TestPorts>, token: &str) -> Reply {
