@@ -305,3 +305,25 @@ test("bad input to the lifecycle endpoints gets a 4xx in GoTrue's shape and chan
   assert.equal(await state(), before, "the account is unchanged");
   assert.equal((await check(a.session.access_token)).status, 200, "and its session still live");
 });
+
+test("wrong codes are budgeted per address: a new code buys no new guesses", async () => {
+  const a = await account("budget");
+  const wrong = (right) => (right === "000000" ? "111111" : "000000");
+  let mails = (await mail.mailsTo(a.email)).length;
+  for (let round = 0; round < 2; round++) {
+    await sleep(1100);
+    assert.equal((await newClient().signInWithOtp({ email: a.email, options: { shouldCreateUser: false } })).error, null);
+    const right = codeIn(await mail.latest(a.email, { after: mails++ }));
+    for (let i = 0; i < 5; i++) {
+      const r = await newClient().verifyOtp({ email: a.email, token: wrong(right), type: "email" });
+      assert.equal(r.error?.code, "otp_expired");
+    }
+  }
+  await sleep(1100);
+  assert.equal((await newClient().signInWithOtp({ email: a.email, options: { shouldCreateUser: false } })).error, null);
+  const third = codeIn(await mail.latest(a.email, { after: mails++ }));
+  const refused = await newClient().verifyOtp({ email: a.email, token: third, type: "email" });
+  assert.equal(refused.error?.code, "otp_expired", "the right digits of a third code, past the address's budget");
+  // The owner still signs in with her password.
+  assert.equal((await newClient().signInWithPassword({ email: a.email, password: a.password })).error, null);
+});

@@ -68,6 +68,10 @@ pub struct Config {
     pub otp_exp_secs: i64,
     /// Tries allowed per code, right or wrong.
     pub otp_max_attempts: u32,
+    /// Wrong guesses allowed per address, across all its codes, in one window.
+    pub otp_max_wrong_per_address: u32,
+    /// The window of `otp_max_wrong_per_address`, seconds from its first guess.
+    pub otp_wrong_window_secs: i64,
     /// Shortest password accepted, in characters.
     pub password_min_length: usize,
     /// How new passwords are hashed.
@@ -171,6 +175,8 @@ impl Config {
             reveal_email_not_confirmed: flag(var("REVEAL_EMAIL_NOT_CONFIRMED"), "REVEAL_EMAIL_NOT_CONFIRMED")?,
             otp_exp_secs: num(var("OTP_EXP"), "OTP_EXP", 600, 60, 86_400)?,
             otp_max_attempts: num(var("OTP_MAX_ATTEMPTS"), "OTP_MAX_ATTEMPTS", 5, 1, 100)?,
+            otp_max_wrong_per_address: num(var("OTP_MAX_WRONG_PER_ADDRESS"), "OTP_MAX_WRONG_PER_ADDRESS", 10, 1, 1000)?,
+            otp_wrong_window_secs: num(var("OTP_WRONG_WINDOW"), "OTP_WRONG_WINDOW", 3600, 60, 86_400)?,
             password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,
             password_params,
             refresh_reuse_interval_secs: num(var("REFRESH_TOKEN_REUSE_INTERVAL"), "REFRESH_TOKEN_REUSE_INTERVAL", 10, 0, 3600)?,

@@ -347,3 +347,46 @@ fn a_failed_mail_is_logged_with_an_id_after_the_answer_and_the_user_can_retry_at
     assert_eq!(v.status, 200);
     assert_eq!(ports(&app).store.all_users().len(), 1);
 }
+
+fn wrong_digits(right: &str) -> &'static str {
+    if right == "000000" { "111111" } else { "000000" }
+}
+
+#[test]
+fn wrong_guesses_are_budgeted_per_address_across_new_codes() {
+    let app = app();
+    confirmed_user(&app, "ann@example.com", "s3cret-pass");
+    let verify = |code: &str| post(&app, "/verify", &json!({"type": "email", "email": "ann@example.com", "token": code}));
+    // Two fresh codes, five wrong guesses each: the address's ten.
+    for _ in 0..2 {
+        ports(&app).clock.advance_secs(61);
+        assert_eq!(post(&app, "/otp", &json!({"email": "ann@example.com"})).status, 200);
+        let right = code_for(&app, "ann@example.com");
+        for _ in 0..5 {
+            assert_eq!(error_code(&verify(wrong_digits(&right))), "otp_expired");
+        }
+    }
+    // A third code buys no new guesses: even its right digits are refused, as any wrong code is.
+    ports(&app).clock.advance_secs(61);
+    assert_eq!(post(&app, "/otp", &json!({"email": "ann@example.com"})).status, 200);
+    let right = code_for(&app, "ann@example.com");
+    let refused = verify(&right);
+    assert_eq!((refused.status.as_u16(), error_code(&refused)), (403, "otp_expired"), "{}", refused.raw);
+    // Its link still works (256 random bits, nothing to guess); after the window, codes do too.
+    assert_eq!(post(&app, "/verify", &json!({"type": "magiclink", "token_hash": link_token_for(&app, "ann@example.com")})).status, 200);
+    ports(&app).clock.advance_secs(3600);
+    assert_eq!(post(&app, "/otp", &json!({"email": "ann@example.com"})).status, 200);
+    assert_eq!(verify(&code_for(&app, "ann@example.com")).status, 200);
+}
+
+#[test]
+fn right_guesses_do_not_use_up_the_budget() {
+    let app = app_with(&[("OTP_MAX_WRONG_PER_ADDRESS", "2")]);
+    confirmed_user(&app, "ann@example.com", "s3cret-pass");
+    for _ in 0..5 {
+        ports(&app).clock.advance_secs(61);
+        assert_eq!(post(&app, "/otp", &json!({"email": "ann@example.com"})).status, 200);
+        let code = code_for(&app, "ann@example.com");
+        assert_eq!(post(&app, "/verify", &json!({"type": "email", "email": "ann@example.com", "token": code})).status, 200);
+    }
+}

@@ -38,7 +38,7 @@ pub use signup::{SignupOutcome, SignupRequest};
 
 use crate::config::Config;
 use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::ports::{Codes, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
+use crate::ports::{CodeGuesses, Codes, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
 use crate::secret::Secret;
 use crate::token::{JwtKeys, TokenError};
 use hmac::{Hmac, Mac};
@@ -226,6 +226,10 @@ impl<P: Ports> Auth<P> {
     }
 
     fn codes(&self) -> &impl Codes {
+        self.ports.store()
+    }
+
+    fn code_guesses(&self) -> &impl CodeGuesses {
         self.ports.store()
     }
 

@@ -10,7 +10,7 @@
 use super::email_change::CodeUse;
 use super::{normalize_email, Auth, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::{Codes as _, Ports, Sessions as _, Users as _};
+use crate::ports::{CodeGuesses as _, Codes as _, Ports, Sessions as _, Users as _};
 use crate::token::{digests_match, hash_code, hash_secret};
 
 /// What a used code or link gave.
@@ -38,17 +38,27 @@ impl<P: Ports> Auth<P> {
         self.use_code(user, code, platform).await
     }
 
-    /// Takes one try of `code` (atomically, before comparing, so concurrent guesses cannot
-    /// exceed the cap) and compares the digits in constant time.
+    /// Takes one guess from the address's budget and one try of `code` (each atomically,
+    /// before comparing, so concurrent guesses cannot exceed either cap), then compares the
+    /// digits in constant time. Past the address's budget (`OTP_MAX_WRONG_PER_ADDRESS` wrong
+    /// guesses in `OTP_WRONG_WINDOW`, across all its codes) even the right digits are refused
+    /// until the window passes, so a new code does not buy new guesses. A right guess is
+    /// given back: only wrong ones count.
     pub(super) async fn check_digits(&self, code: &OneTimeCode, digits: &str) -> Result<(), FlowError> {
         let well_formed = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
-        if !self.codes().take_attempt(&code.id, self.now(), self.config.otp_max_attempts).await? {
+        let now = self.now();
+        let (window, max) = (self.config.otp_wrong_window_secs, self.config.otp_max_wrong_per_address);
+        if !self.code_guesses().take(&code.sent_to, now, window, max).await? {
+            return Err(FlowError::CodeInvalid);
+        }
+        if !self.codes().take_attempt(&code.id, now, self.config.otp_max_attempts).await? {
             return Err(FlowError::CodeInvalid);
         }
         let expected = hash_code(self.code_key.expose(), &code.id, digits);
         if !well_formed || !digests_match(&expected, &code.code_hash) {
             return Err(FlowError::CodeInvalid);
         }
+        self.code_guesses().give_back(&code.sent_to).await?;
         Ok(())
     }
 

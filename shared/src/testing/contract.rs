@@ -6,7 +6,7 @@ use crate::model::{
     AuthMethod, Dialect, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken,
     Session, SessionToken, Timestamp, User,
 };
-use crate::ports::{Codes, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
+use crate::ports::{CodeGuesses, Codes, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
 
 /// One named check of the storage contract and how it went.
 pub type ContractResult = (&'static str, Result<(), String>);
@@ -53,6 +53,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("sessions: rotation marks the parent once and stores one successor", sessions_rotate(sessions, nonce, now).await),
         ("sessions: logout scopes end the right sessions", sessions_revoke(users, sessions, nonce, now).await),
         ("send limits: one claim per interval, released claims free the slot", limits_claim(limits, nonce, now).await),
+        ("code guesses: a budget per address and window, given back when right", guesses_budget(store, nonce, now).await),
         ("sessions: token sessions are listed, touched at most once per interval", sessions_tokens(users, sessions, nonce, now).await),
         ("login requests: pages, one decision, one claim, nothing after expiry", login_requests(users, requests, nonce, now).await),
         ("users: deleting an account takes its sessions and codes and frees its address", users_delete(users, sessions, codes, nonce, now).await),
@@ -318,6 +319,22 @@ async fn codes_recipient<C: Codes>(codes: &C, user: &User, nonce: &str, now: Tim
     let got = codes.for_recipient(&address, Purpose::EmailChange).await.map_err(err)?;
     ensure!(got.as_ref() == Some(&c), "for_recipient returned {got:?}");
     ensure!(codes.for_recipient(&address, Purpose::Recovery).await.map_err(err)?.is_none(), "found under another purpose");
+    Ok(())
+}
+
+async fn guesses_budget<G: CodeGuesses>(guesses: &G, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let address = format!("guess-{nonce}@example.com");
+    for i in 1..=3 {
+        ensure!(guesses.take(&address, now.plus_secs(i), 3600, 3).await.map_err(err)?, "guess {i} of 3 refused");
+    }
+    ensure!(!guesses.take(&address, now.plus_secs(4), 3600, 3).await.map_err(err)?, "a fourth guess in the window passed");
+    ensure!(guesses.take(&format!("other-{address}"), now.plus_secs(4), 3600, 3).await.map_err(err)?, "budgets are not per address");
+    guesses.give_back(&address).await.map_err(err)?;
+    guesses.give_back(&address).await.map_err(err)?;
+    ensure!(guesses.take(&address, now.plus_secs(5), 3600, 3).await.map_err(err)?, "a given-back guess is not free again");
+    ensure!(!guesses.take(&address, now.plus_secs(6), 3600, 3).await.map_err(err)?, "more came back than was given");
+    ensure!(guesses.take(&address, now.plus_secs(3601), 3600, 3).await.map_err(err)?, "the window did not start over");
+    ensure!(guesses.take(&address, now.plus_secs(3602), 3600, 3).await.map_err(err)?, "the new window did not count from one");
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use crate::model::{
     LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session,
     SessionToken, Timestamp, User,
 };
-use crate::ports::{Codes, LoginRequests, SendLimits, Sessions, StoreError, Users};
+use crate::ports::{CodeGuesses, Codes, LoginRequests, SendLimits, Sessions, StoreError, Users};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -26,6 +26,7 @@ pub struct MemoryStore {
     session_tokens: RefCell<HashMap<String, SessionToken>>,
     login_requests: RefCell<HashMap<String, LoginRequest>>,
     stale_reads: RefCell<Vec<User>>,
+    code_guesses: RefCell<HashMap<String, (Timestamp, u32)>>,
 }
 
 impl MemoryStore {
@@ -335,6 +336,25 @@ impl Codes for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl CodeGuesses for MemoryStore {
+    async fn take(&self, address: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError> {
+        let mut all = self.code_guesses.borrow_mut();
+        let entry = all.entry(address.to_string()).or_insert((now, 0));
+        if entry.0 <= now.plus_secs(-window_secs) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        Ok(entry.1 <= max)
+    }
+
+    async fn give_back(&self, address: &str) -> Result<(), StoreError> {
+        if let Some(entry) = self.code_guesses.borrow_mut().get_mut(address) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+        Ok(())
     }
 }
 
