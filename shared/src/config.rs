@@ -72,6 +72,11 @@ pub struct Config {
     pub otp_max_wrong_per_address: u32,
     /// The window of `otp_max_wrong_per_address`, seconds from its first guess.
     pub otp_wrong_window_secs: i64,
+    /// Mails of any kind one address may be sent in `mail_window_secs` (on top of the
+    /// per-kind `mail_min_interval_secs`).
+    pub mail_max_per_address: u32,
+    /// The window of `mail_max_per_address`, seconds from its first mail.
+    pub mail_window_secs: i64,
     /// Shortest password accepted, in characters.
     pub password_min_length: usize,
     /// How new passwords are hashed.
@@ -177,6 +182,8 @@ impl Config {
             otp_max_attempts: num(var("OTP_MAX_ATTEMPTS"), "OTP_MAX_ATTEMPTS", 5, 1, 100)?,
             otp_max_wrong_per_address: num(var("OTP_MAX_WRONG_PER_ADDRESS"), "OTP_MAX_WRONG_PER_ADDRESS", 10, 1, 1000)?,
             otp_wrong_window_secs: num(var("OTP_WRONG_WINDOW"), "OTP_WRONG_WINDOW", 3600, 60, 86_400)?,
+            mail_max_per_address: num(var("SMTP_MAX_PER_ADDRESS"), "SMTP_MAX_PER_ADDRESS", 10, 1, 10_000)?,
+            mail_window_secs: num(var("SMTP_ADDRESS_WINDOW"), "SMTP_ADDRESS_WINDOW", 3600, 60, 86_400)?,
             password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,
             password_params,
             refresh_reuse_interval_secs: num(var("REFRESH_TOKEN_REUSE_INTERVAL"), "REFRESH_TOKEN_REUSE_INTERVAL", 10, 0, 3600)?,

@@ -178,15 +178,15 @@ pub trait LoginRequests {
     async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 
-/// Guesses at one-time codes per address, across all of its codes and purposes, counted
-/// exactly (never KV): the budget that a new code does not reset.
-pub trait CodeGuesses {
-    /// Takes one guess for `address`: counted in the window that began at its first guess, or
-    /// in a new window from `now` once `window_secs` have passed. Returns whether this guess
-    /// is within `max` for its window; atomic, so concurrent guesses cannot exceed it.
-    async fn take(&self, address: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError>;
-    /// Gives one guess back (it was right).
-    async fn give_back(&self, address: &str) -> Result<(), StoreError>;
+/// Budgets counted exactly (never KV) per key, in a window that starts with its first use:
+/// wrong guesses at codes per address (which a new code does not reset), mails per recipient.
+pub trait Budgets {
+    /// Uses one unit of `key`'s budget: counted in the window that began at its first use, or
+    /// in a new window from `now` once `window_secs` have passed. Returns whether this use is
+    /// within `max` for its window; atomic, so concurrent uses cannot exceed it.
+    async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError>;
+    /// Gives one unit back (a right guess; a mail that was not sent).
+    async fn give_back(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Per-address, per-purpose mail send limits, kept where they are consistent (never KV).
@@ -213,9 +213,9 @@ pub trait Mailer {
 
 /// All of the storage ports over one backend: what flows hold. Every type that implements each
 /// port trait is a `Store`.
-pub trait Store: Users + Sessions + Codes + CodeGuesses + SendLimits + LoginRequests {}
+pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests {}
 
-impl<T: Users + Sessions + Codes + CodeGuesses + SendLimits + LoginRequests> Store for T {}
+impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests> Store for T {}
 
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {

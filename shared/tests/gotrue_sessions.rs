@@ -388,3 +388,43 @@ fn a_failed_resend_of_an_email_change_can_be_retried_at_once() {
     }
     assert_eq!(login(&app, "ann.new@example.com", PW).status, 200);
 }
+
+#[test]
+fn mails_are_limited_per_recipient_across_kinds() {
+    let app = app_with(&[("SMTP_MAX_FREQUENCY", "0"), ("SMTP_MAX_PER_ADDRESS", "3")]);
+    confirmed_user(&app, "ann@example.com", PW); // one mail
+    assert_eq!(post(&app, "/recover", &json!({"email": "ann@example.com"})).status, 200);
+    assert_eq!(post(&app, "/otp", &json!({"email": "ann@example.com"})).status, 200);
+    let over = post(&app, "/recover", &json!({"email": "ann@example.com"}));
+    assert_eq!((over.status.as_u16(), error_code(&over)), (429, "over_email_send_rate_limit"), "{}", over.raw);
+    assert_eq!(mails_to(&app, "ann@example.com"), 3);
+    // An unknown address is limited alike (the budget is taken before the lookup).
+    for _ in 0..3 {
+        assert_eq!(post(&app, "/recover", &json!({"email": "nobody@example.com"})).status, 200);
+    }
+    assert_eq!(post(&app, "/recover", &json!({"email": "nobody@example.com"})).status, 429);
+    // The window passes.
+    ports(&app).clock.advance_secs(3600);
+    assert_eq!(post(&app, "/recover", &json!({"email": "ann@example.com"})).status, 200);
+}
+
+#[test]
+fn a_mail_that_failed_gives_its_unit_of_the_recipients_budget_back() {
+    let app = app_with(&[("SMTP_MAX_FREQUENCY", "0"), ("SMTP_MAX_PER_ADDRESS", "2")]);
+    confirmed_user(&app, "ann@example.com", PW);
+    ports(&app).mailer.fail.set(true);
+    assert_eq!(post(&app, "/recover", &json!({"email": "ann@example.com"})).status, 200);
+    ports(&app).mailer.fail.set(false);
+    assert_eq!(post(&app, "/recover", &json!({"email": "ann@example.com"})).status, 200, "the failed mail did not count");
+    assert_eq!(mails_to(&app, "ann@example.com"), 2);
+}
+
+#[test]
+fn a_resend_never_revives_an_expired_email_change() {
+    let app = app();
+    let token = s(&confirmed_user(&app, "ann@example.com", PW), "access_token");
+    assert_eq!(put(&app, "/user", &token, &json!({"email": "ann.new@example.com"})).status, 200);
+    ports(&app).clock.advance_secs(601); // OTP_EXP is 600
+    assert_eq!(post(&app, "/resend", &json!({"type": "email_change", "email": "ann@example.com"})).status, 200);
+    assert_eq!(mails_to(&app, "ann.new@example.com"), 1, "no fresh code for a change that ran out");
+}

@@ -67,11 +67,14 @@ impl<P: Ports> Auth<P> {
     }
 
     /// Re-sends the pending email change of `user` (both codes, as a fresh pair), if there is
-    /// one and its new address may be mailed now; silently nothing otherwise, since the caller
-    /// need not be the account's owner. `claim` is the request's claim on the current address.
+    /// one, unused and unexpired (a re-send never revives a change whose code ran out: that
+    /// needs a new `PUT /user`), and its new address may be mailed now; silently nothing
+    /// otherwise, since the caller need not be the account's owner. `claim` is the request's
+    /// claim on the current address.
     pub(super) async fn resend_email_change(&self, user: &User, claim: super::mailing::Claim, link_to: LinkTo<'_>) -> Result<(), FlowError> {
         let pending = self.codes().for_user(&user.id, Purpose::EmailChange).await?;
-        let Some(code) = pending.filter(|c| c.used_at.is_none()) else { return Ok(()) };
+        let now = self.now();
+        let Some(code) = pending.filter(|c| c.used_at.is_none() && c.expires_at > now) else { return Ok(()) };
         let Some(new) = self.try_claim_send(&code.sent_to, Purpose::EmailChange).await? else { return Ok(()) };
         let current = self.asks_current_address(user).then_some(claim);
         self.send_email_change(user, &code.sent_to, new, current, link_to);

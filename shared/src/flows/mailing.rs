@@ -13,7 +13,7 @@
 use super::{Auth, FlowError};
 use crate::mail;
 use crate::model::{LoginRequest, Mail, OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::{Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
+use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
 
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
 
@@ -37,6 +37,11 @@ pub(super) struct Outgoing {
     /// Each mail with its claim: `None` for a notice that follows from a change already made
     /// (its cause was mailed under a claim).
     mails: Vec<(Mail, Option<Claim>)>,
+}
+
+/// The `Budgets` key of the mails to `address`.
+fn mail_budget_key(address: &str) -> String {
+    format!("mail:{address}")
 }
 
 /// What a code is and where it goes.
@@ -71,23 +76,25 @@ pub(super) struct Claim {
 }
 
 impl<P: Ports> Auth<P> {
-    /// Claims the right to mail `address` for `purpose` now, or says how long to wait.
+    /// Claims the right to mail `address` for `purpose` now, or says how long to wait: one
+    /// mail of a kind per `SMTP_MAX_FREQUENCY`, and `SMTP_MAX_PER_ADDRESS` mails of all kinds
+    /// per `SMTP_ADDRESS_WINDOW`, counted on the recipient.
     pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Claim, FlowError> {
         let now = self.now();
         let interval = self.config.mail_min_interval_secs;
-        match self.send_limits().claim(address, purpose, now, interval).await? {
-            None => Ok(Claim {
-                address: address.to_string(),
-                purpose,
-                at: now,
-            }),
-            Some(last) => {
-                let wait_ms = last.plus_secs(interval).0 - now.0;
-                Err(FlowError::OverEmailSendRateLimit {
-                    wait_secs: (wait_ms + 999) / 1000,
-                })
-            }
+        if let Some(last) = self.send_limits().claim(address, purpose, now, interval).await? {
+            let wait_ms = last.plus_secs(interval).0 - now.0;
+            return Err(FlowError::OverEmailSendRateLimit { wait_secs: (wait_ms + 999) / 1000 });
         }
+        let claim = Claim { address: address.to_string(), purpose, at: now };
+        let (max, window) = (self.config.mail_max_per_address, self.config.mail_window_secs);
+        if !self.budgets().take(&mail_budget_key(address), now, window, max).await? {
+            // Nothing goes out: the kind's slot is free again, and the budget unit was not
+            // granted (no give-back). The window's end is not stored; say its length.
+            let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
+            return Err(FlowError::OverEmailSendRateLimit { wait_secs: window });
+        }
+        Ok(claim)
     }
 
     /// Queues `mail` (and the code it carries) under a claim made by [`Auth::claim_send`], for
@@ -96,10 +103,12 @@ impl<P: Ports> Auth<P> {
         self.outbox.borrow_mut().push(Outgoing { record, mails: vec![(mail, claim)] });
     }
 
-    /// Gives back a claim whose mail will not go out.
+    /// Gives back a claim whose mail will not go out: its kind's slot and its unit of the
+    /// recipient's budget.
     pub(super) async fn give_back(&self, claim: Claim) {
         // Best effort: if this fails, the address waits out the interval.
         let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
+        let _ = self.budgets().give_back(&mail_budget_key(&claim.address)).await;
     }
 
     /// [`Auth::claim_send`] for a mail whose absence the caller must not notice: `None`

@@ -38,7 +38,7 @@ pub use signup::{SignupOutcome, SignupRequest};
 
 use crate::config::Config;
 use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::ports::{CodeGuesses, Codes, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
+use crate::ports::{Budgets, Codes, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
 use crate::secret::Secret;
 use crate::token::{JwtKeys, TokenError};
 use hmac::{Hmac, Mac};
@@ -229,7 +229,7 @@ impl<P: Ports> Auth<P> {
         self.ports.store()
     }
 
-    fn code_guesses(&self) -> &impl CodeGuesses {
+    fn budgets(&self) -> &impl Budgets {
         self.ports.store()
     }
 

@@ -10,7 +10,7 @@
 use super::email_change::CodeUse;
 use super::{normalize_email, Auth, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::{CodeGuesses as _, Codes as _, Ports, Sessions as _, Users as _};
+use crate::ports::{Budgets as _, Codes as _, Ports, Sessions as _, Users as _};
 use crate::token::{digests_match, hash_code, hash_secret};
 
 /// What a used code or link gave.
@@ -48,7 +48,8 @@ impl<P: Ports> Auth<P> {
         let well_formed = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
         let now = self.now();
         let (window, max) = (self.config.otp_wrong_window_secs, self.config.otp_max_wrong_per_address);
-        if !self.code_guesses().take(&code.sent_to, now, window, max).await? {
+        let key = format!("guess:{}", code.sent_to);
+        if !self.budgets().take(&key, now, window, max).await? {
             return Err(FlowError::CodeInvalid);
         }
         if !self.codes().take_attempt(&code.id, now, self.config.otp_max_attempts).await? {
@@ -58,7 +59,7 @@ impl<P: Ports> Auth<P> {
         if !well_formed || !digests_match(&expected, &code.code_hash) {
             return Err(FlowError::CodeInvalid);
         }
-        self.code_guesses().give_back(&code.sent_to).await?;
+        self.budgets().give_back(&key).await?;
         Ok(())
     }
 

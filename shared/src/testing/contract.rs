@@ -6,7 +6,7 @@ use crate::model::{
     AuthMethod, Dialect, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken,
     Session, SessionToken, Timestamp, User,
 };
-use crate::ports::{CodeGuesses, Codes, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
+use crate::ports::{Budgets, Codes, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
 
 /// One named check of the storage contract and how it went.
 pub type ContractResult = (&'static str, Result<(), String>);
@@ -53,7 +53,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("sessions: rotation marks the parent once and stores one successor", sessions_rotate(sessions, nonce, now).await),
         ("sessions: logout scopes end the right sessions", sessions_revoke(users, sessions, nonce, now).await),
         ("send limits: one claim per interval, released claims free the slot", limits_claim(limits, nonce, now).await),
-        ("code guesses: a budget per address and window, given back when right", guesses_budget(store, nonce, now).await),
+        ("budgets: counted per key and window, given back", budgets_take(store, nonce, now).await),
         ("sessions: token sessions are listed, touched at most once per interval", sessions_tokens(users, sessions, nonce, now).await),
         ("login requests: pages, one decision, one claim, nothing after expiry", login_requests(users, requests, nonce, now).await),
         ("users: deleting an account takes its sessions and codes and frees its address", users_delete(users, sessions, codes, nonce, now).await),
@@ -322,13 +322,13 @@ async fn codes_recipient<C: Codes>(codes: &C, user: &User, nonce: &str, now: Tim
     Ok(())
 }
 
-async fn guesses_budget<G: CodeGuesses>(guesses: &G, nonce: &str, now: Timestamp) -> Result<(), String> {
-    let address = format!("guess-{nonce}@example.com");
+async fn budgets_take<G: Budgets>(guesses: &G, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let address = format!("guess:contract-{nonce}@example.com");
     for i in 1..=3 {
         ensure!(guesses.take(&address, now.plus_secs(i), 3600, 3).await.map_err(err)?, "guess {i} of 3 refused");
     }
     ensure!(!guesses.take(&address, now.plus_secs(4), 3600, 3).await.map_err(err)?, "a fourth guess in the window passed");
-    ensure!(guesses.take(&format!("other-{address}"), now.plus_secs(4), 3600, 3).await.map_err(err)?, "budgets are not per address");
+    ensure!(guesses.take(&format!("other-{address}"), now.plus_secs(4), 3600, 3).await.map_err(err)?, "budgets are not per key");
     guesses.give_back(&address).await.map_err(err)?;
     guesses.give_back(&address).await.map_err(err)?;
     ensure!(guesses.take(&address, now.plus_secs(5), 3600, 3).await.map_err(err)?, "a given-back guess is not free again");

@@ -5,7 +5,7 @@ use crate::model::{
     LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session,
     SessionToken, Timestamp, User,
 };
-use crate::ports::{CodeGuesses, Codes, LoginRequests, SendLimits, Sessions, StoreError, Users};
+use crate::ports::{Budgets, Codes, LoginRequests, SendLimits, Sessions, StoreError, Users};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -26,7 +26,7 @@ pub struct MemoryStore {
     session_tokens: RefCell<HashMap<String, SessionToken>>,
     login_requests: RefCell<HashMap<String, LoginRequest>>,
     stale_reads: RefCell<Vec<User>>,
-    code_guesses: RefCell<HashMap<String, (Timestamp, u32)>>,
+    budgets: RefCell<HashMap<String, (Timestamp, u32)>>,
 }
 
 impl MemoryStore {
@@ -339,10 +339,10 @@ impl Codes for MemoryStore {
     }
 }
 
-impl CodeGuesses for MemoryStore {
-    async fn take(&self, address: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError> {
-        let mut all = self.code_guesses.borrow_mut();
-        let entry = all.entry(address.to_string()).or_insert((now, 0));
+impl Budgets for MemoryStore {
+    async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError> {
+        let mut all = self.budgets.borrow_mut();
+        let entry = all.entry(key.to_string()).or_insert((now, 0));
         if entry.0 <= now.plus_secs(-window_secs) {
             *entry = (now, 0);
         }
@@ -350,8 +350,8 @@ impl CodeGuesses for MemoryStore {
         Ok(entry.1 <= max)
     }
 
-    async fn give_back(&self, address: &str) -> Result<(), StoreError> {
-        if let Some(entry) = self.code_guesses.borrow_mut().get_mut(address) {
+    async fn give_back(&self, key: &str) -> Result<(), StoreError> {
+        if let Some(entry) = self.budgets.borrow_mut().get_mut(key) {
             entry.1 = entry.1.saturating_sub(1);
         }
         Ok(())

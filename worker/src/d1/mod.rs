@@ -10,7 +10,7 @@
 //! One file per port trait (`users`, `sessions`, `codes`, `send_limits`, `login_requests`);
 //! this module holds the store and the binding helpers they share.
 
-mod code_guesses;
+mod budgets;
 mod codes;
 mod login_requests;
 mod send_limits;
