@@ -228,3 +228,21 @@ test("bad input gets a 4xx Feathers error, never a 5xx", async () => {
     isFeathersError(r.json, status, r.json?.name);
   }
 });
+
+test("Feathers local sign-in is throttled per account and client: TooManyRequests, and the owner elsewhere is not", async () => {
+  const email = unique("hammered");
+  await client().service("users").create({ email, password: "owner pass" });
+  const from = (ip) => {
+    const app = feathers();
+    app.configure(rest(worker.url).fetch((url, init) => fetch(url, { ...init, headers: { ...init?.headers, "cf-connecting-ip": ip } })));
+    app.configure(authentication());
+    return app;
+  };
+  const stranger = from("198.51.100.8");
+  for (let i = 0; i < 10; i++) {
+    await assert.rejects(stranger.authenticate({ strategy: "local", email, password: `guess ${i}` }), (e) => (isFeathersError(e, 401, "NotAuthenticated"), true));
+  }
+  await assert.rejects(stranger.authenticate({ strategy: "local", email, password: "owner pass" }), (e) => (isFeathersError(e, 429, "TooManyRequests"), true));
+  const { accessToken } = await from("203.0.113.10").authenticate({ strategy: "local", email, password: "owner pass" });
+  assert.ok(accessToken);
+});

@@ -312,3 +312,19 @@ test("the deployable worker has no storage contract endpoint", async () => {
   const res = await call(`${worker.url}/__contract`, { method: "POST" });
   assert.equal(res.status, 404, res.text);
 });
+
+test("a stranger hammering one account from one client is throttled; the owner elsewhere signs in", async () => {
+  const email = fresh("hammered");
+  await signUpAndConfirm(email, "owner-password");
+  const stranger = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false, headers: { "cf-connecting-ip": "198.51.100.7" } });
+  for (let i = 0; i < 10; i++) {
+    assert.equal((await stranger.signInWithPassword({ email, password: `guess-${i}` })).error?.code, "invalid_credentials");
+  }
+  const throttled = await stranger.signInWithPassword({ email, password: "owner-password" });
+  assert.equal(throttled.error?.code, "over_request_rate_limit");
+  assert.equal(throttled.error?.status, 429);
+  const owner = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false, headers: { "cf-connecting-ip": "203.0.113.9" } });
+  const { data, error } = await owner.signInWithPassword({ email, password: "owner-password" });
+  assert.equal(error, null);
+  assert.ok(data.session.access_token);
+});

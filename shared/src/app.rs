@@ -44,6 +44,9 @@ impl<P: Ports + 'static> App<P> {
 
     /// Answers one request; mail it causes is only queued (see [`App::send_queued`]).
     pub async fn handle(&self, req: Request<Body>) -> Response<Body> {
+        // Cloudflare sets CF-Connecting-IP on every request that reaches the worker.
+        let client = crate::dialects::header(req.headers(), "cf-connecting-ip").unwrap_or("unknown");
+        self.auth.set_client(client.trim());
         let mut response = if req.method() == Method::OPTIONS {
             preflight()
         } else {

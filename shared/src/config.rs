@@ -72,6 +72,13 @@ pub struct Config {
     pub otp_max_wrong_per_address: u32,
     /// The window of `otp_max_wrong_per_address`, seconds from its first guess.
     pub otp_wrong_window_secs: i64,
+    /// Password checks of one account from one client per `throttle_window_secs`.
+    pub login_max_per_client: u32,
+    /// Throttled actions (password checks, code verifications, mails) of one client per
+    /// `throttle_window_secs`.
+    pub client_max_attempts: u32,
+    /// The window of the throttles, seconds from the first counted action.
+    pub throttle_window_secs: i64,
     /// Mails of any kind one address may be sent in `mail_window_secs` (on top of the
     /// per-kind `mail_min_interval_secs`).
     pub mail_max_per_address: u32,
@@ -182,6 +189,9 @@ impl Config {
             otp_max_attempts: num(var("OTP_MAX_ATTEMPTS"), "OTP_MAX_ATTEMPTS", 5, 1, 100)?,
             otp_max_wrong_per_address: num(var("OTP_MAX_WRONG_PER_ADDRESS"), "OTP_MAX_WRONG_PER_ADDRESS", 10, 1, 1000)?,
             otp_wrong_window_secs: num(var("OTP_WRONG_WINDOW"), "OTP_WRONG_WINDOW", 3600, 60, 86_400)?,
+            login_max_per_client: num(var("LOGIN_MAX_PER_CLIENT"), "LOGIN_MAX_PER_CLIENT", 10, 1, 100_000)?,
+            client_max_attempts: num(var("CLIENT_MAX_ATTEMPTS"), "CLIENT_MAX_ATTEMPTS", 300, 1, 10_000_000)?,
+            throttle_window_secs: num(var("THROTTLE_WINDOW"), "THROTTLE_WINDOW", 900, 10, 86_400)?,
             mail_max_per_address: num(var("SMTP_MAX_PER_ADDRESS"), "SMTP_MAX_PER_ADDRESS", 10, 1, 10_000)?,
             mail_window_secs: num(var("SMTP_ADDRESS_WINDOW"), "SMTP_ADDRESS_WINDOW", 3600, 60, 86_400)?,
             password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,

@@ -185,6 +185,9 @@ pub trait Budgets {
     /// in a new window from `now` once `window_secs` have passed. Returns whether this use is
     /// within `max` for its window; atomic, so concurrent uses cannot exceed it.
     async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError>;
+    /// [`Budgets::take`] of one unit of each `(key, max)` at once (one round trip); whether
+    /// every one was within its max.
+    async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError>;
     /// Gives one unit back (a right guess; a mail that was not sent).
     async fn give_back(&self, key: &str) -> Result<(), StoreError>;
 }

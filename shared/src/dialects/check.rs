@@ -71,7 +71,8 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
             | F::ReauthenticationNeeded
             | F::ReauthenticationNotValid
             | F::NoAddress
-            | F::AddressNotVerified,
+            | F::AddressNotVerified
+            | F::TooManyRequests,
         ) => (unauthorized, "invalid token"),
     }
 }

@@ -86,6 +86,7 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::UserAlreadyExists | F::EmailExists => (409, "email already exists".into()),
         F::InvalidCredentials => (401, "Invalid login".into()),
         F::EmailNotConfirmed => (401, "Email not confirmed".into()),
+        F::TooManyRequests => (429, "Too many requests; try again later".into()),
         // Feathers has no nonce: a fresh `local` sign-in is the re-authentication.
         F::ReauthenticationNeeded | F::ReauthenticationNotValid => {
             (403, "This change needs a recent sign-in; sign in again".into())

@@ -100,6 +100,7 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
         F::UserAlreadyExists => (422, "user_already_exists", "User already registered".into()),
         F::InvalidCredentials => (400, "invalid_credentials", "Invalid login credentials".into()),
         F::EmailNotConfirmed => (400, "email_not_confirmed", "Email not confirmed".into()),
+        F::TooManyRequests => (429, "over_request_rate_limit", "Request rate limit reached".into()),
         F::ReauthenticationNeeded => (400, "reauthentication_needed", "Password update requires reauthentication".into()),
         F::ReauthenticationNotValid => (422, "reauthentication_not_valid", "Nonce has expired or is invalid".into()),
         F::NoAddress => (

@@ -464,6 +464,7 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             | F::ReauthenticationNotValid
             | F::NoAddress
             | F::AddressNotVerified) => GraphqlError::Refused(e.to_string()),
+            F::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
         }
     }
 }

@@ -79,6 +79,7 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::SignupDisabled => (403, "Sign-ups are disabled".into()),
         F::WeakPassword { .. } | F::PasswordTooLong => (400, "Passwords are not used here".into()),
         F::InvalidCredentials | F::EmailNotConfirmed => (401, "Invalid credentials".into()),
+        F::TooManyRequests => (429, "Too many requests; try again later".into()),
         F::ReauthenticationNeeded | F::ReauthenticationNotValid => {
             (403, "This change needs a recent sign-in; sign in again by email".into())
         }

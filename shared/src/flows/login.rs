@@ -61,9 +61,15 @@ impl<P: Ports> Auth<P> {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(FlowError::InvalidCredentials);
         }
+        let account = match login {
+            Login::Email(email) => normalize_email(email),
+            Login::Username(name) => name.trim().to_string(),
+        };
+        // Counted whether or not the account exists, before any hashing.
+        self.throttle_login(&account).await?;
         let user = match login {
-            Login::Email(email) => self.users().by_email(&normalize_email(email)).await?,
-            Login::Username(name) => self.users().by_username(name.trim()).await?,
+            Login::Email(_) => self.users().by_email(&account).await?,
+            Login::Username(_) => self.users().by_username(&account).await?,
         };
         let (user, stored) = match user {
             Some(u) => match u.password_hash.clone() {
@@ -82,6 +88,7 @@ impl<P: Ports> Auth<P> {
             Verification::Mismatch => return Err(FlowError::InvalidCredentials),
             Verification::Match { rehash } => rehash,
         };
+        self.login_succeeded(&account);
         if !user.is_confirmed() && !self.signs_in_unverified(dialect) {
             // Said only with the right password, and only if the operator asked: a stranger
             // who signed an address up with their own password would otherwise learn from this

@@ -80,6 +80,7 @@ impl<P: Ports> Auth<P> {
     /// mail of a kind per `SMTP_MAX_FREQUENCY`, and `SMTP_MAX_PER_ADDRESS` mails of all kinds
     /// per `SMTP_ADDRESS_WINDOW`, counted on the recipient.
     pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Claim, FlowError> {
+        self.throttle_client().await?;
         let now = self.now();
         let interval = self.config.mail_min_interval_secs;
         if let Some(last) = self.send_limits().claim(address, purpose, now, interval).await? {
@@ -103,6 +104,11 @@ impl<P: Ports> Auth<P> {
         self.outbox.borrow_mut().push(Outgoing { record, mails: vec![(mail, claim)] });
     }
 
+    /// Queues a budget unit to give back after the answer ([`Auth::send_queued`]).
+    pub(super) fn give_back_later(&self, key: String) {
+        self.deferred_give_backs.borrow_mut().push(key);
+    }
+
     /// Gives back a claim whose mail will not go out: its kind's slot and its unit of the
     /// recipient's budget.
     pub(super) async fn give_back(&self, claim: Claim) {
@@ -121,10 +127,16 @@ impl<P: Ports> Auth<P> {
         }
     }
 
-    /// Delivers the mail queued while answering; call it after the answer has gone out. A
+    /// Delivers the mail queued while answering, and gives back deferred budget units; call it
+    /// after the answer has gone out. A
     /// failed delivery is logged under an error id (the mail itself is not: it holds a code)
     /// and gives its send slot back.
     pub async fn send_queued(&self) {
+        let give_backs = std::mem::take(&mut *self.deferred_give_backs.borrow_mut());
+        for key in give_backs {
+            // Best effort: a unit not given back only counts against its own client.
+            let _ = self.budgets().give_back(&key).await;
+        }
         let queued = std::mem::take(&mut *self.outbox.borrow_mut());
         for Outgoing { record, mails } in queued {
             let stored = match &record {

@@ -8,6 +8,7 @@
 //! (starting sessions), `bearer` (the one road from a presented credential to its live session,
 //! with every session rule), `access` (minting each dialect's access tokens, their lifetimes
 //! and refresh windows), `refresh`, `account` (recovery, email sign-in, updates, logout),
+//! `throttle` (per-client limits on password checks, code verifications and mails),
 //! `email_change` (moving an account to another address, confirmed by both), `reauth`
 //! (re-authentication for sensitive changes), `passwordless` (username registration, emailed
 //! sign-in requests, session management) and `mailing` (codes and notices under the send
@@ -24,6 +25,7 @@ mod reauth;
 mod refresh;
 mod session;
 mod signup;
+mod throttle;
 mod verify;
 
 pub use access::{AccessToken, Claims, GraphqlToken};
@@ -119,6 +121,9 @@ pub enum FlowError {
     /// The account's address is not verified, so it cannot prove anything (re-authentication).
     #[error("address not verified")]
     AddressNotVerified,
+    /// This client did this too often lately (`throttle`).
+    #[error("too many requests")]
+    TooManyRequests,
     /// The address an email change was confirmed for has an account by now.
     #[error("email exists")]
     EmailExists,
@@ -171,6 +176,10 @@ pub struct Auth<P> {
     refresh_key: Secret<Vec<u8>>,
     /// Mail queued by this request's flows, sent after the answer (`mailing`).
     outbox: std::cell::RefCell<Vec<mailing::Outgoing>>,
+    /// Budget units to give back after the answer (`throttle`).
+    deferred_give_backs: std::cell::RefCell<Vec<String>>,
+    /// The client of the request being answered, for the throttles (`throttle`).
+    client: std::cell::RefCell<String>,
 }
 
 impl<P: Ports> Auth<P> {
@@ -188,6 +197,8 @@ impl<P: Ports> Auth<P> {
             code_key,
             refresh_key,
             outbox: std::cell::RefCell::default(),
+            deferred_give_backs: std::cell::RefCell::default(),
+            client: std::cell::RefCell::new("unknown".into()),
         })
     }
 

@@ -36,6 +36,7 @@ impl<P: Ports> Auth<P> {
             return Ok(());
         }
         let nonce = nonce.ok_or(FlowError::ReauthenticationNeeded)?;
+        self.throttle_client().await?;
         let code = match user.email.as_deref() {
             Some(email) => self.codes().for_user(&user.id, Purpose::Reauthentication).await?.filter(|c| c.sent_to == email),
             None => None,

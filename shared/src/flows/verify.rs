@@ -33,6 +33,8 @@ impl<P: Ports> Auth<P> {
         purposes: &[Purpose],
         platform: &str,
     ) -> Result<Verified, FlowError> {
+        // Counted before the lookup, so the throttle answers alike for unknown addresses.
+        self.throttle_client().await?;
         let (user, code) = self.find_code(&normalize_email(email), purposes).await?.ok_or(FlowError::CodeInvalid)?;
         self.check_digits(&code, digits).await?;
         self.use_code(user, code, platform).await

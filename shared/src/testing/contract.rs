@@ -335,6 +335,10 @@ async fn budgets_take<G: Budgets>(guesses: &G, nonce: &str, now: Timestamp) -> R
     ensure!(!guesses.take(&address, now.plus_secs(6), 3600, 3).await.map_err(err)?, "more came back than was given");
     ensure!(guesses.take(&address, now.plus_secs(3601), 3600, 3).await.map_err(err)?, "the window did not start over");
     ensure!(guesses.take(&address, now.plus_secs(3602), 3600, 3).await.map_err(err)?, "the new window did not count from one");
+    let other = format!("client:contract-{nonce}");
+    ensure!(guesses.take_all(&[(&address, 3), (&other, 1)], now.plus_secs(3603), 3600).await.map_err(err)?, "take_all within both refused");
+    ensure!(!guesses.take_all(&[(&address, 3), (&other, 1)], now.plus_secs(3604), 3600).await.map_err(err)?, "take_all over one passed");
+    ensure!(!guesses.take(&address, now.plus_secs(3605), 3600, 4).await.map_err(err)?, "take_all did not count every key");
     Ok(())
 }
 

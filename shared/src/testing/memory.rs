@@ -350,6 +350,14 @@ impl Budgets for MemoryStore {
         Ok(entry.1 <= max)
     }
 
+    async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError> {
+        let mut all_within = true;
+        for (key, max) in uses {
+            all_within &= Budgets::take(self, key, now, window_secs, *max).await?;
+        }
+        Ok(all_within)
+    }
+
     async fn give_back(&self, key: &str) -> Result<(), StoreError> {
         if let Some(entry) = self.budgets.borrow_mut().get_mut(key) {
             entry.1 = entry.1.saturating_sub(1);

@@ -10,21 +10,39 @@ struct Used {
     used: f64,
 }
 
+/// One statement per use: a window older than `window_secs` starts over at this use.
+const TAKE: &str = "INSERT INTO budgets (key, window_start, used) VALUES (?1, ?2, 1) \
+     ON CONFLICT (key) DO UPDATE SET \
+       used = CASE WHEN budgets.window_start <= ?3 THEN 1 ELSE budgets.used + 1 END, \
+       window_start = CASE WHEN budgets.window_start <= ?3 THEN ?2 ELSE budgets.window_start END \
+     RETURNING used";
+
 impl Budgets for D1Store {
     async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError> {
-        // One statement: a window older than `window_secs` starts over at this use.
         let count = self
-            .first::<Used>(
-                "INSERT INTO budgets (key, window_start, used) VALUES (?1, ?2, 1) \
-                 ON CONFLICT (key) DO UPDATE SET \
-                   used = CASE WHEN budgets.window_start <= ?3 THEN 1 ELSE budgets.used + 1 END, \
-                   window_start = CASE WHEN budgets.window_start <= ?3 THEN ?2 ELSE budgets.window_start END \
-                 RETURNING used",
-                &[s(key), t(now), t(now.plus_secs(-window_secs))],
-            )
+            .first::<Used>(TAKE, &[s(key), t(now), t(now.plus_secs(-window_secs))])
             .await?
             .ok_or_else(|| StoreError::Backend("budgets upsert returned no row".into()))?;
         Ok(count.used <= f64::from(max))
+    }
+
+    async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError> {
+        let statements = uses
+            .iter()
+            .map(|(key, _)| self.stmt(TAKE, &[s(key), t(now), t(now.plus_secs(-window_secs))]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = self.batch(statements).await?;
+        let mut all_within = true;
+        for (result, (_, max)) in results.iter().zip(uses) {
+            let used = result
+                .results::<Used>()
+                .map_err(super::backend)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| StoreError::Backend("budgets upsert returned no row".into()))?;
+            all_within &= used.used <= f64::from(*max);
+        }
+        Ok(all_within)
     }
 
     async fn give_back(&self, key: &str) -> Result<(), StoreError> {

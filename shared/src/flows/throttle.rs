@@ -1,0 +1,60 @@
+//! Throttles on what an attacker repeats: password checks, code verifications and mail sends,
+//! counted exactly in the store's budgets (D1), so they hold across isolates and locations.
+//!
+//! Two keys, both per client (the request's `CF-Connecting-IP`, which Cloudflare sets):
+//! - `login:<client>:<account name>`: password checks of one account from one client
+//!   (`LOGIN_MAX_PER_CLIENT` per `THROTTLE_WINDOW`). A stranger who hammers an account uses
+//!   up only their own client's budget: the owner's next sign-in, from anywhere else, meets
+//!   none of it. A right password gives its unit back.
+//! - `client:<client>`: everything throttled that one client does, across accounts
+//!   (`CLIENT_MAX_ATTEMPTS` per `THROTTLE_WINDOW`), against spraying many accounts.
+//!
+//! There is deliberately no per-account key across clients: that would let anyone lock an
+//! owner out. Codes have their own per-address budget of wrong guesses (`verify`).
+
+use super::{Auth, FlowError};
+use crate::ports::{Budgets as _, Ports};
+
+impl<P: Ports> Auth<P> {
+    /// Records the client of the request being answered (`CF-Connecting-IP`, or `unknown`).
+    pub fn set_client(&self, client: &str) {
+        // Bounded: the header is the client's word where Cloudflare does not set it.
+        *self.client.borrow_mut() = client.chars().take(64).collect();
+    }
+
+    fn client_key(&self) -> String {
+        format!("client:{}", self.client.borrow())
+    }
+
+    fn login_key(&self, account: &str) -> String {
+        format!("login:{}:{}", self.client.borrow(), account.to_lowercase())
+    }
+
+    /// Takes one password check of `account` by this client, or refuses with
+    /// [`FlowError::TooManyRequests`].
+    pub(super) async fn throttle_login(&self, account: &str) -> Result<(), FlowError> {
+        let (window, now) = (self.config.throttle_window_secs, self.now());
+        let (login, client) = (self.login_key(account), self.client_key());
+        let uses = [(login.as_str(), self.config.login_max_per_client), (client.as_str(), self.config.client_max_attempts)];
+        match self.budgets().take_all(&uses, now, window).await? {
+            true => Ok(()),
+            false => Err(FlowError::TooManyRequests),
+        }
+    }
+
+    /// A right password: gives back its unit of this client's budget for `account`, after
+    /// the answer (with the mail, `mailing`), so it costs the sign-in no round trip.
+    pub(super) fn login_succeeded(&self, account: &str) {
+        self.give_back_later(self.login_key(account));
+    }
+
+    /// Takes one throttled action (a code verification, a mail send) by this client, or
+    /// refuses with [`FlowError::TooManyRequests`].
+    pub(super) async fn throttle_client(&self) -> Result<(), FlowError> {
+        let (window, max) = (self.config.throttle_window_secs, self.config.client_max_attempts);
+        match self.budgets().take(&self.client_key(), self.now(), window, max).await? {
+            true => Ok(()),
+            false => Err(FlowError::TooManyRequests),
+        }
+    }
+}

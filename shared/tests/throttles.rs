@@ -1,0 +1,69 @@
+//! Throttles through the app: password checks per account and client, everything per client,
+//! in each dialect's answer, and what the owner meets while a stranger hammers her account.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+use portcullis_shared::testing::TestPorts;
+use portcullis_shared::App;
+use serde_json::{json, Value};
+use support::*;
+
+const STRANGER: &str = "198.51.100.7";
+const OWNER: &str = "203.0.113.9";
+
+fn from(app: &App<TestPorts>, client: &str, path: &str, body: &Value) -> Reply {
+    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("cf-connecting-ip", client)]))
+}
+
+fn gotrue_login(app: &App<TestPorts>, client: &str, password: &str) -> Reply {
+    from(app, client, "/token?grant_type=password", &json!({"email": "ann@example.com", "password": password}))
+}
+
+#[test]
+fn a_stranger_hammering_an_account_is_throttled_and_the_owner_is_not() {
+    let app = app();
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    for _ in 0..10 {
+        assert_eq!(error_code(&gotrue_login(&app, STRANGER, "guess")), "invalid_credentials");
+    }
+    let throttled = gotrue_login(&app, STRANGER, "ann pass 1");
+    assert_eq!((throttled.status.as_u16(), error_code(&throttled)), (429, "over_request_rate_limit"), "even the right password: {}", throttled.raw);
+    // The other dialects count on the same budget.
+    let f = from(&app, STRANGER, "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": "guess"}));
+    assert_eq!((f.status.as_u16(), f.body["name"].as_str()), (429, Some("TooManyRequests")), "{}", f.raw);
+    let q = json!({"query": "mutation { tokenAuth(username: \"ann@example.com\", password: \"guess\") { token } }"});
+    let g = from(&app, STRANGER, "/graphql", &q);
+    assert!(g.body["errors"][0]["message"].as_str().unwrap().contains("Too many attempts"), "{}", g.raw);
+    // The owner, from her own client, signs in as ever.
+    assert_eq!(gotrue_login(&app, OWNER, "ann pass 1").status, 200);
+    // The window passes.
+    ports(&app).clock.advance_secs(900);
+    assert_eq!(gotrue_login(&app, STRANGER, "guess").status, 400);
+}
+
+#[test]
+fn right_passwords_give_their_unit_back() {
+    let app = app_with(&[("LOGIN_MAX_PER_CLIENT", "2")]);
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    for _ in 0..5 {
+        assert_eq!(gotrue_login(&app, OWNER, "ann pass 1").status, 200);
+    }
+}
+
+#[test]
+fn one_client_spraying_many_accounts_is_throttled() {
+    let app = app_with(&[("CLIENT_MAX_ATTEMPTS", "5")]);
+    for i in 0..5 {
+        let r = from(&app, STRANGER, "/token?grant_type=password", &json!({"email": format!("user{i}@example.com"), "password": "guess"}));
+        assert_eq!(error_code(&r), "invalid_credentials");
+    }
+    let r = from(&app, STRANGER, "/token?grant_type=password", &json!({"email": "user9@example.com", "password": "guess"}));
+    assert_eq!(r.status, 429, "{}", r.raw);
+    // Codes and mails count too, and other clients are untouched.
+    assert_eq!(from(&app, STRANGER, "/recover", &json!({"email": "x@example.com"})).status, 429);
+    assert_eq!(from(&app, STRANGER, "/verify", &json!({"type": "email", "email": "x@example.com", "token": "123456"})).status, 429);
+    assert_eq!(from(&app, OWNER, "/recover", &json!({"email": "x@example.com"})).status, 200);
+    let p = from(&app, STRANGER, "/auth/login", &json!({"username": "someone", "email": "x@example.com", "session_platform": "P"}));
+    assert_eq!(p.status, 429, "{}", p.raw);
+    assert!(p.body["error"].as_str().unwrap().contains("Too many"), "{}", p.raw);
+}
