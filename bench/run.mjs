@@ -55,7 +55,7 @@ const workerBindings = () => ({
   SMTP_PORT: "9",
   // Every bench request comes from one client: lift the throttles (their cost is still paid).
   CLIENT_MAX_ATTEMPTS: "10000000",
-  LOGIN_MAX_PER_CLIENT: "10000000",
+  LOGIN_MAX_PER_CLIENT: "100000",
 });
 
 // The built worker is an ES module even though it ends in .js (bench/count-d1.mjs imports it).
