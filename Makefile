@@ -1,6 +1,7 @@
 # Portcullis. `make dev` runs it locally; `make test` runs every suite; `make bench` measures it
-# against an empty worker and upstream Feathers; `make deploy` ships it.
-.PHONY: dev test bench build setup deploy clean
+# against an empty worker and upstream Feathers; `make fuzz` throws more hostile input at it;
+# `make deploy` ships it.
+.PHONY: dev test bench fuzz build setup deploy clean
 
 dev:
 	@scripts/dev.sh
@@ -14,6 +15,10 @@ build: setup
 # Not part of `make test`: a few minutes on 2 cores, prints a table (README, "Benchmarks").
 bench: build
 	@node bench/run.mjs
+
+# Not part of `make test`: the hostile-input property tests with many more cases (minutes).
+fuzz:
+	PROPTEST_CASES=20000 cargo test -p portcullis-shared --all-features --release --test hostile_input
 
 setup:
 	@scripts/setup.sh

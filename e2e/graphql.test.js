@@ -205,3 +205,14 @@ test("hostile documents are refused with 400 while sign-ins sent at the same mom
   // Not an assertion on time; the figure goes in the notes.
   t.diagnostic(`three hostile documents answered in ${took} ms (wall clock, with 8 sign-ins in flight)`);
 });
+
+test("tokenAuth guesses from one client are throttled: graphql-request sees the error, the owner elsewhere signs in", async () => {
+  const a = await account();
+  const from = (ip) => client(worker, { "cf-connecting-ip": ip });
+  const guess = (ip, password) => from(ip).request(TOKEN_AUTH, { username: a.username, password }).then((d) => ({ data: d }), (e) => ({ errors: e.response?.errors }));
+  for (let i = 0; i < 10; i++) {
+    assert.equal((await guess("198.51.100.9", `guess ${i}`)).errors?.[0]?.message, "Please enter valid credentials");
+  }
+  assert.equal((await guess("198.51.100.9", "correct horse")).errors?.[0]?.message, "Too many attempts; try again later");
+  assert.ok((await guess("203.0.113.11", "correct horse")).data?.tokenAuth?.token);
+});

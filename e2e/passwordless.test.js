@@ -198,3 +198,17 @@ test("replacing the address needs both addresses' links, and the old address is 
   const told = await mail.latest(email, { after: before + 1 });
   assert.match(told.subject, /was changed/);
 });
+
+test("one client asking for many sign-in mails is throttled with a 429", async () => {
+  const w = await startWorker({ mail, vars: { CLIENT_MAX_ATTEMPTS: "3", SMTP_MAX_FREQUENCY: "0" } });
+  try {
+    const ask = (ip, i) => call(`${w.url}/auth/login`, { body: { username: `nobody${i}`, email: `nobody${i}@example.com`, session_platform: "P" }, headers: { "cf-connecting-ip": ip } });
+    for (let i = 0; i < 3; i++) assert.equal((await ask("198.51.100.10", i)).status, 200);
+    const over = await ask("198.51.100.10", 9);
+    assert.equal(over.status, 429, over.text);
+    assert.match(over.json.error, /Too many/);
+    assert.equal((await ask("203.0.113.12", 9)).status, 200, "another client is not affected");
+  } finally {
+    await w.stop();
+  }
+});
