@@ -14,7 +14,6 @@ use super::{Auth, FlowError};
 use crate::mail;
 use crate::model::{LoginRequest, Mail, OneTimeCode, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
-
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
 
 /// Where a mailed code's link leads.
@@ -128,9 +127,8 @@ impl<P: Ports> Auth<P> {
     }
 
     /// Delivers the mail queued while answering, and gives back deferred budget units; call it
-    /// after the answer has gone out. A
-    /// failed delivery is logged under an error id (the mail itself is not: it holds a code)
-    /// and gives its send slot back.
+    /// after the answer has gone out. A failed delivery is logged under an error id (the mail
+    /// itself is not: it holds a code) and gives its send slot back.
     pub async fn send_queued(&self) {
         let give_backs = std::mem::take(&mut *self.deferred_give_backs.borrow_mut());
         for key in give_backs {
