@@ -82,6 +82,8 @@ pub struct Config {
     /// Mails of any kind one address may be sent in `mail_window_secs` (on top of the
     /// per-kind `mail_min_interval_secs`).
     pub mail_max_per_address: u32,
+    /// Of `mail_max_per_address`, the mails one client may cause to one address.
+    pub mail_max_per_address_client: u32,
     /// The window of `mail_max_per_address`, seconds from its first mail.
     pub mail_window_secs: i64,
     /// Shortest password accepted, in characters.
@@ -192,7 +194,8 @@ impl Config {
             login_max_per_client: num(var("LOGIN_MAX_PER_CLIENT"), "LOGIN_MAX_PER_CLIENT", 10, 1, 100_000)?,
             client_max_attempts: num(var("CLIENT_MAX_ATTEMPTS"), "CLIENT_MAX_ATTEMPTS", 300, 1, 10_000_000)?,
             throttle_window_secs: num(var("THROTTLE_WINDOW"), "THROTTLE_WINDOW", 900, 10, 86_400)?,
-            mail_max_per_address: num(var("SMTP_MAX_PER_ADDRESS"), "SMTP_MAX_PER_ADDRESS", 10, 1, 10_000)?,
+            mail_max_per_address: num(var("SMTP_MAX_PER_ADDRESS"), "SMTP_MAX_PER_ADDRESS", 30, 1, 10_000)?,
+            mail_max_per_address_client: num(var("SMTP_MAX_PER_ADDRESS_CLIENT"), "SMTP_MAX_PER_ADDRESS_CLIENT", 5, 1, 10_000)?,
             mail_window_secs: num(var("SMTP_ADDRESS_WINDOW"), "SMTP_ADDRESS_WINDOW", 3600, 60, 86_400)?,
             password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,
             password_params,

@@ -381,7 +381,7 @@ fn wrong_guesses_are_budgeted_per_address_across_new_codes() {
 
 #[test]
 fn right_guesses_do_not_use_up_the_budget() {
-    let app = app_with(&[("OTP_MAX_WRONG_PER_ADDRESS", "2")]);
+    let app = app_with(&[("OTP_MAX_WRONG_PER_ADDRESS", "2"), ("SMTP_MAX_PER_ADDRESS_CLIENT", "10")]);
     confirmed_user(&app, "ann@example.com", "s3cret-pass");
     for _ in 0..5 {
         ports(&app).clock.advance_secs(61);

@@ -310,11 +310,25 @@ fn hostile_documents_are_refused_before_the_parser_or_the_validator_expands_them
     ada(&app);
     let nested = format!("mutation {{ tokenAuth(username: {}\"ada\"{}, password: \"x\") {{ token }} }}", "[".repeat(2000), "]".repeat(2000));
     let cycle = "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }".to_string();
+    let spread_amplified = format!(
+        "{{{}}} fragment F on Query{{{}}} fragment X on Query{{...on Query{{...Y}}}}",
+        "...{...F}".repeat(300),
+        "...X".repeat(1000)
+    );
+    let many_operations = format!(
+        "{} fragment F on Query {{ {} }}",
+        (0..550).map(|i| format!("query a{i} {{ ...F }}")).collect::<Vec<_>>().join(" "),
+        "__typename ".repeat(20)
+    );
     let cases = [
         ("a list nested 2,000 deep", nested, "nested too deeply"),
-        ("a fragment bomb", fragment_bomb(24, "me { id username email }"), "too many fields"),
-        ("a __typename-only fragment bomb", fragment_bomb(24, "__typename"), "too many fields"),
+        ("a fragment bomb", fragment_bomb(24, "me { id username email }"), "too many selections"),
+        ("a __typename-only fragment bomb", fragment_bomb(24, "__typename"), "too many selections"),
         ("a fragment cycle", cycle, "cycle"),
+        // Spreads of a fragment that expands to no fields still cost async-graphql's
+        // validation a walk each: every selection counts.
+        ("a spread-amplified document", spread_amplified, "too many selections"),
+        ("many operations sharing a fragment", many_operations, "too many selections"),
         ("an oversized document", format!("{{ me {{ id }} }} #{}", "x".repeat(20_000)), "too large"),
         ("too many tokens", format!("{{ me {{ {} }} }}", "id ".repeat(5_000)), "too long"),
     ];

@@ -67,3 +67,34 @@ fn one_client_spraying_many_accounts_is_throttled() {
     assert_eq!(p.status, 429, "{}", p.raw);
     assert!(p.body["error"].as_str().unwrap().contains("Too many"), "{}", p.raw);
 }
+
+#[test]
+fn a_stranger_cannot_use_up_the_owners_recovery_mail() {
+    let app = app_with(&[("SMTP_MAX_FREQUENCY", "0")]);
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    let before = mails_to(&app, "ann@example.com");
+    let mut answered = Vec::new();
+    for i in 0..8 {
+        let path = if i % 2 == 0 { "/otp" } else { "/recover" };
+        answered.push(from(&app, STRANGER, path, &json!({"email": "ann@example.com"})).status.as_u16());
+    }
+    assert_eq!(answered.iter().filter(|s| **s == 200).count(), 5, "one client causes at most five mails to one address an hour: {answered:?}");
+    assert_eq!(mails_to(&app, "ann@example.com") - before, 5);
+    // The owner's recovery, from her own client, still goes out.
+    assert_eq!(from(&app, OWNER, "/recover", &json!({"email": "ann@example.com"})).status, 200);
+    assert_eq!(mails_to(&app, "ann@example.com") - before, 6);
+}
+
+#[test]
+fn one_ipv6_64_counts_as_one_client() {
+    let app = app();
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    for i in 0..10 {
+        let r = from(&app, &format!("2001:db8::{i:x}"), "/token?grant_type=password", &json!({"email": "ann@example.com", "password": "guess"}));
+        assert_eq!(error_code(&r), "invalid_credentials");
+    }
+    let r = from(&app, "2001:db8::ffff:1", "/token?grant_type=password", &json!({"email": "ann@example.com", "password": "guess"}));
+    assert_eq!(r.status, 429, "another address of the same /64: {}", r.raw);
+    let other = from(&app, "2001:db8:0:1::1", "/token?grant_type=password", &json!({"email": "ann@example.com", "password": "ann pass 1"}));
+    assert_eq!(other.status, 200, "another /64 is another client: {}", other.raw);
+}

@@ -138,6 +138,10 @@ async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
         .uri(req.url()?.as_str());
     let mut malformed = false;
     for (name, value) in req.headers().entries() {
+        // Only this adapter sets the marker.
+        if name.eq_ignore_ascii_case(MALFORMED_HEADER) {
+            continue;
+        }
         match (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value)) {
             (Ok(name), Ok(value)) => builder = builder.header(name, value),
             _ => malformed = true,

@@ -76,8 +76,10 @@ pub(super) struct Claim {
 
 impl<P: Ports> Auth<P> {
     /// Claims the right to mail `address` for `purpose` now, or says how long to wait: one
-    /// mail of a kind per `SMTP_MAX_FREQUENCY`, and `SMTP_MAX_PER_ADDRESS` mails of all kinds
-    /// per `SMTP_ADDRESS_WINDOW`, counted on the recipient.
+    /// mail of a kind per `SMTP_MAX_FREQUENCY`, and per `SMTP_ADDRESS_WINDOW` at most
+    /// `SMTP_MAX_PER_ADDRESS` mails of all kinds to the recipient, of which one client may
+    /// cause `SMTP_MAX_PER_ADDRESS_CLIENT`: a stranger alone cannot use up the owner's
+    /// recovery mail.
     pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Claim, FlowError> {
         self.throttle_client().await?;
         let now = self.now();
@@ -87,8 +89,13 @@ impl<P: Ports> Auth<P> {
             return Err(FlowError::OverEmailSendRateLimit { wait_secs: (wait_ms + 999) / 1000 });
         }
         let claim = Claim { address: address.to_string(), purpose, at: now };
-        let (max, window) = (self.config.mail_max_per_address, self.config.mail_window_secs);
-        if !self.budgets().take(&mail_budget_key(address), now, window, max).await? {
+        let window = self.config.mail_window_secs;
+        let (recipient, from_client) = (mail_budget_key(address), self.mail_client_key(address));
+        let uses = [
+            (recipient.as_str(), self.config.mail_max_per_address),
+            (from_client.as_str(), self.config.mail_max_per_address_client),
+        ];
+        if !self.budgets().take_all(&uses, now, window).await? {
             // Nothing goes out: the kind's slot is free again, and the budget unit was not
             // granted (no give-back). The window's end is not stored; say its length.
             let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
@@ -114,6 +121,12 @@ impl<P: Ports> Auth<P> {
         // Best effort: if this fails, the address waits out the interval.
         let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
         let _ = self.budgets().give_back(&mail_budget_key(&claim.address)).await;
+        let _ = self.budgets().give_back(&self.mail_client_key(&claim.address)).await;
+    }
+
+    /// The `Budgets` key of the mails this request's client has caused to `address`.
+    fn mail_client_key(&self, address: &str) -> String {
+        format!("mail:{address}:{}", self.client())
     }
 
     /// [`Auth::claim_send`] for a mail whose absence the caller must not notice: `None`

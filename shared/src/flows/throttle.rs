@@ -17,9 +17,24 @@ use crate::ports::{Budgets as _, Ports};
 
 impl<P: Ports> Auth<P> {
     /// Records the client of the request being answered (`CF-Connecting-IP`, or `unknown`).
+    /// An IPv6 client counts as its /64, which one host typically holds whole: per address it
+    /// could take 2^64 budgets.
     pub fn set_client(&self, client: &str) {
-        // Bounded: the header is the client's word where Cloudflare does not set it.
-        *self.client.borrow_mut() = client.chars().take(64).collect();
+        let key = match client.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+            Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+            // Bounded: the header is the client's word where Cloudflare does not set it.
+            Err(_) => client.chars().take(64).collect(),
+        };
+        *self.client.borrow_mut() = key;
+    }
+
+    /// The client as throttles key it.
+    pub(super) fn client(&self) -> String {
+        self.client.borrow().clone()
     }
 
     fn client_key(&self) -> String {
