@@ -5,13 +5,13 @@
 //! of a code, so both paths do the same work (one hash, one mail, one send-limit claim).
 //!
 //! Re-signing-up with an unconfirmed address answers with a decoy too, sends a new code (the
-//! old one dies) and never changes the stored password: the account may be in use (a Feathers sign-up signs in
-//! unverified), and the attempt may be a stranger's. Whose password survives the confirmation
-//! is decided by the code (`OneTimeCode::keeps_attempt`): only the code of the attempt that
-//! set it, or of a retry of that attempt (it knows the password and its code is still the
-//! pending one), keeps it; confirming any other removes it, and the
-//! owner, signed in by the confirmation, sets one. So neither a stranger who signed up first
-//! nor one who signed up later ends up with the password of a verified account.
+//! old one dies) and never changes the stored password: the account may be in use (a Feathers
+//! sign-up signs in unverified), and the attempt may be a stranger's. Whose password survives
+//! the confirmation is decided by the code (`OneTimeCode::keeps_attempt`): only the code of the
+//! attempt that set it, or of a retry of that attempt (it knows the password and its code is
+//! still the pending one), keeps it; confirming any other removes it, and the owner, signed in
+//! by the confirmation, sets one. So neither a stranger who signed up first nor one who signed
+//! up later ends up with the password of a verified account.
 //!
 //! A sign-up within the send limit of its address answers as usual and mails nothing (the
 //! pending code stays the live one): a 429 there would tell that someone had just signed the
