@@ -181,13 +181,17 @@ pub trait LoginRequests {
 /// Budgets counted exactly (never KV) per key, in a window that starts with its first use:
 /// wrong guesses at codes per address (which a new code does not reset), mails per recipient.
 pub trait Budgets {
-    /// Uses one unit of `key`'s budget: counted in the window that began at its first use, or
-    /// in a new window from `now` once `window_secs` have passed. Returns whether this use is
-    /// within `max` for its window; atomic, so concurrent uses cannot exceed it.
-    async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError>;
-    /// [`Budgets::take`] of one unit of each `(key, max)` at once (one round trip); whether
-    /// every one was within its max.
+    /// Uses one unit of each `(key, max)` budget at once (one round trip), all or nothing:
+    /// each is counted in the window that began at its first use, or in a new window from
+    /// `now` once `window_secs` have passed. Returns whether every use is within its `max`;
+    /// if one is not, none of them is counted (a refused request spends no budget, so a
+    /// stranger past their own limit cannot use up a shared one). Concurrent uses cannot
+    /// exceed a max.
     async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError>;
+    /// [`Budgets::take_all`] of one budget.
+    async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError> {
+        self.take_all(&[(key, max)], now, window_secs).await
+    }
     /// Gives one unit back (a right guess; a mail that was not sent).
     async fn give_back(&self, key: &str) -> Result<(), StoreError>;
 }

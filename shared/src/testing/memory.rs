@@ -340,22 +340,22 @@ impl Codes for MemoryStore {
 }
 
 impl Budgets for MemoryStore {
-    async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError> {
-        let mut all = self.budgets.borrow_mut();
-        let entry = all.entry(key.to_string()).or_insert((now, 0));
-        if entry.0 <= now.plus_secs(-window_secs) {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        Ok(entry.1 <= max)
-    }
-
     async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError> {
-        let mut all_within = true;
-        for (key, max) in uses {
-            all_within &= Budgets::take(self, key, now, window_secs, *max).await?;
+        let mut all = self.budgets.borrow_mut();
+        // The window a use falls in: the current one, or a fresh one once it has passed.
+        let window = |key: &str| match all.get(key) {
+            Some(&(start, used)) if start > now.plus_secs(-window_secs) => (start, used),
+            _ => (now, 0),
+        };
+        let next: Vec<(String, (Timestamp, u32))> = uses.iter().map(|(key, _)| {
+            let (start, used) = window(key);
+            (key.to_string(), (start, used + 1))
+        }).collect();
+        if next.iter().zip(uses).any(|((_, (_, used)), (_, max))| used > max) {
+            return Ok(false);
         }
-        Ok(all_within)
+        all.extend(next);
+        Ok(true)
     }
 
     async fn give_back(&self, key: &str) -> Result<(), StoreError> {

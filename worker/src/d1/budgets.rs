@@ -17,15 +17,9 @@ const TAKE: &str = "INSERT INTO budgets (key, window_start, used) VALUES (?1, ?2
        window_start = CASE WHEN budgets.window_start <= ?3 THEN ?2 ELSE budgets.window_start END \
      RETURNING used";
 
-impl Budgets for D1Store {
-    async fn take(&self, key: &str, now: Timestamp, window_secs: i64, max: u32) -> Result<bool, StoreError> {
-        let count = self
-            .first::<Used>(TAKE, &[s(key), t(now), t(now.plus_secs(-window_secs))])
-            .await?
-            .ok_or_else(|| StoreError::Backend("budgets upsert returned no row".into()))?;
-        Ok(count.used <= f64::from(max))
-    }
+const GIVE_BACK: &str = "UPDATE budgets SET used = used - 1 WHERE key = ?1 AND used > 0";
 
+impl Budgets for D1Store {
     async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError> {
         let statements = uses
             .iter()
@@ -42,12 +36,16 @@ impl Budgets for D1Store {
                 .ok_or_else(|| StoreError::Backend("budgets upsert returned no row".into()))?;
             all_within &= used.used <= f64::from(*max);
         }
+        if !all_within {
+            // All or nothing: the uses just counted go back (one more round trip, only when
+            // refusing; a concurrent taker may meanwhile see them and be refused too).
+            let undo = uses.iter().map(|(key, _)| self.stmt(GIVE_BACK, &[s(key)])).collect::<Result<Vec<_>, _>>()?;
+            self.batch(undo).await?;
+        }
         Ok(all_within)
     }
 
     async fn give_back(&self, key: &str) -> Result<(), StoreError> {
-        self.changes("UPDATE budgets SET used = used - 1 WHERE key = ?1 AND used > 0", &[s(key)])
-            .await
-            .map(|_| ())
+        self.changes(GIVE_BACK, &[s(key)]).await.map(|_| ())
     }
 }
