@@ -20,6 +20,7 @@ use crate::wire::feathers::{
 use http::{Method, Request, Response, StatusCode};
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// Everything that can go wrong in a Feathers request.
@@ -38,8 +39,22 @@ pub enum FeathersError {
     NotYours(String),
     /// The service has no such method.
     MethodNotAllowed(&'static str),
-    /// No such service.
+    /// No such REST path.
     NotFound,
+    /// A socket call of a service this server does not have.
+    NoService(String),
+    /// A socket call whose service path is not a string.
+    InvalidPath,
+    /// A call of a method the service does not offer (REST answers it as
+    /// [`FeathersError::MethodNotAllowed`]).
+    NotOnService {
+        /// The method called.
+        method: &'static str,
+        /// The service.
+        service: String,
+    },
+    /// A socket call with more arguments than its method takes.
+    TooManyArguments(&'static str),
     /// The app refused the request before reading it.
     Refused(Refusal),
 }
@@ -67,6 +82,10 @@ pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
         E::NotYours(id) => (404, format!("No record found for id '{id}'")),
         E::MethodNotAllowed(m) => (405, format!("Method `{m}` is not supported by this endpoint.")),
         E::NotFound => (404, "Page not found".into()),
+        E::NoService(path) => (404, format!("Service '{path}' not found")),
+        E::InvalidPath => (404, "Invalid service path".into()),
+        E::NotOnService { method, service } => (405, format!("Method '{method}' not allowed on service '{service}'")),
+        E::TooManyArguments(method) => (400, format!("Too many arguments for '{method}' method")),
         E::Refused(r) => r.status_and_message(),
     };
     let expired = matches!(e, E::Flow(FlowError::BadToken(TokenError::Expired)));
@@ -114,16 +133,22 @@ fn flow_error(e: &FlowError) -> (u16, String) {
     }
 }
 
-/// Renders an error as a Feathers error body; internal errors get an id, logged with the
-/// detail.
-pub fn render_error<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> Response<Body> {
+/// An error as a Feathers error object with its status; internal errors get an id, logged
+/// with the detail.
+pub fn error_body<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> (StatusCode, Value) {
     let (code, mut message, data) = describe(e);
     if let FeathersError::Flow(FlowError::Internal(detail)) = e {
         message = format!("{message} (error id: {})", auth.report(detail));
     }
     let body = ErrorBody { data, ..ErrorBody::new(code, message) };
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &serde_json::to_value(body).unwrap_or_default(), &[])
+    (status, serde_json::to_value(body).unwrap_or_default())
+}
+
+/// Renders an error as a Feathers error response.
+pub fn render_error<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> Response<Body> {
+    let (status, body) = error_body(auth, e);
+    json_response(status, &body, &[])
 }
 
 /// Whether `path` belongs to this dialect.
@@ -133,21 +158,30 @@ pub fn owns(path: &str) -> bool {
         .any(|s| path.strip_prefix(s).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
 }
 
-/// Serves one request under `/users` or `/authentication`.
+/// Serves one request under `/users` or `/authentication`: the REST transport's way of making
+/// a [`ServiceCall`].
 pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let result = match (req.method(), segments.as_slice()) {
-        (&Method::POST, ["users"]) => create_user(auth, req).await,
-        (&Method::GET, ["users", id]) => get_user(auth, req, id).await,
-        (&Method::PATCH, ["users", id]) => patch_user(auth, req, id).await,
-        (&Method::DELETE, ["users", id]) => remove_user(auth, req, id).await,
-        (&Method::POST, ["authentication"]) => create_authentication(auth, req).await,
-        (&Method::DELETE, ["authentication"]) => remove_authentication(auth, req, None).await,
-        (&Method::DELETE, ["authentication", id]) => remove_authentication(auth, req, Some(id)).await,
-        (method, [_]) | (method, [_, _]) => Err(FeathersError::MethodNotAllowed(service_method(method, segments.len() == 2))),
-        _ => Err(FeathersError::NotFound),
+    let (service, id) = match segments.as_slice() {
+        [service] => (*service, None),
+        [service, id] => (*service, Some((*id).to_string())),
+        _ => return render_error(auth, &FeathersError::NotFound),
     };
-    result.unwrap_or_else(|e| render_error(auth, &e))
+    let call = ServiceCall {
+        service,
+        method: service_method(req.method(), id.is_some()),
+        id,
+        data: req.body(),
+        token: header_token(req),
+        platform: &platform(req.headers()),
+    };
+    match call_service(auth, &call).await {
+        Ok(reply) => json_response(reply.status, &reply.body, &[]),
+        Err(FeathersError::NotOnService { method, .. }) => {
+            render_error(auth, &FeathersError::MethodNotAllowed(method))
+        }
+        Err(e) => render_error(auth, &e),
+    }
 }
 
 /// The Feathers service method a REST call maps to.
@@ -163,9 +197,54 @@ fn service_method(method: &Method, with_id: bool) -> &'static str {
     }
 }
 
-fn respond<T: Serialize>(status: StatusCode, body: &T) -> Result<Response<Body>, FeathersError> {
-    let value = serde_json::to_value(body).map_err(|e| FlowError::Internal(e.to_string()))?;
-    Ok(json_response(status, &value, &[]))
+/// One call of a service method, whichever transport carried it (REST here, Socket.IO in
+/// [`crate::realtime`]): every rule of both services is applied once, in [`call_service`].
+pub struct ServiceCall<'a> {
+    /// `users` or `authentication`.
+    pub service: &'a str,
+    /// `find`, `get`, `create`, `update`, `patch` or `remove`.
+    pub method: &'static str,
+    /// The record id of `get`, `update`, `patch` and `remove`.
+    pub id: Option<String>,
+    /// The `create`, `update` or `patch` data, as JSON text.
+    pub data: &'a [u8],
+    /// The caller's access token: the `Authorization` header, or the socket's authentication.
+    pub token: Option<&'a str>,
+    /// The client's self-description for a new session.
+    pub platform: &'a str,
+}
+
+/// A successful call's status (for REST) and result.
+pub struct Reply {
+    /// 201 for `create`, else 200.
+    pub status: StatusCode,
+    /// The result.
+    pub body: Value,
+}
+
+/// The six Feathers service methods, as a socket names them.
+pub const METHODS: [&str; 6] = ["find", "get", "create", "update", "patch", "remove"];
+
+/// Runs one service call.
+pub async fn call_service<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let id = call.id.as_deref();
+    match (call.service, call.method) {
+        ("users", "create") if id.is_none() => create_user(auth, call).await,
+        ("users", "get") => get_user(auth, call).await,
+        ("users", "patch") => patch_user(auth, call).await,
+        ("users", "remove") => remove_user(auth, call).await,
+        ("authentication", "create") if id.is_none() => create_authentication(auth, call).await,
+        ("authentication", "remove") => remove_authentication(auth, call).await,
+        (service @ ("users" | "authentication"), method) => {
+            Err(FeathersError::NotOnService { method, service: service.to_string() })
+        }
+        (service, _) => Err(FeathersError::NoService(service.chars().take(64).collect())),
+    }
+}
+
+fn reply<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, FeathersError> {
+    let body = serde_json::to_value(body).map_err(|e| FlowError::Internal(e.to_string()))?;
+    Ok(Reply { status, body })
 }
 
 /// The users service's view of an account.
@@ -191,8 +270,8 @@ struct NewUser {
     password: Option<Secret<String>>,
 }
 
-async fn create_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, FeathersError> {
-    let body: NewUser = parse_json(req.body())?;
+async fn create_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let body: NewUser = parse_json(call.data)?;
     let email = body.email.ok_or_else(|| FeathersError::BadRequest("email is required".into()))?;
     let password = body.password.ok_or_else(|| FeathersError::BadRequest("password is required".into()))?;
     let outcome = auth
@@ -200,7 +279,7 @@ async fn create_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Re
             email: &email,
             password: &password,
             metadata: json!({}),
-            platform: &platform(req.headers()),
+            platform: call.platform,
             redirect_to: None,
             dialect: Dialect::Feathers,
         })
@@ -209,7 +288,7 @@ async fn create_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Re
         SignupOutcome::Registered(u) | SignupOutcome::ConfirmationSent(u) | SignupOutcome::AlreadyRegistered(u) => u,
         SignupOutcome::SignedIn(s) => s.user,
     };
-    respond(StatusCode::CREATED, &user_view(&user))
+    reply(StatusCode::CREATED, &user_view(&user))
 }
 
 /// The payload a result reports: the token's claims with `iat` and `exp` (unix seconds).
@@ -241,24 +320,20 @@ fn header_token(req: &Request<Body>) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// The caller of a users-service request, by its header token.
-async fn caller<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Bearer, FeathersError> {
-    let token = header_token(req).ok_or(FeathersError::NotAuthenticated("Not authenticated"))?;
-    verify_token(auth, token).await
-}
-
-/// The caller, if `id` is the caller's own account.
-async fn own_account<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Bearer, FeathersError> {
-    let bearer = caller(auth, req).await?;
+/// The caller, if the call's id is the caller's own account.
+async fn own_account<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Bearer, FeathersError> {
+    let token = call.token.ok_or(FeathersError::NotAuthenticated("Not authenticated"))?;
+    let bearer = verify_token(auth, token).await?;
+    let id = call.id.as_deref().unwrap_or("null");
     match bearer.user.id == id {
         true => Ok(bearer),
         false => Err(FeathersError::NotYours(id.chars().take(64).collect())),
     }
 }
 
-async fn get_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, FeathersError> {
-    let bearer = own_account(auth, req, id).await?;
-    respond(StatusCode::OK, &user_view(&bearer.user))
+async fn get_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let bearer = own_account(auth, call).await?;
+    reply(StatusCode::OK, &user_view(&bearer.user))
 }
 
 /// The `PATCH /users/:id` body: only the password can change here.
@@ -268,26 +343,26 @@ struct UserPatch {
     password: Option<Secret<String>>,
 }
 
-async fn patch_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, FeathersError> {
-    let bearer = own_account(auth, req, id).await?;
-    let body: UserPatch = parse_json(req.body()).map_err(|e| match e.0.contains("unknown field") {
+async fn patch_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let bearer = own_account(auth, call).await?;
+    let body: UserPatch = parse_json(call.data).map_err(|e| match e.0.contains("unknown field") {
         true => FeathersError::BadRequest("Only `password` can be changed here".into()),
         false => FeathersError::BadJson(e),
     })?;
     let password = body.password.ok_or_else(|| FeathersError::BadRequest("password is required".into()))?;
     let update = UserUpdate { password: Some(&password), ..UserUpdate::default() };
     let updated = auth.update_user(&bearer.user, &bearer.session, update).await?;
-    respond(StatusCode::OK, &user_view(&updated.user))
+    reply(StatusCode::OK, &user_view(&updated.user))
 }
 
-async fn remove_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, FeathersError> {
-    let bearer = own_account(auth, req, id).await?;
+async fn remove_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let bearer = own_account(auth, call).await?;
     auth.delete_account(&bearer.user).await?;
-    respond(StatusCode::OK, &user_view(&bearer.user))
+    reply(StatusCode::OK, &user_view(&bearer.user))
 }
 
-async fn create_authentication<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, FeathersError> {
-    let body: AuthRequest = parse_json(req.body())?;
+async fn create_authentication<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let body: AuthRequest = parse_json(call.data)?;
     match body.strategy.as_deref() {
         Some(LOCAL) => {
             let email = body.email.unwrap_or_default();
@@ -296,13 +371,13 @@ async fn create_authentication<P: Ports>(auth: &Auth<P>, req: &Request<Body>) ->
             if email.is_empty() || password.expose().is_empty() {
                 return Err(FlowError::InvalidCredentials.into());
             }
-            let signed_in = auth.password_login(&email, &password, &platform(req.headers()), Dialect::Feathers).await?;
-            respond(StatusCode::CREATED, &issue(auth, &signed_in)?)
+            let signed_in = auth.password_login(&email, &password, call.platform, Dialect::Feathers).await?;
+            reply(StatusCode::CREATED, &issue(auth, &signed_in)?)
         }
         Some(JWT) => {
             let token = body.access_token.filter(|t| !t.is_empty()).ok_or(FeathersError::NotAuthenticated("No access token"))?;
             let bearer = verify_token(auth, &token).await?;
-            respond(StatusCode::CREATED, &jwt_result(token, &bearer))
+            reply(StatusCode::CREATED, &jwt_result(token, &bearer))
         }
         Some(_) => Err(FeathersError::NotAuthenticated(
             "Invalid authentication information (strategy not allowed in authStrategies)",
@@ -331,17 +406,64 @@ fn jwt_result(token: String, bearer: &Bearer) -> AuthResult {
     }
 }
 
-async fn remove_authentication<P: Ports>(
-    auth: &Auth<P>,
-    req: &Request<Body>,
-    id: Option<&str>,
-) -> Result<Response<Body>, FeathersError> {
-    let token = header_token(req)
+async fn remove_authentication<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let token = call
+        .token
         .ok_or(FeathersError::NotAuthenticated("Invalid authentication information (no `strategy` set)"))?;
-    if id.is_some_and(|id| id != token) {
+    if call.id.as_deref().is_some_and(|id| id != token) {
         return Err(FeathersError::NotAuthenticated("Invalid access token"));
     }
     let bearer = verify_token(auth, token).await?;
     auth.logout(&bearer.session, LogoutScope::Local).await?;
-    respond(StatusCode::OK, &jwt_result(token.to_string(), &bearer))
+    reply(StatusCode::OK, &jwt_result(token.to_string(), &bearer))
+}
+
+/// Reads a Feathers call the way a socket sends it, as event `method` with the arguments
+/// `(path, ...args)` in transport-commons' positions: `find(params)`, `get`/`remove(id, params)`,
+/// `create(data, params)`, `update`/`patch(id, data, params)`. Params from the client are only
+/// a query, which these services do not read: a socket call is authenticated by its
+/// connection (`token`), never by what it sends.
+pub fn socket_call<'a>(
+    method: &'static str,
+    args: &'a [Box<RawValue>],
+    token: Option<&'a str>,
+    platform: &'a str,
+) -> Result<ServiceCall<'a>, FeathersError> {
+    let (path, rest) = args.split_first().ok_or(FeathersError::InvalidPath)?;
+    let path: String = serde_json::from_str(path.get()).map_err(|_| FeathersError::InvalidPath)?;
+    let params_at = match method {
+        "find" => 0,
+        "update" | "patch" => 2,
+        _ => 1,
+    };
+    if rest.len() > params_at + 1 {
+        return Err(FeathersError::TooManyArguments(method));
+    }
+    let id = match method {
+        "get" | "remove" | "update" | "patch" => rest.first().and_then(|raw| record_id(raw.get())),
+        _ => None,
+    };
+    let data_at = match method {
+        "create" => Some(0),
+        "update" | "patch" => Some(1),
+        _ => None,
+    };
+    let data = data_at.and_then(|i| rest.get(i)).map(|raw| raw.get().as_bytes()).unwrap_or_default();
+    let service = KNOWN_SERVICES.iter().find(|s| **s == path.trim_matches('/'));
+    match service {
+        Some(service) => Ok(ServiceCall { service, method, id, data, token, platform }),
+        None => Err(FeathersError::NoService(path.chars().take(64).collect())),
+    }
+}
+
+/// The services a socket can call.
+const KNOWN_SERVICES: [&str; 2] = ["users", "authentication"];
+
+/// A record id as a socket sends it: a string or a number; `null` is none.
+fn record_id(json: &str) -> Option<String> {
+    match serde_json::from_str::<Value>(json).ok()? {
+        Value::String(s) => Some(s),
+        Value::Null => None,
+        other => Some(other.to_string().chars().take(64).collect()),
+    }
 }
