@@ -7,7 +7,7 @@
 //! wasm-bindgen or sockets; that is the `portcullis-worker` crate's job, behind the ports.
 //!
 //! Dependency direction inside the crate: `wire` <- `model`/`ports` <- `password`/`token` <-
-//! `flows` <- `dialects` <- `app`.
+//! `flows` <- `dialects` <- `app`, and `dialects` <- `realtime` (Feathers over Socket.IO).
 //!
 //! `wire` holds the serde types of wire formats that a client also speaks; it is all the crate
 //! has with the default `server` feature off (what the browser client builds).
@@ -32,6 +32,8 @@ pub mod model;
 pub mod password;
 #[cfg(feature = "server")]
 pub mod ports;
+#[cfg(feature = "server")]
+pub mod realtime;
 #[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
