@@ -126,6 +126,8 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     compatibilityDate: "2026-04-20",
     d1Databases: ["DB"],
     kvNamespaces: ["KV"],
+    // Like wrangler.toml's [[durable_objects.bindings]]: one object per Socket.IO connection.
+    durableObjects: { SOCKETS: "SocketConnection" },
     bindings,
     host: "127.0.0.1",
     port,

@@ -50,3 +50,15 @@ rm -rf public/pkg
 cp -r "$pkg" public/pkg
 client=$pkg/portcullis_client_bg.wasm
 printf 'build: client wasm %s bytes, %s bytes gzipped\n' "$(wc -c <"$client")" "$(gzip -9c "$client" | wc -c)"
+
+# What a Socket.IO server serves beside its endpoint: the socket.io-client browser bundle of
+# the version the e2e suite tests against, from npm (package.json pins it), at
+# /socket.io/socket.io.js (.min.js, .map); and Feathers' browser client for the demo page's
+# Socket.IO transport at /vendor/feathers.js. Static assets, like public/pkg.
+rm -rf public/socket.io public/vendor
+mkdir -p public/socket.io public/vendor
+for f in socket.io.js socket.io.js.map socket.io.min.js socket.io.min.js.map; do
+  cp "node_modules/socket.io-client/dist/$f" public/socket.io/
+done
+cp node_modules/@feathersjs/client/dist/feathers.js node_modules/@feathersjs/client/dist/feathers.js.map public/vendor/
+echo "build: socket.io-client $(node -p 'require("./node_modules/socket.io-client/package.json").version') at /socket.io/socket.io.js"

@@ -10,6 +10,7 @@ pub mod config;
 pub mod d1;
 pub mod mail;
 pub mod smtp;
+mod socket;
 
 use config::WorkerConfig;
 use d1::D1Store;
@@ -83,38 +84,42 @@ fn json_error(status: u16, message: &str) -> Result<Response> {
     Ok(Response::from_json(&body)?.with_status(status))
 }
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let cfg = match config::load(&env) {
-        Ok(c) => c,
-        Err(e) => {
-            console_error!("portcullis is misconfigured: {e}");
-            return json_error(500, "Service is misconfigured; the worker log says what to fix");
-        }
-    };
-    let store = D1Store::new(env.d1("DB")?);
-    // Only in the e2e suite's build (feature `contract`): the deployed bundle has no such route
-    // and none of the suite's code.
-    #[cfg(feature = "contract")]
-    if req.path() == "/__contract" && req.method() == Method::Post {
-        return contract(&store).await;
-    }
+/// The app over the edge's ports, as configured by `env`; `None` (logged with what to fix)
+/// when the deployment is misconfigured.
+pub(crate) fn edge_app(env: &Env) -> Option<App<EdgePorts>> {
+    let cfg = config::load(env).map_err(|e| console_error!("portcullis is misconfigured: {e}")).ok()?;
+    let db = env.d1("DB").map_err(|e| console_error!("portcullis is misconfigured: no D1 binding DB: {e}")).ok()?;
     let rng = CryptoRng;
     let nonce = portcullis_shared::token::random_hex(&rng, 16);
     let ports = EdgePorts {
-        store,
+        store: D1Store::new(db),
         mailer: SmtpMailer::new(cfg.smtp.clone(), JsClock.now(), nonce),
         clock: JsClock,
         rng,
     };
     let WorkerConfig { domain, .. } = cfg;
-    let app = match App::new(ports, domain) {
-        Ok(app) => app,
-        Err(e) => {
-            console_error!("portcullis could not start: {e}");
-            return json_error(500, "Service is misconfigured; the worker log says what to fix");
-        }
+    App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()
+}
+
+/// The answer while [`edge_app`] fails.
+pub(crate) fn misconfigured() -> Result<Response> {
+    json_error(500, "Service is misconfigured; the worker log says what to fix")
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    // Only in the e2e suite's build (feature `contract`): the deployed bundle has no such route
+    // and none of the suite's code.
+    #[cfg(feature = "contract")]
+    if req.path() == "/__contract" && req.method() == Method::Post {
+        return contract(&D1Store::new(env.d1("DB")?)).await;
+    }
+    let Some(app) = edge_app(&env) else {
+        return misconfigured();
     };
+    if socket::owns(&req.path()) && app.auth().config().serves(portcullis_shared::Dialect::Feathers) {
+        return socket::route(req, &env).await;
+    }
     let request = to_http(req).await?;
     let response = app.handle(request).await;
     // Mail goes out after the answer, which therefore takes as long for a known address as
@@ -158,7 +163,7 @@ async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
     let body = match req.method() {
         Method::Get | Method::Head | Method::Options => Vec::new(),
         _ if declared > READ_LIMIT as u64 => Vec::new(),
-        _ => read_bounded(&mut req).await?,
+        _ => read_bounded(&mut req, portcullis_shared::app::MAX_BODY_BYTES + 1, READ_LIMIT).await?,
     };
     builder.body(body).map_err(|e| worker::Error::RustError(e.to_string()))
 }
@@ -166,10 +171,10 @@ async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
 /// The request marker for a header that could not be converted (see [`to_http`]).
 const MALFORMED_HEADER: &str = portcullis_shared::app::MALFORMED_HEADER_MARK;
 
-/// At most `MAX_BODY_BYTES + 1` bytes of the body, reading no more than [`READ_LIMIT`].
-async fn read_bounded(req: &mut Request) -> Result<Vec<u8>> {
+/// At most `keep` bytes of the body, reading no more than `stop_after` (so a caller that
+/// keeps one byte over its limit can tell an oversized body).
+pub(crate) async fn read_bounded(req: &mut Request, keep: usize, stop_after: usize) -> Result<Vec<u8>> {
     use futures_core::Stream;
-    let keep = portcullis_shared::app::MAX_BODY_BYTES + 1;
     let mut stream = match req.stream() {
         Ok(s) => s,
         // No body at all.
@@ -182,7 +187,7 @@ async fn read_bounded(req: &mut Request) -> Result<Vec<u8>> {
         seen += chunk.len();
         let room = keep.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if seen > READ_LIMIT {
+        if seen > stop_after {
             break;
         }
     }

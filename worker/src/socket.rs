@@ -1,0 +1,417 @@
+//! Feathers over Socket.IO at `/socket.io/`, with each connection in its own Durable Object
+//! (`SocketConnection`, binding `SOCKETS`): the object named by the Engine.IO session id holds
+//! the connection's state across its long-polling requests and its WebSocket, so any isolate
+//! in any location reaches the same connection, and the platform, not this code, spreads
+//! connections over machines.
+//!
+//! What a packet means and what the connection does about it is decided in
+//! `portcullis_shared::realtime`; this module carries it out: it holds a poll open until there
+//! is something to send, accepts WebSockets through the Hibernation API (an idle connection
+//! costs no memory), runs the heartbeat on the object's alarm, and deletes the object's storage
+//! when the connection closes.
+
+use crate::{edge_app, read_bounded, CryptoRng, JsClock};
+use portcullis_shared::model::Timestamp;
+use portcullis_shared::ports::Clock;
+use portcullis_shared::realtime::connection::{new_sid, run};
+use portcullis_shared::realtime::engine::{self, HttpError, Request as EngineRequest, Transport};
+use portcullis_shared::realtime::{AuthChange, Call, Connection, EventBudget, Step};
+use std::cell::{Cell, RefCell};
+use std::task::{Poll, Waker};
+use worker::{
+    console_error, durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result, State,
+    WebSocket, WebSocketIncomingMessage, WebSocketPair,
+};
+
+/// The Durable Object binding of the connections.
+const BINDING: &str = "SOCKETS";
+/// The storage key of a connection's [`Connection`].
+const STATE_KEY: &str = "connection";
+
+/// Whether `path` is the Socket.IO endpoint (the client bundle beside it is a static asset).
+pub fn owns(path: &str) -> bool {
+    path == "/socket.io/" || path == "/socket.io"
+}
+
+/// Routes a request to its connection's object: a handshake to a new one, named by a fresh
+/// session id; anything else to the one its `sid` names. The object is addressed by a URL this
+/// worker builds, so a client cannot reach the object's open path with an id of its choosing.
+pub async fn route(req: Request, env: &Env) -> Result<Response> {
+    let upgrade = req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let url = req.url()?;
+    let request = match engine::classify(req.method().as_ref(), url.query(), upgrade) {
+        Ok(r) => r,
+        Err(e) => return http_error(e),
+    };
+    let (sid, op) = match request {
+        EngineRequest::Handshake(_) => (new_sid(&CryptoRng), "open"),
+        EngineRequest::Session { sid, .. } => (sid, "session"),
+    };
+    let stub = env.durable_object(BINDING)?.id_from_name(&sid)?.get_stub()?;
+    let inner = format!("https://connection/{op}/{sid}?{}", url.query().unwrap_or_default());
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(req.headers().clone());
+    if let Some(body) = req.inner().body() {
+        init.with_body(Some(body.into()));
+    }
+    stub.fetch_with_request(Request::new_with_init(&inner, &init)?).await
+}
+
+/// One Socket.IO connection.
+#[durable_object]
+pub struct SocketConnection {
+    state: State,
+    env: Env,
+    /// The connection, once read from storage (`loaded`); `None` when there is none.
+    conn: RefCell<Option<Connection>>,
+    loaded: Cell<bool>,
+    /// The alarm last set, if known.
+    alarm_at: Cell<Option<i64>>,
+    /// Packets waiting for the next poll.
+    outbox: RefCell<Vec<String>>,
+    /// The poll waiting for packets.
+    waiting: RefCell<Option<Waker>>,
+    /// A poll is being held open.
+    polling: Cell<bool>,
+    /// Events counted against the connection's flood limit.
+    budget: RefCell<EventBudget>,
+}
+
+impl DurableObject for SocketConnection {
+    fn new(state: State, env: Env) -> Self {
+        SocketConnection {
+            state,
+            env,
+            conn: RefCell::new(None),
+            loaded: Cell::new(false),
+            alarm_at: Cell::new(None),
+            outbox: RefCell::new(Vec::new()),
+            waiting: RefCell::new(None),
+            polling: Cell::new(false),
+            budget: RefCell::new(EventBudget::default()),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let url = req.url()?;
+        let mut path = url.path().trim_start_matches('/').split('/');
+        let (op, sid) = (path.next().unwrap_or_default().to_string(), path.next().unwrap_or_default().to_string());
+        let upgrade = req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let client = client_of(req.headers());
+        let transport = match engine::classify(req.method().as_ref(), url.query(), upgrade) {
+            Ok(EngineRequest::Handshake(t)) | Ok(EngineRequest::Session { transport: t, .. }) => t,
+            Err(e) => return http_error(e),
+        };
+        if op == "open" {
+            let platform = req.headers().get("user-agent")?.unwrap_or_default();
+            return self.open(sid, &client, platform.trim(), transport).await;
+        }
+        let Some(conn) = self.current().await else {
+            return http_error(HttpError::UnknownSid);
+        };
+        // Knowing a session's id is not enough to use it: it is the opening client's.
+        if conn.client != client || conn.sid != sid {
+            return http_error(HttpError::UnknownSid);
+        }
+        match (transport, req.method()) {
+            (Transport::Websocket, _) if conn.transport == Transport::Polling && self.state.get_websockets().is_empty() => {
+                accept(&self.state, None)
+            }
+            (Transport::Polling, Method::Get) if conn.transport == Transport::Polling => self.poll().await,
+            (Transport::Polling, Method::Post) if conn.transport == Transport::Polling => self.post(&mut req).await,
+            // A second WebSocket, or polling after the upgrade (upstream's transport mismatch).
+            _ => http_error(HttpError::BadRequest),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_at.set(None);
+        let steps = match self.current().await {
+            Some(_) => self.with_connection(|c| c.tick(now())),
+            // Nothing open: leave nothing behind.
+            None => vec![Step::Close],
+        };
+        self.save().await;
+        self.carry_out(steps).await;
+        Response::empty()
+    }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        if self.current().await.is_none() {
+            return close_socket(&ws, 1000, "session closed");
+        }
+        let text = match message {
+            WebSocketIncomingMessage::String(text) if text.len() <= engine::MAX_PAYLOAD => text,
+            WebSocketIncomingMessage::Binary(bytes) if bytes.len() <= engine::MAX_PAYLOAD => return Ok(()),
+            // Upstream's ws closes an oversized message with 1009.
+            _ => {
+                let _ = close_socket(&ws, 1009, "message too big");
+                self.close().await;
+                return Ok(());
+            }
+        };
+        self.receive(&text, Transport::Websocket).await;
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _was_clean: bool) -> Result<()> {
+        let _ = close_socket(&ws, 1000, "closed");
+        self.socket_gone().await;
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        let _ = close_socket(&ws, 1011, "error");
+        self.socket_gone().await;
+        Ok(())
+    }
+}
+
+impl SocketConnection {
+    /// A new connection: stores it, sets the heartbeat, and answers the handshake.
+    async fn open(&self, sid: String, client: &str, platform: &str, transport: Transport) -> Result<Response> {
+        let conn = Connection::open(sid, client, if platform.is_empty() { "unknown" } else { platform }, transport, now());
+        let open = conn.open_packet();
+        *self.conn.borrow_mut() = Some(conn);
+        self.loaded.set(true);
+        self.save().await;
+        match transport {
+            Transport::Polling => text_response(&open),
+            Transport::Websocket => accept(&self.state, Some(&open)),
+        }
+    }
+
+    /// The connection, from memory or storage.
+    async fn current(&self) -> Option<Connection> {
+        if !self.loaded.get() {
+            let stored: Option<Connection> = self.state.storage().get(STATE_KEY).await.ok().flatten();
+            if !self.loaded.get() {
+                *self.conn.borrow_mut() = stored;
+                self.loaded.set(true);
+            }
+        }
+        self.conn.borrow().clone()
+    }
+
+    /// Runs `f` on the connection (which must be loaded) and returns its steps.
+    fn with_connection(&self, f: impl FnOnce(&mut Connection) -> Vec<Step>) -> Vec<Step> {
+        match self.conn.borrow_mut().as_mut() {
+            Some(c) => f(c),
+            None => Vec::new(),
+        }
+    }
+
+    /// Stores the connection and moves the alarm to its next heartbeat.
+    async fn save(&self) {
+        let Some(conn) = self.conn.borrow().clone() else { return };
+        let storage = self.state.storage();
+        if let Err(e) = storage.put(STATE_KEY, &conn).await {
+            console_error!("portcullis socket: could not store a connection: {e}");
+        }
+        let next = conn.next_alarm();
+        if self.alarm_at.get() != Some(next) && storage.set_alarm(next).await.is_ok() {
+            self.alarm_at.set(Some(next));
+        }
+    }
+
+    /// Handles one packet that arrived on `on`.
+    async fn receive(&self, text: &str, on: Transport) {
+        let before = self.conn.borrow().clone();
+        let steps = {
+            let mut budget = self.budget.borrow_mut();
+            self.with_connection(|c| c.receive(text, on, now(), &mut budget, &CryptoRng))
+        };
+        if *self.conn.borrow() != before {
+            self.save().await;
+        }
+        self.carry_out(steps).await;
+    }
+
+    /// Carries out a connection's steps in order.
+    async fn carry_out(&self, steps: Vec<Step>) {
+        for step in steps {
+            match step {
+                Step::Send(transport, packet) => self.send(transport, packet),
+                Step::Call(call) => self.call(call).await,
+                Step::Upgraded => {
+                    let waiting: Vec<String> = self.outbox.borrow_mut().drain(..).collect();
+                    for packet in waiting {
+                        self.send(Transport::Websocket, packet);
+                    }
+                    if self.polling.get() {
+                        self.send(Transport::Polling, engine::Packet::Noop.encode());
+                    }
+                }
+                Step::Close => {
+                    self.close().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends a packet on `transport`: on the WebSocket at once, else to the next poll.
+    fn send(&self, transport: Transport, packet: String) {
+        match transport {
+            Transport::Websocket => {
+                for ws in self.state.get_websockets() {
+                    if let Err(e) = ws.send_with_str(&packet) {
+                        console_error!("portcullis socket: send failed: {e}");
+                    }
+                }
+            }
+            Transport::Polling => {
+                self.outbox.borrow_mut().push(packet);
+                if let Some(waker) = self.waiting.borrow_mut().take() {
+                    waker.wake();
+                }
+            }
+        }
+    }
+
+    /// Runs a Feathers call and answers it on the transport in use when it finishes.
+    async fn call(&self, call: Call) {
+        let Some(conn) = self.conn.borrow().clone() else { return };
+        let Some(app) = edge_app(&self.env) else {
+            // The worker log says what is misconfigured; the client's call times out.
+            return;
+        };
+        let (answer, change) = run(app.auth(), &conn, &call).await;
+        if let (Some(answer), Some(now_conn)) = (answer, self.conn.borrow().clone()) {
+            self.send(now_conn.transport, answer);
+        }
+        if change != AuthChange::None {
+            if let Some(c) = self.conn.borrow_mut().as_mut() {
+                c.apply(change);
+            }
+            self.save().await;
+        }
+        // Mail a call queued goes out after its answer, as over REST.
+        self.state.wait_until(async move { app.send_queued().await });
+    }
+
+    /// Holds a poll open until there is something to send (a ping comes within the ping
+    /// interval). A second poll at the same time closes the connection, as upstream.
+    async fn poll(&self) -> Result<Response> {
+        if self.polling.get() {
+            self.close().await;
+            return http_error(HttpError::BadRequest);
+        }
+        self.polling.set(true);
+        let packets = std::future::poll_fn(|cx| {
+            let mut outbox = self.outbox.borrow_mut();
+            match outbox.is_empty() {
+                true => {
+                    *self.waiting.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+                false => Poll::Ready(outbox.drain(..).collect::<Vec<_>>()),
+            }
+        })
+        .await;
+        self.polling.set(false);
+        text_response(&engine::encode_payload(&packets))
+    }
+
+    /// Packets sent by long-polling. An oversized body (413) or a malformed packet closes the
+    /// connection, as upstream.
+    async fn post(&self, req: &mut Request) -> Result<Response> {
+        let body = read_bounded(req, engine::MAX_PAYLOAD + 1, engine::MAX_PAYLOAD + 1).await?;
+        if body.len() > engine::MAX_PAYLOAD {
+            self.close().await;
+            return http_error(HttpError::TooLarge);
+        }
+        match String::from_utf8(body) {
+            Ok(text) if engine::decode_payload(&text).is_ok() => {
+                for packet in text.split(engine::SEPARATOR) {
+                    self.receive(packet, Transport::Polling).await;
+                    if self.conn.borrow().is_none() {
+                        break;
+                    }
+                }
+            }
+            _ => self.close().await,
+        }
+        let mut res = Response::ok("ok")?;
+        res.headers_mut().set("content-type", "text/html")?;
+        Ok(res)
+    }
+
+    /// The WebSocket closed: the connection ends with it once it is the transport; a probe
+    /// that closes before the upgrade leaves long-polling as it was.
+    async fn socket_gone(&self) {
+        match self.current().await {
+            Some(c) if c.transport == Transport::Polling => {
+                if let Some(c) = self.conn.borrow_mut().as_mut() {
+                    c.upgrading = false;
+                }
+                self.save().await;
+            }
+            _ => self.close().await,
+        }
+    }
+
+    /// Closes the connection: a waiting poll gets the close packet, the WebSocket closes, and
+    /// everything stored is deleted.
+    async fn close(&self) {
+        *self.conn.borrow_mut() = None;
+        self.loaded.set(true);
+        self.send(Transport::Polling, engine::Packet::Close.encode());
+        for ws in self.state.get_websockets() {
+            let _ = close_socket(&ws, 1000, "closed");
+        }
+        let storage = self.state.storage();
+        let _ = storage.delete_alarm().await;
+        self.alarm_at.set(None);
+        if let Err(e) = storage.delete_all().await {
+            console_error!("portcullis socket: could not delete a closed connection: {e}");
+        }
+    }
+}
+
+/// Accepts a WebSocket through the Hibernation API, first sending `first` on it if given.
+fn accept(state: &State, first: Option<&str>) -> Result<Response> {
+    let pair = WebSocketPair::new()?;
+    state.accept_web_socket(&pair.server);
+    if let Some(text) = first {
+        pair.server.send_with_str(text)?;
+    }
+    Response::from_websocket(pair.client)
+}
+
+fn close_socket(ws: &WebSocket, code: u16, reason: &str) -> Result<()> {
+    ws.close(Some(code), Some(reason))
+}
+
+/// The client as the throttles see it: Cloudflare's `CF-Connecting-IP`.
+fn client_of(headers: &Headers) -> String {
+    headers
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn now() -> i64 {
+    let Timestamp(ms) = JsClock.now();
+    ms
+}
+
+/// A long-polling answer.
+fn text_response(text: &str) -> Result<Response> {
+    let mut res = Response::ok(text)?;
+    let headers = res.headers_mut();
+    headers.set("content-type", "text/plain; charset=UTF-8")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(res)
+}
+
+/// An Engine.IO HTTP error in upstream's shape.
+fn http_error(e: HttpError) -> Result<Response> {
+    let (status, body) = e.status_and_body();
+    let mut res = Response::ok(body)?.with_status(status);
+    res.headers_mut().set("content-type", "application/json")?;
+    Ok(res)
+}
