@@ -86,6 +86,10 @@ pub struct Config {
     pub mail_max_per_address_client: u32,
     /// The window of `mail_max_per_address`, seconds from its first mail.
     pub mail_window_secs: i64,
+    /// How often a Socket.IO connection is pinged, ms (Engine.IO's `pingInterval`).
+    pub socket_ping_interval_ms: i64,
+    /// How long a ping waits for its pong before the connection closes, ms (`pingTimeout`).
+    pub socket_ping_timeout_ms: i64,
     /// Shortest password accepted, in characters.
     pub password_min_length: usize,
     /// How new passwords are hashed.
@@ -197,6 +201,8 @@ impl Config {
             mail_max_per_address: num(var("SMTP_MAX_PER_ADDRESS"), "SMTP_MAX_PER_ADDRESS", 30, 1, 10_000)?,
             mail_max_per_address_client: num(var("SMTP_MAX_PER_ADDRESS_CLIENT"), "SMTP_MAX_PER_ADDRESS_CLIENT", 5, 1, 10_000)?,
             mail_window_secs: num(var("SMTP_ADDRESS_WINDOW"), "SMTP_ADDRESS_WINDOW", 3600, 60, 86_400)?,
+            socket_ping_interval_ms: num(var("SOCKETIO_PING_INTERVAL"), "SOCKETIO_PING_INTERVAL", 25_000, 1_000, 300_000)?,
+            socket_ping_timeout_ms: num(var("SOCKETIO_PING_TIMEOUT"), "SOCKETIO_PING_TIMEOUT", 20_000, 500, 300_000)?,
             password_min_length: num(var("PASSWORD_MIN_LENGTH"), "PASSWORD_MIN_LENGTH", 6, 1, 128)?,
             password_params,
             refresh_reuse_interval_secs: num(var("REFRESH_TOKEN_REUSE_INTERVAL"), "REFRESH_TOKEN_REUSE_INTERVAL", 10, 0, 3600)?,

@@ -14,7 +14,7 @@ use crate::{edge_app, read_bounded, CryptoRng, JsClock};
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::ports::Clock;
 use portcullis_shared::realtime::connection::{new_sid, run};
-use portcullis_shared::realtime::engine::{self, HttpError, Request as EngineRequest, Transport};
+use portcullis_shared::realtime::engine::{self, Heartbeat, HttpError, Request as EngineRequest, Transport};
 use portcullis_shared::realtime::{AuthChange, Call, Connection, EventBudget, Step};
 use std::cell::{Cell, RefCell};
 use std::task::{Poll, Waker};
@@ -170,7 +170,15 @@ impl DurableObject for SocketConnection {
 impl SocketConnection {
     /// A new connection: stores it, sets the heartbeat, and answers the handshake.
     async fn open(&self, sid: String, client: &str, platform: &str, transport: Transport) -> Result<Response> {
-        let conn = Connection::open(sid, client, if platform.is_empty() { "unknown" } else { platform }, transport, now());
+        let Ok(cfg) = crate::config::load(&self.env) else {
+            return crate::misconfigured();
+        };
+        let heartbeat = Heartbeat {
+            interval_ms: cfg.domain.socket_ping_interval_ms,
+            timeout_ms: cfg.domain.socket_ping_timeout_ms,
+        };
+        let platform = if platform.is_empty() { "unknown" } else { platform };
+        let conn = Connection::open(sid, client, platform, transport, heartbeat, now());
         let open = conn.open_packet();
         *self.conn.borrow_mut() = Some(conn);
         self.loaded.set(true);

@@ -8,7 +8,7 @@
 //! [`Connection::next_alarm`]. Feathers calls run through [`run`], which hands them to the
 //! Feathers dialect's [`feathers::call_service`], the same code REST requests go through.
 
-use super::engine::{self, Packet as EnginePacket, Transport};
+use super::engine::{self, Heartbeat, Packet as EnginePacket, Transport};
 use super::socket::{self, Kind};
 use crate::dialects::feathers::{self, FeathersError};
 use crate::flows::{Auth, FlowError};
@@ -51,8 +51,10 @@ pub struct Connection {
     /// When the last ping went out, while its pong is awaited (ms).
     pub ping_sent_at: Option<i64>,
     /// When the last pong came (or the connection opened): the next ping is due
-    /// [`engine::PING_INTERVAL_MS`] after it (ms).
+    /// `heartbeat.interval_ms` after it (ms).
     pub alive_at: i64,
+    /// The heartbeat agreed in the handshake.
+    pub heartbeat: Heartbeat,
 }
 
 /// One thing for the adapter to do, in order.
@@ -137,7 +139,7 @@ fn random_id(rng: &impl Rng, bytes: usize) -> String {
 
 impl Connection {
     /// A new connection `sid` on `transport`, opened at `now` by `client`.
-    pub fn open(sid: String, client: &str, platform: &str, transport: Transport, now: i64) -> Self {
+    pub fn open(sid: String, client: &str, platform: &str, transport: Transport, heartbeat: Heartbeat, now: i64) -> Self {
         Connection {
             sid,
             client: client.to_string(),
@@ -149,19 +151,20 @@ impl Connection {
             token: None,
             ping_sent_at: None,
             alive_at: now,
+            heartbeat,
         }
     }
 
     /// The handshake packet, the first thing the client receives.
     pub fn open_packet(&self) -> String {
-        engine::open_packet(&self.sid, self.transport).encode()
+        engine::open_packet(&self.sid, self.transport, self.heartbeat).encode()
     }
 
     /// When the adapter's alarm should next call [`Connection::tick`] (ms).
     pub fn next_alarm(&self) -> i64 {
         let heartbeat = match self.ping_sent_at {
-            Some(sent) => sent + engine::PING_TIMEOUT_MS,
-            None => self.alive_at + engine::PING_INTERVAL_MS,
+            Some(sent) => sent + self.heartbeat.timeout_ms,
+            None => self.alive_at + self.heartbeat.interval_ms,
         };
         match self.socket {
             Some(_) => heartbeat,
@@ -172,12 +175,12 @@ impl Connection {
     /// The heartbeat: pings when one is due, closes a connection whose pong is overdue or
     /// that never joined the namespace.
     pub fn tick(&mut self, now: i64) -> Vec<Step> {
-        let pong_overdue = self.ping_sent_at.is_some_and(|sent| now >= sent + engine::PING_TIMEOUT_MS);
+        let pong_overdue = self.ping_sent_at.is_some_and(|sent| now >= sent + self.heartbeat.timeout_ms);
         let never_joined = self.socket.is_none() && now >= self.opened_at + CONNECT_TIMEOUT_MS;
         if pong_overdue || never_joined {
             return vec![Step::Close];
         }
-        if self.ping_sent_at.is_none() && now >= self.alive_at + engine::PING_INTERVAL_MS {
+        if self.ping_sent_at.is_none() && now >= self.alive_at + self.heartbeat.interval_ms {
             self.ping_sent_at = Some(now);
             return vec![Step::Send(self.transport, EnginePacket::Ping(String::new()).encode())];
         }

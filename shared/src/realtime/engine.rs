@@ -8,10 +8,20 @@ use serde::Serialize;
 
 /// The protocol revision served (`EIO=4`).
 pub const PROTOCOL: &str = "4";
-/// How often the server pings, in milliseconds (upstream's default).
-pub const PING_INTERVAL_MS: i64 = 25_000;
-/// How long the server waits for the pong, in milliseconds (upstream's default).
-pub const PING_TIMEOUT_MS: i64 = 20_000;
+/// How often the server pings and how long it waits for the pong, in milliseconds
+/// (`SOCKETIO_PING_INTERVAL`, `SOCKETIO_PING_TIMEOUT`; upstream's defaults are 25 s and 20 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Heartbeat {
+    /// `pingInterval`.
+    pub interval_ms: i64,
+    /// `pingTimeout`.
+    pub timeout_ms: i64,
+}
+
+impl Heartbeat {
+    /// Upstream's defaults.
+    pub const DEFAULT: Heartbeat = Heartbeat { interval_ms: 25_000, timeout_ms: 20_000 };
+}
 /// The largest payload a client may send: one long-polling body or one WebSocket message
 /// (upstream's default).
 pub const MAX_PAYLOAD: usize = 1_000_000;
@@ -121,7 +131,7 @@ struct Handshake<'a> {
 
 /// The open packet for session `sid` on `transport`: a polling session may upgrade to a
 /// WebSocket; a WebSocket session has nothing to upgrade to.
-pub fn open_packet(sid: &str, transport: Transport) -> Packet {
+pub fn open_packet(sid: &str, transport: Transport, heartbeat: Heartbeat) -> Packet {
     let upgrades: &[&str] = match transport {
         Transport::Polling => &["websocket"],
         Transport::Websocket => &[],
@@ -129,8 +139,8 @@ pub fn open_packet(sid: &str, transport: Transport) -> Packet {
     let handshake = Handshake {
         sid,
         upgrades,
-        ping_interval: PING_INTERVAL_MS,
-        ping_timeout: PING_TIMEOUT_MS,
+        ping_interval: heartbeat.interval_ms,
+        ping_timeout: heartbeat.timeout_ms,
         max_payload: MAX_PAYLOAD,
     };
     Packet::Open(serde_json::to_string(&handshake).unwrap_or_default())
@@ -255,13 +265,13 @@ mod tests {
 
     #[test]
     fn the_open_packet_carries_upstreams_defaults() {
-        let Packet::Open(json) = open_packet(SID, Transport::Polling) else { unreachable!() };
+        let Packet::Open(json) = open_packet(SID, Transport::Polling, Heartbeat::DEFAULT) else { unreachable!() };
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"sid": SID, "upgrades": ["websocket"], "pingInterval": 25000, "pingTimeout": 20000, "maxPayload": 1000000})
         );
-        let Packet::Open(json) = open_packet(SID, Transport::Websocket) else { unreachable!() };
+        let Packet::Open(json) = open_packet(SID, Transport::Websocket, Heartbeat::DEFAULT) else { unreachable!() };
         assert!(json.contains(r#""upgrades":[]"#));
     }
 
