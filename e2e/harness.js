@@ -134,7 +134,9 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     cf: false,
     // Like wrangler.toml's [assets]: the demo page and the client package (built into public/pkg).
     assets: { directory: path.join(root, "public"), routerConfig: { has_user_worker: true } },
-    ...(persist ? { d1Persist: path.join(persist, "d1"), kvPersist: path.join(persist, "kv") } : {}),
+    ...(persist
+      ? { d1Persist: path.join(persist, "d1"), kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") }
+      : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const db = await mf.getD1Database("DB");

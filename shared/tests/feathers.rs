@@ -282,6 +282,10 @@ fn users_get_patch_and_remove_work_on_ones_own_account_only() {
     }
     assert_eq!(local(&app, "bob@example.com", "correct horse").status, 201, "bob is untouched");
     assert_error(&fx(&app, "GET", "/users", b"", Some(&token)), 405, "MethodNotAllowed", "Method `find` is not supported");
+    for token in [Some(token.as_str()), None] {
+        assert_error(&fx(&app, "DELETE", "/users", b"", token), 405, "MethodNotAllowed", "Method `remove` is not supported");
+        assert_error(&fx(&app, "PATCH", "/users", b"{}", token), 405, "MethodNotAllowed", "Method `patch` is not supported");
+    }
     assert_error(&fx(&app, "PUT", &format!("/users/{ann}"), b"{}", Some(&token)), 405, "MethodNotAllowed", "`update`");
     assert_error(&fx(&app, "GET", "/authentication", b"", Some(&token)), 405, "MethodNotAllowed", "`find`");
     assert_error(&fx(&app, "GET", "/users/a/b", b"", Some(&token)), 404, "NotFound", "Page not found");

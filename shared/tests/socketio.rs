@@ -61,12 +61,13 @@ impl<'a> Socket<'a> {
             match step {
                 Step::Send(t, p) => self.received.push((t, p)),
                 Step::Call(call) => {
+                    let made_by = self.conn.socket.clone();
                     let (answer, change) = pollster::block_on(run(self.app.auth(), &self.conn, &call));
                     pollster::block_on(self.app.send_queued());
                     if let Some(a) = answer {
                         self.received.push((self.conn.transport, a));
                     }
-                    self.conn.apply(change);
+                    self.conn.apply(change, &made_by);
                 }
                 Step::Upgraded => self.received.push((Transport::Websocket, "(upgraded)".into())),
                 Step::Close => {
@@ -305,6 +306,34 @@ fn a_flood_of_events_is_answered_too_many_requests_without_running_them() {
     assert_eq!(mails_to(&app, "flood@example.com"), 0, "the refused call ran");
     ports(&app).clock.advance_secs(11);
     assert_eq!(error(&s.emit(100, json!(["get", "users", "x", {}])))["name"], "NotAuthenticated");
+}
+
+#[test]
+fn a_flood_past_twice_the_budget_closes_the_connection_whatever_it_sends() {
+    let app = app();
+    for packet in [r#"42["get","users","x",{}]"#, "40/other,", r#"451-["create","users",{}]"#] {
+        let mut s = Socket::joined(&app);
+        for _ in 0..2 * MAX_EVENTS_PER_WINDOW {
+            s.send(packet);
+        }
+        assert!(!s.closed, "{packet}");
+        s.send(packet);
+        assert!(s.closed, "{packet} flooded without closing");
+    }
+}
+
+#[test]
+fn a_sign_in_that_finishes_after_its_socket_left_authenticates_nothing() {
+    let app = app();
+    let mut s = Socket::joined(&app);
+    s.emit(0, json!(["create", "users", {"email": "ann@example.com", "password": PASSWORD}, {}]));
+    // The sign-in is running while the socket leaves and joins again.
+    let made_by = s.conn.socket.clone();
+    s.send("41");
+    s.send("40");
+    s.take();
+    s.conn.apply(portcullis_shared::realtime::AuthChange::SignedIn("a token".into()), &made_by);
+    assert_eq!(s.conn.token, None);
 }
 
 #[test]

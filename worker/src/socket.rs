@@ -19,7 +19,7 @@ use portcullis_shared::realtime::{AuthChange, Call, Connection, EventBudget, Ste
 use std::cell::{Cell, RefCell};
 use std::task::{Poll, Waker};
 use worker::{
-    console_error, durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result, State,
+    console_error, durable_object, DurableObject, ScheduledTime, Env, Headers, Method, Request, RequestInit, Response, Result, State,
     WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
@@ -75,6 +75,8 @@ pub struct SocketConnection {
     polling: Cell<bool>,
     /// Events counted against the connection's flood limit.
     budget: RefCell<EventBudget>,
+    /// An answer did not fit in the outbox: the connection must close.
+    overflowed: Cell<bool>,
 }
 
 impl DurableObject for SocketConnection {
@@ -89,6 +91,7 @@ impl DurableObject for SocketConnection {
             waiting: RefCell::new(None),
             polling: Cell::new(false),
             budget: RefCell::new(EventBudget::default()),
+            overflowed: Cell::new(false),
         }
     }
 
@@ -217,7 +220,9 @@ impl SocketConnection {
             console_error!("portcullis socket: could not store a connection: {e}");
         }
         let next = conn.next_alarm();
-        if self.alarm_at.get() != Some(next) && storage.set_alarm(next).await.is_ok() {
+        // An absolute time: the worker crate reads a bare number as an offset from now.
+        let at = ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(next as f64)));
+        if self.alarm_at.get() != Some(next) && storage.set_alarm(at).await.is_ok() {
             self.alarm_at.set(Some(next));
         }
     }
@@ -255,6 +260,10 @@ impl SocketConnection {
                     return;
                 }
             }
+            if self.overflowed.get() {
+                self.close().await;
+                return;
+            }
         }
     }
 
@@ -269,7 +278,18 @@ impl SocketConnection {
                 }
             }
             Transport::Polling => {
-                self.outbox.borrow_mut().push(packet);
+                let mut outbox = self.outbox.borrow_mut();
+                // A client that sends without polling cannot make the object hold more than
+                // one payload of answers: the connection closes instead (its close packet
+                // still goes out).
+                let held: usize = outbox.iter().map(String::len).sum();
+                if held + packet.len() > engine::MAX_PAYLOAD && packet != engine::Packet::Close.encode() {
+                    drop(outbox);
+                    self.overflowed.set(true);
+                    return;
+                }
+                outbox.push(packet);
+                drop(outbox);
                 if let Some(waker) = self.waiting.borrow_mut().take() {
                     waker.wake();
                 }
@@ -290,7 +310,7 @@ impl SocketConnection {
         }
         if change != AuthChange::None {
             if let Some(c) = self.conn.borrow_mut().as_mut() {
-                c.apply(change);
+                c.apply(change, &conn.socket);
             }
             self.save().await;
         }

@@ -230,9 +230,9 @@ pub async fn call_service<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> R
     let id = call.id.as_deref();
     match (call.service, call.method) {
         ("users", "create") if id.is_none() => create_user(auth, call).await,
-        ("users", "get") => get_user(auth, call).await,
-        ("users", "patch") => patch_user(auth, call).await,
-        ("users", "remove") => remove_user(auth, call).await,
+        ("users", "get") if id.is_some() => get_user(auth, call).await,
+        ("users", "patch") if id.is_some() => patch_user(auth, call).await,
+        ("users", "remove") if id.is_some() => remove_user(auth, call).await,
         ("authentication", "create") if id.is_none() => create_authentication(auth, call).await,
         ("authentication", "remove") => remove_authentication(auth, call).await,
         (service @ ("users" | "authentication"), method) => {

@@ -20,9 +20,10 @@ use serde_json::Value;
 /// How long a connection may stay without joining the namespace `/`, in milliseconds
 /// (socket.io's `connectTimeout`).
 pub const CONNECT_TIMEOUT_MS: i64 = 45_000;
-/// Most events one connection may send per [`EVENT_WINDOW_MS`]; the rest are answered
-/// `TooManyRequests` without running. Sign-in attempts are also counted per client and
-/// account by the flows, as over REST.
+/// Most events (and other answered packets) one connection may send per [`EVENT_WINDOW_MS`];
+/// as many again are answered `TooManyRequests` without running, and one more closes the
+/// connection, so a flood can neither run calls nor pile up answers. Sign-in attempts are
+/// also counted per client and account by the flows, as over REST.
 pub const MAX_EVENTS_PER_WINDOW: u32 = 30;
 /// The window of [`MAX_EVENTS_PER_WINDOW`], in milliseconds.
 pub const EVENT_WINDOW_MS: i64 = 10_000;
@@ -111,14 +112,29 @@ pub struct EventBudget {
     used: u32,
 }
 
+/// What [`EventBudget::take`] allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// Within the budget: run it.
+    Run,
+    /// Over it: answer `TooManyRequests`.
+    Refuse,
+    /// Far over it: close the connection.
+    Close,
+}
+
 impl EventBudget {
-    /// Takes one event at `now`; false once the window's events are spent.
-    pub fn take(&mut self, now: i64) -> bool {
+    /// Takes one packet that would be answered, at `now`.
+    pub fn take(&mut self, now: i64) -> Admit {
         if now >= self.window_start + EVENT_WINDOW_MS {
             *self = EventBudget { window_start: now, used: 0 };
         }
-        self.used += 1;
-        self.used <= MAX_EVENTS_PER_WINDOW
+        self.used = self.used.saturating_add(1);
+        match self.used {
+            n if n <= MAX_EVENTS_PER_WINDOW => Admit::Run,
+            n if n <= 2 * MAX_EVENTS_PER_WINDOW => Admit::Refuse,
+            _ => Admit::Close,
+        }
     }
 }
 
@@ -240,9 +256,10 @@ impl Connection {
         let transport = self.transport;
         let send = |text: String| Step::Send(transport, EnginePacket::Message(text).encode());
         match packet.kind {
-            Kind::Connect if packet.namespace != "/" => {
-                vec![send(socket::connect_error(&packet.namespace, "Invalid namespace"))]
-            }
+            Kind::Connect if packet.namespace != "/" => match budget.take(now) {
+                Admit::Close => vec![Step::Close],
+                _ => vec![send(socket::connect_error(&packet.namespace, "Invalid namespace"))],
+            },
             // Upstream closes a connection that joins twice.
             Kind::Connect if self.socket.is_some() => vec![Step::Close],
             Kind::Connect => {
@@ -261,12 +278,13 @@ impl Connection {
             // Only a server sends these; events outside a joined namespace close, as upstream.
             Kind::ConnectError => vec![Step::Close],
             Kind::Event | Kind::BinaryEvent if packet.namespace != "/" || self.socket.is_none() => vec![Step::Close],
-            Kind::BinaryEvent => match packet.id {
-                Some(id) => {
+            Kind::BinaryEvent => match (budget.take(now), packet.id) {
+                (Admit::Close, _) => vec![Step::Close],
+                (_, Some(id)) => {
                     let error = FeathersError::BadRequest("Binary attachments are not supported".into());
                     vec![send(error_ack(id, &error))]
                 }
-                None => Vec::new(),
+                (_, None) => Vec::new(),
             },
             Kind::Event => {
                 let Some((name, args)) = packet.event() else {
@@ -276,19 +294,23 @@ impl Connection {
                 let Some(method) = feathers::METHODS.iter().find(|m| **m == name) else {
                     return Vec::new();
                 };
-                if !budget.take(now) {
-                    return match packet.id {
-                        Some(id) => vec![send(error_ack(id, &FeathersError::Flow(FlowError::TooManyRequests)))],
-                        None => Vec::new(),
-                    };
+                match (budget.take(now), packet.id) {
+                    (Admit::Run, ack) => vec![Step::Call(Call { ack, method, args })],
+                    (Admit::Refuse, Some(id)) => vec![send(error_ack(id, &FeathersError::Flow(FlowError::TooManyRequests)))],
+                    (Admit::Refuse, None) => Vec::new(),
+                    (Admit::Close, _) => vec![Step::Close],
                 }
-                vec![Step::Call(Call { ack: packet.id, method, args })]
             }
         }
     }
 
-    /// Records what a finished call did to the connection's authentication.
-    pub fn apply(&mut self, change: AuthChange) {
+    /// Records what a finished call did to the connection's authentication, unless the socket
+    /// that made the call (`made_by`, its Socket.IO id then) has left or rejoined meanwhile:
+    /// a sign-in must not outlive the socket it was made for.
+    pub fn apply(&mut self, change: AuthChange, made_by: &Option<String>) {
+        if self.socket != *made_by {
+            return;
+        }
         match change {
             AuthChange::None => {}
             AuthChange::SignedIn(token) => self.token = Some(token),

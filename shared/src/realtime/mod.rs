@@ -10,4 +10,4 @@ pub mod connection;
 pub mod engine;
 pub mod socket;
 
-pub use connection::{AuthChange, Call, Connection, EventBudget, Step};
+pub use connection::{Admit, AuthChange, Call, Connection, EventBudget, Step};
