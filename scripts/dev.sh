@@ -40,7 +40,8 @@ done
 cat <<MSG
 
   Portcullis is running.
-    Demo page (the portcullis-client package)     http://127.0.0.1:8787/
+    Demo page (REST or Socket.io)                 http://127.0.0.1:8787/
+    The Feathers guide's page (over Socket.io)    http://127.0.0.1:8787/feathers-guide.html
     API (GoTrue, Feathers, graphql, passwordless) http://127.0.0.1:8787   (overview: /api.html)
     Browser client package                        http://127.0.0.1:8787/pkg/portcullis_client.js
     Mail inbox (maildev) and its REST API         http://127.0.0.1:8025   (GET /api/email)
