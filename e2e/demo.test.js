@@ -6,8 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { startWorker, call, root } from "./harness.js";
+import { startWorker, call, root, launchChromium } from "./harness.js";
 
 let worker, browser;
 const artifacts = path.join(root, "e2e/artifacts");
@@ -15,12 +14,7 @@ const artifacts = path.join(root, "e2e/artifacts");
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   worker = await startWorker();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -2,6 +2,7 @@
 // KV namespace, and a real mail catcher (maildev) that the worker reaches over SMTP through a
 // Workers TCP socket. Each suite gets its own ports and an empty database.
 import { Miniflare } from "miniflare";
+import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -171,4 +172,14 @@ export async function call(url, { method = "POST", body, headers = {}, raw } = {
     json = JSON.parse(text);
   } catch {}
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** Headless Chromium from Debian's package, with the flags TOOLCHAIN.md lists. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
 }
