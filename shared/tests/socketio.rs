@@ -271,6 +271,19 @@ fn bad_data_gets_the_errors_rest_gives() {
 }
 
 #[test]
+fn an_event_larger_than_a_rest_body_is_refused_as_rest_refuses_it() {
+    let app = app();
+    let mut s = Socket::joined(&app);
+    let padding = "x".repeat(portcullis_shared::app::MAX_BODY_BYTES);
+    let e = s.emit(1, json!(["create", "users", {"email": "big@example.com", "password": PASSWORD, "pad": padding}, {}]));
+    assert_eq!((error(&e)["name"].as_str(), error(&e)["code"].as_u64()), (Some("PayloadTooLarge"), Some(413)));
+    // Nothing ran: the address is still free.
+    let rest = call(&app, "POST", "/users", &json!({"email": "big@example.com", "password": PASSWORD}), None);
+    assert_eq!(rest.status, 201, "{}", rest.raw);
+    assert!(!s.closed);
+}
+
+#[test]
 fn wrong_passwords_over_the_socket_count_against_the_same_throttle_as_rest() {
     let app = app_with(&[("LOGIN_MAX_PER_CLIENT", "3")]);
     let mut s = Socket::joined(&app);
@@ -303,7 +316,8 @@ fn a_flood_of_events_is_answered_too_many_requests_without_running_them() {
     }
     let over = s.emit(99, json!(["create", "users", {"email": "flood@example.com", "password": PASSWORD}, {}]));
     assert_eq!(error(&over)["name"], "TooManyRequests");
-    assert_eq!(mails_to(&app, "flood@example.com"), 0, "the refused call ran");
+    let rest = call(&app, "POST", "/users", &json!({"email": "flood@example.com", "password": PASSWORD}), None);
+    assert_eq!(rest.status, 201, "the refused call ran: {}", rest.raw);
     ports(&app).clock.advance_secs(11);
     assert_eq!(error(&s.emit(100, json!(["get", "users", "x", {}])))["name"], "NotAuthenticated");
 }

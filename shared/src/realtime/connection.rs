@@ -11,6 +11,7 @@
 use super::engine::{self, Heartbeat, Packet as EnginePacket, Transport};
 use super::socket::{self, Kind};
 use crate::dialects::feathers::{self, FeathersError};
+use crate::dialects::Refusal;
 use crate::flows::{Auth, FlowError};
 use crate::ports::{Ports, Rng};
 use serde::{Deserialize, Serialize};
@@ -284,6 +285,12 @@ impl Connection {
                     let error = FeathersError::BadRequest("Binary attachments are not supported".into());
                     vec![send(error_ack(id, &error))]
                 }
+                (_, None) => Vec::new(),
+            },
+            // The same bound as a REST body: a socket lets in nothing larger.
+            Kind::Event if data.len() > crate::app::MAX_BODY_BYTES => match (budget.take(now), packet.id) {
+                (Admit::Close, _) => vec![Step::Close],
+                (_, Some(id)) => vec![send(error_ack(id, &FeathersError::Refused(Refusal::TooLarge)))],
                 (_, None) => Vec::new(),
             },
             Kind::Event => {
