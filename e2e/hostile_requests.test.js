@@ -98,8 +98,9 @@ test("a 20 MB chunked body is answered 413 without being buffered", async (t) =>
   const after = Object.fromEntries(pids.map((p) => [p, rssKiB(p)]));
   const grew = Math.max(...pids.map((p) => after[p] - before[p]));
   t.diagnostic(`workerd resident memory before/after three 20 MB bodies (KiB): ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
-  // Three 20 MB bodies read whole would have added tens of MiB.
-  assert.ok(grew < 16 * 1024, `workerd grew by ${grew} KiB`);
+  // Any one of the bodies read whole would have added its 20 MiB; what it grows by otherwise
+  // (V8's heap, socket buffers) has been seen between 4 and 17 MiB.
+  assert.ok(grew < 20 * 1024, `workerd grew by ${grew} KiB`);
 });
 
 test("JSON sent as text/plain (what a web page can send cross-site without a preflight) is 415", async () => {
