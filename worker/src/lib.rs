@@ -114,12 +114,21 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if req.path() == "/__contract" && req.method() == Method::Post {
         return contract(&D1Store::new(env.d1("DB")?)).await;
     }
+    // Socket.IO requests go to their connection's object, which builds its own app per call:
+    // here only the setting that says whether Feathers is served is needed.
+    if socket::owns(&req.path()) {
+        match config::load(&env) {
+            Ok(cfg) if cfg.domain.serves(portcullis_shared::Dialect::Feathers) => return socket::route(req, &env).await,
+            Ok(_) => {}
+            Err(e) => {
+                console_error!("portcullis is misconfigured: {e}");
+                return misconfigured();
+            }
+        }
+    }
     let Some(app) = edge_app(&env) else {
         return misconfigured();
     };
-    if socket::owns(&req.path()) && app.auth().config().serves(portcullis_shared::Dialect::Feathers) {
-        return socket::route(req, &env).await;
-    }
     let request = to_http(req).await?;
     let response = app.handle(request).await;
     // Mail goes out after the answer, which therefore takes as long for a known address as

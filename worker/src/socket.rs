@@ -35,7 +35,8 @@ pub fn owns(path: &str) -> bool {
 
 /// Routes a request to its connection's object: a handshake to a new one, named by a fresh
 /// session id; anything else to the one its `sid` names. The object is addressed by a URL this
-/// worker builds, so a client cannot reach the object's open path with an id of its choosing.
+/// worker builds (`/<open|session>/<sid>/<transport>`, from the request classified here), so a
+/// client cannot reach the object's open path with an id of its choosing.
 pub async fn route(req: Request, env: &Env) -> Result<Response> {
     let upgrade = req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let url = req.url()?;
@@ -43,12 +44,12 @@ pub async fn route(req: Request, env: &Env) -> Result<Response> {
         Ok(r) => r,
         Err(e) => return http_error(e),
     };
-    let (sid, op) = match request {
-        EngineRequest::Handshake(_) => (new_sid(&CryptoRng), "open"),
-        EngineRequest::Session { sid, .. } => (sid, "session"),
+    let (sid, op, transport) = match request {
+        EngineRequest::Handshake(t) => (new_sid(&CryptoRng), "open", t),
+        EngineRequest::Session { sid, transport } => (sid, "session", transport),
     };
     let stub = env.durable_object(BINDING)?.id_from_name(&sid)?.get_stub()?;
-    let inner = format!("https://connection/{op}/{sid}?{}", url.query().unwrap_or_default());
+    let inner = format!("https://connection/{op}/{sid}/{}", transport.name());
     let mut init = RequestInit::new();
     init.with_method(req.method()).with_headers(req.headers().clone());
     if let Some(body) = req.inner().body() {
@@ -96,15 +97,14 @@ impl DurableObject for SocketConnection {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        // The path is the worker's (see `route`), which has classified the request already.
         let url = req.url()?;
         let mut path = url.path().trim_start_matches('/').split('/');
         let (op, sid) = (path.next().unwrap_or_default().to_string(), path.next().unwrap_or_default().to_string());
-        let upgrade = req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-        let client = client_of(req.headers());
-        let transport = match engine::classify(req.method().as_ref(), url.query(), upgrade) {
-            Ok(EngineRequest::Handshake(t)) | Ok(EngineRequest::Session { transport: t, .. }) => t,
-            Err(e) => return http_error(e),
+        let Some(transport) = path.next().and_then(Transport::parse) else {
+            return http_error(HttpError::UnknownTransport);
         };
+        let client = client_of(req.headers());
         if op == "open" {
             let platform = req.headers().get("user-agent")?.unwrap_or_default();
             return self.open(sid, &client, platform.trim(), transport).await;

@@ -47,6 +47,14 @@ impl Transport {
             _ => None,
         }
     }
+
+    /// The transport's name, as [`Transport::parse`] reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Polling => "polling",
+            Transport::Websocket => "websocket",
+        }
+    }
 }
 
 /// One Engine.IO packet.
@@ -241,6 +249,13 @@ mod tests {
     use super::*;
 
     const SID: &str = "abcdefghijklmnopqrstuvwxyz012345";
+
+    #[test]
+    fn transport_names_round_trip() {
+        for t in [Transport::Polling, Transport::Websocket] {
+            assert_eq!(Transport::parse(t.name()), Some(t));
+        }
+    }
 
     #[test]
     fn packets_round_trip_and_unknown_types_are_refused() {
