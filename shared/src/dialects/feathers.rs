@@ -136,9 +136,20 @@ fn flow_error(e: &FlowError) -> (u16, String) {
 /// An error as a Feathers error object with its status; internal errors get an id, logged
 /// with the detail.
 pub fn error_body<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> (StatusCode, Value) {
+    let error_id = match e {
+        FeathersError::Flow(FlowError::Internal(detail)) => Some(auth.report(detail)),
+        _ => None,
+    };
+    error_object(e, error_id.as_deref())
+}
+
+/// An error as a Feathers error object with its status, the message naming `error_id` if
+/// given ([`error_body`] reports internal errors first; a caller with no flow behind it has
+/// none to report).
+pub fn error_object(e: &FeathersError, error_id: Option<&str>) -> (StatusCode, Value) {
     let (code, mut message, data) = describe(e);
-    if let FeathersError::Flow(FlowError::Internal(detail)) = e {
-        message = format!("{message} (error id: {})", auth.report(detail));
+    if let Some(id) = error_id {
+        message = format!("{message} (error id: {id})");
     }
     let body = ErrorBody { data, ..ErrorBody::new(code, message) };
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -328,9 +328,7 @@ impl Connection {
 
 /// An error answer that needs no flow (so no error id): `3<id>[error]` in a message.
 fn error_ack(id: u64, error: &FeathersError) -> String {
-    let (code, message, data) = feathers::describe(error);
-    let body = crate::wire::feathers::ErrorBody { data, ..crate::wire::feathers::ErrorBody::new(code, message) };
-    socket::ack(id, &[serde_json::to_value(body).unwrap_or_default()])
+    socket::ack(id, &[feathers::error_object(error, None).1])
 }
 
 /// Runs `call` for connection `conn`: the Feathers service call, its answer as an encoded
@@ -338,24 +336,23 @@ fn error_ack(id: u64, error: &FeathersError) -> String {
 /// authentication.
 pub async fn run<P: Ports>(auth: &Auth<P>, conn: &Connection, call: &Call) -> (Option<String>, AuthChange) {
     auth.set_client(&conn.client);
-    let parsed = feathers::socket_call(call.method, &call.args, conn.token.as_deref(), &conn.platform);
-    let (args, change) = match parsed {
+    let outcome = async {
+        let service_call = feathers::socket_call(call.method, &call.args, conn.token.as_deref(), &conn.platform)?;
+        let reply = feathers::call_service(auth, &service_call).await?;
+        let change = match (service_call.service, service_call.method) {
+            ("authentication", "create") => reply
+                .body
+                .get("accessToken")
+                .and_then(Value::as_str)
+                .map_or(AuthChange::None, |t| AuthChange::SignedIn(t.to_string())),
+            ("authentication", "remove") => AuthChange::SignedOut,
+            _ => AuthChange::None,
+        };
+        Ok::<_, FeathersError>((reply.body, change))
+    };
+    let (args, change) = match outcome.await {
+        Ok((result, change)) => (vec![Value::Null, result], change),
         Err(e) => (vec![feathers::error_body(auth, &e).1], AuthChange::None),
-        Ok(service_call) => match feathers::call_service(auth, &service_call).await {
-            Ok(reply) => {
-                let change = match (service_call.service, service_call.method) {
-                    ("authentication", "create") => reply
-                        .body
-                        .get("accessToken")
-                        .and_then(Value::as_str)
-                        .map_or(AuthChange::None, |t| AuthChange::SignedIn(t.to_string())),
-                    ("authentication", "remove") => AuthChange::SignedOut,
-                    _ => AuthChange::None,
-                };
-                (vec![Value::Null, reply.body], change)
-            }
-            Err(e) => (vec![feathers::error_body(auth, &e).1], AuthChange::None),
-        },
     };
     let answer = call.ack.map(|id| EnginePacket::Message(socket::ack(id, &args)).encode());
     (answer, change)
