@@ -7,6 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -167,6 +168,28 @@ test("handshake errors use engine.io's codes", async () => {
   await engineError(await fetch(`${worker.url}/socket.io/?EIO=4&transport=websocket`), 400, 3);
   await engineError(await fetch(eio("&sid=unknown")), 400, 1);
   await engineError(await fetch(eio(`&sid=${"A".repeat(32)}`)), 400, 1);
+});
+
+test("an error answered before a POST's body arrived leaves the kept-alive connection usable", async () => {
+  // The body comes after the answer: unless it is read, workerd closes the connection under the
+  // client's next request on it (fetch's pool then fails that request: "other side closed").
+  const { hostname, port } = new URL(worker.url);
+  for (const target of [eio(), eio("&sid=unknown"), eio(`&sid=${"A".repeat(32)}`)]) {
+    const sock = connect(Number(port), hostname);
+    let got = "";
+    sock.on("data", (d) => (got += d));
+    const closed = new Promise((resolve) => sock.on("close", resolve));
+    await new Promise((resolve) => sock.on("connect", resolve));
+    const { pathname, search } = new URL(target);
+    sock.write(`POST ${pathname}${search} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n`);
+    await sleep(100);
+    sock.write("40");
+    await sleep(50);
+    sock.write(`GET /socket.io/?EIO=4 HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await Promise.race([closed, sleep(1500)]);
+    sock.destroy();
+    assert.deepEqual(got.match(/HTTP\/1\.1 \d{3}/g), ["HTTP/1.1 400", "HTTP/1.1 400"], `${target}: both requests answered`);
+  }
 });
 
 test("a session id is its opener's: another client presenting it is told the session is unknown", async () => {

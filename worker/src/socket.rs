@@ -37,12 +37,15 @@ pub fn owns(path: &str) -> bool {
 /// session id; anything else to the one its `sid` names. The object is addressed by a URL this
 /// worker builds (`/<open|session>/<sid>/<transport>`, from the request classified here), so a
 /// client cannot reach the object's open path with an id of its choosing.
-pub async fn route(req: Request, env: &Env) -> Result<Response> {
+pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let upgrade = req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let url = req.url()?;
     let request = match engine::classify(req.method().as_ref(), url.query(), upgrade) {
         Ok(r) => r,
-        Err(e) => return http_error(e),
+        Err(e) => {
+            drain(&mut req).await;
+            return http_error(e);
+        }
     };
     let (sid, op, transport) = match request {
         EngineRequest::Handshake(t) => (new_sid(&CryptoRng), "open", t),
@@ -97,34 +100,9 @@ impl DurableObject for SocketConnection {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        // The path is the worker's (see `route`), which has classified the request already.
-        let url = req.url()?;
-        let mut path = url.path().trim_start_matches('/').split('/');
-        let (op, sid) = (path.next().unwrap_or_default().to_string(), path.next().unwrap_or_default().to_string());
-        let Some(transport) = path.next().and_then(Transport::parse) else {
-            return http_error(HttpError::UnknownTransport);
-        };
-        let client = client_of(req.headers());
-        if op == "open" {
-            let platform = req.headers().get("user-agent")?.unwrap_or_default();
-            return self.open(sid, &client, platform.trim(), transport).await;
-        }
-        let Some(conn) = self.current().await else {
-            return http_error(HttpError::UnknownSid);
-        };
-        // Knowing a session's id is not enough to use it: it is the opening client's.
-        if conn.client != client || conn.sid != sid {
-            return http_error(HttpError::UnknownSid);
-        }
-        match (transport, req.method()) {
-            (Transport::Websocket, _) if conn.transport == Transport::Polling && self.state.get_websockets().is_empty() => {
-                accept(&self.state, None)
-            }
-            (Transport::Polling, Method::Get) if conn.transport == Transport::Polling => self.poll().await,
-            (Transport::Polling, Method::Post) if conn.transport == Transport::Polling => self.post(&mut req).await,
-            // A second WebSocket, or polling after the upgrade (upstream's transport mismatch).
-            _ => http_error(HttpError::BadRequest),
-        }
+        let answer = self.answer(&mut req).await;
+        drain(&mut req).await;
+        answer
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -171,6 +149,38 @@ impl DurableObject for SocketConnection {
 }
 
 impl SocketConnection {
+    /// What a request to the object is answered; the path is the worker's (see `route`),
+    /// which has classified the request already.
+    async fn answer(&self, req: &mut Request) -> Result<Response> {
+        let url = req.url()?;
+        let mut path = url.path().trim_start_matches('/').split('/');
+        let (op, sid) = (path.next().unwrap_or_default().to_string(), path.next().unwrap_or_default().to_string());
+        let Some(transport) = path.next().and_then(Transport::parse) else {
+            return http_error(HttpError::UnknownTransport);
+        };
+        let client = client_of(req.headers());
+        if op == "open" {
+            let platform = req.headers().get("user-agent")?.unwrap_or_default();
+            return self.open(sid, &client, platform.trim(), transport).await;
+        }
+        let Some(conn) = self.current().await else {
+            return http_error(HttpError::UnknownSid);
+        };
+        // Knowing a session's id is not enough to use it: it is the opening client's.
+        if conn.client != client || conn.sid != sid {
+            return http_error(HttpError::UnknownSid);
+        }
+        match (transport, req.method()) {
+            (Transport::Websocket, _) if conn.transport == Transport::Polling && self.state.get_websockets().is_empty() => {
+                accept(&self.state, None)
+            }
+            (Transport::Polling, Method::Get) if conn.transport == Transport::Polling => self.poll().await,
+            (Transport::Polling, Method::Post) if conn.transport == Transport::Polling => self.post(req).await,
+            // A second WebSocket, or polling after the upgrade (upstream's transport mismatch).
+            _ => http_error(HttpError::BadRequest),
+        }
+    }
+
     /// A new connection: stores it, sets the heartbeat, and answers the handshake.
     async fn open(&self, sid: String, client: &str, platform: &str, transport: Transport) -> Result<Response> {
         let Ok(cfg) = crate::config::load(&self.env) else {
@@ -425,6 +435,13 @@ fn client_of(headers: &Headers) -> String {
 fn now() -> i64 {
     let Timestamp(ms) = JsClock.now();
     ms
+}
+
+/// Reads what is left of a request's body (at most a payload more), dropped. Answering before
+/// the body is read leaves it on a kept-alive HTTP/1.1 connection, which workerd then closes
+/// under the client's next request on it.
+async fn drain(req: &mut Request) {
+    let _ = read_bounded(req, 0, engine::MAX_PAYLOAD + 1).await;
 }
 
 /// A long-polling answer.
