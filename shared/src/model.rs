@@ -408,6 +408,65 @@ pub struct OneTimeCode {
     /// the id they share. A new-address code with a pair id moves the account only once the
     /// other code of its pair was used.
     pub pair_id: Option<String>,
+    /// With PKCE: the challenge of the client that asked for the code. Its link then returns an
+    /// auth code ([`FlowState`]) for that client to exchange, instead of a session.
+    pub pkce: Option<PkceChallenge>,
+}
+
+/// How a PKCE challenge is derived from its verifier (RFC 7636).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PkceMethod {
+    /// `BASE64URL(SHA256(verifier))`, unpadded.
+    S256,
+    /// The verifier itself.
+    Plain,
+}
+
+impl PkceMethod {
+    /// Stored name, as GoTrue stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PkceMethod::S256 => "s256",
+            PkceMethod::Plain => "plain",
+        }
+    }
+
+    /// Parses a method name in any case (`S256`, `s256`, `plain`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "s256" => Some(PkceMethod::S256),
+            "plain" => Some(PkceMethod::Plain),
+            _ => None,
+        }
+    }
+}
+
+/// A PKCE code challenge, as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkceChallenge {
+    /// How it derives from the verifier.
+    pub method: PkceMethod,
+    /// 43-128 characters of `A-Z a-z 0-9 - . _ ~`.
+    pub challenge: String,
+}
+
+/// A PKCE auth code, issued when an emailed link with a challenge is followed: exchanged once,
+/// within minutes, by the client that holds the challenge's verifier, for a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowState {
+    /// SHA-256 of the auth code, hex.
+    pub auth_code_hash: String,
+    /// The account the session will be for.
+    pub user_id: String,
+    /// How the session will have been started (the link's purpose).
+    pub method: AuthMethod,
+    /// What the verifier must answer.
+    pub challenge: PkceChallenge,
+    /// Issue time.
+    pub created_at: Timestamp,
+    /// Dead from this time on.
+    pub expires_at: Timestamp,
 }
 
 /// A mail to send, already rendered.

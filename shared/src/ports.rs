@@ -6,7 +6,7 @@
 //! Implementations live elsewhere; this module only says what they must do.
 
 use crate::model::{
-    LoginRequest, LoginState, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session,
+    FlowState, LoginRequest, LoginState, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session,
     SessionToken, Timestamp, User,
 };
 
@@ -160,6 +160,16 @@ pub trait Codes {
     async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 
+/// PKCE auth codes. Each is taken once: whoever takes it, right verifier or not, used it up.
+pub trait FlowStates {
+    /// Stores a new auth code.
+    async fn put(&self, state: &FlowState) -> Result<(), StoreError>;
+    /// Removes the auth code whose hash is `auth_code_hash` and returns it, expired or not;
+    /// `None` if there is none (never issued, or taken already). Of concurrent takes, one
+    /// gets it.
+    async fn take(&self, auth_code_hash: &str) -> Result<Option<FlowState>, StoreError>;
+}
+
 /// Emailed sign-in requests. State changes are compare-and-swap: each one happens once.
 pub trait LoginRequests {
     /// Stores a new request.
@@ -220,9 +230,9 @@ pub trait Mailer {
 
 /// All of the storage ports over one backend: what flows hold. Every type that implements each
 /// port trait is a `Store`.
-pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests {}
+pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates {}
 
-impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests> Store for T {}
+impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates> Store for T {}
 
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {

@@ -207,6 +207,16 @@ pub fn digests_match(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// Whether `verifier` answers a PKCE challenge (RFC 7636 section 4.6), compared in constant time.
+pub fn pkce_verifies(challenge: &crate::model::PkceChallenge, verifier: &str) -> bool {
+    use crate::model::PkceMethod;
+    let derived = match challenge.method {
+        PkceMethod::S256 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+        PkceMethod::Plain => verifier.to_string(),
+    };
+    digests_match(&derived, &challenge.challenge)
+}
+
 /// A freshly made opaque token: give `token` to the client, store `id` and `secret_hash`.
 #[derive(Debug)]
 pub struct OpaqueToken {
@@ -304,6 +314,20 @@ pub fn hash_code(key: &[u8], code_id: &str, digits: &str) -> String {
 mod tests {
     use super::*;
     use crate::testing::SeededRng;
+
+    #[test]
+    fn pkce_s256_is_rfc_7636s_example_and_plain_is_the_verifier() {
+        use crate::model::{PkceChallenge, PkceMethod};
+        // RFC 7636 appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let s256 = PkceChallenge { method: PkceMethod::S256, challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into() };
+        assert!(pkce_verifies(&s256, verifier));
+        assert!(!pkce_verifies(&s256, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj"));
+        assert!(!pkce_verifies(&s256, s256.challenge.as_str()), "the challenge itself is no verifier");
+        let plain = PkceChallenge { method: PkceMethod::Plain, challenge: verifier.into() };
+        assert!(pkce_verifies(&plain, verifier));
+        assert!(!pkce_verifies(&plain, ""));
+    }
     use serde::Deserialize;
 
     #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -68,6 +68,9 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
             | F::UsernameTaken
             | F::LinkInvalid
             | F::LoginNotReady
+            | F::FlowStateNotFound
+            | F::FlowStateExpired
+            | F::BadCodeVerifier
             | F::ReauthenticationNeeded
             | F::ReauthenticationNotValid
             | F::NoAddress

@@ -122,7 +122,9 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::OverEmailSendRateLimit { wait_secs } => {
             (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
         }
-        F::CodeInvalid | F::LinkInvalid | F::LoginNotReady => (400, "Invalid or expired code".into()),
+        F::CodeInvalid | F::LinkInvalid | F::LoginNotReady | F::FlowStateNotFound | F::FlowStateExpired | F::BadCodeVerifier => {
+            (400, "Invalid or expired code".into())
+        }
         F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
             (401, "Session has ended; sign in again".into())
         }
@@ -291,7 +293,7 @@ async fn create_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result
             password: &password,
             metadata: json!({}),
             platform: call.platform,
-            redirect_to: None,
+            landing: Default::default(),
             dialect: Dialect::Feathers,
         })
         .await?;

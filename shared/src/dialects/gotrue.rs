@@ -1,4 +1,5 @@
-//! GoTrue (Supabase Auth): `/signup`, `/verify`, `/token` (password and refresh_token grants),
+//! GoTrue (Supabase Auth): `/signup`, `/verify`, `/token` (password, refresh_token and pkce
+//! grants),
 //! `/user` (GET and PUT), `/logout`, `/recover`, `/otp`, `/resend`, `/settings`, `/health`,
 //! served at `/` and under `/auth/v1`, for `@supabase/auth-js` unchanged.
 //!
@@ -8,8 +9,11 @@
 //! `x-sb-error-code` is always set. [`describe`] is the one place that picks statuses.
 
 use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError, Refusal};
-use crate::flows::{Auth, Bearer, Dialect, FlowError, SignedIn, SignupOutcome, SignupRequest, Updated, UserUpdate, Verified};
-use crate::model::{LogoutScope, Purpose, Timestamp, User};
+use crate::flows::{
+    Auth, Bearer, Dialect, FlowError, Landing, SignedIn, SignupOutcome, SignupRequest, Updated, UserUpdate, Verified,
+    PKCE_LINK_PREFIX,
+};
+use crate::model::{LogoutScope, PkceChallenge, PkceMethod, Purpose, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Secret;
 use crate::token::TokenError;
@@ -157,6 +161,13 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
             "email_exists",
             "A user with this email address has already been registered".into(),
         ),
+        F::FlowStateNotFound => (404, "flow_state_not_found", "invalid flow state, no valid flow state found".into()),
+        F::FlowStateExpired => (422, "flow_state_expired", "invalid flow state, flow state has expired".into()),
+        F::BadCodeVerifier => (
+            400,
+            "bad_code_verifier",
+            "code challenge does not match previously saved code verifier".into(),
+        ),
         F::Internal(_) => (500, "unexpected_failure", "Internal server error".into()),
     }
 }
@@ -290,10 +301,13 @@ struct SignupBody {
     password: Option<Secret<String>>,
     data: Option<Map<String, Value>>,
     phone: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
 async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: SignupBody = parse_json(req.body())?;
+    let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     if body.phone.as_deref().is_some_and(|p| !p.is_empty()) && body.email.is_none() {
         return Err(GotrueError::Validation("Phone signups are not supported"));
     }
@@ -305,7 +319,7 @@ async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
             password: &password,
             metadata: Value::Object(body.data.unwrap_or_default()),
             platform: &platform(req.headers()),
-            redirect_to: redirect_param(req).as_deref(),
+            landing: Landing { redirect_to: redirect_param(req).as_deref(), pkce: pkce.as_ref() },
             dialect: Dialect::Gotrue,
         })
         .await?;
@@ -363,32 +377,50 @@ async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
         Verified::SignedIn(signed_in) => ok(&session_body(auth, &signed_in)?),
         // Upstream's answer to the first of the two codes (auth-js takes it as no session).
         Verified::OtherAddressNext => ok(&json!({"msg": OTHER_ADDRESS_NEXT, "code": "200"})),
+        Verified::AuthCode(_) => Err(FlowError::Internal("an auth code where a session was asked for".into()).into()),
     }
 }
 
-/// `GET /verify?token=&type=&redirect_to=`: the emailed link. Always a 303 back to the app,
-/// with the session or the error in the fragment (never in the query, so it stays out of logs).
+/// What following an emailed link gave, for its redirect.
+enum Followed {
+    Session(Value),
+    OtherAddressNext,
+    AuthCode(Secret<String>),
+}
+
+/// `GET /verify?token=&type=&redirect_to=`: the emailed link. Always a 303 back to the app:
+/// with the session or the error in the fragment (never in the query, so it stays out of
+/// logs), or for a PKCE link with the auth code in the query (`?code=`, as upstream; it is
+/// worth nothing without the verifier), and its errors in both.
 async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
     let query = req.uri().query();
     let target = auth.allowed_redirect(query_param(query, "redirect_to").as_deref());
     let kind = query_param(query, "type").unwrap_or_default();
+    let token = query_param(query, "token");
+    let pkce_link = token.as_deref().is_some_and(|t| t.starts_with(PKCE_LINK_PREFIX));
     let result = async {
-        let token = query_param(query, "token").ok_or(FlowError::CodeInvalid)?;
+        let token = token.as_deref().ok_or(FlowError::CodeInvalid)?;
         let purposes = purposes_of(Some(&kind))?;
-        match auth.verify_link_token(&token, purposes, &platform(req.headers())).await? {
-            Verified::SignedIn(s) => session_body(auth, &s).map(Some),
-            Verified::OtherAddressNext => Ok(None),
+        match auth.follow_link(token, purposes, &platform(req.headers())).await? {
+            Verified::SignedIn(s) => session_body(auth, &s).map(Followed::Session),
+            Verified::OtherAddressNext => Ok(Followed::OtherAddressNext),
+            Verified::AuthCode(code) => Ok(Followed::AuthCode(code)),
         }
     }
     .await;
-    let fragment = match result {
-        Ok(None) => {
+    let (query, fragment) = match result {
+        Ok(Followed::AuthCode(code)) => {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            q.append_pair("code", code.expose());
+            (Some(q.finish()), None)
+        }
+        Ok(Followed::OtherAddressNext) => {
             let mut f = form_urlencoded::Serializer::new(String::new());
             f.append_pair("message", OTHER_ADDRESS_NEXT);
             f.append_pair("sb", "");
-            f.finish()
+            (None, Some(f.finish()))
         }
-        Ok(Some(body)) => {
+        Ok(Followed::Session(body)) => {
             let mut f = form_urlencoded::Serializer::new(String::new());
             for k in ["access_token", "expires_at", "expires_in", "refresh_token", "token_type"] {
                 let v = match &body[k] {
@@ -398,7 +430,7 @@ async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<
                 f.append_pair(k, &v);
             }
             f.append_pair("type", &kind);
-            f.finish()
+            (None, Some(f.finish()))
         }
         Err(e) => {
             let (status, code, mut msg) = describe(&e);
@@ -410,19 +442,38 @@ async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<
             } else {
                 ("server_error", msg)
             };
-            form_urlencoded::Serializer::new(String::new())
+            let error = form_urlencoded::Serializer::new(String::new())
                 .append_pair("error", error)
                 .append_pair("error_code", code)
                 .append_pair("error_description", &description)
-                .finish()
+                .finish();
+            (pkce_link.then(|| error.clone()), Some(error))
         }
     };
     Response::builder()
         .status(StatusCode::SEE_OTHER)
-        .header("location", format!("{target}#{fragment}"))
+        .header("location", redirect_location(&target, query.as_deref(), fragment.as_deref()))
         .header("cache-control", "no-store")
         .body(Vec::new())
         .unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
+/// `target` with `query` added to its own query and `fragment` in place of its fragment.
+fn redirect_location(target: &str, query: Option<&str>, fragment: Option<&str>) -> String {
+    let (base, own_fragment) = match target.split_once('#') {
+        Some((base, f)) => (base, Some(f)),
+        None => (target, None),
+    };
+    let mut location = base.to_string();
+    if let Some(q) = query {
+        location.push(if base.contains('?') { '&' } else { '?' });
+        location.push_str(q);
+    }
+    if let Some(f) = fragment.or(own_fragment) {
+        location.push('#');
+        location.push_str(f);
+    }
+    location
 }
 
 #[derive(Deserialize)]
@@ -451,6 +502,17 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
             let s = auth.refresh(token.expose()).await?;
             ok(&session_body(auth, &s)?)
         }
+        Some("pkce") => {
+            let body: PkceGrantBody = parse_json(req.body())?;
+            let (Some(code), Some(verifier)) = (
+                body.auth_code.filter(|c| !c.expose().is_empty()),
+                body.code_verifier.filter(|v| !v.expose().is_empty()),
+            ) else {
+                return Err(GotrueError::Validation("invalid request: both auth code and code verifier should be non-empty"));
+            };
+            let s = auth.exchange_auth_code(code.expose(), verifier.expose(), &platform(req.headers())).await?;
+            ok(&session_body(auth, &s)?)
+        }
         _ => Err(GotrueError::UnsupportedGrant),
     }
 }
@@ -458,6 +520,33 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
 #[derive(Deserialize)]
 struct RefreshGrantBody {
     refresh_token: Option<Secret<String>>,
+}
+
+#[derive(Deserialize)]
+struct PkceGrantBody {
+    auth_code: Option<Secret<String>>,
+    code_verifier: Option<Secret<String>>,
+}
+
+/// The PKCE challenge a request sent (`code_challenge`, `code_challenge_method`), checked as
+/// upstream checks it; `None` for an implicit-flow request (auth-js sends `null`s).
+fn pkce_challenge(challenge: Option<String>, method: Option<String>) -> Result<Option<PkceChallenge>, GotrueError> {
+    let (challenge, method) = match (challenge.filter(|c| !c.is_empty()), method.filter(|m| !m.is_empty())) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(m)) => (c, m),
+        _ => return Err(GotrueError::Validation("PKCE flow requires code_challenge_method and code_challenge")),
+    };
+    if !(43..=128).contains(&challenge.len()) {
+        return Err(GotrueError::Validation("code challenge has to be between 43 and 128 characters"));
+    }
+    if !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)) {
+        return Err(GotrueError::Validation(
+            "code challenge can only contain alphanumeric characters, hyphens, periods, underscores and tildes",
+        ));
+    }
+    // Upstream fails later with a 500 here; a client's mistake is a 400.
+    let method = PkceMethod::parse(&method).ok_or(GotrueError::Validation("Invalid code_challenge_method"))?;
+    Ok(Some(PkceChallenge { method, challenge }))
 }
 
 /// The live session and account of the request's GoTrue access token.
@@ -478,6 +567,8 @@ struct UserUpdateBody {
     data: Option<Map<String, Value>>,
     phone: Option<String>,
     nonce: Option<Secret<String>>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
 async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
@@ -486,12 +577,13 @@ async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
     if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(GotrueError::Validation("Phone numbers are not supported"));
     }
+    let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let redirect = redirect_param(req);
     let update = UserUpdate {
         email: body.email.as_deref(),
         password: body.password.as_ref(),
         data: body.data,
-        redirect_to: redirect.as_deref(),
+        landing: Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() },
         nonce: body.nonce.as_ref(),
     };
     let Updated { user, email_change } = auth.update_user(&user, &session, update).await?;
@@ -534,6 +626,8 @@ fn redirect_param(req: &Request<Body>) -> Option<String> {
 struct EmailBody {
     email: Option<String>,
     phone: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
 fn required_email(email: Option<String>, phone: Option<String>) -> Result<String, GotrueError> {
@@ -546,7 +640,10 @@ fn required_email(email: Option<String>, phone: Option<String>) -> Result<String
 
 async fn recover<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: EmailBody = parse_json(req.body())?;
-    auth.recover(&required_email(body.email, body.phone)?, redirect_param(req).as_deref()).await?;
+    let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
+    let redirect = redirect_param(req);
+    let landing = Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() };
+    auth.recover(&required_email(body.email, body.phone)?, landing).await?;
     ok(&json!({}))
 }
 
@@ -556,14 +653,18 @@ struct OtpBody {
     phone: Option<String>,
     create_user: Option<bool>,
     data: Option<Map<String, Value>>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
 async fn otp<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: OtpBody = parse_json(req.body())?;
+    let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let email = required_email(body.email, body.phone)?;
     let metadata = Value::Object(body.data.unwrap_or_default());
     let redirect = redirect_param(req);
-    auth.email_otp(&email, body.create_user.unwrap_or(true), metadata, redirect.as_deref()).await?;
+    let landing = Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() };
+    auth.email_otp(&email, body.create_user.unwrap_or(true), metadata, landing).await?;
     ok(&json!({}))
 }
 
@@ -573,10 +674,13 @@ struct ResendBody {
     kind: Option<String>,
     email: Option<String>,
     phone: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
 async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: ResendBody = parse_json(req.body())?;
+    let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let purpose = match body.kind.as_deref() {
         Some("signup") => Purpose::Signup,
         Some("email_change") => Purpose::EmailChange,
@@ -584,7 +688,8 @@ async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
         None => return Err(GotrueError::Validation("Resend requires a type")),
     };
     let email = required_email(body.email, body.phone)?;
-    auth.resend(purpose, &email, redirect_param(req).as_deref()).await?;
+    let redirect = redirect_param(req);
+    auth.resend(purpose, &email, Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() }).await?;
     ok(&json!({}))
 }
 

@@ -460,6 +460,9 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             | F::UsernameTaken
             | F::LinkInvalid
             | F::LoginNotReady
+            | F::FlowStateNotFound
+            | F::FlowStateExpired
+            | F::BadCodeVerifier
             | F::ReauthenticationNeeded
             | F::ReauthenticationNotValid
             | F::NoAddress

@@ -73,7 +73,9 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::OverEmailSendRateLimit { wait_secs } => {
             (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
         }
-        F::LinkInvalid | F::CodeInvalid => (400, "This link is invalid or has expired".into()),
+        F::LinkInvalid | F::CodeInvalid | F::FlowStateNotFound | F::FlowStateExpired | F::BadCodeVerifier => {
+            (400, "This link is invalid or has expired".into())
+        }
         F::EmailExists | F::UserAlreadyExists => (409, "That address belongs to another account".into()),
         F::BadToken(_) | F::UserNotFound => (401, "A valid session token is required (Authorization: Bearer <session_token>)".into()),
         F::SignupDisabled => (403, "Sign-ups are disabled".into()),

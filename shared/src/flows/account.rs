@@ -8,7 +8,7 @@
 //! it changes anything, so a refused update leaves the account as it was.
 
 use super::email_change::EmailChangeSent;
-use super::mailing::LinkTo;
+use super::mailing::{Landing, LinkTo};
 use super::{check_new_password, is_valid_email, normalize_email, Auth, FlowError};
 use crate::model::{LogoutScope, Purpose, Session, User};
 use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
@@ -25,8 +25,8 @@ pub struct UserUpdate<'a> {
     pub password: Option<&'a Secret<String>>,
     /// Keys to merge into `user_metadata`; a `null` value removes the key.
     pub data: Option<Map<String, Value>>,
-    /// Where the email-change link should land (checked against the allow-list).
-    pub redirect_to: Option<&'a str>,
+    /// Where the email-change links land.
+    pub landing: Landing<'a>,
     /// A re-authentication nonce (GoTrue's `nonce`), for a sensitive change through an old
     /// session.
     pub nonce: Option<&'a Secret<String>>,
@@ -51,11 +51,11 @@ impl<P: Ports> Auth<P> {
     }
 
     /// Mails a recovery code and link, if the address has an account.
-    pub async fn recover(&self, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
+    pub async fn recover(&self, email: &str, landing: Landing<'_>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::Recovery).await?;
         if let Some(user) = self.users().by_email(&email).await? {
-            self.send_code(&user, Purpose::Recovery, &email, claimed, LinkTo::Verify(redirect_to));
+            self.send_code(&user, Purpose::Recovery, &email, claimed, LinkTo::Verify(landing));
         }
         Ok(())
     }
@@ -67,7 +67,7 @@ impl<P: Ports> Auth<P> {
         email: &str,
         create_user: bool,
         metadata: Value,
-        redirect_to: Option<&str>,
+        landing: Landing<'_>,
     ) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         let claimed = self.claim_send(&email, Purpose::MagicLink).await?;
@@ -89,14 +89,14 @@ impl<P: Ports> Auth<P> {
             }
             None => return Ok(()),
         };
-        let link = LinkTo::Verify(redirect_to);
+        let link = LinkTo::Verify(landing);
         self.send_code_keeping(&user, Purpose::MagicLink, &email, claimed, link, created);
         Ok(())
     }
 
     /// Sends a fresh code for a pending sign-up confirmation or email change of the account
     /// at `email`; does nothing (visibly the same) when there is none.
-    pub async fn resend(&self, purpose: Purpose, email: &str, redirect_to: Option<&str>) -> Result<(), FlowError> {
+    pub async fn resend(&self, purpose: Purpose, email: &str, landing: Landing<'_>) -> Result<(), FlowError> {
         let email = self.checked_address(email)?;
         // `email` is the account's current address: for an email change, the mail it may get
         // is the current address's half.
@@ -114,10 +114,10 @@ impl<P: Ports> Auth<P> {
                 // attempt's code would have.
                 let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
                 let keeps = pending.is_some_and(|c| c.keeps_attempt);
-                let link = LinkTo::Verify(redirect_to);
+                let link = LinkTo::Verify(landing);
                 self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps);
             }
-            Purpose::EmailChange => self.resend_email_change(&user, claimed, LinkTo::Verify(redirect_to)).await?,
+            Purpose::EmailChange => self.resend_email_change(&user, claimed, LinkTo::Verify(landing)).await?,
             _ => {}
         }
         Ok(())
@@ -140,7 +140,7 @@ impl<P: Ports> Auth<P> {
             self.reauthenticate(user, session, update.nonce).await?;
         }
         let email_change = match &new_email {
-            Some(e) => Some(self.request_email_change(user, e, LinkTo::Verify(update.redirect_to)).await?),
+            Some(e) => Some(self.request_email_change(user, e, LinkTo::Verify(update.landing)).await?),
             None => None,
         };
         let now = self.now();

@@ -12,20 +12,40 @@
 
 use super::{Auth, FlowError};
 use crate::mail;
-use crate::model::{LoginRequest, Mail, OneTimeCode, Purpose, Timestamp, User};
+use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
+
+/// Where an emailed link brings its user back, and what it gives them there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Landing<'a> {
+    /// The app's page to return to (if it is allowed; else the site).
+    pub redirect_to: Option<&'a str>,
+    /// PKCE: the requesting client's challenge. The link then brings back an auth code that
+    /// only that client's verifier exchanges for a session, instead of the session.
+    pub pkce: Option<&'a PkceChallenge>,
+}
+
+impl<'a> Landing<'a> {
+    /// Back to `redirect_to`, with a session.
+    pub fn to(redirect_to: Option<&'a str>) -> Self {
+        Landing { redirect_to, pkce: None }
+    }
+}
 
 /// Where a mailed code's link leads.
 #[derive(Debug, Clone, Copy)]
 pub enum LinkTo<'a> {
-    /// GoTrue's `GET /verify`, then on to this redirect if it is allowed (else the site).
-    Verify(Option<&'a str>),
+    /// GoTrue's `GET /verify`, then on to the landing.
+    Verify(Landing<'a>),
     /// The passwordless email confirmation page, which confirms only by POST.
     EmailConfirmPage,
     /// No link: the code is typed where it was asked for (a re-authentication nonce).
     None,
 }
+
+/// How the token of a PKCE flow's link starts, as upstream's does.
+pub const PKCE_LINK_PREFIX: &str = "pkce_";
 
 /// A mail waiting for the answer to go out, with the claim to give back if it fails.
 #[derive(Debug)]
@@ -227,7 +247,15 @@ impl<P: Ports> Auth<P> {
         let rng = self.ports.rng();
         let id = random_uuid(rng);
         let digits = random_code_digits(rng);
-        let link_token = random_b64(rng, 32);
+        let pkce = match link_to {
+            LinkTo::Verify(landing) => landing.pkce.cloned(),
+            LinkTo::EmailConfirmPage | LinkTo::None => None,
+        };
+        // Upstream marks a PKCE link's token so; its errors then also go in the query.
+        let link_token = match pkce {
+            Some(_) => format!("{PKCE_LINK_PREFIX}{}", random_b64(rng, 32)),
+            None => random_b64(rng, 32),
+        };
         let code = OneTimeCode {
             code_hash: hash_code(self.code_key.expose(), &id, digits.expose()),
             id,
@@ -241,9 +269,10 @@ impl<P: Ports> Auth<P> {
             used_at: None,
             keeps_attempt: keeps_attempt && matches!(purpose, Purpose::Signup | Purpose::MagicLink),
             pair_id: None,
+            pkce,
         };
         let link = match link_to {
-            LinkTo::Verify(redirect_to) => self.verify_link(purpose, &link_token, redirect_to),
+            LinkTo::Verify(landing) => self.verify_link(purpose, &link_token, landing.redirect_to),
             LinkTo::EmailConfirmPage => {
                 format!("{}/auth/email/confirm?token={link_token}", self.config.api_external_url)
             }

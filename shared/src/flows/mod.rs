@@ -11,8 +11,8 @@
 //! `throttle` (per-client limits on password checks, code verifications and mails),
 //! `email_change` (moving an account to another address, confirmed by both), `reauth`
 //! (re-authentication for sensitive changes), `passwordless` (username registration, emailed
-//! sign-in requests, session management) and `mailing` (codes and notices under the send
-//! limit, sent after the answer).
+//! sign-in requests, session management), `mailing` (codes and notices under the send
+//! limit, sent after the answer) and `pkce` (auth codes for clients that sent a challenge).
 
 mod access;
 mod account;
@@ -21,6 +21,7 @@ mod email_change;
 mod login;
 mod mailing;
 mod passwordless;
+mod pkce;
 mod reauth;
 mod refresh;
 mod session;
@@ -32,8 +33,10 @@ pub use access::{AccessToken, Claims, GraphqlToken};
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, ACTIVITY_WRITE_INTERVAL_SECS};
 pub use email_change::{CodeUse, EmailChangeSent};
+pub use mailing::{Landing, PKCE_LINK_PREFIX};
 pub use verify::Verified;
 pub use crate::model::Dialect;
+pub use pkce::AUTH_CODE_LIFETIME_SECS;
 pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};
@@ -143,6 +146,15 @@ pub enum FlowError {
     /// A polled sign-in request that is unknown, expired, denied, unconfirmed or collected.
     #[error("login not ready")]
     LoginNotReady,
+    /// A PKCE auth code that was never issued or is used up.
+    #[error("flow state not found")]
+    FlowStateNotFound,
+    /// A PKCE auth code past its lifetime.
+    #[error("flow state expired")]
+    FlowStateExpired,
+    /// The PKCE verifier does not answer the auth code's challenge.
+    #[error("bad code verifier")]
+    BadCodeVerifier,
     /// Something broke; the text is for the log only.
     #[error("internal: {0}")]
     Internal(String),

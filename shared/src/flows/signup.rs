@@ -17,7 +17,7 @@
 //! pending code stays the live one): a 429 there would tell that someone had just signed the
 //! address up, which a new address never shows.
 
-use super::mailing::LinkTo;
+use super::mailing::{Landing, LinkTo};
 use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::password::Verification;
@@ -36,8 +36,8 @@ pub struct SignupRequest<'a> {
     pub metadata: serde_json::Value,
     /// What the client called itself, for the session if one starts at once.
     pub platform: &'a str,
-    /// Where the mailed link should land (checked against the allow-list).
-    pub redirect_to: Option<&'a str>,
+    /// Where the mailed link lands.
+    pub landing: Landing<'a>,
     /// The dialect signing up, whose settings say how the address is confirmed.
     pub dialect: Dialect,
 }
@@ -165,7 +165,7 @@ impl<P: Ports> Auth<P> {
         };
         // Within the send limit the code already sent stays the live one.
         if let Some(claimed) = claimed {
-            let link = LinkTo::Verify(req.redirect_to);
+            let link = LinkTo::Verify(req.landing);
             self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps_attempt);
         }
         Ok(SignupOutcome::ConfirmationSent(shown))

@@ -11,6 +11,7 @@ use super::email_change::CodeUse;
 use super::{normalize_email, Auth, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, Ports, Sessions as _, Users as _};
+use crate::secret::Secret;
 use crate::token::{digests_match, hash_code, hash_secret};
 
 /// What a used code or link gave.
@@ -20,6 +21,8 @@ pub enum Verified {
     SignedIn(Box<SignedIn>),
     /// Half of a secure email change: the code of the other address is still to be used.
     OtherAddressNext,
+    /// A PKCE link: the auth code to bring back to the client that holds the verifier.
+    AuthCode(Secret<String>),
 }
 
 impl<P: Ports> Auth<P> {
@@ -37,7 +40,7 @@ impl<P: Ports> Auth<P> {
         self.throttle_client().await?;
         let (user, code) = self.find_code(&normalize_email(email), purposes).await?.ok_or(FlowError::CodeInvalid)?;
         self.check_digits(&code, digits).await?;
-        self.use_code(user, code, platform).await
+        self.use_code(user, code, platform, false).await
     }
 
     /// Takes one guess from the address's budget and one try of `code` (each atomically,
@@ -91,13 +94,19 @@ impl<P: Ports> Auth<P> {
         Ok(None)
     }
 
-    /// Uses the token from an emailed link (GoTrue's `token_hash`) for `purpose`.
-    pub async fn verify_link_token(
-        &self,
-        token: &str,
-        purposes: &[Purpose],
-        platform: &str,
-    ) -> Result<Verified, FlowError> {
+    /// Uses the token from an emailed link (GoTrue's `token_hash`) for one of `purposes`, and
+    /// signs in, PKCE or not (the token proves the mailbox, as upstream's `POST /verify`).
+    pub async fn verify_link_token(&self, token: &str, purposes: &[Purpose], platform: &str) -> Result<Verified, FlowError> {
+        self.use_link(token, purposes, platform, false).await
+    }
+
+    /// Follows an emailed link (GoTrue's `GET /verify`): as [`Auth::verify_link_token`], but
+    /// a link mailed with a PKCE challenge gives an auth code instead of a session.
+    pub async fn follow_link(&self, token: &str, purposes: &[Purpose], platform: &str) -> Result<Verified, FlowError> {
+        self.use_link(token, purposes, platform, true).await
+    }
+
+    async fn use_link(&self, token: &str, purposes: &[Purpose], platform: &str, pkce: bool) -> Result<Verified, FlowError> {
         let code = self.codes()
             .by_link_hash(&hash_secret(token))
             .await?
@@ -107,10 +116,12 @@ impl<P: Ports> Auth<P> {
             .by_id(&code.user_id)
             .await?
             .ok_or(FlowError::CodeInvalid)?;
-        self.use_code(user, code, platform).await
+        self.use_code(user, code, platform, pkce).await
     }
 
-    async fn use_code(&self, user: User, code: OneTimeCode, platform: &str) -> Result<Verified, FlowError> {
+    /// Uses `code` and signs in; with `pkce`, a code mailed with a challenge gives an auth code
+    /// for it instead.
+    async fn use_code(&self, user: User, code: OneTimeCode, platform: &str, pkce: bool) -> Result<Verified, FlowError> {
         let method = match code.purpose {
             Purpose::Signup => AuthMethod::Otp,
             Purpose::Recovery => AuthMethod::Recovery,
@@ -118,10 +129,14 @@ impl<P: Ports> Auth<P> {
             Purpose::EmailChange | Purpose::EmailChangeCurrent => AuthMethod::EmailChange,
             Purpose::Reauthentication | Purpose::Login => return Err(FlowError::CodeInvalid),
         };
+        let challenge = code.pkce.clone().filter(|_| pkce);
         let user = match self.apply_code(user, code).await? {
             CodeUse::Done(user) => user,
             CodeUse::OtherAddressNext => return Ok(Verified::OtherAddressNext),
         };
+        if let Some(challenge) = challenge {
+            return Ok(Verified::AuthCode(self.issue_auth_code(&user, method, challenge).await?));
+        }
         // Codes and links are GoTrue's (`/verify`); its sessions come from them.
         Ok(Verified::SignedIn(Box::new(self.start_session(user, method, platform, Dialect::Gotrue).await?)))
     }

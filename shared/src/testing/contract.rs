@@ -3,10 +3,10 @@
 //! `contract` feature for the e2e suite only (never in a deployed bundle).
 
 use crate::model::{
-    AuthMethod, Dialect, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken,
-    Session, SessionToken, Timestamp, User,
+    AuthMethod, Dialect, FlowState, LoginRequest, LoginState, LogoutScope, OneTimeCode, PkceChallenge, PkceMethod,
+    Purpose, RefreshToken, Session, SessionToken, Timestamp, User,
 };
-use crate::ports::{Budgets, Codes, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
+use crate::ports::{Budgets, Codes, FlowStates, LoginRequests, SendLimits, Sessions, Store, StoreError, Users};
 
 /// One named check of the storage contract and how it went.
 pub type ContractResult = (&'static str, Result<(), String>);
@@ -57,6 +57,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("sessions: token sessions are listed, touched at most once per interval", sessions_tokens(users, sessions, nonce, now).await),
         ("login requests: pages, one decision, one claim, nothing after expiry", login_requests(users, requests, nonce, now).await),
         ("users: deleting an account takes its sessions and codes and frees its address", users_delete(users, sessions, codes, nonce, now).await),
+        ("flow states: a code keeps its PKCE challenge; an auth code is taken once, and goes with its account", flow_states(store, nonce, now).await),
     ]
 }
 
@@ -372,7 +373,38 @@ fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTimeCode {
         expires_at: now.plus_secs(600),
         attempts: 0,
         used_at: None,
+        pkce: None,
     }
+}
+
+async fn flow_states<S: Users + Codes + FlowStates>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
+    let user = rotation_user(store, nonce, "flow", now).await?;
+    let challenge = PkceChallenge { method: PkceMethod::S256, challenge: format!("{}{nonce}", "c".repeat(43)) };
+    let with_pkce = OneTimeCode {
+        pkce: Some(challenge.clone()),
+        ..code(&user, &format!("pk-{nonce}"), &format!("pk-link-{nonce}"), now)
+    };
+    Codes::put(store, &with_pkce).await.map_err(err)?;
+    let got = store.by_link_hash(&with_pkce.link_hash).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&with_pkce), "the code came back as {got:?}");
+    let state = |n: &str| FlowState {
+        auth_code_hash: format!("{n}-{nonce}"),
+        user_id: user.id.clone(),
+        method: AuthMethod::Recovery,
+        challenge: PkceChallenge { method: PkceMethod::Plain, ..challenge.clone() },
+        created_at: now,
+        expires_at: now.plus_secs(300),
+    };
+    let (first, second) = (state("fs1"), state("fs2"));
+    FlowStates::put(store, &first).await.map_err(err)?;
+    FlowStates::put(store, &second).await.map_err(err)?;
+    let taken = store.take(&first.auth_code_hash).await.map_err(err)?;
+    ensure!(taken.as_ref() == Some(&first), "take returned {taken:?}");
+    ensure!(store.take(&first.auth_code_hash).await.map_err(err)?.is_none(), "an auth code was taken twice");
+    ensure!(store.take(&format!("none-{nonce}")).await.map_err(err)?.is_none(), "an unknown auth code was taken");
+    ensure!(Users::delete(store, &user.id).await.map_err(err)?, "the account was not deleted");
+    ensure!(store.take(&second.auth_code_hash).await.map_err(err)?.is_none(), "an auth code outlived its account");
+    Ok(())
 }
 
 async fn codes_pair<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {

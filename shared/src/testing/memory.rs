@@ -2,10 +2,10 @@
 //! flows and dialects. It passes the same contract suite as the D1 store (`contract`).
 
 use crate::model::{
-    LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session,
+    FlowState, LoginRequest, LoginState, LogoutScope, OneTimeCode, Purpose, RefreshToken, Session,
     SessionToken, Timestamp, User,
 };
-use crate::ports::{Budgets, Codes, LoginRequests, SendLimits, Sessions, StoreError, Users};
+use crate::ports::{Budgets, Codes, FlowStates, LoginRequests, SendLimits, Sessions, StoreError, Users};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -27,6 +27,7 @@ pub struct MemoryStore {
     login_requests: RefCell<HashMap<String, LoginRequest>>,
     stale_reads: RefCell<Vec<User>>,
     budgets: RefCell<HashMap<String, (Timestamp, u32)>>,
+    flow_states: RefCell<HashMap<String, FlowState>>,
 }
 
 impl MemoryStore {
@@ -169,6 +170,7 @@ impl Users for MemoryStore {
         self.session_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
         self.codes.borrow_mut().retain(|_, c| c.user_id != id);
         self.login_requests.borrow_mut().retain(|_, r| r.user_id != id);
+        self.flow_states.borrow_mut().retain(|_, f| f.user_id != id);
         Ok(true)
     }
 }
@@ -386,6 +388,17 @@ impl SendLimits for MemoryStore {
             limits.remove(&key);
         }
         Ok(())
+    }
+}
+
+impl FlowStates for MemoryStore {
+    async fn put(&self, state: &FlowState) -> Result<(), StoreError> {
+        self.flow_states.borrow_mut().insert(state.auth_code_hash.clone(), state.clone());
+        Ok(())
+    }
+
+    async fn take(&self, auth_code_hash: &str) -> Result<Option<FlowState>, StoreError> {
+        Ok(self.flow_states.borrow_mut().remove(auth_code_hash))
     }
 }
 

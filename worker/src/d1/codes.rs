@@ -1,7 +1,7 @@
 //! The `Codes` port over `one_time_codes`: tries and use are compare-and-swap updates.
 
 use super::{opt_s, opt_t, s, t, ts, D1Store};
-use portcullis_shared::model::{OneTimeCode, Purpose, Timestamp};
+use portcullis_shared::model::{OneTimeCode, PkceChallenge, PkceMethod, Purpose, Timestamp};
 use portcullis_shared::ports::{Codes, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -22,6 +22,8 @@ struct CodeRow {
     /// `OneTimeCode::keeps_attempt` (the column is named from before it kept metadata too).
     keeps_password: f64,
     pair_id: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
 }
 
 impl CodeRow {
@@ -40,12 +42,21 @@ impl CodeRow {
             used_at: self.used_at.map(ts),
             keeps_attempt: self.keeps_password != 0.0,
             pair_id: self.pair_id,
+            pkce: match (self.code_challenge, self.code_challenge_method) {
+                (Some(challenge), Some(method)) => Some(PkceChallenge {
+                    method: PkceMethod::parse(&method)
+                        .ok_or_else(|| StoreError::Backend(format!("one_time_codes.code_challenge_method {method:?}")))?,
+                    challenge,
+                }),
+                _ => None,
+            },
         })
     }
 }
 
 const CODE_COLUMNS: &str =
-    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at, keeps_password, pair_id";
+    "id, user_id, purpose, code_hash, link_hash, sent_to, created_at, expires_at, attempts, used_at, keeps_password, pair_id, \
+     code_challenge, code_challenge_method";
 
 impl Codes for D1Store {
     async fn put(&self, c: &OneTimeCode) -> Result<(), StoreError> {
@@ -116,7 +127,7 @@ impl Codes for D1Store {
 impl D1Store {
     /// Replacing the user's live code of the purpose: delete, then insert.
     fn put_statements(&self, c: &OneTimeCode) -> Result<[D1PreparedStatement; 2], StoreError> {
-        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
         Ok([
             self.stmt(
                 "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
@@ -137,6 +148,8 @@ impl D1Store {
                     opt_t(c.used_at),
                     JsValue::from_f64(if c.keeps_attempt { 1.0 } else { 0.0 }),
                     opt_s(c.pair_id.as_deref()),
+                    opt_s(c.pkce.as_ref().map(|p| p.challenge.as_str())),
+                    opt_s(c.pkce.as_ref().map(|p| p.method.as_str())),
                 ],
             )?,
         ])

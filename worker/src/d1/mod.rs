@@ -7,11 +7,12 @@
 //! is only 32-bit). D1 reports a UNIQUE violation as a generic error: it is recognised by its
 //! text and mapped to `StoreError::Conflict`.
 //!
-//! One file per port trait (`users`, `sessions`, `codes`, `send_limits`, `login_requests`);
-//! this module holds the store and the binding helpers they share.
+//! One file per port trait (`users`, `sessions`, `codes`, `send_limits`, `login_requests`,
+//! `budgets`, `flow_states`); this module holds the store and the binding helpers they share.
 
 mod budgets;
 mod codes;
+mod flow_states;
 mod login_requests;
 mod send_limits;
 mod sessions;

@@ -1,0 +1,62 @@
+//! PKCE (RFC 7636) for emailed links, as GoTrue's `flowType: 'pkce'` uses it: a client that
+//! asks for a mail sends a code challenge, kept with the mailed code; following that code's
+//! link proves the mailbox and issues an auth code (a [`FlowState`]) instead of a session, and
+//! only the client holding the challenge's verifier exchanges it for one. A session therefore
+//! reaches only the browser that asked, even if the link is opened elsewhere or its redirect
+//! leaks.
+//!
+//! An auth code is single use in every outcome: it is taken from the store before its
+//! verifier is checked, so a wrong verifier uses it up too (upstream keeps it for another
+//! try). It lives [`AUTH_CODE_LIFETIME_SECS`] from its issue, when the link was followed
+//! (upstream counts from the request that mailed the link, except for magic links).
+
+use super::{Auth, Dialect, FlowError, SignedIn};
+use crate::model::{AuthMethod, FlowState, PkceChallenge, User};
+use crate::ports::{FlowStates, Ports, Users as _};
+use crate::secret::Secret;
+use crate::token::{hash_secret, pkce_verifies, random_uuid};
+
+/// How long an auth code may wait for its exchange (upstream's default flow state expiry).
+pub const AUTH_CODE_LIFETIME_SECS: i64 = 300;
+
+impl<P: Ports> Auth<P> {
+    fn flow_states(&self) -> &impl FlowStates {
+        self.ports.store()
+    }
+
+    /// Issues the auth code for `user`, whose link (for a session started by `method`) was
+    /// just followed with `challenge`.
+    pub(super) async fn issue_auth_code(
+        &self,
+        user: &User,
+        method: AuthMethod,
+        challenge: PkceChallenge,
+    ) -> Result<Secret<String>, FlowError> {
+        let code = random_uuid(self.ports.rng());
+        let now = self.now();
+        let state = FlowState {
+            auth_code_hash: hash_secret(&code),
+            user_id: user.id.clone(),
+            method,
+            challenge,
+            created_at: now,
+            expires_at: now.plus_secs(AUTH_CODE_LIFETIME_SECS),
+        };
+        self.flow_states().put(&state).await?;
+        Ok(Secret::new(code))
+    }
+
+    /// GoTrue's `grant_type=pkce`: exchanges an auth code and the verifier of its challenge for
+    /// a session. Unknown and already used codes are [`FlowError::FlowStateNotFound`].
+    pub async fn exchange_auth_code(&self, auth_code: &str, verifier: &str, platform: &str) -> Result<SignedIn, FlowError> {
+        let state = self.flow_states().take(&hash_secret(auth_code)).await?.ok_or(FlowError::FlowStateNotFound)?;
+        if state.expires_at <= self.now() {
+            return Err(FlowError::FlowStateExpired);
+        }
+        if !pkce_verifies(&state.challenge, verifier) {
+            return Err(FlowError::BadCodeVerifier);
+        }
+        let user = self.users().by_id(&state.user_id).await?.ok_or(FlowError::FlowStateNotFound)?;
+        self.start_session(user, state.method, platform, Dialect::Gotrue).await
+    }
+}
