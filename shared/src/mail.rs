@@ -35,8 +35,13 @@ fn page(title: &str, body_html: &str) -> String {
 /// `moving_to` names the new address in the current address's half of an email change.
 pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: &str, moving_to: Option<&str>) -> Mail {
     let site = &config.site_name;
-    let minutes = config.otp_exp_secs / 60;
+    let minutes = crate::flows::code_lifetime_secs(config, purpose) / 60;
     let (subject, action, ignore) = match purpose {
+        Purpose::Invite => (
+            format!("You are invited to {site}"),
+            "Accept the invitation",
+            format!("If you do not know {site}, ignore this mail: no account is used until you accept."),
+        ),
         Purpose::Signup => (
             format!("Confirm your sign-up to {site}"),
             "Confirm your address",

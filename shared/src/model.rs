@@ -53,6 +53,17 @@ pub struct User {
     pub last_sign_in_at: Option<Timestamp>,
     /// Free-form JSON object the user controls (GoTrue's `user_metadata`).
     pub user_metadata: serde_json::Value,
+    /// JSON object only the service role sets (GoTrue's `app_metadata`, without the
+    /// `provider` and `providers` keys GoTrue shows for every account).
+    pub app_metadata: serde_json::Value,
+    /// Refused sign-in and every session until then (GoTrue's admin `ban_duration`).
+    pub banned_until: Option<Timestamp>,
+    /// Signed in without any address or password (GoTrue's anonymous sign-in), until an address
+    /// is confirmed.
+    pub is_anonymous: bool,
+    /// When the service role soft-deleted the account (its address, password, metadata and
+    /// sessions are gone; the record stays).
+    pub deleted_at: Option<Timestamp>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change to any field above.
@@ -72,9 +83,18 @@ impl User {
             email_confirmed_at: None,
             last_sign_in_at: None,
             user_metadata,
+            app_metadata: serde_json::json!({}),
+            banned_until: None,
+            is_anonymous: false,
+            deleted_at: None,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// Whether the account is banned at `now`.
+    pub fn is_banned(&self, now: Timestamp) -> bool {
+        self.banned_until.is_some_and(|until| until > now)
     }
 
     /// Whether the account's email address has been confirmed.
@@ -106,6 +126,10 @@ pub enum AuthMethod {
     Registration,
     /// An emailed sign-in link confirmed on its page (passwordless).
     EmailLink,
+    /// An invitation's link (GoTrue's `/invite`).
+    Invite,
+    /// Anonymous sign-in (GoTrue's `POST /signup {}`).
+    Anonymous,
 }
 
 impl AuthMethod {
@@ -119,6 +143,8 @@ impl AuthMethod {
             AuthMethod::EmailChange => "email_change",
             AuthMethod::Registration => "registration",
             AuthMethod::EmailLink => "email_link",
+            AuthMethod::Invite => "invite",
+            AuthMethod::Anonymous => "anonymous",
         }
     }
 
@@ -132,6 +158,8 @@ impl AuthMethod {
             "email_change" => Some(AuthMethod::EmailChange),
             "registration" => Some(AuthMethod::Registration),
             "email_link" => Some(AuthMethod::EmailLink),
+            "invite" => Some(AuthMethod::Invite),
+            "anonymous" => Some(AuthMethod::Anonymous),
             _ => None,
         }
     }
@@ -343,6 +371,9 @@ pub enum Purpose {
     Reauthentication,
     /// A passwordless sign-in request (send limits only; its link is a [`LoginRequest`]).
     Login,
+    /// An invitation by the service role (GoTrue's `/invite`): its link confirms the address
+    /// and signs in, and the invitee then sets a password.
+    Invite,
 }
 
 impl Purpose {
@@ -356,6 +387,7 @@ impl Purpose {
             Purpose::EmailChangeCurrent => "email_change_current",
             Purpose::Reauthentication => "reauthentication",
             Purpose::Login => "login",
+            Purpose::Invite => "invite",
         }
     }
 
@@ -369,6 +401,7 @@ impl Purpose {
             "email_change_current" => Some(Purpose::EmailChangeCurrent),
             "reauthentication" => Some(Purpose::Reauthentication),
             "login" => Some(Purpose::Login),
+            "invite" => Some(Purpose::Invite),
             _ => None,
         }
     }

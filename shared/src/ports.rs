@@ -61,12 +61,25 @@ pub trait Users {
         -> Result<bool, StoreError>;
     /// Removes the password (one a stranger may have set before the owner proved the mailbox).
     async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
-    /// Moves the account to another (normalised) address, confirmed;
-    /// [`StoreError::Conflict`]`("email")` if another account has it.
-    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Moves the account to another (normalised) address: confirmed at `at` (which also makes
+    /// an anonymous account permanent), or unconfirmed; [`StoreError::Conflict`]`("email")` if
+    /// another account has it.
+    async fn set_email(&self, id: &str, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError>;
     /// Replaces `user_metadata`.
     async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp)
         -> Result<(), StoreError>;
+    /// Replaces `app_metadata`.
+    async fn set_app_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp)
+        -> Result<(), StoreError>;
+    /// Bans the account until `until`, or lifts the ban (`None`).
+    async fn set_banned_until(&self, id: &str, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError>;
+    /// At most `limit` accounts from the `offset`-th on, newest first (then by id), and how
+    /// many accounts there are in all.
+    async fn page(&self, offset: u64, limit: u32) -> Result<(Vec<User>, u64), StoreError>;
+    /// Soft-deletes the account, all or nothing: its address, username, password and both
+    /// metadata go, `deleted_at` is set, and everything that hangs off it (sessions and their
+    /// tokens, codes, sign-in requests, auth codes) is removed; returns whether it existed.
+    async fn soft_delete(&self, id: &str, at: Timestamp) -> Result<bool, StoreError>;
     /// Removes the account with everything that hangs off it (sessions and their tokens,
     /// codes, sign-in requests), all or nothing; returns whether it existed.
     async fn delete(&self, id: &str) -> Result<bool, StoreError>;

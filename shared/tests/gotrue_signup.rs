@@ -292,9 +292,9 @@ fn an_imported_django_hash_logs_in_and_is_upgraded_to_argon2id() {
         password_hash: Some("pbkdf2_sha256$1000$seasalt$aZOLUDnbVq4qfmIhIFCkAqvDNHspRzj9l43SgVe7GOM=".into()),
         email_confirmed_at: Some(Timestamp(1_600_000_000_000)),
         last_sign_in_at: None,
-        user_metadata: json!({}),
         created_at: Timestamp(1_600_000_000_000),
         updated_at: Timestamp(1_600_000_000_000),
+        ..User::new(String::new(), None, json!({}), Timestamp(1_600_000_000_000))
     };
     pollster::block_on(ports(&app).store.insert(&imported)).unwrap();
     assert_eq!(login(&app, "django@example.com", "hunter3").status, 400);

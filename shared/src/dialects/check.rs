@@ -46,6 +46,7 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
         )) => (unauthorized, "invalid token"),
         CheckError::Flow(F::SessionNotFound | F::UserNotFound) => (unauthorized, "session ended"),
         CheckError::Flow(F::SessionExpired) => (unauthorized, "session expired"),
+        CheckError::Flow(F::UserBanned) => (unauthorized, "user banned"),
         CheckError::Flow(F::Internal(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
         // Nothing else comes out of the bearer road; should a future change let one through,
         // it is still an invalid credential, never a success.
@@ -69,6 +70,9 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
             | F::LinkInvalid
             | F::LoginNotReady
             | F::FlowStateNotFound
+            | F::NotAdmin
+            | F::NoSuchUser
+            | F::NoUserWithEmail
             | F::FlowStateExpired
             | F::BadCodeVerifier
             | F::ReauthenticationNeeded

@@ -128,6 +128,10 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
             (401, "Session has ended; sign in again".into())
         }
+        F::UserBanned => (401, "User is banned".into()),
+        // The admin API is GoTrue's; its refusals, should one reach here, in Feathers' words.
+        F::NotAdmin => (403, "User not allowed".into()),
+        F::NoSuchUser | F::NoUserWithEmail => (404, "User not found".into()),
         F::InvalidUsername => (400, "Invalid username".into()),
         F::InvalidPlatform => (400, "Invalid platform".into()),
         F::UsernameTaken => (409, "username already exists".into()),

@@ -42,6 +42,8 @@ pub enum GotrueError {
     UnsupportedGrant,
     /// No such endpoint.
     NotFound,
+    /// A path naming something in a form it cannot take (`validation_failed`, 404).
+    NotFoundBecause(&'static str),
     /// The app refused the request before reading it.
     Refused(Refusal),
 }
@@ -67,12 +69,15 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
         // auth-js drops its stored session only on `session_not_found` (as an
         // AuthSessionMissingError): an expired session must read the same to end at once.
         G::Bearer(FlowError::SessionExpired) => (403, "session_not_found", "Session from session_id claim in JWT has expired".into()),
+        // Upstream refuses a banned account's access token with 403 (its sign-in with 400).
+        G::Bearer(FlowError::UserBanned) => (403, "user_banned", "User is banned".into()),
         G::Bearer(f) => flow_error(f),
         G::BadJson(JsonError(m)) => (400, "bad_json", format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, "validation_failed", (*m).into()),
         G::NoAuthorization => (401, "no_authorization", "This endpoint requires a valid Bearer token".into()),
         G::UnsupportedGrant => (400, "validation_failed", "unsupported_grant_type".into()),
         G::NotFound => (404, "not_found", "Not found".into()),
+        G::NotFoundBecause(m) => (404, "validation_failed", (*m).into()),
         G::Refused(r) => {
             let (status, msg) = r.status_and_message();
             let code = match r {
@@ -161,6 +166,10 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
             "email_exists",
             "A user with this email address has already been registered".into(),
         ),
+        F::UserBanned => (400, "user_banned", "User is banned".into()),
+        F::NotAdmin => (403, "not_admin", "User not allowed".into()),
+        F::NoSuchUser => (404, "user_not_found", "User not found".into()),
+        F::NoUserWithEmail => (404, "user_not_found", "User with this email not found".into()),
         F::FlowStateNotFound => (404, "flow_state_not_found", "invalid flow state, no valid flow state found".into()),
         F::FlowStateExpired => (422, "flow_state_expired", "invalid flow state, flow state has expired".into()),
         F::BadCodeVerifier => (
@@ -212,6 +221,7 @@ pub fn render_error<P: Ports>(auth: &Auth<P>, req_headers: &http::HeaderMap, e: 
 /// Serves one GoTrue request; `path` is relative to the mount point.
 pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
     let result = match (req.method(), path) {
+        _ if super::gotrue_admin::owns(path) => super::gotrue_admin::handle(auth, req, path).await,
         (&Method::POST, "/signup") => signup(auth, req).await,
         (&Method::POST, "/verify") => verify(auth, req).await,
         (&Method::GET, "/verify") => return verify_link(auth, req).await,
@@ -249,6 +259,15 @@ fn ts(t: Option<Timestamp>) -> Value {
 pub fn user_json(u: &User) -> Value {
     // GoTrue writes "" for an account without an address.
     let email = u.email.as_deref().unwrap_or_default();
+    // What the service role set, over the provider keys every email account shows; an
+    // anonymous account has no provider (and no identity).
+    let mut app_metadata = match u.is_anonymous {
+        true => Map::new(),
+        false => json!({"provider": "email", "providers": ["email"]}).as_object().cloned().unwrap_or_default(),
+    };
+    if let Some(own) = u.app_metadata.as_object() {
+        app_metadata.extend(own.clone());
+    }
     let identity = json!({
         "identity_id": u.id,
         "id": u.id,
@@ -265,7 +284,11 @@ pub fn user_json(u: &User) -> Value {
         "updated_at": u.updated_at.to_rfc3339(),
         "email": email,
     });
-    json!({
+    let identities = match u.is_anonymous {
+        true => vec![],
+        false => vec![identity],
+    };
+    let mut body = json!({
         "id": u.id,
         "aud": "authenticated",
         "role": "authenticated",
@@ -274,13 +297,21 @@ pub fn user_json(u: &User) -> Value {
         "phone": "",
         "confirmed_at": ts(u.email_confirmed_at),
         "last_sign_in_at": ts(u.last_sign_in_at),
-        "app_metadata": {"provider": "email", "providers": ["email"]},
+        "app_metadata": app_metadata,
         "user_metadata": u.user_metadata,
-        "identities": [identity],
+        "identities": identities,
         "created_at": u.created_at.to_rfc3339(),
         "updated_at": u.updated_at.to_rfc3339(),
-        "is_anonymous": false,
-    })
+        "is_anonymous": u.is_anonymous,
+    });
+    // Upstream leaves these out unless set.
+    if let Some(t) = u.banned_until {
+        body["banned_until"] = json!(t.to_rfc3339());
+    }
+    if let Some(t) = u.deleted_at {
+        body["deleted_at"] = json!(t.to_rfc3339());
+    }
+    body
 }
 
 fn session_body<P: Ports>(auth: &Auth<P>, s: &SignedIn) -> Result<Value, GotrueError> {
@@ -343,8 +374,7 @@ struct VerifyBody {
     token_hash: Option<Secret<String>>,
 }
 
-/// The codes a GoTrue verification type may use. An empty list: a type we know but never
-/// issue codes for (`invite`), so no code of it can be valid.
+/// The codes a GoTrue verification type may use.
 fn purposes_of(kind: Option<&str>) -> Result<&'static [Purpose], GotrueError> {
     match kind {
         None | Some("") => Err(GotrueError::Validation("Verify requires a verification type")),
@@ -353,7 +383,7 @@ fn purposes_of(kind: Option<&str>) -> Result<&'static [Purpose], GotrueError> {
         Some("email") | Some("magiclink") => Ok(&[Purpose::MagicLink, Purpose::Signup]),
         Some("recovery") => Ok(&[Purpose::Recovery]),
         Some("email_change") => Ok(&[Purpose::EmailChange, Purpose::EmailChangeCurrent]),
-        Some("invite") => Ok(&[]),
+        Some("invite") => Ok(&[Purpose::Invite]),
         Some(_) => Err(GotrueError::Validation("Unsupported verification type")),
     }
 }

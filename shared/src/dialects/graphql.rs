@@ -443,7 +443,7 @@ impl<P: Ports + 'static> EdgeBackend<P> {
                 | TokenError::Issuer { .. }
                 | TokenError::Signing,
             ) => GraphqlError::DecodingSignature,
-            F::SessionNotFound | F::UserNotFound | F::SessionExpired => GraphqlError::InvalidToken,
+            F::SessionNotFound | F::UserNotFound | F::SessionExpired | F::NoSuchUser => GraphqlError::InvalidToken,
             F::RefreshWindowPassed => GraphqlError::RefreshExpired,
             F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
             F::Internal(detail) => GraphqlError::Internal(self.auth.report(&format_args!("graphql: {detail}"))),
@@ -461,6 +461,9 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             | F::LinkInvalid
             | F::LoginNotReady
             | F::FlowStateNotFound
+            | F::UserBanned
+            | F::NotAdmin
+            | F::NoUserWithEmail
             | F::FlowStateExpired
             | F::BadCodeVerifier
             | F::ReauthenticationNeeded

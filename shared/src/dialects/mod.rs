@@ -7,6 +7,7 @@
 pub mod check;
 pub mod feathers;
 pub mod gotrue;
+pub mod gotrue_admin;
 pub mod graphql;
 pub mod graphql_guard;
 pub mod passwordless;

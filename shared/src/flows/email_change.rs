@@ -26,7 +26,7 @@ pub struct EmailChangeSent {
 #[derive(Debug)]
 pub enum CodeUse {
     /// The code did what it is for; the account as it is now.
-    Done(User),
+    Done(Box<User>),
     /// One of the pair is confirmed; the account moves once the other address's code is used.
     OtherAddressNext,
 }
@@ -107,7 +107,7 @@ impl<P: Ports> Auth<P> {
         if other.as_ref().is_some_and(|o| o.used_at.is_none()) {
             return Ok(CodeUse::OtherAddressNext);
         }
-        match self.users().set_email(&user.id, &new_address, now).await {
+        match self.users().set_email(&user.id, &new_address, true, now).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
             Err(e) => return Err(e.into()),
@@ -117,6 +117,6 @@ impl<P: Ports> Auth<P> {
         }
         user.email = Some(new_address);
         user.email_confirmed_at = Some(now);
-        Ok(CodeUse::Done(user))
+        Ok(CodeUse::Done(Box::new(user)))
     }
 }

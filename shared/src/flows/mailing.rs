@@ -14,6 +14,7 @@ use super::{Auth, FlowError};
 use crate::mail;
 use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
+use crate::secret::Secret;
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
 
 /// Where an emailed link brings its user back, and what it gives them there.
@@ -74,13 +75,25 @@ struct CodeSpec<'a> {
     moving_to: Option<&'a str>,
 }
 
+/// A code just made: the record to store, and what only its recipient may see.
+pub(super) struct IssuedCode {
+    /// What is stored (hashes only).
+    pub code: OneTimeCode,
+    /// The 6 digits.
+    pub digits: Secret<String>,
+    /// The link's token (GoTrue's `token_hash`).
+    pub link_token: Secret<String>,
+    /// The whole link.
+    pub link: String,
+}
+
 /// A record that a mail's code or link needs, stored just before it is sent.
 #[derive(Debug)]
 pub(super) enum Record {
     /// A one-time code (it replaces the account's live one of its purpose).
-    Code(OneTimeCode),
+    Code(Box<OneTimeCode>),
     /// The two codes of a secure email change, stored together.
-    Pair(OneTimeCode, OneTimeCode),
+    Pair(Box<(OneTimeCode, OneTimeCode)>),
     /// A passwordless sign-in request (polling its id answers "not ready" until it exists).
     LoginRequest(LoginRequest),
 }
@@ -172,7 +185,7 @@ impl<P: Ports> Auth<P> {
         for Outgoing { record, mails } in queued {
             let stored = match &record {
                 Some(Record::Code(code)) => self.codes().put(code).await,
-                Some(Record::Pair(a, b)) => self.codes().put_pair(a, b).await,
+                Some(Record::Pair(pair)) => self.codes().put_pair(&pair.0, &pair.1).await,
                 Some(Record::LoginRequest(request)) => self.login_requests().put(request).await,
                 None => Ok(()),
             };
@@ -212,7 +225,7 @@ impl<P: Ports> Auth<P> {
     ) {
         let spec = CodeSpec { purpose, to, keeps_attempt, moving_to: None };
         let (code, mail) = self.code_and_mail(user, spec, link_to, self.now());
-        self.deliver(Some(Record::Code(code)), mail, Some(claim));
+        self.deliver(Some(Record::Code(Box::new(code))), mail, Some(claim));
     }
 
     /// Issues an email change to `new_address`: its code to the new address and, with secure
@@ -235,15 +248,37 @@ impl<P: Ports> Auth<P> {
                 };
                 let (mut other, other_mail) = self.code_and_mail(user, spec, link_to, now);
                 other.pair_id = Some(pair);
-                let record = Some(Record::Pair(code, other));
+                let record = Some(Record::Pair(Box::new((code, other))));
                 self.outbox.borrow_mut().push(Outgoing { record, mails: vec![(mail, Some(new)), (other_mail, Some(claim))] });
             }
-            _ => self.deliver(Some(Record::Code(code)), mail, Some(new)),
+            _ => self.deliver(Some(Record::Code(Box::new(code))), mail, Some(new)),
         }
     }
 
     fn code_and_mail(&self, user: &User, spec: CodeSpec<'_>, link_to: LinkTo<'_>, now: Timestamp) -> (OneTimeCode, Mail) {
-        let CodeSpec { purpose, to, keeps_attempt, moving_to } = spec;
+        let issued = self.new_code(user, spec, link_to, now);
+        let mail = mail::code_mail(&self.config, spec.purpose, spec.to, issued.digits.expose(), &issued.link, spec.moving_to);
+        (issued.code, mail)
+    }
+
+    /// A code of `purpose` for `user`, addressed to `to`, that the service role hands out
+    /// itself (GoTrue's `generate_link`): stored now, mailed never.
+    pub(super) async fn hand_out_code(
+        &self,
+        user: &User,
+        purpose: Purpose,
+        to: &str,
+        keeps_attempt: bool,
+        landing: Landing<'_>,
+    ) -> Result<IssuedCode, FlowError> {
+        let spec = CodeSpec { purpose, to, keeps_attempt, moving_to: None };
+        let issued = self.new_code(user, spec, LinkTo::Verify(landing), self.now());
+        self.codes().put(&issued.code).await?;
+        Ok(issued)
+    }
+
+    fn new_code(&self, user: &User, spec: CodeSpec<'_>, link_to: LinkTo<'_>, now: Timestamp) -> IssuedCode {
+        let CodeSpec { purpose, to, keeps_attempt, moving_to: _ } = spec;
         let rng = self.ports.rng();
         let id = random_uuid(rng);
         let digits = random_code_digits(rng);
@@ -264,10 +299,10 @@ impl<P: Ports> Auth<P> {
             link_hash: hash_secret(&link_token),
             sent_to: to.to_string(),
             created_at: now,
-            expires_at: now.plus_secs(self.config.otp_exp_secs),
+            expires_at: now.plus_secs(super::code_lifetime_secs(&self.config, purpose)),
             attempts: 0,
             used_at: None,
-            keeps_attempt: keeps_attempt && matches!(purpose, Purpose::Signup | Purpose::MagicLink),
+            keeps_attempt: keeps_attempt && matches!(purpose, Purpose::Signup | Purpose::MagicLink | Purpose::Invite),
             pair_id: None,
             pkce,
         };
@@ -278,8 +313,7 @@ impl<P: Ports> Auth<P> {
             }
             LinkTo::None => String::new(),
         };
-        let mail = mail::code_mail(&self.config, purpose, to, digits.expose(), &link, moving_to);
-        (code, mail)
+        IssuedCode { code, digits, link_token: Secret::new(link_token), link }
     }
 
     /// Tells the old address that the account moved to `new_address`.

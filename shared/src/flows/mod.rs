@@ -12,9 +12,11 @@
 //! `email_change` (moving an account to another address, confirmed by both), `reauth`
 //! (re-authentication for sensitive changes), `passwordless` (username registration, emailed
 //! sign-in requests, session management), `mailing` (codes and notices under the send
-//! limit, sent after the answer) and `pkce` (auth codes for clients that sent a challenge).
+//! limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge) and
+//! `admin` (the service role's account management).
 
 mod access;
+mod admin;
 mod account;
 mod bearer;
 mod email_change;
@@ -30,6 +32,7 @@ mod throttle;
 mod verify;
 
 pub use access::{AccessToken, Claims, GraphqlToken};
+pub use admin::{AccountChange, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, ACTIVITY_WRITE_INTERVAL_SECS};
 pub use email_change::{CodeUse, EmailChangeSent};
@@ -146,6 +149,19 @@ pub enum FlowError {
     /// A polled sign-in request that is unknown, expired, denied, unconfirmed or collected.
     #[error("login not ready")]
     LoginNotReady,
+    /// The service role banned the account (until `banned_until`).
+    #[error("user banned")]
+    UserBanned,
+    /// The caller's token is valid but not the service role's (GoTrue's admin API).
+    #[error("not admin")]
+    NotAdmin,
+    /// No account with this id (GoTrue's admin API).
+    #[error("no such user")]
+    NoSuchUser,
+    /// No account with this address, where the service role named one (GoTrue's
+    /// `generate_link` for recovery and email change).
+    #[error("no user with this email")]
+    NoUserWithEmail,
     /// A PKCE auth code that was never issued or is used up.
     #[error("flow state not found")]
     FlowStateNotFound,
@@ -306,6 +322,19 @@ fn derive_key(secret: &[u8], label: &[u8]) -> Secret<Vec<u8>> {
         Err(_) => [secret, label].concat(),
     };
     Secret::new(key)
+}
+
+/// How long an invitation lives: a day, as upstream's links, since the invitee did not ask
+/// for it and may read it later.
+pub const INVITE_EXP_SECS: i64 = 86_400;
+
+/// How long a mailed code of `purpose` lives: `OTP_EXP`, or [`INVITE_EXP_SECS`] for an
+/// invitation.
+pub fn code_lifetime_secs(config: &Config, purpose: crate::model::Purpose) -> i64 {
+    match purpose {
+        crate::model::Purpose::Invite => INVITE_EXP_SECS,
+        _ => config.otp_exp_secs,
+    }
 }
 
 /// Trims and lower-cases an address: the form it is stored and looked up in.

@@ -34,6 +34,9 @@ impl<P: Ports> Auth<P> {
         let (token, session, user) = self.live_refresh_token(id, secret, dialect).await?;
         let sessions = self.sessions();
         let now = self.now();
+        if user.is_banned(now) {
+            return Err(FlowError::UserBanned);
+        }
         self.check_session_lifetime(&session, now)?;
         if max_age_secs.is_some_and(|age| now >= token.created_at.plus_secs(age)) {
             return Err(FlowError::SessionExpired);

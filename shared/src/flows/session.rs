@@ -26,7 +26,8 @@ pub struct SignedIn {
 
 impl<P: Ports> Auth<P> {
     /// Starts a session for `user`, stores it with its first refresh token and records the
-    /// sign-in on the account.
+    /// sign-in on the account. Every sign-in of every dialect comes through here or
+    /// [`Auth::start_token_session`], which refuse a banned account ([`FlowError::UserBanned`]).
     pub async fn start_session(
         &self,
         user: User,
@@ -49,6 +50,9 @@ impl<P: Ports> Auth<P> {
         while_password: Option<&str>,
     ) -> Result<SignedIn, FlowError> {
         let now = self.now();
+        if user.is_banned(now) {
+            return Err(FlowError::UserBanned);
+        }
         let rng = self.ports.rng();
         let session = self.new_session(&user, method, platform, dialect, now);
         let token = OpaqueToken::generate(rng);
@@ -94,6 +98,9 @@ impl<P: Ports> Auth<P> {
         platform: &str,
     ) -> Result<(Secret<String>, Session), FlowError> {
         let now = self.now();
+        if user.is_banned(now) {
+            return Err(FlowError::UserBanned);
+        }
         let session = self.new_session(user, method, platform, Dialect::Passwordless, now);
         let token = OpaqueToken::generate(self.ports.rng());
         let stored = SessionToken {

@@ -124,6 +124,7 @@ impl<P: Ports> Auth<P> {
     async fn use_code(&self, user: User, code: OneTimeCode, platform: &str, pkce: bool) -> Result<Verified, FlowError> {
         let method = match code.purpose {
             Purpose::Signup => AuthMethod::Otp,
+            Purpose::Invite => AuthMethod::Invite,
             Purpose::Recovery => AuthMethod::Recovery,
             Purpose::MagicLink => AuthMethod::MagicLink,
             Purpose::EmailChange | Purpose::EmailChangeCurrent => AuthMethod::EmailChange,
@@ -131,7 +132,7 @@ impl<P: Ports> Auth<P> {
         };
         let challenge = code.pkce.clone().filter(|_| pkce);
         let user = match self.apply_code(user, code).await? {
-            CodeUse::Done(user) => user,
+            CodeUse::Done(user) => *user,
             CodeUse::OtherAddressNext => return Ok(Verified::OtherAddressNext),
         };
         if let Some(challenge) = challenge {
@@ -163,7 +164,7 @@ impl<P: Ports> Auth<P> {
     /// marked confirmed, so a failure half-way never leaves a verified address with a
     /// stranger's password.
     async fn first_proof_of_mailbox(&self, user: &mut User, code: &OneTimeCode, now: Timestamp) -> Result<(), FlowError> {
-        let keeps = code.keeps_attempt && matches!(code.purpose, Purpose::Signup | Purpose::MagicLink);
+        let keeps = code.keeps_attempt && matches!(code.purpose, Purpose::Signup | Purpose::MagicLink | Purpose::Invite);
         // The password goes before the sessions: a sign-in that checked it stores its session
         // only while it is still the account's (`Sessions::start`), so one that lands after
         // this finds it gone, and one that landed before is ended next.
@@ -197,6 +198,6 @@ impl<P: Ports> Auth<P> {
             self.users().confirm_email(&user.id, now).await?;
             user.email_confirmed_at = Some(now);
         }
-        Ok(CodeUse::Done(user))
+        Ok(CodeUse::Done(Box::new(user)))
     }
 }

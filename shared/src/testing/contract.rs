@@ -37,6 +37,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         user_metadata: serde_json::json!({"name": "Contract", "n": 1}),
         created_at: now,
         updated_at: now,
+        ..User::new(String::new(), None, serde_json::json!({}), now)
     };
     vec![
         ("users: insert then read back by email and by id", users_round_trip(users, &user).await),
@@ -57,6 +58,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("sessions: token sessions are listed, touched at most once per interval", sessions_tokens(users, sessions, nonce, now).await),
         ("login requests: pages, one decision, one claim, nothing after expiry", login_requests(users, requests, nonce, now).await),
         ("users: deleting an account takes its sessions and codes and frees its address", users_delete(users, sessions, codes, nonce, now).await),
+        ("users: service-role changes, pages newest first, soft deletion empties the account", users_admin(store, nonce, now).await),
         ("flow states: a code keeps its PKCE challenge; an auth code is taken once, and goes with its account", flow_states(store, nonce, now).await),
     ]
 }
@@ -232,6 +234,7 @@ async fn rotation_user<U: Users>(users: &U, nonce: &str, tag: &str, now: Timesta
         user_metadata: serde_json::json!({}),
         created_at: now,
         updated_at: now,
+        ..User::new(String::new(), None, serde_json::json!({}), now)
     };
     users.insert(&user).await.map_err(err)?;
     Ok(user)
@@ -239,13 +242,13 @@ async fn rotation_user<U: Users>(users: &U, nonce: &str, tag: &str, now: Timesta
 
 async fn users_email_change<U: Users>(users: &U, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
     let other = rotation_user(users, nonce, "mover", now).await?;
-    match users.set_email(&other.id, user.email.as_deref().unwrap_or_default(), now).await {
+    match users.set_email(&other.id, user.email.as_deref().unwrap_or_default(), true, now).await {
         Err(StoreError::Conflict("email")) => {}
         r => return Err(format!("moving onto a taken address: {r:?}")),
     }
     let target = format!("contract-moved-{nonce}@example.com");
     let later = now.plus_secs(3);
-    users.set_email(&other.id, &target, later).await.map_err(err)?;
+    users.set_email(&other.id, &target, true, later).await.map_err(err)?;
     users.set_metadata(&other.id, &serde_json::json!({"k": "v"}), later).await.map_err(err)?;
     let moved = users.by_email(&target).await.map_err(err)?.ok_or("not found at the new address")?;
     ensure!(moved.id == other.id, "another account at the new address");
@@ -268,6 +271,7 @@ async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now: Timestamp)
         user_metadata: serde_json::json!({}),
         created_at: now,
         updated_at: now,
+        ..User::new(String::new(), None, serde_json::json!({}), now)
     };
     let s = session(&owner, &format!("contract-rot-{nonce}"), now);
     let parent = refresh(&s, &format!("contract-rt-p-{nonce}"), None, now);
@@ -375,6 +379,82 @@ fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTimeCode {
         used_at: None,
         pkce: None,
     }
+}
+
+async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
+    // Newer than anything else stored, so they are the first page even in a shared database.
+    let future = Timestamp(now.0 + 1_000_000_000_000);
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let u = User {
+            id: format!("contract-page{i}-{nonce}"),
+            email: Some(format!("contract-page{i}-{nonce}@example.com")),
+            username: Some(format!("Page{i}_{nonce}")),
+            password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+            is_anonymous: i == 1,
+            app_metadata: serde_json::json!({"plan": i}),
+            ..User::new(String::new(), None, serde_json::json!({"i": i}), Timestamp(future.0 + i64::from(i)))
+        };
+        store.insert(&u).await.map_err(|e| format!("insert {i}: {e}"))?;
+        made.push(u);
+    }
+    let (first, total) = store.page(0, 2).await.map_err(err)?;
+    ensure!(total >= 3, "total {total}");
+    let ids: Vec<&str> = first.iter().map(|u| u.id.as_str()).collect();
+    ensure!(ids == [made[2].id.as_str(), made[1].id.as_str()], "first page {ids:?}");
+    ensure!(first[1] == made[1], "a page's user reads back changed: {:?}", first[1]);
+    let (second, _) = store.page(2, 1).await.map_err(err)?;
+    ensure!(second.first().map(|u| u.id.as_str()) == Some(made[0].id.as_str()), "second page {second:?}");
+
+    let u = &made[1];
+    store.set_app_metadata(&u.id, &serde_json::json!({"plan": "pro"}), now).await.map_err(err)?;
+    store.set_banned_until(&u.id, Some(now.plus_secs(60)), now).await.map_err(err)?;
+    let moved = format!("contract-admin-moved-{nonce}@example.com");
+    store.set_email(&u.id, &moved, false, now).await.map_err(err)?;
+    let got = store.by_id(&u.id).await.map_err(err)?.ok_or("vanished")?;
+    ensure!(got.app_metadata == serde_json::json!({"plan": "pro"}), "app_metadata {:?}", got.app_metadata);
+    ensure!(got.banned_until == Some(now.plus_secs(60)) && got.is_banned(now), "banned_until {:?}", got.banned_until);
+    ensure!(got.email.as_deref() == Some(moved.as_str()) && got.email_confirmed_at.is_none() && got.is_anonymous, "unconfirmed move {got:?}");
+    store.set_email(&u.id, &moved, true, now).await.map_err(err)?;
+    store.set_banned_until(&u.id, None, now).await.map_err(err)?;
+    let got = store.by_id(&u.id).await.map_err(err)?.ok_or("vanished")?;
+    ensure!(got.email_confirmed_at == Some(now) && !got.is_anonymous, "a confirmed address leaves the account anonymous: {got:?}");
+    ensure!(got.banned_until.is_none(), "the ban was not lifted");
+
+    let session = Session {
+        id: format!("contract-soft-s-{nonce}"),
+        user_id: u.id.clone(),
+        platform: "contract".into(),
+        method: AuthMethod::Password,
+        dialect: Some(Dialect::Gotrue),
+        created_at: now,
+        refreshed_at: now,
+        last_active_at: now,
+        revoked_at: None,
+    };
+    let token = RefreshToken {
+        id: format!("contract-soft-t-{nonce}"),
+        session_id: session.id.clone(),
+        secret_hash: "0".repeat(64),
+        parent_id: None,
+        created_at: now,
+        used_at: None,
+    };
+    ensure!(store.start(&session, &token, None).await.map_err(err)?, "the session did not start");
+    ensure!(store.soft_delete(&u.id, now).await.map_err(err)?, "soft_delete said no account");
+    let gone = store.by_id(&u.id).await.map_err(err)?.ok_or("a soft-deleted account is kept")?;
+    ensure!(
+        gone.deleted_at == Some(now) && gone.email.is_none() && gone.username.is_none() && gone.password_hash.is_none(),
+        "not emptied: {gone:?}"
+    );
+    ensure!(gone.user_metadata == serde_json::json!({}) && gone.app_metadata == serde_json::json!({}), "metadata kept: {gone:?}");
+    ensure!(store.get(&session.id).await.map_err(err)?.is_none(), "its session outlived it");
+    ensure!(store.refresh_token(&token.id).await.map_err(err)?.is_none(), "its refresh token outlived it");
+    let reuse = User { id: format!("contract-reuse-{nonce}"), ..made[0].clone() };
+    let reuse = User { email: Some(moved.clone()), username: u.username.clone(), ..reuse };
+    store.insert(&reuse).await.map_err(|e| format!("the address and username are not free again: {e}"))?;
+    ensure!(!store.soft_delete(&format!("no-such-{nonce}"), now).await.map_err(err)?, "soft-deleted an unknown account");
+    Ok(())
 }
 
 async fn flow_states<S: Users + Codes + FlowStates>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String> {

@@ -139,17 +139,58 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_email(&self, id: &str, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError> {
         let mut users = self.users.borrow_mut();
         if users.values().any(|u| u.has_email(email) && u.id != id) {
             return Err(StoreError::Conflict("email"));
         }
         if let Some(u) = users.get_mut(id) {
             u.email = Some(email.to_string());
-            u.email_confirmed_at = Some(at);
+            u.email_confirmed_at = confirmed.then_some(at);
+            u.is_anonymous &= !confirmed;
             u.updated_at = at;
         }
         Ok(())
+    }
+
+    async fn set_app_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.app_metadata = metadata.clone();
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn set_banned_until(&self, id: &str, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.banned_until = until;
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn page(&self, offset: u64, limit: u32) -> Result<(Vec<User>, u64), StoreError> {
+        let mut all = self.all_users();
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
+        let total = all.len() as u64;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        Ok((all.into_iter().skip(start).take(limit as usize).collect(), total))
+    }
+
+    async fn soft_delete(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let Some(mut user) = self.users.borrow().get(id).cloned() else {
+            return Ok(false);
+        };
+        self.remove_dependents(id);
+        user.email = None;
+        user.username = None;
+        user.password_hash = None;
+        user.user_metadata = serde_json::json!({});
+        user.app_metadata = serde_json::json!({});
+        user.deleted_at = Some(at);
+        user.updated_at = at;
+        self.users.borrow_mut().insert(id.to_string(), user);
+        Ok(true)
     }
 
     async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
@@ -164,6 +205,15 @@ impl Users for MemoryStore {
         let Some(_) = self.users.borrow_mut().remove(id) else {
             return Ok(false);
         };
+        self.remove_dependents(id);
+        Ok(true)
+    }
+}
+
+impl MemoryStore {
+    /// Removes what hangs off an account: sessions and their tokens, codes, sign-in requests,
+    /// auth codes.
+    fn remove_dependents(&self, id: &str) {
         let mut sessions = self.sessions.borrow_mut();
         sessions.retain(|_, s| s.user_id != id);
         self.refresh_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
@@ -171,11 +221,8 @@ impl Users for MemoryStore {
         self.codes.borrow_mut().retain(|_, c| c.user_id != id);
         self.login_requests.borrow_mut().retain(|_, r| r.user_id != id);
         self.flow_states.borrow_mut().retain(|_, f| f.user_id != id);
-        Ok(true)
     }
-}
 
-impl MemoryStore {
     fn record_start(&self, session: &Session) {
         self.sessions.borrow_mut().insert(session.id.clone(), session.clone());
         if let Some(u) = self.users.borrow_mut().get_mut(&session.user_id) {

@@ -85,7 +85,8 @@ impl SessionUserRow {
 const SESSION_USER_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.platform AS s_platform, \
     s.method AS s_method, s.dialect AS s_dialect, s.created_at AS s_created_at, s.refreshed_at AS s_refreshed_at, \
     s.last_active_at AS s_last_active_at, s.revoked_at AS s_revoked_at, u.id, u.email, u.username, \
-    u.password_hash, u.email_confirmed_at, u.last_sign_in_at, u.user_metadata, u.created_at, u.updated_at";
+    u.password_hash, u.email_confirmed_at, u.last_sign_in_at, u.user_metadata, u.app_metadata, u.banned_until, \
+    u.is_anonymous, u.deleted_at, u.created_at, u.updated_at";
 
 /// A token (refresh or session) with its session and account; the token's columns prefixed
 /// `t_`. Session tokens have no `parent_id` or `used_at`.

@@ -4,6 +4,7 @@ use super::{opt_s, opt_t, s, t, ts, D1Store};
 use portcullis_shared::model::{Timestamp, User};
 use portcullis_shared::ports::{StoreError, Users};
 use serde::Deserialize;
+use wasm_bindgen::JsValue;
 
 /// A `users` row, as selected with [`USER_COLUMNS`].
 #[derive(Deserialize)]
@@ -15,6 +16,10 @@ pub(crate) struct UserRow {
     email_confirmed_at: Option<f64>,
     last_sign_in_at: Option<f64>,
     user_metadata: String,
+    app_metadata: String,
+    banned_until: Option<f64>,
+    is_anonymous: f64,
+    deleted_at: Option<f64>,
     created_at: f64,
     updated_at: f64,
 }
@@ -30,6 +35,11 @@ impl UserRow {
             last_sign_in_at: self.last_sign_in_at.map(ts),
             user_metadata: serde_json::from_str(&self.user_metadata)
                 .map_err(|e| StoreError::Backend(format!("users.user_metadata: {e}")))?,
+            app_metadata: serde_json::from_str(&self.app_metadata)
+                .map_err(|e| StoreError::Backend(format!("users.app_metadata: {e}")))?,
+            banned_until: self.banned_until.map(ts),
+            is_anonymous: self.is_anonymous != 0.0,
+            deleted_at: self.deleted_at.map(ts),
             created_at: ts(self.created_at),
             updated_at: ts(self.updated_at),
         })
@@ -37,11 +47,11 @@ impl UserRow {
 }
 
 pub(crate) const USER_COLUMNS: &str = "id, email, username, password_hash, email_confirmed_at, last_sign_in_at, \
-                            user_metadata, created_at, updated_at";
+                            user_metadata, app_metadata, banned_until, is_anonymous, deleted_at, created_at, updated_at";
 
 impl Users for D1Store {
     async fn insert(&self, u: &User) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
         self.changes(
             &sql,
             &[
@@ -52,6 +62,10 @@ impl Users for D1Store {
                 opt_t(u.email_confirmed_at),
                 opt_t(u.last_sign_in_at),
                 s(&u.user_metadata.to_string()),
+                s(&u.app_metadata.to_string()),
+                opt_t(u.banned_until),
+                JsValue::from_f64(if u.is_anonymous { 1.0 } else { 0.0 }),
+                opt_t(u.deleted_at),
                 t(u.created_at),
                 t(u.updated_at),
             ],
@@ -114,13 +128,70 @@ impl Users for D1Store {
         .map(|_| ())
     }
 
-    async fn set_email(&self, id: &str, email: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_email(&self, id: &str, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError> {
+        let sql = match confirmed {
+            true => "UPDATE users SET email = ?2, email_confirmed_at = ?3, is_anonymous = 0, updated_at = ?3 WHERE id = ?1",
+            false => "UPDATE users SET email = ?2, email_confirmed_at = NULL, updated_at = ?3 WHERE id = ?1",
+        };
+        self.changes(sql, &[s(id), s(email), t(at)]).await.map(|_| ())
+    }
+
+    async fn set_app_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
-            "UPDATE users SET email = ?2, email_confirmed_at = ?3, updated_at = ?3 WHERE id = ?1",
-            &[s(id), s(email), t(at)],
+            "UPDATE users SET app_metadata = ?2, updated_at = ?3 WHERE id = ?1",
+            &[s(id), s(&metadata.to_string()), t(at)],
         )
         .await
         .map(|_| ())
+    }
+
+    async fn set_banned_until(&self, id: &str, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError> {
+        self.changes("UPDATE users SET banned_until = ?2, updated_at = ?3 WHERE id = ?1", &[s(id), opt_t(until), t(at)])
+            .await
+            .map(|_| ())
+    }
+
+    async fn page(&self, offset: u64, limit: u32) -> Result<(Vec<User>, u64), StoreError> {
+        #[derive(Deserialize)]
+        struct Count {
+            n: f64,
+        }
+        let list = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at DESC, id LIMIT ?1 OFFSET ?2");
+        let results = self
+            .batch(vec![
+                self.stmt(&list, &[JsValue::from_f64(f64::from(limit)), JsValue::from_f64(offset as f64)])?,
+                self.stmt("SELECT COUNT(*) AS n FROM users", &[])?,
+            ])
+            .await?;
+        let mut results = results.into_iter();
+        let rows: Vec<UserRow> = results.next().map(|r| r.results()).transpose().map_err(super::backend)?.unwrap_or_default();
+        let total = results
+            .next()
+            .map(|r| r.results::<Count>())
+            .transpose()
+            .map_err(super::backend)?
+            .and_then(|c| c.first().map(|c| c.n as u64))
+            .unwrap_or(0);
+        Ok((rows.into_iter().map(UserRow::into_user).collect::<Result<_, _>>()?, total))
+    }
+
+    async fn soft_delete(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        // One batch (atomic): what hangs off the account goes, and the account is emptied.
+        let results = self
+            .batch(vec![
+                self.stmt("DELETE FROM sessions WHERE user_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM one_time_codes WHERE user_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM login_requests WHERE user_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
+                self.stmt(
+                    "UPDATE users SET email = NULL, username = NULL, password_hash = NULL, user_metadata = '{}', \
+                     app_metadata = '{}', deleted_at = ?2, updated_at = ?2 WHERE id = ?1",
+                    &[s(id), t(at)],
+                )?,
+            ])
+            .await?;
+        let changed = results.last().map(|r| r.meta().map_err(super::backend)).transpose()?.flatten().and_then(|m| m.changes);
+        Ok(changed.unwrap_or(0) > 0)
     }
 
     async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
