@@ -476,12 +476,19 @@ impl PkceMethod {
 }
 
 /// A PKCE code challenge, as the client sent it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PkceChallenge {
     /// How it derives from the verifier.
     pub method: PkceMethod,
     /// 43-128 characters of `A-Z a-z 0-9 - . _ ~`.
     pub challenge: String,
+}
+
+// A `plain` challenge is the verifier itself: keep it out of logs.
+impl std::fmt::Debug for PkceChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PkceChallenge").field("method", &self.method).field("challenge", &"[redacted]").finish()
+    }
 }
 
 /// A PKCE auth code, issued when an emailed link with a challenge is followed: exchanged once,

@@ -110,7 +110,8 @@ pub trait Sessions {
     /// Records use of the session at `at`, unless it was recorded at or after `unless_since`.
     async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError>;
     /// Ends the sessions of `user_id` that `scope` names relative to `current`; returns how
-    /// many were live. Their refresh tokens die with them.
+    /// many were live. Their refresh tokens die with them, and unless the scope is `Local` so
+    /// do the account's PKCE auth codes (sessions not yet started), all at once.
     async fn revoke(
         &self,
         user_id: &str,

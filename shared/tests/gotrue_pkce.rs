@@ -132,10 +132,11 @@ fn recovery_magic_link_and_resend_links_follow_pkce_and_plain_and_upper_case_met
     assert_eq!(post(&app, "/otp", &plain).status, 200);
     assert_eq!(exchange(&app, &code_in(&follow(&app, "ann@example.com", "magiclink")), VERIFIER).status, 200);
 
-    post(&app, "/signup", &json!({"email": "bob@example.com", "password": "s3cret-pass"}));
+    let upper = json!({"email": "bob@example.com", "password": "s3cret-pass", "code_challenge": s256(VERIFIER), "code_challenge_method": "S256"});
+    assert_eq!(post(&app, "/signup", &upper).status, 200);
     ports(&app).clock.advance_secs(61);
-    let upper = json!({"type": "signup", "email": "bob@example.com", "code_challenge": s256(VERIFIER), "code_challenge_method": "S256"});
-    assert_eq!(post(&app, "/resend", &upper).status, 200);
+    // The re-sent link keeps the sign-up's challenge.
+    assert_eq!(post(&app, "/resend", &json!({"type": "signup", "email": "bob@example.com"})).status, 200);
     assert_eq!(exchange(&app, &code_in(&follow(&app, "bob@example.com", "signup")), VERIFIER).status, 200);
 }
 
@@ -257,4 +258,84 @@ fn without_a_challenge_links_still_bring_the_session_in_the_fragment() {
     assert!(!link_token_for(&app, "ann@example.com").starts_with("pkce_"));
     let location = follow(&app, "ann@example.com", "signup");
     assert!(location.starts_with(&format!("{CALLBACK}#access_token=")), "{location}");
+}
+
+const STRANGER: &str = "a-strangers-verifier-of-forty-three-or-more-characters-99";
+
+fn with_challenge(verifier: &str, body: Value) -> Value {
+    let mut body = body;
+    body["code_challenge"] = json!(s256(verifier));
+    body["code_challenge_method"] = json!("s256");
+    body
+}
+
+#[test]
+fn a_strangers_challenge_on_the_owners_mail_gives_the_stranger_nothing_once_the_owners_page_tried() {
+    let app = app();
+    confirmed_user(&app, "ann@example.com", "ann's password");
+    // The stranger asks for a recovery mail to Ann with the stranger's own challenge.
+    post(&app, "/recover", &with_challenge(STRANGER, json!({"email": "ann@example.com"})));
+    let code = code_in(&follow(&app, "ann@example.com", "recovery"));
+    // Ann's page holds no verifier for it; auth-js sends an empty one. That spends the code.
+    let mine = post(&app, "/token?grant_type=pkce", &json!({"auth_code": code, "code_verifier": ""}));
+    assert_eq!((mine.status.as_u16(), error_code(&mine)), (400, "validation_failed"), "{}", mine.raw);
+    let stolen = exchange(&app, &code, STRANGER);
+    assert_eq!(stolen.status, 404, "a code seen by a page without its verifier is gone: {}", stolen.raw);
+    let missing = post(&app, "/token?grant_type=pkce", &json!({"auth_code": "x"}));
+    assert_eq!(missing.status, 400);
+}
+
+#[test]
+fn a_pending_auth_code_dies_with_a_logout_everywhere_or_a_password_change() {
+    let app = app();
+    let s = confirmed_user(&app, "ann@example.com", "ann's password");
+    let token = s["access_token"].as_str().unwrap().to_string();
+    post(&app, "/otp", &with_challenge(STRANGER, json!({"email": "ann@example.com"})));
+    let before_logout = code_in(&follow(&app, "ann@example.com", "magiclink"));
+    assert_eq!(post_auth(&app, "/logout?scope=global", &token, &json!({})).status, 204);
+    assert_eq!(exchange(&app, &before_logout, STRANGER).status, 404, "logout everywhere discards it");
+
+    let again = login(&app, "ann@example.com", "ann's password").body;
+    ports(&app).clock.advance_secs(61);
+    post(&app, "/otp", &with_challenge(STRANGER, json!({"email": "ann@example.com"})));
+    let before_change = code_in(&follow(&app, "ann@example.com", "magiclink"));
+    let changed = put(&app, "/user", again["access_token"].as_str().unwrap(), &json!({"password": "a brand new password"}));
+    assert_eq!(changed.status, 200, "{}", changed.raw);
+    assert_eq!(exchange(&app, &before_change, STRANGER).status, 404, "a password change discards it");
+}
+
+#[test]
+fn a_strangers_resend_neither_rebinds_nor_strips_the_owners_challenge() {
+    for strangers in [Some(STRANGER), None] {
+        let app = app();
+        post(&app, "/signup", &pkce(json!({"email": "ann@example.com", "password": "s3cret-pass"})));
+        ports(&app).clock.advance_secs(61);
+        let body = match strangers {
+            Some(v) => with_challenge(v, json!({"type": "signup", "email": "ann@example.com"})),
+            None => json!({"type": "signup", "email": "ann@example.com"}),
+        };
+        assert_eq!(post(&app, "/resend", &body).status, 200);
+        let location = follow(&app, "ann@example.com", "signup");
+        assert!(!location.contains("access_token"), "no session in the redirect: {location}");
+        let session = exchange(&app, &code_in(&location), VERIFIER);
+        assert_eq!(session.status, 200, "the owner's verifier still exchanges it: {}", session.raw);
+    }
+}
+
+#[test]
+fn a_redirect_that_no_location_can_carry_or_that_brings_its_own_code_is_not_used() {
+    let app = app();
+    post(&app, "/signup", &pkce(json!({"email": "ann@example.com", "password": "s3cret-pass"})));
+    let token = link_token_for(&app, "ann@example.com");
+    let crlf = send(&app, request("GET", &format!("/auth/v1/verify?token={token}&type=signup&redirect_to=http%3A%2F%2Flocalhost%3A3000%2Fcb%0D%0Ax%3A%20y"), b"", &[]));
+    assert_eq!(crlf.status, 303, "{}", crlf.raw);
+    let location = crlf.headers["location"].to_str().unwrap();
+    assert!(location.starts_with("http://localhost:3000?code="), "the site instead: {location}");
+
+    post(&app, "/signup", &pkce(json!({"email": "bob@example.com", "password": "s3cret-pass"})));
+    let token = link_token_for(&app, "bob@example.com");
+    let planted = send(&app, request("GET", &format!("/auth/v1/verify?token={token}&type=signup&redirect_to=http%3A%2F%2Flocalhost%3A3000%2Fcb%3Fcode%3DEVIL%26next%3D%2Fhome"), b"", &[]));
+    let location = planted.headers["location"].to_str().unwrap();
+    assert!(location.starts_with("http://localhost:3000/cb?next=/home&code="), "{location}");
+    assert!(!location.contains("EVIL"), "{location}");
 }

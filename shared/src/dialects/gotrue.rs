@@ -488,7 +488,8 @@ async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<
         .unwrap_or_else(|_| Response::new(Vec::new()))
 }
 
-/// `target` with `query` added to its own query and `fragment` in place of its fragment.
+/// `target` with `query` added to its own query (whose own `code` parameters are dropped, so
+/// the one added is the only one) and `fragment` in place of its fragment.
 fn redirect_location(target: &str, query: Option<&str>, fragment: Option<&str>) -> String {
     let (base, own_fragment) = match target.split_once('#') {
         Some((base, f)) => (base, Some(f)),
@@ -496,7 +497,14 @@ fn redirect_location(target: &str, query: Option<&str>, fragment: Option<&str>) 
     };
     let mut location = base.to_string();
     if let Some(q) = query {
-        location.push(if base.contains('?') { '&' } else { '?' });
+        let (path, own_query) = base.split_once('?').unwrap_or((base, ""));
+        let kept: Vec<&str> = own_query.split('&').filter(|p| !p.is_empty() && *p != "code" && !p.starts_with("code=")).collect();
+        location = path.to_string();
+        location.push('?');
+        for p in kept {
+            location.push_str(p);
+            location.push('&');
+        }
         location.push_str(q);
     }
     if let Some(f) = fragment.or(own_fragment) {
@@ -534,10 +542,12 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
         }
         Some("pkce") => {
             let body: PkceGrantBody = parse_json(req.body())?;
-            let (Some(code), Some(verifier)) = (
-                body.auth_code.filter(|c| !c.expose().is_empty()),
-                body.code_verifier.filter(|v| !v.expose().is_empty()),
-            ) else {
+            let code = body.auth_code.filter(|c| !c.expose().is_empty());
+            let verifier = body.code_verifier.filter(|v| !v.expose().is_empty());
+            let (Some(code), Some(verifier)) = (code.as_ref(), verifier) else {
+                if let Some(code) = code {
+                    auth.discard_auth_code(code.expose()).await?;
+                }
                 return Err(GotrueError::Validation("invalid request: both auth code and code verifier should be non-empty"));
             };
             let s = auth.exchange_auth_code(code.expose(), verifier.expose(), &platform(req.headers())).await?;

@@ -112,9 +112,13 @@ impl<P: Ports> Auth<P> {
             Purpose::Signup if !user.is_confirmed() => {
                 // A re-send stands for the attempt it re-sends: it keeps the password if that
                 // attempt's code would have.
+                // Whoever asks, the new code keeps the pending one's PKCE binding: a stranger's
+                // re-send must neither bind the owner's link to the stranger's challenge nor
+                // turn the owner's PKCE link into one that carries a session.
                 let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
-                let keeps = pending.is_some_and(|c| c.keeps_attempt);
-                let link = LinkTo::Verify(landing);
+                let keeps = pending.as_ref().is_some_and(|c| c.keeps_attempt);
+                let pkce = pending.as_ref().and_then(|c| c.pkce.as_ref());
+                let link = LinkTo::Verify(Landing { pkce, ..landing });
                 self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps);
             }
             Purpose::EmailChange => self.resend_email_change(&user, claimed, LinkTo::Verify(landing)).await?,

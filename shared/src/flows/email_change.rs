@@ -77,6 +77,11 @@ impl<P: Ports> Auth<P> {
         let Some(code) = pending.filter(|c| c.used_at.is_none() && c.expires_at > now) else { return Ok(()) };
         let Some(new) = self.try_claim_send(&code.sent_to, Purpose::EmailChange).await? else { return Ok(()) };
         let current = self.asks_current_address(user).then_some(claim);
+        // The re-send keeps the pending change's PKCE binding, whoever asks for it.
+        let link_to = match link_to {
+            LinkTo::Verify(landing) => LinkTo::Verify(super::mailing::Landing { pkce: code.pkce.as_ref(), ..landing }),
+            other => other,
+        };
         self.send_email_change(user, &code.sent_to, new, current, link_to);
         Ok(())
     }

@@ -348,10 +348,13 @@ impl<P: Ports> Auth<P> {
     }
 
     /// `requested` if it is the site or on the allow-list (exact, or under a listed prefix that
-    /// ends in `/`); the site URL otherwise. Never an open redirect.
+    /// ends in `/`) and holds no whitespace or control character (which no `Location` header
+    /// can carry); the site URL otherwise. Never an open redirect.
     pub fn allowed_redirect(&self, requested: Option<&str>) -> String {
         let site = &self.config.site_url;
-        let Some(r) = requested else { return site.clone() };
+        let Some(r) = requested.filter(|r| !r.chars().any(|c| c.is_whitespace() || c.is_control())) else {
+            return site.clone();
+        };
         let allowed = |base: &str| {
             r == base || (base.ends_with('/') && r.starts_with(base)) || r.starts_with(&format!("{base}/"))
         };

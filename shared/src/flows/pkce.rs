@@ -1,9 +1,13 @@
 //! PKCE (RFC 7636) for emailed links, as GoTrue's `flowType: 'pkce'` uses it: a client that
 //! asks for a mail sends a code challenge, kept with the mailed code; following that code's
 //! link proves the mailbox and issues an auth code (a [`FlowState`]) instead of a session, and
-//! only the client holding the challenge's verifier exchanges it for one. A session therefore
-//! reaches only the browser that asked, even if the link is opened elsewhere or its redirect
-//! leaks.
+//! only the client holding the challenge's verifier exchanges it for one. PKCE binds the
+//! session to whoever asked for the mail, not to the mailbox: a stranger who asks for a mail
+//! to someone else's address with their own challenge gets a session only if the auth code of
+//! the owner's click reaches them. So an auth code is used up by any exchange that presents
+//! it, with or without a verifier (a page that receives a code it cannot exchange spends it),
+//! a logout everywhere or a password change discards the account's pending ones, and a
+//! re-send keeps the binding of the code it re-sends.
 //!
 //! An auth code is single use in every outcome: it is taken from the store before its
 //! verifier is checked, so a wrong verifier uses it up too (upstream keeps it for another
@@ -44,6 +48,13 @@ impl<P: Ports> Auth<P> {
         };
         self.flow_states().put(&state).await?;
         Ok(Secret::new(code))
+    }
+
+    /// Uses up an auth code presented without a verifier (a client that lost it, or a page
+    /// that received someone else's code): it would only wait there for whoever holds one.
+    pub async fn discard_auth_code(&self, auth_code: &str) -> Result<(), FlowError> {
+        self.flow_states().take(&hash_secret(auth_code)).await?;
+        Ok(())
     }
 
     /// GoTrue's `grant_type=pkce`: exchanges an auth code and the verifier of its challenge for

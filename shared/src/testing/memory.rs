@@ -298,6 +298,9 @@ impl Sessions for MemoryStore {
                 n += 1;
             }
         }
+        if scope != LogoutScope::Local {
+            self.flow_states.borrow_mut().retain(|_, f| f.user_id != user_id);
+        }
         Ok(n)
     }
 

@@ -48,7 +48,9 @@ impl CodeRow {
                         .ok_or_else(|| StoreError::Backend(format!("one_time_codes.code_challenge_method {method:?}")))?,
                     challenge,
                 }),
-                _ => None,
+                (None, None) => None,
+                // Half a challenge is no "no PKCE": fail closed.
+                _ => return Err(StoreError::Backend("one_time_codes: half a PKCE challenge".into())),
             },
         })
     }

@@ -221,7 +221,18 @@ impl Sessions for D1Store {
             other => return Err(StoreError::Backend(format!("logout scope {other:?} is not supported by D1Store"))),
         };
         let sql = format!("UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL {which}");
-        self.changes(&sql, &[s(user_id), s(current), t(at)]).await
+        if scope == LogoutScope::Local {
+            return self.changes(&sql, &[s(user_id), s(current), t(at)]).await;
+        }
+        // With the sessions, the auth codes not yet exchanged for one: one batch.
+        let results = self
+            .batch(vec![
+                self.stmt(&sql, &[s(user_id), s(current), t(at)])?,
+                self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(user_id)])?,
+            ])
+            .await?;
+        let meta = results.first().map(|r| r.meta().map_err(super::backend)).transpose()?.flatten();
+        Ok(meta.and_then(|m| m.changes).unwrap_or(0))
     }
 
     async fn refresh_token(&self, id: &str) -> Result<Option<(RefreshToken, Session, User)>, StoreError> {
