@@ -253,7 +253,8 @@ test("bad input gets a 4xx in GoTrue's shape and writes nothing", async () => {
     ["signup: email of wrong type", `${u}/signup`, { body: { email: 42, password: "secret-pass" } }, 400, "bad_json"],
     ["signup: password of wrong type", `${u}/signup`, { body: { email: "t@example.com", password: ["x"] } }, 400, "bad_json"],
     ["signup: data not an object", `${u}/signup`, { body: { email: "t@example.com", password: "secret-pass", data: "x" } }, 400, "bad_json"],
-    ["signup: missing email", `${u}/signup`, { body: { password: "secret-pass" } }, 400, "validation_failed"],
+    // Upstream's router: no email and no phone is an anonymous sign-in, off by default.
+    ["signup: missing email", `${u}/signup`, { body: { password: "secret-pass" } }, 422, "anonymous_provider_disabled"],
     ["signup: missing password", `${u}/signup`, { body: { email: "t@example.com" } }, 400, "validation_failed"],
     ["signup: not an email", `${u}/signup`, { body: { email: "not-an-email", password: "secret-pass" } }, 400, "validation_failed"],
     ["signup: over-long email", `${u}/signup`, { body: { email: `${"a".repeat(250)}@example.com`, password: "secret-pass" } }, 400, "validation_failed"],

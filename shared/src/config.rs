@@ -53,6 +53,11 @@ pub struct Config {
     pub mailer_autoconfirm: bool,
     /// Refuse new sign-ups.
     pub disable_signup: bool,
+    /// GoTrue's anonymous sign-in (`POST /signup {}`), off by default as upstream's
+    /// `EXTERNAL_ANONYMOUS_USERS_ENABLED`.
+    pub anonymous_users_enabled: bool,
+    /// Anonymous sign-ins one client may make per hour (upstream's `RATE_LIMIT_ANONYMOUS_USERS`).
+    pub anonymous_max_per_hour: u32,
     /// An email change needs the current address's confirmation too (upstream GoTrue's
     /// `MAILER_SECURE_EMAIL_CHANGE_ENABLED`, default on).
     pub secure_email_change: bool,
@@ -185,6 +190,8 @@ impl Config {
             jwt_leeway_secs: num(var("JWT_LEEWAY"), "JWT_LEEWAY", 10, 0, 300)?,
             mailer_autoconfirm: flag(var("MAILER_AUTOCONFIRM"), "MAILER_AUTOCONFIRM")?,
             disable_signup: flag(var("DISABLE_SIGNUP"), "DISABLE_SIGNUP")?,
+            anonymous_users_enabled: flag(var("EXTERNAL_ANONYMOUS_USERS_ENABLED"), "EXTERNAL_ANONYMOUS_USERS_ENABLED")?,
+            anonymous_max_per_hour: num(var("RATE_LIMIT_ANONYMOUS_USERS"), "RATE_LIMIT_ANONYMOUS_USERS", 30, 1, 100_000)?,
             secure_email_change: match var("MAILER_SECURE_EMAIL_CHANGE_ENABLED") {
                 None => true,
                 v => flag(v, "MAILER_SECURE_EMAIL_CHANGE_ENABLED")?,

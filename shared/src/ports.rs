@@ -88,15 +88,18 @@ pub trait Users {
 /// Sessions and their refresh tokens.
 pub trait Sessions {
     /// Stores a new session with its first refresh token and records the sign-in time on the
-    /// user, all or nothing; returns whether it did. With `while_password`, it does only if the
-    /// account's password hash is still exactly that one at the moment of writing, so a
-    /// sign-in whose password was discarded or replaced while it was being checked (a proof of
-    /// the mailbox, a recovery, a password change) starts nothing.
+    /// user, all or nothing; returns whether it did. It does only while, at the moment of
+    /// writing, the account exists and is neither soft-deleted nor banned at the session's
+    /// start, so a sign-in that a deletion or a ban overtook starts nothing. With
+    /// `while_password`, also only if the account's password hash is still exactly that one,
+    /// so a sign-in whose password was discarded or replaced while it was being checked (a
+    /// proof of the mailbox, a recovery, a password change) starts nothing.
     async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>)
         -> Result<bool, StoreError>;
     /// Stores a new session with its passwordless session token and records the sign-in time
-    /// on the user, all or nothing.
-    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError>;
+    /// on the user, all or nothing, under [`Sessions::start`]'s conditions; returns whether it
+    /// did.
+    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<bool, StoreError>;
     /// The session with this id, ended or not.
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// The session with this id, ended or not, and its account, in one read (what every

@@ -226,7 +226,8 @@ fn an_unconfirmed_account_is_confirmed_only_when_asked() {
     let path = format!("/admin/users/{}", s(&u, "id"));
     let moved = admin(&app, "PUT", &path, &json!({"email": "ann@new.example"}));
     assert!(moved.body["email_confirmed_at"].is_null());
-    let confirmed = admin(&app, "PUT", &path, &json!({"email_confirm": true}));
+    // Confirming is a first proof: the password goes unless the same request sets it.
+    let confirmed = admin(&app, "PUT", &path, &json!({"email_confirm": true, "password": PW}));
     assert!(confirmed.body["email_confirmed_at"].is_string());
     assert_eq!(login(&app, "ann@new.example", PW).status, 200);
 }
@@ -397,4 +398,74 @@ fn an_invitation_mails_a_link_that_signs_in_and_then_a_password_is_set() {
     ports(&app).clock.advance_secs(86_000);
     let token = link_token_for(&app, "late@example.com");
     assert_eq!(post(&app, "/verify", &json!({"type": "invite", "token_hash": token})).status, 200);
+}
+
+#[test]
+fn a_soft_deleted_account_is_not_revived_by_a_code_that_was_on_its_way() {
+    let app = app_with(&[("MAILER_SECURE_EMAIL_CHANGE_ENABLED", "false")]);
+    let u = created(&app, "ann@example.com");
+    let token = s(&login(&app, "ann@example.com", PW).body, "access_token");
+    // The email change's code is stored after its answer; the deletion lands in between.
+    let change = request("PUT", "/user", json!({"email": "ann2@example.com"}).to_string().as_bytes(), &[
+        API_VERSION,
+        JSON,
+        ("authorization", &format!("Bearer {token}")),
+    ]);
+    assert_eq!(pollster::block_on(app.handle(change)).status(), 200);
+    let key = format!("Bearer {}", service_key(&app));
+    let delete = request("DELETE", &format!("/admin/users/{}", s(&u, "id")), br#"{"should_soft_delete": true}"#, &[API_VERSION, JSON, ("authorization", &key)]);
+    assert_eq!(pollster::block_on(app.handle(delete)).status(), 200);
+    pollster::block_on(app.send_queued());
+    let code = link_token_for(&app, "ann2@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email_change", "token_hash": code}));
+    assert_error(&v, 403, "otp_expired");
+    let got = admin(&app, "GET", &format!("/admin/users/{}", s(&u, "id")), &Value::Null);
+    assert_eq!(got.body["email"], "", "still deleted: {}", got.raw);
+    assert_error(&admin(&app, "PUT", &format!("/admin/users/{}", s(&u, "id")), &json!({"email": "back@example.com"})), 404, "user_not_found");
+    let again = admin(&app, "DELETE", &format!("/admin/users/{}", s(&u, "id")), &json!({"should_soft_delete": true}));
+    assert_eq!(again.status, 200);
+    assert_eq!(admin(&app, "GET", &format!("/admin/users/{}", s(&u, "id")), &Value::Null).body["deleted_at"], NOW.to_rfc3339());
+}
+
+#[test]
+fn confirming_a_strangers_pre_registration_signs_the_stranger_out_and_drops_their_password() {
+    let app = app();
+    // A stranger registers Ann's address through Feathers, which signs in unverified.
+    let pre = call(&app, "POST", "/users", &json!({"email": "ann@example.com", "password": "the stranger's password"}), None);
+    assert_eq!(pre.status, 201, "{}", pre.raw);
+    let signed = call(&app, "POST", "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": "the stranger's password"}), None);
+    let stranger = s(&signed.body, "accessToken");
+    assert_eq!(check(&app, &stranger).status, 200);
+    let r = admin(&app, "PUT", &format!("/admin/users/{}", s(&pre.body, "id")), &json!({"email_confirm": true}));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert!(r.body["email_confirmed_at"].is_string());
+    assert_eq!(check(&app, &stranger).status, 401, "the stranger's session ended");
+    assert_error(&login(&app, "ann@example.com", "the stranger's password"), 400, "invalid_credentials");
+    // Setting a password in the same request keeps that one.
+    let other = call(&app, "POST", "/users", &json!({"email": "bob@example.com", "password": "the stranger's password"}), None);
+    admin(&app, "PUT", &format!("/admin/users/{}", s(&other.body, "id")), &json!({"email_confirm": true, "password": PW}));
+    assert_eq!(login(&app, "bob@example.com", PW).status, 200);
+}
+
+#[test]
+fn a_resend_after_the_service_role_moved_an_account_keeps_nobodys_password() {
+    let app = app();
+    let r = signup(&app, "typo@example.com", "the stranger's password");
+    assert_eq!(r.status, 200);
+    let id = ports(&app).store.all_users()[0].id.clone();
+    admin(&app, "PUT", &format!("/admin/users/{id}"), &json!({"email": "real@example.com"}));
+    ports(&app).clock.advance_secs(61);
+    assert_eq!(post(&app, "/resend", &json!({"type": "signup", "email": "real@example.com"})).status, 200);
+    let code = code_for(&app, "real@example.com");
+    assert_eq!(post(&app, "/verify", &json!({"type": "signup", "email": "real@example.com", "token": code})).status, 200);
+    assert_error(&login(&app, "real@example.com", "the stranger's password"), 400, "invalid_credentials");
+}
+
+#[test]
+fn a_ban_too_long_to_print_ends_at_the_end_of_9999() {
+    let app = app();
+    let u = created(&app, "ann@example.com");
+    let r = admin(&app, "PUT", &format!("/admin/users/{}", s(&u, "id")), &json!({"ban_duration": "99999999999999h"}));
+    assert_eq!(r.body["banned_until"], "9999-12-31T23:59:59.000000Z");
+    assert_error(&login(&app, "ann@example.com", PW), 400, "user_banned");
 }

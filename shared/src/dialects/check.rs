@@ -71,6 +71,8 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
             | F::LoginNotReady
             | F::FlowStateNotFound
             | F::NotAdmin
+            | F::AnonymousDisabled
+            | F::AnonymousWithoutAddress
             | F::NoSuchUser
             | F::NoUserWithEmail
             | F::FlowStateExpired

@@ -131,6 +131,8 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::UserBanned => (401, "User is banned".into()),
         // The admin API is GoTrue's; its refusals, should one reach here, in Feathers' words.
         F::NotAdmin => (403, "User not allowed".into()),
+        F::AnonymousDisabled => (403, "Anonymous sign-ins are disabled".into()),
+        F::AnonymousWithoutAddress => (400, "An anonymous account needs an email address first".into()),
         F::NoSuchUser | F::NoUserWithEmail => (404, "User not found".into()),
         F::InvalidUsername => (400, "Invalid username".into()),
         F::InvalidPlatform => (400, "Invalid platform".into()),

@@ -167,6 +167,12 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
             "A user with this email address has already been registered".into(),
         ),
         F::UserBanned => (400, "user_banned", "User is banned".into()),
+        F::AnonymousDisabled => (422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled".into()),
+        F::AnonymousWithoutAddress => (
+            422,
+            "validation_failed",
+            "Updating password of an anonymous user without an email or phone is not allowed".into(),
+        ),
         F::NotAdmin => (403, "not_admin", "User not allowed".into()),
         F::NoSuchUser => (404, "user_not_found", "User not found".into()),
         F::NoUserWithEmail => (404, "user_not_found", "User with this email not found".into()),
@@ -259,15 +265,7 @@ fn ts(t: Option<Timestamp>) -> Value {
 pub fn user_json(u: &User) -> Value {
     // GoTrue writes "" for an account without an address.
     let email = u.email.as_deref().unwrap_or_default();
-    // What the service role set, over the provider keys every email account shows; an
-    // anonymous account has no provider (and no identity).
-    let mut app_metadata = match u.is_anonymous {
-        true => Map::new(),
-        false => json!({"provider": "email", "providers": ["email"]}).as_object().cloned().unwrap_or_default(),
-    };
-    if let Some(own) = u.app_metadata.as_object() {
-        app_metadata.extend(own.clone());
-    }
+    let app_metadata = crate::flows::gotrue_app_metadata(u);
     let identity = json!({
         "identity_id": u.id,
         "id": u.id,
@@ -284,6 +282,7 @@ pub fn user_json(u: &User) -> Value {
         "updated_at": u.updated_at.to_rfc3339(),
         "email": email,
     });
+    // An anonymous account has no identity.
     let identities = match u.is_anonymous {
         true => vec![],
         false => vec![identity],
@@ -339,7 +338,14 @@ struct SignupBody {
 async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: SignupBody = parse_json(req.body())?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
-    if body.phone.as_deref().is_some_and(|p| !p.is_empty()) && body.email.is_none() {
+    let (no_email, no_phone) = (body.email.as_deref().is_none_or(str::is_empty), body.phone.as_deref().is_none_or(str::is_empty));
+    // Upstream's router: neither an email nor a phone is an anonymous sign-in.
+    if no_email && no_phone {
+        let metadata = Value::Object(body.data.unwrap_or_default());
+        let s = auth.sign_in_anonymously(metadata, &platform(req.headers())).await?;
+        return ok(&session_body(auth, &s)?);
+    }
+    if !no_phone && body.email.is_none() {
         return Err(GotrueError::Validation("Phone signups are not supported"));
     }
     let email = body.email.ok_or(GotrueError::Validation("To signup, please provide your email"))?;
@@ -736,12 +742,13 @@ async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
 fn settings<P: Ports>(auth: &Auth<P>) -> Response<Body> {
     let c = auth.config();
     let providers = [
-        "anonymous_users", "apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly",
+        "apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly",
         "github", "gitlab", "google", "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion",
         "spotify", "slack", "slack_oidc", "workos", "twitch", "twitter", "x", "zoom", "phone",
     ];
     let mut external: Map<String, Value> = providers.iter().map(|p| (p.to_string(), Value::Bool(false))).collect();
     external.insert("email".into(), Value::Bool(true));
+    external.insert("anonymous_users".into(), Value::Bool(c.anonymous_users_enabled));
     json_response(
         StatusCode::OK,
         &json!({

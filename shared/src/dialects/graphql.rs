@@ -463,6 +463,8 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             | F::FlowStateNotFound
             | F::UserBanned
             | F::NotAdmin
+            | F::AnonymousDisabled
+            | F::AnonymousWithoutAddress
             | F::NoUserWithEmail
             | F::FlowStateExpired
             | F::BadCodeVerifier

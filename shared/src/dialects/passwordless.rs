@@ -81,6 +81,8 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::SignupDisabled => (403, "Sign-ups are disabled".into()),
         F::UserBanned => (403, "This account is banned".into()),
         F::NotAdmin => (403, "Not allowed".into()),
+        F::AnonymousDisabled => (403, "Anonymous sign-ins are disabled".into()),
+        F::AnonymousWithoutAddress => (400, "An anonymous account needs an email address first".into()),
         F::NoSuchUser | F::NoUserWithEmail => (404, "No such account".into()),
         F::WeakPassword { .. } | F::PasswordTooLong => (400, "Passwords are not used here".into()),
         F::InvalidCredentials | F::EmailNotConfirmed => (401, "Invalid credentials".into()),

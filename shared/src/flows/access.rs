@@ -100,6 +100,19 @@ struct GotrueClaims {
     is_anonymous: bool,
 }
 
+/// GoTrue's `app_metadata` of an account: `provider` and `providers` of an email account
+/// (none for an anonymous one) under what the service role set.
+pub fn gotrue_app_metadata(u: &User) -> Value {
+    let mut out = match u.is_anonymous {
+        true => serde_json::Map::new(),
+        false => json!({"provider": "email", "providers": ["email"]}).as_object().cloned().unwrap_or_default(),
+    };
+    if let Some(own) = u.app_metadata.as_object() {
+        out.extend(own.clone());
+    }
+    Value::Object(out)
+}
+
 /// Whole seconds, as JWT NumericDates are.
 fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp(t.unix_seconds() * 1000)
@@ -134,13 +147,13 @@ impl<P: Ports> Auth<P> {
             sub: s.user.id.clone(),
             email: s.user.email.clone().unwrap_or_default(),
             phone: "",
-            app_metadata: json!({"provider": "email", "providers": ["email"]}),
+            app_metadata: gotrue_app_metadata(&s.user),
             user_metadata: s.user.user_metadata.clone(),
             role: "authenticated",
             aal: "aal1",
             amr: vec![Amr { method: s.session.method.as_str(), timestamp: s.session.created_at.unix_seconds() }],
             session_id: s.session.id.clone(),
-            is_anonymous: false,
+            is_anonymous: s.user.is_anonymous,
         };
         let claims = Claims {
             sub: body.sub.clone(),

@@ -116,7 +116,9 @@ impl<P: Ports> Auth<P> {
                 // re-send must neither bind the owner's link to the stranger's challenge nor
                 // turn the owner's PKCE link into one that carries a session.
                 let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
-                let keeps = pending.as_ref().is_some_and(|c| c.keeps_attempt);
+                // Only a code that went to this very address stands for its attempt (the
+                // account may have moved since).
+                let keeps = pending.as_ref().is_some_and(|c| c.keeps_attempt && c.sent_to == email);
                 let pkce = pending.as_ref().and_then(|c| c.pkce.as_ref());
                 let link = LinkTo::Verify(Landing { pkce, ..landing });
                 self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps);
@@ -139,8 +141,13 @@ impl<P: Ports> Auth<P> {
         if let Some(p) = update.password {
             check_new_password(&self.config, p.expose())?;
         }
+        // Upstream's rule: an anonymous account's password comes with an address.
+        if update.password.is_some() && user.is_anonymous && user.email.is_none() && new_email.is_none() {
+            return Err(FlowError::AnonymousWithoutAddress);
+        }
         let unconfirmed_move = new_email.is_some() && !self.asks_current_address(user);
-        if update.password.is_some() || unconfirmed_move {
+        // An anonymous account has nothing stronger than its session to prove.
+        if (update.password.is_some() || unconfirmed_move) && !user.is_anonymous {
             self.reauthenticate(user, session, update.nonce).await?;
         }
         let email_change = match &new_email {
@@ -157,18 +164,7 @@ impl<P: Ports> Auth<P> {
             }
         }
         if let Some(data) = update.data {
-            let mut metadata = match &user.user_metadata {
-                Value::Object(m) => m.clone(),
-                _ => Map::new(),
-            };
-            for (k, v) in data {
-                if v.is_null() {
-                    metadata.remove(&k);
-                } else {
-                    metadata.insert(k, v);
-                }
-            }
-            users.set_metadata(&user.id, &Value::Object(metadata), now).await?;
+            users.set_metadata(&user.id, &super::merged(&user.user_metadata, data), now).await?;
         }
         let user = users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)?;
         Ok(Updated { user, email_change })

@@ -6,11 +6,13 @@
 //! a Supabase service-role key carries) passes [`Auth::authorize_admin`]; every other token is
 //! [`FlowError::NotAdmin`] or a bad token. The service role is trusted with what it asks: it
 //! may set a confirmed address or a password directly. The rules that protect accounts still
-//! hold: a password meets the policy, a ban or a new password ends the account's sessions in
-//! every dialect, and deletion takes every session with the account.
+//! hold: a password meets the policy; a ban or a new password ends the account's sessions in
+//! every dialect; confirming an address nobody had proven is a first proof, which ends them
+//! too and removes a password the request does not set; deletion takes every session with the
+//! account, and a soft-deleted account never signs in or changes again.
 
 use super::mailing::Landing;
-use super::{check_new_password, Auth, FlowError};
+use super::{check_new_password, merged, Auth, FlowError};
 use crate::model::{LogoutScope, Purpose, Timestamp, User};
 use crate::ports::{Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::Secret;
@@ -124,22 +126,6 @@ struct RoleClaims {
     role: Option<String>,
 }
 
-/// `base` with `changes` merged in: each key replaced, a `null` removing it.
-fn merged(base: &Value, changes: Map<String, Value>) -> Value {
-    let mut out = base.as_object().cloned().unwrap_or_default();
-    for (k, v) in changes {
-        match v {
-            Value::Null => {
-                out.remove(&k);
-            }
-            v => {
-                out.insert(k, v);
-            }
-        }
-    }
-    Value::Object(out)
-}
-
 impl<P: Ports> Auth<P> {
     /// Lets `presented` use the admin API if it is a JWT signed with the GoTrue key whose
     /// `role` is an admin role; the token names no session (a service-role key has none).
@@ -189,7 +175,11 @@ impl<P: Ports> Auth<P> {
     /// Applies `change` to the account `id`, after checking all of it; no mail goes out. A new
     /// password or a ban ends every session of the account.
     pub async fn admin_update_user(&self, id: &str, change: AccountChange<'_>) -> Result<User, FlowError> {
+        // A soft-deleted account stays deleted: nothing brings it back.
         let user = self.admin_get_user(id).await?;
+        if user.deleted_at.is_some() {
+            return Err(FlowError::NoSuchUser);
+        }
         let email = change.email.map(|e| self.checked_address(e)).transpose()?.filter(|e| !user.has_email(e));
         if let Some(p) = change.password {
             check_new_password(&self.config, p.expose())?;
@@ -197,13 +187,21 @@ impl<P: Ports> Auth<P> {
         let now = self.now();
         let users = self.users();
         let confirm = change.email_confirm == Some(true);
+        // The service role vouches for the address, not for whoever set the account up: as at
+        // any first proof of an address, a password the request does not set goes, and so
+        // does every session (a stranger may have registered the address and signed in
+        // through Feathers).
+        let first_proof = confirm && !user.is_confirmed() && (email.is_some() || user.email.is_some());
+        if first_proof && change.password.is_none() {
+            users.clear_password(id, now).await?;
+        }
         if let Some(email) = &email {
             match users.set_email(id, email, confirm || user.is_confirmed(), now).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
                 Err(e) => return Err(e.into()),
             }
-        } else if confirm && !user.is_confirmed() && user.email.is_some() {
+        } else if first_proof {
             users.confirm_email(id, now).await?;
         }
         if let Some(data) = change.user_metadata {
@@ -212,7 +210,7 @@ impl<P: Ports> Auth<P> {
         if let Some(data) = change.app_metadata {
             users.set_app_metadata(id, &merged(&user.app_metadata, data), now).await?;
         }
-        let mut end_sessions = false;
+        let mut end_sessions = first_proof;
         if let Some(p) = change.password {
             let hash = self.hash_new_password(p.expose())?;
             users.set_password_hash(id, &hash, now).await?;
@@ -319,8 +317,10 @@ impl<P: Ports> Auth<P> {
     }
 
     fn ban_end(&self, ban: Option<Ban>, now: Timestamp) -> Option<Timestamp> {
+        // The end of 9999, so that every ban is a date a client can read.
+        const LATEST: Timestamp = Timestamp(253_402_300_799_000);
         match ban {
-            Some(Ban::ForMs(ms)) if ms > 0 => Some(Timestamp(now.0.saturating_add(ms))),
+            Some(Ban::ForMs(ms)) if ms > 0 => Some(Timestamp(now.0.saturating_add(ms)).min(LATEST)),
             Some(Ban::ForMs(_) | Ban::Lift) | None => None,
         }
     }

@@ -139,10 +139,9 @@ impl<P: Ports> Auth<P> {
         if !session.is_active() || session.user_id != user.id {
             return Err(FlowError::SessionNotFound);
         }
-        // A ban ends the account's sessions; this holds the line should one outlive it.
-        if user.is_banned(now) {
-            return Err(FlowError::UserBanned);
-        }
+        // A ban or a deletion ends the account's sessions; this holds the line should one
+        // outlive it.
+        super::may_sign_in(user, now)?;
         self.check_session_lifetime(&session, now)?;
         let since = Timestamp(now.0.saturating_sub(self.activity_interval_ms()));
         if session.last_active_at < since {

@@ -122,6 +122,8 @@ impl<P: Ports> Auth<P> {
         }
         user.email = Some(new_address);
         user.email_confirmed_at = Some(now);
+        // A confirmed address makes an anonymous account permanent (as `set_email` stored).
+        user.is_anonymous = false;
         Ok(CodeUse::Done(Box::new(user)))
     }
 }

@@ -31,7 +31,7 @@ mod signup;
 mod throttle;
 mod verify;
 
-pub use access::{AccessToken, Claims, GraphqlToken};
+pub use access::{gotrue_app_metadata, AccessToken, Claims, GraphqlToken};
 pub use admin::{AccountChange, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, ACTIVITY_WRITE_INTERVAL_SECS};
@@ -149,6 +149,12 @@ pub enum FlowError {
     /// A polled sign-in request that is unknown, expired, denied, unconfirmed or collected.
     #[error("login not ready")]
     LoginNotReady,
+    /// Anonymous sign-in is switched off (`EXTERNAL_ANONYMOUS_USERS_ENABLED`).
+    #[error("anonymous sign-ins disabled")]
+    AnonymousDisabled,
+    /// A password for an anonymous account without an address to go with it.
+    #[error("anonymous account without an address")]
+    AnonymousWithoutAddress,
     /// The service role banned the account (until `banned_until`).
     #[error("user banned")]
     UserBanned,
@@ -335,6 +341,35 @@ pub fn code_lifetime_secs(config: &Config, purpose: crate::model::Purpose) -> i6
         crate::model::Purpose::Invite => INVITE_EXP_SECS,
         _ => config.otp_exp_secs,
     }
+}
+
+/// Whether `user` may hold a session at `now`: not soft-deleted ([`FlowError::UserNotFound`])
+/// and not banned ([`FlowError::UserBanned`]). Every sign-in, refresh and bearer check asks,
+/// and `Sessions::start` checks the same as it writes.
+fn may_sign_in(user: &crate::model::User, now: crate::model::Timestamp) -> Result<(), FlowError> {
+    if user.deleted_at.is_some() {
+        return Err(FlowError::UserNotFound);
+    }
+    if user.is_banned(now) {
+        return Err(FlowError::UserBanned);
+    }
+    Ok(())
+}
+
+/// `base` (a JSON object) with `changes` merged in: each key replaced, a `null` removing it.
+fn merged(base: &serde_json::Value, changes: serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+    let mut out = base.as_object().cloned().unwrap_or_default();
+    for (k, v) in changes {
+        match v {
+            serde_json::Value::Null => {
+                out.remove(&k);
+            }
+            v => {
+                out.insert(k, v);
+            }
+        }
+    }
+    serde_json::Value::Object(out)
 }
 
 /// Trims and lower-cases an address: the form it is stored and looked up in.

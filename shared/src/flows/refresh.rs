@@ -34,9 +34,7 @@ impl<P: Ports> Auth<P> {
         let (token, session, user) = self.live_refresh_token(id, secret, dialect).await?;
         let sessions = self.sessions();
         let now = self.now();
-        if user.is_banned(now) {
-            return Err(FlowError::UserBanned);
-        }
+        super::may_sign_in(&user, now)?;
         self.check_session_lifetime(&session, now)?;
         if max_age_secs.is_some_and(|age| now >= token.created_at.plus_secs(age)) {
             return Err(FlowError::SessionExpired);

@@ -50,9 +50,7 @@ impl<P: Ports> Auth<P> {
         while_password: Option<&str>,
     ) -> Result<SignedIn, FlowError> {
         let now = self.now();
-        if user.is_banned(now) {
-            return Err(FlowError::UserBanned);
-        }
+        super::may_sign_in(&user, now)?;
         let rng = self.ports.rng();
         let session = self.new_session(&user, method, platform, dialect, now);
         let token = OpaqueToken::generate(rng);
@@ -98,9 +96,7 @@ impl<P: Ports> Auth<P> {
         platform: &str,
     ) -> Result<(Secret<String>, Session), FlowError> {
         let now = self.now();
-        if user.is_banned(now) {
-            return Err(FlowError::UserBanned);
-        }
+        super::may_sign_in(user, now)?;
         let session = self.new_session(user, method, platform, Dialect::Passwordless, now);
         let token = OpaqueToken::generate(self.ports.rng());
         let stored = SessionToken {
@@ -109,7 +105,9 @@ impl<P: Ports> Auth<P> {
             secret_hash: token.secret_hash,
             created_at: now,
         };
-        self.sessions().start_with_token(&session, &stored).await?;
+        if !self.sessions().start_with_token(&session, &stored).await? {
+            return Err(FlowError::UserNotFound);
+        }
         Ok((token.token, session))
     }
 }

@@ -21,7 +21,7 @@ use super::mailing::{Landing, LinkTo};
 use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::password::Verification;
-use crate::ports::{Codes as _, Ports, Rng as _, StoreError, Users as _};
+use crate::ports::{Budgets as _, Codes as _, Ports, Rng as _, StoreError, Users as _};
 use crate::secret::Secret;
 use crate::token::random_uuid;
 
@@ -169,6 +169,27 @@ impl<P: Ports> Auth<P> {
             self.send_code_keeping(&user, Purpose::Signup, &email, claimed, link, keeps_attempt);
         }
         Ok(SignupOutcome::ConfirmationSent(shown))
+    }
+
+    /// GoTrue's anonymous sign-in: a new account without address or password
+    /// ([`User::is_anonymous`]), signed in at once, while `EXTERNAL_ANONYMOUS_USERS_ENABLED`;
+    /// at most `RATE_LIMIT_ANONYMOUS_USERS` a client and hour. It becomes permanent once an
+    /// address is confirmed for it (`PUT /user {email}`, then the code).
+    pub async fn sign_in_anonymously(&self, metadata: serde_json::Value, platform: &str) -> Result<SignedIn, FlowError> {
+        if !self.config.anonymous_users_enabled {
+            return Err(FlowError::AnonymousDisabled);
+        }
+        let now = self.now();
+        let key = format!("anonymous:{}", self.client());
+        if !self.budgets().take(&key, now, 3600, self.config.anonymous_max_per_hour).await? {
+            return Err(FlowError::TooManyRequests);
+        }
+        if self.config.disable_signup {
+            return Err(FlowError::SignupDisabled);
+        }
+        let user = User { is_anonymous: true, ..User::new(random_uuid(self.ports.rng()), None, metadata, now) };
+        self.users().insert(&user).await?;
+        self.start_session(user, AuthMethod::Anonymous, platform, Dialect::Gotrue).await
     }
 
     /// How a sign-up through `dialect` confirms its address: GoTrue mails a code unless

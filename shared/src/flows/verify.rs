@@ -187,7 +187,7 @@ impl<P: Ports> Auth<P> {
             Purpose::EmailChange => true,
             _ => user.has_email(&code.sent_to),
         };
-        if !addressed_right || !self.codes().consume(&code.id, now).await? {
+        if !addressed_right || user.deleted_at.is_some() || !self.codes().consume(&code.id, now).await? {
             return Err(FlowError::CodeInvalid);
         }
         if matches!(code.purpose, Purpose::EmailChange | Purpose::EmailChangeCurrent) {

@@ -440,8 +440,14 @@ async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now: Timestamp
         created_at: now,
         used_at: None,
     };
-    ensure!(store.start(&session, &token, None).await.map_err(err)?, "the session did not start");
+    store.set_banned_until(&u.id, Some(now.plus_secs(60)), now).await.map_err(err)?;
+    ensure!(!store.start(&session, &token, None).await.map_err(err)?, "a session started for a banned account");
+    store.set_banned_until(&u.id, Some(now), now).await.map_err(err)?;
+    ensure!(store.start(&session, &token, None).await.map_err(err)?, "the session did not start once the ban ended");
     ensure!(store.soft_delete(&u.id, now).await.map_err(err)?, "soft_delete said no account");
+    let late = Session { id: format!("contract-soft-late-{nonce}"), ..session.clone() };
+    let late_token = RefreshToken { id: format!("contract-soft-late-t-{nonce}"), session_id: late.id.clone(), ..token.clone() };
+    ensure!(!store.start(&late, &late_token, None).await.map_err(err)?, "a session started for a soft-deleted account");
     let gone = store.by_id(&u.id).await.map_err(err)?.ok_or("a soft-deleted account is kept")?;
     ensure!(
         gone.deleted_at == Some(now) && gone.email.is_none() && gone.username.is_none() && gone.password_hash.is_none(),
@@ -564,7 +570,7 @@ async fn sessions_tokens<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: 
         secret_hash: "cd".repeat(32),
         created_at: now,
     };
-    sessions.start_with_token(&a, &token).await.map_err(err)?;
+    ensure!(sessions.start_with_token(&a, &token).await.map_err(err)?, "the token session did not start");
     ensure!(sessions.start(&b, &refresh(&b, &format!("contract-tok-rt-{nonce}"), None, now), None).await.map_err(err)?, "start stored nothing");
     let (t, s, u) = sessions.session_token(&token.id).await.map_err(err)?.ok_or("session_token found nothing")?;
     ensure!(t == token && s == a && u.id == user.id, "session_token returned {t:?} with {s:?} of {:?}", u.id);

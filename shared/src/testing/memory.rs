@@ -187,7 +187,7 @@ impl Users for MemoryStore {
         user.password_hash = None;
         user.user_metadata = serde_json::json!({});
         user.app_metadata = serde_json::json!({});
-        user.deleted_at = Some(at);
+        user.deleted_at = user.deleted_at.or(Some(at));
         user.updated_at = at;
         self.users.borrow_mut().insert(id.to_string(), user);
         Ok(true)
@@ -223,6 +223,17 @@ impl MemoryStore {
         self.flow_states.borrow_mut().retain(|_, f| f.user_id != id);
     }
 
+    /// What `Sessions::start` checks as it writes: the account exists, is neither deleted nor
+    /// banned at the session's start, and (if given) still has that password hash.
+    fn may_start(&self, session: &Session, while_password: Option<&str>) -> bool {
+        let users = self.users.borrow();
+        users.get(&session.user_id).is_some_and(|u| {
+            u.deleted_at.is_none()
+                && !u.is_banned(session.created_at)
+                && while_password.is_none_or(|p| u.password_hash.as_deref() == Some(p))
+        })
+    }
+
     fn record_start(&self, session: &Session) {
         self.sessions.borrow_mut().insert(session.id.clone(), session.clone());
         if let Some(u) = self.users.borrow_mut().get_mut(&session.user_id) {
@@ -234,22 +245,21 @@ impl MemoryStore {
 impl Sessions for MemoryStore {
     async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>)
         -> Result<bool, StoreError> {
-        if let Some(expected) = while_password {
-            let users = self.users.borrow();
-            let current = users.get(&session.user_id).and_then(|u| u.password_hash.as_deref());
-            if current != Some(expected) {
-                return Ok(false);
-            }
+        if !self.may_start(session, while_password) {
+            return Ok(false);
         }
         self.record_start(session);
         self.refresh_tokens.borrow_mut().insert(token.id.clone(), token.clone());
         Ok(true)
     }
 
-    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {
+    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<bool, StoreError> {
+        if !self.may_start(session, None) {
+            return Ok(false);
+        }
         self.record_start(session);
         self.session_tokens.borrow_mut().insert(token.id.clone(), token.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {

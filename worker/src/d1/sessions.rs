@@ -130,7 +130,8 @@ impl D1Store {
             self.stmt(
                 &format!(
                     "INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
-                     WHERE ?10 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?10)"
+                     WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND deleted_at IS NULL \
+                       AND (banned_until IS NULL OR banned_until <= ?6) AND (?10 IS NULL OR password_hash = ?10))"
                 ),
                 &[
                     s(&session.id),
@@ -162,13 +163,16 @@ impl Sessions for D1Store {
         Ok(inserted.unwrap_or(0) > 0)
     }
 
-    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<(), StoreError> {
+    async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<bool, StoreError> {
         let mut statements = self.session_start(session, None)?.to_vec();
         statements.push(self.stmt(
-            "INSERT INTO session_tokens (id, session_id, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO session_tokens (id, session_id, secret_hash, created_at) SELECT ?1, ?2, ?3, ?4 \
+             WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?2)",
             &[s(&token.id), s(&token.session_id), s(&token.secret_hash), t(token.created_at)],
         )?);
-        self.batch(statements).await.map(|_| ())
+        let results = self.batch(statements).await?;
+        let inserted = results.first().map(|r| r.meta()).transpose().map_err(backend)?.flatten().and_then(|m| m.changes);
+        Ok(inserted.unwrap_or(0) > 0)
     }
 
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {

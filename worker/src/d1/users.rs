@@ -185,7 +185,7 @@ impl Users for D1Store {
                 self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
                 self.stmt(
                     "UPDATE users SET email = NULL, username = NULL, password_hash = NULL, user_metadata = '{}', \
-                     app_metadata = '{}', deleted_at = ?2, updated_at = ?2 WHERE id = ?1",
+                     app_metadata = '{}', deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
                     &[s(id), t(at)],
                 )?,
             ])
