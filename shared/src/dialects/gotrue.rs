@@ -44,6 +44,15 @@ pub enum GotrueError {
     NotFound,
     /// A path naming something in a form it cannot take (`validation_failed`, 404).
     NotFoundBecause(&'static str),
+    /// A feature Portcullis does not offer, answered as upstream answers with it switched off.
+    Disabled {
+        /// Upstream's status.
+        status: u16,
+        /// Upstream's error code.
+        code: &'static str,
+        /// Upstream's message.
+        message: String,
+    },
     /// The app refused the request before reading it.
     Refused(Refusal),
 }
@@ -75,9 +84,10 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
         G::BadJson(JsonError(m)) => (400, "bad_json", format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, "validation_failed", (*m).into()),
         G::NoAuthorization => (401, "no_authorization", "This endpoint requires a valid Bearer token".into()),
-        G::UnsupportedGrant => (400, "validation_failed", "unsupported_grant_type".into()),
+        G::UnsupportedGrant => (400, "invalid_credentials", "unsupported_grant_type".into()),
         G::NotFound => (404, "not_found", "Not found".into()),
         G::NotFoundBecause(m) => (404, "validation_failed", (*m).into()),
+        G::Disabled { status, code, message } => (*status, *code, message.clone()),
         G::Refused(r) => {
             let (status, msg) = r.status_and_message();
             let code = match r {
@@ -228,6 +238,7 @@ pub fn render_error<P: Ports>(auth: &Auth<P>, req_headers: &http::HeaderMap, e: 
 pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
     let result = match (req.method(), path) {
         _ if super::gotrue_admin::owns(path) => super::gotrue_admin::handle(auth, req, path).await,
+        (method, _) if super::gotrue_unoffered::owns(method, path) => super::gotrue_unoffered::handle(auth, req, path).await,
         (&Method::POST, "/signup") => signup(auth, req).await,
         (&Method::POST, "/verify") => verify(auth, req).await,
         (&Method::GET, "/verify") => return verify_link(auth, req).await,
@@ -345,8 +356,8 @@ async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
         let s = auth.sign_in_anonymously(metadata, &platform(req.headers())).await?;
         return ok(&session_body(auth, &s)?);
     }
-    if !no_phone && body.email.is_none() {
-        return Err(GotrueError::Validation("Phone signups are not supported"));
+    if !no_phone && no_email {
+        return Err(phone_off("Phone signups are disabled", 400));
     }
     let email = body.email.ok_or(GotrueError::Validation("To signup, please provide your email"))?;
     let password = body.password.ok_or(GotrueError::Validation("Signup requires a valid password"))?;
@@ -531,8 +542,8 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
     match query_param(req.uri().query(), "grant_type").as_deref() {
         Some("password") => {
             let body: PasswordGrantBody = parse_json(req.body())?;
-            if body.email.is_none() && body.phone.is_some() {
-                return Err(GotrueError::Validation("Phone logins are not supported"));
+            if body.email.is_none() && body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
+                return Err(phone_off("Phone logins are disabled", 422));
             }
             let (Some(email), Some(password)) = (body.email, body.password) else {
                 return Err(FlowError::InvalidCredentials.into());
@@ -559,8 +570,15 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
             let s = auth.exchange_auth_code(code.expose(), verifier.expose(), &platform(req.headers())).await?;
             ok(&session_body(auth, &s)?)
         }
+        Some("id_token") => Err(super::gotrue_unoffered::id_token_grant(req.body())),
+        Some("web3") => Err(super::gotrue_unoffered::web3_grant()),
         _ => Err(GotrueError::UnsupportedGrant),
     }
+}
+
+/// Upstream's answers where phone numbers are switched off.
+fn phone_off(message: &'static str, status: u16) -> GotrueError {
+    GotrueError::Disabled { status, code: "phone_provider_disabled", message: message.into() }
 }
 
 #[derive(Deserialize)]
@@ -596,7 +614,7 @@ fn pkce_challenge(challenge: Option<String>, method: Option<String>) -> Result<O
 }
 
 /// The live session and account of the request's GoTrue access token.
-async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<Bearer, GotrueError> {
+pub(super) async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<Bearer, GotrueError> {
     let token = auth_token(headers, &["bearer"]).ok_or(GotrueError::NoAuthorization)?;
     auth.authenticate(token, &[Dialect::Gotrue]).await.map_err(GotrueError::Bearer)
 }
@@ -621,7 +639,7 @@ async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
     let Bearer { session, user, .. } = authenticate(auth, req.headers()).await?;
     let body: UserUpdateBody = parse_json(req.body())?;
     if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(GotrueError::Validation("Phone numbers are not supported"));
+        return Err(phone_off("Phone logins are disabled", 422));
     }
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let redirect = redirect_param(req);
@@ -676,10 +694,11 @@ struct EmailBody {
     code_challenge_method: Option<String>,
 }
 
-fn required_email(email: Option<String>, phone: Option<String>) -> Result<String, GotrueError> {
+/// The request's address; a phone number instead gets upstream's answer with phones off.
+fn required_email(email: Option<String>, phone: Option<String>, phone_answer: &'static str) -> Result<String, GotrueError> {
     match (email, phone) {
         (Some(e), _) => Ok(e),
-        (None, Some(_)) => Err(GotrueError::Validation("Phone numbers are not supported")),
+        (None, Some(_)) => Err(phone_off(phone_answer, 400)),
         (None, None) => Err(GotrueError::Validation("An email address is required")),
     }
 }
@@ -689,7 +708,7 @@ async fn recover<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respon
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let redirect = redirect_param(req);
     let landing = Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() };
-    auth.recover(&required_email(body.email, body.phone)?, landing).await?;
+    auth.recover(&required_email(body.email, body.phone, "Phone logins are disabled")?, landing).await?;
     ok(&json!({}))
 }
 
@@ -706,7 +725,7 @@ struct OtpBody {
 async fn otp<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: OtpBody = parse_json(req.body())?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
-    let email = required_email(body.email, body.phone)?;
+    let email = required_email(body.email, body.phone, "Unsupported phone provider")?;
     let metadata = Value::Object(body.data.unwrap_or_default());
     let redirect = redirect_param(req);
     let landing = Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() };
@@ -733,7 +752,7 @@ async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
         Some(_) => return Err(GotrueError::Validation("Unsupported resend type: use signup or email_change")),
         None => return Err(GotrueError::Validation("Resend requires a type")),
     };
-    let email = required_email(body.email, body.phone)?;
+    let email = required_email(body.email, body.phone, "Phone logins are disabled")?;
     let redirect = redirect_param(req);
     auth.resend(purpose, &email, Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() }).await?;
     ok(&json!({}))
@@ -741,10 +760,11 @@ async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
 
 fn settings<P: Ports>(auth: &Auth<P>) -> Response<Body> {
     let c = auth.config();
+    // Upstream's `ProviderSettings`: every one off but email (and anonymous users, if on).
     let providers = [
-        "apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly",
-        "github", "gitlab", "google", "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion",
-        "spotify", "slack", "slack_oidc", "workos", "twitch", "twitter", "x", "zoom", "phone",
+        "apple", "azure", "bitbucket", "discord", "facebook", "snapchat", "figma", "fly", "github", "gitlab", "google",
+        "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos", "twitch",
+        "twitter", "phone", "zoom",
     ];
     let mut external: Map<String, Value> = providers.iter().map(|p| (p.to_string(), Value::Bool(false))).collect();
     external.insert("email".into(), Value::Bool(true));
@@ -758,6 +778,8 @@ fn settings<P: Ports>(auth: &Auth<P>) -> Response<Body> {
             "phone_autoconfirm": false,
             "sms_provider": "",
             "saml_enabled": false,
+            "saml_private_key_next_configured": false,
+            "passkeys_enabled": false,
         }),
         &[],
     )

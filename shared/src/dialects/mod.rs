@@ -8,6 +8,7 @@ pub mod check;
 pub mod feathers;
 pub mod gotrue;
 pub mod gotrue_admin;
+pub mod gotrue_unoffered;
 pub mod graphql;
 pub mod graphql_guard;
 pub mod passwordless;
