@@ -45,6 +45,9 @@ pub struct Config {
     pub site_name: String,
     /// HS256 key for access tokens.
     pub jwt_secret: Secret<Vec<u8>>,
+    /// GoTrue's asymmetric signing keys (`JWT_KEYS`, a JWK set), if configured: its signing
+    /// key signs GoTrue's access tokens, and its public keys are published.
+    pub jwt_keys: Option<std::sync::Arc<crate::keyset::KeySet>>,
     /// Access token lifetime, seconds.
     pub jwt_exp_secs: i64,
     /// Accepted clock skew on `exp`, seconds.
@@ -144,6 +147,11 @@ impl Config {
                 reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
             });
         }
+        let jwt_keys = get("JWT_KEYS")
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| crate::keyset::KeySet::parse_cached(&Secret::new(v)))
+            .transpose()
+            .map_err(|reason| ConfigError::Invalid { name: "JWT_KEYS", reason })?;
         let uri_allow_list = var("URI_ALLOW_LIST")
             .map(|v| {
                 v.split(',')
@@ -186,6 +194,7 @@ impl Config {
             uri_allow_list,
             site_name: var("SITE_NAME").unwrap_or_else(|| "Portcullis".into()),
             jwt_secret: Secret::new(secret.into_bytes()),
+            jwt_keys,
             jwt_exp_secs: num(var("JWT_EXP"), "JWT_EXP", 3600, 30, 604_800)?,
             jwt_leeway_secs: num(var("JWT_LEEWAY"), "JWT_LEEWAY", 10, 0, 300)?,
             mailer_autoconfirm: flag(var("MAILER_AUTOCONFIRM"), "MAILER_AUTOCONFIRM")?,

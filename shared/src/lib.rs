@@ -6,7 +6,7 @@
 //! protocol to flow calls. What does not belong here: anything that knows about workerd, D1, KV,
 //! wasm-bindgen or sockets; that is the `portcullis-worker` crate's job, behind the ports.
 //!
-//! Dependency direction inside the crate: `wire` <- `model`/`ports` <- `password`/`token` <-
+//! Dependency direction inside the crate: `wire` <- `model`/`ports` <- `password`/`keyset`/`token` <-
 //! `flows` <- `dialects` <- `app`, and `dialects` <- `realtime` (Feathers over Socket.IO).
 //!
 //! `wire` holds the serde types of wire formats that a client also speaks; it is all the crate
@@ -24,6 +24,8 @@ pub mod config;
 pub mod dialects;
 #[cfg(feature = "server")]
 pub mod flows;
+#[cfg(feature = "server")]
+pub mod keyset;
 #[cfg(feature = "server")]
 pub mod mail;
 #[cfg(feature = "server")]

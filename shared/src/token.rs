@@ -1,7 +1,9 @@
 //! Tokens: signed access JWTs and opaque random tokens.
 //!
-//! JWTs are HS256 only (the algorithm allowlist: a token whose header names any other algorithm
-//! is rejected before its signature is looked at), always carry `exp`, and are checked against
+//! JWTs are HS256, or ES256 where GoTrue's keys are a JWK set (`keyset`): the algorithm
+//! allowlist rejects a token whose header names any other algorithm before its signature is
+//! looked at, and a token is verified only by the key its `kid` names (with the algorithm that
+//! key is for) or, with no known `kid`, as HS256 by the shared secret. They always carry `exp`, and are checked against
 //! the clock port with a small leeway. Claim shapes belong to the dialects; this module signs and
 //! verifies any serde type. Opaque tokens are `id.secret` with 256 random bits of secret, of
 //! which only the SHA-256 is stored and compared in constant time. One-time code digits and link
@@ -13,7 +15,9 @@ use crate::secret::Secret;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
-use jwt_compact::alg::{Hs256, Hs256Key};
+use crate::keyset::{KeySet, Signer, Verifier};
+use jwt_compact::alg::{Es256, Hs256, Hs256Key};
+use std::sync::Arc;
 use jwt_compact::{AlgorithmExt as _, Claims, Header, TimeOptions, UntrustedToken};
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
@@ -27,9 +31,13 @@ pub enum TokenError {
     /// Not a JWT at all: wrong number of parts, bad base64, unreadable header.
     #[error("token is malformed")]
     Malformed,
-    /// The header names an algorithm other than HS256 (`none` included).
+    /// The header names an algorithm other than HS256 or ES256 (`none` included), or one its
+    /// `kid`'s key is not for.
     #[error("signing method not allowed")]
     Algorithm,
+    /// An ES256 token whose `kid` names no key of ours.
+    #[error("unrecognized JWT kid")]
+    UnknownKey,
     /// HS256, but not signed with our key.
     #[error("signature is invalid")]
     BadSignature,
@@ -70,11 +78,13 @@ pub struct Verified<C> {
     pub issued_at: Option<Timestamp>,
 }
 
-/// The HS256 key and time rules for access tokens.
+/// The keys and time rules for access tokens: an HS256 secret, and for GoTrue a JWK set if
+/// one is configured (which then signs, while the secret still verifies tokens without `kid`).
 #[derive(Clone)]
 pub struct JwtKeys {
     key: Hs256Key,
     leeway_secs: i64,
+    set: Option<Arc<KeySet>>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -90,9 +100,15 @@ fn to_datetime(t: Timestamp) -> DateTime<Utc> {
 impl JwtKeys {
     /// Keys from the configured secret, accepting `exp` up to `leeway_secs` late.
     pub fn new(secret: &Secret<Vec<u8>>, leeway_secs: i64) -> Self {
+        Self::with_set(secret, leeway_secs, None)
+    }
+
+    /// [`JwtKeys::new`], signing with `set`'s signing key and verifying by its `kid`s.
+    pub fn with_set(secret: &Secret<Vec<u8>>, leeway_secs: i64, set: Option<Arc<KeySet>>) -> Self {
         Self {
             key: Hs256Key::new(secret.expose()),
             leeway_secs,
+            set,
         }
     }
 
@@ -120,9 +136,12 @@ impl JwtKeys {
         claims.issued_at = issued_at.map(|t| to_datetime(Timestamp(t.unix_seconds() * 1000)));
         claims.expiration = Some(to_datetime(Timestamp(expires_at.unix_seconds() * 1000)));
         let header = Header::empty().with_token_type(typ.unwrap_or("JWT"));
-        Hs256
-            .token(&header, &claims, &self.key)
-            .map_err(|_| TokenError::Signing)
+        let signed = match self.set.as_deref().map(|s| &s.signer) {
+            None => Hs256.token(&header, &claims, &self.key),
+            Some(Signer::Hs256 { kid, key }) => Hs256.token(&header.with_key_id(kid.clone()), &claims, key),
+            Some(Signer::Es256 { kid, key }) => Es256.token(&header.with_key_id(kid.clone()), &claims, key),
+        };
+        signed.map_err(|_| TokenError::Signing)
     }
 
     /// Verifies signature, algorithm and expiry at `now`, and reads the claims.
@@ -132,17 +151,28 @@ impl JwtKeys {
         now: Timestamp,
     ) -> Result<Verified<C>, TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
-        if untrusted.algorithm() != "HS256" {
+        let algorithm = untrusted.algorithm();
+        if algorithm != "HS256" && algorithm != "ES256" {
             return Err(TokenError::Algorithm);
         }
-        let token = Hs256
-            .validator::<C>(&self.key)
-            .validate(&untrusted)
-            .map_err(|e| match e {
-                jwt_compact::ValidationError::InvalidSignature => TokenError::BadSignature,
-                jwt_compact::ValidationError::AlgorithmMismatch { .. } => TokenError::Algorithm,
-                _ => TokenError::Claims,
-            })?;
+        let named = match (&self.set, untrusted.header().key_id.as_deref()) {
+            (Some(set), Some(kid)) => set.verifier(kid),
+            _ => None,
+        };
+        // The key its kid names, for the algorithm that key is for; else the shared secret,
+        // for HS256 only (upstream's fallback for tokens from before the key set).
+        let validated = match (named, algorithm) {
+            (Some(Verifier::Es256(key)), "ES256") => Es256.validator::<C>(key).validate(&untrusted),
+            (Some(Verifier::Hs256(key)), "HS256") => Hs256.validator::<C>(key).validate(&untrusted),
+            (Some(_), _) => return Err(TokenError::Algorithm),
+            (None, "HS256") => Hs256.validator::<C>(&self.key).validate(&untrusted),
+            (None, _) => return Err(TokenError::UnknownKey),
+        };
+        let token = validated.map_err(|e| match e {
+            jwt_compact::ValidationError::InvalidSignature => TokenError::BadSignature,
+            jwt_compact::ValidationError::AlgorithmMismatch { .. } => TokenError::Algorithm,
+            _ => TokenError::Claims,
+        })?;
         let claims = token.claims();
         let now_dt = to_datetime(now);
         let options = TimeOptions::new(Duration::seconds(self.leeway_secs), move || now_dt);

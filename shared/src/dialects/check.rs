@@ -38,6 +38,7 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
         CheckError::Flow(F::BadToken(
             TokenError::Malformed
             | TokenError::Algorithm
+            | TokenError::UnknownKey
             | TokenError::BadSignature
             | TokenError::Claims
             | TokenError::Audience { .. }

@@ -114,7 +114,7 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::BadToken(TokenError::Expired) => (401, "jwt expired".into()),
         F::BadToken(TokenError::Malformed) => (401, "jwt malformed".into()),
         F::BadToken(TokenError::BadSignature) => (401, "invalid signature".into()),
-        F::BadToken(TokenError::Algorithm) => (401, "invalid algorithm".into()),
+        F::BadToken(TokenError::Algorithm | TokenError::UnknownKey) => (401, "invalid algorithm".into()),
         F::BadToken(TokenError::Audience { expected }) => (401, format!("jwt audience invalid. expected: {expected}")),
         F::BadToken(TokenError::Issuer { expected }) => (401, format!("jwt issuer invalid. expected: {expected}")),
         F::BadToken(TokenError::Claims | TokenError::Signing) => (401, "invalid token".into()),

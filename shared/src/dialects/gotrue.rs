@@ -1,7 +1,8 @@
-//! GoTrue (Supabase Auth): `/signup`, `/verify`, `/token` (password, refresh_token and pkce
-//! grants),
-//! `/user` (GET and PUT), `/logout`, `/recover`, `/otp`, `/resend`, `/settings`, `/health`,
-//! served at `/` and under `/auth/v1`, for `@supabase/auth-js` unchanged.
+//! GoTrue (Supabase Auth): `/signup` (also anonymous), `/verify`, `/token` (password,
+//! refresh_token and pkce grants), `/user` (GET and PUT), `/reauthenticate`, `/logout`,
+//! `/recover`, `/otp`, `/resend`, `/settings`, `/health`, `/.well-known/jwks.json`, served at
+//! `/` and under `/auth/v1`, for `@supabase/auth-js` unchanged. The admin API is in
+//! `gotrue_admin`, the answers for what is not offered in `gotrue_unoffered`.
 //!
 //! Wire shapes follow supabase/auth `internal/api/*`. Errors use both of GoTrue's formats: with
 //! request header `X-Supabase-Api-Version: 2024-01-01` (what auth-js sends) the body is
@@ -137,6 +138,7 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
         F::BadToken(
             t @ (TokenError::Malformed
             | TokenError::Algorithm
+            | TokenError::UnknownKey
             | TokenError::BadSignature
             | TokenError::Claims
             | TokenError::Audience { .. }
@@ -252,6 +254,11 @@ pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -
         (&Method::POST, "/resend") => resend(auth, req).await,
         (&Method::GET, "/settings") => Ok(settings(auth)),
         (&Method::GET, "/health") => Ok(health()),
+        (&Method::GET, "/.well-known/jwks.json") => Ok(json_response(
+            StatusCode::OK,
+            &auth.jwks(),
+            &[("cache-control", "public, max-age=600".to_string())],
+        )),
         _ => Err(GotrueError::NotFound),
     };
     let mut response = result.unwrap_or_else(|e| render_error(auth, req.headers(), &e));

@@ -438,6 +438,7 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             F::BadToken(
                 TokenError::Malformed
                 | TokenError::Algorithm
+                | TokenError::UnknownKey
                 | TokenError::BadSignature
                 | TokenError::Audience { .. }
                 | TokenError::Issuer { .. }

@@ -85,7 +85,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
     serde_json::from_slice(body).map_err(|e| JsonError(e.to_string()))
 }
 
-/// A JSON response with extra headers.
+/// A JSON response with extra headers; `cache-control: no-store` unless they set their own.
 pub fn json_response(
     status: StatusCode,
     value: &serde_json::Value,
@@ -93,8 +93,10 @@ pub fn json_response(
 ) -> Response<Body> {
     let mut builder = Response::builder()
         .status(status)
-        .header("content-type", "application/json; charset=utf-8")
-        .header("cache-control", "no-store");
+        .header("content-type", "application/json; charset=utf-8");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("cache-control")) {
+        builder = builder.header("cache-control", "no-store");
+    }
     for (k, v) in headers {
         builder = builder.header(*k, v.as_str());
     }

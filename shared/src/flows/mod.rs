@@ -220,7 +220,7 @@ impl<P: Ports> Auth<P> {
     /// Builds the service; fails only on unusable password parameters.
     pub fn new(ports: P, config: Config) -> Result<Self, FlowError> {
         let hasher = PasswordHasher::new(config.password_params)?;
-        let keys = DialectKeys::new(&config.jwt_secret, config.jwt_leeway_secs);
+        let keys = DialectKeys::new(&config.jwt_secret, config.jwt_keys.clone(), config.jwt_leeway_secs);
         let code_key = derive_key(config.jwt_secret.expose(), b"portcullis one-time codes v1");
         let refresh_key = derive_key(config.jwt_secret.expose(), b"portcullis refresh successors v1");
         Ok(Self {
@@ -245,6 +245,15 @@ impl<P: Ports> Auth<P> {
     /// arguments graphql-jwt's mode takes); the rules that read them live in the flows.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// GoTrue's published keys (`/.well-known/jwks.json`): the public part of each ES256 key of
+    /// `JWT_KEYS`; none without it (HS256 keys are secrets).
+    pub fn jwks(&self) -> serde_json::Value {
+        match &self.config.jwt_keys {
+            Some(set) => set.jwks(),
+            None => serde_json::json!({"keys": []}),
+        }
     }
 
     /// The ports, for tests and adapters to inspect; no dialect uses them.
@@ -287,8 +296,9 @@ impl<P: Ports> Auth<P> {
     }
 }
 
-/// The HS256 keys of the dialects' access tokens. GoTrue's is `JWT_SECRET` itself, as
-/// upstream's is, so resource servers that verify Supabase tokens with it keep working;
+/// The keys of the dialects' access tokens. GoTrue's is `JWT_SECRET` itself, as upstream's
+/// is (or the `JWT_KEYS` set, which then signs, with `JWT_SECRET` still verifying tokens
+/// without `kid`), so resource servers that verify Supabase tokens with it keep working;
 /// Feathers' and graphql-jwt's are derived from it per dialect, so no verifier that holds the
 /// shared secret (PostgREST and the like) ever takes their tokens for GoTrue's.
 struct DialectKeys {
@@ -298,10 +308,10 @@ struct DialectKeys {
 }
 
 impl DialectKeys {
-    fn new(secret: &Secret<Vec<u8>>, leeway_secs: i64) -> Self {
+    fn new(secret: &Secret<Vec<u8>>, set: Option<std::sync::Arc<crate::keyset::KeySet>>, leeway_secs: i64) -> Self {
         let derived = |label: &[u8]| JwtKeys::new(&derive_key(secret.expose(), label), leeway_secs);
         Self {
-            gotrue: JwtKeys::new(secret, leeway_secs),
+            gotrue: JwtKeys::with_set(secret, leeway_secs, set),
             feathers: derived(b"portcullis feathers access tokens v1"),
             graphql: derived(b"portcullis graphql-jwt tokens v1"),
         }

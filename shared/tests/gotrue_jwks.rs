@@ -1,0 +1,176 @@
+//! GoTrue's asymmetric signing keys through the app with a fixed clock: with `JWT_KEYS`,
+//! access tokens are ES256 with `kid`, `/.well-known/jwks.json` publishes the public keys, a
+//! rotation keeps every listed key's tokens valid, and no token is taken by the wrong key or
+//! algorithm.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+use base64::Engine as _;
+use portcullis_shared::keyset::KeySet;
+use portcullis_shared::model::Timestamp;
+use portcullis_shared::secret::Secret;
+use portcullis_shared::token::{JwtKeys, TokenError};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use support::*;
+
+// Test-only keys, made for this suite.
+const ES1: &str = r#"{"kty":"EC","x":"8Exyro4ioyD02_o2Fnt4VSrUShP2G6UoNcPqM6WqzDA","y":"FYskva6b3JC66rKJQou3ymFtquwSVusAeyDWmbFExv4","crv":"P-256","d":"Rm6Vrszm8D5oNEpdsLQnnTyXtZ52p51RVnsSdc80YAw","kid":"test-es-1","alg":"ES256","key_ops":["sign","verify"]}"#;
+const ES2: &str = r#"{"kty":"EC","x":"mlY0JNTHsu58lkZEGDkW3TlAaTHX5H0MEe6o4Gs0wy0","y":"ZjWDuF4B2K0WMlH9-kiaQE5yCKPORJ_SDECq6u1HmCQ","crv":"P-256","d":"RRYdRjoGC4zW2uVy4uiyfKBDgEyGOVuLmrg0guL4Avg","kid":"test-es-2","alg":"ES256","key_ops":["sign","verify"]}"#;
+const NOW: Timestamp = Timestamp(1_700_000_000_000);
+
+fn verify_only(jwk: &str) -> String {
+    jwk.replace(r#""key_ops":["sign","verify"]"#, r#""key_ops":["verify"]"#)
+}
+
+fn part(token: &str, n: usize) -> Value {
+    let raw = token.split('.').nth(n).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).unwrap()).unwrap()
+}
+
+fn keys(set: &str) -> JwtKeys {
+    let set = Arc::new(KeySet::parse(set).unwrap());
+    JwtKeys::with_set(&Secret::new(b"test-secret-test-secret-test-secret!".to_vec()), 0, Some(set))
+}
+
+#[test]
+fn with_a_key_set_tokens_are_es256_with_kid_and_the_set_is_published() {
+    let app = app_with(&[("JWT_KEYS", &format!("[{ES1},{}]", verify_only(ES2)))]);
+    let s = confirmed_user(&app, "ann@example.com", "s3cret-pass");
+    let token = s["access_token"].as_str().unwrap();
+    assert_eq!(part(token, 0), json!({"alg": "ES256", "kid": "test-es-1", "typ": "JWT"}));
+    assert_eq!(get(&app, "/user", Some(token)).status, 200);
+    assert_eq!(check(&app, token).status, 200);
+    assert_eq!(refresh(&app, s["refresh_token"].as_str().unwrap()).status, 200);
+    for path in ["/.well-known/jwks.json", "/auth/v1/.well-known/jwks.json"] {
+        let r = get(&app, path, None);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers["cache-control"], "public, max-age=600");
+        let kids: Vec<&str> = r.body["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+        assert_eq!(kids, ["test-es-1", "test-es-2"]);
+        for key in r.body["keys"].as_array().unwrap() {
+            assert_eq!(key["kty"], "EC");
+            assert_eq!(key["crv"], "P-256");
+            assert_eq!(key["alg"], "ES256");
+            assert_eq!(key["use"], "sig");
+            assert_eq!(key["key_ops"], json!(["verify"]));
+            assert!(key.get("d").is_none(), "no private part: {key}");
+        }
+    }
+    // Feathers keeps its own HS256 key, with no kid.
+    let f = call(&app, "POST", "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": "s3cret-pass"}), None);
+    assert_eq!(part(f.body["accessToken"].as_str().unwrap(), 0)["alg"], "HS256");
+    // The service role's HS256 key still works.
+    let service = JwtKeys::new(&app.auth().config().jwt_secret, 0).sign(json!({"role": "service_role"}), NOW, NOW.plus_secs(600), None).unwrap();
+    assert_eq!(call(&app, "GET", "/admin/users", &Value::Null, Some(&service)).status, 200);
+}
+
+#[test]
+fn without_a_key_set_nothing_is_published() {
+    let app = app();
+    let r = get(&app, "/.well-known/jwks.json", None);
+    assert_eq!(r.body, json!({"keys": []}));
+    let s = confirmed_user(&app, "ann@example.com", "s3cret-pass");
+    assert_eq!(part(s["access_token"].as_str().unwrap(), 0), json!({"alg": "HS256", "typ": "JWT"}));
+}
+
+#[test]
+fn a_token_from_before_the_key_set_still_verifies_by_the_secret() {
+    let app = app_with(&[("JWT_KEYS", &format!("[{ES1}]"))]);
+    let s = confirmed_user(&app, "ann@example.com", "s3cret-pass");
+    let claims = part(s["access_token"].as_str().unwrap(), 1);
+    let legacy = JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    let body = json!({"sub": claims["sub"], "session_id": claims["session_id"], "aud": "authenticated",
+                      "iss": claims["iss"], "role": "authenticated", "email": claims["email"]});
+    let old = legacy.sign(body, NOW, NOW.plus_secs(600), None).unwrap();
+    assert_eq!(get(&app, "/user", Some(&old)).status, 200);
+}
+
+#[test]
+fn a_rotation_keeps_every_listed_keys_tokens_until_the_key_is_removed() {
+    let claims = json!({"sub": "u", "session_id": "s"});
+    let before = keys(&format!("[{ES1}]"));
+    let old = before.sign(claims.clone(), NOW, NOW.plus_secs(600), None).unwrap();
+    // Step 1: the next key is listed, verify-only; nothing changes for tokens.
+    let listed = keys(&format!("[{ES1},{}]", verify_only(ES2)));
+    assert!(listed.verify::<Value>(&old, NOW).is_ok());
+    // Step 2: the new key signs; the old one stays listed, verify-only.
+    let switched = keys(&format!("[{},{ES2}]", verify_only(ES1)));
+    let new = switched.sign(claims.clone(), NOW, NOW.plus_secs(600), None).unwrap();
+    assert_eq!(part(&new, 0)["kid"], "test-es-2");
+    assert!(switched.verify::<Value>(&old, NOW).is_ok(), "old tokens still verify");
+    assert!(listed.verify::<Value>(&new, NOW).is_ok(), "a worker one step behind takes new tokens");
+    // Step 3: the old key goes; its tokens with it.
+    let after = keys(&format!("[{ES2}]"));
+    assert_eq!(after.verify::<Value>(&old, NOW).unwrap_err(), TokenError::UnknownKey);
+    assert!(after.verify::<Value>(&new, NOW).is_ok());
+}
+
+#[test]
+fn no_token_is_taken_by_the_wrong_key_or_algorithm() {
+    let set = keys(&format!("[{ES1},{}]", verify_only(ES2)));
+    let claims = json!({"sub": "u"});
+    let good = set.sign(claims.clone(), NOW, NOW.plus_secs(600), None).unwrap();
+    let [header, payload, signature] = {
+        let p: Vec<&str> = good.split('.').collect();
+        [p[0].to_string(), p[1].to_string(), p[2].to_string()]
+    };
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    // Signed by key 1, claiming key 2.
+    let relabelled = format!("{}.{payload}.{signature}", b64(&json!({"alg": "ES256", "kid": "test-es-2", "typ": "JWT"})));
+    assert_eq!(set.verify::<Value>(&relabelled, NOW).unwrap_err(), TokenError::BadSignature);
+    // An unknown kid, or none, for ES256.
+    for h in [json!({"alg": "ES256", "kid": "nobody"}), json!({"alg": "ES256"})] {
+        let t = format!("{}.{payload}.{signature}", b64(&h));
+        assert_eq!(set.verify::<Value>(&t, NOW).unwrap_err(), TokenError::UnknownKey);
+    }
+    // The classic confusion: HS256 with an EC key's kid (its public key as the HMAC secret).
+    let confused = format!("{}.{payload}.{signature}", b64(&json!({"alg": "HS256", "kid": "test-es-1"})));
+    assert_eq!(set.verify::<Value>(&confused, NOW).unwrap_err(), TokenError::Algorithm);
+    for alg in ["none", "RS256", "ES384", "PS256"] {
+        let t = format!("{}.{payload}.{signature}", b64(&json!({"alg": alg, "kid": "test-es-1"})));
+        assert_eq!(set.verify::<Value>(&t, NOW).unwrap_err(), TokenError::Algorithm, "{alg}");
+    }
+    let tampered = format!("{header}.{}.{signature}", b64(&json!({"sub": "someone else", "exp": 1_700_000_600})));
+    assert_eq!(set.verify::<Value>(&tampered, NOW).unwrap_err(), TokenError::BadSignature);
+    assert_eq!(set.verify::<Value>(&good, NOW.plus_secs(601)).unwrap_err(), TokenError::Expired);
+}
+
+#[test]
+fn tokens_of_unknown_keys_are_refused_in_gotrues_words() {
+    let app = app_with(&[("JWT_KEYS", &format!("[{ES1}]"))]);
+    let s = confirmed_user(&app, "ann@example.com", "s3cret-pass");
+    let mut claims = part(s["access_token"].as_str().unwrap(), 1);
+    for registered in ["exp", "iat"] {
+        claims.as_object_mut().unwrap().remove(registered);
+    }
+    let stranger = keys(&format!("[{}]", ES2.replace("test-es-2", "someone-elses")));
+    let forged = stranger.sign(claims, NOW, NOW.plus_secs(600), None).unwrap();
+    let r = get(&app, "/user", Some(&forged));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (403, "bad_jwt"), "{}", r.raw);
+    assert_eq!(r.body["message"], "invalid JWT: unable to parse or verify signature, unrecognized JWT kid");
+    assert_eq!(check(&app, &forged).status, 401);
+}
+
+#[test]
+fn a_bad_key_set_is_a_configuration_error_that_names_what_to_fix() {
+    for (keys, expected) in [
+        ("{not json", "JWT_KEYS"),
+        (&*format!("[{}]", verify_only(ES1)), "no key has sign"),
+        (&*format!("[{ES1},{ES2}]"), "more than one key"),
+    ] {
+        let mut vars: Vec<(&str, &str)> = vec![("JWT_KEYS", keys)];
+        vars.push(("SITE_URL", "http://localhost:3000"));
+        let e = portcullis_shared::Config::from_lookup(|k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()).or_else(|| match k {
+                "API_EXTERNAL_URL" => Some("http://auth.test".into()),
+                "JWT_SECRET" => Some("test-secret-test-secret-test-secret!".into()),
+                _ => None,
+            })
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("JWT_KEYS") && e.contains(expected), "{e}");
+        assert!(!e.contains("Rm6Vrszm"), "no key material in {e}");
+    }
+}
