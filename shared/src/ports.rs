@@ -50,7 +50,8 @@ pub trait Users {
     async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// The account with this username, compared regardless of (ASCII) case.
     async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
-    /// Marks the address confirmed (no-op if it already is).
+    /// Marks the address confirmed (no-op if it already is), which also makes an anonymous
+    /// account permanent.
     async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// Replaces the password hash.
     async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp)

@@ -117,3 +117,34 @@ fn bad_anonymous_sign_ins_are_400_and_create_nothing() {
     assert_eq!(big.status, 413);
     assert_eq!(ports(&app).store.all_users().len(), 0);
 }
+
+#[test]
+fn the_anonymous_session_that_asked_for_an_address_ends_when_the_address_is_confirmed() {
+    let app = app_with(&[ON]);
+    // Someone converts an anonymous account to Ann's address; Ann confirms the mail.
+    let s = post(&app, "/signup", &json!({})).body;
+    let token = s["access_token"].as_str().unwrap().to_string();
+    assert_eq!(put(&app, "/user", &token, &json!({"email": "ann@example.com", "password": "s3cret-pass"})).status, 200);
+    let link = link_token_for(&app, "ann@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email_change", "token_hash": link}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let r = get(&app, "/user", Some(&token));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (403, "session_not_found"), "the asking session ended: {}", r.raw);
+    assert_eq!(refresh(&app, s["refresh_token"].as_str().unwrap()).status, 400);
+    assert_eq!(get(&app, "/user", v.body["access_token"].as_str()).status, 200, "whoever confirmed is signed in");
+}
+
+#[test]
+fn every_way_an_address_gets_confirmed_makes_the_account_permanent() {
+    let app = app_with(&[ON]);
+    let id = post(&app, "/signup", &json!({})).body["user"]["id"].as_str().unwrap().to_string();
+    let keys = portcullis_shared::token::JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    let now = portcullis_shared::model::Timestamp(1_700_000_000_000);
+    let service = keys.sign(json!({"role": "service_role"}), now, now.plus_secs(600), None).unwrap();
+    let path = format!("/admin/users/{id}");
+    assert_eq!(call(&app, "PUT", &path, &json!({"email": "bob@example.com"}), Some(&service)).body["is_anonymous"], true);
+    let confirmed = call(&app, "PUT", &path, &json!({"email_confirm": true, "password": "s3cret-pass"}), Some(&service));
+    assert_eq!(confirmed.body["is_anonymous"], false, "{}", confirmed.raw);
+    let s = login(&app, "bob@example.com", "s3cret-pass");
+    assert_eq!(claims(s.body["access_token"].as_str().unwrap())["is_anonymous"], false);
+}

@@ -11,7 +11,7 @@
 use super::mailing::LinkTo;
 use super::{Auth, FlowError};
 use crate::model::{OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::{Codes as _, Ports, StoreError, Users as _};
+use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
 
 /// A requested email change, for GoTrue's `new_email` and `email_change_sent_at`.
 #[derive(Debug, Clone)]
@@ -116,6 +116,12 @@ impl<P: Ports> Auth<P> {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
             Err(e) => return Err(e.into()),
+        }
+        // An anonymous account gets its first address: as at any first proof, every session
+        // started before ends, since whoever asked for the change (with nothing but a session
+        // to show) may not be the mailbox's owner; the one who confirmed is signed in.
+        if user.is_anonymous {
+            self.sessions().revoke(&user.id, "", crate::model::LogoutScope::Global, now).await?;
         }
         if let Some(old) = user.email.as_deref().filter(|old| *old != new_address) {
             self.send_email_changed(old, &new_address);

@@ -197,6 +197,7 @@ impl<P: Ports> Auth<P> {
             self.first_proof_of_mailbox(&mut user, &code, now).await?;
             self.users().confirm_email(&user.id, now).await?;
             user.email_confirmed_at = Some(now);
+            user.is_anonymous = false;
         }
         Ok(CodeUse::Done(Box::new(user)))
     }

@@ -415,6 +415,9 @@ async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now: Timestamp
     ensure!(got.app_metadata == serde_json::json!({"plan": "pro"}), "app_metadata {:?}", got.app_metadata);
     ensure!(got.banned_until == Some(now.plus_secs(60)) && got.is_banned(now), "banned_until {:?}", got.banned_until);
     ensure!(got.email.as_deref() == Some(moved.as_str()) && got.email_confirmed_at.is_none() && got.is_anonymous, "unconfirmed move {got:?}");
+    store.confirm_email(&u.id, now).await.map_err(err)?;
+    let got = store.by_id(&u.id).await.map_err(err)?.ok_or("vanished")?;
+    ensure!(got.email_confirmed_at == Some(now) && !got.is_anonymous, "confirming left the account anonymous: {got:?}");
     store.set_email(&u.id, &moved, true, now).await.map_err(err)?;
     store.set_banned_until(&u.id, None, now).await.map_err(err)?;
     let got = store.by_id(&u.id).await.map_err(err)?.ok_or("vanished")?;

@@ -103,6 +103,7 @@ impl Users for MemoryStore {
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             if u.email_confirmed_at.is_none() {
                 u.email_confirmed_at = Some(at);
+                u.is_anonymous = false;
                 u.updated_at = at;
             }
         }

@@ -93,7 +93,7 @@ impl Users for D1Store {
 
     async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
-            "UPDATE users SET email_confirmed_at = ?2, updated_at = ?2 WHERE id = ?1 AND email_confirmed_at IS NULL",
+            "UPDATE users SET email_confirmed_at = ?2, is_anonymous = 0, updated_at = ?2 WHERE id = ?1 AND email_confirmed_at IS NULL",
             &[s(id), t(at)],
         )
         .await
