@@ -269,7 +269,7 @@ test("bad input gets a 4xx in GoTrue's shape and writes nothing", async () => {
     ["verify: over-long token", `${u}/verify`, { body: { type: "signup", email: "t@example.com", token: "1".repeat(5000) } }, 403, "otp_expired"],
     ["verify: unknown token_hash", `${u}/verify`, { body: { type: "signup", token_hash: "nope" } }, 403, "otp_expired"],
     ["token: unknown grant_type", `${u}/token?grant_type=magic`, { body: {} }, 400, "invalid_credentials"],
-    ["token: missing grant_type", `${u}/token`, { body: {} }, 400, "validation_failed"],
+    ["token: missing grant_type", `${u}/token`, { body: {} }, 400, "invalid_credentials"],
     ["token: malformed JSON", `${u}/token?grant_type=password`, { raw: "{{" }, 400, "bad_json"],
     ["token: missing password", `${u}/token?grant_type=password`, { body: { email: "t@example.com" } }, 400, "invalid_credentials"],
     ["token: password of wrong type", `${u}/token?grant_type=password`, { body: { email: "t@example.com", password: 5 } }, 400, "bad_json"],

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startWorker, call } from "./harness.js";
+import { startWorker, call, memoryStorage } from "./harness.js";
 
 let dir;
 let n = 0;
@@ -24,11 +24,10 @@ const verifyOnly = (k) => ({ ...k, key_ops: ["verify"] });
 /** An auth-js client of its own (its own JWKS cache), recording the URLs it fetches. */
 function client(worker) {
   const fetched = [];
-  const items = new Map();
   const auth = new GoTrueClient({
     url: `${worker.url}/auth/v1`,
     storageKey: `jwks-e2e-${n++}`,
-    storage: { getItem: (k) => items.get(k) ?? null, setItem: (k, v) => void items.set(k, v), removeItem: (k) => void items.delete(k) },
+    storage: memoryStorage(),
     persistSession: true,
     autoRefreshToken: false,
     fetch: (url, init) => {

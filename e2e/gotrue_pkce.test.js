@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, linkIn, call } from "./harness.js";
+import { startMailCatcher, startWorker, linkIn, call, memoryStorage } from "./harness.js";
 
 let mail, worker;
 let n = 0;
@@ -24,12 +24,7 @@ after(async () => {
 
 /** A browser tab's client: PKCE, its own storage (where auth-js keeps the verifier). */
 function tab() {
-  const items = new Map();
-  const storage = {
-    getItem: (k) => items.get(k) ?? null,
-    setItem: (k, v) => void items.set(k, v),
-    removeItem: (k) => void items.delete(k),
-  };
+  const storage = memoryStorage();
   const client = new GoTrueClient({
     url: `${worker.url}/auth/v1`,
     flowType: "pkce",
@@ -38,7 +33,7 @@ function tab() {
     autoRefreshToken: false,
     detectSessionInUrl: false,
   });
-  return { client, items };
+  return { client, items: storage.items };
 }
 
 /** Follows the newest mailed link (as the mail reader's browser would) and returns the redirect. */

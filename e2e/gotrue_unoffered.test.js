@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, codeIn } from "./harness.js";
+import { startMailCatcher, startWorker, codeIn, memoryStorage } from "./harness.js";
 
 let mail, worker;
 const client = () => new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
@@ -37,9 +37,7 @@ test("phone, id_token and SSO sign-ins get upstream's disabled answers", async (
 });
 
 test("MFA enrollment and identity linking answer as switched off, for a signed-in user", async () => {
-  const items = new Map();
-  const storage = { getItem: (k) => items.get(k) ?? null, setItem: (k, v) => void items.set(k, v), removeItem: (k) => void items.delete(k) };
-  const auth = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage });
+  const auth = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: memoryStorage() });
   const email = `unoffered-${Date.now()}@example.com`;
   await auth.signUp({ email, password: "an unoffered password" });
   await auth.verifyOtp({ email, token: codeIn(await mail.latest(email)), type: "signup" });

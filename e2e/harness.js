@@ -174,6 +174,17 @@ export async function call(url, { method = "POST", body, headers = {}, raw } = {
   return { status: res.status, headers: res.headers, json, text };
 }
 
+/** A browser tab's localStorage for auth-js (`storage`), in memory; `items` is what it holds. */
+export function memoryStorage() {
+  const items = new Map();
+  return {
+    items,
+    getItem: (k) => items.get(k) ?? null,
+    setItem: (k, v) => void items.set(k, v),
+    removeItem: (k) => void items.delete(k),
+  };
+}
+
 /** Headless Chromium from Debian's package, with the flags TOOLCHAIN.md lists. */
 export function launchChromium() {
   return chromium.launch({

@@ -111,13 +111,11 @@ impl<P: Ports> Auth<P> {
         match purpose {
             Purpose::Signup if !user.is_confirmed() => {
                 // A re-send stands for the attempt it re-sends: it keeps the password if that
-                // attempt's code would have.
-                // Whoever asks, the new code keeps the pending one's PKCE binding: a stranger's
-                // re-send must neither bind the owner's link to the stranger's challenge nor
-                // turn the owner's PKCE link into one that carries a session.
+                // attempt's code would have, and was sent to this very address (the account may
+                // have moved since). Whoever asks, it keeps the pending code's PKCE binding: a
+                // stranger's re-send must neither bind the owner's link to the stranger's
+                // challenge nor turn the owner's PKCE link into one that carries a session.
                 let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
-                // Only a code that went to this very address stands for its attempt (the
-                // account may have moved since).
                 let keeps = pending.as_ref().is_some_and(|c| c.keeps_attempt && c.sent_to == email);
                 let pkce = pending.as_ref().and_then(|c| c.pkce.as_ref());
                 let link = LinkTo::Verify(Landing { pkce, ..landing });

@@ -27,7 +27,7 @@ pub struct SignedIn {
 impl<P: Ports> Auth<P> {
     /// Starts a session for `user`, stores it with its first refresh token and records the
     /// sign-in on the account. Every sign-in of every dialect comes through here or
-    /// [`Auth::start_token_session`], which refuse a banned account ([`FlowError::UserBanned`]).
+    /// [`Auth::start_token_session`], which refuse a banned or soft-deleted account.
     pub async fn start_session(
         &self,
         user: User,
