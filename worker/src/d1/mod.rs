@@ -46,12 +46,18 @@ impl D1Store {
     /// Runs a statement and returns how many rows it changed.
     pub(crate) async fn changes(&self, sql: &str, args: &[JsValue]) -> Result<usize, StoreError> {
         let result = self.stmt(sql, args)?.run().await.map_err(backend)?;
-        Ok(result.meta().map_err(backend)?.and_then(|m| m.changes).unwrap_or(0))
+        changed(Some(&result))
     }
 
     pub(crate) async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<worker::D1Result>, StoreError> {
         self.db.batch(statements).await.map_err(backend)
     }
+}
+
+/// How many rows a statement's result (one of a batch's, say) says it changed; 0 for none.
+pub(crate) fn changed(result: Option<&worker::D1Result>) -> Result<usize, StoreError> {
+    let meta = result.map(worker::D1Result::meta).transpose().map_err(backend)?.flatten();
+    Ok(meta.and_then(|m| m.changes).unwrap_or(0))
 }
 
 pub(crate) fn backend(e: worker::Error) -> StoreError {

@@ -159,8 +159,7 @@ impl Sessions for D1Store {
         let mut statements = self.session_start(session, while_password)?.to_vec();
         statements.push(self.insert_refresh("INSERT", token)?);
         let results = self.batch(statements).await?;
-        let inserted = results.first().map(|r| r.meta()).transpose().map_err(backend)?.flatten().and_then(|m| m.changes);
-        Ok(inserted.unwrap_or(0) > 0)
+        Ok(super::changed(results.first())? > 0)
     }
 
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<bool, StoreError> {
@@ -171,8 +170,7 @@ impl Sessions for D1Store {
             &[s(&token.id), s(&token.session_id), s(&token.secret_hash), t(token.created_at)],
         )?);
         let results = self.batch(statements).await?;
-        let inserted = results.first().map(|r| r.meta()).transpose().map_err(backend)?.flatten().and_then(|m| m.changes);
-        Ok(inserted.unwrap_or(0) > 0)
+        Ok(super::changed(results.first())? > 0)
     }
 
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -235,8 +233,7 @@ impl Sessions for D1Store {
                 self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(user_id)])?,
             ])
             .await?;
-        let meta = results.first().map(|r| r.meta().map_err(super::backend)).transpose()?.flatten();
-        Ok(meta.and_then(|m| m.changes).unwrap_or(0))
+        super::changed(results.first())
     }
 
     async fn refresh_token(&self, id: &str) -> Result<Option<(RefreshToken, Session, User)>, StoreError> {

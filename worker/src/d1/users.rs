@@ -190,8 +190,7 @@ impl Users for D1Store {
                 )?,
             ])
             .await?;
-        let changed = results.last().map(|r| r.meta().map_err(super::backend)).transpose()?.flatten().and_then(|m| m.changes);
-        Ok(changed.unwrap_or(0) > 0)
+        Ok(super::changed(results.last())? > 0)
     }
 
     async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
