@@ -58,6 +58,13 @@ pub enum GotrueError {
     Refused(Refusal),
 }
 
+impl GotrueError {
+    /// Upstream's answer for a feature that is switched off.
+    pub fn disabled(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        GotrueError::Disabled { status, code, message: message.into() }
+    }
+}
+
 impl From<FlowError> for GotrueError {
     fn from(e: FlowError) -> Self {
         GotrueError::Flow(e)
@@ -585,7 +592,7 @@ async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
 
 /// Upstream's answers where phone numbers are switched off.
 fn phone_off(message: &'static str, status: u16) -> GotrueError {
-    GotrueError::Disabled { status, code: "phone_provider_disabled", message: message.into() }
+    GotrueError::disabled(status, "phone_provider_disabled", message)
 }
 
 #[derive(Deserialize)]

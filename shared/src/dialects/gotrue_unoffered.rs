@@ -30,10 +30,6 @@ const ID_TOKEN_PROVIDERS: &[(&str, &str)] = &[
     ("vercel_marketplace", ""),
 ];
 
-fn off(status: u16, code: &'static str, message: impl Into<String>) -> GotrueError {
-    GotrueError::Disabled { status, code, message: message.into() }
-}
-
 /// Whether `path` is one of these features'.
 pub fn owns(method: &Method, path: &str) -> bool {
     (method == Method::GET && path == "/authorize")
@@ -52,23 +48,23 @@ pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -
         return Err(unsupported_provider(query_param(req.uri().query(), "provider").as_deref()));
     }
     if path == "/sso" || path.starts_with("/sso/") {
-        return Err(off(404, "saml_provider_disabled", "SAML 2.0 is disabled"));
+        return Err(GotrueError::disabled(404, "saml_provider_disabled", "SAML 2.0 is disabled"));
     }
     if path == "/passkeys" || path.starts_with("/passkeys/") {
-        return Err(off(404, "passkey_disabled", "Passkeys are disabled"));
+        return Err(GotrueError::disabled(404, "passkey_disabled", "Passkeys are disabled"));
     }
     // The rest sit behind upstream's authentication.
     let bearer = authenticate(auth, req.headers()).await?;
     if path.starts_with("/user/identities/") {
         return match (req.method(), path) {
             (&Method::GET, "/user/identities/authorize") | (&Method::DELETE, _) => {
-                Err(off(404, "manual_linking_disabled", "Manual linking is disabled"))
+                Err(GotrueError::disabled(404, "manual_linking_disabled", "Manual linking is disabled"))
             }
             _ => Err(GotrueError::NotFound),
         };
     }
     if bearer.user.is_anonymous {
-        return Err(off(403, "no_authorization", "Anonymous user not allowed to perform these actions"));
+        return Err(GotrueError::disabled(403, "no_authorization", "Anonymous user not allowed to perform these actions"));
     }
     match (req.method(), path.strip_prefix("/factors")) {
         (&Method::POST, Some("")) => Err(enroll(req)),
@@ -81,7 +77,7 @@ pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -
             if uuid::Uuid::parse_str(id).is_err() {
                 return Err(GotrueError::NotFoundBecause("factor_id must be an UUID"));
             }
-            Err(off(404, "mfa_factor_not_found", "Factor not found"))
+            Err(GotrueError::disabled(404, "mfa_factor_not_found", "Factor not found"))
         }
         _ => Err(GotrueError::NotFound),
     }
@@ -94,7 +90,7 @@ fn unsupported_provider(provider: Option<&str>) -> GotrueError {
         true => "provider is not enabled".to_string(),
         false => format!("Provider {name} could not be found"),
     };
-    off(400, "validation_failed", format!("Unsupported provider: {why}"))
+    GotrueError::disabled(400, "validation_failed", format!("Unsupported provider: {why}"))
 }
 
 #[derive(Deserialize)]
@@ -109,9 +105,9 @@ fn enroll(req: &Request<Body>) -> GotrueError {
         Err(e) => return e.into(),
     };
     match body.factor_type.as_deref() {
-        Some("totp") => off(422, "mfa_totp_enroll_not_enabled", "MFA enroll is disabled for TOTP"),
-        Some("phone") => off(422, "mfa_phone_enroll_not_enabled", "MFA enroll is disabled for Phone"),
-        Some("webauthn") => off(422, "mfa_webauthn_enroll_not_enabled", "MFA enroll is disabled for WebAuthn"),
+        Some("totp") => GotrueError::disabled(422, "mfa_totp_enroll_not_enabled", "MFA enroll is disabled for TOTP"),
+        Some("phone") => GotrueError::disabled(422, "mfa_phone_enroll_not_enabled", "MFA enroll is disabled for Phone"),
+        Some("webauthn") => GotrueError::disabled(422, "mfa_webauthn_enroll_not_enabled", "MFA enroll is disabled for WebAuthn"),
         _ => GotrueError::Validation("factor_type needs to be totp, phone, or webauthn"),
     }
 }
@@ -139,13 +135,13 @@ pub fn id_token_grant(body: &[u8]) -> GotrueError {
                 "" => body.issuer.unwrap_or_default(),
                 fixed => fixed.to_string(),
             };
-            off(400, "provider_disabled", format!("Provider (issuer {issuer:?}) is not enabled"))
+            GotrueError::disabled(400, "provider_disabled", format!("Provider (issuer {issuer:?}) is not enabled"))
         }
-        None => off(400, "validation_failed", format!("Custom OIDC provider {provider:?} not allowed")),
+        None => GotrueError::disabled(400, "validation_failed", format!("Custom OIDC provider {provider:?} not allowed")),
     }
 }
 
 /// `POST /token?grant_type=web3`.
 pub fn web3_grant() -> GotrueError {
-    off(422, "web3_provider_disabled", "Web3 provider is disabled")
+    GotrueError::disabled(422, "web3_provider_disabled", "Web3 provider is disabled")
 }

@@ -46,7 +46,7 @@ pub use signup::{SignupOutcome, SignupRequest};
 
 use crate::config::Config;
 use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::ports::{Budgets, Codes, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
+use crate::ports::{Budgets, Codes, FlowStates, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
 use crate::secret::Secret;
 use crate::token::{JwtKeys, TokenError};
 use hmac::{Hmac, Mac};
@@ -292,6 +292,10 @@ impl<P: Ports> Auth<P> {
     }
 
     fn login_requests(&self) -> &impl LoginRequests {
+        self.ports.store()
+    }
+
+    fn flow_states(&self) -> &impl FlowStates {
         self.ports.store()
     }
 }

@@ -16,7 +16,7 @@
 
 use super::{Auth, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, FlowState, PkceChallenge, User};
-use crate::ports::{FlowStates, Ports, Users as _};
+use crate::ports::{FlowStates as _, Ports, Users as _};
 use crate::secret::Secret;
 use crate::token::{hash_secret, pkce_verifies, random_uuid};
 
@@ -24,10 +24,6 @@ use crate::token::{hash_secret, pkce_verifies, random_uuid};
 pub const AUTH_CODE_LIFETIME_SECS: i64 = 300;
 
 impl<P: Ports> Auth<P> {
-    fn flow_states(&self) -> &impl FlowStates {
-        self.ports.store()
-    }
-
     /// Issues the auth code for `user`, whose link (for a session started by `method`) was
     /// just followed with `challenge`.
     pub(super) async fn issue_auth_code(
