@@ -3,9 +3,9 @@
 //! JWTs are HS256, or ES256 where GoTrue's keys are a JWK set (`keyset`): the algorithm
 //! allowlist rejects a token whose header names any other algorithm before its signature is
 //! looked at, and a token is verified only by the key its `kid` names (with the algorithm that
-//! key is for) or, with no known `kid`, as HS256 by the shared secret. They always carry `exp`, and are checked against
-//! the clock port with a small leeway. Claim shapes belong to the dialects; this module signs and
-//! verifies any serde type. Opaque tokens are `id.secret` with 256 random bits of secret, of
+//! key is for) or, with no known `kid`, as HS256 by the shared secret. They always carry
+//! `exp`, and are checked against the clock port with a small leeway. Claim shapes belong to
+//! the dialects; this module signs and verifies any serde type. Opaque tokens are `id.secret` with 256 random bits of secret, of
 //! which only the SHA-256 is stored and compared in constant time. One-time code digits and link
 //! tokens are made here too.
 

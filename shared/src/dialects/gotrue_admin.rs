@@ -8,7 +8,6 @@
 use super::gotrue::{user_json, GotrueError};
 use super::{auth_token, json_response, parse_json, query_param, Body};
 use crate::flows::{AccountChange, Auth, Ban, LinkKind, LinkRequest, NewAccount, MAX_PER_PAGE};
-use crate::model::Purpose;
 use crate::ports::Ports;
 use crate::secret::Secret;
 use http::{Method, Request, Response, StatusCode};
@@ -283,10 +282,7 @@ async fn generate_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<
     out["action_link"] = json!(handed.link);
     out["email_otp"] = json!(handed.digits.expose());
     out["hashed_token"] = json!(handed.link_token.expose());
-    out["verification_type"] = json!(match handed.purpose {
-        Purpose::EmailChange | Purpose::EmailChangeCurrent => "email_change",
-        p => p.as_str(),
-    });
+    out["verification_type"] = json!(handed.link_type);
     out["redirect_to"] = json!(handed.redirect_to);
     ok(&out)
 }

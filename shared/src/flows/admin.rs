@@ -114,8 +114,8 @@ pub struct HandedOut {
     pub digits: Secret<String>,
     /// The link's token (GoTrue's `hashed_token`, what `/verify` takes as `token_hash`).
     pub link_token: Secret<String>,
-    /// What the code is for.
-    pub purpose: Purpose,
+    /// The link's `type` (GoTrue's `verification_type`), as in the link.
+    pub link_type: &'static str,
     /// Where the link lands.
     pub redirect_to: String,
 }
@@ -282,7 +282,7 @@ impl<P: Ports> Auth<P> {
             link: issued.link,
             digits: issued.digits,
             link_token: issued.link_token,
-            purpose,
+            link_type: super::mailing::link_type(purpose),
             redirect_to: self.allowed_redirect(req.redirect_to),
         })
     }

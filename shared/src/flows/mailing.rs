@@ -45,6 +45,15 @@ pub enum LinkTo<'a> {
     None,
 }
 
+/// The `type` of a code's link (GoTrue's verification type): its purpose's name, except that
+/// GoTrue names both codes of an email change `email_change`.
+pub(super) fn link_type(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::EmailChangeCurrent => Purpose::EmailChange.as_str(),
+        p => p.as_str(),
+    }
+}
+
 /// How the token of a PKCE flow's link starts, as upstream's does.
 pub const PKCE_LINK_PREFIX: &str = "pkce_";
 
@@ -339,11 +348,7 @@ impl<P: Ports> Auth<P> {
         format!(
             "{}/auth/v1/verify?token={token}&type={}&redirect_to={redirect}",
             self.config.api_external_url,
-            // GoTrue names both codes of an email change `email_change`.
-            match purpose {
-                Purpose::EmailChangeCurrent => Purpose::EmailChange.as_str(),
-                p => p.as_str(),
-            }
+            link_type(purpose)
         )
     }
 
