@@ -8,8 +8,9 @@
 //! own: those are in the flows, and wire shapes are in the dialects.
 
 use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body, MediaType, Refusal};
-use crate::flows::{Auth, Dialect, FlowError};
+use crate::flows::{Auth, Dialect, FlowError, Flows, Outbox};
 use crate::ports::Ports;
+use crate::realtime::{AuthChange, Call, Connection};
 use crate::Config;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use std::rc::Rc;
@@ -17,10 +18,20 @@ use std::rc::Rc;
 /// Largest request body accepted, in bytes. Auth requests are small; this bounds parsing work.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The whole service over one set of ports.
+/// The whole service over one set of ports. Built once per isolate and shared by every
+/// request it answers, at once or in turn: what belongs to one request travels in that
+/// request's [`Scope`], never in the app.
 pub struct App<P> {
-    // Shared with the GraphQL executor, whose request data must own what it holds.
     auth: Rc<Auth<P>>,
+}
+
+/// An answer, and what its request left to do once it is on its way.
+#[derive(Debug)]
+pub struct Answer {
+    /// What the client gets.
+    pub response: Response<Body>,
+    /// Mail and budget give-backs for [`App::deliver`], after the response went out.
+    pub outbox: Outbox,
 }
 
 impl<P: Ports + 'static> App<P> {
@@ -36,21 +47,26 @@ impl<P: Ports + 'static> App<P> {
         &self.auth
     }
 
-    /// Sends the mail the last answered requests queued. Adapters call it once the answer is
-    /// on its way (the worker in `ctx.waitUntil`), so no answer waits for, or reveals, a mail.
-    pub async fn send_queued(&self) {
-        self.auth.send_queued().await;
+    /// The flows for one request from `client`, in a fresh scope.
+    pub fn flows(&self, client: &str) -> Flows<P> {
+        Flows::new(Rc::clone(&self.auth), Rc::new(self.auth.scope(client)))
     }
 
-    /// Answers one request; mail it causes is only queued (see [`App::send_queued`]).
-    pub async fn handle(&self, req: Request<Body>) -> Response<Body> {
+    /// Does what an answered request left in its outbox. Adapters call it once the answer is
+    /// on its way (the worker in `ctx.waitUntil`), so no answer waits for, or reveals, a mail.
+    pub async fn deliver(&self, outbox: Outbox) {
+        self.auth.deliver(outbox).await;
+    }
+
+    /// Answers one request; mail it causes comes back in the [`Answer`]'s outbox.
+    pub async fn handle(&self, req: Request<Body>) -> Answer {
         // Cloudflare sets CF-Connecting-IP on every request that reaches the worker.
         let client = crate::dialects::header(req.headers(), "cf-connecting-ip").unwrap_or("unknown");
-        self.auth.set_client(client.trim());
+        let flows = self.flows(client);
         let mut response = if req.method() == Method::OPTIONS {
             preflight()
         } else {
-            self.route(&req).await
+            route(&flows, &req).await
         };
         if req.headers().contains_key("origin") {
             let h = response.headers_mut();
@@ -60,75 +76,93 @@ impl<P: Ports + 'static> App<P> {
                 HeaderValue::from_static("x-sb-error-code, x-supabase-api-version"),
             );
         }
-        response
+        Answer { response, outbox: flows.scope().take_outbox() }
     }
 
-    async fn route(&self, req: &Request<Body>) -> Response<Body> {
-        let path = req.uri().path().to_string();
-        let served = |d: Dialect| self.auth.config().serves(d);
-        let gotrue_mount = path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/'));
-        if let Some(gotrue_path) = gotrue_mount {
-            if !served(Dialect::Gotrue) {
-                return self.not_served(req, &path).await;
-            }
-            return self.gotrue(req, gotrue_path).await;
-        }
-        if path.starts_with("/auth/") {
-            if !served(Dialect::Passwordless) {
-                return self.not_served(req, &path).await;
-            }
-            let body_type = match passwordless::takes_form(req.method(), &path) {
-                true => MediaType::Form,
-                false => MediaType::Json,
-            };
-            if let Some(r) = refusal(req, body_type) {
-                return passwordless::render_error(&self.auth, &passwordless::PasswordlessError::Refused(r));
-            }
-            return passwordless::handle(&self.auth, req, &path).await;
-        }
-        if feathers::owns(&path) {
-            if !served(Dialect::Feathers) {
-                return self.not_served(req, &path).await;
-            }
-            if let Some(r) = refusal(req, MediaType::Json) {
-                return feathers::render_error(&self.auth, &feathers::FeathersError::Refused(r));
-            }
-            return feathers::handle(&self.auth, req, &path).await;
-        }
-        if path == "/graphql" || path == "/graphql/" {
-            if !served(Dialect::Graphql) {
-                return self.not_served(req, &path).await;
-            }
-            if let Some(r) = refusal(req, MediaType::Json) {
-                return graphql::refuse(graphql::Refusal::App(r));
-            }
-            return graphql::handle(Rc::clone(&self.auth), req).await;
-        }
-        if path == "/api/check" && req.method() == Method::GET {
-            return check::handle(&self.auth, req).await;
-        }
+    /// Whether a request for `path` goes to a Socket.IO connection (Feathers' real-time
+    /// transport at `/socket.io/`, while Feathers is served); the adapter then hands it to the
+    /// connection's holder, which calls [`App::socket_call`] for each Feathers call on it.
+    /// Otherwise the path is answered by [`App::handle`] like any other.
+    pub fn routes_to_socket(&self, path: &str) -> bool {
+        crate::realtime::engine::is_endpoint(path) && self.auth.config().serves(Dialect::Feathers)
+    }
+
+    /// Runs a Feathers call made on a Socket.IO connection, in a scope of the connection's
+    /// client: the same flows and rules as a REST request. Returns the answer to send (if the
+    /// client asked for one), what the call did to the connection's authentication, and the
+    /// outbox for [`App::deliver`].
+    pub async fn socket_call(&self, conn: &Connection, call: &Call) -> (Option<String>, AuthChange, Outbox) {
+        let flows = self.flows(&conn.client);
+        let (answer, change) = crate::realtime::connection::run(&flows, conn, call).await;
+        (answer, change, flows.scope().take_outbox())
+    }
+}
+
+async fn route<P: Ports + 'static>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let served = |d: Dialect| auth.config().serves(d);
+    let gotrue_mount = path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/'));
+    if let Some(gotrue_path) = gotrue_mount {
         if !served(Dialect::Gotrue) {
-            return self.not_served(req, &path).await;
+            return not_served(auth, req, &path).await;
         }
-        self.gotrue(req, &path).await
+        return gotrue(auth, req, gotrue_path).await;
     }
-
-    /// The answer for the paths of a dialect this deployment does not serve (`DIALECTS`):
-    /// exactly what an unknown path gets (GoTrue's 404 where GoTrue is served), so nobody can
-    /// tell which dialects are switched off.
-    async fn not_served(&self, req: &Request<Body>, path: &str) -> Response<Body> {
-        match self.auth.config().serves(Dialect::Gotrue) {
-            true => self.gotrue(req, path).await,
-            false => json_response(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"}), &[]),
+    if path.starts_with("/auth/") {
+        if !served(Dialect::Passwordless) {
+            return not_served(auth, req, &path).await;
         }
+        let body_type = match passwordless::takes_form(req.method(), &path) {
+            true => MediaType::Form,
+            false => MediaType::Json,
+        };
+        if let Some(r) = refusal(req, body_type) {
+            return passwordless::render_error(auth, &passwordless::PasswordlessError::Refused(r));
+        }
+        return passwordless::handle(auth, req, &path).await;
     }
-
-    async fn gotrue(&self, req: &Request<Body>, path: &str) -> Response<Body> {
+    if feathers::owns(&path) {
+        if !served(Dialect::Feathers) {
+            return not_served(auth, req, &path).await;
+        }
         if let Some(r) = refusal(req, MediaType::Json) {
-            return gotrue::render_error(&self.auth, req.headers(), &gotrue::GotrueError::Refused(r));
+            return feathers::render_error(auth, &feathers::FeathersError::Refused(r));
         }
-        gotrue::handle(&self.auth, req, path).await
+        return feathers::handle(auth, req, &path).await;
     }
+    if path == "/graphql" || path == "/graphql/" {
+        if !served(Dialect::Graphql) {
+            return not_served(auth, req, &path).await;
+        }
+        if let Some(r) = refusal(req, MediaType::Json) {
+            return graphql::refuse(graphql::Refusal::App(r));
+        }
+        return graphql::handle(auth.clone(), req).await;
+    }
+    if path == "/api/check" && req.method() == Method::GET {
+        return check::handle(auth, req).await;
+    }
+    if !served(Dialect::Gotrue) {
+        return not_served(auth, req, &path).await;
+    }
+    gotrue(auth, req, &path).await
+}
+
+/// The answer for the paths of a dialect this deployment does not serve (`DIALECTS`):
+/// exactly what an unknown path gets (GoTrue's 404 where GoTrue is served), so nobody can
+/// tell which dialects are switched off.
+async fn not_served<P: Ports + 'static>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+    match auth.config().serves(Dialect::Gotrue) {
+        true => gotrue(auth, req, path).await,
+        false => json_response(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"}), &[]),
+    }
+}
+
+async fn gotrue<P: Ports + 'static>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+    if let Some(r) = refusal(req, MediaType::Json) {
+        return gotrue::render_error(auth, req.headers(), &gotrue::GotrueError::Refused(r));
+    }
+    gotrue::handle(auth, req, path).await
 }
 
 /// Marks a request whose adapter dropped a header it could not convert (a name with byte

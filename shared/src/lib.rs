@@ -50,4 +50,4 @@ pub use app::App;
 #[cfg(feature = "server")]
 pub use config::{Config, ConfigError};
 #[cfg(feature = "server")]
-pub use flows::{Auth, Dialect, FlowError};
+pub use flows::{Auth, Dialect, FlowError, Flows};

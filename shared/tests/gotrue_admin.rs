@@ -411,11 +411,14 @@ fn a_soft_deleted_account_is_not_revived_by_a_code_that_was_on_its_way() {
         JSON,
         ("authorization", &format!("Bearer {token}")),
     ]);
-    assert_eq!(pollster::block_on(app.handle(change)).status(), 200);
+    let change = pollster::block_on(app.handle(change));
+    assert_eq!(change.response.status(), 200);
     let key = format!("Bearer {}", service_key(&app));
     let delete = request("DELETE", &format!("/admin/users/{}", s(&u, "id")), br#"{"should_soft_delete": true}"#, &[API_VERSION, JSON, ("authorization", &key)]);
-    assert_eq!(pollster::block_on(app.handle(delete)).status(), 200);
-    pollster::block_on(app.send_queued());
+    let delete = pollster::block_on(app.handle(delete));
+    assert_eq!(delete.response.status(), 200);
+    pollster::block_on(app.deliver(change.outbox));
+    pollster::block_on(app.deliver(delete.outbox));
     let code = link_token_for(&app, "ann2@example.com");
     let v = post(&app, "/verify", &json!({"type": "email_change", "token_hash": code}));
     assert_error(&v, 403, "otp_expired");

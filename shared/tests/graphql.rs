@@ -288,7 +288,7 @@ fn ending_the_session_elsewhere_ends_the_token() {
     assert_ne!(first, sid.as_str());
     let user = ports(&app).store.all_users().into_iter().find(|u| u.id == "ada-id").unwrap();
     let session = ports(&app).store.all_sessions().into_iter().find(|s| s.id == first).unwrap();
-    pollster::block_on(app.auth().end_session(&user, &session.id)).unwrap();
+    pollster::block_on(app.flows("test").end_session(&user, &session.id)).unwrap();
     assert_field_error(&gql(&app, VERIFY, json!({"t": token})), "verifyToken", "Invalid token");
     assert_eq!(send(&app, request("GET", "/api/check", b"", &[("authorization", &format!("JWT {token}"))])).status, 401);
 }

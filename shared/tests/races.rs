@@ -7,6 +7,8 @@ mod support;
 use portcullis_shared::model::Mail;
 use portcullis_shared::ports::{MailError, Mailer, Ports};
 use portcullis_shared::testing::{FixedClock, MemoryStore, SeededRng, TestPorts, BEFORE_CLEAR_PASSWORD};
+use portcullis_shared::app::Answer;
+use portcullis_shared::flows::Outbox;
 use portcullis_shared::App;
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -104,15 +106,16 @@ impl Ports for Shared {
     }
 }
 
-fn answer(app: &App<Shared>, method: &str, path: &str, body: &Value, bearer: Option<&str>) -> Value {
+/// The answer's body, and the outbox it left (not delivered yet).
+fn answer(app: &App<Shared>, method: &str, path: &str, body: &Value, bearer: Option<&str>) -> (Value, Outbox) {
     let auth = bearer.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("content-type", "application/json"), API_VERSION];
     if let Some(a) = &auth {
         headers.push(("authorization", a.as_str()));
     }
-    let res = pollster::block_on(app.handle(request(method, path, body.to_string().as_bytes(), &headers)));
+    let Answer { response: res, outbox } = pollster::block_on(app.handle(request(method, path, body.to_string().as_bytes(), &headers)));
     assert!(res.status().is_success(), "{method} {path}: {}", String::from_utf8_lossy(res.body()));
-    serde_json::from_slice(res.body()).unwrap_or(Value::Null)
+    (serde_json::from_slice(res.body()).unwrap_or(Value::Null), outbox)
 }
 
 fn code_in(sent: &RefCell<Vec<Mail>>, to: &str) -> String {
@@ -132,24 +135,24 @@ fn two_concurrent_email_change_pairs_never_let_a_new_address_code_alone_move_the
         App::new(ports, config_with(&[("SMTP_MAX_FREQUENCY", "0")])).unwrap()
     };
     let (a, b) = (mk(1, 3), mk(2, 1));
-    let settle = |app: &App<Shared>| pollster::block_on(app.send_queued());
+    let settle = |app: &App<Shared>, (body, outbox): (Value, Outbox)| {
+        pollster::block_on(app.deliver(outbox));
+        body
+    };
     // The victim's account; the attacker holds a stolen session (younger than a day or not:
     // secure email change asks no re-authentication).
-    answer(&a, "POST", "/signup", &json!({"email": "victim@example.com", "password": "victim pass"}), None);
-    settle(&a);
+    settle(&a, answer(&a, "POST", "/signup", &json!({"email": "victim@example.com", "password": "victim pass"}), None));
     let code = code_in(sent, "victim@example.com");
-    let session = answer(&a, "POST", "/verify", &json!({"type": "signup", "email": "victim@example.com", "token": code}), None);
-    settle(&a);
+    let session = settle(&a, answer(&a, "POST", "/verify", &json!({"type": "signup", "email": "victim@example.com", "token": code}), None));
     let stolen = s(&session, "access_token");
     // A first change request, so that a change is pending for /resend.
-    answer(&a, "PUT", "/user", &json!({"email": "a0@attacker.test"}), Some(&stolen));
-    settle(&a);
+    settle(&a, answer(&a, "PUT", "/user", &json!({"email": "a0@attacker.test"}), Some(&stolen)));
     clock.advance_secs(61);
-    // Sent together: their answers go out, then both queues run concurrently.
-    answer(&a, "PUT", "/user", &json!({"email": "a1@attacker.test"}), Some(&stolen));
+    // Sent together: their answers go out, then both outboxes are delivered concurrently.
+    let (_, out_a) = answer(&a, "PUT", "/user", &json!({"email": "a1@attacker.test"}), Some(&stolen));
     clock.advance_ms(5);
-    answer(&b, "POST", "/resend", &json!({"type": "email_change", "email": "victim@example.com"}), None);
-    let (mut qa, mut qb) = (pin!(a.send_queued()), pin!(b.send_queued()));
+    let (_, out_b) = answer(&b, "POST", "/resend", &json!({"type": "email_change", "email": "victim@example.com"}), None);
+    let (mut qa, mut qb) = (pin!(a.deliver(out_a)), pin!(b.deliver(out_b)));
     let (mut da, mut db) = (false, false);
     pollster::block_on(std::future::poll_fn(|cx| {
         if !da {
@@ -162,8 +165,7 @@ fn two_concurrent_email_change_pairs_never_let_a_new_address_code_alone_move_the
     }));
     // The attacker uses the newest code in the a0 mailbox, nothing from the victim's.
     let code = code_in(sent, "a0@attacker.test");
-    let v = answer(&b, "POST", "/verify", &json!({"type": "email_change", "email": "a0@attacker.test", "token": code}), None);
-    settle(&b);
-    let now = answer(&b, "GET", "/user", &Value::Null, Some(&stolen));
+    let v = settle(&b, answer(&b, "POST", "/verify", &json!({"type": "email_change", "email": "a0@attacker.test", "token": code}), None));
+    let now = settle(&b, answer(&b, "GET", "/user", &Value::Null, Some(&stolen)));
     assert_eq!(now["email"], "victim@example.com", "moved without the current address: verify said {v}");
 }

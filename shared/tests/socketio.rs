@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use portcullis_shared::realtime::connection::{run, MAX_EVENTS_PER_WINDOW};
+use portcullis_shared::realtime::connection::MAX_EVENTS_PER_WINDOW;
 use portcullis_shared::realtime::engine::{Heartbeat, Transport};
 use portcullis_shared::realtime::{Connection, EventBudget, Step};
 use portcullis_shared::testing::TestPorts;
@@ -62,8 +62,8 @@ impl<'a> Socket<'a> {
                 Step::Send(t, p) => self.received.push((t, p)),
                 Step::Call(call) => {
                     let made_by = self.conn.socket.clone();
-                    let (answer, change) = pollster::block_on(run(self.app.auth(), &self.conn, &call));
-                    pollster::block_on(self.app.send_queued());
+                    let (answer, change, outbox) = pollster::block_on(self.app.socket_call(&self.conn, &call));
+                    pollster::block_on(self.app.deliver(outbox));
                     if let Some(a) = answer {
                         self.received.push((self.conn.transport, a));
                     }

@@ -17,7 +17,9 @@ use d1::D1Store;
 use mail::SmtpMailer;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::ports::{Clock, Ports, Rng};
+use portcullis_shared::app::Answer;
 use portcullis_shared::App;
+use std::rc::Rc;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{console_error, event, Context, Env, Headers, Method, Request, Response, Result};
 
@@ -84,21 +86,32 @@ fn json_error(status: u16, message: &str) -> Result<Response> {
     Ok(Response::from_json(&body)?.with_status(status))
 }
 
-/// The app over the edge's ports, as configured by `env`; `None` (logged with what to fix)
-/// when the deployment is misconfigured.
-pub(crate) fn edge_app(env: &Env) -> Option<App<EdgePorts>> {
+thread_local! {
+    /// The isolate's app, built by the first request that needs it. workerd runs an isolate's
+    /// requests on one thread, interleaved at their awaits; the app holds nothing of any one
+    /// request (that travels in each request's scope), so they all share it.
+    static APP: std::cell::RefCell<Option<Rc<App<EdgePorts>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The isolate's app over the edge's ports, as configured by `env`, built on first use; `None`
+/// (logged with what to fix) while the deployment is misconfigured, which is tried again on the
+/// next request. Settings change with a deploy, which starts new isolates.
+pub(crate) fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
+    if let Some(app) = APP.with(|a| a.borrow().clone()) {
+        return Some(app);
+    }
     let cfg = config::load(env).map_err(|e| console_error!("portcullis is misconfigured: {e}")).ok()?;
     let db = env.d1("DB").map_err(|e| console_error!("portcullis is misconfigured: no D1 binding DB: {e}")).ok()?;
-    let rng = CryptoRng;
-    let nonce = portcullis_shared::token::random_hex(&rng, 16);
     let ports = EdgePorts {
         store: D1Store::new(db),
-        mailer: SmtpMailer::new(cfg.smtp.clone(), JsClock.now(), nonce),
+        mailer: SmtpMailer::new(cfg.smtp.clone()),
         clock: JsClock,
-        rng,
+        rng: CryptoRng,
     };
     let WorkerConfig { domain, .. } = cfg;
-    App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()
+    let app = Rc::new(App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()?);
+    APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
+    Some(app)
 }
 
 /// The answer while [`edge_app`] fails.
@@ -114,26 +127,18 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if req.path() == "/__contract" && req.method() == Method::Post {
         return contract(&D1Store::new(env.d1("DB")?)).await;
     }
-    // Socket.IO requests go to their connection's object, which builds its own app per call:
-    // here only the setting that says whether Feathers is served is needed.
-    if socket::owns(&req.path()) {
-        match config::load(&env) {
-            Ok(cfg) if cfg.domain.serves(portcullis_shared::Dialect::Feathers) => return socket::route(req, &env).await,
-            Ok(_) => {}
-            Err(e) => {
-                console_error!("portcullis is misconfigured: {e}");
-                return misconfigured();
-            }
-        }
-    }
     let Some(app) = edge_app(&env) else {
         return misconfigured();
     };
+    // Socket.IO requests go to their connection's object, when the app serves them.
+    if app.routes_to_socket(&req.path()) {
+        return socket::route(req, &env).await;
+    }
     let request = to_http(req).await?;
-    let response = app.handle(request).await;
+    let Answer { response, outbox } = app.handle(request).await;
     // Mail goes out after the answer, which therefore takes as long for a known address as
     // for an unknown one; workerd keeps the isolate alive for it.
-    ctx.wait_until(async move { app.send_queued().await });
+    ctx.wait_until(async move { app.deliver(outbox).await });
     from_http(response)
 }
 

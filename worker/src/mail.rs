@@ -2,42 +2,43 @@
 //! (`worker::Socket`), in TLS from the start (SMTPS) or upgraded with STARTTLS (in the clear
 //! only to a local server), with AUTH PLAIN when configured.
 //!
-//! The message is built by `mail-builder` with the date and Message-ID from our own clock and
-//! randomness ports. Failures come back as `MailError` texts that name the step and the server's
-//! reply, never the password or the mail body (which holds codes and links).
+//! The message is built by `mail-builder` with the date and Message-ID from the runtime's clock
+//! and randomness (`JsClock`, `CryptoRng`) when it is sent. Failures come back as `MailError`
+//! texts that name the step and the server's reply, never the password or the mail body
+//! (which holds codes and links).
 
 use crate::config::{SmtpConfig, SmtpTls};
 use crate::smtp::{Smtp, SmtpError};
+use crate::{CryptoRng, JsClock};
 use mail_builder::MessageBuilder;
-use portcullis_shared::model::{Mail, Timestamp};
+use portcullis_shared::model::Mail;
+use portcullis_shared::ports::Clock as _;
 use portcullis_shared::ports::{MailError, Mailer};
 use worker::{SecureTransport, Socket};
 
-/// Delivers mail to the configured submission server.
+/// Delivers mail to the configured submission server. Built once per isolate: each message
+/// is stamped when it is built, with the clock's time and a fresh Message-ID.
 pub struct SmtpMailer {
     config: SmtpConfig,
-    now: Timestamp,
-    message_id: String,
+    /// The domain of Message-IDs: the sender's.
+    domain: String,
 }
 
 impl SmtpMailer {
-    /// A mailer for this request; `now` and `nonce` stamp the message.
-    pub fn new(config: SmtpConfig, now: Timestamp, nonce: String) -> Self {
+    /// A mailer for the server in `config`.
+    pub fn new(config: SmtpConfig) -> Self {
         let domain = config.from.rsplit_once('@').map_or("localhost", |(_, d)| d).to_string();
-        Self {
-            config,
-            now,
-            message_id: format!("{nonce}@{domain}"),
-        }
+        Self { config, domain }
     }
 
     fn build(&self, mail: &Mail) -> Result<Vec<u8>, MailError> {
+        let message_id = format!("{}@{}", portcullis_shared::token::random_hex(&CryptoRng, 16), self.domain);
         MessageBuilder::new()
             .from((self.config.sender_name.as_str(), self.config.from.as_str()))
             .to(mail.to.as_str())
             .subject(mail.subject.as_str())
-            .date(self.now.unix_seconds())
-            .message_id(self.message_id.as_str())
+            .date(JsClock.now().unix_seconds())
+            .message_id(message_id.as_str())
             .text_body(mail.text.as_str())
             .html_body(mail.html.as_str())
             .write_to_vec()

@@ -13,7 +13,7 @@
 use crate::{edge_app, read_bounded, CryptoRng, JsClock};
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::ports::Clock;
-use portcullis_shared::realtime::connection::{new_sid, run};
+use portcullis_shared::realtime::connection::new_sid;
 use portcullis_shared::realtime::engine::{self, Heartbeat, HttpError, Request as EngineRequest, Transport};
 use portcullis_shared::realtime::{AuthChange, Call, Connection, EventBudget, Step};
 use std::cell::{Cell, RefCell};
@@ -27,11 +27,6 @@ use worker::{
 const BINDING: &str = "SOCKETS";
 /// The storage key of a connection's [`Connection`].
 const STATE_KEY: &str = "connection";
-
-/// Whether `path` is the Socket.IO endpoint (the client bundle beside it is a static asset).
-pub fn owns(path: &str) -> bool {
-    path == "/socket.io/" || path == "/socket.io"
-}
 
 /// Routes a request to its connection's object: a handshake to a new one, named by a fresh
 /// session id; anything else to the one its `sid` names. The object is addressed by a URL this
@@ -183,12 +178,13 @@ impl SocketConnection {
 
     /// A new connection: stores it, sets the heartbeat, and answers the handshake.
     async fn open(&self, sid: String, client: &str, platform: &str, transport: Transport) -> Result<Response> {
-        let Ok(cfg) = crate::config::load(&self.env) else {
+        let Some(app) = edge_app(&self.env) else {
             return crate::misconfigured();
         };
+        let config = app.auth().config();
         let heartbeat = Heartbeat {
-            interval_ms: cfg.domain.socket_ping_interval_ms,
-            timeout_ms: cfg.domain.socket_ping_timeout_ms,
+            interval_ms: config.socket_ping_interval_ms,
+            timeout_ms: config.socket_ping_timeout_ms,
         };
         let platform = if platform.is_empty() { "unknown" } else { platform };
         let conn = Connection::open(sid, client, platform, transport, heartbeat, now());
@@ -314,7 +310,7 @@ impl SocketConnection {
             // The worker log says what is misconfigured; the client's call times out.
             return;
         };
-        let (answer, change) = run(app.auth(), &conn, &call).await;
+        let (answer, change, outbox) = app.socket_call(&conn, &call).await;
         if let (Some(answer), Some(now_conn)) = (answer, self.conn.borrow().clone()) {
             self.send(now_conn.transport, answer);
         }
@@ -325,7 +321,7 @@ impl SocketConnection {
             self.save().await;
         }
         // Mail a call queued goes out after its answer, as over REST.
-        self.state.wait_until(async move { app.send_queued().await });
+        self.state.wait_until(async move { app.deliver(outbox).await });
     }
 
     /// Holds a poll open until there is something to send (a ping comes within the ping

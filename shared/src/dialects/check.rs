@@ -11,7 +11,7 @@
 //! answer never says which of those checks failed beyond a short reason.
 
 use super::{auth_token, json_response, Body};
-use crate::flows::{Auth, Bearer, FlowError};
+use crate::flows::{Flows, Bearer, FlowError};
 use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::token::TokenError;
@@ -88,7 +88,7 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
 }
 
 /// Serves `GET /api/check`.
-pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let result = match auth_token(req.headers(), &["bearer", "jwt"]) {
         None => Err(CheckError::Missing),
         Some(token) => auth.authenticate(token, crate::model::Dialect::ALL).await.map_err(CheckError::Flow),

@@ -9,7 +9,7 @@
 //! ends that session, so the token stops working everywhere at once.
 
 use super::{header, json_response, parse_json, platform, Body, JsonError, Refusal};
-use crate::flows::{Auth, Bearer, Claims, Dialect, FlowError, SignupOutcome, SignupRequest, UserUpdate};
+use crate::flows::{Flows, Bearer, Claims, Dialect, FlowError, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Secret;
@@ -143,7 +143,7 @@ fn flow_error(e: &FlowError) -> (u16, String) {
 
 /// An error as a Feathers error object with its status; internal errors get an id, logged
 /// with the detail.
-pub fn error_body<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> (StatusCode, Value) {
+pub fn error_body<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> (StatusCode, Value) {
     let error_id = match e {
         FeathersError::Flow(FlowError::Internal(detail)) => Some(auth.report(detail)),
         _ => None,
@@ -165,7 +165,7 @@ pub fn error_object(e: &FeathersError, error_id: Option<&str>) -> (StatusCode, V
 }
 
 /// Renders an error as a Feathers error response.
-pub fn render_error<P: Ports>(auth: &Auth<P>, e: &FeathersError) -> Response<Body> {
+pub fn render_error<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> Response<Body> {
     let (status, body) = error_body(auth, e);
     json_response(status, &body, &[])
 }
@@ -179,7 +179,7 @@ pub fn owns(path: &str) -> bool {
 
 /// Serves one request under `/users` or `/authentication`: the REST transport's way of making
 /// a [`ServiceCall`].
-pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (service, id) = match segments.as_slice() {
         [service] => (*service, None),
@@ -239,13 +239,26 @@ pub struct Reply {
     pub status: StatusCode,
     /// The result.
     pub body: Value,
+    /// What the call did to the caller's authentication (a socket connection keeps it).
+    pub auth_change: AuthChange,
+}
+
+/// What a call did to the caller's authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthChange {
+    /// Nothing.
+    None,
+    /// `create` on `authentication` succeeded: later calls are authenticated by this token.
+    SignedIn(String),
+    /// `remove` on `authentication` succeeded: later calls are not authenticated.
+    SignedOut,
 }
 
 /// The six Feathers service methods, as a socket names them.
 pub const METHODS: [&str; 6] = ["find", "get", "create", "update", "patch", "remove"];
 
 /// Runs one service call.
-pub async fn call_service<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+pub async fn call_service<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
     let id = call.id.as_deref();
     match (call.service, call.method) {
         ("users", "create") if id.is_none() => create_user(auth, call).await,
@@ -263,7 +276,13 @@ pub async fn call_service<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> R
 
 fn reply<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, FeathersError> {
     let body = serde_json::to_value(body).map_err(|e| FlowError::Internal(e.to_string()))?;
-    Ok(Reply { status, body })
+    Ok(Reply { status, body, auth_change: AuthChange::None })
+}
+
+/// [`reply`] with a sign-in of the caller by `token`.
+fn signed_in_reply(result: AuthResult) -> Result<Reply, FeathersError> {
+    let token = result.access_token.clone();
+    Ok(Reply { auth_change: AuthChange::SignedIn(token), ..reply(StatusCode::CREATED, &result)? })
 }
 
 /// The users service's view of an account.
@@ -289,7 +308,7 @@ struct NewUser {
     password: Option<Secret<String>>,
 }
 
-async fn create_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+async fn create_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
     let body: NewUser = parse_json(call.data)?;
     let email = body.email.ok_or_else(|| FeathersError::BadRequest("email is required".into()))?;
     let password = body.password.ok_or_else(|| FeathersError::BadRequest("password is required".into()))?;
@@ -324,7 +343,7 @@ fn payload(claims: &Claims, issued_at: Option<Timestamp>, expires_at: Option<Tim
 }
 
 /// The live session and account of a Feathers access token.
-async fn verify_token<P: Ports>(auth: &Auth<P>, token: &str) -> Result<Bearer, FeathersError> {
+async fn verify_token<P: Ports>(auth: &Flows<P>, token: &str) -> Result<Bearer, FeathersError> {
     Ok(auth.authenticate(token, &[Dialect::Feathers]).await?)
 }
 
@@ -340,7 +359,7 @@ fn header_token(req: &Request<Body>) -> Option<&str> {
 }
 
 /// The caller, if the call's id is the caller's own account.
-async fn own_account<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Bearer, FeathersError> {
+async fn own_account<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Bearer, FeathersError> {
     let token = call.token.ok_or(FeathersError::NotAuthenticated("Not authenticated"))?;
     let bearer = verify_token(auth, token).await?;
     let id = call.id.as_deref().unwrap_or("null");
@@ -350,7 +369,7 @@ async fn own_account<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result
     }
 }
 
-async fn get_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+async fn get_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
     let bearer = own_account(auth, call).await?;
     reply(StatusCode::OK, &user_view(&bearer.user))
 }
@@ -362,7 +381,7 @@ struct UserPatch {
     password: Option<Secret<String>>,
 }
 
-async fn patch_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+async fn patch_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
     let bearer = own_account(auth, call).await?;
     let body: UserPatch = parse_json(call.data).map_err(|e| match e.0.contains("unknown field") {
         true => FeathersError::BadRequest("Only `password` can be changed here".into()),
@@ -374,13 +393,13 @@ async fn patch_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<
     reply(StatusCode::OK, &user_view(&updated.user))
 }
 
-async fn remove_user<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+async fn remove_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
     let bearer = own_account(auth, call).await?;
     auth.delete_account(&bearer.user).await?;
     reply(StatusCode::OK, &user_view(&bearer.user))
 }
 
-async fn create_authentication<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
     let body: AuthRequest = parse_json(call.data)?;
     match body.strategy.as_deref() {
         Some(LOCAL) => {
@@ -391,12 +410,12 @@ async fn create_authentication<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>)
                 return Err(FlowError::InvalidCredentials.into());
             }
             let signed_in = auth.password_login(&email, &password, call.platform, Dialect::Feathers).await?;
-            reply(StatusCode::CREATED, &issue(auth, &signed_in)?)
+            signed_in_reply(issue(auth, &signed_in)?)
         }
         Some(JWT) => {
             let token = body.access_token.filter(|t| !t.is_empty()).ok_or(FeathersError::NotAuthenticated("No access token"))?;
             let bearer = verify_token(auth, &token).await?;
-            reply(StatusCode::CREATED, &jwt_result(token, &bearer))
+            signed_in_reply(jwt_result(token, &bearer))
         }
         Some(_) => Err(FeathersError::NotAuthenticated(
             "Invalid authentication information (strategy not allowed in authStrategies)",
@@ -406,7 +425,7 @@ async fn create_authentication<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>)
 }
 
 /// The result of a fresh `local` sign-in, with a new token for its session.
-fn issue<P: Ports>(auth: &Auth<P>, signed_in: &crate::flows::SignedIn) -> Result<AuthResult, FeathersError> {
+fn issue<P: Ports>(auth: &Flows<P>, signed_in: &crate::flows::SignedIn) -> Result<AuthResult, FeathersError> {
     let access = auth.feathers_access_token(&signed_in.user, &signed_in.session)?;
     let payload = payload(&access.claims, Some(access.issued_at), Some(access.expires_at));
     Ok(AuthResult {
@@ -425,7 +444,7 @@ fn jwt_result(token: String, bearer: &Bearer) -> AuthResult {
     }
 }
 
-async fn remove_authentication<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+async fn remove_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
     let token = call
         .token
         .ok_or(FeathersError::NotAuthenticated("Invalid authentication information (no `strategy` set)"))?;
@@ -434,7 +453,7 @@ async fn remove_authentication<P: Ports>(auth: &Auth<P>, call: &ServiceCall<'_>)
     }
     let bearer = verify_token(auth, token).await?;
     auth.logout(&bearer.session, LogoutScope::Local).await?;
-    reply(StatusCode::OK, &jwt_result(token.to_string(), &bearer))
+    Ok(Reply { auth_change: AuthChange::SignedOut, ..reply(StatusCode::OK, &jwt_result(token.to_string(), &bearer))? })
 }
 
 /// Reads a Feathers call the way a socket sends it, as event `method` with the arguments

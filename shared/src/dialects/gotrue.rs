@@ -11,7 +11,7 @@
 
 use super::{auth_token, header, json_response, parse_json, platform, query_param, Body, JsonError, Refusal};
 use crate::flows::{
-    Auth, Bearer, Dialect, FlowError, Landing, SignedIn, SignupOutcome, SignupRequest, Updated, UserUpdate, Verified,
+    Flows, Bearer, Dialect, FlowError, Landing, SignedIn, SignupOutcome, SignupRequest, Updated, UserUpdate, Verified,
     PKCE_LINK_PREFIX,
 };
 use crate::model::{LogoutScope, PkceChallenge, PkceMethod, Purpose, Timestamp, User};
@@ -222,7 +222,7 @@ fn wants_new_errors(req_headers: &http::HeaderMap) -> bool {
 }
 
 /// Renders an error in the format the request asked for.
-pub fn render_error<P: Ports>(auth: &Auth<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
+pub fn render_error<P: Ports>(auth: &Flows<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
     let (status, code, mut msg) = describe(e);
     if let Some(detail) = internal(e) {
         msg = format!("{msg} (error id: {})", auth.report(&detail));
@@ -244,7 +244,7 @@ pub fn render_error<P: Ports>(auth: &Auth<P>, req_headers: &http::HeaderMap, e: 
 }
 
 /// Serves one GoTrue request; `path` is relative to the mount point.
-pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
     let result = match (req.method(), path) {
         _ if super::gotrue_admin::owns(path) => super::gotrue_admin::handle(auth, req, path).await,
         (method, _) if super::gotrue_unoffered::owns(method, path) => super::gotrue_unoffered::handle(auth, req, path).await,
@@ -338,7 +338,7 @@ pub fn user_json(u: &User) -> Value {
     body
 }
 
-fn session_body<P: Ports>(auth: &Auth<P>, s: &SignedIn) -> Result<Value, GotrueError> {
+fn session_body<P: Ports>(auth: &Flows<P>, s: &SignedIn) -> Result<Value, GotrueError> {
     let access = auth.gotrue_access_token(s)?;
     Ok(json!({
         "access_token": access.token,
@@ -360,7 +360,7 @@ struct SignupBody {
     code_challenge_method: Option<String>,
 }
 
-async fn signup<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn signup<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: SignupBody = parse_json(req.body())?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let (no_email, no_phone) = (body.email.as_deref().is_none_or(str::is_empty), body.phone.as_deref().is_none_or(str::is_empty));
@@ -419,7 +419,7 @@ fn purposes_of(kind: Option<&str>) -> Result<&'static [Purpose], GotrueError> {
     }
 }
 
-async fn verify<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn verify<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: VerifyBody = parse_json(req.body())?;
     let purposes = purposes_of(body.kind.as_deref())?;
     let platform = platform(req.headers());
@@ -453,7 +453,7 @@ enum Followed {
 /// with the session or the error in the fragment (never in the query, so it stays out of
 /// logs), or for a PKCE link with the auth code in the query (`?code=`, as upstream; it is
 /// worth nothing without the verifier), and its errors in both.
-async fn verify_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+async fn verify_link<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let query = req.uri().query();
     let target = auth.allowed_redirect(query_param(query, "redirect_to").as_deref());
     let kind = query_param(query, "type").unwrap_or_default();
@@ -552,7 +552,7 @@ struct PasswordGrantBody {
     phone: Option<String>,
 }
 
-async fn token<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn token<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     match query_param(req.uri().query(), "grant_type").as_deref() {
         Some("password") => {
             let body: PasswordGrantBody = parse_json(req.body())?;
@@ -628,12 +628,12 @@ fn pkce_challenge(challenge: Option<String>, method: Option<String>) -> Result<O
 }
 
 /// The live session and account of the request's GoTrue access token.
-pub(super) async fn authenticate<P: Ports>(auth: &Auth<P>, headers: &http::HeaderMap) -> Result<Bearer, GotrueError> {
+pub(super) async fn authenticate<P: Ports>(auth: &Flows<P>, headers: &http::HeaderMap) -> Result<Bearer, GotrueError> {
     let token = auth_token(headers, &["bearer"]).ok_or(GotrueError::NoAuthorization)?;
     auth.authenticate(token, &[Dialect::Gotrue]).await.map_err(GotrueError::Bearer)
 }
 
-async fn get_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn get_user<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let bearer = authenticate(auth, req.headers()).await?;
     ok(&user_json(&bearer.user))
 }
@@ -649,7 +649,7 @@ struct UserUpdateBody {
     code_challenge_method: Option<String>,
 }
 
-async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn put_user<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let Bearer { session, user, .. } = authenticate(auth, req.headers()).await?;
     let body: UserUpdateBody = parse_json(req.body())?;
     if body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
@@ -674,13 +674,13 @@ async fn put_user<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
 }
 
 /// `GET /reauthenticate`: mails the signed-in user a nonce for `PUT /user {password, nonce}`.
-async fn reauthenticate<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn reauthenticate<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let bearer = authenticate(auth, req.headers()).await?;
     auth.send_reauthentication(&bearer.user).await?;
     ok(&json!({}))
 }
 
-async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn logout<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let scope = match query_param(req.uri().query(), "scope").as_deref() {
         None | Some("global") => LogoutScope::Global,
         Some("local") => LogoutScope::Local,
@@ -717,7 +717,7 @@ fn required_email(email: Option<String>, phone: Option<String>, phone_answer: &'
     }
 }
 
-async fn recover<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn recover<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: EmailBody = parse_json(req.body())?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let redirect = redirect_param(req);
@@ -736,7 +736,7 @@ struct OtpBody {
     code_challenge_method: Option<String>,
 }
 
-async fn otp<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn otp<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: OtpBody = parse_json(req.body())?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let email = required_email(body.email, body.phone, "Unsupported phone provider")?;
@@ -757,7 +757,7 @@ struct ResendBody {
     code_challenge_method: Option<String>,
 }
 
-async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn resend<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: ResendBody = parse_json(req.body())?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let purpose = match body.kind.as_deref() {
@@ -772,7 +772,7 @@ async fn resend<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
     ok(&json!({}))
 }
 
-fn settings<P: Ports>(auth: &Auth<P>) -> Response<Body> {
+fn settings<P: Ports>(auth: &Flows<P>) -> Response<Body> {
     let c = auth.config();
     // Upstream's `ProviderSettings`: every one off but email (and anonymous users, if on).
     let providers = [

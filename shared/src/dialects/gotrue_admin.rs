@@ -7,7 +7,7 @@
 
 use super::gotrue::{user_json, GotrueError};
 use super::{auth_token, json_response, parse_json, query_param, Body};
-use crate::flows::{AccountChange, Auth, Ban, LinkKind, LinkRequest, NewAccount, MAX_PER_PAGE};
+use crate::flows::{AccountChange, Flows, Ban, LinkKind, LinkRequest, NewAccount, MAX_PER_PAGE};
 use crate::ports::Ports;
 use crate::secret::Secret;
 use http::{Method, Request, Response, StatusCode};
@@ -24,7 +24,7 @@ pub fn owns(path: &str) -> bool {
 
 /// Serves one admin request (`path` relative to the mount point), once the service role is
 /// proven; `Err` renders in GoTrue's shape.
-pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Result<Response<Body>, GotrueError> {
+pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Result<Response<Body>, GotrueError> {
     let token = auth_token(req.headers(), &["bearer"]).ok_or(GotrueError::NoAuthorization)?;
     auth.authorize_admin(token)?;
     match (req.method(), path) {
@@ -65,7 +65,7 @@ fn pagination(query: Option<&str>, name: &str, default: u32) -> Result<u32, Gotr
 
 /// `GET /admin/users?page=&per_page=`: newest first; `x-total-count` and, as upstream, a `link`
 /// header with the next page (if any) and the last.
-async fn list<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn list<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let query = req.uri().query();
     let page = pagination(query, "page", 1)?;
     let per_page = pagination(query, "per_page", DEFAULT_PER_PAGE)?.min(MAX_PER_PAGE);
@@ -179,7 +179,7 @@ fn parse_go_duration_ms(text: &str) -> Option<i64> {
 }
 
 /// `POST /admin/users`: the new account, bare. No mail goes out.
-async fn create<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn create<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: AdminUserBody = parse_json(req.body())?;
     body.check_supported()?;
     if body.id.is_some() {
@@ -201,7 +201,7 @@ async fn create<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respons
 }
 
 /// `PUT /admin/users/{id}`: the account as changed, bare.
-async fn update<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, GotrueError> {
+async fn update<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, GotrueError> {
     let body: AdminUserBody = parse_json(req.body())?;
     body.check_supported()?;
     let ban = body.ban()?;
@@ -222,7 +222,7 @@ struct DeleteBody {
 }
 
 /// `DELETE /admin/users/{id}` (body `{should_soft_delete}` optional): `{}`.
-async fn delete<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, GotrueError> {
+async fn delete<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, GotrueError> {
     let body: DeleteBody = match req.body().iter().all(u8::is_ascii_whitespace) {
         true => DeleteBody::default(),
         false => parse_json(req.body())?,
@@ -245,7 +245,7 @@ struct GenerateLinkBody {
 /// `POST /admin/generate_link`: the account's fields with `action_link`, `email_otp`,
 /// `hashed_token`, `verification_type` and `redirect_to` (auth-js splits them into `user` and
 /// `properties`). Nothing is mailed.
-async fn generate_link<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn generate_link<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: GenerateLinkBody = parse_json(req.body())?;
     let kind = match body.kind.as_deref() {
         Some("signup") => LinkKind::Signup,
@@ -295,7 +295,7 @@ struct InviteBody {
 
 /// `POST /invite {email, data}` (`redirect_to` in the query): mails the invitation; the
 /// account, bare.
-async fn invite<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+async fn invite<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: InviteBody = parse_json(req.body())?;
     let email = body.email.filter(|e| !e.is_empty()).ok_or(GotrueError::Validation("An email address is required"))?;
     let redirect = query_param(req.uri().query(), "redirect_to");

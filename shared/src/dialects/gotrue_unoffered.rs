@@ -6,7 +6,7 @@
 
 use super::gotrue::{authenticate, GotrueError};
 use super::{parse_json, query_param, Body};
-use crate::flows::Auth;
+use crate::flows::Flows;
 use crate::ports::Ports;
 use http::{Method, Request, Response};
 use serde::Deserialize;
@@ -43,7 +43,7 @@ pub fn owns(method: &Method, path: &str) -> bool {
 }
 
 /// Answers a request [`owns`] names: always an error, after the checks upstream makes first.
-pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Result<Response<Body>, GotrueError> {
+pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Result<Response<Body>, GotrueError> {
     if path == "/authorize" {
         return Err(unsupported_provider(query_param(req.uri().query(), "provider").as_deref()));
     }

@@ -14,7 +14,7 @@
 
 use super::graphql_guard::{self, Limit};
 use super::{header, json_response, Body, Refusal as AppRefusal};
-use crate::flows::{AccessToken, Auth, Claims, Dialect, FlowError, GraphqlToken};
+use crate::flows::{AccessToken, Flows, Claims, Dialect, FlowError, GraphqlToken};
 use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::secret::Secret;
@@ -301,7 +301,7 @@ pub fn refuse(refusal: Refusal) -> Response<Body> {
 }
 
 /// Serves `POST /graphql`.
-pub async fn handle<P: Ports + 'static>(auth: Rc<Auth<P>>, req: &Request<Body>) -> Response<Body> {
+pub async fn handle<P: Ports + 'static>(auth: Flows<P>, req: &Request<Body>) -> Response<Body> {
     let mut request = match parse(req) {
         Ok(r) => r,
         Err(refusal) => return refuse(refusal),
@@ -363,7 +363,7 @@ fn bearer_token(req: &Request<Body>) -> Option<String> {
 
 /// The resolvers' work over the auth service of this request.
 struct EdgeBackend<P> {
-    auth: Rc<Auth<P>>,
+    auth: Flows<P>,
     bearer: Option<String>,
     platform: String,
 }

@@ -7,7 +7,7 @@
 //! from the page itself.
 
 use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, Refusal};
-use crate::flows::{Auth, Bearer, CodeUse, Dialect, FlowError};
+use crate::flows::{Flows, Bearer, CodeUse, Dialect, FlowError};
 use crate::mail::html_escape;
 use crate::model::Timestamp;
 use crate::ports::Ports;
@@ -99,7 +99,7 @@ fn flow_error(e: &FlowError) -> (u16, String) {
 }
 
 /// Renders an error as `{"error": ...}`; internal errors get an id, logged with the detail.
-pub fn render_error<P: Ports>(auth: &Auth<P>, e: &PasswordlessError) -> Response<Body> {
+pub fn render_error<P: Ports>(auth: &Flows<P>, e: &PasswordlessError) -> Response<Body> {
     let (status, mut msg) = describe(e);
     if let PasswordlessError::Flow(FlowError::Internal(detail)) = e {
         msg = format!("{msg} (error id: {})", auth.report(detail));
@@ -114,7 +114,7 @@ pub fn takes_form(method: &Method, path: &str) -> bool {
 }
 
 /// Serves one request; `path` is the full path (all under `/auth/`).
-pub async fn handle<P: Ports>(auth: &Auth<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
     let result = match (req.method(), segments.as_slice()) {
         (&Method::POST, ["registration"]) => registration(auth, req).await,
@@ -153,7 +153,7 @@ struct AccountBody {
     session_platform: Option<String>,
 }
 
-async fn registration<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+async fn registration<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
     let body: AccountBody = parse_json(req.body())?;
     let username = body.username.ok_or(PasswordlessError::Missing("username"))?;
     let platform = body.session_platform.ok_or(PasswordlessError::Missing("session_platform"))?;
@@ -162,7 +162,7 @@ async fn registration<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<R
     ok(&json!({"session_token": token.expose()}))
 }
 
-async fn login<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+async fn login<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
     let body: AccountBody = parse_json(req.body())?;
     let username = body.username.ok_or(PasswordlessError::Missing("username"))?;
     let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
@@ -171,13 +171,13 @@ async fn login<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response
     ok(&json!({"expiration_date": ticket.expires_at.unix_seconds(), "auth_id": ticket.auth_id}))
 }
 
-async fn collect<P: Ports>(auth: &Auth<P>, auth_id: &str) -> Result<Response<Body>, PasswordlessError> {
+async fn collect<P: Ports>(auth: &Flows<P>, auth_id: &str) -> Result<Response<Body>, PasswordlessError> {
     let token = auth.collect_login(auth_id).await?;
     ok(&json!({"session_token": token.expose()}))
 }
 
 /// The signed-in session and account of `Authorization: Bearer <session_token>`.
-async fn signed_in<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Bearer, PasswordlessError> {
+async fn signed_in<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Bearer, PasswordlessError> {
     let token = auth_token(req.headers(), &["bearer"]).ok_or(PasswordlessError::Unauthorized)?;
     auth.authenticate(token, &[Dialect::Passwordless]).await.map_err(|e| match e {
         FlowError::SessionNotFound | FlowError::UserNotFound | FlowError::BadToken(_) => PasswordlessError::Unauthorized,
@@ -189,7 +189,7 @@ fn secs(t: Timestamp) -> i64 {
     t.unix_seconds()
 }
 
-async fn me<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+async fn me<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
     let Bearer { session, user, .. } = signed_in(auth, req).await?;
     ok(&json!({
         "id": user.id,
@@ -205,7 +205,7 @@ struct EmailBody {
     email: Option<String>,
 }
 
-async fn put_email<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+async fn put_email<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
     let Bearer { user, session, .. } = signed_in(auth, req).await?;
     let body: EmailBody = parse_json(req.body())?;
     let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
@@ -213,13 +213,13 @@ async fn put_email<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Resp
     ok(&json!({"status": "A confirmation link was sent to the address; it is added once confirmed"}))
 }
 
-async fn logout<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+async fn logout<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
     let Bearer { session, user, .. } = signed_in(auth, req).await?;
     auth.end_session(&user, &session.id).await?;
     no_content()
 }
 
-async fn sessions<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+async fn sessions<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
     let Bearer { session: current, user, .. } = signed_in(auth, req).await?;
     let list: Vec<Value> = auth
         .sessions_of(&user)
@@ -238,7 +238,7 @@ async fn sessions<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Result<Respo
     ok(&json!({"sessions": list}))
 }
 
-async fn end_session<P: Ports>(auth: &Auth<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, PasswordlessError> {
+async fn end_session<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, PasswordlessError> {
     let user = signed_in(auth, req).await?.user;
     auth.end_session(&user, id).await?;
     no_content()
@@ -286,7 +286,7 @@ fn token_param(req: &Request<Body>) -> Option<String> {
 }
 
 /// `GET /auth/confirm?token=`: names the platform and asks to allow or refuse. Decides nothing.
-async fn login_page<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+async fn login_page<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let Some(token) = token_param(req) else { return invalid_link_page() };
     match auth.open_login_link(&token).await {
         Ok(page) => html(
@@ -314,7 +314,7 @@ async fn login_page<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<B
 }
 
 /// `POST /auth/confirm` (the page's form): allows or refuses, once.
-async fn login_answer<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+async fn login_answer<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let form = form_pairs(req.body());
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let (Some(token), Some(page), Some(decision)) = (field("token"), field("page"), field("decision")) else {
@@ -365,7 +365,7 @@ fn email_page(req: &Request<Body>) -> Response<Body> {
 }
 
 /// `POST /auth/email/confirm`: attaches the address, once.
-async fn email_answer<P: Ports>(auth: &Auth<P>, req: &Request<Body>) -> Response<Body> {
+async fn email_answer<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let form = form_pairs(req.body());
     let Some((_, token)) = form.iter().find(|(k, _)| k == "token") else { return invalid_link_page() };
     match auth.confirm_email_link(token).await {

@@ -7,7 +7,7 @@
 //! signature check. All are HS256, each dialect with its own key (`DialectKeys`); Feathers'
 //! header says `typ: access`, as upstream's does.
 
-use super::{Auth, Bearer, Dialect, FlowError, SignedIn};
+use super::{Flows, Bearer, Dialect, FlowError, SignedIn};
 use crate::model::{Session, Timestamp, User};
 use crate::ports::Ports;
 use crate::token::TokenError;
@@ -118,7 +118,7 @@ fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp(t.unix_seconds() * 1000)
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Signs `claims` (or `body`, the full claim set they summarise) with `dialect`'s key,
     /// valid for `lifetime_secs`.
     fn sign_access<C: Serialize>(

@@ -9,7 +9,7 @@
 
 use super::email_change::EmailChangeSent;
 use super::mailing::{Landing, LinkTo};
-use super::{check_new_password, is_valid_email, normalize_email, Auth, FlowError};
+use super::{check_new_password, is_valid_email, normalize_email, Flows, FlowError};
 use crate::model::{LogoutScope, Purpose, Session, User};
 use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::Secret;
@@ -41,7 +41,7 @@ pub struct Updated {
     pub email_change: Option<EmailChangeSent>,
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     pub(super) fn checked_address(&self, email: &str) -> Result<String, FlowError> {
         let email = normalize_email(email);
         if !is_valid_email(&email) {

@@ -3,7 +3,7 @@
 //! mailing them, and invitations.
 //!
 //! Only a JWT signed with the GoTrue key whose `role` is an admin role ([`ADMIN_ROLES`], what
-//! a Supabase service-role key carries) passes [`Auth::authorize_admin`]; every other token is
+//! a Supabase service-role key carries) passes [`Flows::authorize_admin`]; every other token is
 //! [`FlowError::NotAdmin`] or a bad token. The service role is trusted with what it asks: it
 //! may set a confirmed address or a password directly. The rules that protect accounts still
 //! hold: a password meets the policy; a ban or a new password ends the account's sessions in
@@ -12,7 +12,7 @@
 //! account, and a soft-deleted account never signs in or changes again.
 
 use super::mailing::Landing;
-use super::{check_new_password, merged, Auth, FlowError};
+use super::{check_new_password, merged, Flows, FlowError};
 use crate::model::{LogoutScope, Purpose, Timestamp, User};
 use crate::ports::{Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::Secret;
@@ -126,7 +126,7 @@ struct RoleClaims {
     role: Option<String>,
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Lets `presented` use the admin API if it is a JWT signed with the GoTrue key whose
     /// `role` is an admin role; the token names no session (a service-role key has none).
     pub fn authorize_admin(&self, presented: &str) -> Result<(), FlowError> {

@@ -11,7 +11,7 @@
 //! dialect. A use is recorded as the session's last activity at most once a minute.
 
 use super::access::{Claims, FEATHERS_TYP, GOTRUE_AUDIENCE};
-use super::{Auth, FlowError};
+use super::{Flows, FlowError};
 use crate::model::{Dialect, Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::token::{digests_match, hash_secret, read_unverified, OpaqueToken, TokenError};
@@ -55,7 +55,7 @@ impl Claims {
     }
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Resolves a presented credential to its live session and account, if it is one that a
     /// dialect in `accept` issued and this deployment serves. A JWT of another dialect is
     /// [`TokenError::Claims`]; an
@@ -191,7 +191,7 @@ mod tests {
     use crate::token::JwtKeys;
     use crate::Config;
 
-    fn auth() -> Auth<TestPorts> {
+    fn auth() -> Flows<TestPorts> {
         let vars = [
             ("SITE_URL", "http://localhost:3000"),
             ("API_EXTERNAL_URL", "http://auth.test"),
@@ -200,10 +200,12 @@ mod tests {
             ("ARGON2_T", "1"),
         ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
-        Auth::new(TestPorts::default(), config).unwrap()
+        let auth = std::rc::Rc::new(crate::Auth::new(TestPorts::default(), config).unwrap());
+        let scope = std::rc::Rc::new(auth.scope("192.0.2.1"));
+        Flows::new(auth, scope)
     }
 
-    fn feathers_claims(a: &Auth<TestPorts>) -> Claims {
+    fn feathers_claims(a: &Flows<TestPorts>) -> Claims {
         Claims {
             sub: "u".into(),
             jti: Some("no-such-session".into()),
@@ -213,7 +215,7 @@ mod tests {
         }
     }
 
-    fn outcome(a: &Auth<TestPorts>, token: &str) -> FlowError {
+    fn outcome(a: &Flows<TestPorts>, token: &str) -> FlowError {
         pollster::block_on(a.authenticate(token, &[Dialect::Feathers])).unwrap_err()
     }
 

@@ -9,7 +9,7 @@
 //! notice instead of a code, so the caller learns nothing from the answer.
 
 use super::mailing::LinkTo;
-use super::{Auth, FlowError};
+use super::{Flows, FlowError};
 use crate::model::{OneTimeCode, Purpose, Timestamp, User};
 use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
 
@@ -31,7 +31,7 @@ pub enum CodeUse {
     OtherAddressNext,
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Whether an email change of `user` also asks the current address.
     pub(super) fn asks_current_address(&self, user: &User) -> bool {
         self.config.secure_email_change && user.email.is_some()

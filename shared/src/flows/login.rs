@@ -6,7 +6,7 @@
 //! after the password matched, and only with `REVEAL_EMAIL_NOT_CONFIRMED`: whoever signed the
 //! address up knows that password, and would learn that the address had been new.
 
-use super::{normalize_email, Auth, FlowError, SignedIn};
+use super::{normalize_email, Flows, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect};
 use crate::password::{Verification, MAX_PASSWORD_BYTES};
 use crate::ports::{Ports, Users as _};
@@ -18,7 +18,7 @@ enum Login<'a> {
     Username(&'a str),
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Signs in with email and password, starting a session of `dialect`.
     pub async fn password_login(
         &self,

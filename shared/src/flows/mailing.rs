@@ -4,13 +4,13 @@
 //! whether the address has an account, so the limit answers the same for registered and
 //! unknown addresses.
 //!
-//! Flows only queue their mail; [`Auth::send_queued`] delivers it once the answer is out (the
-//! worker runs it in `ctx.waitUntil`). So an answer takes the same time whether a mail was due
+//! Flows only queue their mail, in the request's [`super::Scope`]; [`Auth::deliver`] sends what
+//! the scope's [`Outbox`] holds once the answer is out (the worker runs it in `ctx.waitUntil`). So an answer takes the same time whether a mail was due
 //! or not, which would otherwise tell a known address from an unknown one, and a mail server
 //! that is down cannot tell either. A mail that could not be delivered is logged under an
 //! error id and its claim is given back, so the user can retry at once.
 
-use super::{Auth, FlowError};
+use super::{Auth, Flows, FlowError, Outbox};
 use crate::mail;
 use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
@@ -59,13 +59,20 @@ pub const PKCE_LINK_PREFIX: &str = "pkce_";
 
 /// A mail waiting for the answer to go out, with the claim to give back if it fails.
 #[derive(Debug)]
-pub(super) struct Outgoing {
+pub struct Outgoing {
     /// What the mails' codes or links stand for, stored first. Also after the answer: the
     /// write costs time that a request about an unknown address would not.
     record: Option<Record>,
     /// Each mail with its claim: `None` for a notice that follows from a change already made
     /// (its cause was mailed under a claim).
     mails: Vec<(Mail, Option<Claim>)>,
+}
+
+impl Outgoing {
+    /// Where its mails go.
+    pub(super) fn recipients(&self) -> impl Iterator<Item = &str> {
+        self.mails.iter().map(|(m, _)| m.to.as_str())
+    }
 }
 
 /// The `Budgets` key of the mails to `address`.
@@ -114,9 +121,11 @@ pub(super) struct Claim {
     address: String,
     purpose: Purpose,
     at: Timestamp,
+    /// The `Budgets` key of the requesting client's mails to `address`, taken with the claim.
+    client_key: String,
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Claims the right to mail `address` for `purpose` now, or says how long to wait: one
     /// mail of a kind per `SMTP_MAX_FREQUENCY`, and per `SMTP_ADDRESS_WINDOW` at most
     /// `SMTP_MAX_PER_ADDRESS` mails of all kinds to the recipient, of which one client may
@@ -130,9 +139,10 @@ impl<P: Ports> Auth<P> {
             let wait_ms = last.plus_secs(interval).0 - now.0;
             return Err(FlowError::OverEmailSendRateLimit { wait_secs: (wait_ms + 999) / 1000 });
         }
-        let claim = Claim { address: address.to_string(), purpose, at: now };
+        let from_client = self.mail_client_key(address);
+        let claim = Claim { address: address.to_string(), purpose, at: now, client_key: from_client.clone() };
         let window = self.config.mail_window_secs;
-        let (recipient, from_client) = (mail_budget_key(address), self.mail_client_key(address));
+        let recipient = mail_budget_key(address);
         let uses = [
             (recipient.as_str(), self.config.mail_max_per_address),
             (from_client.as_str(), self.config.mail_max_per_address_client),
@@ -146,24 +156,15 @@ impl<P: Ports> Auth<P> {
         Ok(claim)
     }
 
-    /// Queues `mail` (and the code it carries) under a claim made by [`Auth::claim_send`], for
-    /// [`Auth::send_queued`].
+    /// Queues `mail` (and the code it carries) under a claim made by [`Flows::claim_send`], for
+    /// after the answer.
     fn deliver(&self, record: Option<Record>, mail: Mail, claim: Option<Claim>) {
-        self.outbox.borrow_mut().push(Outgoing { record, mails: vec![(mail, claim)] });
+        self.scope.queue_mail(Outgoing { record, mails: vec![(mail, claim)] });
     }
 
-    /// Queues a budget unit to give back after the answer ([`Auth::send_queued`]).
+    /// Queues a budget unit to give back after the answer.
     pub(super) fn give_back_later(&self, key: String) {
-        self.deferred_give_backs.borrow_mut().push(key);
-    }
-
-    /// Gives back a claim whose mail will not go out: its kind's slot and its unit of the
-    /// recipient's budget.
-    pub(super) async fn give_back(&self, claim: Claim) {
-        // Best effort: if this fails, the address waits out the interval.
-        let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
-        let _ = self.budgets().give_back(&mail_budget_key(&claim.address)).await;
-        let _ = self.budgets().give_back(&self.mail_client_key(&claim.address)).await;
+        self.scope.queue_give_back(key);
     }
 
     /// The `Budgets` key of the mails this request's client has caused to `address`.
@@ -171,7 +172,7 @@ impl<P: Ports> Auth<P> {
         format!("mail:{address}:{}", self.client())
     }
 
-    /// [`Auth::claim_send`] for a mail whose absence the caller must not notice: `None`
+    /// [`Flows::claim_send`] for a mail whose absence the caller must not notice: `None`
     /// within the limit, instead of an error.
     pub(super) async fn try_claim_send(&self, address: &str, purpose: Purpose) -> Result<Option<Claim>, FlowError> {
         match self.claim_send(address, purpose).await {
@@ -181,46 +182,13 @@ impl<P: Ports> Auth<P> {
         }
     }
 
-    /// Delivers the mail queued while answering, and gives back deferred budget units; call it
-    /// after the answer has gone out. A failed delivery is logged under an error id (the mail
-    /// itself is not: it holds a code) and gives its send slot back.
-    pub async fn send_queued(&self) {
-        let give_backs = std::mem::take(&mut *self.deferred_give_backs.borrow_mut());
-        for key in give_backs {
-            // Best effort: a unit not given back only counts against its own client.
-            let _ = self.budgets().give_back(&key).await;
-        }
-        let queued = std::mem::take(&mut *self.outbox.borrow_mut());
-        for Outgoing { record, mails } in queued {
-            let stored = match &record {
-                Some(Record::Code(code)) => self.codes().put(code).await,
-                Some(Record::Pair(pair)) => self.codes().put_pair(&pair.0, &pair.1).await,
-                Some(Record::LoginRequest(request)) => self.login_requests().put(request).await,
-                None => Ok(()),
-            };
-            for (mail, claim) in mails {
-                let sent = match &stored {
-                    Ok(()) => self.ports.mailer().send(&mail).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(format!("storing what it carries: {e}")),
-                };
-                if let Err(e) = sent {
-                    let what = claim.as_ref().map_or("notice", |c| c.purpose.as_str());
-                    if let Some(claim) = claim {
-                        self.give_back(claim).await;
-                    }
-                    self.report(&format_args!("{what} mail not delivered: {e}"));
-                }
-            }
-        }
-    }
-
     /// Issues a new code and link for `purpose` (replacing any live one of the account's once
     /// stored), addressed to `to`, and mails them under the claim, all after the answer.
     pub(super) fn send_code(&self, user: &User, purpose: Purpose, to: &str, claim: Claim, link_to: LinkTo<'_>) {
         self.send_code_keeping(user, purpose, to, claim, link_to, false);
     }
 
-    /// [`Auth::send_code`], for a sign-up or `/otp` code that may keep the account's password
+    /// [`Flows::send_code`], for a sign-up or `/otp` code that may keep the account's password
     /// and metadata when it is the first proof of the address (see
     /// [`OneTimeCode::keeps_attempt`]).
     pub(super) fn send_code_keeping(
@@ -258,7 +226,7 @@ impl<P: Ports> Auth<P> {
                 let (mut other, other_mail) = self.code_and_mail(user, spec, link_to, now);
                 other.pair_id = Some(pair);
                 let record = Some(Record::Pair(Box::new((code, other))));
-                self.outbox.borrow_mut().push(Outgoing { record, mails: vec![(mail, Some(new)), (other_mail, Some(claim))] });
+                self.scope.queue_mail(Outgoing { record, mails: vec![(mail, Some(new)), (other_mail, Some(claim))] });
             }
             _ => self.deliver(Some(Record::Code(Box::new(code))), mail, Some(new)),
         }
@@ -368,5 +336,49 @@ impl<P: Ports> Auth<P> {
         } else {
             site.clone()
         }
+    }
+}
+
+impl<P: Ports> Auth<P> {
+    /// Does what a request left in its outbox: gives back its deferred budget units, stores
+    /// what each mail carries and sends it. Call it after the answer has gone out. A failed
+    /// delivery is logged under the request's id (the mail itself is not: it holds a code) and
+    /// gives its send slot back.
+    pub async fn deliver(&self, outbox: Outbox) {
+        let Outbox { request_id, mails, give_backs } = outbox;
+        for key in give_backs {
+            // Best effort: a unit not given back only counts against its own client.
+            let _ = self.budgets().give_back(&key).await;
+        }
+        for Outgoing { record, mails } in mails {
+            let stored = match &record {
+                Some(Record::Code(code)) => self.codes().put(code).await,
+                Some(Record::Pair(pair)) => self.codes().put_pair(&pair.0, &pair.1).await,
+                Some(Record::LoginRequest(request)) => self.login_requests().put(request).await,
+                None => Ok(()),
+            };
+            for (mail, claim) in mails {
+                let sent = match &stored {
+                    Ok(()) => self.ports.mailer().send(&mail).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("storing what it carries: {e}")),
+                };
+                if let Err(e) = sent {
+                    let what = claim.as_ref().map_or("notice", |c| c.purpose.as_str());
+                    if let Some(claim) = claim {
+                        self.give_back(claim).await;
+                    }
+                    self.log_error(&request_id, &format_args!("{what} mail not delivered: {e}"));
+                }
+            }
+        }
+    }
+
+    /// Gives back a claim whose mail will not go out: its kind's slot and its unit of the
+    /// recipient's budget.
+    pub(super) async fn give_back(&self, claim: Claim) {
+        // Best effort: if this fails, the address waits out the interval.
+        let _ = self.send_limits().release(&claim.address, claim.purpose, claim.at).await;
+        let _ = self.budgets().give_back(&mail_budget_key(&claim.address)).await;
+        let _ = self.budgets().give_back(&claim.client_key).await;
     }
 }

@@ -3,8 +3,11 @@
 //!
 //! A flow takes already-parsed input, talks to the ports and returns a domain result or a
 //! [`FlowError`]. It knows nothing of wire formats or HTTP statuses (the dialects do) nor of
-//! backends (the ports do). [`Auth`]'s fields are private: a dialect reaches the world only
-//! through a flow. Submodules: `signup`, `verify` (codes and links), `login`, `session`
+//! backends (the ports do). [`Auth`] is the long-lived service (settings, derived keys, ports),
+//! built once per isolate; each flow is a method of [`Flows`], the service together with one
+//! request's [`Scope`] (its client, id and time, and the outbox of what to do after the
+//! answer). [`Auth`]'s fields are private: a dialect reaches the world only through a flow.
+//! Submodules: `scope`, `signup`, `verify` (codes and links), `login`, `session`
 //! (starting sessions), `bearer` (the one road from a presented credential to its live session,
 //! with every session rule), `access` (minting each dialect's access tokens, their lifetimes
 //! and refresh windows), `refresh`, `account` (recovery, email sign-in, updates, logout),
@@ -26,6 +29,7 @@ mod passwordless;
 mod pkce;
 mod reauth;
 mod refresh;
+mod scope;
 mod session;
 mod signup;
 mod throttle;
@@ -41,6 +45,7 @@ pub use verify::Verified;
 pub use crate::model::Dialect;
 pub use pkce::AUTH_CODE_LIFETIME_SECS;
 pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
+pub use scope::{Outbox, Scope};
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};
 
@@ -51,6 +56,7 @@ use crate::secret::Secret;
 use crate::token::{JwtKeys, TokenError};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::rc::Rc;
 
 /// Longest email address accepted (RFC 5321 path limit).
 pub const MAX_EMAIL_BYTES: usize = 254;
@@ -208,12 +214,6 @@ pub struct Auth<P> {
     code_key: Secret<Vec<u8>>,
     /// Key deriving a refresh token's successor from it, derived from the JWT secret.
     refresh_key: Secret<Vec<u8>>,
-    /// Mail queued by this request's flows, sent after the answer (`mailing`).
-    outbox: std::cell::RefCell<Vec<mailing::Outgoing>>,
-    /// Budget units to give back after the answer (`throttle`).
-    deferred_give_backs: std::cell::RefCell<Vec<String>>,
-    /// The client of the request being answered, for the throttles (`throttle`).
-    client: std::cell::RefCell<String>,
 }
 
 impl<P: Ports> Auth<P> {
@@ -230,15 +230,14 @@ impl<P: Ports> Auth<P> {
             keys,
             code_key,
             refresh_key,
-            outbox: std::cell::RefCell::default(),
-            deferred_give_backs: std::cell::RefCell::default(),
-            client: std::cell::RefCell::new("unknown".into()),
         })
     }
 
-    fn now(&self) -> crate::model::Timestamp {
+    /// A scope for one request from `client` (see [`Scope::new`]), with a fresh request id
+    /// and the clock's time.
+    pub fn scope(&self, client: &str) -> Scope {
         use crate::ports::Clock as _;
-        self.ports.clock().now()
+        Scope::new(client, crate::token::random_hex(self.ports.rng(), 8), self.ports.clock().now())
     }
 
     /// This deployment's settings, for a dialect to *render* (GoTrue's `/settings`, which
@@ -262,13 +261,11 @@ impl<P: Ports> Auth<P> {
         &self.ports
     }
 
-    /// Reports an internal error: logs `detail` under a fresh id and returns the id, which
-    /// every dialect shows the client in its own error shape so a report can be matched to the
-    /// log. The one place internal errors are logged.
-    pub fn report(&self, detail: &dyn std::fmt::Display) -> String {
-        let id = crate::token::random_hex(self.ports.rng(), 8);
-        self.ports.log_error(&id, &detail.to_string());
-        id
+    /// Logs an internal error's `detail` under `error_id` (a request's id, which every
+    /// dialect shows the client in its own error shape so a report can be matched to the
+    /// log). The one place internal errors are logged.
+    fn log_error(&self, error_id: &str, detail: &dyn std::fmt::Display) {
+        self.ports.log_error(error_id, &detail.to_string());
     }
 
     fn users(&self) -> &impl Users {
@@ -297,6 +294,53 @@ impl<P: Ports> Auth<P> {
 
     fn flow_states(&self) -> &impl FlowStates {
         self.ports.store()
+    }
+}
+
+/// The flows as one request calls them: the long-lived service and that request's
+/// [`Scope`]. Every flow is a method here; the service's own fields are reached through
+/// `Deref`, so a flow reads `self.config` and `self.scope` alike. Cheap to clone (two `Rc`s),
+/// so an executor that must own its data (GraphQL's) can hold one.
+pub struct Flows<P> {
+    auth: Rc<Auth<P>>,
+    scope: Rc<Scope>,
+}
+
+impl<P> Clone for Flows<P> {
+    fn clone(&self) -> Self {
+        Self { auth: Rc::clone(&self.auth), scope: Rc::clone(&self.scope) }
+    }
+}
+
+impl<P> std::ops::Deref for Flows<P> {
+    type Target = Auth<P>;
+    fn deref(&self) -> &Auth<P> {
+        &self.auth
+    }
+}
+
+impl<P: Ports> Flows<P> {
+    /// `auth`'s flows in `scope`.
+    pub fn new(auth: Rc<Auth<P>>, scope: Rc<Scope>) -> Self {
+        Self { auth, scope }
+    }
+
+    /// The request's scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The request's time: one instant for everything the request decides.
+    fn now(&self) -> crate::model::Timestamp {
+        self.scope.now()
+    }
+
+    /// Reports an internal error: logs `detail` under the request's id and returns that id,
+    /// which every dialect shows the client in its own error shape.
+    pub fn report(&self, detail: &dyn std::fmt::Display) -> String {
+        let id = self.scope.request_id().to_string();
+        self.auth.log_error(&id, detail);
+        id
     }
 }
 

@@ -10,7 +10,7 @@
 //! poller collects the session once.
 
 use super::mailing::{LinkTo, Record};
-use super::{Auth, FlowError};
+use super::{Flows, FlowError};
 use crate::mail;
 use crate::model::{AuthMethod, LoginRequest, LoginState, LogoutScope, Purpose, Session, User};
 use crate::ports::{LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
@@ -56,7 +56,7 @@ pub struct LoginPage {
     pub page_token: Secret<String>,
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     fn check_registration(&self, username: &str, platform: &str) -> Result<(), FlowError> {
         if !is_valid_username(username) {
             return Err(FlowError::InvalidUsername);
@@ -70,7 +70,7 @@ impl<P: Ports> Auth<P> {
     /// Registers `username` and signs in on `platform`; returns the session token. An address,
     /// if given, is mailed a confirmation link and attached once it is confirmed; a problem
     /// with that mail does not undo the registration (it is logged; the address can be added
-    /// again with [`Auth::request_email`]).
+    /// again with [`Flows::request_email`]).
     pub async fn register(
         &self,
         username: &str,

@@ -14,7 +14,7 @@
 //! try). It lives [`AUTH_CODE_LIFETIME_SECS`] from its issue, when the link was followed
 //! (upstream counts from the request that mailed the link, except for magic links).
 
-use super::{Auth, Dialect, FlowError, SignedIn};
+use super::{Flows, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, FlowState, PkceChallenge, User};
 use crate::ports::{FlowStates as _, Ports, Users as _};
 use crate::secret::Secret;
@@ -23,7 +23,7 @@ use crate::token::{hash_secret, pkce_verifies, random_uuid};
 /// How long an auth code may wait for its exchange (upstream's default flow state expiry).
 pub const AUTH_CODE_LIFETIME_SECS: i64 = 300;
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Issues the auth code for `user`, whose link (for a session started by `method`) was
     /// just followed with `challenge`.
     pub(super) async fn issue_auth_code(

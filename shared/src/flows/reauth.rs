@@ -6,12 +6,12 @@
 //! hours); other dialects say "sign in again", and a fresh session is under the window.
 
 use super::mailing::LinkTo;
-use super::{Auth, FlowError};
+use super::{Flows, FlowError};
 use crate::model::{Purpose, Session, User};
 use crate::ports::{Codes as _, Ports};
 use crate::secret::Secret;
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Mails `user` a re-authentication nonce (GoTrue's `GET /reauthenticate`).
     pub async fn send_reauthentication(&self, user: &User) -> Result<(), FlowError> {
         let email = user.email.as_deref().ok_or(FlowError::NoAddress)?;

@@ -11,18 +11,18 @@
 //! Two store round trips: the token with its session and account in one read, then the
 //! rotation in one atomic batch. The session rules are the bearer road's (`bearer`).
 
-use super::{Auth, FlowError, SignedIn};
+use super::{Flows, FlowError, SignedIn};
 use crate::model::{Dialect, RefreshToken, Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::token::{derive_token, digests_match, hash_secret, OpaqueToken};
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Exchanges a GoTrue refresh token for a new one and the session's current user.
     pub async fn refresh(&self, presented: &str) -> Result<SignedIn, FlowError> {
         self.refresh_within(presented, Dialect::Gotrue, None).await
     }
 
-    /// [`Auth::refresh`], refusing with [`FlowError::SessionExpired`] a token older than
+    /// [`Flows::refresh`], refusing with [`FlowError::SessionExpired`] a token older than
     /// `max_age_secs` (each refresh token is as old as its session's latest refresh).
     pub(super) async fn refresh_within(
         &self,

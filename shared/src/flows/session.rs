@@ -4,7 +4,7 @@
 //! A session row is what access tokens point at and what logout ends; the bearer road
 //! (`bearer`) checks it on every authenticated request, which is what makes logout hold at once.
 
-use super::{Auth, FlowError};
+use super::{Flows, FlowError};
 use crate::model::{AuthMethod, Dialect, RefreshToken, Session, SessionToken, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::secret::Secret;
@@ -24,10 +24,10 @@ pub struct SignedIn {
     pub refresh_token: Secret<String>,
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Starts a session for `user`, stores it with its first refresh token and records the
     /// sign-in on the account. Every sign-in of every dialect comes through here or
-    /// [`Auth::start_token_session`], which refuse a banned or soft-deleted account.
+    /// [`Flows::start_token_session`], which refuse a banned or soft-deleted account.
     pub async fn start_session(
         &self,
         user: User,
@@ -38,7 +38,7 @@ impl<P: Ports> Auth<P> {
         self.start_session_as(user, method, platform, dialect, None).await
     }
 
-    /// [`Auth::start_session`] for a password sign-in: stores the session only while the
+    /// [`Flows::start_session`] for a password sign-in: stores the session only while the
     /// account's password hash is still `while_password`, else
     /// [`FlowError::InvalidCredentials`] (the password was discarded or replaced meanwhile).
     pub(super) async fn start_session_as(

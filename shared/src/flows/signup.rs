@@ -18,7 +18,7 @@
 //! address up, which a new address never shows.
 
 use super::mailing::{Landing, LinkTo};
-use super::{check_new_password, is_valid_email, normalize_email, Auth, Dialect, FlowError, SignedIn};
+use super::{check_new_password, is_valid_email, normalize_email, Flows, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::password::Verification;
 use crate::ports::{Budgets as _, Codes as _, Ports, Rng as _, StoreError, Users as _};
@@ -73,7 +73,7 @@ pub enum SignupOutcome {
     Registered(User),
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Registers an account (or re-sends its confirmation), per the module's rules.
     pub async fn sign_up(&self, req: SignupRequest<'_>) -> Result<SignupOutcome, FlowError> {
         if self.config.disable_signup {

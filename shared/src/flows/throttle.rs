@@ -1,7 +1,8 @@
 //! Throttles on what an attacker repeats: password checks, code verifications and mail sends,
 //! counted exactly in the store's budgets (D1), so they hold across isolates and locations.
 //!
-//! Two keys, both per client (the request's `CF-Connecting-IP`, which Cloudflare sets):
+//! Two keys, both per client (the request scope's client: `CF-Connecting-IP`, which Cloudflare
+//! sets):
 //! - `login:<client>:<account name>`: password checks of one account from one client
 //!   (`LOGIN_MAX_PER_CLIENT` per `THROTTLE_WINDOW`). A stranger who hammers an account uses
 //!   up only their own client's budget: the owner's next sign-in, from anywhere else, meets
@@ -12,37 +13,21 @@
 //! There is deliberately no per-account key across clients: that would let anyone lock an
 //! owner out. Codes have their own per-address budget of wrong guesses (`verify`).
 
-use super::{Auth, FlowError};
+use super::{Flows, FlowError};
 use crate::ports::{Budgets as _, Ports};
 
-impl<P: Ports> Auth<P> {
-    /// Records the client of the request being answered (`CF-Connecting-IP`, or `unknown`).
-    /// An IPv6 client counts as its /64, which one host typically holds whole: per address it
-    /// could take 2^64 budgets.
-    pub fn set_client(&self, client: &str) {
-        let key = match client.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V6(v6)) => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                format!("{}/64", std::net::Ipv6Addr::from(prefix))
-            }
-            Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
-            // Bounded: the header is the client's word where Cloudflare does not set it.
-            Err(_) => client.chars().take(64).collect(),
-        };
-        *self.client.borrow_mut() = key;
-    }
-
-    /// The client as throttles key it.
-    pub(super) fn client(&self) -> String {
-        self.client.borrow().clone()
+impl<P: Ports> Flows<P> {
+    /// The request's client as throttles key it.
+    pub(super) fn client(&self) -> &str {
+        self.scope.client()
     }
 
     fn client_key(&self) -> String {
-        format!("client:{}", self.client.borrow())
+        format!("client:{}", self.client())
     }
 
     fn login_key(&self, account: &str) -> String {
-        format!("login:{}:{}", self.client.borrow(), account.to_lowercase())
+        format!("login:{}:{}", self.client(), account.to_lowercase())
     }
 
     /// Takes one password check of `account` by this client, or refuses with

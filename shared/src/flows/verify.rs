@@ -8,7 +8,7 @@
 //! address; an email-change code moves the account to the address it was sent to.
 
 use super::email_change::CodeUse;
-use super::{normalize_email, Auth, FlowError, SignedIn};
+use super::{normalize_email, Flows, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, Ports, Sessions as _, Users as _};
 use crate::secret::Secret;
@@ -25,7 +25,7 @@ pub enum Verified {
     AuthCode(Secret<String>),
 }
 
-impl<P: Ports> Auth<P> {
+impl<P: Ports> Flows<P> {
     /// Uses the digits mailed to `email` for one of `purposes` (the newest such code sent to
     /// that address), and signs in. For email change, `email` is the address that got the code:
     /// the new one, or the current one for its half of a secure change.
@@ -100,7 +100,7 @@ impl<P: Ports> Auth<P> {
         self.use_link(token, purposes, platform, false).await
     }
 
-    /// Follows an emailed link (GoTrue's `GET /verify`): as [`Auth::verify_link_token`], but
+    /// Follows an emailed link (GoTrue's `GET /verify`): as [`Flows::verify_link_token`], but
     /// a link mailed with a PKCE challenge gives an auth code instead of a session.
     pub async fn follow_link(&self, token: &str, purposes: &[Purpose], platform: &str) -> Result<Verified, FlowError> {
         self.use_link(token, purposes, platform, true).await

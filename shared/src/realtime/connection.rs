@@ -11,8 +11,9 @@
 use super::engine::{self, Heartbeat, Packet as EnginePacket, Transport};
 use super::socket::{self, Kind};
 use crate::dialects::feathers::{self, FeathersError};
+pub use crate::dialects::feathers::AuthChange;
 use crate::dialects::Refusal;
-use crate::flows::{Auth, FlowError};
+use crate::flows::{Flows, FlowError};
 use crate::ports::{Ports, Rng};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -93,17 +94,6 @@ impl PartialEq for Call {
 }
 
 impl Eq for Call {}
-
-/// What a call did to the connection's authentication.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthChange {
-    /// Nothing.
-    None,
-    /// `create` on `authentication` succeeded: later calls are authenticated by this token.
-    SignedIn(String),
-    /// `remove` on `authentication` succeeded: later calls are not authenticated.
-    SignedOut,
-}
 
 /// Counts a connection's events in fixed windows (kept in memory only: a flood keeps the
 /// object awake, so it never loses count mid-flood).
@@ -334,21 +324,11 @@ fn error_ack(id: u64, error: &FeathersError) -> String {
 /// Runs `call` for connection `conn`: the Feathers service call, its answer as an encoded
 /// Engine.IO message (if the client asked for one), and what it did to the connection's
 /// authentication.
-pub async fn run<P: Ports>(auth: &Auth<P>, conn: &Connection, call: &Call) -> (Option<String>, AuthChange) {
-    auth.set_client(&conn.client);
+pub async fn run<P: Ports>(auth: &Flows<P>, conn: &Connection, call: &Call) -> (Option<String>, AuthChange) {
     let outcome = async {
         let service_call = feathers::socket_call(call.method, &call.args, conn.token.as_deref(), &conn.platform)?;
         let reply = feathers::call_service(auth, &service_call).await?;
-        let change = match (service_call.service, service_call.method) {
-            ("authentication", "create") => reply
-                .body
-                .get("accessToken")
-                .and_then(Value::as_str)
-                .map_or(AuthChange::None, |t| AuthChange::SignedIn(t.to_string())),
-            ("authentication", "remove") => AuthChange::SignedOut,
-            _ => AuthChange::None,
-        };
-        Ok::<_, FeathersError>((reply.body, change))
+        Ok::<_, FeathersError>((reply.body, reply.auth_change))
     };
     let (args, change) = match outcome.await {
         Ok((result, change)) => (vec![Value::Null, result], change),

@@ -6,6 +6,11 @@
 
 use serde::Serialize;
 
+/// Whether `path` is the Socket.IO endpoint (the client bundle beside it is a static asset).
+pub fn is_endpoint(path: &str) -> bool {
+    path == "/socket.io/" || path == "/socket.io"
+}
+
 /// The protocol revision served (`EIO=4`).
 pub const PROTOCOL: &str = "4";
 /// How often the server pings and how long it waits for the pong, in milliseconds

@@ -61,9 +61,10 @@ pub fn request(method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) 
 }
 
 pub fn send(app: &App<TestPorts>, req: Request<Vec<u8>>) -> Reply {
-    let res = pollster::block_on(app.handle(req));
+    let answer = pollster::block_on(app.handle(req));
     // As the worker does after answering.
-    pollster::block_on(app.send_queued());
+    pollster::block_on(app.deliver(answer.outbox));
+    let res = answer.response;
     let raw = String::from_utf8(res.body().clone()).unwrap();
     let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
     Reply {
