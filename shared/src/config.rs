@@ -9,8 +9,8 @@ use crate::model::Dialect;
 use crate::password::PasswordParams;
 use crate::secret::Secret;
 
-/// Shortest JWT secret accepted, in bytes (HS256 wants a key as long as its hash).
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
+// Defined with the key set, whose HS256 keys obey it too: config reads keyset, never the reverse.
+pub use crate::keyset::MIN_JWT_SECRET_BYTES;
 
 /// A configuration value that is missing or unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -21,6 +21,10 @@ use std::sync::Arc;
 type EsSigningKey = <Es256 as jwt_compact::Algorithm>::SigningKey;
 type EsVerifyingKey = <Es256 as jwt_compact::Algorithm>::VerifyingKey;
 
+/// Shortest JWT secret accepted, in bytes (HS256 wants a key as long as its hash): `JWT_SECRET`
+/// (checked by `config`) and every HS256 key of a set.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
 /// Most keys a set may hold (a rotation needs two or three).
 const MAX_KEYS: usize = 16;
 
@@ -134,8 +138,8 @@ impl KeySet {
                 }
                 Some("HS256") => {
                     let key = Hs256Key::try_from(&entry.key).map_err(|_| format!("key {kid:?} is not an octet key (kty oct, k)"))?;
-                    if key.as_ref().len() < crate::config::MIN_JWT_SECRET_BYTES {
-                        return Err(format!("key {kid:?} is shorter than {} bytes", crate::config::MIN_JWT_SECRET_BYTES));
+                    if key.as_ref().len() < MIN_JWT_SECRET_BYTES {
+                        return Err(format!("key {kid:?} is shorter than {MIN_JWT_SECRET_BYTES} bytes"));
                     }
                     if signs && signer.replace(Signer::Hs256 { kid: kid.clone(), key: key.clone() }).is_some() {
                         return Err("more than one key has sign in its key_ops".into());

@@ -1,0 +1,29 @@
+//! The account store's records: what Portcullis knows about users, sessions, refresh tokens and
+//! one-time codes, independent of how a backend stores them or a dialect renders them.
+//!
+//! Secrets never appear here in the clear: passwords are PHC strings, token and code secrets are
+//! hashes. Timestamps are unix milliseconds ([`Timestamp`]), taken from the `Clock` port.
+//!
+//! One file per domain concept, each re-exported here so that callers name `crate::model::User`
+//! and never the file: `time` (the timestamp), `user` (the account), `dialect` (the protocols a
+//! session can be started through), `session` (sessions, their tokens, how they start and which
+//! a logout ends), `code` (one-time codes and emailed links, their purposes, and the PKCE auth
+//! codes their links turn into), `login_request` (passwordless emailed sign-in requests) and
+//! `mail` (a rendered mail). Not here: rules (`flows`), storage (`ports`), wire shapes
+//! (`dialects`).
+
+mod code;
+mod dialect;
+mod login_request;
+mod mail;
+mod session;
+mod time;
+mod user;
+
+pub use code::{FlowState, OneTimeCode, PkceChallenge, PkceMethod, Purpose};
+pub use dialect::Dialect;
+pub use login_request::{LoginRequest, LoginState};
+pub use mail::Mail;
+pub use session::{AuthMethod, LogoutScope, RefreshToken, Session, SessionToken};
+pub use time::Timestamp;
+pub use user::User;

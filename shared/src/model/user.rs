@@ -1,0 +1,79 @@
+//! The account record, [`User`], and what can be read off it alone (banned, confirmed, its
+//! address). Sessions and codes that hang off an account have their own files; how an address is
+//! normalised, and who may sign in, are the flows' rules.
+
+use super::time::Timestamp;
+
+/// An account. The email is stored trimmed and lower-cased; with the password it is the login
+/// of the GoTrue dialect. A username (passwordless dialect) is unique regardless of case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// UUID v4, the JWT `sub`.
+    pub id: String,
+    /// Normalised address (see `flows::normalize_email`); `None` until one is confirmed for a
+    /// username account.
+    pub email: Option<String>,
+    /// The chosen username, as typed, if the account has one.
+    pub username: Option<String>,
+    /// PHC string, `None` for accounts without a password.
+    pub password_hash: Option<String>,
+    /// When the address was confirmed; `None` until then.
+    pub email_confirmed_at: Option<Timestamp>,
+    /// The latest successful sign-in.
+    pub last_sign_in_at: Option<Timestamp>,
+    /// Free-form JSON object the user controls (GoTrue's `user_metadata`).
+    pub user_metadata: serde_json::Value,
+    /// JSON object only the service role sets (GoTrue's `app_metadata`, without the
+    /// `provider` and `providers` keys GoTrue shows for every account).
+    pub app_metadata: serde_json::Value,
+    /// Refused sign-in and every session until then (GoTrue's admin `ban_duration`).
+    pub banned_until: Option<Timestamp>,
+    /// Signed in without any address or password (GoTrue's anonymous sign-in), until an address
+    /// is confirmed.
+    pub is_anonymous: bool,
+    /// When the service role soft-deleted the account (its address, password, metadata and
+    /// sessions are gone; the record stays).
+    pub deleted_at: Option<Timestamp>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change to any field above.
+    pub updated_at: Timestamp,
+}
+
+impl User {
+    /// A new account with a normalised `email`, if any: unconfirmed, without a password or
+    /// username, never signed in. Sign-up decoys are made by this same function, so they look
+    /// like real new accounts.
+    pub fn new(id: String, email: Option<&str>, user_metadata: serde_json::Value, now: Timestamp) -> Self {
+        User {
+            id,
+            email: email.map(str::to_string),
+            username: None,
+            password_hash: None,
+            email_confirmed_at: None,
+            last_sign_in_at: None,
+            user_metadata,
+            app_metadata: serde_json::json!({}),
+            banned_until: None,
+            is_anonymous: false,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Whether the account is banned at `now`.
+    pub fn is_banned(&self, now: Timestamp) -> bool {
+        self.banned_until.is_some_and(|until| until > now)
+    }
+
+    /// Whether the account's email address has been confirmed.
+    pub fn is_confirmed(&self) -> bool {
+        self.email_confirmed_at.is_some()
+    }
+
+    /// Whether `address` (normalised) is this account's address.
+    pub fn has_email(&self, address: &str) -> bool {
+        self.email.as_deref() == Some(address)
+    }
+}

@@ -1,0 +1,74 @@
+//! `Codes` over the memory store's map of one-time codes. The PKCE auth codes a link turns into
+//! are `flow_states`'.
+
+use super::MemoryStore;
+use crate::model::{OneTimeCode, Purpose, Timestamp};
+use crate::ports::{Codes, StoreError};
+
+impl Codes for MemoryStore {
+    async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        codes.retain(|_, c| !(c.user_id == code.user_id && c.purpose == code.purpose));
+        codes.insert(code.id.clone(), code.clone());
+        Ok(())
+    }
+
+    async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError> {
+        Codes::put(self, a).await?;
+        Codes::put(self, b).await
+    }
+
+    async fn forfeit_keep(&self, user_id: &str, purpose: Purpose) -> Result<(), StoreError> {
+        for c in self.codes.borrow_mut().values_mut() {
+            if c.user_id == user_id && c.purpose == purpose {
+                c.keeps_attempt = false;
+            }
+        }
+        Ok(())
+    }
+
+    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self
+            .codes
+            .borrow()
+            .values()
+            .find(|c| c.user_id == user_id && c.purpose == purpose)
+            .cloned())
+    }
+
+    async fn for_recipient(&self, address: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self
+            .codes
+            .borrow()
+            .values()
+            .filter(|c| c.sent_to == address && c.purpose == purpose)
+            .max_by_key(|c| c.created_at)
+            .cloned())
+    }
+
+    async fn by_link_hash(&self, link_hash: &str) -> Result<Option<OneTimeCode>, StoreError> {
+        Ok(self.codes.borrow().values().find(|c| c.link_hash == link_hash).cloned())
+    }
+
+    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        match codes.get_mut(id) {
+            Some(c) if c.used_at.is_none() && c.expires_at > now && c.attempts < max_attempts => {
+                c.attempts += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut codes = self.codes.borrow_mut();
+        match codes.get_mut(id) {
+            Some(c) if c.used_at.is_none() && c.expires_at > now => {
+                c.used_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

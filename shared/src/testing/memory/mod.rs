@@ -1,0 +1,75 @@
+//! The in-memory store: every storage port in hash maps, for fast deterministic tests of the
+//! flows and dialects. It passes the same contract suite as the D1 store (`contract`).
+//!
+//! This file holds the store itself (its maps, the test hook before `clear_password`, and what
+//! tests assert with); each port's implementation has its own file: `users`, `sessions`,
+//! `codes`, `limits` (budgets and send limits), `login_requests`, `flow_states`. No rule of the
+//! flows belongs here: the store does what its ports' contracts say, and nothing more.
+
+mod codes;
+mod flow_states;
+mod limits;
+mod login_requests;
+mod sessions;
+mod users;
+
+use crate::model::{
+    FlowState, LoginRequest, OneTimeCode, Purpose, RefreshToken, Session, SessionToken, Timestamp, User,
+};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+thread_local! {
+    /// Runs once just before the next `clear_password` of any memory store on this thread: a
+    /// test's way to land another request between two store calls of one flow.
+    pub static BEFORE_CLEAR_PASSWORD: RefCell<Option<Box<dyn FnOnce()>>> = RefCell::new(None);
+}
+
+/// Accounts, sessions, refresh tokens and codes in hash maps.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    users: RefCell<HashMap<String, User>>,
+    sessions: RefCell<HashMap<String, Session>>,
+    refresh_tokens: RefCell<HashMap<String, RefreshToken>>,
+    codes: RefCell<HashMap<String, OneTimeCode>>,
+    send_limits: RefCell<HashMap<(String, Purpose), Timestamp>>,
+    session_tokens: RefCell<HashMap<String, SessionToken>>,
+    login_requests: RefCell<HashMap<String, LoginRequest>>,
+    stale_reads: RefCell<Vec<User>>,
+    budgets: RefCell<HashMap<String, (Timestamp, u32)>>,
+    flow_states: RefCell<HashMap<String, FlowState>>,
+}
+
+impl MemoryStore {
+    /// Number of stored refresh tokens (for assertions).
+    pub fn refresh_token_count(&self) -> usize {
+        self.refresh_tokens.borrow().len()
+    }
+
+    /// Makes the next read of this account by address answer with `snapshot` instead of what
+    /// is stored: a request that read the account just before another one changed it.
+    pub fn serve_stale(&self, snapshot: User) {
+        self.stale_reads.borrow_mut().push(snapshot);
+    }
+
+    fn take_stale(&self, matches: impl Fn(&User) -> bool) -> Option<User> {
+        let mut stale = self.stale_reads.borrow_mut();
+        let at = stale.iter().position(matches)?;
+        Some(stale.remove(at))
+    }
+
+    /// Every stored user (for assertions).
+    pub fn all_users(&self) -> Vec<User> {
+        self.users.borrow().values().cloned().collect()
+    }
+
+    /// Every stored session (for assertions).
+    pub fn all_sessions(&self) -> Vec<Session> {
+        self.sessions.borrow().values().cloned().collect()
+    }
+
+    /// Every stored refresh token (for assertions).
+    pub fn all_refresh_tokens(&self) -> Vec<RefreshToken> {
+        self.refresh_tokens.borrow().values().cloned().collect()
+    }
+}

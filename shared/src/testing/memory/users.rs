@@ -1,0 +1,168 @@
+//! `Users` over the memory store's maps, and the removal of everything that hangs off an account,
+//! which a deletion and a soft deletion share. Sessions, codes and the rest are written by their
+//! own ports' files.
+
+use super::{MemoryStore, BEFORE_CLEAR_PASSWORD};
+use crate::model::{Timestamp, User};
+use crate::ports::{StoreError, Users};
+
+impl Users for MemoryStore {
+    async fn insert(&self, user: &User) -> Result<(), StoreError> {
+        let mut users = self.users.borrow_mut();
+        if user.email.is_some() && users.values().any(|u| u.email == user.email) {
+            return Err(StoreError::Conflict("email"));
+        }
+        let key = |u: &User| u.username.as_ref().map(|n| n.to_ascii_lowercase());
+        if user.username.is_some() && users.values().any(|u| key(u) == key(user)) {
+            return Err(StoreError::Conflict("username"));
+        }
+        users.insert(user.id.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        if let Some(snapshot) = self.take_stale(|u| u.has_email(email)) {
+            return Ok(Some(snapshot));
+        }
+        Ok(self.users.borrow().values().find(|u| u.has_email(email)).cloned())
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.borrow().get(id).cloned())
+    }
+
+    async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = username.to_ascii_lowercase();
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .find(|u| u.username.as_ref().is_some_and(|n| n.to_ascii_lowercase() == key))
+            .cloned())
+    }
+
+    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            if u.email_confirmed_at.is_none() {
+                u.email_confirmed_at = Some(at);
+                u.is_anonymous = false;
+                u.updated_at = at;
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.password_hash = Some(hash.to_string());
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn rehash_password(&self, id: &str, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
+        match self.users.borrow_mut().get_mut(id) {
+            Some(u) if u.password_hash.as_deref() == Some(old) => {
+                u.password_hash = Some(new.to_string());
+                u.updated_at = at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(hook) = BEFORE_CLEAR_PASSWORD.with(|h| h.borrow_mut().take()) {
+            hook();
+        }
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.password_hash = None;
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn set_email(&self, id: &str, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError> {
+        let mut users = self.users.borrow_mut();
+        if users.values().any(|u| u.has_email(email) && u.id != id) {
+            return Err(StoreError::Conflict("email"));
+        }
+        if let Some(u) = users.get_mut(id) {
+            u.email = Some(email.to_string());
+            u.email_confirmed_at = confirmed.then_some(at);
+            u.is_anonymous &= !confirmed;
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn set_app_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.app_metadata = metadata.clone();
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn set_banned_until(&self, id: &str, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.banned_until = until;
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn page(&self, offset: u64, limit: u32) -> Result<(Vec<User>, u64), StoreError> {
+        let mut all = self.all_users();
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
+        let total = all.len() as u64;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        Ok((all.into_iter().skip(start).take(limit as usize).collect(), total))
+    }
+
+    async fn soft_delete(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let Some(mut user) = self.users.borrow().get(id).cloned() else {
+            return Ok(false);
+        };
+        self.remove_dependents(id);
+        user.email = None;
+        user.username = None;
+        user.password_hash = None;
+        user.user_metadata = serde_json::json!({});
+        user.app_metadata = serde_json::json!({});
+        user.deleted_at = user.deleted_at.or(Some(at));
+        user.updated_at = at;
+        self.users.borrow_mut().insert(id.to_string(), user);
+        Ok(true)
+    }
+
+    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+        if let Some(u) = self.users.borrow_mut().get_mut(id) {
+            u.user_metadata = metadata.clone();
+            u.updated_at = at;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(_) = self.users.borrow_mut().remove(id) else {
+            return Ok(false);
+        };
+        self.remove_dependents(id);
+        Ok(true)
+    }
+}
+
+impl MemoryStore {
+    /// Removes what hangs off an account: sessions and their tokens, codes, sign-in requests,
+    /// auth codes.
+    fn remove_dependents(&self, id: &str) {
+        let mut sessions = self.sessions.borrow_mut();
+        sessions.retain(|_, s| s.user_id != id);
+        self.refresh_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
+        self.session_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
+        self.codes.borrow_mut().retain(|_, c| c.user_id != id);
+        self.login_requests.borrow_mut().retain(|_, r| r.user_id != id);
+        self.flow_states.borrow_mut().retain(|_, f| f.user_id != id);
+    }
+}
