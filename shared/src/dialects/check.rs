@@ -11,12 +11,56 @@
 //! answer never says which of those checks failed beyond a short reason.
 
 use super::{auth_token, json_response, Body};
-use crate::flows::{Flows, Bearer, FlowError};
-use crate::model::Timestamp;
+use crate::app::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::flows::{Bearer, BearerError, Flows};
+use crate::model::{Dialect, Timestamp};
 use crate::ports::Ports;
 use crate::token::TokenError;
-use http::{Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::json;
+
+/// The check's one endpoint.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    /// `GET /api/check`.
+    Check,
+}
+
+/// The check's routes: one, which takes any dialect's live session.
+pub struct Api;
+
+impl routes::Api for Api {
+    type Endpoint = Endpoint;
+    const ROUTES: &'static [Route<Endpoint>] = &[Route::json(Verb::Get, "/api/check", Guard::Session, Endpoint::Check)];
+    const ACCEPTS: &'static [Dialect] = Dialect::ALL;
+
+    fn credential(headers: &HeaderMap) -> Option<&str> {
+        auth_token(headers, &["bearer", "jwt"])
+    }
+
+    fn refuse<P: Ports>(flows: &Flows<P>, _req: &Request<Body>, why: Refused<Endpoint>) -> Response<Body> {
+        match why {
+            Refused::Guard(_, Denied::Missing) => failure(flows, &CheckError::Missing),
+            Refused::Guard(_, Denied::Bearer(e)) => failure(flows, &CheckError::Bearer(e)),
+            // The check names no service role; nothing else reaches it.
+            Refused::Guard(_, Denied::NotServiceRole(_)) | Refused::NoRoute => {
+                json_response(StatusCode::NOT_FOUND, &json!({"error": "not found"}), &[])
+            }
+            Refused::Request(r) => {
+                let (status, message) = r.status_and_message();
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                json_response(status, &json!({"error": message}), &[])
+            }
+        }
+    }
+
+    async fn serve<P: Ports + 'static>(flows: &Flows<P>, _req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
+        match hit.caller.session() {
+            Ok(bearer) => json_response(StatusCode::OK, &subject(&bearer), &[]),
+            Err(e) => failure(flows, &CheckError::Bearer(BearerError::Internal(e.to_string()))),
+        }
+    }
+}
 
 /// Why a check failed.
 #[derive(Debug)]
@@ -25,89 +69,35 @@ pub enum CheckError {
     /// No `Authorization` header with a token.
     Missing,
     /// The bearer road refused the token, or failed.
-    Flow(FlowError),
+    Bearer(BearerError),
 }
 
 /// Status and message for a check failure: the one place this endpoint picks statuses.
 fn describe(e: &CheckError) -> (StatusCode, &'static str) {
-    use FlowError as F;
     let unauthorized = StatusCode::UNAUTHORIZED;
     match e {
         CheckError::Missing => (unauthorized, "missing bearer token"),
-        CheckError::Flow(F::BadToken(TokenError::Expired)) => (unauthorized, "token expired"),
-        CheckError::Flow(F::BadToken(
-            TokenError::Malformed
-            | TokenError::Algorithm
-            | TokenError::UnknownKey
-            | TokenError::BadSignature
-            | TokenError::Claims
-            | TokenError::Audience { .. }
-            | TokenError::Issuer { .. }
-            | TokenError::Signing,
-        )) => (unauthorized, "invalid token"),
-        CheckError::Flow(F::SessionNotFound | F::UserNotFound) => (unauthorized, "session ended"),
-        CheckError::Flow(F::SessionExpired) => (unauthorized, "session expired"),
-        CheckError::Flow(F::UserBanned) => (unauthorized, "user banned"),
-        CheckError::Flow(F::Internal(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
-        // Nothing else comes out of the bearer road; should a future change let one through,
-        // it is still an invalid credential, never a success.
-        CheckError::Flow(
-            F::SignupDisabled
-            | F::InvalidEmail
-            | F::WeakPassword { .. }
-            | F::PasswordTooLong
-            | F::UserAlreadyExists
-            | F::InvalidCredentials
-            | F::EmailNotConfirmed
-            | F::CodeInvalid
-            | F::RefreshTokenNotFound
-            | F::RefreshTokenAlreadyUsed
-            | F::RefreshWindowPassed
-            | F::OverEmailSendRateLimit { .. }
-            | F::EmailExists
-            | F::InvalidUsername
-            | F::InvalidPlatform
-            | F::UsernameTaken
-            | F::LinkInvalid
-            | F::LoginNotReady
-            | F::FlowStateNotFound
-            | F::NotAdmin
-            | F::AnonymousDisabled
-            | F::AnonymousWithoutAddress
-            | F::NoSuchUser
-            | F::NoUserWithEmail
-            | F::FlowStateExpired
-            | F::BadCodeVerifier
-            | F::ReauthenticationNeeded
-            | F::ReauthenticationNotValid
-            | F::NoAddress
-            | F::AddressNotVerified
-            | F::TooManyRequests,
-        ) => (unauthorized, "invalid token"),
+        CheckError::Bearer(BearerError::BadToken(TokenError::Expired)) => (unauthorized, "token expired"),
+        CheckError::Bearer(BearerError::BadToken(_)) => (unauthorized, "invalid token"),
+        CheckError::Bearer(BearerError::SessionNotFound | BearerError::UserNotFound) => (unauthorized, "session ended"),
+        CheckError::Bearer(BearerError::SessionExpired) => (unauthorized, "session expired"),
+        CheckError::Bearer(BearerError::UserBanned) => (unauthorized, "user banned"),
+        CheckError::Bearer(BearerError::Internal(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
     }
 }
 
-/// Serves `GET /api/check`.
-pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
-    let result = match auth_token(req.headers(), &["bearer", "jwt"]) {
-        None => Err(CheckError::Missing),
-        Some(token) => auth.authenticate(token, crate::model::Dialect::ALL).await.map_err(CheckError::Flow),
-    };
-    match result {
-        Ok(bearer) => json_response(StatusCode::OK, &subject(&bearer), &[]),
-        Err(e) => {
-            let (status, message) = describe(&e);
-            let mut body = json!({"error": message});
-            if let CheckError::Flow(FlowError::Internal(detail)) = &e {
-                body["error_id"] = json!(auth.report(detail));
-            }
-            let challenge = match e {
-                CheckError::Missing => "Bearer".to_string(),
-                CheckError::Flow(_) => format!("Bearer error=\"invalid_token\", error_description=\"{message}\""),
-            };
-            json_response(status, &body, &[("www-authenticate", challenge)])
-        }
+/// A failed check: 401 with a `WWW-Authenticate` challenge (or 500 with an error id).
+fn failure<P: Ports>(flows: &Flows<P>, e: &CheckError) -> Response<Body> {
+    let (status, message) = describe(e);
+    let mut body = json!({"error": message});
+    if let CheckError::Bearer(BearerError::Internal(detail)) = e {
+        body["error_id"] = json!(flows.report(detail));
     }
+    let challenge = match e {
+        CheckError::Missing => "Bearer".to_string(),
+        CheckError::Bearer(_) => format!("Bearer error=\"invalid_token\", error_description=\"{message}\""),
+    };
+    json_response(status, &body, &[("www-authenticate", challenge)])
 }
 
 fn subject(b: &Bearer) -> serde_json::Value {

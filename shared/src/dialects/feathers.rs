@@ -9,7 +9,8 @@
 //! ends that session, so the token stops working everywhere at once.
 
 use super::{header, json_response, parse_json, platform, Body, JsonError, Refusal};
-use crate::flows::{Flows, Bearer, Claims, Dialect, FlowError, SignupOutcome, SignupRequest, UserUpdate};
+use crate::app::routes::{self, admit, Caller, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::flows::{Bearer, BearerError, Claims, Dialect, FlowError, Flows, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Secret;
@@ -17,7 +18,7 @@ use crate::token::TokenError;
 use crate::wire::feathers::{
     AuthRequest, AuthResult, Authentication, ErrorBody, Payload, UserView, JWT, LOCAL,
 };
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -62,6 +63,12 @@ pub enum FeathersError {
 impl From<FlowError> for FeathersError {
     fn from(e: FlowError) -> Self {
         FeathersError::Flow(e)
+    }
+}
+
+impl From<BearerError> for FeathersError {
+    fn from(e: BearerError) -> Self {
+        FeathersError::Flow(e.into())
     }
 }
 
@@ -170,36 +177,98 @@ pub fn render_error<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> Response<Bo
     json_response(status, &body, &[])
 }
 
-/// Whether `path` belongs to this dialect.
-pub fn owns(path: &str) -> bool {
-    ["/users", "/authentication"]
-        .iter()
-        .any(|s| path.strip_prefix(s).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+/// The services' endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `users.create`: sign up.
+    CreateUser,
+    /// `users.get` of one's own account.
+    GetUser,
+    /// `users.patch` of one's own account (the password).
+    PatchUser,
+    /// `users.remove` of one's own account.
+    RemoveUser,
+    /// `authentication.create`: sign in (`local`) or check a token (`jwt`).
+    CreateAuthentication,
+    /// `authentication.remove`: sign out.
+    RemoveAuthentication,
+    /// A method the service does not offer.
+    NotOnService,
 }
 
-/// Serves one request under `/users` or `/authentication`: the REST transport's way of making
-/// a [`ServiceCall`].
-pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (service, id) = match segments.as_slice() {
-        [service] => (*service, None),
-        [service, id] => (*service, Some((*id).to_string())),
-        _ => return render_error(auth, &FeathersError::NotFound),
-    };
-    let call = ServiceCall {
-        service,
-        method: service_method(req.method(), id.is_some()),
-        id,
-        data: req.body(),
-        token: header_token(req),
-        platform: &platform(req.headers()),
-    };
-    match call_service(auth, &call).await {
-        Ok(reply) => json_response(reply.status, &reply.body, &[]),
-        Err(FeathersError::NotOnService { method, .. }) => {
-            render_error(auth, &FeathersError::MethodNotAllowed(method))
+/// The two services' routes, over REST (a trailing `/` ignored) and over Socket.IO, whose
+/// calls are looked up here as the REST request they stand for ([`ServiceCall::route_path`]),
+/// so one table guards both transports.
+pub struct Api;
+
+impl routes::Api for Api {
+    type Endpoint = Endpoint;
+    const ROUTES: &'static [Route<Endpoint>] = &[
+        Route::json(Verb::Post, "/users", Guard::Open, Endpoint::CreateUser),
+        Route::json(Verb::Get, "/users/{id}", Guard::Session, Endpoint::GetUser),
+        Route::json(Verb::Patch, "/users/{id}", Guard::Session, Endpoint::PatchUser),
+        Route::json(Verb::Delete, "/users/{id}", Guard::Session, Endpoint::RemoveUser),
+        Route::json(Verb::Post, "/authentication", Guard::Open, Endpoint::CreateAuthentication),
+        Route::json(Verb::Delete, "/authentication", Guard::Session, Endpoint::RemoveAuthentication),
+        Route::json(Verb::Delete, "/authentication/{id}", Guard::Session, Endpoint::RemoveAuthentication),
+        Route::json(Verb::Any, "/users", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/users/{id}", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/authentication", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/authentication/{id}", Guard::Open, Endpoint::NotOnService),
+    ];
+    const ACCEPTS: &'static [Dialect] = &[Dialect::Feathers];
+
+    fn normalize(path: &str) -> &str {
+        path.trim_end_matches('/')
+    }
+
+    /// `Authorization: Bearer <jwt>`, `JWT <jwt>` or a bare `<jwt>`.
+    fn credential(headers: &HeaderMap) -> Option<&str> {
+        let value = header(headers, "authorization")?.trim();
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("jwt") => token.trim(),
+            Some(_) => return None,
+            None => value,
+        };
+        (!token.is_empty()).then_some(token)
+    }
+
+    fn refuse<P: Ports>(flows: &Flows<P>, _req: &Request<Body>, why: Refused<Endpoint>) -> Response<Body> {
+        let e = match why {
+            Refused::NoRoute => FeathersError::NotFound,
+            Refused::Request(r) => FeathersError::Refused(r),
+            Refused::Guard(endpoint, denied) => denied_error(endpoint, denied),
+        };
+        render_error(flows, &e)
+    }
+
+    async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
+        let segments: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
+        let call = ServiceCall {
+            service: segments.first().copied().unwrap_or_default(),
+            method: service_method(req.method(), !hit.params.is_empty()),
+            id: hit.params.first().map(|id| (*id).to_string()),
+            data: req.body(),
+            token: Self::credential(req.headers()),
+            platform: &platform(req.headers()),
+        };
+        match serve_call(flows, hit.endpoint, &call, hit.caller).await {
+            Ok(reply) => json_response(reply.status, &reply.body, &[]),
+            Err(FeathersError::NotOnService { method, .. }) => render_error(flows, &FeathersError::MethodNotAllowed(method)),
+            Err(e) => render_error(flows, &e),
         }
-        Err(e) => render_error(auth, &e),
+    }
+}
+
+/// The error for a caller a route's guard turned away.
+fn denied_error(endpoint: Endpoint, denied: Denied) -> FeathersError {
+    match (endpoint, denied) {
+        (Endpoint::RemoveAuthentication, Denied::Missing) => {
+            FeathersError::NotAuthenticated("Invalid authentication information (no `strategy` set)")
+        }
+        (_, Denied::Missing) => FeathersError::NotAuthenticated("Not authenticated"),
+        (_, Denied::Bearer(e)) => e.into(),
+        (_, Denied::NotServiceRole(e)) => FeathersError::Flow(e),
     }
 }
 
@@ -257,20 +326,51 @@ pub enum AuthChange {
 /// The six Feathers service methods, as a socket names them.
 pub const METHODS: [&str; 6] = ["find", "get", "create", "update", "patch", "remove"];
 
-/// Runs one service call.
-pub async fn call_service<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
-    let id = call.id.as_deref();
-    match (call.service, call.method) {
-        ("users", "create") if id.is_none() => create_user(auth, call).await,
-        ("users", "get") if id.is_some() => get_user(auth, call).await,
-        ("users", "patch") if id.is_some() => patch_user(auth, call).await,
-        ("users", "remove") if id.is_some() => remove_user(auth, call).await,
-        ("authentication", "create") if id.is_none() => create_authentication(auth, call).await,
-        ("authentication", "remove") => remove_authentication(auth, call).await,
-        (service @ ("users" | "authentication"), method) => {
-            Err(FeathersError::NotOnService { method, service: service.to_string() })
-        }
-        (service, _) => Err(FeathersError::NoService(service.chars().take(64).collect())),
+impl ServiceCall<'_> {
+    /// The REST request this call stands for, as the route table is written: a socket call
+    /// is looked up in the same table, with `{id}` standing for its record id (whatever it
+    /// holds, even a `/`).
+    fn route_key(&self) -> (Method, String) {
+        let verb = match self.method {
+            "find" | "get" => Method::GET,
+            "create" => Method::POST,
+            "update" => Method::PUT,
+            "patch" => Method::PATCH,
+            "remove" => Method::DELETE,
+            _ => Method::OPTIONS,
+        };
+        let path = match self.id {
+            Some(_) => format!("/{}/id", self.service),
+            None => format!("/{}", self.service),
+        };
+        (verb, path)
+    }
+}
+
+/// Runs one service call made on a socket: its route in [`Api`]'s table, that route's guard
+/// with the connection's token, then the call.
+pub async fn call_service<P: Ports>(flows: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    use routes::Api as _;
+    let (verb, path) = call.route_key();
+    let Some((route, _)) = routes::find(Api::ROUTES, &verb, &path) else {
+        return Err(FeathersError::NoService(call.service.chars().take(64).collect()));
+    };
+    let caller = admit(flows, route.guard, Api::ACCEPTS, call.token)
+        .await
+        .map_err(|denied| denied_error(route.endpoint, denied))?;
+    serve_call(flows, route.endpoint, call, caller).await
+}
+
+/// Runs a call whose route's guard let `caller` through.
+async fn serve_call<P: Ports>(flows: &Flows<P>, endpoint: Endpoint, call: &ServiceCall<'_>, caller: Caller) -> Result<Reply, FeathersError> {
+    match endpoint {
+        Endpoint::CreateUser => create_user(flows, call).await,
+        Endpoint::GetUser => get_user(own_account(call, caller)?),
+        Endpoint::PatchUser => patch_user(flows, call, own_account(call, caller)?).await,
+        Endpoint::RemoveUser => remove_user(flows, own_account(call, caller)?).await,
+        Endpoint::CreateAuthentication => create_authentication(flows, call).await,
+        Endpoint::RemoveAuthentication => remove_authentication(flows, call, caller.session()?).await,
+        Endpoint::NotOnService => Err(FeathersError::NotOnService { method: call.method, service: call.service.to_string() }),
     }
 }
 
@@ -347,21 +447,9 @@ async fn verify_token<P: Ports>(auth: &Flows<P>, token: &str) -> Result<Bearer, 
     Ok(auth.authenticate(token, &[Dialect::Feathers]).await?)
 }
 
-/// The token of `Authorization: Bearer <jwt>`, `JWT <jwt>` or a bare `<jwt>`.
-fn header_token(req: &Request<Body>) -> Option<&str> {
-    let value = header(req.headers(), "authorization")?.trim();
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("jwt") => token.trim(),
-        Some(_) => return None,
-        None => value,
-    };
-    (!token.is_empty()).then_some(token)
-}
-
-/// The caller, if the call's id is the caller's own account.
-async fn own_account<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Bearer, FeathersError> {
-    let token = call.token.ok_or(FeathersError::NotAuthenticated("Not authenticated"))?;
-    let bearer = verify_token(auth, token).await?;
+/// The caller's session, if the call's id is the caller's own account.
+fn own_account(call: &ServiceCall<'_>, caller: Caller) -> Result<Bearer, FeathersError> {
+    let bearer = caller.session()?;
     let id = call.id.as_deref().unwrap_or("null");
     match bearer.user.id == id {
         true => Ok(bearer),
@@ -369,8 +457,7 @@ async fn own_account<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Resul
     }
 }
 
-async fn get_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
-    let bearer = own_account(auth, call).await?;
+fn get_user(bearer: Bearer) -> Result<Reply, FeathersError> {
     reply(StatusCode::OK, &user_view(&bearer.user))
 }
 
@@ -381,8 +468,7 @@ struct UserPatch {
     password: Option<Secret<String>>,
 }
 
-async fn patch_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
-    let bearer = own_account(auth, call).await?;
+async fn patch_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>, bearer: Bearer) -> Result<Reply, FeathersError> {
     let body: UserPatch = parse_json(call.data).map_err(|e| match e.0.contains("unknown field") {
         true => FeathersError::BadRequest("Only `password` can be changed here".into()),
         false => FeathersError::BadJson(e),
@@ -393,8 +479,7 @@ async fn patch_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result
     reply(StatusCode::OK, &user_view(&updated.user))
 }
 
-async fn remove_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
-    let bearer = own_account(auth, call).await?;
+async fn remove_user<P: Ports>(auth: &Flows<P>, bearer: Bearer) -> Result<Reply, FeathersError> {
     auth.delete_account(&bearer.user).await?;
     reply(StatusCode::OK, &user_view(&bearer.user))
 }
@@ -444,14 +529,12 @@ fn jwt_result(token: String, bearer: &Bearer) -> AuthResult {
     }
 }
 
-async fn remove_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
-    let token = call
-        .token
-        .ok_or(FeathersError::NotAuthenticated("Invalid authentication information (no `strategy` set)"))?;
+async fn remove_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>, bearer: Bearer) -> Result<Reply, FeathersError> {
+    // The guard proved this token; only it may be named.
+    let token = call.token.unwrap_or_default();
     if call.id.as_deref().is_some_and(|id| id != token) {
         return Err(FeathersError::NotAuthenticated("Invalid access token"));
     }
-    let bearer = verify_token(auth, token).await?;
     auth.logout(&bearer.session, LogoutScope::Local).await?;
     Ok(Reply { auth_change: AuthChange::SignedOut, ..reply(StatusCode::OK, &jwt_result(token.to_string(), &bearer))? })
 }

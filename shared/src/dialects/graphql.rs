@@ -379,7 +379,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
 
     fn verify(&self, token: String) -> LocalFuture<'_, Verified> {
         Box::pin(async move {
-            let bearer = self.auth.authenticate(&token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e))?;
+            let bearer = self.auth.authenticate(&token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e.into()))?;
             Ok(Verified { payload: GenericScalar(payload(&bearer.claims, bearer.expires_at)) })
         })
     }
@@ -416,7 +416,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
     fn me(&self) -> LocalFuture<'_, Me> {
         Box::pin(async move {
             let token = self.bearer.as_deref().ok_or(GraphqlError::PermissionDenied)?;
-            let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e))?.user;
+            let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e.into()))?.user;
             Ok(Me {
                 id: ID(user.id.clone()),
                 username: user.username.clone().or_else(|| user.email.clone()).unwrap_or_default(),

@@ -7,10 +7,9 @@
 pub mod check;
 pub mod feathers;
 pub mod gotrue;
-pub mod gotrue_admin;
-pub mod gotrue_unoffered;
 pub mod graphql;
 pub mod graphql_guard;
+pub mod graphql_routes;
 pub mod passwordless;
 
 use http::{HeaderMap, Response, StatusCode};

@@ -6,12 +6,13 @@
 //! referrer withheld (the link's token is in its URL), and answers accepted only as POSTs
 //! from the page itself.
 
-use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, Refusal};
-use crate::flows::{Flows, Bearer, CodeUse, Dialect, FlowError};
+use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, MediaType, Refusal};
+use crate::app::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::flows::{Bearer, BearerError, CodeUse, Dialect, FlowError, Flows};
 use crate::mail::html_escape;
 use crate::model::Timestamp;
 use crate::ports::Ports;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -108,30 +109,115 @@ pub fn render_error<P: Ports>(auth: &Flows<P>, e: &PasswordlessError) -> Respons
     json_response(status, &json!({"error": msg}), challenge.as_slice())
 }
 
-/// Whether the endpoint at `path` takes a form (the confirmation pages' POSTs), not JSON.
-pub fn takes_form(method: &Method, path: &str) -> bool {
-    method == Method::POST && matches!(path.trim_end_matches('/'), "/auth/confirm" | "/auth/email/confirm")
+/// The passwordless endpoints.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    /// `POST /auth/registration`.
+    Registration,
+    /// `POST /auth/login`.
+    Login,
+    /// `GET /auth/session/{auth_id}`: collect a confirmed sign-in.
+    Collect,
+    /// `GET /auth/confirm`: the sign-in link's page.
+    LoginPage,
+    /// `POST /auth/confirm`: the page's answer.
+    LoginAnswer,
+    /// `GET /auth/email/confirm`: the address link's page.
+    EmailPage,
+    /// `POST /auth/email/confirm`: the page's answer.
+    EmailAnswer,
+    /// `GET /auth/me`.
+    Me,
+    /// `PUT /auth/email`.
+    PutEmail,
+    /// `POST /auth/logout`.
+    Logout,
+    /// `GET /auth/sessions`.
+    Sessions,
+    /// `DELETE /auth/sessions/{id}`.
+    EndSession,
 }
 
-/// Serves one request; `path` is the full path (all under `/auth/`).
-pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(2).collect();
-    let result = match (req.method(), segments.as_slice()) {
-        (&Method::POST, ["registration"]) => registration(auth, req).await,
-        (&Method::POST, ["login"]) => login(auth, req).await,
-        (&Method::GET, ["session", auth_id]) => collect(auth, auth_id).await,
-        (&Method::GET, ["confirm"]) => return login_page(auth, req).await,
-        (&Method::POST, ["confirm"]) => return login_answer(auth, req).await,
-        (&Method::GET, ["email", "confirm"]) => return email_page(req),
-        (&Method::POST, ["email", "confirm"]) => return email_answer(auth, req).await,
-        (&Method::GET, ["me"]) => me(auth, req).await,
-        (&Method::PUT, ["email"]) => put_email(auth, req).await,
-        (&Method::POST, ["logout"]) => logout(auth, req).await,
-        (&Method::GET, ["sessions"]) => sessions(auth, req).await,
-        (&Method::DELETE, ["sessions", id]) => end_session(auth, req, id).await,
-        _ => Err(PasswordlessError::NotFound),
-    };
-    result.unwrap_or_else(|e| render_error(auth, &e))
+/// The passwordless API's routes (full paths, a trailing `/` ignored).
+pub struct Api;
+
+impl routes::Api for Api {
+    type Endpoint = Endpoint;
+    const ROUTES: &'static [Route<Endpoint>] = &[
+        Route::json(Verb::Post, "/auth/registration", Guard::Open, Endpoint::Registration),
+        Route::json(Verb::Post, "/auth/login", Guard::Open, Endpoint::Login),
+        Route::json(Verb::Get, "/auth/session/{auth_id}", Guard::Open, Endpoint::Collect),
+        Route::json(Verb::Get, "/auth/confirm", Guard::Open, Endpoint::LoginPage),
+        Route::form(Verb::Post, "/auth/confirm", Guard::Open, Endpoint::LoginAnswer),
+        Route::json(Verb::Get, "/auth/email/confirm", Guard::Open, Endpoint::EmailPage),
+        Route::form(Verb::Post, "/auth/email/confirm", Guard::Open, Endpoint::EmailAnswer),
+        Route::json(Verb::Get, "/auth/me", Guard::Session, Endpoint::Me),
+        Route::json(Verb::Put, "/auth/email", Guard::Session, Endpoint::PutEmail),
+        Route::json(Verb::Post, "/auth/logout", Guard::Session, Endpoint::Logout),
+        Route::json(Verb::Get, "/auth/sessions", Guard::Session, Endpoint::Sessions),
+        Route::json(Verb::Delete, "/auth/sessions/{id}", Guard::Session, Endpoint::EndSession),
+    ];
+    const ACCEPTS: &'static [Dialect] = &[Dialect::Passwordless];
+    const MEDIA: MediaType = MediaType::Json;
+
+    fn normalize(path: &str) -> &str {
+        path.trim_end_matches('/')
+    }
+
+    /// `Authorization: Bearer <session_token>`.
+    fn credential(headers: &HeaderMap) -> Option<&str> {
+        auth_token(headers, &["bearer"])
+    }
+
+    fn refuse<P: Ports>(flows: &Flows<P>, _req: &Request<Body>, why: Refused<Endpoint>) -> Response<Body> {
+        let e = match why {
+            Refused::NoRoute => PasswordlessError::NotFound,
+            Refused::Request(r) => PasswordlessError::Refused(r),
+            Refused::Guard(_, Denied::Missing) => PasswordlessError::Unauthorized,
+            Refused::Guard(_, Denied::Bearer(e)) => match e {
+                BearerError::SessionNotFound | BearerError::UserNotFound | BearerError::BadToken(_) => {
+                    PasswordlessError::Unauthorized
+                }
+                other => PasswordlessError::Flow(other.into()),
+            },
+            Refused::Guard(_, Denied::NotServiceRole(e)) => PasswordlessError::Flow(e),
+        };
+        render_error(flows, &e)
+    }
+
+    async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
+        // The pages answer in HTML, whatever happens.
+        match hit.endpoint {
+            Endpoint::LoginPage => login_page(flows, req).await,
+            Endpoint::LoginAnswer => login_answer(flows, req).await,
+            Endpoint::EmailPage => email_page(req),
+            Endpoint::EmailAnswer => email_answer(flows, req).await,
+            _ => api(flows, req, hit).await.unwrap_or_else(|e| render_error(flows, &e)),
+        }
+    }
+}
+
+/// Serves one of the JSON endpoints.
+async fn api<P: Ports>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Result<Response<Body>, PasswordlessError> {
+    let param = hit.params.first().copied().unwrap_or_default();
+    match hit.endpoint {
+        Endpoint::Registration => registration(flows, req).await,
+        Endpoint::Login => login(flows, req).await,
+        Endpoint::Collect => collect(flows, param).await,
+        Endpoint::Me => me(&signed_in(hit.caller)?),
+        Endpoint::PutEmail => put_email(flows, req, signed_in(hit.caller)?).await,
+        Endpoint::Logout => logout(flows, signed_in(hit.caller)?).await,
+        Endpoint::Sessions => sessions(flows, signed_in(hit.caller)?).await,
+        Endpoint::EndSession => end_session(flows, signed_in(hit.caller)?, param).await,
+        Endpoint::LoginPage | Endpoint::LoginAnswer | Endpoint::EmailPage | Endpoint::EmailAnswer => {
+            Err(PasswordlessError::NotFound)
+        }
+    }
+}
+
+/// The session a [`Guard::Session`] route's caller proved.
+fn signed_in(caller: routes::Caller) -> Result<Bearer, PasswordlessError> {
+    Ok(caller.session()?)
 }
 
 fn ok(value: &Value) -> Result<Response<Body>, PasswordlessError> {
@@ -176,21 +262,12 @@ async fn collect<P: Ports>(auth: &Flows<P>, auth_id: &str) -> Result<Response<Bo
     ok(&json!({"session_token": token.expose()}))
 }
 
-/// The signed-in session and account of `Authorization: Bearer <session_token>`.
-async fn signed_in<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Bearer, PasswordlessError> {
-    let token = auth_token(req.headers(), &["bearer"]).ok_or(PasswordlessError::Unauthorized)?;
-    auth.authenticate(token, &[Dialect::Passwordless]).await.map_err(|e| match e {
-        FlowError::SessionNotFound | FlowError::UserNotFound | FlowError::BadToken(_) => PasswordlessError::Unauthorized,
-        other => other.into(),
-    })
-}
-
 fn secs(t: Timestamp) -> i64 {
     t.unix_seconds()
 }
 
-async fn me<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let Bearer { session, user, .. } = signed_in(auth, req).await?;
+fn me(bearer: &Bearer) -> Result<Response<Body>, PasswordlessError> {
+    let Bearer { session, user, .. } = bearer;
     ok(&json!({
         "id": user.id,
         "username": user.username,
@@ -205,22 +282,22 @@ struct EmailBody {
     email: Option<String>,
 }
 
-async fn put_email<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let Bearer { user, session, .. } = signed_in(auth, req).await?;
+async fn put_email<P: Ports>(auth: &Flows<P>, req: &Request<Body>, bearer: Bearer) -> Result<Response<Body>, PasswordlessError> {
+    let Bearer { user, session, .. } = bearer;
     let body: EmailBody = parse_json(req.body())?;
     let email = body.email.ok_or(PasswordlessError::Missing("email"))?;
     auth.request_email(&user, &session, &email).await?;
     ok(&json!({"status": "A confirmation link was sent to the address; it is added once confirmed"}))
 }
 
-async fn logout<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let Bearer { session, user, .. } = signed_in(auth, req).await?;
+async fn logout<P: Ports>(auth: &Flows<P>, bearer: Bearer) -> Result<Response<Body>, PasswordlessError> {
+    let Bearer { session, user, .. } = bearer;
     auth.end_session(&user, &session.id).await?;
     no_content()
 }
 
-async fn sessions<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
-    let Bearer { session: current, user, .. } = signed_in(auth, req).await?;
+async fn sessions<P: Ports>(auth: &Flows<P>, bearer: Bearer) -> Result<Response<Body>, PasswordlessError> {
+    let Bearer { session: current, user, .. } = bearer;
     let list: Vec<Value> = auth
         .sessions_of(&user)
         .await?
@@ -238,8 +315,8 @@ async fn sessions<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Resp
     ok(&json!({"sessions": list}))
 }
 
-async fn end_session<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, PasswordlessError> {
-    let user = signed_in(auth, req).await?.user;
+async fn end_session<P: Ports>(auth: &Flows<P>, bearer: Bearer, id: &str) -> Result<Response<Body>, PasswordlessError> {
+    let user = bearer.user;
     auth.end_session(&user, id).await?;
     no_content()
 }

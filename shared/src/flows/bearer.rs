@@ -55,15 +55,59 @@ impl Claims {
     }
 }
 
+/// Why a presented credential signs nobody in: all that can come out of the bearer road, so a
+/// dialect maps these few cases and no others.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BearerError {
+    /// Not a valid, unexpired token of ours for an accepted dialect.
+    #[error("bad token: {0}")]
+    BadToken(TokenError),
+    /// The token's session was ended or never existed.
+    #[error("session not found")]
+    SessionNotFound,
+    /// The account behind the session no longer exists (or was soft-deleted).
+    #[error("user not found")]
+    UserNotFound,
+    /// The session is past its lifetime or inactivity timeout.
+    #[error("session expired")]
+    SessionExpired,
+    /// The service role banned the account.
+    #[error("user banned")]
+    UserBanned,
+    /// Something broke; the text is for the log only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<crate::ports::StoreError> for BearerError {
+    fn from(e: crate::ports::StoreError) -> Self {
+        BearerError::Internal(e.to_string())
+    }
+}
+
+impl From<BearerError> for FlowError {
+    fn from(e: BearerError) -> Self {
+        match e {
+            BearerError::BadToken(t) => FlowError::BadToken(t),
+            BearerError::SessionNotFound => FlowError::SessionNotFound,
+            BearerError::UserNotFound => FlowError::UserNotFound,
+            BearerError::SessionExpired => FlowError::SessionExpired,
+            BearerError::UserBanned => FlowError::UserBanned,
+            BearerError::Internal(d) => FlowError::Internal(d),
+        }
+    }
+}
+
 impl<P: Ports> Flows<P> {
     /// Resolves a presented credential to its live session and account, if it is one that a
     /// dialect in `accept` issued and this deployment serves. A JWT of another dialect is
     /// [`TokenError::Claims`]; an
     /// opaque token where none is accepted, [`TokenError::Malformed`]. Ended or unknown
-    /// sessions are [`FlowError::SessionNotFound`], sessions past their lifetime or idle too
-    /// long [`FlowError::SessionExpired`].
-    pub async fn authenticate(&self, presented: &str, accept: &[Dialect]) -> Result<Bearer, FlowError> {
-        let bad = |e: TokenError| FlowError::BadToken(e);
+    /// sessions are [`BearerError::SessionNotFound`], sessions past their lifetime or idle too
+    /// long [`BearerError::SessionExpired`].
+    pub async fn authenticate(&self, presented: &str, accept: &[Dialect]) -> Result<Bearer, BearerError> {
+        let bad = |e: TokenError| BearerError::BadToken(e);
         let now = self.now();
         let accepted = |d: &Dialect| accept.contains(d) && self.config.serves(*d);
         if let Some((id, secret)) = OpaqueToken::parse(presented) {
@@ -75,7 +119,7 @@ impl<P: Ports> Flows<P> {
                 .session_token(id)
                 .await?
                 .filter(|(t, _, _)| digests_match(&hash_secret(secret), &t.secret_hash))
-                .ok_or(FlowError::SessionNotFound)?;
+                .ok_or(BearerError::SessionNotFound)?;
             let session = self.live_session(session, &user, now).await?;
             return Ok(Bearer {
                 dialect: Dialect::Passwordless,
@@ -98,7 +142,7 @@ impl<P: Ports> Flows<P> {
             .with_user(claims.session())
             .await?
             .filter(|(s, _)| s.user_id == claims.sub)
-            .ok_or(FlowError::SessionNotFound)?;
+            .ok_or(BearerError::SessionNotFound)?;
         let session = self.live_session(session, &user, now).await?;
         Ok(Bearer { dialect, session, user, claims, issued_at: verified.issued_at, expires_at: Some(verified.expires_at) })
     }
@@ -135,14 +179,16 @@ impl<P: Ports> Flows<P> {
     /// dialect started it needs no check here: each dialect mints access tokens only for its
     /// own sessions, and only the token names the session. Refresh tokens are checked, in
     /// `refresh`.)
-    async fn live_session(&self, mut session: Session, user: &User, now: Timestamp) -> Result<Session, FlowError> {
+    async fn live_session(&self, mut session: Session, user: &User, now: Timestamp) -> Result<Session, BearerError> {
         if !session.is_active() || session.user_id != user.id {
-            return Err(FlowError::SessionNotFound);
+            return Err(BearerError::SessionNotFound);
         }
         // A ban or a deletion ends the account's sessions; this holds the line should one
         // outlive it.
         super::may_sign_in(user, now)?;
-        self.check_session_lifetime(&session, now)?;
+        if self.check_session_lifetime(&session, now).is_err() {
+            return Err(BearerError::SessionExpired);
+        }
         let since = Timestamp(now.0.saturating_sub(self.activity_interval_ms()));
         if session.last_active_at < since {
             self.sessions().touch(&session.id, now, since).await?;
@@ -215,7 +261,7 @@ mod tests {
         }
     }
 
-    fn outcome(a: &Flows<TestPorts>, token: &str) -> FlowError {
+    fn outcome(a: &Flows<TestPorts>, token: &str) -> BearerError {
         pollster::block_on(a.authenticate(token, &[Dialect::Feathers])).unwrap_err()
     }
 
@@ -225,11 +271,11 @@ mod tests {
         let now = a.now();
         let sign = |keys: &JwtKeys, typ| keys.sign(feathers_claims(&a), now, now.plus_secs(60), typ).unwrap();
         // Right key and typ: it gets as far as the session, which does not exist.
-        assert!(matches!(outcome(&a, &sign(&a.keys.feathers, Some("access"))), FlowError::SessionNotFound));
+        assert!(matches!(outcome(&a, &sign(&a.keys.feathers, Some("access"))), BearerError::SessionNotFound));
         // Right key, upstream's header missing: refused before any lookup.
-        assert!(matches!(outcome(&a, &sign(&a.keys.feathers, Some("JWT"))), FlowError::BadToken(TokenError::Claims)));
+        assert!(matches!(outcome(&a, &sign(&a.keys.feathers, Some("JWT"))), BearerError::BadToken(TokenError::Claims)));
         // Feathers' claims under GoTrue's key (the shared secret): not a Feathers token.
         let e = outcome(&a, &sign(&a.keys.gotrue, Some("access")));
-        assert!(matches!(e, FlowError::BadToken(TokenError::BadSignature)), "{e:?}");
+        assert!(matches!(e, BearerError::BadToken(TokenError::BadSignature)), "{e:?}");
     }
 }

@@ -38,7 +38,7 @@ mod verify;
 pub use access::{gotrue_app_metadata, AccessToken, Claims, GraphqlToken};
 pub use admin::{AccountChange, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
 pub use account::{Updated, UserUpdate};
-pub use bearer::{Bearer, ACTIVITY_WRITE_INTERVAL_SECS};
+pub use bearer::{Bearer, BearerError, ACTIVITY_WRITE_INTERVAL_SECS};
 pub use email_change::{CodeUse, EmailChangeSent};
 pub use mailing::{Landing, PKCE_LINK_PREFIX};
 pub use verify::Verified;
@@ -401,15 +401,15 @@ pub fn code_lifetime_secs(config: &Config, purpose: crate::model::Purpose) -> i6
     }
 }
 
-/// Whether `user` may hold a session at `now`: not soft-deleted ([`FlowError::UserNotFound`])
-/// and not banned ([`FlowError::UserBanned`]). Every sign-in, refresh and bearer check asks,
+/// Whether `user` may hold a session at `now`: not soft-deleted ([`BearerError::UserNotFound`])
+/// and not banned ([`BearerError::UserBanned`]). Every sign-in, refresh and bearer check asks,
 /// and `Sessions::start` checks the same as it writes.
-fn may_sign_in(user: &crate::model::User, now: crate::model::Timestamp) -> Result<(), FlowError> {
+fn may_sign_in(user: &crate::model::User, now: crate::model::Timestamp) -> Result<(), BearerError> {
     if user.deleted_at.is_some() {
-        return Err(FlowError::UserNotFound);
+        return Err(BearerError::UserNotFound);
     }
     if user.is_banned(now) {
-        return Err(FlowError::UserBanned);
+        return Err(BearerError::UserBanned);
     }
     Ok(())
 }

@@ -3,47 +3,70 @@
 //! (get, update, delete), `/admin/generate_link` and `/invite`.
 //!
 //! Wire shapes follow supabase/auth `internal/api/admin.go`, `mail.go` and `invite.go`; errors
-//! render through [`super::gotrue`], whose `describe` picks every status.
+//! render through [`super::errors`], whose `describe` picks every status. Every route here is
+//! guarded by the service role in the dialect's table.
 
-use super::gotrue::{user_json, GotrueError};
-use super::{auth_token, json_response, parse_json, query_param, Body};
+use super::errors::GotrueError;
+use super::wire::user_json;
+use crate::dialects::{json_response, parse_json, query_param, Body};
 use crate::flows::{AccountChange, Flows, Ban, LinkKind, LinkRequest, NewAccount, MAX_PER_PAGE};
 use crate::ports::Ports;
 use crate::secret::Secret;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// Accounts a page of the list holds unless `per_page` says otherwise (upstream's default).
 const DEFAULT_PER_PAGE: u32 = 50;
 
-/// Whether `path` is one of the admin API's.
-pub fn owns(path: &str) -> bool {
-    path == "/invite" || path == "/admin/generate_link" || path == "/admin/users" || path.starts_with("/admin/users/")
+/// The admin API's endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /admin/users`.
+    List,
+    /// `POST /admin/users`.
+    Create,
+    /// `GET /admin/users/{id}`.
+    Get,
+    /// `PUT /admin/users/{id}`.
+    Update,
+    /// `DELETE /admin/users/{id}`.
+    Delete,
+    /// `POST /admin/generate_link`.
+    GenerateLink,
+    /// `POST /invite`.
+    Invite,
+    /// Another method on `/admin/users/{id}`: the id is checked, then 404.
+    OtherOnUser,
+    /// Anything else under the admin paths: 404, to the service role only.
+    NotFound,
 }
 
-/// Serves one admin request (`path` relative to the mount point), once the service role is
-/// proven; `Err` renders in GoTrue's shape.
-pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Result<Response<Body>, GotrueError> {
-    let token = auth_token(req.headers(), &["bearer"]).ok_or(GotrueError::NoAuthorization)?;
-    auth.authorize_admin(token)?;
-    match (req.method(), path) {
-        (&Method::GET, "/admin/users") => list(auth, req).await,
-        (&Method::POST, "/admin/users") => create(auth, req).await,
-        (&Method::POST, "/admin/generate_link") => generate_link(auth, req).await,
-        (&Method::POST, "/invite") => invite(auth, req).await,
-        (method, _) => {
-            let id = path.strip_prefix("/admin/users/").filter(|id| !id.contains('/')).ok_or(GotrueError::NotFound)?;
-            if uuid::Uuid::parse_str(id).is_err() {
-                return Err(GotrueError::NotFoundBecause("user_id must be an UUID"));
-            }
-            match *method {
-                Method::GET => ok(&user_json(&auth.admin_get_user(id).await?)),
-                Method::PUT => update(auth, req, id).await,
-                Method::DELETE => delete(auth, req, id).await,
-                _ => Err(GotrueError::NotFound),
-            }
+/// Serves one admin request, the service role proven by the route's guard; `Err` renders in
+/// GoTrue's shape.
+pub(super) async fn serve<P: Ports>(
+    auth: &Flows<P>,
+    req: &Request<Body>,
+    endpoint: Endpoint,
+    id: Option<&str>,
+) -> Result<Response<Body>, GotrueError> {
+    let user_id = || -> Result<&str, GotrueError> {
+        let id = id.unwrap_or_default();
+        match uuid::Uuid::parse_str(id) {
+            Ok(_) => Ok(id),
+            Err(_) => Err(GotrueError::NotFoundBecause("user_id must be an UUID")),
         }
+    };
+    match endpoint {
+        Endpoint::List => list(auth, req).await,
+        Endpoint::Create => create(auth, req).await,
+        Endpoint::GenerateLink => generate_link(auth, req).await,
+        Endpoint::Invite => invite(auth, req).await,
+        Endpoint::Get => ok(&user_json(&auth.admin_get_user(user_id()?).await?)),
+        Endpoint::Update => update(auth, req, user_id()?).await,
+        Endpoint::Delete => delete(auth, req, user_id()?).await,
+        Endpoint::OtherOnUser => user_id().and(Err(GotrueError::NotFound)),
+        Endpoint::NotFound => Err(GotrueError::NotFound),
     }
 }
 

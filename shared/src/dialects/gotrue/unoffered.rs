@@ -4,11 +4,10 @@
 //! grants. Phone numbers are answered where each endpoint reads them (`gotrue`). `/settings`
 //! says the same (every provider but email off, `saml_enabled` and `passkeys_enabled` false).
 
-use super::gotrue::{authenticate, GotrueError};
-use super::{parse_json, query_param, Body};
-use crate::flows::Flows;
-use crate::ports::Ports;
-use http::{Method, Request, Response};
+use super::errors::{code, GotrueError};
+use crate::dialects::{parse_json, query_param, Body};
+use crate::flows::Bearer;
+use http::{Method, Request};
 use serde::Deserialize;
 
 /// The OAuth providers upstream knows (its `/authorize`'s names).
@@ -30,56 +29,59 @@ const ID_TOKEN_PROVIDERS: &[(&str, &str)] = &[
     ("vercel_marketplace", ""),
 ];
 
-/// Whether `path` is one of these features'.
-pub fn owns(method: &Method, path: &str) -> bool {
-    (method == Method::GET && path == "/authorize")
-        || path == "/sso"
-        || path.starts_with("/sso/")
-        || path == "/passkeys"
-        || path.starts_with("/passkeys/")
-        || path.starts_with("/user/identities/")
-        || path == "/factors"
-        || path.starts_with("/factors/")
+/// The endpoints of features not offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /authorize`: third-party OAuth.
+    Authorize,
+    /// `/sso*`: SSO and SAML.
+    Sso,
+    /// `/passkeys*`.
+    Passkeys,
+    /// `/user/identities/*`: identity linking (signed in).
+    Identities,
+    /// `/factors*`: MFA (signed in).
+    Factors,
 }
 
-/// Answers a request [`owns`] names: always an error, after the checks upstream makes first.
-pub async fn handle<P: Ports>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Result<Response<Body>, GotrueError> {
-    if path == "/authorize" {
-        return Err(unsupported_provider(query_param(req.uri().query(), "provider").as_deref()));
-    }
-    if path == "/sso" || path.starts_with("/sso/") {
-        return Err(GotrueError::disabled(404, "saml_provider_disabled", "SAML 2.0 is disabled"));
-    }
-    if path == "/passkeys" || path.starts_with("/passkeys/") {
-        return Err(GotrueError::disabled(404, "passkey_disabled", "Passkeys are disabled"));
-    }
-    // The rest sit behind upstream's authentication.
-    let bearer = authenticate(auth, req.headers()).await?;
-    if path.starts_with("/user/identities/") {
-        return match (req.method(), path) {
+/// Answers one of these endpoints: always an error, after the checks upstream makes first.
+/// `bearer` is the caller for the signed-in ones.
+pub(super) fn serve(req: &Request<Body>, endpoint: Endpoint, path: &str, bearer: Option<Bearer>) -> GotrueError {
+    match (endpoint, bearer) {
+        (Endpoint::Authorize, _) => unsupported_provider(query_param(req.uri().query(), "provider").as_deref()),
+        (Endpoint::Sso, _) => GotrueError::disabled(404, code::SAML_PROVIDER_DISABLED, "SAML 2.0 is disabled"),
+        (Endpoint::Passkeys, _) => GotrueError::disabled(404, code::PASSKEY_DISABLED, "Passkeys are disabled"),
+        (Endpoint::Identities, Some(_)) => match (req.method(), path) {
             (&Method::GET, "/user/identities/authorize") | (&Method::DELETE, _) => {
-                Err(GotrueError::disabled(404, "manual_linking_disabled", "Manual linking is disabled"))
+                GotrueError::disabled(404, code::MANUAL_LINKING_DISABLED, "Manual linking is disabled")
             }
-            _ => Err(GotrueError::NotFound),
-        };
+            _ => GotrueError::NotFound,
+        },
+        (Endpoint::Factors, Some(bearer)) => factors(req, path, &bearer),
+        // The table guards these two with a session; without one there is nothing to say.
+        (Endpoint::Identities | Endpoint::Factors, None) => GotrueError::NoAuthorization,
     }
+}
+
+/// `/factors*`: upstream's answers with MFA off.
+fn factors(req: &Request<Body>, path: &str, bearer: &Bearer) -> GotrueError {
     if bearer.user.is_anonymous {
-        return Err(GotrueError::disabled(403, "no_authorization", "Anonymous user not allowed to perform these actions"));
+        return GotrueError::disabled(403, code::NO_AUTHORIZATION, "Anonymous user not allowed to perform these actions");
     }
     match (req.method(), path.strip_prefix("/factors")) {
-        (&Method::POST, Some("")) => Err(enroll(req)),
+        (&Method::POST, Some("")) => enroll(req),
         (method, Some(rest)) => {
             let (id, action) = rest.trim_start_matches('/').split_once('/').unwrap_or((rest.trim_start_matches('/'), ""));
             let known = matches!((method, action), (&Method::POST, "verify" | "challenge") | (&Method::DELETE, ""));
             if !known || id.is_empty() {
-                return Err(GotrueError::NotFound);
+                return GotrueError::NotFound;
             }
             if uuid::Uuid::parse_str(id).is_err() {
-                return Err(GotrueError::NotFoundBecause("factor_id must be an UUID"));
+                return GotrueError::NotFoundBecause("factor_id must be an UUID");
             }
-            Err(GotrueError::disabled(404, "mfa_factor_not_found", "Factor not found"))
+            GotrueError::disabled(404, code::MFA_FACTOR_NOT_FOUND, "Factor not found")
         }
-        _ => Err(GotrueError::NotFound),
+        _ => GotrueError::NotFound,
     }
 }
 
@@ -90,7 +92,7 @@ fn unsupported_provider(provider: Option<&str>) -> GotrueError {
         true => "provider is not enabled".to_string(),
         false => format!("Provider {name} could not be found"),
     };
-    GotrueError::disabled(400, "validation_failed", format!("Unsupported provider: {why}"))
+    GotrueError::disabled(400, code::VALIDATION_FAILED, format!("Unsupported provider: {why}"))
 }
 
 #[derive(Deserialize)]
@@ -105,9 +107,9 @@ fn enroll(req: &Request<Body>) -> GotrueError {
         Err(e) => return e.into(),
     };
     match body.factor_type.as_deref() {
-        Some("totp") => GotrueError::disabled(422, "mfa_totp_enroll_not_enabled", "MFA enroll is disabled for TOTP"),
-        Some("phone") => GotrueError::disabled(422, "mfa_phone_enroll_not_enabled", "MFA enroll is disabled for Phone"),
-        Some("webauthn") => GotrueError::disabled(422, "mfa_webauthn_enroll_not_enabled", "MFA enroll is disabled for WebAuthn"),
+        Some("totp") => GotrueError::disabled(422, code::MFA_TOTP_ENROLL_NOT_ENABLED, "MFA enroll is disabled for TOTP"),
+        Some("phone") => GotrueError::disabled(422, code::MFA_PHONE_ENROLL_NOT_ENABLED, "MFA enroll is disabled for Phone"),
+        Some("webauthn") => GotrueError::disabled(422, code::MFA_WEBAUTHN_ENROLL_NOT_ENABLED, "MFA enroll is disabled for WebAuthn"),
         _ => GotrueError::Validation("factor_type needs to be totp, phone, or webauthn"),
     }
 }
@@ -135,13 +137,13 @@ pub fn id_token_grant(body: &[u8]) -> GotrueError {
                 "" => body.issuer.unwrap_or_default(),
                 fixed => fixed.to_string(),
             };
-            GotrueError::disabled(400, "provider_disabled", format!("Provider (issuer {issuer:?}) is not enabled"))
+            GotrueError::disabled(400, code::PROVIDER_DISABLED, format!("Provider (issuer {issuer:?}) is not enabled"))
         }
-        None => GotrueError::disabled(400, "validation_failed", format!("Custom OIDC provider {provider:?} not allowed")),
+        None => GotrueError::disabled(400, code::VALIDATION_FAILED, format!("Custom OIDC provider {provider:?} not allowed")),
     }
 }
 
 /// `POST /token?grant_type=web3`.
 pub fn web3_grant() -> GotrueError {
-    GotrueError::disabled(422, "web3_provider_disabled", "Web3 provider is disabled")
+    GotrueError::disabled(422, code::WEB3_PROVIDER_DISABLED, "Web3 provider is disabled")
 }

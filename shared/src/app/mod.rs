@@ -1,13 +1,18 @@
 //! The HTTP app: `(method, path, headers, body) -> response`, independent of the runtime.
 //!
-//! Routes each request to its dialect (`/auth/v1/*` and other root paths: GoTrue; `/auth/*`:
-//! passwordless; `/users*` and `/authentication*`: Feathers; `/graphql`: graphql-jwt;
-//! `/api/check`), answers 404 for the dialects `DIALECTS` leaves out, enforces the body size
-//! limit before any parsing, and
-//! answers CORS (bearer tokens, no cookies, so any origin may call). It holds no rules of its
-//! own: those are in the flows, and wire shapes are in the dialects.
+//! Finds each request's dialect by its mount point ([`MOUNTS`]: `/auth/v1/*` and every other
+//! root path: GoTrue; `/auth/*`: passwordless; `/users*` and `/authentication*`: Feathers;
+//! `/graphql`: graphql-jwt; `GET /api/check`), answers for the dialects `DIALECTS` leaves out
+//! as for an unknown path, and hands the request to [`routes::dispatch`] with that dialect's
+//! route table, which enforces the body size limit and type before any parsing and every
+//! route's guard before its handler. Answers CORS (bearer tokens, no cookies, so any origin
+//! may call). It holds no rules of its own: those are in the flows, and wire shapes are in
+//! the dialects.
 
-use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body, MediaType, Refusal};
+pub mod routes;
+
+use crate::dialects::{check, feathers, gotrue, graphql_routes, json_response, passwordless, Body, MediaType, Refusal};
+use routes::dispatch;
 use crate::flows::{Auth, Dialect, FlowError, Flows, Outbox};
 use crate::ports::Ports;
 use crate::realtime::{AuthChange, Call, Connection};
@@ -98,71 +103,106 @@ impl<P: Ports + 'static> App<P> {
     }
 }
 
-async fn route<P: Ports + 'static>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
-    let path = req.uri().path().to_string();
-    let served = |d: Dialect| auth.config().serves(d);
-    let gotrue_mount = path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/'));
-    if let Some(gotrue_path) = gotrue_mount {
-        if !served(Dialect::Gotrue) {
-            return not_served(auth, req, &path).await;
+/// Which API a mount point leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mounted {
+    /// GoTrue, with its admin API.
+    Gotrue,
+    /// The passwordless API.
+    Passwordless,
+    /// Feathers' REST services.
+    Feathers,
+    /// graphql-jwt.
+    Graphql,
+    /// The resource check (every dialect's credentials).
+    Check,
+}
+
+/// Where a mount point is.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    /// This path, or anything under it (`<path>/...`).
+    Prefix(&'static str),
+    /// Anything that starts so.
+    StartsWith(&'static str),
+    /// Exactly this path, with or without a trailing `/`.
+    Exact(&'static str),
+    /// Exactly this path, `GET` only.
+    ExactGet(&'static str),
+    /// Every path.
+    Everything,
+}
+
+/// A dialect's mount point; `strip` makes its routes relative to it.
+#[derive(Debug, Clone, Copy)]
+struct Mount {
+    at: At,
+    strip: bool,
+    api: Mounted,
+}
+
+/// The dialects' mount points, the first that matches wins: GoTrue under `/auth/v1` (and at
+/// `/`, for every path no other dialect takes), the passwordless API under `/auth/`, Feathers'
+/// two services, graphql-jwt at `/graphql`, and the resource check at `GET /api/check`. Each
+/// dialect's own table (`ROUTES` beside its handlers) says what each route needs.
+const MOUNTS: &[Mount] = &[
+    Mount { at: At::Prefix("/auth/v1"), strip: true, api: Mounted::Gotrue },
+    Mount { at: At::StartsWith("/auth/"), strip: false, api: Mounted::Passwordless },
+    Mount { at: At::Prefix("/users"), strip: false, api: Mounted::Feathers },
+    Mount { at: At::Prefix("/authentication"), strip: false, api: Mounted::Feathers },
+    Mount { at: At::Exact("/graphql"), strip: false, api: Mounted::Graphql },
+    Mount { at: At::ExactGet("/api/check"), strip: false, api: Mounted::Check },
+    Mount { at: At::Everything, strip: false, api: Mounted::Gotrue },
+];
+
+impl At {
+    /// The path relative to the mount point, if `path` is under it.
+    fn take<'p>(self, method: &Method, path: &'p str) -> Option<&'p str> {
+        match self {
+            At::Prefix(p) => path.strip_prefix(p).filter(|rest| rest.is_empty() || rest.starts_with('/')),
+            At::StartsWith(p) => path.starts_with(p).then_some(""),
+            At::Exact(p) => (path == p || path.strip_suffix('/') == Some(p)).then_some(""),
+            At::ExactGet(p) => (path == p && method == Method::GET).then_some(""),
+            At::Everything => Some(""),
         }
-        return gotrue(auth, req, gotrue_path).await;
     }
-    if path.starts_with("/auth/") {
-        if !served(Dialect::Passwordless) {
-            return not_served(auth, req, &path).await;
-        }
-        let body_type = match passwordless::takes_form(req.method(), &path) {
-            true => MediaType::Form,
-            false => MediaType::Json,
-        };
-        if let Some(r) = refusal(req, body_type) {
-            return passwordless::render_error(auth, &passwordless::PasswordlessError::Refused(r));
-        }
-        return passwordless::handle(auth, req, &path).await;
+}
+
+/// Answers one request through the table of the dialect its path is mounted at.
+async fn route<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>) -> Response<Body> {
+    let path = req.uri().path();
+    let (mount, rest) = MOUNTS
+        .iter()
+        .find_map(|m| m.at.take(req.method(), path).map(|rest| (m, rest)))
+        .unwrap_or((&MOUNTS[MOUNTS.len() - 1], ""));
+    let relative = if mount.strip { rest } else { path };
+    let dialect = match mount.api {
+        Mounted::Gotrue => Some(Dialect::Gotrue),
+        Mounted::Passwordless => Some(Dialect::Passwordless),
+        Mounted::Feathers => Some(Dialect::Feathers),
+        Mounted::Graphql => Some(Dialect::Graphql),
+        Mounted::Check => None,
+    };
+    if dialect.is_some_and(|d| !flows.config().serves(d)) {
+        return not_served(flows, req, path).await;
     }
-    if feathers::owns(&path) {
-        if !served(Dialect::Feathers) {
-            return not_served(auth, req, &path).await;
-        }
-        if let Some(r) = refusal(req, MediaType::Json) {
-            return feathers::render_error(auth, &feathers::FeathersError::Refused(r));
-        }
-        return feathers::handle(auth, req, &path).await;
+    match mount.api {
+        Mounted::Gotrue => dispatch::<gotrue::Api, P>(flows, req, relative).await,
+        Mounted::Passwordless => dispatch::<passwordless::Api, P>(flows, req, relative).await,
+        Mounted::Feathers => dispatch::<feathers::Api, P>(flows, req, relative).await,
+        Mounted::Graphql => dispatch::<graphql_routes::Api, P>(flows, req, relative).await,
+        Mounted::Check => dispatch::<check::Api, P>(flows, req, relative).await,
     }
-    if path == "/graphql" || path == "/graphql/" {
-        if !served(Dialect::Graphql) {
-            return not_served(auth, req, &path).await;
-        }
-        if let Some(r) = refusal(req, MediaType::Json) {
-            return graphql::refuse(graphql::Refusal::App(r));
-        }
-        return graphql::handle(auth.clone(), req).await;
-    }
-    if path == "/api/check" && req.method() == Method::GET {
-        return check::handle(auth, req).await;
-    }
-    if !served(Dialect::Gotrue) {
-        return not_served(auth, req, &path).await;
-    }
-    gotrue(auth, req, &path).await
 }
 
 /// The answer for the paths of a dialect this deployment does not serve (`DIALECTS`):
 /// exactly what an unknown path gets (GoTrue's 404 where GoTrue is served), so nobody can
 /// tell which dialects are switched off.
-async fn not_served<P: Ports + 'static>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
-    match auth.config().serves(Dialect::Gotrue) {
-        true => gotrue(auth, req, path).await,
+async fn not_served<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
+    match flows.config().serves(Dialect::Gotrue) {
+        true => dispatch::<gotrue::Api, P>(flows, req, path).await,
         false => json_response(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"}), &[]),
     }
-}
-
-async fn gotrue<P: Ports + 'static>(auth: &Flows<P>, req: &Request<Body>, path: &str) -> Response<Body> {
-    if let Some(r) = refusal(req, MediaType::Json) {
-        return gotrue::render_error(auth, req.headers(), &gotrue::GotrueError::Refused(r));
-    }
-    gotrue::handle(auth, req, path).await
 }
 
 /// Marks a request whose adapter dropped a header it could not convert (a name with byte

@@ -1,0 +1,332 @@
+//! GoTrue's errors: the error type of this dialect, upstream's error codes in one table, the
+//! one function that picks each error's status, code and message ([`describe`]), and the two
+//! error formats a response can take ([`render_error`]).
+//!
+//! With request header `X-Supabase-Api-Version: 2024-01-01` (what auth-js sends) the body is
+//! `{code, message}` and the header is echoed; without it `{code: <status>, error_code, msg}`.
+//! `x-sb-error-code` is always set.
+
+use crate::dialects::{header, json_response, Body, JsonError, Refusal};
+use crate::flows::{BearerError, FlowError, Flows};
+use crate::ports::Ports;
+use crate::token::TokenError;
+use http::{Response, StatusCode};
+use serde_json::json;
+
+/// Upstream's error codes (supabase/auth `internal/api/apierrors/errorcode.go`), the ones
+/// Portcullis answers with.
+pub mod code {
+    /// `anonymous_provider_disabled`
+    pub const ANONYMOUS_PROVIDER_DISABLED: &str = "anonymous_provider_disabled";
+    /// `bad_code_verifier`
+    pub const BAD_CODE_VERIFIER: &str = "bad_code_verifier";
+    /// `bad_json`
+    pub const BAD_JSON: &str = "bad_json";
+    /// `bad_jwt`
+    pub const BAD_JWT: &str = "bad_jwt";
+    /// `email_exists`
+    pub const EMAIL_EXISTS: &str = "email_exists";
+    /// `email_not_confirmed`
+    pub const EMAIL_NOT_CONFIRMED: &str = "email_not_confirmed";
+    /// `flow_state_expired`
+    pub const FLOW_STATE_EXPIRED: &str = "flow_state_expired";
+    /// `flow_state_not_found`
+    pub const FLOW_STATE_NOT_FOUND: &str = "flow_state_not_found";
+    /// `invalid_credentials`
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    /// `manual_linking_disabled`
+    pub const MANUAL_LINKING_DISABLED: &str = "manual_linking_disabled";
+    /// `mfa_factor_not_found`
+    pub const MFA_FACTOR_NOT_FOUND: &str = "mfa_factor_not_found";
+    /// `mfa_phone_enroll_not_enabled`
+    pub const MFA_PHONE_ENROLL_NOT_ENABLED: &str = "mfa_phone_enroll_not_enabled";
+    /// `mfa_totp_enroll_not_enabled`
+    pub const MFA_TOTP_ENROLL_NOT_ENABLED: &str = "mfa_totp_enroll_not_enabled";
+    /// `mfa_webauthn_enroll_not_enabled`
+    pub const MFA_WEBAUTHN_ENROLL_NOT_ENABLED: &str = "mfa_webauthn_enroll_not_enabled";
+    /// `not_admin`
+    pub const NOT_ADMIN: &str = "not_admin";
+    /// `not_found`
+    pub const NOT_FOUND: &str = "not_found";
+    /// `no_authorization`
+    pub const NO_AUTHORIZATION: &str = "no_authorization";
+    /// `otp_expired`
+    pub const OTP_EXPIRED: &str = "otp_expired";
+    /// `over_email_send_rate_limit`
+    pub const OVER_EMAIL_SEND_RATE_LIMIT: &str = "over_email_send_rate_limit";
+    /// `over_request_rate_limit`
+    pub const OVER_REQUEST_RATE_LIMIT: &str = "over_request_rate_limit";
+    /// `passkey_disabled`
+    pub const PASSKEY_DISABLED: &str = "passkey_disabled";
+    /// `phone_provider_disabled`
+    pub const PHONE_PROVIDER_DISABLED: &str = "phone_provider_disabled";
+    /// `provider_disabled`
+    pub const PROVIDER_DISABLED: &str = "provider_disabled";
+    /// `reauthentication_needed`
+    pub const REAUTHENTICATION_NEEDED: &str = "reauthentication_needed";
+    /// `reauthentication_not_valid`
+    pub const REAUTHENTICATION_NOT_VALID: &str = "reauthentication_not_valid";
+    /// `refresh_token_already_used`
+    pub const REFRESH_TOKEN_ALREADY_USED: &str = "refresh_token_already_used";
+    /// `refresh_token_not_found`
+    pub const REFRESH_TOKEN_NOT_FOUND: &str = "refresh_token_not_found";
+    /// `request_too_large`
+    pub const REQUEST_TOO_LARGE: &str = "request_too_large";
+    /// `saml_provider_disabled`
+    pub const SAML_PROVIDER_DISABLED: &str = "saml_provider_disabled";
+    /// `session_expired`
+    pub const SESSION_EXPIRED: &str = "session_expired";
+    /// `session_not_found`
+    pub const SESSION_NOT_FOUND: &str = "session_not_found";
+    /// `signup_disabled`
+    pub const SIGNUP_DISABLED: &str = "signup_disabled";
+    /// `unexpected_failure`
+    pub const UNEXPECTED_FAILURE: &str = "unexpected_failure";
+    /// `user_already_exists`
+    pub const USER_ALREADY_EXISTS: &str = "user_already_exists";
+    /// `user_banned`
+    pub const USER_BANNED: &str = "user_banned";
+    /// `user_not_found`
+    pub const USER_NOT_FOUND: &str = "user_not_found";
+    /// `validation_failed`
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+    /// `weak_password`
+    pub const WEAK_PASSWORD: &str = "weak_password";
+    /// `web3_provider_disabled`
+    pub const WEB3_PROVIDER_DISABLED: &str = "web3_provider_disabled";
+}
+
+/// The API version whose error format is `{code, message}`.
+pub(super) const API_VERSION_2024: &str = "2024-01-01";
+
+/// Everything that can go wrong in a GoTrue request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GotrueError {
+    /// A flow refused or failed.
+    Flow(FlowError),
+    /// The body is not JSON of the expected shape.
+    BadJson(JsonError),
+    /// A field is missing or unusable (`validation_failed`).
+    Validation(&'static str),
+    /// No bearer token where one is required.
+    NoAuthorization,
+    /// The bearer road refused the presented access token (or failed).
+    Bearer(BearerError),
+    /// `grant_type` is missing or not supported.
+    UnsupportedGrant,
+    /// No such endpoint.
+    NotFound,
+    /// A path naming something in a form it cannot take (`validation_failed`, 404).
+    NotFoundBecause(&'static str),
+    /// A feature Portcullis does not offer, answered as upstream answers with it switched off.
+    Disabled {
+        /// Upstream's status.
+        status: u16,
+        /// Upstream's error code.
+        code: &'static str,
+        /// Upstream's message.
+        message: String,
+    },
+    /// The app refused the request before reading it.
+    Refused(Refusal),
+}
+
+impl GotrueError {
+    /// Upstream's answer for a feature that is switched off.
+    pub fn disabled(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        GotrueError::Disabled { status, code, message: message.into() }
+    }
+}
+
+impl From<FlowError> for GotrueError {
+    fn from(e: FlowError) -> Self {
+        GotrueError::Flow(e)
+    }
+}
+
+impl From<JsonError> for GotrueError {
+    fn from(e: JsonError) -> Self {
+        GotrueError::BadJson(e)
+    }
+}
+
+/// Status, GoTrue error code and message for an error: the one place statuses are chosen.
+/// Internal errors get a generic message; the caller adds the error id.
+pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
+    use GotrueError as G;
+    let (status, code, msg): (u16, &str, String) = match e {
+        G::Flow(f) => flow_error(f),
+        G::Bearer(b) => bearer_error(b),
+        G::BadJson(JsonError(m)) => (400, code::BAD_JSON, format!("Could not parse request body as JSON: {m}")),
+        G::Validation(m) => (400, code::VALIDATION_FAILED, (*m).into()),
+        G::NoAuthorization => (401, code::NO_AUTHORIZATION, "This endpoint requires a valid Bearer token".into()),
+        G::UnsupportedGrant => (400, code::INVALID_CREDENTIALS, "unsupported_grant_type".into()),
+        G::NotFound => (404, code::NOT_FOUND, "Not found".into()),
+        G::NotFoundBecause(m) => (404, code::VALIDATION_FAILED, (*m).into()),
+        G::Disabled { status, code, message } => (*status, *code, message.clone()),
+        G::Refused(r) => {
+            let (status, msg) = r.status_and_message();
+            let code = match r {
+                Refusal::TooLarge => code::REQUEST_TOO_LARGE,
+                Refusal::MalformedHeader | Refusal::MediaType(_) => code::VALIDATION_FAILED,
+            };
+            (status, code, msg)
+        }
+    };
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), code, msg)
+}
+
+/// [`describe`] for a flow's error, every variant named: a new one is a compile error here.
+fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
+    use FlowError as F;
+    match e {
+        F::SignupDisabled => (422, code::SIGNUP_DISABLED, "Signups not allowed for this instance".into()),
+        F::InvalidEmail => (400, code::VALIDATION_FAILED, "Unable to validate email address: invalid format".into()),
+        F::WeakPassword { min_length } => (
+            422,
+            code::WEAK_PASSWORD,
+            format!("Password should be at least {min_length} characters."),
+        ),
+        F::PasswordTooLong => (
+            400,
+            code::VALIDATION_FAILED,
+            format!("Password cannot be longer than {} bytes", crate::password::MAX_PASSWORD_BYTES),
+        ),
+        F::UserAlreadyExists => (422, code::USER_ALREADY_EXISTS, "User already registered".into()),
+        F::InvalidCredentials => (400, code::INVALID_CREDENTIALS, "Invalid login credentials".into()),
+        F::EmailNotConfirmed => (400, code::EMAIL_NOT_CONFIRMED, "Email not confirmed".into()),
+        F::TooManyRequests => (429, code::OVER_REQUEST_RATE_LIMIT, "Request rate limit reached".into()),
+        F::ReauthenticationNeeded => (400, code::REAUTHENTICATION_NEEDED, "Password update requires reauthentication".into()),
+        F::ReauthenticationNotValid => (422, code::REAUTHENTICATION_NOT_VALID, "Nonce has expired or is invalid".into()),
+        F::NoAddress => (
+            400,
+            code::VALIDATION_FAILED,
+            "Reauthentication requires the user to have an email or a phone number".into(),
+        ),
+        F::AddressNotVerified => (422, code::EMAIL_NOT_CONFIRMED, "Please verify your email first.".into()),
+        F::CodeInvalid => (403, code::OTP_EXPIRED, "Token has expired or is invalid".into()),
+        F::BadToken(t) => bad_jwt(t),
+        F::SessionNotFound => (
+            403,
+            code::SESSION_NOT_FOUND,
+            "Session from session_id claim in JWT does not exist".into(),
+        ),
+        F::UserNotFound => (403, code::USER_NOT_FOUND, "User from sub claim in JWT does not exist".into()),
+        F::RefreshTokenNotFound => (
+            400,
+            code::REFRESH_TOKEN_NOT_FOUND,
+            "Invalid Refresh Token: Refresh Token Not Found".into(),
+        ),
+        F::RefreshTokenAlreadyUsed => (
+            400,
+            code::REFRESH_TOKEN_ALREADY_USED,
+            "Invalid Refresh Token: Already Used".into(),
+        ),
+        F::SessionExpired => (400, code::SESSION_EXPIRED, "Invalid Refresh Token: Session Expired".into()),
+        F::OverEmailSendRateLimit { wait_secs } => (
+            429,
+            code::OVER_EMAIL_SEND_RATE_LIMIT,
+            format!("For security purposes, you can only request this after {wait_secs} seconds."),
+        ),
+        // Other dialects' errors, should one reach a GoTrue route, in GoTrue's nearest words.
+        F::RefreshWindowPassed => (400, code::SESSION_EXPIRED, "Invalid Refresh Token: Session Expired".into()),
+        F::InvalidUsername => (400, code::VALIDATION_FAILED, "Invalid username".into()),
+        F::InvalidPlatform => (400, code::VALIDATION_FAILED, "Invalid session platform".into()),
+        F::UsernameTaken => (422, code::USER_ALREADY_EXISTS, "User already registered".into()),
+        F::LinkInvalid | F::LoginNotReady => (403, code::OTP_EXPIRED, "Token has expired or is invalid".into()),
+        F::EmailExists => (
+            422,
+            code::EMAIL_EXISTS,
+            "A user with this email address has already been registered".into(),
+        ),
+        F::UserBanned => (400, code::USER_BANNED, "User is banned".into()),
+        F::AnonymousDisabled => (422, code::ANONYMOUS_PROVIDER_DISABLED, "Anonymous sign-ins are disabled".into()),
+        F::AnonymousWithoutAddress => (
+            422,
+            code::VALIDATION_FAILED,
+            "Updating password of an anonymous user without an email or phone is not allowed".into(),
+        ),
+        F::NotAdmin => (403, code::NOT_ADMIN, "User not allowed".into()),
+        F::NoSuchUser => (404, code::USER_NOT_FOUND, "User not found".into()),
+        F::NoUserWithEmail => (404, code::USER_NOT_FOUND, "User with this email not found".into()),
+        F::FlowStateNotFound => (404, code::FLOW_STATE_NOT_FOUND, "invalid flow state, no valid flow state found".into()),
+        F::FlowStateExpired => (422, code::FLOW_STATE_EXPIRED, "invalid flow state, flow state has expired".into()),
+        F::BadCodeVerifier => (
+            400,
+            code::BAD_CODE_VERIFIER,
+            "code challenge does not match previously saved code verifier".into(),
+        ),
+        F::Internal(_) => (500, code::UNEXPECTED_FAILURE, "Internal server error".into()),
+    }
+}
+
+/// [`describe`] for a refused bearer token, every case named.
+fn bearer_error(e: &BearerError) -> (u16, &'static str, String) {
+    match e {
+        BearerError::BadToken(t) => bad_jwt(t),
+        BearerError::SessionNotFound => flow_error(&FlowError::SessionNotFound),
+        BearerError::UserNotFound => flow_error(&FlowError::UserNotFound),
+        // auth-js drops its stored session only on `session_not_found` (as an
+        // AuthSessionMissingError): an expired session must read the same to end at once.
+        BearerError::SessionExpired => (403, code::SESSION_NOT_FOUND, "Session from session_id claim in JWT has expired".into()),
+        // Upstream refuses a banned account's access token with 403 (its sign-in with 400).
+        BearerError::UserBanned => (403, code::USER_BANNED, "User is banned".into()),
+        BearerError::Internal(_) => (500, code::UNEXPECTED_FAILURE, "Internal server error".into()),
+    }
+}
+
+/// Upstream's `bad_jwt` answer for a token that does not verify.
+fn bad_jwt(t: &TokenError) -> (u16, &'static str, String) {
+    let message = match t {
+        TokenError::Expired => {
+            "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired".to_string()
+        }
+        t @ (TokenError::Malformed
+        | TokenError::Algorithm
+        | TokenError::UnknownKey
+        | TokenError::BadSignature
+        | TokenError::Claims
+        | TokenError::Audience { .. }
+        | TokenError::Issuer { .. }
+        | TokenError::Signing) => format!("invalid JWT: unable to parse or verify signature, {t}"),
+    };
+    (403, code::BAD_JWT, message)
+}
+
+/// The detail of an internal error, if `e` is one.
+pub(super) fn internal(e: &GotrueError) -> Option<&str> {
+    match e {
+        GotrueError::Flow(FlowError::Internal(d)) | GotrueError::Bearer(BearerError::Internal(d)) => Some(d),
+        _ => None,
+    }
+}
+
+/// Whether the request asked for the 2024-01-01 error format (any dated version from then on).
+pub(super) fn wants_new_errors(req_headers: &http::HeaderMap) -> bool {
+    header(req_headers, "x-supabase-api-version")
+        .map(str::trim)
+        .is_some_and(|v| v.len() == 10 && v.as_bytes()[4] == b'-' && v >= API_VERSION_2024)
+}
+
+/// Renders an error in the format the request asked for.
+pub fn render_error<P: Ports>(auth: &Flows<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
+    let (status, code, mut msg) = describe(e);
+    if let Some(detail) = internal(e) {
+        msg = format!("{msg} (error id: {})", auth.report(&detail));
+    }
+    let new = wants_new_errors(req_headers);
+    let mut body = if new {
+        json!({"code": code, "message": msg})
+    } else {
+        json!({"code": status.as_u16(), "error_code": code, "msg": msg})
+    };
+    if let GotrueError::Flow(FlowError::WeakPassword { .. }) = e {
+        body["weak_password"] = json!({"reasons": ["length"]});
+    }
+    let mut headers = vec![("x-sb-error-code", code.to_string())];
+    if new {
+        headers.push(("x-supabase-api-version", API_VERSION_2024.to_string()));
+    }
+    json_response(status, &body, &headers)
+}

@@ -1,0 +1,182 @@
+//! GoTrue (Supabase Auth), served at `/` and under `/auth/v1`, for `@supabase/auth-js`
+//! unchanged: the route table ([`Api`]) and what serves each route.
+//!
+//! - `account`: `/signup` (also anonymous), `/user` (GET and PUT), `/reauthenticate`,
+//!   `/logout`, `/recover`, `/otp`, `/resend`, `/settings`, `/health`;
+//! - `verify`: `/verify` (POST, and GET for the mailed link);
+//! - `token`: `/token` (password, refresh_token and pkce grants);
+//! - `admin`: the service role's `/admin/*` and `/invite`;
+//! - `unoffered`: upstream's answers for what is not offered;
+//! - `errors`: the error type, upstream's codes, and [`describe`], the one place that picks
+//!   statuses; `wire`: the response bodies; `pkce`: the PKCE parameters.
+//!
+//! Wire shapes follow supabase/auth `internal/api/*`.
+
+mod account;
+mod admin;
+mod errors;
+mod pkce;
+mod token;
+mod unoffered;
+mod verify;
+mod wire;
+
+pub use errors::{code, describe, render_error, GotrueError};
+pub use wire::{user_json, SessionBody, UserBody};
+
+use crate::app::routes::{self, Caller, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::{auth_token, json_response, Body};
+use crate::flows::{Dialect, Flows};
+use crate::ports::Ports;
+use http::{HeaderMap, Request, Response, StatusCode};
+
+/// GoTrue's endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /signup`.
+    Signup,
+    /// `POST /verify`.
+    Verify,
+    /// `GET /verify`: the mailed link.
+    VerifyLink,
+    /// `POST /token`.
+    Token,
+    /// `GET /user`.
+    GetUser,
+    /// `PUT /user`.
+    PutUser,
+    /// `GET /reauthenticate`.
+    Reauthenticate,
+    /// `POST /logout`.
+    Logout,
+    /// `POST /recover`.
+    Recover,
+    /// `POST /otp`.
+    Otp,
+    /// `POST /resend`.
+    Resend,
+    /// `GET /settings`.
+    Settings,
+    /// `GET /health`.
+    Health,
+    /// `GET /.well-known/jwks.json`.
+    Jwks,
+    /// The service role's API.
+    Admin(admin::Endpoint),
+    /// What is not offered.
+    Unoffered(unoffered::Endpoint),
+}
+
+/// GoTrue's route table.
+pub struct Api;
+
+use admin::Endpoint as A;
+use unoffered::Endpoint as U;
+use Endpoint as E;
+use Guard::{Open, ServiceRole, Session};
+
+impl routes::Api for Api {
+    type Endpoint = Endpoint;
+    const ROUTES: &'static [Route<Endpoint>] = &[
+        Route::json(Verb::Get, "/admin/users", ServiceRole, E::Admin(A::List)),
+        Route::json(Verb::Post, "/admin/users", ServiceRole, E::Admin(A::Create)),
+        Route::json(Verb::Any, "/admin/users", ServiceRole, E::Admin(A::NotFound)),
+        Route::json(Verb::Get, "/admin/users/{id}", ServiceRole, E::Admin(A::Get)),
+        Route::json(Verb::Put, "/admin/users/{id}", ServiceRole, E::Admin(A::Update)),
+        Route::json(Verb::Delete, "/admin/users/{id}", ServiceRole, E::Admin(A::Delete)),
+        Route::json(Verb::Any, "/admin/users/{id}", ServiceRole, E::Admin(A::OtherOnUser)),
+        Route::json(Verb::Any, "/admin/users/*", ServiceRole, E::Admin(A::NotFound)),
+        Route::json(Verb::Post, "/admin/generate_link", ServiceRole, E::Admin(A::GenerateLink)),
+        Route::json(Verb::Any, "/admin/generate_link", ServiceRole, E::Admin(A::NotFound)),
+        Route::json(Verb::Post, "/invite", ServiceRole, E::Admin(A::Invite)),
+        Route::json(Verb::Any, "/invite", ServiceRole, E::Admin(A::NotFound)),
+        Route::json(Verb::Get, "/authorize", Open, E::Unoffered(U::Authorize)),
+        Route::json(Verb::Any, "/sso", Open, E::Unoffered(U::Sso)),
+        Route::json(Verb::Any, "/sso/*", Open, E::Unoffered(U::Sso)),
+        Route::json(Verb::Any, "/passkeys", Open, E::Unoffered(U::Passkeys)),
+        Route::json(Verb::Any, "/passkeys/*", Open, E::Unoffered(U::Passkeys)),
+        Route::json(Verb::Any, "/user/identities/*", Session, E::Unoffered(U::Identities)),
+        Route::json(Verb::Any, "/factors", Session, E::Unoffered(U::Factors)),
+        Route::json(Verb::Any, "/factors/*", Session, E::Unoffered(U::Factors)),
+        Route::json(Verb::Post, "/signup", Open, E::Signup),
+        Route::json(Verb::Post, "/verify", Open, E::Verify),
+        Route::json(Verb::Get, "/verify", Open, E::VerifyLink),
+        Route::json(Verb::Post, "/token", Open, E::Token),
+        Route::json(Verb::Get, "/user", Session, E::GetUser),
+        Route::json(Verb::Put, "/user", Session, E::PutUser),
+        Route::json(Verb::Get, "/reauthenticate", Session, E::Reauthenticate),
+        Route::json(Verb::Post, "/logout", Session, E::Logout),
+        Route::json(Verb::Post, "/recover", Open, E::Recover),
+        Route::json(Verb::Post, "/otp", Open, E::Otp),
+        Route::json(Verb::Post, "/resend", Open, E::Resend),
+        Route::json(Verb::Get, "/settings", Open, E::Settings),
+        Route::json(Verb::Get, "/health", Open, E::Health),
+        Route::json(Verb::Get, "/.well-known/jwks.json", Open, E::Jwks),
+    ];
+    const ACCEPTS: &'static [Dialect] = &[Dialect::Gotrue];
+
+    /// `Authorization: Bearer <token>`: an access token, or the service-role key.
+    fn credential(headers: &HeaderMap) -> Option<&str> {
+        auth_token(headers, &["bearer"])
+    }
+
+    fn refuse<P: Ports>(flows: &Flows<P>, req: &Request<Body>, why: Refused<Endpoint>) -> Response<Body> {
+        let e = match why {
+            Refused::NoRoute => GotrueError::NotFound,
+            Refused::Request(r) => GotrueError::Refused(r),
+            Refused::Guard(_, Denied::Missing) => GotrueError::NoAuthorization,
+            Refused::Guard(_, Denied::Bearer(b)) => GotrueError::Bearer(b),
+            Refused::Guard(_, Denied::NotServiceRole(f)) => GotrueError::Flow(f),
+        };
+        render_error(flows, req.headers(), &e)
+    }
+
+    async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
+        serve(flows, req, hit).await.unwrap_or_else(|e| render_error(flows, req.headers(), &e))
+    }
+
+    /// Echoes the API version the request asked for on every answer, as upstream.
+    fn finish(req: &Request<Body>, mut response: Response<Body>) -> Response<Body> {
+        if errors::wants_new_errors(req.headers()) {
+            if let Ok(v) = http::HeaderValue::from_str(errors::API_VERSION_2024) {
+                response.headers_mut().insert("x-supabase-api-version", v);
+            }
+        }
+        response
+    }
+}
+
+/// Serves a route whose guard let the caller through.
+async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Result<Response<Body>, GotrueError> {
+    let session = |caller: Caller| caller.session().map_err(GotrueError::Flow);
+    match hit.endpoint {
+        E::Signup => account::signup(flows, req).await,
+        E::Verify => verify::verify(flows, req).await,
+        E::VerifyLink => Ok(verify::verify_link(flows, req).await),
+        E::Token => token::token(flows, req).await,
+        E::GetUser => account::get_user(&session(hit.caller)?),
+        E::PutUser => account::put_user(flows, req, session(hit.caller)?).await,
+        E::Reauthenticate => account::reauthenticate(flows, session(hit.caller)?).await,
+        E::Logout => account::logout(flows, req, session(hit.caller)?).await,
+        E::Recover => account::recover(flows, req).await,
+        E::Otp => account::otp(flows, req).await,
+        E::Resend => account::resend(flows, req).await,
+        E::Settings => account::settings(flows),
+        E::Health => account::health(),
+        E::Jwks => Ok(json_response(StatusCode::OK, &flows.jwks(), &[("cache-control", "public, max-age=600".to_string())])),
+        E::Admin(endpoint) => admin::serve(flows, req, endpoint, hit.params.first().copied()).await,
+        E::Unoffered(endpoint) => {
+            let bearer = match hit.caller {
+                Caller::Session(b) => Some(*b),
+                Caller::Anyone | Caller::ServiceRole => None,
+            };
+            Err(unoffered::serve(req, endpoint, req_path(req), bearer))
+        }
+    }
+}
+
+/// The request's path relative to GoTrue's mount point.
+fn req_path(req: &Request<Body>) -> &str {
+    let path = req.uri().path();
+    path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/')).unwrap_or(path)
+}

@@ -1,0 +1,183 @@
+//! GoTrue's response bodies as typed structs: the user object, its identity, the session, and
+//! the small answers (`/settings`, `/health`). Shapes follow supabase/auth `internal/models`
+//! and `internal/api/token.go`; only what is rendered lives here, never a rule.
+
+use super::errors::GotrueError;
+use crate::dialects::{json_response, Body};
+use crate::flows::{Flows, SignedIn};
+use crate::model::{Timestamp, User};
+use crate::ports::Ports;
+use http::{Response, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+
+/// A 200 with `value` as its JSON body.
+pub(super) fn ok<T: Serialize>(value: &T) -> Result<Response<Body>, GotrueError> {
+    let value = serde_json::to_value(value).map_err(|e| crate::flows::FlowError::Internal(e.to_string()))?;
+    Ok(json_response(StatusCode::OK, &value, &[]))
+}
+
+fn ts(t: Option<Timestamp>) -> Option<String> {
+    t.map(Timestamp::to_rfc3339)
+}
+
+/// GoTrue's user object.
+#[derive(Debug, Serialize)]
+pub struct UserBody<'a> {
+    id: &'a str,
+    aud: &'static str,
+    role: &'static str,
+    /// `""` for an account without an address, as upstream writes it.
+    email: &'a str,
+    email_confirmed_at: Option<String>,
+    phone: &'static str,
+    confirmed_at: Option<String>,
+    last_sign_in_at: Option<String>,
+    app_metadata: Value,
+    user_metadata: &'a Value,
+    identities: Vec<IdentityBody<'a>>,
+    created_at: String,
+    updated_at: String,
+    is_anonymous: bool,
+    // Upstream leaves these out unless set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    banned_until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_at: Option<String>,
+    /// A pending email change's new address (`PUT /user`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<String>,
+    /// When the pending email change's codes went out (`PUT /user`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_change_sent_at: Option<String>,
+}
+
+/// The `email` identity of a user object.
+#[derive(Debug, Serialize)]
+struct IdentityBody<'a> {
+    identity_id: &'a str,
+    id: &'a str,
+    user_id: &'a str,
+    identity_data: IdentityData<'a>,
+    provider: &'static str,
+    last_sign_in_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    email: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct IdentityData<'a> {
+    email: &'a str,
+    email_verified: bool,
+    phone_verified: bool,
+    sub: &'a str,
+}
+
+impl<'a> UserBody<'a> {
+    /// The user object of `u`. Decoys and real users render through this same function, so
+    /// their shapes are identical.
+    pub fn of(u: &'a User) -> Self {
+        let email = u.email.as_deref().unwrap_or_default();
+        let identity = IdentityBody {
+            identity_id: &u.id,
+            id: &u.id,
+            user_id: &u.id,
+            identity_data: IdentityData { email, email_verified: u.is_confirmed(), phone_verified: false, sub: &u.id },
+            provider: "email",
+            last_sign_in_at: ts(u.last_sign_in_at),
+            created_at: u.created_at.to_rfc3339(),
+            updated_at: u.updated_at.to_rfc3339(),
+            email,
+        };
+        UserBody {
+            id: &u.id,
+            aud: "authenticated",
+            role: "authenticated",
+            email,
+            email_confirmed_at: ts(u.email_confirmed_at),
+            phone: "",
+            confirmed_at: ts(u.email_confirmed_at),
+            last_sign_in_at: ts(u.last_sign_in_at),
+            app_metadata: crate::flows::gotrue_app_metadata(u),
+            user_metadata: &u.user_metadata,
+            // An anonymous account has no identity.
+            identities: if u.is_anonymous { vec![] } else { vec![identity] },
+            created_at: u.created_at.to_rfc3339(),
+            updated_at: u.updated_at.to_rfc3339(),
+            is_anonymous: u.is_anonymous,
+            banned_until: ts(u.banned_until),
+            deleted_at: ts(u.deleted_at),
+            new_email: None,
+            email_change_sent_at: None,
+        }
+    }
+}
+
+/// GoTrue's user object of `u`, as JSON.
+pub fn user_json(u: &User) -> Value {
+    serde_json::to_value(UserBody::of(u)).unwrap_or_default()
+}
+
+/// A session: what `/token`, `/verify` and a confirming `/signup` answer.
+#[derive(Debug, Serialize)]
+pub struct SessionBody<'a> {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    expires_at: i64,
+    refresh_token: &'a str,
+    user: UserBody<'a>,
+}
+
+impl<'a> SessionBody<'a> {
+    /// The session of `s`, with a new GoTrue access token for it.
+    pub(super) fn of<P: Ports>(flows: &Flows<P>, s: &'a SignedIn) -> Result<Self, GotrueError> {
+        let access = flows.gotrue_access_token(s)?;
+        Ok(SessionBody {
+            access_token: access.token,
+            token_type: "bearer",
+            expires_in: access.lifetime_secs,
+            expires_at: access.expires_at.unix_seconds(),
+            refresh_token: s.refresh_token.expose(),
+            user: UserBody::of(&s.user),
+        })
+    }
+
+    /// The fields an emailed link's redirect carries in its fragment, as text.
+    pub(super) fn fragment_pairs(&self) -> [(&'static str, String); 5] {
+        [
+            ("access_token", self.access_token.clone()),
+            ("expires_at", self.expires_at.to_string()),
+            ("expires_in", self.expires_in.to_string()),
+            ("refresh_token", self.refresh_token.to_string()),
+            ("token_type", self.token_type.to_string()),
+        ]
+    }
+}
+
+/// `GET /settings`: every external provider upstream knows, off but email (and anonymous
+/// users, if on).
+#[derive(Debug, Serialize)]
+pub(super) struct SettingsBody {
+    pub external: serde_json::Map<String, Value>,
+    pub disable_signup: bool,
+    pub mailer_autoconfirm: bool,
+    pub phone_autoconfirm: bool,
+    pub sms_provider: &'static str,
+    pub saml_enabled: bool,
+    pub saml_private_key_next_configured: bool,
+    pub passkeys_enabled: bool,
+}
+
+/// `GET /health`.
+#[derive(Debug, Serialize)]
+pub(super) struct HealthBody {
+    pub version: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+/// An empty object, `{}`: what `/recover`, `/otp`, `/resend` and `/reauthenticate` answer.
+#[derive(Debug, Serialize)]
+pub(super) struct Empty {}
