@@ -5,12 +5,16 @@
 //! at start, never a panic mid-request. Defaults follow GoTrue's where a dialect has one, and
 //! the security defaults of DESIGN.md otherwise. Transport settings (SMTP) are the worker's.
 
-use crate::model::Dialect;
+use crate::model::{Dialect, Purpose};
 use crate::password::PasswordParams;
 use crate::secret::Secret;
 
 // Defined with the key set, whose HS256 keys obey it too: config reads keyset, never the reverse.
 pub use crate::keyset::MIN_JWT_SECRET_BYTES;
+
+/// How long an invitation lives: a day, as upstream's links, since the invitee did not ask
+/// for it and may read it later.
+pub const INVITE_EXP_SECS: i64 = 86_400;
 
 /// A configuration value that is missing or unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -251,6 +255,15 @@ impl Config {
     /// The JWT `iss`: GoTrue's is its `/auth/v1` URL.
     pub fn jwt_issuer(&self) -> String {
         format!("{}/auth/v1", self.api_external_url)
+    }
+
+    /// How long a mailed code of `purpose` lives: `OTP_EXP`, or [`INVITE_EXP_SECS`] for an
+    /// invitation. The flows date codes by it and the mails state it, so it lives here, below both.
+    pub fn code_lifetime_secs(&self, purpose: Purpose) -> i64 {
+        match purpose {
+            Purpose::Invite => INVITE_EXP_SECS,
+            _ => self.otp_exp_secs,
+        }
     }
 }
 

@@ -35,7 +35,7 @@ fn page(title: &str, body_html: &str) -> String {
 /// `moving_to` names the new address in the current address's half of an email change.
 pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: &str, moving_to: Option<&str>) -> Mail {
     let site = &config.site_name;
-    let minutes = crate::flows::code_lifetime_secs(config, purpose) / 60;
+    let minutes = config.code_lifetime_secs(purpose) / 60;
     let (subject, action, ignore) = match purpose {
         Purpose::Invite => (
             format!("You are invited to {site}"),

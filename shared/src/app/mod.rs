@@ -11,7 +11,7 @@
 
 pub mod routes;
 
-use crate::dialects::{check, feathers, gotrue, graphql_routes, json_response, passwordless, Body, MediaType, Refusal};
+use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body, MediaType, Refusal};
 use routes::dispatch;
 use crate::flows::{Auth, Dialect, FlowError, Flows, Outbox};
 use crate::ports::Ports;
@@ -190,7 +190,7 @@ async fn route<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>) -> Res
         Mounted::Gotrue => dispatch::<gotrue::Api, P>(flows, req, relative).await,
         Mounted::Passwordless => dispatch::<passwordless::Api, P>(flows, req, relative).await,
         Mounted::Feathers => dispatch::<feathers::Api, P>(flows, req, relative).await,
-        Mounted::Graphql => dispatch::<graphql_routes::Api, P>(flows, req, relative).await,
+        Mounted::Graphql => dispatch::<graphql::Api, P>(flows, req, relative).await,
         Mounted::Check => dispatch::<check::Api, P>(flows, req, relative).await,
     }
 }

@@ -9,7 +9,6 @@ pub mod feathers;
 pub mod gotrue;
 pub mod graphql;
 pub mod graphql_guard;
-pub mod graphql_routes;
 pub mod passwordless;
 
 use http::{HeaderMap, Response, StatusCode};

@@ -276,7 +276,7 @@ impl<P: Ports> Flows<P> {
             link_hash: hash_secret(&link_token),
             sent_to: to.to_string(),
             created_at: now,
-            expires_at: now.plus_secs(super::code_lifetime_secs(&self.config, purpose)),
+            expires_at: now.plus_secs(self.config.code_lifetime_secs(purpose)),
             attempts: 0,
             used_at: None,
             keeps_attempt: keeps_attempt && matches!(purpose, Purpose::Signup | Purpose::MagicLink | Purpose::Invite),

@@ -43,6 +43,8 @@ pub use email_change::{CodeUse, EmailChangeSent};
 pub use mailing::{Landing, PKCE_LINK_PREFIX};
 pub use verify::Verified;
 pub use crate::model::Dialect;
+// The code-lifetime rule is the config's, which the mails read too: mail never imports flows.
+pub use crate::config::INVITE_EXP_SECS;
 pub use pkce::AUTH_CODE_LIFETIME_SECS;
 pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use scope::{Outbox, Scope};
@@ -386,19 +388,6 @@ fn derive_key(secret: &[u8], label: &[u8]) -> Secret<Vec<u8>> {
         Err(_) => [secret, label].concat(),
     };
     Secret::new(key)
-}
-
-/// How long an invitation lives: a day, as upstream's links, since the invitee did not ask
-/// for it and may read it later.
-pub const INVITE_EXP_SECS: i64 = 86_400;
-
-/// How long a mailed code of `purpose` lives: `OTP_EXP`, or [`INVITE_EXP_SECS`] for an
-/// invitation.
-pub fn code_lifetime_secs(config: &Config, purpose: crate::model::Purpose) -> i64 {
-    match purpose {
-        crate::model::Purpose::Invite => INVITE_EXP_SECS,
-        _ => config.otp_exp_secs,
-    }
 }
 
 /// Whether `user` may hold a session at `now`: not soft-deleted ([`BearerError::UserNotFound`])

@@ -2,8 +2,8 @@
 //! authenticate per field (a token argument, or the `Authorization` header), as
 //! django-graphql-jwt does, so the route itself guards nothing.
 
-use super::graphql::{handle, refuse, Refusal};
-use super::{header, Body};
+use super::{handle, refuse, Refusal};
+use crate::dialects::{header, Body};
 use crate::app::routes::{self, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Dialect, Flows};
 use crate::ports::Ports;
