@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { root } from "./harness.js";
 
-test("wrangler deploy --dry-run bundles the worker with its D1, KV and vars", async () => {
+test("wrangler deploy --dry-run bundles the worker with its D1 and vars", async () => {
   const out = mkdtempSync(path.join(tmpdir(), "portcullis-deploy-"));
   try {
     const { stdout } = await promisify(execFile)(
@@ -19,7 +19,6 @@ test("wrangler deploy --dry-run bundles the worker with its D1, KV and vars", as
       { cwd: root, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
     );
     assert.match(stdout, /env\.DB \(portcullis\)/);
-    assert.match(stdout, /env\.KV/);
     assert.match(stdout, /SMTP_HOST/);
     assert.match(stdout, /--dry-run: exiting now/);
     const files = readdirSync(out);

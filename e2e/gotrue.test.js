@@ -1,5 +1,5 @@
-// GoTrue dialect end to end: @supabase/auth-js against the built worker in workerd, with D1,
-// KV and real SMTP into maildev.
+// GoTrue dialect end to end: @supabase/auth-js against the built worker in workerd, with D1
+// and real SMTP into maildev.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient, AuthWeakPasswordError } from "@supabase/auth-js";

@@ -1,6 +1,6 @@
 // The e2e harness: the built worker in workerd (through Miniflare) with a real D1 database and
-// KV namespace, and a real mail catcher (maildev) that the worker reaches over SMTP through a
-// Workers TCP socket. Each suite gets its own ports and an empty database.
+// a real mail catcher (maildev) that the worker reaches over SMTP through a Workers TCP socket.
+// Each suite gets its own ports and an empty database.
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -126,7 +126,6 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-20",
     d1Databases: ["DB"],
-    kvNamespaces: ["KV"],
     // Like wrangler.toml's [[durable_objects.bindings]]: one object per Socket.IO connection.
     durableObjects: { SOCKETS: "SocketConnection" },
     bindings,
@@ -136,7 +135,7 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     // Like wrangler.toml's [assets]: the demo page and the client package (built into public/pkg).
     assets: { directory: path.join(root, "public"), routerConfig: { has_user_worker: true } },
     ...(persist
-      ? { d1Persist: path.join(persist, "d1"), kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") }
+      ? { d1Persist: path.join(persist, "d1"), durableObjectsPersist: path.join(persist, "do") }
       : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
