@@ -1,6 +1,7 @@
 // The e2e harness: the built worker in workerd (through Miniflare) with a real D1 database and
 // a real mail catcher (maildev) that the worker reaches over SMTP through a Workers TCP socket.
-// Each suite gets its own ports and an empty database.
+// Each suite gets its own ports and an empty database; `useWorker` starts and stops them.
+import { before, after } from "node:test";
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -142,6 +143,38 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
   const db = await mf.getD1Database("DB");
   await migrate(db);
   return { url, db, mf, log: () => log, stop: () => mf.dispose() };
+}
+
+/**
+ * Registers the suite's `before` and `after` hooks that start and stop what it runs against, and
+ * returns the object `before` fills in: `mail` (a mail catcher, with `mail: true`), the workers
+ * (by default one, `worker`, with `vars` and `build` as for `startWorker`; or several, named by
+ * `workers: { name: { vars, build } }`, all sending mail to the one catcher) and `browser`
+ * (headless Chromium, with `browser: true`). `ready(env)` runs last in the same hook: Node 20
+ * starts a file's top-level `before` hooks without waiting for the one before, so a suite's own
+ * hook would not see what this one starts.
+ */
+export function useWorker({ mail = false, browser = false, vars, build, workers = { worker: { vars, build } }, ready } = {}) {
+  const env = { mail: null, browser: null, ...Object.fromEntries(Object.keys(workers).map((name) => [name, null])) };
+  before(async () => {
+    if (mail) env.mail = await startMailCatcher();
+    // Side by side; each kept as soon as it runs, so that `after` stops it even if another failed.
+    const started = await Promise.allSettled(
+      Object.entries(workers).map(async ([name, opts]) => {
+        env[name] = await startWorker({ mail: env.mail ?? undefined, ...opts });
+      }),
+    );
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    if (browser) env.browser = await launchChromium();
+    await ready?.(env);
+  });
+  after(async () => {
+    await env.browser?.close();
+    for (const name of Object.keys(workers)) await env[name]?.stop();
+    await env.mail?.stop();
+  });
+  return env;
 }
 
 /** Like `wrangler d1 migrations apply`: each file of migrations/ once, recorded in d1_migrations;

@@ -1,26 +1,18 @@
 // Requests built to hurt the worker, sent raw: a header name with byte 0xff, a 20 MB chunked
 // body with no Content-Length, JSON sent as text/plain. Each gets a 4xx in the dialect's shape,
 // never a 5xx, and the chunked body is not buffered (workerd's memory stays where it was).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import http from "node:http";
-import { startWorker } from "./harness.js";
+import { useWorker } from "./harness.js";
 
-let worker;
-
-before(async () => {
-  worker = await startWorker();
-});
-
-after(async () => {
-  await worker?.stop();
-});
+const env = useWorker();
 
 /** Sends `raw` bytes over TCP to the worker and returns the response's status line and body. */
 function rawRequest(raw) {
-  const { hostname, port } = new URL(worker.url);
+  const { hostname, port } = new URL(env.worker.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.end(raw));
     let data = Buffer.alloc(0);
@@ -61,7 +53,7 @@ const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/
 
 /** POSTs `mib` MiB as a chunked body (no Content-Length) and returns the status and body. */
 function chunkedPost(path, mib) {
-  const { hostname, port } = new URL(worker.url);
+  const { hostname, port } = new URL(env.worker.url);
   return new Promise((resolve, reject) => {
     // A fresh connection each: one reused after an early 413 still owes the unread body.
     const req = http.request({ host: hostname, port, path, method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
@@ -104,7 +96,7 @@ test("a 20 MB chunked body is answered 413 without being buffered", async (t) =>
 });
 
 test("JSON sent as text/plain (what a web page can send cross-site without a preflight) is 415", async () => {
-  const res = await fetch(`${worker.url}/auth/v1/otp`, {
+  const res = await fetch(`${env.worker.url}/auth/v1/otp`, {
     method: "POST",
     headers: { "content-type": "text/plain;charset=UTF-8" },
     body: JSON.stringify({ email: "csrf@example.com" }),
