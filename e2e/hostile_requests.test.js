@@ -34,7 +34,8 @@ test("a header name with byte 0xff is a 400 in the dialect's shape, not a 500", 
   assert.match(res.body, /validation_failed|header/);
 });
 
-/** workerd processes started by this test process, and the resident memory of one in KiB. */
+/** workerd processes started by this test process (Miniflare spawns them as its children; the
+ * machine may run other people's), and the resident memory of one in KiB. */
 function workerdPids() {
   return readdirSync("/proc")
     .filter((d) => /^\d+$/.test(d))
@@ -42,7 +43,8 @@ function workerdPids() {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
         const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        return name === "workerd";
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return name === "workerd" && ppid === process.pid;
       } catch {
         return false;
       }
@@ -81,6 +83,8 @@ test("a 20 MB chunked body is answered 413 without being buffered", async (t) =>
   // Warm up first (the wasm instance, the body streams), so what follows measures the bodies.
   for (const [path] of paths) await chunkedPost(path, 2);
   const pids = workerdPids();
+  // Without the process there is nothing measured, and the check below would pass on nothing.
+  assert.equal(pids.length, 1, `this suite's one workerd among its child processes: ${JSON.stringify(pids)}`);
   const before = Object.fromEntries(pids.map((p) => [p, rssKiB(p)]));
   for (const [path, shape] of paths) {
     const res = await chunkedPost(path, 20);
