@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient } from "@supabase/auth-js";
-import { useWorker, linkIn, call, memoryStorage } from "./harness.js";
+import { useWorker, linkIn, call, memoryStorage, assertNothingMailed } from "./harness.js";
 
 const env = useWorker({ mail: true });
 let n = 0;
@@ -142,5 +142,5 @@ test("bad PKCE input is a 400 in GoTrue's shape and sends nothing", async () => 
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.code, "bad_json");
   }
-  assert.equal((await env.mail.mailsTo(email)).length, 0, "no mail went out");
+  await assertNothingMailed(env, email);
 });

@@ -2,6 +2,7 @@
 // a real mail catcher (maildev) that the worker reaches over SMTP through a Workers TCP socket.
 // Each suite gets its own ports and an empty database; `useWorker` starts and stops them.
 import { before, after } from "node:test";
+import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -76,6 +77,24 @@ export async function startMailCatcher() {
       } catch {}
     },
   };
+}
+
+/**
+ * Asserts that the worker mailed nothing to `to` (an address or a list of them), in a way that
+ * fails when mail is broken rather than absent. After whatever the test did, a GoTrue sign-up
+ * of a fresh address makes the worker mail that address; that mail must arrive (delivery works,
+ * and a mail the test's earlier requests queued has had its turn) and the worker must have
+ * logged no undelivered mail. Only then does an empty inbox for `to` mean that none was sent.
+ */
+export async function assertNothingMailed({ worker, mail }, to) {
+  const witness = `witness-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const signUp = await call(`${worker.url}/auth/v1/signup`, { body: { email: witness, password: "witness password" } });
+  assert.equal(signUp.status, 200, signUp.text);
+  await mail.latest(witness);
+  assert.doesNotMatch(worker.log(), /mail not delivered/, "a mail failed to go out");
+  for (const address of [to].flat()) {
+    assert.deepEqual((await mail.mailsTo(address)).map((m) => m.subject), [], `mail to ${address}`);
+  }
 }
 
 export function codeIn(mail) {

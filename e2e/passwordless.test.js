@@ -3,7 +3,7 @@
 // two platforms, ending one, logout, and /api/check.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useWorker, startWorker, call } from "./harness.js";
+import { useWorker, startWorker, call, assertNothingMailed } from "./harness.js";
 
 const env = useWorker({ mail: true });
 let n = 0;
@@ -121,8 +121,7 @@ test("a name and address that do not match get the same answer and no mail", asy
   assert.equal(r.status, 200);
   assert.deepEqual(Object.keys(r.json).sort(), ["auth_id", "expiration_date"]);
   assert.equal((await api(`/auth/session/${r.json.auth_id}`, { method: "GET" })).status, 400);
-  await new Promise((res) => setTimeout(res, 300));
-  assert.equal((await env.mail.mailsTo(email)).length, 0);
+  await assertNothingMailed(env, email);
 });
 
 test("bad input gets a 4xx with {error} and writes nothing", async () => {
