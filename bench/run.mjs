@@ -1,7 +1,7 @@
 // `make bench`: Portcullis side by side with its floor and its peer, in one run, as a table.
 //
 // - Portcullis: the built worker (worker/build, what deploys) in workerd through Miniflare, with
-//   local D1 and KV. Not `wrangler dev`, whose inspector relay adds CPU to every D1 query.
+//   local D1. Not `wrangler dev`, whose inspector relay adds CPU to every D1 query.
 // - The floor: an empty worker in the same workerd.
 // - The peer: upstream FeathersJS v5 (bench/feathers-server.mjs) in its own Node process.
 //
@@ -86,7 +86,6 @@ async function startPortcullis(scriptPath = path.join(root, "worker/build/index.
     scriptPath,
     modulesRules: wasmRule,
     d1Databases: ["DB"],
-    kvNamespaces: ["KV"],
     bindings: workerBindings(),
   });
   await migrate(await w.mf.getD1Database("DB"));

@@ -6,32 +6,23 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { startWorker, call, root, launchChromium } from "./harness.js";
+import { useWorker, call, root } from "./harness.js";
 
-let worker, browser;
 const artifacts = path.join(root, "e2e/artifacts");
+const env = useWorker({ browser: true });
 
-before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  worker = await startWorker();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+before(() => mkdirSync(artifacts, { recursive: true }));
 
 const email = `demo-${Date.now() % 1e7}@example.com`;
 
 async function openPage() {
-  const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
+  const page = await env.browser.newPage({ viewport: { width: 900, height: 640 } });
   const problems = [];
   page.on("pageerror", (e) => problems.push(e.message));
   // 4xx answers the page expects (401, 409) are logged by Chromium as failed loads; only
   // other errors count.
   page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && problems.push(m.text()));
-  await page.goto(`${worker.url}/`);
+  await page.goto(`${env.worker.url}/`);
   return { page, problems };
 }
 
@@ -62,7 +53,7 @@ test("register, reload and stay signed in, sign out, sign in again", async () =>
   await page.locator("#signed-out").waitFor();
   assert.match(await page.textContent("#message"), /signed out/);
   assert.equal(await storedToken(page), null, "logout cleared storage");
-  const check = await call(`${worker.url}/api/check`, { method: "GET", headers: { authorization: `Bearer ${token}` } });
+  const check = await call(`${env.worker.url}/api/check`, { method: "GET", headers: { authorization: `Bearer ${token}` } });
   assert.equal(check.status, 401, "the old token is dead on the server too");
 
   await page.reload();

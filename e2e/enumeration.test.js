@@ -1,7 +1,7 @@
 // No enumeration oracles, tried as an attacker would with the dialects' own clients: whether an
 // address has an account (confirmed or pending) shows neither in what sign-up and sign-in answer
 // nor in how long a request about the address takes (its mail goes out after the answer).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -9,27 +9,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, call, codeIn } from "./harness.js";
+import { useWorker, startWorker, call, codeIn } from "./harness.js";
 
-let mail, worker;
+const env = useWorker({ mail: true });
 let n = 0;
 const fresh = (tag) => `${tag}-${Date.now() % 1e7}-${n++}@example.com`;
-const gotrue = (w = worker) => new GoTrueClient({ url: `${w.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+const gotrue = (w = env.worker) => new GoTrueClient({ url: `${w.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
 
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-});
-
-after(async () => {
-  await worker?.stop();
-  await mail?.stop();
-});
-
-async function signUpAndConfirm(email, password, w = worker) {
+async function signUpAndConfirm(email, password, w = env.worker) {
   const client = gotrue(w);
   assert.equal((await client.signUp({ email, password })).error, null);
-  const { error } = await client.verifyOtp({ email, token: codeIn(await mail.latest(email)), type: "signup" });
+  const { error } = await client.verifyOtp({ email, token: codeIn(await env.mail.latest(email)), type: "signup" });
   assert.equal(error, null);
 }
 
@@ -54,7 +44,7 @@ test("sign-up then sign-in answers the same for a new, a pending and a registere
   await signUpAndConfirm(registered, "owner password");
   const pending = fresh("pending");
   assert.equal((await gotrue().signUp({ email: pending, password: "pending password", options: { data: { plan: "pro" } } })).error, null);
-  const { results } = await worker.db.prepare("SELECT id, created_at FROM users WHERE email = ?").bind(pending).all();
+  const { results } = await env.worker.db.prepare("SELECT id, created_at FROM users WHERE email = ?").bind(pending).all();
   const pendingAccount = results[0];
 
   const started = Date.now();
@@ -94,7 +84,7 @@ test("requests about a known address answer without waiting for their mail, in e
   try {
     // Accounts made while mail works: a confirmed GoTrue one, a pending one, and a passwordless
     // one with its address attached.
-    first = await startWorker({ persist: dir, mail, vars: { SMTP_MAX_FREQUENCY: "0" } });
+    first = await startWorker({ persist: dir, mail: env.mail, vars: { SMTP_MAX_FREQUENCY: "0" } });
     const known = fresh("known");
     await signUpAndConfirm(known, "known password", first);
     const pending = fresh("pending");
@@ -103,7 +93,7 @@ test("requests about a known address answer without waiting for their mail, in e
     const named = `${username}@example.com`;
     const reg = await call(`${first.url}/auth/registration`, { body: { username, email: named, session_platform: "Laptop" } });
     assert.equal(reg.status, 200, reg.text);
-    const confirm = /\/auth\/email\/confirm\?token=(\S+)/.exec((await mail.latest(named)).text)[1];
+    const confirm = /\/auth\/email\/confirm\?token=(\S+)/.exec((await env.mail.latest(named)).text)[1];
     const attached = await call(`${first.url}/auth/email/confirm`, {
       raw: new URLSearchParams({ token: confirm }).toString(),
       headers: { "content-type": "application/x-www-form-urlencoded" },

@@ -2,37 +2,27 @@
 // @feathersjs/rest-client (fetch) + @feathersjs/authentication-client against the built worker
 // in workerd with D1 and the mail catcher. Then bad input with plain fetch: always a Feathers
 // error, never a 5xx.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { feathers } from "@feathersjs/feathers";
 import rest from "@feathersjs/rest-client";
 import authentication from "@feathersjs/authentication-client";
 import { AuthClient as GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, call, codeIn } from "./harness.js";
+import { useWorker, startWorker, call, codeIn, assertNothingMailed } from "./harness.js";
 
-let mail, worker;
+const env = useWorker({ mail: true });
 let n = 0;
 const unique = (tag) => `${tag}-${Date.now() % 1e7}-${n++}@example.com`;
-
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-});
-
-after(async () => {
-  await worker?.stop();
-  await mail?.stop();
-});
 
 /** A Feathers client app as a Feathers web app would configure it (storage in memory). */
 function client() {
   const app = feathers();
-  app.configure(rest(worker.url).fetch(fetch));
+  app.configure(rest(env.worker.url).fetch(fetch));
   app.configure(authentication());
   return app;
 }
 
-const api = (path, opts = {}) => call(`${worker.url}${path}`, opts);
+const api = (path, opts = {}) => call(`${env.worker.url}${path}`, opts);
 
 /** Asserts a Feathers error body, whatever the way it arrived. */
 function isFeathersError(e, code, name) {
@@ -136,19 +126,18 @@ test("a Feathers sign-up verifies no address: GoTrue refuses it until the mailbo
   const check = await api("/api/check", { method: "GET", headers: { authorization: `Bearer ${accessToken}` } });
   assert.equal(check.status, 200, check.text);
   assert.equal(check.json.email_verified, false);
-  const gotrue = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+  const gotrue = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
   const { data, error } = await gotrue.signInWithPassword({ email, password: "attacker pass" });
   assert.equal(data.session, null);
   // As for a wrong password (REVEAL_EMAIL_NOT_CONFIRMED is off): nothing tells the address
   // was new.
   assert.equal(error?.code, "invalid_credentials");
-  await new Promise((r) => setTimeout(r, 300)); // mail would go out just after the answers
-  assert.equal((await mail.mailsTo(email)).length, 0, "no mail was sent at sign-up");
+  await assertNothingMailed(env, email);
 });
 
 test("a stranger's pending sign-up and Feathers session do not survive the owner confirming", async () => {
   // Its own worker, without the per-address send limit, so the owner can sign up at once.
-  const w = await startWorker({ mail, vars: { SMTP_MAX_FREQUENCY: "0" } });
+  const w = await startWorker({ mail: env.mail, vars: { SMTP_MAX_FREQUENCY: "0" } });
   try {
     const email = unique("owner");
     const gotrue = () => new GoTrueClient({ url: `${w.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
@@ -161,14 +150,14 @@ test("a stranger's pending sign-up and Feathers session do not survive the owner
     // The stranger signs up the owner's address through GoTrue (the mail goes unread) and
     // signs in through Feathers with the password they chose.
     assert.equal((await gotrue().signUp({ email, password: "stranger pass" })).error, null);
-    await mail.latest(email); // it goes out just after the answer
+    await env.mail.latest(email); // it goes out just after the answer
     const stranger = feathersClient();
     await stranger.authenticate({ strategy: "local", email, password: "stranger pass" });
     // Later the owner signs up herself and confirms with the code from her mailbox.
-    const before = (await mail.mailsTo(email)).length;
+    const before = (await env.mail.mailsTo(email)).length;
     const owner = gotrue();
     assert.equal((await owner.signUp({ email, password: "owner pass 1" })).error, null);
-    const code = codeIn(await mail.latest(email, { after: before }));
+    const code = codeIn(await env.mail.latest(email, { after: before }));
     const { data, error } = await owner.verifyOtp({ email, token: code, type: "signup" });
     assert.equal(error, null);
     assert.ok(data.session);
@@ -188,10 +177,10 @@ test("a stranger's pending sign-up and Feathers session do not survive the owner
 test("a Feathers account recovers its password through GoTrue, by real mail", async () => {
   const email = unique("eve");
   await client().service("users").create({ email, password: "correct horse" });
-  const gotrue = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+  const gotrue = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
   const { error } = await gotrue.resetPasswordForEmail(email);
   assert.equal(error, null);
-  const m = await mail.latest(email);
+  const m = await env.mail.latest(email);
   assert.match(m.subject, /password/i);
 });
 
@@ -234,7 +223,7 @@ test("Feathers local sign-in is throttled per account and client: TooManyRequest
   await client().service("users").create({ email, password: "owner pass" });
   const from = (ip) => {
     const app = feathers();
-    app.configure(rest(worker.url).fetch((url, init) => fetch(url, { ...init, headers: { ...init?.headers, "cf-connecting-ip": ip } })));
+    app.configure(rest(env.worker.url).fetch((url, init) => fetch(url, { ...init, headers: { ...init?.headers, "cf-connecting-ip": ip } })));
     app.configure(authentication());
     return app;
   };

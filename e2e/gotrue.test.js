@@ -1,33 +1,24 @@
-// GoTrue dialect end to end: @supabase/auth-js against the built worker in workerd, with D1,
-// KV and real SMTP into maildev.
-import { test, before, after } from "node:test";
+// GoTrue dialect end to end: @supabase/auth-js against the built worker in workerd, with D1
+// and real SMTP into maildev.
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient, AuthWeakPasswordError } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, codeIn, linkIn, call } from "./harness.js";
+import { useWorker, codeIn, linkIn, call } from "./harness.js";
 
-let mail, worker, client;
+let client;
+const env = useWorker({
+  mail: true,
+  ready: ({ worker }) => {
+    client = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+  },
+});
 let n = 0;
 const fresh = (tag = "user") => `${tag}-${Date.now()}-${n++}@example.com`;
-
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-  client = new GoTrueClient({
-    url: `${worker.url}/auth/v1`,
-    autoRefreshToken: false,
-    persistSession: false,
-  });
-});
-
-after(async () => {
-  await worker?.stop();
-  await mail?.stop();
-});
 
 async function signUpAndConfirm(email, password) {
   const { error } = await client.signUp({ email, password });
   assert.equal(error, null);
-  const code = codeIn(await mail.latest(email));
+  const code = codeIn(await env.mail.latest(email));
   const { data, error: e2 } = await client.verifyOtp({ email, token: code, type: "signup" });
   assert.equal(e2, null);
   return data.session;
@@ -44,7 +35,7 @@ test("sign-up, the mailed code, password sign-in, getUser and /api/check", async
   assert.equal(signUp.data.user.email_confirmed_at, null);
   assert.deepEqual(signUp.data.user.user_metadata, { name: "Walker" });
 
-  const mailed = await mail.latest(email);
+  const mailed = await env.mail.latest(email);
   assert.match(mailed.subject, /Confirm your sign-up/);
   assert.doesNotMatch(mailed.text + mailed.html, /correct horse/);
   const code = codeIn(mailed);
@@ -73,7 +64,7 @@ test("sign-up, the mailed code, password sign-in, getUser and /api/check", async
   assert.equal(got.data.user.id, signUp.data.user.id);
   assert.equal(got.data.user.user_metadata.name, "Walker");
 
-  const check = await call(`${worker.url}/api/check`, {
+  const check = await call(`${env.worker.url}/api/check`, {
     method: "GET",
     headers: { authorization: `Bearer ${session.access_token}` },
   });
@@ -87,10 +78,10 @@ test("sign-up, the mailed code, password sign-in, getUser and /api/check", async
 });
 
 test("the same flow works at the root mount too", async () => {
-  const root = new GoTrueClient({ url: worker.url, autoRefreshToken: false, persistSession: false });
+  const root = new GoTrueClient({ url: env.worker.url, autoRefreshToken: false, persistSession: false });
   const email = fresh("root");
   assert.equal((await root.signUp({ email, password: "root-password" })).error, null);
-  const code = codeIn(await mail.latest(email));
+  const code = codeIn(await env.mail.latest(email));
   assert.equal((await root.verifyOtp({ email, token: code, type: "signup" })).error, null);
   assert.equal((await root.signInWithPassword({ email, password: "root-password" })).error, null);
 });
@@ -98,7 +89,7 @@ test("the same flow works at the root mount too", async () => {
 test("the emailed link's token_hash confirms through verifyOtp, once", async () => {
   const email = fresh("link");
   await client.signUp({ email, password: "link-password" });
-  const token_hash = linkIn(await mail.latest(email)).searchParams.get("token");
+  const token_hash = linkIn(await env.mail.latest(email)).searchParams.get("token");
   const ok = await client.verifyOtp({ token_hash, type: "signup" });
   assert.equal(ok.error, null);
   assert.equal(ok.data.user.email, email);
@@ -110,8 +101,8 @@ test("the emailed link's token_hash confirms through verifyOtp, once", async () 
 test("the emailed link itself redirects to the site with the session in the fragment", async () => {
   const email = fresh("redirect");
   await client.signUp({ email, password: "redirect-password" });
-  const link = linkIn(await mail.latest(email));
-  const local = `${worker.url}${link.pathname}${link.search}`;
+  const link = linkIn(await env.mail.latest(email));
+  const local = `${env.worker.url}${link.pathname}${link.search}`;
   const res = await call(local, { method: "GET" });
   assert.equal(res.status, 303);
   const location = new URL(res.headers.get("location"));
@@ -128,7 +119,7 @@ test("the emailed link itself redirects to the site with the session in the frag
 test("wrong codes are refused and the fifth wrong try kills the code", async () => {
   const email = fresh("guess");
   await client.signUp({ email, password: "guess-password" });
-  const right = codeIn(await mail.latest(email));
+  const right = codeIn(await env.mail.latest(email));
   const wrong = right === "000000" ? "111111" : "000000";
   for (let i = 0; i < 5; i++) {
     const r = await client.verifyOtp({ email, token: wrong, type: "signup" });
@@ -143,12 +134,12 @@ test("wrong codes are refused and the fifth wrong try kills the code", async () 
 test("a concurrent burst of guesses gets exactly the allowed number of tries", async () => {
   const email = fresh("burst");
   await client.signUp({ email, password: "burst-password" });
-  const right = codeIn(await mail.latest(email));
+  const right = codeIn(await env.mail.latest(email));
   const wrong = right === "000000" ? "111111" : "000000";
   await Promise.all(
     Array.from({ length: 20 }, () => client.verifyOtp({ email, token: wrong, type: "signup" })),
   );
-  const { results } = await worker.db
+  const { results } = await env.worker.db
     .prepare("SELECT c.attempts FROM one_time_codes c JOIN users u ON u.id = c.user_id WHERE u.email = ?")
     .bind(email)
     .all();
@@ -162,24 +153,24 @@ test("signing up again with a confirmed address reveals nothing and mails the ow
   // the address's sign-up send slot for a minute).
   const email = fresh("taken");
   assert.equal((await client.signInWithOtp({ email })).error, null);
-  const otp = codeIn(await mail.latest(email));
-  const owner = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
+  const otp = codeIn(await env.mail.latest(email));
+  const owner = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
   const signedIn = await owner.verifyOtp({ email, token: otp, type: "email" });
   assert.equal(signedIn.error, null);
   assert.equal((await owner.updateUser({ password: "owner-password" })).error, null);
-  const before = (await mail.mailsTo(email)).length;
+  const before = (await env.mail.mailsTo(email)).length;
 
   const again = await client.signUp({ email, password: "intruder-password" });
   assert.equal(again.error, null);
   assert.equal(again.data.session, null);
   assert.notEqual(again.data.user.id, signedIn.data.user.id);
   assert.equal(again.data.user.identities.length, 1, "same shape as a new sign-up");
-  const notice = await mail.latest(email, { after: before });
+  const notice = await env.mail.latest(email, { after: before });
   assert.match(notice.subject, /already have an account/);
   assert.doesNotMatch(notice.text, /code is/);
   assert.equal((await client.signInWithPassword({ email, password: "intruder-password" })).error.code, "invalid_credentials");
   assert.equal((await client.signInWithPassword({ email, password: "owner-password" })).error, null);
-  const { results } = await worker.db.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind(email).all();
+  const { results } = await env.worker.db.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind(email).all();
   assert.equal(results[0].n, 1);
 });
 
@@ -206,14 +197,14 @@ test("getUser refuses garbage and missing tokens in GoTrue's words", async () =>
   const garbage = await client.getUser("not.a.jwt");
   assert.equal(garbage.error.status, 403);
   assert.equal(garbage.error.code, "bad_jwt");
-  const res = await call(`${worker.url}/auth/v1/user`, { method: "GET" });
+  const res = await call(`${env.worker.url}/auth/v1/user`, { method: "GET" });
   assert.equal(res.status, 401);
   assert.equal(res.json.error_code, "no_authorization");
   assert.equal(res.headers.get("x-sb-error-code"), "no_authorization");
 });
 
 test("/api/check refuses missing, garbage and forged tokens with 401", async () => {
-  const url = `${worker.url}/api/check`;
+  const url = `${env.worker.url}/api/check`;
   const none = await call(url, { method: "GET" });
   assert.equal(none.status, 401);
   assert.equal(none.json.error, "missing bearer token");
@@ -230,12 +221,12 @@ test("/api/check refuses missing, garbage and forged tokens with 401", async () 
 });
 
 test("errors come in the old format without the API version header", async () => {
-  const res = await call(`${worker.url}/token?grant_type=password`, { body: { email: fresh(), password: "x-x-x-x-x" } });
+  const res = await call(`${env.worker.url}/token?grant_type=password`, { body: { email: fresh(), password: "x-x-x-x-x" } });
   assert.equal(res.status, 400);
   assert.deepEqual(res.json, { code: 400, error_code: "invalid_credentials", msg: "Invalid login credentials" });
   assert.equal(res.headers.get("x-sb-error-code"), "invalid_credentials");
   assert.equal(res.headers.get("x-supabase-api-version"), null);
-  const v = await call(`${worker.url}/token?grant_type=password`, {
+  const v = await call(`${env.worker.url}/token?grant_type=password`, {
     body: { email: fresh(), password: "x-x-x-x-x" },
     headers: { "x-supabase-api-version": "2024-01-01" },
   });
@@ -244,7 +235,7 @@ test("errors come in the old format without the API version header", async () =>
 });
 
 test("bad input gets a 4xx in GoTrue's shape and writes nothing", async () => {
-  const u = worker.url;
+  const u = env.worker.url;
   const long = "p".repeat(1025);
   const cases = [
     ["signup: malformed JSON", `${u}/signup`, { raw: '{"email": "a@b.co",' }, 400, "bad_json"],
@@ -276,7 +267,7 @@ test("bad input gets a 4xx in GoTrue's shape and writes nothing", async () => {
     ["token: over-long password", `${u}/token?grant_type=password`, { body: { email: "t@example.com", password: long } }, 400, "invalid_credentials"],
     ["unknown route", `${u}/auth/v1/nope`, { method: "GET" }, 404, "not_found"],
   ];
-  const count = async () => (await worker.db.prepare("SELECT count(*) AS n FROM users").all()).results[0].n;
+  const count = async () => (await env.worker.db.prepare("SELECT count(*) AS n FROM users").all()).results[0].n;
   const users = await count();
   for (const [name, url, opts, status, code] of cases) {
     const r = await call(url, opts);
@@ -290,17 +281,17 @@ test("bad input gets a 4xx in GoTrue's shape and writes nothing", async () => {
 });
 
 test("settings and health answer", async () => {
-  const settings = await call(`${worker.url}/auth/v1/settings`, { method: "GET" });
+  const settings = await call(`${env.worker.url}/auth/v1/settings`, { method: "GET" });
   assert.equal(settings.status, 200);
   assert.equal(settings.json.external.email, true);
   assert.equal(settings.json.mailer_autoconfirm, false);
-  const health = await call(`${worker.url}/health`, { method: "GET" });
+  const health = await call(`${env.worker.url}/health`, { method: "GET" });
   assert.equal(health.status, 200);
   assert.equal(health.json.name, "GoTrue");
 });
 
 test("browsers get CORS answers", async () => {
-  const pre = await fetch(`${worker.url}/auth/v1/token?grant_type=password`, {
+  const pre = await fetch(`${env.worker.url}/auth/v1/token?grant_type=password`, {
     method: "OPTIONS",
     headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
   });
@@ -310,21 +301,21 @@ test("browsers get CORS answers", async () => {
 });
 
 test("the deployable worker has no storage contract endpoint", async () => {
-  const res = await call(`${worker.url}/__contract`, { method: "POST" });
+  const res = await call(`${env.worker.url}/__contract`, { method: "POST" });
   assert.equal(res.status, 404, res.text);
 });
 
 test("a stranger hammering one account from one client is throttled; the owner elsewhere signs in", async () => {
   const email = fresh("hammered");
   await signUpAndConfirm(email, "owner-password");
-  const stranger = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false, headers: { "cf-connecting-ip": "198.51.100.7" } });
+  const stranger = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false, headers: { "cf-connecting-ip": "198.51.100.7" } });
   for (let i = 0; i < 10; i++) {
     assert.equal((await stranger.signInWithPassword({ email, password: `guess-${i}` })).error?.code, "invalid_credentials");
   }
   const throttled = await stranger.signInWithPassword({ email, password: "owner-password" });
   assert.equal(throttled.error?.code, "over_request_rate_limit");
   assert.equal(throttled.error?.status, 429);
-  const owner = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false, headers: { "cf-connecting-ip": "203.0.113.9" } });
+  const owner = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false, headers: { "cf-connecting-ip": "203.0.113.9" } });
   const { data, error } = await owner.signInWithPassword({ email, password: "owner-password" });
   assert.equal(error, null);
   assert.ok(data.session.access_token);

@@ -2,31 +2,21 @@
 // uses) against the built worker in workerd, with D1 and real SMTP into maildev. The mailed
 // link redirects with `?code=`, and only the client that asked, holding the verifier in its
 // storage, exchanges it (`exchangeCodeForSession`), once.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, linkIn, call, memoryStorage } from "./harness.js";
+import { useWorker, linkIn, call, memoryStorage, assertNothingMailed } from "./harness.js";
 
-let mail, worker;
+const env = useWorker({ mail: true });
 let n = 0;
 const fresh = (tag) => `${tag}-${Date.now()}-${n++}@example.com`;
 const CALLBACK = "http://127.0.0.1:8787/auth/callback";
-
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-});
-
-after(async () => {
-  await worker?.stop();
-  await mail?.stop();
-});
 
 /** A browser tab's client: PKCE, its own storage (where auth-js keeps the verifier). */
 function tab() {
   const storage = memoryStorage();
   const client = new GoTrueClient({
-    url: `${worker.url}/auth/v1`,
+    url: `${env.worker.url}/auth/v1`,
     flowType: "pkce",
     storage,
     persistSession: true,
@@ -38,9 +28,9 @@ function tab() {
 
 /** Follows the newest mailed link (as the mail reader's browser would) and returns the redirect. */
 async function follow(email, { after = 0 } = {}) {
-  const link = linkIn(await mail.latest(email, { after }));
+  const link = linkIn(await env.mail.latest(email, { after }));
   assert.match(link.searchParams.get("token"), /^pkce_/);
-  const res = await call(`${worker.url}${link.pathname}${link.search}`, { method: "GET" });
+  const res = await call(`${env.worker.url}${link.pathname}${link.search}`, { method: "GET" });
   assert.equal(res.status, 303);
   return new URL(res.headers.get("location"));
 }
@@ -73,7 +63,7 @@ test("sign-up: the link's code is exchanged by the client that signed up, once",
   assert.equal(signIn.error, null, "the sign-up's password is the account's");
 
   // The code is spent; with any verifier it is not found.
-  const again = await call(`${worker.url}/auth/v1/token?grant_type=pkce`, {
+  const again = await call(`${env.worker.url}/auth/v1/token?grant_type=pkce`, {
     body: { auth_code: code, code_verifier: "x".repeat(56) },
     headers: { "x-supabase-api-version": "2024-01-01" },
   });
@@ -90,7 +80,7 @@ test("another client cannot exchange the code: it has no verifier, and a guessed
   const stranger = tab().client;
   const none = await stranger.exchangeCodeForSession(code);
   assert.equal(none.error.name, "AuthPKCECodeVerifierMissingError");
-  const guessed = await call(`${worker.url}/auth/v1/token?grant_type=pkce`, {
+  const guessed = await call(`${env.worker.url}/auth/v1/token?grant_type=pkce`, {
     body: { auth_code: code, code_verifier: "a guessed verifier that is long enough to be one".padEnd(56, "x") },
     headers: { "x-supabase-api-version": "2024-01-01" },
   });
@@ -110,7 +100,7 @@ test("recovery: the code signs in for PASSWORD_RECOVERY, and the new password ta
   const { client } = tab();
   const events = [];
   client.onAuthStateChange((event) => events.push(event));
-  const before = (await mail.mailsTo(email)).length;
+  const before = (await env.mail.mailsTo(email)).length;
   const asked = await client.resetPasswordForEmail(email, { redirectTo: CALLBACK });
   assert.equal(asked.error, null);
   const code = codeOf(await follow(email, { after: before }));
@@ -140,17 +130,17 @@ test("bad PKCE input is a 400 in GoTrue's shape and sends nothing", async () => 
     [{ email, password: "pkce bad password", code_challenge: "x".repeat(43) }, "PKCE flow requires code_challenge_method and code_challenge"],
     [{ email, password: "pkce bad password", code_challenge: "x".repeat(43), code_challenge_method: "S512" }, "Invalid code_challenge_method"],
   ]) {
-    const r = await call(`${worker.url}/auth/v1/signup`, { body, headers });
+    const r = await call(`${env.worker.url}/auth/v1/signup`, { body, headers });
     assert.equal(r.status, 400, r.text);
     assert.deepEqual(r.json, { code: "validation_failed", message });
   }
-  const typed = await call(`${worker.url}/auth/v1/signup`, { body: { email, password: "pkce bad password", code_challenge: 7, code_challenge_method: "s256" }, headers });
+  const typed = await call(`${env.worker.url}/auth/v1/signup`, { body: { email, password: "pkce bad password", code_challenge: 7, code_challenge_method: "s256" }, headers });
   assert.equal(typed.status, 400);
   assert.equal(typed.json.code, "bad_json");
   for (const raw of ['{"auth_code": "x", ', "[]", '{"auth_code": "x", "code_verifier": 5}']) {
-    const r = await call(`${worker.url}/auth/v1/token?grant_type=pkce`, { raw, headers });
+    const r = await call(`${env.worker.url}/auth/v1/token?grant_type=pkce`, { raw, headers });
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.code, "bad_json");
   }
-  assert.equal((await mail.mailsTo(email)).length, 0, "no mail went out");
+  await assertNothingMailed(env, email);
 });

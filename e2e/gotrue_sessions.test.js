@@ -2,38 +2,28 @@
 // concurrent refreshes), sign-out scopes that hold at once, recovery, email sign-in, resend,
 // email change and the mailed link's redirects. This worker uses a 1 s send interval and a
 // 2 s refresh reuse window so that both can be crossed in a test.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, codeIn, linkIn, call } from "./harness.js";
+import { useWorker, startWorker, codeIn, linkIn, call, assertNothingMailed } from "./harness.js";
 
 const ALLOWED = "http://127.0.0.1:3000/app/";
-let mail, worker;
+const env = useWorker({
+  mail: true,
+  vars: { SMTP_MAX_FREQUENCY: "1", REFRESH_TOKEN_REUSE_INTERVAL: "2", URI_ALLOW_LIST: ALLOWED },
+});
 let n = 0;
 const fresh = (tag) => `${tag}-${Date.now()}-${n++}@example.com`;
 const newClient = () =>
-  new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
-
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({
-    mail,
-    vars: { SMTP_MAX_FREQUENCY: "1", REFRESH_TOKEN_REUSE_INTERVAL: "2", URI_ALLOW_LIST: ALLOWED },
-  });
-});
-
-after(async () => {
-  await worker?.stop();
-  await mail?.stop();
-});
+  new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
 
 /** A new confirmed account; returns a client signed in to it. */
 async function account(tag, password = "first-password") {
   const email = fresh(tag);
   const client = newClient();
   assert.equal((await client.signUp({ email, password })).error, null);
-  const code = codeIn(await mail.latest(email));
+  const code = codeIn(await env.mail.latest(email));
   const { data, error } = await client.verifyOtp({ email, token: code, type: "signup" });
   assert.equal(error, null);
   return { email, password, client, session: data.session };
@@ -46,8 +36,8 @@ async function signedIn(email, password) {
   return { client, session: data.session };
 }
 
-const check = (token) => call(`${worker.url}/api/check`, { method: "GET", headers: { authorization: `Bearer ${token}` } });
-const refreshRaw = (token) => call(`${worker.url}/auth/v1/token?grant_type=refresh_token`, { body: { refresh_token: token } });
+const check = (token) => call(`${env.worker.url}/api/check`, { method: "GET", headers: { authorization: `Bearer ${token}` } });
+const refreshRaw = (token) => call(`${env.worker.url}/auth/v1/token?grant_type=refresh_token`, { body: { refresh_token: token } });
 
 test("refreshSession rotates the token and a repeat within the window gets the same successor", async () => {
   const { client, session } = await account("refresh");
@@ -66,9 +56,9 @@ test("a burst of 20 concurrent refreshes ends with one live successor and one se
   for (const a of answers) assert.equal(a.status, 200, a.text);
   assert.equal(new Set(answers.map((a) => a.json.refresh_token)).size, 1, "every tab got the same successor");
   const parent = session.refresh_token.split(".")[0];
-  const children = await worker.db.prepare("SELECT count(*) AS n FROM refresh_tokens WHERE parent_id = ?").bind(parent).first();
+  const children = await env.worker.db.prepare("SELECT count(*) AS n FROM refresh_tokens WHERE parent_id = ?").bind(parent).first();
   assert.equal(children.n, 1);
-  const sessions = await worker.db
+  const sessions = await env.worker.db
     .prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
     .bind(session.user.id)
     .first();
@@ -123,9 +113,9 @@ test("signOut global ends every session of the account", async () => {
 test("resetPasswordForEmail, the code, verifyOtp and updateUser set a new password", async () => {
   const a = await account("recover", "forgotten-password");
   const client = newClient();
-  const before = (await mail.mailsTo(a.email)).length;
+  const before = (await env.mail.mailsTo(a.email)).length;
   assert.equal((await client.resetPasswordForEmail(a.email, { redirectTo: `${ALLOWED}reset` })).error, null);
-  const mailed = await mail.latest(a.email, { after: before });
+  const mailed = await env.mail.latest(a.email, { after: before });
   assert.match(mailed.subject, /Reset your password/);
   assert.equal(linkIn(mailed).searchParams.get("redirect_to"), `${ALLOWED}reset`);
   const { data, error } = await client.verifyOtp({ email: a.email, token: codeIn(mailed), type: "recovery" });
@@ -140,15 +130,14 @@ test("resetPasswordForEmail, the code, verifyOtp and updateUser set a new passwo
 test("resetPasswordForEmail for an unknown address answers the same and mails nothing", async () => {
   const email = fresh("nobody");
   assert.equal((await newClient().resetPasswordForEmail(email)).error, null);
-  await sleep(300);
-  assert.equal((await mail.mailsTo(email)).length, 0);
+  await assertNothingMailed(env, email);
 });
 
 test("signInWithOtp creates the account, and the mailed code signs in", async () => {
   const email = fresh("otp");
   const client = newClient();
   assert.equal((await client.signInWithOtp({ email, options: { data: { plan: "trial" } } })).error, null);
-  const { data, error } = await client.verifyOtp({ email, token: codeIn(await mail.latest(email)), type: "email" });
+  const { data, error } = await client.verifyOtp({ email, token: codeIn(await env.mail.latest(email)), type: "email" });
   assert.equal(error, null);
   assert.equal(data.user.email, email);
   assert.equal(data.user.user_metadata.plan, "trial");
@@ -158,9 +147,8 @@ test("signInWithOtp creates the account, and the mailed code signs in", async ()
 test("signInWithOtp with shouldCreateUser false creates nothing for an unknown address", async () => {
   const email = fresh("nocreate");
   assert.equal((await newClient().signInWithOtp({ email, options: { shouldCreateUser: false } })).error, null);
-  await sleep(300);
-  assert.equal((await mail.mailsTo(email)).length, 0);
-  const row = await worker.db.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind(email).first();
+  await assertNothingMailed(env, email);
+  const row = await env.worker.db.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind(email).first();
   assert.equal(row.n, 0);
 });
 
@@ -168,14 +156,14 @@ test("resend is limited per address, then sends a fresh code that works", async 
   const email = fresh("resend");
   const client = newClient();
   await client.signUp({ email, password: "resend-password" });
-  const first = await mail.latest(email);
+  const first = await env.mail.latest(email);
   const early = await client.resend({ type: "signup", email });
   assert.equal(early.error?.status, 429);
   assert.equal(early.error?.code, "over_email_send_rate_limit");
   assert.match(early.error.message, /only request this after 1 seconds/);
   await sleep(1100);
   assert.equal((await client.resend({ type: "signup", email })).error, null);
-  const second = await mail.latest(email, { after: 1 });
+  const second = await env.mail.latest(email, { after: 1 });
   assert.notEqual(second.id, first.id);
   const ok = await client.verifyOtp({ email, token: codeIn(second), type: "signup" });
   assert.equal(ok.error, null);
@@ -184,14 +172,14 @@ test("resend is limited per address, then sends a fresh code that works", async 
 test("updateUser with a new email moves the account only once both addresses confirm, and tells the old one", async () => {
   const a = await account("move");
   const target = fresh("moved");
-  const before = (await mail.mailsTo(a.email)).length;
+  const before = (await env.mail.mailsTo(a.email)).length;
   const asked = await a.client.updateUser({ email: target });
   assert.equal(asked.error, null);
   assert.equal(asked.data.user.email, a.email);
   assert.equal(asked.data.user.new_email, target);
   assert.ok(Date.parse(asked.data.user.email_change_sent_at) > Date.now() - 60_000);
-  const toNew = codeIn(await mail.latest(target));
-  const toCurrent = await mail.latest(a.email, { after: before });
+  const toNew = codeIn(await env.mail.latest(target));
+  const toCurrent = await env.mail.latest(a.email, { after: before });
   assert.match(toCurrent.subject, /Confirm the change of your address/);
   // The new address alone (what a thief with a stolen session has) moves nothing.
   const half = await newClient().verifyOtp({ email: target, token: toNew, type: "email_change" });
@@ -206,25 +194,25 @@ test("updateUser with a new email moves the account only once both addresses con
   assert.equal((await a.client.getUser(a.session.access_token)).data.user.email, target);
   assert.equal((await newClient().signInWithPassword({ email: target, password: a.password })).error, null);
   assert.equal((await newClient().signInWithPassword({ email: a.email, password: a.password })).error?.code, "invalid_credentials");
-  const told = await mail.latest(a.email, { after: before + 1 });
+  const told = await env.mail.latest(a.email, { after: before + 1 });
   assert.match(told.subject, /was changed/);
   assert.match(told.text, new RegExp(target.replace(/[.]/g, "\\.")));
 });
 
 test("a password change through a day-old session needs reauthenticate()'s nonce", async () => {
-  const w = await startWorker({ mail, vars: { REAUTHENTICATION_AFTER: "1" } });
+  const w = await startWorker({ mail: env.mail, vars: { REAUTHENTICATION_AFTER: "1" } });
   try {
     const email = fresh("reauth");
     const client = new GoTrueClient({ url: `${w.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
     assert.equal((await client.signUp({ email, password: "first-password" })).error, null);
-    assert.equal((await client.verifyOtp({ email, token: codeIn(await mail.latest(email)), type: "signup" })).error, null);
+    assert.equal((await client.verifyOtp({ email, token: codeIn(await env.mail.latest(email)), type: "signup" })).error, null);
     await sleep(1100); // the session is now older than REAUTHENTICATION_AFTER
     const refused = await client.updateUser({ password: "second-password" });
     assert.equal(refused.error?.code, "reauthentication_needed");
     assert.equal(refused.error?.status, 400);
-    const before = (await mail.mailsTo(email)).length;
+    const before = (await env.mail.mailsTo(email)).length;
     assert.equal((await client.reauthenticate()).error, null);
-    const nonce = codeIn(await mail.latest(email, { after: before }));
+    const nonce = codeIn(await env.mail.latest(email, { after: before }));
     const wrong = await client.updateUser({ password: "second-password", nonce: nonce === "000000" ? "111111" : "000000" });
     assert.equal(wrong.error?.code, "reauthentication_not_valid");
     assert.equal((await client.updateUser({ password: "second-password", nonce })).error, null);
@@ -239,19 +227,19 @@ test("the mailed link redirects to an allowed redirect_to and never to a foreign
   const a = await account("links");
   await sleep(1100);
   await newClient().signInWithOtp({ email: a.email, options: { emailRedirectTo: `${ALLOWED}welcome` } });
-  const link = linkIn(await mail.latest(a.email, { after: 1 }));
+  const link = linkIn(await env.mail.latest(a.email, { after: 1 }));
   assert.equal(link.searchParams.get("redirect_to"), `${ALLOWED}welcome`);
   link.searchParams.set("redirect_to", "https://evil.example/steal");
-  const foreign = await call(`${worker.url}${link.pathname}${link.search}`, { method: "GET" });
+  const foreign = await call(`${env.worker.url}${link.pathname}${link.search}`, { method: "GET" });
   assert.equal(foreign.status, 303);
   assert.match(foreign.headers.get("location"), /^http:\/\/127\.0\.0\.1:8787#access_token=/);
 
   await sleep(1100);
   await newClient().signInWithOtp({ email: a.email, options: { emailRedirectTo: "https://evil.example/" } });
-  const second = linkIn(await mail.latest(a.email, { after: 2 }));
+  const second = linkIn(await env.mail.latest(a.email, { after: 2 }));
   assert.equal(second.searchParams.get("redirect_to"), "http://127.0.0.1:8787", "a foreign redirect is not mailed");
   second.searchParams.set("redirect_to", `${ALLOWED}welcome`);
-  const allowed = await call(`${worker.url}${second.pathname}${second.search}`, { method: "GET" });
+  const allowed = await call(`${env.worker.url}${second.pathname}${second.search}`, { method: "GET" });
   const location = new URL(allowed.headers.get("location"));
   assert.equal(`${location.origin}${location.pathname}`, `${ALLOWED}welcome`);
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -261,7 +249,7 @@ test("the mailed link redirects to an allowed redirect_to and never to a foreign
 
 test("bad input to the lifecycle endpoints gets a 4xx in GoTrue's shape and changes nothing", async () => {
   const a = await account("badinput");
-  const u = `${worker.url}/auth/v1`;
+  const u = `${env.worker.url}/auth/v1`;
   const auth = { authorization: `Bearer ${a.session.access_token}` };
   const long = "p".repeat(1025);
   const cases = [
@@ -294,7 +282,7 @@ test("bad input to the lifecycle endpoints gets a 4xx in GoTrue's shape and chan
     ["verify: invite (never issued)", `${u}/verify`, { body: { type: "invite", email: a.email, token: "123456" } }, 403, "otp_expired"],
   ];
   const state = async () =>
-    JSON.stringify(await worker.db.prepare("SELECT email, password_hash, user_metadata FROM users WHERE id = ?").bind(a.session.user.id).first());
+    JSON.stringify(await env.worker.db.prepare("SELECT email, password_hash, user_metadata FROM users WHERE id = ?").bind(a.session.user.id).first());
   const before = await state();
   for (const [name, url, opts, status, code] of cases) {
     const r = await call(url, opts);
@@ -309,11 +297,11 @@ test("bad input to the lifecycle endpoints gets a 4xx in GoTrue's shape and chan
 test("wrong codes are budgeted per address: a new code buys no new guesses", async () => {
   const a = await account("budget");
   const wrong = (right) => (right === "000000" ? "111111" : "000000");
-  let mails = (await mail.mailsTo(a.email)).length;
+  let mails = (await env.mail.mailsTo(a.email)).length;
   for (let round = 0; round < 2; round++) {
     await sleep(1100);
     assert.equal((await newClient().signInWithOtp({ email: a.email, options: { shouldCreateUser: false } })).error, null);
-    const right = codeIn(await mail.latest(a.email, { after: mails++ }));
+    const right = codeIn(await env.mail.latest(a.email, { after: mails++ }));
     for (let i = 0; i < 5; i++) {
       const r = await newClient().verifyOtp({ email: a.email, token: wrong(right), type: "email" });
       assert.equal(r.error?.code, "otp_expired");
@@ -321,7 +309,7 @@ test("wrong codes are budgeted per address: a new code buys no new guesses", asy
   }
   await sleep(1100);
   assert.equal((await newClient().signInWithOtp({ email: a.email, options: { shouldCreateUser: false } })).error, null);
-  const third = codeIn(await mail.latest(a.email, { after: mails++ }));
+  const third = codeIn(await env.mail.latest(a.email, { after: mails++ }));
   const refused = await newClient().verifyOtp({ email: a.email, token: third, type: "email" });
   assert.equal(refused.error?.code, "otp_expired", "the right digits of a third code, past the address's budget");
   // The owner still signs in with her password.

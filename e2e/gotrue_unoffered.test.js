@@ -1,23 +1,13 @@
 // What Portcullis does not offer, through @supabase/auth-js unchanged against the built worker
 // in workerd: each call gets the error code and message upstream GoTrue sends with the feature
 // switched off, so an app shows the right message.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startMailCatcher, startWorker, codeIn, memoryStorage } from "./harness.js";
+import { useWorker, codeIn, memoryStorage } from "./harness.js";
 
-let mail, worker;
-const client = () => new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
-
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-});
-
-after(async () => {
-  await worker?.stop();
-  await mail?.stop();
-});
+const env = useWorker({ mail: true });
+const client = () => new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
 
 test("phone, id_token and SSO sign-ins get upstream's disabled answers", async () => {
   const auth = client();
@@ -37,10 +27,10 @@ test("phone, id_token and SSO sign-ins get upstream's disabled answers", async (
 });
 
 test("MFA enrollment and identity linking answer as switched off, for a signed-in user", async () => {
-  const auth = new GoTrueClient({ url: `${worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: memoryStorage() });
+  const auth = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: memoryStorage() });
   const email = `unoffered-${Date.now()}@example.com`;
   await auth.signUp({ email, password: "an unoffered password" });
-  await auth.verifyOtp({ email, token: codeIn(await mail.latest(email)), type: "signup" });
+  await auth.verifyOtp({ email, token: codeIn(await env.mail.latest(email)), type: "signup" });
   const totp = await auth.mfa.enroll({ factorType: "totp" });
   assert.equal(totp.error.code, "mfa_totp_enroll_not_enabled");
   assert.equal(totp.error.message, "MFA enroll is disabled for TOTP");

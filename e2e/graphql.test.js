@@ -2,27 +2,15 @@
 // introspection query) against the built worker in workerd with D1 and the mail catcher:
 // tokenAuth by username and by email, verifyToken, refreshToken, me with each header form,
 // long-running refresh tokens, /api/check, and documents that must be refused.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GraphQLClient, ClientError, gql } from "graphql-request";
 import { getIntrospectionQuery, buildClientSchema, printSchema } from "graphql";
-import { startMailCatcher, startWorker, call } from "./harness.js";
+import { useWorker, call } from "./harness.js";
 
-let mail, worker, longRunning;
+const env = useWorker({ mail: true, workers: { worker: {}, longRunning: { vars: { GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN: "true" } } } });
 let n = 0;
 const unique = (tag) => `${tag}${Date.now() % 1e7}${n++}`;
-
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-  longRunning = await startWorker({ mail, vars: { GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN: "true" } });
-});
-
-after(async () => {
-  await worker?.stop();
-  await longRunning?.stop();
-  await mail?.stop();
-});
 
 const TOKEN_AUTH = gql`
   mutation TokenAuth($username: String!, $password: String!) {
@@ -33,24 +21,24 @@ const VERIFY = gql`mutation Verify($token: String!) { verifyToken(token: $token)
 const REFRESH = gql`mutation Refresh($token: String!) { refreshToken(token: $token) { token payload refreshExpiresIn } }`;
 const ME = gql`{ me { id username email } }`;
 
-const client = (w = worker, headers = {}) => new GraphQLClient(`${w.url}/graphql`, { headers });
+const client = (w = env.worker, headers = {}) => new GraphQLClient(`${w.url}/graphql`, { headers });
 
 /** An account with a username and a confirmed address with a password, made the way a user
  * would: passwordless registration with an email, the emailed confirmation, then a password
  * through GoTrue's recovery. */
-async function account(w = worker) {
+async function account(w = env.worker) {
   const username = unique("ada");
   const email = `${username.toLowerCase()}@example.com`;
   const reg = await call(`${w.url}/auth/registration`, { body: { username, email, session_platform: "Laptop" } });
   assert.equal(reg.status, 200, reg.text);
-  const confirm = (await mail.latest(email)).text.match(/https?:\/\/\S+\/auth\/email\/confirm\?token=(\S+)/)[1];
+  const confirm = (await env.mail.latest(email)).text.match(/https?:\/\/\S+\/auth\/email\/confirm\?token=(\S+)/)[1];
   const done = await call(`${w.url}/auth/email/confirm`, {
     raw: `token=${confirm}`,
     headers: { "content-type": "application/x-www-form-urlencoded" },
   });
   assert.equal(done.status, 200, done.text);
   assert.equal((await call(`${w.url}/auth/v1/recover`, { body: { email } })).status, 200);
-  const code = /code is: (\d{6})/.exec((await mail.latest(email, { after: 1 })).text)[1];
+  const code = /code is: (\d{6})/.exec((await env.mail.latest(email, { after: 1 })).text)[1];
   const session = await call(`${w.url}/auth/v1/verify`, { body: { type: "recovery", email, token: code } });
   assert.equal(session.status, 200, session.text);
   const set = await call(`${w.url}/auth/v1/user`, {
@@ -95,10 +83,10 @@ test("tokenAuth by username and by email, verifyToken, refreshToken, me, /api/ch
     { Authentication: `JWT ${refreshed.token}` },
     { authorization: `Bearer ${refreshed.token}` },
   ]) {
-    const { me } = await client(worker, headers).request(ME);
+    const { me } = await client(env.worker, headers).request(ME);
     assert.deepEqual(me, { id: byName.payload.sub, username, email });
   }
-  const check = await call(`${worker.url}/api/check`, { method: "GET", headers: { authorization: `JWT ${byName.token}` } });
+  const check = await call(`${env.worker.url}/api/check`, { method: "GET", headers: { authorization: `JWT ${byName.token}` } });
   assert.equal(check.status, 200, check.text);
   assert.equal(check.json.username, username);
 });
@@ -122,15 +110,15 @@ test("wrong credentials and forged tokens get upstream's errors with the field n
     const r = await errorsOf(client().request(VERIFY, { token }));
     assert.equal(r.errors[0].message, message, token);
   }
-  const me = await errorsOf(client(worker, { authorization: "JWT nonsense" }).request(ME));
+  const me = await errorsOf(client(env.worker, { authorization: "JWT nonsense" }).request(ME));
   assert.equal(me.errors[0].message, "Error decoding signature");
   const anonymous = await errorsOf(client().request(ME));
   assert.equal(anonymous.errors[0].message, "You do not have permission to perform this action");
 });
 
 test("long-running refresh tokens rotate, and revokeToken ends the session", async () => {
-  const { username } = await account(longRunning);
-  const c = client(longRunning);
+  const { username } = await account(env.longRunning);
+  const c = client(env.longRunning);
   const first = (await c.request(TOKEN_AUTH, { username, password: "correct horse" })).tokenAuth;
   assert.match(first.refreshToken, /^[\w-]{22}\.[\w-]{43}$/);
   const rotate = gql`mutation($r: String!) { refreshToken(refreshToken: $r) { token refreshToken payload } }`;
@@ -143,7 +131,7 @@ test("long-running refresh tokens rotate, and revokeToken ends the session", asy
   assert.equal(after.errors[0].message, "Invalid refresh token");
   const dead = await errorsOf(c.request(VERIFY, { token: second.token }));
   assert.equal(dead.errors[0].message, "Invalid token");
-  const check = await call(`${longRunning.url}/api/check`, { method: "GET", headers: { authorization: `JWT ${second.token}` } });
+  const check = await call(`${env.longRunning.url}/api/check`, { method: "GET", headers: { authorization: `JWT ${second.token}` } });
   assert.equal(check.status, 401);
 });
 
@@ -157,7 +145,7 @@ test("the standard introspection query works and describes the schema", async ()
 });
 
 test("malformed, invalid, batched and oversized documents are refused with a clear error, never a 5xx", async () => {
-  const url = `${worker.url}/graphql`;
+  const url = `${env.worker.url}/graphql`;
   const deep = `{ __schema { types { fields { type { ${"ofType { ".repeat(14)} name ${"}".repeat(14)} } } } } }`;
   const cases = [
     ["malformed JSON", { raw: '{"query": ' }, 400, /invalid JSON/],
@@ -193,7 +181,7 @@ test("hostile documents are refused with 400 while sign-ins sent at the same mom
     fragmentBomb(24, "__typename"),
   ];
   const signIns = Array.from({ length: 8 }, () => client().request(TOKEN_AUTH, { username: a.username, password: "correct horse" }));
-  const refused = hostile.map((query) => call(`${worker.url}/graphql`, { body: { query } }));
+  const refused = hostile.map((query) => call(`${env.worker.url}/graphql`, { body: { query } }));
   const started = Date.now();
   const answers = await Promise.all(refused);
   const took = Date.now() - started;
@@ -208,7 +196,7 @@ test("hostile documents are refused with 400 while sign-ins sent at the same mom
 
 test("tokenAuth guesses from one client are throttled: graphql-request sees the error, the owner elsewhere signs in", async () => {
   const a = await account();
-  const from = (ip) => client(worker, { "cf-connecting-ip": ip });
+  const from = (ip) => client(env.worker, { "cf-connecting-ip": ip });
   const guess = (ip, password) => from(ip).request(TOKEN_AUTH, { username: a.username, password }).then((d) => ({ data: d }), (e) => ({ errors: e.response?.errors }));
   for (let i = 0; i < 10; i++) {
     assert.equal((await guess("198.51.100.9", `guess ${i}`)).errors?.[0]?.message, "Please enter valid credentials");

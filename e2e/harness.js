@@ -1,6 +1,8 @@
 // The e2e harness: the built worker in workerd (through Miniflare) with a real D1 database and
-// KV namespace, and a real mail catcher (maildev) that the worker reaches over SMTP through a
-// Workers TCP socket. Each suite gets its own ports and an empty database.
+// a real mail catcher (maildev) that the worker reaches over SMTP through a Workers TCP socket.
+// Each suite gets its own ports and an empty database; `useWorker` starts and stops them.
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -77,6 +79,24 @@ export async function startMailCatcher() {
   };
 }
 
+/**
+ * Asserts that the worker mailed nothing to `to` (an address or a list of them), in a way that
+ * fails when mail is broken rather than absent. After whatever the test did, a GoTrue sign-up
+ * of a fresh address makes the worker mail that address; that mail must arrive (delivery works,
+ * and a mail the test's earlier requests queued has had its turn) and the worker must have
+ * logged no undelivered mail. Only then does an empty inbox for `to` mean that none was sent.
+ */
+export async function assertNothingMailed({ worker, mail }, to) {
+  const witness = `witness-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const signUp = await call(`${worker.url}/auth/v1/signup`, { body: { email: witness, password: "witness password" } });
+  assert.equal(signUp.status, 200, signUp.text);
+  await mail.latest(witness);
+  assert.doesNotMatch(worker.log(), /mail not delivered/, "a mail failed to go out");
+  for (const address of [to].flat()) {
+    assert.deepEqual((await mail.mailsTo(address)).map((m) => m.subject), [], `mail to ${address}`);
+  }
+}
+
 export function codeIn(mail) {
   const m = /code is: (\d{6})/.exec(mail.text);
   if (!m) throw new Error(`no code in mail: ${mail.text}`);
@@ -126,7 +146,6 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-20",
     d1Databases: ["DB"],
-    kvNamespaces: ["KV"],
     // Like wrangler.toml's [[durable_objects.bindings]]: one object per Socket.IO connection.
     durableObjects: { SOCKETS: "SocketConnection" },
     bindings,
@@ -136,13 +155,45 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     // Like wrangler.toml's [assets]: the demo page and the client package (built into public/pkg).
     assets: { directory: path.join(root, "public"), routerConfig: { has_user_worker: true } },
     ...(persist
-      ? { d1Persist: path.join(persist, "d1"), kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") }
+      ? { d1Persist: path.join(persist, "d1"), durableObjectsPersist: path.join(persist, "do") }
       : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const db = await mf.getD1Database("DB");
   await migrate(db);
   return { url, db, mf, log: () => log, stop: () => mf.dispose() };
+}
+
+/**
+ * Registers the suite's `before` and `after` hooks that start and stop what it runs against, and
+ * returns the object `before` fills in: `mail` (a mail catcher, with `mail: true`), the workers
+ * (by default one, `worker`, with `vars` and `build` as for `startWorker`; or several, named by
+ * `workers: { name: { vars, build } }`, all sending mail to the one catcher) and `browser`
+ * (headless Chromium, with `browser: true`). `ready(env)` runs last in the same hook: Node 20
+ * starts a file's top-level `before` hooks without waiting for the one before, so a suite's own
+ * hook would not see what this one starts.
+ */
+export function useWorker({ mail = false, browser = false, vars, build, workers = { worker: { vars, build } }, ready } = {}) {
+  const env = { mail: null, browser: null, ...Object.fromEntries(Object.keys(workers).map((name) => [name, null])) };
+  before(async () => {
+    if (mail) env.mail = await startMailCatcher();
+    // Side by side; each kept as soon as it runs, so that `after` stops it even if another failed.
+    const started = await Promise.allSettled(
+      Object.entries(workers).map(async ([name, opts]) => {
+        env[name] = await startWorker({ mail: env.mail ?? undefined, ...opts });
+      }),
+    );
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    if (browser) env.browser = await launchChromium();
+    await ready?.(env);
+  });
+  after(async () => {
+    await env.browser?.close();
+    for (const name of Object.keys(workers)) await env[name]?.stop();
+    await env.mail?.stop();
+  });
+  return env;
 }
 
 /** Like `wrangler d1 migrations apply`: each file of migrations/ once, recorded in d1_migrations;

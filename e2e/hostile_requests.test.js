@@ -1,26 +1,18 @@
 // Requests built to hurt the worker, sent raw: a header name with byte 0xff, a 20 MB chunked
 // body with no Content-Length, JSON sent as text/plain. Each gets a 4xx in the dialect's shape,
 // never a 5xx, and the chunked body is not buffered (workerd's memory stays where it was).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import http from "node:http";
-import { startWorker } from "./harness.js";
+import { useWorker } from "./harness.js";
 
-let worker;
-
-before(async () => {
-  worker = await startWorker();
-});
-
-after(async () => {
-  await worker?.stop();
-});
+const env = useWorker();
 
 /** Sends `raw` bytes over TCP to the worker and returns the response's status line and body. */
 function rawRequest(raw) {
-  const { hostname, port } = new URL(worker.url);
+  const { hostname, port } = new URL(env.worker.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.end(raw));
     let data = Buffer.alloc(0);
@@ -42,7 +34,8 @@ test("a header name with byte 0xff is a 400 in the dialect's shape, not a 500", 
   assert.match(res.body, /validation_failed|header/);
 });
 
-/** workerd processes started by this test process, and the resident memory of one in KiB. */
+/** workerd processes started by this test process (Miniflare spawns them as its children; the
+ * machine may run other people's), and the resident memory of one in KiB. */
 function workerdPids() {
   return readdirSync("/proc")
     .filter((d) => /^\d+$/.test(d))
@@ -50,7 +43,8 @@ function workerdPids() {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
         const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        return name === "workerd";
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return name === "workerd" && ppid === process.pid;
       } catch {
         return false;
       }
@@ -61,7 +55,7 @@ const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/
 
 /** POSTs `mib` MiB as a chunked body (no Content-Length) and returns the status and body. */
 function chunkedPost(path, mib) {
-  const { hostname, port } = new URL(worker.url);
+  const { hostname, port } = new URL(env.worker.url);
   return new Promise((resolve, reject) => {
     // A fresh connection each: one reused after an early 413 still owes the unread body.
     const req = http.request({ host: hostname, port, path, method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
@@ -89,6 +83,8 @@ test("a 20 MB chunked body is answered 413 without being buffered", async (t) =>
   // Warm up first (the wasm instance, the body streams), so what follows measures the bodies.
   for (const [path] of paths) await chunkedPost(path, 2);
   const pids = workerdPids();
+  // Without the process there is nothing measured, and the check below would pass on nothing.
+  assert.equal(pids.length, 1, `this suite's one workerd among its child processes: ${JSON.stringify(pids)}`);
   const before = Object.fromEntries(pids.map((p) => [p, rssKiB(p)]));
   for (const [path, shape] of paths) {
     const res = await chunkedPost(path, 20);
@@ -104,7 +100,7 @@ test("a 20 MB chunked body is answered 413 without being buffered", async (t) =>
 });
 
 test("JSON sent as text/plain (what a web page can send cross-site without a preflight) is 415", async () => {
-  const res = await fetch(`${worker.url}/auth/v1/otp`, {
+  const res = await fetch(`${env.worker.url}/auth/v1/otp`, {
     method: "POST",
     headers: { "content-type": "text/plain;charset=UTF-8" },
     body: JSON.stringify({ email: "csrf@example.com" }),

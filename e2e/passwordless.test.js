@@ -1,25 +1,15 @@
 // The passwordless dialect end to end with plain fetch: the built worker in workerd with D1 and
 // the mail catcher. Registration, the emailed sign-in with its page and polling, sessions from
 // two platforms, ending one, logout, and /api/check.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startMailCatcher, startWorker, call } from "./harness.js";
+import { useWorker, startWorker, call, assertNothingMailed } from "./harness.js";
 
-let mail, worker;
+const env = useWorker({ mail: true });
 let n = 0;
 const unique = (tag) => `${tag}${Date.now() % 1e7}${n++}`;
 
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-});
-
-after(async () => {
-  await worker?.stop();
-  await mail?.stop();
-});
-
-const api = (path, opts = {}) => call(`${worker.url}${path}`, opts);
+const api = (path, opts = {}) => call(`${env.worker.url}${path}`, opts);
 const bearer = (token) => ({ authorization: `Bearer ${token}` });
 const form = (fields) => ({
   raw: new URLSearchParams(fields).toString(),
@@ -28,10 +18,10 @@ const form = (fields) => ({
 
 /** The link in the newest mail to `to` whose path is `path`, pointed at this worker. */
 async function linkTo(to, path, after = 0) {
-  const m = await mail.latest(to, { after });
+  const m = await env.mail.latest(to, { after });
   const found = m.text.match(/https?:\/\/\S+/g).map((u) => new URL(u)).find((u) => u.pathname === path);
   assert.ok(found, `a ${path} link in: ${m.text}`);
-  return { url: `${worker.url}${found.pathname}${found.search}`, token: found.searchParams.get("token"), mail: m };
+  return { url: `${env.worker.url}${found.pathname}${found.search}`, token: found.searchParams.get("token"), mail: m };
 }
 
 const pageToken = (html) => /name="page" value="([^"]+)"/.exec(html)?.[1];
@@ -46,7 +36,7 @@ test("registration, emailed sign-in through the page, polling, sessions, logout"
   const laptop = reg.json.session_token;
   assert.ok(laptop.length > 60);
   const confirmEmail = await linkTo(email, "/auth/email/confirm");
-  const emailPage = await api(confirmEmail.url.replace(worker.url, ""), { method: "GET" });
+  const emailPage = await api(confirmEmail.url.replace(env.worker.url, ""), { method: "GET" });
   assert.equal(emailPage.status, 200);
   assert.equal((await api("/auth/me", { method: "GET", headers: bearer(laptop) })).json.email, null, "GET confirms nothing");
   const attached = await api("/auth/email/confirm", { method: "POST", ...form({ token: confirmEmail.token }) });
@@ -54,7 +44,7 @@ test("registration, emailed sign-in through the page, polling, sessions, logout"
   assert.equal((await api("/auth/me", { method: "GET", headers: bearer(laptop) })).json.email, email);
 
   // Sign in on a phone by email link.
-  const mailsBefore = (await mail.mailsTo(email)).length;
+  const mailsBefore = (await env.mail.mailsTo(email)).length;
   const login = await api("/auth/login", { body: { username: username.toUpperCase(), email, session_platform: "Ada's Phone" } });
   assert.equal(login.status, 200, login.text);
   const { auth_id, expiration_date } = login.json;
@@ -67,7 +57,7 @@ test("registration, emailed sign-in through the page, polling, sessions, logout"
   const link = await linkTo(email, "/auth/confirm", mailsBefore);
   assert.match(link.mail.subject, /Ada's Phone/);
   assert.ok(!link.url.includes(auth_id), "the mailed link is not the auth id");
-  const page = await api(link.url.replace(worker.url, ""), { method: "GET" });
+  const page = await api(link.url.replace(env.worker.url, ""), { method: "GET" });
   assert.equal(page.status, 200);
   assert.match(page.headers.get("content-type"), /text\/html/);
   assert.match(page.text, /Ada&#39;s Phone/);
@@ -109,18 +99,18 @@ test("a refused sign-in never hands out a session, and stale page tokens decide 
   await api("/auth/registration", { body: { username, email, session_platform: "Desk" } });
   const confirm = await linkTo(email, "/auth/email/confirm");
   await api("/auth/email/confirm", { method: "POST", ...form({ token: confirm.token }) });
-  const before = (await mail.mailsTo(email)).length;
+  const before = (await env.mail.mailsTo(email)).length;
   const { auth_id } = (await api("/auth/login", { body: { username, email, session_platform: "Unknown tablet" } })).json;
   const link = await linkTo(email, "/auth/confirm", before);
-  const first = pageToken((await api(link.url.replace(worker.url, ""), { method: "GET" })).text);
-  const second = pageToken((await api(link.url.replace(worker.url, ""), { method: "GET" })).text);
+  const first = pageToken((await api(link.url.replace(env.worker.url, ""), { method: "GET" })).text);
+  const second = pageToken((await api(link.url.replace(env.worker.url, ""), { method: "GET" })).text);
   const stale = await api("/auth/confirm", { method: "POST", ...form({ token: link.token, page: first, decision: "allow" }) });
   assert.equal(stale.status, 400);
   const refused = await api("/auth/confirm", { method: "POST", ...form({ token: link.token, page: second, decision: "deny" }) });
   assert.equal(refused.status, 200);
   assert.match(refused.text, /refused/);
   assert.equal((await api(`/auth/session/${auth_id}`, { method: "GET" })).status, 400);
-  const row = await worker.db.prepare("SELECT state FROM login_requests WHERE id = ?").bind(auth_id).first();
+  const row = await env.worker.db.prepare("SELECT state FROM login_requests WHERE id = ?").bind(auth_id).first();
   assert.equal(row.state, "denied");
 });
 
@@ -131,13 +121,12 @@ test("a name and address that do not match get the same answer and no mail", asy
   assert.equal(r.status, 200);
   assert.deepEqual(Object.keys(r.json).sort(), ["auth_id", "expiration_date"]);
   assert.equal((await api(`/auth/session/${r.json.auth_id}`, { method: "GET" })).status, 400);
-  await new Promise((res) => setTimeout(res, 300));
-  assert.equal((await mail.mailsTo(email)).length, 0);
+  await assertNothingMailed(env, email);
 });
 
 test("bad input gets a 4xx with {error} and writes nothing", async () => {
   const token = (await api("/auth/registration", { body: { username: unique("dan"), session_platform: "Phone" } })).json.session_token;
-  const count = async () => (await worker.db.prepare("SELECT count(*) AS n FROM users").first()).n;
+  const count = async () => (await env.worker.db.prepare("SELECT count(*) AS n FROM users").first()).n;
   const users = await count();
   const cases = [
     ["registration: malformed JSON", "/auth/registration", { raw: '{"username":' }, 400],
@@ -182,7 +171,7 @@ test("replacing the address needs both addresses' links, and the old address is 
   await api("/auth/email/confirm", { method: "POST", ...form({ token: first.token }) });
   // A thief with the session token asks to move the account to their own address.
   const thief = `${username}-thief@example.com`;
-  const before = (await mail.mailsTo(email)).length;
+  const before = (await env.mail.mailsTo(email)).length;
   assert.equal((await api("/auth/email", { method: "PUT", body: { email: thief }, headers: bearer(token) })).status, 200);
   const theirs = await linkTo(thief, "/auth/email/confirm");
   const half = await api("/auth/email/confirm", { method: "POST", ...form({ token: theirs.token }) });
@@ -195,12 +184,12 @@ test("replacing the address needs both addresses' links, and the old address is 
   const done = await api("/auth/email/confirm", { method: "POST", ...form({ token: asked.token }) });
   assert.equal(done.status, 200, done.text);
   assert.equal((await api("/auth/me", { method: "GET", headers: bearer(token) })).json.email, thief);
-  const told = await mail.latest(email, { after: before + 1 });
+  const told = await env.mail.latest(email, { after: before + 1 });
   assert.match(told.subject, /was changed/);
 });
 
 test("one client asking for many sign-in mails is throttled with a 429", async () => {
-  const w = await startWorker({ mail, vars: { CLIENT_MAX_ATTEMPTS: "3", SMTP_MAX_FREQUENCY: "0" } });
+  const w = await startWorker({ mail: env.mail, vars: { CLIENT_MAX_ATTEMPTS: "3", SMTP_MAX_FREQUENCY: "0" } });
   try {
     const ask = (ip, i) => call(`${w.url}/auth/login`, { body: { username: `nobody${i}`, email: `nobody${i}@example.com`, session_platform: "P" }, headers: { "cf-connecting-ip": ip } });
     for (let i = 0; i < 3; i++) assert.equal((await ask("198.51.100.10", i)).status, 200);

@@ -4,7 +4,7 @@
 // then the upgrade to a WebSocket) and over a WebSocket only. Then the protocol abused with raw
 // HTTP and raw WebSockets: always an Engine.IO error, a Feathers error in the ack, or a closed
 // connection, never a 5xx; and a closed connection leaves nothing stored.
-import { test, before, after } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
@@ -16,27 +16,21 @@ import { feathers } from "@feathersjs/feathers";
 import socketio from "@feathersjs/socketio-client";
 import authentication, { MemoryStorage } from "@feathersjs/authentication-client";
 import WebSocket from "ws";
-import { startMailCatcher, startWorker, call } from "./harness.js";
+import { useWorker, startWorker, call } from "./harness.js";
 
-let mail, worker;
 let n = 0;
 const unique = (tag) => `${tag}-${Date.now() % 1e7}-${n++}@example.com`;
 const PASSWORD = "correct horse battery";
 const sockets = [];
 
-before(async () => {
-  mail = await startMailCatcher();
-  worker = await startWorker({ mail });
-});
-
-after(async () => {
+// Registered first, so the client sockets close before the worker stops.
+after(() => {
   for (const s of sockets) s.close();
-  await worker?.stop();
-  await mail?.stop();
 });
+const env = useWorker({ mail: true });
 
 /** A Feathers client app over Socket.IO, as the guide configures one (storage shared if given). */
-function client({ transports, storage = new MemoryStorage(), url = worker.url } = {}) {
+function client({ transports, storage = new MemoryStorage(), url = env.worker.url } = {}) {
   const socket = io(url, { transports, reconnectionDelay: 100, reconnectionDelayMax: 200 });
   sockets.push(socket);
   const app = feathers();
@@ -53,7 +47,7 @@ const upgraded = (socket) =>
     engine?.once("upgrade", (t) => resolve(t.name));
   });
 
-const rest = (p, opts = {}) => call(`${worker.url}${p}`, opts);
+const rest = (p, opts = {}) => call(`${env.worker.url}${p}`, opts);
 
 for (const [label, transports] of [
   ["the default transports (polling, then the upgrade)", undefined],
@@ -144,7 +138,7 @@ test("calls the services do not offer get Feathers errors in the ack", async () 
 
 // ---- the protocol, raw ----
 
-const eio = (query = "") => `${worker.url}/socket.io/?EIO=4&transport=polling${query}`;
+const eio = (query = "") => `${env.worker.url}/socket.io/?EIO=4&transport=polling${query}`;
 
 async function handshake(headers = {}) {
   const res = await fetch(eio(), { headers });
@@ -161,11 +155,11 @@ async function engineError(res, status, code) {
 }
 
 test("handshake errors use engine.io's codes", async () => {
-  await engineError(await fetch(`${worker.url}/socket.io/?EIO=3&transport=polling`), 400, 5);
-  await engineError(await fetch(`${worker.url}/socket.io/?EIO=4&transport=flash`), 400, 0);
-  await engineError(await fetch(`${worker.url}/socket.io/?EIO=4`), 400, 0);
+  await engineError(await fetch(`${env.worker.url}/socket.io/?EIO=3&transport=polling`), 400, 5);
+  await engineError(await fetch(`${env.worker.url}/socket.io/?EIO=4&transport=flash`), 400, 0);
+  await engineError(await fetch(`${env.worker.url}/socket.io/?EIO=4`), 400, 0);
   await engineError(await fetch(eio(), { method: "POST", body: "40" }), 400, 2);
-  await engineError(await fetch(`${worker.url}/socket.io/?EIO=4&transport=websocket`), 400, 3);
+  await engineError(await fetch(`${env.worker.url}/socket.io/?EIO=4&transport=websocket`), 400, 3);
   await engineError(await fetch(eio("&sid=unknown")), 400, 1);
   await engineError(await fetch(eio(`&sid=${"A".repeat(32)}`)), 400, 1);
 });
@@ -173,7 +167,7 @@ test("handshake errors use engine.io's codes", async () => {
 test("an error answered before a POST's body arrived leaves the kept-alive connection usable", async () => {
   // The body comes after the answer: unless it is read, workerd closes the connection under the
   // client's next request on it (fetch's pool then fails that request: "other side closed").
-  const { hostname, port } = new URL(worker.url);
+  const { hostname, port } = new URL(env.worker.url);
   for (const target of [eio(), eio("&sid=unknown"), eio(`&sid=${"A".repeat(32)}`)]) {
     const sock = connect(Number(port), hostname);
     let got = "";
@@ -242,7 +236,7 @@ test("a second poll at the same time closes the session; the first poll gets the
 
 /** A raw WebSocket to the endpoint; `messages` collects what arrives. */
 function rawSocket(query) {
-  const ws = new WebSocket(`${worker.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`);
+  const ws = new WebSocket(`${env.worker.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket${query}`);
   const messages = [];
   let waiters = [];
   ws.on("message", (data, binary) => {
@@ -285,7 +279,7 @@ test("the upgrade: probe, noop to the waiting poll, 5; then polling for that ses
 
 test("a WebSocket from another client cannot take over a polling session", async () => {
   const sid = await handshake({ "cf-connecting-ip": "198.51.100.2" });
-  const s = new WebSocket(`${worker.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&sid=${sid}`, {
+  const s = new WebSocket(`${env.worker.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&sid=${sid}`, {
     headers: { "cf-connecting-ip": "203.0.113.2" },
   });
   const status = await new Promise((resolve) => {
@@ -328,7 +322,7 @@ test("binary frames are dropped and binary events refused in the ack", async () 
 
 test("an idle connection closes after the ping timeout; the official client, answering pings, stays", async () => {
   const vars = { SOCKETIO_PING_INTERVAL: "1000", SOCKETIO_PING_TIMEOUT: "500" };
-  const w = await startWorker({ mail, vars });
+  const w = await startWorker({ mail: env.mail, vars });
   const url = (sid) => `${w.url}/socket.io/?EIO=4&transport=polling${sid ? `&sid=${sid}` : ""}`;
   try {
     const idle = JSON.parse((await (await fetch(url())).text()).slice(1));
@@ -351,7 +345,7 @@ test("an idle connection closes after the ping timeout; the official client, ans
 
 test("a closed connection leaves nothing stored: a new workerd over the same storage knows only the open one", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "portcullis-socket-"));
-  let w = await startWorker({ mail, persist: dir });
+  let w = await startWorker({ mail: env.mail, persist: dir });
   const url = (sid) => `${w.url}/socket.io/?EIO=4&transport=polling${sid ? `&sid=${sid}` : ""}`;
   try {
     const open = async () => {
@@ -364,7 +358,7 @@ test("a closed connection leaves nothing stored: a new workerd over the same sto
     const closed = await open();
     assert.equal(await (await fetch(url(closed), { method: "POST", body: "1" })).text(), "ok");
     await w.stop();
-    w = await startWorker({ mail, persist: dir });
+    w = await startWorker({ mail: env.mail, persist: dir });
     const post = await fetch(url(kept), { method: "POST", body: '421["find","users",{}]' });
     assert.equal(post.status, 200, "the open connection's state was stored");
     assert.match(await (await fetch(url(kept))).text(), /^431\[\{"className":"method-not-allowed"/);
@@ -377,7 +371,7 @@ test("a closed connection leaves nothing stored: a new workerd over the same sto
 
 test("the client bundle is served at /socket.io/socket.io.js, as a Socket.IO server does", async () => {
   for (const file of ["socket.io.js", "socket.io.min.js", "socket.io.js.map"]) {
-    const res = await fetch(`${worker.url}/socket.io/${file}`);
+    const res = await fetch(`${env.worker.url}/socket.io/${file}`);
     assert.equal(res.status, 200, file);
     const text = await res.text();
     if (file === "socket.io.js") assert.match(text, /Socket\.IO v4\.8\.4/);

@@ -7,22 +7,13 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { startWorker, call, root, launchChromium } from "./harness.js";
+import { useWorker, call, root } from "./harness.js";
 
-let worker, browser;
 const artifacts = path.join(root, "e2e/artifacts");
 const feathersBundle = readFileSync(path.join(root, "node_modules/@feathersjs/client/dist/feathers.js"), "utf8");
+const env = useWorker({ browser: true });
 
-before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  worker = await startWorker();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+before(() => mkdirSync(artifacts, { recursive: true }));
 
 let n = 0;
 const unique = (tag) => `${tag}-${Date.now() % 1e7}-${n++}@example.com`;
@@ -30,7 +21,7 @@ const storedToken = (page) => page.evaluate(() => localStorage.getItem("feathers
 
 /** A page whose problems (page errors, console errors other than expected 4xx loads) are kept. */
 async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const context = await env.browser.newContext({ viewport: { width: 900, height: 640 } });
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (e) => problems.push(e.message));
@@ -45,7 +36,7 @@ async function newPage() {
 async function openGuide(page) {
   await page.route("**/unpkg.com/**", (route) =>
     route.fulfill({ status: 200, contentType: "application/javascript", body: feathersBundle }));
-  await page.goto(`${worker.url}/feathers-guide.html`);
+  await page.goto(`${env.worker.url}/feathers-guide.html`);
 }
 
 test("the Feathers guide's page: sign up over Socket.IO, reload and stay signed in, sign out", async () => {
@@ -70,7 +61,7 @@ test("the Feathers guide's page: sign up over Socket.IO, reload and stay signed 
   await page.click("#logout");
   await page.locator(".login").waitFor();
   assert.equal(await storedToken(page), null, "logout cleared storage");
-  const rest = await call(`${worker.url}/authentication`, { body: { strategy: "jwt", accessToken: token } });
+  const rest = await call(`${env.worker.url}/authentication`, { body: { strategy: "jwt", accessToken: token } });
   assert.equal(rest.status, 401, "the old token is refused on REST");
 
   await page.fill('[name="email"]', email);
@@ -84,7 +75,7 @@ test("the Feathers guide's page: sign up over Socket.IO, reload and stay signed 
 
 test("the demo page over its Socket.io transport: register, reload and stay signed in, sign out", async () => {
   const { page, problems, wire } = await newPage();
-  await page.goto(`${worker.url}/`);
+  await page.goto(`${env.worker.url}/`);
   await page.locator("#signed-out").waitFor();
   await page.check("input[name=transport][value=socketio]");
   await page.waitForLoadState("load");
