@@ -236,7 +236,7 @@ export function memoryStorage() {
   };
 }
 
-/** Headless Chromium from Debian's package, with the flags TOOLCHAIN.md lists. */
+/** Headless Chromium from Debian's package, with the flags docs/toolchain.md lists. */
 export function launchChromium() {
   return chromium.launch({
     executablePath: "/usr/bin/chromium",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Portcullis needs, skipping everything already present at
 # the right version. Safe to run repeatedly; `make dev` and `make test` call it first.
-# Every download comes from a package registry (crates.io, npm): see ../shared/TOOLCHAIN.md.
+# Every download comes from a package registry (crates.io, npm, apt): see docs/toolchain.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +28,7 @@ fi
 
 if ! have_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  # No --locked: one locked dependency of 0.2.130 is missing from the registry (TOOLCHAIN.md).
+  # No --locked: one locked dependency of 0.2.130 is missing from the registry (docs/toolchain.md).
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 

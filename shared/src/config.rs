@@ -3,7 +3,7 @@
 //! The worker hands over a lookup function over its `[vars]` and secrets; everything is
 //! validated here, so a missing or invalid value is a clear [`ConfigError`] naming the variable,
 //! at start, never a panic mid-request. Defaults follow GoTrue's where a dialect has one, and
-//! the security defaults of DESIGN.md otherwise. Transport settings (SMTP) are the worker's.
+//! the security defaults of docs/configuration.md otherwise. Transport settings (SMTP) are the worker's.
 
 use crate::model::{Dialect, Purpose};
 use crate::password::PasswordParams;
