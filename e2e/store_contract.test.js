@@ -9,11 +9,11 @@ import { useWorker, call, root } from "./harness.js";
 
 const env = useWorker({ build: "build-contract" });
 
-/** The names of the checks `run_store_contract` lists (shared/src/testing/contract.rs), in its
+/** The names of the checks `run_store_contract` lists (shared/src/testing/contract/mod.rs), in its
  * order, read from its source: the D1 run must report every one of them, each passed. (The
  * native test of the memory store pins how many there are.) */
 function contractChecks() {
-  const source = readFileSync(path.join(root, "shared/src/testing/contract.rs"), "utf8");
+  const source = readFileSync(path.join(root, "shared/src/testing/contract/mod.rs"), "utf8");
   const list = /pub async fn run_store_contract[^]*?vec!\[([^]*?)\n {4}\]/.exec(source)?.[1] ?? "";
   return [...list.matchAll(/^\s*\("([^"]+)",/gm)].map((m) => m[1]);
 }

@@ -10,6 +10,7 @@ use portcullis_shared::testing::{FixedClock, MemoryStore, SeededRng, TestPorts, 
 use portcullis_shared::app::Answer;
 use portcullis_shared::flows::Outbox;
 use portcullis_shared::App;
+use http::StatusCode;
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -168,4 +169,51 @@ fn two_concurrent_email_change_pairs_never_let_a_new_address_code_alone_move_the
     let v = settle(&b, answer(&b, "POST", "/verify", &json!({"type": "email_change", "email": "a0@attacker.test", "token": code}), None));
     let now = settle(&b, answer(&b, "GET", "/user", &Value::Null, Some(&stolen)));
     assert_eq!(now["email"], "victim@example.com", "moved without the current address: verify said {v}");
+}
+
+/// Two requests from two clients, answered by one app at once, each paused at every budget
+/// it takes so that the other runs in between: each request's throttle keys name its own
+/// client, and each one's mail comes back in its own outbox.
+#[test]
+fn two_interleaved_requests_never_mix_throttle_keys_or_mail() {
+    let app = app();
+    ports(&app).store.pause_at_budgets(true);
+    let recover = |client: &str, email: &str| {
+        request("POST", "/recover", json!({ "email": email }).to_string().as_bytes(), &[API_VERSION, JSON, ("cf-connecting-ip", client)])
+    };
+    // Both addresses have accounts, so both requests mail.
+    for email in ["ann@example.com", "bob@example.com"] {
+        ports(&app).store.pause_at_budgets(false);
+        assert_eq!(signup(&app, email, "correct horse").status, 200);
+        ports(&app).store.pause_at_budgets(true);
+    }
+    let (mut a, mut b) = (pin!(app.handle(recover("198.51.100.1", "ann@example.com"))), pin!(app.handle(recover("203.0.113.2", "bob@example.com"))));
+    let (mut answer_a, mut answer_b) = (None, None);
+    let mut turns = 0;
+    pollster::block_on(std::future::poll_fn(|cx| {
+        turns += 1;
+        if answer_a.is_none() {
+            if let Poll::Ready(x) = a.as_mut().poll(cx) {
+                answer_a = Some(x);
+            }
+        }
+        if answer_b.is_none() {
+            if let Poll::Ready(x) = b.as_mut().poll(cx) {
+                answer_b = Some(x);
+            }
+        }
+        if answer_a.is_some() && answer_b.is_some() { Poll::Ready(()) } else { Poll::Pending }
+    }));
+    assert!(turns > 2, "the requests did not interleave ({turns} turns)");
+    let (a, b) = (answer_a.unwrap(), answer_b.unwrap());
+    assert_eq!((a.response.status(), b.response.status()), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(a.outbox.recipients(), ["ann@example.com"], "client A's outbox");
+    assert_eq!(b.outbox.recipients(), ["bob@example.com"], "client B's outbox");
+    let store = &ports(&app).store;
+    assert_eq!(store.budget_used("client:198.51.100.1"), 1);
+    assert_eq!(store.budget_used("client:203.0.113.2"), 1);
+    assert_eq!(store.budget_used("mail:ann@example.com:198.51.100.1"), 1);
+    assert_eq!(store.budget_used("mail:bob@example.com:203.0.113.2"), 1);
+    assert_eq!(store.budget_used("mail:ann@example.com:203.0.113.2"), 0, "B's client charged for A's mail");
+    assert_eq!(store.budget_used("mail:bob@example.com:198.51.100.1"), 0, "A's client charged for B's mail");
 }

@@ -5,19 +5,20 @@
 //! connections over machines.
 //!
 //! What a packet means and what the connection does about it is decided in
-//! `portcullis_shared::realtime`; this module carries it out: it holds a poll open until there
-//! is something to send, accepts WebSockets through the Hibernation API (an idle connection
-//! costs no memory), runs the heartbeat on the object's alarm, and deletes the object's storage
-//! when the connection closes.
+//! `portcullis_shared::realtime`: the connection's state machine, and its poll queue (what
+//! waits for the next poll, and when a poll is answered). This module only does the I/O: it
+//! answers polls from the queue, accepts WebSockets through the Hibernation API (an idle
+//! connection costs no memory), runs the heartbeat on the object's alarm, and deletes the
+//! object's storage when the connection closes.
 
 use crate::{edge_app, read_bounded, CryptoRng, JsClock};
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::ports::Clock;
 use portcullis_shared::realtime::connection::new_sid;
 use portcullis_shared::realtime::engine::{self, Heartbeat, HttpError, Request as EngineRequest, Transport};
+use portcullis_shared::realtime::poll::{next_packets, PollQueue, Queued};
 use portcullis_shared::realtime::{AuthChange, Call, Connection, EventBudget, Step};
 use std::cell::{Cell, RefCell};
-use std::task::{Poll, Waker};
 use worker::{
     console_error, durable_object, DurableObject, ScheduledTime, Env, Headers, Method, Request, RequestInit, Response, Result, State,
     WebSocket, WebSocketIncomingMessage, WebSocketPair,
@@ -66,12 +67,8 @@ pub struct SocketConnection {
     loaded: Cell<bool>,
     /// The alarm last set, if known.
     alarm_at: Cell<Option<i64>>,
-    /// Packets waiting for the next poll.
-    outbox: RefCell<Vec<String>>,
-    /// The poll waiting for packets.
-    waiting: RefCell<Option<Waker>>,
-    /// A poll is being held open.
-    polling: Cell<bool>,
+    /// Packets waiting for the next poll, and the poll held open for them.
+    queue: RefCell<PollQueue>,
     /// Events counted against the connection's flood limit.
     budget: RefCell<EventBudget>,
     /// An answer did not fit in the outbox: the connection must close.
@@ -86,9 +83,7 @@ impl DurableObject for SocketConnection {
             conn: RefCell::new(None),
             loaded: Cell::new(false),
             alarm_at: Cell::new(None),
-            outbox: RefCell::new(Vec::new()),
-            waiting: RefCell::new(None),
-            polling: Cell::new(false),
+            queue: RefCell::new(PollQueue::default()),
             budget: RefCell::new(EventBudget::default()),
             overflowed: Cell::new(false),
         }
@@ -253,11 +248,11 @@ impl SocketConnection {
                 Step::Send(transport, packet) => self.send(transport, packet),
                 Step::Call(call) => self.call(call).await,
                 Step::Upgraded => {
-                    let waiting: Vec<String> = self.outbox.borrow_mut().drain(..).collect();
+                    let waiting = self.queue.borrow_mut().take_all();
                     for packet in waiting {
                         self.send(Transport::Websocket, packet);
                     }
-                    if self.polling.get() {
+                    if self.queue.borrow().is_polling() {
                         self.send(Transport::Polling, engine::Packet::Noop.encode());
                     }
                 }
@@ -284,20 +279,10 @@ impl SocketConnection {
                 }
             }
             Transport::Polling => {
-                let mut outbox = self.outbox.borrow_mut();
-                // A client that sends without polling cannot make the object hold more than
-                // one payload of answers: the connection closes instead (its close packet
-                // still goes out).
-                let held: usize = outbox.iter().map(String::len).sum();
-                if held + packet.len() > engine::MAX_PAYLOAD && packet != engine::Packet::Close.encode() {
-                    drop(outbox);
+                // More than one payload of answers waiting: the connection closes instead.
+                let queued = self.queue.borrow_mut().push(packet);
+                if queued == Queued::Overflow {
                     self.overflowed.set(true);
-                    return;
-                }
-                outbox.push(packet);
-                drop(outbox);
-                if let Some(waker) = self.waiting.borrow_mut().take() {
-                    waker.wake();
                 }
             }
         }
@@ -327,23 +312,11 @@ impl SocketConnection {
     /// Holds a poll open until there is something to send (a ping comes within the ping
     /// interval). A second poll at the same time closes the connection, as upstream.
     async fn poll(&self) -> Result<Response> {
-        if self.polling.get() {
+        if self.queue.borrow_mut().begin().is_err() {
             self.close().await;
             return http_error(HttpError::BadRequest);
         }
-        self.polling.set(true);
-        let packets = std::future::poll_fn(|cx| {
-            let mut outbox = self.outbox.borrow_mut();
-            match outbox.is_empty() {
-                true => {
-                    *self.waiting.borrow_mut() = Some(cx.waker().clone());
-                    Poll::Pending
-                }
-                false => Poll::Ready(outbox.drain(..).collect::<Vec<_>>()),
-            }
-        })
-        .await;
-        self.polling.set(false);
+        let packets = next_packets(&self.queue).await;
         text_response(&engine::encode_payload(&packets))
     }
 

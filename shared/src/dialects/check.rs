@@ -11,7 +11,7 @@
 //! answer never says which of those checks failed beyond a short reason.
 
 use super::{auth_token, json_response, Body};
-use crate::app::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, BearerError, Flows};
 use crate::model::{Dialect, Timestamp};
 use crate::ports::Ports;

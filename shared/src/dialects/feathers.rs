@@ -9,7 +9,7 @@
 //! ends that session, so the token stops working everywhere at once.
 
 use super::{header, json_response, parse_json, platform, Body, JsonError, Refusal};
-use crate::app::routes::{self, admit, Caller, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, admit, Caller, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, BearerError, Claims, Dialect, FlowError, Flows, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
@@ -286,7 +286,7 @@ fn service_method(method: &Method, with_id: bool) -> &'static str {
 }
 
 /// One call of a service method, whichever transport carried it (REST here, Socket.IO in
-/// [`crate::realtime`]): every rule of both services is applied once, in [`call_service`].
+/// the `realtime` module): every rule of both services is applied once, in [`call_service`].
 pub struct ServiceCall<'a> {
     /// `users` or `authentication`.
     pub service: &'a str,

@@ -10,6 +10,7 @@ pub mod gotrue;
 pub mod graphql;
 pub mod graphql_guard;
 pub mod passwordless;
+pub mod routes;
 
 use http::{HeaderMap, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -21,7 +22,7 @@ pub type Body = Vec<u8>;
 /// its own error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// The body is larger than [`crate::app::MAX_BODY_BYTES`] (413).
+    /// The body is larger than [`routes::MAX_BODY_BYTES`] (413).
     TooLarge,
     /// A header name or value the adapter could not convert (400).
     MalformedHeader,

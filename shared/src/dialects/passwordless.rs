@@ -7,7 +7,7 @@
 //! from the page itself.
 
 use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, MediaType, Refusal};
-use crate::app::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, BearerError, CodeUse, Dialect, FlowError, Flows};
 use crate::mail::html_escape;
 use crate::model::Timestamp;

@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod engine;
+pub mod poll;
 pub mod socket;
 
 pub use connection::{Admit, AuthChange, Call, Connection, EventBudget, Step};

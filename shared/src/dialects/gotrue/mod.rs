@@ -24,7 +24,7 @@ mod wire;
 pub use errors::{code, describe, render_error, GotrueError};
 pub use wire::{user_json, SessionBody, UserBody};
 
-use crate::app::routes::{self, Caller, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, Caller, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::dialects::{auth_token, json_response, Body};
 use crate::flows::{Dialect, Flows};
 use crate::ports::Ports;

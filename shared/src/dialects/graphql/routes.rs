@@ -4,7 +4,7 @@
 
 use super::{handle, refuse, Refusal};
 use crate::dialects::{header, Body};
-use crate::app::routes::{self, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Dialect, Flows};
 use crate::ports::Ports;
 use http::{HeaderMap, Request, Response};

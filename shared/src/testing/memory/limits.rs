@@ -7,6 +7,9 @@ use crate::ports::{Budgets, SendLimits, StoreError};
 
 impl Budgets for MemoryStore {
     async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError> {
+        if self.pause_at_budgets.get() {
+            YieldOnce(false).await;
+        }
         let mut all = self.budgets.borrow_mut();
         // The window a use falls in: the current one, or a fresh one once it has passed.
         let window = |key: &str| match all.get(key) {
@@ -29,6 +32,22 @@ impl Budgets for MemoryStore {
             entry.1 = entry.1.saturating_sub(1);
         }
         Ok(())
+    }
+}
+
+/// A future that is pending once (waking itself), then ready: one turn for whatever else the
+/// executor is polling.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

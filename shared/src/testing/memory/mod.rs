@@ -38,6 +38,8 @@ pub struct MemoryStore {
     stale_reads: RefCell<Vec<User>>,
     budgets: RefCell<HashMap<String, (Timestamp, u32)>>,
     flow_states: RefCell<HashMap<String, FlowState>>,
+    /// Whether each budget take first yields once to the executor (`pause_at_budgets`).
+    pause_at_budgets: std::cell::Cell<bool>,
 }
 
 impl MemoryStore {
@@ -66,6 +68,17 @@ impl MemoryStore {
     /// Every stored session (for assertions).
     pub fn all_sessions(&self) -> Vec<Session> {
         self.sessions.borrow().values().cloned().collect()
+    }
+
+    /// Makes every budget take yield once to the executor before it counts, so that two
+    /// requests polled together interleave there: a test's way to answer requests at once.
+    pub fn pause_at_budgets(&self, on: bool) {
+        self.pause_at_budgets.set(on);
+    }
+
+    /// The units of budget `key` used in its current window (for assertions).
+    pub fn budget_used(&self, key: &str) -> u32 {
+        self.budgets.borrow().get(key).map_or(0, |&(_, used)| used)
     }
 
     /// Every stored refresh token (for assertions).

@@ -3,16 +3,15 @@
 //! Finds each request's dialect by its mount point ([`MOUNTS`]: `/auth/v1/*` and every other
 //! root path: GoTrue; `/auth/*`: passwordless; `/users*` and `/authentication*`: Feathers;
 //! `/graphql`: graphql-jwt; `GET /api/check`), answers for the dialects `DIALECTS` leaves out
-//! as for an unknown path, and hands the request to [`routes::dispatch`] with that dialect's
+//! as for an unknown path, and hands the request to [`dispatch`] with that dialect's
 //! route table, which enforces the body size limit and type before any parsing and every
 //! route's guard before its handler. Answers CORS (bearer tokens, no cookies, so any origin
 //! may call). It holds no rules of its own: those are in the flows, and wire shapes are in
 //! the dialects.
 
-pub mod routes;
-
-use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body, MediaType, Refusal};
-use routes::dispatch;
+use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body};
+use crate::dialects::routes::dispatch;
+pub use crate::dialects::routes::{MALFORMED_HEADER_MARK, MAX_BODY_BYTES};
 use crate::flows::{Auth, Dialect, FlowError, Flows, Outbox};
 use crate::ports::Ports;
 use crate::realtime::{AuthChange, Call, Connection};
@@ -20,8 +19,6 @@ use crate::Config;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use std::rc::Rc;
 
-/// Largest request body accepted, in bytes. Auth requests are small; this bounds parsing work.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole service over one set of ports. Built once per isolate and shared by every
 /// request it answers, at once or in turn: what belongs to one request travels in that
@@ -204,33 +201,6 @@ async fn not_served<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, p
         false => json_response(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"}), &[]),
     }
 }
-
-/// Marks a request whose adapter dropped a header it could not convert (a name with byte
-/// 0xff, say): the app answers it 400, in the dialect's shape.
-pub const MALFORMED_HEADER_MARK: &str = "x-portcullis-malformed-header";
-
-/// Why the request is refused before any handler reads it, if it is: a header the adapter
-/// could not convert, a body over [`MAX_BODY_BYTES`] (adapters may skip reading one whose
-/// declared length is over it), or a body that is not of `body_type`. Bodiless requests take
-/// any `Content-Type`.
-fn refusal(req: &Request<Body>, body_type: MediaType) -> Option<Refusal> {
-    let headers = req.headers();
-    if headers.contains_key(MALFORMED_HEADER_MARK) {
-        return Some(Refusal::MalformedHeader);
-    }
-    let declared = crate::dialects::header(headers, "content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    if req.body().len() > MAX_BODY_BYTES || declared > MAX_BODY_BYTES as u64 {
-        return Some(Refusal::TooLarge);
-    }
-    let content_type = crate::dialects::header(headers, "content-type").unwrap_or_default();
-    if !req.body().is_empty() && !body_type.accepts(content_type) {
-        return Some(Refusal::MediaType(body_type));
-    }
-    None
-}
-
 
 fn preflight() -> Response<Body> {
     Response::builder()

@@ -3,12 +3,13 @@
 //!
 //! Each dialect owns one table ([`Api::ROUTES`]): method, path pattern, the body type it
 //! takes, what the caller must have proven ([`Guard`]), and the endpoint that serves it. The
-//! app finds the dialect by its mount point (`super::MOUNTS`), then [`dispatch`] finds the
-//! route, refuses what the request cannot be (size, body type), resolves the guard through
-//! the flows' one bearer road, and hands the handler the resolved [`Caller`]. No handler
-//! authenticates anyone itself; a dialect only renders a refusal in its own error shape.
+//! app finds the dialect by its mount point (`MOUNTS` in the `app` module), then [`dispatch`]
+//! finds the route, refuses what the request cannot be ([`refusal`]: headers, size, body
+//! type), resolves the guard through the flows' one bearer road, and hands the handler the
+//! resolved [`Caller`]. No handler authenticates anyone itself; a dialect only renders a
+//! refusal in its own error shape.
 
-use crate::dialects::{Body, MediaType, Refusal};
+use super::{header, Body, MediaType, Refusal};
 use crate::flows::{Bearer, BearerError, Dialect, FlowError, Flows};
 use crate::ports::Ports;
 use http::{HeaderMap, Method, Request, Response};
@@ -207,7 +208,7 @@ pub async fn dispatch<A: Api, P: Ports + 'static>(flows: &Flows<P>, req: &Reques
     let path = A::normalize(path);
     let found = find(A::ROUTES, req.method(), path);
     let media = found.as_ref().map_or(A::MEDIA, |(route, _)| route.media);
-    let response = if let Some(refusal) = super::refusal(req, media) {
+    let response = if let Some(refusal) = refusal(req, media) {
         A::refuse(flows, req, Refused::Request(refusal))
     } else if let Some((route, params)) = found {
         match admit(flows, route.guard, A::ACCEPTS, A::credential(req.headers())).await {
@@ -242,6 +243,36 @@ pub async fn admit<P: Ports>(
         }
     }
 }
+
+/// Largest request body accepted, in bytes. Auth requests are small; this bounds parsing work.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Marks a request whose adapter dropped a header it could not convert (a name with byte
+/// 0xff, say): the app answers it 400, in the dialect's shape.
+pub const MALFORMED_HEADER_MARK: &str = "x-portcullis-malformed-header";
+
+/// Why the request is refused before any handler reads it, if it is: a header the adapter
+/// could not convert, a body over [`MAX_BODY_BYTES`] (adapters may skip reading one whose
+/// declared length is over it), or a body that is not of `body_type`. Bodiless requests take
+/// any `Content-Type`.
+pub fn refusal(req: &Request<Body>, body_type: MediaType) -> Option<Refusal> {
+    let headers = req.headers();
+    if headers.contains_key(MALFORMED_HEADER_MARK) {
+        return Some(Refusal::MalformedHeader);
+    }
+    let declared = header(headers, "content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    if req.body().len() > MAX_BODY_BYTES || declared > MAX_BODY_BYTES as u64 {
+        return Some(Refusal::TooLarge);
+    }
+    let content_type = header(headers, "content-type").unwrap_or_default();
+    if !req.body().is_empty() && !body_type.accepts(content_type) {
+        return Some(Refusal::MediaType(body_type));
+    }
+    None
+}
+
 
 #[cfg(test)]
 mod tests {
