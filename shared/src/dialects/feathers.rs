@@ -129,21 +129,13 @@ fn flow_error(e: &FlowError) -> (u16, String) {
         F::OverEmailSendRateLimit { wait_secs } => {
             (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
         }
-        F::CodeInvalid | F::LinkInvalid | F::LoginNotReady | F::FlowStateNotFound | F::FlowStateExpired | F::BadCodeVerifier => {
-            (400, "Invalid or expired code".into())
-        }
+        F::CodeInvalid => (400, "Invalid or expired code".into()),
         F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
             (401, "Session has ended; sign in again".into())
         }
         F::UserBanned => (401, "User is banned".into()),
-        // The admin API is GoTrue's; its refusals, should one reach here, in Feathers' words.
-        F::NotAdmin => (403, "User not allowed".into()),
         F::AnonymousDisabled => (403, "Anonymous sign-ins are disabled".into()),
         F::AnonymousWithoutAddress => (400, "An anonymous account needs an email address first".into()),
-        F::NoSuchUser | F::NoUserWithEmail => (404, "User not found".into()),
-        F::InvalidUsername => (400, "Invalid username".into()),
-        F::InvalidPlatform => (400, "Invalid platform".into()),
-        F::UsernameTaken => (409, "username already exists".into()),
         F::Internal(_) => (500, "Internal server error".into()),
     }
 }
@@ -268,7 +260,8 @@ fn denied_error(endpoint: Endpoint, denied: Denied) -> FeathersError {
         }
         (_, Denied::Missing) => FeathersError::NotAuthenticated("Not authenticated"),
         (_, Denied::Bearer(e)) => e.into(),
-        (_, Denied::NotServiceRole(e)) => FeathersError::Flow(e),
+        // No Feathers route asks for the service role.
+        (_, Denied::NotServiceRole(_)) => FeathersError::NotFound,
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, MediaType, Refusal};
 use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
-use crate::flows::{Bearer, BearerError, CodeUse, Dialect, FlowError, Flows};
+use crate::flows::{Bearer, BearerError, CodeUse, Dialect, FlowError, Flows, SignInRequestError};
 use crate::mail::html_escape;
 use crate::model::Timestamp;
 use crate::ports::Ports;
@@ -22,6 +22,9 @@ use serde_json::{json, Value};
 pub enum PasswordlessError {
     /// A flow refused or failed.
     Flow(FlowError),
+    /// A registration or sign-in request was refused (what only this API has; the rest
+    /// arrives as `Flow`).
+    Request(SignInRequestError),
     /// The body is not JSON of the expected shape.
     BadJson(JsonError),
     /// A required field is missing.
@@ -40,6 +43,15 @@ impl From<FlowError> for PasswordlessError {
     }
 }
 
+impl From<SignInRequestError> for PasswordlessError {
+    fn from(e: SignInRequestError) -> Self {
+        match e {
+            SignInRequestError::Flow(f) => PasswordlessError::Flow(f),
+            other => PasswordlessError::Request(other),
+        }
+    }
+}
+
 impl From<JsonError> for PasswordlessError {
     fn from(e: JsonError) -> Self {
         PasswordlessError::BadJson(e)
@@ -51,6 +63,7 @@ pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
     use PasswordlessError as E;
     let (status, msg): (u16, String) = match e {
         E::Flow(f) => flow_error(f),
+        E::Request(r) => request_error(r),
         E::BadJson(JsonError(m)) => (400, format!("Malformed JSON: {m}")),
         E::Missing(field) => (400, format!("{field} is required")),
         E::Unauthorized => (401, "A valid session token is required (Authorization: Bearer <session_token>)".into()),
@@ -64,27 +77,21 @@ pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
 fn flow_error(e: &FlowError) -> (u16, String) {
     use FlowError as F;
     match e {
-        F::InvalidUsername => (400, "A username is 3 to 32 characters: letters, digits, '_', '.' and '-'".into()),
-        F::InvalidPlatform => (400, "session_platform must be 1 to 64 printable characters".into()),
         F::InvalidEmail => (400, "That is not a valid email address".into()),
-        F::UsernameTaken => (409, "That username is taken".into()),
-        F::LoginNotReady => (400, "The auth id is invalid, expired, or not yet authorized".into()),
         F::SessionNotFound => (404, "No such session".into()),
         F::SessionExpired => (401, "This session has expired; sign in again".into()),
         F::OverEmailSendRateLimit { wait_secs } => {
             (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
         }
-        F::LinkInvalid | F::CodeInvalid | F::FlowStateNotFound | F::FlowStateExpired | F::BadCodeVerifier => {
+        F::CodeInvalid => {
             (400, "This link is invalid or has expired".into())
         }
         F::EmailExists | F::UserAlreadyExists => (409, "That address belongs to another account".into()),
         F::BadToken(_) | F::UserNotFound => (401, "A valid session token is required (Authorization: Bearer <session_token>)".into()),
         F::SignupDisabled => (403, "Sign-ups are disabled".into()),
         F::UserBanned => (403, "This account is banned".into()),
-        F::NotAdmin => (403, "Not allowed".into()),
         F::AnonymousDisabled => (403, "Anonymous sign-ins are disabled".into()),
         F::AnonymousWithoutAddress => (400, "An anonymous account needs an email address first".into()),
-        F::NoSuchUser | F::NoUserWithEmail => (404, "No such account".into()),
         F::WeakPassword { .. } | F::PasswordTooLong => (400, "Passwords are not used here".into()),
         F::InvalidCredentials | F::EmailNotConfirmed => (401, "Invalid credentials".into()),
         F::TooManyRequests => (429, "Too many requests; try again later".into()),
@@ -96,6 +103,19 @@ fn flow_error(e: &FlowError) -> (u16, String) {
             (401, "A valid session token is required (Authorization: Bearer <session_token>)".into())
         }
         F::Internal(_) => (500, "Internal server error".into()),
+    }
+}
+
+/// [`describe`] for a refused registration or sign-in request.
+fn request_error(e: &SignInRequestError) -> (u16, String) {
+    use SignInRequestError as R;
+    match e {
+        R::InvalidUsername => (400, "A username is 3 to 32 characters: letters, digits, '_', '.' and '-'".into()),
+        R::InvalidPlatform => (400, "session_platform must be 1 to 64 printable characters".into()),
+        R::UsernameTaken => (409, "That username is taken".into()),
+        R::LoginNotReady => (400, "The auth id is invalid, expired, or not yet authorized".into()),
+        R::LinkInvalid => (400, "This link is invalid or has expired".into()),
+        R::Flow(f) => flow_error(f),
     }
 }
 
@@ -180,7 +200,8 @@ impl routes::Api for Api {
                 }
                 other => PasswordlessError::Flow(other.into()),
             },
-            Refused::Guard(_, Denied::NotServiceRole(e)) => PasswordlessError::Flow(e),
+            // No passwordless route asks for the service role.
+            Refused::Guard(_, Denied::NotServiceRole(_)) => PasswordlessError::NotFound,
         };
         render_error(flows, &e)
     }
@@ -385,7 +406,7 @@ async fn login_page<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<
                 page_token = html_escape(page.page_token.expose()),
             ),
         ),
-        Err(FlowError::LinkInvalid) => invalid_link_page(),
+        Err(SignInRequestError::LinkInvalid) => invalid_link_page(),
         Err(e) => render_error(auth, &e.into()),
     }
 }
@@ -419,7 +440,7 @@ async fn login_answer<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Respons
                 html_escape(&platform)
             ),
         ),
-        Err(FlowError::LinkInvalid) => invalid_link_page(),
+        Err(SignInRequestError::LinkInvalid) => invalid_link_page(),
         Err(e) => render_error(auth, &e.into()),
     }
 }

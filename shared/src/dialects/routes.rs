@@ -10,7 +10,7 @@
 //! refusal in its own error shape.
 
 use super::{header, Body, MediaType, Refusal};
-use crate::flows::{Bearer, BearerError, Dialect, FlowError, Flows};
+use crate::flows::{AdminError, Bearer, BearerError, Dialect, FlowError, Flows};
 use crate::ports::Ports;
 use http::{HeaderMap, Method, Request, Response};
 
@@ -143,7 +143,7 @@ pub enum Denied {
     /// The credential is no live session of an accepted dialect.
     Bearer(BearerError),
     /// The credential is not the service role's.
-    NotServiceRole(FlowError),
+    NotServiceRole(AdminError),
 }
 
 /// Why a request was answered without its handler.

@@ -4,7 +4,7 @@
 //!
 //! Only a JWT signed with the GoTrue key whose `role` is an admin role ([`ADMIN_ROLES`], what
 //! a Supabase service-role key carries) passes [`Flows::authorize_admin`]; every other token is
-//! [`FlowError::NotAdmin`] or a bad token. The service role is trusted with what it asks: it
+//! [`AdminError::NotAdmin`] or a bad token. The service role is trusted with what it asks: it
 //! may set a confirmed address or a password directly. The rules that protect accounts still
 //! hold: a password meets the policy; a ban or a new password ends the account's sessions in
 //! every dialect; confirming an address nobody had proven is a first proof, which ends them
@@ -120,6 +120,32 @@ pub struct HandedOut {
     pub redirect_to: String,
 }
 
+/// Why the service role's request was refused: the few cases only the admin API has, or a
+/// rule every flow shares.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The caller's token is valid but not the service role's.
+    #[error("not admin")]
+    NotAdmin,
+    /// No account with this id.
+    #[error("no such user")]
+    NoSuchUser,
+    /// No account with this address, where the service role named one (`generate_link` for
+    /// recovery and email change).
+    #[error("no user with this email")]
+    NoUserWithEmail,
+    /// A rule every flow shares (a bad token, an invalid address, a weak password...).
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        AdminError::Flow(e.into())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct RoleClaims {
     #[serde(default)]
@@ -129,29 +155,29 @@ struct RoleClaims {
 impl<P: Ports> Flows<P> {
     /// Lets `presented` use the admin API if it is a JWT signed with the GoTrue key whose
     /// `role` is an admin role; the token names no session (a service-role key has none).
-    pub fn authorize_admin(&self, presented: &str) -> Result<(), FlowError> {
-        let verified = self.keys.gotrue.verify::<RoleClaims>(presented, self.now()).map_err(FlowError::BadToken)?;
+    pub fn authorize_admin(&self, presented: &str) -> Result<(), AdminError> {
+        let verified = self.keys.gotrue.verify::<RoleClaims>(presented, self.now()).map_err(|e| AdminError::Flow(FlowError::BadToken(e)))?;
         match verified.claims.role.as_deref() {
             Some(role) if ADMIN_ROLES.contains(&role) => Ok(()),
-            _ => Err(FlowError::NotAdmin),
+            _ => Err(AdminError::NotAdmin),
         }
     }
 
     /// One page of the accounts, newest first (`page` from 1, at most [`MAX_PER_PAGE`] a
     /// page), and how many there are.
-    pub async fn admin_list_users(&self, page: u32, per_page: u32) -> Result<(Vec<User>, u64), FlowError> {
+    pub async fn admin_list_users(&self, page: u32, per_page: u32) -> Result<(Vec<User>, u64), AdminError> {
         let per_page = per_page.clamp(1, MAX_PER_PAGE);
         let offset = u64::from(page.max(1) - 1) * u64::from(per_page);
         Ok(self.users().page(offset, per_page).await?)
     }
 
     /// The account with this id.
-    pub async fn admin_get_user(&self, id: &str) -> Result<User, FlowError> {
-        self.users().by_id(id).await?.ok_or(FlowError::NoSuchUser)
+    pub async fn admin_get_user(&self, id: &str) -> Result<User, AdminError> {
+        self.users().by_id(id).await?.ok_or(AdminError::NoSuchUser)
     }
 
     /// Creates an account; no mail goes out. [`FlowError::EmailExists`] if the address has one.
-    pub async fn admin_create_user(&self, new: NewAccount<'_>) -> Result<User, FlowError> {
+    pub async fn admin_create_user(&self, new: NewAccount<'_>) -> Result<User, AdminError> {
         let email = self.checked_address(new.email)?;
         if let Some(p) = new.password {
             check_new_password(&self.config, p.expose())?;
@@ -167,18 +193,18 @@ impl<P: Ports> Flows<P> {
         };
         match self.users().insert(&user).await {
             Ok(()) => Ok(user),
-            Err(StoreError::Conflict(_)) => Err(FlowError::EmailExists),
+            Err(StoreError::Conflict(_)) => Err(FlowError::EmailExists.into()),
             Err(e) => Err(e.into()),
         }
     }
 
     /// Applies `change` to the account `id`, after checking all of it; no mail goes out. A new
     /// password or a ban ends every session of the account.
-    pub async fn admin_update_user(&self, id: &str, change: AccountChange<'_>) -> Result<User, FlowError> {
+    pub async fn admin_update_user(&self, id: &str, change: AccountChange<'_>) -> Result<User, AdminError> {
         // A soft-deleted account stays deleted: nothing brings it back.
         let user = self.admin_get_user(id).await?;
         if user.deleted_at.is_some() {
-            return Err(FlowError::NoSuchUser);
+            return Err(AdminError::NoSuchUser);
         }
         let email = change.email.map(|e| self.checked_address(e)).transpose()?.filter(|e| !user.has_email(e));
         if let Some(p) = change.password {
@@ -198,7 +224,7 @@ impl<P: Ports> Flows<P> {
         if let Some(email) = &email {
             match users.set_email(id, email, confirm || user.is_confirmed(), now).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
+                Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists.into()),
                 Err(e) => return Err(e.into()),
             }
         } else if first_proof {
@@ -229,29 +255,29 @@ impl<P: Ports> Flows<P> {
 
     /// Deletes the account `id` with every session of it, in every dialect; soft deletion
     /// keeps an emptied record (`deleted_at`), which frees its address.
-    pub async fn admin_delete_user(&self, id: &str, soft: bool) -> Result<(), FlowError> {
+    pub async fn admin_delete_user(&self, id: &str, soft: bool) -> Result<(), AdminError> {
         let existed = match soft {
             true => self.users().soft_delete(id, self.now()).await?,
             false => self.users().delete(id).await?,
         };
-        existed.then_some(()).ok_or(FlowError::NoSuchUser)
+        existed.then_some(()).ok_or(AdminError::NoSuchUser)
     }
 
     /// Makes the link (and code) of `req` and hands it out; nothing is mailed.
-    pub async fn admin_generate_link(&self, req: LinkRequest<'_>) -> Result<HandedOut, FlowError> {
+    pub async fn admin_generate_link(&self, req: LinkRequest<'_>) -> Result<HandedOut, AdminError> {
         let email = self.checked_address(req.email)?;
         let existing = self.users().by_email(&email).await?;
         let (user, purpose, to, keeps) = match (req.kind, existing) {
-            (LinkKind::Signup | LinkKind::Invite, Some(u)) if u.is_confirmed() => return Err(FlowError::EmailExists),
+            (LinkKind::Signup | LinkKind::Invite, Some(u)) if u.is_confirmed() => return Err(FlowError::EmailExists.into()),
             (LinkKind::Signup, Some(u)) => (u, Purpose::Signup, email, false),
             (LinkKind::Invite, Some(u)) => (u, Purpose::Invite, email, false),
             (LinkKind::MagicLink, Some(u)) => (u, Purpose::MagicLink, email, false),
             (LinkKind::Recovery, Some(u)) => (u, Purpose::Recovery, email, false),
-            (LinkKind::Recovery | LinkKind::EmailChangeNew, None) => return Err(FlowError::NoUserWithEmail),
+            (LinkKind::Recovery | LinkKind::EmailChangeNew, None) => return Err(AdminError::NoUserWithEmail),
             (LinkKind::EmailChangeNew, Some(u)) => {
                 let new = self.checked_address(req.new_email.unwrap_or_default())?;
                 if self.users().by_email(&new).await?.is_some() {
-                    return Err(FlowError::EmailExists);
+                    return Err(FlowError::EmailExists.into());
                 }
                 (u, Purpose::EmailChange, new, false)
             }
@@ -291,11 +317,11 @@ impl<P: Ports> Flows<P> {
     /// `data` as its `user_metadata`), or re-invites an unconfirmed one, and mails the
     /// invitation, whose link confirms the address and signs in; the invitee then sets a
     /// password. [`FlowError::EmailExists`] for a confirmed account.
-    pub async fn invite(&self, email: &str, data: Map<String, Value>, landing: Landing<'_>) -> Result<User, FlowError> {
+    pub async fn invite(&self, email: &str, data: Map<String, Value>, landing: Landing<'_>) -> Result<User, AdminError> {
         let email = self.checked_address(email)?;
         let existing = self.users().by_email(&email).await?;
         if existing.as_ref().is_some_and(User::is_confirmed) {
-            return Err(FlowError::EmailExists);
+            return Err(FlowError::EmailExists.into());
         }
         // Claimed first: an invitation over the send limit creates nothing.
         let claimed = self.claim_send(&email, Purpose::Invite).await?;

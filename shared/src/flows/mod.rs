@@ -36,7 +36,7 @@ mod throttle;
 mod verify;
 
 pub use access::{gotrue_app_metadata, AccessToken, Claims, GraphqlToken};
-pub use admin::{AccountChange, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
+pub use admin::{AccountChange, AdminError, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, BearerError, ACTIVITY_WRITE_INTERVAL_SECS};
 pub use email_change::{CodeUse, EmailChangeSent};
@@ -45,8 +45,8 @@ pub use verify::Verified;
 pub use crate::model::Dialect;
 // The code-lifetime rule is the config's, which the mails read too: mail never imports flows.
 pub use crate::config::INVITE_EXP_SECS;
-pub use pkce::AUTH_CODE_LIFETIME_SECS;
-pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
+pub use pkce::{PkceError, AUTH_CODE_LIFETIME_SECS};
+pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket, SignInRequestError};
 pub use scope::{Outbox, Scope};
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};
@@ -141,22 +141,6 @@ pub enum FlowError {
     /// The address an email change was confirmed for has an account by now.
     #[error("email exists")]
     EmailExists,
-    /// Not a username of 3-32 characters of `A-Z a-z 0-9 _ . -`.
-    #[error("invalid username")]
-    InvalidUsername,
-    /// Not a platform name of 1-64 printable characters.
-    #[error("invalid session platform")]
-    InvalidPlatform,
-    /// The username belongs to another account (in some case).
-    #[error("username taken")]
-    UsernameTaken,
-    /// A sign-in link that is unknown, expired, already answered, or answered with another
-    /// page's token.
-    #[error("link invalid or expired")]
-    LinkInvalid,
-    /// A polled sign-in request that is unknown, expired, denied, unconfirmed or collected.
-    #[error("login not ready")]
-    LoginNotReady,
     /// Anonymous sign-in is switched off (`EXTERNAL_ANONYMOUS_USERS_ENABLED`).
     #[error("anonymous sign-ins disabled")]
     AnonymousDisabled,
@@ -166,25 +150,6 @@ pub enum FlowError {
     /// The service role banned the account (until `banned_until`).
     #[error("user banned")]
     UserBanned,
-    /// The caller's token is valid but not the service role's (GoTrue's admin API).
-    #[error("not admin")]
-    NotAdmin,
-    /// No account with this id (GoTrue's admin API).
-    #[error("no such user")]
-    NoSuchUser,
-    /// No account with this address, where the service role named one (GoTrue's
-    /// `generate_link` for recovery and email change).
-    #[error("no user with this email")]
-    NoUserWithEmail,
-    /// A PKCE auth code that was never issued or is used up.
-    #[error("flow state not found")]
-    FlowStateNotFound,
-    /// A PKCE auth code past its lifetime.
-    #[error("flow state expired")]
-    FlowStateExpired,
-    /// The PKCE verifier does not answer the auth code's challenge.
-    #[error("bad code verifier")]
-    BadCodeVerifier,
     /// Something broke; the text is for the log only.
     #[error("internal: {0}")]
     Internal(String),

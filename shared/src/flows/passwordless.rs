@@ -56,13 +56,45 @@ pub struct LoginPage {
     pub page_token: Secret<String>,
 }
 
+/// Why a registration or an emailed sign-in request was refused: the cases only the
+/// passwordless API has, or a rule every flow shares.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignInRequestError {
+    /// Not a username of 3-32 characters of `A-Z a-z 0-9 _ . -`.
+    #[error("invalid username")]
+    InvalidUsername,
+    /// Not a platform name of 1-64 printable characters.
+    #[error("invalid session platform")]
+    InvalidPlatform,
+    /// The username belongs to another account (in some case).
+    #[error("username taken")]
+    UsernameTaken,
+    /// A sign-in link that is unknown, expired, already answered, or answered with another
+    /// page's token.
+    #[error("link invalid or expired")]
+    LinkInvalid,
+    /// A polled sign-in request that is unknown, expired, denied, unconfirmed or collected.
+    #[error("login not ready")]
+    LoginNotReady,
+    /// A rule every flow shares.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+impl From<StoreError> for SignInRequestError {
+    fn from(e: StoreError) -> Self {
+        SignInRequestError::Flow(e.into())
+    }
+}
+
 impl<P: Ports> Flows<P> {
-    fn check_registration(&self, username: &str, platform: &str) -> Result<(), FlowError> {
+    fn check_registration(&self, username: &str, platform: &str) -> Result<(), SignInRequestError> {
         if !is_valid_username(username) {
-            return Err(FlowError::InvalidUsername);
+            return Err(SignInRequestError::InvalidUsername);
         }
         if !is_valid_platform(platform) {
-            return Err(FlowError::InvalidPlatform);
+            return Err(SignInRequestError::InvalidPlatform);
         }
         Ok(())
     }
@@ -76,7 +108,7 @@ impl<P: Ports> Flows<P> {
         username: &str,
         email: Option<&str>,
         platform: &str,
-    ) -> Result<Secret<String>, FlowError> {
+    ) -> Result<Secret<String>, SignInRequestError> {
         self.check_registration(username, platform)?;
         let email = email.map(|e| self.checked_address(e)).transpose()?;
         let now = self.now();
@@ -86,7 +118,7 @@ impl<P: Ports> Flows<P> {
         };
         match self.users().insert(&user).await {
             Ok(()) => {}
-            Err(StoreError::Conflict("username")) => return Err(FlowError::UsernameTaken),
+            Err(StoreError::Conflict("username")) => return Err(SignInRequestError::UsernameTaken),
             Err(e) => return Err(e.into()),
         }
         let (token, session) = self.start_token_session(&user, AuthMethod::Registration, platform).await?;
@@ -115,7 +147,7 @@ impl<P: Ports> Flows<P> {
 
     /// Starts an emailed sign-in for `username` on `platform`, mailing `email` if it is the
     /// account's confirmed address.
-    pub async fn request_login(&self, username: &str, email: &str, platform: &str) -> Result<LoginTicket, FlowError> {
+    pub async fn request_login(&self, username: &str, email: &str, platform: &str) -> Result<LoginTicket, SignInRequestError> {
         self.check_registration(username, platform)?;
         let email = self.checked_address(email)?;
         let claim = self.claim_send(&email, Purpose::Login).await?;
@@ -149,14 +181,14 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Opens the link's page: a fresh single-use page token for a pending request.
-    pub async fn open_login_link(&self, link_token: &str) -> Result<LoginPage, FlowError> {
+    pub async fn open_login_link(&self, link_token: &str) -> Result<LoginPage, SignInRequestError> {
         let requests = self.login_requests();
-        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
+        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(SignInRequestError::LinkInvalid)?;
         let page_token = random_b64(self.ports.rng(), 32);
         if !requests.show_page(&request.id, &hash_secret(&page_token), self.now()).await? {
-            return Err(FlowError::LinkInvalid);
+            return Err(SignInRequestError::LinkInvalid);
         }
-        let user = self.users().by_id(&request.user_id).await?.ok_or(FlowError::LinkInvalid)?;
+        let user = self.users().by_id(&request.user_id).await?.ok_or(SignInRequestError::LinkInvalid)?;
         Ok(LoginPage {
             platform: request.platform,
             username: user.username.unwrap_or_default(),
@@ -166,24 +198,24 @@ impl<P: Ports> Flows<P> {
 
     /// The person's answer on the page: confirms (or denies) the request once. Returns the
     /// platform it was for.
-    pub async fn answer_login_link(&self, link_token: &str, page_token: &str, allow: bool) -> Result<String, FlowError> {
+    pub async fn answer_login_link(&self, link_token: &str, page_token: &str, allow: bool) -> Result<String, SignInRequestError> {
         let requests = self.login_requests();
-        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
+        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(SignInRequestError::LinkInvalid)?;
         let to = if allow { LoginState::Confirmed } else { LoginState::Denied };
         if !requests.decide(&request.id, &hash_secret(page_token), to, self.now()).await? {
-            return Err(FlowError::LinkInvalid);
+            return Err(SignInRequestError::LinkInvalid);
         }
         Ok(request.platform)
     }
 
     /// The requester's poll: the session token, once, after the request was confirmed.
-    pub async fn collect_login(&self, auth_id: &str) -> Result<Secret<String>, FlowError> {
+    pub async fn collect_login(&self, auth_id: &str) -> Result<Secret<String>, SignInRequestError> {
         let requests = self.login_requests();
-        let request = requests.by_id(auth_id).await?.ok_or(FlowError::LoginNotReady)?;
+        let request = requests.by_id(auth_id).await?.ok_or(SignInRequestError::LoginNotReady)?;
         if !requests.claim(&request.id, self.now()).await? {
-            return Err(FlowError::LoginNotReady);
+            return Err(SignInRequestError::LoginNotReady);
         }
-        let user = self.users().by_id(&request.user_id).await?.ok_or(FlowError::LoginNotReady)?;
+        let user = self.users().by_id(&request.user_id).await?.ok_or(SignInRequestError::LoginNotReady)?;
         let (token, _) = self.start_token_session(&user, AuthMethod::EmailLink, &request.platform).await?;
         Ok(token)
     }

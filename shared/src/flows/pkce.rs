@@ -16,12 +16,37 @@
 
 use super::{Flows, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, FlowState, PkceChallenge, User};
-use crate::ports::{FlowStates as _, Ports, Users as _};
+use crate::ports::{FlowStates as _, Ports, StoreError, Users as _};
 use crate::secret::Secret;
 use crate::token::{hash_secret, pkce_verifies, random_uuid};
 
 /// How long an auth code may wait for its exchange (upstream's default flow state expiry).
 pub const AUTH_CODE_LIFETIME_SECS: i64 = 300;
+
+/// Why an auth code was not exchanged: the cases only the exchange has, or a rule every flow
+/// shares (starting the session).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PkceError {
+    /// An auth code that was never issued or is used up.
+    #[error("flow state not found")]
+    FlowStateNotFound,
+    /// An auth code past its lifetime.
+    #[error("flow state expired")]
+    FlowStateExpired,
+    /// The verifier does not answer the auth code's challenge.
+    #[error("bad code verifier")]
+    BadCodeVerifier,
+    /// A rule every flow shares.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+impl From<StoreError> for PkceError {
+    fn from(e: StoreError) -> Self {
+        PkceError::Flow(e.into())
+    }
+}
 
 impl<P: Ports> Flows<P> {
     /// Issues the auth code for `user`, whose link (for a session started by `method`) was
@@ -54,16 +79,16 @@ impl<P: Ports> Flows<P> {
     }
 
     /// GoTrue's `grant_type=pkce`: exchanges an auth code and the verifier of its challenge for
-    /// a session. Unknown and already used codes are [`FlowError::FlowStateNotFound`].
-    pub async fn exchange_auth_code(&self, auth_code: &str, verifier: &str, platform: &str) -> Result<SignedIn, FlowError> {
-        let state = self.flow_states().take(&hash_secret(auth_code)).await?.ok_or(FlowError::FlowStateNotFound)?;
+    /// a session. Unknown and already used codes are [`PkceError::FlowStateNotFound`].
+    pub async fn exchange_auth_code(&self, auth_code: &str, verifier: &str, platform: &str) -> Result<SignedIn, PkceError> {
+        let state = self.flow_states().take(&hash_secret(auth_code)).await?.ok_or(PkceError::FlowStateNotFound)?;
         if state.expires_at <= self.now() {
-            return Err(FlowError::FlowStateExpired);
+            return Err(PkceError::FlowStateExpired);
         }
         if !pkce_verifies(&state.challenge, verifier) {
-            return Err(FlowError::BadCodeVerifier);
+            return Err(PkceError::BadCodeVerifier);
         }
-        let user = self.users().by_id(&state.user_id).await?.ok_or(FlowError::FlowStateNotFound)?;
-        self.start_session(user, state.method, platform, Dialect::Gotrue).await
+        let user = self.users().by_id(&state.user_id).await?.ok_or(PkceError::FlowStateNotFound)?;
+        Ok(self.start_session(user, state.method, platform, Dialect::Gotrue).await?)
     }
 }

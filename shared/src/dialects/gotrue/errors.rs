@@ -7,7 +7,7 @@
 //! `x-sb-error-code` is always set.
 
 use crate::dialects::{header, json_response, Body, JsonError, Refusal};
-use crate::flows::{BearerError, FlowError, Flows};
+use crate::flows::{AdminError, BearerError, FlowError, Flows, PkceError};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use http::{Response, StatusCode};
@@ -130,6 +130,10 @@ pub enum GotrueError {
     },
     /// The app refused the request before reading it.
     Refused(Refusal),
+    /// The admin API refused (a refusal only it has; its shared ones arrive as `Flow`).
+    Admin(AdminError),
+    /// An auth code was not exchanged (a refusal only PKCE has; shared ones arrive as `Flow`).
+    Pkce(PkceError),
 }
 
 impl GotrueError {
@@ -142,6 +146,24 @@ impl GotrueError {
 impl From<FlowError> for GotrueError {
     fn from(e: FlowError) -> Self {
         GotrueError::Flow(e)
+    }
+}
+
+impl From<PkceError> for GotrueError {
+    fn from(e: PkceError) -> Self {
+        match e {
+            PkceError::Flow(f) => GotrueError::Flow(f),
+            other => GotrueError::Pkce(other),
+        }
+    }
+}
+
+impl From<AdminError> for GotrueError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Flow(f) => GotrueError::Flow(f),
+            other => GotrueError::Admin(other),
+        }
     }
 }
 
@@ -158,6 +180,20 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
     let (status, code, msg): (u16, &str, String) = match e {
         G::Flow(f) => flow_error(f),
         G::Bearer(b) => bearer_error(b),
+        G::Admin(AdminError::NotAdmin) => (403, code::NOT_ADMIN, "User not allowed".into()),
+        G::Admin(AdminError::NoSuchUser) => (404, code::USER_NOT_FOUND, "User not found".into()),
+        G::Admin(AdminError::NoUserWithEmail) => (404, code::USER_NOT_FOUND, "User with this email not found".into()),
+        G::Admin(AdminError::Flow(f)) => flow_error(f),
+        G::Pkce(PkceError::FlowStateNotFound) => {
+            (404, code::FLOW_STATE_NOT_FOUND, "invalid flow state, no valid flow state found".into())
+        }
+        G::Pkce(PkceError::FlowStateExpired) => (422, code::FLOW_STATE_EXPIRED, "invalid flow state, flow state has expired".into()),
+        G::Pkce(PkceError::BadCodeVerifier) => (
+            400,
+            code::BAD_CODE_VERIFIER,
+            "code challenge does not match previously saved code verifier".into(),
+        ),
+        G::Pkce(PkceError::Flow(f)) => flow_error(f),
         G::BadJson(JsonError(m)) => (400, code::BAD_JSON, format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, code::VALIDATION_FAILED, (*m).into()),
         G::NoAuthorization => (401, code::NO_AUTHORIZATION, "This endpoint requires a valid Bearer token".into()),
@@ -231,10 +267,6 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
         ),
         // Other dialects' errors, should one reach a GoTrue route, in GoTrue's nearest words.
         F::RefreshWindowPassed => (400, code::SESSION_EXPIRED, "Invalid Refresh Token: Session Expired".into()),
-        F::InvalidUsername => (400, code::VALIDATION_FAILED, "Invalid username".into()),
-        F::InvalidPlatform => (400, code::VALIDATION_FAILED, "Invalid session platform".into()),
-        F::UsernameTaken => (422, code::USER_ALREADY_EXISTS, "User already registered".into()),
-        F::LinkInvalid | F::LoginNotReady => (403, code::OTP_EXPIRED, "Token has expired or is invalid".into()),
         F::EmailExists => (
             422,
             code::EMAIL_EXISTS,
@@ -246,16 +278,6 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
             422,
             code::VALIDATION_FAILED,
             "Updating password of an anonymous user without an email or phone is not allowed".into(),
-        ),
-        F::NotAdmin => (403, code::NOT_ADMIN, "User not allowed".into()),
-        F::NoSuchUser => (404, code::USER_NOT_FOUND, "User not found".into()),
-        F::NoUserWithEmail => (404, code::USER_NOT_FOUND, "User with this email not found".into()),
-        F::FlowStateNotFound => (404, code::FLOW_STATE_NOT_FOUND, "invalid flow state, no valid flow state found".into()),
-        F::FlowStateExpired => (422, code::FLOW_STATE_EXPIRED, "invalid flow state, flow state has expired".into()),
-        F::BadCodeVerifier => (
-            400,
-            code::BAD_CODE_VERIFIER,
-            "code challenge does not match previously saved code verifier".into(),
         ),
         F::Internal(_) => (500, code::UNEXPECTED_FAILURE, "Internal server error".into()),
     }
@@ -297,7 +319,9 @@ fn bad_jwt(t: &TokenError) -> (u16, &'static str, String) {
 /// The detail of an internal error, if `e` is one.
 pub(super) fn internal(e: &GotrueError) -> Option<&str> {
     match e {
-        GotrueError::Flow(FlowError::Internal(d)) | GotrueError::Bearer(BearerError::Internal(d)) => Some(d),
+        GotrueError::Flow(FlowError::Internal(d))
+        | GotrueError::Admin(AdminError::Flow(FlowError::Internal(d)))
+        | GotrueError::Bearer(BearerError::Internal(d)) => Some(d),
         _ => None,
     }
 }

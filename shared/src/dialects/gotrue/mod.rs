@@ -126,7 +126,7 @@ impl routes::Api for Api {
             Refused::Request(r) => GotrueError::Refused(r),
             Refused::Guard(_, Denied::Missing) => GotrueError::NoAuthorization,
             Refused::Guard(_, Denied::Bearer(b)) => GotrueError::Bearer(b),
-            Refused::Guard(_, Denied::NotServiceRole(f)) => GotrueError::Flow(f),
+            Refused::Guard(_, Denied::NotServiceRole(a)) => a.into(),
         };
         render_error(flows, req.headers(), &e)
     }

@@ -97,7 +97,7 @@ impl<P: Ports + 'static> EdgeBackend<P> {
                 | TokenError::Issuer { .. }
                 | TokenError::Signing,
             ) => GraphqlError::DecodingSignature,
-            F::SessionNotFound | F::UserNotFound | F::SessionExpired | F::NoSuchUser => GraphqlError::InvalidToken,
+            F::SessionNotFound | F::UserNotFound | F::SessionExpired => GraphqlError::InvalidToken,
             F::RefreshWindowPassed => GraphqlError::RefreshExpired,
             F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
             F::Internal(detail) => GraphqlError::Internal(self.auth.report(&format_args!("graphql: {detail}"))),
@@ -109,19 +109,9 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             | F::CodeInvalid
             | F::OverEmailSendRateLimit { .. }
             | F::EmailExists
-            | F::InvalidUsername
-            | F::InvalidPlatform
-            | F::UsernameTaken
-            | F::LinkInvalid
-            | F::LoginNotReady
-            | F::FlowStateNotFound
             | F::UserBanned
-            | F::NotAdmin
             | F::AnonymousDisabled
             | F::AnonymousWithoutAddress
-            | F::NoUserWithEmail
-            | F::FlowStateExpired
-            | F::BadCodeVerifier
             | F::ReauthenticationNeeded
             | F::ReauthenticationNotValid
             | F::NoAddress
