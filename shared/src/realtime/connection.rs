@@ -278,7 +278,7 @@ impl Connection {
                 (_, None) => Vec::new(),
             },
             // The same bound as a REST body: a socket lets in nothing larger.
-            Kind::Event if data.len() > crate::app::MAX_BODY_BYTES => match (budget.take(now), packet.id) {
+            Kind::Event if data.len() > crate::dialects::routes::MAX_BODY_BYTES => match (budget.take(now), packet.id) {
                 (Admit::Close, _) => vec![Step::Close],
                 (_, Some(id)) => vec![send(error_ack(id, &FeathersError::Refused(Refusal::TooLarge)))],
                 (_, None) => Vec::new(),
