@@ -9,9 +9,10 @@
 //! may call). It holds no rules of its own: those are in the flows, and wire shapes are in
 //! the dialects.
 
-use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body};
-use crate::dialects::routes::dispatch;
 pub use crate::dialects::routes::{MALFORMED_HEADER_MARK, MAX_BODY_BYTES};
+
+use crate::dialects::routes::dispatch;
+use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordless, Body};
 use crate::flows::{Auth, Dialect, FlowError, Flows, Outbox};
 use crate::ports::Ports;
 use crate::realtime::{AuthChange, Call, Connection};
@@ -19,10 +20,9 @@ use crate::Config;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use std::rc::Rc;
 
-
 /// The whole service over one set of ports. Built once per isolate and shared by every
 /// request it answers, at once or in turn: what belongs to one request travels in that
-/// request's [`Scope`], never in the app.
+/// request's [`crate::flows::Scope`], never in the app.
 pub struct App<P> {
     auth: Rc<Auth<P>>,
 }
@@ -168,12 +168,12 @@ impl At {
 /// Answers one request through the table of the dialect its path is mounted at.
 async fn route<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let path = req.uri().path();
-    let (mount, rest) = MOUNTS
+    // The last mount takes every path; GoTrue's is the answer for anything else too.
+    let (api, relative) = MOUNTS
         .iter()
-        .find_map(|m| m.at.take(req.method(), path).map(|rest| (m, rest)))
-        .unwrap_or((&MOUNTS[MOUNTS.len() - 1], ""));
-    let relative = if mount.strip { rest } else { path };
-    let dialect = match mount.api {
+        .find_map(|m| m.at.take(req.method(), path).map(|rest| (m.api, if m.strip { rest } else { path })))
+        .unwrap_or((Mounted::Gotrue, path));
+    let dialect = match api {
         Mounted::Gotrue => Some(Dialect::Gotrue),
         Mounted::Passwordless => Some(Dialect::Passwordless),
         Mounted::Feathers => Some(Dialect::Feathers),
@@ -183,7 +183,7 @@ async fn route<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>) -> Res
     if dialect.is_some_and(|d| !flows.config().serves(d)) {
         return not_served(flows, req, path).await;
     }
-    match mount.api {
+    match api {
         Mounted::Gotrue => dispatch::<gotrue::Api, P>(flows, req, relative).await,
         Mounted::Passwordless => dispatch::<passwordless::Api, P>(flows, req, relative).await,
         Mounted::Feathers => dispatch::<feathers::Api, P>(flows, req, relative).await,
