@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make dev`: set up, build, migrate the local D1, then run the mail catcher and the worker.
-# Ctrl-C or SIGTERM stops everything this script started. Local D1 and KV persist under
+# Ctrl-C or SIGTERM stops everything this script started. Local D1 persists under
 # .wrangler/state, so accounts survive a restart.
 set -euo pipefail
 cd "$(dirname "$0")/.."

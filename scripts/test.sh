@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: every suite, then one summary line. Native Rust (shared, worker, client logic),
 # lints, the client's browser adapters in headless Chromium, and the e2e suite against the
-# built worker in workerd with D1, KV and maildev (official clients, Playwright, deploy bundle).
+# built worker in workerd with D1, Durable Objects and maildev (official clients, Playwright, deploy bundle).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}" WRANGLER_SEND_METRICS=false

@@ -1,6 +1,6 @@
 //! The HTTP app: `(method, path, headers, body) -> response`, independent of the runtime.
 //!
-//! Finds each request's dialect by its mount point ([`MOUNTS`]: `/auth/v1/*` and every other
+//! Finds each request's dialect by its mount point (`MOUNTS`: `/auth/v1/*` and every other
 //! root path: GoTrue; `/auth/*`: passwordless; `/users*` and `/authentication*`: Feathers;
 //! `/graphql`: graphql-jwt; `GET /api/check`), answers for the dialects `DIALECTS` leaves out
 //! as for an unknown path, and hands the request to [`dispatch`] with that dialect's

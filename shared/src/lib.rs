@@ -3,11 +3,14 @@
 //! Everything that decides *what* happens to an account lives here: the model, the ports the
 //! domain needs from the world (storage, mail, time, randomness), password hashing, tokens, the
 //! flows (sign-up, confirmation, login) and the wire dialects that translate each upstream
-//! protocol to flow calls. What does not belong here: anything that knows about workerd, D1, KV,
+//! protocol to flow calls. What does not belong here: anything that knows about workerd, D1,
 //! wasm-bindgen or sockets; that is the `portcullis-worker` crate's job, behind the ports.
 //!
-//! Dependency direction inside the crate: `wire` <- `model`/`ports` <- `password`/`keyset`/`token` <-
-//! `flows` <- `dialects` <- `app`, and `dialects` <- `realtime` (Feathers over Socket.IO).
+//! Dependency direction inside the crate: `model`/`ports` <- `password`/`keyset`/`token` <-
+//! `config` <- `mail` <- `flows` <- `dialects` (each with its route table, over
+//! `dialects::routes`) <- `realtime` (Feathers over Socket.IO) <- `app`, the top: it mounts the
+//! dialects and is the one entry for HTTP requests and socket calls. No two modules import
+//! each other.
 //!
 //! `wire` holds the serde types of wire formats that a client also speaks; it is all the crate
 //! has with the default `server` feature off (what the browser client builds).

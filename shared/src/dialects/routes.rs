@@ -6,8 +6,10 @@
 //! app finds the dialect by its mount point (`MOUNTS` in the `app` module), then [`dispatch`]
 //! finds the route, refuses what the request cannot be ([`refusal`]: headers, size, body
 //! type), resolves the guard through the flows' one bearer road, and hands the handler the
-//! resolved [`Caller`]. No handler authenticates anyone itself; a dialect only renders a
-//! refusal in its own error shape.
+//! resolved [`Caller`]. A route's caller is established here and nowhere else; a dialect only
+//! renders a refusal in its own error shape. (A credential that arrives as data, such as
+//! Feathers' `jwt` strategy or graphql-jwt's token arguments, is the operation's input, checked
+//! by the handler through the same bearer road.)
 
 use super::{header, Body, MediaType, Refusal};
 use crate::flows::{AdminError, Bearer, BearerError, Dialect, FlowError, Flows};
@@ -162,6 +164,8 @@ pub enum Refused<E> {
 pub struct Hit<'p, E> {
     /// The endpoint.
     pub endpoint: E,
+    /// The path, relative to the dialect's mount point.
+    pub path: &'p str,
     /// The path segments the route's `{name}`s matched.
     pub params: Vec<&'p str>,
     /// Who is calling.
@@ -212,7 +216,7 @@ pub async fn dispatch<A: Api, P: Ports + 'static>(flows: &Flows<P>, req: &Reques
         A::refuse(flows, req, Refused::Request(refusal))
     } else if let Some((route, params)) = found {
         match admit(flows, route.guard, A::ACCEPTS, A::credential(req.headers())).await {
-            Ok(caller) => A::serve(flows, req, Hit { endpoint: route.endpoint, params, caller }).await,
+            Ok(caller) => A::serve(flows, req, Hit { endpoint: route.endpoint, path, params, caller }).await,
             Err(denied) => A::refuse(flows, req, Refused::Guard(route.endpoint, denied)),
         }
     } else {

@@ -49,7 +49,7 @@ pub enum Endpoint {
 }
 
 /// The two services' routes, over REST (a trailing `/` ignored) and over Socket.IO, whose
-/// calls are looked up here as the REST request they stand for ([`ServiceCall::route_path`]),
+/// calls are looked up here as the REST request they stand for (`ServiceCall::route_key`),
 /// so one table guards both transports.
 pub struct Api;
 

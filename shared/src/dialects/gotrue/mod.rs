@@ -170,13 +170,7 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
                 Caller::Session(b) => Some(*b),
                 Caller::Anyone | Caller::ServiceRole => None,
             };
-            Err(unoffered::serve(req, endpoint, req_path(req), bearer))
+            Err(unoffered::serve(req, endpoint, hit.path, bearer))
         }
     }
-}
-
-/// The request's path relative to GoTrue's mount point.
-fn req_path(req: &Request<Body>) -> &str {
-    let path = req.uri().path();
-    path.strip_prefix("/auth/v1").filter(|p| p.is_empty() || p.starts_with('/')).unwrap_or(path)
 }

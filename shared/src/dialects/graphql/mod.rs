@@ -6,7 +6,7 @@
 //! variables, aliases, fragments and introspection; depth and complexity are capped. Resolver
 //! failures come back as upstream does: HTTP 200, `errors[].message/locations/path` with
 //! upstream's messages and the field `null` in `data`. Documents that cannot run at all
-//! (syntax, validation, variables) get 400, chosen in [`describe`] and `status_of`.
+//! (syntax, validation, variables) get 400, chosen in `describe` and `status_of`.
 //!
 //! Tokens are HS256 with the payload `{username, sub, exp, origIat, sid}`: `sid` names the
 //! session, so ending it (logout elsewhere, a password change, `revokeToken`) ends the token too.
@@ -29,7 +29,7 @@ pub use resolvers::{
 };
 
 use super::graphql_guard::{self, Limit};
-use super::{header, json_response, Body, Refusal as AppRefusal};
+use super::{json_response, Body, Refusal as AppRefusal};
 use crate::flows::Flows;
 use crate::ports::Ports;
 use async_graphql::{Value as GqlValue, Variables};
@@ -116,7 +116,7 @@ pub async fn handle<P: Ports + 'static>(auth: Flows<P>, req: &Request<Body>) -> 
     }
     let backend: Rc<dyn Backend> = Rc::new(EdgeBackend {
         platform: super::platform(req.headers()),
-        bearer: bearer_token(req),
+        bearer: <Api as crate::dialects::routes::Api>::credential(req.headers()).map(str::to_string),
         auth,
     });
     let response = schema().execute(request.data(SendWrapper::new(backend))).await;
@@ -150,10 +150,3 @@ fn parse(req: &Request<Body>) -> Result<async_graphql::Request, Refusal> {
     }
 }
 
-/// The token of `Authorization` (or `Authentication`): `JWT <token>` or `Bearer <token>`.
-fn bearer_token(req: &Request<Body>) -> Option<String> {
-    let value = header(req.headers(), "authorization").or_else(|| header(req.headers(), "authentication"))?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let known = scheme.eq_ignore_ascii_case("jwt") || scheme.eq_ignore_ascii_case("bearer");
-    (known && !token.trim().is_empty()).then(|| token.trim().to_string())
-}

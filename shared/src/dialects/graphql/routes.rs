@@ -28,8 +28,14 @@ impl routes::Api for Api {
         path.trim_end_matches('/')
     }
 
+    /// `Authorization` (or `Authentication`): `JWT <token>` or `Bearer <token>`. The route is
+    /// open; the operations that act for a bearer (`me`, and `verifyToken` without an
+    /// argument) read it from here.
     fn credential(headers: &HeaderMap) -> Option<&str> {
-        header(headers, "authorization").or_else(|| header(headers, "authentication"))
+        let value = header(headers, "authorization").or_else(|| header(headers, "authentication"))?;
+        let (scheme, token) = value.trim().split_once(' ')?;
+        let known = scheme.eq_ignore_ascii_case("jwt") || scheme.eq_ignore_ascii_case("bearer");
+        Some(token.trim()).filter(|t| known && !t.is_empty())
     }
 
     fn refuse<P: Ports>(_flows: &Flows<P>, _req: &Request<Body>, why: Refused<Endpoint>) -> Response<Body> {
