@@ -99,7 +99,7 @@ fn flow_error(e: &FlowError) -> (u16, String) {
             (403, "This change needs a recent sign-in; sign in again by email".into())
         }
         F::NoAddress | F::AddressNotVerified => (400, "The account has no verified email address".into()),
-        F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
+        F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => {
             (401, "A valid session token is required (Authorization: Bearer <session_token>)".into())
         }
         F::Internal(_) => (500, "Internal server error".into()),

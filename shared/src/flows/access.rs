@@ -118,6 +118,25 @@ fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp(t.unix_seconds() * 1000)
 }
 
+/// Why graphql-jwt's `refreshToken(token)` refused: the token's refresh window after its
+/// `origIat` has passed (only this flow has it), or a rule every flow shares.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshWindowPassed {
+    /// The refresh window has passed.
+    #[error("refresh window passed")]
+    Passed,
+    /// A rule every flow shares (the token itself, its session).
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+impl From<super::BearerError> for RefreshWindowPassed {
+    fn from(e: super::BearerError) -> Self {
+        RefreshWindowPassed::Flow(e.into())
+    }
+}
+
 impl<P: Ports> Flows<P> {
     /// Signs `claims` (or `body`, the full claim set they summarise) with `dialect`'s key,
     /// valid for `lifetime_secs`.
@@ -201,15 +220,15 @@ impl<P: Ports> Flows<P> {
     }
 
     /// graphql-jwt's `refreshToken(token)`: a new token for a valid one of the same chain
-    /// (same `origIat`), refused with [`FlowError::RefreshWindowPassed`] once the refresh
-    /// window after `origIat` has passed.
-    pub async fn graphql_refresh(&self, token: &str) -> Result<GraphqlToken, FlowError> {
+    /// (same `origIat`), refused with [`RefreshWindowPassed`] once the refresh window after
+    /// `origIat` has passed.
+    pub async fn graphql_refresh(&self, token: &str) -> Result<GraphqlToken, RefreshWindowPassed> {
         let Bearer { session, user, claims, .. } = self.authenticate(token, &[Dialect::Graphql]).await?;
         let orig_iat = claims.orig_iat.unwrap_or_default();
         let window = self.config.graphql_refresh_exp_secs;
         let window_end = Timestamp(orig_iat.saturating_mul(1000)).plus_secs(window);
         if self.now() > window_end {
-            return Err(FlowError::RefreshWindowPassed);
+            return Err(RefreshWindowPassed::Passed);
         }
         let access = self.graphql_access_token(&user, &session, orig_iat)?;
         Ok(GraphqlToken { access, refresh_expires_in: orig_iat + window, refresh_token: None })

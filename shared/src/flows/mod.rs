@@ -35,7 +35,7 @@ mod signup;
 mod throttle;
 mod verify;
 
-pub use access::{gotrue_app_metadata, AccessToken, Claims, GraphqlToken};
+pub use access::{gotrue_app_metadata, AccessToken, Claims, GraphqlToken, RefreshWindowPassed};
 pub use admin::{AccountChange, AdminError, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, BearerError, ACTIVITY_WRITE_INTERVAL_SECS};
@@ -113,9 +113,6 @@ pub enum FlowError {
     /// The session is past its lifetime or inactivity timeout.
     #[error("session expired")]
     SessionExpired,
-    /// A graphql-jwt token's refresh window (after its `origIat`) has passed.
-    #[error("refresh window passed")]
-    RefreshWindowPassed,
     /// A mail of this kind went to this address too recently.
     #[error("mail send limit: wait {wait_secs} s")]
     OverEmailSendRateLimit {

@@ -13,7 +13,7 @@ use super::socket::{self, Kind};
 use crate::dialects::feathers::{self, FeathersError};
 pub use crate::dialects::feathers::AuthChange;
 use crate::dialects::Refusal;
-use crate::flows::{Flows, FlowError};
+use crate::flows::{Dialect, Flows, FlowError};
 use crate::ports::{Ports, Rng};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -327,6 +327,11 @@ fn error_ack(id: u64, error: &FeathersError) -> String {
 pub async fn run<P: Ports>(auth: &Flows<P>, conn: &Connection, call: &Call) -> (Option<String>, AuthChange) {
     let outcome = async {
         let service_call = feathers::socket_call(call.method, &call.args, conn.token.as_deref(), &conn.platform)?;
+        // A connection can outlive a deploy that switched Feathers off: its calls then find
+        // no service, as a REST request finds no path.
+        if !auth.config().serves(Dialect::Feathers) {
+            return Err(FeathersError::NoService(service_call.service.to_string()));
+        }
         let reply = feathers::call_service(auth, &service_call).await?;
         Ok::<_, FeathersError>((reply.body, reply.auth_change))
     };

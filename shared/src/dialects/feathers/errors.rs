@@ -116,7 +116,7 @@ fn flow_error(e: &FlowError) -> (u16, String) {
             (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
         }
         F::CodeInvalid => (400, "Invalid or expired code".into()),
-        F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed | F::RefreshWindowPassed => {
+        F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => {
             (401, "Session has ended; sign in again".into())
         }
         F::UserBanned => (401, "User is banned".into()),

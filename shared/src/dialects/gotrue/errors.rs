@@ -265,8 +265,6 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
             code::OVER_EMAIL_SEND_RATE_LIMIT,
             format!("For security purposes, you can only request this after {wait_secs} seconds."),
         ),
-        // Other dialects' errors, should one reach a GoTrue route, in GoTrue's nearest words.
-        F::RefreshWindowPassed => (400, code::SESSION_EXPIRED, "Invalid Refresh Token: Session Expired".into()),
         F::EmailExists => (
             422,
             code::EMAIL_EXISTS,

@@ -6,7 +6,7 @@
 //! and the HTTP request around it (`graphql/mod.rs`).
 
 use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Obtained, Revoked, Verified};
-use crate::flows::{AccessToken, Claims, Dialect, FlowError, Flows, GraphqlToken};
+use crate::flows::{AccessToken, Claims, Dialect, FlowError, Flows, GraphqlToken, RefreshWindowPassed};
 use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::secret::Secret;
@@ -40,7 +40,10 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
     fn refresh(&self, token: Option<String>, refresh_token: Option<String>) -> LocalFuture<'_, Obtained> {
         Box::pin(async move {
             let issued = match (self.auth.config().graphql_long_running_refresh, token, refresh_token) {
-                (false, Some(token), None) => self.auth.graphql_refresh(&token).await.map_err(|e| self.flow_error(e)),
+                (false, Some(token), None) => self.auth.graphql_refresh(&token).await.map_err(|e| match e {
+                    RefreshWindowPassed::Passed => GraphqlError::RefreshExpired,
+                    RefreshWindowPassed::Flow(f) => self.flow_error(f),
+                }),
                 (false, _, Some(_)) => Err(GraphqlError::Argument(
                     "Long-running refresh tokens are off here: refresh with refreshToken(token: ...)",
                 )),
@@ -98,7 +101,6 @@ impl<P: Ports + 'static> EdgeBackend<P> {
                 | TokenError::Signing,
             ) => GraphqlError::DecodingSignature,
             F::SessionNotFound | F::UserNotFound | F::SessionExpired => GraphqlError::InvalidToken,
-            F::RefreshWindowPassed => GraphqlError::RefreshExpired,
             F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
             F::Internal(detail) => GraphqlError::Internal(self.auth.report(&format_args!("graphql: {detail}"))),
             e @ (F::SignupDisabled
