@@ -9,7 +9,7 @@
 //! which only the SHA-256 is stored and compared in constant time. One-time code digits and link
 //! tokens are made here too.
 
-use crate::model::Timestamp;
+use crate::model::{CodeId, Timestamp};
 use crate::ports::Rng;
 use crate::secret::Secret;
 use base64::Engine as _;
@@ -220,6 +220,12 @@ pub fn random_uuid(rng: &impl Rng) -> String {
         .to_string()
 }
 
+/// A fresh record id of any kind (`UserId`, `SessionId`, `CodeId`, `LoginRequestId`): a random
+/// UUID v4, the form every id Portcullis mints has.
+pub fn random_id<I: From<String>>(rng: &impl Rng) -> I {
+    I::from(random_uuid(rng))
+}
+
 /// Lower-case hex of fresh random bytes (error ids and the like).
 pub fn random_hex(rng: &impl Rng, bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -327,11 +333,11 @@ pub fn random_code_digits(rng: &impl Rng) -> Secret<String> {
 
 /// Keyed hash of a code's digits, bound to the code's id: with the key kept server-side, a
 /// leaked table does not reveal codes by a 10^6 brute force.
-pub fn hash_code(key: &[u8], code_id: &str, digits: &str) -> String {
+pub fn hash_code(key: &[u8], code_id: &CodeId, digits: &str) -> String {
     // HMAC accepts keys of any length, so this cannot fail; fall back to a plain hash anyway.
     match <Hmac<Sha256> as Mac>::new_from_slice(key) {
         Ok(mut mac) => {
-            mac.update(code_id.as_bytes());
+            mac.update(code_id.as_str().as_bytes());
             mac.update(b":");
             mac.update(digits.as_bytes());
             hex::encode(mac.finalize().into_bytes())
@@ -426,7 +432,8 @@ mod tests {
         let c = random_code_digits(&rng);
         assert_eq!(c.expose().len(), 6);
         assert!(c.expose().bytes().all(|b| b.is_ascii_digit()));
-        assert_ne!(hash_code(b"k", "id1", "123456"), hash_code(b"k", "id2", "123456"));
-        assert_ne!(hash_code(b"k", "id1", "123456"), hash_code(b"j", "id1", "123456"));
+        let (id1, id2) = (CodeId::new("id1"), CodeId::new("id2"));
+        assert_ne!(hash_code(b"k", &id1, "123456"), hash_code(b"k", &id2, "123456"));
+        assert_ne!(hash_code(b"k", &id1, "123456"), hash_code(b"j", &id1, "123456"));
     }
 }

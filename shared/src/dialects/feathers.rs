@@ -388,7 +388,7 @@ fn signed_in_reply(result: AuthResult) -> Result<Reply, FeathersError> {
 /// The users service's view of an account.
 pub fn user_view(user: &User) -> UserView {
     UserView {
-        id: user.id.clone(),
+        id: user.id.to_string(),
         email: user.email.clone(),
         avatar: user.email.as_deref().map(gravatar),
     }
@@ -437,8 +437,8 @@ fn payload(claims: &Claims, issued_at: Option<Timestamp>, expires_at: Option<Tim
         exp: expires_at.map(Timestamp::unix_seconds).unwrap_or_default(),
         aud: text(&claims.aud),
         iss: text(&claims.iss),
-        sub: claims.sub.clone(),
-        jti: text(&claims.jti),
+        sub: claims.sub.to_string(),
+        jti: claims.jti.as_ref().map(ToString::to_string).unwrap_or_default(),
     }
 }
 
@@ -451,7 +451,7 @@ async fn verify_token<P: Ports>(auth: &Flows<P>, token: &str) -> Result<Bearer, 
 fn own_account(call: &ServiceCall<'_>, caller: Caller) -> Result<Bearer, FeathersError> {
     let bearer = caller.session()?;
     let id = call.id.as_deref().unwrap_or("null");
-    match bearer.user.id == id {
+    match bearer.user.id.as_str() == id {
         true => Ok(bearer),
         false => Err(FeathersError::NotYours(id.chars().take(64).collect())),
     }

@@ -10,7 +10,7 @@ use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, 
 use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, BearerError, CodeUse, Dialect, FlowError, Flows};
 use crate::mail::html_escape;
-use crate::model::Timestamp;
+use crate::model::{LoginRequestId, SessionId, Timestamp};
 use crate::ports::Ports;
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde::Deserialize;
@@ -258,7 +258,7 @@ async fn login<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Respons
 }
 
 async fn collect<P: Ports>(auth: &Flows<P>, auth_id: &str) -> Result<Response<Body>, PasswordlessError> {
-    let token = auth.collect_login(auth_id).await?;
+    let token = auth.collect_login(&LoginRequestId::new(auth_id)).await?;
     ok(&json!({"session_token": token.expose()}))
 }
 
@@ -317,7 +317,7 @@ async fn sessions<P: Ports>(auth: &Flows<P>, bearer: Bearer) -> Result<Response<
 
 async fn end_session<P: Ports>(auth: &Flows<P>, bearer: Bearer, id: &str) -> Result<Response<Body>, PasswordlessError> {
     let user = bearer.user;
-    auth.end_session(&user, id).await?;
+    auth.end_session(&user, &SessionId::new(id)).await?;
     no_content()
 }
 

@@ -13,7 +13,7 @@ use super::{check_new_password, is_valid_email, normalize_email, Flows, FlowErro
 use crate::model::{LogoutScope, Purpose, Session, User};
 use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::Secret;
-use crate::token::random_uuid;
+use crate::token::random_id;
 use serde_json::{Map, Value};
 
 /// A change to the signed-in account; `None` leaves a field as it is.
@@ -77,7 +77,7 @@ impl<P: Ports> Flows<P> {
         let (user, created) = match self.users().by_email(&email).await? {
             Some(user) => (user, false),
             None if create_user && !self.config.disable_signup => {
-                let user = User::new(random_uuid(self.ports.rng()), Some(&email), metadata, self.now());
+                let user = User::new(random_id(self.ports.rng()), Some(&email), metadata, self.now());
                 match self.users().insert(&user).await {
                     Ok(()) => (user, true),
                     Err(StoreError::Conflict(_)) => {

@@ -13,10 +13,10 @@
 
 use super::mailing::Landing;
 use super::{check_new_password, merged, Flows, FlowError};
-use crate::model::{LogoutScope, Purpose, Timestamp, User};
+use crate::model::{LogoutScope, Purpose, SessionId, Timestamp, User, UserId};
 use crate::ports::{Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::Secret;
-use crate::token::random_uuid;
+use crate::token::random_id;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -146,7 +146,7 @@ impl<P: Ports> Flows<P> {
     }
 
     /// The account with this id.
-    pub async fn admin_get_user(&self, id: &str) -> Result<User, FlowError> {
+    pub async fn admin_get_user(&self, id: &UserId) -> Result<User, FlowError> {
         self.users().by_id(id).await?.ok_or(FlowError::NoSuchUser)
     }
 
@@ -163,7 +163,7 @@ impl<P: Ports> Flows<P> {
             email_confirmed_at: new.email_confirm.then_some(now),
             app_metadata: merged(&Value::Object(Map::new()), new.app_metadata.unwrap_or_default()),
             banned_until: self.ban_end(new.ban, now),
-            ..User::new(random_uuid(self.ports.rng()), Some(&email), Value::Object(new.user_metadata.unwrap_or_default()), now)
+            ..User::new(random_id(self.ports.rng()), Some(&email), Value::Object(new.user_metadata.unwrap_or_default()), now)
         };
         match self.users().insert(&user).await {
             Ok(()) => Ok(user),
@@ -174,7 +174,7 @@ impl<P: Ports> Flows<P> {
 
     /// Applies `change` to the account `id`, after checking all of it; no mail goes out. A new
     /// password or a ban ends every session of the account.
-    pub async fn admin_update_user(&self, id: &str, change: AccountChange<'_>) -> Result<User, FlowError> {
+    pub async fn admin_update_user(&self, id: &UserId, change: AccountChange<'_>) -> Result<User, FlowError> {
         // A soft-deleted account stays deleted: nothing brings it back.
         let user = self.admin_get_user(id).await?;
         if user.deleted_at.is_some() {
@@ -222,14 +222,14 @@ impl<P: Ports> Flows<P> {
             end_sessions |= until.is_some();
         }
         if end_sessions {
-            self.sessions().revoke(id, "", LogoutScope::Global, now).await?;
+            self.sessions().revoke(id, &SessionId::new(""), LogoutScope::Global, now).await?;
         }
         self.admin_get_user(id).await
     }
 
     /// Deletes the account `id` with every session of it, in every dialect; soft deletion
     /// keeps an emptied record (`deleted_at`), which frees its address.
-    pub async fn admin_delete_user(&self, id: &str, soft: bool) -> Result<(), FlowError> {
+    pub async fn admin_delete_user(&self, id: &UserId, soft: bool) -> Result<(), FlowError> {
         let existed = match soft {
             true => self.users().soft_delete(id, self.now()).await?,
             false => self.users().delete(id).await?,

@@ -15,7 +15,7 @@ use crate::mail;
 use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
 use crate::secret::Secret;
-use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
+use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_id, random_uuid};
 
 /// Where an emailed link brings its user back, and what it gives them there.
 #[derive(Debug, Clone, Copy, Default)]
@@ -257,7 +257,7 @@ impl<P: Ports> Flows<P> {
     fn new_code(&self, user: &User, spec: CodeSpec<'_>, link_to: LinkTo<'_>, now: Timestamp) -> IssuedCode {
         let CodeSpec { purpose, to, keeps_attempt, moving_to: _ } = spec;
         let rng = self.ports.rng();
-        let id = random_uuid(rng);
+        let id = random_id(rng);
         let digits = random_code_digits(rng);
         let pkce = match link_to {
             LinkTo::Verify(landing) => landing.pkce.cloned(),

@@ -8,7 +8,7 @@ use super::{Flows, FlowError};
 use crate::model::{AuthMethod, Dialect, RefreshToken, Session, SessionToken, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::secret::Secret;
-use crate::token::{random_uuid, OpaqueToken};
+use crate::token::{random_id, OpaqueToken};
 
 /// Longest platform label kept (User-Agent strings can be long).
 const MAX_PLATFORM_CHARS: usize = 200;
@@ -75,7 +75,7 @@ impl<P: Ports> Flows<P> {
 
     fn new_session(&self, user: &User, method: AuthMethod, platform: &str, dialect: Dialect, now: Timestamp) -> Session {
         Session {
-            id: random_uuid(self.ports.rng()),
+            id: random_id(self.ports.rng()),
             user_id: user.id.clone(),
             platform: platform.chars().take(MAX_PLATFORM_CHARS).collect(),
             method,

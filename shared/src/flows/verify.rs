@@ -9,7 +9,7 @@
 
 use super::email_change::CodeUse;
 use super::{normalize_email, Flows, FlowError, SignedIn};
-use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
+use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, SessionId, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, Ports, Sessions as _, Users as _};
 use crate::secret::Secret;
 use crate::token::{digests_match, hash_code, hash_secret};
@@ -175,7 +175,7 @@ impl<P: Ports> Flows<P> {
             self.users().set_metadata(&user.id, &empty, now).await?;
             user.user_metadata = empty;
         }
-        self.sessions().revoke(&user.id, "", LogoutScope::Global, now).await?;
+        self.sessions().revoke(&user.id, &SessionId::new(""), LogoutScope::Global, now).await?;
         Ok(())
     }
 

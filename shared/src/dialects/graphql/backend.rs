@@ -71,7 +71,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
             let token = self.bearer.as_deref().ok_or(GraphqlError::PermissionDenied)?;
             let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e.into()))?.user;
             Ok(Me {
-                id: ID(user.id.clone()),
+                id: ID(user.id.to_string()),
                 username: user.username.clone().or_else(|| user.email.clone()).unwrap_or_default(),
                 email: user.email.clone().unwrap_or_default(),
             })
