@@ -11,7 +11,7 @@
 
 use crate::model::{CodeId, Timestamp};
 use crate::ports::Rng;
-use crate::secret::Secret;
+use crate::secret::{PkceVerifier, Secret};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
@@ -244,8 +244,9 @@ pub fn digests_match(a: &str, b: &str) -> bool {
 }
 
 /// Whether `verifier` answers a PKCE challenge (RFC 7636 section 4.6), compared in constant time.
-pub fn pkce_verifies(challenge: &crate::model::PkceChallenge, verifier: &str) -> bool {
+pub fn pkce_verifies(challenge: &crate::model::PkceChallenge, verifier: &PkceVerifier) -> bool {
     use crate::model::PkceMethod;
+    let verifier = verifier.expose();
     let derived = match challenge.method {
         PkceMethod::S256 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
         PkceMethod::Plain => verifier.to_string(),
@@ -355,14 +356,15 @@ mod tests {
     fn pkce_s256_is_rfc_7636s_example_and_plain_is_the_verifier() {
         use crate::model::{PkceChallenge, PkceMethod};
         // RFC 7636 appendix B.
+        let v = |s: &str| PkceVerifier::new(s.into());
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let s256 = PkceChallenge { method: PkceMethod::S256, challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into() };
-        assert!(pkce_verifies(&s256, verifier));
-        assert!(!pkce_verifies(&s256, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj"));
-        assert!(!pkce_verifies(&s256, s256.challenge.as_str()), "the challenge itself is no verifier");
+        assert!(pkce_verifies(&s256, &v(verifier)));
+        assert!(!pkce_verifies(&s256, &v("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj")));
+        assert!(!pkce_verifies(&s256, &v(&s256.challenge)), "the challenge itself is no verifier");
         let plain = PkceChallenge { method: PkceMethod::Plain, challenge: verifier.into() };
-        assert!(pkce_verifies(&plain, verifier));
-        assert!(!pkce_verifies(&plain, ""));
+        assert!(pkce_verifies(&plain, &v(verifier)));
+        assert!(!pkce_verifies(&plain, &v("")));
     }
     use serde::Deserialize;
 
@@ -419,10 +421,10 @@ mod tests {
     fn successors_are_deterministic_parseable_and_keyed() {
         let a = derive_token(b"k", "pid", "psecret");
         let b = derive_token(b"k", "pid", "psecret");
-        assert_eq!(a.token, b.token);
+        assert!(a.token.ct_eq(&b.token));
         assert!(OpaqueToken::parse(a.token.expose()).is_some());
-        assert_ne!(a.token, derive_token(b"j", "pid", "psecret").token);
-        assert_ne!(a.token, derive_token(b"k", "pid", "other").token);
+        assert!(!a.token.ct_eq(&derive_token(b"j", "pid", "psecret").token));
+        assert!(!a.token.ct_eq(&derive_token(b"k", "pid", "other").token));
         assert_ne!(a.id, derive_token(b"k", "pie", "psecret").id);
     }
 

@@ -13,7 +13,7 @@ use crate::dialects::routes::{self, admit, Caller, Denied, Guard, Hit, Refused, 
 use crate::flows::{Bearer, BearerError, Claims, Dialect, FlowError, Flows, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::Password;
 use crate::token::TokenError;
 use crate::wire::feathers::{
     AuthRequest, AuthResult, Authentication, ErrorBody, Payload, UserView, JWT, LOCAL,
@@ -405,7 +405,7 @@ fn gravatar(email: &str) -> String {
 #[derive(Deserialize)]
 struct NewUser {
     email: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
 }
 
 async fn create_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
@@ -465,7 +465,7 @@ fn get_user(bearer: Bearer) -> Result<Reply, FeathersError> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
-    password: Option<Secret<String>>,
+    password: Option<Password>,
 }
 
 async fn patch_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>, bearer: Bearer) -> Result<Reply, FeathersError> {
@@ -489,7 +489,7 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
     match body.strategy.as_deref() {
         Some(LOCAL) => {
             let email = body.email.unwrap_or_default();
-            let password = Secret::new(body.password.unwrap_or_default());
+            let password = Password::new(body.password.unwrap_or_default());
             // Upstream answers a missing field like a wrong one, before any lookup.
             if email.is_empty() || password.expose().is_empty() {
                 return Err(FlowError::InvalidCredentials.into());

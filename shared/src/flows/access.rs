@@ -67,7 +67,7 @@ pub struct GraphqlToken {
     /// Unix seconds until which it can be refreshed (upstream's `refreshExpiresIn`).
     pub refresh_expires_in: i64,
     /// The long-running refresh token, in that mode.
-    pub refresh_token: Option<crate::secret::Secret<String>>,
+    pub refresh_token: Option<crate::secret::RefreshSecret>,
 }
 
 /// The `typ` of a Feathers token's header, as upstream's `jwtOptions.header` sets it.
@@ -217,7 +217,7 @@ impl<P: Ports> Flows<P> {
 
     /// graphql-jwt's long-running `refreshToken(refreshToken)`: rotates the refresh token
     /// (refused once it is older than the refresh window) and starts a new chain.
-    pub async fn graphql_refresh_long_running(&self, refresh_token: &str) -> Result<GraphqlToken, FlowError> {
+    pub async fn graphql_refresh_long_running(&self, refresh_token: &crate::secret::RefreshSecret) -> Result<GraphqlToken, FlowError> {
         let window = self.config.graphql_refresh_exp_secs;
         let signed_in = self.refresh_within(refresh_token, Dialect::Graphql, Some(window)).await?;
         self.graphql_sign_in_token(signed_in)

@@ -15,7 +15,7 @@ use super::mailing::Landing;
 use super::{check_new_password, merged, Flows, FlowError};
 use crate::model::{LogoutScope, Purpose, SessionId, Timestamp, User, UserId};
 use crate::ports::{Ports, Sessions as _, StoreError, Users as _};
-use crate::secret::Secret;
+use crate::secret::{LinkToken, Password, Secret};
 use crate::token::random_id;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -41,7 +41,7 @@ pub struct NewAccount<'a> {
     /// The address, as typed.
     pub email: &'a str,
     /// Its password, if it has one.
-    pub password: Option<&'a Secret<String>>,
+    pub password: Option<&'a Password>,
     /// Whether the address counts as confirmed at once.
     pub email_confirm: bool,
     /// `user_metadata`.
@@ -59,7 +59,7 @@ pub struct AccountChange<'a> {
     /// A new address, set at once (no mail).
     pub email: Option<&'a str>,
     /// A new password; the account's sessions end.
-    pub password: Option<&'a Secret<String>>,
+    pub password: Option<&'a Password>,
     /// `true` confirms the address (`false` changes nothing, as upstream).
     pub email_confirm: Option<bool>,
     /// Keys to merge into `user_metadata`.
@@ -96,7 +96,7 @@ pub struct LinkRequest<'a> {
     /// Where an email change moves the account.
     pub new_email: Option<&'a str>,
     /// The password of an account a sign-up link creates.
-    pub password: Option<&'a Secret<String>>,
+    pub password: Option<&'a Password>,
     /// `user_metadata` of an account the link creates.
     pub data: Option<Map<String, Value>>,
     /// Where the link lands.
@@ -113,7 +113,7 @@ pub struct HandedOut {
     /// The 6 digits (GoTrue's `email_otp`).
     pub digits: Secret<String>,
     /// The link's token (GoTrue's `hashed_token`, what `/verify` takes as `token_hash`).
-    pub link_token: Secret<String>,
+    pub link_token: LinkToken,
     /// The link's `type` (GoTrue's `verification_type`), as in the link.
     pub link_type: &'static str,
     /// Where the link lands.

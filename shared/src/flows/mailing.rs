@@ -14,7 +14,7 @@ use super::{Auth, Flows, FlowError, Outbox};
 use crate::mail;
 use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
-use crate::secret::Secret;
+use crate::secret::{LinkToken, Secret};
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_id, random_uuid};
 
 /// Where an emailed link brings its user back, and what it gives them there.
@@ -98,7 +98,7 @@ pub(super) struct IssuedCode {
     /// The 6 digits.
     pub digits: Secret<String>,
     /// The link's token (GoTrue's `token_hash`).
-    pub link_token: Secret<String>,
+    pub link_token: LinkToken,
     /// The whole link.
     pub link: String,
 }
@@ -290,7 +290,7 @@ impl<P: Ports> Flows<P> {
             }
             LinkTo::None => String::new(),
         };
-        IssuedCode { code, digits, link_token: Secret::new(link_token), link }
+        IssuedCode { code, digits, link_token: LinkToken::new(link_token), link }
     }
 
     /// Tells the old address that the account moved to `new_address`.

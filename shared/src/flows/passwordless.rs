@@ -14,7 +14,7 @@ use super::{Flows, FlowError};
 use crate::mail;
 use crate::model::{AuthMethod, LoginRequest, LoginRequestId, LoginState, LogoutScope, Purpose, Session, SessionId, User};
 use crate::ports::{LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
-use crate::secret::Secret;
+use crate::secret::{LinkToken, Secret};
 use crate::token::{hash_secret, random_b64, random_id};
 
 /// Shortest and longest usernames.
@@ -149,9 +149,9 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Opens the link's page: a fresh single-use page token for a pending request.
-    pub async fn open_login_link(&self, link_token: &str) -> Result<LoginPage, FlowError> {
+    pub async fn open_login_link(&self, link_token: &LinkToken) -> Result<LoginPage, FlowError> {
         let requests = self.login_requests();
-        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
+        let request = requests.by_link_hash(&hash_secret(link_token.expose())).await?.ok_or(FlowError::LinkInvalid)?;
         let page_token = random_b64(self.ports.rng(), 32);
         if !requests.show_page(&request.id, &hash_secret(&page_token), self.now()).await? {
             return Err(FlowError::LinkInvalid);
@@ -166,9 +166,9 @@ impl<P: Ports> Flows<P> {
 
     /// The person's answer on the page: confirms (or denies) the request once. Returns the
     /// platform it was for.
-    pub async fn answer_login_link(&self, link_token: &str, page_token: &str, allow: bool) -> Result<String, FlowError> {
+    pub async fn answer_login_link(&self, link_token: &LinkToken, page_token: &str, allow: bool) -> Result<String, FlowError> {
         let requests = self.login_requests();
-        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(FlowError::LinkInvalid)?;
+        let request = requests.by_link_hash(&hash_secret(link_token.expose())).await?.ok_or(FlowError::LinkInvalid)?;
         let to = if allow { LoginState::Confirmed } else { LoginState::Denied };
         if !requests.decide(&request.id, &hash_secret(page_token), to, self.now()).await? {
             return Err(FlowError::LinkInvalid);

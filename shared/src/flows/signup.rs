@@ -22,7 +22,7 @@ use super::{check_new_password, is_valid_email, normalize_email, Flows, Dialect,
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::password::Verification;
 use crate::ports::{Budgets as _, Codes as _, Ports, Rng as _, StoreError, Users as _};
-use crate::secret::Secret;
+use crate::secret::Password;
 use crate::token::random_id;
 
 /// What a sign-up asks for.
@@ -31,7 +31,7 @@ pub struct SignupRequest<'a> {
     /// The address, as typed.
     pub email: &'a str,
     /// The chosen password.
-    pub password: &'a Secret<String>,
+    pub password: &'a Password,
     /// `user_metadata` (a JSON object).
     pub metadata: serde_json::Value,
     /// What the client called itself, for the session if one starts at once.

@@ -12,7 +12,7 @@ use crate::dialects::{json_response, parse_json, query_param, Body};
 use crate::flows::{AccountChange, Flows, Ban, LinkKind, LinkRequest, NewAccount, MAX_PER_PAGE};
 use crate::model::UserId;
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::{Password, Secret};
 use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -124,7 +124,7 @@ async fn list<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response
 struct AdminUserBody {
     email: Option<String>,
     phone: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
     password_hash: Option<Secret<String>>,
     email_confirm: Option<bool>,
     phone_confirm: Option<bool>,
@@ -261,7 +261,7 @@ struct GenerateLinkBody {
     kind: Option<String>,
     email: Option<String>,
     new_email: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
     data: Option<Map<String, Value>>,
     redirect_to: Option<String>,
 }
