@@ -6,8 +6,8 @@
 //! Implementations live elsewhere; this module only says what they must do.
 
 use crate::model::{
-    FlowState, LoginRequest, LoginState, LogoutScope, Mail, OneTimeCode, Purpose, RefreshToken, Session,
-    SessionToken, Timestamp, User,
+    CodeId, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, Mail, OneTimeCode, Purpose,
+    RefreshToken, Session, SessionId, SessionToken, Timestamp, User, UserId,
 };
 
 /// A storage failure.
@@ -47,43 +47,43 @@ pub trait Users {
     /// The account with this normalised address.
     async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// The account with this id.
-    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
     /// The account with this username, compared regardless of (ASCII) case.
     async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Marks the address confirmed (no-op if it already is), which also makes an anonymous
     /// account permanent.
-    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+    async fn confirm_email(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError>;
     /// Replaces the password hash.
-    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp)
+    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp)
         -> Result<(), StoreError>;
     /// Replaces the password hash only if it is still `old` (a rehash at sign-in must not
     /// bring back a password discarded meanwhile); returns whether it did.
-    async fn rehash_password(&self, id: &str, old: &str, new: &str, at: Timestamp)
+    async fn rehash_password(&self, id: &UserId, old: &str, new: &str, at: Timestamp)
         -> Result<bool, StoreError>;
     /// Removes the password (one a stranger may have set before the owner proved the mailbox).
-    async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+    async fn clear_password(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError>;
     /// Moves the account to another (normalised) address: confirmed at `at` (which also makes
     /// an anonymous account permanent), or unconfirmed; [`StoreError::Conflict`]`("email")` if
     /// another account has it.
-    async fn set_email(&self, id: &str, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError>;
+    async fn set_email(&self, id: &UserId, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError>;
     /// Replaces `user_metadata`.
-    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp)
+    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp)
         -> Result<(), StoreError>;
     /// Replaces `app_metadata`.
-    async fn set_app_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp)
+    async fn set_app_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp)
         -> Result<(), StoreError>;
     /// Bans the account until `until`, or lifts the ban (`None`).
-    async fn set_banned_until(&self, id: &str, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError>;
+    async fn set_banned_until(&self, id: &UserId, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError>;
     /// At most `limit` accounts from the `offset`-th on, newest first (then by id), and how
     /// many accounts there are in all.
     async fn page(&self, offset: u64, limit: u32) -> Result<(Vec<User>, u64), StoreError>;
     /// Soft-deletes the account, all or nothing: its address, username, password and both
     /// metadata go, `deleted_at` is set, and everything that hangs off it (sessions and their
     /// tokens, codes, sign-in requests, auth codes) is removed; returns whether it existed.
-    async fn soft_delete(&self, id: &str, at: Timestamp) -> Result<bool, StoreError>;
+    async fn soft_delete(&self, id: &UserId, at: Timestamp) -> Result<bool, StoreError>;
     /// Removes the account with everything that hangs off it (sessions and their tokens,
     /// codes, sign-in requests), all or nothing; returns whether it existed.
-    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+    async fn delete(&self, id: &UserId) -> Result<bool, StoreError>;
 }
 
 /// Sessions and their refresh tokens.
@@ -102,24 +102,24 @@ pub trait Sessions {
     /// did.
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<bool, StoreError>;
     /// The session with this id, ended or not.
-    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
     /// The session with this id, ended or not, and its account, in one read (what every
     /// authenticated request needs).
-    async fn with_user(&self, id: &str) -> Result<Option<(Session, User)>, StoreError>;
+    async fn with_user(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError>;
     /// The live sessions of an account.
-    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError>;
+    async fn list(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError>;
     /// The passwordless session token with this public id, its session (ended or not) and the
     /// account, in one read.
     async fn session_token(&self, id: &str) -> Result<Option<(SessionToken, Session, User)>, StoreError>;
     /// Records use of the session at `at`, unless it was recorded at or after `unless_since`.
-    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError>;
+    async fn touch(&self, id: &SessionId, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError>;
     /// Ends the sessions of `user_id` that `scope` names relative to `current`; returns how
     /// many were live. Their refresh tokens die with them, and unless the scope is `Local` so
     /// do the account's PKCE auth codes (sessions not yet started), all at once.
     async fn revoke(
         &self,
-        user_id: &str,
-        current: &str,
+        user_id: &UserId,
+        current: &SessionId,
         scope: LogoutScope,
         at: Timestamp,
     ) -> Result<usize, StoreError>;
@@ -149,11 +149,11 @@ pub trait Codes {
     async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError>;
     /// The live code of this user and purpose no longer keeps what its attempt set
     /// ([`OneTimeCode::keeps_attempt`]): a later attempt by someone else came in.
-    async fn forfeit_keep(&self, user_id: &str, purpose: Purpose) -> Result<(), StoreError>;
+    async fn forfeit_keep(&self, user_id: &UserId, purpose: Purpose) -> Result<(), StoreError>;
     /// The current code for a user and purpose, live or not.
     async fn for_user(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: Purpose,
     ) -> Result<Option<OneTimeCode>, StoreError>;
     /// The newest code for `purpose` sent to `address` (for codes sent to an address the
@@ -169,13 +169,13 @@ pub trait Codes {
     /// `max_attempts`. `false` means no try was left (or it is used or expired).
     async fn take_attempt(
         &self,
-        id: &str,
+        id: &CodeId,
         now: Timestamp,
         max_attempts: u32,
     ) -> Result<bool, StoreError>;
     /// Marks the code used if it is still unused and unexpired. `true` only for the one caller
     /// that used it.
-    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+    async fn consume(&self, id: &CodeId, now: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// PKCE auth codes. Each is taken once: whoever takes it, right verifier or not, used it up.
@@ -193,17 +193,17 @@ pub trait LoginRequests {
     /// Stores a new request.
     async fn put(&self, request: &LoginRequest) -> Result<(), StoreError>;
     /// The request with this `auth_id`.
-    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError>;
+    async fn by_id(&self, id: &LoginRequestId) -> Result<Option<LoginRequest>, StoreError>;
     /// The request whose link token hashes to `link_hash`.
     async fn by_link_hash(&self, link_hash: &str) -> Result<Option<LoginRequest>, StoreError>;
     /// Records the token of the page just shown (replacing an earlier page's) if the request is
     /// still pending and unexpired; `false` otherwise.
-    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
+    async fn show_page(&self, id: &LoginRequestId, page_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
     /// Moves a pending, unexpired request whose page token hashes to `page_hash` to `to`
     /// (confirmed or denied) and forgets the page token; `true` only for the one caller that did.
-    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError>;
+    async fn decide(&self, id: &LoginRequestId, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError>;
     /// Moves a confirmed, unexpired request to claimed; `true` only for the one caller that did.
-    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+    async fn claim(&self, id: &LoginRequestId, now: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Budgets counted exactly (never KV) per key, in a window that starts with its first use:

@@ -9,9 +9,9 @@
 //! which only the SHA-256 is stored and compared in constant time. One-time code digits and link
 //! tokens are made here too.
 
-use crate::model::Timestamp;
+use crate::model::{CodeId, Timestamp};
 use crate::ports::Rng;
-use crate::secret::Secret;
+use crate::secret::{PkceVerifier, Secret};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
@@ -220,6 +220,12 @@ pub fn random_uuid(rng: &impl Rng) -> String {
         .to_string()
 }
 
+/// A fresh record id of any kind (`UserId`, `SessionId`, `CodeId`, `LoginRequestId`): a random
+/// UUID v4, the form every id Portcullis mints has.
+pub fn random_id<I: From<String>>(rng: &impl Rng) -> I {
+    I::from(random_uuid(rng))
+}
+
 /// Lower-case hex of fresh random bytes (error ids and the like).
 pub fn random_hex(rng: &impl Rng, bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -238,8 +244,9 @@ pub fn digests_match(a: &str, b: &str) -> bool {
 }
 
 /// Whether `verifier` answers a PKCE challenge (RFC 7636 section 4.6), compared in constant time.
-pub fn pkce_verifies(challenge: &crate::model::PkceChallenge, verifier: &str) -> bool {
+pub fn pkce_verifies(challenge: &crate::model::PkceChallenge, verifier: &PkceVerifier) -> bool {
     use crate::model::PkceMethod;
+    let verifier = verifier.expose();
     let derived = match challenge.method {
         PkceMethod::S256 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
         PkceMethod::Plain => verifier.to_string(),
@@ -327,11 +334,11 @@ pub fn random_code_digits(rng: &impl Rng) -> Secret<String> {
 
 /// Keyed hash of a code's digits, bound to the code's id: with the key kept server-side, a
 /// leaked table does not reveal codes by a 10^6 brute force.
-pub fn hash_code(key: &[u8], code_id: &str, digits: &str) -> String {
+pub fn hash_code(key: &[u8], code_id: &CodeId, digits: &str) -> String {
     // HMAC accepts keys of any length, so this cannot fail; fall back to a plain hash anyway.
     match <Hmac<Sha256> as Mac>::new_from_slice(key) {
         Ok(mut mac) => {
-            mac.update(code_id.as_bytes());
+            mac.update(code_id.as_str().as_bytes());
             mac.update(b":");
             mac.update(digits.as_bytes());
             hex::encode(mac.finalize().into_bytes())
@@ -349,14 +356,15 @@ mod tests {
     fn pkce_s256_is_rfc_7636s_example_and_plain_is_the_verifier() {
         use crate::model::{PkceChallenge, PkceMethod};
         // RFC 7636 appendix B.
+        let v = |s: &str| PkceVerifier::new(s.into());
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let s256 = PkceChallenge { method: PkceMethod::S256, challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into() };
-        assert!(pkce_verifies(&s256, verifier));
-        assert!(!pkce_verifies(&s256, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj"));
-        assert!(!pkce_verifies(&s256, s256.challenge.as_str()), "the challenge itself is no verifier");
+        assert!(pkce_verifies(&s256, &v(verifier)));
+        assert!(!pkce_verifies(&s256, &v("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj")));
+        assert!(!pkce_verifies(&s256, &v(&s256.challenge)), "the challenge itself is no verifier");
         let plain = PkceChallenge { method: PkceMethod::Plain, challenge: verifier.into() };
-        assert!(pkce_verifies(&plain, verifier));
-        assert!(!pkce_verifies(&plain, ""));
+        assert!(pkce_verifies(&plain, &v(verifier)));
+        assert!(!pkce_verifies(&plain, &v("")));
     }
     use serde::Deserialize;
 
@@ -413,10 +421,10 @@ mod tests {
     fn successors_are_deterministic_parseable_and_keyed() {
         let a = derive_token(b"k", "pid", "psecret");
         let b = derive_token(b"k", "pid", "psecret");
-        assert_eq!(a.token, b.token);
+        assert!(a.token.ct_eq(&b.token));
         assert!(OpaqueToken::parse(a.token.expose()).is_some());
-        assert_ne!(a.token, derive_token(b"j", "pid", "psecret").token);
-        assert_ne!(a.token, derive_token(b"k", "pid", "other").token);
+        assert!(!a.token.ct_eq(&derive_token(b"j", "pid", "psecret").token));
+        assert!(!a.token.ct_eq(&derive_token(b"k", "pid", "other").token));
         assert_ne!(a.id, derive_token(b"k", "pie", "psecret").id);
     }
 
@@ -426,7 +434,8 @@ mod tests {
         let c = random_code_digits(&rng);
         assert_eq!(c.expose().len(), 6);
         assert!(c.expose().bytes().all(|b| b.is_ascii_digit()));
-        assert_ne!(hash_code(b"k", "id1", "123456"), hash_code(b"k", "id2", "123456"));
-        assert_ne!(hash_code(b"k", "id1", "123456"), hash_code(b"j", "id1", "123456"));
+        let (id1, id2) = (CodeId::new("id1"), CodeId::new("id2"));
+        assert_ne!(hash_code(b"k", &id1, "123456"), hash_code(b"k", &id2, "123456"));
+        assert_ne!(hash_code(b"k", &id1, "123456"), hash_code(b"j", &id1, "123456"));
     }
 }

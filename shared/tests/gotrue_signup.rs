@@ -281,11 +281,11 @@ fn password_login_returns_a_session_and_each_login_is_a_new_session() {
 
 #[test]
 fn an_imported_django_hash_logs_in_and_is_upgraded_to_argon2id() {
-    use portcullis_shared::model::{Timestamp, User};
+    use portcullis_shared::model::{Timestamp, User, UserId};
     use portcullis_shared::ports::Users as _;
     let app = app();
     let imported = User {
-        id: "11111111-1111-4111-8111-111111111111".into(),
+        id: UserId::new("11111111-1111-4111-8111-111111111111"),
         email: Some("django@example.com".into()),
         username: None,
         // Django's pbkdf2_sha256 format: "hunter2", salt "seasalt", 1000 iterations.
@@ -294,7 +294,7 @@ fn an_imported_django_hash_logs_in_and_is_upgraded_to_argon2id() {
         last_sign_in_at: None,
         created_at: Timestamp(1_600_000_000_000),
         updated_at: Timestamp(1_600_000_000_000),
-        ..User::new(String::new(), None, json!({}), Timestamp(1_600_000_000_000))
+        ..User::new(UserId::new(""), None, json!({}), Timestamp(1_600_000_000_000))
     };
     pollster::block_on(ports(&app).store.insert(&imported)).unwrap();
     assert_eq!(login(&app, "django@example.com", "hunter3").status, 400);

@@ -33,7 +33,7 @@ fn ada(app: &App<TestPorts>) -> User {
         username: Some("Ada".into()),
         password_hash: Some(hash),
         email_confirmed_at: Some(now),
-        ..User::new("ada-id".into(), Some("ada@example.com"), json!({}), now)
+        ..User::new(portcullis_shared::model::UserId::new("ada-id"), Some("ada@example.com"), json!({}), now)
     };
     pollster::block_on(ports(app).store.insert(&user)).unwrap();
     user
@@ -286,8 +286,8 @@ fn ending_the_session_elsewhere_ends_the_token() {
     // The second sign-in's session, ended through the passwordless session list.
     let first = gql(&app, VERIFY, json!({"t": token})).body["data"]["verifyToken"]["payload"]["sid"].clone();
     assert_ne!(first, sid.as_str());
-    let user = ports(&app).store.all_users().into_iter().find(|u| u.id == "ada-id").unwrap();
-    let session = ports(&app).store.all_sessions().into_iter().find(|s| s.id == first).unwrap();
+    let user = ports(&app).store.all_users().into_iter().find(|u| u.id.as_str() == "ada-id").unwrap();
+    let session = ports(&app).store.all_sessions().into_iter().find(|s| first == s.id.as_str()).unwrap();
     pollster::block_on(app.flows("test").end_session(&user, &session.id)).unwrap();
     assert_field_error(&gql(&app, VERIFY, json!({"t": token})), "verifyToken", "Invalid token");
     assert_eq!(send(&app, request("GET", "/api/check", b"", &[("authorization", &format!("JWT {token}"))])).status, 401);

@@ -10,8 +10,9 @@ use super::{auth_token, form_pairs, json_response, parse_json, Body, JsonError, 
 use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, BearerError, CodeUse, Dialect, FlowError, Flows, SignInRequestError};
 use crate::mail::html_escape;
-use crate::model::Timestamp;
+use crate::model::{LoginRequestId, SessionId, Timestamp};
 use crate::ports::Ports;
+use crate::secret::LinkToken;
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -279,7 +280,7 @@ async fn login<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Respons
 }
 
 async fn collect<P: Ports>(auth: &Flows<P>, auth_id: &str) -> Result<Response<Body>, PasswordlessError> {
-    let token = auth.collect_login(auth_id).await?;
+    let token = auth.collect_login(&LoginRequestId::new(auth_id)).await?;
     ok(&json!({"session_token": token.expose()}))
 }
 
@@ -338,7 +339,7 @@ async fn sessions<P: Ports>(auth: &Flows<P>, bearer: Bearer) -> Result<Response<
 
 async fn end_session<P: Ports>(auth: &Flows<P>, bearer: Bearer, id: &str) -> Result<Response<Body>, PasswordlessError> {
     let user = bearer.user;
-    auth.end_session(&user, id).await?;
+    auth.end_session(&user, &SessionId::new(id)).await?;
     no_content()
 }
 
@@ -379,8 +380,8 @@ fn invalid_link_page() -> Response<Body> {
     )
 }
 
-fn token_param(req: &Request<Body>) -> Option<String> {
-    super::query_param(req.uri().query(), "token").filter(|t| !t.is_empty())
+fn token_param(req: &Request<Body>) -> Option<LinkToken> {
+    super::query_param(req.uri().query(), "token").filter(|t| !t.is_empty()).map(LinkToken::new)
 }
 
 /// `GET /auth/confirm?token=`: names the platform and asks to allow or refuse. Decides nothing.
@@ -402,7 +403,7 @@ async fn login_page<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<
                  <button type=\"submit\" name=\"decision\" value=\"deny\">Refuse</button></div></form>",
                 platform = html_escape(&page.platform),
                 user = html_escape(&page.username),
-                token = html_escape(&token),
+                token = html_escape(token.expose()),
                 page_token = html_escape(page.page_token.expose()),
             ),
         ),
@@ -423,7 +424,7 @@ async fn login_answer<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Respons
         "deny" => false,
         _ => return invalid_link_page(),
     };
-    match auth.answer_login_link(token, page, allow).await {
+    match auth.answer_login_link(&LinkToken::new(token.to_string()), page, allow).await {
         Ok(platform) if allow => html(
             StatusCode::OK,
             "Signed in",
@@ -457,7 +458,7 @@ fn email_page(req: &Request<Body>) -> Response<Body> {
              <form method=\"post\" action=\"/auth/email/confirm\">\
              <input type=\"hidden\" name=\"token\" value=\"{}\">\
              <div class=\"actions\"><button class=\"primary\" type=\"submit\">Confirm address</button></div></form>",
-            html_escape(&token)
+            html_escape(token.expose())
         ),
     )
 }
@@ -466,7 +467,7 @@ fn email_page(req: &Request<Body>) -> Response<Body> {
 async fn email_answer<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let form = form_pairs(req.body());
     let Some((_, token)) = form.iter().find(|(k, _)| k == "token") else { return invalid_link_page() };
-    match auth.confirm_email_link(token).await {
+    match auth.confirm_email_link(&LinkToken::new(token.clone())).await {
         Ok(CodeUse::OtherAddressNext) => html(
             StatusCode::OK,
             "Confirmed; one more step",

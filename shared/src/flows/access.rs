@@ -8,7 +8,7 @@
 //! header says `typ: access`, as upstream's does.
 
 use super::{Flows, Bearer, Dialect, FlowError, SignedIn};
-use crate::model::{Session, Timestamp, User};
+use crate::model::{Session, SessionId, Timestamp, User, UserId};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use serde::{Deserialize, Serialize};
@@ -20,16 +20,16 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// The account id.
-    pub sub: String,
+    pub sub: UserId,
     /// GoTrue: the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// Feathers: the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
+    pub jti: Option<SessionId>,
     /// graphql-jwt: the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
+    pub sid: Option<SessionId>,
     /// Audience (GoTrue `authenticated`, Feathers the configured one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
@@ -67,7 +67,7 @@ pub struct GraphqlToken {
     /// Unix seconds until which it can be refreshed (upstream's `refreshExpiresIn`).
     pub refresh_expires_in: i64,
     /// The long-running refresh token, in that mode.
-    pub refresh_token: Option<crate::secret::Secret<String>>,
+    pub refresh_token: Option<crate::secret::RefreshSecret>,
 }
 
 /// The `typ` of a Feathers token's header, as upstream's `jwtOptions.header` sets it.
@@ -88,7 +88,7 @@ struct Amr {
 struct GotrueClaims {
     aud: &'static str,
     iss: String,
-    sub: String,
+    sub: UserId,
     email: String,
     phone: &'static str,
     app_metadata: Value,
@@ -96,7 +96,7 @@ struct GotrueClaims {
     role: &'static str,
     aal: &'static str,
     amr: Vec<Amr>,
-    session_id: String,
+    session_id: SessionId,
     is_anonymous: bool,
 }
 
@@ -236,7 +236,7 @@ impl<P: Ports> Flows<P> {
 
     /// graphql-jwt's long-running `refreshToken(refreshToken)`: rotates the refresh token
     /// (refused once it is older than the refresh window) and starts a new chain.
-    pub async fn graphql_refresh_long_running(&self, refresh_token: &str) -> Result<GraphqlToken, FlowError> {
+    pub async fn graphql_refresh_long_running(&self, refresh_token: &crate::secret::RefreshSecret) -> Result<GraphqlToken, FlowError> {
         let window = self.config.graphql_refresh_exp_secs;
         let signed_in = self.refresh_within(refresh_token, Dialect::Graphql, Some(window)).await?;
         self.graphql_sign_in_token(signed_in)

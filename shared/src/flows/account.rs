@@ -12,8 +12,8 @@ use super::mailing::{Landing, LinkTo};
 use super::{check_new_password, is_valid_email, normalize_email, Flows, FlowError};
 use crate::model::{LogoutScope, Purpose, Session, User};
 use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
-use crate::secret::Secret;
-use crate::token::random_uuid;
+use crate::secret::{Password, Secret};
+use crate::token::random_id;
 use serde_json::{Map, Value};
 
 /// A change to the signed-in account; `None` leaves a field as it is.
@@ -22,7 +22,7 @@ pub struct UserUpdate<'a> {
     /// A new address, which takes effect once a code mailed to it is used.
     pub email: Option<&'a str>,
     /// A new password.
-    pub password: Option<&'a Secret<String>>,
+    pub password: Option<&'a Password>,
     /// Keys to merge into `user_metadata`; a `null` value removes the key.
     pub data: Option<Map<String, Value>>,
     /// Where the email-change links land.
@@ -77,7 +77,7 @@ impl<P: Ports> Flows<P> {
         let (user, created) = match self.users().by_email(&email).await? {
             Some(user) => (user, false),
             None if create_user && !self.config.disable_signup => {
-                let user = User::new(random_uuid(self.ports.rng()), Some(&email), metadata, self.now());
+                let user = User::new(random_id(self.ports.rng()), Some(&email), metadata, self.now());
                 match self.users().insert(&user).await {
                     Ok(()) => (user, true),
                     Err(StoreError::Conflict(_)) => {

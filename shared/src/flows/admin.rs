@@ -13,10 +13,10 @@
 
 use super::mailing::Landing;
 use super::{check_new_password, merged, Flows, FlowError};
-use crate::model::{LogoutScope, Purpose, Timestamp, User};
+use crate::model::{LogoutScope, Purpose, SessionId, Timestamp, User, UserId};
 use crate::ports::{Ports, Sessions as _, StoreError, Users as _};
-use crate::secret::Secret;
-use crate::token::random_uuid;
+use crate::secret::{LinkToken, Password, Secret};
+use crate::token::random_id;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -41,7 +41,7 @@ pub struct NewAccount<'a> {
     /// The address, as typed.
     pub email: &'a str,
     /// Its password, if it has one.
-    pub password: Option<&'a Secret<String>>,
+    pub password: Option<&'a Password>,
     /// Whether the address counts as confirmed at once.
     pub email_confirm: bool,
     /// `user_metadata`.
@@ -59,7 +59,7 @@ pub struct AccountChange<'a> {
     /// A new address, set at once (no mail).
     pub email: Option<&'a str>,
     /// A new password; the account's sessions end.
-    pub password: Option<&'a Secret<String>>,
+    pub password: Option<&'a Password>,
     /// `true` confirms the address (`false` changes nothing, as upstream).
     pub email_confirm: Option<bool>,
     /// Keys to merge into `user_metadata`.
@@ -96,7 +96,7 @@ pub struct LinkRequest<'a> {
     /// Where an email change moves the account.
     pub new_email: Option<&'a str>,
     /// The password of an account a sign-up link creates.
-    pub password: Option<&'a Secret<String>>,
+    pub password: Option<&'a Password>,
     /// `user_metadata` of an account the link creates.
     pub data: Option<Map<String, Value>>,
     /// Where the link lands.
@@ -113,7 +113,7 @@ pub struct HandedOut {
     /// The 6 digits (GoTrue's `email_otp`).
     pub digits: Secret<String>,
     /// The link's token (GoTrue's `hashed_token`, what `/verify` takes as `token_hash`).
-    pub link_token: Secret<String>,
+    pub link_token: LinkToken,
     /// The link's `type` (GoTrue's `verification_type`), as in the link.
     pub link_type: &'static str,
     /// Where the link lands.
@@ -172,7 +172,7 @@ impl<P: Ports> Flows<P> {
     }
 
     /// The account with this id.
-    pub async fn admin_get_user(&self, id: &str) -> Result<User, AdminError> {
+    pub async fn admin_get_user(&self, id: &UserId) -> Result<User, AdminError> {
         self.users().by_id(id).await?.ok_or(AdminError::NoSuchUser)
     }
 
@@ -189,7 +189,7 @@ impl<P: Ports> Flows<P> {
             email_confirmed_at: new.email_confirm.then_some(now),
             app_metadata: merged(&Value::Object(Map::new()), new.app_metadata.unwrap_or_default()),
             banned_until: self.ban_end(new.ban, now),
-            ..User::new(random_uuid(self.ports.rng()), Some(&email), Value::Object(new.user_metadata.unwrap_or_default()), now)
+            ..User::new(random_id(self.ports.rng()), Some(&email), Value::Object(new.user_metadata.unwrap_or_default()), now)
         };
         match self.users().insert(&user).await {
             Ok(()) => Ok(user),
@@ -200,7 +200,7 @@ impl<P: Ports> Flows<P> {
 
     /// Applies `change` to the account `id`, after checking all of it; no mail goes out. A new
     /// password or a ban ends every session of the account.
-    pub async fn admin_update_user(&self, id: &str, change: AccountChange<'_>) -> Result<User, AdminError> {
+    pub async fn admin_update_user(&self, id: &UserId, change: AccountChange<'_>) -> Result<User, AdminError> {
         // A soft-deleted account stays deleted: nothing brings it back.
         let user = self.admin_get_user(id).await?;
         if user.deleted_at.is_some() {
@@ -248,14 +248,14 @@ impl<P: Ports> Flows<P> {
             end_sessions |= until.is_some();
         }
         if end_sessions {
-            self.sessions().revoke(id, "", LogoutScope::Global, now).await?;
+            self.sessions().revoke(id, &SessionId::new(""), LogoutScope::Global, now).await?;
         }
         self.admin_get_user(id).await
     }
 
     /// Deletes the account `id` with every session of it, in every dialect; soft deletion
     /// keeps an emptied record (`deleted_at`), which frees its address.
-    pub async fn admin_delete_user(&self, id: &str, soft: bool) -> Result<(), AdminError> {
+    pub async fn admin_delete_user(&self, id: &UserId, soft: bool) -> Result<(), AdminError> {
         let existed = match soft {
             true => self.users().soft_delete(id, self.now()).await?,
             false => self.users().delete(id).await?,

@@ -12,7 +12,7 @@
 
 use super::access::{Claims, FEATHERS_TYP, GOTRUE_AUDIENCE};
 use super::{Flows, FlowError};
-use crate::model::{Dialect, Session, Timestamp, User};
+use crate::model::{Dialect, Session, SessionId, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::token::{digests_match, hash_secret, read_unverified, OpaqueToken, TokenError};
 
@@ -49,9 +49,9 @@ impl Claims {
         }
     }
 
-    /// The session the token names.
-    fn session(&self) -> &str {
-        self.session_id.as_deref().or(self.jti.as_deref()).or(self.sid.as_deref()).unwrap_or_default()
+    /// The session the token names, if it names one.
+    fn session(&self) -> Option<&SessionId> {
+        self.session_id.as_ref().or(self.jti.as_ref()).or(self.sid.as_ref())
     }
 }
 
@@ -137,9 +137,10 @@ impl<P: Ports> Flows<P> {
         let verified = keys.verify::<Claims>(presented, now).map_err(bad)?;
         let claims = verified.claims;
         self.check_claims(dialect, &claims, verified.token_type.as_deref()).map_err(bad)?;
+        let named = claims.session().ok_or(BearerError::SessionNotFound)?;
         let (session, user) = self
             .sessions()
-            .with_user(claims.session())
+            .with_user(named)
             .await?
             .filter(|(s, _)| s.user_id == claims.sub)
             .ok_or(BearerError::SessionNotFound)?;
@@ -253,8 +254,8 @@ mod tests {
 
     fn feathers_claims(a: &Flows<TestPorts>) -> Claims {
         Claims {
-            sub: "u".into(),
-            jti: Some("no-such-session".into()),
+            sub: crate::model::UserId::new("u"),
+            jti: Some(SessionId::new("no-such-session")),
             aud: Some(a.config.feathers_jwt_audience.clone()),
             iss: Some(a.config.feathers_jwt_issuer.clone()),
             ..Claims::default()

@@ -121,7 +121,7 @@ impl<P: Ports> Flows<P> {
         // started before ends, since whoever asked for the change (with nothing but a session
         // to show) may not be the mailbox's owner; the one who confirmed is signed in.
         if user.is_anonymous {
-            self.sessions().revoke(&user.id, "", crate::model::LogoutScope::Global, now).await?;
+            self.sessions().revoke(&user.id, &crate::model::SessionId::new(""), crate::model::LogoutScope::Global, now).await?;
         }
         if let Some(old) = user.email.as_deref().filter(|old| *old != new_address) {
             self.send_email_changed(old, &new_address);

@@ -10,7 +10,7 @@ use super::{normalize_email, Flows, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect};
 use crate::password::{Verification, MAX_PASSWORD_BYTES};
 use crate::ports::{Ports, Users as _};
-use crate::secret::Secret;
+use crate::secret::Password;
 
 /// Who is signing in.
 enum Login<'a> {
@@ -23,7 +23,7 @@ impl<P: Ports> Flows<P> {
     pub async fn password_login(
         &self,
         email: &str,
-        password: &Secret<String>,
+        password: &Password,
         platform: &str,
         dialect: Dialect,
     ) -> Result<SignedIn, FlowError> {
@@ -35,7 +35,7 @@ impl<P: Ports> Flows<P> {
     pub async fn username_or_email_login(
         &self,
         username: &str,
-        password: &Secret<String>,
+        password: &Password,
         platform: &str,
     ) -> Result<SignedIn, FlowError> {
         let login = match username.contains('@') {
@@ -55,7 +55,7 @@ impl<P: Ports> Flows<P> {
         }
     }
 
-    async fn login_as(&self, login: &Login<'_>, password: &Secret<String>, platform: &str, dialect: Dialect) -> Result<SignedIn, FlowError> {
+    async fn login_as(&self, login: &Login<'_>, password: &Password, platform: &str, dialect: Dialect) -> Result<SignedIn, FlowError> {
         let password = password.expose().as_bytes();
         // Independent of any account, so refusing early leaks nothing and bounds the work.
         if password.len() > MAX_PASSWORD_BYTES {

@@ -14,8 +14,8 @@ use super::{Auth, Flows, FlowError, Outbox};
 use crate::mail;
 use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
-use crate::secret::Secret;
-use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_uuid};
+use crate::secret::{LinkToken, Secret};
+use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_id, random_uuid};
 
 /// Where an emailed link brings its user back, and what it gives them there.
 #[derive(Debug, Clone, Copy, Default)]
@@ -98,7 +98,7 @@ pub(super) struct IssuedCode {
     /// The 6 digits.
     pub digits: Secret<String>,
     /// The link's token (GoTrue's `token_hash`).
-    pub link_token: Secret<String>,
+    pub link_token: LinkToken,
     /// The whole link.
     pub link: String,
 }
@@ -257,7 +257,7 @@ impl<P: Ports> Flows<P> {
     fn new_code(&self, user: &User, spec: CodeSpec<'_>, link_to: LinkTo<'_>, now: Timestamp) -> IssuedCode {
         let CodeSpec { purpose, to, keeps_attempt, moving_to: _ } = spec;
         let rng = self.ports.rng();
-        let id = random_uuid(rng);
+        let id = random_id(rng);
         let digits = random_code_digits(rng);
         let pkce = match link_to {
             LinkTo::Verify(landing) => landing.pkce.cloned(),
@@ -290,7 +290,7 @@ impl<P: Ports> Flows<P> {
             }
             LinkTo::None => String::new(),
         };
-        IssuedCode { code, digits, link_token: Secret::new(link_token), link }
+        IssuedCode { code, digits, link_token: LinkToken::new(link_token), link }
     }
 
     /// Tells the old address that the account moved to `new_address`.

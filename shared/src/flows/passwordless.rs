@@ -12,10 +12,10 @@
 use super::mailing::{LinkTo, Record};
 use super::{Flows, FlowError};
 use crate::mail;
-use crate::model::{AuthMethod, LoginRequest, LoginState, LogoutScope, Purpose, Session, User};
+use crate::model::{AuthMethod, LoginRequest, LoginRequestId, LoginState, LogoutScope, Purpose, Session, SessionId, User};
 use crate::ports::{LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
-use crate::secret::Secret;
-use crate::token::{hash_secret, random_b64, random_uuid};
+use crate::secret::{LinkToken, Secret};
+use crate::token::{hash_secret, random_b64, random_id};
 
 /// Shortest and longest usernames.
 pub const USERNAME_CHARS: (usize, usize) = (3, 32);
@@ -40,7 +40,7 @@ pub fn is_valid_platform(platform: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct LoginTicket {
     /// The id to poll with.
-    pub auth_id: String,
+    pub auth_id: LoginRequestId,
     /// When the request dies.
     pub expires_at: crate::model::Timestamp,
 }
@@ -114,7 +114,7 @@ impl<P: Ports> Flows<P> {
         let now = self.now();
         let user = User {
             username: Some(username.to_string()),
-            ..User::new(random_uuid(self.ports.rng()), None, serde_json::json!({}), now)
+            ..User::new(random_id(self.ports.rng()), None, serde_json::json!({}), now)
         };
         match self.users().insert(&user).await {
             Ok(()) => {}
@@ -153,7 +153,7 @@ impl<P: Ports> Flows<P> {
         let claim = self.claim_send(&email, Purpose::Login).await?;
         let now = self.now();
         let ticket = LoginTicket {
-            auth_id: random_uuid(self.ports.rng()),
+            auth_id: random_id(self.ports.rng()),
             expires_at: now.plus_secs(self.config.login_request_exp_secs),
         };
         let user = self.users().by_username(username).await?;
@@ -181,9 +181,9 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Opens the link's page: a fresh single-use page token for a pending request.
-    pub async fn open_login_link(&self, link_token: &str) -> Result<LoginPage, SignInRequestError> {
+    pub async fn open_login_link(&self, link_token: &LinkToken) -> Result<LoginPage, SignInRequestError> {
         let requests = self.login_requests();
-        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(SignInRequestError::LinkInvalid)?;
+        let request = requests.by_link_hash(&hash_secret(link_token.expose())).await?.ok_or(SignInRequestError::LinkInvalid)?;
         let page_token = random_b64(self.ports.rng(), 32);
         if !requests.show_page(&request.id, &hash_secret(&page_token), self.now()).await? {
             return Err(SignInRequestError::LinkInvalid);
@@ -198,9 +198,9 @@ impl<P: Ports> Flows<P> {
 
     /// The person's answer on the page: confirms (or denies) the request once. Returns the
     /// platform it was for.
-    pub async fn answer_login_link(&self, link_token: &str, page_token: &str, allow: bool) -> Result<String, SignInRequestError> {
+    pub async fn answer_login_link(&self, link_token: &LinkToken, page_token: &str, allow: bool) -> Result<String, SignInRequestError> {
         let requests = self.login_requests();
-        let request = requests.by_link_hash(&hash_secret(link_token)).await?.ok_or(SignInRequestError::LinkInvalid)?;
+        let request = requests.by_link_hash(&hash_secret(link_token.expose())).await?.ok_or(SignInRequestError::LinkInvalid)?;
         let to = if allow { LoginState::Confirmed } else { LoginState::Denied };
         if !requests.decide(&request.id, &hash_secret(page_token), to, self.now()).await? {
             return Err(SignInRequestError::LinkInvalid);
@@ -209,7 +209,7 @@ impl<P: Ports> Flows<P> {
     }
 
     /// The requester's poll: the session token, once, after the request was confirmed.
-    pub async fn collect_login(&self, auth_id: &str) -> Result<Secret<String>, SignInRequestError> {
+    pub async fn collect_login(&self, auth_id: &LoginRequestId) -> Result<Secret<String>, SignInRequestError> {
         let requests = self.login_requests();
         let request = requests.by_id(auth_id).await?.ok_or(SignInRequestError::LoginNotReady)?;
         if !requests.claim(&request.id, self.now()).await? {
@@ -232,7 +232,7 @@ impl<P: Ports> Flows<P> {
 
     /// Ends one of the account's own sessions; another account's, or an unknown or ended one,
     /// is [`FlowError::SessionNotFound`].
-    pub async fn end_session(&self, user: &User, session_id: &str) -> Result<(), FlowError> {
+    pub async fn end_session(&self, user: &User, session_id: &SessionId) -> Result<(), FlowError> {
         let ended = self.sessions().revoke(&user.id, session_id, LogoutScope::Local, self.now()).await?;
         if ended == 0 {
             return Err(FlowError::SessionNotFound);

@@ -17,7 +17,7 @@
 use super::{Flows, Dialect, FlowError, SignedIn};
 use crate::model::{AuthMethod, FlowState, PkceChallenge, User};
 use crate::ports::{FlowStates as _, Ports, StoreError, Users as _};
-use crate::secret::Secret;
+use crate::secret::{PkceVerifier, Secret};
 use crate::token::{hash_secret, pkce_verifies, random_uuid};
 
 /// How long an auth code may wait for its exchange (upstream's default flow state expiry).
@@ -80,7 +80,7 @@ impl<P: Ports> Flows<P> {
 
     /// GoTrue's `grant_type=pkce`: exchanges an auth code and the verifier of its challenge for
     /// a session. Unknown and already used codes are [`PkceError::FlowStateNotFound`].
-    pub async fn exchange_auth_code(&self, auth_code: &str, verifier: &str, platform: &str) -> Result<SignedIn, PkceError> {
+    pub async fn exchange_auth_code(&self, auth_code: &str, verifier: &PkceVerifier, platform: &str) -> Result<SignedIn, PkceError> {
         let state = self.flow_states().take(&hash_secret(auth_code)).await?.ok_or(PkceError::FlowStateNotFound)?;
         if state.expires_at <= self.now() {
             return Err(PkceError::FlowStateExpired);

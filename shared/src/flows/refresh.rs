@@ -14,11 +14,12 @@
 use super::{Flows, FlowError, SignedIn};
 use crate::model::{Dialect, RefreshToken, Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
+use crate::secret::RefreshSecret;
 use crate::token::{derive_token, digests_match, hash_secret, OpaqueToken};
 
 impl<P: Ports> Flows<P> {
     /// Exchanges a GoTrue refresh token for a new one and the session's current user.
-    pub async fn refresh(&self, presented: &str) -> Result<SignedIn, FlowError> {
+    pub async fn refresh(&self, presented: &RefreshSecret) -> Result<SignedIn, FlowError> {
         self.refresh_within(presented, Dialect::Gotrue, None).await
     }
 
@@ -26,11 +27,11 @@ impl<P: Ports> Flows<P> {
     /// `max_age_secs` (each refresh token is as old as its session's latest refresh).
     pub(super) async fn refresh_within(
         &self,
-        presented: &str,
+        presented: &RefreshSecret,
         dialect: Dialect,
         max_age_secs: Option<i64>,
     ) -> Result<SignedIn, FlowError> {
-        let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
+        let (id, secret) = OpaqueToken::parse(presented.expose()).ok_or(FlowError::RefreshTokenNotFound)?;
         let (token, session, user) = self.live_refresh_token(id, secret, dialect).await?;
         let sessions = self.sessions();
         let now = self.now();
@@ -60,7 +61,7 @@ impl<P: Ports> Flows<P> {
         Ok(SignedIn {
             user,
             session: Session { refreshed_at: now, ..session },
-            refresh_token: successor.token,
+            refresh_token: successor.token.into(),
         })
     }
 
@@ -89,8 +90,8 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Ends the session of a refresh token (graphql-jwt's `revokeToken`); returns when.
-    pub async fn revoke_refresh_token(&self, presented: &str) -> Result<Timestamp, FlowError> {
-        let (id, secret) = OpaqueToken::parse(presented).ok_or(FlowError::RefreshTokenNotFound)?;
+    pub async fn revoke_refresh_token(&self, presented: &RefreshSecret) -> Result<Timestamp, FlowError> {
+        let (id, secret) = OpaqueToken::parse(presented.expose()).ok_or(FlowError::RefreshTokenNotFound)?;
         let (_, session, _) = self.live_refresh_token(id, secret, Dialect::Graphql).await?;
         let now = self.now();
         self.sessions().revoke(&session.user_id, &session.id, crate::model::LogoutScope::Local, now).await?;

@@ -7,8 +7,8 @@
 use super::{Flows, FlowError};
 use crate::model::{AuthMethod, Dialect, RefreshToken, Session, SessionToken, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
-use crate::secret::Secret;
-use crate::token::{random_uuid, OpaqueToken};
+use crate::secret::{RefreshSecret, Secret};
+use crate::token::{random_id, OpaqueToken};
 
 /// Longest platform label kept (User-Agent strings can be long).
 const MAX_PLATFORM_CHARS: usize = 200;
@@ -21,7 +21,7 @@ pub struct SignedIn {
     /// The new session.
     pub session: Session,
     /// The refresh token to hand to the client (only its hash is stored).
-    pub refresh_token: Secret<String>,
+    pub refresh_token: RefreshSecret,
 }
 
 impl<P: Ports> Flows<P> {
@@ -69,13 +69,13 @@ impl<P: Ports> Flows<P> {
         Ok(SignedIn {
             user,
             session,
-            refresh_token: token.token,
+            refresh_token: token.token.into(),
         })
     }
 
     fn new_session(&self, user: &User, method: AuthMethod, platform: &str, dialect: Dialect, now: Timestamp) -> Session {
         Session {
-            id: random_uuid(self.ports.rng()),
+            id: random_id(self.ports.rng()),
             user_id: user.id.clone(),
             platform: platform.chars().take(MAX_PLATFORM_CHARS).collect(),
             method,

@@ -22,8 +22,8 @@ use super::{check_new_password, is_valid_email, normalize_email, Flows, Dialect,
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::password::Verification;
 use crate::ports::{Budgets as _, Codes as _, Ports, Rng as _, StoreError, Users as _};
-use crate::secret::Secret;
-use crate::token::random_uuid;
+use crate::secret::Password;
+use crate::token::random_id;
 
 /// What a sign-up asks for.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub struct SignupRequest<'a> {
     /// The address, as typed.
     pub email: &'a str,
     /// The chosen password.
-    pub password: &'a Secret<String>,
+    pub password: &'a Password,
     /// `user_metadata` (a JSON object).
     pub metadata: serde_json::Value,
     /// What the client called itself, for the session if one starts at once.
@@ -142,7 +142,7 @@ impl<P: Ports> Flows<P> {
                 let user = User {
                     password_hash: Some(hash),
                     email_confirmed_at: matches!(confirm, Confirm::AtOnce { verified: true, .. }).then_some(now),
-                    ..User::new(random_uuid(self.ports.rng()), Some(&email), req.metadata.clone(), now)
+                    ..User::new(random_id(self.ports.rng()), Some(&email), req.metadata.clone(), now)
                 };
                 match (self.users().insert(&user).await, confirm) {
                     (Ok(()), Confirm::AtOnce { sign_in: true, .. }) => {
@@ -187,7 +187,7 @@ impl<P: Ports> Flows<P> {
         if self.config.disable_signup {
             return Err(FlowError::SignupDisabled);
         }
-        let user = User { is_anonymous: true, ..User::new(random_uuid(self.ports.rng()), None, metadata, now) };
+        let user = User { is_anonymous: true, ..User::new(random_id(self.ports.rng()), None, metadata, now) };
         self.users().insert(&user).await?;
         self.start_session(user, AuthMethod::Anonymous, platform, Dialect::Gotrue).await
     }
@@ -208,7 +208,7 @@ impl<P: Ports> Flows<P> {
 
     /// What a new, unconfirmed account for `email` would look like, with a random id.
     fn decoy(&self, email: &str, metadata: serde_json::Value, now: Timestamp) -> User {
-        User::new(random_uuid(self.ports.rng()), Some(email), metadata, now)
+        User::new(random_id(self.ports.rng()), Some(email), metadata, now)
     }
 
     pub(super) fn hash_new_password(&self, password: &str) -> Result<String, FlowError> {

@@ -9,9 +9,9 @@
 
 use super::email_change::CodeUse;
 use super::{normalize_email, Flows, FlowError, SignedIn};
-use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, Timestamp, User};
+use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, SessionId, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, Ports, Sessions as _, Users as _};
-use crate::secret::Secret;
+use crate::secret::{LinkToken, Secret};
 use crate::token::{digests_match, hash_code, hash_secret};
 
 /// What a used code or link gave.
@@ -96,19 +96,19 @@ impl<P: Ports> Flows<P> {
 
     /// Uses the token from an emailed link (GoTrue's `token_hash`) for one of `purposes`, and
     /// signs in, PKCE or not (the token proves the mailbox, as upstream's `POST /verify`).
-    pub async fn verify_link_token(&self, token: &str, purposes: &[Purpose], platform: &str) -> Result<Verified, FlowError> {
+    pub async fn verify_link_token(&self, token: &LinkToken, purposes: &[Purpose], platform: &str) -> Result<Verified, FlowError> {
         self.use_link(token, purposes, platform, false).await
     }
 
     /// Follows an emailed link (GoTrue's `GET /verify`): as [`Flows::verify_link_token`], but
     /// a link mailed with a PKCE challenge gives an auth code instead of a session.
-    pub async fn follow_link(&self, token: &str, purposes: &[Purpose], platform: &str) -> Result<Verified, FlowError> {
+    pub async fn follow_link(&self, token: &LinkToken, purposes: &[Purpose], platform: &str) -> Result<Verified, FlowError> {
         self.use_link(token, purposes, platform, true).await
     }
 
-    async fn use_link(&self, token: &str, purposes: &[Purpose], platform: &str, pkce: bool) -> Result<Verified, FlowError> {
+    async fn use_link(&self, token: &LinkToken, purposes: &[Purpose], platform: &str, pkce: bool) -> Result<Verified, FlowError> {
         let code = self.codes()
-            .by_link_hash(&hash_secret(token))
+            .by_link_hash(&hash_secret(token.expose()))
             .await?
             .filter(|c| purposes.contains(&c.purpose))
             .ok_or(FlowError::CodeInvalid)?;
@@ -144,9 +144,9 @@ impl<P: Ports> Flows<P> {
 
     /// Uses the code's link token for an email change without starting a session (the
     /// passwordless dialect's confirmation page).
-    pub async fn confirm_email_link(&self, token: &str) -> Result<CodeUse, FlowError> {
+    pub async fn confirm_email_link(&self, token: &LinkToken) -> Result<CodeUse, FlowError> {
         let code = self.codes()
-            .by_link_hash(&hash_secret(token))
+            .by_link_hash(&hash_secret(token.expose()))
             .await?
             .filter(|c| matches!(c.purpose, Purpose::EmailChange | Purpose::EmailChangeCurrent))
             .ok_or(FlowError::CodeInvalid)?;
@@ -175,7 +175,7 @@ impl<P: Ports> Flows<P> {
             self.users().set_metadata(&user.id, &empty, now).await?;
             user.user_metadata = empty;
         }
-        self.sessions().revoke(&user.id, "", LogoutScope::Global, now).await?;
+        self.sessions().revoke(&user.id, &SessionId::new(""), LogoutScope::Global, now).await?;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! challenge a code can carry, and the auth code ([`FlowState`]) its link then turns into. Only
 //! hashes of codes and tokens are here; making, mailing and checking them is the flows' job.
 
+use super::id::{CodeId, UserId};
 use super::session::AuthMethod;
 use super::time::Timestamp;
 
@@ -68,9 +69,9 @@ impl Purpose {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneTimeCode {
     /// Random id; also mixed into the code's hash so equal codes hash differently.
-    pub id: String,
+    pub id: CodeId,
     /// The account.
-    pub user_id: String,
+    pub user_id: UserId,
     /// What confirming it does.
     pub purpose: Purpose,
     /// HMAC-SHA256 of the digits (keyed by a server secret), hex.
@@ -154,7 +155,7 @@ pub struct FlowState {
     /// SHA-256 of the auth code, hex.
     pub auth_code_hash: String,
     /// The account the session will be for.
-    pub user_id: String,
+    pub user_id: UserId,
     /// How the session will have been started (the link's purpose).
     pub method: AuthMethod,
     /// What the verifier must answer.

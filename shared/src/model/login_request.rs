@@ -2,6 +2,7 @@
 //! ([`LoginState`]). The session a confirmed request hands out is `session`'s record; the flow
 //! that moves a request along is in `crate::flows`.
 
+use super::id::{LoginRequestId, UserId};
 use super::time::Timestamp;
 
 /// Where an emailed sign-in request stands.
@@ -47,9 +48,9 @@ impl LoginState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoginRequest {
     /// The `auth_id` the requester polls with (UUID v4).
-    pub id: String,
+    pub id: LoginRequestId,
     /// The account asked for.
-    pub user_id: String,
+    pub user_id: UserId,
     /// What the requesting client called itself; shown on the page.
     pub platform: String,
     /// SHA-256 of the link token.

@@ -5,7 +5,7 @@
 //! hashes. Timestamps are unix milliseconds ([`Timestamp`]), taken from the `Clock` port.
 //!
 //! One file per domain concept, each re-exported here so that callers name `crate::model::User`
-//! and never the file: `time` (the timestamp), `user` (the account), `dialect` (the protocols a
+//! and never the file: `time` (the timestamp), `id` (the typed ids of records), `user` (the account), `dialect` (the protocols a
 //! session can be started through), `session` (sessions, their tokens, how they start and which
 //! a logout ends), `code` (one-time codes and emailed links, their purposes, and the PKCE auth
 //! codes their links turn into), `login_request` (passwordless emailed sign-in requests) and
@@ -14,6 +14,7 @@
 
 mod code;
 mod dialect;
+mod id;
 mod login_request;
 mod mail;
 mod session;
@@ -22,6 +23,7 @@ mod user;
 
 pub use code::{FlowState, OneTimeCode, PkceChallenge, PkceMethod, Purpose};
 pub use dialect::Dialect;
+pub use id::{CodeId, LoginRequestId, SessionId, UserId};
 pub use login_request::{LoginRequest, LoginState};
 pub use mail::Mail;
 pub use session::{AuthMethod, LogoutScope, RefreshToken, Session, SessionToken};

@@ -4,6 +4,7 @@
 //! minting and checking tokens is `crate::token`'s.
 
 use super::dialect::Dialect;
+use super::id::{SessionId, UserId};
 use super::time::Timestamp;
 
 /// How a session was started (GoTrue's `amr` method).
@@ -67,9 +68,9 @@ impl AuthMethod {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     /// UUID v4.
-    pub id: String,
+    pub id: SessionId,
     /// The account.
-    pub user_id: String,
+    pub user_id: UserId,
     /// What the client called itself (User-Agent or a dialect's platform name), for the user.
     pub platform: String,
     /// How it was started.
@@ -111,7 +112,7 @@ pub struct RefreshToken {
     /// Public half of the `id.secret` token.
     pub id: String,
     /// The session it refreshes.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// SHA-256 of the secret half, hex.
     pub secret_hash: String,
     /// The token this one replaced, if any.
@@ -129,7 +130,7 @@ pub struct SessionToken {
     /// Public half of the `id.secret` token.
     pub id: String,
     /// The session it authenticates.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// SHA-256 of the secret half, hex.
     pub secret_hash: String,
     /// Issue time.

@@ -2,6 +2,7 @@
 //! address). Sessions and codes that hang off an account have their own files; how an address is
 //! normalised, and who may sign in, are the flows' rules.
 
+use super::id::UserId;
 use super::time::Timestamp;
 
 /// An account. The email is stored trimmed and lower-cased; with the password it is the login
@@ -9,7 +10,7 @@ use super::time::Timestamp;
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// UUID v4, the JWT `sub`.
-    pub id: String,
+    pub id: UserId,
     /// Normalised address (see `flows::normalize_email`); `None` until one is confirmed for a
     /// username account.
     pub email: Option<String>,
@@ -44,7 +45,7 @@ impl User {
     /// A new account with a normalised `email`, if any: unconfirmed, without a password or
     /// username, never signed in. Sign-up decoys are made by this same function, so they look
     /// like real new accounts.
-    pub fn new(id: String, email: Option<&str>, user_metadata: serde_json::Value, now: Timestamp) -> Self {
+    pub fn new(id: UserId, email: Option<&str>, user_metadata: serde_json::Value, now: Timestamp) -> Self {
         User {
             id,
             email: email.map(str::to_string),

@@ -1,7 +1,7 @@
 //! The `Codes` port over `one_time_codes`: tries and use are compare-and-swap updates.
 
 use super::{opt_s, opt_t, s, t, ts, D1Store};
-use portcullis_shared::model::{OneTimeCode, PkceChallenge, PkceMethod, Purpose, Timestamp};
+use portcullis_shared::model::{CodeId, OneTimeCode, PkceChallenge, PkceMethod, Purpose, Timestamp, UserId};
 use portcullis_shared::ports::{Codes, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -9,8 +9,8 @@ use worker::D1PreparedStatement;
 
 #[derive(Deserialize)]
 struct CodeRow {
-    id: String,
-    user_id: String,
+    id: CodeId,
+    user_id: UserId,
     purpose: String,
     code_hash: String,
     link_hash: String,
@@ -71,7 +71,7 @@ impl Codes for D1Store {
         self.batch(statements).await.map(|_| ())
     }
 
-    async fn forfeit_keep(&self, user_id: &str, purpose: Purpose) -> Result<(), StoreError> {
+    async fn forfeit_keep(&self, user_id: &UserId, purpose: Purpose) -> Result<(), StoreError> {
         self.changes(
             "UPDATE one_time_codes SET keeps_password = 0 WHERE user_id = ?1 AND purpose = ?2",
             &[s(user_id), s(purpose.as_str())],
@@ -80,7 +80,7 @@ impl Codes for D1Store {
         .map(|_| ())
     }
 
-    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+    async fn for_user(&self, user_id: &UserId, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
         let sql = format!("SELECT {CODE_COLUMNS} FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2");
         self.first::<CodeRow>(&sql, &[s(user_id), s(purpose.as_str())])
             .await?
@@ -104,7 +104,7 @@ impl Codes for D1Store {
         self.first::<CodeRow>(&sql, &[s(link_hash)]).await?.map(CodeRow::into_code).transpose()
     }
 
-    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
+    async fn take_attempt(&self, id: &CodeId, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
         let changed = self
             .changes(
                 "UPDATE one_time_codes SET attempts = attempts + 1 \
@@ -115,7 +115,7 @@ impl Codes for D1Store {
         Ok(changed == 1)
     }
 
-    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn consume(&self, id: &CodeId, now: Timestamp) -> Result<bool, StoreError> {
         let changed = self
             .changes(
                 "UPDATE one_time_codes SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2",

@@ -2,14 +2,14 @@
 //! so of concurrent exchanges exactly one gets it.
 
 use super::{s, t, ts, D1Store};
-use portcullis_shared::model::{AuthMethod, FlowState, PkceChallenge, PkceMethod};
+use portcullis_shared::model::{AuthMethod, FlowState, PkceChallenge, PkceMethod, UserId};
 use portcullis_shared::ports::{FlowStates, StoreError};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct FlowStateRow {
     auth_code_hash: String,
-    user_id: String,
+    user_id: UserId,
     method: String,
     code_challenge: String,
     code_challenge_method: String,

@@ -1,14 +1,14 @@
 //! The `LoginRequests` port over `login_requests`: every state change is compare-and-swap.
 
 use super::{opt_s, s, t, ts, D1Store};
-use portcullis_shared::model::{LoginRequest, LoginState, Timestamp};
+use portcullis_shared::model::{LoginRequest, LoginRequestId, LoginState, Timestamp, UserId};
 use portcullis_shared::ports::{LoginRequests, StoreError};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct LoginRequestRow {
-    id: String,
-    user_id: String,
+    id: LoginRequestId,
+    user_id: UserId,
     platform: String,
     link_hash: String,
     page_hash: Option<String>,
@@ -55,7 +55,7 @@ impl LoginRequests for D1Store {
         .map(|_| ())
     }
 
-    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError> {
+    async fn by_id(&self, id: &LoginRequestId) -> Result<Option<LoginRequest>, StoreError> {
         let sql = format!("SELECT {LOGIN_REQUEST_COLUMNS} FROM login_requests WHERE id = ?1");
         self.first::<LoginRequestRow>(&sql, &[s(id)]).await?.map(LoginRequestRow::into_request).transpose()
     }
@@ -65,7 +65,7 @@ impl LoginRequests for D1Store {
         self.first::<LoginRequestRow>(&sql, &[s(link_hash)]).await?.map(LoginRequestRow::into_request).transpose()
     }
 
-    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn show_page(&self, id: &LoginRequestId, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
         let changed = self
             .changes(
                 "UPDATE login_requests SET page_hash = ?2 WHERE id = ?1 AND state = 'pending' AND expires_at > ?3",
@@ -75,7 +75,7 @@ impl LoginRequests for D1Store {
         Ok(changed == 1)
     }
 
-    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
+    async fn decide(&self, id: &LoginRequestId, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
         let changed = self
             .changes(
                 "UPDATE login_requests SET state = ?3, page_hash = NULL \
@@ -86,7 +86,7 @@ impl LoginRequests for D1Store {
         Ok(changed == 1)
     }
 
-    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn claim(&self, id: &LoginRequestId, now: Timestamp) -> Result<bool, StoreError> {
         let changed = self
             .changes(
                 "UPDATE login_requests SET state = 'claimed' WHERE id = ?1 AND state = 'confirmed' AND expires_at > ?2",

@@ -73,8 +73,9 @@ pub(crate) fn backend(e: worker::Error) -> StoreError {
     }
 }
 
-pub(crate) fn s(v: &str) -> JsValue {
-    JsValue::from_str(v)
+/// A text binding: any string, or a typed id as its string.
+pub(crate) fn s(v: impl AsRef<str>) -> JsValue {
+    JsValue::from_str(v.as_ref())
 }
 
 pub(crate) fn opt_s(v: Option<&str>) -> JsValue {

@@ -4,15 +4,17 @@
 
 use super::{backend, opt_s, opt_t, s, t, ts, D1Store};
 use super::users::UserRow;
-use portcullis_shared::model::{AuthMethod, Dialect, LogoutScope, RefreshToken, Session, SessionToken, Timestamp, User};
+use portcullis_shared::model::{
+    AuthMethod, Dialect, LogoutScope, RefreshToken, Session, SessionId, SessionToken, Timestamp, User, UserId,
+};
 use portcullis_shared::ports::{Sessions, StoreError};
 use serde::Deserialize;
 use worker::D1PreparedStatement;
 
 #[derive(Deserialize)]
 struct SessionRow {
-    id: String,
-    user_id: String,
+    id: SessionId,
+    user_id: UserId,
     platform: String,
     method: String,
     dialect: Option<String>,
@@ -50,8 +52,8 @@ const SESSION_COLUMNS: &str =
 /// are.
 #[derive(Deserialize)]
 struct SessionUserRow {
-    s_id: String,
-    s_user_id: String,
+    s_id: SessionId,
+    s_user_id: UserId,
     s_platform: String,
     s_method: String,
     s_dialect: Option<String>,
@@ -93,7 +95,7 @@ const SESSION_USER_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.plat
 #[derive(Deserialize)]
 struct TokenRow {
     t_id: String,
-    t_session_id: String,
+    t_session_id: SessionId,
     t_secret_hash: String,
     t_created_at: f64,
     #[serde(default)]
@@ -173,17 +175,17 @@ impl Sessions for D1Store {
         Ok(super::changed(results.first())? > 0)
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1");
         self.first::<SessionRow>(&sql, &[s(id)]).await?.map(SessionRow::into_session).transpose()
     }
 
-    async fn with_user(&self, id: &str) -> Result<Option<(Session, User)>, StoreError> {
+    async fn with_user(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError> {
         let sql = format!("SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1");
         self.first::<SessionUserRow>(&sql, &[s(id)]).await?.map(SessionUserRow::into_parts).transpose()
     }
 
-    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+    async fn list(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL");
         let rows = self.stmt(&sql, &[s(user_id)])?.all().await.map_err(backend)?;
         rows.results::<SessionRow>()
@@ -205,7 +207,7 @@ impl Sessions for D1Store {
         Ok(Some((token, session, user)))
     }
 
-    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
+    async fn touch(&self, id: &SessionId, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE sessions SET last_active_at = ?2 WHERE id = ?1 AND (last_active_at IS NULL OR last_active_at < ?3)",
             &[s(id), t(at), t(unless_since)],
@@ -214,7 +216,7 @@ impl Sessions for D1Store {
         .map(|_| ())
     }
 
-    async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
+    async fn revoke(&self, user_id: &UserId, current: &SessionId, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
         let which = match scope {
             LogoutScope::Local => "AND id = ?2",
             // Always true; keeps ?2 bound so all three statements take the same arguments.

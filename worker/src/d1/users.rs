@@ -1,7 +1,7 @@
 //! The `Users` port over the `users` table.
 
 use super::{opt_s, opt_t, s, t, ts, D1Store};
-use portcullis_shared::model::{Timestamp, User};
+use portcullis_shared::model::{Timestamp, User, UserId};
 use portcullis_shared::ports::{StoreError, Users};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 /// A `users` row, as selected with [`USER_COLUMNS`].
 #[derive(Deserialize)]
 pub(crate) struct UserRow {
-    id: String,
+    id: UserId,
     email: Option<String>,
     username: Option<String>,
     password_hash: Option<String>,
@@ -61,8 +61,8 @@ impl Users for D1Store {
                 opt_s(u.password_hash.as_deref()),
                 opt_t(u.email_confirmed_at),
                 opt_t(u.last_sign_in_at),
-                s(&u.user_metadata.to_string()),
-                s(&u.app_metadata.to_string()),
+                s(u.user_metadata.to_string()),
+                s(u.app_metadata.to_string()),
                 opt_t(u.banned_until),
                 JsValue::from_f64(if u.is_anonymous { 1.0 } else { 0.0 }),
                 opt_t(u.deleted_at),
@@ -79,7 +79,7 @@ impl Users for D1Store {
         self.first::<UserRow>(&sql, &[s(email)]).await?.map(UserRow::into_user).transpose()
     }
 
-    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+    async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
         self.first::<UserRow>(&sql, &[s(id)]).await?.map(UserRow::into_user).transpose()
     }
@@ -91,7 +91,7 @@ impl Users for D1Store {
         self.first::<UserRow>(&sql, &[s(username)]).await?.map(UserRow::into_user).transpose()
     }
 
-    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn confirm_email(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE users SET email_confirmed_at = ?2, is_anonymous = 0, updated_at = ?2 WHERE id = ?1 AND email_confirmed_at IS NULL",
             &[s(id), t(at)],
@@ -100,7 +100,7 @@ impl Users for D1Store {
         .map(|_| ())
     }
 
-    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
             &[s(id), s(hash), t(at)],
@@ -109,7 +109,7 @@ impl Users for D1Store {
         .map(|_| ())
     }
 
-    async fn rehash_password(&self, id: &str, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
+    async fn rehash_password(&self, id: &UserId, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
         let changed = self
             .changes(
                 "UPDATE users SET password_hash = ?3, updated_at = ?4 WHERE id = ?1 AND password_hash = ?2",
@@ -119,7 +119,7 @@ impl Users for D1Store {
         Ok(changed > 0)
     }
 
-    async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn clear_password(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE users SET password_hash = NULL, updated_at = ?2 WHERE id = ?1",
             &[s(id), t(at)],
@@ -128,7 +128,7 @@ impl Users for D1Store {
         .map(|_| ())
     }
 
-    async fn set_email(&self, id: &str, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_email(&self, id: &UserId, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError> {
         let sql = match confirmed {
             true => "UPDATE users SET email = ?2, email_confirmed_at = ?3, is_anonymous = 0, updated_at = ?3 WHERE id = ?1",
             false => "UPDATE users SET email = ?2, email_confirmed_at = NULL, updated_at = ?3 WHERE id = ?1",
@@ -136,16 +136,16 @@ impl Users for D1Store {
         self.changes(sql, &[s(id), s(email), t(at)]).await.map(|_| ())
     }
 
-    async fn set_app_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_app_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE users SET app_metadata = ?2, updated_at = ?3 WHERE id = ?1",
-            &[s(id), s(&metadata.to_string()), t(at)],
+            &[s(id), s(metadata.to_string()), t(at)],
         )
         .await
         .map(|_| ())
     }
 
-    async fn set_banned_until(&self, id: &str, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_banned_until(&self, id: &UserId, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError> {
         self.changes("UPDATE users SET banned_until = ?2, updated_at = ?3 WHERE id = ?1", &[s(id), opt_t(until), t(at)])
             .await
             .map(|_| ())
@@ -175,7 +175,7 @@ impl Users for D1Store {
         Ok((rows.into_iter().map(UserRow::into_user).collect::<Result<_, _>>()?, total))
     }
 
-    async fn soft_delete(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+    async fn soft_delete(&self, id: &UserId, at: Timestamp) -> Result<bool, StoreError> {
         // One batch (atomic): what hangs off the account goes, and the account is emptied.
         let results = self
             .batch(vec![
@@ -193,16 +193,16 @@ impl Users for D1Store {
         Ok(super::changed(results.last())? > 0)
     }
 
-    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
         self.changes(
             "UPDATE users SET user_metadata = ?2, updated_at = ?3 WHERE id = ?1",
-            &[s(id), s(&metadata.to_string()), t(at)],
+            &[s(id), s(metadata.to_string()), t(at)],
         )
         .await
         .map(|_| ())
     }
 
-    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, id: &UserId) -> Result<bool, StoreError> {
         // D1 enforces foreign keys: sessions (with their tokens), codes and sign-in requests
         // go with the account by ON DELETE CASCADE, in this one statement.
         Ok(self.changes("DELETE FROM users WHERE id = ?1", &[s(id)]).await? > 0)

@@ -9,7 +9,7 @@ use crate::dialects::routes::Caller;
 use crate::flows::{Bearer, Claims, Dialect, FlowError, Flows, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::Password;
 use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL};
 use http::StatusCode;
 use md5::{Digest as _, Md5};
@@ -43,7 +43,7 @@ fn signed_in_reply(result: AuthResult) -> Result<Reply, FeathersError> {
 /// The users service's view of an account.
 pub fn user_view(user: &User) -> UserView {
     UserView {
-        id: user.id.clone(),
+        id: user.id.to_string(),
         email: user.email.clone(),
         avatar: user.email.as_deref().map(gravatar),
     }
@@ -60,7 +60,7 @@ fn gravatar(email: &str) -> String {
 #[derive(Deserialize)]
 struct NewUser {
     email: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
 }
 
 async fn create_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
@@ -92,8 +92,8 @@ fn payload(claims: &Claims, issued_at: Option<Timestamp>, expires_at: Option<Tim
         exp: expires_at.map(Timestamp::unix_seconds).unwrap_or_default(),
         aud: text(&claims.aud),
         iss: text(&claims.iss),
-        sub: claims.sub.clone(),
-        jti: text(&claims.jti),
+        sub: claims.sub.to_string(),
+        jti: claims.jti.as_ref().map(ToString::to_string).unwrap_or_default(),
     }
 }
 
@@ -106,7 +106,7 @@ async fn verify_token<P: Ports>(auth: &Flows<P>, token: &str) -> Result<Bearer, 
 fn own_account(call: &ServiceCall<'_>, caller: Caller) -> Result<Bearer, FeathersError> {
     let bearer = caller.session()?;
     let id = call.id.as_deref().unwrap_or("null");
-    match bearer.user.id == id {
+    match bearer.user.id.as_str() == id {
         true => Ok(bearer),
         false => Err(FeathersError::NotYours(id.chars().take(64).collect())),
     }
@@ -120,7 +120,7 @@ fn get_user(bearer: Bearer) -> Result<Reply, FeathersError> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
-    password: Option<Secret<String>>,
+    password: Option<Password>,
 }
 
 async fn patch_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>, bearer: Bearer) -> Result<Reply, FeathersError> {
@@ -144,7 +144,7 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
     match body.strategy.as_deref() {
         Some(LOCAL) => {
             let email = body.email.unwrap_or_default();
-            let password = Secret::new(body.password.unwrap_or_default());
+            let password = Password::new(body.password.unwrap_or_default());
             // Upstream answers a missing field like a wrong one, before any lookup.
             if email.is_empty() || password.expose().is_empty() {
                 return Err(FlowError::InvalidCredentials.into());

@@ -9,7 +9,7 @@ use crate::dialects::{parse_json, platform, query_param, Body};
 use crate::flows::{Bearer, Dialect, Flows, Landing, SignupOutcome, SignupRequest, Updated, UserUpdate};
 use crate::model::{LogoutScope, Purpose};
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::{Password, Secret};
 use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 #[derive(Deserialize)]
 struct SignupBody {
     email: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
     data: Option<Map<String, Value>>,
     phone: Option<String>,
     code_challenge: Option<String>,
@@ -66,7 +66,7 @@ pub(super) fn get_user(bearer: &Bearer) -> Result<Response<Body>, GotrueError> {
 #[derive(Deserialize)]
 struct UserUpdateBody {
     email: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
     data: Option<Map<String, Value>>,
     phone: Option<String>,
     nonce: Option<Secret<String>>,

@@ -10,8 +10,9 @@ use super::errors::GotrueError;
 use super::wire::user_json;
 use crate::dialects::{json_response, parse_json, query_param, Body};
 use crate::flows::{AccountChange, Flows, Ban, LinkKind, LinkRequest, NewAccount, MAX_PER_PAGE};
+use crate::model::UserId;
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::{Password, Secret};
 use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -50,10 +51,10 @@ pub(super) async fn serve<P: Ports>(
     endpoint: Endpoint,
     id: Option<&str>,
 ) -> Result<Response<Body>, GotrueError> {
-    let user_id = || -> Result<&str, GotrueError> {
+    let user_id = || -> Result<UserId, GotrueError> {
         let id = id.unwrap_or_default();
         match uuid::Uuid::parse_str(id) {
-            Ok(_) => Ok(id),
+            Ok(_) => Ok(UserId::new(id)),
             Err(_) => Err(GotrueError::NotFoundBecause("user_id must be an UUID")),
         }
     };
@@ -62,9 +63,9 @@ pub(super) async fn serve<P: Ports>(
         Endpoint::Create => create(auth, req).await,
         Endpoint::GenerateLink => generate_link(auth, req).await,
         Endpoint::Invite => invite(auth, req).await,
-        Endpoint::Get => ok(&user_json(&auth.admin_get_user(user_id()?).await?)),
-        Endpoint::Update => update(auth, req, user_id()?).await,
-        Endpoint::Delete => delete(auth, req, user_id()?).await,
+        Endpoint::Get => ok(&user_json(&auth.admin_get_user(&user_id()?).await?)),
+        Endpoint::Update => update(auth, req, &user_id()?).await,
+        Endpoint::Delete => delete(auth, req, &user_id()?).await,
         Endpoint::OtherOnUser => user_id().and(Err(GotrueError::NotFound)),
         Endpoint::NotFound => Err(GotrueError::NotFound),
     }
@@ -123,7 +124,7 @@ async fn list<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response
 struct AdminUserBody {
     email: Option<String>,
     phone: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
     password_hash: Option<Secret<String>>,
     email_confirm: Option<bool>,
     phone_confirm: Option<bool>,
@@ -224,7 +225,7 @@ async fn create<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Respon
 }
 
 /// `PUT /admin/users/{id}`: the account as changed, bare.
-async fn update<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, GotrueError> {
+async fn update<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &UserId) -> Result<Response<Body>, GotrueError> {
     let body: AdminUserBody = parse_json(req.body())?;
     body.check_supported()?;
     let ban = body.ban()?;
@@ -245,7 +246,7 @@ struct DeleteBody {
 }
 
 /// `DELETE /admin/users/{id}` (body `{should_soft_delete}` optional): `{}`.
-async fn delete<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &str) -> Result<Response<Body>, GotrueError> {
+async fn delete<P: Ports>(auth: &Flows<P>, req: &Request<Body>, id: &UserId) -> Result<Response<Body>, GotrueError> {
     let body: DeleteBody = match req.body().iter().all(u8::is_ascii_whitespace) {
         true => DeleteBody::default(),
         false => parse_json(req.body())?,
@@ -260,7 +261,7 @@ struct GenerateLinkBody {
     kind: Option<String>,
     email: Option<String>,
     new_email: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
     data: Option<Map<String, Value>>,
     redirect_to: Option<String>,
 }

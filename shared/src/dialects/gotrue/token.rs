@@ -6,14 +6,14 @@ use super::wire::{ok, SessionBody};
 use crate::dialects::{parse_json, platform, query_param, Body};
 use crate::flows::{Dialect, FlowError, Flows};
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::{Password, PkceVerifier, RefreshSecret, Secret};
 use http::{Request, Response};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct PasswordGrantBody {
     email: Option<String>,
-    password: Option<Secret<String>>,
+    password: Option<Password>,
     phone: Option<String>,
 }
 
@@ -35,7 +35,7 @@ pub(super) async fn token<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Res
         Some("refresh_token") => {
             let body: RefreshGrantBody = parse_json(req.body())?;
             let token = body.refresh_token.ok_or(GotrueError::Validation("refresh_token required"))?;
-            let s = auth.refresh(token.expose()).await?;
+            let s = auth.refresh(&token).await?;
             ok(&SessionBody::of(auth, &s)?)
         }
         Some("pkce") => {
@@ -48,7 +48,7 @@ pub(super) async fn token<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Res
                 }
                 return Err(GotrueError::Validation("invalid request: both auth code and code verifier should be non-empty"));
             };
-            let s = auth.exchange_auth_code(code.expose(), verifier.expose(), &platform(req.headers())).await?;
+            let s = auth.exchange_auth_code(code.expose(), &verifier, &platform(req.headers())).await?;
             ok(&SessionBody::of(auth, &s)?)
         }
         Some("id_token") => Err(super::unoffered::id_token_grant(req.body())),
@@ -64,11 +64,11 @@ pub(super) fn phone_off(message: &'static str, status: u16) -> GotrueError {
 
 #[derive(Deserialize)]
 struct RefreshGrantBody {
-    refresh_token: Option<Secret<String>>,
+    refresh_token: Option<RefreshSecret>,
 }
 
 #[derive(Deserialize)]
 struct PkceGrantBody {
     auth_code: Option<Secret<String>>,
-    code_verifier: Option<Secret<String>>,
+    code_verifier: Option<PkceVerifier>,
 }

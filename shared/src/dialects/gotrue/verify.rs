@@ -7,7 +7,7 @@ use crate::dialects::{parse_json, platform, query_param, Body};
 use crate::flows::{FlowError, Flows, Verified, PKCE_LINK_PREFIX};
 use crate::model::Purpose;
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::{LinkToken, Secret};
 use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -21,7 +21,7 @@ struct VerifyBody {
     kind: Option<String>,
     email: Option<String>,
     token: Option<Secret<String>>,
-    token_hash: Option<Secret<String>>,
+    token_hash: Option<LinkToken>,
 }
 
 /// The codes a GoTrue verification type may use.
@@ -44,7 +44,7 @@ pub(super) async fn verify<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Re
     let purposes = purposes_of(body.kind.as_deref())?;
     let platform = platform(req.headers());
     let verified = match (&body.token_hash, &body.email, &body.token) {
-        (Some(hash), _, _) => auth.verify_link_token(hash.expose(), purposes, &platform).await?,
+        (Some(hash), _, _) => auth.verify_link_token(hash, purposes, &platform).await?,
         (None, Some(email), Some(token)) => {
             auth.verify_code(email, token.expose(), purposes, &platform).await?
         }
@@ -80,9 +80,9 @@ pub(super) async fn verify_link<P: Ports>(auth: &Flows<P>, req: &Request<Body>) 
     let token = query_param(query, "token");
     let pkce_link = token.as_deref().is_some_and(|t| t.starts_with(PKCE_LINK_PREFIX));
     let result = async {
-        let token = token.as_deref().ok_or(FlowError::CodeInvalid)?;
+        let token = token.clone().map(LinkToken::new).ok_or(FlowError::CodeInvalid)?;
         let purposes = purposes_of(Some(&kind))?;
-        match auth.follow_link(token, purposes, &platform(req.headers())).await? {
+        match auth.follow_link(&token, purposes, &platform(req.headers())).await? {
             Verified::SignedIn(s) => SessionBody::of(auth, &s).map(|b| Followed::Session(b.fragment_pairs())),
             Verified::OtherAddressNext => Ok(Followed::OtherAddressNext),
             Verified::AuthCode(code) => Ok(Followed::AuthCode(code)),

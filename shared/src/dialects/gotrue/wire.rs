@@ -80,10 +80,10 @@ impl<'a> UserBody<'a> {
     pub fn of(u: &'a User) -> Self {
         let email = u.email.as_deref().unwrap_or_default();
         let identity = IdentityBody {
-            identity_id: &u.id,
-            id: &u.id,
-            user_id: &u.id,
-            identity_data: IdentityData { email, email_verified: u.is_confirmed(), phone_verified: false, sub: &u.id },
+            identity_id: u.id.as_str(),
+            id: u.id.as_str(),
+            user_id: u.id.as_str(),
+            identity_data: IdentityData { email, email_verified: u.is_confirmed(), phone_verified: false, sub: u.id.as_str() },
             provider: "email",
             last_sign_in_at: ts(u.last_sign_in_at),
             created_at: u.created_at.to_rfc3339(),
@@ -91,7 +91,7 @@ impl<'a> UserBody<'a> {
             email,
         };
         UserBody {
-            id: &u.id,
+            id: u.id.as_str(),
             aud: "authenticated",
             role: "authenticated",
             email,

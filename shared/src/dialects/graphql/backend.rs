@@ -9,7 +9,7 @@ use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Ob
 use crate::flows::{AccessToken, Claims, Dialect, FlowError, Flows, GraphqlToken, RefreshWindowPassed};
 use crate::model::Timestamp;
 use crate::ports::Ports;
-use crate::secret::Secret;
+use crate::secret::{Password, RefreshSecret};
 use crate::token::TokenError;
 use async_graphql::ID;
 use serde_json::{json, Value};
@@ -22,7 +22,7 @@ pub(super) struct EdgeBackend<P> {
 }
 
 impl<P: Ports + 'static> Backend for EdgeBackend<P> {
-    fn token_auth(&self, username: String, password: Secret<String>) -> LocalFuture<'_, Obtained> {
+    fn token_auth(&self, username: String, password: Password) -> LocalFuture<'_, Obtained> {
         Box::pin(async move {
             let auth = &self.auth;
             let issued = async { auth.graphql_sign_in_token(auth.username_or_email_login(&username, &password, &self.platform).await?) };
@@ -37,7 +37,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
         })
     }
 
-    fn refresh(&self, token: Option<String>, refresh_token: Option<String>) -> LocalFuture<'_, Obtained> {
+    fn refresh(&self, token: Option<String>, refresh_token: Option<RefreshSecret>) -> LocalFuture<'_, Obtained> {
         Box::pin(async move {
             let issued = match (self.auth.config().graphql_long_running_refresh, token, refresh_token) {
                 (false, Some(token), None) => self.auth.graphql_refresh(&token).await.map_err(|e| match e {
@@ -59,7 +59,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
         })
     }
 
-    fn revoke(&self, refresh_token: String) -> LocalFuture<'_, Revoked> {
+    fn revoke(&self, refresh_token: RefreshSecret) -> LocalFuture<'_, Revoked> {
         Box::pin(async move {
             if !self.auth.config().graphql_long_running_refresh {
                 return Err(GraphqlError::Argument("Long-running refresh tokens are off here: there is nothing to revoke"));
@@ -74,7 +74,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
             let token = self.bearer.as_deref().ok_or(GraphqlError::PermissionDenied)?;
             let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e.into()))?.user;
             Ok(Me {
-                id: ID(user.id.clone()),
+                id: ID(user.id.to_string()),
                 username: user.username.clone().or_else(|| user.email.clone()).unwrap_or_default(),
                 email: user.email.clone().unwrap_or_default(),
             })
@@ -131,7 +131,7 @@ fn obtained(issued: GraphqlToken) -> Obtained {
         payload: GenericScalar(payload(&claims, Some(expires_at))),
         refresh_expires_in,
         token,
-        refresh_token: refresh_token.map(|t| t.expose().clone()),
+        refresh_token: refresh_token.map(|t| t.expose().to_string()),
     }
 }
 

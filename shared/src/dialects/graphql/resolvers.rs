@@ -6,7 +6,7 @@
 //! Not here: reading the HTTP request and choosing statuses (`graphql/mod.rs`), and the
 //! backend over the flows with its mapping of flow errors (`graphql/backend.rs`).
 
-use crate::secret::Secret;
+use crate::secret::{Password, RefreshSecret};
 use async_graphql::{
     Context, EmptySubscription, InputValueError, InputValueResult, Object, Scalar, ScalarType, Schema,
     SimpleObject, Value as GqlValue, ID,
@@ -137,10 +137,10 @@ pub(super) type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Graph
 /// What the resolvers need from the world, type-erased (the schema is not generic) and behind
 /// [`SendWrapper`] (async-graphql wants `Send`; storage futures on Workers are not).
 pub(super) trait Backend {
-    fn token_auth(&self, username: String, password: Secret<String>) -> LocalFuture<'_, Obtained>;
+    fn token_auth(&self, username: String, password: Password) -> LocalFuture<'_, Obtained>;
     fn verify(&self, token: String) -> LocalFuture<'_, Verified>;
-    fn refresh(&self, token: Option<String>, refresh_token: Option<String>) -> LocalFuture<'_, Obtained>;
-    fn revoke(&self, refresh_token: String) -> LocalFuture<'_, Revoked>;
+    fn refresh(&self, token: Option<String>, refresh_token: Option<RefreshSecret>) -> LocalFuture<'_, Obtained>;
+    fn revoke(&self, refresh_token: RefreshSecret) -> LocalFuture<'_, Revoked>;
     fn me(&self) -> LocalFuture<'_, Me>;
 }
 
@@ -168,7 +168,7 @@ impl Mutation {
     #[graphql(complexity = "TOKEN_AUTH_COMPLEXITY + child_complexity")]
     async fn token_auth(&self, ctx: &Context<'_>, username: String, password: String) -> async_graphql::Result<Option<Obtained>> {
         let b = backend(ctx)?;
-        Ok(report(ctx, run(async move { b.token_auth(username, Secret::new(password)).await }).await))
+        Ok(report(ctx, run(async move { b.token_auth(username, Password::new(password)).await }).await))
     }
 
     /// The claims of a valid token.
@@ -185,13 +185,13 @@ impl Mutation {
         refresh_token: Option<String>,
     ) -> async_graphql::Result<Option<Obtained>> {
         let b = backend(ctx)?;
-        Ok(report(ctx, run(async move { b.refresh(token, refresh_token).await }).await))
+        Ok(report(ctx, run(async move { b.refresh(token, refresh_token.map(RefreshSecret::new)).await }).await))
     }
 
     /// Ends a long-running refresh token's session.
     async fn revoke_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<Option<Revoked>> {
         let b = backend(ctx)?;
-        Ok(report(ctx, run(async move { b.revoke(refresh_token).await }).await))
+        Ok(report(ctx, run(async move { b.revoke(RefreshSecret::new(refresh_token)).await }).await))
     }
 }
 

@@ -3,7 +3,7 @@
 //! PKCE challenge is checked with the auth codes, in `flow_states`.
 
 use super::support::{code, ensure, err};
-use crate::model::{OneTimeCode, Purpose, Timestamp, User};
+use crate::model::{CodeId, OneTimeCode, Purpose, Timestamp, User};
 use crate::ports::Codes;
 
 pub(super) async fn codes_replace<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
@@ -54,7 +54,7 @@ pub(super) async fn codes_attempts<C: Codes>(codes: &C, user: &User, nonce: &str
     ensure!(!codes.take_attempt(&c.id, now, 3).await.map_err(err)?, "a fourth try of three was allowed");
     let got = codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?.ok_or("code vanished")?;
     ensure!(got.attempts == 3, "attempts {}", got.attempts);
-    ensure!(!codes.take_attempt("no-such-code", now, 3).await.map_err(err)?, "a try on an unknown code");
+    ensure!(!codes.take_attempt(&CodeId::new("no-such-code"), now, 3).await.map_err(err)?, "a try on an unknown code");
     Ok(())
 }
 

@@ -3,13 +3,13 @@
 //! leads to is the flows' business, not this check's.
 
 use super::support::{ensure, err, rotation_user};
-use crate::model::{LoginRequest, LoginState, Timestamp};
+use crate::model::{LoginRequest, LoginRequestId, LoginState, Timestamp};
 use crate::ports::{LoginRequests, Users};
 
 pub(super) async fn login_requests<U: Users, R: LoginRequests>(users: &U, requests: &R, nonce: &str, now: Timestamp) -> Result<(), String> {
     let user = rotation_user(users, nonce, "login", now).await?;
     let request = |id: &str| LoginRequest {
-        id: format!("{id}-{nonce}"),
+        id: LoginRequestId::new(format!("{id}-{nonce}")),
         user_id: user.id.clone(),
         platform: "Contract Phone".into(),
         link_hash: format!("link-{id}-{nonce}"),

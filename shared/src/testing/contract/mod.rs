@@ -16,7 +16,7 @@ mod sessions;
 mod support;
 mod users;
 
-use crate::model::{Timestamp, User};
+use crate::model::{Timestamp, User, UserId};
 use crate::ports::Store;
 use codes::{codes_attempts, codes_consume, codes_pair, codes_recipient, codes_replace};
 use flow_states::flow_states;
@@ -33,7 +33,7 @@ pub type ContractResult = (&'static str, Result<(), String>);
 pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp) -> Vec<ContractResult> {
     let (users, sessions, codes, limits, requests) = (store, store, store, store, store);
     let user = User {
-        id: format!("contract-user-{nonce}"),
+        id: UserId::new(format!("contract-user-{nonce}")),
         email: Some(format!("contract-{nonce}@example.com")),
         username: Some(format!("Contract_{nonce}")),
         password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
@@ -42,7 +42,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         user_metadata: serde_json::json!({"name": "Contract", "n": 1}),
         created_at: now,
         updated_at: now,
-        ..User::new(String::new(), None, serde_json::json!({}), now)
+        ..User::new(UserId::new(""), None, serde_json::json!({}), now)
     };
     vec![
         ("users: insert then read back by email and by id", users_round_trip(users, &user).await),

@@ -4,7 +4,7 @@
 //! Accounts are set up through `Users` but checked in `users`.
 
 use super::support::{ensure, err, refresh, rotation_user, session};
-use crate::model::{LogoutScope, Session, SessionToken, Timestamp, User};
+use crate::model::{LogoutScope, Session, SessionId, SessionToken, Timestamp, User, UserId};
 use crate::ports::{Sessions, StoreError, Users};
 
 pub(super) async fn sessions_start<U: Users, S: Sessions>(
@@ -19,7 +19,7 @@ pub(super) async fn sessions_start<U: Users, S: Sessions>(
     ensure!(sessions.start(&session, &token, None).await.map_err(err)?, "start stored nothing");
     let got = sessions.get(&session.id).await.map_err(err)?;
     ensure!(got.as_ref() == Some(&session), "get returned {got:?}");
-    ensure!(sessions.get("no-such-session").await.map_err(err)?.is_none(), "unknown session found");
+    ensure!(sessions.get(&SessionId::new("no-such-session")).await.map_err(err)?.is_none(), "unknown session found");
     let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
     ensure!(u.last_sign_in_at == Some(session.created_at), "last_sign_in_at {:?}", u.last_sign_in_at);
     let (t, s, u) = sessions.refresh_token(&token.id).await.map_err(err)?.ok_or("refresh_token found nothing")?;
@@ -28,7 +28,7 @@ pub(super) async fn sessions_start<U: Users, S: Sessions>(
     let (s, u) = sessions.with_user(&session.id).await.map_err(err)?.ok_or("with_user found nothing")?;
     ensure!(s == session && u.id == user.id, "with_user returned {s:?} of {:?}", u.id);
     ensure!(u.last_sign_in_at == Some(session.created_at), "with_user's user is stale: {:?}", u.last_sign_in_at);
-    ensure!(sessions.with_user("no-such-session").await.map_err(err)?.is_none(), "with_user found an unknown session");
+    ensure!(sessions.with_user(&SessionId::new("no-such-session")).await.map_err(err)?.is_none(), "with_user found an unknown session");
     Ok(())
 }
 
@@ -59,7 +59,7 @@ pub(super) async fn sessions_start_guarded<U: Users, S: Sessions>(
 pub(super) async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
     // Sessions need their user; reuse the contract user created by the first check.
     let owner = User {
-        id: format!("contract-user-{nonce}"),
+        id: UserId::new(format!("contract-user-{nonce}")),
         email: None,
         username: None,
         password_hash: None,
@@ -68,7 +68,7 @@ pub(super) async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now:
         user_metadata: serde_json::json!({}),
         created_at: now,
         updated_at: now,
-        ..User::new(String::new(), None, serde_json::json!({}), now)
+        ..User::new(UserId::new(""), None, serde_json::json!({}), now)
     };
     let s = session(&owner, &format!("contract-rot-{nonce}"), now);
     let parent = refresh(&s, &format!("contract-rt-p-{nonce}"), None, now);
@@ -87,15 +87,15 @@ pub(super) async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now:
     Ok(())
 }
 
-async fn live<S: Sessions>(sessions: &S, id: String) -> Result<bool, StoreError> {
+async fn live<S: Sessions>(sessions: &S, id: SessionId) -> Result<bool, StoreError> {
     Ok(sessions.get(&id).await?.is_some_and(|s| s.is_active()))
 }
 
 pub(super) async fn sessions_revoke<U: Users, S: Sessions>(users: &U, sessions: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
     let user = rotation_user(users, nonce, "revoke", now).await?;
-    let ids: Vec<String> = (0..4).map(|i| format!("contract-rv{i}-{nonce}")).collect();
+    let ids: Vec<SessionId> = (0..4).map(|i| SessionId::new(format!("contract-rv{i}-{nonce}"))).collect();
     for id in &ids {
-        let s = session(&user, id, now);
+        let s = session(&user, id.as_str(), now);
         ensure!(sessions.start(&s, &refresh(&s, &format!("{id}-rt"), None, now), None).await.map_err(err)?, "start stored nothing");
     }
     let at = now.plus_secs(1);
@@ -107,7 +107,7 @@ pub(super) async fn sessions_revoke<U: Users, S: Sessions>(users: &U, sessions: 
     ensure!(!live(sessions, ids[3].clone()).await.map_err(err)?, "others left one alive");
     ensure!(sessions.revoke(&user.id, &ids[1], LogoutScope::Global, at).await.map_err(err)? == 1, "global ended other than the last");
     ensure!(!live(sessions, ids[1].clone()).await.map_err(err)?, "global left the current session");
-    let stranger = sessions.revoke("someone-else", &ids[2], LogoutScope::Global, at).await.map_err(err)?;
+    let stranger = sessions.revoke(&UserId::new("someone-else"), &ids[2], LogoutScope::Global, at).await.map_err(err)?;
     ensure!(stranger == 0, "another user's logout ended {stranger} sessions");
     Ok(())
 }
@@ -128,7 +128,7 @@ pub(super) async fn sessions_tokens<U: Users, S: Sessions>(users: &U, sessions: 
     let (t, s, u) = sessions.session_token(&token.id).await.map_err(err)?.ok_or("session_token found nothing")?;
     ensure!(t == token && s == a && u.id == user.id, "session_token returned {t:?} with {s:?} of {:?}", u.id);
     ensure!(sessions.session_token("no-such-token").await.map_err(err)?.is_none(), "an unknown session token was found");
-    let mut listed: Vec<String> = sessions.list(&user.id).await.map_err(err)?.into_iter().map(|s| s.id).collect();
+    let mut listed: Vec<SessionId> = sessions.list(&user.id).await.map_err(err)?.into_iter().map(|s| s.id).collect();
     listed.sort();
     ensure!(listed == vec![a.id.clone(), b.id.clone()], "list returned {listed:?}");
     sessions.revoke(&user.id, &b.id, LogoutScope::Local, now).await.map_err(err)?;

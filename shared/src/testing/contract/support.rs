@@ -2,7 +2,7 @@
 //! builders for the records the checks store (a session, a refresh token, a code, an extra
 //! account). No check lives here.
 
-use crate::model::{AuthMethod, Dialect, OneTimeCode, Purpose, RefreshToken, Session, Timestamp, User};
+use crate::model::{AuthMethod, CodeId, Dialect, OneTimeCode, Purpose, RefreshToken, Session, SessionId, Timestamp, User, UserId};
 use crate::ports::{StoreError, Users};
 
 macro_rules! ensure {
@@ -21,7 +21,7 @@ pub(super) fn err(e: StoreError) -> String {
 pub(super) fn session(user: &User, id: &str, at: Timestamp) -> Session {
     Session {
         dialect: Some(Dialect::Feathers),
-        id: id.into(),
+        id: SessionId::new(id),
         user_id: user.id.clone(),
         platform: "Contract/1.0 (Ünïcode)".into(),
         method: AuthMethod::Password,
@@ -45,7 +45,7 @@ pub(super) fn refresh(session: &Session, id: &str, parent: Option<&str>, at: Tim
 
 pub(super) async fn rotation_user<U: Users>(users: &U, nonce: &str, tag: &str, now: Timestamp) -> Result<User, String> {
     let user = User {
-        id: format!("contract-{tag}-{nonce}"),
+        id: UserId::new(format!("contract-{tag}-{nonce}")),
         email: Some(format!("contract-{tag}-{nonce}@example.com")),
         username: None,
         password_hash: None,
@@ -54,7 +54,7 @@ pub(super) async fn rotation_user<U: Users>(users: &U, nonce: &str, tag: &str, n
         user_metadata: serde_json::json!({}),
         created_at: now,
         updated_at: now,
-        ..User::new(String::new(), None, serde_json::json!({}), now)
+        ..User::new(UserId::new(""), None, serde_json::json!({}), now)
     };
     users.insert(&user).await.map_err(err)?;
     Ok(user)
@@ -64,7 +64,7 @@ pub(super) fn code(user: &User, id: &str, link: &str, now: Timestamp) -> OneTime
     OneTimeCode {
         keeps_attempt: true,
         pair_id: None,
-        id: id.into(),
+        id: CodeId::new(id),
         user_id: user.id.clone(),
         purpose: Purpose::Signup,
         code_hash: "c".repeat(64),

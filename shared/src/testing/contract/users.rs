@@ -4,7 +4,7 @@
 //! must do is checked in their own files, even where a check needs an account.
 
 use super::support::{code, ensure, err, refresh, rotation_user, session};
-use crate::model::{AuthMethod, Dialect, Purpose, RefreshToken, Session, Timestamp, User};
+use crate::model::{AuthMethod, Dialect, Purpose, RefreshToken, Session, SessionId, Timestamp, User, UserId};
 use crate::ports::{Codes, Sessions, StoreError, Users};
 
 pub(super) async fn users_round_trip<U: Users>(users: &U, user: &User) -> Result<(), String> {
@@ -19,7 +19,7 @@ pub(super) async fn users_round_trip<U: Users>(users: &U, user: &User) -> Result
 }
 
 pub(super) async fn users_conflict<U: Users>(users: &U, user: &User, nonce: &str) -> Result<(), String> {
-    let twin = User { id: format!("contract-twin-{nonce}"), username: None, ..user.clone() };
+    let twin = User { id: UserId::new(format!("contract-twin-{nonce}")), username: None, ..user.clone() };
     match users.insert(&twin).await {
         Err(StoreError::Conflict("email")) => {}
         other => return Err(format!("expected Conflict(\"email\"), got {other:?}")),
@@ -27,7 +27,7 @@ pub(super) async fn users_conflict<U: Users>(users: &U, user: &User, nonce: &str
     ensure!(users.by_id(&twin.id).await.map_err(err)?.is_none(), "the twin was stored");
     // Usernames are unique regardless of case; accounts without an address do not collide.
     let namesake = User {
-        id: format!("contract-namesake-{nonce}"),
+        id: UserId::new(format!("contract-namesake-{nonce}")),
         email: None,
         username: user.username.as_ref().map(|n| n.to_uppercase()),
         ..user.clone()
@@ -37,7 +37,7 @@ pub(super) async fn users_conflict<U: Users>(users: &U, user: &User, nonce: &str
         other => return Err(format!("expected Conflict(\"username\"), got {other:?}")),
     }
     for i in 0..2 {
-        let anonymous = User { id: format!("contract-noaddr{i}-{nonce}"), email: None, username: None, ..user.clone() };
+        let anonymous = User { id: UserId::new(format!("contract-noaddr{i}-{nonce}")), email: None, username: None, ..user.clone() };
         users.insert(&anonymous).await.map_err(|e| format!("a second account without an address: {e}"))?;
     }
     let found = users.by_username(&format!("contract_{nonce}").to_uppercase()).await.map_err(err)?;
@@ -107,7 +107,7 @@ pub(super) async fn users_delete<U: Users, S: Sessions, C: Codes>(
     ensure!(sessions.refresh_token(&t.id).await.map_err(err)?.is_none(), "its refresh token is still there");
     ensure!(codes.for_user(&user.id, Purpose::Signup).await.map_err(err)?.is_none(), "its code is still there");
     ensure!(!users.delete(&user.id).await.map_err(err)?, "a second delete returned true");
-    let again = User { id: format!("contract-del-again-{nonce}"), ..user.clone() };
+    let again = User { id: UserId::new(format!("contract-del-again-{nonce}")), ..user.clone() };
     users.insert(&again).await.map_err(|e| format!("the freed address could not be used again: {e}"))?;
     Ok(())
 }
@@ -118,13 +118,13 @@ pub(super) async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now
     let mut made = Vec::new();
     for i in 0..3 {
         let u = User {
-            id: format!("contract-page{i}-{nonce}"),
+            id: UserId::new(format!("contract-page{i}-{nonce}")),
             email: Some(format!("contract-page{i}-{nonce}@example.com")),
             username: Some(format!("Page{i}_{nonce}")),
             password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
             is_anonymous: i == 1,
             app_metadata: serde_json::json!({"plan": i}),
-            ..User::new(String::new(), None, serde_json::json!({"i": i}), Timestamp(future.0 + i64::from(i)))
+            ..User::new(UserId::new(""), None, serde_json::json!({"i": i}), Timestamp(future.0 + i64::from(i)))
         };
         store.insert(&u).await.map_err(|e| format!("insert {i}: {e}"))?;
         made.push(u);
@@ -156,7 +156,7 @@ pub(super) async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now
     ensure!(got.banned_until.is_none(), "the ban was not lifted");
 
     let session = Session {
-        id: format!("contract-soft-s-{nonce}"),
+        id: SessionId::new(format!("contract-soft-s-{nonce}")),
         user_id: u.id.clone(),
         platform: "contract".into(),
         method: AuthMethod::Password,
@@ -179,7 +179,7 @@ pub(super) async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now
     store.set_banned_until(&u.id, Some(now), now).await.map_err(err)?;
     ensure!(store.start(&session, &token, None).await.map_err(err)?, "the session did not start once the ban ended");
     ensure!(store.soft_delete(&u.id, now).await.map_err(err)?, "soft_delete said no account");
-    let late = Session { id: format!("contract-soft-late-{nonce}"), ..session.clone() };
+    let late = Session { id: SessionId::new(format!("contract-soft-late-{nonce}")), ..session.clone() };
     let late_token = RefreshToken { id: format!("contract-soft-late-t-{nonce}"), session_id: late.id.clone(), ..token.clone() };
     ensure!(!store.start(&late, &late_token, None).await.map_err(err)?, "a session started for a soft-deleted account");
     let gone = store.by_id(&u.id).await.map_err(err)?.ok_or("a soft-deleted account is kept")?;
@@ -190,9 +190,9 @@ pub(super) async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now
     ensure!(gone.user_metadata == serde_json::json!({}) && gone.app_metadata == serde_json::json!({}), "metadata kept: {gone:?}");
     ensure!(store.get(&session.id).await.map_err(err)?.is_none(), "its session outlived it");
     ensure!(store.refresh_token(&token.id).await.map_err(err)?.is_none(), "its refresh token outlived it");
-    let reuse = User { id: format!("contract-reuse-{nonce}"), ..made[0].clone() };
+    let reuse = User { id: UserId::new(format!("contract-reuse-{nonce}")), ..made[0].clone() };
     let reuse = User { email: Some(moved.clone()), username: u.username.clone(), ..reuse };
     store.insert(&reuse).await.map_err(|e| format!("the address and username are not free again: {e}"))?;
-    ensure!(!store.soft_delete(&format!("no-such-{nonce}"), now).await.map_err(err)?, "soft-deleted an unknown account");
+    ensure!(!store.soft_delete(&UserId::new(format!("no-such-{nonce}")), now).await.map_err(err)?, "soft-deleted an unknown account");
     Ok(())
 }

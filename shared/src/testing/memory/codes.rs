@@ -2,7 +2,7 @@
 //! are `flow_states`'.
 
 use super::MemoryStore;
-use crate::model::{OneTimeCode, Purpose, Timestamp};
+use crate::model::{CodeId, OneTimeCode, Purpose, Timestamp, UserId};
 use crate::ports::{Codes, StoreError};
 
 impl Codes for MemoryStore {
@@ -18,21 +18,21 @@ impl Codes for MemoryStore {
         Codes::put(self, b).await
     }
 
-    async fn forfeit_keep(&self, user_id: &str, purpose: Purpose) -> Result<(), StoreError> {
+    async fn forfeit_keep(&self, user_id: &UserId, purpose: Purpose) -> Result<(), StoreError> {
         for c in self.codes.borrow_mut().values_mut() {
-            if c.user_id == user_id && c.purpose == purpose {
+            if &c.user_id == user_id && c.purpose == purpose {
                 c.keeps_attempt = false;
             }
         }
         Ok(())
     }
 
-    async fn for_user(&self, user_id: &str, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
+    async fn for_user(&self, user_id: &UserId, purpose: Purpose) -> Result<Option<OneTimeCode>, StoreError> {
         Ok(self
             .codes
             .borrow()
             .values()
-            .find(|c| c.user_id == user_id && c.purpose == purpose)
+            .find(|c| &c.user_id == user_id && c.purpose == purpose)
             .cloned())
     }
 
@@ -50,7 +50,7 @@ impl Codes for MemoryStore {
         Ok(self.codes.borrow().values().find(|c| c.link_hash == link_hash).cloned())
     }
 
-    async fn take_attempt(&self, id: &str, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
+    async fn take_attempt(&self, id: &CodeId, now: Timestamp, max_attempts: u32) -> Result<bool, StoreError> {
         let mut codes = self.codes.borrow_mut();
         match codes.get_mut(id) {
             Some(c) if c.used_at.is_none() && c.expires_at > now && c.attempts < max_attempts => {
@@ -61,7 +61,7 @@ impl Codes for MemoryStore {
         }
     }
 
-    async fn consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn consume(&self, id: &CodeId, now: Timestamp) -> Result<bool, StoreError> {
         let mut codes = self.codes.borrow_mut();
         match codes.get_mut(id) {
             Some(c) if c.used_at.is_none() && c.expires_at > now => {

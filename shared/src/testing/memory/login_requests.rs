@@ -3,7 +3,7 @@
 //! `sessions`.
 
 use super::MemoryStore;
-use crate::model::{LoginRequest, LoginState, Timestamp};
+use crate::model::{LoginRequest, LoginRequestId, LoginState, Timestamp};
 use crate::ports::{LoginRequests, StoreError};
 
 impl LoginRequests for MemoryStore {
@@ -12,7 +12,7 @@ impl LoginRequests for MemoryStore {
         Ok(())
     }
 
-    async fn by_id(&self, id: &str) -> Result<Option<LoginRequest>, StoreError> {
+    async fn by_id(&self, id: &LoginRequestId) -> Result<Option<LoginRequest>, StoreError> {
         Ok(self.login_requests.borrow().get(id).cloned())
     }
 
@@ -20,7 +20,7 @@ impl LoginRequests for MemoryStore {
         Ok(self.login_requests.borrow().values().find(|r| r.link_hash == link_hash).cloned())
     }
 
-    async fn show_page(&self, id: &str, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn show_page(&self, id: &LoginRequestId, page_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
         match self.login_requests.borrow_mut().get_mut(id) {
             Some(r) if r.state == LoginState::Pending && r.expires_at > now => {
                 r.page_hash = Some(page_hash.to_string());
@@ -30,7 +30,7 @@ impl LoginRequests for MemoryStore {
         }
     }
 
-    async fn decide(&self, id: &str, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
+    async fn decide(&self, id: &LoginRequestId, page_hash: &str, to: LoginState, now: Timestamp) -> Result<bool, StoreError> {
         match self.login_requests.borrow_mut().get_mut(id) {
             Some(r) if r.state == LoginState::Pending
                 && r.expires_at > now
@@ -44,7 +44,7 @@ impl LoginRequests for MemoryStore {
         }
     }
 
-    async fn claim(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn claim(&self, id: &LoginRequestId, now: Timestamp) -> Result<bool, StoreError> {
         match self.login_requests.borrow_mut().get_mut(id) {
             Some(r) if r.state == LoginState::Confirmed && r.expires_at > now => {
                 r.state = LoginState::Claimed;

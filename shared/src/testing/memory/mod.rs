@@ -14,7 +14,8 @@ mod sessions;
 mod users;
 
 use crate::model::{
-    FlowState, LoginRequest, OneTimeCode, Purpose, RefreshToken, Session, SessionToken, Timestamp, User,
+    CodeId, FlowState, LoginRequest, LoginRequestId, OneTimeCode, Purpose, RefreshToken, Session, SessionId,
+    SessionToken, Timestamp, User, UserId,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -28,13 +29,13 @@ thread_local! {
 /// Accounts, sessions, refresh tokens and codes in hash maps.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    users: RefCell<HashMap<String, User>>,
-    sessions: RefCell<HashMap<String, Session>>,
+    users: RefCell<HashMap<UserId, User>>,
+    sessions: RefCell<HashMap<SessionId, Session>>,
     refresh_tokens: RefCell<HashMap<String, RefreshToken>>,
-    codes: RefCell<HashMap<String, OneTimeCode>>,
+    codes: RefCell<HashMap<CodeId, OneTimeCode>>,
     send_limits: RefCell<HashMap<(String, Purpose), Timestamp>>,
     session_tokens: RefCell<HashMap<String, SessionToken>>,
-    login_requests: RefCell<HashMap<String, LoginRequest>>,
+    login_requests: RefCell<HashMap<LoginRequestId, LoginRequest>>,
     stale_reads: RefCell<Vec<User>>,
     budgets: RefCell<HashMap<String, (Timestamp, u32)>>,
     flow_states: RefCell<HashMap<String, FlowState>>,

@@ -3,7 +3,7 @@
 //! done in `users`.
 
 use super::MemoryStore;
-use crate::model::{LogoutScope, RefreshToken, Session, SessionToken, Timestamp, User};
+use crate::model::{LogoutScope, RefreshToken, Session, SessionId, SessionToken, Timestamp, User, UserId};
 use crate::ports::{Sessions, StoreError};
 
 impl MemoryStore {
@@ -46,12 +46,12 @@ impl Sessions for MemoryStore {
         Ok(true)
     }
 
-    async fn list(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+    async fn list(&self, user_id: &UserId) -> Result<Vec<Session>, StoreError> {
         Ok(self
             .sessions
             .borrow()
             .values()
-            .filter(|s| s.user_id == user_id && s.is_active())
+            .filter(|s| &s.user_id == user_id && s.is_active())
             .cloned()
             .collect())
     }
@@ -61,7 +61,7 @@ impl Sessions for MemoryStore {
         Ok(self.with_user(&token.session_id).await?.map(|(s, u)| (token, s, u)))
     }
 
-    async fn touch(&self, id: &str, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
+    async fn touch(&self, id: &SessionId, at: Timestamp, unless_since: Timestamp) -> Result<(), StoreError> {
         if let Some(s) = self.sessions.borrow_mut().get_mut(id) {
             if s.last_active_at < unless_since {
                 s.last_active_at = at;
@@ -70,30 +70,30 @@ impl Sessions for MemoryStore {
         Ok(())
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         Ok(self.sessions.borrow().get(id).cloned())
     }
 
-    async fn with_user(&self, id: &str) -> Result<Option<(Session, User)>, StoreError> {
+    async fn with_user(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError> {
         let Some(session) = self.sessions.borrow().get(id).cloned() else { return Ok(None) };
         Ok(self.users.borrow().get(&session.user_id).cloned().map(|u| (session, u)))
     }
 
-    async fn revoke(&self, user_id: &str, current: &str, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
+    async fn revoke(&self, user_id: &UserId, current: &SessionId, scope: LogoutScope, at: Timestamp) -> Result<usize, StoreError> {
         let mut n = 0;
         for s in self.sessions.borrow_mut().values_mut() {
             let named = match scope {
-                LogoutScope::Local => s.id == current,
+                LogoutScope::Local => &s.id == current,
                 LogoutScope::Global => true,
-                LogoutScope::Others => s.id != current,
+                LogoutScope::Others => &s.id != current,
             };
-            if s.user_id == user_id && named && s.revoked_at.is_none() {
+            if &s.user_id == user_id && named && s.revoked_at.is_none() {
                 s.revoked_at = Some(at);
                 n += 1;
             }
         }
         if scope != LogoutScope::Local {
-            self.flow_states.borrow_mut().retain(|_, f| f.user_id != user_id);
+            self.flow_states.borrow_mut().retain(|_, f| &f.user_id != user_id);
         }
         Ok(n)
     }

@@ -3,7 +3,7 @@
 //! own ports' files.
 
 use super::{MemoryStore, BEFORE_CLEAR_PASSWORD};
-use crate::model::{Timestamp, User};
+use crate::model::{Timestamp, User, UserId};
 use crate::ports::{StoreError, Users};
 
 impl Users for MemoryStore {
@@ -27,7 +27,7 @@ impl Users for MemoryStore {
         Ok(self.users.borrow().values().find(|u| u.has_email(email)).cloned())
     }
 
-    async fn by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+    async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(self.users.borrow().get(id).cloned())
     }
 
@@ -41,7 +41,7 @@ impl Users for MemoryStore {
             .cloned())
     }
 
-    async fn confirm_email(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn confirm_email(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError> {
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             if u.email_confirmed_at.is_none() {
                 u.email_confirmed_at = Some(at);
@@ -52,7 +52,7 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn set_password_hash(&self, id: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp) -> Result<(), StoreError> {
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             u.password_hash = Some(hash.to_string());
             u.updated_at = at;
@@ -60,7 +60,7 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn rehash_password(&self, id: &str, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
+    async fn rehash_password(&self, id: &UserId, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
         match self.users.borrow_mut().get_mut(id) {
             Some(u) if u.password_hash.as_deref() == Some(old) => {
                 u.password_hash = Some(new.to_string());
@@ -71,7 +71,7 @@ impl Users for MemoryStore {
         }
     }
 
-    async fn clear_password(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn clear_password(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError> {
         if let Some(hook) = BEFORE_CLEAR_PASSWORD.with(|h| h.borrow_mut().take()) {
             hook();
         }
@@ -82,9 +82,9 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn set_email(&self, id: &str, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_email(&self, id: &UserId, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError> {
         let mut users = self.users.borrow_mut();
-        if users.values().any(|u| u.has_email(email) && u.id != id) {
+        if users.values().any(|u| u.has_email(email) && &u.id != id) {
             return Err(StoreError::Conflict("email"));
         }
         if let Some(u) = users.get_mut(id) {
@@ -96,7 +96,7 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn set_app_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_app_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             u.app_metadata = metadata.clone();
             u.updated_at = at;
@@ -104,7 +104,7 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn set_banned_until(&self, id: &str, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_banned_until(&self, id: &UserId, until: Option<Timestamp>, at: Timestamp) -> Result<(), StoreError> {
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             u.banned_until = until;
             u.updated_at = at;
@@ -120,7 +120,7 @@ impl Users for MemoryStore {
         Ok((all.into_iter().skip(start).take(limit as usize).collect(), total))
     }
 
-    async fn soft_delete(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+    async fn soft_delete(&self, id: &UserId, at: Timestamp) -> Result<bool, StoreError> {
         let Some(mut user) = self.users.borrow().get(id).cloned() else {
             return Ok(false);
         };
@@ -132,11 +132,11 @@ impl Users for MemoryStore {
         user.app_metadata = serde_json::json!({});
         user.deleted_at = user.deleted_at.or(Some(at));
         user.updated_at = at;
-        self.users.borrow_mut().insert(id.to_string(), user);
+        self.users.borrow_mut().insert(id.clone(), user);
         Ok(true)
     }
 
-    async fn set_metadata(&self, id: &str, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
+    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             u.user_metadata = metadata.clone();
             u.updated_at = at;
@@ -144,7 +144,7 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, id: &UserId) -> Result<bool, StoreError> {
         let Some(_) = self.users.borrow_mut().remove(id) else {
             return Ok(false);
         };
@@ -156,13 +156,13 @@ impl Users for MemoryStore {
 impl MemoryStore {
     /// Removes what hangs off an account: sessions and their tokens, codes, sign-in requests,
     /// auth codes.
-    fn remove_dependents(&self, id: &str) {
+    fn remove_dependents(&self, id: &UserId) {
         let mut sessions = self.sessions.borrow_mut();
-        sessions.retain(|_, s| s.user_id != id);
+        sessions.retain(|_, s| &s.user_id != id);
         self.refresh_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
         self.session_tokens.borrow_mut().retain(|_, t| sessions.contains_key(&t.session_id));
-        self.codes.borrow_mut().retain(|_, c| c.user_id != id);
-        self.login_requests.borrow_mut().retain(|_, r| r.user_id != id);
-        self.flow_states.borrow_mut().retain(|_, f| f.user_id != id);
+        self.codes.borrow_mut().retain(|_, c| &c.user_id != id);
+        self.login_requests.borrow_mut().retain(|_, r| &r.user_id != id);
+        self.flow_states.borrow_mut().retain(|_, f| &f.user_id != id);
     }
 }
