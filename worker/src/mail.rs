@@ -9,7 +9,7 @@
 
 use crate::config::{SmtpConfig, SmtpTls};
 use crate::smtp::{Smtp, SmtpError};
-use crate::{CryptoRng, JsClock};
+use crate::runtime::{CryptoRng, JsClock};
 use mail_builder::MessageBuilder;
 use portcullis_shared::model::Mail;
 use portcullis_shared::ports::Clock as _;

@@ -11,7 +11,9 @@
 //! connection costs no memory), runs the heartbeat on the object's alarm, and deletes the
 //! object's storage when the connection closes.
 
-use crate::{edge_app, read_bounded, CryptoRng, JsClock};
+use crate::edge::{edge_app, misconfigured};
+use crate::convert::read_bounded;
+use crate::runtime::{CryptoRng, JsClock};
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::ports::Clock;
 use portcullis_shared::realtime::connection::new_sid;
@@ -174,7 +176,7 @@ impl SocketConnection {
     /// A new connection: stores it, sets the heartbeat, and answers the handshake.
     async fn open(&self, sid: String, client: &str, platform: &str, transport: Transport) -> Result<Response> {
         let Some(app) = edge_app(&self.env) else {
-            return crate::misconfigured();
+            return misconfigured();
         };
         let config = app.auth().config();
         let heartbeat = Heartbeat {

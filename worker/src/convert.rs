@@ -1,0 +1,84 @@
+//! Converting between workerd's requests and responses and the `http` types the app speaks,
+//! reading bodies chunk by chunk within the app's limit.
+
+use worker::{Headers, Method, Request, Response, Result};
+
+/// Most body bytes read from a client, declared or chunked: past the app's limit the rest is
+/// read (and dropped) up to here, so a client that is still sending sees the 413 instead of a
+/// reset connection, then reading stops.
+const READ_LIMIT: usize = 1 << 20;
+
+/// Converts the workerd request. The body is read chunk by chunk, keeping at most one byte
+/// over the app's limit (enough for it to answer 413), and never more than [`READ_LIMIT`]
+/// bytes in all. A header the `http` crate cannot hold (a name with byte 0xff, say) is dropped
+/// and the request marked, so the app answers 400 in the dialect's shape.
+pub async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
+    let mut builder = http::Request::builder()
+        .method(req.method().as_ref())
+        .uri(req.url()?.as_str());
+    let mut malformed = false;
+    for (name, value) in req.headers().entries() {
+        // Only this adapter sets the marker.
+        if name.eq_ignore_ascii_case(MALFORMED_HEADER) {
+            continue;
+        }
+        match (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value)) {
+            (Ok(name), Ok(value)) => builder = builder.header(name, value),
+            _ => malformed = true,
+        }
+    }
+    if malformed {
+        builder = builder.header(MALFORMED_HEADER, "1");
+    }
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let body = match req.method() {
+        Method::Get | Method::Head | Method::Options => Vec::new(),
+        _ if declared > READ_LIMIT as u64 => Vec::new(),
+        _ => read_bounded(&mut req, portcullis_shared::app::MAX_BODY_BYTES + 1, READ_LIMIT).await?,
+    };
+    builder.body(body).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// The request marker for a header that could not be converted (see [`to_http`]).
+const MALFORMED_HEADER: &str = portcullis_shared::app::MALFORMED_HEADER_MARK;
+
+/// At most `keep` bytes of the body, reading no more than `stop_after` (so a caller that
+/// keeps one byte over its limit can tell an oversized body).
+pub async fn read_bounded(req: &mut Request, keep: usize, stop_after: usize) -> Result<Vec<u8>> {
+    use futures_core::Stream;
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut body = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await {
+        let chunk = chunk?;
+        seen += chunk.len();
+        let room = keep.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if seen > stop_after {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Converts the app's response for workerd (header values that are not text are dropped).
+pub fn from_http(res: http::Response<Vec<u8>>) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in res.headers() {
+        if let Ok(v) = value.to_str() {
+            headers.append(name.as_str(), v)?;
+        }
+    }
+    let status = res.status().as_u16();
+    Ok(Response::from_bytes(res.into_body())?
+        .with_status(status)
+        .with_headers(headers))
+}

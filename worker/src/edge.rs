@@ -1,0 +1,81 @@
+//! The app as the edge runs it: the ports over D1, SMTP and the runtime ([`EdgePorts`]), and the
+//! one `App` of the isolate, built from `Env` on first use ([`edge_app`]), or the answer while
+//! the deployment is misconfigured.
+
+use crate::config::{self, WorkerConfig};
+use crate::d1::D1Store;
+use crate::mail::SmtpMailer;
+use crate::runtime::{CryptoRng, JsClock};
+use portcullis_shared::ports::Ports;
+use portcullis_shared::App;
+use std::rc::Rc;
+use worker::{console_error, Env, Response, Result};
+
+/// The ports as the edge provides them.
+pub struct EdgePorts {
+    store: D1Store,
+    mailer: SmtpMailer,
+    clock: JsClock,
+    rng: CryptoRng,
+}
+
+impl Ports for EdgePorts {
+    type Store = D1Store;
+    type Mailer = SmtpMailer;
+    type Clock = JsClock;
+    type Rng = CryptoRng;
+
+    fn store(&self) -> &D1Store {
+        &self.store
+    }
+    fn mailer(&self) -> &SmtpMailer {
+        &self.mailer
+    }
+    fn clock(&self) -> &JsClock {
+        &self.clock
+    }
+    fn rng(&self) -> &CryptoRng {
+        &self.rng
+    }
+    fn log_error(&self, error_id: &str, detail: &str) {
+        console_error!("portcullis error {error_id}: {detail}");
+    }
+}
+
+fn json_error(status: u16, message: &str) -> Result<Response> {
+    let body = serde_json::json!({"code": status, "error_code": "unexpected_failure", "msg": message});
+    Ok(Response::from_json(&body)?.with_status(status))
+}
+
+thread_local! {
+    /// The isolate's app, built by the first request that needs it. workerd runs an isolate's
+    /// requests on one thread, interleaved at their awaits; the app holds nothing of any one
+    /// request (that travels in each request's scope), so they all share it.
+    static APP: std::cell::RefCell<Option<Rc<App<EdgePorts>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The isolate's app over the edge's ports, as configured by `env`, built on first use; `None`
+/// (logged with what to fix) while the deployment is misconfigured, which is tried again on the
+/// next request. Settings change with a deploy, which starts new isolates.
+pub fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
+    if let Some(app) = APP.with(|a| a.borrow().clone()) {
+        return Some(app);
+    }
+    let cfg = config::load(env).map_err(|e| console_error!("portcullis is misconfigured: {e}")).ok()?;
+    let db = env.d1("DB").map_err(|e| console_error!("portcullis is misconfigured: no D1 binding DB: {e}")).ok()?;
+    let ports = EdgePorts {
+        store: D1Store::new(db),
+        mailer: SmtpMailer::new(cfg.smtp.clone()),
+        clock: JsClock,
+        rng: CryptoRng,
+    };
+    let WorkerConfig { domain, .. } = cfg;
+    let app = Rc::new(App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()?);
+    APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
+    Some(app)
+}
+
+/// The answer while [`edge_app`] fails.
+pub fn misconfigured() -> Result<Response> {
+    json_error(500, "Service is misconfigured; the worker log says what to fix")
+}
