@@ -95,9 +95,9 @@ impl routes::Api for Api {
     }
 
     async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
-        let segments: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
+        // The route matched `/<service>` or `/<service>/{id}`.
         let call = ServiceCall {
-            service: segments.first().copied().unwrap_or_default(),
+            service: hit.path.trim_start_matches('/').split('/').next().unwrap_or_default(),
             method: service_method(req.method(), !hit.params.is_empty()),
             id: hit.params.first().map(|id| (*id).to_string()),
             data: req.body(),

@@ -315,7 +315,7 @@ fn bad_jwt(t: &TokenError) -> (u16, &'static str, String) {
 }
 
 /// The detail of an internal error, if `e` is one.
-pub(super) fn internal(e: &GotrueError) -> Option<&str> {
+fn internal(e: &GotrueError) -> Option<&str> {
     match e {
         GotrueError::Flow(FlowError::Internal(d))
         | GotrueError::Admin(AdminError::Flow(FlowError::Internal(d)))
@@ -331,12 +331,19 @@ pub(super) fn wants_new_errors(req_headers: &http::HeaderMap) -> bool {
         .is_some_and(|v| v.len() == 10 && v.as_bytes()[4] == b'-' && v >= API_VERSION_2024)
 }
 
-/// Renders an error in the format the request asked for.
-pub fn render_error<P: Ports>(auth: &Flows<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
+/// [`describe`], with an internal error reported under the request's id and its message
+/// naming that id: what every answer in an error shows.
+pub(super) fn describe_reported<P: Ports>(flows: &Flows<P>, e: &GotrueError) -> (StatusCode, &'static str, String) {
     let (status, code, mut msg) = describe(e);
     if let Some(detail) = internal(e) {
-        msg = format!("{msg} (error id: {})", auth.report(&detail));
+        msg = format!("{msg} (error id: {})", flows.report(&detail));
     }
+    (status, code, msg)
+}
+
+/// Renders an error in the format the request asked for.
+pub fn render_error<P: Ports>(auth: &Flows<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
+    let (status, code, msg) = describe_reported(auth, e);
     let new = wants_new_errors(req_headers);
     let mut body = if new {
         json!({"code": code, "message": msg})

@@ -1,7 +1,7 @@
 //! `POST /verify` (a mailed code, or a link's token hash) and `GET /verify` (the mailed link,
 //! which always redirects back to the app), for every verification type auth-js sends.
 
-use super::errors::{describe, internal, GotrueError};
+use super::errors::{describe_reported, GotrueError};
 use super::wire::{ok, SessionBody};
 use crate::dialects::{parse_json, platform, query_param, Body};
 use crate::flows::{FlowError, Flows, Verified, PKCE_LINK_PREFIX};
@@ -110,10 +110,7 @@ pub(super) async fn verify_link<P: Ports>(auth: &Flows<P>, req: &Request<Body>) 
             (None, Some(f.finish()))
         }
         Err(e) => {
-            let (status, code, mut msg) = describe(&e);
-            if let Some(detail) = internal(&e) {
-                msg = format!("{msg} (error id: {})", auth.report(&detail));
-            }
+            let (status, code, msg) = describe_reported(auth, &e);
             let (error, description) = if status == StatusCode::FORBIDDEN {
                 ("access_denied", "Email link is invalid or has expired".to_string())
             } else {
