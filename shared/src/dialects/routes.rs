@@ -12,7 +12,7 @@
 //! by the handler through the same bearer road.)
 
 use super::{header, Body, MediaType, Refusal};
-use crate::flows::{AdminError, Bearer, BearerError, Dialect, FlowError, Flows};
+use crate::flows::{AdminError, Bearer, BearerError, Dialect, Flows, InternalError};
 use crate::ports::Ports;
 use http::{HeaderMap, Method, Request, Response};
 
@@ -128,10 +128,10 @@ pub enum Caller {
 impl Caller {
     /// The session, for a route whose guard is [`Guard::Session`]; an internal error
     /// otherwise (a route table that names the wrong guard).
-    pub fn session(self) -> Result<Bearer, FlowError> {
+    pub fn session(self) -> Result<Bearer, InternalError> {
         match self {
             Caller::Session(b) => Ok(*b),
-            _ => Err(FlowError::Internal("route table: this endpoint needs a session guard".into())),
+            _ => Err(InternalError("route table: this endpoint needs a session guard".into())),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! signature check. All are HS256, each dialect with its own key (`DialectKeys`); Feathers'
 //! header says `typ: access`, as upstream's does.
 
-use super::{Flows, Bearer, Dialect, FlowError, SignedIn};
+use super::{Bearer, BearerError, Dialect, Flows, InternalError, RefreshError, SignedIn};
 use crate::model::{Session, SessionId, Timestamp, User, UserId};
 use crate::ports::Ports;
 use crate::token::TokenError;
@@ -119,21 +119,21 @@ fn whole_seconds(t: Timestamp) -> Timestamp {
 }
 
 /// Why graphql-jwt's `refreshToken(token)` refused: the token's refresh window after its
-/// `origIat` has passed (only this flow has it), or a rule every flow shares.
+/// `origIat` has passed (only this flow has it), or the token itself.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefreshWindowPassed {
     /// The refresh window has passed.
     #[error("refresh window passed")]
     Passed,
-    /// A rule every flow shares (the token itself, its session).
+    /// The token or its session (the bearer road's refusals).
     #[error(transparent)]
-    Flow(#[from] FlowError),
+    Bearer(#[from] BearerError),
 }
 
-impl From<super::BearerError> for RefreshWindowPassed {
-    fn from(e: super::BearerError) -> Self {
-        RefreshWindowPassed::Flow(e.into())
+impl From<InternalError> for RefreshWindowPassed {
+    fn from(e: InternalError) -> Self {
+        RefreshWindowPassed::Bearer(BearerError::Internal(e.0))
     }
 }
 
@@ -148,18 +148,18 @@ impl<P: Ports> Flows<P> {
         lifetime_secs: i64,
         with_iat: bool,
         typ: Option<&str>,
-    ) -> Result<AccessToken, FlowError> {
+    ) -> Result<AccessToken, InternalError> {
         let now = whole_seconds(self.now());
         let expires_at = now.plus_secs(lifetime_secs);
-        let keys = self.keys.of(dialect).ok_or_else(|| FlowError::Internal(format!("{dialect:?} has no JWTs")))?;
+        let keys = self.keys.of(dialect).ok_or_else(|| InternalError(format!("{dialect:?} has no JWTs")))?;
         let token = keys
             .sign_claims(body, with_iat.then_some(now), expires_at, typ)
-            .map_err(|e: TokenError| FlowError::Internal(e.to_string()))?;
+            .map_err(|e: TokenError| InternalError(e.to_string()))?;
         Ok(AccessToken { token, claims, issued_at: now, expires_at, lifetime_secs })
     }
 
     /// A GoTrue access token for a fresh or refreshed session (`JWT_EXP`).
-    pub fn gotrue_access_token(&self, s: &SignedIn) -> Result<AccessToken, FlowError> {
+    pub fn gotrue_access_token(&self, s: &SignedIn) -> Result<AccessToken, InternalError> {
         let body = GotrueClaims {
             aud: GOTRUE_AUDIENCE,
             iss: self.config.jwt_issuer(),
@@ -185,7 +185,7 @@ impl<P: Ports> Flows<P> {
     }
 
     /// A Feathers access token for a fresh session (`FEATHERS_JWT_EXP`, upstream's `1d`).
-    pub fn feathers_access_token(&self, user: &User, session: &Session) -> Result<AccessToken, FlowError> {
+    pub fn feathers_access_token(&self, user: &User, session: &Session) -> Result<AccessToken, InternalError> {
         let claims = Claims {
             sub: user.id.clone(),
             jti: Some(session.id.clone()),
@@ -199,7 +199,7 @@ impl<P: Ports> Flows<P> {
 
     /// A graphql-jwt token for `session` whose refresh chain began at `orig_iat` (unix
     /// seconds), valid `GRAPHQL_JWT_EXP`; upstream's payload has no `iat`.
-    fn graphql_access_token(&self, user: &User, session: &Session, orig_iat: i64) -> Result<AccessToken, FlowError> {
+    fn graphql_access_token(&self, user: &User, session: &Session, orig_iat: i64) -> Result<AccessToken, InternalError> {
         let claims = Claims {
             sub: user.id.clone(),
             sid: Some(session.id.clone()),
@@ -212,7 +212,7 @@ impl<P: Ports> Flows<P> {
 
     /// graphql-jwt's `tokenAuth` after a successful sign-in: a token whose chain starts now,
     /// and in long-running mode the session's refresh token.
-    pub fn graphql_sign_in_token(&self, signed_in: SignedIn) -> Result<GraphqlToken, FlowError> {
+    pub fn graphql_sign_in_token(&self, signed_in: SignedIn) -> Result<GraphqlToken, InternalError> {
         let now = self.now().unix_seconds();
         let access = self.graphql_access_token(&signed_in.user, &signed_in.session, now)?;
         let refresh_token = self.config.graphql_long_running_refresh.then_some(signed_in.refresh_token);
@@ -236,9 +236,9 @@ impl<P: Ports> Flows<P> {
 
     /// graphql-jwt's long-running `refreshToken(refreshToken)`: rotates the refresh token
     /// (refused once it is older than the refresh window) and starts a new chain.
-    pub async fn graphql_refresh_long_running(&self, refresh_token: &crate::secret::RefreshSecret) -> Result<GraphqlToken, FlowError> {
+    pub async fn graphql_refresh_long_running(&self, refresh_token: &crate::secret::RefreshSecret) -> Result<GraphqlToken, RefreshError> {
         let window = self.config.graphql_refresh_exp_secs;
         let signed_in = self.refresh_within(refresh_token, Dialect::Graphql, Some(window)).await?;
-        self.graphql_sign_in_token(signed_in)
+        Ok(self.graphql_sign_in_token(signed_in)?)
     }
 }

@@ -9,7 +9,7 @@
 
 use super::email_change::EmailChangeSent;
 use super::mailing::{Landing, LinkTo};
-use super::{check_new_password, is_valid_email, normalize_email, Flows, FlowError};
+use super::{check_new_password, is_valid_email, normalize_email, ChangeError, Flows, FlowError, InternalError};
 use crate::model::{LogoutScope, Purpose, Session, User};
 use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::{Password, Secret};
@@ -130,7 +130,7 @@ impl<P: Ports> Flows<P> {
     /// Applies `update` to the signed-in `user` of `session`. A password change, or an email
     /// change that the current address will not confirm, through a session older than
     /// `REAUTHENTICATION_AFTER` needs `update.nonce` (`reauth`).
-    pub async fn update_user(&self, user: &User, session: &Session, update: UserUpdate<'_>) -> Result<Updated, FlowError> {
+    pub async fn update_user(&self, user: &User, session: &Session, update: UserUpdate<'_>) -> Result<Updated, ChangeError> {
         // Check everything first: a refused update changes nothing.
         let new_email = match update.email {
             Some(e) => Some(self.checked_address(e)?).filter(|e| !user.has_email(e)),
@@ -141,7 +141,7 @@ impl<P: Ports> Flows<P> {
         }
         // Upstream's rule: an anonymous account's password comes with an address.
         if update.password.is_some() && user.is_anonymous && user.email.is_none() && new_email.is_none() {
-            return Err(FlowError::AnonymousWithoutAddress);
+            return Err(ChangeError::AnonymousWithoutAddress);
         }
         let unconfirmed_move = new_email.is_some() && !self.asks_current_address(user);
         // An anonymous account has nothing stronger than its session to prove.
@@ -164,12 +164,12 @@ impl<P: Ports> Flows<P> {
         if let Some(data) = update.data {
             users.set_metadata(&user.id, &super::merged(&user.user_metadata, data), now).await?;
         }
-        let user = users.by_id(&user.id).await?.ok_or(FlowError::UserNotFound)?;
+        let user = users.by_id(&user.id).await?.ok_or(ChangeError::UserNotFound)?;
         Ok(Updated { user, email_change })
     }
 
     /// Ends the sessions `scope` names, relative to `session`.
-    pub async fn logout(&self, session: &Session, scope: LogoutScope) -> Result<(), FlowError> {
+    pub async fn logout(&self, session: &Session, scope: LogoutScope) -> Result<(), InternalError> {
         self.sessions()
             .revoke(&session.user_id, &session.id, scope, self.now())
             .await?;
@@ -177,11 +177,8 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Removes `user`'s account with its sessions, tokens and codes; its address is free
-    /// again afterwards.
-    pub async fn delete_account(&self, user: &User) -> Result<(), FlowError> {
-        match self.users().delete(&user.id).await? {
-            true => Ok(()),
-            false => Err(FlowError::UserNotFound),
-        }
+    /// again afterwards. `false` when it was gone already.
+    pub async fn delete_account(&self, user: &User) -> Result<bool, InternalError> {
+        Ok(self.users().delete(&user.id).await?)
     }
 }

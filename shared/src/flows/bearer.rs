@@ -86,19 +86,6 @@ impl From<crate::ports::StoreError> for BearerError {
     }
 }
 
-impl From<BearerError> for FlowError {
-    fn from(e: BearerError) -> Self {
-        match e {
-            BearerError::BadToken(t) => FlowError::BadToken(t),
-            BearerError::SessionNotFound => FlowError::SessionNotFound,
-            BearerError::UserNotFound => FlowError::UserNotFound,
-            BearerError::SessionExpired => FlowError::SessionExpired,
-            BearerError::UserBanned => FlowError::UserBanned,
-            BearerError::Internal(d) => FlowError::Internal(d),
-        }
-    }
-}
-
 impl<P: Ports> Flows<P> {
     /// Resolves a presented credential to its live session and account, if it is one that a
     /// dialect in `accept` issued and this deployment serves. A JWT of another dialect is

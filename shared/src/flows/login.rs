@@ -6,7 +6,7 @@
 //! after the password matched, and only with `REVEAL_EMAIL_NOT_CONFIRMED`: whoever signed the
 //! address up knows that password, and would learn that the address had been new.
 
-use super::{normalize_email, Flows, FlowError, SignedIn};
+use super::{normalize_email, Flows, FlowError, LoginError, SignedIn};
 use crate::model::{AuthMethod, Dialect};
 use crate::password::{Verification, MAX_PASSWORD_BYTES};
 use crate::ports::{Ports, Users as _};
@@ -26,8 +26,8 @@ impl<P: Ports> Flows<P> {
         password: &Password,
         platform: &str,
         dialect: Dialect,
-    ) -> Result<SignedIn, FlowError> {
-        self.login_as(&Login::Email(email), password, platform, dialect).await
+    ) -> Result<SignedIn, LoginError> {
+        Ok(self.login_as(&Login::Email(email), password, platform, dialect).await?)
     }
 
     /// Signs in with a username or an email address (anything with an `@`) and a password,
@@ -37,12 +37,12 @@ impl<P: Ports> Flows<P> {
         username: &str,
         password: &Password,
         platform: &str,
-    ) -> Result<SignedIn, FlowError> {
+    ) -> Result<SignedIn, LoginError> {
         let login = match username.contains('@') {
             true => Login::Email(username),
             false => Login::Username(username),
         };
-        self.login_as(&login, password, platform, Dialect::Graphql).await
+        Ok(self.login_as(&login, password, platform, Dialect::Graphql).await?)
     }
 
     /// Whether `dialect` lets a password sign in to an account whose address is not verified:

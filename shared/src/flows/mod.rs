@@ -1,28 +1,28 @@
-//! The flows: every rule about accounts, codes, sessions and tokens, written once for all
-//! dialects.
+//! The flows: every rule about accounts, codes, sessions and tokens, written once for all dialects.
 //!
-//! A flow takes already-parsed input, talks to the ports and returns a domain result or a
-//! [`FlowError`]. It knows nothing of wire formats or HTTP statuses (the dialects do) nor of
-//! backends (the ports do). [`Auth`] is the long-lived service (settings, derived keys, ports),
-//! built once per isolate; each flow is a method of [`Flows`], the service together with one
-//! request's [`Scope`] (its client, id and time, and the outbox of what to do after the
-//! answer). [`Auth`]'s fields are private: a dialect reaches the world only through a flow.
-//! Submodules: `scope`, `signup`, `verify` (codes and links), `login`, `session`
-//! (starting sessions), `bearer` (the one road from a presented credential to its live session,
-//! with every session rule), `access` (minting each dialect's access tokens, their lifetimes
-//! and refresh windows), `refresh`, `account` (recovery, email sign-in, updates, logout),
-//! `throttle` (per-client limits on password checks, code verifications and mails),
-//! `email_change` (moving an account to another address, confirmed by both), `reauth`
-//! (re-authentication for sensitive changes), `passwordless` (username registration, emailed
-//! sign-in requests, session management), `mailing` (codes and notices under the send
-//! limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge) and
-//! `admin` (the service role's account management).
+//! A flow takes already-parsed input, talks to the ports and returns a domain result or an error
+//! naming only its own refusals (`errors`). It knows nothing of wire formats or HTTP statuses (the
+//! dialects do) nor of backends (the ports do). [`Auth`] is the long-lived service (settings,
+//! derived keys, ports), built once per isolate; each flow is a method of [`Flows`], the service
+//! together with one request's [`Scope`] (its client, id and time, and the outbox of what to do
+//! after the answer). [`Auth`]'s fields are private: a dialect reaches the world only through a
+//! flow. Submodules: `errors` (every refusal, and the narrow type each flow returns), `scope`,
+//! `signup`, `verify` (codes and links), `login`, `session` (starting sessions), `bearer` (the one
+//! road from a presented credential to its live session, with every session rule), `access`
+//! (minting each dialect's access tokens, their lifetimes and refresh windows), `refresh`,
+//! `account` (recovery, email sign-in, updates, logout), `throttle` (per-client limits on password
+//! checks, code verifications and mails), `email_change` (moving an account to another address,
+//! confirmed by both), `reauth` (re-authentication for sensitive changes), `passwordless` (username
+//! registration, emailed sign-in requests, session management), `mailing` (codes and notices under
+//! the send limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge)
+//! and `admin` (the service role's account management).
 
 mod access;
 mod admin;
 mod account;
 mod bearer;
 mod email_change;
+mod errors;
 mod login;
 mod mailing;
 mod passwordless;
@@ -40,129 +40,29 @@ pub use admin::{AccountChange, AdminError, Ban, HandedOut, LinkKind, LinkRequest
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, BearerError, ACTIVITY_WRITE_INTERVAL_SECS};
 pub use email_change::{CodeUse, EmailChangeSent};
+pub use errors::{ChangeError, CodeError, FlowError, InternalError, LoginError, RefreshError, SignInRequestError, SignupError};
 pub use mailing::{Landing, PKCE_LINK_PREFIX};
 pub use verify::Verified;
 pub use crate::model::Dialect;
 // The code-lifetime rule is the config's, which the mails read too: mail never imports flows.
 pub use crate::config::INVITE_EXP_SECS;
 pub use pkce::{PkceError, AUTH_CODE_LIFETIME_SECS};
-pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket, SignInRequestError};
+pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
 pub use scope::{Outbox, Scope};
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};
 
 use crate::config::Config;
-use crate::password::{PasswordError, PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::ports::{Budgets, Codes, FlowStates, LoginRequests, Ports, SendLimits, Sessions, StoreError, Users};
+use crate::password::{PasswordHasher, MAX_PASSWORD_BYTES};
+use crate::ports::{Budgets, Codes, FlowStates, LoginRequests, Ports, SendLimits, Sessions, Users};
 use crate::secret::Secret;
-use crate::token::{JwtKeys, TokenError};
+use crate::token::JwtKeys;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::rc::Rc;
 
 /// Longest email address accepted (RFC 5321 path limit).
 pub const MAX_EMAIL_BYTES: usize = 254;
-
-/// Why a flow refused, or failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FlowError {
-    /// Sign-ups are switched off.
-    #[error("signups not allowed")]
-    SignupDisabled,
-    /// The address is not a usable email address.
-    #[error("invalid email address")]
-    InvalidEmail,
-    /// The password is shorter than the configured minimum.
-    #[error("password too short")]
-    WeakPassword {
-        /// The configured minimum, in characters.
-        min_length: usize,
-    },
-    /// The password is longer than [`MAX_PASSWORD_BYTES`].
-    #[error("password too long")]
-    PasswordTooLong,
-    /// With auto-confirm on, the address already has an account (there is no mail step to
-    /// hide that behind).
-    #[error("user already registered")]
-    UserAlreadyExists,
-    /// Unknown address, wrong password, or no password: one answer for all.
-    #[error("invalid login credentials")]
-    InvalidCredentials,
-    /// The password matched but the address is not confirmed yet.
-    #[error("email not confirmed")]
-    EmailNotConfirmed,
-    /// Wrong, expired, used, exhausted or unknown code or link: one answer for all.
-    #[error("code expired or invalid")]
-    CodeInvalid,
-    /// A presented bearer token is not a valid, unexpired token of ours for this dialect.
-    #[error("bad token: {0}")]
-    BadToken(TokenError),
-    /// The session behind a token was ended or never existed.
-    #[error("session not found")]
-    SessionNotFound,
-    /// The account behind a token no longer exists.
-    #[error("user not found")]
-    UserNotFound,
-    /// Unknown, forged, or ended refresh token.
-    #[error("refresh token not found")]
-    RefreshTokenNotFound,
-    /// A refresh token used again after the reuse window; its session was ended.
-    #[error("refresh token already used")]
-    RefreshTokenAlreadyUsed,
-    /// The session is past its lifetime or inactivity timeout.
-    #[error("session expired")]
-    SessionExpired,
-    /// A mail of this kind went to this address too recently.
-    #[error("mail send limit: wait {wait_secs} s")]
-    OverEmailSendRateLimit {
-        /// Seconds until the next mail may go.
-        wait_secs: i64,
-    },
-    /// A sensitive change through a session older than `REAUTHENTICATION_AFTER`, without a
-    /// nonce.
-    #[error("reauthentication needed")]
-    ReauthenticationNeeded,
-    /// The re-authentication nonce is wrong, expired, used or was never sent.
-    #[error("reauthentication not valid")]
-    ReauthenticationNotValid,
-    /// The account has no address to mail (re-authentication).
-    #[error("no address")]
-    NoAddress,
-    /// The account's address is not verified, so it cannot prove anything (re-authentication).
-    #[error("address not verified")]
-    AddressNotVerified,
-    /// This client did this too often lately (`throttle`).
-    #[error("too many requests")]
-    TooManyRequests,
-    /// The address an email change was confirmed for has an account by now.
-    #[error("email exists")]
-    EmailExists,
-    /// Anonymous sign-in is switched off (`EXTERNAL_ANONYMOUS_USERS_ENABLED`).
-    #[error("anonymous sign-ins disabled")]
-    AnonymousDisabled,
-    /// A password for an anonymous account without an address to go with it.
-    #[error("anonymous account without an address")]
-    AnonymousWithoutAddress,
-    /// The service role banned the account (until `banned_until`).
-    #[error("user banned")]
-    UserBanned,
-    /// Something broke; the text is for the log only.
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<StoreError> for FlowError {
-    fn from(e: StoreError) -> Self {
-        FlowError::Internal(e.to_string())
-    }
-}
-
-impl From<PasswordError> for FlowError {
-    fn from(e: PasswordError) -> Self {
-        FlowError::Internal(e.to_string())
-    }
-}
 
 /// The auth service: ports plus configuration, with one method per flow.
 pub struct Auth<P> {

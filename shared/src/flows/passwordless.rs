@@ -10,7 +10,7 @@
 //! poller collects the session once.
 
 use super::mailing::{LinkTo, Record};
-use super::{Flows, FlowError};
+use super::{ChangeError, Flows, InternalError, SignInRequestError};
 use crate::mail;
 use crate::model::{AuthMethod, LoginRequest, LoginRequestId, LoginState, LogoutScope, Purpose, Session, SessionId, User};
 use crate::ports::{LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
@@ -54,38 +54,6 @@ pub struct LoginPage {
     pub username: String,
     /// The single-use token the confirming POST must return.
     pub page_token: Secret<String>,
-}
-
-/// Why a registration or an emailed sign-in request was refused: the cases only the
-/// passwordless API has, or a rule every flow shares.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignInRequestError {
-    /// Not a username of 3-32 characters of `A-Z a-z 0-9 _ . -`.
-    #[error("invalid username")]
-    InvalidUsername,
-    /// Not a platform name of 1-64 printable characters.
-    #[error("invalid session platform")]
-    InvalidPlatform,
-    /// The username belongs to another account (in some case).
-    #[error("username taken")]
-    UsernameTaken,
-    /// A sign-in link that is unknown, expired, already answered, or answered with another
-    /// page's token.
-    #[error("link invalid or expired")]
-    LinkInvalid,
-    /// A polled sign-in request that is unknown, expired, denied, unconfirmed or collected.
-    #[error("login not ready")]
-    LoginNotReady,
-    /// A rule every flow shares.
-    #[error(transparent)]
-    Flow(#[from] FlowError),
-}
-
-impl From<StoreError> for SignInRequestError {
-    fn from(e: StoreError) -> Self {
-        SignInRequestError::Flow(e.into())
-    }
 }
 
 impl<P: Ports> Flows<P> {
@@ -134,7 +102,7 @@ impl<P: Ports> Flows<P> {
     /// account has it, a notice to its owner, so the caller learns nothing). Replacing an
     /// address is an email change like GoTrue's (`email_change`): the current address confirms
     /// it too, or, with that switched off, `session` must be recent (a fresh sign-in).
-    pub async fn request_email(&self, user: &User, session: &Session, address: &str) -> Result<(), FlowError> {
+    pub async fn request_email(&self, user: &User, session: &Session, address: &str) -> Result<(), ChangeError> {
         let address = self.checked_address(address)?;
         if user.has_email(&address) {
             return Ok(());
@@ -142,7 +110,8 @@ impl<P: Ports> Flows<P> {
         if user.email.is_some() && !self.asks_current_address(user) {
             self.reauthenticate(user, session, None).await?;
         }
-        self.request_email_change(user, &address, LinkTo::EmailConfirmPage).await.map(|_| ())
+        self.request_email_change(user, &address, LinkTo::EmailConfirmPage).await?;
+        Ok(())
     }
 
     /// Starts an emailed sign-in for `username` on `platform`, mailing `email` if it is the
@@ -222,7 +191,7 @@ impl<P: Ports> Flows<P> {
 
     /// The account's live sessions (not ended, within their lifetime), from every dialect,
     /// most recently active first.
-    pub async fn sessions_of(&self, user: &User) -> Result<Vec<Session>, FlowError> {
+    pub async fn sessions_of(&self, user: &User) -> Result<Vec<Session>, InternalError> {
         let now = self.now();
         let mut sessions = self.sessions().list(&user.id).await?;
         sessions.retain(|s| self.is_live(s, now));
@@ -230,13 +199,9 @@ impl<P: Ports> Flows<P> {
         Ok(sessions)
     }
 
-    /// Ends one of the account's own sessions; another account's, or an unknown or ended one,
-    /// is [`FlowError::SessionNotFound`].
-    pub async fn end_session(&self, user: &User, session_id: &SessionId) -> Result<(), FlowError> {
-        let ended = self.sessions().revoke(&user.id, session_id, LogoutScope::Local, self.now()).await?;
-        if ended == 0 {
-            return Err(FlowError::SessionNotFound);
-        }
-        Ok(())
+    /// Ends one of the account's own sessions; `false` for another account's, or an unknown
+    /// or ended one.
+    pub async fn end_session(&self, user: &User, session_id: &SessionId) -> Result<bool, InternalError> {
+        Ok(self.sessions().revoke(&user.id, session_id, LogoutScope::Local, self.now()).await? > 0)
     }
 }

@@ -11,7 +11,7 @@
 //! Two store round trips: the token with its session and account in one read, then the
 //! rotation in one atomic batch. The session rules are the bearer road's (`bearer`).
 
-use super::{Flows, FlowError, SignedIn};
+use super::{Flows, FlowError, RefreshError, SignedIn};
 use crate::model::{Dialect, RefreshToken, Session, Timestamp, User};
 use crate::ports::{Ports, Sessions as _};
 use crate::secret::RefreshSecret;
@@ -19,8 +19,8 @@ use crate::token::{derive_token, digests_match, hash_secret, OpaqueToken};
 
 impl<P: Ports> Flows<P> {
     /// Exchanges a GoTrue refresh token for a new one and the session's current user.
-    pub async fn refresh(&self, presented: &RefreshSecret) -> Result<SignedIn, FlowError> {
-        self.refresh_within(presented, Dialect::Gotrue, None).await
+    pub async fn refresh(&self, presented: &RefreshSecret) -> Result<SignedIn, RefreshError> {
+        Ok(self.refresh_within(presented, Dialect::Gotrue, None).await?)
     }
 
     /// [`Flows::refresh`], refusing with [`FlowError::SessionExpired`] a token older than
@@ -90,7 +90,7 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Ends the session of a refresh token (graphql-jwt's `revokeToken`); returns when.
-    pub async fn revoke_refresh_token(&self, presented: &RefreshSecret) -> Result<Timestamp, FlowError> {
+    pub async fn revoke_refresh_token(&self, presented: &RefreshSecret) -> Result<Timestamp, RefreshError> {
         let (id, secret) = OpaqueToken::parse(presented.expose()).ok_or(FlowError::RefreshTokenNotFound)?;
         let (_, session, _) = self.live_refresh_token(id, secret, Dialect::Graphql).await?;
         let now = self.now();

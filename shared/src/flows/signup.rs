@@ -18,7 +18,7 @@
 //! address up, which a new address never shows.
 
 use super::mailing::{Landing, LinkTo};
-use super::{check_new_password, is_valid_email, normalize_email, Flows, Dialect, FlowError, SignedIn};
+use super::{check_new_password, is_valid_email, normalize_email, Flows, Dialect, FlowError, SignedIn, SignupError};
 use crate::model::{AuthMethod, Purpose, Timestamp, User};
 use crate::password::Verification;
 use crate::ports::{Budgets as _, Codes as _, Ports, Rng as _, StoreError, Users as _};
@@ -75,13 +75,13 @@ pub enum SignupOutcome {
 
 impl<P: Ports> Flows<P> {
     /// Registers an account (or re-sends its confirmation), per the module's rules.
-    pub async fn sign_up(&self, req: SignupRequest<'_>) -> Result<SignupOutcome, FlowError> {
+    pub async fn sign_up(&self, req: SignupRequest<'_>) -> Result<SignupOutcome, SignupError> {
         if self.config.disable_signup {
-            return Err(FlowError::SignupDisabled);
+            return Err(SignupError::SignupDisabled);
         }
         let email = normalize_email(req.email);
         if !is_valid_email(&email) {
-            return Err(FlowError::InvalidEmail);
+            return Err(SignupError::InvalidEmail);
         }
         let password = req.password.expose();
         check_new_password(&self.config, password)?;
@@ -100,7 +100,7 @@ impl<P: Ports> Flows<P> {
         let (user, shown, keeps_attempt) = match existing {
             Some(_) if autoconfirm => {
                 self.hasher.spend_equal_time(password.as_bytes());
-                return Err(FlowError::UserAlreadyExists);
+                return Err(SignupError::UserAlreadyExists);
             }
             Some(u) if u.is_confirmed() => {
                 self.hasher.spend_equal_time(password.as_bytes());
@@ -152,7 +152,7 @@ impl<P: Ports> Flows<P> {
                     (Ok(()), Confirm::AtOnce { sign_in: false, .. }) => return Ok(SignupOutcome::Registered(user)),
                     (Ok(()), Confirm::ByMail) => (user.clone(), user, true),
                     // Someone registered the same address a moment ago.
-                    (Err(StoreError::Conflict(_)), Confirm::AtOnce { .. }) => return Err(FlowError::UserAlreadyExists),
+                    (Err(StoreError::Conflict(_)), Confirm::AtOnce { .. }) => return Err(SignupError::UserAlreadyExists),
                     (Err(StoreError::Conflict(_)), Confirm::ByMail) => {
                         if let Some(claimed) = claimed {
                             self.send_already_registered(claimed);
@@ -175,21 +175,21 @@ impl<P: Ports> Flows<P> {
     /// ([`User::is_anonymous`]), signed in at once, while `EXTERNAL_ANONYMOUS_USERS_ENABLED`;
     /// at most `RATE_LIMIT_ANONYMOUS_USERS` a client and hour. It becomes permanent once an
     /// address is confirmed for it (`PUT /user {email}`, then the code).
-    pub async fn sign_in_anonymously(&self, metadata: serde_json::Value, platform: &str) -> Result<SignedIn, FlowError> {
+    pub async fn sign_in_anonymously(&self, metadata: serde_json::Value, platform: &str) -> Result<SignedIn, SignupError> {
         if !self.config.anonymous_users_enabled {
-            return Err(FlowError::AnonymousDisabled);
+            return Err(SignupError::AnonymousDisabled);
         }
         let now = self.now();
         let key = format!("anonymous:{}", self.client());
         if !self.budgets().take(&key, now, 3600, self.config.anonymous_max_per_hour).await? {
-            return Err(FlowError::TooManyRequests);
+            return Err(SignupError::TooManyRequests);
         }
         if self.config.disable_signup {
-            return Err(FlowError::SignupDisabled);
+            return Err(SignupError::SignupDisabled);
         }
         let user = User { is_anonymous: true, ..User::new(random_id(self.ports.rng()), None, metadata, now) };
         self.users().insert(&user).await?;
-        self.start_session(user, AuthMethod::Anonymous, platform, Dialect::Gotrue).await
+        Ok(self.start_session(user, AuthMethod::Anonymous, platform, Dialect::Gotrue).await?)
     }
 
     /// How a sign-up through `dialect` confirms its address: GoTrue mails a code unless

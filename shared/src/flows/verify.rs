@@ -8,7 +8,7 @@
 //! address; an email-change code moves the account to the address it was sent to.
 
 use super::email_change::CodeUse;
-use super::{normalize_email, Flows, FlowError, SignedIn};
+use super::{normalize_email, CodeError, Flows, FlowError, SignedIn};
 use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, SessionId, Timestamp, User};
 use crate::ports::{Budgets as _, Codes as _, Ports, Sessions as _, Users as _};
 use crate::secret::{LinkToken, Secret};
@@ -144,14 +144,14 @@ impl<P: Ports> Flows<P> {
 
     /// Uses the code's link token for an email change without starting a session (the
     /// passwordless dialect's confirmation page).
-    pub async fn confirm_email_link(&self, token: &LinkToken) -> Result<CodeUse, FlowError> {
+    pub async fn confirm_email_link(&self, token: &LinkToken) -> Result<CodeUse, CodeError> {
         let code = self.codes()
             .by_link_hash(&hash_secret(token.expose()))
             .await?
             .filter(|c| matches!(c.purpose, Purpose::EmailChange | Purpose::EmailChangeCurrent))
-            .ok_or(FlowError::CodeInvalid)?;
-        let user = self.users().by_id(&code.user_id).await?.ok_or(FlowError::CodeInvalid)?;
-        self.apply_code(user, code).await
+            .ok_or(CodeError::CodeInvalid)?;
+        let user = self.users().by_id(&code.user_id).await?.ok_or(CodeError::CodeInvalid)?;
+        Ok(self.apply_code(user, code).await?)
     }
 
     /// The address is proven for the first time: whatever was done with the account before,

@@ -13,7 +13,7 @@ use super::socket::{self, Kind};
 use crate::dialects::feathers::{self, FeathersError};
 pub use crate::dialects::feathers::AuthChange;
 use crate::dialects::Refusal;
-use crate::flows::{Dialect, Flows, FlowError};
+use crate::flows::{Dialect, Flows};
 use crate::ports::{Ports, Rng};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -293,7 +293,7 @@ impl Connection {
                 };
                 match (budget.take(now), packet.id) {
                     (Admit::Run, ack) => vec![Step::Call(Call { ack, method, args })],
-                    (Admit::Refuse, Some(id)) => vec![send(error_ack(id, &FeathersError::Flow(FlowError::TooManyRequests)))],
+                    (Admit::Refuse, Some(id)) => vec![send(error_ack(id, &FeathersError::TooManyRequests))],
                     (Admit::Refuse, None) => Vec::new(),
                     (Admit::Close, _) => vec![Step::Close],
                 }

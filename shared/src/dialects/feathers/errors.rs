@@ -3,7 +3,7 @@
 //! data?}` every transport answers with.
 
 use crate::dialects::{json_response, Body, JsonError, Refusal};
-use crate::flows::{BearerError, FlowError, Flows};
+use crate::flows::{BearerError, ChangeError, Flows, InternalError, LoginError, SignupError};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use crate::wire::feathers::ErrorBody;
@@ -14,8 +14,18 @@ use serde_json::{json, Value};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FeathersError {
-    /// A flow refused or failed.
-    Flow(FlowError),
+    /// `POST /users` refused.
+    Signup(SignupError),
+    /// A `local` sign-in refused.
+    Login(LoginError),
+    /// `PATCH /users/:id` refused.
+    Change(ChangeError),
+    /// The token, or its session, signs nobody in.
+    Bearer(BearerError),
+    /// Too many calls on this connection lately.
+    TooManyRequests,
+    /// Something broke; the text is for the log only.
+    Internal(String),
     /// The body is not JSON of the expected shape.
     BadJson(JsonError),
     /// A field is missing or unusable; the text says which.
@@ -46,15 +56,21 @@ pub enum FeathersError {
     Refused(Refusal),
 }
 
-impl From<FlowError> for FeathersError {
-    fn from(e: FlowError) -> Self {
-        FeathersError::Flow(e)
-    }
+/// `From` for each flow error this dialect meets, wrapping it in its own case.
+macro_rules! from_flow_errors {
+    ($($error:ident => $case:ident),*) => {$(
+        impl From<$error> for FeathersError {
+            fn from(e: $error) -> Self {
+                FeathersError::$case(e)
+            }
+        }
+    )*};
 }
+from_flow_errors!(SignupError => Signup, LoginError => Login, ChangeError => Change, BearerError => Bearer);
 
-impl From<BearerError> for FeathersError {
-    fn from(e: BearerError) -> Self {
-        FeathersError::Flow(e.into())
+impl From<InternalError> for FeathersError {
+    fn from(e: InternalError) -> Self {
+        FeathersError::Internal(e.0)
     }
 }
 
@@ -68,7 +84,12 @@ impl From<JsonError> for FeathersError {
 pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
     use FeathersError as E;
     let (code, message): (u16, String) = match e {
-        E::Flow(f) => flow_error(f),
+        E::Signup(f) => signup_error(f),
+        E::Login(f) => login_error(f),
+        E::Change(f) => change_error(f),
+        E::Bearer(f) => bearer_error(f),
+        E::TooManyRequests => too_many(),
+        E::Internal(_) => (500, "Internal server error".into()),
         E::BadJson(JsonError(m)) => (400, format!("Malformed JSON: {m}")),
         E::BadRequest(m) => (400, m.clone()),
         E::NotAuthenticated(m) => (401, (*m).into()),
@@ -81,58 +102,100 @@ pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
         E::TooManyArguments(method) => (400, format!("Too many arguments for '{method}' method")),
         E::Refused(r) => r.status_and_message(),
     };
-    let expired = matches!(e, E::Flow(FlowError::BadToken(TokenError::Expired)));
+    let expired = matches!(e, E::Bearer(BearerError::BadToken(TokenError::Expired)));
     let data = expired.then(|| json!({"name": "TokenExpiredError"}));
     (code, message, data)
 }
 
-/// [`describe`] for a flow's error, every variant named: a new one is a compile error here.
-/// Token messages are those of upstream's `jsonwebtoken`.
-fn flow_error(e: &FlowError) -> (u16, String) {
-    use FlowError as F;
+fn too_many() -> (u16, String) {
+    (429, "Too many requests; try again later".into())
+}
+
+/// What a Feathers answer says of a password it will not take.
+fn password_error(min_length: Option<usize>) -> (u16, String) {
+    match min_length {
+        Some(min) => (400, format!("Password should be at least {min} characters")),
+        None => (400, "Password is too long".into()),
+    }
+}
+
+/// [`describe`] for each flow error, every case named: a new one is a compile error here.
+fn signup_error(e: &SignupError) -> (u16, String) {
+    use SignupError as S;
     match e {
-        F::SignupDisabled => (403, "Signups are disabled".into()),
-        F::InvalidEmail => (400, "Invalid email".into()),
-        F::WeakPassword { min_length } => (400, format!("Password should be at least {min_length} characters")),
-        F::PasswordTooLong => (400, "Password is too long".into()),
-        F::UserAlreadyExists | F::EmailExists => (409, "email already exists".into()),
-        F::InvalidCredentials => (401, "Invalid login".into()),
-        F::EmailNotConfirmed => (401, "Email not confirmed".into()),
-        F::TooManyRequests => (429, "Too many requests; try again later".into()),
+        S::SignupDisabled => (403, "Signups are disabled".into()),
+        S::AnonymousDisabled => (403, "Anonymous sign-ins are disabled".into()),
+        S::InvalidEmail => (400, "Invalid email".into()),
+        S::WeakPassword { min_length } => password_error(Some(*min_length)),
+        S::PasswordTooLong => password_error(None),
+        S::UserAlreadyExists => (409, "email already exists".into()),
+        S::TooManyRequests => too_many(),
+        S::Internal(_) => (500, "Internal server error".into()),
+    }
+}
+
+fn login_error(e: &LoginError) -> (u16, String) {
+    use LoginError as L;
+    match e {
+        L::InvalidCredentials => (401, "Invalid login".into()),
+        L::EmailNotConfirmed => (401, "Email not confirmed".into()),
+        L::TooManyRequests => too_many(),
+        L::UserBanned => (401, "User is banned".into()),
+        L::UserNotFound => (401, "Session has ended; sign in again".into()),
+        L::Internal(_) => (500, "Internal server error".into()),
+    }
+}
+
+fn change_error(e: &ChangeError) -> (u16, String) {
+    use ChangeError as C;
+    match e {
+        C::InvalidEmail => (400, "Invalid email".into()),
+        C::WeakPassword { min_length } => password_error(Some(*min_length)),
+        C::PasswordTooLong => password_error(None),
+        C::AnonymousWithoutAddress => (400, "An anonymous account needs an email address first".into()),
         // Feathers has no nonce: a fresh `local` sign-in is the re-authentication.
-        F::ReauthenticationNeeded | F::ReauthenticationNotValid => {
+        C::ReauthenticationNeeded | C::ReauthenticationNotValid => {
             (403, "This change needs a recent sign-in; sign in again".into())
         }
-        F::NoAddress | F::AddressNotVerified => (400, "The account has no verified email address".into()),
-        F::BadToken(TokenError::Expired) => (401, "jwt expired".into()),
-        F::BadToken(TokenError::Malformed) => (401, "jwt malformed".into()),
-        F::BadToken(TokenError::BadSignature) => (401, "invalid signature".into()),
-        F::BadToken(TokenError::Algorithm | TokenError::UnknownKey) => (401, "invalid algorithm".into()),
-        F::BadToken(TokenError::Audience { expected }) => (401, format!("jwt audience invalid. expected: {expected}")),
-        F::BadToken(TokenError::Issuer { expected }) => (401, format!("jwt issuer invalid. expected: {expected}")),
-        F::BadToken(TokenError::Claims | TokenError::Signing) => (401, "invalid token".into()),
-        F::SessionNotFound | F::UserNotFound | F::SessionExpired => (401, "Session has ended; sign in again".into()),
-        F::OverEmailSendRateLimit { wait_secs } => {
+        C::OverEmailSendRateLimit { wait_secs } => {
             (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
         }
-        F::CodeInvalid => (400, "Invalid or expired code".into()),
-        F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => {
-            (401, "Session has ended; sign in again".into())
-        }
-        F::UserBanned => (401, "User is banned".into()),
-        F::AnonymousDisabled => (403, "Anonymous sign-ins are disabled".into()),
-        F::AnonymousWithoutAddress => (400, "An anonymous account needs an email address first".into()),
-        F::Internal(_) => (500, "Internal server error".into()),
+        C::TooManyRequests => too_many(),
+        C::SessionNotFound | C::UserNotFound => (401, "Session has ended; sign in again".into()),
+        C::Internal(_) => (500, "Internal server error".into()),
+    }
+}
+
+/// Token messages are those of upstream's `jsonwebtoken`.
+fn bearer_error(e: &BearerError) -> (u16, String) {
+    use BearerError as B;
+    match e {
+        B::BadToken(TokenError::Expired) => (401, "jwt expired".into()),
+        B::BadToken(TokenError::Malformed) => (401, "jwt malformed".into()),
+        B::BadToken(TokenError::BadSignature) => (401, "invalid signature".into()),
+        B::BadToken(TokenError::Algorithm | TokenError::UnknownKey) => (401, "invalid algorithm".into()),
+        B::BadToken(TokenError::Audience { expected }) => (401, format!("jwt audience invalid. expected: {expected}")),
+        B::BadToken(TokenError::Issuer { expected }) => (401, format!("jwt issuer invalid. expected: {expected}")),
+        B::BadToken(TokenError::Claims | TokenError::Signing) => (401, "invalid token".into()),
+        B::SessionNotFound | B::UserNotFound | B::SessionExpired => (401, "Session has ended; sign in again".into()),
+        B::UserBanned => (401, "User is banned".into()),
+        B::Internal(_) => (500, "Internal server error".into()),
     }
 }
 
 /// An error as a Feathers error object with its status; internal errors get an id, logged
 /// with the detail.
 pub fn error_body<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> (StatusCode, Value) {
-    let error_id = match e {
-        FeathersError::Flow(FlowError::Internal(detail)) => Some(auth.report(detail)),
+    use FeathersError as E;
+    let detail = match e {
+        E::Internal(d)
+        | E::Signup(SignupError::Internal(d))
+        | E::Login(LoginError::Internal(d))
+        | E::Change(ChangeError::Internal(d))
+        | E::Bearer(BearerError::Internal(d)) => Some(d),
         _ => None,
     };
+    let error_id = detail.map(|d| auth.report(d));
     error_object(e, error_id.as_deref())
 }
 

@@ -6,7 +6,7 @@ use super::errors::FeathersError;
 use super::{AuthChange, Endpoint, Reply, ServiceCall};
 use crate::dialects::parse_json;
 use crate::dialects::routes::Caller;
-use crate::flows::{Bearer, Claims, Dialect, FlowError, Flows, SignupOutcome, SignupRequest, UserUpdate};
+use crate::flows::{Bearer, BearerError, Claims, Dialect, Flows, LoginError, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Password;
@@ -30,7 +30,7 @@ pub(super) async fn serve_call<P: Ports>(flows: &Flows<P>, endpoint: Endpoint, c
 }
 
 fn reply<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, FeathersError> {
-    let body = serde_json::to_value(body).map_err(|e| FlowError::Internal(e.to_string()))?;
+    let body = serde_json::to_value(body).map_err(|e| FeathersError::Internal(e.to_string()))?;
     Ok(Reply { status, body, auth_change: AuthChange::None })
 }
 
@@ -135,7 +135,9 @@ async fn patch_user<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>, bearer: B
 }
 
 async fn remove_user<P: Ports>(auth: &Flows<P>, bearer: Bearer) -> Result<Reply, FeathersError> {
-    auth.delete_account(&bearer.user).await?;
+    if !auth.delete_account(&bearer.user).await? {
+        return Err(BearerError::UserNotFound.into());
+    }
     reply(StatusCode::OK, &user_view(&bearer.user))
 }
 
@@ -147,7 +149,7 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
             let password = Password::new(body.password.unwrap_or_default());
             // Upstream answers a missing field like a wrong one, before any lookup.
             if email.is_empty() || password.expose().is_empty() {
-                return Err(FlowError::InvalidCredentials.into());
+                return Err(LoginError::InvalidCredentials.into());
             }
             let signed_in = auth.password_login(&email, &password, call.platform, Dialect::Feathers).await?;
             signed_in_reply(issue(auth, &signed_in)?)

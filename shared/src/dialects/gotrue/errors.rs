@@ -7,7 +7,7 @@
 //! `x-sb-error-code` is always set.
 
 use crate::dialects::{header, json_response, Body, JsonError, Refusal};
-use crate::flows::{AdminError, BearerError, FlowError, Flows, PkceError};
+use crate::flows::{AdminError, BearerError, ChangeError, FlowError, Flows, InternalError, LoginError, PkceError, RefreshError, SignupError};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use http::{Response, StatusCode};
@@ -148,6 +148,19 @@ impl From<FlowError> for GotrueError {
         GotrueError::Flow(e)
     }
 }
+
+/// Each narrow flow error reaches GoTrue, whose endpoints call every flow, as the
+/// [`FlowError`] it widens into.
+macro_rules! from_flow_error {
+    ($($narrow:ty),*) => {$(
+        impl From<$narrow> for GotrueError {
+            fn from(e: $narrow) -> Self {
+                GotrueError::Flow(e.into())
+            }
+        }
+    )*};
+}
+from_flow_error!(LoginError, SignupError, ChangeError, RefreshError, InternalError);
 
 impl From<PkceError> for GotrueError {
     fn from(e: PkceError) -> Self {

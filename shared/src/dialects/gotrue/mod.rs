@@ -148,7 +148,7 @@ impl routes::Api for Api {
 
 /// Serves a route whose guard let the caller through.
 async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Result<Response<Body>, GotrueError> {
-    let session = |caller: Caller| caller.session().map_err(GotrueError::Flow);
+    let session = |caller: Caller| caller.session().map_err(GotrueError::from);
     match hit.endpoint {
         E::Signup => account::signup(flows, req).await,
         E::Verify => verify::verify(flows, req).await,

@@ -6,7 +6,7 @@
 //! and the HTTP request around it (`graphql/mod.rs`).
 
 use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Obtained, Revoked, Verified};
-use crate::flows::{AccessToken, Claims, Dialect, FlowError, Flows, GraphqlToken, RefreshWindowPassed};
+use crate::flows::{AccessToken, BearerError, Claims, Dialect, Flows, GraphqlToken, LoginError, RefreshError, RefreshWindowPassed};
 use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::secret::{Password, RefreshSecret};
@@ -25,14 +25,15 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
     fn token_auth(&self, username: String, password: Password) -> LocalFuture<'_, Obtained> {
         Box::pin(async move {
             let auth = &self.auth;
-            let issued = async { auth.graphql_sign_in_token(auth.username_or_email_login(&username, &password, &self.platform).await?) };
-            Ok(obtained(issued.await.map_err(|e| self.flow_error(e))?))
+            let signed_in = auth.username_or_email_login(&username, &password, &self.platform).await.map_err(|e| self.login_error(e))?;
+            let issued = auth.graphql_sign_in_token(signed_in).map_err(|e| self.internal(e.0))?;
+            Ok(obtained(issued))
         })
     }
 
     fn verify(&self, token: String) -> LocalFuture<'_, Verified> {
         Box::pin(async move {
-            let bearer = self.auth.authenticate(&token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e.into()))?;
+            let bearer = self.auth.authenticate(&token, &[Dialect::Graphql]).await.map_err(|e| self.bearer_error(e))?;
             Ok(Verified { payload: GenericScalar(payload(&bearer.claims, bearer.expires_at)) })
         })
     }
@@ -42,7 +43,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
             let issued = match (self.auth.config().graphql_long_running_refresh, token, refresh_token) {
                 (false, Some(token), None) => self.auth.graphql_refresh(&token).await.map_err(|e| match e {
                     RefreshWindowPassed::Passed => GraphqlError::RefreshExpired,
-                    RefreshWindowPassed::Flow(f) => self.flow_error(f),
+                    RefreshWindowPassed::Bearer(b) => self.bearer_error(b),
                 }),
                 (false, _, Some(_)) => Err(GraphqlError::Argument(
                     "Long-running refresh tokens are off here: refresh with refreshToken(token: ...)",
@@ -50,8 +51,8 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
                 (false, None, None) => Err(GraphqlError::Argument("refreshToken needs the token to refresh")),
                 (true, _, Some(rt)) => self.auth.graphql_refresh_long_running(&rt).await.map_err(|e| match e {
                     // A long-running refresh token past the window has upstream's own words.
-                    FlowError::SessionExpired => GraphqlError::RefreshTokenExpired,
-                    other => self.flow_error(other),
+                    RefreshError::SessionExpired => GraphqlError::RefreshTokenExpired,
+                    other => self.refresh_error(other),
                 }),
                 (true, _, None) => Err(GraphqlError::Argument("refreshToken needs the refreshToken argument")),
             };
@@ -64,7 +65,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
             if !self.auth.config().graphql_long_running_refresh {
                 return Err(GraphqlError::Argument("Long-running refresh tokens are off here: there is nothing to revoke"));
             }
-            let at = self.auth.revoke_refresh_token(&refresh_token).await.map_err(|e| self.flow_error(e))?;
+            let at = self.auth.revoke_refresh_token(&refresh_token).await.map_err(|e| self.refresh_error(e))?;
             Ok(Revoked { revoked: at.unix_seconds() })
         })
     }
@@ -72,7 +73,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
     fn me(&self) -> LocalFuture<'_, Me> {
         Box::pin(async move {
             let token = self.bearer.as_deref().ok_or(GraphqlError::PermissionDenied)?;
-            let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.flow_error(e.into()))?.user;
+            let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.bearer_error(e))?.user;
             Ok(Me {
                 id: ID(user.id.to_string()),
                 username: user.username.clone().or_else(|| user.email.clone()).unwrap_or_default(),
@@ -82,16 +83,32 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
     }
 }
 
+/// Upstream's errors for the refusals of the flows this dialect calls, every case named (a new
+/// one is a compile error here); internal failures are reported and shown by their id.
 impl<P: Ports + 'static> EdgeBackend<P> {
-    /// Upstream's error for a flow's refusal, every variant named (a new one is a compile
-    /// error here); internal failures are reported and shown by their id.
-    fn flow_error(&self, e: FlowError) -> GraphqlError {
-        use FlowError as F;
+    fn internal(&self, detail: String) -> GraphqlError {
+        GraphqlError::Internal(self.auth.report(&format_args!("graphql: {detail}")))
+    }
+
+    /// `tokenAuth`: upstream's `Please enter valid credentials` for a wrong password, and for
+    /// an address not yet confirmed or an account deleted meanwhile.
+    fn login_error(&self, e: LoginError) -> GraphqlError {
+        use LoginError as L;
         match e {
-            F::InvalidCredentials | F::EmailNotConfirmed => GraphqlError::Credentials,
-            F::BadToken(TokenError::Expired) => GraphqlError::SignatureExpired,
-            F::BadToken(TokenError::Claims) => GraphqlError::InvalidPayload,
-            F::BadToken(
+            L::InvalidCredentials | L::EmailNotConfirmed | L::UserNotFound => GraphqlError::Credentials,
+            L::UserBanned => GraphqlError::Refused("user banned".into()),
+            L::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
+            L::Internal(detail) => self.internal(detail),
+        }
+    }
+
+    /// A token or its session, as upstream's PyJWT-based messages.
+    fn bearer_error(&self, e: BearerError) -> GraphqlError {
+        use BearerError as B;
+        match e {
+            B::BadToken(TokenError::Expired) => GraphqlError::SignatureExpired,
+            B::BadToken(TokenError::Claims) => GraphqlError::InvalidPayload,
+            B::BadToken(
                 TokenError::Malformed
                 | TokenError::Algorithm
                 | TokenError::UnknownKey
@@ -100,25 +117,20 @@ impl<P: Ports + 'static> EdgeBackend<P> {
                 | TokenError::Issuer { .. }
                 | TokenError::Signing,
             ) => GraphqlError::DecodingSignature,
-            F::SessionNotFound | F::UserNotFound | F::SessionExpired => GraphqlError::InvalidToken,
-            F::RefreshTokenNotFound | F::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
-            F::Internal(detail) => GraphqlError::Internal(self.auth.report(&format_args!("graphql: {detail}"))),
-            e @ (F::SignupDisabled
-            | F::InvalidEmail
-            | F::WeakPassword { .. }
-            | F::PasswordTooLong
-            | F::UserAlreadyExists
-            | F::CodeInvalid
-            | F::OverEmailSendRateLimit { .. }
-            | F::EmailExists
-            | F::UserBanned
-            | F::AnonymousDisabled
-            | F::AnonymousWithoutAddress
-            | F::ReauthenticationNeeded
-            | F::ReauthenticationNotValid
-            | F::NoAddress
-            | F::AddressNotVerified) => GraphqlError::Refused(e.to_string()),
-            F::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
+            B::SessionNotFound | B::UserNotFound | B::SessionExpired => GraphqlError::InvalidToken,
+            B::UserBanned => GraphqlError::Refused("user banned".into()),
+            B::Internal(detail) => self.internal(detail),
+        }
+    }
+
+    /// A long-running refresh token.
+    fn refresh_error(&self, e: RefreshError) -> GraphqlError {
+        use RefreshError as R;
+        match e {
+            R::RefreshTokenNotFound | R::RefreshTokenAlreadyUsed => GraphqlError::InvalidRefreshToken,
+            R::SessionExpired | R::UserNotFound => GraphqlError::InvalidToken,
+            R::UserBanned => GraphqlError::Refused("user banned".into()),
+            R::Internal(detail) => self.internal(detail),
         }
     }
 }

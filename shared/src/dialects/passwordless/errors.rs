@@ -1,0 +1,150 @@
+//! The passwordless API's errors: what can go wrong, the one place its statuses are chosen
+//! ([`describe`]), and the JSON error body (`{"error": "<message>"}`).
+
+use crate::dialects::{json_response, Body, JsonError, Refusal};
+use crate::flows::{BearerError, ChangeError, Flows, InternalError, SignInRequestError};
+use crate::ports::Ports;
+use http::{Response, StatusCode};
+use serde_json::json;
+
+/// Everything that can go wrong in a passwordless request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PasswordlessError {
+    /// A registration or sign-in request was refused.
+    Request(SignInRequestError),
+    /// Adding or replacing the account's address was refused.
+    Change(ChangeError),
+    /// The session to end is not one of the caller's live sessions.
+    NoSuchSession,
+    /// Something broke; the text is for the log only.
+    Internal(String),
+    /// The body is not JSON of the expected shape.
+    BadJson(JsonError),
+    /// A required field is missing.
+    Missing(&'static str),
+    /// No session token.
+    Unauthorized,
+    /// The session token signs nobody in.
+    Bearer(BearerError),
+    /// No such endpoint.
+    NotFound,
+    /// The app refused the request before reading it.
+    Refused(Refusal),
+}
+
+impl From<SignInRequestError> for PasswordlessError {
+    fn from(e: SignInRequestError) -> Self {
+        PasswordlessError::Request(e)
+    }
+}
+
+impl From<ChangeError> for PasswordlessError {
+    fn from(e: ChangeError) -> Self {
+        PasswordlessError::Change(e)
+    }
+}
+
+impl From<InternalError> for PasswordlessError {
+    fn from(e: InternalError) -> Self {
+        PasswordlessError::Internal(e.0)
+    }
+}
+
+impl From<JsonError> for PasswordlessError {
+    fn from(e: JsonError) -> Self {
+        PasswordlessError::BadJson(e)
+    }
+}
+
+/// Status and message for an error: the one place this dialect picks statuses.
+pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
+    use PasswordlessError as E;
+    let (status, msg): (u16, String) = match e {
+        E::Request(r) => request_error(r),
+        E::Change(c) => change_error(c),
+        E::NoSuchSession => (404, "No such session".into()),
+        E::Bearer(b) => bearer_error(b),
+        E::Internal(_) => internal(),
+        E::BadJson(JsonError(m)) => (400, format!("Malformed JSON: {m}")),
+        E::Missing(field) => (400, format!("{field} is required")),
+        E::Unauthorized => unauthorized(),
+        E::NotFound => (404, "Not found".into()),
+        E::Refused(r) => r.status_and_message(),
+    };
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), msg)
+}
+
+fn internal() -> (u16, String) {
+    (500, "Internal server error".into())
+}
+
+fn unauthorized() -> (u16, String) {
+    (401, "A valid session token is required (Authorization: Bearer <session_token>)".into())
+}
+
+/// [`describe`] for a session token that signs nobody in.
+fn bearer_error(e: &BearerError) -> (u16, String) {
+    use BearerError as B;
+    match e {
+        B::SessionNotFound | B::UserNotFound | B::BadToken(_) => unauthorized(),
+        B::SessionExpired => (401, "This session has expired; sign in again".into()),
+        B::UserBanned => (403, "This account is banned".into()),
+        B::Internal(_) => internal(),
+    }
+}
+
+fn send_limit(wait_secs: i64) -> (u16, String) {
+    (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
+}
+
+/// [`describe`] for a refused address change, every case named: a new one is a compile error
+/// here.
+fn change_error(e: &ChangeError) -> (u16, String) {
+    use ChangeError as C;
+    match e {
+        C::InvalidEmail => (400, "That is not a valid email address".into()),
+        C::OverEmailSendRateLimit { wait_secs } => send_limit(*wait_secs),
+        C::TooManyRequests => (429, "Too many requests; try again later".into()),
+        C::ReauthenticationNeeded | C::ReauthenticationNotValid => {
+            (403, "This change needs a recent sign-in; sign in again by email".into())
+        }
+        C::SessionNotFound | C::UserNotFound => unauthorized(),
+        // No passwords here, and an account always has its username.
+        C::WeakPassword { .. } | C::PasswordTooLong | C::AnonymousWithoutAddress => internal(),
+        C::Internal(_) => internal(),
+    }
+}
+
+/// [`describe`] for a refused registration or sign-in request.
+fn request_error(e: &SignInRequestError) -> (u16, String) {
+    use SignInRequestError as R;
+    match e {
+        R::InvalidUsername => (400, "A username is 3 to 32 characters: letters, digits, '_', '.' and '-'".into()),
+        R::InvalidPlatform => (400, "session_platform must be 1 to 64 printable characters".into()),
+        R::UsernameTaken => (409, "That username is taken".into()),
+        // The account was deleted while its sign-in request waited.
+        R::LoginNotReady | R::UserNotFound => (400, "The auth id is invalid, expired, or not yet authorized".into()),
+        R::LinkInvalid => (400, "This link is invalid or has expired".into()),
+        R::InvalidEmail => (400, "That is not a valid email address".into()),
+        R::OverEmailSendRateLimit { wait_secs } => send_limit(*wait_secs),
+        R::TooManyRequests => (429, "Too many requests; try again later".into()),
+        R::UserBanned => (403, "This account is banned".into()),
+        R::Internal(_) => internal(),
+    }
+}
+
+/// Renders an error as `{"error": ...}`; internal errors get an id, logged with the detail.
+pub fn render_error<P: Ports>(auth: &Flows<P>, e: &PasswordlessError) -> Response<Body> {
+    let (status, mut msg) = describe(e);
+    use PasswordlessError as E;
+    if let E::Internal(detail)
+    | E::Request(SignInRequestError::Internal(detail))
+    | E::Change(ChangeError::Internal(detail))
+    | E::Bearer(BearerError::Internal(detail)) = e
+    {
+        msg = format!("{msg} (error id: {})", auth.report(detail));
+    }
+    let challenge = matches!(e, E::Unauthorized | E::Bearer(BearerError::SessionNotFound | BearerError::UserNotFound | BearerError::BadToken(_))).then(|| ("www-authenticate", "Bearer".to_string()));
+    json_response(status, &json!({"error": msg}), challenge.as_slice())
+}
