@@ -100,3 +100,27 @@ fn one_ipv6_64_counts_as_one_client() {
     let other = from(&app, "2001:db8:0:1::1", "/token?grant_type=password", &json!({"email": "ann@example.com", "password": "ann pass 1"}));
     assert_eq!(other.status, 200, "another /64 is another client: {}", other.raw);
 }
+
+/// A stranger signs an address up with a password of their choosing, then signs in with it
+/// again and again. For a new address that password is now the (unconfirmed) account's; for a
+/// registered one it is not. Both must be counted and throttled alike, or the answers tell
+/// which addresses have accounts.
+#[test]
+fn signing_in_with_ones_own_sign_up_password_does_not_tell_new_addresses_from_registered_ones() {
+    let app = app();
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    let answers = |address: &str, client: &str| -> Vec<(u16, String)> {
+        let r = from(&app, client, "/signup", &json!({"email": address, "password": "stranger pass"}));
+        assert_eq!(r.status, 200, "{}", r.raw);
+        (0..14)
+            .map(|_| {
+                let r = from(&app, client, "/token?grant_type=password", &json!({"email": address, "password": "stranger pass"}));
+                (r.status.as_u16(), error_code(&r).to_string())
+            })
+            .collect()
+    };
+    let registered = answers("ann@example.com", "198.51.100.7");
+    let new = answers("new@example.com", "198.51.100.8");
+    assert_eq!(registered, new);
+    assert_eq!(new.last().unwrap().0, 429, "{new:?}");
+}

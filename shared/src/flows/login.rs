@@ -88,7 +88,6 @@ impl<P: Ports> Flows<P> {
             Verification::Mismatch => return Err(FlowError::InvalidCredentials),
             Verification::Match { rehash } => rehash,
         };
-        self.login_succeeded(&account);
         if !user.is_confirmed() && !self.signs_in_unverified(dialect) {
             // Said only with the right password, and only if the operator asked: a stranger
             // who signed an address up with their own password would otherwise learn from this
@@ -111,6 +110,11 @@ impl<P: Ports> Flows<P> {
             }
             checked = fresh;
         }
-        self.start_session_as(user, AuthMethod::Password, platform, dialect, Some(&checked)).await
+        let signed_in = self.start_session_as(user, AuthMethod::Password, platform, dialect, Some(&checked)).await?;
+        // Only a sign-in gives its unit back: a right password that signs nobody in (the
+        // address not confirmed) counts like a wrong one, or a stranger who signed an address
+        // up with their own password could tell from the throttle whether it was new.
+        self.login_succeeded(&account);
+        Ok(signed_in)
     }
 }
