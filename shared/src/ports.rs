@@ -39,6 +39,15 @@ pub trait Rng {
     fn fill(&self, buf: &mut [u8]);
 }
 
+/// What a first proof of the mailbox changes ([`Users::first_proof`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FirstProof<'a> {
+    /// The address proven, when it is not the account's yet (an email change).
+    pub new_email: Option<&'a str>,
+    /// Whether the password and `user_metadata` go.
+    pub forget: bool,
+}
+
 /// Accounts.
 pub trait Users {
     /// Stores a new account; [`StoreError::Conflict`]`("email")` if the address is taken,
@@ -53,9 +62,11 @@ pub trait Users {
     /// Marks the address confirmed (no-op if it already is), which also makes an anonymous
     /// account permanent.
     async fn confirm_email(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError>;
-    /// Replaces the password hash.
-    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp)
-        -> Result<(), StoreError>;
+    /// Replaces the password hash. With `while_session`, only while that session of the
+    /// account is live (not ended), in the same step: a change a session asked for never lands
+    /// after a proof of the mailbox ended that session. Returns whether it wrote.
+    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp, while_session: Option<&SessionId>)
+        -> Result<bool, StoreError>;
     /// Replaces the password hash only if it is still `old` (a rehash at sign-in must not
     /// bring back a password discarded meanwhile); returns whether it did.
     async fn rehash_password(&self, id: &UserId, old: &str, new: &str, at: Timestamp)
@@ -66,9 +77,18 @@ pub trait Users {
     /// an anonymous account permanent), or unconfirmed; [`StoreError::Conflict`]`("email")` if
     /// another account has it.
     async fn set_email(&self, id: &UserId, email: &str, confirmed: bool, at: Timestamp) -> Result<(), StoreError>;
-    /// Replaces `user_metadata`.
-    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp)
-        -> Result<(), StoreError>;
+    /// Replaces `user_metadata`; `while_session` as for [`Users::set_password_hash`]. Returns
+    /// whether it wrote.
+    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp, while_session: Option<&SessionId>)
+        -> Result<bool, StoreError>;
+    /// The first proof of the account's mailbox, all or nothing: with `proof.forget`, the
+    /// password and `user_metadata` go (someone else may have set them); every session of the
+    /// account ends, with its auth codes not yet exchanged and the codes its sessions asked
+    /// for (email change, re-authentication); the address (`proof.new_email`, or the one it
+    /// has) is confirmed, which makes an anonymous account permanent.
+    /// [`StoreError::Conflict`]`("email")` if `new_email` belongs to another account, and then
+    /// nothing changed.
+    async fn first_proof(&self, id: &UserId, proof: FirstProof<'_>, at: Timestamp) -> Result<(), StoreError>;
     /// Replaces `app_metadata`.
     async fn set_app_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp)
         -> Result<(), StoreError>;

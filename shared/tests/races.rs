@@ -6,7 +6,7 @@
 mod support;
 use portcullis_shared::model::Mail;
 use portcullis_shared::ports::{MailError, Mailer, Ports};
-use portcullis_shared::testing::{FixedClock, MemoryStore, SeededRng, TestPorts, BEFORE_CLEAR_PASSWORD};
+use portcullis_shared::testing::{FixedClock, MemoryStore, SeededRng, TestPorts, BEFORE_CALL};
 use portcullis_shared::app::Answer;
 use portcullis_shared::flows::Outbox;
 use portcullis_shared::App;
@@ -32,12 +32,12 @@ fn a_sign_in_landing_during_the_first_proof_does_not_survive_it() {
     assert_eq!(post(app, "/otp", &json!({"email": "victim@example.com"})).status, 200);
     let code = code_for(app, "victim@example.com");
     let stolen: &'static RefCell<Option<String>> = Box::leak(Box::new(RefCell::new(None)));
-    BEFORE_CLEAR_PASSWORD.with(|h| {
-        *h.borrow_mut() = Some(Box::new(move || {
+    BEFORE_CALL.with(|h| {
+        *h.borrow_mut() = Some(("first_proof", Box::new(move || {
             let f = feathers_local(app, "victim@example.com", "attacker pass");
             assert_eq!(f.status, 201, "{}", f.raw);
             *stolen.borrow_mut() = Some(s(&f.body, "accessToken"));
-        }))
+        })))
     });
     let v = post(app, "/verify", &json!({"type": "email", "email": "victim@example.com", "token": code}));
     assert_eq!(v.status, 200, "{}", v.raw);
@@ -45,6 +45,41 @@ fn a_sign_in_landing_during_the_first_proof_does_not_survive_it() {
     let token = stolen.borrow().clone().expect("the hook ran");
     let c = check(app, &token);
     assert_eq!(c.body["error"], "session ended", "the stranger's session lives on the verified account: {}", c.raw);
+}
+
+/// A stranger registers the owner's address through Feathers, signs in (unverified, as
+/// upstream allows) and changes the password. The change checks the session, hashes, and lands
+/// only after the owner's first proof of the mailbox has ended that session: it must not land,
+/// or the verified account would hold the stranger's password.
+#[test]
+fn a_password_change_in_flight_does_not_outlive_the_first_proof() {
+    let app: &'static App<TestPorts> = Box::leak(Box::new(app()));
+    let r = call(app, "POST", "/users", &json!({"email": "victim@example.com", "password": "attacker pass"}), None);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let f = feathers_local(app, "victim@example.com", "attacker pass");
+    let token = s(&f.body, "accessToken");
+    assert_eq!(post(app, "/otp", &json!({"email": "victim@example.com"})).status, 200);
+    let code = code_for(app, "victim@example.com");
+    let proved: &'static RefCell<Option<Reply>> = Box::leak(Box::new(RefCell::new(None)));
+    BEFORE_CALL.with(|h| {
+        *h.borrow_mut() = Some(("set_password_hash", Box::new(move || {
+            let v = post(app, "/verify", &json!({"type": "email", "email": "victim@example.com", "token": code}));
+            *proved.borrow_mut() = Some(v);
+        })))
+    });
+    let patch = call(app, "PATCH", &format!("/users/{id}"), &json!({"password": "stranger new pass"}), Some(&token));
+    let v = proved.borrow_mut().take().expect("the owner's proof ran in the middle");
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert_eq!(patch.status, 401, "the change through the ended session: {}", patch.raw);
+    for password in ["stranger new pass", "attacker pass"] {
+        let l = login(app, "victim@example.com", password);
+        assert_eq!(error_code(&l), "invalid_credentials", "the verified account took {password:?}: {}", l.raw);
+    }
+    // The owner, signed in by the proof, sets her own.
+    let owner = s(&v.body, "access_token");
+    assert_eq!(put(app, "/user", &owner, &json!({"password": "owner pass 1"})).status, 200);
+    assert_eq!(login(app, "victim@example.com", "owner pass 1").status, 200);
 }
 
 // Two mail queues at once: PUT /user and POST /resend each issue a pair of email change codes

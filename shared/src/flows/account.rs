@@ -154,15 +154,23 @@ impl<P: Ports> Flows<P> {
         };
         let now = self.now();
         let users = self.users();
+        // Each write lands only while this session is live: a proof of the mailbox that ended
+        // it while this request was checking or hashing (the session may be a stranger's, who
+        // registered the address first) leaves nothing of it behind.
+        let live = Some(&session.id);
         if let Some(p) = update.password {
             let hash = self.hash_new_password(p.expose())?;
-            users.set_password_hash(&user.id, &hash, now).await?;
+            if !users.set_password_hash(&user.id, &hash, now, live).await? {
+                return Err(ChangeError::SessionNotFound);
+            }
             if self.config.password_change_ends_other_sessions {
                 self.sessions().revoke(&user.id, &session.id, LogoutScope::Others, now).await?;
             }
         }
         if let Some(data) = update.data {
-            users.set_metadata(&user.id, &super::merged(&user.user_metadata, data), now).await?;
+            if !users.set_metadata(&user.id, &super::merged(&user.user_metadata, data), now, live).await? {
+                return Err(ChangeError::SessionNotFound);
+            }
         }
         let user = users.by_id(&user.id).await?.ok_or(ChangeError::UserNotFound)?;
         Ok(Updated { user, email_change })

@@ -231,7 +231,7 @@ impl<P: Ports> Flows<P> {
             users.confirm_email(id, now).await?;
         }
         if let Some(data) = change.user_metadata {
-            users.set_metadata(id, &merged(&user.user_metadata, data), now).await?;
+            users.set_metadata(id, &merged(&user.user_metadata, data), now, None).await?;
         }
         if let Some(data) = change.app_metadata {
             users.set_app_metadata(id, &merged(&user.app_metadata, data), now).await?;
@@ -239,7 +239,7 @@ impl<P: Ports> Flows<P> {
         let mut end_sessions = first_proof;
         if let Some(p) = change.password {
             let hash = self.hash_new_password(p.expose())?;
-            users.set_password_hash(id, &hash, now).await?;
+            users.set_password_hash(id, &hash, now, None).await?;
             end_sessions = true;
         }
         if let Some(ban) = change.ban {

@@ -9,8 +9,8 @@
 
 use super::email_change::CodeUse;
 use super::{normalize_email, CodeError, Flows, FlowError, SignedIn};
-use crate::model::{AuthMethod, Dialect, LogoutScope, OneTimeCode, Purpose, SessionId, Timestamp, User};
-use crate::ports::{Budgets as _, Codes as _, Ports, Sessions as _, Users as _};
+use crate::model::{AuthMethod, Dialect, OneTimeCode, Purpose, Timestamp, User};
+use crate::ports::{Budgets as _, Codes as _, FirstProof, Ports, Users as _};
 use crate::secret::{LinkToken, Secret};
 use crate::token::{digests_match, hash_code, hash_secret};
 
@@ -160,22 +160,20 @@ impl<P: Ports> Flows<P> {
     /// of the request that set the account up (`keeps_attempt`: the sign-up attempt that set
     /// the password, or the `/otp` that created the account, as upstream keeps
     /// `signInWithOtp({ data })`), the password and metadata go too: they may be a stranger's,
-    /// and the owner, signed in by the proof, sets their own. Done before the address is
-    /// marked confirmed, so a failure half-way never leaves a verified address with a
-    /// stranger's password.
+    /// and the owner, signed in by the proof, sets their own. All of it and the confirmation
+    /// are one step, so a failure half-way never leaves a verified address with a stranger's
+    /// password.
     async fn first_proof_of_mailbox(&self, user: &mut User, code: &OneTimeCode, now: Timestamp) -> Result<(), FlowError> {
         let keeps = code.keeps_attempt && matches!(code.purpose, Purpose::Signup | Purpose::MagicLink | Purpose::Invite);
-        // The password goes before the sessions: a sign-in that checked it stores its session
-        // only while it is still the account's (`Sessions::start`), so one that lands after
-        // this finds it gone, and one that landed before is ended next.
+        // One step (`Users::first_proof`): a sign-in that checked the password, or a change a
+        // session asked for, lands wholly before it (and is undone) or finds it done.
+        self.users().first_proof(&user.id, FirstProof { new_email: None, forget: !keeps }, now).await?;
         if !keeps {
-            self.users().clear_password(&user.id, now).await?;
             user.password_hash = None;
-            let empty = serde_json::json!({});
-            self.users().set_metadata(&user.id, &empty, now).await?;
-            user.user_metadata = empty;
+            user.user_metadata = serde_json::json!({});
         }
-        self.sessions().revoke(&user.id, &SessionId::new(""), LogoutScope::Global, now).await?;
+        user.email_confirmed_at = Some(now);
+        user.is_anonymous = false;
         Ok(())
     }
 
@@ -195,9 +193,6 @@ impl<P: Ports> Flows<P> {
         }
         if !user.is_confirmed() {
             self.first_proof_of_mailbox(&mut user, &code, now).await?;
-            self.users().confirm_email(&user.id, now).await?;
-            user.email_confirmed_at = Some(now);
-            user.is_anonymous = false;
         }
         Ok(CodeUse::Done(Box::new(user)))
     }

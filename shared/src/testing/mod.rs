@@ -17,7 +17,7 @@ pub use contract::{run_store_contract, ContractResult};
 #[cfg(feature = "testing")]
 pub use doubles::{FixedClock, MemoryMailer, SeededRng};
 #[cfg(feature = "testing")]
-pub use memory::{MemoryStore, BEFORE_CLEAR_PASSWORD};
+pub use memory::{MemoryStore, BEFORE_CALL};
 
 #[cfg(feature = "testing")]
 mod test_ports;

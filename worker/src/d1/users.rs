@@ -1,10 +1,15 @@
 //! The `Users` port over the `users` table.
 
 use super::{opt_s, opt_t, s, t, ts, D1Store};
-use portcullis_shared::model::{Timestamp, User, UserId};
-use portcullis_shared::ports::{StoreError, Users};
+use portcullis_shared::model::{Purpose, SessionId, Timestamp, User, UserId};
+use portcullis_shared::ports::{FirstProof, StoreError, Users};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
+
+/// The condition of a write a session asked for (`?4`, the session id, or NULL for none): it
+/// lands only while that session of the account is live.
+const WHILE_SESSION: &str =
+    "AND (?4 IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?4 AND user_id = ?1 AND revoked_at IS NULL))";
 
 /// A `users` row, as selected with [`USER_COLUMNS`].
 #[derive(Deserialize)]
@@ -100,13 +105,9 @@ impl Users for D1Store {
         .map(|_| ())
     }
 
-    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.changes(
-            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
-            &[s(id), s(hash), t(at)],
-        )
-        .await
-        .map(|_| ())
+    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp, while_session: Option<&SessionId>) -> Result<bool, StoreError> {
+        let sql = format!("UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1 {WHILE_SESSION}");
+        Ok(self.changes(&sql, &[s(id), s(hash), t(at), opt_s(while_session.map(SessionId::as_str))]).await? > 0)
     }
 
     async fn rehash_password(&self, id: &UserId, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
@@ -193,13 +194,35 @@ impl Users for D1Store {
         Ok(super::changed(results.last())? > 0)
     }
 
-    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
-        self.changes(
-            "UPDATE users SET user_metadata = ?2, updated_at = ?3 WHERE id = ?1",
-            &[s(id), s(metadata.to_string()), t(at)],
-        )
-        .await
-        .map(|_| ())
+    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp, while_session: Option<&SessionId>) -> Result<bool, StoreError> {
+        let sql = format!("UPDATE users SET user_metadata = ?2, updated_at = ?3 WHERE id = ?1 {WHILE_SESSION}");
+        Ok(self.changes(&sql, &[s(id), s(metadata.to_string()), t(at), opt_s(while_session.map(SessionId::as_str))]).await? > 0)
+    }
+
+    async fn first_proof(&self, id: &UserId, proof: FirstProof<'_>, at: Timestamp) -> Result<(), StoreError> {
+        // One batch, one transaction: a sign-in that checked the old password stores its
+        // session either before (and is ended here) or after (and finds the password gone:
+        // `Sessions::start` is conditional on it); a write its session asked for lands before
+        // (and is undone here) or not at all (`WHILE_SESSION`).
+        let forget = if proof.forget { 1.0 } else { 0.0 };
+        let session_codes = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
+        let statements = vec![
+            self.stmt(
+                "UPDATE users SET email = COALESCE(?2, email), \
+                 email_confirmed_at = CASE WHEN ?2 IS NULL THEN COALESCE(email_confirmed_at, ?4) ELSE ?4 END, \
+                 password_hash = CASE WHEN ?3 THEN NULL ELSE password_hash END, \
+                 user_metadata = CASE WHEN ?3 THEN '{}' ELSE user_metadata END, \
+                 is_anonymous = 0, updated_at = ?4 WHERE id = ?1",
+                &[s(id), opt_s(proof.new_email), JsValue::from_f64(forget), t(at)],
+            )?,
+            self.stmt("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL", &[s(id), t(at)])?,
+            self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
+            self.stmt(
+                "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose IN (?2, ?3, ?4)",
+                &[s(id), s(session_codes[0].as_str()), s(session_codes[1].as_str()), s(session_codes[2].as_str())],
+            )?,
+        ];
+        self.batch(statements).await.map(|_| ())
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, StoreError> {

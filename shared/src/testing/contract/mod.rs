@@ -5,10 +5,11 @@
 //! This file holds the suite's entry point and its list of checks, by name and in the order they
 //! run: later checks build on what earlier ones stored, and the e2e suite counts them by name.
 //! The checks themselves live in one file per storage port (`users`, `sessions`, `codes`,
-//! `limits` for budgets and send limits, `login_requests`, `flow_states`), with what they share
+//! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`), with what they share
 //! in `support`. How a backend stores anything never appears here.
 
 mod codes;
+mod first_proof;
 mod flow_states;
 mod limits;
 mod login_requests;
@@ -19,6 +20,7 @@ mod users;
 use crate::model::{Timestamp, User, UserId};
 use crate::ports::Store;
 use codes::{codes_attempts, codes_consume, codes_pair, codes_recipient, codes_replace};
+use first_proof::first_proof;
 use flow_states::flow_states;
 use limits::{budgets_take, limits_claim};
 use login_requests::login_requests;
@@ -56,6 +58,7 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("codes: a code is consumed once and never when expired", codes_consume(codes, &user, nonce, now).await),
         ("codes: the newest code sent to an address is found by it", codes_recipient(codes, &user, nonce, now).await),
         ("users: an address can move only to a free address", users_email_change(users, &user, nonce, now).await),
+        ("users: a first proof of the mailbox is one step, and ends what its sessions asked for", first_proof(store, nonce, now).await),
         ("sessions: rotation marks the parent once and stores one successor", sessions_rotate(sessions, nonce, now).await),
         ("sessions: logout scopes end the right sessions", sessions_revoke(users, sessions, nonce, now).await),
         ("send limits: one claim per interval, released claims free the slot", limits_claim(limits, nonce, now).await),

@@ -49,7 +49,7 @@ pub(super) async fn users_updates<U: Users>(users: &U, user: &User, now: Timesta
     let later = now.plus_secs(5);
     users.confirm_email(&user.id, later).await.map_err(err)?;
     users.confirm_email(&user.id, later.plus_secs(5)).await.map_err(err)?;
-    users.set_password_hash(&user.id, "$new$hash", later).await.map_err(err)?;
+    users.set_password_hash(&user.id, "$new$hash", later, None).await.map_err(err)?;
     let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
     ensure!(u.email_confirmed_at == Some(later), "confirmed_at {:?}, want the first confirmation", u.email_confirmed_at);
     ensure!(u.password_hash.as_deref() == Some("$new$hash"), "hash {:?}", u.password_hash);
@@ -60,13 +60,13 @@ pub(super) async fn users_updates<U: Users>(users: &U, user: &User, now: Timesta
     ensure!(cleared.user_metadata == user.user_metadata, "clear_password touched metadata: {:?}", cleared.user_metadata);
     ensure!(cleared.email_confirmed_at == Some(later), "clear_password touched the confirmation");
     ensure!(!users.rehash_password(&user.id, "$new$hash", "$re$hash", later).await.map_err(err)?, "rehash brought back a cleared password");
-    users.set_password_hash(&user.id, "$new$hash", later).await.map_err(err)?;
+    users.set_password_hash(&user.id, "$new$hash", later, None).await.map_err(err)?;
     ensure!(!users.rehash_password(&user.id, "$other$hash", "$re$hash", later).await.map_err(err)?, "rehash replaced a hash it was not given");
     ensure!(users.rehash_password(&user.id, "$new$hash", "$re$hash", later).await.map_err(err)?, "rehash of the current hash did nothing");
     let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
     ensure!(u.password_hash.as_deref() == Some("$re$hash"), "rehash left {:?}", u.password_hash);
     // Later checks expect the account's password back.
-    users.set_password_hash(&user.id, "$new$hash", later).await.map_err(err)?;
+    users.set_password_hash(&user.id, "$new$hash", later, None).await.map_err(err)?;
     Ok(())
 }
 
@@ -79,7 +79,7 @@ pub(super) async fn users_email_change<U: Users>(users: &U, user: &User, nonce: 
     let target = format!("contract-moved-{nonce}@example.com");
     let later = now.plus_secs(3);
     users.set_email(&other.id, &target, true, later).await.map_err(err)?;
-    users.set_metadata(&other.id, &serde_json::json!({"k": "v"}), later).await.map_err(err)?;
+    users.set_metadata(&other.id, &serde_json::json!({"k": "v"}), later, None).await.map_err(err)?;
     let moved = users.by_email(&target).await.map_err(err)?.ok_or("not found at the new address")?;
     ensure!(moved.id == other.id, "another account at the new address");
     ensure!(moved.email_confirmed_at == Some(later), "confirmed_at {:?}", moved.email_confirmed_at);

@@ -1,7 +1,7 @@
 //! The in-memory store: every storage port in hash maps, for fast deterministic tests of the
 //! flows and dialects. It passes the same contract suite as the D1 store (`contract`).
 //!
-//! This file holds the store itself (its maps, the test hook before `clear_password`, and what
+//! This file holds the store itself (its maps, the test hook before a store call, and what
 //! tests assert with); each port's implementation has its own file: `users`, `sessions`,
 //! `codes`, `limits` (budgets and send limits), `login_requests`, `flow_states`. No rule of the
 //! flows belongs here: the store does what its ports' contracts say, and nothing more.
@@ -21,9 +21,24 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 thread_local! {
-    /// Runs once just before the next `clear_password` of any memory store on this thread: a
-    /// test's way to land another request between two store calls of one flow.
-    pub static BEFORE_CLEAR_PASSWORD: RefCell<Option<Box<dyn FnOnce()>>> = RefCell::new(None);
+    /// A test's way to land another request between two store calls of one flow: the function
+    /// runs once, just before the next store call of that name (`first_proof`, `clear_password`,
+    /// `set_password_hash`, `set_metadata`) of any memory store on this thread.
+    pub static BEFORE_CALL: RefCell<Option<(&'static str, Box<dyn FnOnce()>)>> = RefCell::new(None);
+}
+
+/// Runs the hook waiting for `call`, if there is one ([`BEFORE_CALL`]).
+fn before(call: &str) {
+    let hook = BEFORE_CALL.with(|h| {
+        let mut h = h.borrow_mut();
+        match h.as_ref() {
+            Some((name, _)) if *name == call => h.take().map(|(_, f)| f),
+            _ => None,
+        }
+    });
+    if let Some(f) = hook {
+        f();
+    }
 }
 
 /// Accounts, sessions, refresh tokens and codes in hash maps.

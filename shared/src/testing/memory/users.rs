@@ -2,9 +2,9 @@
 //! which a deletion and a soft deletion share. Sessions, codes and the rest are written by their
 //! own ports' files.
 
-use super::{MemoryStore, BEFORE_CLEAR_PASSWORD};
-use crate::model::{Timestamp, User, UserId};
-use crate::ports::{StoreError, Users};
+use super::{before, MemoryStore};
+use crate::model::{Purpose, SessionId, Timestamp, User, UserId};
+use crate::ports::{FirstProof, StoreError, Users};
 
 impl Users for MemoryStore {
     async fn insert(&self, user: &User) -> Result<(), StoreError> {
@@ -52,12 +52,16 @@ impl Users for MemoryStore {
         Ok(())
     }
 
-    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp) -> Result<(), StoreError> {
-        if let Some(u) = self.users.borrow_mut().get_mut(id) {
-            u.password_hash = Some(hash.to_string());
-            u.updated_at = at;
+    async fn set_password_hash(&self, id: &UserId, hash: &str, at: Timestamp, while_session: Option<&SessionId>) -> Result<bool, StoreError> {
+        before("set_password_hash");
+        if !self.session_is_live(id, while_session) {
+            return Ok(false);
         }
-        Ok(())
+        let mut users = self.users.borrow_mut();
+        let Some(u) = users.get_mut(id) else { return Ok(false) };
+        u.password_hash = Some(hash.to_string());
+        u.updated_at = at;
+        Ok(true)
     }
 
     async fn rehash_password(&self, id: &UserId, old: &str, new: &str, at: Timestamp) -> Result<bool, StoreError> {
@@ -72,9 +76,7 @@ impl Users for MemoryStore {
     }
 
     async fn clear_password(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError> {
-        if let Some(hook) = BEFORE_CLEAR_PASSWORD.with(|h| h.borrow_mut().take()) {
-            hook();
-        }
+        before("clear_password");
         if let Some(u) = self.users.borrow_mut().get_mut(id) {
             u.password_hash = None;
             u.updated_at = at;
@@ -136,11 +138,48 @@ impl Users for MemoryStore {
         Ok(true)
     }
 
-    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp) -> Result<(), StoreError> {
-        if let Some(u) = self.users.borrow_mut().get_mut(id) {
-            u.user_metadata = metadata.clone();
+    async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp, while_session: Option<&SessionId>) -> Result<bool, StoreError> {
+        before("set_metadata");
+        if !self.session_is_live(id, while_session) {
+            return Ok(false);
+        }
+        let mut users = self.users.borrow_mut();
+        let Some(u) = users.get_mut(id) else { return Ok(false) };
+        u.user_metadata = metadata.clone();
+        u.updated_at = at;
+        Ok(true)
+    }
+
+    async fn first_proof(&self, id: &UserId, proof: FirstProof<'_>, at: Timestamp) -> Result<(), StoreError> {
+        before("first_proof");
+        {
+            let mut users = self.users.borrow_mut();
+            if let Some(email) = proof.new_email {
+                if users.values().any(|u| u.has_email(email) && &u.id != id) {
+                    return Err(StoreError::Conflict("email"));
+                }
+            }
+            let Some(u) = users.get_mut(id) else { return Ok(()) };
+            if let Some(email) = proof.new_email {
+                u.email = Some(email.to_string());
+                u.email_confirmed_at = None;
+            }
+            if proof.forget {
+                u.password_hash = None;
+                u.user_metadata = serde_json::json!({});
+            }
+            u.email_confirmed_at = u.email_confirmed_at.or(Some(at));
+            u.is_anonymous = false;
             u.updated_at = at;
         }
+        for s in self.sessions.borrow_mut().values_mut() {
+            if &s.user_id == id && s.revoked_at.is_none() {
+                s.revoked_at = Some(at);
+            }
+        }
+        self.flow_states.borrow_mut().retain(|_, f| &f.user_id != id);
+        let asked_by_a_session = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
+        self.codes.borrow_mut().retain(|_, c| !(&c.user_id == id && asked_by_a_session.contains(&c.purpose)));
         Ok(())
     }
 
@@ -154,6 +193,11 @@ impl Users for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Whether `session` (if one is named) is a live session of account `id`.
+    fn session_is_live(&self, id: &UserId, session: Option<&SessionId>) -> bool {
+        session.is_none_or(|sid| self.sessions.borrow().get(sid).is_some_and(|s| &s.user_id == id && s.revoked_at.is_none()))
+    }
+
     /// Removes what hangs off an account: sessions and their tokens, codes, sign-in requests,
     /// auth codes.
     fn remove_dependents(&self, id: &UserId) {
