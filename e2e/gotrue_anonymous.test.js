@@ -33,7 +33,13 @@ test("signInAnonymously gives a session; updateUser({ email }) and its code make
   assert.equal(verified.data.user.is_anonymous, false);
   assert.equal(verified.data.user.id, data.user.id, "the same account");
   assert.equal(verified.data.user.email, email);
-  const signedIn = await client(env.on).signInWithPassword({ email, password: "anonymous no more" });
+  // What the anonymous session set before anyone proved the mailbox does not survive the proof
+  // (upstream keeps it): whoever confirmed is signed in and sets their own.
+  assert.deepEqual(verified.data.user.user_metadata, {});
+  const stale = await client(env.on).signInWithPassword({ email, password: "anonymous no more" });
+  assert.equal(stale.error?.code, "invalid_credentials");
+  assert.equal((await auth.updateUser({ password: "the owner's own" })).error, null);
+  const signedIn = await client(env.on).signInWithPassword({ email, password: "the owner's own" });
   assert.equal(signedIn.error, null);
   assert.equal(signedIn.data.user.is_anonymous, false);
 });

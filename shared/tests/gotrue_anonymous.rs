@@ -86,7 +86,14 @@ fn confirming_an_address_makes_the_account_permanent() {
     assert_eq!(user["identities"].as_array().unwrap().len(), 1);
     assert_eq!(user["id"], s["user"]["id"], "the same account");
     assert_eq!(claims(v.body["access_token"].as_str().unwrap())["is_anonymous"], false);
-    assert_eq!(login(&app, "ann@example.com", "s3cret-pass").status, 200);
+    // The password was set before anyone proved the mailbox, by whoever held the anonymous
+    // session: it does not survive the proof (upstream keeps it). The one who confirmed is
+    // signed in and sets their own.
+    assert_eq!(error_code(&login(&app, "ann@example.com", "s3cret-pass")), "invalid_credentials");
+    assert_eq!(user["user_metadata"], json!({}));
+    let confirmed = v.body["access_token"].as_str().unwrap();
+    assert_eq!(put(&app, "/user", confirmed, &json!({"password": "ann's own"})).status, 200);
+    assert_eq!(login(&app, "ann@example.com", "ann's own").status, 200);
 }
 
 #[test]

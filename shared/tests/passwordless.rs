@@ -24,14 +24,27 @@ fn register(app: &App<TestPorts>, username: &str, platform: &str) -> String {
     s(&r.body, "session_token")
 }
 
-/// A username account whose address `email` is confirmed; returns its first session token.
-fn account_with_email(app: &App<TestPorts>, username: &str, email: &str) -> String {
+/// A username account whose address `email` is confirmed. Confirming the first address ends
+/// the registration's session: [`emailed_sign_in`] gets one.
+fn account_with_email(app: &App<TestPorts>, username: &str, email: &str) {
     let r = pw(app, "POST", "/auth/registration", &json!({"username": username, "email": email, "session_platform": "Laptop"}), None);
     assert_eq!(r.status, 200, "{}", r.raw);
     let token = link_of(app, email, "/auth/email/confirm?token=");
     let done = send(app, request("POST", "/auth/email/confirm", format!("token={token}").as_bytes(), &[FORM]));
     assert_eq!(done.status, 200, "{}", done.raw);
-    s(&r.body, "session_token")
+    assert_eq!(pw(app, "GET", "/auth/me", &Value::Null, Some(&s(&r.body, "session_token"))).status, 401);
+}
+
+/// An emailed sign-in, allowed on its page; returns the session token collected.
+fn emailed_sign_in(app: &App<TestPorts>, username: &str, email: &str, platform: &str) -> String {
+    let r = login(app, username, email, platform);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let link = link_of(app, email, "/auth/confirm?token=");
+    let page = send(app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
+    assert_eq!(answer(app, &link, &page_token(&page.raw), "allow").status, 200);
+    let got = poll(app, &s(&r.body, "auth_id"));
+    assert_eq!(got.status, 200, "{}", got.raw);
+    s(&got.body, "session_token")
 }
 
 /// The token in the newest mail's link to `path` for `to`.
@@ -135,7 +148,11 @@ fn an_address_given_at_registration_is_added_only_after_its_link_is_confirmed_by
     let done = send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM]));
     assert_eq!(done.status, 200);
     assert!(done.raw.contains("ada@example.com"));
-    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&token)).body["email"], "ada@example.com");
+    // A first address is a first proof: the session that asked for it (maybe a stranger's,
+    // who typed someone else's address) ends, and the owner signs in through the mailbox.
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&token)).status, 401);
+    let fresh = emailed_sign_in(&app, "ada", "ada@example.com", "Laptop");
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&fresh)).body["email"], "ada@example.com");
     let again = send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM]));
     assert_eq!(again.status, 400, "the link works once");
 }
@@ -246,7 +263,8 @@ fn sign_in_mails_are_limited_per_address_alike_for_every_name() {
 #[test]
 fn the_session_list_shows_every_dialects_sessions_and_ends_only_ones_own() {
     let app = app();
-    let laptop = account_with_email(&app, "ada", "ada@example.com");
+    account_with_email(&app, "ada", "ada@example.com");
+    let laptop = emailed_sign_in(&app, "ada", "ada@example.com", "Laptop");
     // The same account signs in through GoTrue's email sign-in: its platform is the User-Agent.
     ports(&app).clock.advance_secs(60);
     post(&app, "/otp", &json!({"email": "ada@example.com", "create_user": false}));
@@ -372,7 +390,8 @@ fn bad_input_to_the_other_endpoints_is_a_4xx_with_an_error() {
 #[test]
 fn the_session_list_leaves_out_sessions_past_their_lifetime() {
     let app = app_with(&[("SESSION_TIMEBOX", "600")]);
-    account_with_email(&app, "ada", "ada@example.com"); // "Laptop", started at 0 s
+    account_with_email(&app, "ada", "ada@example.com");
+    emailed_sign_in(&app, "ada", "ada@example.com", "Laptop"); // started at 0 s
     ports(&app).clock.advance_secs(300);
     post(&app, "/otp", &json!({"email": "ada@example.com", "create_user": false}));
     let code = code_for(&app, "ada@example.com");
@@ -407,7 +426,8 @@ fn confirm_email(app: &App<TestPorts>, to: &str) -> Reply {
 #[test]
 fn replacing_an_address_needs_both_addresses_and_the_old_one_is_told() {
     let app = app();
-    let token = account_with_email(&app, "ada", "ada@example.com");
+    account_with_email(&app, "ada", "ada@example.com");
+    let token = emailed_sign_in(&app, "ada", "ada@example.com", "Laptop");
     let r = pw(&app, "PUT", "/auth/email", &json!({"email": "ada.new@example.com"}), Some(&token));
     assert_eq!(r.status, 200, "{}", r.raw);
     let first = confirm_email(&app, "ada.new@example.com");
@@ -424,7 +444,8 @@ fn replacing_an_address_needs_both_addresses_and_the_old_one_is_told() {
 #[test]
 fn without_secure_email_change_an_old_session_must_sign_in_again_to_replace_the_address() {
     let app = app_with(&[("MAILER_SECURE_EMAIL_CHANGE_ENABLED", "false")]);
-    let token = account_with_email(&app, "ada", "ada@example.com");
+    account_with_email(&app, "ada", "ada@example.com");
+    let token = emailed_sign_in(&app, "ada", "ada@example.com", "Laptop");
     ports(&app).clock.advance_secs(86_400);
     let r = pw(&app, "PUT", "/auth/email", &json!({"email": "thief@example.com"}), Some(&token));
     assert_eq!(r.status, 403, "{}", r.raw);
@@ -434,4 +455,23 @@ fn without_secure_email_change_an_old_session_must_sign_in_again_to_replace_the_
     let bea = register(&app, "bea", "Phone");
     ports(&app).clock.advance_secs(86_400);
     assert_eq!(pw(&app, "PUT", "/auth/email", &json!({"email": "bea@example.com"}), Some(&bea)).status, 200);
+}
+
+/// A stranger registers a username and asks for the owner's address; the owner, shown which
+/// account claims it, confirms. The stranger's session must not then pass as the owner's
+/// verified address.
+#[test]
+fn a_first_address_confirmed_by_its_owner_ends_the_sessions_of_whoever_asked_for_it() {
+    let app = app();
+    let mallory = register(&app, "mallory", "Phone");
+    assert_eq!(pw(&app, "PUT", "/auth/email", &json!({"email": "ann@example.com"}), Some(&mallory)).status, 200);
+    let link = link_of(&app, "ann@example.com", "/auth/email/confirm?token=");
+    let page = send(&app, request("GET", &format!("/auth/email/confirm?token={link}"), b"", &[]));
+    assert_eq!(page.status, 200);
+    assert!(page.raw.contains("<b>mallory</b>") && page.raw.contains("ann@example.com"), "the page names the account: {}", page.raw);
+    let done = send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM]));
+    assert_eq!(done.status, 200, "{}", done.raw);
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&mallory)).status, 401);
+    let c = check(&app, &mallory);
+    assert_eq!(c.status, 401, "the requester's session passes the check with the owner's address: {}", c.raw);
 }

@@ -11,7 +11,7 @@
 use super::mailing::LinkTo;
 use super::{Flows, FlowError};
 use crate::model::{OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::{Codes as _, Ports, Sessions as _, StoreError, Users as _};
+use crate::ports::{Codes as _, FirstProof, Ports, StoreError, Users as _};
 
 /// A requested email change, for GoTrue's `new_email` and `email_change_sent_at`.
 #[derive(Debug, Clone)]
@@ -112,16 +112,26 @@ impl<P: Ports> Flows<P> {
         if other.as_ref().is_some_and(|o| o.used_at.is_none()) {
             return Ok(CodeUse::OtherAddressNext);
         }
-        match self.users().set_email(&user.id, &new_address, true, now).await {
+        // An account without a proven address (anonymous, or a passwordless username) gets
+        // its first: as at any first proof, nothing set before it survives it. Whoever asked
+        // for the change had nothing but a session to show and may not be the mailbox's owner,
+        // so every session started before ends and the password and metadata they set go; the
+        // one who confirmed is signed in (GoTrue) and sets their own.
+        let moved = match user.is_confirmed() {
+            true => self.users().set_email(&user.id, &new_address, true, now).await,
+            false => {
+                let proof = FirstProof { new_email: Some(&new_address), forget: true };
+                self.users().first_proof(&user.id, proof, now).await
+            }
+        };
+        match moved {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists),
             Err(e) => return Err(e.into()),
         }
-        // An anonymous account gets its first address: as at any first proof, every session
-        // started before ends, since whoever asked for the change (with nothing but a session
-        // to show) may not be the mailbox's owner; the one who confirmed is signed in.
-        if user.is_anonymous {
-            self.sessions().revoke(&user.id, &crate::model::SessionId::new(""), crate::model::LogoutScope::Global, now).await?;
+        if !user.is_confirmed() {
+            user.password_hash = None;
+            user.user_metadata = serde_json::json!({});
         }
         if let Some(old) = user.email.as_deref().filter(|old| *old != new_address) {
             self.send_email_changed(old, &new_address);

@@ -47,7 +47,7 @@ pub use crate::model::Dialect;
 // The code-lifetime rule is the config's, which the mails read too: mail never imports flows.
 pub use crate::config::INVITE_EXP_SECS;
 pub use pkce::{PkceError, AUTH_CODE_LIFETIME_SECS};
-pub use passwordless::{is_valid_platform, is_valid_username, LoginPage, LoginTicket};
+pub use passwordless::{is_valid_platform, is_valid_username, EmailClaim, LoginPage, LoginTicket};
 pub use scope::{Outbox, Scope};
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};

@@ -13,7 +13,7 @@ use super::mailing::{LinkTo, Record};
 use super::{ChangeError, Flows, InternalError, SignInRequestError};
 use crate::mail;
 use crate::model::{AuthMethod, LoginRequest, LoginRequestId, LoginState, LogoutScope, Purpose, Session, SessionId, User};
-use crate::ports::{LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
+use crate::ports::{Codes as _, LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::{LinkToken, Secret};
 use crate::token::{hash_secret, random_b64, random_id};
 
@@ -43,6 +43,21 @@ pub struct LoginTicket {
     pub auth_id: LoginRequestId,
     /// When the request dies.
     pub expires_at: crate::model::Timestamp,
+}
+
+/// Which account an address-confirmation link is for, as its page shows it before anyone
+/// confirms: the one who opened the mail decides knowing who claims the address.
+#[derive(Debug, Clone)]
+pub struct EmailClaim {
+    /// The account's username.
+    pub username: String,
+    /// The address the link was mailed to.
+    pub address: String,
+    /// Whether this is the address the account moves to (else the one it moves away from).
+    pub new_address: bool,
+    /// Whether it is the account's first proven address (then confirming it ends the
+    /// account's sessions: `Users::first_proof`).
+    pub first: bool,
 }
 
 /// What the link's page shows and sends back.
@@ -187,6 +202,26 @@ impl<P: Ports> Flows<P> {
         let user = self.users().by_id(&request.user_id).await?.ok_or(SignInRequestError::LoginNotReady)?;
         let (token, _) = self.start_token_session(&user, AuthMethod::EmailLink, &request.platform).await?;
         Ok(token)
+    }
+
+    /// The account an unused, unexpired address-confirmation link is for, and what it does
+    /// (`None` for any other link); changes nothing.
+    pub async fn email_link_claim(&self, link_token: &LinkToken) -> Result<Option<EmailClaim>, InternalError> {
+        let code = self.codes().by_link_hash(&hash_secret(link_token.expose())).await?;
+        let now = self.now();
+        let Some(code) = code.filter(|c| c.used_at.is_none() && c.expires_at > now) else { return Ok(None) };
+        let new_address = match code.purpose {
+            Purpose::EmailChange => true,
+            Purpose::EmailChangeCurrent => false,
+            _ => return Ok(None),
+        };
+        let user = self.users().by_id(&code.user_id).await?;
+        Ok(user.map(|u| EmailClaim {
+            first: !u.is_confirmed(),
+            username: u.username.unwrap_or_default(),
+            address: code.sent_to,
+            new_address,
+        }))
     }
 
     /// The account's live sessions (not ended, within their lifetime), from every dialect,

@@ -97,7 +97,7 @@ impl routes::Api for Api {
         match hit.endpoint {
             Endpoint::LoginPage => login_page(flows, req).await,
             Endpoint::LoginAnswer => login_answer(flows, req).await,
-            Endpoint::EmailPage => email_page(req),
+            Endpoint::EmailPage => email_page(flows, req).await,
             Endpoint::EmailAnswer => email_answer(flows, req).await,
             _ => api(flows, req, hit).await.unwrap_or_else(|e| render_error(flows, &e)),
         }

@@ -114,18 +114,39 @@ pub(super) async fn login_answer<P: Ports>(auth: &Flows<P>, req: &Request<Body>)
     }
 }
 
-/// `GET /auth/email/confirm?token=`: asks to confirm the address. Confirms nothing by itself.
-pub(super) fn email_page(req: &Request<Body>) -> Response<Body> {
+/// `GET /auth/email/confirm?token=`: names the account that claims the address and asks to
+/// confirm. Confirms nothing by itself.
+pub(super) async fn email_page<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
     let Some(token) = token_param(req) else { return invalid_link_page() };
+    let claim = match auth.email_link_claim(&token).await {
+        Ok(Some(claim)) => claim,
+        Ok(None) => return invalid_link_page(),
+        Err(e) => return render_error(auth, &e.into()),
+    };
+    let (account, address) = (html_escape(&claim.username), html_escape(&claim.address));
+    let ends = match claim.first {
+        true => " Confirming ends the account's current sessions: sign in again with this address.",
+        false => "",
+    };
+    let ask = match claim.new_address {
+        true => format!(
+            "<h1>Give {address} to the account <b>{account}</b>?</h1>\
+             <p>The account <b>{account}</b> asks to use this address to sign in. Confirm only if \
+             that account is yours: whoever holds it can then sign in with this address.{ends}</p>"
+        ),
+        false => format!(
+            "<h1>Move the account <b>{account}</b> away from {address}?</h1>\
+             <p>The account <b>{account}</b> asks to replace this address with another one. \
+             Confirm only if you asked for that.</p>"
+        ),
+    };
     html(
         StatusCode::OK,
         "Confirm your address",
         &format!(
-            "<h1>Use this address for your account?</h1>\
-             <p>Confirm to add this email address to your account, so you can sign in with it.</p>\
-             <form method=\"post\" action=\"/auth/email/confirm\">\
+            "{ask}<form method=\"post\" action=\"/auth/email/confirm\">\
              <input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <div class=\"actions\"><button class=\"primary\" type=\"submit\">Confirm address</button></div></form>",
+             <div class=\"actions\"><button class=\"primary\" type=\"submit\">Confirm</button></div></form>",
             html_escape(token.expose())
         ),
     )
