@@ -74,20 +74,25 @@ impl<P: Ports> Flows<P> {
         // Only the code of the request that created the account keeps its metadata at the
         // first proof (upstream's `signInWithOtp({ data })`); on an account someone else set
         // up, the proof clears what they set.
-        let (user, created) = match self.users().by_email(&email).await? {
-            Some(user) => (user, false),
-            None if create_user && !self.config.disable_signup => {
+        let existing = self.users().by_email(&email).await?;
+        let (user, created) = match (existing, create_user && !self.config.disable_signup) {
+            // The insert is tried whether or not the address has an account, so that the
+            // answer costs a registered address the same writes as a new one (the unique
+            // address refuses it); only a new address keeps the row.
+            (existing, true) => {
                 let user = User::new(random_id(self.ports.rng()), Some(&email), metadata, self.now());
-                match self.users().insert(&user).await {
-                    Ok(()) => (user, true),
-                    Err(StoreError::Conflict(_)) => {
+                match (self.users().insert(&user).await, existing) {
+                    (Ok(()), _) => (user, true),
+                    (Err(StoreError::Conflict(_)), Some(existing)) => (existing, false),
+                    (Err(StoreError::Conflict(_)), None) => {
                         let raced = self.users().by_email(&email).await?;
                         (raced.ok_or(FlowError::Internal("account vanished".into()))?, false)
                     }
-                    Err(e) => return Err(e.into()),
+                    (Err(e), _) => return Err(e.into()),
                 }
             }
-            None => return Ok(()),
+            (Some(user), false) => (user, false),
+            (None, false) => return Ok(()),
         };
         let link = LinkTo::Verify(landing);
         self.send_code_keeping(&user, Purpose::MagicLink, &email, claimed, link, created);

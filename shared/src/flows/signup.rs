@@ -95,47 +95,34 @@ impl<P: Ports> Flows<P> {
             false => self.try_claim_send(&email, Purpose::Signup).await?,
         };
         let now = self.now();
-        // Every path below costs one password computation, so timing does not tell them apart.
         let existing = self.users().by_email(&email).await?;
-        let (user, shown, keeps_attempt) = match existing {
-            Some(_) if autoconfirm => {
-                self.hasher.spend_equal_time(password.as_bytes());
-                return Err(SignupError::UserAlreadyExists);
-            }
-            Some(u) if u.is_confirmed() => {
-                self.hasher.spend_equal_time(password.as_bytes());
-                if let Some(claimed) = claimed {
-                    self.send_already_registered(claimed);
-                }
-                return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
-            }
+        if existing.is_some() && autoconfirm {
+            // No mail step to hide behind: the answer says it, as upstream's does.
+            self.hasher.spend_equal_time(password.as_bytes());
+            return Err(SignupError::UserAlreadyExists);
+        }
+        // Every path below costs one password computation, one insert (refused by the unique
+        // address when it is registered) and one read of the account's pending code, so that
+        // neither the time to answer nor the work before it tells a registered address from a
+        // new one.
+        let (user, same_password) = match &existing {
             Some(u) => {
-                // An account whose address nobody has proven yet: its password stays as it is
-                // (it may be in use, through Feathers). The new code keeps it at confirmation
-                // only if this is a retry of the attempt that set it: it knows the password
-                // *and* the pending code is that attempt's. Knowing the password alone proves
-                // nothing (a stranger who set it knows it), so after any other attempt no code
-                // keeps it again. An unreadable stored hash is a mismatch, not an error. The
-                // caller gets a decoy, as for a confirmed address: the account's id, dates and
-                // metadata are not theirs to see.
-                let same = match &u.password_hash {
-                    Some(stored) => matches!(self.hasher.verify(password.as_bytes(), stored), Ok(Verification::Match { .. })),
-                    None => {
+                let same = match (&u.password_hash, u.is_confirmed()) {
+                    // An unreadable stored hash is a mismatch, not an error.
+                    (Some(stored), false) => matches!(self.hasher.verify(password.as_bytes(), stored), Ok(Verification::Match { .. })),
+                    _ => {
                         self.hasher.spend_equal_time(password.as_bytes());
                         false
                     }
                 };
-                let pending = self.codes().for_user(&u.id, Purpose::Signup).await?;
-                let retry = same && pending.as_ref().is_some_and(|c| c.keeps_attempt);
-                if !retry && claimed.is_none() && pending.is_some_and(|c| c.keeps_attempt) {
-                    // No new code goes out (send limit), so the pending one stays live: it must
-                    // not keep the password any more, or the owner, signing up within the
-                    // minute, would confirm with the first attempt's code and keep its
-                    // password.
-                    self.codes().forfeit_keep(&u.id, Purpose::Signup).await?;
+                let decoy = self.decoy(&email, serde_json::json!({}), now);
+                match self.users().insert(&decoy).await {
+                    // The account went meanwhile: the address now has this one, unconfirmed
+                    // and without a password, as an `/otp` would have made it.
+                    Ok(()) => (decoy, false),
+                    Err(StoreError::Conflict(_)) => (u.clone(), same),
+                    Err(e) => return Err(e.into()),
                 }
-                let decoy = self.decoy(&email, req.metadata, now);
-                (u, decoy, retry)
             }
             None => {
                 let hash = self.hash_new_password(password)?;
@@ -150,7 +137,7 @@ impl<P: Ports> Flows<P> {
                         return Ok(SignupOutcome::SignedIn(s));
                     }
                     (Ok(()), Confirm::AtOnce { sign_in: false, .. }) => return Ok(SignupOutcome::Registered(user)),
-                    (Ok(()), Confirm::ByMail) => (user.clone(), user, true),
+                    (Ok(()), Confirm::ByMail) => (user, false),
                     // Someone registered the same address a moment ago.
                     (Err(StoreError::Conflict(_)), Confirm::AtOnce { .. }) => return Err(SignupError::UserAlreadyExists),
                     (Err(StoreError::Conflict(_)), Confirm::ByMail) => {
@@ -161,6 +148,36 @@ impl<P: Ports> Flows<P> {
                     }
                     (Err(e), _) => return Err(e.into()),
                 }
+            }
+        };
+        let pending = self.codes().for_user(&user.id, Purpose::Signup).await?;
+        let (user, shown, keeps_attempt) = match existing {
+            None => (user.clone(), user, true),
+            Some(u) if u.is_confirmed() => {
+                if let Some(claimed) = claimed {
+                    self.send_already_registered(claimed);
+                }
+                return Ok(SignupOutcome::AlreadyRegistered(self.decoy(&email, req.metadata, now)));
+            }
+            Some(_) => {
+                // An account whose address nobody has proven yet: its password stays as it is
+                // (it may be in use, through Feathers). The new code keeps it at confirmation
+                // only if this is a retry of the attempt that set it: it knows the password
+                // (`same_password`) *and* the pending code is that
+                // attempt's. Knowing the password alone proves nothing (a stranger who set it
+                // knows it), so after any other attempt no code keeps it again. The caller gets
+                // a decoy, as for a confirmed address: the account's id, dates and metadata are
+                // not theirs to see.
+                let retry = same_password && pending.as_ref().is_some_and(|c| c.keeps_attempt);
+                if !retry && claimed.is_none() && pending.is_some_and(|c| c.keeps_attempt) {
+                    // No new code goes out (send limit), so the pending one stays live: it must
+                    // not keep the password any more, or the owner, signing up within the
+                    // minute, would confirm with the first attempt's code and keep its
+                    // password.
+                    self.codes().forfeit_keep(&user.id, Purpose::Signup).await?;
+                }
+                let decoy = self.decoy(&email, req.metadata, now);
+                (user, decoy, retry)
             }
         };
         // Within the send limit the code already sent stays the live one.
