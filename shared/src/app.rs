@@ -49,6 +49,15 @@ impl<P: Ports + 'static> App<P> {
         &self.auth
     }
 
+    /// The client a request comes from, as the throttles key it: the value of the header
+    /// `RATE_LIMIT_HEADER` names (on Cloudflare, `CF-Connecting-IP`, which the edge sets and a
+    /// client cannot), or `unknown` for every request where no header is believed (`make dev`,
+    /// where a client may send any `CF-Connecting-IP` it likes).
+    pub fn client_of<'h>(&self, headers: &'h http::HeaderMap) -> &'h str {
+        let named = self.auth.config().rate_limit_header.as_deref();
+        named.and_then(|h| crate::dialects::header(headers, h)).map(str::trim).filter(|v| !v.is_empty()).unwrap_or("unknown")
+    }
+
     /// The flows for one request from `client`, in a fresh scope.
     pub fn flows(&self, client: &str) -> Flows<P> {
         Flows::new(Rc::clone(&self.auth), Rc::new(self.auth.scope(client)))
@@ -62,9 +71,7 @@ impl<P: Ports + 'static> App<P> {
 
     /// Answers one request; mail it causes comes back in the [`Answer`]'s outbox.
     pub async fn handle(&self, req: Request<Body>) -> Answer {
-        // Cloudflare sets CF-Connecting-IP on every request that reaches the worker.
-        let client = crate::dialects::header(req.headers(), "cf-connecting-ip").unwrap_or("unknown");
-        let flows = self.flows(client);
+        let flows = self.flows(self.client_of(req.headers()));
         let mut response = if req.method() == Method::OPTIONS {
             preflight()
         } else {

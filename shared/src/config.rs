@@ -86,6 +86,13 @@ pub struct Config {
     pub otp_wrong_window_secs: i64,
     /// Password checks of one account from one client per `throttle_window_secs`.
     pub login_max_per_client: u32,
+    /// Password checks of one account from all clients together per `throttle_window_secs`
+    /// that did not sign in (`LOGIN_MAX_PER_ACCOUNT`).
+    pub login_max_per_account: u32,
+    /// The request header whose value is the client's address, as the throttles key it
+    /// (`RATE_LIMIT_HEADER`, lowercased); `None` (unset, empty or `none`): no header is
+    /// believed and every request is the same client.
+    pub rate_limit_header: Option<String>,
     /// Throttled actions (password checks, code verifications, mails) of one client per
     /// `throttle_window_secs`.
     pub client_max_attempts: u32,
@@ -216,6 +223,10 @@ impl Config {
             otp_max_wrong_per_address: num(var("OTP_MAX_WRONG_PER_ADDRESS"), "OTP_MAX_WRONG_PER_ADDRESS", 10, 1, 1000)?,
             otp_wrong_window_secs: num(var("OTP_WRONG_WINDOW"), "OTP_WRONG_WINDOW", 3600, 60, 86_400)?,
             login_max_per_client: num(var("LOGIN_MAX_PER_CLIENT"), "LOGIN_MAX_PER_CLIENT", 10, 1, 100_000)?,
+            login_max_per_account: num(var("LOGIN_MAX_PER_ACCOUNT"), "LOGIN_MAX_PER_ACCOUNT", 20, 1, 100_000)?,
+            rate_limit_header: var("RATE_LIMIT_HEADER")
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty() && h != "none"),
             client_max_attempts: num(var("CLIENT_MAX_ATTEMPTS"), "CLIENT_MAX_ATTEMPTS", 300, 1, 10_000_000)?,
             throttle_window_secs: num(var("THROTTLE_WINDOW"), "THROTTLE_WINDOW", 900, 10, 86_400)?,
             mail_max_per_address: num(var("SMTP_MAX_PER_ADDRESS"), "SMTP_MAX_PER_ADDRESS", 30, 1, 10_000)?,

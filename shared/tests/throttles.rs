@@ -124,3 +124,67 @@ fn signing_in_with_ones_own_sign_up_password_does_not_tell_new_addresses_from_re
     assert_eq!(registered, new);
     assert_eq!(new.last().unwrap().0, 429, "{new:?}");
 }
+
+/// A guesser who claims a new client address for every guess (or has many) still gets only
+/// `LOGIN_MAX_PER_ACCOUNT` guesses at one account per window, in every dialect; the owner keeps
+/// her mailbox, and the window passes.
+#[test]
+fn guesses_at_one_account_are_bounded_across_clients() {
+    let app = app_with(&[("LOGIN_MAX_PER_ACCOUNT", "20")]);
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    let mut answers = Vec::new();
+    for i in 0..30 {
+        let client = format!("198.51.{}.{}", i / 200, i % 200 + 1);
+        let r = match i % 3 {
+            0 => from(&app, &client, "/token?grant_type=password", &json!({"email": "ann@example.com", "password": format!("guess {i}")})),
+            1 => from(&app, &client, "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": format!("guess {i}")})),
+            _ => from(&app, &client, "/graphql", &json!({"query": format!("mutation {{ tokenAuth(username: \"ann@example.com\", password: \"guess {i}\") {{ token }} }}")})),
+        };
+        answers.push(r.status.as_u16());
+    }
+    let refused = answers.iter().filter(|s| **s == 429 || **s == 200).count();
+    assert!(answers[..20].iter().all(|s| *s != 429), "{answers:?}");
+    assert_eq!(gotrue_login(&app, "203.0.113.50", "ann pass 1").status, 429, "even the owner's right password, from a new client: {answers:?}");
+    assert!(refused >= 9, "{answers:?}");
+    // The mailbox still lets her in.
+    assert_eq!(from(&app, OWNER, "/otp", &json!({"email": "ann@example.com"})).status, 200);
+    let code = code_for(&app, "ann@example.com");
+    let v = from(&app, OWNER, "/verify", &json!({"type": "email", "email": "ann@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    ports(&app).clock.advance_secs(900);
+    assert_eq!(gotrue_login(&app, OWNER, "ann pass 1").status, 200);
+}
+
+/// Right passwords of the owner do not use up her account's budget.
+#[test]
+fn the_owners_sign_ins_do_not_count_against_her_account() {
+    let app = app_with(&[("LOGIN_MAX_PER_ACCOUNT", "3")]);
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    for i in 0..6 {
+        assert_eq!(gotrue_login(&app, &format!("203.0.113.{i}"), "ann pass 1").status, 200);
+    }
+}
+
+/// Unless `RATE_LIMIT_HEADER` names it, a client address claimed by the request is not
+/// believed: every request is the same client, however many addresses it claims.
+#[test]
+fn a_claimed_client_address_counts_only_where_the_deployment_trusts_its_header() {
+    let app = app_with(&[("RATE_LIMIT_HEADER", "")]);
+    confirmed_user(&app, "ann@example.com", "ann pass 1");
+    let answers: Vec<u16> = (0..12)
+        .map(|i| gotrue_login(&app, &format!("198.51.100.{i}"), "guess").status.as_u16())
+        .collect();
+    assert_eq!(answers[..10], [400; 10], "{answers:?}");
+    assert_eq!(answers[10..], [429; 2], "each claimed address counted as a new client: {answers:?}");
+    let trusting = app_with(&[("RATE_LIMIT_HEADER", "X-Real-IP")]);
+    confirmed_user(&trusting, "ann@example.com", "ann pass 1");
+    let via = |ip: &str| {
+        let body = json!({"email": "ann@example.com", "password": "guess"}).to_string();
+        send(&trusting, request("POST", "/token?grant_type=password", body.as_bytes(), &[API_VERSION, JSON, ("x-real-ip", ip), ("cf-connecting-ip", "1.1.1.1")]))
+    };
+    for _ in 0..10 {
+        assert_eq!(via("198.51.100.1").status, 400);
+    }
+    assert_eq!(via("198.51.100.1").status, 429);
+    assert_eq!(via("198.51.100.2").status, 400, "another client by the configured header");
+}

@@ -150,7 +150,7 @@ impl SocketConnection {
         let Some(transport) = path.next().and_then(Transport::parse) else {
             return http_error(HttpError::UnknownTransport);
         };
-        let client = client_of(req.headers());
+        let client = client_of(&self.env, req.headers());
         if op == "open" {
             let platform = req.headers().get("user-agent")?.unwrap_or_default();
             return self.open(sid, &client, platform.trim(), transport).await;
@@ -392,15 +392,15 @@ fn close_socket(ws: &WebSocket, code: u16, reason: &str) -> Result<()> {
     ws.close(Some(code), Some(reason))
 }
 
-/// The client as the throttles see it: Cloudflare's `CF-Connecting-IP`.
-fn client_of(headers: &Headers) -> String {
-    headers
-        .get("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "unknown".into())
+/// The client as the throttles see it (`App::client_of`: the header `RATE_LIMIT_HEADER`
+/// names, on Cloudflare `CF-Connecting-IP`).
+fn client_of(env: &Env, headers: &Headers) -> String {
+    let Some(app) = edge_app(env) else { return "unknown".into() };
+    let headers: http::HeaderMap = headers
+        .entries()
+        .filter_map(|(k, v)| Some((http::HeaderName::from_bytes(k.as_bytes()).ok()?, http::HeaderValue::from_str(&v).ok()?)))
+        .collect();
+    app.client_of(&headers).to_string()
 }
 
 fn now() -> i64 {

@@ -1,8 +1,8 @@
 //! Throttles on what an attacker repeats: password checks, code verifications and mail sends,
 //! counted exactly in the store's budgets (D1), so they hold across isolates and locations.
 //!
-//! Two keys, both per client (the request scope's client: `CF-Connecting-IP`, which Cloudflare
-//! sets):
+//! Per client (the request scope's client: the header `RATE_LIMIT_HEADER` names, on Cloudflare
+//! `CF-Connecting-IP`, which the edge sets; without it every request is one client):
 //! - `login:<client>:<account name>`: password checks of one account from one client
 //!   (`LOGIN_MAX_PER_CLIENT` per `THROTTLE_WINDOW`). A stranger who hammers an account uses
 //!   up only their own client's budget: the owner's next sign-in, from anywhere else, meets
@@ -10,8 +10,15 @@
 //! - `client:<client>`: everything throttled that one client does, across accounts
 //!   (`CLIENT_MAX_ATTEMPTS` per `THROTTLE_WINDOW`), against spraying many accounts.
 //!
-//! There is deliberately no per-account key across clients: that would let anyone lock an
-//! owner out. Codes have their own per-address budget of wrong guesses (`verify`).
+//!
+//! And per account, across clients:
+//! - `account:<account name>`: password checks of one account from every client together
+//!   (`LOGIN_MAX_PER_ACCOUNT` per `THROTTLE_WINDOW`), so that a guesser with many addresses
+//!   gets a bounded number of guesses. Only guesses count: a sign-in gives its unit back. While
+//!   it is used up, passwords of that account are refused from everywhere, the owner's too; the
+//!   owner keeps the mailbox (magic link and code, recovery), which this budget does not touch.
+//!
+//! Codes have their own per-address budget of wrong guesses (`verify`).
 
 use super::{Flows, FlowError};
 use crate::ports::{Budgets as _, Ports};
@@ -30,22 +37,32 @@ impl<P: Ports> Flows<P> {
         format!("login:{}:{}", self.client(), account.to_lowercase())
     }
 
-    /// Takes one password check of `account` by this client, or refuses with
-    /// [`FlowError::TooManyRequests`].
+    fn account_key(account: &str) -> String {
+        format!("account:{}", account.to_lowercase())
+    }
+
+    /// Takes one password check of `account` by this client (and of the account across
+    /// clients), or refuses with [`FlowError::TooManyRequests`]. One batch, before any lookup.
     pub(super) async fn throttle_login(&self, account: &str) -> Result<(), FlowError> {
         let (window, now) = (self.config.throttle_window_secs, self.now());
-        let (login, client) = (self.login_key(account), self.client_key());
-        let uses = [(login.as_str(), self.config.login_max_per_client), (client.as_str(), self.config.client_max_attempts)];
+        let (login, client, across) = (self.login_key(account), self.client_key(), Self::account_key(account));
+        let uses = [
+            (login.as_str(), self.config.login_max_per_client),
+            (client.as_str(), self.config.client_max_attempts),
+            (across.as_str(), self.config.login_max_per_account),
+        ];
         match self.budgets().take_all(&uses, now, window).await? {
             true => Ok(()),
             false => Err(FlowError::TooManyRequests),
         }
     }
 
-    /// A right password: gives back its unit of this client's budget for `account`, after
-    /// the answer (with the mail, `mailing`), so it costs the sign-in no round trip.
+    /// A sign-in: gives back its units of this client's and the account's budgets for
+    /// `account`, after the answer (with the mail, `mailing`), so it costs the sign-in no
+    /// round trip.
     pub(super) fn login_succeeded(&self, account: &str) {
         self.give_back_later(self.login_key(account));
+        self.give_back_later(Self::account_key(account));
     }
 
     /// Takes one throttled action (a code verification, a mail send) by this client, or

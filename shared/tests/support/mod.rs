@@ -16,6 +16,8 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = [
         ("SITE_URL", "http://localhost:3000"),
         ("API_EXTERNAL_URL", "http://auth.test"),
+        // As wrangler.toml: Cloudflare's edge sets it.
+        ("RATE_LIMIT_HEADER", "CF-Connecting-IP"),
         ("JWT_SECRET", "test-secret-test-secret-test-secret!"),
         // Small Argon2 memory keeps the suite fast; the default parameters have their own test.
         ("ARGON2_M_KIB", "64"),
