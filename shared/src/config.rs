@@ -89,6 +89,8 @@ pub struct Config {
     /// Password checks of one account from all clients together per `throttle_window_secs`
     /// that did not sign in (`LOGIN_MAX_PER_ACCOUNT`).
     pub login_max_per_account: u32,
+    /// CAPTCHA verification (`SECURITY_CAPTCHA_*`), when enabled.
+    pub captcha: Option<Captcha>,
     /// The request header whose value is the client's address, as the throttles key it
     /// (`RATE_LIMIT_HEADER`, lowercased); `None` (unset, empty or `none`): no header is
     /// believed and every request is the same client.
@@ -187,6 +189,7 @@ impl Config {
                 })
             }
         };
+        let captcha = captcha(&var, get("SECURITY_CAPTCHA_SECRET"))?;
         let dialects = dialects(var("DIALECTS"))?;
         let feathers_require_confirmation =
             flag(var("FEATHERS_REQUIRE_CONFIRMATION"), "FEATHERS_REQUIRE_CONFIRMATION")?;
@@ -223,6 +226,7 @@ impl Config {
             otp_max_wrong_per_address: num(var("OTP_MAX_WRONG_PER_ADDRESS"), "OTP_MAX_WRONG_PER_ADDRESS", 10, 1, 1000)?,
             otp_wrong_window_secs: num(var("OTP_WRONG_WINDOW"), "OTP_WRONG_WINDOW", 3600, 60, 86_400)?,
             login_max_per_client: num(var("LOGIN_MAX_PER_CLIENT"), "LOGIN_MAX_PER_CLIENT", 10, 1, 100_000)?,
+            captcha,
             login_max_per_account: num(var("LOGIN_MAX_PER_ACCOUNT"), "LOGIN_MAX_PER_ACCOUNT", 20, 1, 100_000)?,
             rate_limit_header: var("RATE_LIMIT_HEADER")
                 .map(|h| h.trim().to_ascii_lowercase())
@@ -322,6 +326,60 @@ where
             reason: format!("{v:?} is not a number from {min} to {max}"),
         }),
     }
+}
+
+/// Upstream's CAPTCHA providers, by `SECURITY_CAPTCHA_PROVIDER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptchaProvider {
+    /// hCaptcha (upstream's default).
+    Hcaptcha,
+    /// Cloudflare Turnstile.
+    Turnstile,
+}
+
+/// How CAPTCHA responses are verified, server side.
+#[derive(Debug, Clone)]
+pub struct Captcha {
+    /// Which provider.
+    pub provider: CaptchaProvider,
+    /// The provider's secret key (`SECURITY_CAPTCHA_SECRET`, a secret).
+    pub secret: Secret<String>,
+    /// Where responses are verified: the provider's `siteverify` unless
+    /// `SECURITY_CAPTCHA_VERIFY_URL` says otherwise (a self-hosted or test endpoint).
+    pub verify_url: String,
+    /// How long to wait for the provider (`SECURITY_CAPTCHA_TIMEOUT`, seconds; upstream 10).
+    pub timeout_secs: u32,
+}
+
+/// `SECURITY_CAPTCHA_*`, upstream's settings (without `GOTRUE_`).
+fn captcha(var: &impl Fn(&'static str) -> Option<String>, secret: Option<String>) -> Result<Option<Captcha>, ConfigError> {
+    if !flag(var("SECURITY_CAPTCHA_ENABLED"), "SECURITY_CAPTCHA_ENABLED")? {
+        return Ok(None);
+    }
+    let provider = match var("SECURITY_CAPTCHA_PROVIDER").as_deref() {
+        None | Some("hcaptcha") => CaptchaProvider::Hcaptcha,
+        Some("turnstile") => CaptchaProvider::Turnstile,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: "SECURITY_CAPTCHA_PROVIDER",
+                reason: format!("{other:?}: use \"hcaptcha\" or \"turnstile\""),
+            })
+        }
+    };
+    let secret = secret.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).ok_or(ConfigError::Missing("SECURITY_CAPTCHA_SECRET"))?;
+    let verify_url = match var("SECURITY_CAPTCHA_VERIFY_URL") {
+        Some(url) => url_var(Some(url), "SECURITY_CAPTCHA_VERIFY_URL")?,
+        None => match provider {
+            CaptchaProvider::Hcaptcha => "https://hcaptcha.com/siteverify".into(),
+            CaptchaProvider::Turnstile => "https://challenges.cloudflare.com/turnstile/v0/siteverify".into(),
+        },
+    };
+    Ok(Some(Captcha {
+        provider,
+        secret: Secret::new(secret),
+        verify_url,
+        timeout_secs: num(var("SECURITY_CAPTCHA_TIMEOUT"), "SECURITY_CAPTCHA_TIMEOUT", 10, 1, 60)?,
+    }))
 }
 
 fn flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {

@@ -260,6 +260,28 @@ pub trait SendLimits {
         -> Result<(), StoreError>;
 }
 
+/// An outbound HTTP request that got no answer (network, timeout); the text is for the log and
+/// never holds a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("outbound request failed: {0}")]
+pub struct HttpError(pub String);
+
+/// What an outbound HTTP request answered.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    /// The status code.
+    pub status: u16,
+    /// The body, as text (bounded by the implementation).
+    pub body: String,
+}
+
+/// Outbound HTTP (a CAPTCHA provider's verify endpoint; later identity providers).
+pub trait Http {
+    /// POSTs `form` as `application/x-www-form-urlencoded` to `url`, giving up after
+    /// `timeout_ms`.
+    async fn post_form(&self, url: &str, form: &[(&str, &str)], timeout_ms: u32) -> Result<HttpReply, HttpError>;
+}
+
 /// Outgoing mail.
 pub trait Mailer {
     /// Delivers one mail, or says why not.
@@ -282,6 +304,8 @@ pub trait Ports {
     type Clock: Clock;
     /// Randomness.
     type Rng: Rng;
+    /// Outbound HTTP.
+    type Http: Http;
 
     /// Storage.
     fn store(&self) -> &Self::Store;
@@ -291,6 +315,8 @@ pub trait Ports {
     fn clock(&self) -> &Self::Clock;
     /// Randomness.
     fn rng(&self) -> &Self::Rng;
+    /// Outbound HTTP.
+    fn http(&self) -> &Self::Http;
     /// Records an internal error with its detail, under the id the client was given. The
     /// detail never contains secrets (they are [`crate::secret::Secret`]s and mails redact).
     fn log_error(&self, error_id: &str, detail: &str);

@@ -6,7 +6,7 @@
 mod support;
 use portcullis_shared::model::Mail;
 use portcullis_shared::ports::{MailError, Mailer, Ports};
-use portcullis_shared::testing::{FixedClock, MemoryStore, SeededRng, TestPorts, BEFORE_CALL};
+use portcullis_shared::testing::{FixedClock, MemoryStore, ScriptedHttp, SeededRng, TestPorts, BEFORE_CALL};
 use portcullis_shared::app::Answer;
 use portcullis_shared::flows::Outbox;
 use portcullis_shared::App;
@@ -118,6 +118,7 @@ struct Shared {
     clock: &'static FixedClock,
     rng: SeededRng,
     mailer: SlowMailer,
+    http: ScriptedHttp,
 }
 
 impl Ports for Shared {
@@ -125,6 +126,10 @@ impl Ports for Shared {
     type Mailer = SlowMailer;
     type Clock = FixedClock;
     type Rng = SeededRng;
+    type Http = ScriptedHttp;
+    fn http(&self) -> &ScriptedHttp {
+        &self.http
+    }
     fn store(&self) -> &MemoryStore {
         self.store
     }
@@ -166,7 +171,7 @@ fn two_concurrent_email_change_pairs_never_let_a_new_address_code_alone_move_the
     let clock: &'static FixedClock = Box::leak(Box::new(FixedClock::at(1_700_000_000_000)));
     let sent: &'static RefCell<Vec<Mail>> = Box::leak(Box::default());
     let mk = |seed, yields| {
-        let ports = Shared { store, clock, rng: SeededRng::new(seed), mailer: SlowMailer { sent, yields: Cell::new(yields) } };
+        let ports = Shared { store, clock, rng: SeededRng::new(seed), mailer: SlowMailer { sent, yields: Cell::new(yields) }, http: ScriptedHttp::default() };
         // No send limit, so both requests issue their pair within the same minute.
         App::new(ports, config_with(&[("SMTP_MAX_FREQUENCY", "0")])).unwrap()
     };

@@ -4,6 +4,7 @@
 
 use crate::config::{self, WorkerConfig};
 use crate::d1::D1Store;
+use crate::http_out::FetchHttp;
 use crate::mail::SmtpMailer;
 use crate::runtime::{CryptoRng, JsClock};
 use portcullis_shared::ports::Ports;
@@ -17,6 +18,7 @@ pub struct EdgePorts {
     mailer: SmtpMailer,
     clock: JsClock,
     rng: CryptoRng,
+    http: FetchHttp,
 }
 
 impl Ports for EdgePorts {
@@ -24,6 +26,7 @@ impl Ports for EdgePorts {
     type Mailer = SmtpMailer;
     type Clock = JsClock;
     type Rng = CryptoRng;
+    type Http = FetchHttp;
 
     fn store(&self) -> &D1Store {
         &self.store
@@ -36,6 +39,9 @@ impl Ports for EdgePorts {
     }
     fn rng(&self) -> &CryptoRng {
         &self.rng
+    }
+    fn http(&self) -> &FetchHttp {
+        &self.http
     }
     fn log_error(&self, error_id: &str, detail: &str) {
         console_error!("portcullis error {error_id}: {detail}");
@@ -68,6 +74,7 @@ pub fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
         mailer: SmtpMailer::new(cfg.smtp.clone()),
         clock: JsClock,
         rng: CryptoRng,
+        http: FetchHttp,
     };
     let WorkerConfig { domain, .. } = cfg;
     let app = Rc::new(App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()?);

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod d1;
 pub mod edge;
+pub mod http_out;
 pub mod convert;
 pub mod mail;
 pub mod runtime;

@@ -81,6 +81,12 @@ pub enum FlowError {
     /// The account's address is not verified, so it cannot prove anything (re-authentication).
     #[error("address not verified")]
     AddressNotVerified,
+    /// CAPTCHA is on and the request's response is missing or was not accepted (`captcha`).
+    #[error("captcha failed: {reason}")]
+    CaptchaFailed {
+        /// Upstream's words for why.
+        reason: &'static str,
+    },
     /// This client did this too often lately (`throttle`).
     #[error("too many requests")]
     TooManyRequests,

@@ -6,7 +6,7 @@
 //! after the password matched, and only with `REVEAL_EMAIL_NOT_CONFIRMED`: whoever signed the
 //! address up knows that password, and would learn that the address had been new.
 
-use super::{normalize_email, Flows, FlowError, LoginError, SignedIn};
+use super::{normalize_email, Flows, FlowError, Human, LoginError, SignedIn};
 use crate::model::{AuthMethod, Dialect};
 use crate::password::{Verification, MAX_PASSWORD_BYTES};
 use crate::ports::{Ports, Users as _};
@@ -19,15 +19,17 @@ enum Login<'a> {
 }
 
 impl<P: Ports> Flows<P> {
-    /// Signs in with email and password, starting a session of `dialect`.
+    /// Signs in with email and password, starting a session of `dialect`. `human` is what the
+    /// request proved with a CAPTCHA response (`captcha`), if anything.
     pub async fn password_login(
         &self,
         email: &str,
         password: &Password,
         platform: &str,
         dialect: Dialect,
+        human: Human,
     ) -> Result<SignedIn, LoginError> {
-        Ok(self.login_as(&Login::Email(email), password, platform, dialect).await?)
+        Ok(self.login_as(&Login::Email(email), password, platform, dialect, human).await?)
     }
 
     /// Signs in with a username or an email address (anything with an `@`) and a password,
@@ -42,7 +44,7 @@ impl<P: Ports> Flows<P> {
             true => Login::Email(username),
             false => Login::Username(username),
         };
-        Ok(self.login_as(&login, password, platform, Dialect::Graphql).await?)
+        Ok(self.login_as(&login, password, platform, Dialect::Graphql, Human::unproven()).await?)
     }
 
     /// Whether `dialect` lets a password sign in to an account whose address is not verified:
@@ -55,7 +57,7 @@ impl<P: Ports> Flows<P> {
         }
     }
 
-    async fn login_as(&self, login: &Login<'_>, password: &Password, platform: &str, dialect: Dialect) -> Result<SignedIn, FlowError> {
+    async fn login_as(&self, login: &Login<'_>, password: &Password, platform: &str, dialect: Dialect, human: Human) -> Result<SignedIn, FlowError> {
         let password = password.expose().as_bytes();
         // Independent of any account, so refusing early leaks nothing and bounds the work.
         if password.len() > MAX_PASSWORD_BYTES {
@@ -66,7 +68,7 @@ impl<P: Ports> Flows<P> {
             Login::Username(name) => name.trim().to_string(),
         };
         // Counted whether or not the account exists, before any hashing.
-        self.throttle_login(&account).await?;
+        self.throttle_login(&account, human).await?;
         let user = match login {
             Login::Email(_) => self.users().by_email(&account).await?,
             Login::Username(_) => self.users().by_username(&account).await?,
@@ -114,7 +116,7 @@ impl<P: Ports> Flows<P> {
         // Only a sign-in gives its unit back: a right password that signs nobody in (the
         // address not confirmed) counts like a wrong one, or a stranger who signed an address
         // up with their own password could tell from the throttle whether it was new.
-        self.login_succeeded(&account);
+        self.login_succeeded(&account, human);
         Ok(signed_in)
     }
 }

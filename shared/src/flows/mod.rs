@@ -21,6 +21,7 @@ mod access;
 mod admin;
 mod account;
 mod bearer;
+mod captcha;
 mod email_change;
 mod errors;
 mod login;
@@ -39,6 +40,7 @@ pub use access::{gotrue_app_metadata, AccessToken, Claims, GraphqlToken, Refresh
 pub use admin::{AccountChange, AdminError, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, BearerError, ACTIVITY_WRITE_INTERVAL_SECS};
+pub use captcha::Human;
 pub use email_change::{CodeUse, EmailChangeSent};
 pub use errors::{ChangeError, CodeError, FlowError, InternalError, LoginError, RefreshError, SignInRequestError, SignupError};
 pub use mailing::{Landing, PKCE_LINK_PREFIX};

@@ -16,11 +16,12 @@
 //!   (`LOGIN_MAX_PER_ACCOUNT` per `THROTTLE_WINDOW`), so that a guesser with many addresses
 //!   gets a bounded number of guesses. Only guesses count: a sign-in gives its unit back. While
 //!   it is used up, passwords of that account are refused from everywhere, the owner's too; the
-//!   owner keeps the mailbox (magic link and code, recovery), which this budget does not touch.
+//!   owner keeps the mailbox (magic link and code, recovery), which this budget does not touch,
+//!   and, with CAPTCHA on, a sign-in with a verified response (`captcha`), which skips it.
 //!
 //! Codes have their own per-address budget of wrong guesses (`verify`).
 
-use super::{Flows, FlowError};
+use super::{Flows, FlowError, Human};
 use crate::ports::{Budgets as _, Ports};
 
 impl<P: Ports> Flows<P> {
@@ -43,14 +44,17 @@ impl<P: Ports> Flows<P> {
 
     /// Takes one password check of `account` by this client (and of the account across
     /// clients), or refuses with [`FlowError::TooManyRequests`]. One batch, before any lookup.
-    pub(super) async fn throttle_login(&self, account: &str) -> Result<(), FlowError> {
+    /// A request that proved a person sent it ([`Human`]) is not held to the account's budget.
+    pub(super) async fn throttle_login(&self, account: &str, human: Human) -> Result<(), FlowError> {
         let (window, now) = (self.config.throttle_window_secs, self.now());
         let (login, client, across) = (self.login_key(account), self.client_key(), Self::account_key(account));
-        let uses = [
+        let mut uses = vec![
             (login.as_str(), self.config.login_max_per_client),
             (client.as_str(), self.config.client_max_attempts),
-            (across.as_str(), self.config.login_max_per_account),
         ];
+        if !human.is_proven() {
+            uses.push((across.as_str(), self.config.login_max_per_account));
+        }
         match self.budgets().take_all(&uses, now, window).await? {
             true => Ok(()),
             false => Err(FlowError::TooManyRequests),
@@ -60,9 +64,11 @@ impl<P: Ports> Flows<P> {
     /// A sign-in: gives back its units of this client's and the account's budgets for
     /// `account`, after the answer (with the mail, `mailing`), so it costs the sign-in no
     /// round trip.
-    pub(super) fn login_succeeded(&self, account: &str) {
+    pub(super) fn login_succeeded(&self, account: &str, human: Human) {
         self.give_back_later(self.login_key(account));
-        self.give_back_later(Self::account_key(account));
+        if !human.is_proven() {
+            self.give_back_later(Self::account_key(account));
+        }
     }
 
     /// Takes one throttled action (a code verification, a mail send) by this client, or

@@ -1,8 +1,9 @@
 //! Test doubles for the non-storage ports: a clock that stands still until moved, seeded
-//! randomness, and a mailer that keeps what it sends (or fails on demand).
+//! randomness, a mailer that keeps what it sends (or fails on demand), and outbound HTTP
+//! answered by a script.
 
 use crate::model::{Mail, Timestamp};
-use crate::ports::{Clock, MailError, Mailer, Rng};
+use crate::ports::{Clock, Http, HttpError, HttpReply, MailError, Mailer, Rng};
 use std::cell::{Cell, RefCell};
 
 /// A clock that stands still until moved.
@@ -72,5 +73,42 @@ impl Mailer for MemoryMailer {
         }
         self.sent.borrow_mut().push(mail.clone());
         Ok(())
+    }
+}
+
+/// One outbound request as made: the URL and the form.
+pub type SentRequest = (String, Vec<(String, String)>);
+/// What answers an outbound request in a test.
+type Script = Box<dyn Fn(&str, &[(&str, &str)]) -> Result<HttpReply, HttpError>>;
+
+/// Outbound HTTP answered by a script: each request is recorded, and answered by the function
+/// set with [`ScriptedHttp::answer_with`] (by default: no answer, as a network failure).
+#[derive(Default)]
+pub struct ScriptedHttp {
+    /// Every request made: `(url, form)`.
+    pub requests: RefCell<Vec<SentRequest>>,
+    script: RefCell<Option<Script>>,
+}
+
+impl std::fmt::Debug for ScriptedHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptedHttp").field("requests", &self.requests.borrow().len()).finish()
+    }
+}
+
+impl ScriptedHttp {
+    /// Answers every later request with `script(url, form)`.
+    pub fn answer_with(&self, script: impl Fn(&str, &[(&str, &str)]) -> Result<HttpReply, HttpError> + 'static) {
+        *self.script.borrow_mut() = Some(Box::new(script));
+    }
+}
+
+impl Http for ScriptedHttp {
+    async fn post_form(&self, url: &str, form: &[(&str, &str)], _timeout_ms: u32) -> Result<HttpReply, HttpError> {
+        self.requests.borrow_mut().push((url.to_string(), form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()));
+        match self.script.borrow().as_ref() {
+            Some(script) => script(url, form),
+            None => Err(HttpError("no script".into())),
+        }
     }
 }

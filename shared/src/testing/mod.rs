@@ -15,7 +15,7 @@ mod memory;
 #[cfg(feature = "contract")]
 pub use contract::{run_store_contract, ContractResult};
 #[cfg(feature = "testing")]
-pub use doubles::{FixedClock, MemoryMailer, SeededRng};
+pub use doubles::{FixedClock, MemoryMailer, ScriptedHttp, SeededRng};
 #[cfg(feature = "testing")]
 pub use memory::{MemoryStore, BEFORE_CALL};
 

@@ -1,6 +1,6 @@
 //! [`TestPorts`]: the memory store and the doubles bundled as the domain's ports.
 
-use super::{FixedClock, MemoryMailer, MemoryStore, SeededRng};
+use super::{FixedClock, MemoryMailer, MemoryStore, ScriptedHttp, SeededRng};
 use crate::ports::Ports;
 use std::cell::RefCell;
 
@@ -15,6 +15,8 @@ pub struct TestPorts {
     pub clock: FixedClock,
     /// Randomness.
     pub rng: SeededRng,
+    /// Outbound HTTP, answered by a script.
+    pub http: ScriptedHttp,
     /// `(error_id, detail)` of every internal error logged.
     pub errors: RefCell<Vec<(String, String)>>,
 }
@@ -26,6 +28,7 @@ impl Default for TestPorts {
             mailer: MemoryMailer::default(),
             clock: FixedClock::at(1_700_000_000_000),
             rng: SeededRng::new(42),
+            http: ScriptedHttp::default(),
             errors: RefCell::default(),
         }
     }
@@ -36,6 +39,7 @@ impl Ports for TestPorts {
     type Mailer = MemoryMailer;
     type Clock = FixedClock;
     type Rng = SeededRng;
+    type Http = ScriptedHttp;
 
     fn store(&self) -> &MemoryStore {
         &self.store
@@ -48,6 +52,9 @@ impl Ports for TestPorts {
     }
     fn rng(&self) -> &SeededRng {
         &self.rng
+    }
+    fn http(&self) -> &ScriptedHttp {
+        &self.http
     }
     fn log_error(&self, error_id: &str, detail: &str) {
         self.errors.borrow_mut().push((error_id.into(), detail.into()));

@@ -6,7 +6,7 @@ use super::errors::FeathersError;
 use super::{AuthChange, Endpoint, Reply, ServiceCall};
 use crate::dialects::parse_json;
 use crate::dialects::routes::Caller;
-use crate::flows::{Bearer, BearerError, Claims, Dialect, Flows, LoginError, SignupOutcome, SignupRequest, UserUpdate};
+use crate::flows::{Bearer, BearerError, Claims, Dialect, Flows, Human, LoginError, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Password;
@@ -151,7 +151,7 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
             if email.is_empty() || password.expose().is_empty() {
                 return Err(LoginError::InvalidCredentials.into());
             }
-            let signed_in = auth.password_login(&email, &password, call.platform, Dialect::Feathers).await?;
+            let signed_in = auth.password_login(&email, &password, call.platform, Dialect::Feathers, Human::unproven()).await?;
             signed_in_reply(issue(auth, &signed_in)?)
         }
         Some(JWT) => {

@@ -4,7 +4,7 @@
 use super::errors::GotrueError;
 use super::pkce::pkce_challenge;
 use super::token::phone_off;
-use super::wire::{ok, Empty, HealthBody, SessionBody, SettingsBody, UserBody};
+use super::wire::{ok, Empty, HealthBody, MetaSecurity, SessionBody, SettingsBody, UserBody};
 use crate::dialects::{parse_json, platform, query_param, Body};
 use crate::flows::{Bearer, Dialect, Flows, Landing, SignupOutcome, SignupRequest, Updated, UserUpdate};
 use crate::model::{LogoutScope, Purpose};
@@ -22,11 +22,13 @@ struct SignupBody {
     phone: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    gotrue_meta_security: Option<MetaSecurity>,
 }
 
 /// `POST /signup`: with an address, a sign-up; with neither address nor phone, anonymous.
 pub(super) async fn signup<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: SignupBody = parse_json(req.body())?;
+    auth.check_captcha(MetaSecurity::token(&body.gotrue_meta_security)).await?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let (no_email, no_phone) = (body.email.as_deref().is_none_or(str::is_empty), body.phone.as_deref().is_none_or(str::is_empty));
     // Upstream's router: neither an email nor a phone is an anonymous sign-in.
@@ -131,6 +133,7 @@ struct EmailBody {
     phone: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    gotrue_meta_security: Option<MetaSecurity>,
 }
 
 /// The request's address; a phone number instead gets upstream's answer with phones off.
@@ -145,6 +148,7 @@ fn required_email(email: Option<String>, phone: Option<String>, phone_answer: &'
 /// `POST /recover`.
 pub(super) async fn recover<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: EmailBody = parse_json(req.body())?;
+    auth.check_captcha(MetaSecurity::token(&body.gotrue_meta_security)).await?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let redirect = redirect_param(req);
     let landing = Landing { redirect_to: redirect.as_deref(), pkce: pkce.as_ref() };
@@ -160,11 +164,13 @@ struct OtpBody {
     data: Option<Map<String, Value>>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    gotrue_meta_security: Option<MetaSecurity>,
 }
 
 /// `POST /otp`.
 pub(super) async fn otp<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: OtpBody = parse_json(req.body())?;
+    auth.check_captcha(MetaSecurity::token(&body.gotrue_meta_security)).await?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let email = required_email(body.email, body.phone, "Unsupported phone provider")?;
     let metadata = Value::Object(body.data.unwrap_or_default());
@@ -182,11 +188,13 @@ struct ResendBody {
     phone: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    gotrue_meta_security: Option<MetaSecurity>,
 }
 
 /// `POST /resend`.
 pub(super) async fn resend<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let body: ResendBody = parse_json(req.body())?;
+    auth.check_captcha(MetaSecurity::token(&body.gotrue_meta_security)).await?;
     let pkce = pkce_challenge(body.code_challenge, body.code_challenge_method)?;
     let purpose = match body.kind.as_deref() {
         Some("signup") => Purpose::Signup,

@@ -24,6 +24,8 @@ pub mod code {
     pub const BAD_JSON: &str = "bad_json";
     /// `bad_jwt`
     pub const BAD_JWT: &str = "bad_jwt";
+    /// `captcha_failed`
+    pub const CAPTCHA_FAILED: &str = "captcha_failed";
     /// `email_exists`
     pub const EMAIL_EXISTS: &str = "email_exists";
     /// `email_not_confirmed`
@@ -246,6 +248,7 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
         F::InvalidCredentials => (400, code::INVALID_CREDENTIALS, "Invalid login credentials".into()),
         F::EmailNotConfirmed => (400, code::EMAIL_NOT_CONFIRMED, "Email not confirmed".into()),
         F::TooManyRequests => (429, code::OVER_REQUEST_RATE_LIMIT, "Request rate limit reached".into()),
+        F::CaptchaFailed { reason } => (400, code::CAPTCHA_FAILED, format!("captcha protection: request disallowed ({reason})")),
         F::ReauthenticationNeeded => (400, code::REAUTHENTICATION_NEEDED, "Password update requires reauthentication".into()),
         F::ReauthenticationNotValid => (422, code::REAUTHENTICATION_NOT_VALID, "Nonce has expired or is invalid".into()),
         F::NoAddress => (

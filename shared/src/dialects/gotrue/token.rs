@@ -2,7 +2,7 @@
 //! and upstream's answers for the grants not offered.
 
 use super::errors::{code, GotrueError};
-use super::wire::{ok, SessionBody};
+use super::wire::{ok, MetaSecurity, SessionBody};
 use crate::dialects::{parse_json, platform, query_param, Body};
 use crate::flows::{Dialect, FlowError, Flows};
 use crate::ports::Ports;
@@ -15,6 +15,7 @@ struct PasswordGrantBody {
     email: Option<String>,
     password: Option<Password>,
     phone: Option<String>,
+    gotrue_meta_security: Option<MetaSecurity>,
 }
 
 /// `POST /token?grant_type=`: the password, refresh_token and pkce grants; upstream's answers
@@ -23,13 +24,14 @@ pub(super) async fn token<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Res
     match query_param(req.uri().query(), "grant_type").as_deref() {
         Some("password") => {
             let body: PasswordGrantBody = parse_json(req.body())?;
+            let human = auth.check_captcha(MetaSecurity::token(&body.gotrue_meta_security)).await?;
             if body.email.is_none() && body.phone.as_deref().is_some_and(|p| !p.is_empty()) {
                 return Err(phone_off("Phone logins are disabled", 422));
             }
             let (Some(email), Some(password)) = (body.email, body.password) else {
                 return Err(FlowError::InvalidCredentials.into());
             };
-            let s = auth.password_login(&email, &password, &platform(req.headers()), Dialect::Gotrue).await?;
+            let s = auth.password_login(&email, &password, &platform(req.headers()), Dialect::Gotrue, human).await?;
             ok(&SessionBody::of(auth, &s)?)
         }
         Some("refresh_token") => {

@@ -181,3 +181,18 @@ pub(super) struct HealthBody {
 /// An empty object, `{}`: what `/recover`, `/otp`, `/resend` and `/reauthenticate` answer.
 #[derive(Debug, Serialize)]
 pub(super) struct Empty {}
+
+/// `gotrue_meta_security`, which auth-js adds to the bodies upstream protects with CAPTCHA
+/// (sign-up, password sign-in, `/otp`, `/recover`, `/resend`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MetaSecurity {
+    /// The hCaptcha or Turnstile response.
+    pub captcha_token: Option<String>,
+}
+
+impl MetaSecurity {
+    /// The response of a body's `gotrue_meta_security`, if it has one.
+    pub fn token(meta: &Option<MetaSecurity>) -> Option<&str> {
+        meta.as_ref().and_then(|m| m.captcha_token.as_deref())
+    }
+}

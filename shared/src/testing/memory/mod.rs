@@ -20,11 +20,14 @@ use crate::model::{
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+/// A hook: the store call it waits for, and what it runs.
+type Hook = (&'static str, Box<dyn FnOnce()>);
+
 thread_local! {
     /// A test's way to land another request between two store calls of one flow: the function
     /// runs once, just before the next store call of that name (`first_proof`, `clear_password`,
     /// `set_password_hash`, `set_metadata`) of any memory store on this thread.
-    pub static BEFORE_CALL: RefCell<Option<(&'static str, Box<dyn FnOnce()>)>> = RefCell::new(None);
+    pub static BEFORE_CALL: RefCell<Option<Hook>> = RefCell::new(None);
 }
 
 /// Runs the hook waiting for `call`, if there is one ([`BEFORE_CALL`]).
