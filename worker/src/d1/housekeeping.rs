@@ -4,9 +4,9 @@
 //! statement deletes the rowids a limited `SELECT` picks; the indexes of migration 0011 let
 //! those selects read only what they delete. A session's refresh and session tokens go with it
 //! by `ON DELETE CASCADE` (D1 enforces foreign keys). D1's count of changed rows includes what
-//! a cascade deleted, so the sessions are counted by the rows their delete returns.
+//! a cascade deleted, so sessions are counted by the rows their deletes return.
 
-use super::{backend, opt_t, s, t, D1Store};
+use super::{backend, s, t, D1Store};
 use portcullis_shared::model::Purpose;
 use portcullis_shared::ports::{Expired, Housekeeping, Purged, StoreError};
 use wasm_bindgen::JsValue;
@@ -15,16 +15,21 @@ use wasm_bindgen::JsValue;
 const REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE rowid IN \
     (SELECT rowid FROM refresh_tokens WHERE used_at < ?1 LIMIT ?2)";
 
-/// Ended, past the timebox (`?2`, NULL for none), or idle since before `?3` (NULL for none),
+/// The sessions to remove, one statement per rule, each given what is left of the round's
+/// limit: ended before `?1`; started before `?1` (past the timebox); idle since before `?1`,
 /// where the last activity is the later of the last use and the last refresh, as
-/// `Session::last_active` reads the row. An idle session started before `?3` too, which lets
-/// that arm use the index on `created_at`.
-const SESSIONS: &str = "DELETE FROM sessions WHERE rowid IN (\
-    SELECT rowid FROM sessions WHERE revoked_at < ?1 \
-    UNION ALL SELECT rowid FROM sessions WHERE ?2 IS NOT NULL AND created_at < ?2 \
-    UNION ALL SELECT rowid FROM sessions WHERE ?3 IS NOT NULL AND created_at < ?3 \
-      AND max(coalesce(last_active_at, refreshed_at, created_at), coalesce(refreshed_at, created_at)) < ?3 \
-    LIMIT ?4) RETURNING 1 AS gone";
+/// `Session::last_active` reads the row (an idle session started before then too, which lets
+/// that rule use the index on `created_at`). One statement with `UNION` would read every match
+/// before applying the limit; with `UNION ALL` a session two rules pick would take two places.
+const SESSIONS: [&str; 3] = [
+    "DELETE FROM sessions WHERE rowid IN \
+     (SELECT rowid FROM sessions WHERE revoked_at < ?1 LIMIT ?2) RETURNING 1 AS gone",
+    "DELETE FROM sessions WHERE rowid IN \
+     (SELECT rowid FROM sessions WHERE created_at < ?1 LIMIT ?2) RETURNING 1 AS gone",
+    "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE created_at < ?1 \
+     AND max(coalesce(last_active_at, refreshed_at, created_at), coalesce(refreshed_at, created_at)) < ?1 \
+     LIMIT ?2) RETURNING 1 AS gone",
+];
 
 /// Expired, except the sign-up code (`?3`) of an account whose address is unconfirmed.
 const CODES: &str = "DELETE FROM one_time_codes WHERE rowid IN (\
@@ -44,15 +49,26 @@ const BUDGETS: &str = "DELETE FROM budgets WHERE rowid IN \
 const SEND_LIMITS: &str = "DELETE FROM send_limits WHERE rowid IN \
     (SELECT rowid FROM send_limits WHERE last_sent_at < ?1 LIMIT ?2)";
 
+impl D1Store {
+    /// Runs a statement and returns how many rows it returned.
+    async fn returned(&self, sql: &str, args: &[JsValue]) -> Result<usize, StoreError> {
+        let result = self.stmt(sql, args)?.all().await.map_err(backend)?;
+        Ok(result.results::<serde_json::Value>().map_err(backend)?.len())
+    }
+}
+
 impl Housekeeping for D1Store {
     async fn purge(&self, expired: &Expired, limit: u32) -> Result<Purged, StoreError> {
         let n = JsValue::from(limit);
         let e = expired;
         // In this order: the tokens used long ago before the sessions (see REFRESH_TOKENS).
         let refresh_tokens = self.changes(REFRESH_TOKENS, &[t(e.used_before), n.clone()]).await?;
-        let session_cutoffs = [t(e.ended_before), opt_t(e.started_before), opt_t(e.idle_before), n.clone()];
-        let sessions = self.stmt(SESSIONS, &session_cutoffs)?.all().await.map_err(backend)?;
-        let sessions = sessions.results::<serde_json::Value>().map_err(backend)?.len();
+        let mut sessions = 0;
+        for (sql, before) in SESSIONS.into_iter().zip([Some(e.ended_before), e.started_before, e.idle_before]) {
+            let left = limit.saturating_sub(u32::try_from(sessions).unwrap_or(u32::MAX));
+            let Some(before) = before.filter(|_| left > 0) else { continue };
+            sessions += self.returned(sql, &[t(before), JsValue::from(left)]).await?;
+        }
         Ok(Purged {
             sessions,
             refresh_tokens,
