@@ -59,6 +59,12 @@ pub fn load(env: &Env) -> Result<WorkerConfig, ConfigError> {
     from_lookup(|name| lookup(env, name))
 }
 
+/// Parses only the domain's settings from `env` (what the scheduled purge needs: it sends no
+/// mail, so it runs whatever the SMTP settings).
+pub fn domain(env: &Env) -> Result<Config, ConfigError> {
+    Config::from_lookup(|name| lookup(env, name))
+}
+
 /// Parses the whole configuration from a name lookup (testable without an `Env`).
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, ConfigError> {
     let domain = Config::from_lookup(&get)?;

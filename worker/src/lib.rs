@@ -4,8 +4,9 @@
 //! This crate is the only place that knows the Workers platform: the D1 store (`d1`), mail over
 //! Workers TCP sockets (`mail`, `smtp`), the `Env` to configuration step (`config`), the app of
 //! the isolate over those ports (`edge`), the clock and randomness of the runtime (`runtime`),
-//! request and response conversion (`convert`), and Socket.IO connections in Durable Objects
-//! (`socket`). No auth rule lives here.
+//! request and response conversion (`convert`), Socket.IO connections in Durable Objects
+//! (`socket`), and the Cron Trigger's purge of what has expired (`purge`). No auth rule lives
+//! here.
 
 pub mod config;
 pub mod d1;
@@ -13,6 +14,7 @@ pub mod edge;
 pub mod http_out;
 pub mod convert;
 pub mod mail;
+pub mod purge;
 pub mod runtime;
 pub mod smtp;
 mod socket;
@@ -21,7 +23,7 @@ mod socket;
 use d1::D1Store;
 use edge::{edge_app, misconfigured};
 use portcullis_shared::app::Answer;
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 #[cfg(feature = "contract")]
 use worker::Method;
 
@@ -46,6 +48,13 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // for an unknown one; workerd keeps the isolate alive for it.
     ctx.wait_until(async move { app.deliver(outbox).await });
     convert::from_http(response)
+}
+
+/// The Cron Trigger (`[triggers]` in `wrangler.toml`): removes what has expired, in bounded
+/// rounds, and logs how much.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    purge::scheduled(&env).await;
 }
 
 /// Runs the shared storage contract against the real D1 and reports each check.

@@ -5,12 +5,14 @@
 //! This file holds the suite's entry point and its list of checks, by name and in the order they
 //! run: later checks build on what earlier ones stored, and the e2e suite counts them by name.
 //! The checks themselves live in one file per storage port (`users`, `sessions`, `codes`,
-//! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`), with what they share
-//! in `support`. How a backend stores anything never appears here.
+//! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`,
+//! `housekeeping` for the purge of what has expired), with what they share in `support`. How a backend stores
+//! anything never appears here.
 
 mod codes;
 mod first_proof;
 mod flow_states;
+mod housekeeping;
 mod limits;
 mod login_requests;
 mod sessions;
@@ -18,10 +20,11 @@ mod support;
 mod users;
 
 use crate::model::{Timestamp, User, UserId};
-use crate::ports::Store;
+use crate::ports::{Housekeeping, Store};
 use codes::{codes_attempts, codes_consume, codes_pair, codes_recipient, codes_replace};
 use first_proof::first_proof;
 use flow_states::flow_states;
+use housekeeping::purge;
 use limits::{budgets_take, limits_claim};
 use login_requests::login_requests;
 use sessions::{sessions_revoke, sessions_rotate, sessions_start, sessions_start_guarded, sessions_tokens};
@@ -32,7 +35,7 @@ pub type ContractResult = (&'static str, Result<(), String>);
 
 /// Runs the storage contract against a backend. `nonce` makes ids and addresses unique, so the
 /// suite can run repeatedly against a persistent database; `now` is the time it pretends.
-pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp) -> Vec<ContractResult> {
+pub async fn run_store_contract<S: Store + Housekeeping>(store: &S, nonce: &str, now: Timestamp) -> Vec<ContractResult> {
     let (users, sessions, codes, limits, requests) = (store, store, store, store, store);
     let user = User {
         id: UserId::new(format!("contract-user-{nonce}")),
@@ -68,5 +71,6 @@ pub async fn run_store_contract<S: Store>(store: &S, nonce: &str, now: Timestamp
         ("users: deleting an account takes its sessions and codes and frees its address", users_delete(users, sessions, codes, nonce, now).await),
         ("users: service-role changes, pages newest first, soft deletion empties the account", users_admin(store, nonce, now).await),
         ("flow states: a code keeps its PKCE challenge; an auth code is taken once, and goes with its account", flow_states(store, nonce, now).await),
+        ("housekeeping: a purge removes what expired, a bounded number a round, and keeps the rest", purge(store, nonce, now).await),
     ]
 }

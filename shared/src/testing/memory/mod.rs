@@ -3,11 +3,13 @@
 //!
 //! This file holds the store itself (its maps, the test hook before a store call, and what
 //! tests assert with); each port's implementation has its own file: `users`, `sessions`,
-//! `codes`, `limits` (budgets and send limits), `login_requests`, `flow_states`. No rule of the
-//! flows belongs here: the store does what its ports' contracts say, and nothing more.
+//! `codes`, `limits` (budgets and send limits), `login_requests`, `flow_states`, and
+//! `housekeeping` (the purge of what has expired). No rule of the flows belongs here: the
+//! store does what its ports' contracts say, and nothing more.
 
 mod codes;
 mod flow_states;
+mod housekeeping;
 mod limits;
 mod login_requests;
 mod sessions;
