@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `wrangler dev` as `make dev` runs it, with local D1 and Durable Objects. scripts/dev.sh adds
+# `--port 8787`; the e2e suite (e2e/wrangler_dev.test.js) adds its own ports, state folder and
+# JWT_SECRET, so it tests the command line `make dev` uses. Extra arguments go to wrangler.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CI="${CI:-true}" WRANGLER_SEND_METRICS=false
+exec ./node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --show-interactive-dev-session=false "$@"
