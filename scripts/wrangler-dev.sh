@@ -5,4 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}" WRANGLER_SEND_METRICS=false
-exec ./node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --show-interactive-dev-session=false "$@"
+# DRAIN_REQUEST_BODIES: wrangler dev's proxy loses the worker's answer when the worker leaves a
+# request body unread (a body too large, say), and answers 503 instead; read to the end, the body
+# gets the same 413 as in production (docs/configuration.md). Never set it for a deploy.
+exec ./node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --show-interactive-dev-session=false \
+  --var DRAIN_REQUEST_BODIES:true "$@"
