@@ -8,6 +8,7 @@ import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
+import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -207,6 +208,37 @@ export async function migrate(db, { before } = {}) {
     const sql = statements(readFileSync(path.join(dir, file), "utf8"));
     await db.batch([...sql.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);
   }
+}
+
+/** POSTs `mib` MiB to `url` + `path` as a chunked body (no Content-Length) and returns the
+ * answer's status and body; rejects if the connection closes without an answer. */
+export function chunkedPost(url, path, mib) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    let lastError;
+    // A fresh connection each: one reused after an early 413 still owes the unread body.
+    const req = http.request({ host: hostname, port, path, method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
+      answered = true;
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode, text }));
+      res.on("error", reject);
+    });
+    // The worker may answer and close before the body is all sent.
+    req.on("error", (e) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? (lastError = e) : reject(e)));
+    req.on("close", () => answered || reject(new Error(`${path}: no answer (${lastError?.code ?? "closed"})`)));
+    const chunk = Buffer.alloc(1 << 20, 0x20);
+    let sent = 0;
+    const pump = () => {
+      while (sent < mib) {
+        sent++;
+        if (!req.write(chunk)) return req.once("drain", pump);
+      }
+      req.end();
+    };
+    pump();
+  });
 }
 
 /** Raw JSON request helper for the bad-input tables. */

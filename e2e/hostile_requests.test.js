@@ -5,8 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
-import http from "node:http";
-import { useWorker } from "./harness.js";
+import { chunkedPost, useWorker } from "./harness.js";
 
 const env = useWorker();
 
@@ -53,41 +52,16 @@ function workerdPids() {
 }
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
 
-/** POSTs `mib` MiB as a chunked body (no Content-Length) and returns the status and body. */
-function chunkedPost(path, mib) {
-  const { hostname, port } = new URL(env.worker.url);
-  return new Promise((resolve, reject) => {
-    // A fresh connection each: one reused after an early 413 still owes the unread body.
-    const req = http.request({ host: hostname, port, path, method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
-      let text = "";
-      res.on("data", (d) => (text += d));
-      res.on("end", () => resolve({ status: res.statusCode, text }));
-    });
-    // The worker may answer and close before the body is all sent.
-    req.on("error", (e) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)));
-    const chunk = Buffer.alloc(1 << 20, 0x20);
-    let sent = 0;
-    const pump = () => {
-      while (sent < mib) {
-        sent++;
-        if (!req.write(chunk)) return req.once("drain", pump);
-      }
-      req.end();
-    };
-    pump();
-  });
-}
-
 test("a 20 MB chunked body is answered 413 without being buffered", async (t) => {
   const paths = [["/auth/v1/signup", /request_too_large/], ["/authentication", /PayloadTooLarge/], ["/graphql", /too large/]];
   // Warm up first (the wasm instance, the body streams), so what follows measures the bodies.
-  for (const [path] of paths) await chunkedPost(path, 2);
+  for (const [path] of paths) await chunkedPost(env.worker.url, path, 2);
   const pids = workerdPids();
   // Without the process there is nothing measured, and the check below would pass on nothing.
   assert.equal(pids.length, 1, `this suite's one workerd among its child processes: ${JSON.stringify(pids)}`);
   const before = Object.fromEntries(pids.map((p) => [p, rssKiB(p)]));
   for (const [path, shape] of paths) {
-    const res = await chunkedPost(path, 20);
+    const res = await chunkedPost(env.worker.url, path, 20);
     assert.equal(res.status, 413, `${path}: ${res.text}`);
     assert.match(res.text, shape);
   }

@@ -29,10 +29,7 @@ trap stop INT TERM EXIT
 
 setsid ./node_modules/.bin/maildev --ip 127.0.0.1 --smtp 1025 --web 8025 >.wrangler/maildev.log 2>&1 &
 pids+=($!)
-# Locally a client may send any CF-Connecting-IP it likes (only Cloudflare's edge sets it for
-# real), so the throttles believe no header here: every request is the same client.
-setsid ./node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port 8787 \
-  --var RATE_LIMIT_HEADER:none --show-interactive-dev-session=false &
+setsid scripts/wrangler-dev.sh --port 8787 &
 pids+=($!)
 
 for _ in $(seq 1 120); do

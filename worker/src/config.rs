@@ -1,9 +1,9 @@
 //! `Env` (vars and secrets) to typed configuration, validated before any request is served.
 //!
 //! The domain settings are parsed by `portcullis_shared::Config`; this module adds what only
-//! the edge adapter needs (SMTP) and refuses unsafe combinations: mail (which carries codes,
-//! sign-in links and, with AUTH, credentials) never goes in the clear to a non-local host. Errors name the variable and never echo a
-//! secret.
+//! the edge adapter needs (SMTP, and how far request bodies are read) and refuses unsafe
+//! combinations: mail (which carries codes, sign-in links and, with AUTH, credentials) never
+//! goes in the clear to a non-local host. Errors name the variable and never echo a secret.
 
 use portcullis_shared::secret::Secret;
 use portcullis_shared::{Config, ConfigError};
@@ -37,6 +37,19 @@ pub enum SmtpTls {
     Implicit,
 }
 
+/// How far the worker reads a request body (`DRAIN_REQUEST_BODIES`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BodyReading {
+    /// At most [`crate::convert::READ_LIMIT`] bytes, then the worker answers and the rest is
+    /// never read: what production runs.
+    #[default]
+    Bounded,
+    /// To the end, dropping what is over the limits, before the worker answers. For `wrangler
+    /// dev` only (`make dev` sets it): its proxy loses the answer to a request whose body the
+    /// worker left unread, and answers 503 instead. Reading a large body costs CPU time.
+    Whole,
+}
+
 /// Everything the worker is configured with.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -44,6 +57,8 @@ pub struct WorkerConfig {
     pub domain: Config,
     /// Mail delivery.
     pub smtp: SmtpConfig,
+    /// How far request bodies are read.
+    pub bodies: BodyReading,
 }
 
 /// Reads a var or a secret (secrets are how JWT_SECRET and SMTP_PASS arrive).
@@ -84,8 +99,8 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
             reason: format!("{from:?} is not an email address"),
         });
     }
-    let starttls = smtp_flag(var("SMTP_STARTTLS"), "SMTP_STARTTLS")?;
-    let implicit = smtp_flag(var("SMTP_IMPLICIT_TLS"), "SMTP_IMPLICIT_TLS")?;
+    let starttls = flag(var("SMTP_STARTTLS"), "SMTP_STARTTLS")?;
+    let implicit = flag(var("SMTP_IMPLICIT_TLS"), "SMTP_IMPLICIT_TLS")?;
     let tls = match (starttls, implicit) {
         (false, false) => SmtpTls::Off,
         (true, false) => SmtpTls::StartTls,
@@ -112,8 +127,13 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig,
             ),
         });
     }
+    let bodies = match flag(var("DRAIN_REQUEST_BODIES"), "DRAIN_REQUEST_BODIES")? {
+        false => BodyReading::Bounded,
+        true => BodyReading::Whole,
+    };
     Ok(WorkerConfig {
         domain,
+        bodies,
         smtp: SmtpConfig {
             host,
             port,
@@ -133,7 +153,7 @@ fn is_loopback(host: &str) -> bool {
     bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host.eq_ignore_ascii_case("localhost")
 }
 
-fn smtp_flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+fn flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
     match v.as_deref() {
         None | Some("false") | Some("0") => Ok(false),
         Some("true") | Some("1") => Ok(true),
@@ -197,6 +217,15 @@ mod tests {
             ("SMTP_STARTTLS", "true"),
         ]);
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn bodies_are_read_to_the_end_only_when_asked() {
+        assert_eq!(parse(&[]).unwrap().bodies, BodyReading::Bounded);
+        assert_eq!(parse(&[("DRAIN_REQUEST_BODIES", "false")]).unwrap().bodies, BodyReading::Bounded);
+        assert_eq!(parse(&[("DRAIN_REQUEST_BODIES", "true")]).unwrap().bodies, BodyReading::Whole);
+        let bad = parse(&[("DRAIN_REQUEST_BODIES", "yes")]);
+        assert!(matches!(bad, Err(ConfigError::Invalid { name: "DRAIN_REQUEST_BODIES", .. })));
     }
 
     #[test]

@@ -1,18 +1,31 @@
 //! Converting between workerd's requests and responses and the `http` types the app speaks,
 //! reading bodies chunk by chunk within the app's limit.
 
+use crate::config::BodyReading;
 use worker::{Headers, Method, Request, Response, Result};
 
-/// Most body bytes read from a client, declared or chunked: past the app's limit the rest is
-/// read (and dropped) up to here, so a client that is still sending sees the 413 instead of a
-/// reset connection, then reading stops.
-const READ_LIMIT: usize = 1 << 20;
+/// Most body bytes read from a client, declared or chunked (unless bodies are read
+/// [whole](BodyReading::Whole)): past the app's limit the rest is read (and dropped) up to
+/// here, so a client that is still sending sees the 413 instead of a reset connection, then
+/// reading stops.
+pub const READ_LIMIT: usize = 1 << 20;
+
+impl BodyReading {
+    /// The most bytes to read of a body of which at most `limit` count: `limit`, or all of it.
+    pub fn stop_after(self, limit: usize) -> usize {
+        match self {
+            BodyReading::Bounded => limit,
+            BodyReading::Whole => usize::MAX,
+        }
+    }
+}
 
 /// Converts the workerd request. The body is read chunk by chunk, keeping at most one byte
 /// over the app's limit (enough for it to answer 413), and never more than [`READ_LIMIT`]
-/// bytes in all. A header the `http` crate cannot hold (a name with byte 0xff, say) is dropped
-/// and the request marked, so the app answers 400 in the dialect's shape.
-pub async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
+/// bytes in all, or, with [`BodyReading::Whole`], to its end. A header the `http` crate cannot
+/// hold (a name with byte 0xff, say) is dropped and the request marked, so the app answers
+/// 400 in the dialect's shape.
+pub async fn to_http(mut req: Request, reading: BodyReading) -> Result<http::Request<Vec<u8>>> {
     let mut builder = http::Request::builder()
         .method(req.method().as_ref())
         .uri(req.url()?.as_str());
@@ -35,10 +48,11 @@ pub async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
         .get("content-length")?
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(0);
+    let stop_after = reading.stop_after(READ_LIMIT);
     let body = match req.method() {
         Method::Get | Method::Head | Method::Options => Vec::new(),
-        _ if declared > READ_LIMIT as u64 => Vec::new(),
-        _ => read_bounded(&mut req, portcullis_shared::app::MAX_BODY_BYTES + 1, READ_LIMIT).await?,
+        _ if declared > stop_after as u64 => Vec::new(),
+        _ => read_bounded(&mut req, portcullis_shared::app::MAX_BODY_BYTES + 1, stop_after).await?,
     };
     builder.body(body).map_err(|e| worker::Error::RustError(e.to_string()))
 }
@@ -47,7 +61,7 @@ pub async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>> {
 const MALFORMED_HEADER: &str = portcullis_shared::app::MALFORMED_HEADER_MARK;
 
 /// At most `keep` bytes of the body, reading no more than `stop_after` (so a caller that
-/// keeps one byte over its limit can tell an oversized body).
+/// keeps one byte over its limit can tell an oversized body); `usize::MAX` reads to the end.
 pub async fn read_bounded(req: &mut Request, keep: usize, stop_after: usize) -> Result<Vec<u8>> {
     use futures_core::Stream;
     let mut stream = match req.stream() {

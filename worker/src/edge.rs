@@ -1,8 +1,9 @@
 //! The app as the edge runs it: the ports over D1, SMTP and the runtime ([`EdgePorts`]), and the
-//! one `App` of the isolate, built from `Env` on first use ([`edge_app`]), or the answer while
-//! the deployment is misconfigured.
+//! one `App` of the isolate, built from `Env` on first use ([`edge_app`]) with how far the
+//! isolate reads request bodies ([`body_reading`]), or the answer while the deployment is
+//! misconfigured.
 
-use crate::config::{self, WorkerConfig};
+use crate::config::{self, BodyReading, WorkerConfig};
 use crate::d1::D1Store;
 use crate::http_out::FetchHttp;
 use crate::mail::SmtpMailer;
@@ -58,6 +59,8 @@ thread_local! {
     /// requests on one thread, interleaved at their awaits; the app holds nothing of any one
     /// request (that travels in each request's scope), so they all share it.
     static APP: std::cell::RefCell<Option<Rc<App<EdgePorts>>>> = const { std::cell::RefCell::new(None) };
+    /// How far this isolate reads request bodies, set with [`APP`].
+    static BODIES: std::cell::Cell<BodyReading> = const { std::cell::Cell::new(BodyReading::Bounded) };
 }
 
 /// The isolate's app over the edge's ports, as configured by `env`, built on first use; `None`
@@ -76,10 +79,20 @@ pub fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
         rng: CryptoRng,
         http: FetchHttp,
     };
-    let WorkerConfig { domain, .. } = cfg;
+    let WorkerConfig { domain, bodies, .. } = cfg;
     let app = Rc::new(App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()?);
+    BODIES.with(|b| b.set(bodies));
     APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
     Some(app)
+}
+
+/// How far this isolate reads request bodies, as configured by `env` (bounded while the
+/// deployment is misconfigured).
+pub fn body_reading(env: &Env) -> BodyReading {
+    match edge_app(env) {
+        Some(_) => BODIES.with(|b| b.get()),
+        None => BodyReading::Bounded,
+    }
 }
 
 /// The answer while [`edge_app`] fails.

@@ -21,7 +21,7 @@ mod socket;
 
 #[cfg(feature = "contract")]
 use d1::D1Store;
-use edge::{edge_app, misconfigured};
+use edge::{body_reading, edge_app, misconfigured};
 use portcullis_shared::app::Answer;
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 #[cfg(feature = "contract")]
@@ -42,7 +42,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if app.routes_to_socket(&req.path()) {
         return socket::route(req, &env).await;
     }
-    let request = convert::to_http(req).await?;
+    let request = convert::to_http(req, body_reading(&env)).await?;
     let Answer { response, outbox } = app.handle(request).await;
     // Mail goes out after the answer, which therefore takes as long for a known address as
     // for an unknown one; workerd keeps the isolate alive for it.

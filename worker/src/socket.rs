@@ -11,7 +11,8 @@
 //! connection costs no memory), runs the heartbeat on the object's alarm, and deletes the
 //! object's storage when the connection closes.
 
-use crate::edge::{edge_app, misconfigured};
+use crate::edge::{body_reading, edge_app, misconfigured};
+use crate::config::BodyReading;
 use crate::convert::read_bounded;
 use crate::runtime::{CryptoRng, JsClock};
 use portcullis_shared::model::Timestamp;
@@ -41,7 +42,7 @@ pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let request = match engine::classify(req.method().as_ref(), url.query(), upgrade) {
         Ok(r) => r,
         Err(e) => {
-            drain(&mut req).await;
+            drain(&mut req, body_reading(env)).await;
             return http_error(e);
         }
     };
@@ -93,7 +94,7 @@ impl DurableObject for SocketConnection {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let answer = self.answer(&mut req).await;
-        drain(&mut req).await;
+        drain(&mut req, body_reading(&self.env)).await;
         answer
     }
 
@@ -408,11 +409,12 @@ fn now() -> i64 {
     ms
 }
 
-/// Reads what is left of a request's body (at most a payload more), dropped. Answering before
-/// the body is read leaves it on a kept-alive HTTP/1.1 connection, which workerd then closes
-/// under the client's next request on it.
-async fn drain(req: &mut Request) {
-    let _ = read_bounded(req, 0, engine::MAX_PAYLOAD + 1).await;
+/// Reads what is left of a request's body (at most a payload more, or all of it with
+/// [`BodyReading::Whole`]), dropped. Answering before the body is read leaves it on a
+/// kept-alive HTTP/1.1 connection, which workerd then closes under the client's next request
+/// on it.
+async fn drain(req: &mut Request, reading: BodyReading) {
+    let _ = read_bounded(req, 0, reading.stop_after(engine::MAX_PAYLOAD + 1)).await;
 }
 
 /// A long-polling answer.
