@@ -3,9 +3,10 @@
 // line `make dev` uses (scripts/wrangler-dev.sh), on its own ports and state folder: a body the
 // worker refuses as too large gets the 413 in the dialect's shape, as in plain workerd (see
 // hostile_requests.test.js), and not wrangler's 503 "Your worker restarted mid-request".
+// And the throttles believe no CF-Connecting-IP a local client sends (RATE_LIMIT_HEADER none).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,6 +19,10 @@ before(async () => {
   dev.dir = mkdtempSync(path.join(tmpdir(), "portcullis-wrangler-dev-"));
   // Its own secrets file, so a developer's .dev.vars plays no part.
   writeFileSync(path.join(dev.dir, "test.env"), "JWT_SECRET=wrangler-dev-e2e-secret-wrangler-dev-e2e\n");
+  // Migrated as make dev migrates it (scripts/dev.sh), into this suite's own state folder.
+  execFileSync(path.join(root, "node_modules", ".bin", "wrangler"),
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", path.join(dev.dir, "state")],
+    { cwd: root, stdio: "ignore", env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } });
   const [port, inspector] = [await freePort(), await freePort()];
   const args = ["--port", String(port), "--inspector-port", String(inspector),
     "--persist-to", path.join(dev.dir, "state"), "--env-file", path.join(dev.dir, "test.env")];
@@ -68,4 +73,21 @@ test("under wrangler dev a 20 MB chunked body gets the dialect's 413, never wran
   }
   assert.deepEqual(wrong, [], `answers other than the dialect's:\n${wrong.join("\n")}`);
   assert.equal(dev.proc.exitCode, null, `wrangler dev stopped: ${dev.log}`);
+});
+
+test("under wrangler dev a client cannot pick its own address: CF-Connecting-IP is not believed", async () => {
+  // Locally any client may send any CF-Connecting-IP; make dev believes none (RATE_LIMIT_HEADER
+  // none), so guesses that each claim another address are still one client's, and that client
+  // gets LOGIN_MAX_PER_CLIENT (10) guesses at an account, not LOGIN_MAX_PER_ACCOUNT (20).
+  const email = `guessed-${Date.now()}@example.com`;
+  const statuses = [];
+  for (let i = 0; i < 12; i++) {
+    const res = await fetch(`${dev.url}/auth/v1/token?grant_type=password`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": `203.0.113.${i + 1}` },
+      body: JSON.stringify({ email, password: `guess ${i}` }),
+    });
+    statuses.push(`${res.status} ${(await res.json()).error_code}`);
+  }
+  assert.deepEqual(statuses, [...Array(10).fill("400 invalid_credentials"), ...Array(2).fill("429 over_request_rate_limit")]);
 });
