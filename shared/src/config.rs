@@ -136,6 +136,11 @@ pub struct Config {
     /// `tokenAuth` also hands out an opaque refresh token, rotated by `refreshToken` and ended
     /// by `revokeToken` (upstream's `JWT_LONG_RUNNING_REFRESH_TOKEN`).
     pub graphql_long_running_refresh: bool,
+    /// The ids (`jti`) of service-role keys the admin API refuses (`SERVICE_ROLE_REVOKED_IDS`).
+    pub service_role_revoked_ids: Vec<String>,
+    /// The admin API refuses service-role keys without an id (`SERVICE_ROLE_REQUIRE_ID`), such
+    /// as Supabase's own, once every caller uses one minted with an id.
+    pub service_role_require_id: bool,
 }
 
 impl Config {
@@ -156,14 +161,7 @@ impl Config {
             .map(|v| crate::keyset::KeySet::parse_cached(&Secret::new(v)))
             .transpose()
             .map_err(|reason| ConfigError::Invalid { name: "JWT_KEYS", reason })?;
-        let uri_allow_list = var("URI_ALLOW_LIST")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let uri_allow_list = list(var("URI_ALLOW_LIST"));
         let password_params = match var("PASSWORD_HASH").as_deref() {
             None | Some("argon2id") => PasswordParams::Argon2id {
                 m_kib: num(var("ARGON2_M_KIB"), "ARGON2_M_KIB", 19_456, 8, 262_144)?,
@@ -244,6 +242,8 @@ impl Config {
                 var("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN"),
                 "GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN",
             )?,
+            service_role_revoked_ids: list(var("SERVICE_ROLE_REVOKED_IDS")),
+            service_role_require_id: flag(var("SERVICE_ROLE_REQUIRE_ID"), "SERVICE_ROLE_REQUIRE_ID")?,
         })
     }
 
@@ -283,6 +283,12 @@ fn dialects(v: Option<String>) -> Result<Vec<Dialect>, ConfigError> {
         return Err(invalid("names no dialect; leave it unset to serve all".into()));
     }
     Ok(chosen)
+}
+
+/// A comma-separated list, each entry trimmed, empty ones left out.
+fn list(v: Option<String>) -> Vec<String> {
+    v.map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 fn url_var(v: Option<String>, name: &'static str) -> Result<String, ConfigError> {
