@@ -23,10 +23,11 @@ fuzz:
 setup:
 	@scripts/setup.sh
 
-# One-time steps first: see README "Deploy".
+# One-time steps first: see README "Deploy". Publishes /socket.io/ and no page; DEPLOY_DEMO=1
+# (given to make, which builds first) publishes the demo and guide pages too.
 deploy: build
 	./node_modules/.bin/wrangler d1 migrations apply DB --remote
 	./node_modules/.bin/wrangler deploy
 
 clean:
-	rm -rf worker/build worker/build-contract target
+	rm -rf worker/build worker/build-contract worker/build-assets target

@@ -22,6 +22,9 @@ async function openPage() {
   // 4xx answers the page expects (401, 409) are logged by Chromium as failed loads; only
   // other errors count.
   page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && problems.push(m.text()));
+  // The page loads only what the worker serves.
+  page.on("request", (r) => !r.url().startsWith("data:") && new URL(r.url()).origin !== env.worker.url &&
+    problems.push(`requested ${r.url()}`));
   await page.goto(`${env.worker.url}/`);
   return { page, problems };
 }

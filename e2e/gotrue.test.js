@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient, AuthWeakPasswordError } from "@supabase/auth-js";
-import { useWorker, codeIn, linkIn, call } from "./harness.js";
+import { useWorker, startWorker, codeIn, linkIn, call } from "./harness.js";
 
 let client;
 const env = useWorker({
@@ -290,14 +290,27 @@ test("settings and health answer", async () => {
   assert.equal(health.json.name, "GoTrue");
 });
 
-test("browsers get CORS answers", async () => {
-  const pre = await fetch(`${env.worker.url}/auth/v1/token?grant_type=password`, {
-    method: "OPTIONS",
-    headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
-  });
-  assert.equal(pre.status, 204);
-  assert.equal(pre.headers.get("access-control-allow-origin"), "*");
-  assert.match(pre.headers.get("access-control-allow-headers"), /authorization/);
+test("browsers get CORS answers for the site's origin only, or for every origin by choice", async () => {
+  const preflight = (url, origin) =>
+    fetch(`${url}/auth/v1/token?grant_type=password`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, apikey" },
+    });
+  // SITE_URL of wrangler.toml: the shipped demo's origin.
+  const site = await preflight(env.worker.url, "http://127.0.0.1:8787");
+  assert.equal(site.status, 204);
+  assert.equal(site.headers.get("access-control-allow-origin"), "http://127.0.0.1:8787");
+  assert.match(site.headers.get("access-control-allow-headers"), /authorization/);
+  assert.match(site.headers.get("vary"), /Origin/);
+  const stranger = await preflight(env.worker.url, "https://app.example.com");
+  assert.equal(stranger.headers.get("access-control-allow-origin"), null);
+  assert.equal(stranger.headers.get("access-control-allow-headers"), null);
+  const worker = await startWorker({ vars: { CORS_ALLOWED_ORIGINS: "*" } });
+  try {
+    assert.equal((await preflight(worker.url, "https://app.example.com")).headers.get("access-control-allow-origin"), "*");
+  } finally {
+    await worker.stop();
+  }
 });
 
 test("the deployable worker has no storage contract endpoint", async () => {

@@ -3,10 +3,10 @@
 // and real SMTP into maildev. Deleting or banning an account ends its sessions in every dialect.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import path from "node:path";
 import { GoTrueClient } from "@supabase/auth-js";
-import { useWorker, linkIn, call, root, assertNothingMailed } from "./harness.js";
+import { useWorker, startWorker, linkIn, call, root, assertNothingMailed } from "./harness.js";
 
 let n = 0;
 const fresh = (tag) => `${tag}-${Date.now()}-${n++}@example.com`;
@@ -22,16 +22,48 @@ const env = useWorker({
   },
 });
 
-function keyFor(vars = {}) {
-  return execFileSync(process.execPath, [path.join(root, "scripts", "service-role-key.mjs")], {
+/** A key from scripts/service-role-key.mjs; `told` gets what it printed for the operator. */
+function keyFor(vars = {}, told = {}) {
+  const run = spawnSync(process.execPath, [path.join(root, "scripts", "service-role-key.mjs")], {
     env: { ...process.env, JWT_SECRET: SECRET, ...vars },
     encoding: "utf8",
-  }).trim();
+  });
+  assert.equal(run.status, 0, run.stderr);
+  told.stderr = run.stderr;
+  return run.stdout.trim();
 }
+
+const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
 
 const userClient = () => new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: false });
 const adminWith = (key) =>
   new GoTrueClient({ url: `${env.worker.url}/auth/v1`, headers: { Authorization: `Bearer ${key}` }, autoRefreshToken: false, persistSession: false }).admin;
+
+test("the script mints keys with an id and a 90-day life and says how to rotate; a revoked id is refused", async () => {
+  const told = {};
+  const leaked = keyFor({}, told);
+  const current = keyFor();
+  const claims = claimsOf(leaked);
+  assert.equal(claims.role, "service_role");
+  assert.match(claims.jti, /^[A-Za-z0-9_-]{16,}$/);
+  assert.notEqual(claimsOf(current).jti, claims.jti, "each key its own id");
+  assert.equal(claims.exp - claims.iat, 90 * 86400);
+  assert.match(told.stderr, new RegExp(`id \\(jti\\): ${claims.jti}`));
+  assert.match(told.stderr, /SERVICE_ROLE_REVOKED_IDS/);
+  assert.match(told.stderr, /SERVICE_ROLE_REQUIRE_ID/);
+  assert.equal(claimsOf(keyFor({ EXPIRES_IN_DAYS: "7" })).exp - claimsOf(keyFor({ EXPIRES_IN_DAYS: "7" })).iat, 7 * 86400);
+
+  const worker = await startWorker({ vars: { JWT_SECRET: SECRET, SERVICE_ROLE_REVOKED_IDS: claims.jti } });
+  try {
+    const with_ = (key) => new GoTrueClient({ url: `${worker.url}/auth/v1`, headers: { Authorization: `Bearer ${key}` }, autoRefreshToken: false, persistSession: false }).admin;
+    const refused = await with_(leaked).listUsers();
+    assert.equal(refused.error?.code, "bad_jwt");
+    assert.match(refused.error.message, /revoked/);
+    assert.equal((await with_(current).listUsers()).error, null, "the other key still works");
+  } finally {
+    await worker.stop();
+  }
+});
 
 test("create, list with pages, get, update and delete, as a Supabase backend does", async () => {
   const emails = [fresh("adm-a"), fresh("adm-b"), fresh("adm-c")];

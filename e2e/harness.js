@@ -153,7 +153,8 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     host: "127.0.0.1",
     port,
     cf: false,
-    // Like wrangler.toml's [assets]: the demo page and the client package (built into public/pkg).
+    // public/, as `make dev` serves it (wrangler dev --assets public): the demo and guide pages
+    // and the client package (built into public/pkg). A deploy publishes worker/build-assets.
     assets: { directory: path.join(root, "public"), routerConfig: { has_user_worker: true } },
     ...(persist
       ? { d1Persist: path.join(persist, "d1"), durableObjectsPersist: path.join(persist, "do") }

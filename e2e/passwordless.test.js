@@ -71,7 +71,9 @@ test("registration, emailed sign-in through the page, polling, sessions, logout"
   assert.deepEqual(pending.json, { error: "The auth id is invalid, expired, or not yet authorized" });
 
   const link = await linkTo(email, "/auth/confirm", mailsBefore);
-  assert.match(link.mail.subject, /Ada's Phone/);
+  // The platform is the requester's words: quoted as theirs in the text, never in the subject.
+  assert.doesNotMatch(link.mail.subject, /Phone/);
+  assert.match(link.mail.text, /The requester says it is:\n> \u201cAda's Phone\u201d\n/);
   assert.ok(!link.url.includes(auth_id), "the mailed link is not the auth id");
   const page = await api(link.url.replace(env.worker.url, ""), { method: "GET" });
   assert.equal(page.status, 200);

@@ -1,16 +1,16 @@
 // Feathers over Socket.IO in headless Chromium (Playwright, Debian's /usr/bin/chromium): the
-// Feathers guide's page (public/feathers-guide.html), its script tags unchanged (the unpkg URL answered with
-// @feathersjs/client's dist/feathers.js from npm; /socket.io/socket.io.js from the worker),
-// and the demo page with its Socket.io transport. Sign up, reload and stay signed in, sign out.
-// Screenshots go to e2e/artifacts/.
+// Feathers guide's page (public/feathers-guide.html), the guide's client set-up unchanged with
+// both scripts from the worker (@feathersjs/client's dist/feathers.js from npm at
+// /vendor/feathers.js, where the guide has unpkg; /socket.io/socket.io.js), and the demo page
+// with its Socket.io transport. Sign up, reload and stay signed in, sign out; neither page
+// requests anything from another origin. Screenshots go to e2e/artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { useWorker, call, root } from "./harness.js";
 
 const artifacts = path.join(root, "e2e/artifacts");
-const feathersBundle = readFileSync(path.join(root, "node_modules/@feathersjs/client/dist/feathers.js"), "utf8");
 const env = useWorker({ browser: true });
 
 before(() => mkdirSync(artifacts, { recursive: true }));
@@ -26,6 +26,10 @@ async function newPage() {
   const problems = [];
   page.on("pageerror", (e) => problems.push(e.message));
   page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && problems.push(m.text()));
+  // The pages load only what the worker serves. (Images aside: the guide shows the account's
+  // Gravatar, the `avatar` Feathers' guide gives its users; an image runs no code.)
+  page.on("request", (r) => r.resourceType() !== "image" && !r.url().startsWith("data:") &&
+    new URL(r.url()).origin !== env.worker.url && problems.push(`requested ${r.url()}`));
   // What crossed the wire to /socket.io/: polling requests and WebSockets.
   const wire = { polls: 0, websocketFrames: 0 };
   page.on("request", (r) => r.url().includes("/socket.io/?") && r.url().includes("transport=polling") && wire.polls++);
@@ -34,8 +38,6 @@ async function newPage() {
 }
 
 async function openGuide(page) {
-  await page.route("**/unpkg.com/**", (route) =>
-    route.fulfill({ status: 200, contentType: "application/javascript", body: feathersBundle }));
   await page.goto(`${env.worker.url}/feathers-guide.html`);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the worker (worker/build/index.js + index_bg.wasm: what `make deploy` ships) and the
 # browser client (client-wasm/pkg, copied to public/pkg for the worker to serve at /pkg/) fully
-# offline, and reports their gzipped sizes. With --with-contract it also builds the e2e suite's
+# offline, and reports their gzipped sizes; then the assets `make deploy` publishes
+# (worker/build-assets, by scripts/deploy-assets.sh). With --with-contract it also builds the e2e suite's
 # variant of the worker (feature `contract`: the storage contract at POST /__contract) into
 # worker/build-contract; the deploy bundle never contains it. worker-build would download wasm-bindgen, wasm-opt and esbuild from GitHub;
 # these variables point it at the copies `scripts/setup.sh` installed.
@@ -62,3 +63,8 @@ for f in socket.io.js socket.io.js.map socket.io.min.js socket.io.min.js.map; do
 done
 cp node_modules/@feathersjs/client/dist/feathers.js node_modules/@feathersjs/client/dist/feathers.js.map public/vendor/
 echo "build: socket.io-client $(node -p 'require("./node_modules/socket.io-client/package.json").version') at /socket.io/socket.io.js"
+
+# What `make deploy` publishes (wrangler.toml's [assets]): /socket.io/ only, unless
+# DEPLOY_DEMO=1 asks for the demo and guide pages too. `make dev` and the e2e suite serve
+# public/ itself.
+scripts/deploy-assets.sh

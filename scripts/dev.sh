@@ -29,7 +29,8 @@ trap stop INT TERM EXIT
 
 setsid ./node_modules/.bin/maildev --ip 127.0.0.1 --smtp 1025 --web 8025 >.wrangler/maildev.log 2>&1 &
 pids+=($!)
-setsid scripts/wrangler-dev.sh --port 8787 &
+# public/, with the demo and guide pages (a deploy publishes only worker/build-assets).
+setsid scripts/wrangler-dev.sh --port 8787 --assets public &
 pids+=($!)
 
 for _ in $(seq 1 120); do

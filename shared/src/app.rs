@@ -5,8 +5,9 @@
 //! `/graphql`: graphql-jwt; `GET /api/check`), answers for the dialects `DIALECTS` leaves out
 //! as for an unknown path, and hands the request to [`dispatch`] with that dialect's
 //! route table, which enforces the body size limit and type before any parsing and every
-//! route's guard before its handler. Answers CORS (bearer tokens, no cookies, so any origin
-//! may call). It holds no rules of its own: those are in the flows, and wire shapes are in
+//! route's guard before its handler. Answers CORS for the origins `CORS_ALLOWED_ORIGINS`
+//! allows (by default the site's own: bearer tokens and no cookies, but a page that may call
+//! spends its visitors' per-client budgets). It holds no rules of its own: those are in the flows, and wire shapes are in
 //! the dialects.
 
 pub use crate::dialects::routes::{MALFORMED_HEADER_MARK, MAX_BODY_BYTES};
@@ -16,8 +17,10 @@ use crate::dialects::{check, feathers, gotrue, graphql, json_response, passwordl
 use crate::flows::{Auth, Dialect, FlowError, Flows, Outbox};
 use crate::ports::Ports;
 use crate::realtime::{AuthChange, Call, Connection};
+use crate::config::CorsOrigins;
 use crate::Config;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::header::VARY;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use std::rc::Rc;
 
 /// The whole service over one set of ports. Built once per isolate and shared by every
@@ -72,19 +75,13 @@ impl<P: Ports + 'static> App<P> {
     /// Answers one request; mail it causes comes back in the [`Answer`]'s outbox.
     pub async fn handle(&self, req: Request<Body>) -> Answer {
         let flows = self.flows(self.client_of(req.headers()));
-        let mut response = if req.method() == Method::OPTIONS {
-            preflight()
-        } else {
-            route(&flows, &req).await
+        let preflight = req.method() == Method::OPTIONS;
+        let mut response = match preflight {
+            true => Response::builder().status(StatusCode::NO_CONTENT).body(Vec::new()).unwrap_or_default(),
+            false => route(&flows, &req).await,
         };
-        if req.headers().contains_key("origin") {
-            let h = response.headers_mut();
-            h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-            h.insert(
-                "access-control-expose-headers",
-                HeaderValue::from_static("x-sb-error-code, x-supabase-api-version"),
-            );
-        }
+        let origin = crate::dialects::header(req.headers(), "origin");
+        cors(&self.auth.config().cors_origins, origin, preflight, response.headers_mut());
         Answer { response, outbox: flows.scope().take_outbox() }
     }
 
@@ -209,15 +206,34 @@ async fn not_served<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, p
     }
 }
 
-fn preflight() -> Response<Body> {
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
-        .header(
+/// The CORS headers of an answer to a request from the web page at `origin`: for an allowed
+/// origin, that origin (or `*` where every origin is, by choice), the headers GoTrue's clients
+/// read, and on a preflight the methods and request headers they may use; for any other,
+/// none, so the browser keeps the answer from the page and sends no request a preflight
+/// guards. Where the list decides, every answer varies by `Origin`, for caches.
+fn cors(allowed: &CorsOrigins, origin: Option<&str>, preflight: bool, h: &mut HeaderMap) {
+    if let CorsOrigins::List(_) = allowed {
+        h.append(VARY, HeaderValue::from_static("Origin"));
+    }
+    let Some(origin) = origin.filter(|o| allowed.allows(o)) else { return };
+    let allow_origin = match allowed {
+        CorsOrigins::Any => HeaderValue::from_static("*"),
+        CorsOrigins::List(_) => match HeaderValue::from_str(origin) {
+            Ok(v) => v,
+            Err(_) => return,
+        },
+    };
+    h.insert("access-control-allow-origin", allow_origin);
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("x-sb-error-code, x-supabase-api-version"),
+    );
+    if preflight {
+        h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"));
+        h.insert(
             "access-control-allow-headers",
-            "authorization, authentication, content-type, apikey, x-client-info, x-supabase-api-version",
-        )
-        .header("access-control-max-age", "86400")
-        .body(Vec::new())
-        .unwrap_or_else(|_| Response::new(Vec::new()))
+            HeaderValue::from_static("authorization, authentication, content-type, apikey, x-client-info, x-supabase-api-version"),
+        );
+        h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    }
 }

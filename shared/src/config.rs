@@ -33,6 +33,85 @@ pub enum ConfigError {
     },
 }
 
+/// The web origins whose pages a browser lets call this service (CORS): what
+/// `CORS_ALLOWED_ORIGINS` lists, by default the site's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Every origin (`*`), only when the setting says so.
+    Any,
+    /// These origins, each `scheme://host[:port]` in lower case without a default port.
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    /// Whether a request's `Origin` header names an allowed origin.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            CorsOrigins::Any => true,
+            CorsOrigins::List(list) => exact_origin(origin).is_some_and(|o| list.contains(&o)),
+        }
+    }
+}
+
+/// The origin (`scheme://host[:port]`, lower case, without the scheme's default port) of an
+/// http(s) URL; `None` for anything else.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default().to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let host_port = host_port.strip_suffix(default_port).unwrap_or(&host_port);
+    if host_port.is_empty() || host_port.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    Some(format!("{scheme}://{host_port}"))
+}
+
+/// `s` as an origin if it is nothing but one (an optional trailing `/` aside): no path, query,
+/// fragment or credentials.
+fn exact_origin(s: &str) -> Option<String> {
+    let s = s.strip_suffix('/').unwrap_or(s);
+    let (_, rest) = s.split_once("://")?;
+    if rest.contains(['/', '?', '#', '@']) {
+        return None;
+    }
+    origin_of(s)
+}
+
+/// `CORS_ALLOWED_ORIGINS`: `*`, or comma-separated origins; unset, the origins of `SITE_URL`,
+/// `API_EXTERNAL_URL` and the http(s) entries of `URI_ALLOW_LIST`.
+fn cors_origins(v: Option<String>, site: &[&str]) -> Result<CorsOrigins, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { name: "CORS_ALLOWED_ORIGINS", reason };
+    let mut list: Vec<String> = Vec::new();
+    let mut add = |o: String| {
+        if !list.contains(&o) {
+            list.push(o);
+        }
+    };
+    let Some(v) = v else {
+        site.iter().filter_map(|u| origin_of(u)).for_each(add);
+        return Ok(CorsOrigins::List(list));
+    };
+    let entries: Vec<&str> = v.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    if entries == ["*"] {
+        return Ok(CorsOrigins::Any);
+    }
+    for entry in entries {
+        if entry == "*" {
+            return Err(invalid("\"*\" allows every origin and must stand alone".into()));
+        }
+        add(exact_origin(entry).ok_or_else(|| invalid(format!("{entry:?} is not an origin (http(s)://host[:port])")))?);
+    }
+    if list.is_empty() {
+        return Err(invalid("names no origin; leave it unset for the site's own".into()));
+    }
+    Ok(CorsOrigins::List(list))
+}
+
 /// Everything the flows and dialects need to know about this deployment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,6 +124,8 @@ pub struct Config {
     pub api_external_url: String,
     /// Further redirect targets allowed after emailed links (exact URLs or prefixes ending `/`).
     pub uri_allow_list: Vec<String>,
+    /// The origins browsers may call from (`CORS_ALLOWED_ORIGINS`).
+    pub cors_origins: CorsOrigins,
     /// Name shown in mails.
     pub site_name: String,
     /// HS256 key for access tokens.
@@ -145,6 +226,11 @@ pub struct Config {
     /// `tokenAuth` also hands out an opaque refresh token, rotated by `refreshToken` and ended
     /// by `revokeToken` (upstream's `JWT_LONG_RUNNING_REFRESH_TOKEN`).
     pub graphql_long_running_refresh: bool,
+    /// The ids (`jti`) of service-role keys the admin API refuses (`SERVICE_ROLE_REVOKED_IDS`).
+    pub service_role_revoked_ids: Vec<String>,
+    /// The admin API refuses service-role keys without an id (`SERVICE_ROLE_REQUIRE_ID`), such
+    /// as Supabase's own, once every caller uses one minted with an id.
+    pub service_role_require_id: bool,
 }
 
 impl Config {
@@ -165,14 +251,12 @@ impl Config {
             .map(|v| crate::keyset::KeySet::parse_cached(&Secret::new(v)))
             .transpose()
             .map_err(|reason| ConfigError::Invalid { name: "JWT_KEYS", reason })?;
-        let uri_allow_list = var("URI_ALLOW_LIST")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let uri_allow_list = list(var("URI_ALLOW_LIST"));
+        let site: Vec<&str> = [site_url.as_str(), api_external_url.as_str()]
+            .into_iter()
+            .chain(uri_allow_list.iter().map(String::as_str))
+            .collect();
+        let cors_origins = cors_origins(var("CORS_ALLOWED_ORIGINS"), &site)?;
         let password_params = match var("PASSWORD_HASH").as_deref() {
             None | Some("argon2id") => PasswordParams::Argon2id {
                 m_kib: num(var("ARGON2_M_KIB"), "ARGON2_M_KIB", 19_456, 8, 262_144)?,
@@ -206,6 +290,7 @@ impl Config {
             site_url,
             api_external_url: api_external_url.clone(),
             uri_allow_list,
+            cors_origins,
             site_name: var("SITE_NAME").unwrap_or_else(|| "Portcullis".into()),
             jwt_secret: Secret::new(secret.into_bytes()),
             jwt_keys,
@@ -259,6 +344,8 @@ impl Config {
                 var("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN"),
                 "GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN",
             )?,
+            service_role_revoked_ids: list(var("SERVICE_ROLE_REVOKED_IDS")),
+            service_role_require_id: flag(var("SERVICE_ROLE_REQUIRE_ID"), "SERVICE_ROLE_REQUIRE_ID")?,
         })
     }
 
@@ -298,6 +385,12 @@ fn dialects(v: Option<String>) -> Result<Vec<Dialect>, ConfigError> {
         return Err(invalid("names no dialect; leave it unset to serve all".into()));
     }
     Ok(chosen)
+}
+
+/// A comma-separated list, each entry trimmed, empty ones left out.
+fn list(v: Option<String>) -> Vec<String> {
+    v.map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 fn url_var(v: Option<String>, name: &'static str) -> Result<String, ConfigError> {
@@ -439,6 +532,19 @@ mod tests {
             v.push(("DIALECTS", bad));
             assert!(matches!(parse(&v), Err(ConfigError::Invalid { name: "DIALECTS", .. })), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port_in_lower_case_without_the_default_port() {
+        assert_eq!(origin_of("HTTPS://App.Example.com:443/welcome?x#y").as_deref(), Some("https://app.example.com"));
+        assert_eq!(origin_of("http://user:pw@127.0.0.1:8787/").as_deref(), Some("http://127.0.0.1:8787"));
+        assert_eq!(origin_of("http://[::1]:80").as_deref(), Some("http://[::1]"));
+        assert_eq!(origin_of("https://a.example:8443").as_deref(), Some("https://a.example:8443"));
+        for not_web in ["myapp://callback", "ftp://a.example", "https://", "a.example"] {
+            assert_eq!(origin_of(not_web), None, "{not_web}");
+        }
+        assert!(CorsOrigins::List(vec!["https://a.example".into()]).allows("https://A.example:443"));
+        assert!(!CorsOrigins::List(vec!["https://a.example".into()]).allows("https://a.example/x"));
     }
 
     #[test]

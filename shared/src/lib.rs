@@ -51,6 +51,6 @@ pub mod testing;
 #[cfg(feature = "server")]
 pub use app::App;
 #[cfg(feature = "server")]
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, CorsOrigins};
 #[cfg(feature = "server")]
 pub use flows::{Auth, Dialect, FlowError, Flows};

@@ -114,26 +114,58 @@ pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: 
     }
 }
 
+/// The most characters of a requester's words a mail quotes (the passwordless API takes a
+/// `session_platform` of at most 64; a mail bounds what it shows whatever its caller checked).
+pub const MAX_QUOTED_CHARS: usize = 64;
+
+/// Words a requester chose, made fit to quote on one line: control and invisible formatting
+/// characters (line breaks, right-to-left overrides and the like, which could move or hide
+/// text around the quote) become U+FFFD, and text past [`MAX_QUOTED_CHARS`] is cut with `…`.
+/// Not escaped for HTML: [`html_escape`] the result for the HTML part.
+pub fn quotable(words: &str) -> String {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+    };
+    let mut out: String = words.chars().take(MAX_QUOTED_CHARS).map(|c| if invisible(c) { '\u{fffd}' } else { c }).collect();
+    if words.chars().nth(MAX_QUOTED_CHARS).is_some() {
+        out.push('\u{2026}');
+    }
+    out
+}
+
 /// A passwordless sign-in request: the link opens a page that asks to confirm or deny.
+/// `platform` is whatever the requester typed (anyone who knows the name and address can ask),
+/// so the mail shows it only as their words: quoted, on a line of its own, bounded and escaped,
+/// never in the subject or in a sentence of ours.
 pub fn login_request(config: &Config, to: &str, username: &str, platform: &str, link: &str) -> Mail {
     let site = &config.site_name;
     let minutes = config.login_request_exp_secs / 60;
+    let quoted = format!("\u{201c}{}\u{201d}", quotable(platform));
+    let caveat = format!("Those are the requester's words, not checked by {site}.");
     Mail {
         to: to.to_string(),
-        subject: format!("Sign in to {site} on {platform}?"),
+        subject: format!("Sign in to {site}?"),
         text: format!(
-            "{platform} asks to sign in as {username} at {site}.\n\n\
+            "Someone asked to sign in to {site} as {username}.\n\
+             The requester says it is:\n\
+             > {quoted}\n\
+             {caveat}\n\n\
              To allow or refuse it, open:\n{link}\n\n\
              The link works for {minutes} minutes. If you did not ask to sign in, refuse it or ignore this mail."
         ),
         html: page(
             &format!("Sign in to {site}?"),
             &format!(
-                "<p><b>{}</b> asks to sign in as <b>{}</b>.</p>\
+                "<p>Someone asked to sign in as <b>{}</b>.</p>\
+                 <p>The requester says it is:</p>\
+                 <blockquote style=\"margin:0 0 .5rem;padding:.25rem .75rem;border-left:3px solid #999\">{}</blockquote>\
+                 <p><small>{}</small></p>\
                  <p><a href=\"{}\">Allow or refuse this sign-in</a></p>\
                  <p>The link works for {minutes} minutes. If you did not ask to sign in, refuse it or ignore this mail.</p>",
-                html_escape(platform),
                 html_escape(username),
+                html_escape(&quoted),
+                html_escape(&caveat),
                 html_escape(link)
             ),
         ),
@@ -195,5 +227,14 @@ mod tests {
     #[test]
     fn html_special_characters_are_escaped() {
         assert_eq!(html_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn quoted_words_are_one_bounded_line_without_invisible_characters() {
+        assert_eq!(quotable("Ada's Phone"), "Ada's Phone");
+        assert_eq!(quotable("a\nb\u{202e}c\u{200b}d\u{2066}e"), "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e");
+        let long = "x".repeat(MAX_QUOTED_CHARS + 1);
+        assert_eq!(quotable(&long), format!("{}\u{2026}", "x".repeat(MAX_QUOTED_CHARS)));
+        assert_eq!(quotable(&"é".repeat(MAX_QUOTED_CHARS)), "é".repeat(MAX_QUOTED_CHARS));
     }
 }

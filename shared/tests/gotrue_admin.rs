@@ -77,6 +77,37 @@ fn only_the_service_role_gets_in() {
     assert_eq!(ports(&app).store.all_users().len(), 1, "nothing was created");
 }
 
+/// A service-role key with the id `jti`, as `scripts/service-role-key.mjs` mints them.
+fn key_with_id(app: &App<TestPorts>, jti: &str) -> String {
+    let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
+    keys.sign(json!({"iss": "supabase", "role": "service_role", "jti": jti}), NOW, NOW.plus_secs(90 * 86_400), None).unwrap()
+}
+
+#[test]
+fn a_revoked_service_role_key_is_refused_and_the_others_still_work() {
+    let app = app_with(&[("SERVICE_ROLE_REVOKED_IDS", " leaked-1 ,leaked-2,")]);
+    for revoked in ["leaked-1", "leaked-2"] {
+        let r = call(&app, "GET", "/admin/users", &Value::Null, Some(&key_with_id(&app, revoked)));
+        assert_error(&r, 403, "bad_jwt");
+        assert!(r.body["message"].as_str().unwrap().contains("revoked"), "{}", r.raw);
+    }
+    assert_eq!(call(&app, "GET", "/admin/users", &Value::Null, Some(&key_with_id(&app, "current"))).status, 200);
+    // A key without an id (Supabase's own service-role key) still works unless ids are required.
+    assert_eq!(call(&app, "GET", "/admin/users", &Value::Null, Some(&service_key(&app))).status, 200);
+    // Without the setting the same key works.
+    let unrevoked = app_with(&[]);
+    assert_eq!(call(&unrevoked, "GET", "/admin/users", &Value::Null, Some(&key_with_id(&unrevoked, "leaked-1"))).status, 200);
+}
+
+#[test]
+fn with_ids_required_a_key_without_one_is_refused() {
+    let app = app_with(&[("SERVICE_ROLE_REQUIRE_ID", "true")]);
+    let r = call(&app, "GET", "/admin/users", &Value::Null, Some(&service_key(&app)));
+    assert_error(&r, 403, "bad_jwt");
+    assert!(r.body["message"].as_str().unwrap().contains("revoked"), "{}", r.raw);
+    assert_eq!(call(&app, "GET", "/admin/users", &Value::Null, Some(&key_with_id(&app, "k-2026"))).status, 200);
+}
+
 #[test]
 fn create_sets_what_the_service_role_says_and_mails_nothing() {
     let app = app();

@@ -127,10 +127,11 @@ fn a_body_declared_too_large_is_refused_before_parsing() {
 #[test]
 fn preflight_and_cors_headers_let_browsers_call() {
     let app = app();
-    let pre = send(&app, request("OPTIONS", "/token", b"", &[("origin", "https://x.example")]));
+    // The site's own origin (SITE_URL); which origins may call is tests/cors.rs's subject.
+    let pre = send(&app, request("OPTIONS", "/token", b"", &[("origin", "http://localhost:3000")]));
     assert_eq!(pre.status, 204);
-    assert_eq!(pre.headers["access-control-allow-origin"], "*");
-    let r = send(&app, request("GET", "/health", b"", &[("origin", "https://x.example")]));
+    assert_eq!(pre.headers["access-control-allow-origin"], "http://localhost:3000");
+    let r = send(&app, request("GET", "/health", b"", &[("origin", "http://localhost:3000")]));
     assert!(r.headers["access-control-expose-headers"].to_str().unwrap().contains("x-sb-error-code"));
 }
 

@@ -356,6 +356,31 @@ fn the_page_escapes_what_the_requester_chose() {
     assert!(page.raw.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;"));
 }
 
+
+#[test]
+fn the_sign_in_mail_shows_the_platform_as_the_requesters_words_never_as_ours() {
+    let app = app();
+    account_with_email(&app, "ada", "ada@example.com");
+    // What a stranger who knows the name and address could make the mail say.
+    let platform = "<b>Portcullis Support</b>: \u{202e}approve";
+    assert_eq!(login(&app, "ada", "ada@example.com", platform).status, 200);
+    let mail = sent_mails(&app).into_iter().rev().find(|m| m.to == "ada@example.com").unwrap();
+    assert!(!mail.subject.contains("Support") && !mail.subject.contains("approve"), "{}", mail.subject);
+    assert_eq!(mail.subject, "Sign in to Portcullis?");
+    // The text part: labelled as the requester's, quoted on a line of its own, without the
+    // right-to-left override that would reorder what follows it.
+    let shown = "> \u{201c}<b>Portcullis Support</b>: \u{fffd}approve\u{201d}";
+    let lines: Vec<&str> = mail.text.lines().collect();
+    let at = lines.iter().position(|l| *l == shown).unwrap_or_else(|| panic!("{}", mail.text));
+    assert!(lines[at - 1].starts_with("The requester says it is"), "{}", mail.text);
+    assert!(lines[at + 1].contains("not checked"), "{}", mail.text);
+    assert!(!mail.text.contains('\u{202e}'));
+    assert_eq!(mail.text.matches("Support").count(), 1, "only inside the quote: {}", mail.text);
+    // The HTML part: the same, escaped.
+    assert!(!mail.html.contains("<b>Portcullis") && !mail.html.contains('\u{202e}'), "{}", mail.html);
+    assert!(mail.html.contains("The requester says it is"), "{}", mail.html);
+    assert!(mail.html.contains("\u{201c}&lt;b&gt;Portcullis Support&lt;/b&gt;: \u{fffd}approve\u{201d}"), "{}", mail.html);
+}
 #[test]
 fn bad_input_to_the_other_endpoints_is_a_4xx_with_an_error() {
     let app = app();

@@ -3,7 +3,9 @@
 //! mailing them, and invitations.
 //!
 //! Only a JWT signed with the GoTrue key whose `role` is an admin role ([`ADMIN_ROLES`], what
-//! a Supabase service-role key carries) passes [`Flows::authorize_admin`]; every other token is
+//! a Supabase service-role key carries) passes [`Flows::authorize_admin`], unless its `jti` is
+//! revoked (`SERVICE_ROLE_REVOKED_IDS`) or it has none while ids are required
+//! (`SERVICE_ROLE_REQUIRE_ID`): [`AdminError::KeyRevoked`]; every other token is
 //! [`AdminError::NotAdmin`] or a bad token. The service role is trusted with what it asks: it
 //! may set a confirmed address or a password directly. The rules that protect accounts still
 //! hold: a password meets the policy; a ban or a new password ends the account's sessions in
@@ -128,6 +130,10 @@ pub enum AdminError {
     /// The caller's token is valid but not the service role's.
     #[error("not admin")]
     NotAdmin,
+    /// A service-role key whose `jti` is in `SERVICE_ROLE_REVOKED_IDS`, or that has none while
+    /// `SERVICE_ROLE_REQUIRE_ID` is on.
+    #[error("service-role key revoked")]
+    KeyRevoked,
     /// No account with this id.
     #[error("no such user")]
     NoSuchUser,
@@ -150,16 +156,24 @@ impl From<StoreError> for AdminError {
 struct RoleClaims {
     #[serde(default)]
     role: Option<String>,
+    /// The key's id, which `SERVICE_ROLE_REVOKED_IDS` may name (Supabase's keys have none).
+    #[serde(default)]
+    jti: Option<String>,
 }
 
 impl<P: Ports> Flows<P> {
     /// Lets `presented` use the admin API if it is a JWT signed with the GoTrue key whose
-    /// `role` is an admin role; the token names no session (a service-role key has none).
+    /// `role` is an admin role, and its `jti` is not revoked (nor missing, where ids are
+    /// required); the token names no session (a service-role key has none).
     pub fn authorize_admin(&self, presented: &str) -> Result<(), AdminError> {
         let verified = self.keys.gotrue.verify::<RoleClaims>(presented, self.now()).map_err(|e| AdminError::Flow(FlowError::BadToken(e)))?;
-        match verified.claims.role.as_deref() {
-            Some(role) if ADMIN_ROLES.contains(&role) => Ok(()),
-            _ => Err(AdminError::NotAdmin),
+        if !verified.claims.role.as_deref().is_some_and(|role| ADMIN_ROLES.contains(&role)) {
+            return Err(AdminError::NotAdmin);
+        }
+        match verified.claims.jti.as_deref() {
+            Some(id) if self.config.service_role_revoked_ids.iter().any(|r| r == id) => Err(AdminError::KeyRevoked),
+            None if self.config.service_role_require_id => Err(AdminError::KeyRevoked),
+            _ => Ok(()),
         }
     }
 

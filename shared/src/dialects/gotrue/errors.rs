@@ -196,6 +196,7 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
         G::Flow(f) => flow_error(f),
         G::Bearer(b) => bearer_error(b),
         G::Admin(AdminError::NotAdmin) => (403, code::NOT_ADMIN, "User not allowed".into()),
+        G::Admin(AdminError::KeyRevoked) => (403, code::BAD_JWT, "invalid JWT: this service-role key is revoked".into()),
         G::Admin(AdminError::NoSuchUser) => (404, code::USER_NOT_FOUND, "User not found".into()),
         G::Admin(AdminError::NoUserWithEmail) => (404, code::USER_NOT_FOUND, "User with this email not found".into()),
         G::Admin(AdminError::Flow(f)) => flow_error(f),
