@@ -9,6 +9,44 @@ use portcullis_shared::secret::Secret;
 use portcullis_shared::{Config, ConfigError};
 use worker::Env;
 
+#[cfg(test)]
+#[path = "../plain_vars.rs"]
+mod plain_vars;
+
+/// The settings that must be secrets (`JWT_SECRET`, `JWT_KEYS`, `SMTP_PASS`,
+/// `SECURITY_CAPTCHA_SECRET`: `plain_vars::SECRET_SETTINGS`) which the
+/// `wrangler.toml` this worker was built with sets under `[vars]` (found by `build.rs`). In
+/// workerd a var and a secret are both plain strings in `env`, so this is how the worker
+/// knows; a var given another way (`wrangler deploy --var`, the dashboard) it cannot see.
+pub const SECRETS_IN_VARS: &[&str] = include!(concat!(env!("OUT_DIR"), "/secrets_in_vars.rs"));
+
+/// A setting that must be a secret, set as a plain var: the worker refuses to serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0} is set under [vars] in wrangler.toml, where Cloudflare stores and shows it in plain text: \
+     remove it there and set it with `npx wrangler secret put {0}` (locally: in .dev.vars, \
+     which is git-ignored); choose a new value, the old one has been exposed"
+)]
+pub struct SecretInVars(pub &'static str);
+
+/// The first of `in_vars` (see [`SECRETS_IN_VARS`]), as the refusal to start.
+pub fn secret_in_vars(in_vars: &[&'static str]) -> Option<SecretInVars> {
+    in_vars.first().map(|name| SecretInVars(name))
+}
+
+/// The message of the 500 every request gets while the worker is misconfigured: what to do
+/// when a secret is a plain var (it names no value), else a pointer to the log, which never
+/// reaches a client because it may name other settings' values.
+pub fn misconfigured_message(secret_in_vars: Option<&SecretInVars>) -> String {
+    match secret_in_vars {
+        Some(SecretInVars(name)) => format!(
+            "Service is misconfigured: {name} must be a secret, not a [vars] entry of wrangler.toml; \
+             set it with `npx wrangler secret put {name}` (locally: in .dev.vars)"
+        ),
+        None => "Service is misconfigured; the worker log says what to fix".into(),
+    }
+}
+
 /// How to reach the mail submission server.
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
@@ -226,6 +264,47 @@ mod tests {
         assert_eq!(parse(&[("DRAIN_REQUEST_BODIES", "true")]).unwrap().bodies, BodyReading::Whole);
         let bad = parse(&[("DRAIN_REQUEST_BODIES", "yes")]);
         assert!(matches!(bad, Err(ConfigError::Invalid { name: "DRAIN_REQUEST_BODIES", .. })));
+    }
+
+    #[test]
+    fn a_secret_under_vars_in_wrangler_toml_is_found_in_every_environment() {
+        let toml = r#"
+            name = "portcullis"
+            # JWT_SECRET = "in a comment is nowhere"
+            [vars]
+            SITE_URL = "https://example.com"
+            JWT_SECRET = "oops"
+            [env.staging]
+            vars = { JWT_KEYS = "[]", SMTP_HOST = "smtp.example.com" }
+            [env.production.vars]
+            SMTP_PASS = "oops"
+            SECURITY_CAPTCHA_SECRET = "oops"
+            JWT_SECRET = "again"
+            [[d1_databases]]
+            binding = "SMTP_PASS"
+        "#;
+        assert_eq!(plain_vars::secrets_in_vars(toml).unwrap(), vec!["JWT_KEYS", "JWT_SECRET", "SECURITY_CAPTCHA_SECRET", "SMTP_PASS"]);
+        assert_eq!(plain_vars::secrets_in_vars("vars.SMTP_PASS = \"x\"\n").unwrap(), vec!["SMTP_PASS"]);
+        assert!(plain_vars::secrets_in_vars("[vars]\nSMTP_USER = \"u\"\n").unwrap().is_empty());
+        assert!(plain_vars::secrets_in_vars("[vars\n").is_err());
+    }
+
+    #[test]
+    fn the_shipped_wrangler_toml_sets_no_secret_as_a_var() {
+        assert!(plain_vars::secrets_in_vars(include_str!("../../wrangler.toml")).unwrap().is_empty());
+        assert!(SECRETS_IN_VARS.is_empty(), "this build's wrangler.toml: {SECRETS_IN_VARS:?}");
+        assert_eq!(secret_in_vars(SECRETS_IN_VARS), None);
+    }
+
+    #[test]
+    fn a_secret_set_as_a_var_refuses_every_request_naming_the_fix() {
+        let refused = secret_in_vars(&["JWT_SECRET", "SMTP_PASS"]).unwrap();
+        let logged = refused.to_string();
+        assert!(logged.contains("JWT_SECRET") && logged.contains("[vars]"), "{logged}");
+        assert!(logged.contains("npx wrangler secret put JWT_SECRET") && logged.contains(".dev.vars"), "{logged}");
+        let answered = misconfigured_message(Some(&refused));
+        assert!(answered.contains("npx wrangler secret put JWT_SECRET") && answered.contains(".dev.vars"), "{answered}");
+        assert_eq!(misconfigured_message(None), "Service is misconfigured; the worker log says what to fix");
     }
 
     #[test]

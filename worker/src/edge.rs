@@ -70,6 +70,10 @@ pub fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
     if let Some(app) = APP.with(|a| a.borrow().clone()) {
         return Some(app);
     }
+    if let Some(refused) = config::secret_in_vars(config::SECRETS_IN_VARS) {
+        console_error!("portcullis is misconfigured: {refused}");
+        return None;
+    }
     let cfg = config::load(env).map_err(|e| console_error!("portcullis is misconfigured: {e}")).ok()?;
     let db = env.d1("DB").map_err(|e| console_error!("portcullis is misconfigured: no D1 binding DB: {e}")).ok()?;
     let ports = EdgePorts {
@@ -95,7 +99,8 @@ pub fn body_reading(env: &Env) -> BodyReading {
     }
 }
 
-/// The answer while [`edge_app`] fails.
+/// The answer while [`edge_app`] fails; it says what to do when a secret is a plain var.
 pub fn misconfigured() -> Result<Response> {
-    json_error(500, "Service is misconfigured; the worker log says what to fix")
+    let refused = config::secret_in_vars(config::SECRETS_IN_VARS);
+    json_error(500, &config::misconfigured_message(refused.as_ref()))
 }
