@@ -124,8 +124,11 @@ function statements(sql) {
 /** Starts the worker; `vars` override wrangler.toml's; `log()` is what it has logged so far. Storage is fresh and in memory unless
  * `persist` names a directory, which lets a second worker see the first one's D1. `build` is
  * the folder under worker/: `build` (what deploys) or `build-contract` (the same worker with the
- * storage contract at POST /__contract, built by `scripts/build.sh --with-contract`). */
-export async function startWorker({ mail, vars = {}, persist, build = "build" } = {}) {
+ * storage contract at POST /__contract, built by `scripts/build.sh --with-contract`). `entry`,
+ * a module's path from the repository's root, is the entry module instead of the build's own:
+ * one that wraps the built worker (it must export the build's `SocketConnection` too), such as
+ * e2e/d1_trips.mjs. */
+export async function startWorker({ mail, vars = {}, persist, build = "build", entry } = {}) {
   const bindings = {
     ...wranglerVars(),
     JWT_SECRET: "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt",
@@ -143,8 +146,13 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
     },
     modules: true,
     rootPath: root,
-    scriptPath: path.join(root, "worker", build, "index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    scriptPath: entry ? path.join(root, entry) : path.join(root, "worker", build, "index.js"),
+    modulesRules: [
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+      // What an entry module imports: other .mjs modules, and the build, an ES module although
+      // it ends in .js.
+      ...(entry ? [{ type: "ESModule", include: ["**/*.mjs", "**/worker/build*/*.js"] }] : []),
+    ],
     compatibilityDate: "2026-04-20",
     d1Databases: ["DB"],
     // Like wrangler.toml's [[durable_objects.bindings]]: one object per Socket.IO connection.
@@ -169,13 +177,13 @@ export async function startWorker({ mail, vars = {}, persist, build = "build" } 
 /**
  * Registers the suite's `before` and `after` hooks that start and stop what it runs against, and
  * returns the object `before` fills in: `mail` (a mail catcher, with `mail: true`), the workers
- * (by default one, `worker`, with `vars` and `build` as for `startWorker`; or several, named by
- * `workers: { name: { vars, build } }`, all sending mail to the one catcher) and `browser`
+ * (by default one, `worker`, with `vars`, `build` and `entry` as for `startWorker`; or several,
+ * named by `workers: { name: { vars, build, entry } }`, all sending mail to the one catcher) and `browser`
  * (headless Chromium, with `browser: true`). `ready(env)` runs last in the same hook: Node 20
  * starts a file's top-level `before` hooks without waiting for the one before, so a suite's own
  * hook would not see what this one starts.
  */
-export function useWorker({ mail = false, browser = false, vars, build, workers = { worker: { vars, build } }, ready } = {}) {
+export function useWorker({ mail = false, browser = false, vars, build, entry, workers = { worker: { vars, build, entry } }, ready } = {}) {
   const env = { mail: null, browser: null, ...Object.fromEntries(Object.keys(workers).map((name) => [name, null])) };
   before(async () => {
     if (mail) env.mail = await startMailCatcher();
