@@ -16,6 +16,14 @@ pub use crate::keyset::MIN_JWT_SECRET_BYTES;
 /// for it and may read it later.
 pub const INVITE_EXP_SECS: i64 = 86_400;
 
+mod captcha;
+mod cors;
+
+pub use captcha::{Captcha, CaptchaProvider};
+use captcha::captcha;
+use cors::cors_origins;
+pub use cors::{origin_of, CorsOrigins};
+
 /// A configuration value that is missing or unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -31,85 +39,6 @@ pub enum ConfigError {
         /// What is wrong with it (never echoes a secret).
         reason: String,
     },
-}
-
-/// The web origins whose pages a browser lets call this service (CORS): what
-/// `CORS_ALLOWED_ORIGINS` lists, by default the site's own.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsOrigins {
-    /// Every origin (`*`), only when the setting says so.
-    Any,
-    /// These origins, each `scheme://host[:port]` in lower case without a default port.
-    List(Vec<String>),
-}
-
-impl CorsOrigins {
-    /// Whether a request's `Origin` header names an allowed origin.
-    pub fn allows(&self, origin: &str) -> bool {
-        match self {
-            CorsOrigins::Any => true,
-            CorsOrigins::List(list) => exact_origin(origin).is_some_and(|o| list.contains(&o)),
-        }
-    }
-}
-
-/// The origin (`scheme://host[:port]`, lower case, without the scheme's default port) of an
-/// http(s) URL; `None` for anything else.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default().to_ascii_lowercase();
-    let default_port = if scheme == "https" { ":443" } else { ":80" };
-    let host_port = host_port.strip_suffix(default_port).unwrap_or(&host_port);
-    if host_port.is_empty() || host_port.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return None;
-    }
-    Some(format!("{scheme}://{host_port}"))
-}
-
-/// `s` as an origin if it is nothing but one (an optional trailing `/` aside): no path, query,
-/// fragment or credentials.
-fn exact_origin(s: &str) -> Option<String> {
-    let s = s.strip_suffix('/').unwrap_or(s);
-    let (_, rest) = s.split_once("://")?;
-    if rest.contains(['/', '?', '#', '@']) {
-        return None;
-    }
-    origin_of(s)
-}
-
-/// `CORS_ALLOWED_ORIGINS`: `*`, or comma-separated origins; unset, the origins of `SITE_URL`,
-/// `API_EXTERNAL_URL` and the http(s) entries of `URI_ALLOW_LIST`.
-fn cors_origins(v: Option<String>, site: &[&str]) -> Result<CorsOrigins, ConfigError> {
-    let invalid = |reason: String| ConfigError::Invalid { name: "CORS_ALLOWED_ORIGINS", reason };
-    let mut list: Vec<String> = Vec::new();
-    let mut add = |o: String| {
-        if !list.contains(&o) {
-            list.push(o);
-        }
-    };
-    let Some(v) = v else {
-        site.iter().filter_map(|u| origin_of(u)).for_each(add);
-        return Ok(CorsOrigins::List(list));
-    };
-    let entries: Vec<&str> = v.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
-    if entries == ["*"] {
-        return Ok(CorsOrigins::Any);
-    }
-    for entry in entries {
-        if entry == "*" {
-            return Err(invalid("\"*\" allows every origin and must stand alone".into()));
-        }
-        add(exact_origin(entry).ok_or_else(|| invalid(format!("{entry:?} is not an origin (http(s)://host[:port])")))?);
-    }
-    if list.is_empty() {
-        return Err(invalid("names no origin; leave it unset for the site's own".into()));
-    }
-    Ok(CorsOrigins::List(list))
 }
 
 /// Everything the flows and dialects need to know about this deployment.
@@ -393,7 +322,7 @@ fn list(v: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn url_var(v: Option<String>, name: &'static str) -> Result<String, ConfigError> {
+pub(crate) fn url_var(v: Option<String>, name: &'static str) -> Result<String, ConfigError> {
     let v = v.ok_or(ConfigError::Missing(name))?;
     let ok = (v.starts_with("https://") || v.starts_with("http://"))
         && v.len() > "https://".len()
@@ -407,7 +336,7 @@ fn url_var(v: Option<String>, name: &'static str) -> Result<String, ConfigError>
     Ok(v.trim_end_matches('/').to_string())
 }
 
-fn num<T>(v: Option<String>, name: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+pub(crate) fn num<T>(v: Option<String>, name: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
@@ -421,61 +350,7 @@ where
     }
 }
 
-/// Upstream's CAPTCHA providers, by `SECURITY_CAPTCHA_PROVIDER`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaptchaProvider {
-    /// hCaptcha (upstream's default).
-    Hcaptcha,
-    /// Cloudflare Turnstile.
-    Turnstile,
-}
-
-/// How CAPTCHA responses are verified, server side.
-#[derive(Debug, Clone)]
-pub struct Captcha {
-    /// Which provider.
-    pub provider: CaptchaProvider,
-    /// The provider's secret key (`SECURITY_CAPTCHA_SECRET`, a secret).
-    pub secret: Secret<String>,
-    /// Where responses are verified: the provider's `siteverify` unless
-    /// `SECURITY_CAPTCHA_VERIFY_URL` says otherwise (a self-hosted or test endpoint).
-    pub verify_url: String,
-    /// How long to wait for the provider (`SECURITY_CAPTCHA_TIMEOUT`, seconds; upstream 10).
-    pub timeout_secs: u32,
-}
-
-/// `SECURITY_CAPTCHA_*`, upstream's settings (without `GOTRUE_`).
-fn captcha(var: &impl Fn(&'static str) -> Option<String>, secret: Option<String>) -> Result<Option<Captcha>, ConfigError> {
-    if !flag(var("SECURITY_CAPTCHA_ENABLED"), "SECURITY_CAPTCHA_ENABLED")? {
-        return Ok(None);
-    }
-    let provider = match var("SECURITY_CAPTCHA_PROVIDER").as_deref() {
-        None | Some("hcaptcha") => CaptchaProvider::Hcaptcha,
-        Some("turnstile") => CaptchaProvider::Turnstile,
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                name: "SECURITY_CAPTCHA_PROVIDER",
-                reason: format!("{other:?}: use \"hcaptcha\" or \"turnstile\""),
-            })
-        }
-    };
-    let secret = secret.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).ok_or(ConfigError::Missing("SECURITY_CAPTCHA_SECRET"))?;
-    let verify_url = match var("SECURITY_CAPTCHA_VERIFY_URL") {
-        Some(url) => url_var(Some(url), "SECURITY_CAPTCHA_VERIFY_URL")?,
-        None => match provider {
-            CaptchaProvider::Hcaptcha => "https://hcaptcha.com/siteverify".into(),
-            CaptchaProvider::Turnstile => "https://challenges.cloudflare.com/turnstile/v0/siteverify".into(),
-        },
-    };
-    Ok(Some(Captcha {
-        provider,
-        secret: Secret::new(secret),
-        verify_url,
-        timeout_secs: num(var("SECURITY_CAPTCHA_TIMEOUT"), "SECURITY_CAPTCHA_TIMEOUT", 10, 1, 60)?,
-    }))
-}
-
-fn flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+pub(crate) fn flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
     match v.as_deref() {
         None | Some("false") | Some("0") => Ok(false),
         Some("true") | Some("1") => Ok(true),
