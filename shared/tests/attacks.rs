@@ -1,0 +1,103 @@
+//! Attacks on issue 20 ("Account integrity, round two") that still work. Each test is the
+//! attack, asserting what the change claims; each fails against the code under review.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+use portcullis_shared::testing::{TestPorts, BEFORE_CALL};
+use portcullis_shared::App;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use support::*;
+
+fn from(app: &App<TestPorts>, client: &str, path: &str, body: &Value) -> Reply {
+    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("cf-connecting-ip", client)]))
+}
+
+/// Claim 1/4: a change a session asked for must not outlive the mailbox owner's first proof.
+///
+/// A stranger's anonymous account asks for the victim's address; the victim confirms it (the
+/// first proof: the stranger's sessions end, the victim is signed in and sets a password). A
+/// `PUT /user {email, password}` the stranger sent through the old session just before is
+/// still hashing when the proof lands: its password write is refused (401), but the email
+/// change it queued before hashing is stored after the answer anyway (the outbox is delivered
+/// whatever the answer), unconditionally, after `first_proof` deleted the session's email-change
+/// codes. It is a lone new-address code (the account had no address when it was asked for, so
+/// no current-address half, even with secure email change on), and it moves the now verified
+/// account to the stranger's address and signs the stranger in.
+#[test]
+fn an_email_change_asked_through_a_session_before_the_first_proof_does_not_outlive_it() {
+    let app: &'static App<TestPorts> = Box::leak(Box::new(app_with(&[("EXTERNAL_ANONYMOUS_USERS_ENABLED", "true")])));
+    let anon = post(app, "/signup", &json!({}));
+    assert_eq!(anon.status, 200, "{}", anon.raw);
+    let stranger = s(&anon.body, "access_token");
+    assert_eq!(put(app, "/user", &stranger, &json!({"email": "victim@example.com"})).status, 200);
+    let code = code_for(app, "victim@example.com");
+
+    // The victim confirms while the stranger's next request is hashing its password.
+    let proved: &'static RefCell<Option<Reply>> = Box::leak(Box::new(RefCell::new(None)));
+    BEFORE_CALL.with(|h| {
+        *h.borrow_mut() = Some(("set_password_hash", Box::new(move || {
+            let v = post(app, "/verify", &json!({"type": "email_change", "email": "victim@example.com", "token": code}));
+            *proved.borrow_mut() = Some(v);
+        })))
+    });
+    let late = put(app, "/user", &stranger, &json!({"email": "mallory@evil.test", "password": "stranger pass 1"}));
+    let v = proved.borrow_mut().take().expect("the owner's proof ran in the middle");
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert_eq!(v.body["user"]["email"], "victim@example.com");
+    assert_eq!(error_code(&late), "session_not_found", "the change through the ended session is refused: {}", late.raw);
+
+    // The account is the victim's now: she sets her password and uses it.
+    let owner = s(&v.body, "access_token");
+    assert_eq!(put(app, "/user", &owner, &json!({"password": "victim pass 1"})).status, 200);
+    assert_eq!(login(app, "victim@example.com", "victim pass 1").status, 200);
+
+    // Yet the refused request's email-change code may have reached the stranger's mailbox:
+    // if it did, it must not move the verified account.
+    if mails_to(app, "mallory@evil.test") == 0 {
+        return;
+    }
+    let late_code = code_for(app, "mallory@evil.test");
+    let taken = post(app, "/verify", &json!({"type": "email_change", "email": "mallory@evil.test", "token": late_code}));
+    let now = get(app, "/user", Some(&owner));
+    assert!(
+        taken.status != 200 && now.body["email"] == "victim@example.com",
+        "the stranger's code from before the proof moved the verified account to the stranger and signed them in \
+         (verify answered {}; the account's address is now {})",
+        taken.status, now.body["email"]
+    );
+}
+
+/// The same without any hashing to widen the window: the worker answers `PUT /user {email}`
+/// and stores the email-change code afterwards (`ctx.waitUntil`, `Auth::deliver`), with no
+/// condition on the session that asked. A first proof that lands between the answer and that
+/// write leaves the stranger a code that moves the verified account.
+#[test]
+fn an_email_change_stored_after_its_answer_does_not_outlive_a_first_proof_in_between() {
+    let app = app_with(&[("EXTERNAL_ANONYMOUS_USERS_ENABLED", "true")]);
+    let stranger = s(&post(&app, "/signup", &json!({})).body, "access_token");
+    assert_eq!(put(&app, "/user", &stranger, &json!({"email": "victim@example.com"})).status, 200);
+    let code = code_for(&app, "victim@example.com");
+    // Answered, its outbox not yet delivered (the worker's waitUntil).
+    let auth = format!("Bearer {stranger}");
+    let body = json!({"email": "mallory@evil.test"}).to_string();
+    let answer = pollster::block_on(app.handle(request("PUT", "/user", body.as_bytes(), &[API_VERSION, JSON, ("authorization", auth.as_str())])));
+    assert_eq!(answer.response.status(), 200);
+    let v = post(&app, "/verify", &json!({"type": "email_change", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let owner = s(&v.body, "access_token");
+    assert_eq!(put(&app, "/user", &owner, &json!({"password": "victim pass 1"})).status, 200);
+    pollster::block_on(app.deliver(answer.outbox));
+    if mails_to(&app, "mallory@evil.test") == 0 {
+        return;
+    }
+    let late_code = code_for(&app, "mallory@evil.test");
+    let taken = post(&app, "/verify", &json!({"type": "email_change", "email": "mallory@evil.test", "token": late_code}));
+    let now = get(&app, "/user", Some(&owner));
+    assert!(
+        taken.status != 200 && now.body["email"] == "victim@example.com",
+        "a code stored after the first proof moved the verified account to the stranger (verify answered {}; the \
+         account's address is now {})",
+        taken.status, now.body["email"]
+    );
+}
