@@ -101,3 +101,47 @@ fn an_email_change_stored_after_its_answer_does_not_outlive_a_first_proof_in_bet
         taken.status, now.body["email"]
     );
 }
+
+/// `tokenAuth` through graphql-jwt, from `client`; the error message, or "ok".
+fn token_auth(app: &App<TestPorts>, client: &str, username: &str, password: &str) -> String {
+    let q = json!({"query": format!("mutation {{ tokenAuth(username: {username:?}, password: {password:?}) {{ token }} }}")});
+    let r = from(app, client, "/graphql", &q);
+    r.body["errors"][0]["message"].as_str().map_or_else(|| "ok".to_string(), str::to_string)
+}
+
+/// Claim 2: password guesses of one account across clients are bounded by
+/// `LOGIN_MAX_PER_ACCOUNT`. graphql-jwt's `tokenAuth` takes a username or an address, and the
+/// budget is keyed by the name as typed (`account:<name>`), so an account with both (a
+/// passwordless account with a confirmed address and a password, set here through recovery)
+/// has two budgets: a guesser gets twice the bound.
+#[test]
+fn an_accounts_guessing_budget_is_one_whether_it_is_named_by_username_or_address() {
+    let app = app_with(&[("LOGIN_MAX_PER_ACCOUNT", "3")]);
+    // Ada's passwordless account, with her address confirmed, and a password she set.
+    let r = send(&app, request("POST", "/auth/registration", json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}).to_string().as_bytes(), &[JSON]));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let mail = sent_mails(&app).into_iter().rev().find(|m| m.to == "ada@example.com").unwrap();
+    let at = mail.text.find("/auth/email/confirm?token=").unwrap() + "/auth/email/confirm?token=".len();
+    let link = mail.text[at..].split_whitespace().next().unwrap().to_string();
+    assert_eq!(send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM])).status, 200);
+    assert_eq!(post(&app, "/recover", &json!({"email": "ada@example.com"})).status, 200);
+    let code = code_for(&app, "ada@example.com");
+    let v = post(&app, "/verify", &json!({"type": "recovery", "email": "ada@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    assert_eq!(put(&app, "/user", &s(&v.body, "access_token"), &json!({"password": "ada pass 1"})).status, 200);
+    assert_eq!(token_auth(&app, "192.0.2.200", "ada", "ada pass 1"), "ok");
+
+    // A guesser with many addresses: the account's budget by its username...
+    for i in 0..3 {
+        assert_eq!(token_auth(&app, &format!("198.51.100.{i}"), "ada", &format!("guess {i}")), "Please enter valid credentials");
+    }
+    assert_eq!(token_auth(&app, "198.51.100.50", "ada", "guess x"), "Too many attempts; try again later");
+    // ...is not the budget by its address.
+    let mut guesses = 3;
+    for i in 0..3 {
+        if token_auth(&app, &format!("203.0.113.{i}"), "ada@example.com", &format!("guess {}", i + 3)) == "Please enter valid credentials" {
+            guesses += 1;
+        }
+    }
+    assert_eq!(guesses, 3, "LOGIN_MAX_PER_ACCOUNT is 3, yet {guesses} passwords of one account were checked");
+}
