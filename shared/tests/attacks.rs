@@ -145,3 +145,38 @@ fn an_accounts_guessing_budget_is_one_whether_it_is_named_by_username_or_address
     }
     assert_eq!(guesses, 3, "LOGIN_MAX_PER_ACCOUNT is 3, yet {guesses} passwords of one account were checked");
 }
+
+/// Claim 5: the requester's platform text is quoted as theirs, bounded and without invisible
+/// characters. So it is in the mail; the page the mail's link opens, where the owner decides,
+/// still makes it the subject of the site's own sentence ("<platform> asks to sign in as
+/// ada") with the right-to-left override and the other invisible characters intact.
+#[test]
+fn the_sign_in_page_shows_the_platform_as_the_requesters_words_too() {
+    let app = app();
+    let r = send(&app, request("POST", "/auth/registration", json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}).to_string().as_bytes(), &[JSON]));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let link_of = |path: &str| {
+        let mail = sent_mails(&app).into_iter().rev().find(|m| m.to == "ada@example.com").unwrap();
+        let at = mail.text.find(path).unwrap() + path.len();
+        mail.text[at..].split_whitespace().next().unwrap().to_string()
+    };
+    let confirm = link_of("/auth/email/confirm?token=");
+    assert_eq!(send(&app, request("POST", "/auth/email/confirm", format!("token={confirm}").as_bytes(), &[FORM])).status, 200);
+    // A stranger who knows the name and address asks, in words of their choosing.
+    let platform = "Portcullis security check\u{200b}: \u{202e}wolla";
+    let body = json!({"username": "ada", "email": "ada@example.com", "session_platform": platform});
+    let asked = send(&app, request("POST", "/auth/login", body.to_string().as_bytes(), &[JSON]));
+    assert_eq!(asked.status, 200, "{}", asked.raw);
+    let link = link_of("/auth/confirm?token=");
+    let page = send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.raw.contains('\u{202e}') && !page.raw.contains('\u{200b}'),
+        "the page shows the requester's invisible characters (right-to-left override, zero-width space) as they sent them"
+    );
+    assert!(
+        !page.raw.contains("wolla</span> asks to sign in as"),
+        "the page makes the requester's words the subject of its own sentence: {}",
+        page.raw.split("<body>").nth(1).unwrap_or_default()
+    );
+}
