@@ -180,3 +180,27 @@ fn the_sign_in_page_shows_the_platform_as_the_requesters_words_too() {
         page.raw.split("<body>").nth(1).unwrap_or_default()
     );
 }
+
+/// Claim 3 (no existence oracle): `/resend` answers alike whether or not the address has an
+/// account. With `type: email_change`, an address whose account has a change pending costs the
+/// client two throttled actions (the current address's claim, then the new address's, each
+/// taking a unit of `client:<client>`), any other address one; and the second claim's refusal
+/// is not swallowed. A client one unit short of its budget gets 429 for a registered address
+/// and 200 for any other.
+#[test]
+fn resending_an_email_change_costs_the_same_for_every_address() {
+    let app = app_with(&[("CLIENT_MAX_ATTEMPTS", "3")]);
+    let ann = confirmed_user(&app, "ann@example.com", "ann pass 1");
+    assert_eq!(put(&app, "/user", &s(&ann, "access_token"), &json!({"email": "ann.new@example.com"})).status, 200);
+    ports(&app).clock.advance_secs(61);
+    let probe = |client: &str, address: &str| {
+        // Two throttled actions about nobody, then the probe.
+        for i in 0..2 {
+            assert_eq!(from(&app, client, "/recover", &json!({"email": format!("nobody{i}@example.net")})).status, 200);
+        }
+        from(&app, client, "/resend", &json!({"type": "email_change", "email": address})).status.as_u16()
+    };
+    let registered = probe("198.51.100.1", "ann@example.com");
+    let new = probe("198.51.100.2", "zed@example.com");
+    assert_eq!(registered, new, "/resend answers {registered} for an address with an account and {new} for one without");
+}
