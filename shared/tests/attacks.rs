@@ -204,3 +204,47 @@ fn resending_an_email_change_costs_the_same_for_every_address() {
     let new = probe("198.51.100.2", "zed@example.com");
     assert_eq!(registered, new, "/resend answers {registered} for an address with an account and {new} for one without");
 }
+
+/// Claim 1: the first proof of the mailbox is one step, so a change a stranger's session asks
+/// for lands wholly before it (and is undone) or not at all. The service role's confirmation
+/// (`PUT /admin/users/:id {email_confirm: true}`) is a first proof too, but not that step: it
+/// clears the password, confirms the address, writes the metadata it was given, and only then
+/// ends the sessions, in separate writes. A stranger's password change (Feathers `PATCH
+/// /users/:id`, conditional only on the session being live) that lands in between survives on
+/// the verified account.
+#[test]
+fn a_password_change_landing_inside_the_service_roles_confirmation_does_not_survive_it() {
+    use portcullis_shared::model::Timestamp;
+    use portcullis_shared::token::JwtKeys;
+    let app: &'static App<TestPorts> = Box::leak(Box::new(app()));
+    let r = call(app, "POST", "/users", &json!({"email": "victim@example.com", "password": "attacker pass"}), None);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let f = call(app, "POST", "/authentication", &json!({"strategy": "local", "email": "victim@example.com", "password": "attacker pass"}), None);
+    let stranger = s(&f.body, "accessToken");
+    let now = Timestamp(1_700_000_000_000);
+    let key = JwtKeys::new(&app.auth().config().jwt_secret, 0)
+        .sign(json!({"iss": "supabase", "role": "service_role"}), now, now.plus_secs(3600), None)
+        .unwrap();
+    let patched: &'static RefCell<Option<Reply>> = Box::leak(Box::new(RefCell::new(None)));
+    let path = format!("/users/{id}");
+    BEFORE_CALL.with(|h| {
+        *h.borrow_mut() = Some(("set_metadata", Box::new(move || {
+            let p = call(app, "PATCH", &path, &json!({"password": "stranger new pass"}), Some(&stranger));
+            *patched.borrow_mut() = Some(p);
+        })))
+    });
+    // Support confirms the owner's address (and notes it in her metadata).
+    let confirmed = call(app, "PUT", &format!("/admin/users/{id}"), &json!({"email_confirm": true, "user_metadata": {"verified_by": "support"}}), Some(&key));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.raw);
+    assert!(confirmed.body["email_confirmed_at"].is_string());
+    let p = patched.borrow_mut().take().expect("the stranger's change ran inside the confirmation");
+    let l = login(app, "victim@example.com", "stranger new pass");
+    assert_eq!(
+        error_code(&l),
+        "invalid_credentials",
+        "the verified account took the password the stranger's session set during the confirmation (PATCH answered {}; sign-in answered {})",
+        p.status,
+        l.status
+    );
+}
