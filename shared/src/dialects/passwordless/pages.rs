@@ -18,7 +18,7 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response<Body> {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
          <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:4rem auto;padding:0 1rem;color:#1d2330}}\
          .card{{border:1px solid #dfe3ea;border-radius:12px;padding:1.5rem 1.75rem;box-shadow:0 1px 3px #0001}}\
-         h1{{font-size:1.35rem;margin:0 0 .75rem}}.platform{{font-weight:600}}\
+         h1{{font-size:1.35rem;margin:0 0 .75rem}}.platform{{font-weight:600;margin:.5rem 0;padding:.25rem .75rem;border-left:3px solid #999}}\
          .actions{{display:flex;gap:.75rem;margin-top:1.25rem}}\
          button{{font:inherit;padding:.55rem 1.2rem;border-radius:8px;border:1px solid #c9ced8;background:#fff;cursor:pointer}}\
          button.primary{{background:#1f5eff;border-color:#1f5eff;color:#fff}}.muted{{color:#5b6475;font-size:.9rem}}</style>\
@@ -37,6 +37,12 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response<Body> {
         )
         .body(page.into_bytes())
         .unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
+/// The requester's words (a sign-in request's platform) as the pages show them: quoted, one
+/// bounded line without invisible characters, escaped; never as a sentence of ours.
+fn quoted(words: &str) -> String {
+    html_escape(&format!("\u{201c}{}\u{201d}", crate::mail::quotable(words)))
 }
 
 fn invalid_link_page() -> Response<Body> {
@@ -61,15 +67,18 @@ pub(super) async fn login_page<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -
             "Allow this sign-in?",
             &format!(
                 "<h1>Allow this sign-in?</h1>\
-                 <p><span class=\"platform\">{platform}</span> asks to sign in as <b>{user}</b>.</p>\
-                 <p class=\"muted\">Only allow it if you asked for it just now, on that device.</p>\
+                 <p>Someone asked to sign in as <b>{user}</b>. The requester says it is:</p>\
+                 <blockquote class=\"platform\">{platform}</blockquote>\
+                 <p class=\"muted\">Those are the requester's words, not checked by {site}. \
+                 Only allow it if you asked for it just now, on that device.</p>\
                  <form method=\"post\" action=\"/auth/confirm\">\
                  <input type=\"hidden\" name=\"token\" value=\"{token}\">\
                  <input type=\"hidden\" name=\"page\" value=\"{page_token}\">\
                  <div class=\"actions\">\
                  <button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
                  <button type=\"submit\" name=\"decision\" value=\"deny\">Refuse</button></div></form>",
-                platform = html_escape(&page.platform),
+                platform = quoted(&page.platform),
+                site = html_escape(&auth.config().site_name),
                 user = html_escape(&page.username),
                 token = html_escape(token.expose()),
                 page_token = html_escape(page.page_token.expose()),
@@ -97,16 +106,17 @@ pub(super) async fn login_answer<P: Ports>(auth: &Flows<P>, req: &Request<Body>)
             StatusCode::OK,
             "Signed in",
             &format!(
-                "<h1>Sign-in allowed</h1><p><span class=\"platform\">{}</span> is now signed in. You can close this page.</p>",
-                html_escape(&platform)
+                "<h1>Sign-in allowed</h1><p>The device that asked, which said it is {}, is now signed in. \
+                 You can close this page.</p>",
+                quoted(&platform)
             ),
         ),
         Ok(platform) => html(
             StatusCode::OK,
             "Sign-in refused",
             &format!(
-                "<h1>Sign-in refused</h1><p><span class=\"platform\">{}</span> was not signed in.</p>",
-                html_escape(&platform)
+                "<h1>Sign-in refused</h1><p>The device that asked, which said it is {}, was not signed in.</p>",
+                quoted(&platform)
             ),
         ),
         Err(SignInRequestError::LinkInvalid) => invalid_link_page(),
