@@ -16,7 +16,7 @@
 use super::mailing::Landing;
 use super::{check_new_password, merged, Flows, FlowError};
 use crate::model::{LogoutScope, Purpose, SessionId, Timestamp, User, UserId};
-use crate::ports::{Ports, Sessions as _, StoreError, Users as _};
+use crate::ports::{FirstProof, Ports, Sessions as _, StoreError, Users as _};
 use crate::secret::{LinkToken, Password, Secret};
 use crate::token::random_id;
 use serde::Deserialize;
@@ -228,29 +228,31 @@ impl<P: Ports> Flows<P> {
         let users = self.users();
         let confirm = change.email_confirm == Some(true);
         // The service role vouches for the address, not for whoever set the account up: as at
-        // any first proof of an address, a password the request does not set goes, and so
-        // does every session (a stranger may have registered the address and signed in
-        // through Feathers).
+        // any first proof of an address, the password and metadata the request does not set
+        // go, and so does every session (a stranger may have registered the address and
+        // signed in through Feathers).
         let first_proof = confirm && !user.is_confirmed() && (email.is_some() || user.email.is_some());
-        if first_proof && change.password.is_none() {
-            users.clear_password(id, now).await?;
-        }
-        if let Some(email) = &email {
-            match users.set_email(id, email, confirm || user.is_confirmed(), now).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists.into()),
-                Err(e) => return Err(e.into()),
-            }
-        } else if first_proof {
-            users.confirm_email(id, now).await?;
+        let moved = match (first_proof, &email) {
+            // One step, as every first proof: a password change a stranger's session asked for
+            // lands wholly before it (and goes with it) or not at all. The password and
+            // `user_metadata` set before go; this request sets its own after.
+            (true, _) => users.first_proof(id, FirstProof { new_email: email.as_deref(), forget: true }, now).await,
+            (false, Some(email)) => users.set_email(id, email, user.is_confirmed(), now).await,
+            (false, None) => Ok(()),
+        };
+        match moved {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(FlowError::EmailExists.into()),
+            Err(e) => return Err(e.into()),
         }
         if let Some(data) = change.user_metadata {
-            users.set_metadata(id, &merged(&user.user_metadata, data), now, None).await?;
+            let before = if first_proof { Value::Object(Map::new()) } else { user.user_metadata.clone() };
+            users.set_metadata(id, &merged(&before, data), now, None).await?;
         }
         if let Some(data) = change.app_metadata {
             users.set_app_metadata(id, &merged(&user.app_metadata, data), now).await?;
         }
-        let mut end_sessions = first_proof;
+        let mut end_sessions = false;
         if let Some(p) = change.password {
             let hash = self.hash_new_password(p.expose())?;
             users.set_password_hash(id, &hash, now, None).await?;
