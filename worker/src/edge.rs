@@ -11,7 +11,7 @@ use crate::runtime::{CryptoRng, JsClock};
 use portcullis_shared::ports::Ports;
 use portcullis_shared::App;
 use std::rc::Rc;
-use worker::{console_error, Env, Response, Result};
+use worker::{console_error, console_warn, Env, Response, Result};
 
 /// The ports as the edge provides them.
 pub struct EdgePorts {
@@ -75,6 +75,14 @@ pub fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
         return None;
     }
     let cfg = config::load(env).map_err(|e| console_error!("portcullis is misconfigured: {e}")).ok()?;
+    if cfg.domain.rate_limit_header.is_none() && env.var("RATE_LIMIT_HEADER").is_err() && env.secret("RATE_LIMIT_HEADER").is_err() {
+        // Unset (an `[env.*]` section does not inherit `[vars]`), not `none` by choice: say so
+        // once per isolate, since every throttle then counts all clients as one.
+        console_warn!(
+            "portcullis: RATE_LIMIT_HEADER is not set, so every request counts as one client for the throttles; \
+             on Cloudflare set it to CF-Connecting-IP (or to none to mean this)"
+        );
+    }
     let db = env.d1("DB").map_err(|e| console_error!("portcullis is misconfigured: no D1 binding DB: {e}")).ok()?;
     let ports = EdgePorts {
         store: D1Store::new(db),
