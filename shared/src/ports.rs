@@ -48,6 +48,27 @@ pub struct FirstProof<'a> {
     pub forget: bool,
 }
 
+/// What must still hold when codes issued for an account are stored, after the answer
+/// ([`Codes::put_while`]): the account's address as the flow saw it, and the session that asked
+/// for them, if one did, live. A first proof of the mailbox in between changes the one and
+/// ends the other, so nothing a stranger's session asked for before it outlives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreWhile {
+    /// The account's address, as seen.
+    pub email: Option<String>,
+    /// When it was confirmed, as seen.
+    pub email_confirmed_at: Option<Timestamp>,
+    /// The session that asked, which must still be live (not ended).
+    pub session: Option<SessionId>,
+}
+
+impl StoreWhile {
+    /// `user`'s address as it is now, and `session` (if one asked) live.
+    pub fn seen(user: &User, session: Option<&SessionId>) -> Self {
+        Self { email: user.email.clone(), email_confirmed_at: user.email_confirmed_at, session: session.cloned() }
+    }
+}
+
 /// Accounts.
 pub trait Users {
     /// Stores a new account; [`StoreError::Conflict`]`("email")` if the address is taken,
@@ -164,9 +185,10 @@ pub trait Sessions {
 pub trait Codes {
     /// Stores `code` as the one live code for its user and purpose, replacing any earlier one.
     async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError>;
-    /// [`Codes::put`] of two codes (of two purposes) at once, all or nothing: the halves of a
-    /// secure email change.
-    async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError>;
+    /// [`Codes::put`] of `codes` (of one account, each of its own purpose) at once, all or
+    /// nothing, and only while `cond` holds for their account: an email change (one code, or
+    /// the halves of a secure one). `false`: it did not hold, and nothing was stored.
+    async fn put_while(&self, codes: &[OneTimeCode], cond: &StoreWhile) -> Result<bool, StoreError>;
     /// The live code of this user and purpose no longer keeps what its attempt set
     /// ([`OneTimeCode::keeps_attempt`]): a later attempt by someone else came in.
     async fn forfeit_keep(&self, user_id: &UserId, purpose: Purpose) -> Result<(), StoreError>;

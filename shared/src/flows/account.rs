@@ -154,7 +154,7 @@ impl<P: Ports> Flows<P> {
             self.reauthenticate(user, session, update.nonce).await?;
         }
         let email_change = match &new_email {
-            Some(e) => Some(self.request_email_change(user, e, LinkTo::Verify(update.landing)).await?),
+            Some(e) => Some(self.request_email_change(user, &session.id, e, LinkTo::Verify(update.landing)).await?),
             None => None,
         };
         let now = self.now();

@@ -10,7 +10,7 @@
 
 use super::mailing::LinkTo;
 use super::{Flows, FlowError};
-use crate::model::{OneTimeCode, Purpose, Timestamp, User};
+use crate::model::{OneTimeCode, Purpose, SessionId, Timestamp, User};
 use crate::ports::{Codes as _, FirstProof, Ports, StoreError, Users as _};
 
 /// A requested email change, for GoTrue's `new_email` and `email_change_sent_at`.
@@ -42,6 +42,7 @@ impl<P: Ports> Flows<P> {
     pub(super) async fn request_email_change(
         &self,
         user: &User,
+        asked_by: &SessionId,
         new_email: &str,
         link_to: LinkTo<'_>,
     ) -> Result<EmailChangeSent, FlowError> {
@@ -61,7 +62,7 @@ impl<P: Ports> Flows<P> {
             // The current address's claim stays taken, as if its code had gone out, so the
             // next request's answer does not tell a registered address from a new one.
             Some(_) => self.send_already_registered(new),
-            None => self.send_email_change(user, new_email, new, current, link_to),
+            None => self.send_email_change(user, Some(asked_by), new_email, new, current, link_to),
         }
         Ok(EmailChangeSent { new_email: new_email.to_string(), sent_at: self.now() })
     }
@@ -75,14 +76,15 @@ impl<P: Ports> Flows<P> {
         let pending = self.codes().for_user(&user.id, Purpose::EmailChange).await?;
         let now = self.now();
         let Some(code) = pending.filter(|c| c.used_at.is_none() && c.expires_at > now) else { return Ok(()) };
-        let Some(new) = self.try_claim_send(&code.sent_to, Purpose::EmailChange).await? else { return Ok(()) };
+        // The request's claim took the client's unit; the new address's mail takes none more.
+        let Some(new) = self.try_claim_slot(&code.sent_to, Purpose::EmailChange).await? else { return Ok(()) };
         let current = self.asks_current_address(user).then_some(claim);
         // The re-send keeps the pending change's PKCE binding, whoever asks for it.
         let link_to = match link_to {
             LinkTo::Verify(landing) => LinkTo::Verify(super::mailing::Landing { pkce: code.pkce.as_ref(), ..landing }),
             other => other,
         };
-        self.send_email_change(user, &code.sent_to, new, current, link_to);
+        self.send_email_change(user, None, &code.sent_to, new, current, link_to);
         Ok(())
     }
 

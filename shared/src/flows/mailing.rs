@@ -12,8 +12,8 @@
 
 use super::{Auth, Flows, FlowError, Outbox};
 use crate::mail;
-use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, Timestamp, User};
-use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _};
+use crate::model::{LoginRequest, Mail, OneTimeCode, PkceChallenge, Purpose, SessionId, Timestamp, User};
+use crate::ports::{Budgets as _, Codes as _, LoginRequests as _, Mailer as _, Ports, SendLimits as _, StoreWhile};
 use crate::secret::{LinkToken, Secret};
 use crate::token::{hash_code, hash_secret, random_b64, random_code_digits, random_id, random_uuid};
 
@@ -108,8 +108,9 @@ pub(super) struct IssuedCode {
 pub(super) enum Record {
     /// A one-time code (it replaces the account's live one of its purpose).
     Code(Box<OneTimeCode>),
-    /// The two codes of a secure email change, stored together.
-    Pair(Box<(OneTimeCode, OneTimeCode)>),
+    /// An email change's code, or the two of a secure one, stored together and only while
+    /// what the flow saw still holds (a session that asked still live; see [`StoreWhile`]).
+    Change(Vec<OneTimeCode>, StoreWhile),
     /// A passwordless sign-in request (polling its id answers "not ready" until it exists).
     LoginRequest(LoginRequest),
 }
@@ -133,6 +134,14 @@ impl<P: Ports> Flows<P> {
     /// recovery mail.
     pub(super) async fn claim_send(&self, address: &str, purpose: Purpose) -> Result<Claim, FlowError> {
         self.throttle_client().await?;
+        self.claim_slot(address, purpose).await
+    }
+
+    /// [`Flows::claim_send`] without taking a unit of the client's budget: for a second mail of
+    /// a request whose first claim took it, so that a request costs the client the same
+    /// whichever mails it causes (a re-send that finds a pending email change mails its new
+    /// address too; one that finds none does not, and must not look different).
+    async fn claim_slot(&self, address: &str, purpose: Purpose) -> Result<Claim, FlowError> {
         let now = self.now();
         let interval = self.config.mail_min_interval_secs;
         if let Some(last) = self.send_limits().claim(address, purpose, now, interval).await? {
@@ -175,7 +184,14 @@ impl<P: Ports> Flows<P> {
     /// [`Flows::claim_send`] for a mail whose absence the caller must not notice: `None`
     /// within the limit, instead of an error.
     pub(super) async fn try_claim_send(&self, address: &str, purpose: Purpose) -> Result<Option<Claim>, FlowError> {
-        match self.claim_send(address, purpose).await {
+        self.throttle_client().await?;
+        self.try_claim_slot(address, purpose).await
+    }
+
+    /// [`Flows::try_claim_send`] without taking a unit of the client's budget (see
+    /// [`Flows::claim_slot`]).
+    pub(super) async fn try_claim_slot(&self, address: &str, purpose: Purpose) -> Result<Option<Claim>, FlowError> {
+        match self.claim_slot(address, purpose).await {
             Ok(c) => Ok(Some(c)),
             Err(FlowError::OverEmailSendRateLimit { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -209,8 +225,20 @@ impl<P: Ports> Flows<P> {
     /// email change (`current` claimed), one to the account's current address, as a pair
     /// (one pair id, stored in one write before either mail goes) that replaces any earlier
     /// one.
-    pub(super) fn send_email_change(&self, user: &User, new_address: &str, new: Claim, current: Option<Claim>, link_to: LinkTo<'_>) {
+    /// The codes are stored only while `user`'s address is as seen now and `asked_by` (the
+    /// session that asked, if one did) is live: a first proof of the mailbox between the answer
+    /// and the store leaves nothing of the change.
+    pub(super) fn send_email_change(
+        &self,
+        user: &User,
+        asked_by: Option<&SessionId>,
+        new_address: &str,
+        new: Claim,
+        current: Option<Claim>,
+        link_to: LinkTo<'_>,
+    ) {
         let now = self.now();
+        let cond = StoreWhile::seen(user, asked_by);
         let spec = CodeSpec { purpose: Purpose::EmailChange, to: new_address, keeps_attempt: false, moving_to: None };
         let (mut code, mail) = self.code_and_mail(user, spec, link_to, now);
         match (current, user.email.as_deref()) {
@@ -225,10 +253,10 @@ impl<P: Ports> Flows<P> {
                 };
                 let (mut other, other_mail) = self.code_and_mail(user, spec, link_to, now);
                 other.pair_id = Some(pair);
-                let record = Some(Record::Pair(Box::new((code, other))));
+                let record = Some(Record::Change(vec![code, other], cond));
                 self.scope.queue_mail(Outgoing { record, mails: vec![(mail, Some(new)), (other_mail, Some(claim))] });
             }
-            _ => self.deliver(Some(Record::Code(Box::new(code))), mail, Some(new)),
+            _ => self.deliver(Some(Record::Change(vec![code], cond)), mail, Some(new)),
         }
     }
 
@@ -352,14 +380,17 @@ impl<P: Ports> Auth<P> {
         }
         for Outgoing { record, mails } in mails {
             let stored = match &record {
-                Some(Record::Code(code)) => self.codes().put(code).await,
-                Some(Record::Pair(pair)) => self.codes().put_pair(&pair.0, &pair.1).await,
-                Some(Record::LoginRequest(request)) => self.login_requests().put(request).await,
-                None => Ok(()),
+                Some(Record::Code(code)) => self.codes().put(code).await.map(|()| true),
+                Some(Record::Change(codes, cond)) => self.codes().put_while(codes, cond).await,
+                Some(Record::LoginRequest(request)) => self.login_requests().put(request).await.map(|()| true),
+                None => Ok(true),
             };
             for (mail, claim) in mails {
                 let sent = match &stored {
-                    Ok(()) => self.ports.mailer().send(&mail).await.map_err(|e| e.to_string()),
+                    Ok(true) => self.ports.mailer().send(&mail).await.map_err(|e| e.to_string()),
+                    // A first proof of the mailbox came in between: the change it asked for
+                    // is over, and so is its mail.
+                    Ok(false) => Err("its account's address changed or the session that asked ended since".into()),
                     Err(e) => Err(format!("storing what it carries: {e}")),
                 };
                 if let Err(e) = sent {

@@ -125,7 +125,7 @@ impl<P: Ports> Flows<P> {
         if user.email.is_some() && !self.asks_current_address(user) {
             self.reauthenticate(user, session, None).await?;
         }
-        self.request_email_change(user, &address, LinkTo::EmailConfirmPage).await?;
+        self.request_email_change(user, &session.id, &address, LinkTo::EmailConfirmPage).await?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use super::{opt_s, opt_t, s, t, ts, D1Store};
 use portcullis_shared::model::{CodeId, OneTimeCode, PkceChallenge, PkceMethod, Purpose, Timestamp, UserId};
-use portcullis_shared::ports::{Codes, StoreError};
+use portcullis_shared::ports::{Codes, StoreError, StoreWhile};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
@@ -65,10 +65,25 @@ impl Codes for D1Store {
         self.batch(self.put_statements(c)?.to_vec()).await.map(|_| ())
     }
 
-    async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError> {
-        let mut statements = self.put_statements(a)?.to_vec();
-        statements.extend(self.put_statements(b)?);
-        self.batch(statements).await.map(|_| ())
+    async fn put_while(&self, codes: &[OneTimeCode], cond: &StoreWhile) -> Result<bool, StoreError> {
+        // One batch: every statement is conditional on the same state, which none of them
+        // changes, so either all land or none. The last insert's count says which.
+        let mut statements = Vec::with_capacity(codes.len() * 2);
+        for c in codes {
+            let (user, email, confirmed, session) =
+                (s(&c.user_id), opt_s(cond.email.as_deref()), opt_t(cond.email_confirmed_at), opt_s(cond.session.as_ref().map(|s| s.as_str())));
+            let delete = format!("DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2 AND {}", holds(1, 3, 4, 5));
+            statements.push(self.stmt(&delete, &[user, s(c.purpose.as_str()), email.clone(), confirmed.clone(), session.clone()])?);
+            let insert = format!(
+                "INSERT INTO one_time_codes ({CODE_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 WHERE {}",
+                holds(2, 15, 16, 17)
+            );
+            let mut values = code_values(c).to_vec();
+            values.extend([email, confirmed, session]);
+            statements.push(self.stmt(&insert, &values)?);
+        }
+        let results = self.batch(statements).await?;
+        Ok(codes.is_empty() || super::changed(results.last())? > 0)
     }
 
     async fn forfeit_keep(&self, user_id: &UserId, purpose: Purpose) -> Result<(), StoreError> {
@@ -135,25 +150,37 @@ impl D1Store {
                 "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
                 &[s(&c.user_id), s(c.purpose.as_str())],
             )?,
-            self.stmt(
-                &insert,
-                &[
-                    s(&c.id),
-                    s(&c.user_id),
-                    s(c.purpose.as_str()),
-                    s(&c.code_hash),
-                    s(&c.link_hash),
-                    s(&c.sent_to),
-                    t(c.created_at),
-                    t(c.expires_at),
-                    JsValue::from_f64(f64::from(c.attempts)),
-                    opt_t(c.used_at),
-                    JsValue::from_f64(if c.keeps_attempt { 1.0 } else { 0.0 }),
-                    opt_s(c.pair_id.as_deref()),
-                    opt_s(c.pkce.as_ref().map(|p| p.challenge.as_str())),
-                    opt_s(c.pkce.as_ref().map(|p| p.method.as_str())),
-                ],
-            )?,
+            self.stmt(&insert, &code_values(c))?,
         ])
     }
+}
+
+/// A code's columns, in [`CODE_COLUMNS`]' order.
+fn code_values(c: &OneTimeCode) -> [JsValue; 14] {
+    [
+        s(&c.id),
+        s(&c.user_id),
+        s(c.purpose.as_str()),
+        s(&c.code_hash),
+        s(&c.link_hash),
+        s(&c.sent_to),
+        t(c.created_at),
+        t(c.expires_at),
+        JsValue::from_f64(f64::from(c.attempts)),
+        opt_t(c.used_at),
+        JsValue::from_f64(if c.keeps_attempt { 1.0 } else { 0.0 }),
+        opt_s(c.pair_id.as_deref()),
+        opt_s(c.pkce.as_ref().map(|p| p.challenge.as_str())),
+        opt_s(c.pkce.as_ref().map(|p| p.method.as_str())),
+    ]
+}
+
+/// The condition of [`Codes::put_while`], over numbered parameters: the account (`user`) has
+/// the address (`email`) and confirmation time (`confirmed`) the flow saw, and the session
+/// (`session`, NULL for none) is the account's and live.
+fn holds(user: u8, email: u8, confirmed: u8, session: u8) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM users WHERE id = ?{user} AND email IS ?{email} AND email_confirmed_at IS ?{confirmed}) \
+         AND (?{session} IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?{session} AND user_id = ?{user} AND revoked_at IS NULL))"
+    )
 }

@@ -4,7 +4,7 @@
 
 use super::support::{code, ensure, err};
 use crate::model::{CodeId, OneTimeCode, Purpose, Timestamp, User};
-use crate::ports::Codes;
+use crate::ports::{Codes, StoreWhile, Users};
 
 pub(super) async fn codes_replace<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
     let first = code(user, &format!("c1-{nonce}"), &format!("l1-{nonce}"), now);
@@ -21,7 +21,10 @@ pub(super) async fn codes_replace<C: Codes>(codes: &C, user: &User, nonce: &str,
     Ok(())
 }
 
-pub(super) async fn codes_pair<C: Codes>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+pub(super) async fn codes_pair<C: Codes + Users>(codes: &C, user: &User, nonce: &str, now: Timestamp) -> Result<(), String> {
+    // Stored while the account is as it is now (the condition's refusals: `first_proof`).
+    let stored = codes.by_id(&user.id).await.map_err(err)?.ok_or("the account vanished")?;
+    let cond = StoreWhile::seen(&stored, None);
     let half = |id: &str, purpose: Purpose, pair: &str| OneTimeCode {
         purpose,
         keeps_attempt: false,
@@ -29,9 +32,9 @@ pub(super) async fn codes_pair<C: Codes>(codes: &C, user: &User, nonce: &str, no
         ..code(user, &format!("{id}-{nonce}"), &format!("{id}-link-{nonce}"), now)
     };
     let (a, b) = (half("pa1", Purpose::EmailChange, "p1"), half("pb1", Purpose::EmailChangeCurrent, "p1"));
-    codes.put_pair(&a, &b).await.map_err(err)?;
+    ensure!(codes.put_while(&[a.clone(), b], &cond).await.map_err(err)?, "a pair whose condition holds was not stored");
     let (a2, b2) = (half("pa2", Purpose::EmailChange, "p2"), half("pb2", Purpose::EmailChangeCurrent, "p2"));
-    codes.put_pair(&a2, &b2).await.map_err(err)?;
+    ensure!(codes.put_while(&[a2.clone(), b2.clone()], &cond).await.map_err(err)?, "the second pair was not stored");
     let got_a = codes.for_user(&user.id, Purpose::EmailChange).await.map_err(err)?;
     let got_b = codes.for_user(&user.id, Purpose::EmailChangeCurrent).await.map_err(err)?;
     ensure!(got_a.as_ref() == Some(&a2) && got_b.as_ref() == Some(&b2), "the second pair did not replace the first: {got_a:?} {got_b:?}");

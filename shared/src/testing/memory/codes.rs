@@ -3,7 +3,7 @@
 
 use super::MemoryStore;
 use crate::model::{CodeId, OneTimeCode, Purpose, Timestamp, UserId};
-use crate::ports::{Codes, StoreError};
+use crate::ports::{Codes, StoreError, StoreWhile};
 
 impl Codes for MemoryStore {
     async fn put(&self, code: &OneTimeCode) -> Result<(), StoreError> {
@@ -13,9 +13,25 @@ impl Codes for MemoryStore {
         Ok(())
     }
 
-    async fn put_pair(&self, a: &OneTimeCode, b: &OneTimeCode) -> Result<(), StoreError> {
-        Codes::put(self, a).await?;
-        Codes::put(self, b).await
+    async fn put_while(&self, codes: &[OneTimeCode], cond: &StoreWhile) -> Result<bool, StoreError> {
+        let Some(first) = codes.first() else { return Ok(true) };
+        let holds = {
+            let users = self.users.borrow();
+            let address_as_seen = users
+                .get(&first.user_id)
+                .is_some_and(|u| u.email == cond.email && u.email_confirmed_at == cond.email_confirmed_at);
+            let session_live = cond.session.as_ref().is_none_or(|id| {
+                self.sessions.borrow().get(id).is_some_and(|s| s.user_id == first.user_id && s.revoked_at.is_none())
+            });
+            address_as_seen && session_live
+        };
+        if !holds {
+            return Ok(false);
+        }
+        for code in codes {
+            Codes::put(self, code).await?;
+        }
+        Ok(true)
     }
 
     async fn forfeit_keep(&self, user_id: &UserId, purpose: Purpose) -> Result<(), StoreError> {
