@@ -63,23 +63,15 @@ impl<P: Ports> Flows<P> {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(FlowError::InvalidCredentials);
         }
-        // Counted whether or not the account exists, before any hashing, under one name per
-        // account: its address when it has one, so that naming it by its username (graphql-jwt
-        // takes either) spends the same budgets and gives a guesser no second one.
-        let (account, user) = match login {
-            Login::Email(email) => {
-                let account = normalize_email(email);
-                self.throttle_login(&account, human).await?;
-                let user = self.users().by_email(&account).await?;
-                (account, user)
-            }
-            Login::Username(name) => {
-                let name = name.trim();
-                let user = self.users().by_username(name).await?;
-                let account = user.as_ref().and_then(|u| u.email.clone()).unwrap_or_else(|| name.to_string());
-                self.throttle_login(&account, human).await?;
-                (account, user)
-            }
+        let account = match login {
+            Login::Email(email) => normalize_email(email),
+            Login::Username(name) => name.trim().to_string(),
+        };
+        // Counted whether or not the account exists, before any hashing.
+        self.throttle_login(&account, human).await?;
+        let user = match login {
+            Login::Email(_) => self.users().by_email(&account).await?,
+            Login::Username(_) => self.users().by_username(&account).await?,
         };
         let (user, stored) = match user {
             Some(u) => match u.password_hash.clone() {

@@ -13,7 +13,6 @@
 //!
 //! And per account, across clients:
 //! - `account:<account name>`: password checks of one account from every client together
-//!   (the account's address when it has one, whichever name the sign-in typed; else the name)
 //!   (`LOGIN_MAX_PER_ACCOUNT` per `THROTTLE_WINDOW`), so that a guesser with many addresses
 //!   gets a bounded number of guesses. Only guesses count: a sign-in gives its unit back. While
 //!   it is used up, passwords of that account are refused from everywhere, the owner's too; the
@@ -44,7 +43,7 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Takes one password check of `account` by this client (and of the account across
-    /// clients), or refuses with [`FlowError::TooManyRequests`]. One batch, before any hashing.
+    /// clients), or refuses with [`FlowError::TooManyRequests`]. One batch, before any lookup.
     /// A request that proved a person sent it ([`Human`]) is not held to the account's budget.
     pub(super) async fn throttle_login(&self, account: &str, human: Human) -> Result<(), FlowError> {
         let (window, now) = (self.config.throttle_window_secs, self.now());
