@@ -31,11 +31,11 @@ fn page(title: &str, body_html: &str) -> String {
     )
 }
 
-/// A mail carrying a 6-digit code and the equivalent link, worded for its purpose;
-/// `moving_to` names the new address in the current address's half of an email change.
-pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: &str, moving_to: Option<&str>) -> Mail {
+/// A mail carrying a 6-digit code and the equivalent link, which expire in `minutes`, worded
+/// for its purpose; `moving_to` names the new address in the current address's half of an
+/// email change.
+pub fn code_mail(config: &Config, purpose: Purpose, to: &str, code: &str, link: &str, moving_to: Option<&str>, minutes: i64) -> Mail {
     let site = &config.site_name;
-    let minutes = config.code_lifetime_secs(purpose) / 60;
     let (subject, action, ignore) = match purpose {
         Purpose::Invite => (
             format!("You are invited to {site}"),
@@ -123,9 +123,16 @@ pub const MAX_QUOTED_CHARS: usize = 64;
 /// text around the quote) become U+FFFD, and text past [`MAX_QUOTED_CHARS`] is cut with `…`.
 /// Not escaped for HTML: [`html_escape`] the result for the HTML part.
 pub fn quotable(words: &str) -> String {
+    // Unicode's default-ignorable code points (rendered as nothing, or as blank space: the
+    // Hangul fillers), line and paragraph separators, and interlinear annotation marks.
     let invisible = |c: char| {
         c.is_control()
-            || matches!(c, '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+            || matches!(c,
+                '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}'..='\u{1160}' | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}')
     };
     let mut out: String = words.chars().take(MAX_QUOTED_CHARS).map(|c| if invisible(c) { '\u{fffd}' } else { c }).collect();
     if words.chars().nth(MAX_QUOTED_CHARS).is_some() {
@@ -233,6 +240,8 @@ mod tests {
     fn quoted_words_are_one_bounded_line_without_invisible_characters() {
         assert_eq!(quotable("Ada's Phone"), "Ada's Phone");
         assert_eq!(quotable("a\nb\u{202e}c\u{200b}d\u{2066}e"), "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e");
+        // Blank-looking Hangul fillers and tag characters (hidden ASCII) too.
+        assert_eq!(quotable("\u{3164}x\u{ffa0}\u{e0041}\u{fe0f}"), "\u{fffd}x\u{fffd}\u{fffd}\u{fffd}");
         let long = "x".repeat(MAX_QUOTED_CHARS + 1);
         assert_eq!(quotable(&long), format!("{}\u{2026}", "x".repeat(MAX_QUOTED_CHARS)));
         assert_eq!(quotable(&"é".repeat(MAX_QUOTED_CHARS)), "é".repeat(MAX_QUOTED_CHARS));
