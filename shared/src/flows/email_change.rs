@@ -8,7 +8,7 @@
 //! is told once the account has moved. A new address that already has an account gets a
 //! notice instead of a code, so the caller learns nothing from the answer.
 
-use super::mailing::LinkTo;
+use super::mailing::{ChangeAsked, LinkTo};
 use super::{Flows, FlowError};
 use crate::model::{OneTimeCode, Purpose, SessionId, Timestamp, User};
 use crate::ports::{Codes as _, FirstProof, Ports, StoreError, Users as _};
@@ -62,14 +62,15 @@ impl<P: Ports> Flows<P> {
             // The current address's claim stays taken, as if its code had gone out, so the
             // next request's answer does not tell a registered address from a new one.
             Some(_) => self.send_already_registered(new),
-            None => self.send_email_change(user, Some(asked_by), new_email, new, current, link_to),
+            None => self.send_email_change(user, ChangeAsked::BySession(asked_by), new_email, new, current, link_to),
         }
         Ok(EmailChangeSent { new_email: new_email.to_string(), sent_at: self.now() })
     }
 
-    /// Re-sends the pending email change of `user` (both codes, as a fresh pair), if there is
-    /// one, unused and unexpired (a re-send never revives a change whose code ran out: that
-    /// needs a new `PUT /user`), and its new address may be mailed now; silently nothing
+    /// Re-sends the pending email change of `user` (both codes, as a fresh pair that expires
+    /// when the pending one does), if there is one, unused and unexpired (a re-send never
+    /// revives or prolongs a change: that needs a new `PUT /user`, through a session), and its
+    /// new address may be mailed now; silently nothing
     /// otherwise, since the caller need not be the account's owner. `claim` is the request's
     /// claim on the current address.
     pub(super) async fn resend_email_change(&self, user: &User, claim: super::mailing::Claim, link_to: LinkTo<'_>) -> Result<(), FlowError> {
@@ -84,7 +85,8 @@ impl<P: Ports> Flows<P> {
             LinkTo::Verify(landing) => LinkTo::Verify(super::mailing::Landing { pkce: code.pkce.as_ref(), ..landing }),
             other => other,
         };
-        self.send_email_change(user, None, &code.sent_to, new, current, link_to);
+        let resent = ChangeAsked::Resent { expires_at: code.expires_at };
+        self.send_email_change(user, resent, &code.sent_to, new, current, link_to);
         Ok(())
     }
 

@@ -89,6 +89,23 @@ struct CodeSpec<'a> {
     keeps_attempt: bool,
     /// The new address, named in the current address's half of an email change.
     moving_to: Option<&'a str>,
+    /// When it expires; `None`: the purpose's lifetime from now. A re-send of an email change
+    /// keeps the change's, so that re-sends cannot keep a change alive past its lifetime.
+    expires_at: Option<Timestamp>,
+}
+
+/// Who asked for an email change's codes: a session (they are stored only while it lives), or
+/// a re-send of a pending change, which anyone may ask for (they keep that change's expiry, so
+/// re-sends cannot keep a change alive past its lifetime).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ChangeAsked<'a> {
+    /// Through this session.
+    BySession(&'a SessionId),
+    /// A re-send of the pending change that expires then.
+    Resent {
+        /// The pending change's expiry.
+        expires_at: Timestamp,
+    },
 }
 
 /// A code just made: the record to store, and what only its recipient may see.
@@ -216,7 +233,7 @@ impl<P: Ports> Flows<P> {
         link_to: LinkTo<'_>,
         keeps_attempt: bool,
     ) {
-        let spec = CodeSpec { purpose, to, keeps_attempt, moving_to: None };
+        let spec = CodeSpec { purpose, to, keeps_attempt, moving_to: None, expires_at: None };
         let (code, mail) = self.code_and_mail(user, spec, link_to, self.now());
         self.deliver(Some(Record::Code(Box::new(code))), mail, Some(claim));
     }
@@ -225,21 +242,24 @@ impl<P: Ports> Flows<P> {
     /// email change (`current` claimed), one to the account's current address, as a pair
     /// (one pair id, stored in one write before either mail goes) that replaces any earlier
     /// one.
-    /// The codes are stored only while `user`'s address is as seen now and `asked_by` (the
-    /// session that asked, if one did) is live: a first proof of the mailbox between the answer
-    /// and the store leaves nothing of the change.
+    /// The codes are stored only while `user`'s address is as seen now and the session that
+    /// asked, if one did, is live: a first proof of the mailbox between the answer and the
+    /// store leaves nothing of the change.
     pub(super) fn send_email_change(
         &self,
         user: &User,
-        asked_by: Option<&SessionId>,
+        asked: ChangeAsked<'_>,
         new_address: &str,
         new: Claim,
         current: Option<Claim>,
         link_to: LinkTo<'_>,
     ) {
         let now = self.now();
-        let cond = StoreWhile::seen(user, asked_by);
-        let spec = CodeSpec { purpose: Purpose::EmailChange, to: new_address, keeps_attempt: false, moving_to: None };
+        let (cond, expires_at) = match asked {
+            ChangeAsked::BySession(session) => (StoreWhile::seen(user, Some(session)), None),
+            ChangeAsked::Resent { expires_at } => (StoreWhile::seen(user, None), Some(expires_at)),
+        };
+        let spec = CodeSpec { purpose: Purpose::EmailChange, to: new_address, keeps_attempt: false, moving_to: None, expires_at };
         let (mut code, mail) = self.code_and_mail(user, spec, link_to, now);
         match (current, user.email.as_deref()) {
             (Some(claim), Some(address)) => {
@@ -250,6 +270,7 @@ impl<P: Ports> Flows<P> {
                     to: address,
                     keeps_attempt: false,
                     moving_to: Some(new_address),
+                    expires_at,
                 };
                 let (mut other, other_mail) = self.code_and_mail(user, spec, link_to, now);
                 other.pair_id = Some(pair);
@@ -262,7 +283,8 @@ impl<P: Ports> Flows<P> {
 
     fn code_and_mail(&self, user: &User, spec: CodeSpec<'_>, link_to: LinkTo<'_>, now: Timestamp) -> (OneTimeCode, Mail) {
         let issued = self.new_code(user, spec, link_to, now);
-        let mail = mail::code_mail(&self.config, spec.purpose, spec.to, issued.digits.expose(), &issued.link, spec.moving_to);
+        let minutes = (issued.code.expires_at.0 - now.0 + 59_999) / 60_000;
+        let mail = mail::code_mail(&self.config, spec.purpose, spec.to, issued.digits.expose(), &issued.link, spec.moving_to, minutes);
         (issued.code, mail)
     }
 
@@ -276,14 +298,14 @@ impl<P: Ports> Flows<P> {
         keeps_attempt: bool,
         landing: Landing<'_>,
     ) -> Result<IssuedCode, FlowError> {
-        let spec = CodeSpec { purpose, to, keeps_attempt, moving_to: None };
+        let spec = CodeSpec { purpose, to, keeps_attempt, moving_to: None, expires_at: None };
         let issued = self.new_code(user, spec, LinkTo::Verify(landing), self.now());
         self.codes().put(&issued.code).await?;
         Ok(issued)
     }
 
     fn new_code(&self, user: &User, spec: CodeSpec<'_>, link_to: LinkTo<'_>, now: Timestamp) -> IssuedCode {
-        let CodeSpec { purpose, to, keeps_attempt, moving_to: _ } = spec;
+        let CodeSpec { purpose, to, keeps_attempt, moving_to: _, expires_at } = spec;
         let rng = self.ports.rng();
         let id = random_id(rng);
         let digits = random_code_digits(rng);
@@ -304,7 +326,7 @@ impl<P: Ports> Flows<P> {
             link_hash: hash_secret(&link_token),
             sent_to: to.to_string(),
             created_at: now,
-            expires_at: now.plus_secs(self.config.code_lifetime_secs(purpose)),
+            expires_at: expires_at.unwrap_or_else(|| now.plus_secs(self.config.code_lifetime_secs(purpose))),
             attempts: 0,
             used_at: None,
             keeps_attempt: keeps_attempt && matches!(purpose, Purpose::Signup | Purpose::MagicLink | Purpose::Invite),
