@@ -124,13 +124,14 @@ pub const MAX_QUOTED_CHARS: usize = 64;
 /// Not escaped for HTML: [`html_escape`] the result for the HTML part.
 pub fn quotable(words: &str) -> String {
     // Unicode's default-ignorable code points (rendered as nothing, or as blank space: the
-    // Hangul fillers), line and paragraph separators, and interlinear annotation marks.
+    // Hangul fillers), line and paragraph separators, and interlinear annotation marks; not
+    // the variation selectors of U+FE00..FE0F, which only pick an emoji's look.
     let invisible = |c: char| {
         c.is_control()
             || matches!(c,
                 '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}'..='\u{1160}' | '\u{17b4}'..='\u{17b5}'
                 | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+                | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
                 | '\u{fff0}'..='\u{fffb}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
                 | '\u{e0000}'..='\u{e0fff}')
     };
@@ -241,7 +242,8 @@ mod tests {
         assert_eq!(quotable("Ada's Phone"), "Ada's Phone");
         assert_eq!(quotable("a\nb\u{202e}c\u{200b}d\u{2066}e"), "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e");
         // Blank-looking Hangul fillers and tag characters (hidden ASCII) too.
-        assert_eq!(quotable("\u{3164}x\u{ffa0}\u{e0041}\u{fe0f}"), "\u{fffd}x\u{fffd}\u{fffd}\u{fffd}");
+        assert_eq!(quotable("\u{3164}x\u{ffa0}\u{e0041}"), "\u{fffd}x\u{fffd}\u{fffd}");
+        assert_eq!(quotable("Ada's \u{2764}\u{fe0f} phone"), "Ada's \u{2764}\u{fe0f} phone");
         let long = "x".repeat(MAX_QUOTED_CHARS + 1);
         assert_eq!(quotable(&long), format!("{}\u{2026}", "x".repeat(MAX_QUOTED_CHARS)));
         assert_eq!(quotable(&"é".repeat(MAX_QUOTED_CHARS)), "é".repeat(MAX_QUOTED_CHARS));

@@ -70,9 +70,8 @@ impl<P: Ports> Flows<P> {
     /// Re-sends the pending email change of `user` (both codes, as a fresh pair that expires
     /// when the pending one does), if there is one, unused and unexpired (a re-send never
     /// revives or prolongs a change: that needs a new `PUT /user`, through a session), and its
-    /// new address may be mailed now; silently nothing
-    /// otherwise, since the caller need not be the account's owner. `claim` is the request's
-    /// claim on the current address.
+    /// new address may be mailed now; silently nothing otherwise, since the caller need not be
+    /// the account's owner. `claim` is the request's claim on the current address.
     pub(super) async fn resend_email_change(&self, user: &User, claim: super::mailing::Claim, link_to: LinkTo<'_>) -> Result<(), FlowError> {
         let pending = self.codes().for_user(&user.id, Purpose::EmailChange).await?;
         let now = self.now();
