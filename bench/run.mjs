@@ -12,6 +12,7 @@
 // is wrapped (bench/count-d1.mjs) and never timed. Not part of `make test`.
 import { Miniflare } from "miniflare";
 import { spawn, execFileSync } from "node:child_process";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -80,16 +81,23 @@ async function startMiniflare(options, probe = "/health") {
   return { mf, url, pid, coldMs };
 }
 
-async function startPortcullis(scriptPath = path.join(root, "worker/build/index.js")) {
+/** `vars` override the bench's bindings. */
+async function startPortcullis(scriptPath = path.join(root, "worker/build/index.js"), vars = {}) {
   const w = await startMiniflare({
     rootPath: root,
     scriptPath,
     modulesRules: wasmRule,
     d1Databases: ["DB"],
-    bindings: workerBindings(),
+    bindings: { ...workerBindings(), ...vars },
   });
   await migrate(await w.mf.getD1Database("DB"));
   return w;
+}
+
+/** JWT_KEYS with one new ES256 signing key, as scripts/jwt-key.mjs makes it. */
+function es256Keys() {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: randomUUID(), alg: "ES256", key_ops: ["sign", "verify"] }]);
 }
 
 function startEmpty() {
@@ -280,12 +288,20 @@ function gz(file) {
 async function main() {
   const started = performance.now();
   const portcullis = await startPortcullis();
+  // The same worker signing GoTrue's access tokens with an ES256 key (JWT_KEYS), to compare
+  // what verifying each kind of token costs a request.
+  const es256 = await startPortcullis(undefined, { JWT_KEYS: es256Keys() });
   const empty = await startEmpty();
   const feathers = await startFeathers();
   try {
     const session = await gotrueSession(portcullis.url, "bench@example.com");
     const peer = await feathersAccount(feathers.url);
     const check = () => [`${portcullis.url}/api/check`, { headers: { authorization: `Bearer ${session.access_token}` } }];
+    const esSession = await gotrueSession(es256.url, "bench@example.com");
+    const alg = (token) => JSON.parse(Buffer.from(token.split(".")[0], "base64url")).alg;
+    if (alg(session.access_token) !== "HS256" || alg(esSession.access_token) !== "ES256") throw new Error("bench: token algorithms are not HS256 and ES256");
+    const userHs = () => [`${portcullis.url}/user`, { headers: { authorization: `Bearer ${session.access_token}` } }];
+    const userEs = () => [`${es256.url}/user`, { headers: { authorization: `Bearer ${esSession.access_token}` } }];
     const floor = () => [`${empty.url}/`, {}];
     const peerGet = () => [`${feathers.url}/users/${peer.id}`, { headers: { authorization: `Bearer ${peer.token}` } }];
     const login = () => [`${portcullis.url}/token?grant_type=password`, json({ email: "bench@example.com", password: PASSWORD })];
@@ -313,10 +329,12 @@ async function main() {
     await load(300, CONCURRENCY, check);
     await load(300, CONCURRENCY, floor);
     await load(300, CONCURRENCY, peerGet);
+    await load(300, CONCURRENCY, userHs);
+    await load(300, CONCURRENCY, userEs);
     await load(4, 1, login);
     await load(4, 1, peerLogin);
 
-    const runs = { check: [], floor: [], peerGet: [], login: [], peerLogin: [], refresh: [] };
+    const runs = { check: [], floor: [], peerGet: [], userHs: [], userEs: [], login: [], peerLogin: [], refresh: [] };
     for (let r = 0; r < ROUNDS; r++) {
       // Interleaved, with the order rotated each round.
       const checks = [
@@ -327,6 +345,14 @@ async function main() {
       for (let k = 0; k < checks.length; k++) {
         const [name, pid, req] = checks[(k + r) % checks.length];
         runs[name].push(await batch(pid, CHECKS, CONCURRENCY, req));
+      }
+      const users = [
+        ["userHs", portcullis.pid, userHs],
+        ["userEs", es256.pid, userEs],
+      ];
+      for (let k = 0; k < users.length; k++) {
+        const [name, pid, req] = users[(k + r) % users.length];
+        runs[name].push(await batch(pid, CHECKS / 2, CONCURRENCY, req));
       }
       const logins = [
         ["login", portcullis.pid, login],
@@ -371,6 +397,10 @@ async function main() {
     row(`/api/check requests/s (concurrency ${CONCURRENCY})`, summary(runs.check, "rps", 0).text, summary(runs.floor, "rps", 0).text, summary(runs.peerGet, "rps", 0).text, `${(rps("check") / rps("floor")).toFixed(2)}x empty, ${(rps("check") / rps("peerGet")).toFixed(2)}x Feathers`);
     row("/api/check p50 ms", m("check", "p50").text, m("floor", "p50").text, m("peerGet", "p50").text, "");
     row("/api/check p99 ms", m("check", "p99").text, m("floor", "p99").text, m("peerGet", "p99").text, "");
+    const userHsCpu = m("userHs", "cpuPerReq");
+    const userEsCpu = m("userEs", "cpuPerReq");
+    row(`GoTrue GET /user CPU ms/request, HS256 token (concurrency ${CONCURRENCY})`, userHsCpu.text, "", "", "");
+    row(`GoTrue GET /user CPU ms/request, ES256 token (concurrency ${CONCURRENCY})`, userEsCpu.text, "", "", `+${(userEsCpu.median - userHsCpu.median).toFixed(2)} ms over HS256`);
     row("GoTrue refresh CPU ms/request (sequential)", m("refresh", "cpuPerReq").text, "", "", "");
     row("GoTrue refresh p50 / p99 ms", `${m("refresh", "p50").text} / ${m("refresh", "p99").text}`, "", "", "");
     const cs = (xs) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
@@ -394,6 +424,7 @@ async function main() {
     console.log(lines.join("\n"));
   } finally {
     await portcullis.mf.dispose();
+    await es256.mf.dispose();
     await empty.mf.dispose();
     feathers.stop();
   }
