@@ -264,6 +264,35 @@ pub trait Budgets {
     }
     /// Gives one unit back (a right guess; a mail that was not sent).
     async fn give_back(&self, key: &str) -> Result<(), StoreError>;
+    /// [`Budgets::take_all`], and the account `name` names, read in the same round trip: a
+    /// password sign-in counts its guess and finds its account at once. The account is read
+    /// whether or not the uses were within their max (the caller then ignores it).
+    async fn take_all_and_find(
+        &self,
+        uses: &[(&str, u32)],
+        now: Timestamp,
+        window_secs: i64,
+        name: AccountName<'_>,
+    ) -> Result<(bool, Option<User>), StoreError>
+    where
+        Self: Users,
+    {
+        let within = self.take_all(uses, now, window_secs).await?;
+        let user = match name {
+            AccountName::Email(email) => self.by_email(email).await?,
+            AccountName::Username(username) => self.by_username(username).await?,
+        };
+        Ok((within, user))
+    }
+}
+
+/// How a sign-in names its account: by its normalised address, or by its username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountName<'a> {
+    /// [`Users::by_email`].
+    Email(&'a str),
+    /// [`Users::by_username`].
+    Username(&'a str),
 }
 
 /// Per-address, per-purpose mail send limits, kept where they are consistent (never KV).

@@ -9,7 +9,7 @@
 use super::{normalize_email, Flows, FlowError, Human, LoginError, SignedIn};
 use crate::model::{AuthMethod, Dialect};
 use crate::password::{Verification, MAX_PASSWORD_BYTES};
-use crate::ports::{Ports, Users as _};
+use crate::ports::{AccountName, Ports, Users as _};
 use crate::secret::Password;
 
 /// Who is signing in.
@@ -67,12 +67,13 @@ impl<P: Ports> Flows<P> {
             Login::Email(email) => normalize_email(email),
             Login::Username(name) => name.trim().to_string(),
         };
-        // Counted whether or not the account exists, before any hashing.
-        self.throttle_login(&account, human).await?;
-        let user = match login {
-            Login::Email(_) => self.users().by_email(&account).await?,
-            Login::Username(_) => self.users().by_username(&account).await?,
+        // Counted whether or not the account exists, before any hashing; the account is found
+        // in the same round trip.
+        let name = match login {
+            Login::Email(_) => AccountName::Email(&account),
+            Login::Username(_) => AccountName::Username(&account),
         };
+        let user = self.throttle_login(name, human).await?;
         let (user, stored) = match user {
             Some(u) => match u.password_hash.clone() {
                 Some(h) => (u, h),

@@ -150,6 +150,11 @@ impl<P: Ports> Auth<P> {
         self.ports.store()
     }
 
+    /// The budgets with the accounts, for [`Budgets::take_all_and_find`].
+    fn budgets_and_users(&self) -> &(impl Budgets + Users) {
+        self.ports.store()
+    }
+
     fn send_limits(&self) -> &impl SendLimits {
         self.ports.store()
     }

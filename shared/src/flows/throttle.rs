@@ -22,7 +22,8 @@
 //! Codes have their own per-address budget of wrong guesses (`verify`).
 
 use super::{Flows, FlowError, Human};
-use crate::ports::{Budgets as _, Ports};
+use crate::model::User;
+use crate::ports::{AccountName, Budgets as _, Ports};
 
 impl<P: Ports> Flows<P> {
     /// The request's client as throttles key it.
@@ -42,10 +43,14 @@ impl<P: Ports> Flows<P> {
         format!("account:{}", account.to_lowercase())
     }
 
-    /// Takes one password check of `account` by this client (and of the account across
-    /// clients), or refuses with [`FlowError::TooManyRequests`]. One batch, before any lookup.
-    /// A request that proved a person sent it ([`Human`]) is not held to the account's budget.
-    pub(super) async fn throttle_login(&self, account: &str, human: Human) -> Result<(), FlowError> {
+    /// Takes one password check of the account `name` names by this client (and of the
+    /// account across clients), or refuses with [`FlowError::TooManyRequests`]; and finds that
+    /// account, in the same round trip, before any hashing. A request that proved a person
+    /// sent it ([`Human`]) is not held to the account's budget.
+    pub(super) async fn throttle_login(&self, name: AccountName<'_>, human: Human) -> Result<Option<User>, FlowError> {
+        let account = match name {
+            AccountName::Email(a) | AccountName::Username(a) => a,
+        };
         let (window, now) = (self.config.throttle_window_secs, self.now());
         let (login, client, across) = (self.login_key(account), self.client_key(), Self::account_key(account));
         let mut uses = vec![
@@ -55,9 +60,9 @@ impl<P: Ports> Flows<P> {
         if !human.is_proven() {
             uses.push((across.as_str(), self.config.login_max_per_account));
         }
-        match self.budgets().take_all(&uses, now, window).await? {
-            true => Ok(()),
-            false => Err(FlowError::TooManyRequests),
+        match self.budgets_and_users().take_all_and_find(&uses, now, window, name).await? {
+            (true, user) => Ok(user),
+            (false, _) => Err(FlowError::TooManyRequests),
         }
     }
 
