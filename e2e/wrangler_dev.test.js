@@ -91,3 +91,10 @@ test("under wrangler dev a client cannot pick its own address: CF-Connecting-IP 
   }
   assert.deepEqual(statuses, [...Array(10).fill("400 invalid_credentials"), ...Array(2).fill("429 over_request_rate_limit")]);
 });
+
+test("under wrangler dev the hourly purge runs on demand at /__scheduled, as make dev documents", async () => {
+  const res = await fetch(`${dev.url}/__scheduled?cron=17+*+*+*+*`);
+  assert.equal(res.status, 200, await res.text());
+  for (let i = 0; i < 50 && !/portcullis purge:/.test(dev.log); i++) await sleep(100);
+  assert.match(dev.log, /portcullis purge: sessions=\d+/);
+});

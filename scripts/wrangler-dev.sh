@@ -11,5 +11,6 @@ export CI="${CI:-true}" WRANGLER_SEND_METRICS=false
 # RATE_LIMIT_HEADER:none: locally a client may send any CF-Connecting-IP it likes (only
 # Cloudflare's edge sets it for real), so the throttles believe no header here: every request is
 # the same client.
+# --test-scheduled: GET /__scheduled runs the hourly purge now (README, "What is kept").
 exec ./node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --show-interactive-dev-session=false \
-  --var DRAIN_REQUEST_BODIES:true --var RATE_LIMIT_HEADER:none "$@"
+  --test-scheduled --var DRAIN_REQUEST_BODIES:true --var RATE_LIMIT_HEADER:none "$@"
