@@ -59,10 +59,11 @@ const workerBindings = () => ({
   LOGIN_MAX_PER_CLIENT: "100000",
 });
 
-// The built worker is an ES module even though it ends in .js (bench/count-d1.mjs imports it).
+// The built worker is an ES module even though it ends in .js (bench/count-d1.mjs imports it);
+// the round-trip counters are .mjs modules that import one another.
 const wasmRule = [
   { type: "CompiledWasm", include: ["**/*.wasm"] },
-  { type: "ESModule", include: ["**/worker/build/*.js"] },
+  { type: "ESModule", include: ["**/*.mjs", "**/worker/build/*.js"] },
 ];
 
 /** Starts a Miniflare instance; returns its URL, its workerd's pid and how long it took to the
