@@ -264,6 +264,13 @@ pub trait Budgets {
     }
     /// Gives one unit back (a right guess; a mail that was not sent).
     async fn give_back(&self, key: &str) -> Result<(), StoreError>;
+    /// [`Budgets::give_back`] of one unit to each key, in one round trip where the store can.
+    async fn give_back_all(&self, keys: &[String]) -> Result<(), StoreError> {
+        for key in keys {
+            self.give_back(key).await?;
+        }
+        Ok(())
+    }
     /// [`Budgets::take_all`], and the account `name` names, read in the same round trip: a
     /// password sign-in counts its guess and finds its account at once. The account is read
     /// whether or not the uses were within their max (the caller then ignores it).

@@ -396,10 +396,9 @@ impl<P: Ports> Auth<P> {
     /// gives its send slot back.
     pub async fn deliver(&self, outbox: Outbox) {
         let Outbox { request_id, mails, give_backs } = outbox;
-        for key in give_backs {
-            // Best effort: a unit not given back only counts against its own client.
-            let _ = self.budgets().give_back(&key).await;
-        }
+        // Best effort, in one round trip: a unit not given back only counts against its own
+        // client and the account.
+        let _ = self.budgets().give_back_all(&give_backs).await;
         for Outgoing { record, mails } in mails {
             let stored = match &record {
                 Some(Record::Code(code)) => self.codes().put(code).await.map(|()| true),

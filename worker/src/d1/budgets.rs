@@ -57,6 +57,14 @@ impl Budgets for D1Store {
     async fn give_back(&self, key: &str) -> Result<(), StoreError> {
         self.changes(GIVE_BACK, &[s(key)]).await.map(|_| ())
     }
+
+    async fn give_back_all(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let statements = keys.iter().map(|key| self.stmt(GIVE_BACK, &[s(key)])).collect::<Result<Vec<_>, _>>()?;
+        self.batch(statements).await.map(|_| ())
+    }
 }
 
 impl D1Store {

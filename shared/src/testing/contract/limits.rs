@@ -65,5 +65,10 @@ async fn take_and_find<G: Budgets + Users>(store: &G, nonce: &str, now: Timestam
     ensure!(within && user.is_none(), "an unknown address: {within} {user:?}");
     store.give_back(&key).await.map_err(err)?;
     ensure!(store.take(&key, now, 3600, 1).await.map_err(err)?, "the refused use was counted");
+    // Both keys given back at once (a sign-in's give-backs): each is free again, once.
+    let second = format!("{key}-2");
+    store.give_back_all(&[key.clone(), second.clone()]).await.map_err(err)?;
+    ensure!(store.take_all(&[(&key, 1), (&second, 1)], now, 3600).await.map_err(err)?, "give_back_all did not give both back");
+    ensure!(!store.take(&key, now, 3600, 1).await.map_err(err)?, "give_back_all gave back more than one");
     Ok(())
 }
