@@ -62,7 +62,7 @@ const CODE_COLUMNS: &str =
 
 impl Codes for D1Store {
     async fn put(&self, c: &OneTimeCode) -> Result<(), StoreError> {
-        self.batch(self.put_statements(c)?.to_vec()).await.map(|_| ())
+        self.batch(self.put_statements(c, None)?.to_vec()).await.map(|_| ())
     }
 
     async fn put_while(&self, codes: &[OneTimeCode], cond: &StoreWhile) -> Result<bool, StoreError> {
@@ -70,17 +70,7 @@ impl Codes for D1Store {
         // changes, so either all land or none. The last insert's count says which.
         let mut statements = Vec::with_capacity(codes.len() * 2);
         for c in codes {
-            let (user, email, confirmed, session) =
-                (s(&c.user_id), opt_s(cond.email.as_deref()), opt_t(cond.email_confirmed_at), opt_s(cond.session.as_ref().map(|s| s.as_str())));
-            let delete = format!("DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2 AND {}", holds(1, 3, 4, 5));
-            statements.push(self.stmt(&delete, &[user, s(c.purpose.as_str()), email.clone(), confirmed.clone(), session.clone()])?);
-            let insert = format!(
-                "INSERT INTO one_time_codes ({CODE_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 WHERE {}",
-                holds(2, 15, 16, 17)
-            );
-            let mut values = code_values(c).to_vec();
-            values.extend([email, confirmed, session]);
-            statements.push(self.stmt(&insert, &values)?);
+            statements.extend(self.put_statements(c, Some(cond))?);
         }
         let results = self.batch(statements).await?;
         Ok(codes.is_empty() || super::changed(results.last())? > 0)
@@ -142,16 +132,26 @@ impl Codes for D1Store {
 }
 
 impl D1Store {
-    /// Replacing the user's live code of the purpose: delete, then insert.
-    fn put_statements(&self, c: &OneTimeCode) -> Result<[D1PreparedStatement; 2], StoreError> {
-        let insert = format!("INSERT INTO one_time_codes ({CODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-        Ok([
-            self.stmt(
-                "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2",
-                &[s(&c.user_id), s(c.purpose.as_str())],
-            )?,
-            self.stmt(&insert, &code_values(c))?,
-        ])
+    /// Replacing the user's live code of the purpose: delete, then insert; with `cond`, each
+    /// only while it holds ([`holds`]).
+    fn put_statements(&self, c: &OneTimeCode, cond: Option<&StoreWhile>) -> Result<[D1PreparedStatement; 2], StoreError> {
+        let (delete_if, insert_if, seen) = match cond {
+            None => (String::new(), String::new(), Vec::new()),
+            Some(cond) => (
+                format!(" AND {}", holds(1, 3, 4, 5)),
+                format!(" WHERE {}", holds(2, 15, 16, 17)),
+                vec![opt_s(cond.email.as_deref()), opt_t(cond.email_confirmed_at), opt_s(cond.session.as_ref().map(|s| s.as_str()))],
+            ),
+        };
+        let delete = format!("DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose = ?2{delete_if}");
+        let insert = format!(
+            "INSERT INTO one_time_codes ({CODE_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14{insert_if}"
+        );
+        let mut delete_args = vec![s(&c.user_id), s(c.purpose.as_str())];
+        delete_args.extend(seen.iter().cloned());
+        let mut insert_args = code_values(c).to_vec();
+        insert_args.extend(seen);
+        Ok([self.stmt(&delete, &delete_args)?, self.stmt(&insert, &insert_args)?])
     }
 }
 
