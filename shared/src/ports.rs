@@ -302,6 +302,15 @@ pub enum AccountName<'a> {
     Username(&'a str),
 }
 
+impl<'a> AccountName<'a> {
+    /// The name, whichever kind.
+    pub fn as_str(self) -> &'a str {
+        match self {
+            AccountName::Email(name) | AccountName::Username(name) => name,
+        }
+    }
+}
+
 /// Per-address, per-purpose mail send limits, kept where they are consistent (never KV).
 pub trait SendLimits {
     /// Claims the right to mail `address` for `purpose` now, if nothing was sent in the last

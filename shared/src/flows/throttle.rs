@@ -48,9 +48,7 @@ impl<P: Ports> Flows<P> {
     /// account, in the same round trip, before any hashing. A request that proved a person
     /// sent it ([`Human`]) is not held to the account's budget.
     pub(super) async fn throttle_login(&self, name: AccountName<'_>, human: Human) -> Result<Option<User>, FlowError> {
-        let account = match name {
-            AccountName::Email(a) | AccountName::Username(a) => a,
-        };
+        let account = name.as_str();
         let (window, now) = (self.config.throttle_window_secs, self.now());
         let (login, client, across) = (self.login_key(account), self.client_key(), Self::account_key(account));
         let mut uses = vec![

@@ -1,7 +1,7 @@
 //! The `Budgets` port over `budgets`: one upsert per use, returning the count; a sign-in's
 //! uses and its account's read in one batch.
 
-use super::users::{UserRow, USER_COLUMNS};
+use super::users::{user_by, UserRow};
 use super::{s, t, D1Store};
 use portcullis_shared::model::{Timestamp, User};
 use portcullis_shared::ports::{AccountName, Budgets, StoreError};
@@ -43,11 +43,7 @@ impl Budgets for D1Store {
             .iter()
             .map(|(key, _)| self.stmt(TAKE, &[s(key), t(now), t(now.plus_secs(-window_secs))]))
             .collect::<Result<Vec<_>, _>>()?;
-        let (column, value) = match name {
-            AccountName::Email(email) => ("email = ?1", email),
-            AccountName::Username(username) => ("lower(username) = lower(?1)", username),
-        };
-        statements.push(self.stmt(&format!("SELECT {USER_COLUMNS} FROM users WHERE {column}"), &[s(value)])?);
+        statements.push(self.stmt(&user_by(name), &[s(name.as_str())])?);
         let mut results = self.batch(statements).await?;
         let found = results.pop().ok_or_else(|| StoreError::Backend("the account's read returned nothing".into()))?;
         let user = found.results::<UserRow>().map_err(super::backend)?.into_iter().next().map(UserRow::into_user).transpose()?;

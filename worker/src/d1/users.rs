@@ -2,7 +2,7 @@
 
 use super::{opt_s, opt_t, s, t, ts, D1Store};
 use portcullis_shared::model::{Purpose, SessionId, Timestamp, User, UserId};
-use portcullis_shared::ports::{FirstProof, StoreError, Users};
+use portcullis_shared::ports::{AccountName, FirstProof, StoreError, Users};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
@@ -10,6 +10,16 @@ use wasm_bindgen::JsValue;
 /// lands only while that session of the account is live.
 const WHILE_SESSION: &str =
     "AND (?4 IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?4 AND user_id = ?1 AND revoked_at IS NULL))";
+
+/// The select of the account `name` names, its name bound as `?1`. A username matches the
+/// unique index on lower(username); usernames are ASCII, which SQLite's lower() folds.
+pub(crate) fn user_by(name: AccountName<'_>) -> String {
+    let column = match name {
+        AccountName::Email(_) => "email = ?1",
+        AccountName::Username(_) => "lower(username) = lower(?1)",
+    };
+    format!("SELECT {USER_COLUMNS} FROM users WHERE {column}")
+}
 
 /// A `users` row, as selected with [`USER_COLUMNS`].
 #[derive(Deserialize)]
@@ -80,8 +90,7 @@ impl Users for D1Store {
     }
 
     async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
-        self.first::<UserRow>(&sql, &[s(email)]).await?.map(UserRow::into_user).transpose()
+        self.first::<UserRow>(&user_by(AccountName::Email(email)), &[s(email)]).await?.map(UserRow::into_user).transpose()
     }
 
     async fn by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -90,10 +99,7 @@ impl Users for D1Store {
     }
 
     async fn by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        // Matches the unique index on lower(username); usernames are ASCII, which SQLite's
-        // lower() folds.
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?1)");
-        self.first::<UserRow>(&sql, &[s(username)]).await?.map(UserRow::into_user).transpose()
+        self.first::<UserRow>(&user_by(AccountName::Username(username)), &[s(username)]).await?.map(UserRow::into_user).transpose()
     }
 
     async fn confirm_email(&self, id: &UserId, at: Timestamp) -> Result<(), StoreError> {
