@@ -142,6 +142,12 @@ pub fn quotable(words: &str) -> String {
     out
 }
 
+/// The requester's `words` quoted as theirs: [`quotable`], between curly quotes. Not escaped
+/// for HTML.
+pub fn quoted(words: &str) -> String {
+    format!("\u{201c}{}\u{201d}", quotable(words))
+}
+
 /// A passwordless sign-in request: the link opens a page that asks to confirm or deny.
 /// `platform` is whatever the requester typed (anyone who knows the name and address can ask),
 /// so the mail shows it only as their words: quoted, on a line of its own, bounded and escaped,
@@ -149,7 +155,7 @@ pub fn quotable(words: &str) -> String {
 pub fn login_request(config: &Config, to: &str, username: &str, platform: &str, link: &str) -> Mail {
     let site = &config.site_name;
     let minutes = config.login_request_exp_secs / 60;
-    let quoted = format!("\u{201c}{}\u{201d}", quotable(platform));
+    let quoted = quoted(platform);
     let caveat = format!("Those are the requester's words, not checked by {site}.");
     Mail {
         to: to.to_string(),

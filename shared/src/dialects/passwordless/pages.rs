@@ -39,10 +39,10 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Vec::new()))
 }
 
-/// The requester's words (a sign-in request's platform) as the pages show them: quoted, one
-/// bounded line without invisible characters, escaped; never as a sentence of ours.
+/// The requester's words (a sign-in request's platform) as the pages show them, as the mail
+/// does ([`crate::mail::quoted`]), escaped; never as a sentence of ours.
 fn quoted(words: &str) -> String {
-    html_escape(&format!("\u{201c}{}\u{201d}", crate::mail::quotable(words)))
+    html_escape(&crate::mail::quoted(words))
 }
 
 fn invalid_link_page() -> Response<Body> {
