@@ -1,19 +1,17 @@
-//! Attacks on account integrity that a review found after its second round: each test is the
-//! attack, asserting what a user must see; each failed before its fix. A change a stranger's
-//! session asked for before the owner's first proof, one budget per account however it is
-//! named, the requester's words shown as theirs, the same cost for every address.
+//! Attacks on account integrity that two reviews found after its second round: each test is
+//! the attack, asserting what a user must see; each failed before its fix. A change a
+//! stranger's session asked for before the owner's first proof, a bounded budget per account
+//! however it is named and a throttle that does not tell which address a username has, the
+//! requester's words shown as theirs without invisible characters, the same cost for every
+//! address, a change that re-sends cannot keep alive.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
 use portcullis_shared::testing::{TestPorts, BEFORE_CALL};
 use portcullis_shared::App;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::cell::RefCell;
 use support::*;
-
-fn from(app: &App<TestPorts>, client: &str, path: &str, body: &Value) -> Reply {
-    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("cf-connecting-ip", client)]))
-}
 
 /// Claim 1/4: a change a session asked for must not outlive the mailbox owner's first proof.
 ///
@@ -114,19 +112,14 @@ fn token_auth(app: &App<TestPorts>, client: &str, username: &str, password: &str
 /// Password guesses of one account across clients are bounded by `LOGIN_MAX_PER_ACCOUNT` per
 /// name the account is signed in by. graphql-jwt's `tokenAuth` takes a username or an address,
 /// and each name has its budget: one budget for both would tell a guesser which address a
-/// username has (`attacks3.rs`), which the passwordless API hides. So an account with both (a
+/// username has (below), which the passwordless API hides. So an account with both (a
 /// passwordless account with a confirmed address and a password, set here through recovery)
 /// takes at most twice the bound, and no more, from any number of clients.
 #[test]
 fn an_accounts_guessing_budget_is_bounded_however_it_is_named() {
     let app = app_with(&[("LOGIN_MAX_PER_ACCOUNT", "3")]);
     // Ada's passwordless account, with her address confirmed, and a password she set.
-    let r = send(&app, request("POST", "/auth/registration", json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}).to_string().as_bytes(), &[JSON]));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let mail = sent_mails(&app).into_iter().rev().find(|m| m.to == "ada@example.com").unwrap();
-    let at = mail.text.find("/auth/email/confirm?token=").unwrap() + "/auth/email/confirm?token=".len();
-    let link = mail.text[at..].split_whitespace().next().unwrap().to_string();
-    assert_eq!(send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM])).status, 200);
+    passwordless_account(&app, "ada", "ada@example.com");
     assert_eq!(post(&app, "/recover", &json!({"email": "ada@example.com"})).status, 200);
     let code = code_for(&app, "ada@example.com");
     let v = post(&app, "/verify", &json!({"type": "recovery", "email": "ada@example.com", "token": code}));
@@ -159,21 +152,13 @@ fn an_accounts_guessing_budget_is_bounded_however_it_is_named() {
 #[test]
 fn the_sign_in_page_shows_the_platform_as_the_requesters_words_too() {
     let app = app();
-    let r = send(&app, request("POST", "/auth/registration", json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}).to_string().as_bytes(), &[JSON]));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let link_of = |path: &str| {
-        let mail = sent_mails(&app).into_iter().rev().find(|m| m.to == "ada@example.com").unwrap();
-        let at = mail.text.find(path).unwrap() + path.len();
-        mail.text[at..].split_whitespace().next().unwrap().to_string()
-    };
-    let confirm = link_of("/auth/email/confirm?token=");
-    assert_eq!(send(&app, request("POST", "/auth/email/confirm", format!("token={confirm}").as_bytes(), &[FORM])).status, 200);
+    passwordless_account(&app, "ada", "ada@example.com");
     // A stranger who knows the name and address asks, in words of their choosing.
     let platform = "Portcullis security check\u{200b}: \u{202e}wolla";
     let body = json!({"username": "ada", "email": "ada@example.com", "session_platform": platform});
     let asked = send(&app, request("POST", "/auth/login", body.to_string().as_bytes(), &[JSON]));
     assert_eq!(asked.status, 200, "{}", asked.raw);
-    let link = link_of("/auth/confirm?token=");
+    let link = link_of(&app, "ada@example.com", "/auth/confirm?token=");
     let page = send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
     assert_eq!(page.status, 200);
     assert!(
@@ -253,5 +238,115 @@ fn a_password_change_landing_inside_the_service_roles_confirmation_does_not_surv
         "the verified account took the password the stranger's session set during the confirmation (PATCH answered {}; sign-in answered {})",
         p.status,
         l.status
+    );
+}
+
+/// A passwordless account `username` whose address `email` is confirmed (it has no password).
+fn passwordless_account(app: &App<TestPorts>, username: &str, email: &str) {
+    let body = json!({"username": username, "email": email, "session_platform": "Laptop"});
+    let r = send(app, request("POST", "/auth/registration", body.to_string().as_bytes(), &[JSON]));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let token = link_of(app, email, "/auth/email/confirm?token=");
+    let done = send(app, request("POST", "/auth/email/confirm", format!("token={token}").as_bytes(), &[FORM]));
+    assert_eq!(done.status, 200, "{}", done.raw);
+}
+
+/// Fix 3 (a username spends its account's address budget) makes the login throttle an oracle
+/// of which address a username has, which the passwordless API otherwise keeps secret (a
+/// sign-in request "answers the same whether or not the username and address belong
+/// together"). From one client, `LOGIN_MAX_PER_CLIENT` (10) `tokenAuth` guesses by the username
+/// use up `login:<client>:<the account's address>`; one more guess by a candidate address from
+/// the same client is then refused as throttled exactly when the candidate is the account's
+/// address, and checked as usual otherwise. It needs no password on the account (the throttle
+/// comes first), takes only half the account's budget (the owner notices nothing; a passwordless
+/// owner has no password to be refused), and costs one request per candidate. The same works
+/// the other way round (use up the budget by an address, probe usernames).
+#[test]
+fn the_login_throttle_does_not_tell_which_address_a_username_has() {
+    let app = app();
+    passwordless_account(&app, "ada", "ada@example.com");
+    let probe = |client: &str, candidate: &str| {
+        for i in 0..10 {
+            assert_eq!(token_auth(&app, client, "ada", &format!("guess {i}")), "Please enter valid credentials");
+        }
+        token_auth(&app, client, candidate, "guess x")
+    };
+    let right = probe("198.51.100.1", "ada@example.com");
+    let wrong = probe("198.51.100.2", "zed@example.com");
+    assert_eq!(right, wrong, "a guess by ada's address answers {right:?}, by any other address {wrong:?}: the throttle tells whose address it is");
+    // Through GoTrue's password grant too: any dialect's sign-in by address is the probe.
+    let gotrue = |client: &str, candidate: &str| {
+        for i in 0..10 {
+            token_auth(&app, client, "ada", &format!("guess {i}"));
+        }
+        from(&app, client, "/token?grant_type=password", &json!({"email": candidate, "password": "guess x"})).status.as_u16()
+    };
+    let (right, wrong) = (gotrue("198.51.100.3", "ada@example.com"), gotrue("198.51.100.4", "zed@example.com"));
+    assert_eq!(right, wrong, "GoTrue answers {right} for ada's address and {wrong} for another");
+}
+
+/// Fix 4 (the sign-in page quotes the platform "without invisible characters", as the mail
+/// does): `mail::quotable` replaces control characters and a fixed list of format characters,
+/// but not the other default-ignorable ones. Hangul fillers (U+115F, U+3164, U+FFA0) pass
+/// `is_valid_platform` (not control, not whitespace) and render as blank space, and tag
+/// characters (U+E0000..U+E007F) render as nothing while carrying a hidden ASCII text: the
+/// quote on the page can look empty, or hold words the owner cannot see.
+#[test]
+fn the_sign_in_page_shows_no_invisible_characters_of_the_requester() {
+    let app = app();
+    passwordless_account(&app, "ada", "ada@example.com");
+    let hidden: String = "approve".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
+    let platform = format!("\u{3164}\u{115f}\u{ffa0}\u{e0001}{hidden}");
+    let body = json!({"username": "ada", "email": "ada@example.com", "session_platform": platform});
+    let asked = send(&app, request("POST", "/auth/login", body.to_string().as_bytes(), &[JSON]));
+    assert_eq!(asked.status, 200, "{}", asked.raw);
+    let link = link_of(&app, "ada@example.com", "/auth/confirm?token=");
+    let page = send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
+    assert_eq!(page.status, 200);
+    let invisible: Vec<String> = page
+        .raw
+        .chars()
+        .filter(|c| matches!(*c as u32, 0x115f | 0x1160 | 0x3164 | 0xffa0 | 0xE0000..=0xE0FFF))
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect();
+    assert!(invisible.is_empty(), "the page quotes the requester's invisible characters as sent: {invisible:?}");
+}
+
+/// Fix 1 (an email change is stored only while the session that asked is live) does not hold
+/// for `/resend`: anyone may re-send a pending change, and the re-sent pair is stored with no
+/// session condition (`send_email_change(user, None, ..)`), with a fresh expiry. So a change
+/// asked through a stolen session outlives the owner's "sign out everywhere" and its own
+/// `OTP_EXP`: the thief re-sends it every few minutes. Without secure email change (the
+/// new-address code alone moves the account), the thief then moves the account to their
+/// mailbox and is signed in, half an hour after the owner ended every session.
+#[test]
+fn a_change_asked_through_an_ended_session_is_not_kept_alive_by_resends() {
+    let app = app_with(&[("MAILER_SECURE_EMAIL_CHANGE_ENABLED", "false")]);
+    let stolen = confirmed_user(&app, "ann@example.com", "ann pass 1");
+    // The thief, with Ann's fresh session, asks to move her account.
+    let asked = put(&app, "/user", &s(&stolen, "access_token"), &json!({"email": "mallory@evil.test"}));
+    assert_eq!(asked.status, 200, "{}", asked.raw);
+    // Ann notices and signs out everywhere (and changes her password).
+    let own = login(&app, "ann@example.com", "ann pass 1");
+    assert_eq!(own.status, 200, "{}", own.raw);
+    assert_eq!(put(&app, "/user", &s(&own.body, "access_token"), &json!({"password": "ann pass 2"})).status, 200);
+    assert_eq!(post_auth(&app, "/logout?scope=global", &s(&own.body, "access_token"), &json!({})).status, 204);
+    assert_eq!(get(&app, "/user", Some(&s(&stolen, "access_token"))).status.as_u16() / 100, 4, "the stolen session ended");
+    // The thief keeps the change alive past its expiry with re-sends anyone may ask for.
+    for _ in 0..4 {
+        ports(&app).clock.advance_secs(480);
+        assert_eq!(from(&app, "198.51.100.9", "/resend", &json!({"type": "email_change", "email": "ann@example.com"})).status, 200);
+    }
+    assert!(mails_to(&app, "mallory@evil.test") >= 1, "the change was mailed");
+    let code = code_for(&app, "mallory@evil.test");
+    let v = post(&app, "/verify", &json!({"type": "email_change", "email": "mallory@evil.test", "token": code}));
+    let now = login(&app, "ann@example.com", "ann pass 2");
+    assert!(
+        v.status != 200 && now.status == 200,
+        "32 minutes after Ann ended every session, the change the stolen session asked for moved her account \
+         (verify answered {}: {}; Ann's sign-in answers {})",
+        v.status,
+        v.raw,
+        now.status
     );
 }

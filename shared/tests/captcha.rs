@@ -31,10 +31,6 @@ fn captcha_app(extra: &[(&str, &str)]) -> App<TestPorts> {
     app
 }
 
-fn from(app: &App<TestPorts>, client: &str, path: &str, body: &Value) -> Reply {
-    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("cf-connecting-ip", client)]))
-}
-
 fn with_captcha(body: Value, token: &str) -> Value {
     let mut body = body;
     body["gotrue_meta_security"] = json!({"captcha_token": token});

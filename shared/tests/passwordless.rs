@@ -47,13 +47,6 @@ fn emailed_sign_in(app: &App<TestPorts>, username: &str, email: &str, platform: 
     s(&got.body, "session_token")
 }
 
-/// The token in the newest mail's link to `path` for `to`.
-fn link_of(app: &App<TestPorts>, to: &str, path: &str) -> String {
-    let mail = sent_mails(app).into_iter().rev().find(|m| m.to == to).expect("a mail");
-    let at = mail.text.find(path).expect("a link") + path.len();
-    mail.text[at..].split_whitespace().next().unwrap().to_string()
-}
-
 fn page_token(html: &str) -> String {
     let at = html.find("name=\"page\" value=\"").expect("a page token") + "name=\"page\" value=\"".len();
     html[at..].split('"').next().unwrap().to_string()

@@ -5,15 +5,11 @@
 mod support;
 use portcullis_shared::testing::TestPorts;
 use portcullis_shared::App;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 const STRANGER: &str = "198.51.100.7";
 const OWNER: &str = "203.0.113.9";
-
-fn from(app: &App<TestPorts>, client: &str, path: &str, body: &Value) -> Reply {
-    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("cf-connecting-ip", client)]))
-}
 
 fn gotrue_login(app: &App<TestPorts>, client: &str, password: &str) -> Reply {
     from(app, client, "/token?grant_type=password", &json!({"email": "ann@example.com", "password": password}))

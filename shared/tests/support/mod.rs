@@ -81,6 +81,19 @@ pub fn post(app: &App<TestPorts>, path: &str, body: &Value) -> Reply {
     send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON]))
 }
 
+/// A GoTrue POST from the client at address `client` (`CF-Connecting-IP`, which the tests'
+/// config believes).
+pub fn from(app: &App<TestPorts>, client: &str, path: &str, body: &Value) -> Reply {
+    send(app, request("POST", path, body.to_string().as_bytes(), &[API_VERSION, JSON, ("cf-connecting-ip", client)]))
+}
+
+/// The token in the newest mail's link to `path` for `to`.
+pub fn link_of(app: &App<TestPorts>, to: &str, path: &str) -> String {
+    let mail = sent_mails(app).into_iter().rev().find(|m| m.to == to).expect("a mail");
+    let at = mail.text.find(path).expect("a link") + path.len();
+    mail.text[at..].split_whitespace().next().unwrap().to_string()
+}
+
 pub fn get(app: &App<TestPorts>, path: &str, bearer: Option<&str>) -> Reply {
     let auth = bearer.map(|t| format!("Bearer {t}"));
     let mut headers = vec![API_VERSION];
