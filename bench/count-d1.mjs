@@ -4,47 +4,54 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import Portcullis from "../worker/build/index.js";
 
+/** A prepared statement that reports each execution (first, run, all, raw) to `onTrip`. */
 class Statement {
-  constructor(inner, counter) {
+  constructor(inner, sql, onTrip) {
     this.inner = inner;
-    this.counter = counter;
+    this.sql = sql;
+    this.onTrip = onTrip;
   }
   bind(...args) {
-    return new Statement(this.inner.bind(...args), this.counter);
+    return new Statement(this.inner.bind(...args), this.sql, this.onTrip);
   }
   first(column) {
-    this.counter.n++;
+    this.onTrip("statement", [this.sql]);
     return this.inner.first(column);
   }
   run() {
-    this.counter.n++;
+    this.onTrip("statement", [this.sql]);
     return this.inner.run();
   }
   all() {
-    this.counter.n++;
+    this.onTrip("statement", [this.sql]);
     return this.inner.all();
   }
   raw(options) {
-    this.counter.n++;
+    this.onTrip("statement", [this.sql]);
     return this.inner.raw(options);
   }
 }
 
-// worker-rs accepts a D1 binding by its constructor's name.
-class D1Database {
-  constructor(inner, counter) {
+/**
+ * A D1 binding that calls `onTrip(kind, sqls)` for each round trip: a statement executed
+ * (`"statement"`, its SQL), a batch (`"batch"`, each statement's SQL) or an `"exec"`. Also
+ * e2e/d1_trips.mjs's. worker-rs accepts a D1 binding by its constructor's name, so the class
+ * keeps D1Database's.
+ */
+export class D1Database {
+  constructor(inner, onTrip) {
     this.inner = inner;
-    this.counter = counter;
+    this.onTrip = onTrip;
   }
   prepare(sql) {
-    return new Statement(this.inner.prepare(sql), this.counter);
+    return new Statement(this.inner.prepare(sql), sql, this.onTrip);
   }
   batch(statements) {
-    this.counter.n++;
+    this.onTrip("batch", statements.map((s) => s.sql));
     return this.inner.batch(statements.map((s) => s.inner));
   }
   exec(sql) {
-    this.counter.n++;
+    this.onTrip("exec", [sql]);
     return this.inner.exec(sql);
   }
 }
@@ -57,7 +64,7 @@ let wrapped;
 
 export default class extends WorkerEntrypoint {
   async fetch(request) {
-    wrapped ??= new D1Database(this.env.DB, counter);
+    wrapped ??= new D1Database(this.env.DB, () => counter.n++);
     counter.n = 0;
     const env = { ...this.env, DB: wrapped };
     const response = await new Portcullis(this.ctx, env).fetch(request);

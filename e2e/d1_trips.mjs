@@ -18,7 +18,7 @@
 // here). The proxied answer carries `x-d1-request` (its seq) and `x-d1-round-trips-before-answer`
 // beside count-d1's `x-d1-round-trips`.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import CountD1 from "../bench/count-d1.mjs";
+import CountD1, { D1Database } from "../bench/count-d1.mjs";
 
 // The Socket.IO connections' Durable Object, which the harness binds as SOCKETS.
 export { SocketConnection } from "../worker/build/index.js";
@@ -26,57 +26,15 @@ export { SocketConnection } from "../worker/build/index.js";
 const records = [];
 let current = null;
 
-/** One executed statement or batch, recorded against the current request. */
-function trip(sql) {
-  if (!current) return;
-  (current.answered ? current.after : current.before).push(sql);
-}
-
 const short = (sql) => sql.replace(/\s+/g, " ").trim().slice(0, 72);
 
-class Statement {
-  constructor(inner, sql) {
-    this.inner = inner;
-    this.sql = sql;
-  }
-  bind(...args) {
-    return new Statement(this.inner.bind(...args), this.sql);
-  }
-  first(column) {
-    trip(this.sql);
-    return this.inner.first(column);
-  }
-  run() {
-    trip(this.sql);
-    return this.inner.run();
-  }
-  all() {
-    trip(this.sql);
-    return this.inner.all();
-  }
-  raw(options) {
-    trip(this.sql);
-    return this.inner.raw(options);
-  }
-}
-
-// worker-rs accepts a D1 binding by its constructor's name (count-d1 wraps this one, and the
-// worker sees count-d1's, of the same name).
-class D1Database {
-  constructor(inner) {
-    this.inner = inner;
-  }
-  prepare(sql) {
-    return new Statement(this.inner.prepare(sql), short(sql));
-  }
-  batch(statements) {
-    trip(`batch[${statements.map((s) => s.sql).join(" ; ")}]`);
-    return this.inner.batch(statements.map((s) => s.inner));
-  }
-  exec(sql) {
-    trip(`exec[${short(sql)}]`);
-    return this.inner.exec(sql);
-  }
+/** One executed statement, batch or exec (count-d1's `onTrip`), recorded against the current
+ * request: a statement by its SQL, the others as `batch[sql ; sql]` and `exec[sql]`, each SQL
+ * shortened. (count-d1 wraps this wrapper, and the worker sees count-d1's.) */
+function trip(kind, sqls) {
+  if (!current) return;
+  const what = kind === "statement" ? short(sqls[0]) : `${kind}[${sqls.map(short).join(" ; ")}]`;
+  (current.answered ? current.after : current.before).push(what);
 }
 
 // The worker keeps the binding the first request gave it (and count-d1 its wrapper), so this
@@ -114,7 +72,7 @@ export default class extends WorkerEntrypoint {
         }),
       );
     };
-    db ??= new D1Database(this.env.DB);
+    db ??= new D1Database(this.env.DB, trip);
     let response;
     try {
       response = await new CountD1(ctx, { ...this.env, DB: db }).fetch(request);
