@@ -1,5 +1,5 @@
 // GoTrue with asymmetric signing keys end to end: a deployment whose JWT_KEYS (a JWK set, as
-// upstream's GOTRUE_JWT_KEYS) signs ES256 access tokens with `kid`, whose tokens @supabase/auth-js
+// upstream's GOTRUE_JWT_KEYS) signs ES256 or RS256 access tokens with `kid`, whose tokens @supabase/auth-js
 // `getClaims()` verifies through /auth/v1/.well-known/jwks.json without asking the server, and a
 // key rotation across restarts of workerd over the same D1: add the next key, switch the signing
 // key, remove the old one; old tokens work until their key is removed.
@@ -18,6 +18,10 @@ let n = 0;
 function esKey(kid, ops = ["sign", "verify"]) {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   return { ...privateKey.export({ format: "jwk" }), kid, alg: "ES256", key_ops: ops };
+}
+function rsaKey(kid, ops = ["sign", "verify"]) {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", key_ops: ops };
 }
 const verifyOnly = (k) => ({ ...k, key_ops: ["verify"] });
 
@@ -131,6 +135,47 @@ test("a malformed key set keeps the worker from serving tokens and says what to 
     assert.equal(r.status, 500);
     assert.doesNotMatch(r.text, /kty|JWT_KEYS/, "the client learns nothing of the keys");
     assert.match(worker.log(), /JWT_KEYS is invalid: key "x" is not a usable JWK/);
+  } finally {
+    await worker.stop();
+  }
+});
+
+test("RS256 keys (upstream's CLI default) sign tokens that getClaims verifies through the JWKS", async () => {
+  const rsa = rsaKey("rsa-1");
+  const worker = await startWorker({ vars: { MAILER_AUTOCONFIRM: "true", JWT_KEYS: JSON.stringify([rsa, verifyOnly(esKey("es-1"))]) } });
+  try {
+    const { auth, fetched } = client(worker);
+    const email = `rsa-${Date.now()}@example.com`;
+    const { data, error } = await auth.signUp({ email, password: "an rsa password" });
+    assert.equal(error, null);
+    assert.deepEqual(header(data.session.access_token), { alg: "RS256", kid: "rsa-1", typ: "JWT" });
+    const claims = await auth.getClaims();
+    assert.equal(claims.error, null);
+    assert.equal(claims.data.claims.email, email);
+    assert.ok(!fetched.includes("/auth/v1/user"), "verified with WebCrypto in the client, not by the server");
+    assert.equal((await auth.getUser()).error, null);
+    const refreshed = await auth.refreshSession();
+    assert.equal(refreshed.error, null);
+    assert.equal(header(refreshed.data.session.access_token).alg, "RS256");
+    const published = (await call(`${worker.url}/auth/v1/.well-known/jwks.json`, { method: "GET" })).json.keys;
+    const [pub] = published.filter((k) => k.kid === "rsa-1");
+    assert.deepEqual({ kty: pub.kty, alg: pub.alg, n: pub.n, e: pub.e }, { kty: "RSA", alg: "RS256", n: rsa.n, e: rsa.e });
+    for (const secret of ["d", "p", "q", "dp", "dq", "qi"]) assert.ok(!(secret in pub), `${secret} not published`);
+  } finally {
+    await worker.stop();
+  }
+});
+
+test("a signing key whose private part is another key's signs nothing, and the log names it", async () => {
+  // (An RSA key's d alone would not do: WebCrypto signs with its CRT members.)
+  const key = { ...esKey("es-mixed"), d: esKey("other").d };
+  const worker = await startWorker({ vars: { MAILER_AUTOCONFIRM: "true", JWT_KEYS: JSON.stringify([key]) } });
+  try {
+    const r = await call(`${worker.url}/auth/v1/signup`, { method: "POST", body: { email: `mixed-${Date.now()}@example.com`, password: "a mixed password" } });
+    assert.equal(r.status, 500, r.text);
+    assert.doesNotMatch(r.text, /es-mixed|JWT_KEYS/, "the client learns nothing of the keys");
+    assert.match(worker.log(), /JWT_KEYS: key "es-mixed" cannot sign/);
+    assert.ok(!worker.log().includes(key.d.slice(0, 16)), "no key material in the log");
   } finally {
     await worker.stop();
   }

@@ -3,23 +3,21 @@
 //! the one key whose `key_ops` has `sign`, verifies tokens by their header's `kid`, and
 //! publishes its public keys as `/.well-known/jwks.json`.
 //!
-//! Algorithms: ES256 (P-256) and HS256 (`kty: oct`, never published). RS256 is refused: its
-//! signing costs about 8 ms of CPU a token in wasm, 80 KB of worker, and the `rsa` crate has an
-//! open timing advisory. Private parts are kept only for the signing key and never leave this
-//! module; a published key carries `kty`, `crv`, `x`, `y`, `kid`, `alg`, `use: sig` and
-//! `key_ops: [verify]`, whatever the configured entry held.
+//! Algorithms: ES256 (P-256), RS256 (RSA of 2048 to 4096 bits, upstream's CLI default) and
+//! HS256 (`kty: oct`, never published), each signed and checked through the signature port
+//! (WebCrypto in the worker). Parsing checks each key's shape; whether a private part belongs
+//! to its public part is checked when it first signs (`JwtKeys`), as the port is asynchronous.
+//! Private parts are kept only for the signing key and never leave this module and the port;
+//! a published key carries its public members (`kty` and `crv`, `x`, `y` or `n`, `e`) with
+//! `kid`, `alg`, `use: sig` and `key_ops: [verify]`, whatever the configured entry held.
 
 use crate::secret::Secret;
-use jwt_compact::alg::{Es256, Hs256Key};
-use jwt_compact::jwk::JsonWebKey;
-use serde::Deserialize;
+use crate::signature::{Alg, Key};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-
-type EsSigningKey = <Es256 as jwt_compact::Algorithm>::SigningKey;
-type EsVerifyingKey = <Es256 as jwt_compact::Algorithm>::VerifyingKey;
 
 /// Shortest JWT secret accepted, in bytes (HS256 wants a key as long as its hash): `JWT_SECRET`
 /// (checked by `config`) and every HS256 key of a set.
@@ -29,25 +27,19 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 const MAX_KEYS: usize = 16;
 
 /// The key that signs new tokens.
-pub(crate) enum Signer {
-    /// HS256 with a configured octet key.
-    Hs256 { kid: String, key: Hs256Key },
-    /// ES256 (P-256).
-    Es256 { kid: String, key: Box<EsSigningKey> },
-}
-
-/// A key tokens are verified with, found by `kid`.
-pub(crate) enum Verifier {
-    /// HS256.
-    Hs256(Hs256Key),
-    /// ES256.
-    Es256(Box<EsVerifyingKey>),
+pub(crate) struct Signer {
+    /// Its `kid`, in every token's header.
+    pub(crate) kid: String,
+    /// The private key.
+    pub(crate) key: Key,
+    /// Whether a signature of it has been seen to check out with its public part.
+    pub(crate) checked: AtomicBool,
 }
 
 /// A parsed JWK set.
 pub struct KeySet {
     pub(crate) signer: Signer,
-    pub(crate) verifiers: Vec<(String, Verifier)>,
+    verifiers: Vec<(String, Key)>,
     published: Vec<Value>,
 }
 
@@ -58,19 +50,8 @@ impl std::fmt::Debug for KeySet {
     }
 }
 
-#[derive(Deserialize)]
-struct Entry<'a> {
-    #[serde(flatten, borrow)]
-    key: JsonWebKey<'a>,
-    kid: Option<String>,
-    alg: Option<String>,
-    #[serde(default)]
-    key_ops: Vec<String>,
-}
-
 thread_local! {
-    /// The last set parsed on this thread (an isolate has one), by the SHA-256 of its text:
-    /// an EC key takes about a millisecond to check, too much for every request.
+    /// The last set parsed on this thread (an isolate has one), by the SHA-256 of its text.
     static CACHE: RefCell<Option<([u8; 32], Arc<KeySet>)>> = const { RefCell::new(None) };
 }
 
@@ -87,8 +68,8 @@ impl KeySet {
     }
 
     /// Parses a JSON array of JWKs (or `{"keys": [...]}`), each with a unique `kid` and an
-    /// `alg` of `ES256` or `HS256`; exactly one has `sign` in its `key_ops` and its private
-    /// part. The error says what to fix and holds no key material.
+    /// `alg` of `ES256`, `RS256` or `HS256`; exactly one has `sign` in its `key_ops` and its
+    /// private part. The error says what to fix and holds no key material.
     pub fn parse(text: &str) -> Result<KeySet, String> {
         let values = match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(list)) => list,
@@ -101,66 +82,63 @@ impl KeySet {
         if values.is_empty() || values.len() > MAX_KEYS {
             return Err(format!("must hold 1 to {MAX_KEYS} keys"));
         }
-        let mut entries = Vec::with_capacity(values.len());
-        for (i, value) in values.iter().enumerate() {
-            let name = value.get("kid").and_then(Value::as_str).map_or_else(|| format!("number {}", i + 1), |k| format!("{k:?}"));
-            let entry = Entry::deserialize(value).map_err(|_| {
-                format!("key {name} is not a usable JWK (kty EC with crv P-256, x and y; or kty oct with k)")
-            })?;
-            entries.push(entry);
-        }
         let mut signer = None;
-        let mut verifiers: Vec<(String, Verifier)> = Vec::new();
+        let mut verifiers: Vec<(String, Key)> = Vec::new();
         let mut published = Vec::new();
-        for entry in &entries {
-            let kid = entry.kid.clone().filter(|k| !k.is_empty() && k.len() <= 128).ok_or("every key needs a kid (1 to 128 characters)")?;
+        for (i, entry) in values.iter().enumerate() {
+            let text = |name: &str| entry.get(name).and_then(Value::as_str);
+            let kid = match text("kid") {
+                Some(kid) if !kid.is_empty() && kid.len() <= 128 => kid.to_string(),
+                Some(_) => return Err("every key needs a kid (1 to 128 characters)".into()),
+                None if entry.is_object() => return Err("every key needs a kid (1 to 128 characters)".into()),
+                None => return Err(format!("key number {} is not a JWK object", i + 1)),
+            };
             if verifiers.iter().any(|(k, _)| *k == kid) {
                 return Err(format!("kid {kid:?} is used twice"));
             }
-            let signs = entry.key_ops.iter().any(|op| op == "sign");
-            match entry.alg.as_deref() {
-                Some("ES256") => {
-                    let public = EsVerifyingKey::try_from(&entry.key).map_err(|_| format!("key {kid:?} is not a P-256 EC key"))?;
-                    if signs {
-                        let private = EsSigningKey::try_from(&entry.key)
-                            .map_err(|_| format!("key {kid:?} signs but has no matching private part (d)"))?;
-                        if signer.replace(Signer::Es256 { kid: kid.clone(), key: Box::new(private) }).is_some() {
-                            return Err("more than one key has sign in its key_ops".into());
-                        }
-                    }
-                    let mut jwk = serde_json::to_value(JsonWebKey::from(&public)).map_err(|e| e.to_string())?;
+            let alg = match text("alg").and_then(Alg::from_name) {
+                Some(alg @ (Alg::Es256 | Alg::Rs256 | Alg::Hs256)) => alg,
+                _ => return Err(format!("key {kid:?} needs alg ES256, RS256 or HS256")),
+            };
+            let key = Key::from_jwk(alg, entry).map_err(|e| format!("key {kid:?} is not a usable JWK ({e})"))?;
+            if alg == Alg::Hs256 && key.member("k").map_or(0, |k| k.len()) < MIN_JWT_SECRET_BYTES {
+                return Err(format!("key {kid:?} is shorter than {MIN_JWT_SECRET_BYTES} bytes"));
+            }
+            let signs = entry.get("key_ops").and_then(Value::as_array).is_some_and(|ops| ops.iter().any(|op| op == "sign"));
+            if signs {
+                if !key.is_private() {
+                    return Err(format!("key {kid:?} signs but has no private part (d)"));
+                }
+                let new = Signer { kid: kid.clone(), key: key.clone(), checked: AtomicBool::new(false) };
+                if signer.replace(new).is_some() {
+                    return Err("more than one key has sign in its key_ops".into());
+                }
+            }
+            let verifier = match key.public() {
+                Some(public) => {
+                    let mut jwk = Value::Object(public.jwk().clone());
                     jwk["kid"] = json!(kid);
-                    jwk["alg"] = json!("ES256");
+                    jwk["alg"] = json!(alg.name());
                     jwk["use"] = json!("sig");
                     jwk["key_ops"] = json!(["verify"]);
                     published.push(jwk);
-                    verifiers.push((kid, Verifier::Es256(Box::new(public))));
+                    public
                 }
-                Some("HS256") => {
-                    let key = Hs256Key::try_from(&entry.key).map_err(|_| format!("key {kid:?} is not an octet key (kty oct, k)"))?;
-                    if key.as_ref().len() < MIN_JWT_SECRET_BYTES {
-                        return Err(format!("key {kid:?} is shorter than {MIN_JWT_SECRET_BYTES} bytes"));
-                    }
-                    if signs && signer.replace(Signer::Hs256 { kid: kid.clone(), key: key.clone() }).is_some() {
-                        return Err("more than one key has sign in its key_ops".into());
-                    }
-                    verifiers.push((kid, Verifier::Hs256(key)));
-                }
-                Some("RS256") => return Err(format!("key {kid:?}: RS256 is not supported; use ES256")),
-                _ => return Err(format!("key {kid:?} needs alg ES256 or HS256")),
-            }
+                None => key,
+            };
+            verifiers.push((kid, verifier));
         }
         let signer = signer.ok_or("no key has sign in its key_ops")?;
         Ok(KeySet { signer, verifiers, published })
     }
 
-    /// The published set: every ES256 key's public part (HS256 keys are secrets).
+    /// The published set: every asymmetric key's public part (HS256 keys are secrets).
     pub fn jwks(&self) -> Value {
         json!({"keys": self.published})
     }
 
-    /// The key with this `kid`.
-    pub(crate) fn verifier(&self, kid: &str) -> Option<&Verifier> {
+    /// The key with this `kid` (the public part of an asymmetric one).
+    pub(crate) fn verifier(&self, kid: &str) -> Option<&Key> {
         self.verifiers.iter().find(|(k, _)| k == kid).map(|(_, v)| v)
     }
 }
@@ -179,32 +157,35 @@ mod tests {
         assert!(!jwks.contains("\"d\"") && !jwks.contains("Rm6Vrszm"), "{jwks}");
         assert!(jwks.contains("test-es-1") && jwks.contains("test-es-2"));
         assert!(jwks.contains(r#""key_ops":["verify"]"#) && jwks.contains(r#""use":"sig""#));
-        assert!(matches!(set.signer, Signer::Es256 { ref kid, .. } if kid == "test-es-1"));
+        assert_eq!((set.signer.kid.as_str(), set.signer.key.alg()), ("test-es-1", Alg::Es256));
+        assert!(set.signer.key.is_private());
+        assert!(!set.verifier("test-es-1").is_some_and(Key::is_private), "verifiers hold public parts");
         assert!(KeySet::parse(&format!(r#"{{"keys": [{ES1}]}}"#)).is_ok());
     }
 
     #[test]
     fn bad_sets_say_what_to_fix_without_key_material() {
         let es1_no_d = ES1.replace(r#""d":"Rm6Vrszm8D5oNEpdsLQnnTyXtZ52p51RVnsSdc80YAw","#, "");
-        let wrong_d = ES1.replace("Rm6Vrszm8D5oNEpdsLQnnTyXtZ52p51RVnsSdc80YAw", "RRYdRjoGC4zW2uVy4uiyfKBDgEyGOVuLmrg0guL4Avg");
         let cases = [
             ("not json".to_string(), "JSON array"),
             ("[]".to_string(), "1 to 16"),
             (format!("[{ES2_PUBLIC}]"), "no key has sign"),
-            (format!("[{es1_no_d}]"), "no matching private part"),
-            (format!("[{wrong_d}]"), "no matching private part"),
+            (format!("[{es1_no_d}]"), "signs but has no private part"),
             (format!("[{ES1},{}]", ES1.replace("test-es-1", "test-es-3")), "more than one key"),
             (format!("[{ES1},{ES1}]"), "used twice"),
             (ES1.replace(r#""kid":"test-es-1","#, "").replace('{', "[{").replace("]}", "]}]"), "needs a kid"),
-            (format!("[{}]", ES1.replace("ES256", "RS256")), "RS256 is not supported"),
+            (format!("[{}]", ES1.replace("ES256", "RS256")), "kty must be RSA"),
+            (format!("[{}]", ES1.replace("ES256", "EdDSA")), "needs alg ES256, RS256 or HS256"),
+            (r#"[{"kty":"RSA","n":"AQAB","e":"AQAB","kid":"r","alg":"RS256","key_ops":["verify"]}]"#.to_string(), "2048 to 4096 bits"),
             (format!("[{}]", ES1.replace("ES256", "none")), "needs alg"),
-            (format!("[{}]", ES1.replace("P-256", "P-384")), "not a P-256"),
+            (format!("[{}]", ES1.replace("P-256", "P-384")), "crv must be P-256"),
+            ("[1]".to_string(), "not a JWK object"),
             (r#"[{"kty":"oct","k":"c2hvcnQ","kid":"h","alg":"HS256","key_ops":["sign"]}]"#.to_string(), "shorter than"),
         ];
         for (text, expected) in cases {
             let e = KeySet::parse(&text).unwrap_err();
             assert!(e.contains(expected), "{text}: {e}");
-            assert!(!e.contains("Rm6Vrszm") && !e.contains("RRYdRjoG"), "{e}");
+            assert!(!e.contains("Rm6Vrszm"), "{e}");
         }
     }
 }

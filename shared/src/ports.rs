@@ -453,6 +453,8 @@ pub trait Ports {
     type Rng: Rng;
     /// Outbound HTTP.
     type Http: Http;
+    /// Signatures.
+    type Signatures: crate::signature::Signatures;
 
     /// Storage.
     fn store(&self) -> &Self::Store;
@@ -464,6 +466,8 @@ pub trait Ports {
     fn rng(&self) -> &Self::Rng;
     /// Outbound HTTP.
     fn http(&self) -> &Self::Http;
+    /// Signatures.
+    fn signatures(&self) -> &Self::Signatures;
     /// Records an internal error with its detail, under the id the client was given. The
     /// detail never contains secrets (they are [`crate::secret::Secret`]s and mails redact).
     fn log_error(&self, error_id: &str, detail: &str);

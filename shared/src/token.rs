@@ -1,26 +1,29 @@
 //! Tokens: signed access JWTs and opaque random tokens.
 //!
-//! JWTs are HS256, or ES256 where GoTrue's keys are a JWK set (`keyset`): the algorithm
-//! allowlist rejects a token whose header names any other algorithm before its signature is
-//! looked at, and a token is verified only by the key its `kid` names (with the algorithm that
-//! key is for) or, with no known `kid`, as HS256 by the shared secret. They always carry
-//! `exp`, and are checked against the clock port with a small leeway. Claim shapes belong to
-//! the dialects; this module signs and verifies any serde type. Opaque tokens are `id.secret` with 256 random bits of secret, of
+//! JWTs are HS256, or ES256 or RS256 where GoTrue's keys are a JWK set (`keyset`), signed and
+//! checked through the signature port (WebCrypto in the worker); jwt-compact reads the token
+//! format and the claims. The algorithm allowlist rejects a token whose header names any other
+//! algorithm before its signature is looked at, and a token is verified only by the key its
+//! `kid` names (with the algorithm that key is for) or, with no known `kid`, as HS256 by the
+//! shared secret. They always carry `exp`, and are checked against the clock port with a small
+//! leeway. Claim shapes belong to the dialects; this module signs and verifies any serde type.
+//! Opaque tokens are `id.secret` with 256 random bits of secret, of
 //! which only the SHA-256 is stored and compared in constant time. One-time code digits and link
 //! tokens are made here too.
 
+use crate::keyset::KeySet;
 use crate::model::{CodeId, Timestamp};
 use crate::ports::Rng;
 use crate::secret::{PkceVerifier, Secret};
+use crate::signature::{b64url, Alg, Key, Signatures};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
-use crate::keyset::{KeySet, Signer, Verifier};
-use jwt_compact::alg::{Es256, Hs256, Hs256Key};
-use std::sync::Arc;
-use jwt_compact::{AlgorithmExt as _, Claims, Header, TimeOptions, UntrustedToken};
+use jwt_compact::{Claims, TimeOptions, UntrustedToken};
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// Why a JWT was refused or could not be made. Each refusal is its own variant, so dialects
@@ -31,14 +34,14 @@ pub enum TokenError {
     /// Not a JWT at all: wrong number of parts, bad base64, unreadable header.
     #[error("token is malformed")]
     Malformed,
-    /// The header names an algorithm other than HS256 or ES256 (`none` included), or one its
-    /// `kid`'s key is not for.
+    /// The header names an algorithm other than HS256, ES256 or RS256 (`none` included), or
+    /// one its `kid`'s key is not for.
     #[error("signing method not allowed")]
     Algorithm,
-    /// An ES256 token whose `kid` names no key of ours.
+    /// An asymmetric token whose `kid` names no key of ours.
     #[error("unrecognized JWT kid")]
     UnknownKey,
-    /// HS256, but not signed with our key.
+    /// Not signed with our key.
     #[error("signature is invalid")]
     BadSignature,
     /// Well-formed and signed by us, but past `exp` (beyond the leeway).
@@ -60,9 +63,10 @@ pub enum TokenError {
         /// The issuer this deployment names.
         expected: String,
     },
-    /// Signing failed (claims did not serialize).
-    #[error("could not sign token")]
-    Signing,
+    /// Signing failed: the claims did not serialize, or the signing key was refused (why, for
+    /// the operator's log).
+    #[error("could not sign token: {0}")]
+    Signing(String),
 }
 
 /// A verified token's claims with its registered times.
@@ -82,7 +86,7 @@ pub struct Verified<C> {
 /// one is configured (which then signs, while the secret still verifies tokens without `kid`).
 #[derive(Clone)]
 pub struct JwtKeys {
-    key: Hs256Key,
+    secret: Key,
     leeway_secs: i64,
     set: Option<Arc<KeySet>>,
 }
@@ -97,6 +101,15 @@ fn to_datetime(t: Timestamp) -> DateTime<Utc> {
     t.to_datetime()
 }
 
+/// The JWS header Portcullis signs: `alg`, `kid` when a set signs, `typ`.
+#[derive(Serialize)]
+struct SignedHeader<'a> {
+    alg: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<&'a str>,
+    typ: &'a str,
+}
+
 impl JwtKeys {
     /// Keys from the configured secret, accepting `exp` up to `leeway_secs` late.
     pub fn new(secret: &Secret<Vec<u8>>, leeway_secs: i64) -> Self {
@@ -105,75 +118,87 @@ impl JwtKeys {
 
     /// [`JwtKeys::new`], signing with `set`'s signing key and verifying by its `kid`s.
     pub fn with_set(secret: &Secret<Vec<u8>>, leeway_secs: i64, set: Option<Arc<KeySet>>) -> Self {
-        Self {
-            key: Hs256Key::new(secret.expose()),
-            leeway_secs,
-            set,
-        }
+        Self { secret: Key::hmac(secret.expose()), leeway_secs, set }
     }
 
     /// Signs `claims` with `iat` and `exp`; `typ` goes in the header (`JWT` if `None`).
-    pub fn sign<C: Serialize>(
+    pub async fn sign<C: Serialize>(
         &self,
+        sigs: &impl Signatures,
         claims: C,
         issued_at: Timestamp,
         expires_at: Timestamp,
         typ: Option<&str>,
     ) -> Result<String, TokenError> {
-        self.sign_claims(claims, Some(issued_at), expires_at, typ)
+        self.sign_claims(sigs, claims, Some(issued_at), expires_at, typ).await
     }
 
-    /// [`JwtKeys::sign`], with `iat` only if given (some dialects' payloads have none).
-    pub fn sign_claims<C: Serialize>(
+    /// [`JwtKeys::sign`], with `iat` only if given (some dialects' payloads have none). The
+    /// first signature of a set's key is checked with its public part, once per isolate, so a
+    /// private part that is not the published key's is refused before any token carries it.
+    pub async fn sign_claims<C: Serialize>(
         &self,
+        sigs: &impl Signatures,
         claims: C,
         issued_at: Option<Timestamp>,
         expires_at: Timestamp,
         typ: Option<&str>,
     ) -> Result<String, TokenError> {
+        let failed = |e: &dyn std::fmt::Display| TokenError::Signing(e.to_string());
         let mut claims = Claims::new(claims);
         // Whole seconds: the registered claims are NumericDate.
         claims.issued_at = issued_at.map(|t| to_datetime(Timestamp(t.unix_seconds() * 1000)));
         claims.expiration = Some(to_datetime(Timestamp(expires_at.unix_seconds() * 1000)));
-        let header = Header::empty().with_token_type(typ.unwrap_or("JWT"));
-        let signed = match self.set.as_deref().map(|s| &s.signer) {
-            None => Hs256.token(&header, &claims, &self.key),
-            Some(Signer::Hs256 { kid, key }) => Hs256.token(&header.with_key_id(kid.clone()), &claims, key),
-            Some(Signer::Es256 { kid, key }) => Es256.token(&header.with_key_id(kid.clone()), &claims, key),
+        let signer = self.set.as_deref().map(|s| &s.signer);
+        let key = signer.map_or(&self.secret, |s| &s.key);
+        let header = SignedHeader { alg: key.alg().name(), kid: signer.map(|s| s.kid.as_str()), typ: typ.unwrap_or("JWT") };
+        let header = serde_json::to_vec(&header).map_err(|e| failed(&e))?;
+        let body = serde_json::to_vec(&claims).map_err(|e| failed(&e))?;
+        let signed = format!("{}.{}", b64url(&header), b64url(&body));
+        let refused = |why: &dyn std::fmt::Display| match signer {
+            Some(s) => failed(&format!("JWT_KEYS: key {:?} cannot sign: {why}", s.kid)),
+            None => failed(why),
         };
-        signed.map_err(|_| TokenError::Signing)
+        let signature = sigs.sign(key, signed.as_bytes()).await.map_err(|e| refused(&e))?;
+        if let Some(signer) = signer.filter(|s| !s.checked.load(Ordering::Relaxed)) {
+            let public = signer.key.public().unwrap_or_else(|| signer.key.clone());
+            if sigs.verify(&public, signed.as_bytes(), &signature).await != Ok(true) {
+                return Err(refused(&"its private part does not belong to its public part"));
+            }
+            signer.checked.store(true, Ordering::Relaxed);
+        }
+        Ok(format!("{signed}.{}", b64url(&signature)))
     }
 
     /// Verifies signature, algorithm and expiry at `now`, and reads the claims.
-    pub fn verify<C: DeserializeOwned + Clone>(
+    pub async fn verify<C: DeserializeOwned + Clone>(
         &self,
+        sigs: &impl Signatures,
         token: &str,
         now: Timestamp,
     ) -> Result<Verified<C>, TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
-        let algorithm = untrusted.algorithm();
-        if algorithm != "HS256" && algorithm != "ES256" {
-            return Err(TokenError::Algorithm);
-        }
+        let alg = match Alg::from_name(untrusted.algorithm()) {
+            Some(alg @ (Alg::Hs256 | Alg::Es256 | Alg::Rs256)) => alg,
+            _ => return Err(TokenError::Algorithm),
+        };
         let named = match (&self.set, untrusted.header().key_id.as_deref()) {
             (Some(set), Some(kid)) => set.verifier(kid),
             _ => None,
         };
         // The key its kid names, for the algorithm that key is for; else the shared secret,
         // for HS256 only (upstream's fallback for tokens from before the key set).
-        let validated = match (named, algorithm) {
-            (Some(Verifier::Es256(key)), "ES256") => Es256.validator::<C>(key).validate(&untrusted),
-            (Some(Verifier::Hs256(key)), "HS256") => Hs256.validator::<C>(key).validate(&untrusted),
+        let key = match (named, alg) {
+            (Some(key), alg) if key.alg() == alg => key,
             (Some(_), _) => return Err(TokenError::Algorithm),
-            (None, "HS256") => Hs256.validator::<C>(&self.key).validate(&untrusted),
+            (None, Alg::Hs256) => &self.secret,
             (None, _) => return Err(TokenError::UnknownKey),
         };
-        let token = validated.map_err(|e| match e {
-            jwt_compact::ValidationError::InvalidSignature => TokenError::BadSignature,
-            jwt_compact::ValidationError::AlgorithmMismatch { .. } => TokenError::Algorithm,
-            _ => TokenError::Claims,
-        })?;
-        let claims = token.claims();
+        let signed = token.rsplit_once('.').map_or("", |(signed, _)| signed);
+        if sigs.verify(key, signed.as_bytes(), untrusted.signature_bytes()).await != Ok(true) {
+            return Err(TokenError::BadSignature);
+        }
+        let claims = untrusted.deserialize_claims_unchecked::<C>().map_err(|_| TokenError::Claims)?;
         let now_dt = to_datetime(now);
         let options = TimeOptions::new(Duration::seconds(self.leeway_secs), move || now_dt);
         claims
@@ -187,8 +212,8 @@ impl JwtKeys {
             .map(|e| Timestamp(e.timestamp_millis()))
             .ok_or(TokenError::Claims)?;
         Ok(Verified {
-            token_type: token.header().token_type.clone(),
-            claims: claims.custom.clone(),
+            token_type: untrusted.header().token_type.clone(),
+            claims: claims.custom,
             expires_at,
             issued_at: claims.issued_at.map(|t| Timestamp(t.timestamp_millis())),
         })
@@ -379,22 +404,25 @@ mod tests {
 
     const T0: Timestamp = Timestamp(1_700_000_000_000);
 
+    use crate::testing::RustCryptoSignatures as Sigs;
+    use pollster::block_on;
+
     #[test]
     fn a_signed_token_verifies_until_it_expires_plus_leeway() {
         let k = keys();
-        let t = k.sign(C { sub: "u".into() }, T0, T0.plus_secs(60), None).unwrap();
-        let v = k.verify::<C>(&t, T0.plus_secs(59)).unwrap();
+        let t = block_on(k.sign(&Sigs, C { sub: "u".into() }, T0, T0.plus_secs(60), None)).unwrap();
+        let v = block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(59))).unwrap();
         assert_eq!(v.claims.sub, "u");
         assert_eq!(v.expires_at, T0.plus_secs(60));
-        assert!(k.verify::<C>(&t, T0.plus_secs(89)).is_ok());
-        assert_eq!(k.verify::<C>(&t, T0.plus_secs(91)).unwrap_err(), TokenError::Expired);
+        assert!(block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(89))).is_ok());
+        assert_eq!(block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(91))).unwrap_err(), TokenError::Expired);
     }
 
     #[test]
     fn tokens_signed_with_another_key_or_algorithm_are_invalid() {
         let other = JwtKeys::new(&Secret::new(b"another key entirely, 32 bytes!!".to_vec()), 0);
-        let t = other.sign(C { sub: "u".into() }, T0, T0.plus_secs(60), None).unwrap();
-        assert_eq!(keys().verify::<C>(&t, T0).unwrap_err(), TokenError::BadSignature);
+        let t = block_on(other.sign(&Sigs, C { sub: "u".into() }, T0, T0.plus_secs(60), None)).unwrap();
+        assert_eq!(block_on(keys().verify::<C>(&Sigs, &t, T0)).unwrap_err(), TokenError::BadSignature);
         // alg "none" with our claims must not pass.
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let none = format!(
@@ -402,8 +430,8 @@ mod tests {
             b64(r#"{"alg":"none","typ":"JWT"}"#),
             b64(r#"{"sub":"u","exp":9999999999}"#)
         );
-        assert_eq!(keys().verify::<C>(&none, T0).unwrap_err(), TokenError::Algorithm);
-        assert_eq!(keys().verify::<C>("garbage", T0).unwrap_err(), TokenError::Malformed);
+        assert_eq!(block_on(keys().verify::<C>(&Sigs, &none, T0)).unwrap_err(), TokenError::Algorithm);
+        assert_eq!(block_on(keys().verify::<C>(&Sigs, "garbage", T0)).unwrap_err(), TokenError::Malformed);
     }
 
     #[test]

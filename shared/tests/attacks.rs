@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
+use support::BlockingJwt as _;
 use portcullis_shared::testing::{TestPorts, BEFORE_CALL};
 use portcullis_shared::App;
 use serde_json::json;
@@ -216,7 +217,7 @@ fn a_password_change_landing_inside_the_service_roles_confirmation_does_not_surv
     let stranger = s(&f.body, "accessToken");
     let now = Timestamp(1_700_000_000_000);
     let key = JwtKeys::new(&app.auth().config().jwt_secret, 0)
-        .sign(json!({"iss": "supabase", "role": "service_role"}), now, now.plus_secs(3600), None)
+        .sign_blocking(json!({"iss": "supabase", "role": "service_role"}), now, now.plus_secs(3600), None)
         .unwrap();
     let patched: &'static RefCell<Option<Reply>> = Box::leak(Box::new(RefCell::new(None)));
     let path = format!("/users/{id}");

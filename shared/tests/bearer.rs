@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
+use support::BlockingJwt as _;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::testing::TestPorts;
 use portcullis_shared::token::JwtKeys;
@@ -179,7 +180,7 @@ fn a_token_that_names_two_dialects_sessions_is_refused_everywhere() {
     let now = Timestamp(1_700_000_000_000);
     let aud = app.auth().config().feathers_jwt_audience.clone();
     let both = json!({"sub": sub, "session_id": session, "jti": session, "aud": aud, "iss": "feathers"});
-    let token = keys.sign(both, now, now.plus_secs(600), None).unwrap();
+    let token = keys.sign_blocking(both, now, now.plus_secs(600), None).unwrap();
     assert_eq!(check(&app, &token).body["error"], "invalid token");
     assert_eq!(error_code(&call(&app, "GET", "/user", &Value::Null, Some(&token))), "bad_jwt");
     let r = call(&app, "POST", "/authentication", &json!({"strategy": "jwt", "accessToken": token}), None);
@@ -193,7 +194,7 @@ fn a_session_of_another_account_is_not_borrowed_by_rewriting_sub() {
     let session = check(&app, &c.gotrue).body["session_id"].as_str().unwrap().to_string();
     let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
     let now = Timestamp(1_700_000_000_000);
-    let token = keys.sign(json!({"sub": "someone-else", "session_id": session, "aud": "authenticated"}), now, now.plus_secs(600), None).unwrap();
+    let token = keys.sign_blocking(json!({"sub": "someone-else", "session_id": session, "aud": "authenticated"}), now, now.plus_secs(600), None).unwrap();
     assert_eq!(check(&app, &token).body["error"], "session ended");
 }
 
@@ -289,7 +290,7 @@ fn a_gotrue_only_deployment_serves_no_other_dialect_and_takes_none_of_their_toke
     let now = Timestamp(1_700_000_000_000);
     let aud = app.auth().config().feathers_jwt_audience.clone();
     let feathers = keys
-        .sign(json!({"sub": claims["user_id"], "jti": claims["session_id"], "aud": aud, "iss": "feathers"}), now, now.plus_secs(600), Some("access"))
+        .sign_blocking(json!({"sub": claims["user_id"], "jti": claims["session_id"], "aud": aud, "iss": "feathers"}), now, now.plus_secs(600), Some("access"))
         .unwrap();
     assert_eq!(check(&app, &feathers).body["error"], "invalid token");
 }
@@ -313,9 +314,9 @@ fn only_gotrue_tokens_verify_with_the_shared_secret_so_downstream_verifiers_take
     let c = credentials(&app);
     let downstream = JwtKeys::new(&app.auth().config().jwt_secret, 0);
     let now = Timestamp(1_700_000_000_000);
-    assert!(downstream.verify::<Value>(&c.gotrue, now).is_ok());
+    assert!(downstream.verify_blocking::<Value>(&c.gotrue, now).is_ok());
     for (name, token) in [("feathers", &c.feathers), ("graphql", &c.graphql)] {
-        let e = downstream.verify::<Value>(token, now).unwrap_err();
+        let e = downstream.verify_blocking::<Value>(token, now).unwrap_err();
         assert_eq!(e, portcullis_shared::token::TokenError::BadSignature, "{name}");
     }
 }
@@ -328,7 +329,7 @@ fn a_gotrue_shaped_token_for_another_audience_is_refused() {
     let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
     let now = Timestamp(1_700_000_000_000);
     let other = json!({"sub": subject["user_id"], "session_id": subject["session_id"], "aud": "service_role"});
-    let token = keys.sign(other, now, now.plus_secs(600), None).unwrap();
+    let token = keys.sign_blocking(other, now, now.plus_secs(600), None).unwrap();
     assert_eq!(error_code(&call(&app, "GET", "/user", &Value::Null, Some(&token))), "bad_jwt");
     assert_eq!(check(&app, &token).body["error"], "invalid token");
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
+use support::BlockingJwt as _;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::testing::TestPorts;
 use portcullis_shared::token::JwtKeys;
@@ -17,7 +18,7 @@ const NOW: Timestamp = Timestamp(1_700_000_000_000);
 /// A key signed with the project's secret, as Supabase's service-role key is.
 fn key_with(app: &App<TestPorts>, role: &str, expires_at: Timestamp) -> String {
     let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
-    keys.sign(json!({"iss": "supabase", "role": role}), NOW, expires_at, None).unwrap()
+    keys.sign_blocking(json!({"iss": "supabase", "role": role}), NOW, expires_at, None).unwrap()
 }
 
 fn service_key(app: &App<TestPorts>) -> String {
@@ -47,7 +48,7 @@ fn only_the_service_role_gets_in() {
     let app = app();
     let user = s(&confirmed_user(&app, "ann@example.com", PW), "access_token");
     let other_secret = JwtKeys::new(&portcullis_shared::secret::Secret::new(b"another-secret-another-secret-123".to_vec()), 0)
-        .sign(json!({"role": "service_role"}), NOW, NOW.plus_secs(600), None)
+        .sign_blocking(json!({"role": "service_role"}), NOW, NOW.plus_secs(600), None)
         .unwrap();
     let feathers = call(&app, "POST", "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": PW}), None);
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", {
@@ -80,7 +81,7 @@ fn only_the_service_role_gets_in() {
 /// A service-role key with the id `jti`, as `scripts/service-role-key.mjs` mints them.
 fn key_with_id(app: &App<TestPorts>, jti: &str) -> String {
     let keys = JwtKeys::new(&app.auth().config().jwt_secret, 0);
-    keys.sign(json!({"iss": "supabase", "role": "service_role", "jti": jti}), NOW, NOW.plus_secs(90 * 86_400), None).unwrap()
+    keys.sign_blocking(json!({"iss": "supabase", "role": "service_role", "jti": jti}), NOW, NOW.plus_secs(90 * 86_400), None).unwrap()
 }
 
 #[test]

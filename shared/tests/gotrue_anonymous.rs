@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
+use support::BlockingJwt as _;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use support::*;
@@ -147,7 +148,7 @@ fn every_way_an_address_gets_confirmed_makes_the_account_permanent() {
     let id = post(&app, "/signup", &json!({})).body["user"]["id"].as_str().unwrap().to_string();
     let keys = portcullis_shared::token::JwtKeys::new(&app.auth().config().jwt_secret, 0);
     let now = portcullis_shared::model::Timestamp(1_700_000_000_000);
-    let service = keys.sign(json!({"role": "service_role"}), now, now.plus_secs(600), None).unwrap();
+    let service = keys.sign_blocking(json!({"role": "service_role"}), now, now.plus_secs(600), None).unwrap();
     let path = format!("/admin/users/{id}");
     assert_eq!(call(&app, "PUT", &path, &json!({"email": "bob@example.com"}), Some(&service)).body["is_anonymous"], true);
     let confirmed = call(&app, "PUT", &path, &json!({"email_confirm": true, "password": "s3cret-pass"}), Some(&service));

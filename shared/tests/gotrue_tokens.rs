@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
+use support::BlockingJwt as _;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::testing::run_store_contract;
 use serde_json::json;
@@ -52,7 +53,7 @@ fn a_token_whose_session_does_not_exist_is_session_not_found() {
     #[derive(serde::Serialize, serde::Deserialize, Clone)]
     struct Any(serde_json::Value);
     let now = Timestamp(1_700_000_000_000);
-    let forged_but_signed = portcullis_shared::token::JwtKeys::new(&app.auth().config().jwt_secret, 0).sign(Any(body), now, now.plus_secs(60), None).unwrap();
+    let forged_but_signed = portcullis_shared::token::JwtKeys::new(&app.auth().config().jwt_secret, 0).sign_blocking(Any(body), now, now.plus_secs(60), None).unwrap();
     let me = get(&app, "/user", Some(&forged_but_signed));
     assert_eq!(me.status, 403);
     assert_eq!(error_code(&me), "session_not_found");

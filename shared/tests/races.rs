@@ -6,7 +6,7 @@
 mod support;
 use portcullis_shared::model::Mail;
 use portcullis_shared::ports::{MailError, Mailer, Ports};
-use portcullis_shared::testing::{FixedClock, MemoryStore, ScriptedHttp, SeededRng, TestPorts, BEFORE_CALL};
+use portcullis_shared::testing::{FixedClock, MemoryStore, RustCryptoSignatures, ScriptedHttp, SeededRng, TestPorts, BEFORE_CALL};
 use portcullis_shared::app::Answer;
 use portcullis_shared::flows::Outbox;
 use portcullis_shared::App;
@@ -127,8 +127,12 @@ impl Ports for Shared {
     type Clock = FixedClock;
     type Rng = SeededRng;
     type Http = ScriptedHttp;
+    type Signatures = RustCryptoSignatures;
     fn http(&self) -> &ScriptedHttp {
         &self.http
+    }
+    fn signatures(&self) -> &RustCryptoSignatures {
+        &RustCryptoSignatures
     }
     fn store(&self) -> &MemoryStore {
         self.store

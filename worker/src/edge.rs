@@ -8,6 +8,7 @@ use crate::d1::D1Store;
 use crate::http_out::FetchHttp;
 use crate::mail::SmtpMailer;
 use crate::runtime::{CryptoRng, JsClock};
+use crate::webcrypto::WebCryptoSignatures;
 use portcullis_shared::ports::Ports;
 use portcullis_shared::App;
 use std::rc::Rc;
@@ -28,6 +29,7 @@ impl Ports for EdgePorts {
     type Clock = JsClock;
     type Rng = CryptoRng;
     type Http = FetchHttp;
+    type Signatures = WebCryptoSignatures;
 
     fn store(&self) -> &D1Store {
         &self.store
@@ -43,6 +45,9 @@ impl Ports for EdgePorts {
     }
     fn http(&self) -> &FetchHttp {
         &self.http
+    }
+    fn signatures(&self) -> &WebCryptoSignatures {
+        &WebCryptoSignatures
     }
     fn log_error(&self, error_id: &str, detail: &str) {
         console_error!("portcullis error {error_id}: {detail}");

@@ -3,7 +3,7 @@
 //!
 //! This crate is the only place that knows the Workers platform: the D1 store (`d1`), mail over
 //! Workers TCP sockets (`mail`, `smtp`), the `Env` to configuration step (`config`), the app of
-//! the isolate over those ports (`edge`), the clock and randomness of the runtime (`runtime`),
+//! the isolate over those ports (`edge`), the clock and randomness of the runtime (`runtime`), its WebCrypto signatures (`webcrypto`),
 //! request and response conversion (`convert`), Socket.IO connections in Durable Objects
 //! (`socket`), and the Cron Trigger's purge of what has expired (`purge`). No auth rule lives
 //! here.
@@ -17,6 +17,7 @@ pub mod mail;
 pub mod purge;
 pub mod runtime;
 pub mod smtp;
+pub mod webcrypto;
 mod socket;
 
 #[cfg(feature = "contract")]
@@ -34,6 +35,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     #[cfg(feature = "contract")]
     if req.path() == "/__contract" && req.method() == Method::Post {
         return contract(&D1Store::new(env.d1("DB")?)).await;
+    }
+    #[cfg(feature = "contract")]
+    if req.path() == "/__contract/signatures" && req.method() == Method::Post {
+        return report(portcullis_shared::testing::run_signature_contract(&webcrypto::WebCryptoSignatures).await);
     }
     let Some(app) = edge_app(&env) else {
         return misconfigured();
@@ -63,7 +68,12 @@ async fn contract(store: &D1Store) -> Result<Response> {
     use portcullis_shared::ports::Clock as _;
     let rng = runtime::CryptoRng;
     let nonce = portcullis_shared::token::random_hex(&rng, 8);
-    let results = portcullis_shared::testing::run_store_contract(store, &nonce, runtime::JsClock.now()).await;
+    report(portcullis_shared::testing::run_store_contract(store, &nonce, runtime::JsClock.now()).await)
+}
+
+/// A contract's checks as JSON: each one's name, whether it passed, and why not.
+#[cfg(feature = "contract")]
+fn report(results: Vec<portcullis_shared::testing::ContractResult>) -> Result<Response> {
     let body: Vec<serde_json::Value> = results
         .into_iter()
         .map(|(name, r)| serde_json::json!({"name": name, "ok": r.is_ok(), "error": r.err()}))

@@ -242,7 +242,7 @@ pub async fn admit<P: Ports>(
         }
         Guard::ServiceRole => {
             let token = credential.ok_or(Denied::Missing)?;
-            flows.authorize_admin(token).map_err(Denied::NotServiceRole)?;
+            flows.authorize_admin(token).await.map_err(Denied::NotServiceRole)?;
             Ok(Caller::ServiceRole)
         }
     }

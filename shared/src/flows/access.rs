@@ -140,7 +140,7 @@ impl From<InternalError> for RefreshWindowPassed {
 impl<P: Ports> Flows<P> {
     /// Signs `claims` (or `body`, the full claim set they summarise) with `dialect`'s key,
     /// valid for `lifetime_secs`.
-    fn sign_access<C: Serialize>(
+    async fn sign_access<C: Serialize>(
         &self,
         dialect: Dialect,
         body: C,
@@ -153,13 +153,14 @@ impl<P: Ports> Flows<P> {
         let expires_at = now.plus_secs(lifetime_secs);
         let keys = self.keys.of(dialect).ok_or_else(|| InternalError(format!("{dialect:?} has no JWTs")))?;
         let token = keys
-            .sign_claims(body, with_iat.then_some(now), expires_at, typ)
+            .sign_claims(self.signatures(), body, with_iat.then_some(now), expires_at, typ)
+            .await
             .map_err(|e: TokenError| InternalError(e.to_string()))?;
         Ok(AccessToken { token, claims, issued_at: now, expires_at, lifetime_secs })
     }
 
     /// A GoTrue access token for a fresh or refreshed session (`JWT_EXP`).
-    pub fn gotrue_access_token(&self, s: &SignedIn) -> Result<AccessToken, InternalError> {
+    pub async fn gotrue_access_token(&self, s: &SignedIn) -> Result<AccessToken, InternalError> {
         let body = GotrueClaims {
             aud: GOTRUE_AUDIENCE,
             iss: self.config.jwt_issuer(),
@@ -181,11 +182,11 @@ impl<P: Ports> Flows<P> {
             iss: Some(body.iss.clone()),
             ..Claims::default()
         };
-        self.sign_access(Dialect::Gotrue, body, claims, self.config.jwt_exp_secs, true, None)
+        self.sign_access(Dialect::Gotrue, body, claims, self.config.jwt_exp_secs, true, None).await
     }
 
     /// A Feathers access token for a fresh session (`FEATHERS_JWT_EXP`, upstream's `1d`).
-    pub fn feathers_access_token(&self, user: &User, session: &Session) -> Result<AccessToken, InternalError> {
+    pub async fn feathers_access_token(&self, user: &User, session: &Session) -> Result<AccessToken, InternalError> {
         let claims = Claims {
             sub: user.id.clone(),
             jti: Some(session.id.clone()),
@@ -194,12 +195,12 @@ impl<P: Ports> Flows<P> {
             ..Claims::default()
         };
         let lifetime = self.config.feathers_jwt_exp_secs;
-        self.sign_access(Dialect::Feathers, &claims, claims.clone(), lifetime, true, Some(FEATHERS_TYP))
+        self.sign_access(Dialect::Feathers, &claims, claims.clone(), lifetime, true, Some(FEATHERS_TYP)).await
     }
 
     /// A graphql-jwt token for `session` whose refresh chain began at `orig_iat` (unix
     /// seconds), valid `GRAPHQL_JWT_EXP`; upstream's payload has no `iat`.
-    fn graphql_access_token(&self, user: &User, session: &Session, orig_iat: i64) -> Result<AccessToken, InternalError> {
+    async fn graphql_access_token(&self, user: &User, session: &Session, orig_iat: i64) -> Result<AccessToken, InternalError> {
         let claims = Claims {
             sub: user.id.clone(),
             sid: Some(session.id.clone()),
@@ -207,14 +208,14 @@ impl<P: Ports> Flows<P> {
             orig_iat: Some(orig_iat),
             ..Claims::default()
         };
-        self.sign_access(Dialect::Graphql, &claims, claims.clone(), self.config.graphql_jwt_exp_secs, false, None)
+        self.sign_access(Dialect::Graphql, &claims, claims.clone(), self.config.graphql_jwt_exp_secs, false, None).await
     }
 
     /// graphql-jwt's `tokenAuth` after a successful sign-in: a token whose chain starts now,
     /// and in long-running mode the session's refresh token.
-    pub fn graphql_sign_in_token(&self, signed_in: SignedIn) -> Result<GraphqlToken, InternalError> {
+    pub async fn graphql_sign_in_token(&self, signed_in: SignedIn) -> Result<GraphqlToken, InternalError> {
         let now = self.now().unix_seconds();
-        let access = self.graphql_access_token(&signed_in.user, &signed_in.session, now)?;
+        let access = self.graphql_access_token(&signed_in.user, &signed_in.session, now).await?;
         let refresh_token = self.config.graphql_long_running_refresh.then_some(signed_in.refresh_token);
         Ok(GraphqlToken { access, refresh_expires_in: now + self.config.graphql_refresh_exp_secs, refresh_token })
     }
@@ -230,7 +231,7 @@ impl<P: Ports> Flows<P> {
         if self.now() > window_end {
             return Err(RefreshWindowPassed::Passed);
         }
-        let access = self.graphql_access_token(&user, &session, orig_iat)?;
+        let access = self.graphql_access_token(&user, &session, orig_iat).await?;
         Ok(GraphqlToken { access, refresh_expires_in: orig_iat + window, refresh_token: None })
     }
 
@@ -239,6 +240,6 @@ impl<P: Ports> Flows<P> {
     pub async fn graphql_refresh_long_running(&self, refresh_token: &crate::secret::RefreshSecret) -> Result<GraphqlToken, RefreshError> {
         let window = self.config.graphql_refresh_exp_secs;
         let signed_in = self.refresh_within(refresh_token, Dialect::Graphql, Some(window)).await?;
-        Ok(self.graphql_sign_in_token(signed_in)?)
+        Ok(self.graphql_sign_in_token(signed_in).await?)
     }
 }

@@ -165,8 +165,8 @@ impl<P: Ports> Flows<P> {
     /// Lets `presented` use the admin API if it is a JWT signed with the GoTrue key whose
     /// `role` is an admin role, and its `jti` is not revoked (nor missing, where ids are
     /// required); the token names no session (a service-role key has none).
-    pub fn authorize_admin(&self, presented: &str) -> Result<(), AdminError> {
-        let verified = self.keys.gotrue.verify::<RoleClaims>(presented, self.now()).map_err(|e| AdminError::Flow(FlowError::BadToken(e)))?;
+    pub async fn authorize_admin(&self, presented: &str) -> Result<(), AdminError> {
+        let verified = self.keys.gotrue.verify::<RoleClaims>(self.signatures(), presented, self.now()).await.map_err(|e| AdminError::Flow(FlowError::BadToken(e)))?;
         if !verified.claims.role.as_deref().is_some_and(|role| ADMIN_ROLES.contains(&role)) {
             return Err(AdminError::NotAdmin);
         }

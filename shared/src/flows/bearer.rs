@@ -121,7 +121,7 @@ impl<P: Ports> Flows<P> {
         let unverified: Claims = read_unverified(presented).map_err(bad)?;
         let dialect = unverified.dialect().filter(accepted).ok_or(bad(TokenError::Claims))?;
         let keys = self.keys.of(dialect).ok_or(bad(TokenError::Claims))?;
-        let verified = keys.verify::<Claims>(presented, now).map_err(bad)?;
+        let verified = keys.verify::<Claims>(self.signatures(), presented, now).await.map_err(bad)?;
         let claims = verified.claims;
         self.check_claims(dialect, &claims, verified.token_type.as_deref()).map_err(bad)?;
         let named = claims.session().ok_or(BearerError::SessionNotFound)?;
@@ -257,7 +257,7 @@ mod tests {
     fn a_feathers_token_must_say_typ_access_and_be_signed_with_the_feathers_key() {
         let a = auth();
         let now = a.now();
-        let sign = |keys: &JwtKeys, typ| keys.sign(feathers_claims(&a), now, now.plus_secs(60), typ).unwrap();
+        let sign = |keys: &JwtKeys, typ| pollster::block_on(keys.sign(a.signatures(), feathers_claims(&a), now, now.plus_secs(60), typ)).unwrap();
         // Right key and typ: it gets as far as the session, which does not exist.
         assert!(matches!(outcome(&a, &sign(&a.keys.feathers, Some("access"))), BearerError::SessionNotFound));
         // Right key, upstream's header missing: refused before any lookup.

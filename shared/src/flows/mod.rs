@@ -166,6 +166,10 @@ impl<P: Ports> Auth<P> {
     fn flow_states(&self) -> &impl FlowStates {
         self.ports.store()
     }
+
+    fn signatures(&self) -> &impl crate::signature::Signatures {
+        self.ports.signatures()
+    }
 }
 
 /// The flows as one request calls them: the long-lived service and that request's

@@ -11,13 +11,17 @@ pub mod contract;
 mod doubles;
 #[cfg(feature = "testing")]
 mod memory;
+#[cfg(feature = "testing")]
+mod rustcrypto;
 
 #[cfg(feature = "contract")]
-pub use contract::{run_store_contract, ContractResult};
+pub use contract::{run_signature_contract, run_store_contract, ContractResult};
 #[cfg(feature = "testing")]
 pub use doubles::{FixedClock, MemoryMailer, ScriptedHttp, SeededRng};
 #[cfg(feature = "testing")]
 pub use memory::{MemoryStore, BEFORE_CALL};
+#[cfg(feature = "testing")]
+pub use rustcrypto::RustCryptoSignatures;
 
 #[cfg(feature = "testing")]
 mod test_ports;

@@ -1,6 +1,6 @@
 //! [`TestPorts`]: the memory store and the doubles bundled as the domain's ports.
 
-use super::{FixedClock, MemoryMailer, MemoryStore, ScriptedHttp, SeededRng};
+use super::{FixedClock, MemoryMailer, MemoryStore, RustCryptoSignatures, ScriptedHttp, SeededRng};
 use crate::ports::Ports;
 use std::cell::RefCell;
 
@@ -40,6 +40,7 @@ impl Ports for TestPorts {
     type Clock = FixedClock;
     type Rng = SeededRng;
     type Http = ScriptedHttp;
+    type Signatures = RustCryptoSignatures;
 
     fn store(&self) -> &MemoryStore {
         &self.store
@@ -55,6 +56,9 @@ impl Ports for TestPorts {
     }
     fn http(&self) -> &ScriptedHttp {
         &self.http
+    }
+    fn signatures(&self) -> &RustCryptoSignatures {
+        &RustCryptoSignatures
     }
     fn log_error(&self, error_id: &str, detail: &str) {
         self.errors.borrow_mut().push((error_id.into(), detail.into()));

@@ -3,7 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use http::{HeaderMap, Request, StatusCode};
-use portcullis_shared::testing::TestPorts;
+use portcullis_shared::model::Timestamp;
+use portcullis_shared::testing::{RustCryptoSignatures, TestPorts};
+use portcullis_shared::token::{JwtKeys, TokenError, Verified};
 use portcullis_shared::{App, Config};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -179,4 +181,23 @@ pub fn check(app: &App<TestPorts>, token: &str) -> Reply {
 
 pub fn mails_to(app: &App<TestPorts>, to: &str) -> usize {
     sent_mails(app).iter().filter(|m| m.to == to).count()
+}
+
+/// [`JwtKeys`]' signing and verifying, blocking on the native signature port: what the tests
+/// sign tokens with and check them by, as a resource server holding the keys would.
+#[allow(dead_code)]
+pub trait BlockingJwt {
+    /// [`JwtKeys::sign`] with RustCrypto.
+    fn sign_blocking<C: serde::Serialize>(&self, claims: C, iat: Timestamp, exp: Timestamp, typ: Option<&str>) -> Result<String, TokenError>;
+    /// [`JwtKeys::verify`] with RustCrypto.
+    fn verify_blocking<C: serde::de::DeserializeOwned + Clone>(&self, token: &str, now: Timestamp) -> Result<Verified<C>, TokenError>;
+}
+
+impl BlockingJwt for JwtKeys {
+    fn sign_blocking<C: serde::Serialize>(&self, claims: C, iat: Timestamp, exp: Timestamp, typ: Option<&str>) -> Result<String, TokenError> {
+        pollster::block_on(self.sign(&RustCryptoSignatures, claims, iat, exp, typ))
+    }
+    fn verify_blocking<C: serde::de::DeserializeOwned + Clone>(&self, token: &str, now: Timestamp) -> Result<Verified<C>, TokenError> {
+        pollster::block_on(self.verify(&RustCryptoSignatures, token, now))
+    }
 }

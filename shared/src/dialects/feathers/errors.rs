@@ -176,7 +176,7 @@ fn bearer_error(e: &BearerError) -> (u16, String) {
         B::BadToken(TokenError::Algorithm | TokenError::UnknownKey) => (401, "invalid algorithm".into()),
         B::BadToken(TokenError::Audience { expected }) => (401, format!("jwt audience invalid. expected: {expected}")),
         B::BadToken(TokenError::Issuer { expected }) => (401, format!("jwt issuer invalid. expected: {expected}")),
-        B::BadToken(TokenError::Claims | TokenError::Signing) => (401, "invalid token".into()),
+        B::BadToken(TokenError::Claims | TokenError::Signing(_)) => (401, "invalid token".into()),
         B::SessionNotFound | B::UserNotFound | B::SessionExpired => (401, "Session has ended; sign in again".into()),
         B::UserBanned => (401, "User is banned".into()),
         B::Internal(_) => (500, "Internal server error".into()),

@@ -152,7 +152,7 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
                 return Err(LoginError::InvalidCredentials.into());
             }
             let signed_in = auth.password_login(&email, &password, call.platform, Dialect::Feathers, Human::unproven()).await?;
-            signed_in_reply(issue(auth, &signed_in)?)
+            signed_in_reply(issue(auth, &signed_in).await?)
         }
         Some(JWT) => {
             let token = body.access_token.filter(|t| !t.is_empty()).ok_or(FeathersError::NotAuthenticated("No access token"))?;
@@ -167,8 +167,8 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
 }
 
 /// The result of a fresh `local` sign-in, with a new token for its session.
-fn issue<P: Ports>(auth: &Flows<P>, signed_in: &crate::flows::SignedIn) -> Result<AuthResult, FeathersError> {
-    let access = auth.feathers_access_token(&signed_in.user, &signed_in.session)?;
+async fn issue<P: Ports>(auth: &Flows<P>, signed_in: &crate::flows::SignedIn) -> Result<AuthResult, FeathersError> {
+    let access = auth.feathers_access_token(&signed_in.user, &signed_in.session).await?;
     let payload = payload(&access.claims, Some(access.issued_at), Some(access.expires_at));
     Ok(AuthResult {
         access_token: access.token,

@@ -35,7 +35,7 @@ pub(super) async fn signup<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Re
     if no_email && no_phone {
         let metadata = Value::Object(body.data.unwrap_or_default());
         let s = auth.sign_in_anonymously(metadata, &platform(req.headers())).await?;
-        return ok(&SessionBody::of(auth, &s)?);
+        return ok(&SessionBody::of(auth, &s).await?);
     }
     if !no_phone && no_email {
         return Err(phone_off("Phone signups are disabled", 400));
@@ -56,7 +56,7 @@ pub(super) async fn signup<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Re
         SignupOutcome::ConfirmationSent(u)
         | SignupOutcome::AlreadyRegistered(u)
         | SignupOutcome::Registered(u) => ok(&UserBody::of(&u)),
-        SignupOutcome::SignedIn(s) => ok(&SessionBody::of(auth, &s)?),
+        SignupOutcome::SignedIn(s) => ok(&SessionBody::of(auth, &s).await?),
     }
 }
 

@@ -326,7 +326,7 @@ fn bad_jwt(t: &TokenError) -> (u16, &'static str, String) {
         | TokenError::Claims
         | TokenError::Audience { .. }
         | TokenError::Issuer { .. }
-        | TokenError::Signing) => format!("invalid JWT: unable to parse or verify signature, {t}"),
+        | TokenError::Signing(_)) => format!("invalid JWT: unable to parse or verify signature, {t}"),
     };
     (403, code::BAD_JWT, message)
 }

@@ -32,13 +32,13 @@ pub(super) async fn token<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Res
                 return Err(FlowError::InvalidCredentials.into());
             };
             let s = auth.password_login(&email, &password, &platform(req.headers()), Dialect::Gotrue, human).await?;
-            ok(&SessionBody::of(auth, &s)?)
+            ok(&SessionBody::of(auth, &s).await?)
         }
         Some("refresh_token") => {
             let body: RefreshGrantBody = parse_json(req.body())?;
             let token = body.refresh_token.ok_or(GotrueError::Validation("refresh_token required"))?;
             let s = auth.refresh(&token).await?;
-            ok(&SessionBody::of(auth, &s)?)
+            ok(&SessionBody::of(auth, &s).await?)
         }
         Some("pkce") => {
             let body: PkceGrantBody = parse_json(req.body())?;
@@ -51,7 +51,7 @@ pub(super) async fn token<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Res
                 return Err(GotrueError::Validation("invalid request: both auth code and code verifier should be non-empty"));
             };
             let s = auth.exchange_auth_code(code.expose(), &verifier, &platform(req.headers())).await?;
-            ok(&SessionBody::of(auth, &s)?)
+            ok(&SessionBody::of(auth, &s).await?)
         }
         Some("id_token") => Err(super::unoffered::id_token_grant(req.body())),
         Some("web3") => Err(super::unoffered::web3_grant()),

@@ -55,7 +55,7 @@ pub(super) async fn verify<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Re
         }
     };
     match verified {
-        Verified::SignedIn(signed_in) => ok(&SessionBody::of(auth, &signed_in)?),
+        Verified::SignedIn(signed_in) => ok(&SessionBody::of(auth, &signed_in).await?),
         // Upstream's answer to the first of the two codes (auth-js takes it as no session).
         Verified::OtherAddressNext => ok(&json!({"msg": OTHER_ADDRESS_NEXT, "code": "200"})),
         Verified::AuthCode(_) => Err(FlowError::Internal("an auth code where a session was asked for".into()).into()),
@@ -83,7 +83,7 @@ pub(super) async fn verify_link<P: Ports>(auth: &Flows<P>, req: &Request<Body>) 
         let token = token.clone().map(LinkToken::new).ok_or(FlowError::CodeInvalid)?;
         let purposes = purposes_of(Some(&kind))?;
         match auth.follow_link(&token, purposes, &platform(req.headers())).await? {
-            Verified::SignedIn(s) => SessionBody::of(auth, &s).map(|b| Followed::Session(b.fragment_pairs())),
+            Verified::SignedIn(s) => SessionBody::of(auth, &s).await.map(|b| Followed::Session(b.fragment_pairs())),
             Verified::OtherAddressNext => Ok(Followed::OtherAddressNext),
             Verified::AuthCode(code) => Ok(Followed::AuthCode(code)),
         }

@@ -132,8 +132,8 @@ pub struct SessionBody<'a> {
 
 impl<'a> SessionBody<'a> {
     /// The session of `s`, with a new GoTrue access token for it.
-    pub(super) fn of<P: Ports>(flows: &Flows<P>, s: &'a SignedIn) -> Result<Self, GotrueError> {
-        let access = flows.gotrue_access_token(s)?;
+    pub(super) async fn of<P: Ports>(flows: &Flows<P>, s: &'a SignedIn) -> Result<Self, GotrueError> {
+        let access = flows.gotrue_access_token(s).await?;
         Ok(SessionBody {
             access_token: access.token,
             token_type: "bearer",

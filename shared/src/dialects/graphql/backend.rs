@@ -26,7 +26,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
         Box::pin(async move {
             let auth = &self.auth;
             let signed_in = auth.username_or_email_login(&username, &password, &self.platform).await.map_err(|e| self.login_error(e))?;
-            let issued = auth.graphql_sign_in_token(signed_in).map_err(|e| self.internal(e.0))?;
+            let issued = auth.graphql_sign_in_token(signed_in).await.map_err(|e| self.internal(e.0))?;
             Ok(obtained(issued))
         })
     }
@@ -115,7 +115,7 @@ impl<P: Ports + 'static> EdgeBackend<P> {
                 | TokenError::BadSignature
                 | TokenError::Audience { .. }
                 | TokenError::Issuer { .. }
-                | TokenError::Signing,
+                | TokenError::Signing(_),
             ) => GraphqlError::DecodingSignature,
             B::SessionNotFound | B::UserNotFound | B::SessionExpired => GraphqlError::InvalidToken,
             B::UserBanned => GraphqlError::Refused("user banned".into()),

@@ -16,6 +16,7 @@ mod housekeeping;
 mod limits;
 mod login_requests;
 mod sessions;
+mod signatures;
 mod support;
 mod users;
 
@@ -28,6 +29,7 @@ use housekeeping::purge;
 use limits::{budgets_take, limits_claim};
 use login_requests::login_requests;
 use sessions::{sessions_revoke, sessions_rotate, sessions_start, sessions_start_guarded, sessions_tokens};
+pub use signatures::run_signature_contract;
 use users::{users_admin, users_conflict, users_delete, users_email_change, users_round_trip, users_updates};
 
 /// One named check of the storage contract and how it went.
