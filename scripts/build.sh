@@ -12,6 +12,13 @@ bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 export WASM_BINDGEN_BIN="$bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
+# worker-build's own wasm-opt run is off (worker/Cargo.toml): it always keeps the names
+# section. The deployed worker goes without it; the e2e build keeps it (-g), for readable
+# stack traces in the suite's logs. The features are worker-build's own list.
+optimize() {
+  "$WASM_OPT_BIN" -O "$@" --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+    --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+}
 log=$(mktemp)
 if ! (cd worker && "$bin/worker-build" --release) >"$log" 2>&1; then
   cat "$log"
@@ -20,6 +27,7 @@ if ! (cd worker && "$bin/worker-build" --release) >"$log" 2>&1; then
 fi
 rm -f "$log"
 wasm=worker/build/index_bg.wasm
+optimize -o "$wasm" "$wasm"
 printf 'build: worker wasm %s bytes, %s bytes gzipped\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
 
 if [ "${1:-}" = "--with-contract" ]; then
@@ -30,6 +38,7 @@ if [ "${1:-}" = "--with-contract" ]; then
     exit 1
   fi
   rm -f "$log"
+  optimize -g -o worker/build-contract/index_bg.wasm worker/build-contract/index_bg.wasm
   echo "build: e2e worker with the storage contract in worker/build-contract"
 fi
 
