@@ -12,8 +12,10 @@ test:
 build: setup
 	@scripts/build.sh
 
-# Not part of `make test`: a few minutes on 2 cores, prints a table (README, "Benchmarks").
-bench: build
+# Not part of `make test`: a few minutes on 2 cores, prints a table (README, "Benchmarks"), with the
+# e2e build for Argon2id measured alone; BENCH_ACCOUNTS=N adds a scale table (docs/testing.md).
+bench: setup
+	@scripts/build.sh --with-contract
 	@node bench/run.mjs
 
 # Not part of `make test`: the hostile-input property tests with many more cases (minutes).

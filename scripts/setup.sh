@@ -37,13 +37,14 @@ if ! have_version wasm-pack "$WASM_PACK_VERSION"; then
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked
 fi
 
-# Chromium and its driver from Debian, for the client's browser tests and Playwright.
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing chromium and chromium-driver from Debian"
+# Chromium and its driver from Debian, for the client's browser tests and Playwright; and the
+# reference Argon2 CLI, which `make bench` measures the worker's Argon2id against.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/argon2 ]; then
+  say "installing chromium, chromium-driver and argon2 from Debian"
   sudo_=""
   [ "$(id -u)" -eq 0 ] || sudo_="sudo"
   $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium chromium-driver argon2 >/dev/null
 fi
 
 # npm packages from the lockfile; re-installed only when the lockfile changed.

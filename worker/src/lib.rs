@@ -33,12 +33,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // Only in the e2e suite's build (feature `contract`): the deployed bundle has no such route
     // and none of the suite's code.
     #[cfg(feature = "contract")]
-    if req.path() == "/__contract" && req.method() == Method::Post {
-        return contract(&D1Store::new(env.d1("DB")?)).await;
-    }
-    #[cfg(feature = "contract")]
-    if req.path() == "/__contract/signatures" && req.method() == Method::Post {
-        return report(portcullis_shared::testing::run_signature_contract(&webcrypto::WebCryptoSignatures).await);
+    if req.path().starts_with("/__contract") && req.method() == Method::Post {
+        return contract(&req, &env).await;
     }
     let Some(app) = edge_app(&env) else {
         return misconfigured();
@@ -62,13 +58,32 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     purge::scheduled(&env).await;
 }
 
-/// Runs the shared storage contract against the real D1 and reports each check.
+/// The e2e build's test routes: `POST /__contract` runs the storage contract against the real
+/// D1, `/__contract/signatures` the signature contract against WebCrypto, each reporting every
+/// check; `/__contract/argon2?n=N` hashes N passwords with the default Argon2id parameters, for
+/// `make bench` to measure against native Argon2.
 #[cfg(feature = "contract")]
-async fn contract(store: &D1Store) -> Result<Response> {
+async fn contract(req: &Request, env: &Env) -> Result<Response> {
     use portcullis_shared::ports::Clock as _;
-    let rng = runtime::CryptoRng;
-    let nonce = portcullis_shared::token::random_hex(&rng, 8);
-    report(portcullis_shared::testing::run_store_contract(store, &nonce, runtime::JsClock.now()).await)
+    match req.path().as_str() {
+        "/__contract" => {
+            let store = D1Store::new(env.d1("DB")?);
+            let nonce = portcullis_shared::token::random_hex(&runtime::CryptoRng, 8);
+            report(portcullis_shared::testing::run_store_contract(&store, &nonce, runtime::JsClock.now()).await)
+        }
+        "/__contract/signatures" => report(portcullis_shared::testing::run_signature_contract(&webcrypto::WebCryptoSignatures).await),
+        "/__contract/argon2" => {
+            use portcullis_shared::password::{PasswordHasher, PasswordParams};
+            let n: u32 = req.url()?.query_pairs().find(|(k, _)| k == "n").and_then(|(_, v)| v.parse().ok()).unwrap_or(1).min(100);
+            let params = PasswordParams::default();
+            let hasher = PasswordHasher::new(params).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            for i in 0..n {
+                hasher.hash(format!("bench password {i}").as_bytes(), &[7; 16]).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            }
+            Response::from_json(&serde_json::json!({"hashes": n, "params": format!("{params:?}")}))
+        }
+        _ => Response::error("no such contract route", 404),
+    }
 }
 
 /// A contract's checks as JSON: each one's name, whether it passed, and why not.
