@@ -113,6 +113,27 @@ function startEmpty() {
   );
 }
 
+/** A JS worker that answers each request with the select `/api/check` makes (a session joined
+ * with its account, by id) against its own local D1: in Miniflare, D1 runs in the same workerd
+ * process, so its CPU is in every figure of a request that reads D1. This is that floor. */
+async function startD1Floor() {
+  const w = await startMiniflare(
+    {
+      d1Databases: ["DB"],
+      script: `export default { async fetch(req, env) {
+        const row = await env.DB.prepare("SELECT s.*, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1").bind("s1").first();
+        return Response.json({ ok: row !== null });
+      } };`,
+    },
+    "/",
+  );
+  const db = await w.mf.getD1Database("DB");
+  await migrate(db);
+  await db.prepare("INSERT INTO users (id, email, created_at, updated_at) VALUES ('u1', 'floor@example.com', 0, 0)").run();
+  await db.prepare("INSERT INTO sessions (id, user_id, method, created_at) VALUES ('s1', 'u1', 'password', 0)").run();
+  return w;
+}
+
 async function startFeathers() {
   const port = await freePort();
   const t0 = performance.now();
@@ -364,6 +385,7 @@ async function main() {
   // what verifying each kind of token costs a request.
   const es256 = await startPortcullis(undefined, { JWT_KEYS: es256Keys() });
   const empty = await startEmpty();
+  const d1floor = await startD1Floor();
   const feathers = await startFeathers();
   try {
     const session = await gotrueSession(portcullis.url, "bench@example.com");
@@ -375,6 +397,7 @@ async function main() {
     const userHs = () => [`${portcullis.url}/user`, { headers: { authorization: `Bearer ${session.access_token}` } }];
     const userEs = () => [`${es256.url}/user`, { headers: { authorization: `Bearer ${esSession.access_token}` } }];
     const floor = () => [`${empty.url}/`, {}];
+    const d1 = () => [`${d1floor.url}/`, {}];
     const peerGet = () => [`${feathers.url}/users/${peer.id}`, { headers: { authorization: `Bearer ${peer.token}` } }];
     const login = () => [`${portcullis.url}/token?grant_type=password`, json({ email: "bench@example.com", password: PASSWORD })];
     const peerLogin = () => [`${feathers.url}/authentication`, json({ strategy: "local", email: "bench@example.com", password: PASSWORD })];
@@ -400,18 +423,20 @@ async function main() {
     // Warm-up: JITs, caches, connections.
     await load(300, CONCURRENCY, check);
     await load(300, CONCURRENCY, floor);
+    await load(300, CONCURRENCY, d1);
     await load(300, CONCURRENCY, peerGet);
     await load(300, CONCURRENCY, userHs);
     await load(300, CONCURRENCY, userEs);
     await load(4, 1, login);
     await load(4, 1, peerLogin);
 
-    const runs = { check: [], floor: [], peerGet: [], userHs: [], userEs: [], login: [], peerLogin: [], refresh: [] };
+    const runs = { check: [], floor: [], d1: [], peerGet: [], userHs: [], userEs: [], login: [], peerLogin: [], refresh: [] };
     for (let r = 0; r < ROUNDS; r++) {
       // Interleaved, with the order rotated each round.
       const checks = [
         ["check", portcullis.pid, check],
         ["floor", empty.pid, floor],
+        ["d1", d1floor.pid, d1],
         ["peerGet", feathers.pid, peerGet],
       ];
       for (let k = 0; k < checks.length; k++) {
@@ -470,6 +495,8 @@ async function main() {
       `${(checkCpu.median / floorCpu.median).toFixed(1)}x empty, ${(checkCpu.median / peerCpu.median).toFixed(2)}x Feathers`,
       "at most 1.0 ms",
     );
+    const d1Cpu = m("d1", "cpuPerReq");
+    row("one D1 select of a session and its account, CPU ms/request (a JS worker; Miniflare runs D1 in the same process)", d1Cpu.text, floorCpu.text, "", `/api/check's own share: ${(checkCpu.median - d1Cpu.median).toFixed(2)} ms`, "at most 1.0 ms own share");
     const rps = (name) => m(name, "rps").median;
     row(`/api/check requests/s (concurrency ${CONCURRENCY})`, summary(runs.check, "rps", 0).text, summary(runs.floor, "rps", 0).text, summary(runs.peerGet, "rps", 0).text, `${(rps("check") / rps("floor")).toFixed(2)}x empty, ${(rps("check") / rps("peerGet")).toFixed(2)}x Feathers`, "reported");
     row("/api/check p50 ms", m("check", "p50").text, m("floor", "p50").text, m("peerGet", "p50").text, "", "");
@@ -512,6 +539,7 @@ async function main() {
     await portcullis.mf.dispose();
     await es256.mf.dispose();
     await empty.mf.dispose();
+    await d1floor.mf.dispose();
     feathers.stop();
   }
 }
