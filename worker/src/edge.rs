@@ -75,6 +75,16 @@ pub fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
     if let Some(app) = APP.with(|a| a.borrow().clone()) {
         return Some(app);
     }
+    let (app, bodies) = build_app(env)?;
+    let app = Rc::new(app);
+    BODIES.with(|b| b.set(bodies));
+    APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
+    Some(app)
+}
+
+/// The app `env` configures, and how far it reads bodies: what the first request of an
+/// isolate pays for, beside compiling the module. `None` (logged) while misconfigured.
+pub fn build_app(env: &Env) -> Option<(App<EdgePorts>, BodyReading)> {
     if let Some(refused) = config::secret_in_vars(config::SECRETS_IN_VARS) {
         console_error!("portcullis is misconfigured: {refused}");
         return None;
@@ -97,10 +107,8 @@ pub fn edge_app(env: &Env) -> Option<Rc<App<EdgePorts>>> {
         http: FetchHttp,
     };
     let WorkerConfig { domain, bodies, .. } = cfg;
-    let app = Rc::new(App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()?);
-    BODIES.with(|b| b.set(bodies));
-    APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
-    Some(app)
+    let app = App::new(ports, domain).map_err(|e| console_error!("portcullis could not start: {e}")).ok()?;
+    Some((app, bodies))
 }
 
 /// How far this isolate reads request bodies, as configured by `env` (bounded while the

@@ -61,7 +61,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// The e2e build's test routes: `POST /__contract` runs the storage contract against the real
 /// D1, `/__contract/signatures` the signature contract against WebCrypto, each reporting every
 /// check; `/__contract/argon2?n=N` hashes N passwords with the default Argon2id parameters, for
-/// `make bench` to measure against native Argon2.
+/// `make bench` to measure against native Argon2; `/__contract/startup?n=N` builds the app from
+/// `env` N times (configuration and keys), for `make bench` to measure what an isolate's first
+/// request pays for beside compiling the module.
 #[cfg(feature = "contract")]
 async fn contract(req: &Request, env: &Env) -> Result<Response> {
     use portcullis_shared::ports::Clock as _;
@@ -81,6 +83,13 @@ async fn contract(req: &Request, env: &Env) -> Result<Response> {
                 hasher.hash(format!("bench password {i}").as_bytes(), &[7; 16]).map_err(|e| worker::Error::RustError(e.to_string()))?;
             }
             Response::from_json(&serde_json::json!({"hashes": n, "params": format!("{params:?}")}))
+        }
+        "/__contract/startup" => {
+            let n: u32 = req.url()?.query_pairs().find(|(k, _)| k == "n").and_then(|(_, v)| v.parse().ok()).unwrap_or(1).min(1000);
+            for _ in 0..n {
+                edge::build_app(env).ok_or_else(|| worker::Error::RustError("misconfigured".into()))?;
+            }
+            Response::from_json(&serde_json::json!({"built": n}))
         }
         _ => Response::error("no such contract route", 404),
     }
