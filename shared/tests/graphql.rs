@@ -325,7 +325,7 @@ fn hostile_documents_are_refused_before_the_parser_or_the_validator_expands_them
         ("a fragment bomb", fragment_bomb(24, "me { id username email }"), "too many selections"),
         ("a __typename-only fragment bomb", fragment_bomb(24, "__typename"), "too many selections"),
         ("a fragment cycle", cycle, "cycle"),
-        // Spreads of a fragment that expands to no fields still cost async-graphql's
+        // Spreads of a fragment that expands to no fields still cost the engine's
         // validation a walk each: every selection counts.
         ("a spread-amplified document", spread_amplified, "too many selections"),
         ("many operations sharing a fragment", many_operations, "too many selections"),

@@ -1,5 +1,5 @@
-//! Bounds on a GraphQL document, checked before async-graphql works on it: what its parser,
-//! validation and executor do not bound themselves.
+//! Bounds on a GraphQL document, checked before the graphql engine works on it: what its
+//! parser, validation and executor do not bound themselves.
 //!
 //! - [`check_text`] runs on the raw text, before any recursive parse: a size cap, a token cap,
 //!   and a cap on bracket nesting (`{`, `[`, `(`), by one linear scan that skips strings and
@@ -8,11 +8,10 @@
 //! - [`check_document`] runs on the parsed document, before validation: it counts the fields
 //!   each operation selects once its fragment spreads are expanded, memoising each fragment's
 //!   count, so fragments that spread the next one twice (2^n fields from n lines) are refused
-//!   in time linear in the document. async-graphql's depth, complexity and recursion checks
-//!   expand spreads without memoising, which takes exponential time on such documents before
-//!   they refuse them. Cycles are refused here too.
+//!   in time linear in the document, before validation walks it. Cycles are refused here too,
+//!   so the engine's later walks through fragments end.
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use super::graphql::syntax::{Document, Selection, SelectionSet};
 use std::collections::HashMap;
 
 /// Largest document accepted, in bytes. GraphiQL's full introspection query is about 2 KB.
@@ -25,7 +24,7 @@ pub const MAX_NESTING: usize = 32;
 pub const MAX_FRAGMENTS: usize = 64;
 /// Most selections (fields, fragment spreads and inline fragments, each counting one) all of a
 /// document's operations together may make with their fragments expanded; aliases count as
-/// fields. async-graphql's validation walks every expanded selection, several times over.
+/// fields. Validation and the limits walk expanded selections.
 /// The full introspection query expands to about 300.
 pub const MAX_EXPANDED_FIELDS: u64 = 2_000;
 
@@ -159,14 +158,14 @@ fn skip_string(bytes: &[u8], start: usize) -> usize {
 
 /// Checks the fragment count, cycles, and each operation's field count with fragments
 /// expanded, in time linear in the document.
-pub fn check_document(doc: &ExecutableDocument) -> Result<(), Limit> {
+pub(crate) fn check_document(doc: &Document) -> Result<(), Limit> {
     if doc.fragments.len() > MAX_FRAGMENTS {
         return Err(Limit::Fragments);
     }
     let mut counter = Counter { doc, memo: HashMap::new() };
     let mut total: u64 = 0;
-    for (_, operation) in doc.operations.iter() {
-        total = total.saturating_add(counter.count(&operation.node.selection_set.node, 0)?);
+    for operation in &doc.operations {
+        total = total.saturating_add(counter.count(&operation.selection_set, 0)?);
         if total > MAX_EXPANDED_FIELDS {
             return Err(Limit::ExpandedFields);
         }
@@ -182,7 +181,7 @@ enum Count {
 }
 
 struct Counter<'a> {
-    doc: &'a ExecutableDocument,
+    doc: &'a Document,
     memo: HashMap<&'a str, Count>,
 }
 
@@ -193,23 +192,23 @@ impl<'a> Counter<'a> {
     fn count(&mut self, set: &'a SelectionSet, fragments_deep: usize) -> Result<u64, Limit> {
         let mut total: u64 = 0;
         for selection in &set.items {
-            let n = match &selection.node {
-                Selection::Field(field) => 1 + self.count(&field.node.selection_set.node, fragments_deep)?,
-                Selection::InlineFragment(inline) => 1 + self.count(&inline.node.selection_set.node, fragments_deep)?,
-                Selection::FragmentSpread(spread) => 1 + {
-                    let name = spread.node.fragment_name.node.as_str();
+            let n = match selection {
+                Selection::Field(field) => 1 + self.count(&field.selection_set, fragments_deep)?,
+                Selection::Inline { selection_set, .. } => 1 + self.count(selection_set, fragments_deep)?,
+                Selection::Spread { name, .. } => 1 + {
+                    let name = name.name.as_str();
                     match self.memo.get(name) {
                         Some(Count::Done(n)) => *n,
                         Some(Count::InProgress) => return Err(Limit::FragmentCycle),
                         // An unknown fragment: validation reports it.
-                        None => match self.doc.fragments.get(name) {
+                        None => match self.doc.fragment(name) {
                             None => 0,
                             Some(fragment) => {
                                 if fragments_deep >= MAX_FRAGMENTS {
                                     return Err(Limit::FragmentCycle);
                                 }
                                 self.memo.insert(name, Count::InProgress);
-                                let n = self.count(&fragment.node.selection_set.node, fragments_deep + 1)?;
+                                let n = self.count(&fragment.selection_set, fragments_deep + 1)?;
                                 self.memo.insert(name, Count::Done(n));
                                 n
                             }
@@ -227,8 +226,8 @@ impl<'a> Counter<'a> {
 mod tests {
     use super::*;
 
-    fn parsed(q: &str) -> ExecutableDocument {
-        async_graphql::parser::parse_query(q).unwrap()
+    fn parsed(q: &str) -> Document {
+        crate::dialects::graphql::syntax::parse(q).unwrap()
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::secret::{Password, RefreshSecret};
 use crate::token::TokenError;
-use async_graphql::ID;
 use serde_json::{json, Value};
 
 /// The resolvers' work over the auth service of this request.
@@ -75,7 +74,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
             let token = self.bearer.as_deref().ok_or(GraphqlError::PermissionDenied)?;
             let user = self.auth.authenticate(token, &[Dialect::Graphql]).await.map_err(|e| self.bearer_error(e))?.user;
             Ok(Me {
-                id: ID(user.id.to_string()),
+                id: user.id.to_string(),
                 username: user.username.clone().or_else(|| user.email.clone()).unwrap_or_default(),
                 email: user.email.clone().unwrap_or_default(),
             })

@@ -2,43 +2,47 @@
 //! `refreshToken` and `revokeToken`, and a `me` query for the bearer of
 //! `Authorization: JWT <token>` (also `Bearer`, and the header name `Authentication`).
 //!
-//! A real GraphQL executor (async-graphql) parses, validates and runs each document, with
-//! variables, aliases, fragments and introspection; depth and complexity are capped. Resolver
+//! A small GraphQL engine for this one fixed schema parses, validates and runs each document,
+//! with variables, aliases, fragments, directives and introspection; depth and complexity are
+//! capped. It answers as async-graphql, which served this dialect before, did. Resolver
 //! failures come back as upstream does: HTTP 200, `errors[].message/locations/path` with
 //! upstream's messages and the field `null` in `data`. Documents that cannot run at all
-//! (syntax, validation, variables) get 400, chosen in `describe` and `status_of`.
+//! (syntax, validation, variables) get 400, chosen in `describe` and `respond`.
 //!
 //! Tokens are HS256 with the payload `{username, sub, exp, origIat, sid}`: `sid` names the
 //! session, so ending it (logout elsewhere, a password change, `revokeToken`) ends the token too.
 //! `refreshToken` keeps `origIat` and refuses once the refresh window after it has passed.
 //!
-//! Here: the HTTP entry ([`handle`]), reading the request, the refusals before the executor and
-//! the statuses. The schema, its types and resolvers are in `resolvers.rs`; the backend that
-//! runs them over the flows, with its mapping of flow errors, in `backend.rs`. The document
-//! bounds checked before the executor are the sibling module `graphql_guard`; the route
-//! table, in `routes.rs`.
+//! Here: the HTTP entry ([`handle`]), reading the request, the refusals before the engine,
+//! the error shape ([`GqlError`]) and the statuses. The engine: `lexer.rs` and `syntax.rs`
+//! parse into `ast.rs`'s document, `schema.rs` describes the schema, `validate.rs` checks a document against it,
+//! `execute.rs` runs it with `introspection.rs`. The objects the fields return and the
+//! resolvers' errors are in `resolvers.rs`; the backend that does their work over the flows,
+//! in `backend.rs`. The document bounds checked before parsing are the sibling module
+//! `graphql_guard`; the route table, in `routes.rs`.
 
+mod ast;
 mod backend;
+mod execute;
+mod introspection;
+mod lexer;
 mod resolvers;
 mod routes;
+mod schema;
+pub(crate) mod syntax;
+mod validate;
 
+pub use resolvers::{GenericScalar, GraphqlError, Me, Obtained, Revoked, Verified, MAX_COMPLEXITY, MAX_DEPTH, TOKEN_AUTH_COMPLEXITY};
 pub use routes::{Api, Endpoint};
-pub use resolvers::{
-    schema, GenericScalar, GraphqlError, Me, Mutation, Obtained, Query, Revoked, Verified, MAX_COMPLEXITY, MAX_DEPTH,
-    TOKEN_AUTH_COMPLEXITY,
-};
 
 use super::graphql_guard::{self, Limit};
 use super::{json_response, Body, Refusal as AppRefusal};
 use crate::flows::Flows;
 use crate::ports::Ports;
-use async_graphql::{Value as GqlValue, Variables};
 use backend::EdgeBackend;
 use http::{Method, Request, Response, StatusCode};
-use resolvers::Backend;
-use send_wrapper::SendWrapper;
-use serde_json::{json, Value};
-use std::rc::Rc;
+use serde_json::{json, Map, Value};
+use syntax::Pos;
 
 /// A request refused before it reached the executor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +68,7 @@ pub enum Refusal {
 }
 
 /// Status and message of a refusal, and of an executed document: the one place this dialect
-/// picks statuses. An executed document is 400 when it could not run at all (no `data`: syntax,
+/// picks statuses. An executed document is 400 when it could not run at all (`data` null with errors: syntax,
 /// validation, variables, limits), else 200 with any resolver errors inside.
 fn describe(refusal: Refusal) -> (StatusCode, String) {
     let bad = StatusCode::BAD_REQUEST;
@@ -84,11 +88,56 @@ fn describe(refusal: Refusal) -> (StatusCode, String) {
     }
 }
 
-fn status_of(response: &async_graphql::Response) -> StatusCode {
-    match (response.errors.is_empty(), &response.data) {
-        (false, GqlValue::Null) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
+/// An error as the response shows it: the message, where in the document, and the path of
+/// the field it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GqlError {
+    message: String,
+    locations: Option<Vec<Pos>>,
+    path: Option<Vec<String>>,
+}
+
+impl GqlError {
+    fn new(message: impl Into<String>, locations: Option<Vec<Pos>>) -> Self {
+        GqlError { message: message.into(), locations: locations.filter(|l| !l.is_empty()), path: None }
     }
+
+    /// The error, of the field at response key `key` of the root.
+    fn at_path(mut self, key: &str) -> Self {
+        self.path = Some(vec![key.to_string()]);
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("message".into(), Value::String(self.message.clone()));
+        if let Some(locations) = &self.locations {
+            let at = locations.iter().map(|p| json!({"line": p.line, "column": p.column})).collect();
+            out.insert("locations".into(), Value::Array(at));
+        }
+        if let Some(path) = &self.path {
+            out.insert("path".into(), json!(path));
+        }
+        Value::Object(out)
+    }
+}
+
+/// The request's GraphQL parts.
+struct GraphqlRequest {
+    query: String,
+    variables: Map<String, Value>,
+    operation_name: Option<String>,
+}
+
+/// `{data, errors}`, and its status: 400 when nothing ran (errors without data), else 200.
+fn respond(data: Value, errors: &[GqlError]) -> Response<Body> {
+    let status = if !errors.is_empty() && data.is_null() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let mut body = Map::new();
+    body.insert("data".into(), data);
+    if !errors.is_empty() {
+        body.insert("errors".into(), Value::Array(errors.iter().map(GqlError::to_json).collect()));
+    }
+    json_response(status, &Value::Object(body), &[])
 }
 
 /// A refusal in GraphQL's error shape.
@@ -99,33 +148,41 @@ pub fn refuse(refusal: Refusal) -> Response<Body> {
 
 /// Serves `POST /graphql`.
 pub async fn handle<P: Ports + 'static>(auth: Flows<P>, req: &Request<Body>) -> Response<Body> {
-    let mut request = match parse(req) {
+    let request = match parse(req) {
         Ok(r) => r,
         Err(refusal) => return refuse(refusal),
     };
-    // Bounded before async-graphql parses (its parser recurses per nesting level) and before
-    // it validates (its checks expand fragments without memoising). A document that does not
-    // parse is left to the executor, which reports the syntax error.
+    // Bounded before the parser (which recurses per nesting level) and before validation and
+    // the limits below (which expand fragments). A document that does not parse is reported
+    // as a syntax error.
     if let Err(limit) = graphql_guard::check_text(&request.query) {
         return refuse(Refusal::Limit(limit));
     }
-    if let Ok(doc) = request.parsed_query() {
-        if let Err(limit) = graphql_guard::check_document(doc) {
-            return refuse(Refusal::Limit(limit));
-        }
+    let doc = match syntax::parse(&request.query) {
+        Ok(doc) => doc,
+        Err(e) => return respond(Value::Null, &[GqlError::new(e.message, Some(e.locations))]),
+    };
+    if let Err(limit) = graphql_guard::check_document(&doc) {
+        return refuse(Refusal::Limit(limit));
     }
-    let backend: Rc<dyn Backend> = Rc::new(EdgeBackend {
+    if let Err(errors) = validate::validate(&doc, &request.variables) {
+        return respond(Value::Null, &errors);
+    }
+    let operation = match execute::choose(&doc, request.operation_name.as_deref()) {
+        Ok(op) => op,
+        Err(e) => return respond(Value::Null, &[e]),
+    };
+    let backend = EdgeBackend {
         platform: super::platform(req.headers()),
         bearer: <Api as crate::dialects::routes::Api>::credential(req.headers()).map(str::to_string),
         auth,
-    });
-    let response = schema().execute(request.data(SendWrapper::new(backend))).await;
-    let status = status_of(&response);
-    json_response(status, &serde_json::to_value(&response).unwrap_or_default(), &[])
+    };
+    let (data, errors) = execute::execute(&doc, operation, &request.variables, &backend).await;
+    respond(data, &errors)
 }
 
 /// The GraphQL request in an HTTP request: `{query, variables?, operationName?}`.
-fn parse(req: &Request<Body>) -> Result<async_graphql::Request, Refusal> {
+fn parse(req: &Request<Body>) -> Result<GraphqlRequest, Refusal> {
     if req.method() != Method::POST {
         return Err(Refusal::Method);
     }
@@ -138,15 +195,14 @@ fn parse(req: &Request<Body>) -> Result<async_graphql::Request, Refusal> {
         return Err(Refusal::NoQuery);
     };
     let variables = match fields.get("variables") {
-        None | Some(Value::Null) => Variables::default(),
-        Some(v @ Value::Object(_)) => Variables::from_json(v.clone()),
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(v)) => v.clone(),
         Some(_) => return Err(Refusal::Variables),
     };
-    let request = async_graphql::Request::new(query.as_str()).variables(variables);
-    match fields.get("operationName") {
-        None | Some(Value::Null) => Ok(request),
-        Some(Value::String(name)) => Ok(request.operation_name(name.as_str())),
-        Some(_) => Err(Refusal::OperationName),
-    }
+    let operation_name = match fields.get("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name.clone()),
+        Some(_) => return Err(Refusal::OperationName),
+    };
+    Ok(GraphqlRequest { query: query.clone(), variables, operation_name })
 }
-

@@ -1,0 +1,490 @@
+//! Validation of a parsed document against the schema, with async-graphql's rules and
+//! messages: unknown fields, types, arguments and fragments, argument and variable types,
+//! required arguments, leaf selections, fragment conditions, directive locations, unused and
+//! undefined variables and fragments, conflicting response keys; then the recursion, depth and
+//! complexity bounds. Errors come in document order (fragments first, then operations, as
+//! async-graphql visited them), those that need the whole document last.
+//!
+//! Not here: the bounds checked before parsing (`graphql_guard`), execution.
+
+use super::schema::{directive_named, type_named, FieldDef, InputDef, Kind, TypeDef, TypeRef};
+use super::syntax::{Argument, Directive, Document, Fragment, OperationKind, Pos, Selection, SelectionSet, Type, Value};
+use super::{GqlError, MAX_COMPLEXITY, MAX_DEPTH, TOKEN_AUTH_COMPLEXITY};
+use serde_json::{Map, Value as Json};
+use std::collections::{HashMap, HashSet};
+
+/// Deepest nesting of selection sets (fragment spreads counting one), as async-graphql's
+/// `limit_recursive_depth(32)`.
+const MAX_RECURSIVE_DEPTH: usize = 32;
+
+/// Checks `doc`; the errors, if any, as the response shows them.
+pub fn validate(doc: &Document, variables: &Map<String, Json>) -> Result<(), Vec<GqlError>> {
+    recursive_depth(doc)?;
+    let mut v = Validator { doc, variables, errors: Vec::new(), used_vars: Vec::new(), spreads: Vec::new() };
+    let mut scopes: Vec<(Vec<String>, HashSet<String>)> = Vec::new();
+    for fragment in &doc.fragments {
+        v.fragment(fragment);
+        scopes.push((std::mem::take(&mut v.used_vars), std::mem::take(&mut v.spreads).into_iter().collect()));
+    }
+    let mut op_scopes = Vec::new();
+    for op in &doc.operations {
+        if op.kind == OperationKind::Subscription {
+            // async-graphql's two visits of the document each said so.
+            v.error("Schema is not configured for subscriptions.", op.pos);
+            v.error("Schema is not configured for subscriptions.", op.pos);
+            op_scopes.push((Vec::new(), HashSet::new()));
+            continue;
+        }
+        let root = type_named(if op.kind == OperationKind::Query { "Query" } else { "Mutation" });
+        let mut seen: Vec<&str> = Vec::new();
+        for def in &op.variables {
+            let name = def.ty.named();
+            if let Some((_, default)) = &def.default {
+                if type_named(name).is_some() && !valid_input(default, &def.ty, &|_| None) {
+                    v.error(format!("Invalid default value for argument: \"{}\", expected type \"{name}\"", def.name.name), def.pos);
+                }
+            }
+            match type_named(name) {
+                None => {
+                    v.error(format!("Unknown type \"{name}\""), def.pos);
+                    v.error(format!("Unknown type \"{name}\""), def.pos);
+                }
+                Some(t) if t.kind == Kind::Object => {
+                    v.error(format!("Variable \"{}\" cannot be of non-input type \"{name}\"", def.name.name), def.pos)
+                }
+                Some(_) => {}
+            }
+            if seen.contains(&def.name.name.as_str()) {
+                v.error(format!("There can only be one variable named \"${}\"", def.name.name), def.pos);
+            }
+            seen.push(&def.name.name);
+            v.directives(&def.directives, "VARIABLE_DEFINITION");
+        }
+        let location = if op.kind == OperationKind::Query { "QUERY" } else { "MUTATION" };
+        v.directives(&op.directives, location);
+        v.selection_set(&op.selection_set, root);
+        op_scopes.push((std::mem::take(&mut v.used_vars), std::mem::take(&mut v.spreads).into_iter().collect()));
+    }
+    v.whole_document(&scopes, &op_scopes);
+    let (complexity, depth) = cost(doc);
+    if complexity > MAX_COMPLEXITY {
+        return Err(vec![GqlError::new("Query is too complex.", None)]);
+    }
+    if depth > MAX_DEPTH {
+        return Err(vec![GqlError::new("Query is nested too deep.", None)]);
+    }
+    if v.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(v.errors)
+    }
+}
+
+struct Validator<'a> {
+    doc: &'a Document,
+    variables: &'a Map<String, Json>,
+    errors: Vec<GqlError>,
+    /// Variables used in the current definition, with where (`(name, pos)` flattened).
+    used_vars: Vec<String>,
+    /// Fragments the current definition spreads.
+    spreads: Vec<String>,
+}
+
+impl<'a> Validator<'a> {
+    fn error(&mut self, message: impl Into<String>, pos: Pos) {
+        self.errors.push(GqlError::new(message, Some(vec![pos])));
+    }
+
+    fn fragment(&mut self, fragment: &'a Fragment) {
+        let on = type_named(&fragment.on.name);
+        match on {
+            None => self.error(format!("Unknown type \"{}\"", fragment.on.name), fragment.pos),
+            Some(t) if t.kind != Kind::Object => self.error(
+                format!("Fragment \"{}\" cannot condition non composite type \"{}\"", fragment.name.name, t.name),
+                fragment.pos,
+            ),
+            Some(_) => {}
+        }
+        self.directives(&fragment.directives, "FRAGMENT_DEFINITION");
+        self.selection_set(&fragment.selection_set, on);
+    }
+
+    fn selection_set(&mut self, set: &'a SelectionSet, parent: Option<&'static TypeDef>) {
+        let mut keys: Vec<(&str, &super::syntax::Field)> = Vec::new();
+        for selection in &set.items {
+            match selection {
+                Selection::Field(field) => {
+                    if let Some((_, first)) = keys.iter().find(|(k, _)| *k == field.key()) {
+                        self.conflict(first, field);
+                    }
+                    keys.push((field.key(), field));
+                    if field.name.name == "__typename" {
+                        continue;
+                    }
+                    let def = parent.and_then(|p| field_of(p, &field.name.name));
+                    self.field(field, parent, def);
+                }
+                Selection::Spread { pos, name, directives } => {
+                    self.spreads.push(name.name.clone());
+                    match self.doc.fragment(&name.name) {
+                        None => self.error(format!("Unknown fragment: \"{}\"", name.name), *pos),
+                        Some(fragment) => {
+                            if let (Some(p), Some(on)) = (parent, type_named(&fragment.on.name)) {
+                                if p.name != on.name {
+                                    self.error(format!("Fragment \"{}\" cannot be spread here as objects of type \"{}\" can never be of type \"{}\"", name.name, p.name, on.name), *pos);
+                                }
+                            }
+                        }
+                    }
+                    self.directives(directives, "FRAGMENT_SPREAD");
+                }
+                Selection::Inline { pos, on, directives, selection_set } => {
+                    let ty = match on {
+                        None => parent,
+                        Some(on) => {
+                            let ty = type_named(&on.name);
+                            match (ty, parent) {
+                                (None, _) => self.error(format!("Unknown type \"{}\"", on.name), *pos),
+                                (Some(t), Some(p)) if t.name != p.name => self.error(
+                                    format!("Fragment cannot be spread here as objects of type \"{}\" can never be of type \"{}\"", p.name, t.name),
+                                    *pos,
+                                ),
+                                _ => {}
+                            }
+                            ty
+                        }
+                    };
+                    self.directives(directives, "INLINE_FRAGMENT");
+                    self.selection_set(selection_set, ty);
+                }
+            }
+        }
+    }
+
+    fn field(&mut self, field: &'a super::syntax::Field, parent: Option<&'static TypeDef>, def: Option<&'static FieldDef>) {
+        let (Some(parent), name) = (parent, &field.name.name) else {
+            return self.field_rest(field, None, None);
+        };
+        let Some(def) = def else {
+            self.error(format!("Unknown field \"{name}\" on type \"{}\".", parent.name), field.pos);
+            return self.field_rest(field, None, None);
+        };
+        let ty = type_named(def.ty.named());
+        match ty {
+            Some(t) if t.kind == Kind::Object && field.selection_set.items.is_empty() => {
+                self.error(format!("Field \"{name}\" of type \"{}\" must have a selection of subfields", t.name), field.pos)
+            }
+            Some(t) if t.kind != Kind::Object && !field.selection_set.items.is_empty() => self.error(
+                format!("Field \"{name}\" must not have a selection since type \"{}\" has no subfields", t.name),
+                field.pos,
+            ),
+            _ => {}
+        }
+        for required in def.args.iter().filter(|a| matches!(a.ty, TypeRef::NN(_)) && a.default.is_none()) {
+            if !field.arguments.iter().any(|a| a.name.name == required.name) {
+                self.error(
+                    format!("Field \"{name}\" argument \"{}\" of type \"{}\" is required but not provided", required.name, parent.name),
+                    field.pos,
+                );
+            }
+        }
+        self.arguments(&field.arguments, Some(def.args), Some((name.as_str(), parent.name)));
+        self.field_rest(field, ty, Some(()))
+    }
+
+    fn field_rest(&mut self, field: &'a super::syntax::Field, ty: Option<&'static TypeDef>, known: Option<()>) {
+        if known.is_none() {
+            self.arguments(&field.arguments, None, None);
+        }
+        self.directives(&field.directives, "FIELD");
+        self.selection_set(&field.selection_set, ty);
+    }
+
+    /// Types, names and uniqueness of arguments; `field` names the field for messages.
+    fn arguments(&mut self, args: &'a [Argument], defs: Option<&'static [InputDef]>, field: Option<(&str, &str)>) {
+        for (i, a) in args.iter().enumerate() {
+            self.record_variables(&a.value);
+            let def = defs.and_then(|d| d.iter().find(|d| d.name == a.name.name));
+            if let Some(def) = def {
+                let vars = self.variables;
+                let lookup = |n: &str| vars.get(n).cloned();
+                if !valid_input(&a.value, &to_syntax(def.ty), &lookup) {
+                    self.error(format!("Invalid value for argument \"{}\", expected type \"{}\"", a.name.name, def.ty.named()), a.name.pos);
+                }
+            } else if let (Some(_), Some((f, p))) = (defs, field) {
+                self.error(format!("Unknown argument \"{}\" on field \"{f}\" of type \"{p}\".", a.name.name), a.name.pos);
+            }
+            if args[..i].iter().any(|b| b.name.name == a.name.name) {
+                self.error(format!("There can only be one argument named \"{}\"", a.name.name), a.name.pos);
+            }
+            self.undefined_here(&a.value, a.name.pos);
+        }
+    }
+
+    fn directives(&mut self, directives: &'a [Directive], location: &str) {
+        for d in directives {
+            let def = directive_named(&d.name.name);
+            if let Some(def) = def {
+                if !def.locations.contains(&location) {
+                    self.error(format!("Directive \"{}\" may not be used on \"{location}\"", d.name.name), d.pos);
+                }
+            }
+            for a in &d.arguments {
+                self.record_variables(&a.value);
+                if let Some(arg) = def.and_then(|def| def.args.iter().find(|x| x.name == a.name.name)) {
+                    let vars = self.variables;
+                    if !valid_input(&a.value, &to_syntax(arg.ty), &|n: &str| vars.get(n).cloned()) {
+                        self.error(format!("Invalid value for argument \"{}\", expected type \"{}\"", a.name.name, arg.ty.named()), a.name.pos);
+                    }
+                }
+                self.undefined_here(&a.value, d.pos);
+            }
+        }
+    }
+
+    fn record_variables(&mut self, value: &Value) {
+        match value {
+            Value::Variable(n) => self.used_vars.push(n.clone()),
+            Value::List(items) => items.iter().for_each(|i| self.record_variables(i)),
+            Value::Object(fields) => fields.iter().for_each(|(_, i)| self.record_variables(i)),
+            _ => {}
+        }
+    }
+
+    /// Undefined variables are reported with the document's end (see `whole_document`); here
+    /// only their positions are remembered, as markers in `used_vars`.
+    fn undefined_here(&mut self, value: &Value, pos: Pos) {
+        if let Value::Variable(_) = value {
+            self.used_vars.push(format!("@{}:{}", pos.line, pos.column));
+        }
+    }
+
+    fn conflict(&mut self, first: &super::syntax::Field, second: &super::syntax::Field) {
+        let key = first.key();
+        let message = if first.name.name != second.name.name {
+            format!("Fields \"{key}\" conflict because \"{}\" and \"{}\" are different fields. Use different aliases on the fields to fetch both if this was intentional.", first.name.name, second.name.name)
+        } else if let Some(arg) = differing_argument(first, second) {
+            format!("Fields \"{arg}\" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.")
+        } else {
+            return;
+        };
+        self.errors.push(GqlError::new(message, Some(vec![first.pos, second.pos])));
+    }
+
+    /// The rules over whole definitions: undefined and unused variables, unused fragments.
+    fn whole_document(&mut self, fragments: &[(Vec<String>, HashSet<String>)], operations: &[(Vec<String>, HashSet<String>)]) {
+        let doc = self.doc;
+        let mut used_fragments: HashSet<&str> = HashSet::new();
+        let mut unused = Vec::new();
+        for (op, (vars, spreads)) in doc.operations.iter().zip(operations) {
+            let mut all: Vec<&String> = vars.iter().collect();
+            let mut seen: HashSet<&str> = HashSet::new();
+            let mut stack: Vec<&str> = spreads.iter().map(String::as_str).collect();
+            while let Some(name) = stack.pop() {
+                if !seen.insert(name) {
+                    continue;
+                }
+                used_fragments.insert(name);
+                if let Some(i) = doc.fragments.iter().position(|f| f.name.name == name) {
+                    if let Some((fv, fs)) = fragments.get(i) {
+                        all.extend(fv.iter());
+                        stack.extend(fs.iter().map(String::as_str));
+                    }
+                }
+            }
+            let mut pending: Option<&str> = None;
+            for v in &all {
+                if let Some(at) = v.strip_prefix('@') {
+                    if let Some(name) = pending.take() {
+                        if !op.variables.iter().any(|d| d.name.name == name) {
+                            let pos = parse_pos(at);
+                            self.errors.push(GqlError::new(format!("Variable \"${name}\" is not defined"), Some(vec![pos])));
+                        }
+                    }
+                } else {
+                    pending = Some(v.as_str());
+                }
+            }
+            for def in &op.variables {
+                if !all.iter().any(|v| **v == def.name.name) {
+                    unused.push(GqlError::new(format!("Variable \"${}\" is not used", def.name.name), Some(vec![def.pos])));
+                }
+            }
+        }
+        for f in &doc.fragments {
+            if !used_fragments.contains(f.name.name.as_str()) {
+                self.error(format!("Fragment \"{}\" is never used", f.name.name), f.pos);
+            }
+        }
+        self.errors.extend(unused);
+    }
+}
+
+/// The field `name` of `ty`, with the query root's introspection fields.
+fn field_of(ty: &'static TypeDef, name: &str) -> Option<&'static FieldDef> {
+    ty.fields.iter().find(|f| f.name == name).or_else(|| if ty.name == "Query" { META_FIELDS.iter().find(|f| f.name == name) } else { None })
+}
+
+/// `__schema` and `__type(name:)`, which the query root has without listing them.
+static META_FIELDS: [FieldDef; 2] = [
+    FieldDef { name: "__schema", ty: TypeRef::NN(&TypeRef::N("__Schema")), description: None, args: &[] },
+    FieldDef {
+        name: "__type",
+        ty: TypeRef::N("__Type"),
+        description: None,
+        args: &[InputDef { name: "name", ty: TypeRef::NN(&TypeRef::N("String")), description: None, default: None }],
+    },
+];
+
+fn parse_pos(at: &str) -> Pos {
+    let (line, column) = at.split_once(':').unwrap_or(("0", "0"));
+    Pos { line: line.parse().unwrap_or(0), column: column.parse().unwrap_or(0) }
+}
+
+/// The first argument the two fields give differently, as async-graphql names it.
+fn differing_argument(a: &super::syntax::Field, b: &super::syntax::Field) -> Option<String> {
+    if a.arguments.len() != b.arguments.len() {
+        return a.arguments.first().or(b.arguments.first()).map(|x| x.name.name.clone());
+    }
+    a.arguments.iter().find(|x| !b.arguments.iter().any(|y| y.name.name == x.name.name && y.value == x.value)).map(|x| x.name.name.clone())
+}
+
+/// The schema's type reference as a document type.
+fn to_syntax(t: TypeRef) -> Type {
+    match t {
+        TypeRef::N(n) => Type::Named(n.into()),
+        TypeRef::NN(t) => Type::NonNull(Box::new(to_syntax(*t))),
+        TypeRef::L(t) => Type::List(Box::new(to_syntax(*t))),
+    }
+}
+
+/// Whether `value` fits `ty`; a variable counts as its value when the request gives one,
+/// and as fitting when not (that is checked when it is used).
+pub fn valid_input(value: &Value, ty: &Type, vars: &dyn Fn(&str) -> Option<Json>) -> bool {
+    if let Value::Variable(name) = value {
+        return vars(name).is_none_or(|v| valid_json(&v, ty));
+    }
+    match (ty, value) {
+        (Type::NonNull(_), Value::Null) => false,
+        (Type::NonNull(t), v) => valid_input(v, t, vars),
+        (_, Value::Null) => true,
+        (Type::List(t), Value::List(items)) => items.iter().all(|i| valid_input(i, t, vars)),
+        (Type::List(t), v) => valid_input(v, t, vars),
+        (Type::Named(n), v) => scalar_fits(n, v),
+    }
+}
+
+fn scalar_fits(name: &str, v: &Value) -> bool {
+    match (name, v) {
+        ("String" | "ID", Value::String(_)) => true,
+        ("ID", Value::Number(n)) => n.is_i64() || n.is_u64(),
+        ("Boolean", Value::Boolean(_)) => true,
+        ("Int", Value::Number(n)) => n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
+        ("Float", Value::Number(_)) => true,
+        ("GenericScalar", _) => true,
+        _ => false,
+    }
+}
+
+fn valid_json(v: &Json, ty: &Type) -> bool {
+    match (ty, v) {
+        (Type::NonNull(_), Json::Null) => false,
+        (Type::NonNull(t), v) => valid_json(v, t),
+        (_, Json::Null) => true,
+        (Type::List(t), Json::Array(items)) => items.iter().all(|i| valid_json(i, t)),
+        (Type::List(t), v) => valid_json(v, t),
+        (Type::Named(n), Json::String(s)) => scalar_fits(n, &Value::String(s.clone())),
+        (Type::Named(n), Json::Bool(b)) => scalar_fits(n, &Value::Boolean(*b)),
+        (Type::Named(n), Json::Number(x)) => scalar_fits(n, &Value::Number(x.clone())),
+        (Type::Named(n), _) => *n == "GenericScalar",
+    }
+}
+
+/// Nesting of selection sets, spreads counting one, at most [`MAX_RECURSIVE_DEPTH`];
+/// fragments' heights are memoised (the guard has refused cycles).
+fn recursive_depth(doc: &Document) -> Result<(), Vec<GqlError>> {
+    fn walk(doc: &Document, set: &SelectionSet, depth: usize, memo: &mut HashMap<String, usize>) -> Result<usize, Pos> {
+        if depth > MAX_RECURSIVE_DEPTH {
+            return Err(set.pos);
+        }
+        let mut height = 0;
+        for s in &set.items {
+            let h = match s {
+                Selection::Field(f) if !f.selection_set.items.is_empty() => 1 + walk(doc, &f.selection_set, depth + 1, memo)?,
+                Selection::Field(_) => 0,
+                Selection::Inline { selection_set, .. } => 1 + walk(doc, selection_set, depth + 1, memo)?,
+                Selection::Spread { name, .. } => match (memo.get(&name.name), doc.fragment(&name.name)) {
+                    (Some(h), _) if depth + 1 + h <= MAX_RECURSIVE_DEPTH => 1 + h,
+                    (_, Some(f)) => {
+                        let h = walk(doc, &f.selection_set, depth + 1, memo)? ;
+                        memo.insert(name.name.clone(), h);
+                        1 + h
+                    }
+                    (_, None) => 0,
+                },
+            };
+            height = height.max(h);
+        }
+        Ok(height)
+    }
+    let mut memo = HashMap::new();
+    for op in &doc.operations {
+        walk(doc, &op.selection_set, 0, &mut memo).map_err(|pos| {
+            vec![GqlError::new(format!("The recursion depth of the query cannot be greater than `{MAX_RECURSIVE_DEPTH}`"), Some(vec![pos]))]
+        })?;
+    }
+    Ok(())
+}
+
+/// async-graphql's complexity (each field 1 plus its children, `tokenAuth` 100 plus its
+/// children, `__typename` nothing) summed over the operations, and the deepest field, with
+/// fragments expanded: memoised per fragment and parent type.
+fn cost(doc: &Document) -> (usize, usize) {
+    fn walk(doc: &Document, set: &SelectionSet, parent: Option<&'static TypeDef>, memo: &mut HashMap<String, (usize, usize)>) -> (usize, usize) {
+        let (mut complexity, mut depth) = (0usize, 0usize);
+        for s in &set.items {
+            let (c, d) = match s {
+                Selection::Field(f) if f.name.name == "__typename" => (0, 0),
+                Selection::Field(f) => {
+                    let def = parent.and_then(|p| field_of(p, &f.name.name));
+                    let child = def.and_then(|d| type_named(d.ty.named()));
+                    let (c, d) = walk(doc, &f.selection_set, child, memo);
+                    let own = if parent.is_some_and(|p| p.name == "Mutation") && f.name.name == "tokenAuth" { TOKEN_AUTH_COMPLEXITY } else { 1 };
+                    (own.saturating_add(c), d + 1)
+                }
+                Selection::Inline { on, selection_set, .. } => {
+                    let ty = on.as_ref().map_or(parent, |n| type_named(&n.name));
+                    walk(doc, selection_set, ty, memo)
+                }
+                Selection::Spread { name, .. } => {
+                    let key = format!("{}@{}", name.name, parent.map_or("", |p| p.name));
+                    match (memo.get(&key), doc.fragment(&name.name)) {
+                        (Some(v), _) => *v,
+                        (None, Some(f)) => {
+                            let v = walk(doc, &f.selection_set, parent, memo);
+                            memo.insert(key, v);
+                            v
+                        }
+                        (None, None) => (0, 0),
+                    }
+                }
+            };
+            complexity = complexity.saturating_add(c);
+            depth = depth.max(d);
+        }
+        (complexity, depth)
+    }
+    let mut memo = HashMap::new();
+    let (mut complexity, mut depth) = (0usize, 0usize);
+    for op in &doc.operations {
+        let root = match op.kind {
+            OperationKind::Query => type_named("Query"),
+            OperationKind::Mutation => type_named("Mutation"),
+            OperationKind::Subscription => None,
+        };
+        let (c, d) = walk(doc, &op.selection_set, root, &mut memo);
+        complexity = complexity.saturating_add(c);
+        depth = depth.max(d);
+    }
+    (complexity, depth)
+}
