@@ -109,8 +109,9 @@ impl Key {
     }
 
     /// The key `jwk` describes for `alg`, private if it holds its private members (`d`, or
-    /// `k` for HMAC). Checks its shape only; whether an EC point is on its curve or RSA's
-    /// parts fit together is for the implementation to find when it imports the key.
+    /// `k` for HMAC). Checks its shape, that a P-256 point is on the curve, and RSA's
+    /// numbers (kept without leading zero octets, as RFC 7518 writes them); whether a private
+    /// part belongs to its public part is for the implementation to find when it signs.
     pub fn from_jwk(alg: Alg, jwk: &Value) -> Result<Key, SignatureError> {
         let refuse = |why: &str| SignatureError::Key(format!("not an {} key: {why}", alg.name()));
         let text = |name: &str| jwk.get(name).and_then(Value::as_str);
@@ -120,13 +121,19 @@ impl Key {
         let bytes = |name: &str| text(name).and_then(from_b64url);
         let mut out = Map::new();
         out.insert("kty".into(), alg.kty().into());
-        let mut keep = |name: &str, len: Option<usize>| -> Result<usize, SignatureError> {
+        // A member's bytes, kept; `None` for a length: an RSA number, kept without its
+        // leading zero octets.
+        let mut keep = |name: &str, len: Option<usize>| -> Result<(), SignatureError> {
             let b = bytes(name).ok_or_else(|| refuse(&format!("{name} is missing or not base64url")))?;
+            let b = match len {
+                Some(_) => b.as_slice(),
+                None => b.get(b.iter().position(|x| *x != 0).unwrap_or(b.len())..).unwrap_or_default(),
+            };
             if len.is_some_and(|n| b.len() != n) || b.is_empty() {
                 return Err(refuse(&format!("{name} has the wrong length")));
             }
-            out.insert(name.into(), b64url(&b).into());
-            Ok(b.len())
+            out.insert(name.into(), b64url(b).into());
+            Ok(())
         };
         let private = match alg {
             Alg::Hs256 => {
@@ -134,13 +141,16 @@ impl Key {
                 true
             }
             Alg::Es256 | Alg::EdDsa => {
-                let (crv, len) = if alg == Alg::Es256 { ("P-256", 32) } else { ("Ed25519", 32) };
+                let (crv, len) = (if alg == Alg::Es256 { "P-256" } else { "Ed25519" }, 32);
                 if text("crv") != Some(crv) {
                     return Err(refuse(&format!("crv must be {crv}")));
                 }
                 keep("x", Some(len))?;
                 if alg == Alg::Es256 {
                     keep("y", Some(len))?;
+                    if !p256_on_curve(&bytes("x").unwrap_or_default(), &bytes("y").unwrap_or_default()) {
+                        return Err(refuse("the point (x, y) is not on P-256"));
+                    }
                 }
                 let private = jwk.get("d").is_some();
                 if private {
@@ -156,10 +166,11 @@ impl Key {
                     return Err(refuse(&format!("the modulus must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits")));
                 }
                 keep("n", None)?;
+                // WebCrypto in workerd takes only these two; so does every key tool by default.
                 let e = bytes("e").unwrap_or_default();
-                let e_value = (e.len() <= 4).then(|| e.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)));
-                if !e_value.is_some_and(|e| e >= 3 && e % 2 == 1) {
-                    return Err(refuse("e must be an odd exponent of at most 32 bits"));
+                let e_value = (e.len() <= 8).then(|| e.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)));
+                if !matches!(e_value, Some(3 | 65_537)) {
+                    return Err(refuse("e must be 3 or 65537 (AQAB)"));
                 }
                 keep("e", None)?;
                 let private = jwk.get("d").is_some();
@@ -219,6 +230,80 @@ impl Key {
     }
 }
 
+/// P-256's prime p, big-endian 64-bit limbs.
+const P256_P: [u64; 4] = [0xffff_ffff_0000_0001, 0, 0x0000_0000_ffff_ffff, 0xffff_ffff_ffff_ffff];
+/// P-256's b.
+const P256_B: [u64; 4] = [0x5ac6_35d8_aa3a_93e7, 0xb3eb_bd55_7698_86bc, 0x651d_06b0_cc53_b0f6, 0x3bce_3c3e_27d2_604b];
+
+fn limbs(bytes: &[u8]) -> Option<[u64; 4]> {
+    let bytes: &[u8; 32] = bytes.try_into().ok()?;
+    let mut out = [0u64; 4];
+    for (limb, chunk) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+        *limb = chunk.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+    }
+    Some(out)
+}
+
+/// `a + b mod p`, for `a, b < p`.
+fn add_mod(a: &[u64; 4], b: &[u64; 4], p: &[u64; 4]) -> [u64; 4] {
+    let mut sum = [0u64; 4];
+    let mut carry = 0u128;
+    for i in (0..4).rev() {
+        let s = u128::from(a[i]) + u128::from(b[i]) + carry;
+        sum[i] = s as u64;
+        carry = s >> 64;
+    }
+    if carry > 0 || sum >= *p {
+        let mut borrow = 0i128;
+        for i in (0..4).rev() {
+            let d = i128::from(sum[i]) - i128::from(p[i]) - borrow;
+            borrow = i128::from(d < 0);
+            sum[i] = d.rem_euclid(1 << 64) as u64;
+        }
+    }
+    sum
+}
+
+/// `a * b mod p`, by doubling and adding (a key is checked once, at configuration).
+fn mul_mod(a: &[u64; 4], b: &[u64; 4], p: &[u64; 4]) -> [u64; 4] {
+    let mut acc = [0u64; 4];
+    for i in 0..256 {
+        acc = add_mod(&acc, &acc, p);
+        if (b[i / 64] >> (63 - i % 64)) & 1 == 1 {
+            acc = add_mod(&acc, a, p);
+        }
+    }
+    acc
+}
+
+/// Whether `(x, y)` (32 bytes each, big-endian) is a point of P-256: both below p, and
+/// `y^2 = x^3 - 3x + b`.
+fn p256_on_curve(x: &[u8], y: &[u8]) -> bool {
+    let (Some(x), Some(y)) = (limbs(x), limbs(y)) else { return false };
+    if x >= P256_P || y >= P256_P {
+        return false;
+    }
+    let p = &P256_P;
+    let three_x = add_mod(&add_mod(&x, &x, p), &x, p);
+    let x3 = mul_mod(&mul_mod(&x, &x, p), &x, p);
+    // x^3 - 3x + b, as x^3 + (p - 3x) + b.
+    let minus_three_x = if three_x == [0; 4] { three_x } else { sub_from_p(&three_x) };
+    let rhs = add_mod(&add_mod(&x3, &minus_three_x, p), &P256_B, p);
+    mul_mod(&y, &y, p) == rhs
+}
+
+/// `p - a`, for `0 < a < p`.
+fn sub_from_p(a: &[u64; 4]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut borrow = 0i128;
+    for i in (0..4).rev() {
+        let d = i128::from(P256_P[i]) - i128::from(a[i]) - borrow;
+        borrow = i128::from(d < 0);
+        out[i] = d.rem_euclid(1 << 64) as u64;
+    }
+    out
+}
+
 /// Making and checking signatures. `verify` answers `Ok(false)` for any signature that does
 /// not check out, malformed ones included (wrong length, out of range), and `Err` only for a
 /// key it cannot use.
@@ -236,7 +321,8 @@ mod tests {
 
     #[test]
     fn shapes_are_checked_and_private_members_kept_only_where_given() {
-        let ec = json!({"kty": "EC", "crv": "P-256", "x": b64url(&[1; 32]), "y": b64url(&[2; 32]), "use": "sig"});
+        // RFC 7515 appendix A.3's key.
+        let ec = json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "use": "sig"});
         let key = Key::from_jwk(Alg::Es256, &ec).unwrap();
         assert!(!key.is_private());
         assert!(key.jwk().get("use").is_none(), "only the members the algorithm uses");
@@ -249,14 +335,45 @@ mod tests {
         let refused = |alg, v: Value| Key::from_jwk(alg, &v).unwrap_err().to_string();
         assert!(refused(Alg::Es256, json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"})).contains("crv must be P-256"));
         assert!(refused(Alg::Es256, json!({"kty": "EC", "crv": "P-256", "x": b64url(&[1; 31]), "y": b64url(&[2; 32])})).contains("x has the wrong length"));
+        let mut off = ec.clone();
+        let mut y = from_b64url("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0").unwrap();
+        y[31] ^= 1;
+        off["y"] = b64url(&y).into();
+        assert!(refused(Alg::Es256, off).contains("not on P-256"));
+        let mut beyond = ec.clone();
+        beyond["y"] = b64url(&[0xff; 32]).into();
+        assert!(refused(Alg::Es256, beyond).contains("not on P-256"));
         assert!(refused(Alg::Rs256, ec.clone()).contains("kty must be RSA"));
         let small = json!({"kty": "RSA", "n": b64url(&[0xff; 128]), "e": "AQAB"});
         assert!(refused(Alg::Rs256, small).contains("2048 to 4096 bits"));
-        let even = json!({"kty": "RSA", "n": b64url(&[0xff; 256]), "e": "AQAA"});
-        assert!(refused(Alg::Rs256, even).contains("odd exponent"));
+        let other_e = json!({"kty": "RSA", "n": b64url(&[0xff; 256]), "e": "AQAA"});
+        assert!(refused(Alg::Rs256, other_e).contains("3 or 65537"));
+        // Leading zero octets are dropped, as RFC 7518 writes the numbers.
+        let padded = json!({"kty": "RSA", "n": b64url(&[&[0, 0][..], &[0xff; 256]].concat()), "e": "AAEAAQ"});
+        let rsa = Key::from_jwk(Alg::Rs256, &padded).unwrap();
+        assert_eq!((rsa.member("n").map(|n| n.len()), rsa.jwk()["e"].as_str()), (Some(256), Some("AQAB")));
         let partial = json!({"kty": "RSA", "n": b64url(&[0xff; 256]), "e": "AQAB", "d": "AQ"});
         assert!(refused(Alg::Rs256, partial).contains("p is missing"));
         assert!(format!("{private:?}").len() < 60, "Debug shows no members");
+    }
+
+    #[test]
+    fn the_curve_check_takes_known_points_and_refuses_their_neighbours() {
+        // P-256's generator, and the points of the RFC 7515 and test keys.
+        let g = (hex(b"6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"), hex(b"4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"));
+        assert!(p256_on_curve(&g.0, &g.1));
+        let mut y = g.1.clone();
+        y[31] ^= 1;
+        assert!(!p256_on_curve(&g.0, &y));
+        assert!(!p256_on_curve(&[0; 32], &[0; 32]));
+        assert!(!p256_on_curve(&g.0, &g.1[..31]));
+        for (x, y) in [("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"), ("8Exyro4ioyD02_o2Fnt4VSrUShP2G6UoNcPqM6WqzDA", "FYskva6b3JC66rKJQou3ymFtquwSVusAeyDWmbFExv4")] {
+            assert!(p256_on_curve(&from_b64url(x).unwrap(), &from_b64url(y).unwrap()), "{x}");
+        }
+    }
+
+    fn hex(text: &[u8]) -> Vec<u8> {
+        text.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap()).collect()
     }
 
     #[test]

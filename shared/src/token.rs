@@ -170,12 +170,15 @@ impl JwtKeys {
         Ok(format!("{signed}.{}", b64url(&signature)))
     }
 
-    /// Verifies signature, algorithm and expiry at `now`, and reads the claims.
+    /// Verifies signature, algorithm and expiry at `now`, and reads the claims. A key the
+    /// signature port cannot use (which configuration should have refused) refuses the token
+    /// as [`TokenError::BadSignature`], and `unusable` hears why, for the operator's log.
     pub async fn verify<C: DeserializeOwned + Clone>(
         &self,
         sigs: &impl Signatures,
         token: &str,
         now: Timestamp,
+        unusable: impl FnOnce(String),
     ) -> Result<Verified<C>, TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
         let alg = match Alg::from_name(untrusted.algorithm()) {
@@ -195,8 +198,14 @@ impl JwtKeys {
             (None, _) => return Err(TokenError::UnknownKey),
         };
         let signed = token.rsplit_once('.').map_or("", |(signed, _)| signed);
-        if sigs.verify(key, signed.as_bytes(), untrusted.signature_bytes()).await != Ok(true) {
-            return Err(TokenError::BadSignature);
+        match sigs.verify(key, signed.as_bytes(), untrusted.signature_bytes()).await {
+            Ok(true) => {}
+            Ok(false) => return Err(TokenError::BadSignature),
+            Err(e) => {
+                let kid = untrusted.header().key_id.as_deref().unwrap_or("(JWT_SECRET)");
+                unusable(format!("the key {kid:?} cannot verify tokens: {e}"));
+                return Err(TokenError::BadSignature);
+            }
         }
         let claims = untrusted.deserialize_claims_unchecked::<C>().map_err(|_| TokenError::Claims)?;
         let now_dt = to_datetime(now);
@@ -411,18 +420,18 @@ mod tests {
     fn a_signed_token_verifies_until_it_expires_plus_leeway() {
         let k = keys();
         let t = block_on(k.sign(&Sigs, C { sub: "u".into() }, T0, T0.plus_secs(60), None)).unwrap();
-        let v = block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(59))).unwrap();
+        let v = block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(59), drop)).unwrap();
         assert_eq!(v.claims.sub, "u");
         assert_eq!(v.expires_at, T0.plus_secs(60));
-        assert!(block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(89))).is_ok());
-        assert_eq!(block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(91))).unwrap_err(), TokenError::Expired);
+        assert!(block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(89), drop)).is_ok());
+        assert_eq!(block_on(k.verify::<C>(&Sigs, &t, T0.plus_secs(91), drop)).unwrap_err(), TokenError::Expired);
     }
 
     #[test]
     fn tokens_signed_with_another_key_or_algorithm_are_invalid() {
         let other = JwtKeys::new(&Secret::new(b"another key entirely, 32 bytes!!".to_vec()), 0);
         let t = block_on(other.sign(&Sigs, C { sub: "u".into() }, T0, T0.plus_secs(60), None)).unwrap();
-        assert_eq!(block_on(keys().verify::<C>(&Sigs, &t, T0)).unwrap_err(), TokenError::BadSignature);
+        assert_eq!(block_on(keys().verify::<C>(&Sigs, &t, T0, drop)).unwrap_err(), TokenError::BadSignature);
         // alg "none" with our claims must not pass.
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let none = format!(
@@ -430,8 +439,8 @@ mod tests {
             b64(r#"{"alg":"none","typ":"JWT"}"#),
             b64(r#"{"sub":"u","exp":9999999999}"#)
         );
-        assert_eq!(block_on(keys().verify::<C>(&Sigs, &none, T0)).unwrap_err(), TokenError::Algorithm);
-        assert_eq!(block_on(keys().verify::<C>(&Sigs, "garbage", T0)).unwrap_err(), TokenError::Malformed);
+        assert_eq!(block_on(keys().verify::<C>(&Sigs, &none, T0, drop)).unwrap_err(), TokenError::Algorithm);
+        assert_eq!(block_on(keys().verify::<C>(&Sigs, "garbage", T0, drop)).unwrap_err(), TokenError::Malformed);
     }
 
     #[test]

@@ -166,7 +166,7 @@ impl<P: Ports> Flows<P> {
     /// `role` is an admin role, and its `jti` is not revoked (nor missing, where ids are
     /// required); the token names no session (a service-role key has none).
     pub async fn authorize_admin(&self, presented: &str) -> Result<(), AdminError> {
-        let verified = self.keys.gotrue.verify::<RoleClaims>(self.signatures(), presented, self.now()).await.map_err(|e| AdminError::Flow(FlowError::BadToken(e)))?;
+        let verified = self.keys.gotrue.verify::<RoleClaims>(self.signatures(), presented, self.now(), |why| drop(self.report(&why))).await.map_err(|e| AdminError::Flow(FlowError::BadToken(e)))?;
         if !verified.claims.role.as_deref().is_some_and(|role| ADMIN_ROLES.contains(&role)) {
             return Err(AdminError::NotAdmin);
         }

@@ -121,7 +121,7 @@ impl<P: Ports> Flows<P> {
         let unverified: Claims = read_unverified(presented).map_err(bad)?;
         let dialect = unverified.dialect().filter(accepted).ok_or(bad(TokenError::Claims))?;
         let keys = self.keys.of(dialect).ok_or(bad(TokenError::Claims))?;
-        let verified = keys.verify::<Claims>(self.signatures(), presented, now).await.map_err(bad)?;
+        let verified = keys.verify::<Claims>(self.signatures(), presented, now, |why| drop(self.report(&why))).await.map_err(bad)?;
         let claims = verified.claims;
         self.check_claims(dialect, &claims, verified.token_type.as_deref()).map_err(bad)?;
         let named = claims.session().ok_or(BearerError::SessionNotFound)?;

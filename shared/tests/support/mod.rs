@@ -198,6 +198,6 @@ impl BlockingJwt for JwtKeys {
         pollster::block_on(self.sign(&RustCryptoSignatures, claims, iat, exp, typ))
     }
     fn verify_blocking<C: serde::de::DeserializeOwned + Clone>(&self, token: &str, now: Timestamp) -> Result<Verified<C>, TokenError> {
-        pollster::block_on(self.verify(&RustCryptoSignatures, token, now))
+        pollster::block_on(self.verify(&RustCryptoSignatures, token, now, |why| panic!("unusable key: {why}")))
     }
 }

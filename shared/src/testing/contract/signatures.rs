@@ -157,16 +157,22 @@ pub(super) async fn refused_signatures<S: Signatures>(sigs: &S) -> Result<(), St
     Ok(())
 }
 
-/// Keys that cannot be used: a point off P-256, an RSA key whose parts do not fit together, a
+/// Keys that cannot be used: a point off P-256 (refused when made), an Ed25519 key that is
+/// no point, an RSA key whose parts do not fit together, a
 /// P-256 or Ed25519 private part that is not the public part's; and public keys asked to sign.
 /// None of them ever yields a signature that checks out.
 pub(super) async fn refused_keys<S: Signatures>(sigs: &S) -> Result<(), String> {
     let data = b"portcullis signature contract";
     let mut off_curve = es256();
     off_curve["y"] = json!(b64url(&[7; 32]));
-    let signature = sigs.sign(&key(Alg::Es256, &es256())?, data).await.map_err(|e| e.to_string())?;
-    let verified = sigs.verify(&public(&key(Alg::Es256, &off_curve)?), data, &signature).await;
-    ensure!(verified.is_err(), "ES256: a public key off the curve gave {verified:?}, not an error");
+    ensure!(Key::from_jwk(Alg::Es256, &off_curve).is_err(), "ES256: a point off the curve made a key");
+    // An Ed25519 public key that is no point (y = 2^255 - 19 + 1, beyond the field): an error
+    // or a refusal, never a signature that checks out.
+    let signature = sigs.sign(&key(Alg::EdDsa, &ed25519())?, data).await.map_err(|e| e.to_string())?;
+    let mut no_point = ed25519();
+    no_point["x"] = json!(b64url(&[&[0xee][..], &[0xff; 30], &[0x7f]].concat()));
+    let verified = sigs.verify(&public(&key(Alg::EdDsa, &no_point)?), data, &signature).await;
+    ensure!(verified != Ok(true), "EdDSA: a public key that is no point accepted a signature");
     let mut mismatched = Vec::new();
     let mut ec = es256();
     ec["d"] = es256_other()["d"].clone();
