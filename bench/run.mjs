@@ -140,6 +140,20 @@ async function startD1Floor() {
   return w;
 }
 
+/** An empty worker that imports the built worker's wasm module and never instantiates it: what
+ * loading and compiling the module costs a cold start by itself. */
+function startCompileOnly() {
+  return startMiniflare(
+    {
+      modules: [
+        { type: "ESModule", path: "index.mjs", contents: `import wasm from "./index_bg.wasm"; export default { fetch() { return new Response(String(wasm instanceof WebAssembly.Module)); } };` },
+        { type: "CompiledWasm", path: "index_bg.wasm", contents: readFileSync(path.join(root, "worker/build/index_bg.wasm")) },
+      ],
+    },
+    "/",
+  );
+}
+
 async function startFeathers() {
   const port = await freePort();
   const t0 = performance.now();
@@ -304,7 +318,7 @@ async function graphqlDocuments(w) {
 }
 
 async function coldStarts() {
-  const times = { portcullis: [], first: [], empty: [], emptyFirst: [], emptyD1: [], feathers: [] };
+  const times = { portcullis: [], first: [], empty: [], emptyFirst: [], emptyD1: [], compileOnly: [], feathers: [] };
   for (let i = 0; i < 3; i++) {
     const p = await startPortcullis();
     times.portcullis.push(p.coldMs);
@@ -317,6 +331,9 @@ async function coldStarts() {
     const d = await startEmpty(true);
     times.emptyD1.push(d.coldMs);
     await d.mf.dispose();
+    const c = await startCompileOnly();
+    times.compileOnly.push(c.coldMs);
+    await c.mf.dispose();
     const f = await startFeathers();
     times.feathers.push(f.coldMs);
     f.stop();
@@ -526,6 +543,7 @@ async function main() {
     const cs = (xs) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
     row("cold start to first answer, ms (3 starts)", cs(cold.portcullis), cs(cold.empty), cs(cold.feathers), `${(median(cold.portcullis) / median(cold.empty)).toFixed(2)}x empty; ${(median(cold.portcullis) / median(cold.emptyD1)).toFixed(2)}x the empty worker with a D1 binding (${cs(cold.emptyD1)})`, "at most 1.5x empty");
     row("of which the first request, ms (the rest: workerd start, loading and compiling the module)", cs(cold.first), cs(cold.emptyFirst), "", "", "");
+    row("an empty worker that only imports (compiles) the same wasm module, cold start ms", cs(cold.compileOnly), cs(cold.empty), "", `compiling the module: +${(median(cold.compileOnly) - median(cold.empty)).toFixed(0)} ms`, "");
     row("building the app from its settings (config, keys), CPU ms, warm", hashing.startupText, "", "", "", "");
     row("worker wasm bytes, gzipped (zlib level 9)", `${worker.gzipped} (raw ${worker.raw})`, "", "", "", "at most 750000");
     row("browser client wasm bytes, gzipped (zlib level 9)", `${client.gzipped} (raw ${client.raw})`, "", "", "", "");
