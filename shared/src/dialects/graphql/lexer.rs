@@ -38,12 +38,18 @@ impl<'a> Lexer<'a> {
         self.source.split('\n').nth(line.saturating_sub(1)).unwrap_or("").trim_end_matches('\r')
     }
 
+    /// The next token, without taking it. A token that does not lex leaves the position where
+    /// it was, so the next `peek` or `next` meets the same error there (never the rest of the
+    /// bad token read as if it were good).
     pub fn peek(&mut self) -> Result<(Pos, Token), Pos> {
         if self.ahead.is_none() {
             let saved = (self.at, self.line, self.column);
-            let (pos, token) = self.lex()?;
-            self.ahead = Some((pos, token, self.at, self.line, self.column));
+            let lexed = self.lex();
+            if let Ok((pos, token)) = &lexed {
+                self.ahead = Some((*pos, token.clone(), self.at, self.line, self.column));
+            }
             (self.at, self.line, self.column) = saved;
+            lexed?;
         }
         match &self.ahead {
             Some((pos, token, ..)) => Ok((*pos, token.clone())),
@@ -265,16 +271,15 @@ fn block_string_value(raw: &str) -> String {
         })
         .min()
         .unwrap_or(0);
-    let mut out: Vec<&str> = lines
+    let out: Vec<&str> = lines
         .iter()
         .enumerate()
         .map(|(i, l)| if i == 0 { *l } else { l.get(indent..).unwrap_or("") })
         .collect();
-    while out.first().is_some_and(|l| l.trim_matches([' ', '\t']).is_empty()) {
-        out.remove(0);
-    }
-    while out.last().is_some_and(|l| l.trim_matches([' ', '\t']).is_empty()) {
-        out.pop();
-    }
-    out.join("\n")
+    // The blank lines at each end go, by slicing once: removing them one by one from the
+    // front is quadratic in a document of 16,000 blank lines.
+    let blank = |l: &&str| l.trim_matches([' ', '\t']).is_empty();
+    let first = out.iter().position(|l| !blank(l)).unwrap_or(out.len());
+    let last = out.iter().rposition(|l| !blank(l)).map_or(first, |i| i + 1);
+    out.get(first..last).unwrap_or_default().join("\n")
 }

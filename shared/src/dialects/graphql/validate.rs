@@ -449,8 +449,12 @@ fn cost(doc: &Document) -> (usize, usize) {
                     let def = parent.and_then(|p| field_of(p, &f.name.name));
                     let child = def.and_then(|d| type_named(d.ty.named()));
                     let (c, d) = walk(doc, &f.selection_set, child, memo);
-                    let own = if parent.is_some_and(|p| p.name == "Mutation") && f.name.name == "tokenAuth" { TOKEN_AUTH_COMPLEXITY } else { 1 };
-                    (own.saturating_add(c), d + 1)
+                    // A sign-in costs TOKEN_AUTH_COMPLEXITY and at least one field under it, so
+                    // `tokenAuth { __typename }` (whose child costs nothing) cannot fit a fifth
+                    // password check under MAX_COMPLEXITY.
+                    let sign_in = parent.is_some_and(|p| p.name == "Mutation") && f.name.name == "tokenAuth";
+                    let own = if sign_in { TOKEN_AUTH_COMPLEXITY.saturating_add(c.max(1)) } else { 1usize.saturating_add(c) };
+                    (own, d + 1)
                 }
                 Selection::Inline { on, selection_set, .. } => {
                     let ty = on.as_ref().map_or(parent, |n| type_named(&n.name));
