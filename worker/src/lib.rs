@@ -3,7 +3,8 @@
 //!
 //! This crate is the only place that knows the Workers platform: the D1 store (`d1`), mail over
 //! Workers TCP sockets (`mail`, `smtp`), the `Env` to configuration step (`config`), the app of
-//! the isolate over those ports (`edge`), the clock and randomness of the runtime (`runtime`), its WebCrypto signatures (`webcrypto`),
+//! the isolate over those ports (`edge`), the clock and randomness of the runtime (`runtime`),
+//! its WebCrypto signatures (`webcrypto`),
 //! request and response conversion (`convert`), Socket.IO connections in Durable Objects
 //! (`socket`), and the Cron Trigger's purge of what has expired (`purge`). No auth rule lives
 //! here.
@@ -76,7 +77,7 @@ async fn contract(req: &Request, env: &Env) -> Result<Response> {
         "/__contract/signatures" => report(portcullis_shared::testing::run_signature_contract(&webcrypto::WebCryptoSignatures).await),
         "/__contract/argon2" => {
             use portcullis_shared::password::{PasswordHasher, PasswordParams};
-            let n: u32 = req.url()?.query_pairs().find(|(k, _)| k == "n").and_then(|(_, v)| v.parse().ok()).unwrap_or(1).min(100);
+            let n = count(req, 100)?;
             let params = PasswordParams::default();
             let hasher = PasswordHasher::new(params).map_err(|e| worker::Error::RustError(e.to_string()))?;
             for i in 0..n {
@@ -85,7 +86,7 @@ async fn contract(req: &Request, env: &Env) -> Result<Response> {
             Response::from_json(&serde_json::json!({"hashes": n, "params": format!("{params:?}")}))
         }
         "/__contract/startup" => {
-            let n: u32 = req.url()?.query_pairs().find(|(k, _)| k == "n").and_then(|(_, v)| v.parse().ok()).unwrap_or(1).min(1000);
+            let n = count(req, 1000)?;
             for _ in 0..n {
                 edge::build_app(env).ok_or_else(|| worker::Error::RustError("misconfigured".into()))?;
             }
@@ -93,6 +94,13 @@ async fn contract(req: &Request, env: &Env) -> Result<Response> {
         }
         _ => Response::error("no such contract route", 404),
     }
+}
+
+/// The request's `?n=`, 1 if absent, at most `most`.
+#[cfg(feature = "contract")]
+fn count(req: &Request, most: u32) -> Result<u32> {
+    let n = req.url()?.query_pairs().find(|(k, _)| k == "n").and_then(|(_, v)| v.parse().ok());
+    Ok(n.unwrap_or(1).min(most))
 }
 
 /// A contract's checks as JSON: each one's name, whether it passed, and why not.
