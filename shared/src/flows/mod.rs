@@ -112,8 +112,8 @@ impl<P: Ports> Auth<P> {
         &self.config
     }
 
-    /// GoTrue's published keys (`/.well-known/jwks.json`): the public part of each ES256 key of
-    /// `JWT_KEYS`; none without it (HS256 keys are secrets).
+    /// GoTrue's published keys (`/.well-known/jwks.json`): the public part of each ES256 and
+    /// RS256 key of `JWT_KEYS`; none without it (HS256 keys are secrets).
     pub fn jwks(&self) -> serde_json::Value {
         match &self.config.jwt_keys {
             Some(set) => set.jwks(),
