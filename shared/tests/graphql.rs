@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use portcullis_shared::model::{Timestamp, User};
-use portcullis_shared::ports::{Clock as _, Users as _};
+use portcullis_shared::model::Timestamp;
+use portcullis_shared::ports::Clock as _;
 use portcullis_shared::testing::TestPorts;
 use portcullis_shared::App;
 use serde_json::{json, Value};
@@ -13,31 +13,6 @@ use support::*;
 const TOKEN_AUTH: &str = "mutation($u: String!, $p: String!) { tokenAuth(username: $u, password: $p) { token payload refreshExpiresIn refreshToken } }";
 const VERIFY: &str = "mutation($t: String!) { verifyToken(token: $t) { payload } }";
 const REFRESH: &str = "mutation($t: String!) { refreshToken(token: $t) { token payload refreshExpiresIn } }";
-
-fn gql_with(app: &App<TestPorts>, body: &[u8], headers: &[(&str, &str)]) -> Reply {
-    let mut all = vec![("content-type", "application/json")];
-    all.extend_from_slice(headers);
-    send(app, request("POST", "/graphql", body, &all))
-}
-
-fn gql(app: &App<TestPorts>, query: &str, variables: Value) -> Reply {
-    gql_with(app, json!({"query": query, "variables": variables}).to_string().as_bytes(), &[])
-}
-
-/// An account with username `ada`, address `ada@example.com` and password `correct horse`.
-fn ada(app: &App<TestPorts>) -> User {
-    let now = now(app);
-    let hasher = portcullis_shared::password::PasswordHasher::new(app.auth().config().password_params).unwrap();
-    let hash = hasher.hash(b"correct horse", b"0123456789abcdef").unwrap();
-    let user = User {
-        username: Some("Ada".into()),
-        password_hash: Some(hash),
-        email_confirmed_at: Some(now),
-        ..User::new(portcullis_shared::model::UserId::new("ada-id"), Some("ada@example.com"), json!({}), now)
-    };
-    pollster::block_on(ports(app).store.insert(&user)).unwrap();
-    user
-}
 
 fn token_auth(app: &App<TestPorts>, username: &str) -> Value {
     let r = gql(app, TOKEN_AUTH, json!({"u": username, "p": "correct horse"}));

@@ -4,34 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use portcullis_shared::model::User;
-use portcullis_shared::ports::{Clock as _, Users as _};
 use portcullis_shared::testing::TestPorts;
 use portcullis_shared::App;
 use serde_json::{json, Value};
 use support::*;
-
-fn gql_body(app: &App<TestPorts>, body: &Value) -> Reply {
-    send(app, request("POST", "/graphql", body.to_string().as_bytes(), &[("content-type", "application/json")]))
-}
-
-fn gql(app: &App<TestPorts>, query: &str, variables: Value) -> Reply {
-    gql_body(app, &json!({"query": query, "variables": variables}))
-}
-
-fn ada(app: &App<TestPorts>) -> User {
-    let now = ports(app).clock.now();
-    let hasher = portcullis_shared::password::PasswordHasher::new(app.auth().config().password_params).unwrap();
-    let hash = hasher.hash(b"correct horse", b"0123456789abcdef").unwrap();
-    let user = User {
-        username: Some("Ada".into()),
-        password_hash: Some(hash),
-        email_confirmed_at: Some(now),
-        ..User::new(portcullis_shared::model::UserId::new("ada-id"), Some("ada@example.com"), json!({}), now)
-    };
-    pollster::block_on(ports(app).store.insert(&user)).unwrap();
-    user
-}
 
 fn sign_ins(app: &App<TestPorts>, body: &str) -> usize {
     let r = gql(app, body, Value::Null);

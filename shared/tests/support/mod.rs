@@ -3,7 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use http::{HeaderMap, Request, StatusCode};
-use portcullis_shared::model::Timestamp;
+use portcullis_shared::model::{Timestamp, User, UserId};
+use portcullis_shared::ports::{Clock as _, Users as _};
 use portcullis_shared::testing::{RustCryptoSignatures, TestPorts};
 use portcullis_shared::token::{JwtKeys, TokenError, Verified};
 use portcullis_shared::{App, Config};
@@ -185,7 +186,6 @@ pub fn mails_to(app: &App<TestPorts>, to: &str) -> usize {
 
 /// [`JwtKeys`]' signing and verifying, blocking on the native signature port: what the tests
 /// sign tokens with and check them by, as a resource server holding the keys would.
-#[allow(dead_code)]
 pub trait BlockingJwt {
     /// [`JwtKeys::sign`] with RustCrypto.
     fn sign_blocking<C: serde::Serialize>(&self, claims: C, iat: Timestamp, exp: Timestamp, typ: Option<&str>) -> Result<String, TokenError>;
@@ -200,4 +200,32 @@ impl BlockingJwt for JwtKeys {
     fn verify_blocking<C: serde::de::DeserializeOwned + Clone>(&self, token: &str, now: Timestamp) -> Result<Verified<C>, TokenError> {
         pollster::block_on(self.verify(&RustCryptoSignatures, token, now, |why| panic!("unusable key: {why}")))
     }
+}
+
+/// `POST /graphql` with this JSON body and these headers besides its `Content-Type`.
+pub fn gql_with(app: &App<TestPorts>, body: &[u8], headers: &[(&str, &str)]) -> Reply {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    send(app, request("POST", "/graphql", body, &all))
+}
+
+/// A GraphQL document with its variables, as graphql-request sends it.
+pub fn gql(app: &App<TestPorts>, query: &str, variables: Value) -> Reply {
+    gql_with(app, serde_json::json!({"query": query, "variables": variables}).to_string().as_bytes(), &[])
+}
+
+/// An account with username `Ada`, address `ada@example.com` and password `correct horse`,
+/// stored directly.
+pub fn ada(app: &App<TestPorts>) -> User {
+    let now = ports(app).clock.now();
+    let hasher = portcullis_shared::password::PasswordHasher::new(app.auth().config().password_params).unwrap();
+    let hash = hasher.hash(b"correct horse", b"0123456789abcdef").unwrap();
+    let user = User {
+        username: Some("Ada".into()),
+        password_hash: Some(hash),
+        email_confirmed_at: Some(now),
+        ..User::new(UserId::new("ada-id"), Some("ada@example.com"), serde_json::json!({}), now)
+    };
+    pollster::block_on(ports(app).store.insert(&user)).unwrap();
+    user
 }
