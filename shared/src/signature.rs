@@ -254,14 +254,21 @@ fn add_mod(a: &[u64; 4], b: &[u64; 4], p: &[u64; 4]) -> [u64; 4] {
         carry = s >> 64;
     }
     if carry > 0 || sum >= *p {
-        let mut borrow = 0i128;
-        for i in (0..4).rev() {
-            let d = i128::from(sum[i]) - i128::from(p[i]) - borrow;
-            borrow = i128::from(d < 0);
-            sum[i] = d.rem_euclid(1 << 64) as u64;
-        }
+        sum = sub(&sum, p);
     }
     sum
+}
+
+/// `a - b` modulo 2^256 (the borrow out dropped: an `a + b` that carried out, less `p`, fits).
+fn sub(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut borrow = 0i128;
+    for i in (0..4).rev() {
+        let d = i128::from(a[i]) - i128::from(b[i]) - borrow;
+        borrow = i128::from(d < 0);
+        out[i] = d.rem_euclid(1 << 64) as u64;
+    }
+    out
 }
 
 /// `a * b mod p`, by doubling and adding (a key is checked once, at configuration).
@@ -287,21 +294,9 @@ fn p256_on_curve(x: &[u8], y: &[u8]) -> bool {
     let three_x = add_mod(&add_mod(&x, &x, p), &x, p);
     let x3 = mul_mod(&mul_mod(&x, &x, p), &x, p);
     // x^3 - 3x + b, as x^3 + (p - 3x) + b.
-    let minus_three_x = if three_x == [0; 4] { three_x } else { sub_from_p(&three_x) };
+    let minus_three_x = if three_x == [0; 4] { three_x } else { sub(p, &three_x) };
     let rhs = add_mod(&add_mod(&x3, &minus_three_x, p), &P256_B, p);
     mul_mod(&y, &y, p) == rhs
-}
-
-/// `p - a`, for `0 < a < p`.
-fn sub_from_p(a: &[u64; 4]) -> [u64; 4] {
-    let mut out = [0u64; 4];
-    let mut borrow = 0i128;
-    for i in (0..4).rev() {
-        let d = i128::from(P256_P[i]) - i128::from(a[i]) - borrow;
-        borrow = i128::from(d < 0);
-        out[i] = d.rem_euclid(1 << 64) as u64;
-    }
-    out
 }
 
 /// Making and checking signatures. `verify` answers `Ok(false)` for any signature that does
