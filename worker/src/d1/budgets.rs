@@ -6,6 +6,7 @@ use super::{s, t, D1Store};
 use portcullis_shared::model::{Timestamp, User};
 use portcullis_shared::ports::{AccountName, Budgets, StoreError};
 use serde::Deserialize;
+use worker::D1PreparedStatement;
 
 #[derive(Deserialize)]
 struct Used {
@@ -21,13 +22,16 @@ const TAKE: &str = "INSERT INTO budgets (key, window_start, used) VALUES (?1, ?2
 
 const GIVE_BACK: &str = "UPDATE budgets SET used = used - 1 WHERE key = ?1 AND used > 0";
 
+impl D1Store {
+    /// One `TAKE` statement per use, for one batch.
+    fn takes(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<Vec<D1PreparedStatement>, StoreError> {
+        uses.iter().map(|(key, _)| self.stmt(TAKE, &[s(key), t(now), t(now.plus_secs(-window_secs))])).collect()
+    }
+}
+
 impl Budgets for D1Store {
     async fn take_all(&self, uses: &[(&str, u32)], now: Timestamp, window_secs: i64) -> Result<bool, StoreError> {
-        let statements = uses
-            .iter()
-            .map(|(key, _)| self.stmt(TAKE, &[s(key), t(now), t(now.plus_secs(-window_secs))]))
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.batch(statements).await?;
+        let results = self.batch(self.takes(uses, now, window_secs)?).await?;
         self.settle(&results, uses).await
     }
 
@@ -39,10 +43,7 @@ impl Budgets for D1Store {
         name: AccountName<'_>,
     ) -> Result<(bool, Option<User>), StoreError> {
         // The uses and the account's read in one batch: one round trip where two would be.
-        let mut statements = uses
-            .iter()
-            .map(|(key, _)| self.stmt(TAKE, &[s(key), t(now), t(now.plus_secs(-window_secs))]))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut statements = self.takes(uses, now, window_secs)?;
         statements.push(self.stmt(&user_by(name), &[s(name.as_str())])?);
         let mut results = self.batch(statements).await?;
         let found = results.pop().ok_or_else(|| StoreError::Backend("the account's read returned nothing".into()))?;
