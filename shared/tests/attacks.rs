@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use support::BlockingJwt as _;
 use portcullis_shared::testing::{TestPorts, BEFORE_CALL};
 use portcullis_shared::App;
 use serde_json::json;
@@ -146,6 +145,19 @@ fn an_accounts_guessing_budget_is_bounded_however_it_is_named() {
     assert_eq!(guesses, 6, "LOGIN_MAX_PER_ACCOUNT is 3 and the account has two names, yet {guesses} passwords were checked");
 }
 
+/// The sign-in page the owner of the passwordless account `ada` is sent to, after a stranger
+/// asked to sign in as `ada` with `platform` as the request's words.
+fn sign_in_page_asked_as(app: &App<TestPorts>, platform: &str) -> Reply {
+    passwordless_account(app, "ada", "ada@example.com");
+    let body = json!({"username": "ada", "email": "ada@example.com", "session_platform": platform});
+    let asked = send(app, request("POST", "/auth/login", body.to_string().as_bytes(), &[JSON]));
+    assert_eq!(asked.status, 200, "{}", asked.raw);
+    let link = link_of(app, "ada@example.com", "/auth/confirm?token=");
+    let page = send(app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
+    assert_eq!(page.status, 200);
+    page
+}
+
 /// Claim 5: the requester's platform text is quoted as theirs, bounded and without invisible
 /// characters. So it is in the mail; the page the mail's link opens, where the owner decides,
 /// still makes it the subject of the site's own sentence ("<platform> asks to sign in as
@@ -153,15 +165,8 @@ fn an_accounts_guessing_budget_is_bounded_however_it_is_named() {
 #[test]
 fn the_sign_in_page_shows_the_platform_as_the_requesters_words_too() {
     let app = app();
-    passwordless_account(&app, "ada", "ada@example.com");
     // A stranger who knows the name and address asks, in words of their choosing.
-    let platform = "Portcullis security check\u{200b}: \u{202e}wolla";
-    let body = json!({"username": "ada", "email": "ada@example.com", "session_platform": platform});
-    let asked = send(&app, request("POST", "/auth/login", body.to_string().as_bytes(), &[JSON]));
-    assert_eq!(asked.status, 200, "{}", asked.raw);
-    let link = link_of(&app, "ada@example.com", "/auth/confirm?token=");
-    let page = send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
-    assert_eq!(page.status, 200);
+    let page = sign_in_page_asked_as(&app, "Portcullis security check\u{200b}: \u{202e}wolla");
     assert!(
         !page.raw.contains('\u{202e}') && !page.raw.contains('\u{200b}'),
         "the page shows the requester's invisible characters (right-to-left override, zero-width space) as they sent them"
@@ -295,15 +300,8 @@ fn the_login_throttle_does_not_tell_which_address_a_username_has() {
 #[test]
 fn the_sign_in_page_shows_no_invisible_characters_of_the_requester() {
     let app = app();
-    passwordless_account(&app, "ada", "ada@example.com");
     let hidden: String = "approve".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
-    let platform = format!("\u{3164}\u{115f}\u{ffa0}\u{e0001}{hidden}");
-    let body = json!({"username": "ada", "email": "ada@example.com", "session_platform": platform});
-    let asked = send(&app, request("POST", "/auth/login", body.to_string().as_bytes(), &[JSON]));
-    assert_eq!(asked.status, 200, "{}", asked.raw);
-    let link = link_of(&app, "ada@example.com", "/auth/confirm?token=");
-    let page = send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
-    assert_eq!(page.status, 200);
+    let page = sign_in_page_asked_as(&app, &format!("\u{3164}\u{115f}\u{ffa0}\u{e0001}{hidden}"));
     let invisible: Vec<String> = page
         .raw
         .chars()

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use support::BlockingJwt as _;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::testing::TestPorts;
 use portcullis_shared::token::JwtKeys;

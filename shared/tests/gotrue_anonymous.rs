@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use support::BlockingJwt as _;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use support::*;

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use support::BlockingJwt as _;
 use base64::Engine as _;
 use portcullis_shared::keyset::KeySet;
 use portcullis_shared::model::Timestamp;

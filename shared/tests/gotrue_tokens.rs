@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use support::BlockingJwt as _;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::testing::run_store_contract;
 use serde_json::json;
