@@ -101,7 +101,9 @@ impl Signatures for WebCryptoSignatures {
     }
 
     async fn verify(&self, key: &Key, data: &[u8], signature: &[u8]) -> Result<bool, SignatureError> {
-        let public = key.public();
+        // Keys that verify are public already (a key set keeps only the public part of its
+        // verifiers); only a private one is cut down, which takes a hash.
+        let public = key.is_private().then(|| key.public()).flatten();
         let key = public.as_ref().unwrap_or(key);
         let crypto_key = imported(key, false).await?;
         // The key imported; whatever `verify` refuses now is the signature's fault.
