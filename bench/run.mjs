@@ -219,10 +219,15 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** "median (min-max)" of `xs`. */
+const summaryOf = (xs, digits = 2) => {
+  const f = (x) => x.toFixed(digits);
+  return `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+};
+
 function summary(runs, key, digits = 2) {
   const xs = runs.map((r) => r[key]);
-  const f = (x) => x.toFixed(digits);
-  return { median: median(xs), text: `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})` };
+  return { median: median(xs), text: summaryOf(xs, digits) };
 }
 
 // ---------------------------------------------------------------- the run
@@ -361,8 +366,6 @@ async function argon2() {
     await w.mf.dispose();
   }
 }
-
-const summaryOf = (xs) => `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`;
 
 /** Sign-in and /api/check CPU as D1 fills with accounts: steps of 10x up to `ACCOUNTS`. Every
  * account has an address, a username and a session, so both lookups run against full indexes. */
@@ -540,7 +543,7 @@ async function main() {
     row(`GoTrue GET /user CPU ms/request, ES256 token (concurrency ${CONCURRENCY})`, userEsCpu.text, "", "", `${(userEsCpu.median - userHsCpu.median).toFixed(2)} ms over HS256`, "side by side");
     row("GoTrue refresh CPU ms/request (sequential)", m("refresh", "cpuPerReq").text, "", "", "", "");
     row("GoTrue refresh p50 / p99 ms", `${m("refresh", "p50").text} / ${m("refresh", "p99").text}`, "", "", "", "");
-    const cs = (xs) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
+    const cs = (xs) => summaryOf(xs, 0);
     row("cold start to first answer, ms (3 starts)", cs(cold.portcullis), cs(cold.empty), cs(cold.feathers), `${(median(cold.portcullis) / median(cold.empty)).toFixed(2)}x empty; ${(median(cold.portcullis) / median(cold.emptyD1)).toFixed(2)}x the empty worker with a D1 binding (${cs(cold.emptyD1)})`, "at most 1.5x empty");
     row("of which the first request, ms (the rest: workerd start, loading and compiling the module)", cs(cold.first), cs(cold.emptyFirst), "", "", "");
     row("an empty worker that only imports (compiles) the same wasm module, cold start ms", cs(cold.compileOnly), cs(cold.empty), "", `compiling the module: +${(median(cold.compileOnly) - median(cold.empty)).toFixed(0)} ms`, "");
