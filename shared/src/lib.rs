@@ -6,7 +6,7 @@
 //! protocol to flow calls. What does not belong here: anything that knows about workerd, D1,
 //! wasm-bindgen or sockets; that is the `portcullis-worker` crate's job, behind the ports.
 //!
-//! Dependency direction inside the crate: `model`/`signature`/`ports` <- `password`/`keyset`/`token` <-
+//! Dependency direction inside the crate: `model`/`signature`/`ports` <- `password`/`keyset`/`token`/`totp`/`seal` <-
 //! `config` <- `mail` <- `flows` <- `dialects` (each with its route table, over
 //! `dialects::routes`) <- `realtime` (Feathers over Socket.IO) <- `app`, the top: it mounts the
 //! dialects and is the one entry for HTTP requests and socket calls. No two modules import
@@ -40,11 +40,15 @@ pub mod ports;
 #[cfg(feature = "server")]
 pub mod realtime;
 #[cfg(feature = "server")]
+pub mod seal;
+#[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
 pub mod signature;
 #[cfg(feature = "server")]
 pub mod token;
+#[cfg(feature = "server")]
+pub mod totp;
 pub mod wire;
 
 #[cfg(any(feature = "testing", feature = "contract"))]

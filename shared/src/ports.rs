@@ -3,7 +3,12 @@
 //! Each trait is small and named for the domain. Expiry and single use are part of the
 //! contract (see [`Codes`]), so every backend enforces them the same way; the in-memory
 //! implementations in `testing` and the D1 ones in the worker pass one contract suite.
-//! Implementations live elsewhere; this module only says what they must do.
+//! Implementations live elsewhere; this module only says what they must do. Second factors'
+//! port is in `factors`.
+
+mod factors;
+
+pub use factors::{Answer, Enrolled, Factors};
 
 use crate::model::{
     CodeId, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, Mail, OneTimeCode, Purpose,
@@ -44,7 +49,8 @@ pub trait Rng {
 pub struct FirstProof<'a> {
     /// The address proven, when it is not the account's yet (an email change).
     pub new_email: Option<&'a str>,
-    /// Whether the password and `user_metadata` go.
+    /// Whether the password, `user_metadata` and second factors go (whoever set them had
+    /// not proven the mailbox).
     pub forget: bool,
 }
 
@@ -437,9 +443,9 @@ pub trait Mailer {
 
 /// All of the storage ports over one backend: what flows hold. Every type that implements each
 /// port trait is a `Store`.
-pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates {}
+pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors {}
 
-impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates> Store for T {}
+impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors> Store for T {}
 
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {

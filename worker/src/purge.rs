@@ -200,6 +200,7 @@ mod tests {
                 refreshed_at: ended,
                 last_active_at: ended,
                 revoked_at: Some(ended),
+                second: None,
             };
             let token = portcullis_shared::model::SessionToken {
                 id: format!("{id}-t"),

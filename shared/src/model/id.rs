@@ -1,5 +1,5 @@
 //! Typed ids: one type per kind of record ([`UserId`], [`SessionId`], [`CodeId`],
-//! [`LoginRequestId`]), so that a session's id cannot be passed where an account's is meant.
+//! [`FactorId`], [`ChallengeId`], [`LoginRequestId`]), so that a session's id cannot be passed where an account's is meant.
 //! Each is a string on the wire and in storage (`#[serde(transparent)]`, `Display`), so nothing
 //! a client or a backend sees changes. Fresh ones are minted from the `Rng` port by
 //! `crate::token::random_id`; an id read from a request or a row is wrapped with `new` (or
@@ -67,6 +67,16 @@ id_type! {
 id_type! {
     /// A one-time code's id: a UUID v4, also mixed into the code's hash.
     CodeId
+}
+
+id_type! {
+    /// A second factor's id: a UUID v4, as GoTrue's `factor_id`.
+    FactorId
+}
+
+id_type! {
+    /// A second factor's challenge id: a UUID v4, as GoTrue's `challenge_id`.
+    ChallengeId
 }
 
 id_type! {

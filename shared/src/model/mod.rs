@@ -7,13 +7,14 @@
 //! One file per domain concept, each re-exported here so that callers name `crate::model::User`
 //! and never the file: `time` (the timestamp), `id` (the typed ids of records), `user` (the account), `dialect` (the protocols a
 //! session can be started through), `session` (sessions, their tokens, how they start and which
-//! a logout ends), `code` (one-time codes and emailed links, their purposes, and the PKCE auth
+//! a logout ends), `factor` (second factors, their challenges and assurance levels), `code` (one-time codes and emailed links, their purposes, and the PKCE auth
 //! codes their links turn into), `login_request` (passwordless emailed sign-in requests) and
 //! `mail` (a rendered mail). Not here: rules (`flows`), storage (`ports`), wire shapes
 //! (`dialects`).
 
 mod code;
 mod dialect;
+mod factor;
 mod id;
 mod login_request;
 mod mail;
@@ -23,9 +24,10 @@ mod user;
 
 pub use code::{FlowState, OneTimeCode, PkceChallenge, PkceMethod, Purpose};
 pub use dialect::Dialect;
-pub use id::{CodeId, LoginRequestId, SessionId, UserId};
+pub use factor::{Aal, Challenge, Factor, FactorKind, SecondStep};
+pub use id::{ChallengeId, CodeId, FactorId, LoginRequestId, SessionId, UserId};
 pub use login_request::{LoginRequest, LoginState};
 pub use mail::Mail;
 pub use session::{AuthMethod, LogoutScope, RefreshToken, Session, SessionToken};
 pub use time::Timestamp;
-pub use user::User;
+pub use user::{MfaState, User};

@@ -4,6 +4,7 @@
 //! minting and checking tokens is `crate::token`'s.
 
 use super::dialect::Dialect;
+use super::factor::{Aal, SecondStep};
 use super::id::{SessionId, UserId};
 use super::time::Timestamp;
 
@@ -87,6 +88,8 @@ pub struct Session {
     pub last_active_at: Timestamp,
     /// When it was ended, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// The second factor it was raised to `aal2` with, if it was.
+    pub second: Option<SecondStep>,
 }
 
 impl Session {
@@ -98,6 +101,14 @@ impl Session {
     /// Whether credentials of `dialect` may use this session.
     pub fn belongs_to(&self, dialect: Dialect) -> bool {
         self.dialect.is_none_or(|d| d == dialect)
+    }
+
+    /// Its assurance level: `aal2` once a second factor was answered in it.
+    pub fn aal(&self) -> Aal {
+        match self.second {
+            Some(_) => Aal::Aal2,
+            None => Aal::Aal1,
+        }
     }
 
     /// The last sign of use: an authenticated request or a refresh, whichever came later.

@@ -39,9 +39,50 @@ pub struct User {
     pub created_at: Timestamp,
     /// Last change to any field above.
     pub updated_at: Timestamp,
+    /// Whether the account has second factors, and a verified one (then nothing less than
+    /// `aal2` is a full session, in any dialect). Kept with the account so every read of it
+    /// knows.
+    pub mfa: MfaState,
+}
+
+/// What second factors an account has ([`User::mfa`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MfaState {
+    /// None.
+    #[default]
+    Off,
+    /// Only unverified ones (being enrolled).
+    Enrolling,
+    /// At least one verified.
+    On,
+}
+
+impl MfaState {
+    /// As stored: 0, 1, 2.
+    pub fn as_i64(self) -> i64 {
+        match self {
+            MfaState::Off => 0,
+            MfaState::Enrolling => 1,
+            MfaState::On => 2,
+        }
+    }
+
+    /// From storage (anything unknown counts as on: the safe side).
+    pub fn from_i64(v: i64) -> Self {
+        match v {
+            0 => MfaState::Off,
+            1 => MfaState::Enrolling,
+            _ => MfaState::On,
+        }
+    }
 }
 
 impl User {
+    /// Whether the account has a verified second factor.
+    pub fn mfa_enabled(&self) -> bool {
+        self.mfa == MfaState::On
+    }
+
     /// A new account with a normalised `email`, if any: unconfirmed, without a password or
     /// username, never signed in. Sign-up decoys are made by this same function, so they look
     /// like real new accounts.
@@ -60,6 +101,7 @@ impl User {
             deleted_at: None,
             created_at: now,
             updated_at: now,
+            mfa: MfaState::Off,
         }
     }
 

@@ -5,7 +5,7 @@
 use super::{backend, opt_s, opt_t, s, t, ts, D1Store};
 use super::users::UserRow;
 use portcullis_shared::model::{
-    AuthMethod, Dialect, LogoutScope, RefreshToken, Session, SessionId, SessionToken, Timestamp, User, UserId,
+    AuthMethod, Dialect, FactorId, FactorKind, LogoutScope, SecondStep, RefreshToken, Session, SessionId, SessionToken, Timestamp, User, UserId,
 };
 use portcullis_shared::ports::{Sessions, StoreError};
 use serde::Deserialize;
@@ -22,6 +22,9 @@ struct SessionRow {
     refreshed_at: Option<f64>,
     last_active_at: Option<f64>,
     revoked_at: Option<f64>,
+    factor_id: Option<FactorId>,
+    factor_type: Option<String>,
+    aal2_at: Option<f64>,
 }
 
 impl SessionRow {
@@ -41,12 +44,20 @@ impl SessionRow {
             refreshed_at: ts(self.refreshed_at.unwrap_or(self.created_at)),
             last_active_at: ts(self.last_active_at.or(self.refreshed_at).unwrap_or(self.created_at)),
             revoked_at: self.revoked_at.map(ts),
+            second: match (self.factor_id, self.factor_type.as_deref(), self.aal2_at) {
+                (Some(factor_id), Some(kind), Some(at)) => Some(SecondStep {
+                    factor_id,
+                    kind: FactorKind::parse(kind).ok_or_else(|| StoreError::Backend(format!("sessions.factor_type {kind:?}")))?,
+                    at: ts(at),
+                }),
+                _ => None,
+            },
         })
     }
 }
 
-const SESSION_COLUMNS: &str =
-    "id, user_id, platform, method, dialect, created_at, refreshed_at, last_active_at, revoked_at";
+const SESSION_COLUMNS: &str = "id, user_id, platform, method, dialect, created_at, refreshed_at, last_active_at, \
+    revoked_at, factor_id, factor_type, aal2_at";
 
 /// A session joined with its account: the session's columns prefixed `s_`, the user's as they
 /// are.
@@ -61,6 +72,9 @@ struct SessionUserRow {
     s_refreshed_at: Option<f64>,
     s_last_active_at: Option<f64>,
     s_revoked_at: Option<f64>,
+    s_factor_id: Option<FactorId>,
+    s_factor_type: Option<String>,
+    s_aal2_at: Option<f64>,
     #[serde(flatten)]
     user: UserRow,
 }
@@ -77,6 +91,9 @@ impl SessionUserRow {
             refreshed_at: self.s_refreshed_at,
             last_active_at: self.s_last_active_at,
             revoked_at: self.s_revoked_at,
+            factor_id: self.s_factor_id,
+            factor_type: self.s_factor_type,
+            aal2_at: self.s_aal2_at,
         }
         .into_session()?;
         Ok((session, self.user.into_user()?))
@@ -86,9 +103,10 @@ impl SessionUserRow {
 /// The columns of a [`SessionUserRow`], from `sessions s JOIN users u`.
 const SESSION_USER_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.platform AS s_platform, \
     s.method AS s_method, s.dialect AS s_dialect, s.created_at AS s_created_at, s.refreshed_at AS s_refreshed_at, \
-    s.last_active_at AS s_last_active_at, s.revoked_at AS s_revoked_at, u.id, u.email, u.username, \
+    s.last_active_at AS s_last_active_at, s.revoked_at AS s_revoked_at, s.factor_id AS s_factor_id, \
+    s.factor_type AS s_factor_type, s.aal2_at AS s_aal2_at, u.id, u.email, u.username, \
     u.password_hash, u.email_confirmed_at, u.last_sign_in_at, u.user_metadata, u.app_metadata, u.banned_until, \
-    u.is_anonymous, u.deleted_at, u.created_at, u.updated_at";
+    u.is_anonymous, u.deleted_at, u.created_at, u.updated_at, u.mfa";
 
 /// A token (refresh or session) with its session and account; the token's columns prefixed
 /// `t_`. Session tokens have no `parent_id` or `used_at`.
@@ -131,7 +149,7 @@ impl D1Store {
         Ok([
             self.stmt(
                 &format!(
-                    "INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+                    "INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13 \
                      WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND deleted_at IS NULL \
                        AND (banned_until IS NULL OR banned_until <= ?6) AND (?10 IS NULL OR password_hash = ?10))"
                 ),
@@ -146,6 +164,9 @@ impl D1Store {
                     t(session.last_active_at),
                     opt_t(session.revoked_at),
                     opt_s(while_password),
+                    opt_s(session.second.as_ref().map(|st| st.factor_id.as_str())),
+                    opt_s(session.second.as_ref().map(|st| st.kind.as_str())),
+                    opt_t(session.second.as_ref().map(|st| st.at)),
                 ],
             )?,
             self.stmt(

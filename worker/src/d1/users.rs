@@ -1,7 +1,7 @@
 //! The `Users` port over the `users` table.
 
 use super::{opt_s, opt_t, s, t, ts, D1Store};
-use portcullis_shared::model::{Purpose, SessionId, Timestamp, User, UserId};
+use portcullis_shared::model::{MfaState, Purpose, SessionId, Timestamp, User, UserId};
 use portcullis_shared::ports::{AccountName, FirstProof, StoreError, Users};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -37,6 +37,7 @@ pub(crate) struct UserRow {
     deleted_at: Option<f64>,
     created_at: f64,
     updated_at: f64,
+    mfa: f64,
 }
 
 impl UserRow {
@@ -57,16 +58,17 @@ impl UserRow {
             deleted_at: self.deleted_at.map(ts),
             created_at: ts(self.created_at),
             updated_at: ts(self.updated_at),
+            mfa: MfaState::from_i64(self.mfa as i64),
         })
     }
 }
 
 pub(crate) const USER_COLUMNS: &str = "id, email, username, password_hash, email_confirmed_at, last_sign_in_at, \
-                            user_metadata, app_metadata, banned_until, is_anonymous, deleted_at, created_at, updated_at";
+                            user_metadata, app_metadata, banned_until, is_anonymous, deleted_at, created_at, updated_at, mfa";
 
 impl Users for D1Store {
     async fn insert(&self, u: &User) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
         self.changes(
             &sql,
             &[
@@ -83,6 +85,7 @@ impl Users for D1Store {
                 opt_t(u.deleted_at),
                 t(u.created_at),
                 t(u.updated_at),
+                JsValue::from_f64(u.mfa.as_i64() as f64),
             ],
         )
         .await
@@ -190,9 +193,10 @@ impl Users for D1Store {
                 self.stmt("DELETE FROM one_time_codes WHERE user_id = ?1", &[s(id)])?,
                 self.stmt("DELETE FROM login_requests WHERE user_id = ?1", &[s(id)])?,
                 self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM mfa_factors WHERE user_id = ?1", &[s(id)])?,
                 self.stmt(
                     "UPDATE users SET email = NULL, username = NULL, password_hash = NULL, user_metadata = '{}', \
-                     app_metadata = '{}', deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
+                     app_metadata = '{}', mfa = 0, deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
                     &[s(id), t(at)],
                 )?,
             ])
@@ -218,11 +222,12 @@ impl Users for D1Store {
                  email_confirmed_at = CASE WHEN ?2 IS NULL THEN COALESCE(email_confirmed_at, ?4) ELSE ?4 END, \
                  password_hash = CASE WHEN ?3 THEN NULL ELSE password_hash END, \
                  user_metadata = CASE WHEN ?3 THEN '{}' ELSE user_metadata END, \
-                 is_anonymous = 0, updated_at = ?4 WHERE id = ?1",
+                 mfa = CASE WHEN ?3 THEN 0 ELSE mfa END, is_anonymous = 0, updated_at = ?4 WHERE id = ?1",
                 &[s(id), opt_s(proof.new_email), JsValue::from_f64(forget), t(at)],
             )?,
             self.stmt("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL", &[s(id), t(at)])?,
             self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
+            self.stmt("DELETE FROM mfa_factors WHERE user_id = ?1 AND ?2 = 1", &[s(id), JsValue::from_f64(forget)])?,
             self.stmt(
                 "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose IN (?2, ?3, ?4)",
                 &[s(id), s(session_codes[0].as_str()), s(session_codes[1].as_str()), s(session_codes[2].as_str())],

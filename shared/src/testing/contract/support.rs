@@ -29,6 +29,7 @@ pub(super) fn session(user: &User, id: &str, at: Timestamp) -> Session {
         refreshed_at: at,
         last_active_at: at,
         revoked_at: None,
+        second: None,
     }
 }
 

@@ -165,6 +165,7 @@ pub(super) async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now
         refreshed_at: now,
         last_active_at: now,
         revoked_at: None,
+        second: None,
     };
     let token = RefreshToken {
         id: format!("contract-soft-t-{nonce}"),

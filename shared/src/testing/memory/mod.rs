@@ -3,11 +3,12 @@
 //!
 //! This file holds the store itself (its maps, the test hook before a store call, and what
 //! tests assert with); each port's implementation has its own file: `users`, `sessions`,
-//! `codes`, `limits` (budgets and send limits), `login_requests`, `flow_states`, and
+//! `codes`, `factors`, `limits` (budgets and send limits), `login_requests`, `flow_states`, and
 //! `housekeeping` (the purge of what has expired). No rule of the flows belongs here: the
 //! store does what its ports' contracts say, and nothing more.
 
 mod codes;
+mod factors;
 mod flow_states;
 mod housekeeping;
 mod limits;
@@ -16,7 +17,7 @@ mod sessions;
 mod users;
 
 use crate::model::{
-    CodeId, FlowState, LoginRequest, LoginRequestId, OneTimeCode, Purpose, RefreshToken, Session, SessionId,
+    Challenge, ChallengeId, CodeId, Factor, FactorId, FlowState, LoginRequest, LoginRequestId, OneTimeCode, Purpose, RefreshToken, Session, SessionId,
     SessionToken, Timestamp, User, UserId,
 };
 use std::cell::RefCell;
@@ -59,6 +60,8 @@ pub struct MemoryStore {
     stale_reads: RefCell<Vec<User>>,
     budgets: RefCell<HashMap<String, (Timestamp, u32)>>,
     flow_states: RefCell<HashMap<String, FlowState>>,
+    factors: RefCell<HashMap<FactorId, Factor>>,
+    challenges: RefCell<HashMap<ChallengeId, Challenge>>,
     /// Whether each budget take first yields once to the executor (`pause_at_budgets`).
     pause_at_budgets: std::cell::Cell<bool>,
 }

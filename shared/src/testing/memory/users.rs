@@ -132,6 +132,7 @@ impl Users for MemoryStore {
         user.password_hash = None;
         user.user_metadata = serde_json::json!({});
         user.app_metadata = serde_json::json!({});
+        user.mfa = crate::model::MfaState::Off;
         user.deleted_at = user.deleted_at.or(Some(at));
         user.updated_at = at;
         self.users.borrow_mut().insert(id.clone(), user);
@@ -167,6 +168,7 @@ impl Users for MemoryStore {
             if proof.forget {
                 u.password_hash = None;
                 u.user_metadata = serde_json::json!({});
+                u.mfa = crate::model::MfaState::Off;
             }
             u.email_confirmed_at = u.email_confirmed_at.or(Some(at));
             u.is_anonymous = false;
@@ -178,6 +180,9 @@ impl Users for MemoryStore {
             }
         }
         self.flow_states.borrow_mut().retain(|_, f| &f.user_id != id);
+        if proof.forget {
+            self.factors.borrow_mut().retain(|_, f| &f.user_id != id);
+        }
         let asked_by_a_session = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
         self.codes.borrow_mut().retain(|_, c| !(&c.user_id == id && asked_by_a_session.contains(&c.purpose)));
         Ok(())
@@ -199,7 +204,7 @@ impl MemoryStore {
     }
 
     /// Removes what hangs off an account: sessions and their tokens, codes, sign-in requests,
-    /// auth codes.
+    /// auth codes, second factors and their challenges.
     fn remove_dependents(&self, id: &UserId) {
         let mut sessions = self.sessions.borrow_mut();
         sessions.retain(|_, s| &s.user_id != id);
@@ -208,5 +213,8 @@ impl MemoryStore {
         self.codes.borrow_mut().retain(|_, c| &c.user_id != id);
         self.login_requests.borrow_mut().retain(|_, r| &r.user_id != id);
         self.flow_states.borrow_mut().retain(|_, f| &f.user_id != id);
+        let mut factors = self.factors.borrow_mut();
+        factors.retain(|_, f| &f.user_id != id);
+        self.challenges.borrow_mut().retain(|_, c| factors.contains_key(&c.factor_id));
     }
 }

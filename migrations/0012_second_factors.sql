@@ -1,0 +1,38 @@
+-- Second factors (GoTrue's MFA): enrolled factors, their challenges, and what a session has
+-- proven. A factor's secret is sealed (XChaCha20-Poly1305, a key derived from a deployment
+-- secret), never stored in the clear.
+
+CREATE TABLE mfa_factors (
+  id                 TEXT PRIMARY KEY,
+  user_id            TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  friendly_name      TEXT NOT NULL DEFAULT '',
+  factor_type        TEXT NOT NULL,                 -- 'totp'
+  verified           INTEGER NOT NULL DEFAULT 0,
+  secret             TEXT NOT NULL,                 -- sealed
+  last_step          INTEGER,                       -- the last TOTP step a code was taken for
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL,
+  last_challenged_at INTEGER,
+  UNIQUE (user_id, friendly_name)
+);
+
+CREATE TABLE mfa_challenges (
+  id          TEXT PRIMARY KEY,
+  factor_id   TEXT NOT NULL REFERENCES mfa_factors(id) ON DELETE CASCADE,
+  created_at  INTEGER NOT NULL,
+  verified_at INTEGER,
+  client      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX mfa_challenges_by_factor ON mfa_challenges(factor_id, created_at);
+CREATE INDEX mfa_challenges_by_created_at ON mfa_challenges(created_at);
+
+-- What factors the account has (0 none, 1 only unverified ones, 2 a verified one), kept with
+-- the account so that every read of it (sign-ins, the bearer road, GET /user) knows without
+-- another query.
+ALTER TABLE users ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;
+
+-- The second step a session took (NULL: aal1).
+ALTER TABLE sessions ADD COLUMN factor_id TEXT;
+ALTER TABLE sessions ADD COLUMN factor_type TEXT;
+ALTER TABLE sessions ADD COLUMN aal2_at INTEGER;
+CREATE INDEX sessions_by_factor ON sessions(factor_id) WHERE factor_id IS NOT NULL;

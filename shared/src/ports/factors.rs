@@ -1,0 +1,68 @@
+//! The storage port for second factors ([`Factors`]): enrolling, challenging, answering and
+//! removing them, each a single atomic write where it changes more than one record, so that a
+//! code is accepted once and a session is raised to `aal2` only together with it.
+
+use super::StoreError;
+use crate::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, RefreshToken, SessionId, Timestamp, UserId};
+
+/// What [`Factors::enroll`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrolled {
+    /// Stored.
+    Stored,
+    /// The account has a factor of that name already.
+    NameTaken,
+    /// The account has as many factors as it may.
+    TooMany,
+}
+
+/// A right answer to a challenge, to record at once (see [`Factors::answer`]).
+#[derive(Debug, Clone)]
+pub struct Answer<'a> {
+    /// The account.
+    pub user_id: &'a UserId,
+    /// The factor answered.
+    pub factor_id: &'a FactorId,
+    /// Its kind (the other unverified factors of that kind are dropped).
+    pub kind: FactorKind,
+    /// The challenge answered.
+    pub challenge_id: &'a ChallengeId,
+    /// The TOTP time step the code was right for; the factor takes no code of it or an
+    /// earlier step again.
+    pub step: i64,
+    /// The challenge must have been made after this (it has not expired).
+    pub made_after: Timestamp,
+    /// The session to raise to `aal2`; it must still be live.
+    pub session_id: &'a SessionId,
+    /// The session's new refresh token: its earlier ones stop working.
+    pub refresh_token: &'a RefreshToken,
+    /// Now.
+    pub at: Timestamp,
+}
+
+/// Second factors and their challenges.
+pub trait Factors {
+    /// Stores `factor` (unverified) unless the account already has a factor of that friendly
+    /// name or `max` factors, counted at the moment of writing. First drops the account's
+    /// unverified factors made before `stale_before` and never challenged.
+    async fn enroll(&self, factor: &Factor, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError>;
+    /// The account's factors, oldest first.
+    async fn of_user(&self, user_id: &UserId) -> Result<Vec<Factor>, StoreError>;
+    /// Stores a challenge and records it on its factor; drops that factor's challenges made
+    /// before `expired_before`.
+    async fn challenge(&self, challenge: &Challenge, expired_before: Timestamp) -> Result<(), StoreError>;
+    /// The challenge `id` of the factor `factor_id`, answered or not.
+    async fn get_challenge(&self, factor_id: &FactorId, id: &ChallengeId) -> Result<Option<Challenge>, StoreError>;
+    /// Records a right answer, all or nothing, and only if at the moment of writing the
+    /// challenge is unanswered and made after `made_after`, the factor took no code of
+    /// `step` or later, and the session is live: the challenge is answered, the factor verified
+    /// with `step` its last, the account marked as having a second factor, the session raised
+    /// to `aal2` with its refresh tokens replaced by `refresh_token`, the account's other
+    /// sessions below `aal2` ended, and its other unverified factors of the same kind dropped.
+    /// Returns whether it did.
+    async fn answer(&self, answer: &Answer<'_>) -> Result<bool, StoreError>;
+    /// Removes the account's factor `factor_id` with its challenges, lowers the sessions
+    /// raised with it to `aal1`, and updates whether the account has a verified factor, all
+    /// at once; returns whether it existed.
+    async fn remove(&self, user_id: &UserId, factor_id: &FactorId, at: Timestamp) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,129 @@
+//! `Factors` over the memory store's maps: factors and their challenges, with the conditions an
+//! enrollment and an answer are written under. Removing an account's factors with the account
+//! is done in `users`.
+
+use super::MemoryStore;
+use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, MfaState, SecondStep, Timestamp, UserId};
+use crate::ports::{Answer, Enrolled, Factors, StoreError};
+
+impl MemoryStore {
+    /// What factors the account has, written on the account.
+    fn mark_mfa(&self, user_id: &UserId) {
+        let factors = self.factors.borrow();
+        let own = || factors.values().filter(|f| &f.user_id == user_id);
+        let state = match (own().any(|f| f.verified), own().next().is_some()) {
+            (true, _) => MfaState::On,
+            (false, true) => MfaState::Enrolling,
+            (false, false) => MfaState::Off,
+        };
+        if let Some(u) = self.users.borrow_mut().get_mut(user_id) {
+            u.mfa = state;
+        }
+    }
+}
+
+impl Factors for MemoryStore {
+    async fn enroll(&self, factor: &Factor, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError> {
+        let challenged: Vec<FactorId> = self.challenges.borrow().values().map(|c| c.factor_id.clone()).collect();
+        let mut factors = self.factors.borrow_mut();
+        let stale = |f: &Factor| f.user_id == factor.user_id && !f.verified && f.created_at < stale_before && !challenged.contains(&f.id);
+        factors.retain(|_, f| !stale(f));
+        let own: Vec<&Factor> = factors.values().filter(|f| f.user_id == factor.user_id).collect();
+        if own.iter().any(|f| f.friendly_name == factor.friendly_name) {
+            return Ok(Enrolled::NameTaken);
+        }
+        if own.len() >= max as usize {
+            return Ok(Enrolled::TooMany);
+        }
+        factors.insert(factor.id.clone(), factor.clone());
+        drop(factors);
+        self.mark_mfa(&factor.user_id);
+        Ok(Enrolled::Stored)
+    }
+
+    async fn of_user(&self, user_id: &UserId) -> Result<Vec<Factor>, StoreError> {
+        let mut own: Vec<Factor> = self.factors.borrow().values().filter(|f| &f.user_id == user_id).cloned().collect();
+        own.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        Ok(own)
+    }
+
+    async fn challenge(&self, challenge: &Challenge, expired_before: Timestamp) -> Result<(), StoreError> {
+        let mut challenges = self.challenges.borrow_mut();
+        challenges.retain(|_, c| !(c.factor_id == challenge.factor_id && c.created_at < expired_before));
+        challenges.insert(challenge.id.clone(), challenge.clone());
+        if let Some(f) = self.factors.borrow_mut().get_mut(&challenge.factor_id) {
+            f.last_challenged_at = Some(challenge.created_at);
+        }
+        Ok(())
+    }
+
+    async fn get_challenge(&self, factor_id: &FactorId, id: &ChallengeId) -> Result<Option<Challenge>, StoreError> {
+        Ok(self.challenges.borrow().get(id).filter(|c| &c.factor_id == factor_id).cloned())
+    }
+
+    async fn answer(&self, a: &Answer<'_>) -> Result<bool, StoreError> {
+        let challenge_open = self
+            .challenges
+            .borrow()
+            .get(a.challenge_id)
+            .is_some_and(|c| &c.factor_id == a.factor_id && c.verified_at.is_none() && c.created_at > a.made_after);
+        let step_fresh = self
+            .factors
+            .borrow()
+            .get(a.factor_id)
+            .is_some_and(|f| &f.user_id == a.user_id && f.last_step.is_none_or(|s| s < a.step));
+        let session_live = self
+            .sessions
+            .borrow()
+            .get(a.session_id)
+            .is_some_and(|s| &s.user_id == a.user_id && s.revoked_at.is_none());
+        if !(challenge_open && step_fresh && session_live) {
+            return Ok(false);
+        }
+        if let Some(c) = self.challenges.borrow_mut().get_mut(a.challenge_id) {
+            c.verified_at = Some(a.at);
+        }
+        {
+            let mut factors = self.factors.borrow_mut();
+            if let Some(f) = factors.get_mut(a.factor_id) {
+                f.verified = true;
+                f.last_step = Some(a.step);
+                f.updated_at = a.at;
+            }
+            factors.retain(|id, f| !(&f.user_id == a.user_id && id != a.factor_id && !f.verified && f.kind == a.kind));
+        }
+        self.mark_mfa(a.user_id);
+        for s in self.sessions.borrow_mut().values_mut() {
+            if &s.id == a.session_id {
+                s.second = Some(SecondStep { factor_id: a.factor_id.clone(), kind: a.kind, at: a.at });
+            } else if &s.user_id == a.user_id && s.revoked_at.is_none() && s.aal() < Aal::Aal2 {
+                s.revoked_at = Some(a.at);
+            }
+        }
+        let mut tokens = self.refresh_tokens.borrow_mut();
+        tokens.retain(|_, t| &t.session_id != a.session_id);
+        tokens.insert(a.refresh_token.id.clone(), a.refresh_token.clone());
+        Ok(true)
+    }
+
+    async fn remove(&self, user_id: &UserId, factor_id: &FactorId, _at: Timestamp) -> Result<bool, StoreError> {
+        let removed = {
+            let mut factors = self.factors.borrow_mut();
+            match factors.get(factor_id) {
+                Some(f) if &f.user_id == user_id => factors.remove(factor_id).is_some(),
+                _ => false,
+            }
+        };
+        if !removed {
+            return Ok(false);
+        }
+        self.challenges.borrow_mut().retain(|_, c| &c.factor_id != factor_id);
+        for s in self.sessions.borrow_mut().values_mut() {
+            if s.second.as_ref().is_some_and(|st| &st.factor_id == factor_id) {
+                s.second = None;
+            }
+        }
+        self.mark_mfa(user_id);
+        Ok(true)
+    }
+}

@@ -1,0 +1,211 @@
+//! The `Factors` port over `mfa_factors` and `mfa_challenges` (with `sessions`,
+//! `refresh_tokens` and `users.mfa_enabled`, which an answer and a removal change with them).
+//! Each change that touches more than one record is one batch, every statement of which is
+//! conditional on the first having landed.
+
+use super::{backend, opt_t, s, t, ts, D1Store};
+use portcullis_shared::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, Timestamp, UserId};
+use portcullis_shared::ports::{Answer, Enrolled, Factors, StoreError};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+
+#[derive(Deserialize)]
+struct FactorRow {
+    id: FactorId,
+    user_id: UserId,
+    friendly_name: String,
+    factor_type: String,
+    verified: f64,
+    secret: String,
+    last_step: Option<f64>,
+    created_at: f64,
+    updated_at: f64,
+    last_challenged_at: Option<f64>,
+}
+
+impl FactorRow {
+    fn into_factor(self) -> Result<Factor, StoreError> {
+        Ok(Factor {
+            kind: FactorKind::parse(&self.factor_type)
+                .ok_or_else(|| StoreError::Backend(format!("mfa_factors.factor_type {:?}", self.factor_type)))?,
+            id: self.id,
+            user_id: self.user_id,
+            friendly_name: self.friendly_name,
+            verified: self.verified != 0.0,
+            sealed_secret: self.secret,
+            last_step: self.last_step.map(|v| v as i64),
+            created_at: ts(self.created_at),
+            updated_at: ts(self.updated_at),
+            last_challenged_at: self.last_challenged_at.map(ts),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct ChallengeRow {
+    id: ChallengeId,
+    factor_id: FactorId,
+    created_at: f64,
+    verified_at: Option<f64>,
+    client: String,
+}
+
+/// What factors the account has (`users.mfa`: 0 none, 1 only unverified, 2 a verified one),
+/// as the statement that keeps it.
+const MARK_MFA: &str = "UPDATE users SET mfa = CASE \
+    WHEN EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1 AND verified = 1) THEN 2 \
+    WHEN EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1) THEN 1 ELSE 0 END WHERE id = ?1";
+
+fn n(v: i64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+
+impl Factors for D1Store {
+    async fn enroll(&self, f: &Factor, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError> {
+        let results = self
+            .batch(vec![
+                self.stmt(
+                    "DELETE FROM mfa_factors WHERE user_id = ?1 AND verified = 0 AND created_at < ?2 \
+                     AND NOT EXISTS (SELECT 1 FROM mfa_challenges c WHERE c.factor_id = mfa_factors.id)",
+                    &[s(&f.user_id), t(stale_before)],
+                )?,
+                self.stmt(
+                    "INSERT INTO mfa_factors (id, user_id, friendly_name, factor_type, verified, secret, last_step, \
+                     created_at, updated_at, last_challenged_at) SELECT ?1, ?2, ?3, ?4, 0, ?5, NULL, ?6, ?6, NULL \
+                     WHERE NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?2 AND friendly_name = ?3) \
+                     AND (SELECT count(*) FROM mfa_factors WHERE user_id = ?2) < ?7",
+                    &[s(&f.id), s(&f.user_id), s(&f.friendly_name), s(f.kind.as_str()), s(&f.sealed_secret), t(f.created_at), n(i64::from(max))],
+                )?,
+                self.stmt(MARK_MFA, &[s(&f.user_id)])?,
+                self.stmt("SELECT 1 AS taken FROM mfa_factors WHERE user_id = ?1 AND friendly_name = ?2 AND id != ?3", &[
+                    s(&f.user_id),
+                    s(&f.friendly_name),
+                    s(&f.id),
+                ])?,
+            ])
+            .await?;
+        if super::changed(results.get(1))? > 0 {
+            return Ok(Enrolled::Stored);
+        }
+        let taken = results.get(3).map(|r| r.results::<serde_json::Value>()).transpose().map_err(backend)?;
+        Ok(match taken.is_some_and(|rows| !rows.is_empty()) {
+            true => Enrolled::NameTaken,
+            false => Enrolled::TooMany,
+        })
+    }
+
+    async fn of_user(&self, user_id: &UserId) -> Result<Vec<Factor>, StoreError> {
+        let rows = self
+            .stmt(
+                "SELECT id, user_id, friendly_name, factor_type, verified, secret, last_step, created_at, updated_at, \
+                 last_challenged_at FROM mfa_factors WHERE user_id = ?1 ORDER BY created_at, id",
+                &[s(user_id)],
+            )?
+            .all()
+            .await
+            .map_err(backend)?;
+        rows.results::<FactorRow>().map_err(backend)?.into_iter().map(FactorRow::into_factor).collect()
+    }
+
+    async fn challenge(&self, c: &Challenge, expired_before: Timestamp) -> Result<(), StoreError> {
+        self.batch(vec![
+            self.stmt("DELETE FROM mfa_challenges WHERE factor_id = ?1 AND created_at < ?2", &[s(&c.factor_id), t(expired_before)])?,
+            self.stmt(
+                "INSERT INTO mfa_challenges (id, factor_id, created_at, verified_at, client) VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[s(&c.id), s(&c.factor_id), t(c.created_at), opt_t(c.verified_at), s(&c.client)],
+            )?,
+            self.stmt("UPDATE mfa_factors SET last_challenged_at = ?2 WHERE id = ?1", &[s(&c.factor_id), t(c.created_at)])?,
+        ])
+        .await
+        .map(|_| ())
+    }
+
+    async fn get_challenge(&self, factor_id: &FactorId, id: &ChallengeId) -> Result<Option<Challenge>, StoreError> {
+        let row = self
+            .first::<ChallengeRow>(
+                "SELECT id, factor_id, created_at, verified_at, client FROM mfa_challenges WHERE id = ?1 AND factor_id = ?2",
+                &[s(id), s(factor_id)],
+            )
+            .await?;
+        Ok(row.map(|r| Challenge {
+            id: r.id,
+            factor_id: r.factor_id,
+            created_at: ts(r.created_at),
+            verified_at: r.verified_at.map(ts),
+            client: r.client,
+        }))
+    }
+
+    async fn answer(&self, a: &Answer<'_>) -> Result<bool, StoreError> {
+        // ?1 account, ?2 factor, ?3 challenge, ?4 step, ?5 now in every statement; the first
+        // decides, and each after it runs only where the challenge now carries this answer's
+        // time and the factor this answer's step (`ANSWERED`).
+        const ANSWERED: &str = "EXISTS (SELECT 1 FROM mfa_challenges c JOIN mfa_factors f ON f.id = c.factor_id \
+            WHERE c.id = ?3 AND c.verified_at = ?5 AND f.id = ?2 AND f.last_step = ?4)";
+        let stmt = |sql: &str, extra: &[JsValue]| {
+            let mut args = vec![s(a.user_id), s(a.factor_id), s(a.challenge_id), n(a.step), t(a.at)];
+            args.extend_from_slice(extra);
+            self.stmt(sql, &args)
+        };
+        let (session, kind) = (s(a.session_id), s(a.kind.as_str()));
+        let results = self
+            .batch(vec![
+                stmt(
+                    "UPDATE mfa_challenges SET verified_at = ?5 WHERE id = ?3 AND factor_id = ?2 AND verified_at IS NULL \
+                     AND created_at > ?7 \
+                     AND EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND user_id = ?1 AND (last_step IS NULL OR last_step < ?4)) \
+                     AND EXISTS (SELECT 1 FROM sessions WHERE id = ?6 AND user_id = ?1 AND revoked_at IS NULL)",
+                    &[session.clone(), t(a.made_after)],
+                )?,
+                stmt(
+                    "UPDATE mfa_factors SET verified = 1, last_step = ?4, updated_at = ?5 WHERE id = ?2 AND user_id = ?1 \
+                     AND EXISTS (SELECT 1 FROM mfa_challenges WHERE id = ?3 AND verified_at = ?5)",
+                    &[],
+                )?,
+                stmt(&format!("{MARK_MFA} AND {ANSWERED}"), &[])?,
+                stmt(
+                    &format!("UPDATE sessions SET factor_id = ?2, factor_type = ?7, aal2_at = ?5 WHERE id = ?6 AND user_id = ?1 AND {ANSWERED}"),
+                    &[session.clone(), kind.clone()],
+                )?,
+                stmt(
+                    &format!(
+                        "UPDATE sessions SET revoked_at = ?5 WHERE user_id = ?1 AND id != ?6 AND revoked_at IS NULL \
+                         AND factor_id IS NULL AND {ANSWERED}"
+                    ),
+                    std::slice::from_ref(&session),
+                )?,
+                stmt(
+                    &format!("DELETE FROM mfa_factors WHERE user_id = ?1 AND id != ?2 AND verified = 0 AND factor_type = ?6 AND {ANSWERED}"),
+                    &[kind],
+                )?,
+                stmt(
+                    &format!(
+                        "DELETE FROM refresh_tokens WHERE session_id = ?6 \
+                         AND EXISTS (SELECT 1 FROM sessions WHERE id = ?6 AND user_id = ?1) AND {ANSWERED}"
+                    ),
+                    &[session],
+                )?,
+                self.stmt(
+                    "INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at, used_at) \
+                     SELECT ?1, ?2, ?3, NULL, ?4, NULL WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?2 AND factor_id = ?5 AND aal2_at = ?4)",
+                    &[s(&a.refresh_token.id), s(a.session_id), s(&a.refresh_token.secret_hash), t(a.at), s(a.factor_id)],
+                )?,
+            ])
+            .await?;
+        Ok(super::changed(results.first())? > 0)
+    }
+
+    async fn remove(&self, user_id: &UserId, factor_id: &FactorId, _at: Timestamp) -> Result<bool, StoreError> {
+        let results = self
+            .batch(vec![
+                self.stmt("DELETE FROM mfa_factors WHERE id = ?2 AND user_id = ?1", &[s(user_id), s(factor_id)])?,
+                self.stmt(
+                    "UPDATE sessions SET factor_id = NULL, factor_type = NULL, aal2_at = NULL WHERE user_id = ?1 AND factor_id = ?2",
+                    &[s(user_id), s(factor_id)],
+                )?,
+                self.stmt(MARK_MFA, &[s(user_id)])?,
+            ])
+            .await?;
+        Ok(super::changed(results.first())? > 0)
+    }
+}
