@@ -1,5 +1,5 @@
 //! What Portcullis does not offer answers as upstream GoTrue answers with the feature switched
-//! off: phone numbers, OAuth providers, SSO/SAML, passkeys, identity linking, MFA factors, the
+//! off: phone numbers, OAuth providers, SSO/SAML, passkeys, identity linking, the
 //! `web3` and `id_token` grants; and `/settings` says so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -60,34 +60,15 @@ fn oauth_sso_passkeys_and_the_other_grants_are_off() {
 }
 
 #[test]
-fn identity_linking_and_mfa_answer_after_authentication() {
+fn identity_linking_answers_after_authentication() {
     let app = app_with(&[("EXTERNAL_ANONYMOUS_USERS_ENABLED", "true")]);
     let s = confirmed_user(&app, "ann@example.com", "s3cret-pass");
     let token = s["access_token"].as_str().unwrap();
     // Without a session, upstream's authentication answers first.
-    assert_eq!(error_code(&call(&app, "POST", "/factors", &json!({"factor_type": "totp"}), None)), "no_authorization");
     assert_eq!(error_code(&get(&app, "/user/identities/authorize?provider=github", None)), "no_authorization");
 
     assert_off(&get(&app, "/user/identities/authorize?provider=github", Some(token)), 404, "manual_linking_disabled", "Manual linking is disabled");
     assert_off(&call(&app, "DELETE", "/user/identities/7f0f3b5e-2f4e-4a47-9d59-0d7a3c1b6e10", &Value::Null, Some(token)), 404, "manual_linking_disabled", "Manual linking is disabled");
-    for (factor, code, message) in [
-        ("totp", "mfa_totp_enroll_not_enabled", "MFA enroll is disabled for TOTP"),
-        ("phone", "mfa_phone_enroll_not_enabled", "MFA enroll is disabled for Phone"),
-        ("webauthn", "mfa_webauthn_enroll_not_enabled", "MFA enroll is disabled for WebAuthn"),
-    ] {
-        assert_off(&call(&app, "POST", "/factors", &json!({"factor_type": factor}), Some(token)), 422, code, message);
-    }
-    assert_off(&call(&app, "POST", "/factors", &json!({"factor_type": "sms"}), Some(token)), 400, "validation_failed", "factor_type needs to be totp, phone, or webauthn");
-    assert_eq!(error_code(&call(&app, "POST", "/factors", &json!({"factor_type": 5}), Some(token))), "bad_json");
-    let id = "7f0f3b5e-2f4e-4a47-9d59-0d7a3c1b6e10";
-    for (method, path) in [("POST", format!("/factors/{id}/challenge")), ("POST", format!("/factors/{id}/verify")), ("DELETE", format!("/factors/{id}"))] {
-        assert_off(&call(&app, method, &path, &json!({}), Some(token)), 404, "mfa_factor_not_found", "Factor not found");
-    }
-    let r = call(&app, "POST", "/factors/not-a-uuid/verify", &json!({}), Some(token));
-    assert_eq!((r.status.as_u16(), error_code(&r)), (404, "validation_failed"));
-    let anonymous = post(&app, "/signup", &json!({}));
-    let anon_token = anonymous.body["access_token"].as_str().unwrap();
-    assert_off(&call(&app, "POST", "/factors", &json!({"factor_type": "totp"}), Some(anon_token)), 403, "no_authorization", "Anonymous user not allowed to perform these actions");
 }
 
 #[test]

@@ -17,9 +17,11 @@ pub use crate::keyset::MIN_JWT_SECRET_BYTES;
 pub const INVITE_EXP_SECS: i64 = 86_400;
 
 mod captcha;
+mod mfa;
 mod cors;
 
 pub use captcha::{Captcha, CaptchaProvider};
+pub use mfa::Mfa;
 use captcha::captcha;
 use cors::cors_origins;
 pub use cors::{origin_of, CorsOrigins};
@@ -160,6 +162,8 @@ pub struct Config {
     /// The admin API refuses service-role keys without an id (`SERVICE_ROLE_REQUIRE_ID`), such
     /// as Supabase's own, once every caller uses one minted with an id.
     pub service_role_require_id: bool,
+    /// Second factors (`MFA_*`).
+    pub mfa: Mfa,
 }
 
 impl Config {
@@ -275,6 +279,7 @@ impl Config {
             )?,
             service_role_revoked_ids: list(var("SERVICE_ROLE_REVOKED_IDS")),
             service_role_require_id: flag(var("SERVICE_ROLE_REQUIRE_ID"), "SERVICE_ROLE_REQUIRE_ID")?,
+            mfa: mfa::mfa(&var)?,
         })
     }
 

@@ -76,11 +76,23 @@ pub(super) const FEATHERS_TYP: &str = "access";
 /// The `aud` of every GoTrue access token.
 pub(super) const GOTRUE_AUDIENCE: &str = "authenticated";
 
-/// One `amr` entry of a GoTrue token.
-#[derive(Debug, Clone, Serialize)]
-struct Amr {
-    method: &'static str,
-    timestamp: i64,
+/// One `amr` entry of a GoTrue token: a method and when it was used (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Amr {
+    /// The method (`password`, `otp`, `totp`, ...).
+    pub method: &'static str,
+    /// When, unix seconds.
+    pub timestamp: i64,
+}
+
+/// What a session has proven, newest first (GoTrue's `amr`): its second step, if it took
+/// one, then how it started.
+pub fn amr(session: &Session) -> Vec<Amr> {
+    let first = Amr { method: session.method.as_str(), timestamp: session.created_at.unix_seconds() };
+    match &session.second {
+        Some(step) => vec![Amr { method: step.kind.amr_method(), timestamp: step.at.unix_seconds() }, first],
+        None => vec![first],
+    }
 }
 
 /// GoTrue's access token claims besides `exp` and `iat` (supabase/auth `AccessTokenClaims`).
@@ -170,8 +182,8 @@ impl<P: Ports> Flows<P> {
             app_metadata: gotrue_app_metadata(&s.user),
             user_metadata: s.user.user_metadata.clone(),
             role: "authenticated",
-            aal: "aal1",
-            amr: vec![Amr { method: s.session.method.as_str(), timestamp: s.session.created_at.unix_seconds() }],
+            aal: s.session.aal().as_str(),
+            amr: amr(&s.session),
             session_id: s.session.id.clone(),
             is_anonymous: s.user.is_anonymous,
         };

@@ -148,6 +148,11 @@ impl<P: Ports> Flows<P> {
         if update.password.is_some() && user.is_anonymous && user.email.is_none() && new_email.is_none() {
             return Err(ChangeError::AnonymousWithoutAddress);
         }
+        // An account with a verified second factor changes its way in only from a session
+        // that used it (upstream's rule, for password and address alike).
+        if (update.password.is_some() || new_email.is_some()) && user.mfa_enabled() && session.aal() < crate::model::Aal::Aal2 {
+            return Err(ChangeError::InsufficientAal);
+        }
         let unconfirmed_move = new_email.is_some() && !self.asks_current_address(user);
         // An anonymous account has nothing stronger than its session to prove.
         if (update.password.is_some() || unconfirmed_move) && !user.is_anonymous {

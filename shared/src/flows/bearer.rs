@@ -174,6 +174,10 @@ impl<P: Ports> Flows<P> {
         // A ban or a deletion ends the account's sessions; this holds the line should one
         // outlive it.
         super::may_sign_in(user, now)?;
+        // A session below `aal2` outside GoTrue stops once its account has a second factor.
+        if !super::assurance_suffices(user, Some(&session), session.dialect) {
+            return Err(BearerError::SessionNotFound);
+        }
         if self.check_session_lifetime(&session, now).is_err() {
             return Err(BearerError::SessionExpired);
         }

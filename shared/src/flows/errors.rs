@@ -99,6 +99,12 @@ pub enum FlowError {
     /// A password for an anonymous account without an address to go with it.
     #[error("anonymous account without an address")]
     AnonymousWithoutAddress,
+    /// The account has a verified second factor, and this dialect signs in only with it.
+    #[error("second factor required")]
+    SecondFactorRequired,
+    /// The account has a verified second factor and the session did not use it (`aal1`).
+    #[error("insufficient aal")]
+    InsufficientAal,
     /// The service role banned the account (until `banned_until`).
     #[error("user banned")]
     UserBanned,
@@ -249,10 +255,11 @@ narrow_error! {
             TooManyRequests,
             UserBanned,
             UserNotFound,
+            SecondFactorRequired,
         }
     }
 }
-widen!(LoginError { InvalidCredentials, EmailNotConfirmed, TooManyRequests, UserBanned, UserNotFound });
+widen!(LoginError { InvalidCredentials, EmailNotConfirmed, TooManyRequests, UserBanned, UserNotFound, SecondFactorRequired });
 
 narrow_error! {
     /// Why a sign-up (or an anonymous sign-in) was refused.
@@ -290,12 +297,14 @@ narrow_error! {
             TooManyRequests,
             SessionNotFound,
             UserNotFound,
+            InsufficientAal,
         }
     }
 }
 widen!(ChangeError {
     InvalidEmail, WeakPassword { min_length }, PasswordTooLong, AnonymousWithoutAddress, ReauthenticationNeeded,
     ReauthenticationNotValid, OverEmailSendRateLimit { wait_secs }, TooManyRequests, SessionNotFound, UserNotFound,
+    InsufficientAal,
 });
 
 narrow_error! {
@@ -350,6 +359,7 @@ narrow_error! {
             TooManyRequests,
             UserBanned,
             UserNotFound,
+            SecondFactorRequired,
         }
     }
 }

@@ -12,7 +12,8 @@
 //! (minting each dialect's access tokens, their lifetimes and refresh windows), `refresh`,
 //! `account` (recovery, email sign-in, updates, logout), `throttle` (per-client limits on password
 //! checks, code verifications and mails), `email_change` (moving an account to another address,
-//! confirmed by both), `reauth` (re-authentication for sensitive changes), `passwordless` (username
+//! confirmed by both), `reauth` (re-authentication for sensitive changes), `factors` (second factors: enrolling,
+//! challenging, answering and removing them), `passwordless` (username
 //! registration, emailed sign-in requests, session management), `mailing` (codes and notices under
 //! the send limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge)
 //! and `admin` (the service role's account management).
@@ -24,6 +25,7 @@ mod bearer;
 mod captcha;
 mod email_change;
 mod errors;
+mod factors;
 mod login;
 mod mailing;
 mod passwordless;
@@ -36,12 +38,13 @@ mod signup;
 mod throttle;
 mod verify;
 
-pub use access::{gotrue_app_metadata, AccessToken, Claims, GraphqlToken, RefreshWindowPassed};
+pub use access::{amr, gotrue_app_metadata, AccessToken, Amr, Claims, GraphqlToken, RefreshWindowPassed};
 pub use admin::{AccountChange, AdminError, Ban, HandedOut, LinkKind, LinkRequest, NewAccount, ADMIN_ROLES, MAX_PER_PAGE};
 pub use account::{Updated, UserUpdate};
 pub use bearer::{Bearer, BearerError, ACTIVITY_WRITE_INTERVAL_SECS};
 pub use captcha::Human;
 pub use email_change::{CodeUse, EmailChangeSent};
+pub use factors::{AalNeed, Enrollment, FactorError, Issued, MAX_FACTOR_LABEL_BYTES};
 pub use errors::{ChangeError, CodeError, FlowError, InternalError, LoginError, RefreshError, SignInRequestError, SignupError};
 pub use mailing::{Landing, PKCE_LINK_PREFIX};
 pub use verify::Verified;
@@ -80,6 +83,8 @@ pub struct Auth<P> {
     code_key: Secret<Vec<u8>>,
     /// Key deriving a refresh token's successor from it, derived from the JWT secret.
     refresh_key: Secret<Vec<u8>>,
+    /// Key sealing second factors' secrets, derived from the JWT secret.
+    factor_key: crate::seal::SealKey,
 }
 
 impl<P: Ports> Auth<P> {
@@ -89,6 +94,8 @@ impl<P: Ports> Auth<P> {
         let keys = DialectKeys::new(&config.jwt_secret, config.jwt_keys.clone(), config.jwt_leeway_secs);
         let code_key = derive_key(config.jwt_secret.expose(), b"portcullis one-time codes v1");
         let refresh_key = derive_key(config.jwt_secret.expose(), b"portcullis refresh successors v1");
+        let factor_key = crate::seal::SealKey::new(derive_key(config.jwt_secret.expose(), b"portcullis factor secrets v1"))
+            .ok_or_else(|| FlowError::Internal("factor key".into()))?;
         Ok(Self {
             ports,
             config,
@@ -96,6 +103,7 @@ impl<P: Ports> Auth<P> {
             keys,
             code_key,
             refresh_key,
+            factor_key,
         })
     }
 
@@ -164,6 +172,10 @@ impl<P: Ports> Auth<P> {
     }
 
     fn flow_states(&self) -> &impl FlowStates {
+        self.ports.store()
+    }
+
+    fn factor_store(&self) -> &impl crate::ports::Factors {
         self.ports.store()
     }
 
@@ -274,6 +286,16 @@ fn may_sign_in(user: &crate::model::User, now: crate::model::Timestamp) -> Resul
         return Err(BearerError::UserBanned);
     }
     Ok(())
+}
+
+/// Whether `session` (or a session about to start, `second` none) of `dialect` may stand for
+/// `user`: an account with a verified second factor holds a full session in no dialect
+/// without it. GoTrue alone keeps its `aal1` sessions, as upstream does: its tokens say `aal1`,
+/// its clients ask for the second step, and its sensitive changes ask for `aal2`.
+fn assurance_suffices(user: &crate::model::User, session: Option<&crate::model::Session>, dialect: Option<Dialect>) -> bool {
+    !user.mfa_enabled()
+        || dialect == Some(Dialect::Gotrue)
+        || session.is_some_and(|s| s.aal() == crate::model::Aal::Aal2)
 }
 
 /// `base` (a JSON object) with `changes` merged in: each key replaced, a `null` removing it.

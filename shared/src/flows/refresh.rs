@@ -36,6 +36,9 @@ impl<P: Ports> Flows<P> {
         let sessions = self.sessions();
         let now = self.now();
         super::may_sign_in(&user, now)?;
+        if !super::assurance_suffices(&user, Some(&session), session.dialect) {
+            return Err(FlowError::RefreshTokenNotFound);
+        }
         self.check_session_lifetime(&session, now)?;
         if max_age_secs.is_some_and(|age| now >= token.created_at.plus_secs(age)) {
             return Err(FlowError::SessionExpired);

@@ -51,6 +51,9 @@ impl<P: Ports> Flows<P> {
     ) -> Result<SignedIn, FlowError> {
         let now = self.now();
         super::may_sign_in(&user, now)?;
+        if !super::assurance_suffices(&user, None, Some(dialect)) {
+            return Err(FlowError::SecondFactorRequired);
+        }
         let rng = self.ports.rng();
         let session = self.new_session(&user, method, platform, dialect, now);
         let token = OpaqueToken::generate(rng);
@@ -84,6 +87,7 @@ impl<P: Ports> Flows<P> {
             refreshed_at: now,
             last_active_at: now,
             revoked_at: None,
+            second: None,
         }
     }
 
@@ -97,6 +101,9 @@ impl<P: Ports> Flows<P> {
     ) -> Result<(Secret<String>, Session), FlowError> {
         let now = self.now();
         super::may_sign_in(user, now)?;
+        if !super::assurance_suffices(user, None, Some(Dialect::Passwordless)) {
+            return Err(FlowError::SecondFactorRequired);
+        }
         let session = self.new_session(user, method, platform, Dialect::Passwordless, now);
         let token = OpaqueToken::generate(self.ports.rng());
         let stored = SessionToken {

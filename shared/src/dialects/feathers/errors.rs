@@ -141,6 +141,7 @@ fn login_error(e: &LoginError) -> (u16, String) {
         L::EmailNotConfirmed => (401, "Email not confirmed".into()),
         L::TooManyRequests => too_many(),
         L::UserBanned => (401, "User is banned".into()),
+        L::SecondFactorRequired => (401, "This account has a second factor; sign in where it can be used".into()),
         L::UserNotFound => (401, "Session has ended; sign in again".into()),
         L::Internal(_) => (500, "Internal server error".into()),
     }
@@ -161,6 +162,7 @@ fn change_error(e: &ChangeError) -> (u16, String) {
             (429, format!("Too many emails to this address; try again in {wait_secs} seconds"))
         }
         C::TooManyRequests => too_many(),
+        C::InsufficientAal => (403, "This change needs a sign-in with the account's second factor".into()),
         C::SessionNotFound | C::UserNotFound => (401, "Session has ended; sign in again".into()),
         C::Internal(_) => (500, "Internal server error".into()),
     }

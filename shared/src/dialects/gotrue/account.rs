@@ -61,8 +61,9 @@ pub(super) async fn signup<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Re
 }
 
 /// `GET /user`.
-pub(super) fn get_user(bearer: &Bearer) -> Result<Response<Body>, GotrueError> {
-    ok(&UserBody::of(&bearer.user))
+pub(super) async fn get_user<P: Ports>(auth: &Flows<P>, bearer: &Bearer) -> Result<Response<Body>, GotrueError> {
+    let factors = auth.factors_of(&bearer.user).await?;
+    ok(&UserBody::of(&bearer.user).with_factors(&factors))
 }
 
 #[derive(Deserialize)]
@@ -93,7 +94,8 @@ pub(super) async fn put_user<P: Ports>(auth: &Flows<P>, req: &Request<Body>, bea
         nonce: body.nonce.as_ref(),
     };
     let Updated { user, email_change } = auth.update_user(&user, &session, update).await?;
-    let mut body = UserBody::of(&user);
+    let factors = auth.factors_of(&user).await?;
+    let mut body = UserBody::of(&user).with_factors(&factors);
     if let Some(change) = email_change {
         body.new_email = Some(change.new_email);
         body.email_change_sent_at = Some(change.sent_at.to_rfc3339());

@@ -51,13 +51,7 @@ pub(super) async fn serve<P: Ports>(
     endpoint: Endpoint,
     id: Option<&str>,
 ) -> Result<Response<Body>, GotrueError> {
-    let user_id = || -> Result<UserId, GotrueError> {
-        let id = id.unwrap_or_default();
-        match uuid::Uuid::parse_str(id) {
-            Ok(_) => Ok(UserId::new(id)),
-            Err(_) => Err(GotrueError::NotFoundBecause("user_id must be an UUID")),
-        }
-    };
+    let user_id = || user_id(id);
     match endpoint {
         Endpoint::List => list(auth, req).await,
         Endpoint::Create => create(auth, req).await,
@@ -68,6 +62,15 @@ pub(super) async fn serve<P: Ports>(
         Endpoint::Delete => delete(auth, req, &user_id()?).await,
         Endpoint::OtherOnUser => user_id().and(Err(GotrueError::NotFound)),
         Endpoint::NotFound => Err(GotrueError::NotFound),
+    }
+}
+
+/// A user id from the path: upstream answers 404 for one that is no UUID.
+pub(super) fn user_id(id: Option<&str>) -> Result<UserId, GotrueError> {
+    let id = id.unwrap_or_default();
+    match uuid::Uuid::parse_str(id) {
+        Ok(_) => Ok(UserId::new(id)),
+        Err(_) => Err(GotrueError::NotFoundBecause("user_id must be an UUID")),
     }
 }
 

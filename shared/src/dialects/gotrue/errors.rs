@@ -7,7 +7,7 @@
 //! `x-sb-error-code` is always set.
 
 use crate::dialects::{header, json_response, Body, JsonError, Refusal};
-use crate::flows::{AdminError, BearerError, ChangeError, FlowError, Flows, InternalError, LoginError, PkceError, RefreshError, SignupError};
+use crate::flows::{AalNeed, AdminError, BearerError, FactorError, MAX_FACTOR_LABEL_BYTES, ChangeError, FlowError, Flows, InternalError, LoginError, PkceError, RefreshError, SignupError};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use http::{Response, StatusCode};
@@ -96,6 +96,20 @@ pub mod code {
     pub const WEAK_PASSWORD: &str = "weak_password";
     /// `web3_provider_disabled`
     pub const WEB3_PROVIDER_DISABLED: &str = "web3_provider_disabled";
+    /// `insufficient_aal`
+    pub const INSUFFICIENT_AAL: &str = "insufficient_aal";
+    /// `mfa_challenge_expired`
+    pub const MFA_CHALLENGE_EXPIRED: &str = "mfa_challenge_expired";
+    /// `mfa_factor_name_conflict`
+    pub const MFA_FACTOR_NAME_CONFLICT: &str = "mfa_factor_name_conflict";
+    /// `mfa_ip_address_mismatch`
+    pub const MFA_IP_ADDRESS_MISMATCH: &str = "mfa_ip_address_mismatch";
+    /// `mfa_totp_verify_not_enabled`
+    pub const MFA_TOTP_VERIFY_NOT_ENABLED: &str = "mfa_totp_verify_not_enabled";
+    /// `mfa_verification_failed`
+    pub const MFA_VERIFICATION_FAILED: &str = "mfa_verification_failed";
+    /// `too_many_enrolled_mfa_factors`
+    pub const TOO_MANY_ENROLLED_MFA_FACTORS: &str = "too_many_enrolled_mfa_factors";
 }
 
 /// The API version whose error format is `{code, message}`.
@@ -136,6 +150,8 @@ pub enum GotrueError {
     Admin(AdminError),
     /// An auth code was not exchanged (a refusal only PKCE has; shared ones arrive as `Flow`).
     Pkce(PkceError),
+    /// A second-factor flow refused.
+    Factor(FactorError),
 }
 
 impl GotrueError {
@@ -182,6 +198,12 @@ impl From<AdminError> for GotrueError {
     }
 }
 
+impl From<FactorError> for GotrueError {
+    fn from(e: FactorError) -> Self {
+        GotrueError::Factor(e)
+    }
+}
+
 impl From<JsonError> for GotrueError {
     fn from(e: JsonError) -> Self {
         GotrueError::BadJson(e)
@@ -210,6 +232,7 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
             "code challenge does not match previously saved code verifier".into(),
         ),
         G::Pkce(PkceError::Flow(f)) => flow_error(f),
+        G::Factor(f) => factor_error(f),
         G::BadJson(JsonError(m)) => (400, code::BAD_JSON, format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, code::VALIDATION_FAILED, (*m).into()),
         G::NoAuthorization => (401, code::NO_AUTHORIZATION, "This endpoint requires a valid Bearer token".into()),
@@ -294,7 +317,53 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
             code::VALIDATION_FAILED,
             "Updating password of an anonymous user without an email or phone is not allowed".into(),
         ),
+        // GoTrue starts `aal1` sessions of such accounts; it never sees this.
+        F::SecondFactorRequired => (403, code::INSUFFICIENT_AAL, "AAL2 required".into()),
+        F::InsufficientAal => (
+            401,
+            code::INSUFFICIENT_AAL,
+            "AAL2 session is required to update email or password when MFA is enabled.".into(),
+        ),
         F::Internal(_) => (500, code::UNEXPECTED_FAILURE, "Internal server error".into()),
+    }
+}
+
+/// [`describe`] for a refused second-factor step, every case named, with upstream's words
+/// (supabase/auth `internal/api/mfa.go`).
+fn factor_error(e: &FactorError) -> (u16, &'static str, String) {
+    use FactorError as E;
+    match e {
+        E::UnknownType => (400, code::VALIDATION_FAILED, "factor_type needs to be totp, phone, or webauthn".into()),
+        E::EnrollDisabled(_) => (422, code::MFA_TOTP_ENROLL_NOT_ENABLED, "MFA enroll is disabled for TOTP".into()),
+        E::VerifyDisabled(_) => (422, code::MFA_TOTP_VERIFY_NOT_ENABLED, "MFA verification is disabled for TOTP".into()),
+        E::Anonymous => (403, code::NO_AUTHORIZATION, "Anonymous user not allowed to perform these actions".into()),
+        E::NoAddress => (422, code::VALIDATION_FAILED, "A TOTP factor needs the account to have an email address".into()),
+        E::LabelTooLong => (400, code::VALIDATION_FAILED, format!("friendly_name and issuer can be at most {MAX_FACTOR_LABEL_BYTES} bytes")),
+        E::NameTaken(name) => (
+            422,
+            code::MFA_FACTOR_NAME_CONFLICT,
+            format!("A factor with the friendly name {name:?} for this user already exists"),
+        ),
+        E::TooMany => (
+            422,
+            code::TOO_MANY_ENROLLED_MFA_FACTORS,
+            "Maximum number of verified factors reached, unenroll to continue".into(),
+        ),
+        E::InsufficientAal(AalNeed::Enroll) => (403, code::INSUFFICIENT_AAL, "AAL2 required to enroll a new factor".into()),
+        E::InsufficientAal(AalNeed::Unenroll) => (422, code::INSUFFICIENT_AAL, "AAL2 required to unenroll verified factor".into()),
+        E::FactorNotFound => (404, code::MFA_FACTOR_NOT_FOUND, "Factor not found".into()),
+        E::ChallengeNotFound => (422, code::MFA_FACTOR_NOT_FOUND, "MFA factor with the provided challenge ID not found".into()),
+        E::ChallengeMismatch => (422, code::MFA_IP_ADDRESS_MISMATCH, "Challenge and verify IP addresses mismatch.".into()),
+        E::ChallengeExpired(id) => (
+            422,
+            code::MFA_CHALLENGE_EXPIRED,
+            format!("MFA challenge {id} has expired, verify against another challenge or create a new challenge."),
+        ),
+        E::CodeMissing => (400, code::VALIDATION_FAILED, "Code needs to be non-empty".into()),
+        E::WrongCode => (422, code::MFA_VERIFICATION_FAILED, "Invalid TOTP code entered".into()),
+        E::TooManyRequests => flow_error(&FlowError::TooManyRequests),
+        E::SessionNotFound => flow_error(&FlowError::SessionNotFound),
+        E::Internal(_) => (500, code::UNEXPECTED_FAILURE, "Internal server error".into()),
     }
 }
 
@@ -336,7 +405,8 @@ fn internal(e: &GotrueError) -> Option<&str> {
     match e {
         GotrueError::Flow(FlowError::Internal(d))
         | GotrueError::Admin(AdminError::Flow(FlowError::Internal(d)))
-        | GotrueError::Bearer(BearerError::Internal(d)) => Some(d),
+        | GotrueError::Bearer(BearerError::Internal(d))
+        | GotrueError::Factor(FactorError::Internal(d)) => Some(d),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@
 //! - `verify`: `/verify` (POST, and GET for the mailed link);
 //! - `token`: `/token` (password, refresh_token and pkce grants);
 //! - `admin`: the service role's `/admin/*` and `/invite`;
+//! - `mfa`: `/factors*` (second factors) and the service role's `/admin/users/{id}/factors*`;
 //! - `unoffered`: upstream's answers for what is not offered;
 //! - `errors`: the error type, upstream's codes, and [`describe`], the one place that picks
 //!   statuses; `wire`: the response bodies; `pkce`: the PKCE parameters.
@@ -15,6 +16,7 @@
 mod account;
 mod admin;
 mod errors;
+mod mfa;
 mod pkce;
 mod token;
 mod unoffered;
@@ -63,6 +65,12 @@ pub enum Endpoint {
     Jwks,
     /// The service role's API.
     Admin(admin::Endpoint),
+    /// `GET /admin/users/{id}/factors`.
+    AdminFactors,
+    /// `DELETE /admin/users/{id}/factors/{factor_id}`.
+    AdminDeleteFactor,
+    /// The MFA API.
+    Mfa(mfa::Endpoint),
     /// What is not offered.
     Unoffered(unoffered::Endpoint),
 }
@@ -71,6 +79,7 @@ pub enum Endpoint {
 pub struct Api;
 
 use admin::Endpoint as A;
+use mfa::Endpoint as M;
 use unoffered::Endpoint as U;
 use Endpoint as E;
 use Guard::{Open, ServiceRole, Session};
@@ -85,6 +94,8 @@ impl routes::Api for Api {
         Route::json(Verb::Put, "/admin/users/{id}", ServiceRole, E::Admin(A::Update)),
         Route::json(Verb::Delete, "/admin/users/{id}", ServiceRole, E::Admin(A::Delete)),
         Route::json(Verb::Any, "/admin/users/{id}", ServiceRole, E::Admin(A::OtherOnUser)),
+        Route::json(Verb::Get, "/admin/users/{id}/factors", ServiceRole, E::AdminFactors),
+        Route::json(Verb::Delete, "/admin/users/{id}/factors/{factor_id}", ServiceRole, E::AdminDeleteFactor),
         Route::json(Verb::Any, "/admin/users/*", ServiceRole, E::Admin(A::NotFound)),
         Route::json(Verb::Post, "/admin/generate_link", ServiceRole, E::Admin(A::GenerateLink)),
         Route::json(Verb::Any, "/admin/generate_link", ServiceRole, E::Admin(A::NotFound)),
@@ -96,8 +107,10 @@ impl routes::Api for Api {
         Route::json(Verb::Any, "/passkeys", Open, E::Unoffered(U::Passkeys)),
         Route::json(Verb::Any, "/passkeys/*", Open, E::Unoffered(U::Passkeys)),
         Route::json(Verb::Any, "/user/identities/*", Session, E::Unoffered(U::Identities)),
-        Route::json(Verb::Any, "/factors", Session, E::Unoffered(U::Factors)),
-        Route::json(Verb::Any, "/factors/*", Session, E::Unoffered(U::Factors)),
+        Route::json(Verb::Post, "/factors", Session, E::Mfa(M::Enroll)),
+        Route::json(Verb::Post, "/factors/{id}/challenge", Session, E::Mfa(M::Challenge)),
+        Route::json(Verb::Post, "/factors/{id}/verify", Session, E::Mfa(M::Verify)),
+        Route::json(Verb::Delete, "/factors/{id}", Session, E::Mfa(M::Unenroll)),
         Route::json(Verb::Post, "/signup", Open, E::Signup),
         Route::json(Verb::Post, "/verify", Open, E::Verify),
         Route::json(Verb::Get, "/verify", Open, E::VerifyLink),
@@ -154,7 +167,7 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
         E::Verify => verify::verify(flows, req).await,
         E::VerifyLink => Ok(verify::verify_link(flows, req).await),
         E::Token => token::token(flows, req).await,
-        E::GetUser => account::get_user(&session(hit.caller)?),
+        E::GetUser => account::get_user(flows, &session(hit.caller)?).await,
         E::PutUser => account::put_user(flows, req, session(hit.caller)?).await,
         E::Reauthenticate => account::reauthenticate(flows, session(hit.caller)?).await,
         E::Logout => account::logout(flows, req, session(hit.caller)?).await,
@@ -165,6 +178,12 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
         E::Health => account::health(),
         E::Jwks => Ok(json_response(StatusCode::OK, &flows.jwks(), &[("cache-control", "public, max-age=600".to_string())])),
         E::Admin(endpoint) => admin::serve(flows, req, endpoint, hit.params.first().copied()).await,
+        E::AdminFactors => mfa::admin_list(flows, &admin::user_id(hit.params.first().copied())?).await,
+        E::AdminDeleteFactor => {
+            let user = admin::user_id(hit.params.first().copied())?;
+            mfa::admin_delete(flows, &user, hit.params.get(1).copied()).await
+        }
+        E::Mfa(endpoint) => mfa::serve(flows, req, endpoint, hit.params.first().copied(), session(hit.caller)?).await,
         E::Unoffered(endpoint) => {
             let bearer = match hit.caller {
                 Caller::Session(b) => Some(*b),

@@ -1,6 +1,6 @@
 //! GoTrue's answers for what Portcullis does not offer, in upstream's words when the feature is
 //! switched off, so client apps show the right message: third-party OAuth (`/authorize`), SSO
-//! and SAML (`/sso`), passkeys, identity linking, MFA factors, and the `web3` and `id_token`
+//! and SAML (`/sso`), passkeys, identity linking, and the `web3` and `id_token`
 //! grants. Phone numbers are answered where each endpoint reads them (`gotrue`). `/settings`
 //! says the same (every provider but email off, `saml_enabled` and `passkeys_enabled` false).
 
@@ -40,8 +40,6 @@ pub enum Endpoint {
     Passkeys,
     /// `/user/identities/*`: identity linking (signed in).
     Identities,
-    /// `/factors*`: MFA (signed in).
-    Factors,
 }
 
 /// Answers one of these endpoints: always an error, after the checks upstream makes first.
@@ -57,31 +55,8 @@ pub(super) fn serve(req: &Request<Body>, endpoint: Endpoint, path: &str, bearer:
             }
             _ => GotrueError::NotFound,
         },
-        (Endpoint::Factors, Some(bearer)) => factors(req, path, &bearer),
-        // The table guards these two with a session; without one there is nothing to say.
-        (Endpoint::Identities | Endpoint::Factors, None) => GotrueError::NoAuthorization,
-    }
-}
-
-/// `/factors*`: upstream's answers with MFA off.
-fn factors(req: &Request<Body>, path: &str, bearer: &Bearer) -> GotrueError {
-    if bearer.user.is_anonymous {
-        return GotrueError::disabled(403, code::NO_AUTHORIZATION, "Anonymous user not allowed to perform these actions");
-    }
-    match (req.method(), path.strip_prefix("/factors")) {
-        (&Method::POST, Some("")) => enroll(req),
-        (method, Some(rest)) => {
-            let (id, action) = rest.trim_start_matches('/').split_once('/').unwrap_or((rest.trim_start_matches('/'), ""));
-            let known = matches!((method, action), (&Method::POST, "verify" | "challenge") | (&Method::DELETE, ""));
-            if !known || id.is_empty() {
-                return GotrueError::NotFound;
-            }
-            if uuid::Uuid::parse_str(id).is_err() {
-                return GotrueError::NotFoundBecause("factor_id must be an UUID");
-            }
-            GotrueError::disabled(404, code::MFA_FACTOR_NOT_FOUND, "Factor not found")
-        }
-        _ => GotrueError::NotFound,
+        // The table guards this one with a session; without one there is nothing to say.
+        (Endpoint::Identities, None) => GotrueError::NoAuthorization,
     }
 }
 
@@ -93,25 +68,6 @@ fn unsupported_provider(provider: Option<&str>) -> GotrueError {
         false => format!("Provider {name} could not be found"),
     };
     GotrueError::disabled(400, code::VALIDATION_FAILED, format!("Unsupported provider: {why}"))
-}
-
-#[derive(Deserialize)]
-struct EnrollBody {
-    factor_type: Option<String>,
-}
-
-/// `POST /factors`: upstream's answer with enrollment off, for each factor type.
-fn enroll(req: &Request<Body>) -> GotrueError {
-    let body: EnrollBody = match parse_json(req.body()) {
-        Ok(b) => b,
-        Err(e) => return e.into(),
-    };
-    match body.factor_type.as_deref() {
-        Some("totp") => GotrueError::disabled(422, code::MFA_TOTP_ENROLL_NOT_ENABLED, "MFA enroll is disabled for TOTP"),
-        Some("phone") => GotrueError::disabled(422, code::MFA_PHONE_ENROLL_NOT_ENABLED, "MFA enroll is disabled for Phone"),
-        Some("webauthn") => GotrueError::disabled(422, code::MFA_WEBAUTHN_ENROLL_NOT_ENABLED, "MFA enroll is disabled for WebAuthn"),
-        _ => GotrueError::Validation("factor_type needs to be totp, phone, or webauthn"),
-    }
 }
 
 #[derive(Deserialize)]

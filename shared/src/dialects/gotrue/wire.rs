@@ -5,7 +5,7 @@
 use super::errors::GotrueError;
 use crate::dialects::{json_response, Body};
 use crate::flows::{Flows, SignedIn};
-use crate::model::{Timestamp, User};
+use crate::model::{Factor, Timestamp, User};
 use crate::ports::Ports;
 use http::{Response, StatusCode};
 use serde::Serialize;
@@ -50,6 +50,40 @@ pub struct UserBody<'a> {
     /// When the pending email change's codes went out (`PUT /user`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_change_sent_at: Option<String>,
+    /// The account's second factors, verified or not; left out when it has none, as upstream.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    factors: Vec<FactorBody>,
+}
+
+/// A second factor in a user object, `GET /admin/users/{id}/factors` and a removal's answer
+/// (supabase/auth `models.Factor`).
+#[derive(Debug, Serialize)]
+pub struct FactorBody {
+    id: String,
+    created_at: String,
+    updated_at: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    friendly_name: String,
+    factor_type: &'static str,
+    phone: &'static str,
+    last_challenged_at: Option<String>,
+}
+
+impl FactorBody {
+    /// The factor `f` as upstream renders it.
+    pub fn of(f: &Factor) -> Self {
+        FactorBody {
+            id: f.id.to_string(),
+            created_at: f.created_at.to_rfc3339(),
+            updated_at: f.updated_at.to_rfc3339(),
+            status: if f.verified { "verified" } else { "unverified" },
+            friendly_name: f.friendly_name.clone(),
+            factor_type: f.kind.as_str(),
+            phone: "",
+            last_challenged_at: ts(f.last_challenged_at),
+        }
+    }
 }
 
 /// The `email` identity of a user object.
@@ -110,7 +144,14 @@ impl<'a> UserBody<'a> {
             deleted_at: ts(u.deleted_at),
             new_email: None,
             email_change_sent_at: None,
+            factors: Vec::new(),
         }
+    }
+
+    /// The user object with the account's `factors`.
+    pub fn with_factors(mut self, factors: &[Factor]) -> Self {
+        self.factors = factors.iter().map(FactorBody::of).collect();
+        self
     }
 }
 
@@ -131,8 +172,15 @@ pub struct SessionBody<'a> {
 }
 
 impl<'a> SessionBody<'a> {
-    /// The session of `s`, with a new GoTrue access token for it.
+    /// The session of `s`, with a new GoTrue access token for it, and the account's
+    /// `factors` (auth-js reads the next assurance level from those it stores).
     pub(super) async fn of<P: Ports>(flows: &Flows<P>, s: &'a SignedIn) -> Result<Self, GotrueError> {
+        let factors = flows.factors_of(&s.user).await?;
+        Self::with(flows, s, &factors).await
+    }
+
+    /// [`SessionBody::of`] with the account's factors as the caller has them.
+    pub(super) async fn with<P: Ports>(flows: &Flows<P>, s: &'a SignedIn, factors: &[Factor]) -> Result<Self, GotrueError> {
         let access = flows.gotrue_access_token(s).await?;
         Ok(SessionBody {
             access_token: access.token,
@@ -140,7 +188,7 @@ impl<'a> SessionBody<'a> {
             expires_in: access.lifetime_secs,
             expires_at: access.expires_at.unix_seconds(),
             refresh_token: s.refresh_token.expose(),
-            user: UserBody::of(&s.user),
+            user: UserBody::of(&s.user).with_factors(factors),
         })
     }
 

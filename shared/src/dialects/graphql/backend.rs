@@ -96,6 +96,7 @@ impl<P: Ports + 'static> EdgeBackend<P> {
         match e {
             L::InvalidCredentials | L::EmailNotConfirmed | L::UserNotFound => GraphqlError::Credentials,
             L::UserBanned => GraphqlError::Refused("user banned".into()),
+            L::SecondFactorRequired => GraphqlError::Refused("This account has a second factor; sign in where it can be used".into()),
             L::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
             L::Internal(detail) => self.internal(detail),
         }

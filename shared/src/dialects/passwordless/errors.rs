@@ -110,11 +110,16 @@ fn change_error(e: &ChangeError) -> (u16, String) {
             (403, "This change needs a recent sign-in; sign in again by email".into())
         }
         C::SessionNotFound | C::UserNotFound => unauthorized(),
+        C::InsufficientAal => (403, "This change needs a sign-in with the account's second factor".into()),
         // No passwords here, and an account always has its username.
         C::WeakPassword { .. } | C::PasswordTooLong | C::AnonymousWithoutAddress => internal(),
         C::Internal(_) => internal(),
     }
 }
+
+/// What an account with a verified second factor is told where this API has no second step
+/// yet (docs/protocols.md).
+const SECOND_FACTOR: &str = "This account has a second factor; sign in where it can be used";
 
 /// [`describe`] for a refused registration or sign-in request.
 fn request_error(e: &SignInRequestError) -> (u16, String) {
@@ -130,6 +135,7 @@ fn request_error(e: &SignInRequestError) -> (u16, String) {
         R::OverEmailSendRateLimit { wait_secs } => send_limit(*wait_secs),
         R::TooManyRequests => (429, "Too many requests; try again later".into()),
         R::UserBanned => (403, "This account is banned".into()),
+        R::SecondFactorRequired => (403, SECOND_FACTOR.into()),
         R::Internal(_) => internal(),
     }
 }

@@ -1,0 +1,334 @@
+//! Second factors, for every dialect's accounts (GoTrue's MFA API is the one that manages
+//! them): enrolling a TOTP factor, challenging it, answering a challenge (which raises the
+//! session to `aal2` and ends the account's other sessions below it), and removing a factor.
+//!
+//! Rules beyond upstream's: a code is single use (the factor keeps the last step it took a
+//! code for and takes no code of that step or an earlier one again), and wrong codes are
+//! budgeted per account across clients (`OTP_MAX_WRONG_PER_ADDRESS` in `OTP_WRONG_WINDOW`, the
+//! budget of mailed codes), a right one giving its unit back. Factor secrets are sealed with a
+//! key derived from `JWT_SECRET`, bound to their factor and account.
+
+use super::{Bearer, Flows, FlowError, SignedIn};
+use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, FactorKind, MfaState, RefreshToken, SecondStep, Timestamp};
+use crate::ports::{Answer, Budgets as _, Enrolled, Factors as _, Ports, Rng as _};
+use crate::secret::Secret;
+use crate::token::{random_id, OpaqueToken};
+use crate::totp;
+
+/// Longest friendly name or issuer accepted, in bytes.
+pub const MAX_FACTOR_LABEL_BYTES: usize = 256;
+
+/// A new factor and what an authenticator app needs to add it (shown once).
+#[derive(Debug)]
+pub struct Enrollment {
+    /// The factor, unverified until a challenge is answered with it.
+    pub factor: Factor,
+    /// The secret in base32.
+    pub secret: Secret<String>,
+    /// The `otpauth://` URI.
+    pub uri: Secret<String>,
+    /// The URI as a QR code, SVG.
+    pub qr_svg: Secret<String>,
+}
+
+/// A challenge and until when it can be answered.
+#[derive(Debug)]
+pub struct Issued {
+    /// The challenge.
+    pub challenge: Challenge,
+    /// Its expiry.
+    pub expires_at: Timestamp,
+}
+
+/// Which sensitive step asked for `aal2` (GoTrue answers each with its own status and words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AalNeed {
+    /// Enrolling another factor once one is verified.
+    Enroll,
+    /// Removing a verified factor.
+    Unenroll,
+}
+
+/// Why a second-factor flow refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FactorError {
+    /// Not a factor type this deployment knows.
+    #[error("unknown factor type")]
+    UnknownType,
+    /// Enrolling factors of this kind is switched off.
+    #[error("enroll disabled")]
+    EnrollDisabled(FactorKind),
+    /// Challenging and verifying factors of this kind is switched off.
+    #[error("verify disabled")]
+    VerifyDisabled(FactorKind),
+    /// Anonymous accounts have no factors.
+    #[error("anonymous")]
+    Anonymous,
+    /// A TOTP factor is named after the account's address, and it has none.
+    #[error("no address")]
+    NoAddress,
+    /// A friendly name or issuer over [`MAX_FACTOR_LABEL_BYTES`].
+    #[error("label too long")]
+    LabelTooLong,
+    /// The account has a factor of this name.
+    #[error("name taken")]
+    NameTaken(String),
+    /// The account has as many factors as it may.
+    #[error("too many factors")]
+    TooMany,
+    /// The session is below `aal2` and the step needs it.
+    #[error("insufficient aal")]
+    InsufficientAal(AalNeed),
+    /// No factor of the account has this id.
+    #[error("factor not found")]
+    FactorNotFound,
+    /// No challenge of the factor has this id.
+    #[error("challenge not found")]
+    ChallengeNotFound,
+    /// The challenge was answered already, or was asked for by another client.
+    #[error("challenge answered or from elsewhere")]
+    ChallengeMismatch,
+    /// The challenge expired.
+    #[error("challenge expired")]
+    ChallengeExpired(ChallengeId),
+    /// No code was given.
+    #[error("code missing")]
+    CodeMissing,
+    /// The code is wrong, or was used already.
+    #[error("wrong code")]
+    WrongCode,
+    /// Too many wrong codes or requests lately.
+    #[error("too many requests")]
+    TooManyRequests,
+    /// The session ended meanwhile.
+    #[error("session not found")]
+    SessionNotFound,
+    /// Something broke; the text is for the log only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<FlowError> for FactorError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::TooManyRequests => FactorError::TooManyRequests,
+            other => FactorError::Internal(format!("FactorError cannot be {other:?}")),
+        }
+    }
+}
+
+impl From<crate::ports::StoreError> for FactorError {
+    fn from(e: crate::ports::StoreError) -> Self {
+        FactorError::Internal(e.to_string())
+    }
+}
+
+impl<P: Ports> Flows<P> {
+    /// Enrolls a new, unverified factor of type `kind` for the bearer's account.
+    pub async fn enroll_factor(&self, bearer: &Bearer, kind: &str, friendly_name: &str, issuer: Option<&str>) -> Result<Enrollment, FactorError> {
+        let kind = FactorKind::parse(kind).ok_or(FactorError::UnknownType)?;
+        if !self.config.mfa.totp_enroll_enabled {
+            return Err(FactorError::EnrollDisabled(kind));
+        }
+        let user = &bearer.user;
+        if user.is_anonymous {
+            return Err(FactorError::Anonymous);
+        }
+        if friendly_name.len() > MAX_FACTOR_LABEL_BYTES || issuer.is_some_and(|i| i.len() > MAX_FACTOR_LABEL_BYTES) {
+            return Err(FactorError::LabelTooLong);
+        }
+        let account = user.email.clone().ok_or(FactorError::NoAddress)?;
+        let own = self.factor_store().of_user(&user.id).await?;
+        if own.iter().any(|f| f.friendly_name == friendly_name) {
+            return Err(FactorError::NameTaken(friendly_name.into()));
+        }
+        let verified = own.iter().filter(|f| f.verified).count();
+        if verified >= self.config.mfa.max_verified_factors as usize {
+            return Err(FactorError::TooMany);
+        }
+        if verified > 0 && bearer.session.aal() < Aal::Aal2 {
+            return Err(FactorError::InsufficientAal(AalNeed::Enroll));
+        }
+        let now = self.now();
+        let mut raw = [0u8; totp::SECRET_BYTES];
+        self.ports.rng().fill(&mut raw);
+        let id: FactorId = random_id(self.ports.rng());
+        let sealed = self
+            .factor_key
+            .seal(self.ports.rng(), &raw, &seal_context(user.id.as_str(), id.as_str()))
+            .ok_or_else(|| FactorError::Internal("factor key unusable".into()))?;
+        let factor = Factor {
+            id,
+            user_id: user.id.clone(),
+            friendly_name: friendly_name.into(),
+            kind,
+            verified: false,
+            sealed_secret: sealed,
+            last_step: None,
+            created_at: now,
+            updated_at: now,
+            last_challenged_at: None,
+        };
+        let stale_before = now.plus_secs(-self.config.mfa.factor_expiry_secs);
+        match self.factor_store().enroll(&factor, self.config.mfa.max_enrolled_factors, stale_before).await? {
+            Enrolled::Stored => {}
+            Enrolled::NameTaken => return Err(FactorError::NameTaken(friendly_name.into())),
+            Enrolled::TooMany => return Err(FactorError::TooMany),
+        }
+        let issuer = issuer.filter(|i| !i.is_empty()).map_or_else(|| self.site_host(), str::to_string);
+        let secret = totp::base32(&raw);
+        let uri = totp::uri(&issuer, &account, &secret);
+        let qr_svg = totp::qr_svg(&uri).ok_or(FactorError::LabelTooLong)?;
+        Ok(Enrollment { factor, secret: Secret::new(secret), uri: Secret::new(uri), qr_svg: Secret::new(qr_svg) })
+    }
+
+    /// The account's factors, verified or not, oldest first.
+    pub async fn factors_of(&self, user: &crate::model::User) -> Result<Vec<Factor>, FactorError> {
+        match user.mfa {
+            MfaState::Off => Ok(Vec::new()),
+            MfaState::Enrolling | MfaState::On => Ok(self.factor_store().of_user(&user.id).await?),
+        }
+    }
+
+    /// A new challenge for the bearer's factor `factor_id`, answerable from this client only.
+    pub async fn challenge_factor(&self, bearer: &Bearer, factor_id: &str) -> Result<Issued, FactorError> {
+        self.throttle_client().await?;
+        let factor = self.own_factor(bearer, factor_id).await?;
+        if !self.config.mfa.totp_verify_enabled {
+            return Err(FactorError::VerifyDisabled(factor.kind));
+        }
+        let now = self.now();
+        let lifetime = self.config.mfa.challenge_expiry_secs;
+        let challenge = Challenge {
+            id: random_id(self.ports.rng()),
+            factor_id: factor.id,
+            created_at: now,
+            verified_at: None,
+            client: self.client().to_string(),
+        };
+        self.factor_store().challenge(&challenge, now.plus_secs(-lifetime)).await?;
+        Ok(Issued { expires_at: now.plus_secs(lifetime), challenge })
+    }
+
+    /// Answers the challenge `challenge_id` of the bearer's factor `factor_id` with `code`:
+    /// the factor is verified, the session raised to `aal2` with a new refresh token (its
+    /// earlier ones stop working), and the account's other sessions below `aal2` end. Returns
+    /// the raised session and the account's factors.
+    pub async fn verify_factor(&self, bearer: &Bearer, factor_id: &str, challenge_id: &str, code: &str)
+        -> Result<(SignedIn, Vec<Factor>), FactorError> {
+        self.throttle_client().await?;
+        let mut factors = self.factor_store().of_user(&bearer.user.id).await?;
+        let factor = factors.iter().find(|f| f.id.as_str() == factor_id).cloned().ok_or(FactorError::FactorNotFound)?;
+        if !self.config.mfa.totp_verify_enabled {
+            return Err(FactorError::VerifyDisabled(factor.kind));
+        }
+        if code.is_empty() {
+            return Err(FactorError::CodeMissing);
+        }
+        let challenge = self
+            .factor_store()
+            .get_challenge(&factor.id, &ChallengeId::new(challenge_id))
+            .await?
+            .ok_or(FactorError::ChallengeNotFound)?;
+        if challenge.verified_at.is_some() || challenge.client != self.client() {
+            return Err(FactorError::ChallengeMismatch);
+        }
+        let now = self.now();
+        let made_after = now.plus_secs(-self.config.mfa.challenge_expiry_secs);
+        if challenge.created_at <= made_after {
+            return Err(FactorError::ChallengeExpired(challenge.id));
+        }
+        // A guess is counted before it is compared, so concurrent guesses cannot exceed the
+        // budget; a right one gives it back.
+        let key = format!("factor:{}", bearer.user.id);
+        let (max, window) = (self.config.otp_max_wrong_per_address, self.config.otp_wrong_window_secs);
+        if !self.budgets().take(&key, now, window, max).await? {
+            return Err(FactorError::TooManyRequests);
+        }
+        let secret = self
+            .factor_key
+            .open(&factor.sealed_secret, &seal_context(bearer.user.id.as_str(), factor.id.as_str()))
+            .ok_or_else(|| FactorError::Internal(format!("factor {} does not open", factor.id)))?;
+        let step = totp::matching_step(secret.expose(), code, now.unix_seconds())
+            .filter(|step| factor.last_step.is_none_or(|last| *step > last))
+            .ok_or(FactorError::WrongCode)?;
+        self.budgets().give_back(&key).await?;
+        let token = OpaqueToken::generate(self.ports.rng());
+        let refresh = RefreshToken {
+            id: token.id,
+            session_id: bearer.session.id.clone(),
+            secret_hash: token.secret_hash,
+            parent_id: None,
+            created_at: now,
+            used_at: None,
+        };
+        let answer = Answer {
+            user_id: &bearer.user.id,
+            factor_id: &factor.id,
+            kind: factor.kind,
+            challenge_id: &challenge.id,
+            step,
+            made_after,
+            session_id: &bearer.session.id,
+            refresh_token: &refresh,
+            at: now,
+        };
+        if !self.factor_store().answer(&answer).await? {
+            // Another answer took this challenge or this step first, or the session ended.
+            return Err(FactorError::WrongCode);
+        }
+        factors.retain(|f| f.id == factor.id || f.verified || f.kind != factor.kind);
+        for f in factors.iter_mut().filter(|f| f.id == factor.id) {
+            (f.verified, f.last_step, f.updated_at) = (true, Some(step), now);
+        }
+        let mut user = bearer.user.clone();
+        user.mfa = MfaState::On;
+        let mut session = bearer.session.clone();
+        session.second = Some(SecondStep { factor_id: factor.id, kind: factor.kind, at: now });
+        Ok((SignedIn { user, session, refresh_token: token.token.into() }, factors))
+    }
+
+    /// Removes the bearer's factor `factor_id`; a verified one only from an `aal2` session.
+    pub async fn unenroll_factor(&self, bearer: &Bearer, factor_id: &str) -> Result<FactorId, FactorError> {
+        let factor = self.own_factor(bearer, factor_id).await?;
+        if factor.verified && bearer.session.aal() < Aal::Aal2 {
+            return Err(FactorError::InsufficientAal(AalNeed::Unenroll));
+        }
+        match self.factor_store().remove(&bearer.user.id, &factor.id, self.now()).await? {
+            true => Ok(factor.id),
+            false => Err(FactorError::FactorNotFound),
+        }
+    }
+
+    /// The service role's removal of `user`'s factor `factor_id`, whatever it is; answers the
+    /// factor removed.
+    pub async fn admin_remove_factor(&self, user: &crate::model::User, factor_id: &str) -> Result<Factor, FactorError> {
+        let factors = self.factor_store().of_user(&user.id).await?;
+        let factor = factors.into_iter().find(|f| f.id.as_str() == factor_id).ok_or(FactorError::FactorNotFound)?;
+        match self.factor_store().remove(&user.id, &factor.id, self.now()).await? {
+            true => Ok(factor),
+            false => Err(FactorError::FactorNotFound),
+        }
+    }
+
+    async fn own_factor(&self, bearer: &Bearer, factor_id: &str) -> Result<Factor, FactorError> {
+        if bearer.user.is_anonymous {
+            return Err(FactorError::Anonymous);
+        }
+        let factors = self.factor_store().of_user(&bearer.user.id).await?;
+        factors.into_iter().find(|f| f.id.as_str() == factor_id).ok_or(FactorError::FactorNotFound)
+    }
+
+    /// `SITE_URL`'s host and port: GoTrue's default TOTP issuer.
+    fn site_host(&self) -> String {
+        let url = &self.config.site_url;
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        rest.split(['/', '?', '#']).next().unwrap_or(rest).to_string()
+    }
+}
+
+/// What a factor's sealed secret is bound to: its account and itself.
+fn seal_context(user_id: &str, factor_id: &str) -> String {
+    format!("factor:{user_id}:{factor_id}")
+}
