@@ -26,14 +26,14 @@ test("phone, id_token and SSO sign-ins get upstream's disabled answers", async (
   }
 });
 
-test("MFA enrollment and identity linking answer as switched off, for a signed-in user", async () => {
+test("phone factors and identity linking answer as switched off, for a signed-in user", async () => {
   const auth = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: memoryStorage() });
   const email = `unoffered-${Date.now()}@example.com`;
   await auth.signUp({ email, password: "an unoffered password" });
   await auth.verifyOtp({ email, token: codeIn(await env.mail.latest(email)), type: "signup" });
-  const totp = await auth.mfa.enroll({ factorType: "totp" });
-  assert.equal(totp.error.code, "mfa_totp_enroll_not_enabled");
-  assert.equal(totp.error.message, "MFA enroll is disabled for TOTP");
+  const phone = await auth.mfa.enroll({ factorType: "phone", phone: "+15550100" });
+  assert.equal(phone.error.code, "mfa_phone_enroll_not_enabled");
+  assert.equal(phone.error.message, "MFA enroll is disabled for Phone");
   const aal = await auth.mfa.getAuthenticatorAssuranceLevel();
   assert.equal(aal.data.currentLevel, "aal1");
   const linked = await auth.linkIdentity({ provider: "github", options: { skipBrowserRedirect: true } });

@@ -1,0 +1,92 @@
+// GoTrue's MFA end to end: @supabase/auth-js `mfa.*` unchanged against the built worker in
+// workerd (D1), with the authenticator app's codes computed by otplib from the enrolled secret.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { GoTrueClient } from "@supabase/auth-js";
+import { generate } from "otplib";
+import { useWorker, memoryStorage } from "./harness.js";
+
+const env = useWorker({ vars: { MAILER_AUTOCONFIRM: "true" } });
+let n = 0;
+const fresh = (tag) => `${tag}-${Date.now()}-${n++}@example.com`;
+const client = () =>
+  new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: memoryStorage() });
+/** The code an authenticator app shows `steps` periods from now. */
+const code = (secret, steps = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * steps });
+
+test("enroll, challengeAndVerify with an authenticator's code, aal2, and a second sign-in asked for it", async () => {
+  const auth = client();
+  const email = fresh("mfa");
+  const signedUp = await auth.signUp({ email, password: "a password for mfa" });
+  assert.equal(signedUp.error, null);
+  const enrolled = await auth.mfa.enroll({ factorType: "totp", friendlyName: "phone app" });
+  assert.equal(enrolled.error, null);
+  assert.ok(enrolled.data.totp.qr_code.startsWith("data:image/svg+xml;utf-8,<svg"), enrolled.data.totp.qr_code.slice(0, 60));
+  assert.match(enrolled.data.totp.uri, /^otpauth:\/\/totp\/[^:]+:[^?]+\?algorithm=SHA1&digits=6&issuer=.+&period=30&secret=[A-Z2-7]{32}$/);
+  const secret = enrolled.data.totp.secret;
+  const factorId = enrolled.data.id;
+
+  let listed = await auth.mfa.listFactors();
+  assert.equal(listed.data.all.length, 1);
+  assert.equal(listed.data.totp.length, 0, "unverified factors are in `all` only");
+  let aal = await auth.mfa.getAuthenticatorAssuranceLevel();
+  assert.deepEqual([aal.data.currentLevel, aal.data.nextLevel], ["aal1", "aal1"]);
+
+  const wrong = await auth.mfa.challengeAndVerify({ factorId, code: "000000" });
+  assert.match(wrong.error.message, /Invalid TOTP code/);
+  const events = [];
+  auth.onAuthStateChange((event) => events.push(event));
+  const now = await code(secret);
+  const verified = await auth.mfa.challengeAndVerify({ factorId, code: now });
+  assert.equal(verified.error, null);
+  assert.ok(events.includes("MFA_CHALLENGE_VERIFIED"), events.join());
+  aal = await auth.mfa.getAuthenticatorAssuranceLevel();
+  assert.deepEqual([aal.data.currentLevel, aal.data.nextLevel], ["aal2", "aal2"]);
+  assert.equal(aal.data.currentAuthenticationMethods[0].method, "totp");
+  listed = await auth.mfa.listFactors();
+  assert.equal(listed.data.totp.length, 1);
+  const claims = await auth.getClaims();
+  assert.equal(claims.data.claims.aal, "aal2");
+
+  // Elsewhere: a password gives aal1, and auth-js knows a second step is due.
+  const other = client();
+  assert.equal((await other.signInWithPassword({ email, password: "a password for mfa" })).error, null);
+  aal = await other.mfa.getAuthenticatorAssuranceLevel();
+  assert.deepEqual([aal.data.currentLevel, aal.data.nextLevel], ["aal1", "aal2"]);
+  const refused = await other.updateUser({ password: "changed without the factor" });
+  assert.equal(refused.error.code, "insufficient_aal");
+  const replayed = await other.mfa.challengeAndVerify({ factorId, code: now });
+  assert.match(replayed.error.message, /Invalid TOTP code/, "a code is single use");
+  const next = await other.mfa.challengeAndVerify({ factorId, code: await code(secret, 1) });
+  assert.equal(next.error, null);
+  assert.equal((await other.updateUser({ password: "changed with the factor" })).error, null);
+  const removed = await other.mfa.unenroll({ factorId });
+  assert.equal(removed.error, null);
+  assert.equal(removed.data.id, factorId);
+  await other.refreshSession();
+  listed = await other.mfa.listFactors();
+  assert.equal(listed.data.all.length, 0);
+});
+
+test("an unverified factor is unenrolled from aal1, and bad input is a 4xx in GoTrue's shape", async () => {
+  const auth = client();
+  await auth.signUp({ email: fresh("mfa-bad"), password: "a password for mfa" });
+  const enrolled = await auth.mfa.enroll({ factorType: "totp" });
+  assert.equal(enrolled.error, null);
+  const twin = await auth.mfa.enroll({ factorType: "totp" });
+  assert.equal(twin.error.code, "mfa_factor_name_conflict");
+  assert.equal((await auth.mfa.unenroll({ factorId: enrolled.data.id })).error, null);
+  assert.equal((await auth.mfa.listFactors()).data.all.length, 0);
+  const token = (await auth.getSession()).data.session.access_token;
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json", "x-supabase-api-version": "2024-01-01" };
+  for (const [body, status, code] of [
+    ['{"factor_type": ', 400, "bad_json"],
+    ['{"factor_type": 7}', 400, "bad_json"],
+    ['{"factor_type": "totp", "friendly_name": "' + "x".repeat(300) + '"}', 400, "validation_failed"],
+    ["{}", 400, "validation_failed"],
+  ]) {
+    const r = await fetch(`${env.worker.url}/auth/v1/factors`, { method: "POST", headers, body });
+    assert.equal(r.status, status, body.slice(0, 40));
+    assert.equal((await r.json()).code, code);
+  }
+});
