@@ -188,17 +188,71 @@ fn an_aal1_session_of_an_account_with_a_factor_may_not_change_its_way_in() {
 }
 
 #[test]
-fn a_password_alone_signs_an_account_with_a_factor_in_nowhere_else() {
+fn feathers_asks_for_the_second_step_and_its_totp_strategy_completes_it() {
     let app = app();
-    let (aal2, _) = ann_with_factor(&app);
-    let feathers = post(&app, "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": PW}));
-    assert_eq!((feathers.status.as_u16(), feathers.body["name"].as_str()), (401, Some("NotAuthenticated")), "{}", feathers.raw);
-    assert!(feathers.body["message"].as_str().unwrap().contains("second factor"), "{}", feathers.raw);
-    let graphql = gql(&app, r#"mutation { tokenAuth(username: "ann@example.com", password: "s3cret-pass") { token } }"#, json!({}));
-    assert!(graphql.body["errors"][0]["message"].as_str().unwrap().contains("second factor"), "{}", graphql.raw);
-    assert!(graphql.body["data"]["tokenAuth"].is_null());
-    // The aal2 GoTrue session is a full one: /api/check takes it.
-    assert_eq!(check(&app, &s(&aal2, "access_token")).status, 200);
+    let (_, f) = ann_with_factor(&app);
+    let local = json!({"strategy": "local", "email": "ann@example.com", "password": PW});
+    let first = post(&app, "/authentication", &local);
+    assert_eq!((first.status.as_u16(), first.body["name"].as_str()), (401, Some("NotAuthenticated")), "{}", first.raw);
+    assert_eq!(first.body["message"], "A second factor is required");
+    assert_eq!(first.body["data"]["strategy"], "totp");
+    assert_eq!(first.body["data"]["factors"][0]["id"], f.id.as_str());
+    assert!(first.raw.find("accessToken").is_none(), "no token before the second step: {}", first.raw);
+    let ticket = s(&first.body["data"], "ticket");
+    let wrong = post(&app, "/authentication", &json!({"strategy": "totp", "ticket": ticket, "code": "000000"}));
+    assert_eq!((wrong.status.as_u16(), wrong.body["message"].as_str()), (401, Some("Invalid TOTP code")), "{}", wrong.raw);
+    ports(&app).clock.advance_secs(30);
+    let done = post(&app, "/authentication", &json!({"strategy": "totp", "ticket": ticket, "code": code_now(&app, &f.secret, 0)}));
+    assert_eq!(done.status, 201, "{}", done.raw);
+    assert_eq!(done.body["authentication"]["strategy"], "totp");
+    let token = s(&done.body, "accessToken");
+    let checked = check(&app, &token);
+    assert_eq!((checked.status.as_u16(), checked.body["aal"].as_str(), checked.body["dialect"].as_str()), (200, Some("aal2"), Some("feathers")));
+    assert_eq!(checked.body["amr"][0]["method"], "totp");
+    let jwt = post(&app, "/authentication", &json!({"strategy": "jwt", "accessToken": token}));
+    assert_eq!(jwt.status, 201, "{}", jwt.raw);
+    // The ticket is single use.
+    ports(&app).clock.advance_secs(30);
+    let again = post(&app, "/authentication", &json!({"strategy": "totp", "ticket": ticket, "code": code_now(&app, &f.secret, 0)}));
+    assert_eq!((again.status.as_u16(), again.body["message"].as_str()), (401, Some("Invalid or expired ticket; sign in again")), "{}", again.raw);
+    // And it expires: a ticket older than a challenge is refused.
+    let late = s(&post(&app, "/authentication", &local).body["data"], "ticket");
+    ports(&app).clock.advance_secs(301);
+    let r = post(&app, "/authentication", &json!({"strategy": "totp", "ticket": late, "code": code_now(&app, &f.secret, 0)}));
+    assert_eq!(r.body["message"], "Invalid or expired ticket; sign in again", "{}", r.raw);
+    // A GoTrue refresh token is no Feathers ticket, nor the other way round.
+    let gotrue = login(&app, "ann@example.com", PW).body;
+    let r = post(&app, "/authentication", &json!({"strategy": "totp", "ticket": s(&gotrue, "refresh_token"), "code": "123456"}));
+    assert_eq!(r.body["message"], "Invalid or expired ticket; sign in again", "{}", r.raw);
+    let feathers_ticket = s(&post(&app, "/authentication", &local).body["data"], "ticket");
+    assert_eq!(error_code(&refresh(&app, &feathers_ticket)), "refresh_token_not_found");
+}
+
+#[test]
+fn graphql_jwt_asks_for_the_second_step_and_totp_auth_completes_it() {
+    let app = app();
+    let (aal2, f) = ann_with_factor(&app);
+    let first = gql(&app, r#"mutation { tokenAuth(username: "ann@example.com", password: "s3cret-pass") { token } }"#, json!({}));
+    let error = &first.body["errors"][0];
+    assert_eq!(error["message"], "A second factor is required", "{}", first.raw);
+    assert_eq!(error["extensions"]["code"], "SECOND_FACTOR_REQUIRED");
+    assert!(first.body["data"]["tokenAuth"].is_null());
+    let ticket = s(&error["extensions"], "ticket");
+    ports(&app).clock.advance_secs(30);
+    let done = gql(
+        &app,
+        "mutation($t: String!, $c: String!) { totpAuth(ticket: $t, code: $c) { token payload } }",
+        json!({"t": ticket, "c": code_now(&app, &f.secret, 0)}),
+    );
+    let token = done.body["data"]["totpAuth"]["token"].as_str().unwrap_or_else(|| panic!("{}", done.raw)).to_string();
+    assert_eq!(check(&app, &token).body["aal"], "aal2");
+    let verified = gql(&app, "mutation($t: String!) { verifyToken(token: $t) { payload } }", json!({"t": token}));
+    assert_eq!(verified.body["data"]["verifyToken"]["payload"]["username"], "ann@example.com", "{}", verified.raw);
+    let replay = gql(&app, "mutation($t: String!, $c: String!) { totpAuth(ticket: $t, code: $c) { token } }", json!({"t": ticket, "c": "123456"}));
+    assert_eq!(replay.body["errors"][0]["message"], "Invalid or expired ticket; sign in again", "{}", replay.raw);
+    // The aal2 GoTrue session is a full one: /api/check takes it and says so.
+    let checked = check(&app, &s(&aal2, "access_token"));
+    assert_eq!((checked.status.as_u16(), checked.body["aal"].as_str(), checked.body["mfa_enabled"].as_bool()), (200, Some("aal2"), Some(true)));
 }
 
 #[test]

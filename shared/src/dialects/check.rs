@@ -4,7 +4,8 @@
 //! Accepts every credential Portcullis issues: GoTrue, Feathers and graphql-jwt access tokens
 //! (JWTs) and passwordless session tokens (opaque `id.secret`), after `Bearer` or `JWT`, through
 //! the flows' one bearer road (one signature check, one store read). 200 with the subject
-//! (dialect, user id, email and whether it is verified, username, session id, expiry) when
+//! (dialect, user id, email and whether it is verified, username, session id, expiry, and the
+//! session's assurance level and methods, `aal` and `amr`) when
 //! the token is one we issued,
 //! unexpired, and its session is live and within its lifetime (checked in the store, so logout
 //! holds at once); 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The
@@ -112,5 +113,10 @@ fn subject(b: &Bearer) -> serde_json::Value {
         "session_id": b.session.id,
         // Session tokens live until their session ends.
         "expires_at": b.expires_at.map(Timestamp::unix_seconds),
+        // What the session has proven, read from the store (not from the token), so a resource
+        // server can require `aal2`; `mfa_enabled` says whether the account could reach it.
+        "aal": b.session.aal().as_str(),
+        "amr": crate::flows::amr(&b.session),
+        "mfa_enabled": b.user.mfa_enabled(),
     })
 }

@@ -99,7 +99,8 @@ pub enum FlowError {
     /// A password for an anonymous account without an address to go with it.
     #[error("anonymous account without an address")]
     AnonymousWithoutAddress,
-    /// The account has a verified second factor, and this dialect signs in only with it.
+    /// The account has a verified second factor, and this dialect has no second step to
+    /// sign in with it (passwordless).
     #[error("second factor required")]
     SecondFactorRequired,
     /// The account has a verified second factor and the session did not use it (`aal1`).
@@ -255,11 +256,10 @@ narrow_error! {
             TooManyRequests,
             UserBanned,
             UserNotFound,
-            SecondFactorRequired,
         }
     }
 }
-widen!(LoginError { InvalidCredentials, EmailNotConfirmed, TooManyRequests, UserBanned, UserNotFound, SecondFactorRequired });
+widen!(LoginError { InvalidCredentials, EmailNotConfirmed, TooManyRequests, UserBanned, UserNotFound });
 
 narrow_error! {
     /// Why a sign-up (or an anonymous sign-in) was refused.

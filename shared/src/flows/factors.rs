@@ -9,7 +9,7 @@
 //! key derived from `JWT_SECRET`, bound to their factor and account.
 
 use super::{Bearer, Flows, FlowError, SignedIn};
-use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, FactorKind, MfaState, RefreshToken, SecondStep, Timestamp};
+use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, FactorKind, MfaState, RefreshToken, SecondStep, Session, Timestamp, User};
 use crate::ports::{Answer, Budgets as _, Enrolled, Factors as _, Ports, Rng as _};
 use crate::secret::Secret;
 use crate::token::{random_id, OpaqueToken};
@@ -98,12 +98,12 @@ pub enum FactorError {
     /// The code is wrong, or was used already.
     #[error("wrong code")]
     WrongCode,
+    /// A second step's ticket that is unknown, used, expired, or not this dialect's.
+    #[error("ticket invalid")]
+    TicketInvalid,
     /// Too many wrong codes or requests lately.
     #[error("too many requests")]
     TooManyRequests,
-    /// The session ended meanwhile.
-    #[error("session not found")]
-    SessionNotFound,
     /// Something broke; the text is for the log only.
     #[error("internal: {0}")]
     Internal(String),
@@ -234,21 +234,35 @@ impl<P: Ports> Flows<P> {
         if challenge.verified_at.is_some() || challenge.client != self.client() {
             return Err(FactorError::ChallengeMismatch);
         }
+        let signed_in = self.answer(&bearer.user, &bearer.session, &factor, &challenge, code).await?;
+        let now = self.now();
+        factors.retain(|f| f.id == factor.id || f.verified || f.kind != factor.kind);
+        for f in factors.iter_mut().filter(|f| f.id == factor.id) {
+            (f.verified, f.updated_at) = (true, now);
+        }
+        Ok((signed_in, factors))
+    }
+
+    /// Answers `challenge` of `factor` with `code` for `session` of `user`: the one place a
+    /// code is checked. Counts the guess against the account's budget before comparing (a
+    /// right one gives it back), takes a code only for a step after the factor's last, and
+    /// records the answer at once (`Factors::answer`), raising the session to `aal2` with a
+    /// new refresh token.
+    pub(super) async fn answer(&self, user: &User, session: &Session, factor: &Factor, challenge: &Challenge, code: &str)
+        -> Result<SignedIn, FactorError> {
         let now = self.now();
         let made_after = now.plus_secs(-self.config.mfa.challenge_expiry_secs);
         if challenge.created_at <= made_after {
-            return Err(FactorError::ChallengeExpired(challenge.id));
+            return Err(FactorError::ChallengeExpired(challenge.id.clone()));
         }
-        // A guess is counted before it is compared, so concurrent guesses cannot exceed the
-        // budget; a right one gives it back.
-        let key = format!("factor:{}", bearer.user.id);
+        let key = format!("factor:{}", user.id);
         let (max, window) = (self.config.otp_max_wrong_per_address, self.config.otp_wrong_window_secs);
         if !self.budgets().take(&key, now, window, max).await? {
             return Err(FactorError::TooManyRequests);
         }
         let secret = self
             .factor_key
-            .open(&factor.sealed_secret, &seal_context(bearer.user.id.as_str(), factor.id.as_str()))
+            .open(&factor.sealed_secret, &seal_context(user.id.as_str(), factor.id.as_str()))
             .ok_or_else(|| FactorError::Internal(format!("factor {} does not open", factor.id)))?;
         let step = totp::matching_step(secret.expose(), code, now.unix_seconds())
             .filter(|step| factor.last_step.is_none_or(|last| *step > last))
@@ -257,20 +271,20 @@ impl<P: Ports> Flows<P> {
         let token = OpaqueToken::generate(self.ports.rng());
         let refresh = RefreshToken {
             id: token.id,
-            session_id: bearer.session.id.clone(),
+            session_id: session.id.clone(),
             secret_hash: token.secret_hash,
             parent_id: None,
             created_at: now,
             used_at: None,
         };
         let answer = Answer {
-            user_id: &bearer.user.id,
+            user_id: &user.id,
             factor_id: &factor.id,
             kind: factor.kind,
             challenge_id: &challenge.id,
             step,
             made_after,
-            session_id: &bearer.session.id,
+            session_id: &session.id,
             refresh_token: &refresh,
             at: now,
         };
@@ -278,15 +292,11 @@ impl<P: Ports> Flows<P> {
             // Another answer took this challenge or this step first, or the session ended.
             return Err(FactorError::WrongCode);
         }
-        factors.retain(|f| f.id == factor.id || f.verified || f.kind != factor.kind);
-        for f in factors.iter_mut().filter(|f| f.id == factor.id) {
-            (f.verified, f.last_step, f.updated_at) = (true, Some(step), now);
-        }
-        let mut user = bearer.user.clone();
+        let mut user = user.clone();
         user.mfa = MfaState::On;
-        let mut session = bearer.session.clone();
-        session.second = Some(SecondStep { factor_id: factor.id, kind: factor.kind, at: now });
-        Ok((SignedIn { user, session, refresh_token: token.token.into() }, factors))
+        let mut session = session.clone();
+        session.second = Some(SecondStep { factor_id: factor.id.clone(), kind: factor.kind, at: now });
+        Ok(SignedIn { user, session, refresh_token: token.token.into() })
     }
 
     /// Removes the bearer's factor `factor_id`; a verified one only from an `aal2` session.

@@ -13,7 +13,8 @@
 //! `account` (recovery, email sign-in, updates, logout), `throttle` (per-client limits on password
 //! checks, code verifications and mails), `email_change` (moving an account to another address,
 //! confirmed by both), `reauth` (re-authentication for sensitive changes), `factors` (second factors: enrolling,
-//! challenging, answering and removing them), `passwordless` (username
+//! challenging, answering and removing them), `second_step` (completing a password sign-in of
+//! such an account outside GoTrue), `passwordless` (username
 //! registration, emailed sign-in requests, session management), `mailing` (codes and notices under
 //! the send limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge)
 //! and `admin` (the service role's account management).
@@ -33,6 +34,7 @@ mod pkce;
 mod reauth;
 mod refresh;
 mod scope;
+mod second_step;
 mod session;
 mod signup;
 mod throttle;
@@ -54,6 +56,7 @@ pub use crate::config::INVITE_EXP_SECS;
 pub use pkce::{PkceError, AUTH_CODE_LIFETIME_SECS};
 pub use passwordless::{is_valid_platform, is_valid_username, EmailClaim, LoginPage, LoginTicket};
 pub use scope::{Outbox, Scope};
+pub use second_step::SecondStepDue;
 pub use session::SignedIn;
 pub use signup::{SignupOutcome, SignupRequest};
 

@@ -71,7 +71,7 @@ impl<P: Ports> Flows<P> {
     /// The stored refresh token `id` if `secret` is its secret, its live session of `dialect`
     /// (another dialect's refresh token is unknown here, so no dialect's refresh rules can be
     /// stepped around through another's) and the account, in one read.
-    async fn live_refresh_token(&self, id: &str, secret: &str, dialect: Dialect) -> Result<(RefreshToken, Session, User), FlowError> {
+    pub(super) async fn live_refresh_token(&self, id: &str, secret: &str, dialect: Dialect) -> Result<(RefreshToken, Session, User), FlowError> {
         self.sessions()
             .refresh_token(id)
             .await?

@@ -51,9 +51,6 @@ impl<P: Ports> Flows<P> {
     ) -> Result<SignedIn, FlowError> {
         let now = self.now();
         super::may_sign_in(&user, now)?;
-        if !super::assurance_suffices(&user, None, Some(dialect)) {
-            return Err(FlowError::SecondFactorRequired);
-        }
         let rng = self.ports.rng();
         let session = self.new_session(&user, method, platform, dialect, now);
         let token = OpaqueToken::generate(rng);

@@ -8,6 +8,8 @@ use serde_json::Value;
 pub const LOCAL: &str = "local";
 /// See [`LOCAL`].
 pub const JWT: &str = "jwt";
+/// The strategy that completes a `local` sign-in with an authenticator app's code.
+pub const TOTP: &str = "totp";
 
 /// A `POST /authentication` body. Which fields matter depends on `strategy`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -25,6 +27,15 @@ pub struct AuthRequest {
     /// A token from an earlier result (`jwt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
+    /// The ticket a `local` sign-in of an account with a second factor answered (`totp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// The authenticator app's code (`totp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Which factor the code is from, when the account has several (`totp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor_id: Option<String>,
 }
 
 /// The claims of a Feathers access token, as reported in a result.

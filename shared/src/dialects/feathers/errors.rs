@@ -3,7 +3,7 @@
 //! data?}` every transport answers with.
 
 use crate::dialects::{json_response, Body, JsonError, Refusal};
-use crate::flows::{BearerError, ChangeError, Flows, InternalError, LoginError, SignupError};
+use crate::flows::{BearerError, ChangeError, FactorError, Flows, InternalError, LoginError, SecondStepDue, SignupError};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use crate::wire::feathers::ErrorBody;
@@ -54,6 +54,10 @@ pub enum FeathersError {
     TooManyArguments(&'static str),
     /// The app refused the request before reading it.
     Refused(Refusal),
+    /// A `local` sign-in of an account with a second factor: the `totp` strategy completes it.
+    SecondStep(SecondStepDue),
+    /// The `totp` strategy refused.
+    Factor(FactorError),
 }
 
 /// `From` for each flow error this dialect meets, wrapping it in its own case.
@@ -66,7 +70,7 @@ macro_rules! from_flow_errors {
         }
     )*};
 }
-from_flow_errors!(SignupError => Signup, LoginError => Login, ChangeError => Change, BearerError => Bearer);
+from_flow_errors!(SignupError => Signup, LoginError => Login, ChangeError => Change, BearerError => Bearer, FactorError => Factor);
 
 impl From<InternalError> for FeathersError {
     fn from(e: InternalError) -> Self {
@@ -101,10 +105,39 @@ pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
         E::NotOnService { method, service } => (405, format!("Method '{method}' not allowed on service '{service}'")),
         E::TooManyArguments(method) => (400, format!("Too many arguments for '{method}' method")),
         E::Refused(r) => r.status_and_message(),
+        E::SecondStep(_) => (401, "A second factor is required".into()),
+        E::Factor(f) => factor_error(f),
     };
-    let expired = matches!(e, E::Bearer(BearerError::BadToken(TokenError::Expired)));
-    let data = expired.then(|| json!({"name": "TokenExpiredError"}));
+    let data = match e {
+        E::Bearer(BearerError::BadToken(TokenError::Expired)) => Some(json!({"name": "TokenExpiredError"})),
+        // What the client needs for `app.authenticate({strategy: "totp", ticket, code})`.
+        E::SecondStep(due) => Some(json!({
+            "strategy": "totp",
+            "ticket": due.ticket.expose(),
+            "factors": due.factors.iter().map(|f| json!({
+                "id": f.id, "type": f.kind.as_str(), "friendlyName": f.friendly_name,
+            })).collect::<Vec<_>>(),
+        })),
+        _ => None,
+    };
     (code, message, data)
+}
+
+/// [`describe`] for the `totp` strategy's refusals, every case named.
+fn factor_error(e: &FactorError) -> (u16, String) {
+    use FactorError as F;
+    match e {
+        F::TicketInvalid => (401, "Invalid or expired ticket; sign in again".into()),
+        F::WrongCode => (401, "Invalid TOTP code".into()),
+        F::CodeMissing => (400, "code is required".into()),
+        F::FactorNotFound => (400, "factorId must name one of the account's factors".into()),
+        F::VerifyDisabled(_) => (403, "TOTP verification is disabled".into()),
+        F::TooManyRequests => too_many(),
+        F::ChallengeExpired(_) | F::ChallengeMismatch | F::ChallengeNotFound => (401, "Invalid or expired ticket; sign in again".into()),
+        F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
+        | F::InsufficientAal(_) => (400, "Factors are managed through the GoTrue API".into()),
+        F::Internal(_) => (500, "Internal server error".into()),
+    }
 }
 
 fn too_many() -> (u16, String) {
@@ -141,7 +174,6 @@ fn login_error(e: &LoginError) -> (u16, String) {
         L::EmailNotConfirmed => (401, "Email not confirmed".into()),
         L::TooManyRequests => too_many(),
         L::UserBanned => (401, "User is banned".into()),
-        L::SecondFactorRequired => (401, "This account has a second factor; sign in where it can be used".into()),
         L::UserNotFound => (401, "Session has ended; sign in again".into()),
         L::Internal(_) => (500, "Internal server error".into()),
     }
@@ -194,7 +226,8 @@ pub fn error_body<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> (StatusCode, 
         | E::Signup(SignupError::Internal(d))
         | E::Login(LoginError::Internal(d))
         | E::Change(ChangeError::Internal(d))
-        | E::Bearer(BearerError::Internal(d)) => Some(d),
+        | E::Bearer(BearerError::Internal(d))
+        | E::Factor(FactorError::Internal(d)) => Some(d),
         _ => None,
     };
     let error_id = detail.map(|d| auth.report(d));

@@ -1,5 +1,5 @@
 //! The two services' methods: `users` (create, and get, patch, remove of one's own account)
-//! and `authentication` (create with the `local` and `jwt` strategies, remove), each run after
+//! and `authentication` (create with the `local`, `jwt` and `totp` strategies, remove), each run after
 //! its route's guard, whichever transport carried the call.
 
 use super::errors::FeathersError;
@@ -10,7 +10,8 @@ use crate::flows::{Bearer, BearerError, Claims, Dialect, Flows, Human, LoginErro
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Password;
-use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL};
+use crate::secret::RefreshSecret;
+use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL, TOTP};
 use http::StatusCode;
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
@@ -152,7 +153,15 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
                 return Err(LoginError::InvalidCredentials.into());
             }
             let signed_in = auth.password_login(&email, &password, call.platform, Dialect::Feathers, Human::unproven()).await?;
-            signed_in_reply(issue(auth, &signed_in).await?)
+            // An account with a second factor gets a ticket for the `totp` strategy instead.
+            let signed_in = auth.second_step_due(signed_in).await?.map_err(FeathersError::SecondStep)?;
+            signed_in_reply(issue(auth, &signed_in, LOCAL).await?)
+        }
+        Some(TOTP) => {
+            let ticket = RefreshSecret::new(body.ticket.unwrap_or_default());
+            let code = body.code.unwrap_or_default();
+            let signed_in = auth.complete_second_step(Dialect::Feathers, &ticket, body.factor_id.as_deref(), &code).await?;
+            signed_in_reply(issue(auth, &signed_in, TOTP).await?)
         }
         Some(JWT) => {
             let token = body.access_token.filter(|t| !t.is_empty()).ok_or(FeathersError::NotAuthenticated("No access token"))?;
@@ -166,13 +175,14 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
     }
 }
 
-/// The result of a fresh `local` sign-in, with a new token for its session.
-async fn issue<P: Ports>(auth: &Flows<P>, signed_in: &crate::flows::SignedIn) -> Result<AuthResult, FeathersError> {
+/// The result of a fresh sign-in by `strategy` (`local`, or `totp` completing one), with a new
+/// token for its session.
+async fn issue<P: Ports>(auth: &Flows<P>, signed_in: &crate::flows::SignedIn, strategy: &str) -> Result<AuthResult, FeathersError> {
     let access = auth.feathers_access_token(&signed_in.user, &signed_in.session).await?;
     let payload = payload(&access.claims, Some(access.issued_at), Some(access.expires_at));
     Ok(AuthResult {
         access_token: access.token,
-        authentication: Authentication { strategy: LOCAL.into(), access_token: None, payload },
+        authentication: Authentication { strategy: strategy.into(), access_token: None, payload },
         user: user_view(&signed_in.user),
     })
 }

@@ -362,7 +362,7 @@ fn factor_error(e: &FactorError) -> (u16, &'static str, String) {
         E::CodeMissing => (400, code::VALIDATION_FAILED, "Code needs to be non-empty".into()),
         E::WrongCode => (422, code::MFA_VERIFICATION_FAILED, "Invalid TOTP code entered".into()),
         E::TooManyRequests => flow_error(&FlowError::TooManyRequests),
-        E::SessionNotFound => flow_error(&FlowError::SessionNotFound),
+        E::TicketInvalid => (400, code::VALIDATION_FAILED, "Invalid or expired ticket".into()),
         E::Internal(_) => (500, code::UNEXPECTED_FAILURE, "Internal server error".into()),
     }
 }

@@ -6,7 +6,7 @@
 //! and the HTTP request around it (`graphql/mod.rs`).
 
 use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Obtained, Revoked, Verified};
-use crate::flows::{AccessToken, BearerError, Claims, Dialect, Flows, GraphqlToken, LoginError, RefreshError, RefreshWindowPassed};
+use crate::flows::{AccessToken, BearerError, Claims, Dialect, FactorError, Flows, GraphqlToken, LoginError, RefreshError, RefreshWindowPassed};
 use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::secret::{Password, RefreshSecret};
@@ -25,6 +25,25 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
         Box::pin(async move {
             let auth = &self.auth;
             let signed_in = auth.username_or_email_login(&username, &password, &self.platform).await.map_err(|e| self.login_error(e))?;
+            let signed_in = match auth.second_step_due(signed_in).await.map_err(|e| self.factor_error(e))? {
+                Ok(s) => s,
+                Err(due) => {
+                    let factors = due.factors.iter().map(|f| json!({"id": f.id, "type": f.kind.as_str(), "friendlyName": f.friendly_name}));
+                    return Err(GraphqlError::SecondStep { ticket: due.ticket.expose().to_string(), factors: Value::Array(factors.collect()) });
+                }
+            };
+            let issued = auth.graphql_sign_in_token(signed_in).await.map_err(|e| self.internal(e.0))?;
+            Ok(obtained(issued))
+        })
+    }
+
+    fn totp_auth(&self, ticket: RefreshSecret, code: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained> {
+        Box::pin(async move {
+            let auth = &self.auth;
+            let signed_in = auth
+                .complete_second_step(Dialect::Graphql, &ticket, factor_id.as_deref(), &code)
+                .await
+                .map_err(|e| self.factor_error(e))?;
             let issued = auth.graphql_sign_in_token(signed_in).await.map_err(|e| self.internal(e.0))?;
             Ok(obtained(issued))
         })
@@ -96,9 +115,26 @@ impl<P: Ports + 'static> EdgeBackend<P> {
         match e {
             L::InvalidCredentials | L::EmailNotConfirmed | L::UserNotFound => GraphqlError::Credentials,
             L::UserBanned => GraphqlError::Refused("user banned".into()),
-            L::SecondFactorRequired => GraphqlError::Refused("This account has a second factor; sign in where it can be used".into()),
             L::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
             L::Internal(detail) => self.internal(detail),
+        }
+    }
+
+    /// `totpAuth`'s refusals (graphql-jwt has no words of its own for them).
+    fn factor_error(&self, e: FactorError) -> GraphqlError {
+        use FactorError as F;
+        match e {
+            F::TicketInvalid | F::ChallengeExpired(_) | F::ChallengeMismatch | F::ChallengeNotFound => {
+                GraphqlError::Refused("Invalid or expired ticket; sign in again".into())
+            }
+            F::WrongCode => GraphqlError::Refused("Invalid TOTP code".into()),
+            F::CodeMissing => GraphqlError::Argument("totpAuth needs the code"),
+            F::FactorNotFound => GraphqlError::Argument("factorId must name one of the account's factors"),
+            F::VerifyDisabled(_) => GraphqlError::Refused("TOTP verification is disabled".into()),
+            F::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
+            F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
+            | F::InsufficientAal(_) => GraphqlError::Refused("Factors are managed through the GoTrue API".into()),
+            F::Internal(detail) => self.internal(detail),
         }
     }
 

@@ -162,6 +162,12 @@ impl<'a> Run<'a> {
                 let refresh = self.string(field, "refreshToken", false)?;
                 backend.refresh(token, refresh.map(RefreshSecret::new)).await.map(|o| o.fields())
             }
+            "totpAuth" => {
+                let ticket = self.string(field, "ticket", true)?.unwrap_or_default();
+                let code = self.string(field, "code", true)?.unwrap_or_default();
+                let factor = self.string(field, "factorId", false)?;
+                backend.totp_auth(RefreshSecret::new(ticket), code, factor).await.map(|o| o.fields())
+            }
             "revokeToken" => {
                 let refresh = self.string(field, "refreshToken", true)?.unwrap_or_default();
                 backend.revoke(RefreshSecret::new(refresh)).await.map(|r| r.fields())
@@ -215,7 +221,7 @@ fn parse_error(ty: &str, found: &str, pos: Pos) -> GqlError {
 
 /// A resolver's failure at its field.
 fn resolver_error(e: &GraphqlError, field: &Field) -> GqlError {
-    GqlError::new(e.message(), Some(vec![field.pos])).at_path(field.key())
+    GqlError::new(e.message(), Some(vec![field.pos])).at_path(field.key()).with_extensions(e.extensions())
 }
 
 /// Sets a response key, merging objects selected twice under one key.

@@ -95,11 +95,18 @@ pub struct GqlError {
     message: String,
     locations: Option<Vec<Pos>>,
     path: Option<Vec<String>>,
+    extensions: Option<Value>,
 }
 
 impl GqlError {
     fn new(message: impl Into<String>, locations: Option<Vec<Pos>>) -> Self {
-        GqlError { message: message.into(), locations: locations.filter(|l| !l.is_empty()), path: None }
+        GqlError { message: message.into(), locations: locations.filter(|l| !l.is_empty()), path: None, extensions: None }
+    }
+
+    /// The error with GraphQL's `extensions` (what the client needs to act on it).
+    fn with_extensions(mut self, extensions: Option<Value>) -> Self {
+        self.extensions = extensions;
+        self
     }
 
     /// The error, of the field at response key `key` of the root.
@@ -117,6 +124,9 @@ impl GqlError {
         }
         if let Some(path) = &self.path {
             out.insert("path".into(), json!(path));
+        }
+        if let Some(extensions) = &self.extensions {
+            out.insert("extensions".into(), extensions.clone());
         }
         Value::Object(out)
     }

@@ -45,6 +45,14 @@ pub enum GraphqlError {
     Argument(&'static str),
     /// A flow refused for a reason no graphql-jwt operation has words of its own for.
     Refused(String),
+    /// A password sign-in of an account with a second factor: `totpAuth` completes it with
+    /// this ticket (in the error's `extensions`).
+    SecondStep {
+        /// The ticket.
+        ticket: String,
+        /// The account's verified factors, as `{id, type, friendlyName}`.
+        factors: Value,
+    },
     /// Something broke; logged under this id, which the caller is shown.
     Internal(String),
 }
@@ -63,9 +71,20 @@ impl GraphqlError {
             GraphqlError::PermissionDenied => "You do not have permission to perform this action",
             GraphqlError::Argument(m) => m,
             GraphqlError::Refused(m) => m,
+            GraphqlError::SecondStep { .. } => "A second factor is required",
             GraphqlError::Internal(id) => return format!("Internal server error (error id: {id})"),
         };
         text.to_string()
+    }
+
+    /// What the client needs beyond the message: `totpAuth`'s ticket.
+    pub(super) fn extensions(&self) -> Option<Value> {
+        match self {
+            GraphqlError::SecondStep { ticket, factors } => {
+                Some(json!({"code": "SECOND_FACTOR_REQUIRED", "ticket": ticket, "factors": factors}))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -150,6 +169,7 @@ pub(super) type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Graph
 /// What the resolvers need from the world, type-erased so that the engine is not generic.
 pub(super) trait Backend {
     fn token_auth(&self, username: String, password: Password) -> LocalFuture<'_, Obtained>;
+    fn totp_auth(&self, ticket: RefreshSecret, code: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained>;
     fn verify(&self, token: String) -> LocalFuture<'_, Verified>;
     fn refresh(&self, token: Option<String>, refresh_token: Option<RefreshSecret>) -> LocalFuture<'_, Obtained>;
     fn revoke(&self, refresh_token: RefreshSecret) -> LocalFuture<'_, Revoked>;

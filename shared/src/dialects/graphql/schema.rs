@@ -157,6 +157,7 @@ pub static TYPES: &[TypeDef] = &[
         f("verifyToken", N("Verify"), Some("The claims of a valid token."), &[arg("token", N("String"), None, None)]),
         f("refreshToken", N("ObtainJSONWebToken"), Some("A fresh token for a valid one (or, in long-running mode, for a refresh token)."), &[arg("token", N("String"), None, None), arg("refreshToken", N("String"), None, None)]),
         f("revokeToken", N("Revoke"), Some("Ends a long-running refresh token's session."), &[arg("refreshToken", NN(&N("String")), None, None)]),
+        f("totpAuth", N("ObtainJSONWebToken"), Some("Completes a `tokenAuth` of an account with a second factor: the ticket its error\nanswered and the authenticator app's code."), &[arg("ticket", NN(&N("String")), None, None), arg("code", NN(&N("String")), None, None), arg("factorId", N("String"), None, None)]),
         ],
         enum_values: &[],
     },

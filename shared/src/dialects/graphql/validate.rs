@@ -452,7 +452,7 @@ fn cost(doc: &Document) -> (usize, usize) {
                     // A sign-in costs TOKEN_AUTH_COMPLEXITY and at least one field under it, so
                     // `tokenAuth { __typename }` (whose child costs nothing) cannot fit a fifth
                     // password check under MAX_COMPLEXITY.
-                    let sign_in = parent.is_some_and(|p| p.name == "Mutation") && f.name.name == "tokenAuth";
+                    let sign_in = parent.is_some_and(|p| p.name == "Mutation") && matches!(f.name.name.as_str(), "tokenAuth" | "totpAuth");
                     let own = if sign_in { TOKEN_AUTH_COMPLEXITY.saturating_add(c.max(1)) } else { 1usize.saturating_add(c) };
                     (own, d + 1)
                 }

@@ -1,0 +1,74 @@
+//! The second step outside GoTrue: a password sign-in of an account with a verified factor,
+//! through Feathers or graphql-jwt, starts its session below `aal2`, where no token of it is
+//! honoured (`bearer`, `refresh`), and answers a ticket instead of tokens; the ticket and a
+//! code from the account's factor complete the sign-in (`complete_second_step`), raising the
+//! session to `aal2` through the same answer GoTrue's `/factors/{id}/verify` records.
+//!
+//! The ticket is the session's first refresh token (Feathers hands out none otherwise, and
+//! graphql-jwt's refresh refuses a session below `aal2` of such an account): single use, dead
+//! once the step is taken, and good for `MFA_CHALLENGE_EXPIRY_DURATION` after the password.
+
+use super::factors::FactorError;
+use super::{Dialect, Flows, SignedIn};
+use crate::model::{Challenge, Factor};
+use crate::ports::{Factors as _, Ports};
+use crate::secret::RefreshSecret;
+use crate::token::{random_id, OpaqueToken};
+
+/// A sign-in that owes its second factor.
+#[derive(Debug)]
+pub struct SecondStepDue {
+    /// What completes it, with a code ([`Flows::complete_second_step`]).
+    pub ticket: RefreshSecret,
+    /// The account's verified factors, one of which the code must come from.
+    pub factors: Vec<Factor>,
+}
+
+impl<P: Ports> Flows<P> {
+    /// `signed_in` if its session is a full one in its dialect; otherwise what the client
+    /// needs to take the second step.
+    pub async fn second_step_due(&self, signed_in: SignedIn) -> Result<Result<SignedIn, SecondStepDue>, FactorError> {
+        if super::assurance_suffices(&signed_in.user, Some(&signed_in.session), signed_in.session.dialect) {
+            return Ok(Ok(signed_in));
+        }
+        let mut factors = self.factor_store().of_user(&signed_in.user.id).await?;
+        factors.retain(|f| f.verified);
+        Ok(Err(SecondStepDue { ticket: signed_in.refresh_token, factors }))
+    }
+
+    /// Completes a sign-in of `dialect` that owes its second factor with `ticket` and a
+    /// `code` of the factor `factor_id` (or of the account's only verified factor).
+    pub async fn complete_second_step(&self, dialect: Dialect, ticket: &RefreshSecret, factor_id: Option<&str>, code: &str)
+        -> Result<SignedIn, FactorError> {
+        self.throttle_client().await?;
+        if code.is_empty() {
+            return Err(FactorError::CodeMissing);
+        }
+        let (id, secret) = OpaqueToken::parse(ticket.expose()).ok_or(FactorError::TicketInvalid)?;
+        let (token, session, user) = self.live_refresh_token(id, secret, dialect).await.map_err(|_| FactorError::TicketInvalid)?;
+        let now = self.now();
+        let fresh = now < session.created_at.plus_secs(self.config.mfa.challenge_expiry_secs);
+        if token.used_at.is_some() || !fresh || super::assurance_suffices(&user, Some(&session), session.dialect) {
+            return Err(FactorError::TicketInvalid);
+        }
+        super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
+        let mut factors = self.factor_store().of_user(&user.id).await?;
+        factors.retain(|f| f.verified && factor_id.is_none_or(|id| f.id.as_str() == id));
+        let factor = match factors.as_slice() {
+            [one] => one.clone(),
+            _ => return Err(FactorError::FactorNotFound),
+        };
+        if !self.config.mfa.totp_verify_enabled {
+            return Err(FactorError::VerifyDisabled(factor.kind));
+        }
+        let challenge = Challenge {
+            id: random_id(self.ports.rng()),
+            factor_id: factor.id.clone(),
+            created_at: now,
+            verified_at: None,
+            client: self.client().to_string(),
+        };
+        self.factor_store().challenge(&challenge, now.plus_secs(-self.config.mfa.challenge_expiry_secs)).await?;
+        self.answer(&user, &session, &factor, &challenge, code).await
+    }
+}
