@@ -1,9 +1,15 @@
-// GoTrue's MFA end to end: @supabase/auth-js `mfa.*` unchanged against the built worker in
-// workerd (D1), with the authenticator app's codes computed by otplib from the enrolled secret.
+// Second factors end to end: @supabase/auth-js `mfa.*` unchanged against the built worker in
+// workerd (D1), with the authenticator app's codes computed by otplib from the enrolled secret;
+// then the same account through Feathers' client (`totp` strategy) and graphql-request
+// (`totpAuth`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient } from "@supabase/auth-js";
 import { generate } from "otplib";
+import { feathers } from "@feathersjs/feathers";
+import rest from "@feathersjs/rest-client";
+import authentication from "@feathersjs/authentication-client";
+import { GraphQLClient, ClientError } from "graphql-request";
 import { useWorker, memoryStorage } from "./harness.js";
 
 const env = useWorker({ vars: { MAILER_AUTOCONFIRM: "true" } });
@@ -89,4 +95,51 @@ test("an unverified factor is unenrolled from aal1, and bad input is a 4xx in Go
     assert.equal(r.status, status, body.slice(0, 40));
     assert.equal((await r.json()).code, code);
   }
+});
+
+/** A new account with a verified TOTP factor: its address, the factor's id and secret. */
+async function withFactor(tag) {
+  const auth = client();
+  const email = fresh(tag);
+  await auth.signUp({ email, password: "a password for mfa" });
+  const { data } = await auth.mfa.enroll({ factorType: "totp" });
+  assert.equal((await auth.mfa.challengeAndVerify({ factorId: data.id, code: await code(data.totp.secret) })).error, null);
+  return { email, factorId: data.id, secret: data.totp.secret };
+}
+
+test("Feathers' client completes a local sign-in of an account with a factor through the totp strategy", async () => {
+  const { email, factorId, secret } = await withFactor("mfa-feathers");
+  const app = feathers();
+  app.configure(rest(env.worker.url).fetch(fetch));
+  app.configure(authentication({ storage: memoryStorage() }));
+  const refused = await app.authenticate({ strategy: "local", email, password: "a password for mfa" }).catch((e) => e);
+  assert.equal(refused.name, "NotAuthenticated");
+  assert.equal(refused.message, "A second factor is required");
+  assert.equal(refused.data.strategy, "totp");
+  assert.equal(refused.data.factors[0].id, factorId);
+  // The code the enrollment used is spent; an authenticator shows the next one soon after.
+  const signedIn = await app.authenticate({ strategy: "totp", ticket: refused.data.ticket, code: await code(secret, 1) });
+  assert.equal(signedIn.authentication.strategy, "totp");
+  assert.equal(signedIn.user.email, email);
+  const again = await app.reAuthenticate(true);
+  assert.equal(again.user.email, email, "the jwt strategy takes the completed session's token");
+});
+
+test("graphql-request completes a tokenAuth of an account with a factor through totpAuth", async () => {
+  const { email, secret } = await withFactor("mfa-graphql");
+  const gql = new GraphQLClient(`${env.worker.url}/graphql`);
+  const first = await gql.request(`mutation($u: String!, $p: String!) { tokenAuth(username: $u, password: $p) { token } }`, { u: email, p: "a password for mfa" }).catch((e) => e);
+  assert.ok(first instanceof ClientError, String(first));
+  const ext = first.response.errors[0].extensions;
+  assert.equal(ext.code, "SECOND_FACTOR_REQUIRED");
+  const wrong = await gql.request(`mutation($t: String!) { totpAuth(ticket: $t, code: "000000") { token } }`, { t: ext.ticket }).catch((e) => e);
+  assert.equal(wrong.response.errors[0].message, "Invalid TOTP code");
+  const done = await gql.request(`mutation($t: String!, $c: String!) { totpAuth(ticket: $t, code: $c) { token payload } }`, {
+    t: ext.ticket,
+    c: await code(secret, 1),
+  });
+  assert.equal(done.totpAuth.payload.username, email);
+  const check = await fetch(`${env.worker.url}/api/check`, { headers: { authorization: `JWT ${done.totpAuth.token}` } });
+  const subject = await check.json();
+  assert.deepEqual([check.status, subject.aal, subject.dialect], [200, "aal2", "graphql"]);
 });
