@@ -333,5 +333,18 @@ fn corpus() -> Vec<(&'static str, Value)> {
         ("variable position directive", qv("query($s: Boolean) { me @include(if: $s) { id } }", json!({"s": true}))),
         ("variable position default", q("mutation($p: String = \"b\") { tokenAuth(username: \"a\", password: $p) { token } }")),
         ("variable position non-null", qv("mutation($t: String!) { verifyToken(token: $t) { payload } }", json!({"t": "x"}))),
+        ("conflict through fragments", q("mutation { ...F ...G } fragment F on Mutation { a: tokenAuth(username: \"x\", password: \"y\") { token } } fragment G on Mutation { a: verifyToken(token: \"z\") { payload } }")),
+        ("conflict argument count", q("mutation { a: verifyToken(token: \"x\") { payload } a: verifyToken { payload } }")),
+        ("conflict before inner errors", q("{ a: me { nope } a: __typename }")),
+        ("conflict in inline fragment", q("{ ... on Query { a: me { id } a: __typename } }")),
+        ("conflict in fragment", q("{ ...F } fragment F on Query { a: me { id } a: __typename }")),
+        ("conflict untyped inline", q("{ a: me { id } ... { a: __typename } }")),
+        ("conflict duplicate argument", q("mutation { a: verifyToken(token: \"x\", token: \"y\") { payload } a: verifyToken(token: \"y\", token: \"x\") { payload } }")),
+        ("conflict variable and literal", qv("mutation($t: String) { a: verifyToken(token: $t) { payload } a: verifyToken(token: \"x\") { payload } }", json!({"t": "x"}))),
+        ("same field through fragment", q("mutation { v: verifyToken(token: \"x\") { payload } ...F } fragment F on Mutation { v: verifyToken(token: \"x\") { payload } }")),
+        ("permuted arguments merge", q("mutation { a: tokenAuth(username: \"x\", password: \"y\") { token } a: tokenAuth(password: \"y\", username: \"x\") { token } }")),
+        ("conflict with fragment", q("mutation { a: tokenAuth(username: \"x\", password: \"y\") { token } ...F } fragment F on Mutation { a: verifyToken(token: \"z\") { payload } }")),
+        ("conflict with typed inline", q("mutation { a: verifyToken(token: \"x\") { payload } ... on Mutation { a: verifyToken(token: \"y\") { payload } } }")),
+        ("conflict nested through fragment", q("{ me { a: id ...U } } fragment U on UserType { a: email }")),
     ]
 }

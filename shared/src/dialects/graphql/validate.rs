@@ -6,13 +6,16 @@
 //! the whole document last.
 //!
 //! Not here: the rules over an operation with the fragments it reaches (undefined, unused and
-//! misplaced variables, unused fragments: `usage.rs`, fed what this walk records), the bounds
-//! checked before parsing (`graphql_guard`), execution.
+//! misplaced variables, unused fragments: `usage.rs`, fed what this walk records), how
+//! conflicting response keys are found (`overlap.rs`, called on each selection set), the
+//! bounds checked before parsing (`graphql_guard`), execution.
 
+use super::overlap;
 use super::schema::{directive_named, type_named, FieldDef, InputDef, Kind, TypeDef, TypeRef};
 use super::syntax::{Argument, Directive, Document, Fragment, OperationKind, Pos, Selection, SelectionSet, Type, Value};
 use super::usage::{whole_document, Scope};
 use super::{GqlError, MAX_COMPLEXITY, MAX_DEPTH, TOKEN_AUTH_COMPLEXITY};
+use crate::dialects::graphql_guard::MAX_EXPANDED_FIELDS;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 
@@ -20,10 +23,18 @@ use std::collections::HashMap;
 /// `limit_recursive_depth(32)`.
 const MAX_RECURSIVE_DEPTH: usize = 32;
 
+/// Work the conflicting-response-key checks of one document may take (`overlap.rs`). When all
+/// its fragments serve its operations, they walk each selection the guard counted once for each
+/// selection set between it and its field (inline fragments and spreads, at most
+/// [`MAX_RECURSIVE_DEPTH`]): at most half of this, a few milliseconds. Unused fragments, which
+/// the guard does not count, thousands of conflicts or arguments by the hundred can spend it,
+/// and the document is refused as too complex.
+const CONFLICT_BUDGET: usize = 2 * MAX_EXPANDED_FIELDS as usize * (MAX_RECURSIVE_DEPTH + 1);
+
 /// Checks `doc`; the errors, if any, as the response shows them.
 pub fn validate(doc: &Document, variables: &Map<String, Json>) -> Result<(), Vec<GqlError>> {
     recursive_depth(doc)?;
-    let mut v = Validator { doc, variables, errors: Vec::new(), scope: Scope::default() };
+    let mut v = Validator { doc, variables, errors: Vec::new(), scope: Scope::default(), budget: CONFLICT_BUDGET };
     let mut scopes = Vec::new();
     for fragment in &doc.fragments {
         v.fragment(fragment);
@@ -70,7 +81,7 @@ pub fn validate(doc: &Document, variables: &Map<String, Json>) -> Result<(), Vec
     }
     v.errors.extend(whole_document(doc, &scopes, &op_scopes));
     let (complexity, depth) = cost(doc);
-    if complexity > MAX_COMPLEXITY {
+    if complexity > MAX_COMPLEXITY || v.budget == 0 {
         return Err(vec![GqlError::new("Query is too complex.", None)]);
     }
     if depth > MAX_DEPTH {
@@ -89,6 +100,8 @@ struct Validator<'a> {
     errors: Vec<GqlError>,
     /// What the current definition uses.
     scope: Scope,
+    /// What is left of [`CONFLICT_BUDGET`].
+    budget: usize,
 }
 
 impl<'a> Validator<'a> {
@@ -111,14 +124,11 @@ impl<'a> Validator<'a> {
     }
 
     fn selection_set(&mut self, set: &'a SelectionSet, parent: Option<&'static TypeDef>) {
-        let mut keys: Vec<(&str, &super::syntax::Field)> = Vec::new();
+        // As async-graphql's rule did, on entering the set: before what is inside it.
+        overlap::check(self.doc, set, &mut self.budget, &mut self.errors);
         for selection in &set.items {
             match selection {
                 Selection::Field(field) => {
-                    if let Some((_, first)) = keys.iter().find(|(k, _)| *k == field.key()) {
-                        self.conflict(first, field);
-                    }
-                    keys.push((field.key(), field));
                     if field.name.name == "__typename" {
                         continue;
                     }
@@ -257,18 +267,6 @@ impl<'a> Validator<'a> {
             _ => {}
         }
     }
-
-    fn conflict(&mut self, first: &super::syntax::Field, second: &super::syntax::Field) {
-        let key = first.key();
-        let message = if first.name.name != second.name.name {
-            format!("Fields \"{key}\" conflict because \"{}\" and \"{}\" are different fields. Use different aliases on the fields to fetch both if this was intentional.", first.name.name, second.name.name)
-        } else if let Some(arg) = differing_argument(first, second) {
-            format!("Fields \"{arg}\" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.")
-        } else {
-            return;
-        };
-        self.errors.push(GqlError::new(message, Some(vec![first.pos, second.pos])));
-    }
 }
 
 /// The field `name` of `ty`, with the query root's introspection fields.
@@ -286,14 +284,6 @@ static META_FIELDS: [FieldDef; 2] = [
         args: &[InputDef { name: "name", ty: TypeRef::NN(&TypeRef::N("String")), description: None, default: None }],
     },
 ];
-
-/// The first argument the two fields give differently, as async-graphql names it.
-fn differing_argument(a: &super::syntax::Field, b: &super::syntax::Field) -> Option<String> {
-    if a.arguments.len() != b.arguments.len() {
-        return a.arguments.first().or(b.arguments.first()).map(|x| x.name.name.clone());
-    }
-    a.arguments.iter().find(|x| !b.arguments.iter().any(|y| y.name.name == x.name.name && y.value == x.value)).map(|x| x.name.name.clone())
-}
 
 /// The schema's type reference as a document type.
 fn to_syntax(t: TypeRef) -> Type {
