@@ -346,5 +346,9 @@ fn corpus() -> Vec<(&'static str, Value)> {
         ("conflict with fragment", q("mutation { a: tokenAuth(username: \"x\", password: \"y\") { token } ...F } fragment F on Mutation { a: verifyToken(token: \"z\") { payload } }")),
         ("conflict with typed inline", q("mutation { a: verifyToken(token: \"x\") { payload } ... on Mutation { a: verifyToken(token: \"y\") { payload } } }")),
         ("conflict nested through fragment", q("{ me { a: id ...U } } fragment U on UserType { a: email }")),
+        ("variable undefined named", q("query A { __type(name: $y) { name } }")),
+        ("variable unused named", q("query A($x: String) { __typename }")),
+        ("variable undefined through fragments", q("mutation M { ...F ...G } fragment F on Mutation { a: verifyToken(token: $a) { payload } } fragment G on Mutation { b: verifyToken(token: $b) { payload } }")),
+        ("whole document errors", q("query($x: String, $n: String!) { __type(name: $n) { name } a: __type(name: $y) { name } } fragment F on Query { __typename }")),
     ]
 }

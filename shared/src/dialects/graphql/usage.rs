@@ -52,20 +52,27 @@ pub fn whole_document(doc: &Document, fragments: &[Scope], operations: &[Scope])
             }
             for (name, pos) in &s.vars {
                 if let (Some(pos), None) = (pos, defined(name)) {
-                    undefined.push(GqlError::new(format!("Variable \"${name}\" is not defined"), Some(vec![*pos])));
+                    // A named operation is named, and located too.
+                    let (message, at) = match &op.name {
+                        Some(op_name) => (format!("Variable \"${name}\" is not defined by operation \"{}\"", op_name.name), vec![op.pos, *pos]),
+                        None => (format!("Variable \"${name}\" is not defined"), vec![*pos]),
+                    };
+                    undefined.push(GqlError::new(message, Some(at)));
                 }
             }
         }
         for def in &op.variables {
             if !scopes.iter().any(|s| s.vars.iter().any(|(n, _)| *n == def.name.name)) {
-                unused.push(GqlError::new(format!("Variable \"${}\" is not used", def.name.name), Some(vec![def.pos])));
+                let by = op.name.as_ref().map(|n| format!(" by operation \"{}\"", n.name)).unwrap_or_default();
+                unused.push(GqlError::new(format!("Variable \"${}\" is not used{by}", def.name.name), Some(vec![def.pos])));
             }
         }
     }
+    // In the order async-graphql's rules reported them at the document's end.
     let never_used = doc.fragments.iter().zip(used_fragments).filter(|(_, used)| !used);
-    misplaced.extend(undefined);
-    misplaced.extend(never_used.map(|(f, _)| GqlError::new(format!("Fragment \"{}\" is never used", f.name.name), Some(vec![f.pos]))));
     misplaced.extend(unused);
+    misplaced.extend(never_used.map(|(f, _)| GqlError::new(format!("Fragment \"{}\" is never used", f.name.name), Some(vec![f.pos]))));
+    misplaced.extend(undefined);
     misplaced
 }
 
