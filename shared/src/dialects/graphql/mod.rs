@@ -15,21 +15,24 @@
 //!
 //! Here: the HTTP entry ([`handle`]), reading the request, the refusals before the engine,
 //! the error shape ([`GqlError`]) and the statuses. The engine: `lexer.rs` and `syntax.rs`
-//! parse into `ast.rs`'s document, `schema.rs` describes the schema, `validate.rs` checks a document against it,
-//! `execute.rs` runs it with `introspection.rs`. The objects the fields return and the
-//! resolvers' errors are in `resolvers.rs`; the backend that does their work over the flows,
-//! in `backend.rs`. The document bounds checked before parsing are the sibling module
-//! `graphql_guard`; the route table, in `routes.rs`.
+//! parse into `ast.rs`'s document, `schema.rs` describes the schema, `validate.rs` checks a
+//! document against it (with `usage.rs` for the rules over whole operations and `overlap.rs`
+//! for conflicting response keys), and `execute.rs` runs it with `introspection.rs`. The
+//! objects the fields return and the resolvers' errors are in `resolvers.rs`; the backend
+//! that does their work over the flows, in `backend.rs`. The document bounds checked before
+//! parsing are the sibling module `graphql_guard`; the route table, in `routes.rs`.
 
 mod ast;
 mod backend;
 mod execute;
 mod introspection;
 mod lexer;
+mod overlap;
 mod resolvers;
 mod routes;
 mod schema;
 pub(crate) mod syntax;
+mod usage;
 mod validate;
 
 pub use resolvers::{GenericScalar, GraphqlError, Me, Obtained, Revoked, Verified, MAX_COMPLEXITY, MAX_DEPTH, TOKEN_AUTH_COMPLEXITY};

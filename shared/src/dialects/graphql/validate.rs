@@ -1,30 +1,44 @@
 //! Validation of a parsed document against the schema, with async-graphql's rules and
 //! messages: unknown fields, types, arguments and fragments, argument and variable types,
-//! required arguments, leaf selections, fragment conditions, directive locations, unused and
-//! undefined variables and fragments, conflicting response keys; then the recursion, depth and
-//! complexity bounds. Errors come in document order (fragments first, then operations, as
-//! async-graphql visited them), those that need the whole document last.
+//! required arguments, leaf selections, fragment conditions, directive locations, conflicting
+//! response keys; then the recursion, depth and complexity bounds. Errors come in document
+//! order (fragments first, then operations, as async-graphql visited them), those that need
+//! the whole document last.
 //!
-//! Not here: the bounds checked before parsing (`graphql_guard`), execution.
+//! Not here: the rules over an operation with the fragments it reaches (undefined, unused and
+//! misplaced variables, unused fragments: `usage.rs`, fed what this walk records), how
+//! conflicting response keys are found (`overlap.rs`, called on each selection set), the
+//! bounds checked before parsing (`graphql_guard`), execution.
 
+use super::overlap;
 use super::schema::{directive_named, type_named, FieldDef, InputDef, Kind, TypeDef, TypeRef};
 use super::syntax::{Argument, Directive, Document, Fragment, OperationKind, Pos, Selection, SelectionSet, Type, Value};
+use super::usage::{whole_document, Scope};
 use super::{GqlError, MAX_COMPLEXITY, MAX_DEPTH, TOKEN_AUTH_COMPLEXITY};
+use crate::dialects::graphql_guard::MAX_EXPANDED_FIELDS;
 use serde_json::{Map, Value as Json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Deepest nesting of selection sets (fragment spreads counting one), as async-graphql's
 /// `limit_recursive_depth(32)`.
 const MAX_RECURSIVE_DEPTH: usize = 32;
 
+/// Work the conflicting-response-key checks of one document may take (`overlap.rs`). When all
+/// its fragments serve its operations, they walk each selection the guard counted once for each
+/// selection set between it and its field (inline fragments and spreads, at most
+/// [`MAX_RECURSIVE_DEPTH`]): at most half of this, a few milliseconds. Unused fragments, which
+/// the guard does not count, thousands of conflicts or arguments by the hundred can spend it,
+/// and the document is refused as too complex.
+const CONFLICT_BUDGET: usize = 2 * MAX_EXPANDED_FIELDS as usize * (MAX_RECURSIVE_DEPTH + 1);
+
 /// Checks `doc`; the errors, if any, as the response shows them.
 pub fn validate(doc: &Document, variables: &Map<String, Json>) -> Result<(), Vec<GqlError>> {
     recursive_depth(doc)?;
-    let mut v = Validator { doc, variables, errors: Vec::new(), used_vars: Vec::new(), spreads: Vec::new() };
-    let mut scopes: Vec<(Vec<String>, HashSet<String>)> = Vec::new();
+    let mut v = Validator { doc, variables, errors: Vec::new(), scope: Scope::default(), budget: CONFLICT_BUDGET };
+    let mut scopes = Vec::new();
     for fragment in &doc.fragments {
         v.fragment(fragment);
-        scopes.push((std::mem::take(&mut v.used_vars), std::mem::take(&mut v.spreads).into_iter().collect()));
+        scopes.push(std::mem::take(&mut v.scope));
     }
     let mut op_scopes = Vec::new();
     for op in &doc.operations {
@@ -32,7 +46,7 @@ pub fn validate(doc: &Document, variables: &Map<String, Json>) -> Result<(), Vec
             // async-graphql's two visits of the document each said so.
             v.error("Schema is not configured for subscriptions.", op.pos);
             v.error("Schema is not configured for subscriptions.", op.pos);
-            op_scopes.push((Vec::new(), HashSet::new()));
+            op_scopes.push(Scope::default());
             continue;
         }
         let root = type_named(if op.kind == OperationKind::Query { "Query" } else { "Mutation" });
@@ -63,11 +77,11 @@ pub fn validate(doc: &Document, variables: &Map<String, Json>) -> Result<(), Vec
         let location = if op.kind == OperationKind::Query { "QUERY" } else { "MUTATION" };
         v.directives(&op.directives, location);
         v.selection_set(&op.selection_set, root);
-        op_scopes.push((std::mem::take(&mut v.used_vars), std::mem::take(&mut v.spreads).into_iter().collect()));
+        op_scopes.push(std::mem::take(&mut v.scope));
     }
-    v.whole_document(&scopes, &op_scopes);
+    v.errors.extend(whole_document(doc, &scopes, &op_scopes));
     let (complexity, depth) = cost(doc);
-    if complexity > MAX_COMPLEXITY {
+    if complexity > MAX_COMPLEXITY || v.budget == 0 {
         return Err(vec![GqlError::new("Query is too complex.", None)]);
     }
     if depth > MAX_DEPTH {
@@ -84,10 +98,10 @@ struct Validator<'a> {
     doc: &'a Document,
     variables: &'a Map<String, Json>,
     errors: Vec<GqlError>,
-    /// Variables used in the current definition, with where (`(name, pos)` flattened).
-    used_vars: Vec<String>,
-    /// Fragments the current definition spreads.
-    spreads: Vec<String>,
+    /// What the current definition uses.
+    scope: Scope,
+    /// What is left of [`CONFLICT_BUDGET`].
+    budget: usize,
 }
 
 impl<'a> Validator<'a> {
@@ -110,14 +124,11 @@ impl<'a> Validator<'a> {
     }
 
     fn selection_set(&mut self, set: &'a SelectionSet, parent: Option<&'static TypeDef>) {
-        let mut keys: Vec<(&str, &super::syntax::Field)> = Vec::new();
+        // As async-graphql's rule did, on entering the set: before what is inside it.
+        overlap::check(self.doc, set, &mut self.budget, &mut self.errors);
         for selection in &set.items {
             match selection {
                 Selection::Field(field) => {
-                    if let Some((_, first)) = keys.iter().find(|(k, _)| *k == field.key()) {
-                        self.conflict(first, field);
-                    }
-                    keys.push((field.key(), field));
                     if field.name.name == "__typename" {
                         continue;
                     }
@@ -125,7 +136,7 @@ impl<'a> Validator<'a> {
                     self.field(field, parent, def);
                 }
                 Selection::Spread { pos, name, directives } => {
-                    self.spreads.push(name.name.clone());
+                    self.scope.spreads.push(name.name.clone());
                     match self.doc.fragment(&name.name) {
                         None => self.error(format!("Unknown fragment: \"{}\"", name.name), *pos),
                         Some(fragment) => {
@@ -188,7 +199,7 @@ impl<'a> Validator<'a> {
                 );
             }
         }
-        self.arguments(&field.arguments, Some(def.args), Some((name.as_str(), parent.name)));
+        self.arguments(&field.arguments, Some(def.args), Some((name.as_str(), parent.name, field.pos)));
         self.field_rest(field, ty, Some(()))
     }
 
@@ -200,24 +211,24 @@ impl<'a> Validator<'a> {
         self.selection_set(&field.selection_set, ty);
     }
 
-    /// Types, names and uniqueness of arguments; `field` names the field for messages.
-    fn arguments(&mut self, args: &'a [Argument], defs: Option<&'static [InputDef]>, field: Option<(&str, &str)>) {
+    /// Types, names and uniqueness of arguments; `field` names the field and its type for
+    /// messages, and where it is.
+    fn arguments(&mut self, args: &'a [Argument], defs: Option<&'static [InputDef]>, field: Option<(&str, &str, Pos)>) {
         for (i, a) in args.iter().enumerate() {
-            self.record_variables(&a.value);
             let def = defs.and_then(|d| d.iter().find(|d| d.name == a.name.name));
+            self.uses(&a.value, Some(a.name.pos), def.zip(field).map(|(d, (_, _, at))| (at, d.ty)));
             if let Some(def) = def {
                 let vars = self.variables;
                 let lookup = |n: &str| vars.get(n).cloned();
                 if !valid_input(&a.value, &to_syntax(def.ty), &lookup) {
                     self.error(format!("Invalid value for argument \"{}\", expected type \"{}\"", a.name.name, def.ty.named()), a.name.pos);
                 }
-            } else if let (Some(_), Some((f, p))) = (defs, field) {
+            } else if let (Some(_), Some((f, p, _))) = (defs, field) {
                 self.error(format!("Unknown argument \"{}\" on field \"{f}\" of type \"{p}\".", a.name.name), a.name.pos);
             }
             if args[..i].iter().any(|b| b.name.name == a.name.name) {
                 self.error(format!("There can only be one argument named \"{}\"", a.name.name), a.name.pos);
             }
-            self.undefined_here(&a.value, a.name.pos);
         }
     }
 
@@ -230,93 +241,31 @@ impl<'a> Validator<'a> {
                 }
             }
             for a in &d.arguments {
-                self.record_variables(&a.value);
-                if let Some(arg) = def.and_then(|def| def.args.iter().find(|x| x.name == a.name.name)) {
+                let arg = def.and_then(|def| def.args.iter().find(|x| x.name == a.name.name));
+                self.uses(&a.value, Some(d.pos), arg.map(|arg| (d.pos, arg.ty)));
+                if let Some(arg) = arg {
                     let vars = self.variables;
                     if !valid_input(&a.value, &to_syntax(arg.ty), &|n: &str| vars.get(n).cloned()) {
                         self.error(format!("Invalid value for argument \"{}\", expected type \"{}\"", a.name.name, arg.ty.named()), a.name.pos);
                     }
                 }
-                self.undefined_here(&a.value, d.pos);
             }
         }
     }
 
-    fn record_variables(&mut self, value: &Value) {
+    /// Remembers the variables in an argument's value for the whole-document rules (`usage.rs`):
+    /// where an undefined one is reported (`pos`, for a value that is one variable), and where
+    /// and at which type a variable that is the whole value is used (`typed`).
+    fn uses(&mut self, value: &Value, pos: Option<Pos>, typed: Option<(Pos, TypeRef)>) {
         match value {
-            Value::Variable(n) => self.used_vars.push(n.clone()),
-            Value::List(items) => items.iter().for_each(|i| self.record_variables(i)),
-            Value::Object(fields) => fields.iter().for_each(|(_, i)| self.record_variables(i)),
+            Value::Variable(n) => {
+                self.scope.vars.push((n.clone(), pos));
+                self.scope.typed.extend(typed.map(|(at, ty)| (n.clone(), at, ty)));
+            }
+            Value::List(items) => items.iter().for_each(|i| self.uses(i, None, None)),
+            Value::Object(fields) => fields.iter().for_each(|(_, i)| self.uses(i, None, None)),
             _ => {}
         }
-    }
-
-    /// Undefined variables are reported with the document's end (see `whole_document`); here
-    /// only their positions are remembered, as markers in `used_vars`.
-    fn undefined_here(&mut self, value: &Value, pos: Pos) {
-        if let Value::Variable(_) = value {
-            self.used_vars.push(format!("@{}:{}", pos.line, pos.column));
-        }
-    }
-
-    fn conflict(&mut self, first: &super::syntax::Field, second: &super::syntax::Field) {
-        let key = first.key();
-        let message = if first.name.name != second.name.name {
-            format!("Fields \"{key}\" conflict because \"{}\" and \"{}\" are different fields. Use different aliases on the fields to fetch both if this was intentional.", first.name.name, second.name.name)
-        } else if let Some(arg) = differing_argument(first, second) {
-            format!("Fields \"{arg}\" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.")
-        } else {
-            return;
-        };
-        self.errors.push(GqlError::new(message, Some(vec![first.pos, second.pos])));
-    }
-
-    /// The rules over whole definitions: undefined and unused variables, unused fragments.
-    fn whole_document(&mut self, fragments: &[(Vec<String>, HashSet<String>)], operations: &[(Vec<String>, HashSet<String>)]) {
-        let doc = self.doc;
-        let mut used_fragments: HashSet<&str> = HashSet::new();
-        let mut unused = Vec::new();
-        for (op, (vars, spreads)) in doc.operations.iter().zip(operations) {
-            let mut all: Vec<&String> = vars.iter().collect();
-            let mut seen: HashSet<&str> = HashSet::new();
-            let mut stack: Vec<&str> = spreads.iter().map(String::as_str).collect();
-            while let Some(name) = stack.pop() {
-                if !seen.insert(name) {
-                    continue;
-                }
-                used_fragments.insert(name);
-                if let Some(i) = doc.fragments.iter().position(|f| f.name.name == name) {
-                    if let Some((fv, fs)) = fragments.get(i) {
-                        all.extend(fv.iter());
-                        stack.extend(fs.iter().map(String::as_str));
-                    }
-                }
-            }
-            let mut pending: Option<&str> = None;
-            for v in &all {
-                if let Some(at) = v.strip_prefix('@') {
-                    if let Some(name) = pending.take() {
-                        if !op.variables.iter().any(|d| d.name.name == name) {
-                            let pos = parse_pos(at);
-                            self.errors.push(GqlError::new(format!("Variable \"${name}\" is not defined"), Some(vec![pos])));
-                        }
-                    }
-                } else {
-                    pending = Some(v.as_str());
-                }
-            }
-            for def in &op.variables {
-                if !all.iter().any(|v| **v == def.name.name) {
-                    unused.push(GqlError::new(format!("Variable \"${}\" is not used", def.name.name), Some(vec![def.pos])));
-                }
-            }
-        }
-        for f in &doc.fragments {
-            if !used_fragments.contains(f.name.name.as_str()) {
-                self.error(format!("Fragment \"{}\" is never used", f.name.name), f.pos);
-            }
-        }
-        self.errors.extend(unused);
     }
 }
 
@@ -335,19 +284,6 @@ static META_FIELDS: [FieldDef; 2] = [
         args: &[InputDef { name: "name", ty: TypeRef::NN(&TypeRef::N("String")), description: None, default: None }],
     },
 ];
-
-fn parse_pos(at: &str) -> Pos {
-    let (line, column) = at.split_once(':').unwrap_or(("0", "0"));
-    Pos { line: line.parse().unwrap_or(0), column: column.parse().unwrap_or(0) }
-}
-
-/// The first argument the two fields give differently, as async-graphql names it.
-fn differing_argument(a: &super::syntax::Field, b: &super::syntax::Field) -> Option<String> {
-    if a.arguments.len() != b.arguments.len() {
-        return a.arguments.first().or(b.arguments.first()).map(|x| x.name.name.clone());
-    }
-    a.arguments.iter().find(|x| !b.arguments.iter().any(|y| y.name.name == x.name.name && y.value == x.value)).map(|x| x.name.name.clone())
-}
 
 /// The schema's type reference as a document type.
 fn to_syntax(t: TypeRef) -> Type {
