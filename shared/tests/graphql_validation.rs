@@ -29,10 +29,10 @@ fn at(columns: &[usize]) -> Value {
 }
 
 fn position_error(var: &str, position: &str, declared: &str, columns: &[usize]) -> Value {
-    // async-graphql's wording, in its order: the type of the position first, then the
-    // variable's declared type (a nullable one with a default counts as non-null).
+    // async-graphql's rule's wording, with the variable's declared type first and the
+    // position's second (the rule swapped them; no client ever saw its order).
     json!({
-        "message": format!("Variable \"{var}\" of type \"{position}\" used in position expecting type \"{declared}\""),
+        "message": format!("Variable \"{var}\" of type \"{declared}\" used in position expecting type \"{position}\""),
         "locations": at(columns),
     })
 }

@@ -45,8 +45,8 @@ pub fn whole_document(doc: &Document, fragments: &[Scope], operations: &[Scope])
                     ty => ty.clone(),
                 };
                 if !fits(*position, &declared) {
-                    // async-graphql's words, which name the position's type first.
-                    let message = format!("Variable \"{name}\" of type \"{position}\" used in position expecting type \"{declared}\"");
+                    // async-graphql's words, with the types where they belong (its rule swapped them).
+                    let message = format!("Variable \"{name}\" of type \"{}\" used in position expecting type \"{position}\"", def.ty);
                     misplaced.push(GqlError::new(message, Some(vec![def.pos, *at])));
                 }
             }
