@@ -119,6 +119,13 @@ test("the scheduled purge removes what expired and keeps what a live flow needs"
   await run("INSERT INTO budgets (key, window_start, used) VALUES ('purge:old', ?, 3), ('purge:live', ?, 3)", now - 3 * DAY, now - HOUR);
   await run("INSERT INTO send_limits (address, purpose, last_sent_at) VALUES ('old@purge.test', 'recovery', ?), ('live@purge.test', 'recovery', ?)",
     now - 3 * DAY, now - 10_000);
+  // Second factors: an enrollment never finished, three days old, goes; a fresh one stays, and
+  // of its challenges the one made three days ago goes.
+  await run("INSERT INTO mfa_factors (id, user_id, friendly_name, factor_type, verified, secret, created_at, updated_at) " +
+    "VALUES ('purge-factor-old', ?1, 'old', 'totp', 0, 'v1.sealed', ?2, ?2), ('purge-factor-live', ?1, 'live', 'totp', 0, 'v1.sealed', ?3, ?3)",
+    live.id, now - 3 * DAY, now - 10_000);
+  await run("INSERT INTO mfa_challenges (id, factor_id, created_at) VALUES ('purge-challenge-old', 'purge-factor-live', ?1), " +
+    "('purge-challenge-live', 'purge-factor-live', ?2)", now - 3 * DAY, now - 10_000);
 
   const counts = await purge();
 
@@ -142,9 +149,13 @@ test("the scheduled purge removes what expired and keeps what a live flow needs"
   assert.equal(await exists("budgets", "key = 'purge:live'"), true, "a budget in its window");
   assert.equal(await exists("send_limits", "address = 'old@purge.test'"), false, "a send limit long past");
   assert.equal(await exists("send_limits", "address = 'live@purge.test'"), true, "a send limit still counting");
+  assert.equal(await exists("mfa_factors", "id = 'purge-factor-old'"), false, "an enrollment never finished");
+  assert.equal(await exists("mfa_factors", "id = 'purge-factor-live'"), true, "a fresh enrollment");
+  assert.equal(await exists("mfa_challenges", "id = 'purge-challenge-old'"), false, "a challenge long expired");
+  assert.equal(await exists("mfa_challenges", "id = 'purge-challenge-live'"), true, "a live challenge");
   assert.deepEqual(
     { ...counts, rounds: undefined },
-    { sessions: 3, refresh_tokens: 1, codes: 1, flow_states: 1, login_requests: 1, budgets: 1, send_limits: 1, rounds: undefined },
+    { sessions: 3, refresh_tokens: 1, codes: 1, flow_states: 1, login_requests: 1, budgets: 1, send_limits: 1, challenges: 1, factors: 1, rounds: undefined },
   );
 
   // What stayed still works: the live session refreshes, the pending code signs in.
@@ -158,7 +169,7 @@ test("the scheduled purge removes what expired and keeps what a live flow needs"
   const again = await purge();
   assert.deepEqual(
     { ...again, rounds: undefined },
-    { sessions: 0, refresh_tokens: 0, codes: 0, flow_states: 0, login_requests: 0, budgets: 0, send_limits: 0, rounds: undefined },
+    { sessions: 0, refresh_tokens: 0, codes: 0, flow_states: 0, login_requests: 0, budgets: 0, send_limits: 0, challenges: 0, factors: 0, rounds: undefined },
   );
 });
 

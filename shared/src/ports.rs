@@ -382,6 +382,10 @@ pub struct Expired {
     pub windows_before: Timestamp,
     /// Send limits whose last send was before this.
     pub sent_before: Timestamp,
+    /// Second factors' challenges made before this, answered or not.
+    pub challenges_before: Timestamp,
+    /// Second factors enrolled before this and never verified (with their challenges).
+    pub enrollments_before: Timestamp,
 }
 
 /// How many records one round of [`Housekeeping::purge`] removed, by kind.
@@ -401,13 +405,27 @@ pub struct Purged {
     pub budgets: usize,
     /// Send limits.
     pub send_limits: usize,
+    /// Second factors' challenges (not those that went with their factor).
+    pub challenges: usize,
+    /// Second factors never verified.
+    pub factors: usize,
 }
 
 impl Purged {
     /// The largest count of any kind: a round that removed fewer than its limit of every kind
     /// left nothing more to remove.
     pub fn most(&self) -> usize {
-        [self.sessions, self.refresh_tokens, self.codes, self.flow_states, self.login_requests, self.budgets, self.send_limits]
+        [
+            self.sessions,
+            self.refresh_tokens,
+            self.codes,
+            self.flow_states,
+            self.login_requests,
+            self.budgets,
+            self.send_limits,
+            self.challenges,
+            self.factors,
+        ]
             .into_iter()
             .max()
             .unwrap_or(0)
@@ -422,6 +440,8 @@ impl Purged {
         self.login_requests += other.login_requests;
         self.budgets += other.budgets;
         self.send_limits += other.send_limits;
+        self.challenges += other.challenges;
+        self.factors += other.factors;
     }
 }
 

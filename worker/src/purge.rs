@@ -55,6 +55,8 @@ pub fn expired(config: &Config, now: Timestamp) -> Expired {
         login_requests_before: before(0),
         windows_before: before(LONGEST_BUDGET_WINDOW_SECS),
         sent_before: before(config.mail_min_interval_secs),
+        challenges_before: before(config.mfa.challenge_expiry_secs),
+        enrollments_before: before(config.mfa.factor_expiry_secs),
     }
 }
 
@@ -73,8 +75,18 @@ impl std::fmt::Display for Run {
         let p = &self.purged;
         write!(
             f,
-            "sessions={} refresh_tokens={} codes={} flow_states={} login_requests={} budgets={} send_limits={} rounds={}",
-            p.sessions, p.refresh_tokens, p.codes, p.flow_states, p.login_requests, p.budgets, p.send_limits, self.rounds
+            "sessions={} refresh_tokens={} codes={} flow_states={} login_requests={} budgets={} send_limits={} \
+             challenges={} factors={} rounds={}",
+            p.sessions,
+            p.refresh_tokens,
+            p.codes,
+            p.flow_states,
+            p.login_requests,
+            p.budgets,
+            p.send_limits,
+            p.challenges,
+            p.factors,
+            self.rounds
         )
     }
 }

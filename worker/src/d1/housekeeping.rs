@@ -49,11 +49,42 @@ const BUDGETS: &str = "DELETE FROM budgets WHERE rowid IN \
 const SEND_LIMITS: &str = "DELETE FROM send_limits WHERE rowid IN \
     (SELECT rowid FROM send_limits WHERE last_sent_at < ?1 LIMIT ?2)";
 
+/// Challenges first, so the factors that go after them take few along.
+const CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE rowid IN \
+    (SELECT rowid FROM mfa_challenges WHERE created_at < ?1 LIMIT ?2)";
+
+/// Unverified factors; counted by the rows returned (a cascade takes their challenges), and the
+/// account's `mfa` recomputed (an account left with none is 0 again).
+const FACTORS: &str = "DELETE FROM mfa_factors WHERE rowid IN \
+    (SELECT rowid FROM mfa_factors WHERE verified = 0 AND created_at < ?1 LIMIT ?2) RETURNING user_id";
+
+/// The accounts (`?1`, a JSON array of ids) whose factors went and that have none left.
+const NO_FACTORS_LEFT: &str = "UPDATE users SET mfa = 0 WHERE id IN (SELECT value FROM json_each(?1)) \
+    AND NOT EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = users.id)";
+
+#[derive(serde::Deserialize)]
+struct Owner {
+    user_id: String,
+}
+
 impl D1Store {
     /// Runs a statement and returns how many rows it returned.
     async fn returned(&self, sql: &str, args: &[JsValue]) -> Result<usize, StoreError> {
         let result = self.stmt(sql, args)?.all().await.map_err(backend)?;
         Ok(result.results::<serde_json::Value>().map_err(backend)?.len())
+    }
+}
+
+impl D1Store {
+    /// Unverified factors enrolled long ago, and their accounts' `mfa` where none is left.
+    async fn purge_factors(&self, e: &Expired, n: JsValue) -> Result<usize, StoreError> {
+        let result = self.stmt(FACTORS, &[t(e.enrollments_before), n])?.all().await.map_err(backend)?;
+        let owners: Vec<String> = result.results::<Owner>().map_err(backend)?.into_iter().map(|o| o.user_id).collect();
+        if !owners.is_empty() {
+            let ids = serde_json::to_string(&owners).map_err(|e| StoreError::Backend(e.to_string()))?;
+            self.changes(NO_FACTORS_LEFT, &[s(ids)]).await?;
+        }
+        Ok(owners.len())
     }
 }
 
@@ -76,7 +107,9 @@ impl Housekeeping for D1Store {
             flow_states: self.changes(FLOW_STATES, &[t(e.flow_states_before), n.clone()]).await?,
             login_requests: self.changes(LOGIN_REQUESTS, &[t(e.login_requests_before), n.clone()]).await?,
             budgets: self.changes(BUDGETS, &[t(e.windows_before), n.clone()]).await?,
-            send_limits: self.changes(SEND_LIMITS, &[t(e.sent_before), n]).await?,
+            send_limits: self.changes(SEND_LIMITS, &[t(e.sent_before), n.clone()]).await?,
+            challenges: self.changes(CHALLENGES, &[t(e.challenges_before), n.clone()]).await?,
+            factors: self.purge_factors(e, n).await?,
         })
     }
 }

@@ -5,10 +5,12 @@
 
 use super::support::{code, ensure, err, refresh, rotation_user, session};
 use crate::model::{
-    AuthMethod, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, OneTimeCode, PkceChallenge,
+    AuthMethod, Challenge, ChallengeId, Factor, FactorId, FactorKind, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, OneTimeCode, PkceChallenge,
     PkceMethod, Purpose, Session, Timestamp, User, UserId,
 };
-use crate::ports::{Budgets, Codes, Expired, FlowStates, Housekeeping, LoginRequests, Purged, SendLimits, Sessions, Users};
+use crate::ports::{
+    Budgets, Codes, Enrolled, Expired, Factors, FlowStates, Housekeeping, LoginRequests, Purged, SendLimits, Sessions, Users,
+};
 
 const DAY: i64 = 86_400;
 
@@ -43,7 +45,7 @@ async fn code_is_there<C: Codes>(codes: &C, c: &OneTimeCode) -> Result<bool, Str
 
 pub(super) async fn purge<S>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String>
 where
-    S: Users + Sessions + Codes + FlowStates + LoginRequests + Budgets + SendLimits + Housekeeping,
+    S: Users + Sessions + Codes + FlowStates + LoginRequests + Budgets + SendLimits + Factors + Housekeeping,
 {
     let long_ago = now.plus_secs(-3650 * DAY);
     let cutoff = long_ago.plus_secs(DAY);
@@ -123,6 +125,37 @@ where
     ensure!(SendLimits::claim(store, &old_address, Purpose::Recovery, long_ago, 60).await.map_err(err)?.is_none(), "the old send was refused");
     ensure!(SendLimits::claim(store, &live_address, Purpose::Recovery, now, 60).await.map_err(err)?.is_none(), "the live send was refused");
 
+    // Second factors: one enrolled long ago and never verified (it goes), one enrolled now with
+    // a challenge made long ago (the challenge goes) and one made now (both stay).
+    let factor = |n: &str, t: Timestamp| Factor {
+        id: FactorId::new(format!("pg-{n}-{nonce}")),
+        user_id: user.id.clone(),
+        friendly_name: format!("pg-{n}"),
+        kind: FactorKind::Totp,
+        verified: false,
+        sealed_secret: "v1.sealed".into(),
+        last_step: None,
+        created_at: t,
+        updated_at: t,
+        last_challenged_at: None,
+    };
+    let (old_factor, live_factor) = (factor("factor-old", long_ago), factor("factor-live", now));
+    for f in [&old_factor, &live_factor] {
+        let stored = Factors::enroll(store, f, 100, long_ago.plus_secs(-DAY)).await.map_err(err)?;
+        ensure!(stored == Enrolled::Stored, "factor {} was {stored:?}", f.id);
+    }
+    let challenge = |n: &str, t: Timestamp| Challenge {
+        id: ChallengeId::new(format!("pg-{n}-{nonce}")),
+        factor_id: live_factor.id.clone(),
+        created_at: t,
+        verified_at: None,
+        client: String::new(),
+    };
+    let (old_challenge, live_challenge) = (challenge("challenge-old", long_ago), challenge("challenge-live", now));
+    for c in [&old_challenge, &live_challenge] {
+        Factors::challenge(store, c, long_ago.plus_secs(-DAY)).await.map_err(err)?;
+    }
+
     // Without a timebox or inactivity timeout: one of each kind a round, then the rest.
     let mut expired = Expired {
         ended_before: cutoff,
@@ -134,8 +167,20 @@ where
         login_requests_before: cutoff,
         windows_before: cutoff,
         sent_before: cutoff,
+        challenges_before: cutoff,
+        enrollments_before: cutoff,
     };
-    let one_each = Purged { sessions: 1, refresh_tokens: 1, codes: 1, flow_states: 1, login_requests: 1, budgets: 1, send_limits: 1 };
+    let one_each = Purged {
+        sessions: 1,
+        refresh_tokens: 1,
+        codes: 1,
+        flow_states: 1,
+        login_requests: 1,
+        budgets: 1,
+        send_limits: 1,
+        challenges: 1,
+        factors: 1,
+    };
     let first = store.purge(&expired, 1).await.map_err(err)?;
     ensure!(first == one_each, "a first round of limit 1 removed {first:?}");
     let rest = drain(store, &expired, 1).await?;
@@ -155,6 +200,10 @@ where
     ensure!(code_is_there(store, &live_link).await?, "a live code went");
     ensure!(code_is_there(store, &pending_signup).await?, "an unconfirmed account's sign-up code went");
     ensure!(LoginRequests::by_id(store, &old_request.id).await.map_err(err)?.is_none(), "an expired sign-in request stayed");
+    let factors: Vec<FactorId> = Factors::of_user(store, &user.id).await.map_err(err)?.into_iter().map(|f| f.id).collect();
+    ensure!(factors == [live_factor.id.clone()], "the factors left are {factors:?}");
+    ensure!(Factors::get_challenge(store, &live_factor.id, &old_challenge.id).await.map_err(err)?.is_none(), "an old challenge stayed");
+    ensure!(Factors::get_challenge(store, &live_factor.id, &live_challenge.id).await.map_err(err)?.is_some(), "a live challenge went");
     ensure!(LoginRequests::by_id(store, &live_request.id).await.map_err(err)?.is_some(), "a live sign-in request went");
 
     // The inactivity timeout: sessions last active long ago go, ended or not; a refresh or a

@@ -25,6 +25,23 @@ fn session_expired(s: &Session, e: &Expired) -> bool {
         || e.idle_before.is_some_and(|before| s.last_active() < before)
 }
 
+impl MemoryStore {
+    /// Removes unverified factors enrolled before the cutoff, their challenges with them, and
+    /// marks an account left without factors so.
+    fn purge_factors(&self, expired: &Expired, limit: usize) -> usize {
+        let users: Vec<UserId> = self.factors.borrow().values().map(|f| f.user_id.clone()).collect();
+        let gone = remove_some(&self.factors, limit, |f| !f.verified && f.created_at < expired.enrollments_before);
+        let factors = self.factors.borrow();
+        self.challenges.borrow_mut().retain(|_, c| factors.contains_key(&c.factor_id));
+        for id in users.iter().filter(|id| !factors.values().any(|f| &f.user_id == *id)) {
+            if let Some(u) = self.users.borrow_mut().get_mut(id) {
+                u.mfa = crate::model::MfaState::Off;
+            }
+        }
+        gone
+    }
+}
+
 impl Housekeeping for MemoryStore {
     async fn purge(&self, expired: &Expired, limit: u32) -> Result<Purged, StoreError> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -47,6 +64,8 @@ impl Housekeeping for MemoryStore {
             login_requests: remove_some(&self.login_requests, limit, |r| r.expires_at < expired.login_requests_before),
             budgets: remove_some(&self.budgets, limit, |&(start, _)| start < expired.windows_before),
             send_limits: remove_some(&self.send_limits, limit, |&last| last < expired.sent_before),
+            challenges: remove_some(&self.challenges, limit, |c| c.created_at < expired.challenges_before),
+            factors: self.purge_factors(expired, limit),
         })
     }
 }
