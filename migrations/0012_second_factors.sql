@@ -21,6 +21,7 @@ CREATE TABLE mfa_challenges (
   factor_id   TEXT NOT NULL REFERENCES mfa_factors(id) ON DELETE CASCADE,
   created_at  INTEGER NOT NULL,
   verified_at INTEGER,
+  answer_id   TEXT,                                 -- the answer that took it (its refresh token's id)
   client      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX mfa_challenges_by_factor ON mfa_challenges(factor_id, created_at);

@@ -4,11 +4,13 @@
 //! contract (see [`Codes`]), so every backend enforces them the same way; the in-memory
 //! implementations in `testing` and the D1 ones in the worker pass one contract suite.
 //! Implementations live elsewhere; this module only says what they must do. Second factors'
-//! port is in `factors`.
+//! port is in `factors`, the purge's in `housekeeping`.
 
 mod factors;
+mod housekeeping;
 
 pub use factors::{Answer, Enrolled, Factors};
+pub use housekeeping::{Expired, Housekeeping, Purged};
 
 use crate::model::{
     CodeId, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, Mail, OneTimeCode, Purpose,
@@ -49,8 +51,8 @@ pub trait Rng {
 pub struct FirstProof<'a> {
     /// The address proven, when it is not the account's yet (an email change).
     pub new_email: Option<&'a str>,
-    /// Whether the password, `user_metadata` and second factors go (whoever set them had
-    /// not proven the mailbox).
+    /// Whether the password and `user_metadata` go. (Second factors go with every first
+    /// proof: whoever enrolled one had not proven the mailbox.)
     pub forget: bool,
 }
 
@@ -110,8 +112,8 @@ pub trait Users {
         -> Result<bool, StoreError>;
     /// The first proof of the account's mailbox, all or nothing: with `proof.forget`, the
     /// password and `user_metadata` go (someone else may have set them); every session of the
-    /// account ends, with its auth codes not yet exchanged and the codes its sessions asked
-    /// for (email change, re-authentication); the address (`proof.new_email`, or the one it
+    /// account ends, with its auth codes not yet exchanged, the codes its sessions asked
+    /// for (email change, re-authentication) and its second factors; the address (`proof.new_email`, or the one it
     /// has) is confirmed, which makes an anonymous account permanent.
     /// [`StoreError::Conflict`]`("email")` if `new_email` belongs to another account, and then
     /// nothing changed.
@@ -141,8 +143,10 @@ pub trait Sessions {
     /// start, so a sign-in that a deletion or a ban overtook starts nothing. With
     /// `while_password`, also only if the account's password hash is still exactly that one,
     /// so a sign-in whose password was discarded or replaced while it was being checked (a
-    /// proof of the mailbox, a recovery, a password change) starts nothing.
-    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>)
+    /// proof of the mailbox, a recovery, a password change) starts nothing. With `while_mfa`,
+    /// also only if whether the account has a verified second factor is still that, so a
+    /// sign-in that decided between tokens and a second step on an older read starts nothing.
+    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>, while_mfa: Option<bool>)
         -> Result<bool, StoreError>;
     /// Stores a new session with its passwordless session token and records the sign-in time
     /// on the user, all or nothing, under [`Sessions::start`]'s conditions; returns whether it
@@ -353,106 +357,6 @@ pub trait Http {
     /// POSTs `form` as `application/x-www-form-urlencoded` to `url`, giving up after
     /// `timeout_ms`.
     async fn post_form(&self, url: &str, form: &[(&str, &str)], timeout_ms: u32) -> Result<HttpReply, HttpError>;
-}
-
-/// What a purge removes: each record whose time is before its cutoff. The cutoffs say when a
-/// record stops mattering to any flow, with a margin; working them out is the caller's (the
-/// scheduled run's), so every store removes exactly the same records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expired {
-    /// Sessions ended (`revoked_at`) before this. A session goes with its refresh and session
-    /// tokens.
-    pub ended_before: Timestamp,
-    /// Sessions started before this, ended or not (past the timebox); `None`: no timebox.
-    pub started_before: Option<Timestamp>,
-    /// Sessions last active ([`Session::last_active`]: the later of the last use and the last
-    /// refresh) before this, ended or not (past the inactivity timeout); `None`: no timeout.
-    pub idle_before: Option<Timestamp>,
-    /// Refresh tokens exchanged for their successor (`used_at`) before this. A token never
-    /// used goes only with its session.
-    pub used_before: Timestamp,
-    /// Codes that expired before this, used or not, except the sign-up code of an account whose
-    /// address is still unconfirmed (a retried or re-sent sign-up reads it, expired or not).
-    pub codes_before: Timestamp,
-    /// PKCE auth codes that expired before this.
-    pub flow_states_before: Timestamp,
-    /// Emailed sign-in requests that expired before this, whatever their state.
-    pub login_requests_before: Timestamp,
-    /// Budgets whose window started before this.
-    pub windows_before: Timestamp,
-    /// Send limits whose last send was before this.
-    pub sent_before: Timestamp,
-    /// Second factors' challenges made before this, answered or not.
-    pub challenges_before: Timestamp,
-    /// Second factors enrolled before this and never verified (with their challenges).
-    pub enrollments_before: Timestamp,
-}
-
-/// How many records one round of [`Housekeeping::purge`] removed, by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Purged {
-    /// Sessions (their tokens went with them, uncounted).
-    pub sessions: usize,
-    /// Refresh tokens used long ago (not those that went with their session).
-    pub refresh_tokens: usize,
-    /// One-time codes.
-    pub codes: usize,
-    /// PKCE auth codes.
-    pub flow_states: usize,
-    /// Emailed sign-in requests.
-    pub login_requests: usize,
-    /// Budgets.
-    pub budgets: usize,
-    /// Send limits.
-    pub send_limits: usize,
-    /// Second factors' challenges (not those that went with their factor).
-    pub challenges: usize,
-    /// Second factors never verified.
-    pub factors: usize,
-}
-
-impl Purged {
-    /// The largest count of any kind: a round that removed fewer than its limit of every kind
-    /// left nothing more to remove.
-    pub fn most(&self) -> usize {
-        [
-            self.sessions,
-            self.refresh_tokens,
-            self.codes,
-            self.flow_states,
-            self.login_requests,
-            self.budgets,
-            self.send_limits,
-            self.challenges,
-            self.factors,
-        ]
-            .into_iter()
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Both counts added up, kind by kind.
-    pub fn add(&mut self, other: &Purged) {
-        self.sessions += other.sessions;
-        self.refresh_tokens += other.refresh_tokens;
-        self.codes += other.codes;
-        self.flow_states += other.flow_states;
-        self.login_requests += other.login_requests;
-        self.budgets += other.budgets;
-        self.send_limits += other.send_limits;
-        self.challenges += other.challenges;
-        self.factors += other.factors;
-    }
-}
-
-/// Removing what has expired, so that storage does not grow without bound. Not a port the
-/// flows use: the worker's scheduled run calls it.
-pub trait Housekeeping {
-    /// One bounded round: removes at most `limit` records of each kind that `expired` names,
-    /// and returns how many of each went. Each kind is removed on its own, so no one write
-    /// holds the database for long. Idempotent: a round removes only what is expired, so
-    /// rounds may repeat, overlap or be cut short.
-    async fn purge(&self, expired: &Expired, limit: u32) -> Result<Purged, StoreError>;
 }
 
 /// Outgoing mail.

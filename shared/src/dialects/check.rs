@@ -6,15 +6,15 @@
 //! the flows' one bearer road (one signature check, one store read). 200 with the subject
 //! (dialect, user id, email and whether it is verified, username, session id, expiry, and the
 //! session's assurance level and methods, `aal` and `amr`) when
-//! the token is one we issued,
+//! the token is one we issued (and, with `?aal=aal2`, its session took a second factor),
 //! unexpired, and its session is live and within its lifetime (checked in the store, so logout
 //! holds at once); 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The
 //! answer never says which of those checks failed beyond a short reason.
 
-use super::{auth_token, json_response, Body};
+use super::{auth_token, json_response, query_param, Body};
 use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, BearerError, Flows};
-use crate::model::{Dialect, Timestamp};
+use crate::model::{Aal, Dialect, Timestamp};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use http::{HeaderMap, Request, Response, StatusCode};
@@ -55,8 +55,15 @@ impl routes::Api for Api {
         }
     }
 
-    async fn serve<P: Ports + 'static>(flows: &Flows<P>, _req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
+    async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
+        // `?aal=aal2`: the resource server requires a second factor (RFC 9470's step-up).
+        let wanted = match query_param(req.uri().query(), "aal").as_deref() {
+            None | Some("aal1") => Aal::Aal1,
+            Some("aal2") => Aal::Aal2,
+            Some(_) => return json_response(StatusCode::BAD_REQUEST, &json!({"error": "aal must be aal1 or aal2"}), &[]),
+        };
         match hit.caller.session() {
+            Ok(bearer) if bearer.session.aal() < wanted => failure(flows, &CheckError::InsufficientAal),
             Ok(bearer) => json_response(StatusCode::OK, &subject(&bearer), &[]),
             Err(e) => failure(flows, &CheckError::Bearer(BearerError::Internal(e.to_string()))),
         }
@@ -71,6 +78,8 @@ pub enum CheckError {
     Missing,
     /// The bearer road refused the token, or failed.
     Bearer(BearerError),
+    /// A live session below the `aal` the request asked for.
+    InsufficientAal,
 }
 
 /// Status and message for a check failure: the one place this endpoint picks statuses.
@@ -84,6 +93,7 @@ fn describe(e: &CheckError) -> (StatusCode, &'static str) {
         CheckError::Bearer(BearerError::SessionExpired) => (unauthorized, "session expired"),
         CheckError::Bearer(BearerError::UserBanned) => (unauthorized, "user banned"),
         CheckError::Bearer(BearerError::Internal(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
+        CheckError::InsufficientAal => (unauthorized, "a second factor is required"),
     }
 }
 
@@ -97,6 +107,7 @@ fn failure<P: Ports>(flows: &Flows<P>, e: &CheckError) -> Response<Body> {
     let challenge = match e {
         CheckError::Missing => "Bearer".to_string(),
         CheckError::Bearer(_) => format!("Bearer error=\"invalid_token\", error_description=\"{message}\""),
+        CheckError::InsufficientAal => format!("Bearer error=\"insufficient_user_authentication\", error_description=\"{message}\""),
     };
     json_response(status, &body, &[("www-authenticate", challenge)])
 }

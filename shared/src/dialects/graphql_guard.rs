@@ -5,7 +5,7 @@
 //!   and a cap on bracket nesting (`{`, `[`, `(`), by one linear scan that skips strings and
 //!   comments. The parser recurses once per nesting level, so a list literal nested a few
 //!   thousand deep would overflow the wasm stack and trap the instance.
-//! - [`check_document`] runs on the parsed document, before validation: it counts the fields
+//! - `check_document` runs on the parsed document, before validation: it counts the fields
 //!   each operation selects once its fragment spreads are expanded, memoising each fragment's
 //!   count, so fragments that spread the next one twice (2^n fields from n lines) are refused
 //!   in time linear in the document, before validation walks it. Cycles are refused here too,

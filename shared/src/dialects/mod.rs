@@ -78,8 +78,11 @@ pub struct JsonError(pub String);
 
 /// Parses a JSON request body into `T`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(JsonError("request body is empty; expected a JSON object".into()));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(JsonError("request body is empty; expected a JSON object".into())),
+        // serde reads a struct from an array of its fields in order too; no client sends one.
+        Some(b'{') => {}
+        Some(_) => return Err(JsonError("expected a JSON object".into())),
     }
     serde_json::from_slice(body).map_err(|e| JsonError(e.to_string()))
 }

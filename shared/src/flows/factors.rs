@@ -170,16 +170,21 @@ impl<P: Ports> Flows<P> {
             updated_at: now,
             last_challenged_at: None,
         };
-        let stale_before = now.plus_secs(-self.config.mfa.factor_expiry_secs);
-        match self.factor_store().enroll(&factor, self.config.mfa.max_enrolled_factors, stale_before).await? {
-            Enrolled::Stored => {}
-            Enrolled::NameTaken => return Err(FactorError::NameTaken(friendly_name.into())),
-            Enrolled::TooMany => return Err(FactorError::TooMany),
-        }
+        // Everything that can fail before anything is stored.
         let issuer = issuer.filter(|i| !i.is_empty()).map_or_else(|| self.site_host(), str::to_string);
         let secret = totp::base32(&raw);
         let uri = totp::uri(&issuer, &account, &secret);
         let qr_svg = totp::qr_svg(&uri).ok_or(FactorError::LabelTooLong)?;
+        let stale_before = now.plus_secs(-self.config.mfa.factor_expiry_secs);
+        let max = self.config.mfa.max_enrolled_factors;
+        match self.factor_store().enroll(&factor, &bearer.session.id, max, stale_before).await? {
+            Enrolled::Stored => {}
+            Enrolled::NameTaken => return Err(FactorError::NameTaken(friendly_name.into())),
+            Enrolled::TooMany => return Err(FactorError::TooMany),
+            // A factor was verified meanwhile (or the session ended): what this session had to
+            // prove changed under it.
+            Enrolled::Refused => return Err(FactorError::InsufficientAal(AalNeed::Enroll)),
+        }
         Ok(Enrollment { factor, secret: Secret::new(secret), uri: Secret::new(uri), qr_svg: Secret::new(qr_svg) })
     }
 
@@ -234,7 +239,13 @@ impl<P: Ports> Flows<P> {
         if challenge.verified_at.is_some() || challenge.client != self.client() {
             return Err(FactorError::ChallengeMismatch);
         }
-        let signed_in = self.answer(&bearer.user, &bearer.session, &factor, &challenge, code).await?;
+        // Verifying a new factor is the end of enrolling it: once the account has a verified
+        // factor, only a session that used it may add another (the store checks this again as
+        // it writes).
+        if !factor.verified && factors.iter().any(|f| f.verified) && bearer.session.aal() < Aal::Aal2 {
+            return Err(FactorError::InsufficientAal(AalNeed::Enroll));
+        }
+        let signed_in = self.answer(&bearer.user, &bearer.session, &factor, &challenge, code, None).await?;
         let now = self.now();
         factors.retain(|f| f.id == factor.id || f.verified || f.kind != factor.kind);
         for f in factors.iter_mut().filter(|f| f.id == factor.id) {
@@ -247,9 +258,17 @@ impl<P: Ports> Flows<P> {
     /// code is checked. Counts the guess against the account's budget before comparing (a
     /// right one gives it back), takes a code only for a step after the factor's last, and
     /// records the answer at once (`Factors::answer`), raising the session to `aal2` with a
-    /// new refresh token.
-    pub(super) async fn answer(&self, user: &User, session: &Session, factor: &Factor, challenge: &Challenge, code: &str)
-        -> Result<SignedIn, FactorError> {
+    /// new refresh token. `ticket` is the second step's ticket (its refresh token's public id)
+    /// the answer completes, if it completes one.
+    pub(super) async fn answer(
+        &self,
+        user: &User,
+        session: &Session,
+        factor: &Factor,
+        challenge: &Challenge,
+        code: &str,
+        ticket: Option<&str>,
+    ) -> Result<SignedIn, FactorError> {
         let now = self.now();
         let made_after = now.plus_secs(-self.config.mfa.challenge_expiry_secs);
         if challenge.created_at <= made_after {
@@ -286,6 +305,7 @@ impl<P: Ports> Flows<P> {
             made_after,
             session_id: &session.id,
             refresh_token: &refresh,
+            ticket,
             at: now,
         };
         if !self.factor_store().answer(&answer).await? {

@@ -69,6 +69,6 @@ impl<P: Ports> Flows<P> {
             client: self.client().to_string(),
         };
         self.factor_store().challenge(&challenge, now.plus_secs(-self.config.mfa.challenge_expiry_secs)).await?;
-        self.answer(&user, &session, &factor, &challenge, code).await
+        self.answer(&user, &session, &factor, &challenge, code, Some(token.id.as_str())).await
     }
 }

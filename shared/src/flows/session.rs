@@ -62,7 +62,10 @@ impl<P: Ports> Flows<P> {
             created_at: now,
             used_at: None,
         };
-        if !self.sessions().start(&session, &stored, while_password).await? {
+        // Outside GoTrue, whether this sign-in gets tokens or a second step was decided on the
+        // account as read; the session starts only while that still holds.
+        let while_mfa = (dialect != Dialect::Gotrue).then(|| user.mfa_enabled());
+        if !self.sessions().start(&session, &stored, while_password, while_mfa).await? {
             return Err(FlowError::InvalidCredentials);
         }
         user.last_sign_in_at = Some(now);

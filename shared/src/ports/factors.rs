@@ -14,6 +14,8 @@ pub enum Enrolled {
     NameTaken,
     /// The account has as many factors as it may.
     TooMany,
+    /// The session ended, or is below `aal2` while the account has a verified factor.
+    Refused,
 }
 
 /// A right answer to a challenge, to record at once (see [`Factors::answer`]).
@@ -34,18 +36,23 @@ pub struct Answer<'a> {
     pub made_after: Timestamp,
     /// The session to raise to `aal2`; it must still be live.
     pub session_id: &'a SessionId,
-    /// The session's new refresh token: its earlier ones stop working.
+    /// The session's new refresh token: its earlier ones stop working. Its id also marks the
+    /// challenge as this answer's, which every write after the first checks.
     pub refresh_token: &'a RefreshToken,
+    /// The public id of the second step's ticket (a refresh token of the session) that this
+    /// answer completes, which must still exist; `None` for GoTrue's verify.
+    pub ticket: Option<&'a str>,
     /// Now.
     pub at: Timestamp,
 }
 
 /// Second factors and their challenges.
 pub trait Factors {
-    /// Stores `factor` (unverified) unless the account already has a factor of that friendly
-    /// name or `max` factors, counted at the moment of writing. First drops the account's
-    /// unverified factors made before `stale_before` and never challenged.
-    async fn enroll(&self, factor: &Factor, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError>;
+    /// Stores `factor` (unverified) for the live session `by`, unless the account already has
+    /// a factor of that friendly name or `max` factors, or has a verified factor while `by` is
+    /// below `aal2`, all as at the moment of writing. First drops the account's unverified
+    /// factors made before `stale_before` and never challenged.
+    async fn enroll(&self, factor: &Factor, by: &SessionId, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError>;
     /// The account's factors, oldest first.
     async fn of_user(&self, user_id: &UserId) -> Result<Vec<Factor>, StoreError>;
     /// Stores a challenge and records it on its factor; drops that factor's challenges made
@@ -55,11 +62,15 @@ pub trait Factors {
     async fn get_challenge(&self, factor_id: &FactorId, id: &ChallengeId) -> Result<Option<Challenge>, StoreError>;
     /// Records a right answer, all or nothing, and only if at the moment of writing the
     /// challenge is unanswered and made after `made_after`, the factor took no code of
-    /// `step` or later, and the session is live: the challenge is answered, the factor verified
-    /// with `step` its last, the account marked as having a second factor, the session raised
-    /// to `aal2` with its refresh tokens replaced by `refresh_token`, the account's other
-    /// sessions below `aal2` ended, and its other unverified factors of the same kind dropped.
-    /// Returns whether it did.
+    /// `step` or later, the session is live (and holds the ticket, if one is named), and the
+    /// factor is verified, or the account has no verified factor, or the session is at `aal2`
+    /// already: the challenge is answered, the factor verified with `step` its last, the
+    /// account marked as having a second factor, the session raised to `aal2` with its refresh
+    /// tokens replaced by `refresh_token`, the account's other sessions below `aal2` ended, its
+    /// other unverified factors of the same kind dropped, and, when the factor was not verified
+    /// before, the account's pending codes that a session asked for (email changes,
+    /// re-authentication) dropped, since the sessions that asked may have ended here. Returns
+    /// whether it did.
     async fn answer(&self, answer: &Answer<'_>) -> Result<bool, StoreError>;
     /// Removes the account's factor `factor_id` with its challenges, lowers the sessions
     /// raised with it to `aal1`, and updates whether the account has a verified factor, all

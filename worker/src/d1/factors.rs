@@ -1,10 +1,10 @@
 //! The `Factors` port over `mfa_factors` and `mfa_challenges` (with `sessions`,
-//! `refresh_tokens` and `users.mfa_enabled`, which an answer and a removal change with them).
-//! Each change that touches more than one record is one batch, every statement of which is
-//! conditional on the first having landed.
+//! `refresh_tokens`, `one_time_codes` and `users.mfa`, which an answer and a removal change
+//! with them). Each change that touches more than one record is one batch; in an answer, every
+//! statement after the first is conditional on the first having landed.
 
-use super::{backend, opt_t, s, t, ts, D1Store};
-use portcullis_shared::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, Timestamp, UserId};
+use super::{backend, opt_s, opt_t, s, t, ts, D1Store};
+use portcullis_shared::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, Purpose, SessionId, Timestamp, UserId};
 use portcullis_shared::ports::{Answer, Enrolled, Factors, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -61,7 +61,7 @@ fn n(v: i64) -> JsValue {
 }
 
 impl Factors for D1Store {
-    async fn enroll(&self, f: &Factor, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError> {
+    async fn enroll(&self, f: &Factor, by: &SessionId, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError> {
         let results = self
             .batch(vec![
                 self.stmt(
@@ -73,8 +73,19 @@ impl Factors for D1Store {
                     "INSERT INTO mfa_factors (id, user_id, friendly_name, factor_type, verified, secret, last_step, \
                      created_at, updated_at, last_challenged_at) SELECT ?1, ?2, ?3, ?4, 0, ?5, NULL, ?6, ?6, NULL \
                      WHERE NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?2 AND friendly_name = ?3) \
-                     AND (SELECT count(*) FROM mfa_factors WHERE user_id = ?2) < ?7",
-                    &[s(&f.id), s(&f.user_id), s(&f.friendly_name), s(f.kind.as_str()), s(&f.sealed_secret), t(f.created_at), n(i64::from(max))],
+                     AND (SELECT count(*) FROM mfa_factors WHERE user_id = ?2) < ?7 \
+                     AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?8 AND s.user_id = ?2 AND s.revoked_at IS NULL \
+                       AND (s.factor_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?2 AND verified = 1)))",
+                    &[
+                        s(&f.id),
+                        s(&f.user_id),
+                        s(&f.friendly_name),
+                        s(f.kind.as_str()),
+                        s(&f.sealed_secret),
+                        t(f.created_at),
+                        n(i64::from(max)),
+                        s(by),
+                    ],
                 )?,
                 self.stmt(MARK_MFA, &[s(&f.user_id)])?,
                 self.stmt("SELECT 1 AS taken FROM mfa_factors WHERE user_id = ?1 AND friendly_name = ?2 AND id != ?3", &[
@@ -82,15 +93,19 @@ impl Factors for D1Store {
                     s(&f.friendly_name),
                     s(&f.id),
                 ])?,
+                self.stmt("SELECT count(*) AS n FROM mfa_factors WHERE user_id = ?1 AND id != ?2", &[s(&f.user_id), s(&f.id)])?,
             ])
             .await?;
         if super::changed(results.get(1))? > 0 {
             return Ok(Enrolled::Stored);
         }
-        let taken = results.get(3).map(|r| r.results::<serde_json::Value>()).transpose().map_err(backend)?;
-        Ok(match taken.is_some_and(|rows| !rows.is_empty()) {
-            true => Enrolled::NameTaken,
-            false => Enrolled::TooMany,
+        let rows = |i: usize| results.get(i).map(|r| r.results::<serde_json::Value>()).transpose().map_err(backend);
+        let taken = rows(3)?.is_some_and(|rows| !rows.is_empty());
+        let count = rows(4)?.and_then(|rows| rows.first().and_then(|r| r["n"].as_f64())).unwrap_or(0.0);
+        Ok(match (taken, count >= f64::from(max)) {
+            (true, _) => Enrolled::NameTaken,
+            (false, true) => Enrolled::TooMany,
+            (false, false) => Enrolled::Refused,
         })
     }
 
@@ -137,58 +152,72 @@ impl Factors for D1Store {
     }
 
     async fn answer(&self, a: &Answer<'_>) -> Result<bool, StoreError> {
-        // ?1 account, ?2 factor, ?3 challenge, ?4 step, ?5 now in every statement; the first
-        // decides, and each after it runs only where the challenge now carries this answer's
-        // time and the factor this answer's step (`ANSWERED`).
-        const ANSWERED: &str = "EXISTS (SELECT 1 FROM mfa_challenges c JOIN mfa_factors f ON f.id = c.factor_id \
-            WHERE c.id = ?3 AND c.verified_at = ?5 AND f.id = ?2 AND f.last_step = ?4)";
+        // ?1 account, ?2 factor, ?3 challenge, ?4 step, ?5 now, ?6 this answer's id (the new
+        // refresh token's) in every statement. The first decides and marks the challenge with
+        // the answer's id; each after it runs only where the challenge carries that id
+        // (`ANSWERED`), so a concurrent answer that lost changes nothing.
+        const ANSWERED: &str = "EXISTS (SELECT 1 FROM mfa_challenges WHERE id = ?3 AND answer_id = ?6)";
         let stmt = |sql: &str, extra: &[JsValue]| {
-            let mut args = vec![s(a.user_id), s(a.factor_id), s(a.challenge_id), n(a.step), t(a.at)];
+            let mut args = vec![s(a.user_id), s(a.factor_id), s(a.challenge_id), n(a.step), t(a.at), s(&a.refresh_token.id)];
             args.extend_from_slice(extra);
             self.stmt(sql, &args)
         };
         let (session, kind) = (s(a.session_id), s(a.kind.as_str()));
+        let asked = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication].map(|p| s(p.as_str()));
         let results = self
             .batch(vec![
                 stmt(
-                    "UPDATE mfa_challenges SET verified_at = ?5 WHERE id = ?3 AND factor_id = ?2 AND verified_at IS NULL \
-                     AND created_at > ?7 \
+                    "UPDATE mfa_challenges SET verified_at = ?5, answer_id = ?6 WHERE id = ?3 AND factor_id = ?2 \
+                     AND verified_at IS NULL AND created_at > ?8 \
                      AND EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND user_id = ?1 AND (last_step IS NULL OR last_step < ?4)) \
-                     AND EXISTS (SELECT 1 FROM sessions WHERE id = ?6 AND user_id = ?1 AND revoked_at IS NULL)",
-                    &[session.clone(), t(a.made_after)],
+                     AND EXISTS (SELECT 1 FROM sessions WHERE id = ?7 AND user_id = ?1 AND revoked_at IS NULL) \
+                     AND (?9 IS NULL OR EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?9 AND session_id = ?7)) \
+                     AND (EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND verified = 1) \
+                       OR NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1 AND verified = 1) \
+                       OR EXISTS (SELECT 1 FROM sessions WHERE id = ?7 AND factor_id IS NOT NULL))",
+                    &[session.clone(), t(a.made_after), opt_s(a.ticket)],
+                )?,
+                // Before the factor is marked: only an answer that verifies it drops these.
+                stmt(
+                    &format!(
+                        "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose IN (?7, ?8, ?9) AND {ANSWERED} \
+                         AND EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND verified = 0)"
+                    ),
+                    &asked,
                 )?,
                 stmt(
-                    "UPDATE mfa_factors SET verified = 1, last_step = ?4, updated_at = ?5 WHERE id = ?2 AND user_id = ?1 \
-                     AND EXISTS (SELECT 1 FROM mfa_challenges WHERE id = ?3 AND verified_at = ?5)",
+                    &format!("UPDATE mfa_factors SET verified = 1, last_step = ?4, updated_at = ?5 WHERE id = ?2 AND user_id = ?1 AND {ANSWERED}"),
                     &[],
                 )?,
                 stmt(&format!("{MARK_MFA} AND {ANSWERED}"), &[])?,
                 stmt(
-                    &format!("UPDATE sessions SET factor_id = ?2, factor_type = ?7, aal2_at = ?5 WHERE id = ?6 AND user_id = ?1 AND {ANSWERED}"),
+                    &format!("UPDATE sessions SET factor_id = ?2, factor_type = ?8, aal2_at = ?5 WHERE id = ?7 AND user_id = ?1 AND {ANSWERED}"),
                     &[session.clone(), kind.clone()],
                 )?,
                 stmt(
                     &format!(
-                        "UPDATE sessions SET revoked_at = ?5 WHERE user_id = ?1 AND id != ?6 AND revoked_at IS NULL \
+                        "UPDATE sessions SET revoked_at = ?5 WHERE user_id = ?1 AND id != ?7 AND revoked_at IS NULL \
                          AND factor_id IS NULL AND {ANSWERED}"
                     ),
                     std::slice::from_ref(&session),
                 )?,
                 stmt(
-                    &format!("DELETE FROM mfa_factors WHERE user_id = ?1 AND id != ?2 AND verified = 0 AND factor_type = ?6 AND {ANSWERED}"),
+                    &format!("DELETE FROM mfa_factors WHERE user_id = ?1 AND id != ?2 AND verified = 0 AND factor_type = ?7 AND {ANSWERED}"),
                     &[kind],
                 )?,
                 stmt(
                     &format!(
-                        "DELETE FROM refresh_tokens WHERE session_id = ?6 \
-                         AND EXISTS (SELECT 1 FROM sessions WHERE id = ?6 AND user_id = ?1) AND {ANSWERED}"
+                        "DELETE FROM refresh_tokens WHERE session_id = ?7 \
+                         AND EXISTS (SELECT 1 FROM sessions WHERE id = ?7 AND user_id = ?1) AND {ANSWERED}"
                     ),
-                    &[session],
+                    std::slice::from_ref(&session),
                 )?,
-                self.stmt(
-                    "INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at, used_at) \
-                     SELECT ?1, ?2, ?3, NULL, ?4, NULL WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?2 AND factor_id = ?5 AND aal2_at = ?4)",
-                    &[s(&a.refresh_token.id), s(a.session_id), s(&a.refresh_token.secret_hash), t(a.at), s(a.factor_id)],
+                stmt(
+                    &format!(
+                        "INSERT INTO refresh_tokens (id, session_id, secret_hash, parent_id, created_at, used_at) \
+                         SELECT ?6, ?7, ?8, NULL, ?5, NULL WHERE {ANSWERED}"
+                    ),
+                    &[session, s(&a.refresh_token.secret_hash)],
                 )?,
             ])
             .await?;

@@ -9,6 +9,7 @@ use portcullis_shared::model::{
 };
 use portcullis_shared::ports::{Sessions, StoreError};
 use serde::Deserialize;
+use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 #[derive(Deserialize)]
@@ -145,13 +146,15 @@ impl D1Store {
     /// The session row and the sign-in time; with `while_password`, both only if the account's
     /// password hash is still that one when the batch runs (statements that follow in the
     /// batch check that the session exists).
-    fn session_start(&self, session: &Session, while_password: Option<&str>) -> Result<[D1PreparedStatement; 2], StoreError> {
+    fn session_start(&self, session: &Session, while_password: Option<&str>, while_mfa: Option<bool>)
+        -> Result<[D1PreparedStatement; 2], StoreError> {
         Ok([
             self.stmt(
                 &format!(
                     "INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13 \
                      WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND deleted_at IS NULL \
-                       AND (banned_until IS NULL OR banned_until <= ?6) AND (?10 IS NULL OR password_hash = ?10))"
+                       AND (banned_until IS NULL OR banned_until <= ?6) AND (?10 IS NULL OR password_hash = ?10) \
+                       AND (?14 IS NULL OR (mfa = 2) = ?14))"
                 ),
                 &[
                     s(&session.id),
@@ -167,6 +170,7 @@ impl D1Store {
                     opt_s(session.second.as_ref().map(|st| st.factor_id.as_str())),
                     opt_s(session.second.as_ref().map(|st| st.kind.as_str())),
                     opt_t(session.second.as_ref().map(|st| st.at)),
+                    while_mfa.map_or(JsValue::NULL, |on| JsValue::from_f64(if on { 1.0 } else { 0.0 })),
                 ],
             )?,
             self.stmt(
@@ -178,15 +182,16 @@ impl D1Store {
 }
 
 impl Sessions for D1Store {
-    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>) -> Result<bool, StoreError> {
-        let mut statements = self.session_start(session, while_password)?.to_vec();
+    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>, while_mfa: Option<bool>)
+        -> Result<bool, StoreError> {
+        let mut statements = self.session_start(session, while_password, while_mfa)?.to_vec();
         statements.push(self.insert_refresh("INSERT", token)?);
         let results = self.batch(statements).await?;
         Ok(super::changed(results.first())? > 0)
     }
 
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<bool, StoreError> {
-        let mut statements = self.session_start(session, None)?.to_vec();
+        let mut statements = self.session_start(session, None, None)?.to_vec();
         statements.push(self.stmt(
             "INSERT INTO session_tokens (id, session_id, secret_hash, created_at) SELECT ?1, ?2, ?3, ?4 \
              WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?2)",

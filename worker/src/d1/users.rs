@@ -222,12 +222,13 @@ impl Users for D1Store {
                  email_confirmed_at = CASE WHEN ?2 IS NULL THEN COALESCE(email_confirmed_at, ?4) ELSE ?4 END, \
                  password_hash = CASE WHEN ?3 THEN NULL ELSE password_hash END, \
                  user_metadata = CASE WHEN ?3 THEN '{}' ELSE user_metadata END, \
-                 mfa = CASE WHEN ?3 THEN 0 ELSE mfa END, is_anonymous = 0, updated_at = ?4 WHERE id = ?1",
+                 mfa = 0, is_anonymous = 0, updated_at = ?4 WHERE id = ?1",
                 &[s(id), opt_s(proof.new_email), JsValue::from_f64(forget), t(at)],
             )?,
             self.stmt("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL", &[s(id), t(at)])?,
             self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
-            self.stmt("DELETE FROM mfa_factors WHERE user_id = ?1 AND ?2 = 1", &[s(id), JsValue::from_f64(forget)])?,
+            // Whoever enrolled a factor before the address was proven had not proven it.
+            self.stmt("DELETE FROM mfa_factors WHERE user_id = ?1", &[s(id)])?,
             self.stmt(
                 "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose IN (?2, ?3, ?4)",
                 &[s(id), s(session_codes[0].as_str()), s(session_codes[1].as_str()), s(session_codes[2].as_str())],

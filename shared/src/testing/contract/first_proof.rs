@@ -13,7 +13,7 @@ pub(super) async fn first_proof<S: Users + Sessions + Codes>(store: &S, nonce: &
     let other = rotation_user(store, nonce, "proof-other", now).await?;
     let (s1, s2) = (session(&owner, &format!("contract-proof-s1-{nonce}"), now), session(&owner, &format!("contract-proof-s2-{nonce}"), now));
     for (s, t) in [(&s1, "a"), (&s2, "b")] {
-        ensure!(store.start(s, &refresh(s, &format!("contract-proof-rt{t}-{nonce}"), None, now), None).await.map_err(err)?, "start stored nothing");
+        ensure!(store.start(s, &refresh(s, &format!("contract-proof-rt{t}-{nonce}"), None, now), None, None).await.map_err(err)?, "start stored nothing");
     }
     let later = now.plus_secs(2);
     ensure!(store.set_password_hash(&owner.id, "$stranger$hash", later, Some(&s1.id)).await.map_err(err)?, "a live session's write did not land");

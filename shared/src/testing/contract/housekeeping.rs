@@ -31,7 +31,7 @@ async fn drain<H: Housekeeping>(store: &H, expired: &Expired, limit: u32) -> Res
 /// Starts `s` with a refresh token of its own (`<session id>-t`).
 async fn start<S: Sessions>(sessions: &S, s: &Session) -> Result<(), String> {
     let token = refresh(s, &format!("{}-t", s.id.as_str()), None, s.created_at);
-    ensure!(sessions.start(s, &token, None).await.map_err(err)?, "session {} did not start", s.id.as_str());
+    ensure!(sessions.start(s, &token, None, None).await.map_err(err)?, "session {} did not start", s.id.as_str());
     Ok(())
 }
 
@@ -141,7 +141,7 @@ where
     };
     let (old_factor, live_factor) = (factor("factor-old", long_ago), factor("factor-live", now));
     for f in [&old_factor, &live_factor] {
-        let stored = Factors::enroll(store, f, 100, long_ago.plus_secs(-DAY)).await.map_err(err)?;
+        let stored = Factors::enroll(store, f, &chain.id, 100, long_ago.plus_secs(-DAY)).await.map_err(err)?;
         ensure!(stored == Enrolled::Stored, "factor {} was {stored:?}", f.id);
     }
     let challenge = |n: &str, t: Timestamp| Challenge {

@@ -16,7 +16,7 @@ pub(super) async fn sessions_start<U: Users, S: Sessions>(
 ) -> Result<(), String> {
     let session = session(user, &format!("contract-session-{nonce}"), now.plus_secs(10));
     let token = refresh(&session, &format!("contract-rt-{nonce}"), None, now.plus_secs(10));
-    ensure!(sessions.start(&session, &token, None).await.map_err(err)?, "start stored nothing");
+    ensure!(sessions.start(&session, &token, None, None).await.map_err(err)?, "start stored nothing");
     let got = sessions.get(&session.id).await.map_err(err)?;
     ensure!(got.as_ref() == Some(&session), "get returned {got:?}");
     ensure!(sessions.get(&SessionId::new("no-such-session")).await.map_err(err)?.is_none(), "unknown session found");
@@ -43,7 +43,7 @@ pub(super) async fn sessions_start_guarded<U: Users, S: Sessions>(
     let at = now.plus_secs(20);
     let stale = session(user, &format!("contract-guard-stale-{nonce}"), at);
     let token = refresh(&stale, &format!("contract-guard-stale-rt-{nonce}"), None, at);
-    ensure!(!sessions.start(&stale, &token, Some("$replaced$hash")).await.map_err(err)?, "a start with a replaced hash said it stored");
+    ensure!(!sessions.start(&stale, &token, Some("$replaced$hash"), None).await.map_err(err)?, "a start with a replaced hash said it stored");
     ensure!(sessions.get(&stale.id).await.map_err(err)?.is_none(), "a start with a replaced hash stored its session");
     ensure!(sessions.refresh_token(&token.id).await.map_err(err)?.is_none(), "a start with a replaced hash stored its refresh token");
     let u = users.by_id(&user.id).await.map_err(err)?.ok_or("user vanished")?;
@@ -51,7 +51,7 @@ pub(super) async fn sessions_start_guarded<U: Users, S: Sessions>(
     let current = before.password_hash.clone().ok_or("the contract user has no password")?;
     let fresh = session(user, &format!("contract-guard-ok-{nonce}"), at);
     let token = refresh(&fresh, &format!("contract-guard-ok-rt-{nonce}"), None, at);
-    ensure!(sessions.start(&fresh, &token, Some(&current)).await.map_err(err)?, "a start with the current hash stored nothing");
+    ensure!(sessions.start(&fresh, &token, Some(&current), None).await.map_err(err)?, "a start with the current hash stored nothing");
     ensure!(sessions.refresh_token(&token.id).await.map_err(err)?.is_some(), "a start with the current hash lost its refresh token");
     Ok(())
 }
@@ -72,7 +72,7 @@ pub(super) async fn sessions_rotate<S: Sessions>(sessions: &S, nonce: &str, now:
     };
     let s = session(&owner, &format!("contract-rot-{nonce}"), now);
     let parent = refresh(&s, &format!("contract-rt-p-{nonce}"), None, now);
-    ensure!(sessions.start(&s, &parent, None).await.map_err(err)?, "start stored nothing");
+    ensure!(sessions.start(&s, &parent, None, None).await.map_err(err)?, "start stored nothing");
     let child = refresh(&s, &format!("contract-rt-c-{nonce}"), Some(&parent.id), now.plus_secs(1));
     let first = sessions.rotate(&parent.id, &child, now.plus_secs(1)).await.map_err(err)?;
     ensure!(first == now.plus_secs(1), "first rotation used_at {first:?}");
@@ -96,7 +96,7 @@ pub(super) async fn sessions_revoke<U: Users, S: Sessions>(users: &U, sessions: 
     let ids: Vec<SessionId> = (0..4).map(|i| SessionId::new(format!("contract-rv{i}-{nonce}"))).collect();
     for id in &ids {
         let s = session(&user, id.as_str(), now);
-        ensure!(sessions.start(&s, &refresh(&s, &format!("{id}-rt"), None, now), None).await.map_err(err)?, "start stored nothing");
+        ensure!(sessions.start(&s, &refresh(&s, &format!("{id}-rt"), None, now), None, None).await.map_err(err)?, "start stored nothing");
     }
     let at = now.plus_secs(1);
     ensure!(sessions.revoke(&user.id, &ids[0], LogoutScope::Local, at).await.map_err(err)? == 1, "local ended other than one");
@@ -124,7 +124,7 @@ pub(super) async fn sessions_tokens<U: Users, S: Sessions>(users: &U, sessions: 
         created_at: now,
     };
     ensure!(sessions.start_with_token(&a, &token).await.map_err(err)?, "the token session did not start");
-    ensure!(sessions.start(&b, &refresh(&b, &format!("contract-tok-rt-{nonce}"), None, now), None).await.map_err(err)?, "start stored nothing");
+    ensure!(sessions.start(&b, &refresh(&b, &format!("contract-tok-rt-{nonce}"), None, now), None, None).await.map_err(err)?, "start stored nothing");
     let (t, s, u) = sessions.session_token(&token.id).await.map_err(err)?.ok_or("session_token found nothing")?;
     ensure!(t == token && s == a && u.id == user.id, "session_token returned {t:?} with {s:?} of {:?}", u.id);
     ensure!(sessions.session_token("no-such-token").await.map_err(err)?.is_none(), "an unknown session token was found");

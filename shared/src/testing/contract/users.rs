@@ -99,7 +99,7 @@ pub(super) async fn users_delete<U: Users, S: Sessions, C: Codes>(
     let user = rotation_user(users, nonce, "delete", now).await?;
     let s = session(&user, &format!("contract-del-session-{nonce}"), now);
     let t = refresh(&s, &format!("contract-del-rt-{nonce}"), None, now);
-    ensure!(sessions.start(&s, &t, None).await.map_err(err)?, "start stored nothing");
+    ensure!(sessions.start(&s, &t, None, None).await.map_err(err)?, "start stored nothing");
     codes.put(&code(&user, &format!("contract-del-code-{nonce}"), &format!("del-link-{nonce}"), now)).await.map_err(err)?;
     ensure!(users.delete(&user.id).await.map_err(err)?, "delete of a stored account returned false");
     ensure!(users.by_id(&user.id).await.map_err(err)?.is_none(), "the account is still there");
@@ -176,13 +176,13 @@ pub(super) async fn users_admin<S: Users + Sessions>(store: &S, nonce: &str, now
         used_at: None,
     };
     store.set_banned_until(&u.id, Some(now.plus_secs(60)), now).await.map_err(err)?;
-    ensure!(!store.start(&session, &token, None).await.map_err(err)?, "a session started for a banned account");
+    ensure!(!store.start(&session, &token, None, None).await.map_err(err)?, "a session started for a banned account");
     store.set_banned_until(&u.id, Some(now), now).await.map_err(err)?;
-    ensure!(store.start(&session, &token, None).await.map_err(err)?, "the session did not start once the ban ended");
+    ensure!(store.start(&session, &token, None, None).await.map_err(err)?, "the session did not start once the ban ended");
     ensure!(store.soft_delete(&u.id, now).await.map_err(err)?, "soft_delete said no account");
     let late = Session { id: SessionId::new(format!("contract-soft-late-{nonce}")), ..session.clone() };
     let late_token = RefreshToken { id: format!("contract-soft-late-t-{nonce}"), session_id: late.id.clone(), ..token.clone() };
-    ensure!(!store.start(&late, &late_token, None).await.map_err(err)?, "a session started for a soft-deleted account");
+    ensure!(!store.start(&late, &late_token, None, None).await.map_err(err)?, "a session started for a soft-deleted account");
     let gone = store.by_id(&u.id).await.map_err(err)?.ok_or("a soft-deleted account is kept")?;
     ensure!(
         gone.deleted_at == Some(now) && gone.email.is_none() && gone.username.is_none() && gone.password_hash.is_none(),

@@ -3,7 +3,7 @@
 //! is done in `users`.
 
 use super::MemoryStore;
-use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, MfaState, SecondStep, Timestamp, UserId};
+use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, MfaState, Purpose, SecondStep, SessionId, Timestamp, UserId};
 use crate::ports::{Answer, Enrolled, Factors, StoreError};
 
 impl MemoryStore {
@@ -23,7 +23,13 @@ impl MemoryStore {
 }
 
 impl Factors for MemoryStore {
-    async fn enroll(&self, factor: &Factor, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError> {
+    async fn enroll(&self, factor: &Factor, by: &SessionId, max: u32, stale_before: Timestamp) -> Result<Enrolled, StoreError> {
+        let session = self.sessions.borrow().get(by).filter(|s| s.user_id == factor.user_id && s.revoked_at.is_none()).cloned();
+        let has_verified = self.factors.borrow().values().any(|f| f.user_id == factor.user_id && f.verified);
+        match session {
+            Some(s) if !has_verified || s.aal() == Aal::Aal2 => {}
+            _ => return Ok(Enrolled::Refused),
+        }
         let challenged: Vec<FactorId> = self.challenges.borrow().values().map(|c| c.factor_id.clone()).collect();
         let mut factors = self.factors.borrow_mut();
         let stale = |f: &Factor| f.user_id == factor.user_id && !f.verified && f.created_at < stale_before && !challenged.contains(&f.id);
@@ -72,13 +78,20 @@ impl Factors for MemoryStore {
             .borrow()
             .get(a.factor_id)
             .is_some_and(|f| &f.user_id == a.user_id && f.last_step.is_none_or(|s| s < a.step));
-        let session_live = self
-            .sessions
-            .borrow()
-            .get(a.session_id)
-            .is_some_and(|s| &s.user_id == a.user_id && s.revoked_at.is_none());
-        if !(challenge_open && step_fresh && session_live) {
+        let session = self.sessions.borrow().get(a.session_id).filter(|s| &s.user_id == a.user_id && s.revoked_at.is_none()).cloned();
+        let ticket_held = a.ticket.is_none_or(|t| self.refresh_tokens.borrow().get(t).is_some_and(|t| &t.session_id == a.session_id));
+        let (newly_verified, account_verified) = {
+            let factors = self.factors.borrow();
+            let this = factors.get(a.factor_id).is_some_and(|f| f.verified);
+            (!this, factors.values().any(|f| &f.user_id == a.user_id && f.verified))
+        };
+        let may_raise = !newly_verified || !account_verified || session.as_ref().is_some_and(|s| s.aal() == Aal::Aal2);
+        if !(challenge_open && step_fresh && session.is_some() && ticket_held && may_raise) {
             return Ok(false);
+        }
+        if newly_verified {
+            let asked_by_a_session = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
+            self.codes.borrow_mut().retain(|_, c| !(&c.user_id == a.user_id && asked_by_a_session.contains(&c.purpose)));
         }
         if let Some(c) = self.challenges.borrow_mut().get_mut(a.challenge_id) {
             c.verified_at = Some(a.at);

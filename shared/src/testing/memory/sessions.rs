@@ -8,13 +8,15 @@ use crate::ports::{Sessions, StoreError};
 
 impl MemoryStore {
     /// What `Sessions::start` checks as it writes: the account exists, is neither deleted nor
-    /// banned at the session's start, and (if given) still has that password hash.
-    fn may_start(&self, session: &Session, while_password: Option<&str>) -> bool {
+    /// banned at the session's start, and (if given) still has that password hash and that
+    /// state of second factors.
+    fn may_start(&self, session: &Session, while_password: Option<&str>, while_mfa: Option<bool>) -> bool {
         let users = self.users.borrow();
         users.get(&session.user_id).is_some_and(|u| {
             u.deleted_at.is_none()
                 && !u.is_banned(session.created_at)
                 && while_password.is_none_or(|p| u.password_hash.as_deref() == Some(p))
+                && while_mfa.is_none_or(|on| u.mfa_enabled() == on)
         })
     }
 
@@ -27,9 +29,9 @@ impl MemoryStore {
 }
 
 impl Sessions for MemoryStore {
-    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>)
+    async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>, while_mfa: Option<bool>)
         -> Result<bool, StoreError> {
-        if !self.may_start(session, while_password) {
+        if !self.may_start(session, while_password, while_mfa) {
             return Ok(false);
         }
         self.record_start(session);
@@ -38,7 +40,7 @@ impl Sessions for MemoryStore {
     }
 
     async fn start_with_token(&self, session: &Session, token: &SessionToken) -> Result<bool, StoreError> {
-        if !self.may_start(session, None) {
+        if !self.may_start(session, None, None) {
             return Ok(false);
         }
         self.record_start(session);

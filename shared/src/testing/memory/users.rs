@@ -168,8 +168,8 @@ impl Users for MemoryStore {
             if proof.forget {
                 u.password_hash = None;
                 u.user_metadata = serde_json::json!({});
-                u.mfa = crate::model::MfaState::Off;
             }
+            u.mfa = crate::model::MfaState::Off;
             u.email_confirmed_at = u.email_confirmed_at.or(Some(at));
             u.is_anonymous = false;
             u.updated_at = at;
@@ -180,9 +180,11 @@ impl Users for MemoryStore {
             }
         }
         self.flow_states.borrow_mut().retain(|_, f| &f.user_id != id);
-        if proof.forget {
-            self.factors.borrow_mut().retain(|_, f| &f.user_id != id);
-        }
+        // Whoever enrolled a factor before the address was proven had not proven it.
+        let mut factors = self.factors.borrow_mut();
+        factors.retain(|_, f| &f.user_id != id);
+        self.challenges.borrow_mut().retain(|_, c| factors.contains_key(&c.factor_id));
+        drop(factors);
         let asked_by_a_session = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
         self.codes.borrow_mut().retain(|_, c| !(&c.user_id == id && asked_by_a_session.contains(&c.purpose)));
         Ok(())
