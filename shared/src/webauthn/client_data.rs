@@ -38,7 +38,8 @@ pub(super) fn check(json: &[u8], kind: &str, expected: &Expected<'_>) -> Result<
     if data.kind != kind {
         return Err(WebauthnError::WrongType);
     }
-    if !bool::from(b64url(expected.challenge).as_bytes().ct_eq(data.challenge.as_bytes())) {
+    // An empty expected challenge is a caller's bug (a challenge not found), never a match.
+    if expected.challenge.is_empty() || !bool::from(b64url(expected.challenge).as_bytes().ct_eq(data.challenge.as_bytes())) {
         return Err(WebauthnError::ChallengeMismatch);
     }
     if !expected.origins.contains(&data.origin) {
@@ -81,6 +82,9 @@ mod tests {
         assert_eq!(check_json(&client_data(CREATE, &b64url(b"challenge?"), origin, "")), Err(WebauthnError::ChallengeMismatch));
         assert_eq!(check_json(&client_data(CREATE, &format!("{challenge}="), origin, "")), Err(WebauthnError::ChallengeMismatch));
         assert_eq!(check_json(&client_data(CREATE, "", origin, "")), Err(WebauthnError::ChallengeMismatch));
+        let origins = vec![origin.to_string()];
+        let nothing_issued = Expected { challenge: b"", origins: &origins, rp_id: "example.com", user_verification: false };
+        assert_eq!(check(client_data(CREATE, "", origin, "").as_bytes(), CREATE, &nothing_issued), Err(WebauthnError::ChallengeMismatch));
         for other in ["https://app.example.com/", "http://app.example.com", "https://app.example.com.evil.test", "https://evil.app.example.com", "https://APP.example.com", ""] {
             assert_eq!(check_json(&client_data(CREATE, &challenge, other, "")), Err(WebauthnError::OriginNotAllowed(other.into())), "{other}");
         }

@@ -41,7 +41,8 @@ use sha2::{Digest, Sha256};
 /// may run, and whether the user must have been verified (a PIN, a biometric), not only present.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
-    /// The challenge's bytes, as issued in the options (the client data holds them base64url).
+    /// The challenge's bytes, as issued in the options (the client data holds them base64url);
+    /// an empty one matches nothing.
     pub challenge: &'a [u8],
     /// The origins the ceremony may run in (`https://app.example.com`), each compared exactly.
     pub origins: &'a [String],
