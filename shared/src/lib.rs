@@ -6,11 +6,11 @@
 //! protocol to flow calls. What does not belong here: anything that knows about workerd, D1,
 //! wasm-bindgen or sockets; that is the `portcullis-worker` crate's job, behind the ports.
 //!
-//! Dependency direction inside the crate: `model`/`signature`/`ports` <- `password`/`keyset`/`token`/`totp`/`seal` <-
-//! `config` <- `mail` <- `flows` <- `dialects` (each with its route table, over
-//! `dialects::routes`) <- `realtime` (Feathers over Socket.IO) <- `app`, the top: it mounts the
-//! dialects and is the one entry for HTTP requests and socket calls. No two modules import
-//! each other.
+//! Dependency direction inside the crate: `model`/`signature`/`ports` <-
+//! `password`/`keyset`/`token`/`totp`/`seal`/`webauthn` <- `config` <- `mail` <- `flows` <-
+//! `dialects` (each with its route table, over `dialects::routes`) <- `realtime` (Feathers over
+//! Socket.IO) <- `app`, the top: it mounts the dialects and is the one entry for HTTP requests
+//! and socket calls. No two modules import each other.
 //!
 //! `wire` holds the serde types of wire formats that a client also speaks; it is all the crate
 //! has with the default `server` feature off (what the browser client builds).
@@ -49,6 +49,8 @@ pub mod signature;
 pub mod token;
 #[cfg(feature = "server")]
 pub mod totp;
+#[cfg(feature = "server")]
+pub mod webauthn;
 pub mod wire;
 
 #[cfg(any(feature = "testing", feature = "contract"))]
