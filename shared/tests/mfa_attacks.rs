@@ -517,7 +517,8 @@ fn emailed_sign_in(app: &App<TestPorts>, username: &str, email: &str) -> Reply {
 
 /// A passwordless account (username, confirmed address, no password) whose owner turns on a
 /// factor through GoTrue (a magic link to the address): its session tokens end, and an emailed
-/// sign-in (the mailbox alone) is refused at collection.
+/// sign-in (the mailbox alone) gets no session at collection, only a ticket that
+/// `POST /auth/second-factor` and the factor's code turn into one.
 #[test]
 fn passwordless_sessions_end_and_its_email_sign_in_is_refused_once_the_account_has_a_factor() {
     let app = app();
@@ -544,8 +545,24 @@ fn passwordless_sessions_end_and_its_email_sign_in_is_refused_once_the_account_h
     assert_eq!(check(&app, &session_token).status, 401);
     ports(&app).clock.advance_secs(61);
     let polled = emailed_sign_in(&app, "ada", "ada@example.com");
-    assert_eq!(polled.status, 403, "{}", polled.raw);
+    assert_eq!((polled.status.as_u16(), polled.body["error"].as_str()), (403, Some("A second factor is required")), "{}", polled.raw);
     assert!(polled.body.get("session_token").is_none(), "{}", polled.raw);
+    assert_eq!(polled.body["factors"][0]["id"], f.id.as_str());
+    // The ticket is the session token, honoured nowhere until the step is taken.
+    let ticket = s(&polled.body, "ticket");
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&ticket)).status, 401);
+    assert_eq!(check(&app, &ticket).status, 401);
+    let wrong = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "code": "000000"}), None);
+    assert_eq!((wrong.status.as_u16(), wrong.body["error"].as_str()), (401, Some("Invalid TOTP code")), "{}", wrong.raw);
+    let missing = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket}), None);
+    assert_eq!(missing.status, 400, "{}", missing.raw);
+    let done = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "code": code_now(&app, &f.secret, 0)}), None);
+    assert_eq!((done.status.as_u16(), done.body["session_token"].as_str()), (200, Some(ticket.as_str())), "{}", done.raw);
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&ticket)).status, 200);
+    assert_eq!(check(&app, &ticket).body["aal"], "aal2");
+    ports(&app).clock.advance_secs(30);
+    let again = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "code": code_now(&app, &f.secret, 0)}), None);
+    assert_eq!(again.body["error"], "Invalid or expired ticket; sign in again", "{}", again.raw);
 }
 
 /// The mailbox alone (recovery link, magic link) is one factor: `aal1` in GoTrue, which may

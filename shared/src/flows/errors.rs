@@ -99,10 +99,6 @@ pub enum FlowError {
     /// A password for an anonymous account without an address to go with it.
     #[error("anonymous account without an address")]
     AnonymousWithoutAddress,
-    /// The account has a verified second factor, and this dialect has no second step to
-    /// sign in with it (passwordless).
-    #[error("second factor required")]
-    SecondFactorRequired,
     /// The account has a verified second factor and the session did not use it (`aal1`).
     #[error("insufficient aal")]
     InsufficientAal,
@@ -359,7 +355,6 @@ narrow_error! {
             TooManyRequests,
             UserBanned,
             UserNotFound,
-            SecondFactorRequired,
         }
     }
 }

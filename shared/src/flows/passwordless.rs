@@ -10,7 +10,7 @@
 //! poller collects the session once.
 
 use super::mailing::{LinkTo, Record};
-use super::{ChangeError, Flows, InternalError, SignInRequestError};
+use super::{ChangeError, Flows, InternalError, SecondStepDue, SignInRequestError};
 use crate::mail;
 use crate::model::{AuthMethod, LoginRequest, LoginRequestId, LoginState, LogoutScope, Purpose, Session, SessionId, User};
 use crate::ports::{Codes as _, LoginRequests as _, Ports, Sessions as _, StoreError, Users as _};
@@ -192,16 +192,17 @@ impl<P: Ports> Flows<P> {
         Ok(request.platform)
     }
 
-    /// The requester's poll: the session token, once, after the request was confirmed.
-    pub async fn collect_login(&self, auth_id: &LoginRequestId) -> Result<Secret<String>, SignInRequestError> {
+    /// The requester's poll: the session token, once, after the request was confirmed; for an
+    /// account with a second factor, the second step it owes (whose ticket is that token).
+    pub async fn collect_login(&self, auth_id: &LoginRequestId) -> Result<Result<Secret<String>, SecondStepDue>, SignInRequestError> {
         let requests = self.login_requests();
         let request = requests.by_id(auth_id).await?.ok_or(SignInRequestError::LoginNotReady)?;
         if !requests.claim(&request.id, self.now()).await? {
             return Err(SignInRequestError::LoginNotReady);
         }
         let user = self.users().by_id(&request.user_id).await?.ok_or(SignInRequestError::LoginNotReady)?;
-        let (token, _) = self.start_token_session(&user, AuthMethod::EmailLink, &request.platform).await?;
-        Ok(token)
+        let (token, session) = self.start_token_session(&user, AuthMethod::EmailLink, &request.platform).await?;
+        self.token_or_second_step(&user, &session, token).await.map_err(|e| SignInRequestError::Internal(e.to_string()))
     }
 
     /// The account an unused, unexpired address-confirmation link is for, and what it does

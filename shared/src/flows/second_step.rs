@@ -7,19 +7,21 @@
 //! The ticket is the session's first refresh token (Feathers hands out none otherwise, and
 //! graphql-jwt's refresh refuses a session below `aal2` of such an account): single use, dead
 //! once the step is taken, and good for `MFA_CHALLENGE_EXPIRY_DURATION` after the password.
+//! The passwordless emailed sign-in has no password: its session token is its ticket, which
+//! the step raises in place (no token of a session below `aal2` is honoured before).
 
 use super::factors::FactorError;
 use super::{Dialect, Flows, SignedIn};
-use crate::model::{Challenge, Factor};
-use crate::ports::{Factors as _, Ports};
-use crate::secret::RefreshSecret;
-use crate::token::{random_id, OpaqueToken};
+use crate::model::{Challenge, Factor, Session, User};
+use crate::ports::{Factors as _, Ports, Sessions as _};
+use crate::secret::Secret;
+use crate::token::{digests_match, hash_secret, random_id, OpaqueToken};
 
 /// A sign-in that owes its second factor.
 #[derive(Debug)]
 pub struct SecondStepDue {
     /// What completes it, with a code ([`Flows::complete_second_step`]).
-    pub ticket: RefreshSecret,
+    pub ticket: Secret<String>,
     /// The account's verified factors, one of which the code must come from.
     pub factors: Vec<Factor>,
 }
@@ -31,24 +33,60 @@ impl<P: Ports> Flows<P> {
         if super::assurance_suffices(&signed_in.user, Some(&signed_in.session), signed_in.session.dialect) {
             return Ok(Ok(signed_in));
         }
-        let mut factors = self.factor_store().of_user(&signed_in.user.id).await?;
+        let factors = self.verified_factors(&signed_in.user.id).await?;
+        Ok(Err(SecondStepDue { ticket: Secret::new(signed_in.refresh_token.expose().to_string()), factors }))
+    }
+
+    /// The passwordless sign-in `token` (a session token) for `session` of `user` if it is a
+    /// full one; otherwise the token is the ticket of its second step (raised in place, it
+    /// then works as it is).
+    pub(super) async fn token_or_second_step(&self, user: &User, session: &Session, token: Secret<String>)
+        -> Result<Result<Secret<String>, SecondStepDue>, FactorError> {
+        if super::assurance_suffices(user, Some(session), session.dialect) {
+            return Ok(Ok(token));
+        }
+        Ok(Err(SecondStepDue { ticket: token, factors: self.verified_factors(&user.id).await? }))
+    }
+
+    async fn verified_factors(&self, user: &crate::model::UserId) -> Result<Vec<Factor>, FactorError> {
+        let mut factors = self.factor_store().of_user(user).await?;
         factors.retain(|f| f.verified);
-        Ok(Err(SecondStepDue { ticket: signed_in.refresh_token, factors }))
+        Ok(factors)
+    }
+
+    /// The session a second step's ticket stands for, with its account and, for a refresh
+    /// token's ticket, that token's public id (which the answer requires to still exist).
+    async fn pending(&self, dialect: Dialect, ticket: &str) -> Result<(Session, User, Option<String>), FactorError> {
+        let (id, secret) = OpaqueToken::parse(ticket).ok_or(FactorError::TicketInvalid)?;
+        if dialect == Dialect::Passwordless {
+            let (token, session, user) = self
+                .sessions()
+                .session_token(id)
+                .await?
+                .filter(|(t, s, _)| s.is_active() && s.belongs_to(dialect) && digests_match(&hash_secret(secret), &t.secret_hash))
+                .ok_or(FactorError::TicketInvalid)?;
+            let _ = token;
+            return Ok((session, user, None));
+        }
+        let (token, session, user) = self.live_refresh_token(id, secret, dialect).await.map_err(|_| FactorError::TicketInvalid)?;
+        if token.used_at.is_some() {
+            return Err(FactorError::TicketInvalid);
+        }
+        Ok((session, user, Some(token.id)))
     }
 
     /// Completes a sign-in of `dialect` that owes its second factor with `ticket` and a
     /// `code` of the factor `factor_id` (or of the account's only verified factor).
-    pub async fn complete_second_step(&self, dialect: Dialect, ticket: &RefreshSecret, factor_id: Option<&str>, code: &str)
+    pub async fn complete_second_step(&self, dialect: Dialect, ticket: &Secret<String>, factor_id: Option<&str>, code: &str)
         -> Result<SignedIn, FactorError> {
         self.throttle_client().await?;
         if code.is_empty() {
             return Err(FactorError::CodeMissing);
         }
-        let (id, secret) = OpaqueToken::parse(ticket.expose()).ok_or(FactorError::TicketInvalid)?;
-        let (token, session, user) = self.live_refresh_token(id, secret, dialect).await.map_err(|_| FactorError::TicketInvalid)?;
+        let (session, user, ticket_id) = self.pending(dialect, ticket.expose()).await?;
         let now = self.now();
         let fresh = now < session.created_at.plus_secs(self.config.mfa.challenge_expiry_secs);
-        if token.used_at.is_some() || !fresh || super::assurance_suffices(&user, Some(&session), session.dialect) {
+        if !fresh || super::assurance_suffices(&user, Some(&session), session.dialect) {
             return Err(FactorError::TicketInvalid);
         }
         super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
@@ -69,6 +107,6 @@ impl<P: Ports> Flows<P> {
             client: self.client().to_string(),
         };
         self.factor_store().challenge(&challenge, now.plus_secs(-self.config.mfa.challenge_expiry_secs)).await?;
-        self.answer(&user, &session, &factor, &challenge, code, Some(token.id.as_str())).await
+        self.answer(&user, &session, &factor, &challenge, code, ticket_id.as_deref()).await
     }
 }

@@ -101,9 +101,8 @@ impl<P: Ports> Flows<P> {
     ) -> Result<(Secret<String>, Session), FlowError> {
         let now = self.now();
         super::may_sign_in(user, now)?;
-        if !super::assurance_suffices(user, None, Some(Dialect::Passwordless)) {
-            return Err(FlowError::SecondFactorRequired);
-        }
+        // For an account with a second factor this session is below aal2, where its token is
+        // not honoured until `complete_second_step` raises it.
         let session = self.new_session(user, method, platform, Dialect::Passwordless, now);
         let token = OpaqueToken::generate(self.ports.rng());
         let stored = SessionToken {

@@ -10,7 +10,7 @@ use crate::flows::{Bearer, BearerError, Claims, Dialect, Flows, Human, LoginErro
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Password;
-use crate::secret::RefreshSecret;
+use crate::secret::Secret;
 use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL, TOTP};
 use http::StatusCode;
 use md5::{Digest as _, Md5};
@@ -158,7 +158,7 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
             signed_in_reply(issue(auth, &signed_in, LOCAL).await?)
         }
         Some(TOTP) => {
-            let ticket = RefreshSecret::new(body.ticket.unwrap_or_default());
+            let ticket = Secret::new(body.ticket.unwrap_or_default());
             let code = body.code.unwrap_or_default();
             let signed_in = auth.complete_second_step(Dialect::Feathers, &ticket, body.factor_id.as_deref(), &code).await?;
             signed_in_reply(issue(auth, &signed_in, TOTP).await?)

@@ -317,8 +317,6 @@ fn flow_error(e: &FlowError) -> (u16, &'static str, String) {
             code::VALIDATION_FAILED,
             "Updating password of an anonymous user without an email or phone is not allowed".into(),
         ),
-        // GoTrue starts `aal1` sessions of such accounts; it never sees this.
-        F::SecondFactorRequired => (403, code::INSUFFICIENT_AAL, "AAL2 required".into()),
         F::InsufficientAal => (
             401,
             code::INSUFFICIENT_AAL,

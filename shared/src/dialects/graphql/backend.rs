@@ -9,7 +9,7 @@ use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Ob
 use crate::flows::{AccessToken, BearerError, Claims, Dialect, FactorError, Flows, GraphqlToken, LoginError, RefreshError, RefreshWindowPassed};
 use crate::model::Timestamp;
 use crate::ports::Ports;
-use crate::secret::{Password, RefreshSecret};
+use crate::secret::{Password, RefreshSecret, Secret};
 use crate::token::TokenError;
 use serde_json::{json, Value};
 
@@ -29,7 +29,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
                 Ok(s) => s,
                 Err(due) => {
                     let factors = due.factors.iter().map(|f| json!({"id": f.id, "type": f.kind.as_str(), "friendlyName": f.friendly_name}));
-                    return Err(GraphqlError::SecondStep { ticket: due.ticket.expose().to_string(), factors: Value::Array(factors.collect()) });
+                    return Err(GraphqlError::SecondStep { ticket: due.ticket.expose().clone(), factors: Value::Array(factors.collect()) });
                 }
             };
             let issued = auth.graphql_sign_in_token(signed_in).await.map_err(|e| self.internal(e.0))?;
@@ -37,7 +37,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
         })
     }
 
-    fn totp_auth(&self, ticket: RefreshSecret, code: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained> {
+    fn totp_auth(&self, ticket: Secret<String>, code: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained> {
         Box::pin(async move {
             let auth = &self.auth;
             let signed_in = auth

@@ -11,7 +11,7 @@ use super::introspection::{type_by_name, Answer, Node};
 use super::resolvers::{Backend, GraphqlError};
 use super::syntax::{Document, Field, Operation, OperationKind, Pos, Selection, SelectionSet, Value};
 use super::GqlError;
-use crate::secret::{Password, RefreshSecret};
+use crate::secret::{Password, RefreshSecret, Secret};
 use serde_json::{Map, Value as Json};
 
 /// The operation `name` picks (async-graphql's rules and messages).
@@ -166,7 +166,7 @@ impl<'a> Run<'a> {
                 let ticket = self.string(field, "ticket", true)?.unwrap_or_default();
                 let code = self.string(field, "code", true)?.unwrap_or_default();
                 let factor = self.string(field, "factorId", false)?;
-                backend.totp_auth(RefreshSecret::new(ticket), code, factor).await.map(|o| o.fields())
+                backend.totp_auth(Secret::new(ticket), code, factor).await.map(|o| o.fields())
             }
             "revokeToken" => {
                 let refresh = self.string(field, "refreshToken", true)?.unwrap_or_default();

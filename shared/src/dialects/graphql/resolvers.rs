@@ -6,7 +6,7 @@
 //! Not here: the schema as introspection shows it (`schema.rs`), reading the request and
 //! choosing statuses (`graphql/mod.rs`), and the backend over the flows (`graphql/backend.rs`).
 
-use crate::secret::{Password, RefreshSecret};
+use crate::secret::{Password, RefreshSecret, Secret};
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::pin::Pin;
@@ -169,7 +169,7 @@ pub(super) type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Graph
 /// What the resolvers need from the world, type-erased so that the engine is not generic.
 pub(super) trait Backend {
     fn token_auth(&self, username: String, password: Password) -> LocalFuture<'_, Obtained>;
-    fn totp_auth(&self, ticket: RefreshSecret, code: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained>;
+    fn totp_auth(&self, ticket: Secret<String>, code: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained>;
     fn verify(&self, token: String) -> LocalFuture<'_, Verified>;
     fn refresh(&self, token: Option<String>, refresh_token: Option<RefreshSecret>) -> LocalFuture<'_, Obtained>;
     fn revoke(&self, refresh_token: RefreshSecret) -> LocalFuture<'_, Revoked>;

@@ -2,7 +2,7 @@
 //! ([`describe`]), and the JSON error body (`{"error": "<message>"}`).
 
 use crate::dialects::{json_response, Body, JsonError, Refusal};
-use crate::flows::{BearerError, ChangeError, Flows, InternalError, SignInRequestError};
+use crate::flows::{BearerError, ChangeError, FactorError, Flows, InternalError, SecondStepDue, SignInRequestError};
 use crate::ports::Ports;
 use http::{Response, StatusCode};
 use serde_json::json;
@@ -31,11 +31,22 @@ pub enum PasswordlessError {
     NotFound,
     /// The app refused the request before reading it.
     Refused(Refusal),
+    /// A confirmed sign-in of an account with a second factor: `POST /auth/second-factor`
+    /// completes it.
+    SecondStep(SecondStepDue),
+    /// The second step was refused.
+    Factor(FactorError),
 }
 
 impl From<SignInRequestError> for PasswordlessError {
     fn from(e: SignInRequestError) -> Self {
         PasswordlessError::Request(e)
+    }
+}
+
+impl From<FactorError> for PasswordlessError {
+    fn from(e: FactorError) -> Self {
+        PasswordlessError::Factor(e)
     }
 }
 
@@ -71,6 +82,8 @@ pub fn describe(e: &PasswordlessError) -> (StatusCode, String) {
         E::Unauthorized => unauthorized(),
         E::NotFound => (404, "Not found".into()),
         E::Refused(r) => r.status_and_message(),
+        E::SecondStep(_) => (403, "A second factor is required".into()),
+        E::Factor(f) => factor_error(f),
     };
     (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), msg)
 }
@@ -91,6 +104,24 @@ fn bearer_error(e: &BearerError) -> (u16, String) {
         B::SessionExpired => (401, "This session has expired; sign in again".into()),
         B::UserBanned => (403, "This account is banned".into()),
         B::Internal(_) => internal(),
+    }
+}
+
+/// [`describe`] for the second step's refusals, every case named.
+fn factor_error(e: &FactorError) -> (u16, String) {
+    use FactorError as F;
+    match e {
+        F::TicketInvalid | F::ChallengeExpired(_) | F::ChallengeMismatch | F::ChallengeNotFound => {
+            (401, "Invalid or expired ticket; sign in again".into())
+        }
+        F::WrongCode => (401, "Invalid TOTP code".into()),
+        F::CodeMissing => (400, "code is required".into()),
+        F::FactorNotFound => (400, "factor_id must name one of the account's factors".into()),
+        F::VerifyDisabled(_) => (403, "TOTP verification is disabled".into()),
+        F::TooManyRequests => (429, "Too many requests; try again later".into()),
+        F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
+        | F::InsufficientAal(_) => (400, "Factors are managed through the GoTrue API".into()),
+        F::Internal(_) => internal(),
     }
 }
 
@@ -117,10 +148,6 @@ fn change_error(e: &ChangeError) -> (u16, String) {
     }
 }
 
-/// What an account with a verified second factor is told where this API has no second step
-/// yet (docs/protocols.md).
-const SECOND_FACTOR: &str = "This account has a second factor; sign in where it can be used";
-
 /// [`describe`] for a refused registration or sign-in request.
 fn request_error(e: &SignInRequestError) -> (u16, String) {
     use SignInRequestError as R;
@@ -135,7 +162,6 @@ fn request_error(e: &SignInRequestError) -> (u16, String) {
         R::OverEmailSendRateLimit { wait_secs } => send_limit(*wait_secs),
         R::TooManyRequests => (429, "Too many requests; try again later".into()),
         R::UserBanned => (403, "This account is banned".into()),
-        R::SecondFactorRequired => (403, SECOND_FACTOR.into()),
         R::Internal(_) => internal(),
     }
 }
@@ -147,10 +173,17 @@ pub fn render_error<P: Ports>(auth: &Flows<P>, e: &PasswordlessError) -> Respons
     if let E::Internal(detail)
     | E::Request(SignInRequestError::Internal(detail))
     | E::Change(ChangeError::Internal(detail))
-    | E::Bearer(BearerError::Internal(detail)) = e
+    | E::Bearer(BearerError::Internal(detail))
+    | E::Factor(FactorError::Internal(detail)) = e
     {
         msg = format!("{msg} (error id: {})", auth.report(detail));
     }
     let challenge = matches!(e, E::Unauthorized | E::Bearer(BearerError::SessionNotFound | BearerError::UserNotFound | BearerError::BadToken(_))).then(|| ("www-authenticate", "Bearer".to_string()));
-    json_response(status, &json!({"error": msg}), challenge.as_slice())
+    let mut body = json!({"error": msg});
+    // What the client needs for `POST /auth/second-factor {ticket, code}`.
+    if let E::SecondStep(due) = e {
+        body["ticket"] = json!(due.ticket.expose());
+        body["factors"] = due.factors.iter().map(|f| json!({"id": f.id, "type": f.kind.as_str(), "friendly_name": f.friendly_name})).collect();
+    }
+    json_response(status, &body, challenge.as_slice())
 }

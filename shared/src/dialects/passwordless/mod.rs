@@ -16,6 +16,7 @@ use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, Dialect, Flows};
 use crate::model::{LoginRequestId, SessionId, Timestamp};
 use crate::ports::Ports;
+use crate::secret::Secret;
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,6 +30,8 @@ pub enum Endpoint {
     Login,
     /// `GET /auth/session/{auth_id}`: collect a confirmed sign-in.
     Collect,
+    /// `POST /auth/second-factor`: complete a sign-in that owes its second factor.
+    SecondFactor,
     /// `GET /auth/confirm`: the sign-in link's page.
     LoginPage,
     /// `POST /auth/confirm`: the page's answer.
@@ -58,6 +61,7 @@ impl routes::Api for Api {
         Route::json(Verb::Post, "/auth/registration", Guard::Open, Endpoint::Registration),
         Route::json(Verb::Post, "/auth/login", Guard::Open, Endpoint::Login),
         Route::json(Verb::Get, "/auth/session/{auth_id}", Guard::Open, Endpoint::Collect),
+        Route::json(Verb::Post, "/auth/second-factor", Guard::Open, Endpoint::SecondFactor),
         Route::json(Verb::Get, "/auth/confirm", Guard::Open, Endpoint::LoginPage),
         Route::form(Verb::Post, "/auth/confirm", Guard::Open, Endpoint::LoginAnswer),
         Route::json(Verb::Get, "/auth/email/confirm", Guard::Open, Endpoint::EmailPage),
@@ -111,6 +115,7 @@ async fn api<P: Ports>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpo
         Endpoint::Registration => registration(flows, req).await,
         Endpoint::Login => login(flows, req).await,
         Endpoint::Collect => collect(flows, param).await,
+        Endpoint::SecondFactor => second_factor(flows, req).await,
         Endpoint::Me => me(&signed_in(hit.caller)?),
         Endpoint::PutEmail => put_email(flows, req, signed_in(hit.caller)?).await,
         Endpoint::Logout => logout(flows, signed_in(hit.caller)?).await,
@@ -165,8 +170,25 @@ async fn login<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Respons
 }
 
 async fn collect<P: Ports>(auth: &Flows<P>, auth_id: &str) -> Result<Response<Body>, PasswordlessError> {
-    let token = auth.collect_login(&LoginRequestId::new(auth_id)).await?;
+    let token = auth.collect_login(&LoginRequestId::new(auth_id)).await?.map_err(PasswordlessError::SecondStep)?;
     ok(&json!({"session_token": token.expose()}))
+}
+
+#[derive(Deserialize)]
+struct SecondStepBody {
+    ticket: Option<Secret<String>>,
+    code: Option<String>,
+    factor_id: Option<String>,
+}
+
+/// `POST /auth/second-factor {ticket, code, factor_id?}`: completes a sign-in that owes its
+/// second factor; the ticket is the session token, which works from then on.
+async fn second_factor<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let body: SecondStepBody = parse_json(req.body())?;
+    let ticket = body.ticket.ok_or(PasswordlessError::Missing("ticket"))?;
+    let code = body.code.ok_or(PasswordlessError::Missing("code"))?;
+    auth.complete_second_step(Dialect::Passwordless, &ticket, body.factor_id.as_deref(), &code).await?;
+    ok(&json!({"session_token": ticket.expose()}))
 }
 
 fn secs(t: Timestamp) -> i64 {
