@@ -1,9 +1,12 @@
 // The passwordless dialect end to end with plain fetch: the built worker in workerd with D1 and
 // the mail catcher. Registration (whose first address, once confirmed, ends the registration's
-// session), the emailed sign-in with its page and polling, the session list, logout, /api/check.
+// session), the emailed sign-in with its page and polling, the session list, logout, /api/check;
+// and the second step an account with an authenticator app (enrolled through auth-js) owes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useWorker, startWorker, call, assertNothingMailed } from "./harness.js";
+import { GoTrueClient } from "@supabase/auth-js";
+import { generate } from "otplib";
+import { useWorker, startWorker, call, assertNothingMailed, codeIn, memoryStorage } from "./harness.js";
 
 const env = useWorker({ mail: true });
 let n = 0;
@@ -211,4 +214,40 @@ test("one client asking for many sign-in mails is throttled with a 429", async (
   } finally {
     await w.stop();
   }
+});
+
+test("an account with a second factor signs in by email only with its code: 403 with a ticket, then /auth/second-factor", async () => {
+  const username = unique("mfa");
+  const email = `${username}@example.com`;
+  await api("/auth/registration", { body: { username, email, session_platform: "Laptop" } });
+  const confirmEmail = await linkTo(email, "/auth/email/confirm");
+  assert.equal((await api("/auth/email/confirm", { method: "POST", ...form({ token: confirmEmail.token }) })).status, 200);
+  // The owner turns on an authenticator app through GoTrue (a magic code to the address).
+  const auth = new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: memoryStorage() });
+  const before = (await env.mail.mailsTo(email)).length;
+  assert.equal((await auth.signInWithOtp({ email, options: { shouldCreateUser: false } })).error, null);
+  const otp = codeIn(await env.mail.latest(email, { after: before }));
+  assert.equal((await auth.verifyOtp({ email, token: otp, type: "email" })).error, null);
+  const { data } = await auth.mfa.enroll({ factorType: "totp" });
+  const totp = (steps) => generate({ secret: data.totp.secret, epoch: Math.floor(Date.now() / 1000) + 30 * steps });
+  assert.equal((await auth.mfa.challengeAndVerify({ factorId: data.id, code: await totp(0) })).error, null);
+
+  const mails = (await env.mail.mailsTo(email)).length;
+  const { auth_id } = (await api("/auth/login", { body: { username, email, session_platform: "Phone" } })).json;
+  const link = await linkTo(email, "/auth/confirm", mails);
+  const page = pageToken((await api(link.url.replace(env.worker.url, ""), { method: "GET" })).text);
+  assert.equal((await api("/auth/confirm", { method: "POST", ...form({ token: link.token, page, decision: "allow" }) })).status, 200);
+  const collected = await api(`/auth/session/${auth_id}`, { method: "GET" });
+  assert.equal(collected.status, 403, collected.text);
+  assert.equal(collected.json.error, "A second factor is required");
+  assert.equal(collected.json.session_token, undefined);
+  const ticket = collected.json.ticket;
+  assert.equal((await api("/auth/me", { method: "GET", headers: bearer(ticket) })).status, 401, "not before the second step");
+  const done = await api("/auth/second-factor", { body: { ticket, code: await totp(1) } });
+  assert.equal(done.status, 200, done.text);
+  assert.equal(done.json.session_token, ticket);
+  const me = await api("/auth/me", { method: "GET", headers: bearer(ticket) });
+  assert.equal(me.json.username, username);
+  const check = await api("/api/check", { method: "GET", headers: bearer(ticket) });
+  assert.equal(check.json.aal, "aal2");
 });

@@ -48,7 +48,16 @@ export interface AuthResult {
 export type AuthRequest =
   | { strategy: "local"; email: string; password: string }
   | { strategy: "jwt"; accessToken: string }
+  /** Completes a `local` sign-in that rejected with `SecondStepData`. */
+  | { strategy: "totp"; ticket: string; code: string; factorId?: string }
   | { strategy: string; [field: string]: unknown };
+/** The `data` of the NotAuthenticated error a `local` sign-in of an account with a second
+ * factor rejects with: pass `ticket` and the authenticator app's code to the `totp` strategy. */
+export interface SecondStepData {
+  strategy: "totp";
+  ticket: string;
+  factors: { id: string; type: "totp"; friendlyName: string }[];
+}
 /** How calls reject: an Error with the server's Feathers error fields. */
 export interface AuthError extends Error {
   /** e.g. "NotAuthenticated", "BadRequest", "Conflict", or "NetworkError" when no answer came. */
@@ -56,7 +65,8 @@ export interface AuthError extends Error {
   /** The HTTP status, 0 when no answer came. */
   code: number;
   className?: string;
-  data?: unknown;
+  /** `SecondStepData` when a `local` sign-in needs the second factor. */
+  data?: SecondStepData | unknown;
 }
 "#;
 
