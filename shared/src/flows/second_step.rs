@@ -10,7 +10,7 @@
 
 use super::factors::FactorError;
 use super::{Dialect, Flows, SignedIn};
-use crate::model::{Challenge, Factor};
+use crate::model::{Challenge, Factor, FactorKind};
 use crate::ports::{Factors as _, Ports};
 use crate::secret::RefreshSecret;
 use crate::token::{random_id, OpaqueToken};
@@ -20,7 +20,8 @@ use crate::token::{random_id, OpaqueToken};
 pub struct SecondStepDue {
     /// What completes it, with a code ([`Flows::complete_second_step`]).
     pub ticket: RefreshSecret,
-    /// The account's verified factors, one of which the code must come from.
+    /// The account's verified TOTP factors, one of which the code must come from (a WebAuthn
+    /// factor completes no second step outside GoTrue).
     pub factors: Vec<Factor>,
 }
 
@@ -32,7 +33,7 @@ impl<P: Ports> Flows<P> {
             return Ok(Ok(signed_in));
         }
         let mut factors = self.factor_store().of_user(&signed_in.user.id).await?;
-        factors.retain(|f| f.verified);
+        factors.retain(|f| f.verified && f.kind == FactorKind::Totp);
         Ok(Err(SecondStepDue { ticket: signed_in.refresh_token, factors }))
     }
 
@@ -53,12 +54,13 @@ impl<P: Ports> Flows<P> {
         }
         super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
         let mut factors = self.factor_store().of_user(&user.id).await?;
-        factors.retain(|f| f.verified && factor_id.is_none_or(|id| f.id.as_str() == id));
+        // A code answers a TOTP factor only: a WebAuthn factor's ceremony is GoTrue's alone.
+        factors.retain(|f| f.verified && f.kind == FactorKind::Totp && factor_id.is_none_or(|id| f.id.as_str() == id));
         let factor = match factors.as_slice() {
             [one] => one.clone(),
             _ => return Err(FactorError::FactorNotFound),
         };
-        if !self.config.mfa.totp_verify_enabled {
+        if !self.config.mfa.verify_enabled(factor.kind) {
             return Err(FactorError::VerifyDisabled(factor.kind));
         }
         let challenge = Challenge {
@@ -67,6 +69,7 @@ impl<P: Ports> Flows<P> {
             created_at: now,
             verified_at: None,
             client: self.client().to_string(),
+            webauthn_challenge: None,
         };
         self.factor_store().challenge(&challenge, now.plus_secs(-self.config.mfa.challenge_expiry_secs)).await?;
         self.answer(&user, &session, &factor, &challenge, code, Some(token.id.as_str())).await
