@@ -292,6 +292,10 @@ impl<P: Ports> Flows<P> {
             None => self.answer(&bearer.user, &bearer.session, &factor, &challenge, code, None).await?,
             Some(given) => self.answer_webauthn(&bearer.user, &bearer.session, &factor, &challenge, &given).await?,
         };
+        if factor.kind == FactorKind::Webauthn {
+            // Its credential (or counter) is the store's now.
+            return Ok((signed_in, self.factor_store().of_user(&bearer.user.id).await?));
+        }
         let now = self.now();
         factors.retain(|f| f.id == factor.id || f.verified || f.kind != factor.kind);
         for f in factors.iter_mut().filter(|f| f.id == factor.id) {
