@@ -9,7 +9,7 @@
 mod factors;
 mod housekeeping;
 
-pub use factors::{Answer, Enrolled, Factors};
+pub use factors::{Answer, Enrolled, Factors, Progress};
 pub use housekeeping::{Expired, Housekeeping, Purged};
 
 use crate::model::{

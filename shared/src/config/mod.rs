@@ -21,7 +21,7 @@ mod mfa;
 mod cors;
 
 pub use captcha::{Captcha, CaptchaProvider};
-pub use mfa::Mfa;
+pub use mfa::{Mfa, RelyingParty};
 use captcha::captcha;
 use cors::cors_origins;
 pub use cors::{origin_of, CorsOrigins};

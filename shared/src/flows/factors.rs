@@ -1,6 +1,8 @@
 //! Second factors, for every dialect's accounts (GoTrue's MFA API is the one that manages
-//! them): enrolling a TOTP factor, challenging it, answering a challenge (which raises the
-//! session to `aal2` and ends the account's other sessions below it), and removing a factor.
+//! them): enrolling a TOTP or WebAuthn factor, challenging it, answering a challenge (which
+//! raises the session to `aal2` and ends the account's other sessions below it), and removing
+//! a factor. WebAuthn's ceremonies are in `factor_webauthn`; what every answer records is
+//! [`Flows::record_answer`]'s.
 //!
 //! Rules beyond upstream's: a code is single use (the factor keeps the last step it took a
 //! code for and takes no code of that step or an earlier one again), and wrong codes are
@@ -8,9 +10,10 @@
 //! budget of mailed codes), a right one giving its unit back. Factor secrets are sealed with a
 //! key derived from `JWT_SECRET`, bound to their factor and account.
 
+use super::factor_webauthn::{Ceremony, WebauthnAnswer};
 use super::{Bearer, Flows, FlowError, SignedIn};
 use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, FactorKind, MfaState, RefreshToken, SecondStep, Session, Timestamp, User};
-use crate::ports::{Answer, Budgets as _, Enrolled, Factors as _, Ports, Rng as _};
+use crate::ports::{Answer, Budgets as _, Enrolled, Factors as _, Ports, Progress, Rng as _};
 use crate::secret::Secret;
 use crate::token::{random_id, OpaqueToken};
 use crate::totp;
@@ -18,11 +21,19 @@ use crate::totp;
 /// Longest friendly name or issuer accepted, in bytes.
 pub const MAX_FACTOR_LABEL_BYTES: usize = 256;
 
-/// A new factor and what an authenticator app needs to add it (shown once).
+/// A new factor and, for TOTP, what an authenticator app needs to add it (shown once).
 #[derive(Debug)]
 pub struct Enrollment {
     /// The factor, unverified until a challenge is answered with it.
     pub factor: Factor,
+    /// A TOTP factor's secret; `None` for WebAuthn, whose credential comes with its first
+    /// challenge's answer.
+    pub totp: Option<TotpSetup>,
+}
+
+/// What an authenticator app needs to add a TOTP factor.
+#[derive(Debug)]
+pub struct TotpSetup {
     /// The secret in base32.
     pub secret: Secret<String>,
     /// The `otpauth://` URI.
@@ -38,6 +49,8 @@ pub struct Issued {
     pub challenge: Challenge,
     /// Its expiry.
     pub expires_at: Timestamp,
+    /// For a WebAuthn factor, the ceremony the client runs (registration or assertion).
+    pub ceremony: Option<Ceremony>,
 }
 
 /// Which sensitive step asked for `aal2` (GoTrue answers each with its own status and words).
@@ -98,6 +111,15 @@ pub enum FactorError {
     /// The code is wrong, or was used already.
     #[error("wrong code")]
     WrongCode,
+    /// A request member is missing or malformed; the text says which, in upstream's words.
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
+    /// A WebAuthn response did not verify, or its challenge or counter was taken already.
+    #[error("webauthn refused")]
+    WebauthnRefused,
+    /// The WebAuthn credential is some factor's already, of this account or another.
+    #[error("credential taken")]
+    CredentialTaken,
     /// A second step's ticket that is unknown, used, expired, or not this dialect's.
     #[error("ticket invalid")]
     TicketInvalid,
@@ -128,7 +150,7 @@ impl<P: Ports> Flows<P> {
     /// Enrolls a new, unverified factor of type `kind` for the bearer's account.
     pub async fn enroll_factor(&self, bearer: &Bearer, kind: &str, friendly_name: &str, issuer: Option<&str>) -> Result<Enrollment, FactorError> {
         let kind = FactorKind::parse(kind).ok_or(FactorError::UnknownType)?;
-        if !self.config.mfa.totp_enroll_enabled {
+        if !self.config.mfa.enroll_enabled(kind) {
             return Err(FactorError::EnrollDisabled(kind));
         }
         let user = &bearer.user;
@@ -138,7 +160,10 @@ impl<P: Ports> Flows<P> {
         if friendly_name.len() > MAX_FACTOR_LABEL_BYTES || issuer.is_some_and(|i| i.len() > MAX_FACTOR_LABEL_BYTES) {
             return Err(FactorError::LabelTooLong);
         }
-        let account = user.email.clone().ok_or(FactorError::NoAddress)?;
+        let account = match kind {
+            FactorKind::Totp => user.email.clone().ok_or(FactorError::NoAddress)?,
+            FactorKind::Webauthn => String::new(),
+        };
         let own = self.factor_store().of_user(&user.id).await?;
         if own.iter().any(|f| f.friendly_name == friendly_name) {
             return Err(FactorError::NameTaken(friendly_name.into()));
@@ -151,30 +176,25 @@ impl<P: Ports> Flows<P> {
             return Err(FactorError::InsufficientAal(AalNeed::Enroll));
         }
         let now = self.now();
-        let mut raw = [0u8; totp::SECRET_BYTES];
-        self.ports.rng().fill(&mut raw);
         let id: FactorId = random_id(self.ports.rng());
-        let sealed = self
-            .factor_key
-            .seal(self.ports.rng(), &raw, &seal_context(user.id.as_str(), id.as_str()))
-            .ok_or_else(|| FactorError::Internal("factor key unusable".into()))?;
-        let factor = Factor {
+        let mut factor = Factor {
             id,
             user_id: user.id.clone(),
             friendly_name: friendly_name.into(),
             kind,
             verified: false,
-            sealed_secret: sealed,
+            sealed_secret: String::new(),
             last_step: None,
             created_at: now,
             updated_at: now,
             last_challenged_at: None,
+            credential: None,
         };
         // Everything that can fail before anything is stored.
-        let issuer = issuer.filter(|i| !i.is_empty()).map_or_else(|| self.site_host(), str::to_string);
-        let secret = totp::base32(&raw);
-        let uri = totp::uri(&issuer, &account, &secret);
-        let qr_svg = totp::qr_svg(&uri).ok_or(FactorError::LabelTooLong)?;
+        let setup = match kind {
+            FactorKind::Totp => Some(self.totp_setup(&mut factor, &account, issuer)?),
+            FactorKind::Webauthn => None,
+        };
         let stale_before = now.plus_secs(-self.config.mfa.factor_expiry_secs);
         let max = self.config.mfa.max_enrolled_factors;
         match self.factor_store().enroll(&factor, &bearer.session.id, max, stale_before).await? {
@@ -185,7 +205,22 @@ impl<P: Ports> Flows<P> {
             // prove changed under it.
             Enrolled::Refused => return Err(FactorError::InsufficientAal(AalNeed::Enroll)),
         }
-        Ok(Enrollment { factor, secret: Secret::new(secret), uri: Secret::new(uri), qr_svg: Secret::new(qr_svg) })
+        Ok(Enrollment { factor, totp: setup })
+    }
+
+    /// A new TOTP secret for `factor`, sealed into it, and how an app adds it.
+    fn totp_setup(&self, factor: &mut Factor, account: &str, issuer: Option<&str>) -> Result<TotpSetup, FactorError> {
+        let mut raw = [0u8; totp::SECRET_BYTES];
+        self.ports.rng().fill(&mut raw);
+        factor.sealed_secret = self
+            .factor_key
+            .seal(self.ports.rng(), &raw, &seal_context(factor.user_id.as_str(), factor.id.as_str()))
+            .ok_or_else(|| FactorError::Internal("factor key unusable".into()))?;
+        let issuer = issuer.filter(|i| !i.is_empty()).map_or_else(|| self.site_host(), str::to_string);
+        let secret = totp::base32(&raw);
+        let uri = totp::uri(&issuer, account, &secret);
+        let qr_svg = totp::qr_svg(&uri).ok_or(FactorError::LabelTooLong)?;
+        Ok(TotpSetup { secret: Secret::new(secret), uri: Secret::new(uri), qr_svg: Secret::new(qr_svg) })
     }
 
     /// The account's factors, verified or not, oldest first.
@@ -200,37 +235,45 @@ impl<P: Ports> Flows<P> {
     pub async fn challenge_factor(&self, bearer: &Bearer, factor_id: &str) -> Result<Issued, FactorError> {
         self.throttle_client().await?;
         let factor = self.own_factor(bearer, factor_id).await?;
-        if !self.config.mfa.totp_verify_enabled {
+        if !self.config.mfa.verify_enabled(factor.kind) {
             return Err(FactorError::VerifyDisabled(factor.kind));
         }
         let now = self.now();
         let lifetime = self.config.mfa.challenge_expiry_secs;
-        let challenge = Challenge {
+        let mut challenge = Challenge {
             id: random_id(self.ports.rng()),
-            factor_id: factor.id,
+            factor_id: factor.id.clone(),
             created_at: now,
             verified_at: None,
             client: self.client().to_string(),
+            webauthn_challenge: None,
+        };
+        let ceremony = match factor.kind {
+            FactorKind::Totp => None,
+            FactorKind::Webauthn => Some(self.ceremony(&bearer.user, &factor, &mut challenge).await?),
         };
         self.factor_store().challenge(&challenge, now.plus_secs(-lifetime)).await?;
-        Ok(Issued { expires_at: now.plus_secs(lifetime), challenge })
+        Ok(Issued { expires_at: now.plus_secs(lifetime), challenge, ceremony })
     }
 
-    /// Answers the challenge `challenge_id` of the bearer's factor `factor_id` with `code`:
-    /// the factor is verified, the session raised to `aal2` with a new refresh token (its
-    /// earlier ones stop working), and the account's other sessions below `aal2` end. Returns
-    /// the raised session and the account's factors.
-    pub async fn verify_factor(&self, bearer: &Bearer, factor_id: &str, challenge_id: &str, code: &str)
+    /// Answers the challenge `challenge_id` of the bearer's factor `factor_id` with `code`
+    /// (TOTP) or `webauthn` (a WebAuthn factor's registration or assertion): the factor is
+    /// verified, the session raised to `aal2` with a new refresh token (its earlier ones stop
+    /// working), and the account's other sessions below `aal2` end. Returns the raised session
+    /// and the account's factors.
+    pub async fn verify_factor(&self, bearer: &Bearer, factor_id: &str, challenge_id: &str, code: &str, webauthn: Option<&WebauthnAnswer>)
         -> Result<(SignedIn, Vec<Factor>), FactorError> {
         self.throttle_client().await?;
         let mut factors = self.factor_store().of_user(&bearer.user.id).await?;
         let factor = factors.iter().find(|f| f.id.as_str() == factor_id).cloned().ok_or(FactorError::FactorNotFound)?;
-        if !self.config.mfa.totp_verify_enabled {
+        if !self.config.mfa.verify_enabled(factor.kind) {
             return Err(FactorError::VerifyDisabled(factor.kind));
         }
-        if code.is_empty() {
-            return Err(FactorError::CodeMissing);
-        }
+        let webauthn = match factor.kind {
+            FactorKind::Totp if code.is_empty() => return Err(FactorError::CodeMissing),
+            FactorKind::Totp => None,
+            FactorKind::Webauthn => Some(super::factor_webauthn::given(webauthn)?),
+        };
         let challenge = self
             .factor_store()
             .get_challenge(&factor.id, &ChallengeId::new(challenge_id))
@@ -245,7 +288,14 @@ impl<P: Ports> Flows<P> {
         if !factor.verified && factors.iter().any(|f| f.verified) && bearer.session.aal() < Aal::Aal2 {
             return Err(FactorError::InsufficientAal(AalNeed::Enroll));
         }
-        let signed_in = self.answer(&bearer.user, &bearer.session, &factor, &challenge, code, None).await?;
+        let signed_in = match webauthn {
+            None => self.answer(&bearer.user, &bearer.session, &factor, &challenge, code, None).await?,
+            Some(given) => self.answer_webauthn(&bearer.user, &bearer.session, &factor, &challenge, &given).await?,
+        };
+        if factor.kind == FactorKind::Webauthn {
+            // Its credential (or counter) is the store's now.
+            return Ok((signed_in, self.factor_store().of_user(&bearer.user.id).await?));
+        }
         let now = self.now();
         factors.retain(|f| f.id == factor.id || f.verified || f.kind != factor.kind);
         for f in factors.iter_mut().filter(|f| f.id == factor.id) {
@@ -269,16 +319,12 @@ impl<P: Ports> Flows<P> {
         code: &str,
         ticket: Option<&str>,
     ) -> Result<SignedIn, FactorError> {
+        // Only a TOTP factor takes a code (a WebAuthn one named in a second step, say).
+        if factor.kind != FactorKind::Totp {
+            return Err(FactorError::WrongCode);
+        }
         let now = self.now();
-        let made_after = now.plus_secs(-self.config.mfa.challenge_expiry_secs);
-        if challenge.created_at <= made_after {
-            return Err(FactorError::ChallengeExpired(challenge.id.clone()));
-        }
-        let key = format!("factor:{}", user.id);
-        let (max, window) = (self.config.otp_max_wrong_per_address, self.config.otp_wrong_window_secs);
-        if !self.budgets().take(&key, now, window, max).await? {
-            return Err(FactorError::TooManyRequests);
-        }
+        let key = self.take_guess(user, challenge).await?;
         let secret = self
             .factor_key
             .open(&factor.sealed_secret, &seal_context(user.id.as_str(), factor.id.as_str()))
@@ -287,6 +333,39 @@ impl<P: Ports> Flows<P> {
             .filter(|step| factor.last_step.is_none_or(|last| *step > last))
             .ok_or(FactorError::WrongCode)?;
         self.budgets().give_back(&key).await?;
+        self.record_answer(user, session, factor, challenge, Progress::Step(step), ticket).await
+    }
+
+    /// Refuses an expired challenge, then counts a guess against the account's budget of
+    /// wrong answers (`OTP_MAX_WRONG_PER_ADDRESS` in `OTP_WRONG_WINDOW`); returns the budget's
+    /// key, for a right answer to give its unit back.
+    pub(super) async fn take_guess(&self, user: &User, challenge: &Challenge) -> Result<String, FactorError> {
+        let now = self.now();
+        if challenge.created_at <= now.plus_secs(-self.config.mfa.challenge_expiry_secs) {
+            return Err(FactorError::ChallengeExpired(challenge.id.clone()));
+        }
+        let key = format!("factor:{}", user.id);
+        let (max, window) = (self.config.otp_max_wrong_per_address, self.config.otp_wrong_window_secs);
+        if !self.budgets().take(&key, now, window, max).await? {
+            return Err(FactorError::TooManyRequests);
+        }
+        Ok(key)
+    }
+
+    /// Records a right answer to `challenge` of `factor` that proves `progress` (`Factors::answer`,
+    /// all at once): raises `session` to `aal2` with a new refresh token. `ticket` is the
+    /// second step's ticket (its refresh token's public id) the answer completes, if any.
+    pub(super) async fn record_answer(
+        &self,
+        user: &User,
+        session: &Session,
+        factor: &Factor,
+        challenge: &Challenge,
+        progress: Progress<'_>,
+        ticket: Option<&str>,
+    ) -> Result<SignedIn, FactorError> {
+        let now = self.now();
+        let made_after = now.plus_secs(-self.config.mfa.challenge_expiry_secs);
         let token = OpaqueToken::generate(self.ports.rng());
         let refresh = RefreshToken {
             id: token.id,
@@ -301,7 +380,7 @@ impl<P: Ports> Flows<P> {
             factor_id: &factor.id,
             kind: factor.kind,
             challenge_id: &challenge.id,
-            step,
+            progress,
             made_after,
             session_id: &session.id,
             refresh_token: &refresh,
@@ -309,8 +388,12 @@ impl<P: Ports> Flows<P> {
             at: now,
         };
         if !self.factor_store().answer(&answer).await? {
-            // Another answer took this challenge or this step first, or the session ended.
-            return Err(FactorError::WrongCode);
+            // Another answer took this challenge, step, counter or credential first, or the
+            // session ended.
+            return Err(match factor.kind {
+                FactorKind::Totp => FactorError::WrongCode,
+                FactorKind::Webauthn => FactorError::WebauthnRefused,
+            });
         }
         let mut user = user.clone();
         user.mfa = MfaState::On;

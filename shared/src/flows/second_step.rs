@@ -12,7 +12,7 @@
 
 use super::factors::FactorError;
 use super::{Dialect, Flows, SignedIn};
-use crate::model::{Challenge, Factor, Session, User};
+use crate::model::{Challenge, Factor, FactorKind, Session, User};
 use crate::ports::{Factors as _, Ports, Sessions as _};
 use crate::secret::Secret;
 use crate::token::{digests_match, hash_secret, random_id, OpaqueToken};
@@ -22,7 +22,8 @@ use crate::token::{digests_match, hash_secret, random_id, OpaqueToken};
 pub struct SecondStepDue {
     /// What completes it, with a code ([`Flows::complete_second_step`]).
     pub ticket: Secret<String>,
-    /// The account's verified factors, one of which the code must come from.
+    /// The account's verified TOTP factors, one of which the code must come from (a WebAuthn
+    /// factor completes no second step outside GoTrue).
     pub factors: Vec<Factor>,
 }
 
@@ -48,9 +49,10 @@ impl<P: Ports> Flows<P> {
         Ok(Err(SecondStepDue { ticket: token, factors: self.verified_factors(&user.id).await? }))
     }
 
+    /// The account's verified TOTP factors: what a code can complete a second step with.
     async fn verified_factors(&self, user: &crate::model::UserId) -> Result<Vec<Factor>, FactorError> {
         let mut factors = self.factor_store().of_user(user).await?;
-        factors.retain(|f| f.verified);
+        factors.retain(|f| f.verified && f.kind == FactorKind::Totp);
         Ok(factors)
     }
 
@@ -91,12 +93,13 @@ impl<P: Ports> Flows<P> {
         }
         super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
         let mut factors = self.factor_store().of_user(&user.id).await?;
-        factors.retain(|f| f.verified && factor_id.is_none_or(|id| f.id.as_str() == id));
+        // A code answers a TOTP factor only: a WebAuthn factor's ceremony is GoTrue's alone.
+        factors.retain(|f| f.verified && f.kind == FactorKind::Totp && factor_id.is_none_or(|id| f.id.as_str() == id));
         let factor = match factors.as_slice() {
             [one] => one.clone(),
             _ => return Err(FactorError::FactorNotFound),
         };
-        if !self.config.mfa.totp_verify_enabled {
+        if !self.config.mfa.verify_enabled(factor.kind) {
             return Err(FactorError::VerifyDisabled(factor.kind));
         }
         let challenge = Challenge {
@@ -105,6 +108,7 @@ impl<P: Ports> Flows<P> {
             created_at: now,
             verified_at: None,
             client: self.client().to_string(),
+            webauthn_challenge: None,
         };
         self.factor_store().challenge(&challenge, now.plus_secs(-self.config.mfa.challenge_expiry_secs)).await?;
         self.answer(&user, &session, &factor, &challenge, code, ticket_id.as_deref()).await

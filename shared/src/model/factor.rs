@@ -2,9 +2,12 @@
 //! answers with one ([`Challenge`]), the assurance level a session has reached ([`Aal`]) and the
 //! second step that raised it ([`SecondStep`]). Whether a code is right, how long a challenge
 //! lives and who may enroll are the flows' rules; how a secret is sealed is `crate::seal`'s.
+//! A WebAuthn factor holds its registered credential ([`WebauthnCredential`]) instead of a
+//! secret, and its challenges the bytes the ceremony signs.
 
 use super::id::{ChallengeId, FactorId, UserId};
 use super::time::Timestamp;
+use crate::signature::Key;
 
 /// The kinds of second factor (GoTrue's `factor_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +15,8 @@ use super::time::Timestamp;
 pub enum FactorKind {
     /// A time-based one-time password from an authenticator app (RFC 6238).
     Totp,
+    /// A WebAuthn credential (a security key, a platform authenticator).
+    Webauthn,
 }
 
 impl FactorKind {
@@ -19,6 +24,7 @@ impl FactorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FactorKind::Totp => "totp",
+            FactorKind::Webauthn => "webauthn",
         }
     }
 
@@ -26,6 +32,7 @@ impl FactorKind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "totp" => Some(FactorKind::Totp),
+            "webauthn" => Some(FactorKind::Webauthn),
             _ => None,
         }
     }
@@ -35,6 +42,7 @@ impl FactorKind {
     pub fn amr_method(self) -> &'static str {
         match self {
             FactorKind::Totp => "totp",
+            FactorKind::Webauthn => "mfa/webauthn",
         }
     }
 }
@@ -53,6 +61,7 @@ pub struct Factor {
     /// Whether a challenge has been answered with it: only a verified factor guards sign-ins.
     pub verified: bool,
     /// Its secret, sealed (`crate::seal`): a copy of the database alone does not yield it.
+    /// Empty for a WebAuthn factor, which has no secret.
     pub sealed_secret: String,
     /// The last TOTP time step a code was accepted for: a code is single use, and so is every
     /// code of an earlier step.
@@ -63,6 +72,27 @@ pub struct Factor {
     pub updated_at: Timestamp,
     /// Last challenge, if any.
     pub last_challenged_at: Option<Timestamp>,
+    /// A WebAuthn factor's credential, once a registration verified it (`None` before, and
+    /// for other kinds).
+    pub credential: Option<WebauthnCredential>,
+}
+
+/// A WebAuthn factor's credential, as its registration was verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebauthnCredential {
+    /// The credential id (`rawId`): no two factors of any accounts share one.
+    pub id: Vec<u8>,
+    /// Its public key (its algorithm is `public_key.alg()`).
+    pub public_key: Key,
+    /// The signature counter last seen: an assertion must carry a greater one, unless both
+    /// are 0 (an authenticator that keeps no counter).
+    pub sign_count: u32,
+    /// The authenticator model's AAGUID.
+    pub aaguid: [u8; 16],
+    /// The BE flag at registration: every assertion must carry the same.
+    pub backup_eligible: bool,
+    /// The transports the client named at registration, hints for `allowCredentials`.
+    pub transports: Vec<String>,
 }
 
 /// A challenge to answer with a factor: single use, short lived, answered from where it was
@@ -79,6 +109,8 @@ pub struct Challenge {
     pub verified_at: Option<Timestamp>,
     /// The client that asked for it (GoTrue checks the answer comes from the same address).
     pub client: String,
+    /// The bytes a WebAuthn ceremony must sign (its `challenge`); `None` for other kinds.
+    pub webauthn_challenge: Option<Vec<u8>>,
 }
 
 /// Authenticator assurance level (NIST SP 800-63B), as GoTrue's `aal` claim.

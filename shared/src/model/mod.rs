@@ -24,7 +24,7 @@ mod user;
 
 pub use code::{FlowState, OneTimeCode, PkceChallenge, PkceMethod, Purpose};
 pub use dialect::Dialect;
-pub use factor::{Aal, Challenge, Factor, FactorKind, SecondStep};
+pub use factor::{Aal, Challenge, Factor, FactorKind, SecondStep, WebauthnCredential};
 pub use id::{ChallengeId, CodeId, FactorId, LoginRequestId, SessionId, UserId};
 pub use login_request::{LoginRequest, LoginState};
 pub use mail::Mail;

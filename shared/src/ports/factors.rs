@@ -3,7 +3,7 @@
 //! code is accepted once and a session is raised to `aal2` only together with it.
 
 use super::StoreError;
-use crate::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, RefreshToken, SessionId, Timestamp, UserId};
+use crate::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, RefreshToken, SessionId, Timestamp, UserId, WebauthnCredential};
 
 /// What [`Factors::enroll`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,19 @@ pub enum Enrolled {
     Refused,
 }
 
+/// What a right answer proves beyond the challenge, which the factor must not have seen yet.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A TOTP code of this time step: the factor takes no code of it or an earlier step again.
+    Step(i64),
+    /// A WebAuthn assertion with this signature counter: the factor's verified credential
+    /// must have a smaller one, unless both are 0 (an authenticator that keeps no counter).
+    Counter(u32),
+    /// A WebAuthn registration of this credential: the factor must be unverified and hold
+    /// none, and no factor of any account may hold its id.
+    Register(&'a WebauthnCredential),
+}
+
 /// A right answer to a challenge, to record at once (see [`Factors::answer`]).
 #[derive(Debug, Clone)]
 pub struct Answer<'a> {
@@ -29,9 +42,9 @@ pub struct Answer<'a> {
     pub kind: FactorKind,
     /// The challenge answered.
     pub challenge_id: &'a ChallengeId,
-    /// The TOTP time step the code was right for; the factor takes no code of it or an
-    /// earlier step again.
-    pub step: i64,
+    /// What the answer proves (a TOTP step, a WebAuthn counter or registration), which the
+    /// factor records.
+    pub progress: Progress<'a>,
     /// The challenge must have been made after this (it has not expired).
     pub made_after: Timestamp,
     /// The session to raise to `aal2`; it must still be live.
@@ -60,11 +73,15 @@ pub trait Factors {
     async fn challenge(&self, challenge: &Challenge, expired_before: Timestamp) -> Result<(), StoreError>;
     /// The challenge `id` of the factor `factor_id`, answered or not.
     async fn get_challenge(&self, factor_id: &FactorId, id: &ChallengeId) -> Result<Option<Challenge>, StoreError>;
+    /// Whether some factor of any account holds the WebAuthn credential `id`.
+    async fn credential_taken(&self, id: &[u8]) -> Result<bool, StoreError>;
     /// Records a right answer, all or nothing, and only if at the moment of writing the
-    /// challenge is unanswered and made after `made_after`, the factor took no code of
-    /// `step` or later, the session is live (and holds the ticket, if one is named), and the
+    /// challenge is unanswered and made after `made_after`, the factor is as the answer's
+    /// [`Progress`] requires (no code of its step or a later one taken; a smaller counter; no
+    /// credential yet, and its id nobody's), the session is live (and holds the ticket, if one is named), and the
     /// factor is verified, or the account has no verified factor, or the session is at `aal2`
-    /// already: the challenge is answered, the factor verified with `step` its last, the
+    /// already: the challenge is answered, the factor verified with the progress recorded (the step its
+    /// last, the counter its credential's, or the credential its own), the
     /// account marked as having a second factor, the session raised to `aal2` with its refresh
     /// tokens replaced by `refresh_token`, the account's other sessions below `aal2` ended, its
     /// other unverified factors of the same kind dropped, and, when the factor was not verified

@@ -135,7 +135,9 @@ fn factor_error(e: &FactorError) -> (u16, String) {
         F::TooManyRequests => too_many(),
         F::ChallengeExpired(_) | F::ChallengeMismatch | F::ChallengeNotFound => (401, "Invalid or expired ticket; sign in again".into()),
         F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
-        | F::InsufficientAal(_) => (400, "Factors are managed through the GoTrue API".into()),
+        | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken => {
+            (400, "Factors are managed through the GoTrue API".into())
+        }
         F::Internal(_) => (500, "Internal server error".into()),
     }
 }

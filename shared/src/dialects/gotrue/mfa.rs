@@ -1,13 +1,15 @@
 //! GoTrue's MFA API (supabase/auth `internal/api/mfa.go`) for auth-js's `mfa.*` unchanged:
 //! `POST /factors` (enroll), `POST /factors/{id}/challenge`, `POST /factors/{id}/verify`,
 //! `DELETE /factors/{id}`, and the service role's `GET /admin/users/{id}/factors` and
-//! `DELETE /admin/users/{id}/factors/{factor_id}`. Phone and WebAuthn factors answer as
-//! upstream does with them switched off. The rules are the flows' (`flows::factors`).
+//! `DELETE /admin/users/{id}/factors/{factor_id}`, for TOTP and WebAuthn factors; phone
+//! factors answer as upstream does with them switched off. The rules are the flows'
+//! (`flows::factors`); WebAuthn's options are rendered by `mfa_webauthn` as go-webauthn does.
 
 use super::errors::{code, GotrueError};
+use super::mfa_webauthn::{credential_options, WebauthnBody};
 use super::wire::{ok, FactorBody, SessionBody};
 use crate::dialects::{parse_json, Body};
-use crate::flows::{Bearer, Flows};
+use crate::flows::{Bearer, Flows, WebauthnAnswer};
 use crate::ports::Ports;
 use http::{Request, Response};
 use serde::{Deserialize, Serialize};
@@ -45,7 +47,8 @@ struct EnrolledBody<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     friendly_name: &'a str,
-    totp: TotpBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    totp: Option<TotpBody>,
 }
 
 #[derive(Serialize)]
@@ -54,12 +57,15 @@ struct ChallengeBody<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     expires_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webauthn: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct VerifyBody {
     challenge_id: Option<String>,
     code: Option<String>,
+    webauthn: Option<WebauthnBody>,
 }
 
 #[derive(Serialize)]
@@ -88,14 +94,16 @@ pub(super) async fn serve<P: Ports>(
         Endpoint::Enroll => enroll(flows, req, &bearer).await,
         Endpoint::Challenge => {
             let issued = flows.challenge_factor(&bearer, factor_id(id)?).await?;
-            let kind = "totp";
-            ok(&ChallengeBody { id: issued.challenge.id.as_str(), kind, expires_at: issued.expires_at.unix_seconds() })
+            let webauthn = issued.ceremony.as_ref().map(|c| credential_options(flows.config(), c));
+            let kind = if webauthn.is_some() { "webauthn" } else { "totp" };
+            ok(&ChallengeBody { id: issued.challenge.id.as_str(), kind, expires_at: issued.expires_at.unix_seconds(), webauthn })
         }
         Endpoint::Verify => {
             let id = factor_id(id)?;
             let body: VerifyBody = parse_json(req.body())?;
             let (challenge, code) = (body.challenge_id.unwrap_or_default(), body.code.unwrap_or_default());
-            let (signed_in, factors) = flows.verify_factor(&bearer, id, &challenge, &code).await?;
+            let webauthn = body.webauthn.map(|w| WebauthnAnswer { kind: w.kind, credential_response: w.credential_response });
+            let (signed_in, factors) = flows.verify_factor(&bearer, id, &challenge, &code, webauthn.as_ref()).await?;
             ok(&SessionBody::with(flows, &signed_in, &factors).await?)
         }
         Endpoint::Unenroll => {
@@ -105,17 +113,11 @@ pub(super) async fn serve<P: Ports>(
     }
 }
 
-/// `POST /factors`: a TOTP factor; phone and WebAuthn as upstream with them off.
+/// `POST /factors`: a TOTP or WebAuthn factor; phone as upstream with it off.
 async fn enroll<P: Ports>(flows: &Flows<P>, req: &Request<Body>, bearer: &Bearer) -> Result<Response<Body>, GotrueError> {
     let body: EnrollBody = parse_json(req.body())?;
-    match body.factor_type.as_deref() {
-        Some("phone") => {
-            return Err(GotrueError::disabled(422, code::MFA_PHONE_ENROLL_NOT_ENABLED, "MFA enroll is disabled for Phone"))
-        }
-        Some("webauthn") => {
-            return Err(GotrueError::disabled(422, code::MFA_WEBAUTHN_ENROLL_NOT_ENABLED, "MFA enroll is disabled for WebAuthn"))
-        }
-        _ => {}
+    if body.factor_type.as_deref() == Some("phone") {
+        return Err(GotrueError::disabled(422, code::MFA_PHONE_ENROLL_NOT_ENABLED, "MFA enroll is disabled for Phone"));
     }
     let name = body.friendly_name.unwrap_or_default();
     let kind = body.factor_type.unwrap_or_default();
@@ -124,7 +126,7 @@ async fn enroll<P: Ports>(flows: &Flows<P>, req: &Request<Body>, bearer: &Bearer
         id: e.factor.id.as_str(),
         kind: e.factor.kind.as_str(),
         friendly_name: &e.factor.friendly_name,
-        totp: TotpBody { qr_code: e.qr_svg.expose().clone(), secret: e.secret.expose().clone(), uri: e.uri.expose().clone() },
+        totp: e.totp.map(|t| TotpBody { qr_code: t.qr_svg.expose().clone(), secret: t.secret.expose().clone(), uri: t.uri.expose().clone() }),
     })
 }
 

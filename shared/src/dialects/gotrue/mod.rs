@@ -17,6 +17,7 @@ mod account;
 mod admin;
 mod errors;
 mod mfa;
+mod mfa_webauthn;
 mod pkce;
 mod token;
 mod unoffered;

@@ -68,6 +68,8 @@ pub struct FactorBody {
     factor_type: &'static str,
     phone: &'static str,
     last_challenged_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    web_authn_aaguid: Option<String>,
 }
 
 impl FactorBody {
@@ -82,6 +84,7 @@ impl FactorBody {
             factor_type: f.kind.as_str(),
             phone: "",
             last_challenged_at: ts(f.last_challenged_at),
+            web_authn_aaguid: f.credential.as_ref().map(|c| uuid::Uuid::from_bytes(c.aaguid).to_string()),
         }
     }
 }

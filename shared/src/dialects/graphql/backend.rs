@@ -133,7 +133,9 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             F::VerifyDisabled(_) => GraphqlError::Refused("TOTP verification is disabled".into()),
             F::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
             F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
-            | F::InsufficientAal(_) => GraphqlError::Refused("Factors are managed through the GoTrue API".into()),
+            | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken => {
+                GraphqlError::Refused("Factors are managed through the GoTrue API".into())
+            }
             F::Internal(detail) => self.internal(detail),
         }
     }

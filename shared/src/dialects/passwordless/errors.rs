@@ -120,7 +120,9 @@ fn factor_error(e: &FactorError) -> (u16, String) {
         F::VerifyDisabled(_) => (403, "TOTP verification is disabled".into()),
         F::TooManyRequests => (429, "Too many requests; try again later".into()),
         F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
-        | F::InsufficientAal(_) => (400, "Factors are managed through the GoTrue API".into()),
+        | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken => {
+            (400, "Factors are managed through the GoTrue API".into())
+        }
         F::Internal(_) => internal(),
     }
 }

@@ -138,6 +138,7 @@ where
         created_at: t,
         updated_at: t,
         last_challenged_at: None,
+        credential: None,
     };
     let (old_factor, live_factor) = (factor("factor-old", long_ago), factor("factor-live", now));
     for f in [&old_factor, &live_factor] {
@@ -150,6 +151,7 @@ where
         created_at: t,
         verified_at: None,
         client: String::new(),
+        webauthn_challenge: None,
     };
     let (old_challenge, live_challenge) = (challenge("challenge-old", long_ago), challenge("challenge-live", now));
     for c in [&old_challenge, &live_challenge] {

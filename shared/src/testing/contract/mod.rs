@@ -6,10 +6,12 @@
 //! run: later checks build on what earlier ones stored, and the e2e suite counts them by name.
 //! The checks themselves live in one file per storage port (`users`, `sessions`, `codes`,
 //! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`,
+//! `factors` for WebAuthn factors' credentials and counters,
 //! `housekeeping` for the purge of what has expired), with what they share in `support`. How a backend stores
 //! anything never appears here.
 
 mod codes;
+mod factors;
 mod first_proof;
 mod flow_states;
 mod housekeeping;
@@ -23,6 +25,7 @@ mod users;
 use crate::model::{Timestamp, User, UserId};
 use crate::ports::{Housekeeping, Store};
 use codes::{codes_attempts, codes_consume, codes_pair, codes_recipient, codes_replace};
+use factors::webauthn_factors;
 use first_proof::first_proof;
 use flow_states::flow_states;
 use housekeeping::purge;
@@ -73,6 +76,7 @@ pub async fn run_store_contract<S: Store + Housekeeping>(store: &S, nonce: &str,
         ("users: deleting an account takes its sessions and codes and frees its address", users_delete(users, sessions, codes, nonce, now).await),
         ("users: service-role changes, pages newest first, soft deletion empties the account", users_admin(store, nonce, now).await),
         ("flow states: a code keeps its PKCE challenge; an auth code is taken once, and goes with its account", flow_states(store, nonce, now).await),
+        ("factors: a WebAuthn credential is registered once across accounts, its counter only grows", webauthn_factors(store, nonce, now).await),
         ("housekeeping: a purge removes what expired, a bounded number a round, and keeps the rest", purge(store, nonce, now).await),
     ]
 }

@@ -4,7 +4,7 @@
 
 use super::MemoryStore;
 use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, MfaState, Purpose, SecondStep, SessionId, Timestamp, UserId};
-use crate::ports::{Answer, Enrolled, Factors, StoreError};
+use crate::ports::{Answer, Enrolled, Factors, Progress, StoreError};
 
 impl MemoryStore {
     /// What factors the account has, written on the account.
@@ -67,17 +67,31 @@ impl Factors for MemoryStore {
         Ok(self.challenges.borrow().get(id).filter(|c| &c.factor_id == factor_id).cloned())
     }
 
+    async fn credential_taken(&self, id: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.factors.borrow().values().any(|f| f.credential.as_ref().is_some_and(|c| c.id == id)))
+    }
+
     async fn answer(&self, a: &Answer<'_>) -> Result<bool, StoreError> {
         let challenge_open = self
             .challenges
             .borrow()
             .get(a.challenge_id)
             .is_some_and(|c| &c.factor_id == a.factor_id && c.verified_at.is_none() && c.created_at > a.made_after);
-        let step_fresh = self
-            .factors
-            .borrow()
-            .get(a.factor_id)
-            .is_some_and(|f| &f.user_id == a.user_id && f.last_step.is_none_or(|s| s < a.step));
+        let credential_free = match a.progress {
+            Progress::Register(c) => !self.credential_taken(&c.id).await?,
+            Progress::Step(_) | Progress::Counter(_) => true,
+        };
+        let step_fresh = credential_free
+            && self.factors.borrow().get(a.factor_id).is_some_and(|f| {
+                &f.user_id == a.user_id
+                    && match a.progress {
+                        Progress::Step(step) => f.last_step.is_none_or(|s| s < step),
+                        Progress::Counter(n) => {
+                            f.verified && f.credential.as_ref().is_some_and(|c| c.sign_count < n || (n == 0 && c.sign_count == 0))
+                        }
+                        Progress::Register(_) => !f.verified && f.credential.is_none(),
+                    }
+            });
         let session = self.sessions.borrow().get(a.session_id).filter(|s| &s.user_id == a.user_id && s.revoked_at.is_none()).cloned();
         let ticket_held = a.ticket.is_none_or(|t| self.refresh_tokens.borrow().get(t).is_some_and(|t| &t.session_id == a.session_id));
         let (newly_verified, account_verified) = {
@@ -100,8 +114,16 @@ impl Factors for MemoryStore {
             let mut factors = self.factors.borrow_mut();
             if let Some(f) = factors.get_mut(a.factor_id) {
                 f.verified = true;
-                f.last_step = Some(a.step);
                 f.updated_at = a.at;
+                match a.progress {
+                    Progress::Step(step) => f.last_step = Some(step),
+                    Progress::Counter(n) => {
+                        if let Some(c) = f.credential.as_mut() {
+                            c.sign_count = n;
+                        }
+                    }
+                    Progress::Register(c) => f.credential = Some(c.clone()),
+                }
             }
             factors.retain(|id, f| !(&f.user_id == a.user_id && id != a.factor_id && !f.verified && f.kind == a.kind));
         }
