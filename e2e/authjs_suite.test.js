@@ -14,10 +14,10 @@ import { startWorker, root } from "./harness.js";
 
 const suite = path.join(root, "e2e", "upstream", "auth-js");
 
-// Which upstream tests run: jest's -t matches "<describe…> <test>" names. `^MFA ` is the
-// top-level describe('MFA') of GoTrueClient.test.ts (not 'WebAuthn MFA', which needs
-// WebAuthn factors: out of scope); the other is describe('MFA Admin') in GoTrueApi.test.ts.
-const TEST_NAMES = "^(MFA |GoTrueAdminApi MFA Admin )";
+// Which upstream tests run: jest's -t matches "<describe…> <test>" names: the top-level
+// describe('MFA') and describe('WebAuthn MFA') of GoTrueClient.test.ts, and describe('MFA
+// Admin') in GoTrueApi.test.ts.
+const TEST_NAMES = "^(MFA |WebAuthn MFA |GoTrueAdminApi MFA Admin )";
 const FILES = ["tests/GoTrueClient.test.ts", "tests/GoTrueApi.test.ts"];
 
 let worker;
@@ -58,6 +58,11 @@ before(async () => {
       LOGIN_MAX_PER_ACCOUNT: "100000",
       RATE_LIMIT_ANONYMOUS_USERS: "100000",
       OTP_MAX_WRONG_PER_ADDRESS: "1000",
+      // Upstream's test/supabase/config.toml: WebAuthn factors on, for its relying party.
+      MFA_WEB_AUTHN_ENROLL_ENABLED: "true",
+      MFA_WEB_AUTHN_VERIFY_ENABLED: "true",
+      WEBAUTHN_RP_ID: "localhost",
+      WEBAUTHN_RP_ORIGINS: "http://localhost:5173",
     },
   });
 });
@@ -67,7 +72,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test("auth-js's own MFA and MFA Admin tests pass against Portcullis", { timeout: 300_000 }, async () => {
+test("auth-js's own MFA, WebAuthn MFA and MFA Admin tests pass against Portcullis", { timeout: 300_000 }, async () => {
   const results = path.join(dir, "jest-results.json");
   const jest = path.join(root, "node_modules", ".bin", "jest");
   const { code, stdout, stderr } = await run(
