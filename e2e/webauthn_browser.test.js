@@ -1,0 +1,135 @@
+// WebAuthn factors in a real browser: auth-js (bundled with esbuild, unchanged) runs in
+// headless Chromium on a page at upstream's test origin (http://localhost:5173, served by
+// Playwright's routing, so it is a secure context without a server of its own, passing
+// /auth/v1/* on to the worker), with Chromium's virtual
+// authenticator (DevTools protocol WebAuthn.addVirtualAuthenticator) as the security key.
+// `mfa.webauthn.register` enrolls, challenges and verifies; a second sign-in reaches aal2 with
+// `mfa.webauthn.authenticate`; the worker refuses an assertion from another origin.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { build } from "esbuild";
+import { useWorker, root } from "./harness.js";
+
+const ORIGIN = "http://localhost:5173";
+const env = useWorker({
+  browser: true,
+  vars: {
+    MAILER_AUTOCONFIRM: "true",
+    MFA_WEB_AUTHN_ENROLL_ENABLED: "true",
+    MFA_WEB_AUTHN_VERIFY_ENABLED: "true",
+    WEBAUTHN_RP_ID: "localhost",
+    WEBAUTHN_RP_ORIGINS: ORIGIN,
+  },
+});
+
+let bundle;
+before(async () => {
+  const out = await build({
+    stdin: { contents: 'export { GoTrueClient } from "@supabase/auth-js";', resolveDir: root },
+    bundle: true,
+    format: "iife",
+    globalName: "AuthJs",
+    platform: "browser",
+    write: false,
+    logLevel: "silent",
+  });
+  bundle = out.outputFiles[0].text;
+});
+
+/** A page at ORIGIN with auth-js loaded and a virtual authenticator attached. */
+async function openPage() {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  // The app's origin serves the page and auth-js, and passes /auth/v1/* on to the worker, as
+  // a deployment behind one host does (Chromium refuses a public page's requests to loopback).
+  await page.route(`${ORIGIN}/**`, async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname.startsWith("/auth/v1/")) {
+      return route.fulfill({ response: await route.fetch({ url: `${env.worker.url}${url.pathname}${url.search}` }) });
+    }
+    if (url.pathname === "/auth.js") return route.fulfill({ contentType: "text/javascript", body: bundle });
+    return route.fulfill({ contentType: "text/html", body: '<!doctype html><title>app</title><script src="/auth.js"></script>' });
+  });
+  await page.goto(`${ORIGIN}/`);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "usb", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { context, page, cdp, authenticatorId };
+}
+
+test("auth-js's mfa.webauthn.register and authenticate in Chromium with a virtual security key", async () => {
+  const { context, page, cdp, authenticatorId } = await openPage();
+  const email = `webauthn-${Date.now() % 1e7}@example.com`;
+  const result = await page.evaluate(async ({ url, email }) => {
+    const store = new Map();
+    const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v), removeItem: (k) => store.delete(k) };
+    const auth = new AuthJs.GoTrueClient({ url: `${url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage });
+    const out = {};
+    const signUp = await auth.signUp({ email, password: "a password for keys" });
+    out.signUp = signUp.error?.message ?? null;
+    const reg = await auth.mfa.webauthn.register({ friendlyName: "virtual key", webauthn: { rpId: "localhost", rpOrigins: [location.origin] } });
+    out.register = reg.error ? `${reg.error.name}: ${reg.error.message}` : null;
+    out.aalAfterRegister = (await auth.mfa.getAuthenticatorAssuranceLevel()).data;
+    const factors = (await auth.mfa.listFactors()).data;
+    out.webauthnFactors = factors.webauthn.length;
+    const factorId = factors.all[0]?.id;
+    await auth.signOut();
+    const second = new AuthJs.GoTrueClient({ url: `${url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: { ...storage } });
+    out.signIn = (await second.signInWithPassword({ email, password: "a password for keys" })).error?.message ?? null;
+    out.aalBefore = (await second.mfa.getAuthenticatorAssuranceLevel()).data;
+    const authn = await second.mfa.webauthn.authenticate({ factorId, webauthn: { rpId: "localhost", rpOrigins: [location.origin] } });
+    out.authenticate = authn.error ? `${authn.error.name}: ${authn.error.message}` : null;
+    out.aalAfter = (await second.mfa.getAuthenticatorAssuranceLevel()).data;
+    out.token = (await second.getSession()).data.session?.access_token;
+    return out;
+  }, { url: ORIGIN, email });
+
+  assert.equal(result.signUp, null);
+  assert.equal(result.register, null, "register");
+  assert.deepEqual([result.aalAfterRegister.currentLevel, result.aalAfterRegister.nextLevel], ["aal2", "aal2"]);
+  assert.equal(result.webauthnFactors, 1);
+  assert.equal(result.signIn, null);
+  assert.deepEqual([result.aalBefore.currentLevel, result.aalBefore.nextLevel], ["aal1", "aal2"]);
+  assert.equal(result.authenticate, null, "authenticate");
+  assert.equal(result.aalAfter.currentLevel, "aal2");
+  assert.equal(result.aalAfter.currentAuthenticationMethods[0].method, "mfa/webauthn");
+  const check = await fetch(`${env.worker.url}/api/check?aal=aal2`, { headers: { authorization: `Bearer ${result.token}` } });
+  assert.equal(check.status, 200);
+  // The key signed twice: its counter moved on, and the worker kept it.
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  assert.equal(credentials.length, 1);
+  assert.ok(credentials[0].signCount >= 2, `signCount ${credentials[0].signCount}`);
+  await context.close();
+});
+
+test("an assertion made for another origin is refused", async () => {
+  const { context, page } = await openPage();
+  const email = `webauthn-phish-${Date.now() % 1e7}@example.com`;
+  const result = await page.evaluate(async ({ url, email }) => {
+    const store = new Map();
+    const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v), removeItem: (k) => store.delete(k) };
+    const auth = new AuthJs.GoTrueClient({ url: `${url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage });
+    await auth.signUp({ email, password: "a password for keys" });
+    const { data } = await auth.mfa.enroll({ factorType: "webauthn", friendlyName: "key" });
+    const challenge = await auth.mfa.challenge({ factorId: data.id, webauthn: { rpId: "localhost", rpOrigins: [location.origin] } });
+    const credential = await navigator.credentials.create(challenge.data.webauthn.credential_options);
+    const json = credential.toJSON();
+    // What a phishing page would send: the client data names its own origin.
+    const clientData = JSON.parse(atob(json.response.clientDataJSON.replace(/-/g, "+").replace(/_/g, "/")));
+    clientData.origin = "https://evil.example";
+    json.response.clientDataJSON = btoa(JSON.stringify(clientData)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const token = (await auth.getSession()).data.session.access_token;
+    const res = await fetch(`${url}/auth/v1/factors/${data.id}/verify`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "x-supabase-api-version": "2024-01-01" },
+      body: JSON.stringify({ challenge_id: challenge.data.id, webauthn: { type: "create", credential_response: json } }),
+    });
+    return { status: res.status, body: await res.json() };
+  }, { url: ORIGIN, email });
+  assert.equal(result.status, 422, JSON.stringify(result.body));
+  assert.equal(result.body.code, "mfa_verification_failed");
+  await context.close();
+});
