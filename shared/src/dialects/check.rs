@@ -11,7 +11,7 @@
 //! holds at once); 401 `{"error": ...}` with a `WWW-Authenticate` challenge otherwise. The
 //! answer never says which of those checks failed beyond a short reason.
 
-use super::{auth_token, json_response, query_param, Body};
+use super::{auth_token, form_pairs, json_response, Body};
 use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::flows::{Bearer, BearerError, Flows};
 use crate::model::{Aal, Dialect, Timestamp};
@@ -57,10 +57,16 @@ impl routes::Api for Api {
 
     async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
         // `?aal=aal2`: the resource server requires a second factor (RFC 9470's step-up).
-        let wanted = match query_param(req.uri().query(), "aal").as_deref() {
-            None | Some("aal1") => Aal::Aal1,
-            Some("aal2") => Aal::Aal2,
-            Some(_) => return json_response(StatusCode::BAD_REQUEST, &json!({"error": "aal must be aal1 or aal2"}), &[]),
+        // Said once: a resource server that appends `&aal=aal2` to a query a client chose
+        // must not be undone by the client's own `aal=aal1` before it.
+        let said: Vec<String> = form_pairs(req.uri().query().unwrap_or_default().as_bytes())
+            .into_iter()
+            .filter_map(|(k, v)| (k == "aal").then_some(v))
+            .collect();
+        let wanted = match said.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            [] | ["aal1"] => Aal::Aal1,
+            ["aal2"] => Aal::Aal2,
+            _ => return json_response(StatusCode::BAD_REQUEST, &json!({"error": "aal must be given once, as aal1 or aal2"}), &[]),
         };
         match hit.caller.session() {
             Ok(bearer) if bearer.session.aal() < wanted => failure(flows, &CheckError::InsufficientAal),

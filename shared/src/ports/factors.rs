@@ -38,7 +38,8 @@ pub struct Answer<'a> {
     pub user_id: &'a UserId,
     /// The factor answered.
     pub factor_id: &'a FactorId,
-    /// Its kind (the other unverified factors of that kind are dropped).
+    /// Its kind (the other unverified factors of that kind are dropped; of every kind when
+    /// the account had no verified factor).
     pub kind: FactorKind,
     /// The challenge answered.
     pub challenge_id: &'a ChallengeId,
@@ -84,13 +85,16 @@ pub trait Factors {
     /// last, the counter its credential's, or the credential its own), the
     /// account marked as having a second factor, the session raised to `aal2` with its refresh
     /// tokens replaced by `refresh_token`, the account's other sessions below `aal2` ended, its
-    /// other unverified factors of the same kind dropped, and, when the factor was not verified
+    /// other unverified factors of the same kind (of every kind, when it had no verified factor
+    /// before) dropped, and, when the factor was not verified
     /// before, the account's pending codes that a session asked for (email changes,
     /// re-authentication) dropped, since the sessions that asked may have ended here. Returns
     /// whether it did.
     async fn answer(&self, answer: &Answer<'_>) -> Result<bool, StoreError>;
     /// Removes the account's factor `factor_id` with its challenges, lowers the sessions
-    /// raised with it to `aal1`, and updates whether the account has a verified factor, all
-    /// at once; returns whether it existed.
+    /// raised with it to `aal1`, ends (at `at`), when it was the account's last verified
+    /// factor, the account's sessions below `aal2` outside GoTrue (second steps never taken),
+    /// and updates whether the account has a verified factor, all at once; returns whether it
+    /// existed.
     async fn remove(&self, user_id: &UserId, factor_id: &FactorId, at: Timestamp) -> Result<bool, StoreError>;
 }

@@ -279,7 +279,13 @@ impl Factors for D1Store {
                     std::slice::from_ref(&session),
                 )?,
                 stmt(
-                    &format!("DELETE FROM mfa_factors WHERE user_id = ?1 AND id != ?2 AND verified = 0 AND factor_type = ?7 AND {ANSWERED}"),
+                    // Of the answered kind; of every kind when this is the account's first
+                    // verified factor (nothing enrolled before it survives it).
+                    &format!(
+                        "DELETE FROM mfa_factors WHERE user_id = ?1 AND id != ?2 AND verified = 0 \
+                         AND (factor_type = ?7 OR NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1 AND verified = 1 AND id != ?2)) \
+                         AND {ANSWERED}"
+                    ),
                     &[kind],
                 )?,
                 stmt(
@@ -301,9 +307,18 @@ impl Factors for D1Store {
         Ok(super::changed(results.first())? > 0)
     }
 
-    async fn remove(&self, user_id: &UserId, factor_id: &FactorId, _at: Timestamp) -> Result<bool, StoreError> {
+    async fn remove(&self, user_id: &UserId, factor_id: &FactorId, at: Timestamp) -> Result<bool, StoreError> {
         let results = self
             .batch(vec![
+                // Removing the last verified factor: the sessions below aal2 outside GoTrue are
+                // second steps never taken, which would otherwise become full sessions.
+                self.stmt(
+                    "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL AND factor_id IS NULL \
+                     AND (dialect IS NULL OR dialect != 'gotrue') \
+                     AND EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND user_id = ?1 AND verified = 1) \
+                     AND NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1 AND verified = 1 AND id != ?2)",
+                    &[s(user_id), s(factor_id), t(at)],
+                )?,
                 self.stmt("DELETE FROM mfa_factors WHERE id = ?2 AND user_id = ?1", &[s(user_id), s(factor_id)])?,
                 self.stmt(
                     "UPDATE sessions SET factor_id = NULL, factor_type = NULL, aal2_at = NULL WHERE user_id = ?1 AND factor_id = ?2",
@@ -312,6 +327,6 @@ impl Factors for D1Store {
                 self.stmt(MARK_MFA, &[s(user_id)])?,
             ])
             .await?;
-        Ok(super::changed(results.first())? > 0)
+        Ok(super::changed(results.get(1))? > 0)
     }
 }

@@ -125,7 +125,8 @@ impl Factors for MemoryStore {
                     Progress::Register(c) => f.credential = Some(c.clone()),
                 }
             }
-            factors.retain(|id, f| !(&f.user_id == a.user_id && id != a.factor_id && !f.verified && f.kind == a.kind));
+            let first = !account_verified;
+            factors.retain(|id, f| !(&f.user_id == a.user_id && id != a.factor_id && !f.verified && (f.kind == a.kind || first)));
         }
         self.mark_mfa(a.user_id);
         for s in self.sessions.borrow_mut().values_mut() {
@@ -141,16 +142,28 @@ impl Factors for MemoryStore {
         Ok(true)
     }
 
-    async fn remove(&self, user_id: &UserId, factor_id: &FactorId, _at: Timestamp) -> Result<bool, StoreError> {
-        let removed = {
+    async fn remove(&self, user_id: &UserId, factor_id: &FactorId, at: Timestamp) -> Result<bool, StoreError> {
+        let (removed, last_verified) = {
             let mut factors = self.factors.borrow_mut();
             match factors.get(factor_id) {
-                Some(f) if &f.user_id == user_id => factors.remove(factor_id).is_some(),
-                _ => false,
+                Some(f) if &f.user_id == user_id => {
+                    let last = f.verified && !factors.values().any(|o| &o.user_id == user_id && o.verified && &o.id != factor_id);
+                    (factors.remove(factor_id).is_some(), last)
+                }
+                _ => (false, false),
             }
         };
         if !removed {
             return Ok(false);
+        }
+        if last_verified {
+            // The sessions below aal2 outside GoTrue are second steps never taken.
+            for s in self.sessions.borrow_mut().values_mut() {
+                let outside_gotrue = s.dialect != Some(crate::model::Dialect::Gotrue);
+                if &s.user_id == user_id && s.revoked_at.is_none() && s.second.is_none() && outside_gotrue {
+                    s.revoked_at = Some(at);
+                }
+            }
         }
         self.challenges.borrow_mut().retain(|_, c| &c.factor_id != factor_id);
         for s in self.sessions.borrow_mut().values_mut() {
