@@ -1,9 +1,10 @@
 //! The storage contract's WebAuthn factor checks: a challenge keeps its bytes, a registration
 //! stores the credential whole and only where no factor of any account holds its id, and an
-//! assertion stores a counter only past the stored one.
+//! assertion stores a counter only past the stored one; removing the last verified factor ends
+//! the second steps never taken.
 
 use super::support::{ensure, err, refresh, rotation_user, session};
-use crate::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, Session, Timestamp, User, WebauthnCredential};
+use crate::model::{Challenge, ChallengeId, Dialect, Factor, FactorId, FactorKind, Session, Timestamp, User, WebauthnCredential};
 use crate::ports::{Answer, Enrolled, Factors, Progress, Sessions, Store};
 use crate::signature::{Alg, Key};
 
@@ -103,5 +104,23 @@ pub(super) async fn webauthn_factors<S: Store>(store: &S, nonce: &str, now: Time
     ensure!(count == Some(4), "the counter is {count:?}");
     let c = challenge(store, &ann.2, &format!("wa-c4-{nonce}"), now).await?;
     ensure!(!answer(store, &ann, &c, Progress::Register(&credential), now).await?, "a verified factor registered again");
+
+    // Removing the last verified factor ends the second steps never taken (sessions below aal2
+    // outside GoTrue), lowers the one it raised, and leaves GoTrue's aal1 sessions.
+    let pending = session(&ann.0, &format!("wa-pending-{nonce}"), now);
+    let gotrue = Session { dialect: Some(Dialect::Gotrue), ..session(&ann.0, &format!("wa-gotrue-{nonce}"), now) };
+    for s in [&pending, &gotrue] {
+        let token = refresh(s, &format!("{}-t", s.id.as_str()), None, now);
+        ensure!(Sessions::start(store, s, &token, None, None).await.map_err(err)?, "session {} did not start", s.id);
+    }
+    ensure!(Factors::remove(store, &ann.0.id, &ann.2.id, now).await.map_err(err)?, "the factor was not removed");
+    let state = |s: &Session| {
+        let id = s.id.clone();
+        async move { Sessions::get(store, &id).await.map_err(err) }
+    };
+    let (p, g, raised) = (state(&pending).await?, state(&gotrue).await?, state(&ann.1).await?);
+    ensure!(p.is_some_and(|p| p.revoked_at.is_some()), "a pending second step outlived the last factor");
+    ensure!(g.is_some_and(|g| g.revoked_at.is_none()), "GoTrue's aal1 session ended with the factor");
+    ensure!(raised.is_some_and(|r| r.revoked_at.is_none() && r.second.is_none()), "the raised session was not lowered");
     Ok(())
 }
