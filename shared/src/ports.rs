@@ -4,13 +4,15 @@
 //! contract (see [`Codes`]), so every backend enforces them the same way; the in-memory
 //! implementations in `testing` and the D1 ones in the worker pass one contract suite.
 //! Implementations live elsewhere; this module only says what they must do. Second factors'
-//! port is in `factors`, the purge's in `housekeeping`.
+//! port is in `factors`, passkeys' in `passkeys`, the purge's in `housekeeping`.
 
 mod factors;
 mod housekeeping;
+mod passkeys;
 
 pub use factors::{Answer, Enrolled, Factors, Progress};
 pub use housekeeping::{Expired, Housekeeping, Purged};
+pub use passkeys::{PasskeyAdded, PasskeyUse, Passkeys};
 
 use crate::model::{
     CodeId, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, Mail, OneTimeCode, Purpose,
@@ -367,9 +369,9 @@ pub trait Mailer {
 
 /// All of the storage ports over one backend: what flows hold. Every type that implements each
 /// port trait is a `Store`.
-pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors {}
+pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys {}
 
-impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors> Store for T {}
+impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys> Store for T {}
 
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {

@@ -3,7 +3,9 @@
 //! challenges and unfinished enrollments kept five minutes. The WebAuthn relying party
 //! (`WEBAUTHN_RP_*`, as GoTrue's) is required, not guessed from `SITE_URL`, once either
 //! WebAuthn switch is on: a ceremony bound to the wrong origin fails in every browser, and
-//! an origin allowed by accident is one a phishing page could use.
+//! an origin allowed by accident is one a phishing page could use. Passkey sign-in
+//! (`PASSKEY_ENABLED`, GoTrue's `GOTRUE_PASSKEY_ENABLED`, off by default) uses the same relying
+//! party and challenge lifetime, and needs the relying party too.
 
 use super::{flag, list, num, ConfigError};
 use crate::model::FactorKind;
@@ -31,6 +33,10 @@ pub struct Mfa {
     pub webauthn_verify_enabled: bool,
     /// The WebAuthn relying party, if configured; always set when a WebAuthn switch is on.
     pub relying_party: Option<RelyingParty>,
+    /// Passkey sign-in and the `/passkeys` API are on (`PASSKEY_ENABLED`, default off).
+    pub passkey_enabled: bool,
+    /// Most passkeys an account may have (`PASSKEY_MAX_PASSKEYS_PER_USER`, 10).
+    pub max_passkeys_per_user: u32,
 }
 
 impl Mfa {
@@ -111,6 +117,13 @@ pub(super) fn mfa(var: &impl Fn(&'static str) -> Option<String>) -> Result<Mfa, 
             reason: "WebAuthn factors are on (MFA_WEB_AUTHN_*_ENABLED): set WEBAUTHN_RP_ID and WEBAUTHN_RP_ORIGINS".into(),
         });
     }
+    let passkey_enabled = flag(var("PASSKEY_ENABLED"), "PASSKEY_ENABLED")?;
+    if passkey_enabled && relying_party.is_none() {
+        return Err(ConfigError::Invalid {
+            name: "WEBAUTHN_RP_ID",
+            reason: "passkeys are on (PASSKEY_ENABLED): set WEBAUTHN_RP_ID and WEBAUTHN_RP_ORIGINS".into(),
+        });
+    }
     Ok(Mfa {
         totp_enroll_enabled: on_unless("MFA_TOTP_ENROLL_ENABLED")?,
         totp_verify_enabled: on_unless("MFA_TOTP_VERIFY_ENABLED")?,
@@ -121,5 +134,7 @@ pub(super) fn mfa(var: &impl Fn(&'static str) -> Option<String>) -> Result<Mfa, 
         webauthn_enroll_enabled,
         webauthn_verify_enabled,
         relying_party,
+        passkey_enabled,
+        max_passkeys_per_user: num(var("PASSKEY_MAX_PASSKEYS_PER_USER"), "PASSKEY_MAX_PASSKEYS_PER_USER", 10, 1, 100)?,
     })
 }

@@ -13,7 +13,8 @@
 //! `account` (recovery, email sign-in, updates, logout), `throttle` (per-client limits on password
 //! checks, code verifications and mails), `email_change` (moving an account to another address,
 //! confirmed by both), `reauth` (re-authentication for sensitive changes), `factors` (second factors: enrolling,
-//! challenging, answering and removing them), `second_step` (completing a password sign-in of
+//! challenging, answering and removing them), `passkeys` and `passkey_signin` (passkeys: registering,
+//! managing and signing in with them), `second_step` (completing a password sign-in of
 //! such an account outside GoTrue), `passwordless` (username
 //! registration, emailed sign-in requests, session management), `mailing` (codes and notices under
 //! the send limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge)
@@ -30,6 +31,8 @@ mod factor_webauthn;
 mod factors;
 mod login;
 mod mailing;
+mod passkey_signin;
+mod passkeys;
 mod passwordless;
 mod pkce;
 mod reauth;
@@ -55,6 +58,7 @@ pub use verify::Verified;
 pub use crate::model::Dialect;
 // The code-lifetime rule is the config's, which the mails read too: mail never imports flows.
 pub use crate::config::INVITE_EXP_SECS;
+pub use passkeys::{PasskeyError, PasskeyOptions, DEFAULT_PASSKEY_NAME, MAX_PASSKEY_NAME_BYTES};
 pub use pkce::{PkceError, AUTH_CODE_LIFETIME_SECS};
 pub use passwordless::{is_valid_platform, is_valid_username, EmailClaim, LoginPage, LoginTicket};
 pub use scope::{Outbox, Scope};

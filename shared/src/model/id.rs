@@ -1,5 +1,5 @@
 //! Typed ids: one type per kind of record ([`UserId`], [`SessionId`], [`CodeId`],
-//! [`FactorId`], [`ChallengeId`], [`LoginRequestId`]), so that a session's id cannot be passed where an account's is meant.
+//! [`FactorId`], [`ChallengeId`], [`PasskeyId`], [`PasskeyChallengeId`], [`LoginRequestId`]), so that a session's id cannot be passed where an account's is meant.
 //! Each is a string on the wire and in storage (`#[serde(transparent)]`, `Display`), so nothing
 //! a client or a backend sees changes. Fresh ones are minted from the `Rng` port by
 //! `crate::token::random_id`; an id read from a request or a row is wrapped with `new` (or
@@ -77,6 +77,16 @@ id_type! {
 id_type! {
     /// A second factor's challenge id: a UUID v4, as GoTrue's `challenge_id`.
     ChallengeId
+}
+
+id_type! {
+    /// A passkey's id: a UUID v4, as GoTrue's `passkey_id` (not its credential id).
+    PasskeyId
+}
+
+id_type! {
+    /// A passkey ceremony's challenge id: a UUID v4, as GoTrue's passkey `challenge_id`.
+    PasskeyChallengeId
 }
 
 id_type! {

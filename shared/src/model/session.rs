@@ -30,6 +30,9 @@ pub enum AuthMethod {
     Invite,
     /// Anonymous sign-in (GoTrue's `POST /signup {}`).
     Anonymous,
+    /// A passkey (GoTrue's `/passkeys/authentication/verify`): a possession factor with user
+    /// verification, so the session is at `aal2` from its start.
+    Passkey,
 }
 
 impl AuthMethod {
@@ -45,6 +48,7 @@ impl AuthMethod {
             AuthMethod::EmailLink => "email_link",
             AuthMethod::Invite => "invite",
             AuthMethod::Anonymous => "anonymous",
+            AuthMethod::Passkey => "passkey",
         }
     }
 
@@ -60,6 +64,7 @@ impl AuthMethod {
             "email_link" => Some(AuthMethod::EmailLink),
             "invite" => Some(AuthMethod::Invite),
             "anonymous" => Some(AuthMethod::Anonymous),
+            "passkey" => Some(AuthMethod::Passkey),
             _ => None,
         }
     }
@@ -103,11 +108,12 @@ impl Session {
         self.dialect.is_none_or(|d| d == dialect)
     }
 
-    /// Its assurance level: `aal2` once a second factor was answered in it.
+    /// Its assurance level: `aal2` once a second factor was answered in it, or from its
+    /// start when a passkey started it (a possession factor the user unlocked).
     pub fn aal(&self) -> Aal {
-        match self.second {
-            Some(_) => Aal::Aal2,
-            None => Aal::Aal1,
+        match (&self.second, self.method) {
+            (Some(_), _) | (None, AuthMethod::Passkey) => Aal::Aal2,
+            (None, _) => Aal::Aal1,
         }
     }
 

@@ -36,17 +36,17 @@ const FACTOR_COLUMNS: &str = "id, user_id, friendly_name, factor_type, verified,
     last_challenged_at, webauthn_credential_id, webauthn_public_key, webauthn_sign_count, webauthn_aaguid, \
     webauthn_backup_eligible, webauthn_transports";
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex16(text: &str) -> Option<[u8; 16]> {
+pub(super) fn unhex16(text: &str) -> Option<[u8; 16]> {
     let bytes: Option<Vec<u8>> = (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
     bytes?.try_into().ok()
 }
 
 /// A credential key as stored: its JWK with its `alg`.
-fn key_text(key: &Key) -> String {
+pub(super) fn key_text(key: &Key) -> String {
     let mut jwk = key.jwk().clone();
     jwk.insert("alg".into(), key.alg().name().into());
     serde_json::Value::Object(jwk).to_string()
@@ -122,7 +122,7 @@ impl Factors for D1Store {
                      WHERE NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?2 AND friendly_name = ?3) \
                      AND (SELECT count(*) FROM mfa_factors WHERE user_id = ?2) < ?7 \
                      AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?8 AND s.user_id = ?2 AND s.revoked_at IS NULL \
-                       AND (s.factor_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?2 AND verified = 1)))",
+                       AND (s.factor_id IS NOT NULL OR s.method = 'passkey' OR NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?2 AND verified = 1)))",
                     &[
                         s(&f.id),
                         s(&f.user_id),
@@ -199,7 +199,10 @@ impl Factors for D1Store {
 
     async fn credential_taken(&self, id: &[u8]) -> Result<bool, StoreError> {
         let row = self
-            .first::<serde_json::Value>("SELECT 1 AS taken FROM mfa_factors WHERE webauthn_credential_id = ?1", &[s(b64url(id))])
+            .first::<serde_json::Value>(
+                "SELECT 1 AS taken FROM mfa_factors WHERE webauthn_credential_id = ?1 UNION ALL SELECT 1 FROM passkeys WHERE credential_id = ?1",
+                &[s(b64url(id))],
+            )
             .await?;
         Ok(row.is_some())
     }
@@ -223,7 +226,8 @@ impl Factors for D1Store {
             Progress::Register(c) => (
                 i64::from(c.sign_count),
                 "verified = 0 AND webauthn_credential_id IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM mfa_factors o WHERE o.webauthn_credential_id = ?10)",
+                 AND NOT EXISTS (SELECT 1 FROM mfa_factors o WHERE o.webauthn_credential_id = ?10) \
+                 AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.credential_id = ?10)",
                 "webauthn_credential_id = ?7, webauthn_public_key = ?8, webauthn_sign_count = ?4, webauthn_aaguid = ?9, \
                  webauthn_backup_eligible = ?10, webauthn_transports = ?11",
                 vec![s(b64url(&c.id))],
@@ -250,7 +254,7 @@ impl Factors for D1Store {
                      AND (?9 IS NULL OR EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?9 AND session_id = ?7)) \
                      AND (EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND verified = 1) \
                        OR NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1 AND verified = 1) \
-                       OR EXISTS (SELECT 1 FROM sessions WHERE id = ?7 AND factor_id IS NOT NULL))"
+                       OR EXISTS (SELECT 1 FROM sessions WHERE id = ?7 AND (factor_id IS NOT NULL OR method = 'passkey')))"
                     ),
                     &first_args,
                 )?,
@@ -274,7 +278,7 @@ impl Factors for D1Store {
                 stmt(
                     &format!(
                         "UPDATE sessions SET revoked_at = ?5 WHERE user_id = ?1 AND id != ?7 AND revoked_at IS NULL \
-                         AND factor_id IS NULL AND {ANSWERED}"
+                         AND factor_id IS NULL AND method != 'passkey' AND {ANSWERED}"
                     ),
                     std::slice::from_ref(&session),
                 )?,

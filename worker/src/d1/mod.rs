@@ -8,13 +8,14 @@
 //! text and mapped to `StoreError::Conflict`.
 //!
 //! One file per port trait (`users`, `sessions`, `codes`, `send_limits`, `login_requests`,
-//! `budgets`, `flow_states`, `factors`, `housekeeping`); this module holds the store and the binding
+//! `budgets`, `flow_states`, `factors`, `passkeys`, `housekeeping`); this module holds the store and the binding
 //! helpers they share.
 
 mod budgets;
 mod codes;
 mod factors;
 mod flow_states;
+mod passkeys;
 mod housekeeping;
 mod login_requests;
 mod send_limits;

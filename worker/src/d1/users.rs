@@ -194,6 +194,8 @@ impl Users for D1Store {
                 self.stmt("DELETE FROM login_requests WHERE user_id = ?1", &[s(id)])?,
                 self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
                 self.stmt("DELETE FROM mfa_factors WHERE user_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM passkeys WHERE user_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM passkey_challenges WHERE user_id = ?1", &[s(id)])?,
                 self.stmt(
                     "UPDATE users SET email = NULL, username = NULL, password_hash = NULL, user_metadata = '{}', \
                      app_metadata = '{}', mfa = 0, deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
@@ -229,6 +231,8 @@ impl Users for D1Store {
             self.stmt("DELETE FROM flow_states WHERE user_id = ?1", &[s(id)])?,
             // Whoever enrolled a factor before the address was proven had not proven it.
             self.stmt("DELETE FROM mfa_factors WHERE user_id = ?1", &[s(id)])?,
+            // And whoever registered a passkey: it would sign in to the account the proof owns.
+            self.stmt("DELETE FROM passkeys WHERE user_id = ?1", &[s(id)])?,
             self.stmt(
                 "DELETE FROM one_time_codes WHERE user_id = ?1 AND purpose IN (?2, ?3, ?4)",
                 &[s(id), s(session_codes[0].as_str()), s(session_codes[1].as_str()), s(session_codes[2].as_str())],

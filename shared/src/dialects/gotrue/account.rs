@@ -230,7 +230,7 @@ pub(super) fn settings<P: Ports>(auth: &Flows<P>) -> Result<Response<Body>, Gotr
         sms_provider: "",
         saml_enabled: false,
         saml_private_key_next_configured: false,
-        passkeys_enabled: false,
+        passkeys_enabled: c.mfa.passkey_enabled,
     })
 }
 

@@ -65,6 +65,14 @@ pub mod code {
     pub const OVER_REQUEST_RATE_LIMIT: &str = "over_request_rate_limit";
     /// `passkey_disabled`
     pub const PASSKEY_DISABLED: &str = "passkey_disabled";
+    /// `too_many_passkeys`
+    pub const TOO_MANY_PASSKEYS: &str = "too_many_passkeys";
+    /// `webauthn_challenge_not_found`
+    pub const WEBAUTHN_CHALLENGE_NOT_FOUND: &str = "webauthn_challenge_not_found";
+    /// `webauthn_challenge_expired`
+    pub const WEBAUTHN_CHALLENGE_EXPIRED: &str = "webauthn_challenge_expired";
+    /// `webauthn_verification_failed`
+    pub const WEBAUTHN_VERIFICATION_FAILED: &str = "webauthn_verification_failed";
     /// `phone_provider_disabled`
     pub const PHONE_PROVIDER_DISABLED: &str = "phone_provider_disabled";
     /// `provider_disabled`

@@ -7,6 +7,7 @@
 //! - `token`: `/token` (password, refresh_token and pkce grants);
 //! - `admin`: the service role's `/admin/*` and `/invite`;
 //! - `mfa`: `/factors*` (second factors) and the service role's `/admin/users/{id}/factors*`;
+//! - `passkeys`: `/passkeys*` (passkey sign-in and the account's passkeys);
 //! - `unoffered`: upstream's answers for what is not offered;
 //! - `errors`: the error type, upstream's codes, and [`describe`], the one place that picks
 //!   statuses; `wire`: the response bodies; `pkce`: the PKCE parameters.
@@ -18,6 +19,7 @@ mod admin;
 mod errors;
 mod mfa;
 mod mfa_webauthn;
+mod passkeys;
 mod pkce;
 mod token;
 mod unoffered;
@@ -72,6 +74,8 @@ pub enum Endpoint {
     AdminDeleteFactor,
     /// The MFA API.
     Mfa(mfa::Endpoint),
+    /// The passkey API.
+    Passkeys(passkeys::Endpoint),
     /// What is not offered.
     Unoffered(unoffered::Endpoint),
 }
@@ -81,6 +85,7 @@ pub struct Api;
 
 use admin::Endpoint as A;
 use mfa::Endpoint as M;
+use passkeys::Endpoint as PK;
 use unoffered::Endpoint as U;
 use Endpoint as E;
 use Guard::{Open, ServiceRole, Session};
@@ -105,6 +110,13 @@ impl routes::Api for Api {
         Route::json(Verb::Get, "/authorize", Open, E::Unoffered(U::Authorize)),
         Route::json(Verb::Any, "/sso", Open, E::Unoffered(U::Sso)),
         Route::json(Verb::Any, "/sso/*", Open, E::Unoffered(U::Sso)),
+        Route::json(Verb::Post, "/passkeys/registration/options", Session, E::Passkeys(PK::RegistrationOptions)),
+        Route::json(Verb::Post, "/passkeys/registration/verify", Session, E::Passkeys(PK::RegistrationVerify)),
+        Route::json(Verb::Post, "/passkeys/authentication/options", Open, E::Passkeys(PK::AuthenticationOptions)),
+        Route::json(Verb::Post, "/passkeys/authentication/verify", Open, E::Passkeys(PK::AuthenticationVerify)),
+        Route::json(Verb::Get, "/passkeys", Session, E::Passkeys(PK::List)),
+        Route::json(Verb::Patch, "/passkeys/{id}", Session, E::Passkeys(PK::Rename)),
+        Route::json(Verb::Delete, "/passkeys/{id}", Session, E::Passkeys(PK::Delete)),
         Route::json(Verb::Any, "/passkeys", Open, E::Unoffered(U::Passkeys)),
         Route::json(Verb::Any, "/passkeys/*", Open, E::Unoffered(U::Passkeys)),
         Route::json(Verb::Any, "/user/identities/*", Session, E::Unoffered(U::Identities)),
@@ -138,6 +150,8 @@ impl routes::Api for Api {
         let e = match why {
             Refused::NoRoute => GotrueError::NotFound,
             Refused::Request(r) => GotrueError::Refused(r),
+            // Upstream checks the switch before the session.
+            Refused::Guard(E::Passkeys(_), _) if !flows.config().mfa.passkey_enabled => passkeys::disabled(),
             Refused::Guard(_, Denied::Missing) => GotrueError::NoAuthorization,
             Refused::Guard(_, Denied::Bearer(b)) => GotrueError::Bearer(b),
             Refused::Guard(_, Denied::NotServiceRole(a)) => a.into(),
@@ -185,6 +199,15 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
             mfa::admin_delete(flows, &user, hit.params.get(1).copied()).await
         }
         E::Mfa(endpoint) => mfa::serve(flows, req, endpoint, hit.params.first().copied(), session(hit.caller)?).await,
+        E::Passkeys(_) | E::Unoffered(U::Passkeys) if !flows.config().mfa.passkey_enabled => Err(passkeys::disabled()),
+        E::Passkeys(endpoint) => {
+            let bearer = match hit.caller {
+                Caller::Session(b) => Some(*b),
+                Caller::Anyone | Caller::ServiceRole => None,
+            };
+            passkeys::serve(flows, req, endpoint, hit.params.first().copied(), bearer).await
+        }
+        E::Unoffered(U::Passkeys) => Err(GotrueError::NotFound),
         E::Unoffered(endpoint) => {
             let bearer = match hit.caller {
                 Caller::Session(b) => Some(*b),

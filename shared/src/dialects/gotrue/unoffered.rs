@@ -1,8 +1,9 @@
 //! GoTrue's answers for what Portcullis does not offer, in upstream's words when the feature is
 //! switched off, so client apps show the right message: third-party OAuth (`/authorize`), SSO
-//! and SAML (`/sso`), passkeys, identity linking, and the `web3` and `id_token`
-//! grants. Phone numbers are answered where each endpoint reads them (`gotrue`). `/settings`
-//! says the same (every provider but email off, `saml_enabled` and `passkeys_enabled` false).
+//! and SAML (`/sso`), passkeys when `PASSKEY_ENABLED` is off (`passkeys` serves them on),
+//! identity linking, and the `web3` and `id_token` grants. Phone numbers are answered where
+//! each endpoint reads them (`gotrue`). `/settings` says the same (every provider but email
+//! off, `saml_enabled` false).
 
 use super::errors::{code, GotrueError};
 use crate::dialects::{parse_json, query_param, Body};
@@ -36,7 +37,7 @@ pub enum Endpoint {
     Authorize,
     /// `/sso*`: SSO and SAML.
     Sso,
-    /// `/passkeys*`.
+    /// `/passkeys*` paths that are no passkey endpoint (and all of them, switched off).
     Passkeys,
     /// `/user/identities/*`: identity linking (signed in).
     Identities,

@@ -6,7 +6,8 @@
 //! run: later checks build on what earlier ones stored, and the e2e suite counts them by name.
 //! The checks themselves live in one file per storage port (`users`, `sessions`, `codes`,
 //! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`,
-//! `factors` for WebAuthn factors' credentials and counters,
+//! `factors` for WebAuthn factors' credentials and counters, `passkeys` for passkeys and their
+//! challenges,
 //! `housekeeping` for the purge of what has expired), with what they share in `support`. How a backend stores
 //! anything never appears here.
 
@@ -17,6 +18,7 @@ mod flow_states;
 mod housekeeping;
 mod limits;
 mod login_requests;
+mod passkeys;
 mod sessions;
 mod signatures;
 mod support;
@@ -31,6 +33,7 @@ use flow_states::flow_states;
 use housekeeping::purge;
 use limits::{budgets_take, limits_claim};
 use login_requests::login_requests;
+use passkeys::passkeys;
 use sessions::{sessions_revoke, sessions_rotate, sessions_start, sessions_start_guarded, sessions_tokens};
 pub use signatures::run_signature_contract;
 use users::{users_admin, users_conflict, users_delete, users_email_change, users_round_trip, users_updates};
@@ -77,6 +80,7 @@ pub async fn run_store_contract<S: Store + Housekeeping>(store: &S, nonce: &str,
         ("users: service-role changes, pages newest first, soft deletion empties the account", users_admin(store, nonce, now).await),
         ("flow states: a code keeps its PKCE challenge; an auth code is taken once, and goes with its account", flow_states(store, nonce, now).await),
         ("factors: a WebAuthn credential is registered once across accounts, its counter only grows", webauthn_factors(store, nonce, now).await),
+        ("passkeys: a challenge is taken once; a credential id is one passkey's or factor's; the counter moves from what was checked", passkeys(store, nonce, now).await),
         ("housekeeping: a purge removes what expired, a bounded number a round, and keeps the rest", purge(store, nonce, now).await),
     ]
 }

@@ -68,7 +68,8 @@ impl Factors for MemoryStore {
     }
 
     async fn credential_taken(&self, id: &[u8]) -> Result<bool, StoreError> {
-        Ok(self.factors.borrow().values().any(|f| f.credential.as_ref().is_some_and(|c| c.id == id)))
+        Ok(self.factors.borrow().values().any(|f| f.credential.as_ref().is_some_and(|c| c.id == id))
+            || self.passkeys.borrow().values().any(|p| p.credential.id == id))
     }
 
     async fn answer(&self, a: &Answer<'_>) -> Result<bool, StoreError> {

@@ -185,6 +185,8 @@ impl Users for MemoryStore {
         factors.retain(|_, f| &f.user_id != id);
         self.challenges.borrow_mut().retain(|_, c| factors.contains_key(&c.factor_id));
         drop(factors);
+        // And whoever registered a passkey: it would sign in to the account the proof now owns.
+        self.passkeys.borrow_mut().retain(|_, p| &p.user_id != id);
         let asked_by_a_session = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
         self.codes.borrow_mut().retain(|_, c| !(&c.user_id == id && asked_by_a_session.contains(&c.purpose)));
         Ok(())
@@ -206,7 +208,7 @@ impl MemoryStore {
     }
 
     /// Removes what hangs off an account: sessions and their tokens, codes, sign-in requests,
-    /// auth codes, second factors and their challenges.
+    /// auth codes, second factors and their challenges, passkeys.
     fn remove_dependents(&self, id: &UserId) {
         let mut sessions = self.sessions.borrow_mut();
         sessions.retain(|_, s| &s.user_id != id);
@@ -218,5 +220,7 @@ impl MemoryStore {
         let mut factors = self.factors.borrow_mut();
         factors.retain(|_, f| &f.user_id != id);
         self.challenges.borrow_mut().retain(|_, c| factors.contains_key(&c.factor_id));
+        self.passkeys.borrow_mut().retain(|_, p| &p.user_id != id);
+        self.passkey_challenges.borrow_mut().retain(|_, c| c.user_id.as_ref() != Some(id));
     }
 }
