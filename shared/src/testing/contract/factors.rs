@@ -106,19 +106,24 @@ pub(super) async fn webauthn_factors<S: Store>(store: &S, nonce: &str, now: Time
     ensure!(!answer(store, &ann, &c, Progress::Register(&credential), now).await?, "a verified factor registered again");
 
     // Removing the last verified factor ends the second steps never taken (sessions below aal2
-    // outside GoTrue), lowers the one it raised, and leaves GoTrue's aal1 sessions.
-    let pending = session(&ann.0, &format!("wa-pending-{nonce}"), now);
-    let gotrue = Session { dialect: Some(Dialect::Gotrue), ..session(&ann.0, &format!("wa-gotrue-{nonce}"), now) };
+    // outside GoTrue), lowers the one it raised, and leaves GoTrue's aal1 sessions. (An account
+    // of its own: the passkeys check counts on Ann's credential staying registered.)
+    let carol = account(store, nonce, "wa-carol", now).await?;
+    let own = WebauthnCredential { id: format!("credential-carol-{nonce}").into_bytes(), ..credential.clone() };
+    let c = challenge(store, &carol.2, &format!("wa-c5-{nonce}"), now).await?;
+    ensure!(answer(store, &carol, &c, Progress::Register(&own), now).await?, "Carol's registration was refused");
+    let pending = session(&carol.0, &format!("wa-pending-{nonce}"), now);
+    let gotrue = Session { dialect: Some(Dialect::Gotrue), ..session(&carol.0, &format!("wa-gotrue-{nonce}"), now) };
     for s in [&pending, &gotrue] {
         let token = refresh(s, &format!("{}-t", s.id.as_str()), None, now);
         ensure!(Sessions::start(store, s, &token, None, None).await.map_err(err)?, "session {} did not start", s.id);
     }
-    ensure!(Factors::remove(store, &ann.0.id, &ann.2.id, now).await.map_err(err)?, "the factor was not removed");
+    ensure!(Factors::remove(store, &carol.0.id, &carol.2.id, now).await.map_err(err)?, "the factor was not removed");
     let state = |s: &Session| {
         let id = s.id.clone();
         async move { Sessions::get(store, &id).await.map_err(err) }
     };
-    let (p, g, raised) = (state(&pending).await?, state(&gotrue).await?, state(&ann.1).await?);
+    let (p, g, raised) = (state(&pending).await?, state(&gotrue).await?, state(&carol.1).await?);
     ensure!(p.is_some_and(|p| p.revoked_at.is_some()), "a pending second step outlived the last factor");
     ensure!(g.is_some_and(|g| g.revoked_at.is_none()), "GoTrue's aal1 session ended with the factor");
     ensure!(raised.is_some_and(|r| r.revoked_at.is_none() && r.second.is_none()), "the raised session was not lowered");
