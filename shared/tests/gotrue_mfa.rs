@@ -5,83 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
-use portcullis_shared::ports::Clock as _;
-use portcullis_shared::totp;
 use serde_json::{json, Value};
+use support::mfa::*;
 use support::*;
 
 const PW: &str = "s3cret-pass";
-
-fn claims(token: &str) -> Value {
-    use base64::Engine as _;
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-}
-
-/// RFC 4648 base32, as an authenticator app reads the secret.
-fn unbase32(s: &str) -> Vec<u8> {
-    let (mut bits, mut n, mut out) = (0u64, 0, Vec::new());
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {s}"),
-        };
-        bits = (bits << 5) | u64::from(v);
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    out
-}
-
-/// The code an authenticator app shows now, `steps` steps later.
-fn code_now(app: &portcullis_shared::App<portcullis_shared::testing::TestPorts>, secret: &str, steps: i64) -> String {
-    let now = ports(app).clock.now().unix_seconds();
-    totp::code(&unbase32(secret), totp::step_at(now) + steps)
-}
-
-/// A service-role key signed with the project's secret, as Supabase's is.
-fn service_role_key(app: &portcullis_shared::App<portcullis_shared::testing::TestPorts>) -> String {
-    use portcullis_shared::model::Timestamp;
-    let keys = portcullis_shared::token::JwtKeys::new(&app.auth().config().jwt_secret, 0);
-    let now = ports(app).clock.now();
-    keys.sign_blocking(json!({"iss": "supabase", "role": "service_role"}), Timestamp(now.0 - 1000), now.plus_secs(86_400), None).unwrap()
-}
-
-struct Enrolled {
-    id: String,
-    secret: String,
-}
-
-fn enroll(app: &portcullis_shared::App<portcullis_shared::testing::TestPorts>, token: &str, name: &str) -> Enrolled {
-    let r = post_auth(app, "/factors", token, &json!({"factor_type": "totp", "friendly_name": name}));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    Enrolled { id: s(&r.body, "id"), secret: r.body["totp"]["secret"].as_str().unwrap().to_string() }
-}
-
-fn challenge(app: &portcullis_shared::App<portcullis_shared::testing::TestPorts>, token: &str, factor: &str) -> String {
-    let r = post_auth(app, &format!("/factors/{factor}/challenge"), token, &json!({"factorId": factor}));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    s(&r.body, "id")
-}
-
-fn verify(app: &portcullis_shared::App<portcullis_shared::testing::TestPorts>, token: &str, factor: &str, challenge: &str, code: &str) -> Reply {
-    post_auth(app, &format!("/factors/{factor}/verify"), token, &json!({"challenge_id": challenge, "code": code}))
-}
-
-/// Ann with a verified factor: her `aal2` session body and the factor.
-fn ann_with_factor(app: &portcullis_shared::App<portcullis_shared::testing::TestPorts>) -> (Value, Enrolled) {
-    let s1 = confirmed_user(app, "ann@example.com", PW);
-    let token = s(&s1, "access_token");
-    let f = enroll(app, &token, "phone app");
-    let c = challenge(app, &token, &f.id);
-    let r = verify(app, &token, &f.id, &c, &code_now(app, &f.secret, 0));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    (r.body, f)
-}
 
 #[test]
 fn enrolling_answers_the_secret_its_uri_and_a_qr_code_and_lists_the_factor_unverified() {

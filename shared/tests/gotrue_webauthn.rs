@@ -12,6 +12,7 @@ mod authenticator;
 use authenticator::{es256, es256_other, Creation, Getting};
 use portcullis_shared::signature::{b64url, from_b64url, Key};
 use serde_json::{json, Value};
+use support::mfa::claims;
 use support::*;
 
 type TestApp = portcullis_shared::App<portcullis_shared::testing::TestPorts>;
@@ -24,12 +25,6 @@ const ON: &[(&str, &str)] = &[
     ("WEBAUTHN_RP_ORIGINS", "https://example.com, https://app.example.com"),
     ("WEBAUTHN_RP_DISPLAY_NAME", "Example"),
 ];
-
-fn claims(token: &str) -> Value {
-    use base64::Engine as _;
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-}
 
 fn enroll(app: &TestApp, token: &str, name: &str) -> String {
     let r = post_auth(app, "/factors", token, &json!({"factor_type": "webauthn", "friendly_name": name}));

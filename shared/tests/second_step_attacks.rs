@@ -11,15 +11,11 @@ mod authenticator;
 
 use authenticator::{es256, es256_other, Creation, Getting};
 use http::Request;
-use portcullis_shared::ports::Clock as _;
 use portcullis_shared::signature::{b64url, from_b64url, Key};
 use portcullis_shared::testing::TestPorts;
-use portcullis_shared::totp;
 use portcullis_shared::App;
 use serde_json::{json, Value};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
+use support::mfa::*;
 use support::*;
 
 const PW: &str = "s3cret-pass";
@@ -35,64 +31,8 @@ const WEBAUTHN: &[(&str, &str)] = &[
 // Helpers (as in mfa_attacks.rs and gotrue_webauthn.rs)
 // ---------------------------------------------------------------------------------------------
 
-fn unbase32(s: &str) -> Vec<u8> {
-    let (mut bits, mut n, mut out) = (0u64, 0, Vec::new());
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {s}"),
-        };
-        bits = (bits << 5) | u64::from(v);
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    out
-}
-
-fn code_now(app: &App<TestPorts>, secret: &str, steps: i64) -> String {
-    let now_ms = ports(app).clock.now().0;
-    totp::code(&unbase32(secret), totp::step_at(now_ms.div_euclid(1000)) + steps)
-}
-
 fn wrong_codes(app: &App<TestPorts>, secret: &str, n: usize) -> Vec<String> {
     (0..1_000_000).map(|n| format!("{n:06}")).filter(|c| (-2..=2).all(|d| *c != code_now(app, secret, d))).take(n).collect()
-}
-
-#[derive(Clone)]
-struct Enrolled {
-    id: String,
-    secret: String,
-}
-
-fn enroll_totp(app: &App<TestPorts>, token: &str, name: &str) -> Enrolled {
-    let r = post_auth(app, "/factors", token, &json!({"factor_type": "totp", "friendly_name": name}));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    Enrolled { id: s(&r.body, "id"), secret: r.body["totp"]["secret"].as_str().unwrap().to_string() }
-}
-
-fn totp_challenge(app: &App<TestPorts>, token: &str, factor: &str) -> String {
-    let r = post_auth(app, &format!("/factors/{factor}/challenge"), token, &json!({}));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    s(&r.body, "id")
-}
-
-fn totp_verify(app: &App<TestPorts>, token: &str, factor: &str, challenge: &str, code: &str) -> Reply {
-    post_auth(app, &format!("/factors/{factor}/verify"), token, &json!({"challenge_id": challenge, "code": code}))
-}
-
-/// Ann (GoTrue, password) with a verified TOTP factor: her `aal2` session body and the factor.
-fn ann_with_totp(app: &App<TestPorts>) -> (Value, Enrolled) {
-    let s1 = confirmed_user(app, "ann@example.com", PW);
-    let token = s(&s1, "access_token");
-    let f = enroll_totp(app, &token, "phone app");
-    let c = totp_challenge(app, &token, &f.id);
-    let r = totp_verify(app, &token, &f.id, &c, &code_now(app, &f.secret, 0));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    (r.body, f)
 }
 
 fn pw(app: &App<TestPorts>, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
@@ -135,8 +75,8 @@ fn ada_with_totp(app: &App<TestPorts>) -> (Value, Enrolled) {
     let v = post(app, "/verify", &json!({"type": "email", "email": "ada@example.com", "token": code}));
     assert_eq!(v.status, 200, "{}", v.raw);
     let token = s(&v.body, "access_token");
-    let f = enroll_totp(app, &token, "");
-    let r = totp_verify(app, &token, &f.id, &totp_challenge(app, &token, &f.id), &code_now(app, &f.secret, 0));
+    let f = enroll(app, &token, "");
+    let r = verify(app, &token, &f.id, &challenge(app, &token, &f.id), &code_now(app, &f.secret, 0));
     assert_eq!(r.status, 200, "{}", r.raw);
     (r.body, f)
 }
@@ -179,34 +119,6 @@ fn totp_strategy(app: &App<TestPorts>, ticket: &str, code: &str) -> Reply {
 
 fn second_factor(app: &App<TestPorts>, ticket: &str, code: &str) -> Reply {
     pw(app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "code": code}), None)
-}
-
-fn together(app: &App<TestPorts>, reqs: Vec<Request<Vec<u8>>>) -> Vec<Reply> {
-    let mut futures: Vec<Pin<Box<dyn Future<Output = portcullis_shared::app::Answer> + '_>>> =
-        reqs.into_iter().map(|r| Box::pin(app.handle(r)) as Pin<Box<dyn Future<Output = _>>>).collect();
-    let mut done: Vec<Option<portcullis_shared::app::Answer>> = futures.iter().map(|_| None).collect();
-    pollster::block_on(std::future::poll_fn(|cx| {
-        for (f, slot) in futures.iter_mut().zip(done.iter_mut()) {
-            if slot.is_none() {
-                if let Poll::Ready(a) = f.as_mut().poll(cx) {
-                    *slot = Some(a);
-                }
-            }
-        }
-        if done.iter().all(Option::is_some) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }));
-    done.into_iter()
-        .map(|a| {
-            let a = a.unwrap();
-            pollster::block_on(app.deliver(a.outbox));
-            let raw = String::from_utf8(a.response.body().clone()).unwrap();
-            Reply { status: a.response.status(), headers: a.response.headers().clone(), body: serde_json::from_str(&raw).unwrap_or(Value::Null), raw }
-        })
-        .collect()
 }
 
 // WebAuthn helpers (gotrue_webauthn.rs)
@@ -337,7 +249,7 @@ fn tickets_cross_no_dialect_even_with_the_right_code() {
     assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&ticket)).status, 401);
 
     // Ann (a password) brings Feathers' and graphql-jwt's tickets to the passwordless step.
-    let (_, g) = ann_with_totp(&app);
+    let (_, g) = ann_with_factor(&app);
     ports(&app).clock.advance_secs(30);
     let feathers = feathers_ticket(&app, "ann@example.com");
     let graphql = graphql_ticket(&app, "ann@example.com");
@@ -405,7 +317,7 @@ fn a_pending_passwordless_ticket_must_not_become_a_session_when_the_factor_is_re
 #[test]
 fn a_graphql_ticket_from_the_old_password_must_not_refresh_after_the_password_change_and_factor_removal() {
     let app = app_with(&[("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN", "true")]);
-    let (aal2, f) = ann_with_totp(&app);
+    let (aal2, f) = ann_with_factor(&app);
     let ticket = graphql_ticket(&app, "ann@example.com");
     let owner = s(&aal2, "access_token");
     let changed = put(&app, "/user", &owner, &json!({"password": "a-brand-new-pass"}));
@@ -431,7 +343,7 @@ fn a_graphql_ticket_from_the_old_password_must_not_refresh_after_the_password_ch
 #[test]
 fn a_feathers_ticket_from_the_old_password_must_not_complete_after_the_password_change() {
     let app = app();
-    let (aal2, f) = ann_with_totp(&app);
+    let (aal2, f) = ann_with_factor(&app);
     let ticket = feathers_ticket(&app, "ann@example.com");
     let changed = put(&app, "/user", &s(&aal2, "access_token"), &json!({"password": "a-brand-new-pass"}));
     assert_eq!(changed.status, 200, "{}", changed.raw);
@@ -480,7 +392,7 @@ fn a_passwordless_ticket_never_takes_a_webauthn_factor() {
     let v = post(&app, "/verify", &json!({"type": "email", "email": "ada@example.com", "token": code}));
     let t = s(&v.body, "access_token");
     ports(&app).clock.advance_secs(30);
-    let raised = totp_verify(&app, &t, &f.id, &totp_challenge(&app, &t, &f.id), &code_now(&app, &f.secret, 0));
+    let raised = verify(&app, &t, &f.id, &challenge(&app, &t, &f.id), &code_now(&app, &f.secret, 0));
     let t = s(&raised.body, "access_token");
     let r = wa_enroll(&app, &t, "key");
     assert_eq!(r.status, 200, "{}", r.raw);
@@ -557,8 +469,8 @@ fn a_webauthn_challenge_belongs_to_its_factor_and_is_taken_once() {
     let again = wa_verify(&app, &t2, &a, &s(&ca, "id"), "create", &response);
     assert_ne!(again.status, 200, "ATTACK WORKED: a registration replayed: {}", again.raw);
     // A TOTP factor's challenge id at the WebAuthn factor.
-    let tf = enroll_totp(&app, &t2, "app");
-    let tc = totp_challenge(&app, &t2, &tf.id);
+    let tf = enroll(&app, &t2, "app");
+    let tc = challenge(&app, &t2, &tf.id);
     let r = wa_verify(&app, &t2, &a, &tc, "request", &json!({}));
     assert!(r.status.as_u16() >= 400 && r.status.as_u16() < 500, "{}", r.raw);
 }
@@ -577,8 +489,8 @@ fn an_aal1_session_cannot_add_a_webauthn_factor_beside_a_verified_totp() {
     let planted = s(&planted.body, "id");
     let planted_c = wa_challenge(&app, &attacker, &planted);
     let ann = s(&login(&app, "ann@example.com", PW).body, "access_token");
-    let f = enroll_totp(&app, &ann, "phone app");
-    let r = totp_verify(&app, &ann, &f.id, &totp_challenge(&app, &ann, &f.id), &code_now(&app, &f.secret, 0));
+    let f = enroll(&app, &ann, "phone app");
+    let r = verify(&app, &ann, &f.id, &challenge(&app, &ann, &f.id), &code_now(&app, &f.secret, 0));
     assert_eq!(r.status, 200, "{}", r.raw);
     // The attacker's old challenge, and a new aal1 session.
     let r = wa_verify(&app, &attacker, &planted, &s(&planted_c, "id"), "create", &registration(&creation(es256_other(), b"evil", &planted_c)));
@@ -604,8 +516,8 @@ fn the_first_verify_drops_unverified_factors_of_the_other_kind_too() {
     let attacker = s(&login(&app, "ann@example.com", PW).body, "access_token");
     assert_eq!(wa_enroll(&app, &attacker, "attacker's key").status, 200);
     let ann = s(&login(&app, "ann@example.com", PW).body, "access_token");
-    let f = enroll_totp(&app, &ann, "phone app");
-    let r = totp_verify(&app, &ann, &f.id, &totp_challenge(&app, &ann, &f.id), &code_now(&app, &f.secret, 0));
+    let f = enroll(&app, &ann, "phone app");
+    let r = verify(&app, &ann, &f.id, &challenge(&app, &ann, &f.id), &code_now(&app, &f.secret, 0));
     assert_eq!(r.status, 200, "{}", r.raw);
     let factors = r.body["user"]["factors"].clone();
     let listed = get(&app, "/user", Some(&s(&r.body, "access_token"))).body["factors"].clone();
@@ -821,7 +733,7 @@ fn the_check_requires_aal2_from_the_store() {
 #[test]
 fn feathers_sessions_and_the_aal2_check() {
     let app = app();
-    let (_, f) = ann_with_totp(&app);
+    let (_, f) = ann_with_factor(&app);
     ports(&app).clock.advance_secs(30);
     let ticket = feathers_ticket(&app, "ann@example.com");
     let done = totp_strategy(&app, &ticket, &code_now(&app, &f.secret, 0));
@@ -837,7 +749,7 @@ fn feathers_sessions_and_the_aal2_check() {
 #[test]
 fn a_repeated_aal_parameter_does_not_lower_the_requirement() {
     let app = app();
-    let _ = ann_with_totp(&app);
+    let _ = ann_with_factor(&app);
     let aal1 = s(&login(&app, "ann@example.com", PW).body, "access_token");
     let r = get(&app, "/api/check?aal=aal1&aal=aal2", Some(&aal1));
     assert_ne!(r.status, 200, "BUG (low, defence in depth): ?aal=aal1&aal=aal2 passed an aal1 session (first value wins): {}", r.raw);
@@ -848,7 +760,7 @@ fn a_repeated_aal_parameter_does_not_lower_the_requirement() {
 #[test]
 fn a_pending_graphql_ticket_must_not_refresh_into_tokens_when_the_factor_is_removed() {
     let app = app_with(&[("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN", "true")]);
-    let (aal2, f) = ann_with_totp(&app);
+    let (aal2, f) = ann_with_factor(&app);
     let ticket = graphql_ticket(&app, "ann@example.com");
     ports(&app).clock.advance_secs(1800);
     let owner = s(&refresh(&app, &s(&aal2, "refresh_token")).body, "access_token");

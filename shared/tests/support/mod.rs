@@ -2,6 +2,8 @@
 //! and readers for what the mail catcher would show.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod mfa;
+
 use http::{HeaderMap, Request, StatusCode};
 use portcullis_shared::model::{Timestamp, User, UserId};
 use portcullis_shared::ports::{Clock as _, Users as _};
