@@ -12,7 +12,7 @@ mod support;
 #[path = "support/authenticator.rs"]
 mod authenticator;
 
-use authenticator::{es256, es256_other, Creation, Getting};
+use authenticator::{assertion, es256, es256_other, registration, Creation, Getting};
 use portcullis_shared::ports::{Clock as _, Users as _};
 use portcullis_shared::signature::{b64url, from_b64url, Key};
 use serde_json::{json, Value};
@@ -37,14 +37,6 @@ fn bytes(options: &Value) -> Vec<u8> {
 
 fn registration_options(app: &TestApp, token: &str) -> Reply {
     post_auth(app, "/passkeys/registration/options", token, &json!({}))
-}
-
-fn registration(c: &Creation) -> Value {
-    serde_json::to_value(pollster::block_on(c.response())).unwrap()
-}
-
-fn assertion(g: &Getting) -> Value {
-    serde_json::to_value(pollster::block_on(g.response())).unwrap()
 }
 
 /// Registers a passkey of `key` with `credential_id` for the session `token`.

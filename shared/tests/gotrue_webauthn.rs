@@ -9,7 +9,7 @@ mod support;
 #[path = "support/authenticator.rs"]
 mod authenticator;
 
-use authenticator::{es256, es256_other, Creation, Getting};
+use authenticator::{assertion, es256, es256_other, registration, Creation, Getting};
 use portcullis_shared::signature::{b64url, from_b64url, Key};
 use serde_json::{json, Value};
 use support::mfa::claims;
@@ -65,14 +65,6 @@ fn getting(key: Key, credential_id: &[u8], user_id: &str, challenge: &Value, cou
         count,
         ..Getting::new(key)
     }
-}
-
-fn registration(c: &Creation) -> Value {
-    serde_json::to_value(pollster::block_on(c.response())).unwrap()
-}
-
-fn assertion(g: &Getting) -> Value {
-    serde_json::to_value(pollster::block_on(g.response())).unwrap()
 }
 
 /// An account with a registered WebAuthn factor: its `aal2` session, the factor and user ids.

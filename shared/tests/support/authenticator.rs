@@ -10,6 +10,16 @@ use portcullis_shared::webauthn::{AssertionResponse, AttestationResponse, Authen
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+/// A registration as the browser's `PublicKeyCredential.toJSON()` gives it: what clients send.
+pub fn registration(c: &Creation) -> serde_json::Value {
+    serde_json::to_value(pollster::block_on(c.response())).unwrap()
+}
+
+/// An assertion as the browser's `PublicKeyCredential.toJSON()` gives it.
+pub fn assertion(g: &Getting) -> serde_json::Value {
+    serde_json::to_value(pollster::block_on(g.response())).unwrap()
+}
+
 pub const RP_ID: &str = "example.com";
 pub const ORIGIN: &str = "https://example.com";
 pub const CHALLENGE: &[u8] = b"a fresh challenge of 32 bytes!!!";
