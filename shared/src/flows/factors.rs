@@ -417,8 +417,7 @@ impl<P: Ports> Flows<P> {
     /// The service role's removal of `user`'s factor `factor_id`, whatever it is; answers the
     /// factor removed.
     pub async fn admin_remove_factor(&self, user: &crate::model::User, factor_id: &str) -> Result<Factor, FactorError> {
-        let factors = self.factor_store().of_user(&user.id).await?;
-        let factor = factors.into_iter().find(|f| f.id.as_str() == factor_id).ok_or(FactorError::FactorNotFound)?;
+        let factor = self.factor_of(&user.id, factor_id).await?;
         match self.factor_store().remove(&user.id, &factor.id, self.now()).await? {
             true => Ok(factor),
             false => Err(FactorError::FactorNotFound),
@@ -429,7 +428,12 @@ impl<P: Ports> Flows<P> {
         if bearer.user.is_anonymous {
             return Err(FactorError::Anonymous);
         }
-        let factors = self.factor_store().of_user(&bearer.user.id).await?;
+        self.factor_of(&bearer.user.id, factor_id).await
+    }
+
+    /// The account's factor `factor_id`; [`FactorError::FactorNotFound`] for any other id.
+    async fn factor_of(&self, user: &crate::model::UserId, factor_id: &str) -> Result<Factor, FactorError> {
+        let factors = self.factor_store().of_user(user).await?;
         factors.into_iter().find(|f| f.id.as_str() == factor_id).ok_or(FactorError::FactorNotFound)
     }
 

@@ -92,9 +92,9 @@ impl<P: Ports> Flows<P> {
             return Err(FactorError::TicketInvalid);
         }
         super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
-        let mut factors = self.factor_store().of_user(&user.id).await?;
         // A code answers a TOTP factor only: a WebAuthn factor's ceremony is GoTrue's alone.
-        factors.retain(|f| f.verified && f.kind == FactorKind::Totp && factor_id.is_none_or(|id| f.id.as_str() == id));
+        let mut factors = self.verified_factors(&user.id).await?;
+        factors.retain(|f| factor_id.is_none_or(|id| f.id.as_str() == id));
         let factor = match factors.as_slice() {
             [one] => one.clone(),
             _ => return Err(FactorError::FactorNotFound),
