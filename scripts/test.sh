@@ -6,6 +6,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}" WRANGLER_SEND_METRICS=false
 
+# A full disk fails builds and writes in ways that look like test failures: say so first.
+df -h . | awk 'NR == 2 { print "disk: " $4 " free of " $2 }'
+
 scripts/setup.sh || exit 1
 scripts/build.sh --with-contract || exit 1
 
@@ -33,7 +36,10 @@ if ! cargo clippy -p portcullis-client --target wasm32-unknown-unknown --all-tar
 fi
 
 echo "== e2e (node --test)"
-node --test --test-concurrency=1 --test-reporter=spec e2e/ 2>&1 | tee "$log/e2e.txt"
+# A test that hangs fails at 10 minutes, and the whole suite is stopped at 40, so that a hang
+# is reported as a failure instead of running out CI's clock.
+timeout --kill-after=30 2400 node --test --test-concurrency=1 --test-timeout=600000 \
+  --test-reporter=spec e2e/ 2>&1 | tee "$log/e2e.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log/e2e.txt" | tail -1)
 f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log/e2e.txt" | tail -1)
