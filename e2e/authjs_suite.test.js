@@ -1,5 +1,6 @@
-// auth-js's own tests, unchanged, against Portcullis: the `MFA` tests of upstream's
-// test/GoTrueClient.test.ts and the `MFA Admin` tests of its test/GoTrueApi.test.ts, vendored in
+// auth-js's own tests, unchanged, against Portcullis: the `MFA` and `WebAuthn MFA` tests of
+// upstream's test/GoTrueClient.test.ts, the `MFA Admin` tests of its test/GoTrueApi.test.ts and
+// its passkey end-to-end test (test/passkey.e2e.test.ts, with its software authenticator), vendored in
 // e2e/upstream/auth-js (README.md there: which commit, and the one edit, the server's URL).
 // They run as upstream runs them (jest with ts-jest), against the client's own TypeScript source
 // from the pinned npm package, in a child process; this file starts the worker configured as
@@ -16,9 +17,9 @@ const suite = path.join(root, "e2e", "upstream", "auth-js");
 
 // Which upstream tests run: jest's -t matches "<describe…> <test>" names: the top-level
 // describe('MFA') and describe('WebAuthn MFA') of GoTrueClient.test.ts, and describe('MFA
-// Admin') in GoTrueApi.test.ts.
-const TEST_NAMES = "^(MFA |WebAuthn MFA |GoTrueAdminApi MFA Admin )";
-const FILES = ["tests/GoTrueClient.test.ts", "tests/GoTrueApi.test.ts"];
+// Admin') in GoTrueApi.test.ts, and all of passkey.e2e.test.ts (describe('Passkey end-to-end')).
+const TEST_NAMES = "^(MFA |WebAuthn MFA |GoTrueAdminApi MFA Admin |Passkey end-to-end )";
+const FILES = ["tests/GoTrueClient.test.ts", "tests/GoTrueApi.test.ts", "tests/passkey.e2e.test.ts"];
 
 let worker;
 let dir;
@@ -58,11 +59,14 @@ before(async () => {
       LOGIN_MAX_PER_ACCOUNT: "100000",
       RATE_LIMIT_ANONYMOUS_USERS: "100000",
       OTP_MAX_WRONG_PER_ADDRESS: "1000",
-      // Upstream's test/supabase/config.toml: WebAuthn factors on, for its relying party.
+      // Upstream's test/supabase/config.toml: WebAuthn factors and passkeys on, for its
+      // relying party.
       MFA_WEB_AUTHN_ENROLL_ENABLED: "true",
       MFA_WEB_AUTHN_VERIFY_ENABLED: "true",
+      PASSKEY_ENABLED: "true",
       WEBAUTHN_RP_ID: "localhost",
       WEBAUTHN_RP_ORIGINS: "http://localhost:5173",
+      WEBAUTHN_RP_DISPLAY_NAME: "auth-js tests",
     },
   });
 });
@@ -72,7 +76,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test("auth-js's own MFA, WebAuthn MFA and MFA Admin tests pass against Portcullis", { timeout: 300_000 }, async () => {
+test("auth-js's own MFA, WebAuthn MFA, MFA Admin and passkey tests pass against Portcullis", { timeout: 300_000 }, async () => {
   const results = path.join(dir, "jest-results.json");
   const jest = path.join(root, "node_modules", ".bin", "jest");
   const { code, stdout, stderr } = await run(

@@ -16,7 +16,7 @@ use authenticator::{assertion, es256, es256_other, registration, Creation, Getti
 use portcullis_shared::ports::{Clock as _, Users as _};
 use portcullis_shared::signature::{b64url, from_b64url, Key};
 use serde_json::{json, Value};
-use support::mfa::claims;
+use support::mfa::{claims, service_role_key};
 use support::*;
 
 type TestApp = portcullis_shared::App<portcullis_shared::testing::TestPorts>;
@@ -166,6 +166,39 @@ fn register_list_rename_delete() {
     assert_eq!(get(&app, "/passkeys", Some(&token)).body, json!([]));
     let user_id = claims(&token)["sub"].as_str().unwrap().to_string();
     assert_error(&sign_in(&app, es256(), b"credential-1", &user_id, 1), 400, "webauthn_verification_failed", "Credential verification failed");
+}
+
+#[test]
+fn the_service_role_lists_and_removes_passkeys_even_with_passkeys_off() {
+    let app = app_with(ON);
+    let (token, user_id) = with_passkey(&app, "ann@example.com", b"credential-1");
+    let key = service_role_key(&app);
+    let list = get(&app, &format!("/admin/users/{user_id}/passkeys"), Some(&key));
+    assert_eq!(list.status, 200, "{}", list.raw);
+    let id = s(&list.body[0], "id");
+    assert_eq!(list.body, get(&app, "/passkeys", Some(&token)).body);
+
+    // Not the account itself, not an unknown account or passkey.
+    assert_eq!(error_code(&get(&app, &format!("/admin/users/{user_id}/passkeys"), Some(&token))), "not_admin");
+    assert_eq!(error_code(&call(&app, "DELETE", &format!("/admin/users/{user_id}/passkeys/{id}"), &Value::Null, Some(&token))), "not_admin");
+    let stranger = "00000000-0000-4000-8000-000000000000";
+    assert_eq!(error_code(&get(&app, &format!("/admin/users/{stranger}/passkeys"), Some(&key))), "user_not_found");
+    let bob = with_passkey(&app, "bob@example.com", b"credential-2").1;
+    let r = call(&app, "DELETE", &format!("/admin/users/{bob}/passkeys/{id}"), &Value::Null, Some(&key));
+    assert_error(&r, 404, "validation_failed", "Passkey not found");
+    let r = call(&app, "DELETE", &format!("/admin/users/{user_id}/passkeys/not-a-uuid"), &Value::Null, Some(&key));
+    assert_error(&r, 404, "validation_failed", "Passkey not found");
+
+    let gone = call(&app, "DELETE", &format!("/admin/users/{user_id}/passkeys/{id}"), &Value::Null, Some(&key));
+    assert_eq!(gone.status, 204, "{}", gone.raw);
+    assert_eq!(get(&app, &format!("/admin/users/{user_id}/passkeys"), Some(&key)).body, json!([]));
+    assert_error(&sign_in(&app, es256(), b"credential-1", &user_id, 1), 400, "webauthn_verification_failed", "Credential verification failed");
+
+    // Upstream's admin routes answer whether or not passkeys are on.
+    let off = support::app();
+    let user = s(&confirmed_user(&off, "cat@example.com", PW)["user"], "id");
+    let list = get(&off, &format!("/admin/users/{user}/passkeys"), Some(&service_role_key(&off)));
+    assert_eq!((list.status.as_u16(), &list.body), (200, &json!([])), "{}", list.raw);
 }
 
 #[test]

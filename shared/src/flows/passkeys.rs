@@ -220,4 +220,17 @@ impl<P: Ports> Flows<P> {
             false => Err(PasskeyError::NotFound),
         }
     }
+
+    /// `GET /admin/users/{id}/passkeys`: the account's passkeys, whether or not passkeys are on.
+    pub async fn admin_passkeys_of(&self, user: &crate::model::User) -> Result<Vec<Passkey>, PasskeyError> {
+        Ok(self.ports.store().passkeys_of(&user.id).await?)
+    }
+
+    /// `DELETE /admin/users/{id}/passkeys/{passkey_id}`: removes the account's passkey `id`.
+    pub async fn admin_remove_passkey(&self, user: &crate::model::User, id: &str) -> Result<(), PasskeyError> {
+        match self.ports.store().remove_passkey(&user.id, &PasskeyId::new(id)).await? {
+            true => Ok(()),
+            false => Err(PasskeyError::NotFound),
+        }
+    }
 }

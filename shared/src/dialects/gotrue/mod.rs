@@ -72,6 +72,10 @@ pub enum Endpoint {
     AdminFactors,
     /// `DELETE /admin/users/{id}/factors/{factor_id}`.
     AdminDeleteFactor,
+    /// `GET /admin/users/{id}/passkeys`.
+    AdminPasskeys,
+    /// `DELETE /admin/users/{id}/passkeys/{passkey_id}`.
+    AdminDeletePasskey,
     /// The MFA API.
     Mfa(mfa::Endpoint),
     /// The passkey API.
@@ -102,6 +106,8 @@ impl routes::Api for Api {
         Route::json(Verb::Any, "/admin/users/{id}", ServiceRole, E::Admin(A::OtherOnUser)),
         Route::json(Verb::Get, "/admin/users/{id}/factors", ServiceRole, E::AdminFactors),
         Route::json(Verb::Delete, "/admin/users/{id}/factors/{factor_id}", ServiceRole, E::AdminDeleteFactor),
+        Route::json(Verb::Get, "/admin/users/{id}/passkeys", ServiceRole, E::AdminPasskeys),
+        Route::json(Verb::Delete, "/admin/users/{id}/passkeys/{passkey_id}", ServiceRole, E::AdminDeletePasskey),
         Route::json(Verb::Any, "/admin/users/*", ServiceRole, E::Admin(A::NotFound)),
         Route::json(Verb::Post, "/admin/generate_link", ServiceRole, E::Admin(A::GenerateLink)),
         Route::json(Verb::Any, "/admin/generate_link", ServiceRole, E::Admin(A::NotFound)),
@@ -197,6 +203,12 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
         E::AdminDeleteFactor => {
             let user = admin::user_id(hit.params.first().copied())?;
             mfa::admin_delete(flows, &user, hit.params.get(1).copied()).await
+        }
+        // Upstream serves these whether or not passkeys are on.
+        E::AdminPasskeys => passkeys::admin_list(flows, &admin::user_id(hit.params.first().copied())?).await,
+        E::AdminDeletePasskey => {
+            let user = admin::user_id(hit.params.first().copied())?;
+            passkeys::admin_delete(flows, &user, hit.params.get(1).copied()).await
         }
         E::Mfa(endpoint) => mfa::serve(flows, req, endpoint, hit.params.first().copied(), session(hit.caller)?).await,
         E::Passkeys(_) | E::Unoffered(U::Passkeys) if !flows.config().mfa.passkey_enabled => Err(passkeys::disabled()),

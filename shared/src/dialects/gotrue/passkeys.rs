@@ -2,7 +2,9 @@
 //! `signInWithPasskey`, `registerPasskey` and `passkey.*` (`experimental: { passkey: true }`):
 //! `POST /passkeys/registration/options` and `/verify` and `GET /passkeys`, `PATCH` and
 //! `DELETE /passkeys/{id}` (signed in), `POST /passkeys/authentication/options` and `/verify`
-//! (signed out; the verify answers a session). The rules are the flows' (`flows::passkeys`).
+//! (signed out; the verify answers a session), and the service role's
+//! `GET /admin/users/{id}/passkeys` and `DELETE /admin/users/{id}/passkeys/{passkey_id}`. The
+//! rules are the flows' (`flows::passkeys`).
 //!
 //! Options are go-webauthn's `PublicKeyCredentialCreationOptions` and
 //! `PublicKeyCredentialRequestOptions` as upstream sends them (binary members base64url; no
@@ -208,6 +210,25 @@ pub(super) async fn serve<P: Ports>(
         (_, None) => return Err(GotrueError::NoAuthorization),
     };
     result?;
+    Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Vec::new()).unwrap_or_else(|_| Response::new(Vec::new())))
+}
+
+/// `GET /admin/users/{id}/passkeys`: the account's passkeys, oldest first.
+pub(super) async fn admin_list<P: Ports>(flows: &Flows<P>, user: &crate::model::UserId) -> Result<Response<Body>, GotrueError> {
+    let user = flows.admin_get_user(user).await?;
+    let list = flows.admin_passkeys_of(&user).await.map_err(refusal)?;
+    ok(&list.iter().map(PasskeyBody::of).collect::<Vec<_>>())
+}
+
+/// `DELETE /admin/users/{id}/passkeys/{passkey_id}`: removes it; 204.
+pub(super) async fn admin_delete<P: Ports>(
+    flows: &Flows<P>,
+    user: &crate::model::UserId,
+    id: Option<&str>,
+) -> Result<Response<Body>, GotrueError> {
+    let id = passkey_id(id)?;
+    let user = flows.admin_get_user(user).await?;
+    flows.admin_remove_passkey(&user, id).await.map_err(refusal)?;
     Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Vec::new()).unwrap_or_else(|_| Response::new(Vec::new())))
 }
 
