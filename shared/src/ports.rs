@@ -9,10 +9,12 @@
 mod factors;
 mod housekeeping;
 mod passkeys;
+mod recovery_codes;
 
 pub use factors::{Answer, Enrolled, Factors, Progress};
 pub use housekeeping::{Expired, Housekeeping, Purged};
 pub use passkeys::{PasskeyAdded, PasskeyUse, Passkeys};
+pub use recovery_codes::{CodesLeft, RecoveryCodes, RecoveryCodesAdded};
 
 use crate::model::{
     CodeId, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, Mail, OneTimeCode, Purpose,
@@ -369,9 +371,9 @@ pub trait Mailer {
 
 /// All of the storage ports over one backend: what flows hold. Every type that implements each
 /// port trait is a `Store`.
-pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys {}
+pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes {}
 
-impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys> Store for T {}
+impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes> Store for T {}
 
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {

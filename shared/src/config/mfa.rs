@@ -5,7 +5,9 @@
 //! WebAuthn switch is on: a ceremony bound to the wrong origin fails in every browser, and
 //! an origin allowed by accident is one a phishing page could use. Passkey sign-in
 //! (`PASSKEY_ENABLED`, GoTrue's `GOTRUE_PASSKEY_ENABLED`, off by default) uses the same relying
-//! party and challenge lifetime, and needs the relying party too.
+//! party and challenge lifetime, and needs the relying party too. Recovery codes
+//! (`MFA_RECOVERY_CODES_ENROLL_ENABLED`, `MFA_RECOVERY_CODES_VERIFY_ENABLED`) are off by
+//! default: auth-js calls them experimental.
 
 use super::{flag, list, num, ConfigError};
 use crate::model::FactorKind;
@@ -37,6 +39,11 @@ pub struct Mfa {
     pub passkey_enabled: bool,
     /// Most passkeys an account may have (`PASSKEY_MAX_PASSKEYS_PER_USER`, 10).
     pub max_passkeys_per_user: u32,
+    /// Sets of recovery codes may be generated and regenerated
+    /// (`MFA_RECOVERY_CODES_ENROLL_ENABLED`, default off).
+    pub recovery_codes_enroll_enabled: bool,
+    /// Recovery codes may be used (`MFA_RECOVERY_CODES_VERIFY_ENABLED`, default off).
+    pub recovery_codes_verify_enabled: bool,
 }
 
 impl Mfa {
@@ -45,6 +52,7 @@ impl Mfa {
         match kind {
             FactorKind::Totp => self.totp_enroll_enabled,
             FactorKind::Webauthn => self.webauthn_enroll_enabled,
+            FactorKind::RecoveryCode => self.recovery_codes_enroll_enabled,
         }
     }
 
@@ -53,6 +61,7 @@ impl Mfa {
         match kind {
             FactorKind::Totp => self.totp_verify_enabled,
             FactorKind::Webauthn => self.webauthn_verify_enabled,
+            FactorKind::RecoveryCode => self.recovery_codes_verify_enabled,
         }
     }
 }
@@ -136,5 +145,7 @@ pub(super) fn mfa(var: &impl Fn(&'static str) -> Option<String>) -> Result<Mfa, 
         relying_party,
         passkey_enabled,
         max_passkeys_per_user: num(var("PASSKEY_MAX_PASSKEYS_PER_USER"), "PASSKEY_MAX_PASSKEYS_PER_USER", 10, 1, 100)?,
+        recovery_codes_enroll_enabled: flag(var("MFA_RECOVERY_CODES_ENROLL_ENABLED"), "MFA_RECOVERY_CODES_ENROLL_ENABLED")?,
+        recovery_codes_verify_enabled: flag(var("MFA_RECOVERY_CODES_VERIFY_ENABLED"), "MFA_RECOVERY_CODES_VERIFY_ENABLED")?,
     })
 }

@@ -60,6 +60,8 @@ pub enum AalNeed {
     Enroll,
     /// Removing a verified factor.
     Unenroll,
+    /// Generating, regenerating or removing recovery codes.
+    RecoveryCodes,
 }
 
 /// Why a second-factor flow refused.
@@ -111,6 +113,18 @@ pub enum FactorError {
     /// The code is wrong, or was used already.
     #[error("wrong code")]
     WrongCode,
+    /// The recovery code is wrong, used already, or missing.
+    #[error("wrong recovery code")]
+    WrongRecoveryCode,
+    /// Too many wrong recovery codes lately.
+    #[error("recovery codes locked")]
+    RecoveryCodesLocked,
+    /// The account has a set of recovery codes already.
+    #[error("recovery codes exist")]
+    RecoveryCodesExist,
+    /// Recovery codes would be the account's only factor.
+    #[error("recovery codes alone")]
+    SoleFactor,
     /// A request member is missing or malformed; the text says which, in upstream's words.
     #[error("invalid: {0}")]
     Invalid(&'static str),
@@ -149,7 +163,8 @@ impl From<crate::ports::StoreError> for FactorError {
 impl<P: Ports> Flows<P> {
     /// Enrolls a new, unverified factor of type `kind` for the bearer's account.
     pub async fn enroll_factor(&self, bearer: &Bearer, kind: &str, friendly_name: &str, issuer: Option<&str>) -> Result<Enrollment, FactorError> {
-        let kind = FactorKind::parse(kind).ok_or(FactorError::UnknownType)?;
+        // Recovery codes have their own endpoints (`recovery_codes`).
+        let kind = FactorKind::parse(kind).filter(|k| *k != FactorKind::RecoveryCode).ok_or(FactorError::UnknownType)?;
         if !self.config.mfa.enroll_enabled(kind) {
             return Err(FactorError::EnrollDisabled(kind));
         }
@@ -162,7 +177,7 @@ impl<P: Ports> Flows<P> {
         }
         let account = match kind {
             FactorKind::Totp => user.email.clone().ok_or(FactorError::NoAddress)?,
-            FactorKind::Webauthn => String::new(),
+            FactorKind::Webauthn | FactorKind::RecoveryCode => String::new(),
         };
         let own = self.factor_store().of_user(&user.id).await?;
         if own.iter().any(|f| f.friendly_name == friendly_name) {
@@ -193,7 +208,7 @@ impl<P: Ports> Flows<P> {
         // Everything that can fail before anything is stored.
         let setup = match kind {
             FactorKind::Totp => Some(self.totp_setup(&mut factor, &account, issuer)?),
-            FactorKind::Webauthn => None,
+            FactorKind::Webauthn | FactorKind::RecoveryCode => None,
         };
         let stale_before = now.plus_secs(-self.config.mfa.factor_expiry_secs);
         let max = self.config.mfa.max_enrolled_factors;
@@ -250,6 +265,7 @@ impl<P: Ports> Flows<P> {
         };
         let ceremony = match factor.kind {
             FactorKind::Totp => None,
+            FactorKind::RecoveryCode => return Err(FactorError::Invalid("recovery codes are used with POST /factors/recovery-codes/verify")),
             FactorKind::Webauthn => Some(self.ceremony(&bearer.user, &factor, &mut challenge).await?),
         };
         self.factor_store().challenge(&challenge, now.plus_secs(-lifetime)).await?;
@@ -273,6 +289,7 @@ impl<P: Ports> Flows<P> {
             FactorKind::Totp if code.is_empty() => return Err(FactorError::CodeMissing),
             FactorKind::Totp => None,
             FactorKind::Webauthn => Some(super::factor_webauthn::given(webauthn)?),
+            FactorKind::RecoveryCode => return Err(FactorError::Invalid("recovery codes are used with POST /factors/recovery-codes/verify")),
         };
         let challenge = self
             .factor_store()
@@ -393,6 +410,7 @@ impl<P: Ports> Flows<P> {
             return Err(match factor.kind {
                 FactorKind::Totp => FactorError::WrongCode,
                 FactorKind::Webauthn => FactorError::WebauthnRefused,
+                FactorKind::RecoveryCode => FactorError::WrongRecoveryCode,
             });
         }
         let mut user = user.clone();

@@ -23,7 +23,8 @@ pub struct SecondStepDue {
     /// What completes it, with a code ([`Flows::complete_second_step`]).
     pub ticket: Secret<String>,
     /// The account's verified TOTP factors, one of which the code must come from (a WebAuthn
-    /// factor completes no second step outside GoTrue).
+    /// factor completes no second step outside GoTrue), and its set of recovery codes when
+    /// they may be used: naming it, the code is one of them.
     pub factors: Vec<Factor>,
 }
 
@@ -49,10 +50,12 @@ impl<P: Ports> Flows<P> {
         Ok(Err(SecondStepDue { ticket: token, factors: self.verified_factors(&user.id).await? }))
     }
 
-    /// The account's verified TOTP factors: what a code can complete a second step with.
+    /// The account's verified TOTP factors and recovery codes (when they may be used): what a
+    /// code can complete a second step with.
     async fn verified_factors(&self, user: &crate::model::UserId) -> Result<Vec<Factor>, FactorError> {
         let mut factors = self.factor_store().of_user(user).await?;
-        factors.retain(|f| f.verified && f.kind == FactorKind::Totp);
+        let recovery = self.config.mfa.verify_enabled(FactorKind::RecoveryCode);
+        factors.retain(|f| f.verified && (f.kind == FactorKind::Totp || (recovery && f.kind == FactorKind::RecoveryCode)));
         Ok(factors)
     }
 
@@ -78,7 +81,8 @@ impl<P: Ports> Flows<P> {
     }
 
     /// Completes a sign-in of `dialect` that owes its second factor with `ticket` and a
-    /// `code` of the factor `factor_id` (or of the account's only verified factor).
+    /// `code` of the factor `factor_id` (or of the account's only verified TOTP factor); when
+    /// `factor_id` names the account's recovery codes, `code` is one of them.
     pub async fn complete_second_step(&self, dialect: Dialect, ticket: &Secret<String>, factor_id: Option<&str>, code: &str)
         -> Result<SignedIn, FactorError> {
         self.throttle_client().await?;
@@ -94,13 +98,16 @@ impl<P: Ports> Flows<P> {
         super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
         // A code answers a TOTP factor only: a WebAuthn factor's ceremony is GoTrue's alone.
         let mut factors = self.verified_factors(&user.id).await?;
-        factors.retain(|f| factor_id.is_none_or(|id| f.id.as_str() == id));
+        factors.retain(|f| factor_id.map_or(f.kind == FactorKind::Totp, |id| f.id.as_str() == id));
         let factor = match factors.as_slice() {
             [one] => one.clone(),
             _ => return Err(FactorError::FactorNotFound),
         };
         if !self.config.mfa.verify_enabled(factor.kind) {
             return Err(FactorError::VerifyDisabled(factor.kind));
+        }
+        if factor.kind == FactorKind::RecoveryCode {
+            return self.answer_recovery_code(&user, &session, &factor, code, ticket_id.as_deref()).await;
         }
         let challenge = Challenge {
             id: random_id(self.ports.rng()),

@@ -17,6 +17,9 @@ pub enum FactorKind {
     Totp,
     /// A WebAuthn credential (a security key, a platform authenticator).
     Webauthn,
+    /// A set of single-use recovery codes, for when the other factors are lost; an account
+    /// has it only beside another verified factor.
+    RecoveryCode,
 }
 
 impl FactorKind {
@@ -25,6 +28,7 @@ impl FactorKind {
         match self {
             FactorKind::Totp => "totp",
             FactorKind::Webauthn => "webauthn",
+            FactorKind::RecoveryCode => "recovery_code",
         }
     }
 
@@ -33,6 +37,7 @@ impl FactorKind {
         match s {
             "totp" => Some(FactorKind::Totp),
             "webauthn" => Some(FactorKind::Webauthn),
+            "recovery_code" => Some(FactorKind::RecoveryCode),
             _ => None,
         }
     }
@@ -43,6 +48,7 @@ impl FactorKind {
         match self {
             FactorKind::Totp => "totp",
             FactorKind::Webauthn => "mfa/webauthn",
+            FactorKind::RecoveryCode => "mfa/recovery_code",
         }
     }
 }
@@ -61,7 +67,8 @@ pub struct Factor {
     /// Whether a challenge has been answered with it: only a verified factor guards sign-ins.
     pub verified: bool,
     /// Its secret, sealed (`crate::seal`): a copy of the database alone does not yield it.
-    /// Empty for a WebAuthn factor, which has no secret.
+    /// Empty for a WebAuthn factor and a set of recovery codes (whose codes are kept hashed,
+    /// see `ports::RecoveryCodes`).
     pub sealed_secret: String,
     /// The last TOTP time step a code was accepted for: a code is single use, and so is every
     /// code of an earlier step.

@@ -29,6 +29,9 @@ pub enum Progress<'a> {
     /// A WebAuthn registration of this credential: the factor must be unverified and hold
     /// none, and no factor of any account may hold its id.
     Register(&'a WebauthnCredential),
+    /// The recovery code of this hash (`ports::RecoveryCodes`): the factor, a set of recovery
+    /// codes, must hold it unused, and it is used.
+    RecoveryCode(&'a str),
 }
 
 /// A right answer to a challenge, to record at once (see [`Factors::answer`]).
@@ -91,8 +94,9 @@ pub trait Factors {
     /// re-authentication) dropped, since the sessions that asked may have ended here. Returns
     /// whether it did.
     async fn answer(&self, answer: &Answer<'_>) -> Result<bool, StoreError>;
-    /// Removes the account's factor `factor_id` with its challenges, lowers the sessions
-    /// raised with it to `aal1`, ends (at `at`), when it was the account's last verified
+    /// Removes the account's factor `factor_id` with its challenges (and, when it was the
+    /// account's last verified factor but its recovery codes, those too), lowers the sessions
+    /// raised with what it removed to `aal1`, ends (at `at`), when it was the account's last verified
     /// factor, the account's sessions below `aal2` outside GoTrue (second steps never taken),
     /// and updates whether the account has a verified factor, all at once; returns whether it
     /// existed.

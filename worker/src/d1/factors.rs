@@ -2,7 +2,9 @@
 //! `refresh_tokens`, `one_time_codes` and `users.mfa`, which an answer and a removal change
 //! with them). Each change that touches more than one record is one batch; in an answer, every
 //! statement after the first is conditional on the first having landed. A WebAuthn factor's
-//! credential is kept in its row's `webauthn_*` columns, its key as a JWK with its `alg`.
+//! credential is kept in its row's `webauthn_*` columns, its key as a JWK with its `alg`; a set
+//! of recovery codes is a row of type `recovery_code` whose codes are `mfa_recovery_codes`'
+//! (`recovery_codes`).
 
 use super::{backend, opt_s, opt_t, s, t, ts, D1Store};
 use portcullis_shared::model::{Challenge, ChallengeId, Factor, FactorId, FactorKind, Purpose, SessionId, Timestamp, UserId, WebauthnCredential};
@@ -233,6 +235,15 @@ impl Factors for D1Store {
                 vec![s(b64url(&c.id))],
                 vec![s(b64url(&c.id)), s(key_text(&c.public_key)), s(hex(&c.aaguid)), n(i64::from(c.backup_eligible)), s(c.transports.join(","))],
             ),
+            // The code is used by its own statement below.
+            Progress::RecoveryCode(hash) => (
+                0,
+                "verified = 1 AND factor_type = 'recovery_code' \
+                 AND EXISTS (SELECT 1 FROM mfa_recovery_codes WHERE factor_id = ?2 AND code_hash = ?10 AND used_at IS NULL)",
+                "last_challenged_at = ?5",
+                vec![s(hash)],
+                vec![],
+            ),
         };
         let stmt = |sql: &str, extra: &[JsValue]| {
             let mut args = vec![s(a.user_id), s(a.factor_id), s(a.challenge_id), n(count), t(a.at), s(&a.refresh_token.id)];
@@ -243,6 +254,13 @@ impl Factors for D1Store {
         let asked = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication].map(|p| s(p.as_str()));
         let mut first_args = vec![session.clone(), t(a.made_after), opt_s(a.ticket)];
         first_args.append(&mut fresh_args);
+        let use_code = match a.progress {
+            Progress::RecoveryCode(hash) => Some(stmt(
+                &format!("UPDATE mfa_recovery_codes SET used_at = ?5 WHERE factor_id = ?2 AND code_hash = ?7 AND used_at IS NULL AND {ANSWERED}"),
+                &[s(hash)],
+            )?),
+            _ => None,
+        };
         let results = self
             .batch(vec![
                 stmt(
@@ -306,22 +324,41 @@ impl Factors for D1Store {
                     ),
                     &[session, s(&a.refresh_token.secret_hash)],
                 )?,
-            ])
+            ]
+            .into_iter()
+            .chain(use_code)
+            .collect())
             .await?;
         Ok(super::changed(results.first())? > 0)
     }
 
     async fn remove(&self, user_id: &UserId, factor_id: &FactorId, at: Timestamp) -> Result<bool, StoreError> {
+        // Removing the account's last verified factor but its recovery codes: they go too
+        // (they are never the only factor). Evaluated before anything is deleted.
+        const LAST_BUT_CODES: &str = "EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND user_id = ?1 AND verified = 1) \
+            AND NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1 AND verified = 1 AND id != ?2 AND factor_type != 'recovery_code')";
+        let args = [s(user_id), s(factor_id), t(at)];
         let results = self
             .batch(vec![
-                // Removing the last verified factor: the sessions below aal2 outside GoTrue are
-                // second steps never taken, which would otherwise become full sessions.
+                // The sessions below aal2 outside GoTrue are second steps never taken, which
+                // would otherwise become full sessions.
                 self.stmt(
-                    "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL AND factor_id IS NULL \
-                     AND (dialect IS NULL OR dialect != 'gotrue') \
-                     AND EXISTS (SELECT 1 FROM mfa_factors WHERE id = ?2 AND user_id = ?1 AND verified = 1) \
-                     AND NOT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ?1 AND verified = 1 AND id != ?2)",
-                    &[s(user_id), s(factor_id), t(at)],
+                    &format!(
+                        "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL AND factor_id IS NULL \
+                         AND (dialect IS NULL OR dialect != 'gotrue') AND {LAST_BUT_CODES}"
+                    ),
+                    &args,
+                )?,
+                self.stmt(
+                    &format!(
+                        "UPDATE sessions SET factor_id = NULL, factor_type = NULL, aal2_at = NULL WHERE user_id = ?1 AND ?3 IS NOT NULL \
+                         AND factor_id IN (SELECT id FROM mfa_factors WHERE user_id = ?1 AND factor_type = 'recovery_code') AND {LAST_BUT_CODES}"
+                    ),
+                    &args,
+                )?,
+                self.stmt(
+                    &format!("DELETE FROM mfa_factors WHERE user_id = ?1 AND factor_type = 'recovery_code' AND id != ?2 AND ?3 IS NOT NULL AND {LAST_BUT_CODES}"),
+                    &args,
                 )?,
                 self.stmt("DELETE FROM mfa_factors WHERE id = ?2 AND user_id = ?1", &[s(user_id), s(factor_id)])?,
                 self.stmt(
@@ -331,6 +368,6 @@ impl Factors for D1Store {
                 self.stmt(MARK_MFA, &[s(user_id)])?,
             ])
             .await?;
-        Ok(super::changed(results.get(1))? > 0)
+        Ok(super::changed(results.get(3))? > 0)
     }
 }

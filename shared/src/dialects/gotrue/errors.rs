@@ -49,6 +49,16 @@ pub mod code {
     pub const MFA_WEBAUTHN_ENROLL_NOT_ENABLED: &str = "mfa_webauthn_enroll_not_enabled";
     /// `mfa_webauthn_verify_not_enabled`
     pub const MFA_WEBAUTHN_VERIFY_NOT_ENABLED: &str = "mfa_webauthn_verify_not_enabled";
+    /// `mfa_recovery_codes_enroll_not_enabled`
+    pub const MFA_RECOVERY_CODES_ENROLL_NOT_ENABLED: &str = "mfa_recovery_codes_enroll_not_enabled";
+    /// `mfa_recovery_codes_verify_not_enabled`
+    pub const MFA_RECOVERY_CODES_VERIFY_NOT_ENABLED: &str = "mfa_recovery_codes_verify_not_enabled";
+    /// `mfa_recovery_codes_locked`
+    pub const MFA_RECOVERY_CODES_LOCKED: &str = "mfa_recovery_codes_locked";
+    /// `mfa_recovery_codes_sole_factor`
+    pub const MFA_RECOVERY_CODES_SOLE_FACTOR: &str = "mfa_recovery_codes_sole_factor";
+    /// `mfa_verified_factor_exists`
+    pub const MFA_VERIFIED_FACTOR_EXISTS: &str = "mfa_verified_factor_exists";
     /// `webauthn_credential_exists`
     pub const WEBAUTHN_CREDENTIAL_EXISTS: &str = "webauthn_credential_exists";
     /// `not_admin`
@@ -353,6 +363,12 @@ fn factor_error(e: &FactorError) -> (u16, &'static str, String) {
         E::VerifyDisabled(FactorKind::Webauthn) => {
             (422, code::MFA_WEBAUTHN_VERIFY_NOT_ENABLED, "MFA verification is disabled for WebAuthn".into())
         }
+        E::EnrollDisabled(FactorKind::RecoveryCode) => {
+            (422, code::MFA_RECOVERY_CODES_ENROLL_NOT_ENABLED, "MFA enroll is disabled for recovery codes".into())
+        }
+        E::VerifyDisabled(FactorKind::RecoveryCode) => {
+            (422, code::MFA_RECOVERY_CODES_VERIFY_NOT_ENABLED, "MFA verification is disabled for recovery codes".into())
+        }
         E::Anonymous => (403, code::NO_AUTHORIZATION, "Anonymous user not allowed to perform these actions".into()),
         E::NoAddress => (422, code::VALIDATION_FAILED, "A TOTP factor needs the account to have an email address".into()),
         E::LabelTooLong => (400, code::VALIDATION_FAILED, format!("friendly_name and issuer can be at most {MAX_FACTOR_LABEL_BYTES} bytes")),
@@ -368,6 +384,7 @@ fn factor_error(e: &FactorError) -> (u16, &'static str, String) {
         ),
         E::InsufficientAal(AalNeed::Enroll) => (403, code::INSUFFICIENT_AAL, "AAL2 required to enroll a new factor".into()),
         E::InsufficientAal(AalNeed::Unenroll) => (422, code::INSUFFICIENT_AAL, "AAL2 required to unenroll verified factor".into()),
+        E::InsufficientAal(AalNeed::RecoveryCodes) => (403, code::INSUFFICIENT_AAL, "AAL2 required to manage recovery codes".into()),
         E::FactorNotFound => (404, code::MFA_FACTOR_NOT_FOUND, "Factor not found".into()),
         E::ChallengeNotFound => (422, code::MFA_FACTOR_NOT_FOUND, "MFA factor with the provided challenge ID not found".into()),
         E::ChallengeMismatch => (422, code::MFA_IP_ADDRESS_MISMATCH, "Challenge and verify IP addresses mismatch.".into()),
@@ -378,6 +395,18 @@ fn factor_error(e: &FactorError) -> (u16, &'static str, String) {
         ),
         E::CodeMissing => (400, code::VALIDATION_FAILED, "Code needs to be non-empty".into()),
         E::WrongCode => (422, code::MFA_VERIFICATION_FAILED, "Invalid TOTP code entered".into()),
+        E::WrongRecoveryCode => (422, code::MFA_VERIFICATION_FAILED, "Invalid recovery code".into()),
+        E::RecoveryCodesLocked => (429, code::MFA_RECOVERY_CODES_LOCKED, "Too many failed recovery code attempts, try again later".into()),
+        E::RecoveryCodesExist => (
+            422,
+            code::MFA_VERIFIED_FACTOR_EXISTS,
+            "Recovery codes already exist for this user, regenerate them instead".into(),
+        ),
+        E::SoleFactor => (
+            422,
+            code::MFA_RECOVERY_CODES_SOLE_FACTOR,
+            "Recovery codes need another verified factor: they cannot be the only one".into(),
+        ),
         E::Invalid(why) => (400, code::VALIDATION_FAILED, (*why).into()),
         E::WebauthnRefused => (422, code::MFA_VERIFICATION_FAILED, "Failed to validate WebAuthn MFA response".into()),
         E::CredentialTaken => (422, code::WEBAUTHN_CREDENTIAL_EXISTS, "This credential is already registered".into()),

@@ -7,6 +7,7 @@
 //! - `token`: `/token` (password, refresh_token and pkce grants);
 //! - `admin`: the service role's `/admin/*` and `/invite`;
 //! - `mfa`: `/factors*` (second factors) and the service role's `/admin/users/{id}/factors*`;
+//! - `recovery_codes`: `/factors/recovery-codes*` (an account's recovery codes);
 //! - `passkeys`: `/passkeys*` (passkey sign-in and the account's passkeys);
 //! - `unoffered`: upstream's answers for what is not offered;
 //! - `errors`: the error type, upstream's codes, and [`describe`], the one place that picks
@@ -20,6 +21,7 @@ mod errors;
 mod mfa;
 mod mfa_webauthn;
 mod passkeys;
+mod recovery_codes;
 mod pkce;
 mod token;
 mod unoffered;
@@ -78,6 +80,8 @@ pub enum Endpoint {
     AdminDeletePasskey,
     /// The MFA API.
     Mfa(mfa::Endpoint),
+    /// Recovery codes.
+    RecoveryCodes(recovery_codes::Endpoint),
     /// The passkey API.
     Passkeys(passkeys::Endpoint),
     /// What is not offered.
@@ -90,6 +94,7 @@ pub struct Api;
 use admin::Endpoint as A;
 use mfa::Endpoint as M;
 use passkeys::Endpoint as PK;
+use recovery_codes::Endpoint as RC;
 use unoffered::Endpoint as U;
 use Endpoint as E;
 use Guard::{Open, ServiceRole, Session};
@@ -126,6 +131,11 @@ impl routes::Api for Api {
         Route::json(Verb::Any, "/passkeys", Open, E::Unoffered(U::Passkeys)),
         Route::json(Verb::Any, "/passkeys/*", Open, E::Unoffered(U::Passkeys)),
         Route::json(Verb::Any, "/user/identities/*", Session, E::Unoffered(U::Identities)),
+        Route::json(Verb::Get, "/factors/recovery-codes", Session, E::RecoveryCodes(RC::Status)),
+        Route::json(Verb::Post, "/factors/recovery-codes", Session, E::RecoveryCodes(RC::Generate)),
+        Route::json(Verb::Delete, "/factors/recovery-codes", Session, E::RecoveryCodes(RC::Remove)),
+        Route::json(Verb::Post, "/factors/recovery-codes/regenerate", Session, E::RecoveryCodes(RC::Regenerate)),
+        Route::json(Verb::Post, "/factors/recovery-codes/verify", Session, E::RecoveryCodes(RC::Verify)),
         Route::json(Verb::Post, "/factors", Session, E::Mfa(M::Enroll)),
         Route::json(Verb::Post, "/factors/{id}/challenge", Session, E::Mfa(M::Challenge)),
         Route::json(Verb::Post, "/factors/{id}/verify", Session, E::Mfa(M::Verify)),
@@ -211,6 +221,7 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
             passkeys::admin_delete(flows, &user, hit.params.get(1).copied()).await
         }
         E::Mfa(endpoint) => mfa::serve(flows, req, endpoint, hit.params.first().copied(), session(hit.caller)?).await,
+        E::RecoveryCodes(endpoint) => recovery_codes::serve(flows, req, endpoint, session(hit.caller)?).await,
         E::Passkeys(_) | E::Unoffered(U::Passkeys) if !flows.config().mfa.passkey_enabled => Err(passkeys::disabled()),
         E::Passkeys(endpoint) => {
             let bearer = match hit.caller {

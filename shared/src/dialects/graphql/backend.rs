@@ -128,12 +128,13 @@ impl<P: Ports + 'static> EdgeBackend<P> {
                 GraphqlError::Refused("Invalid or expired ticket; sign in again".into())
             }
             F::WrongCode => GraphqlError::Refused("Invalid TOTP code".into()),
+            F::WrongRecoveryCode => GraphqlError::Refused("Invalid recovery code".into()),
             F::CodeMissing => GraphqlError::Argument("totpAuth needs the code"),
             F::FactorNotFound => GraphqlError::Argument("factorId must name one of the account's factors"),
             F::VerifyDisabled(_) => GraphqlError::Refused("TOTP verification is disabled".into()),
-            F::TooManyRequests => GraphqlError::Refused("Too many attempts; try again later".into()),
+            F::TooManyRequests | F::RecoveryCodesLocked => GraphqlError::Refused("Too many attempts; try again later".into()),
             F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
-            | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken => {
+            | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {
                 GraphqlError::Refused("Factors are managed through the GoTrue API".into())
             }
             F::Internal(detail) => self.internal(detail),

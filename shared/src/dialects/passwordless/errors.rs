@@ -115,12 +115,13 @@ fn factor_error(e: &FactorError) -> (u16, String) {
             (401, "Invalid or expired ticket; sign in again".into())
         }
         F::WrongCode => (401, "Invalid TOTP code".into()),
+        F::WrongRecoveryCode => (401, "Invalid recovery code".into()),
         F::CodeMissing => (400, "code is required".into()),
         F::FactorNotFound => (400, "factor_id must name one of the account's factors".into()),
         F::VerifyDisabled(_) => (403, "TOTP verification is disabled".into()),
-        F::TooManyRequests => (429, "Too many requests; try again later".into()),
+        F::TooManyRequests | F::RecoveryCodesLocked => (429, "Too many requests; try again later".into()),
         F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
-        | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken => {
+        | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {
             (400, "Factors are managed through the GoTrue API".into())
         }
         F::Internal(_) => internal(),

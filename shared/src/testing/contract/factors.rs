@@ -9,7 +9,7 @@ use crate::ports::{Answer, Enrolled, Factors, Progress, Sessions, Store};
 use crate::signature::{Alg, Key};
 
 /// An account with a live session and an unverified WebAuthn factor.
-async fn account<S: Store>(store: &S, nonce: &str, tag: &str, now: Timestamp) -> Result<(User, Session, Factor), String> {
+pub(super) async fn account<S: Store>(store: &S, nonce: &str, tag: &str, now: Timestamp) -> Result<(User, Session, Factor), String> {
     let user = rotation_user(store, nonce, tag, now).await?;
     let s = session(&user, &format!("wa-{tag}-{nonce}"), now);
     ensure!(Sessions::start(store, &s, &refresh(&s, &format!("wa-{tag}-{nonce}-t"), None, now), None, None).await.map_err(err)?, "no session");
@@ -32,7 +32,7 @@ async fn account<S: Store>(store: &S, nonce: &str, tag: &str, now: Timestamp) ->
 }
 
 /// A challenge of `factor` with its bytes, stored and read back whole.
-async fn challenge<S: Store>(store: &S, factor: &Factor, id: &str, now: Timestamp) -> Result<Challenge, String> {
+pub(super) async fn challenge<S: Store>(store: &S, factor: &Factor, id: &str, now: Timestamp) -> Result<Challenge, String> {
     let c = Challenge {
         id: ChallengeId::new(id),
         factor_id: factor.id.clone(),
@@ -47,13 +47,13 @@ async fn challenge<S: Store>(store: &S, factor: &Factor, id: &str, now: Timestam
     Ok(c)
 }
 
-async fn answer<S: Store>(store: &S, who: &(User, Session, Factor), c: &Challenge, progress: Progress<'_>, now: Timestamp) -> Result<bool, String> {
+pub(super) async fn answer<S: Store>(store: &S, who: &(User, Session, Factor), c: &Challenge, progress: Progress<'_>, now: Timestamp) -> Result<bool, String> {
     let (user, s, factor) = who;
     let token = refresh(s, &format!("{}-answer", c.id.as_str()), None, now);
     let a = Answer {
         user_id: &user.id,
         factor_id: &factor.id,
-        kind: FactorKind::Webauthn,
+        kind: factor.kind,
         challenge_id: &c.id,
         progress,
         made_after: now.plus_secs(-300),

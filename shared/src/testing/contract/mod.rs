@@ -7,7 +7,7 @@
 //! The checks themselves live in one file per storage port (`users`, `sessions`, `codes`,
 //! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`,
 //! `factors` for WebAuthn factors' credentials and counters, `passkeys` for passkeys and their
-//! challenges,
+//! challenges, `recovery_codes` for sets of recovery codes,
 //! `housekeeping` for the purge of what has expired), with what they share in `support`. How a backend stores
 //! anything never appears here.
 
@@ -19,6 +19,7 @@ mod housekeeping;
 mod limits;
 mod login_requests;
 mod passkeys;
+mod recovery_codes;
 mod sessions;
 mod signatures;
 mod support;
@@ -34,6 +35,7 @@ use housekeeping::purge;
 use limits::{budgets_take, limits_claim};
 use login_requests::login_requests;
 use passkeys::passkeys;
+use recovery_codes::recovery_codes;
 use sessions::{sessions_revoke, sessions_rotate, sessions_start, sessions_start_guarded, sessions_tokens};
 pub use signatures::run_signature_contract;
 use users::{users_admin, users_conflict, users_delete, users_email_change, users_round_trip, users_updates};
@@ -81,6 +83,7 @@ pub async fn run_store_contract<S: Store + Housekeeping>(store: &S, nonce: &str,
         ("flow states: a code keeps its PKCE challenge; an auth code is taken once, and goes with its account", flow_states(store, nonce, now).await),
         ("factors: a WebAuthn credential is registered once across accounts, its counter only grows", webauthn_factors(store, nonce, now).await),
         ("passkeys: a challenge is taken once; a credential id is one passkey's or factor's; the counter moves from what was checked", passkeys(store, nonce, now).await),
+        ("recovery codes: a set beside another factor from aal2, each code once, replaced whole, gone with the last factor", recovery_codes(store, nonce, now).await),
         ("housekeeping: a purge removes what expired, a bounded number a round, and keeps the rest", purge(store, nonce, now).await),
     ]
 }

@@ -3,7 +3,7 @@
 //! is done in `users`.
 
 use super::MemoryStore;
-use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, MfaState, Purpose, SecondStep, SessionId, Timestamp, UserId};
+use crate::model::{Aal, Challenge, ChallengeId, Factor, FactorId, FactorKind, MfaState, Purpose, SecondStep, SessionId, Timestamp, UserId};
 use crate::ports::{Answer, Enrolled, Factors, Progress, StoreError};
 
 impl MemoryStore {
@@ -80,7 +80,7 @@ impl Factors for MemoryStore {
             .is_some_and(|c| &c.factor_id == a.factor_id && c.verified_at.is_none() && c.created_at > a.made_after);
         let credential_free = match a.progress {
             Progress::Register(c) => !self.credential_taken(&c.id).await?,
-            Progress::Step(_) | Progress::Counter(_) => true,
+            Progress::Step(_) | Progress::Counter(_) | Progress::RecoveryCode(_) => true,
         };
         let step_fresh = credential_free
             && self.factors.borrow().get(a.factor_id).is_some_and(|f| {
@@ -91,6 +91,9 @@ impl Factors for MemoryStore {
                             f.verified && f.credential.as_ref().is_some_and(|c| c.sign_count < n || (n == 0 && c.sign_count == 0))
                         }
                         Progress::Register(_) => !f.verified && f.credential.is_none(),
+                        Progress::RecoveryCode(hash) => {
+                            f.verified && f.kind == FactorKind::RecoveryCode && self.recovery_code_unused(a.factor_id, hash)
+                        }
                     }
             });
         let session = self.sessions.borrow().get(a.session_id).filter(|s| &s.user_id == a.user_id && s.revoked_at.is_none()).cloned();
@@ -124,6 +127,7 @@ impl Factors for MemoryStore {
                         }
                     }
                     Progress::Register(c) => f.credential = Some(c.clone()),
+                    Progress::RecoveryCode(hash) => self.use_recovery_code(a.factor_id, hash, a.at),
                 }
             }
             let first = !account_verified;
@@ -144,19 +148,24 @@ impl Factors for MemoryStore {
     }
 
     async fn remove(&self, user_id: &UserId, factor_id: &FactorId, at: Timestamp) -> Result<bool, StoreError> {
-        let (removed, last_verified) = {
+        let (gone, last_verified) = {
             let mut factors = self.factors.borrow_mut();
-            match factors.get(factor_id) {
-                Some(f) if &f.user_id == user_id => {
-                    let last = f.verified && !factors.values().any(|o| &o.user_id == user_id && o.verified && &o.id != factor_id);
-                    (factors.remove(factor_id).is_some(), last)
-                }
-                _ => (false, false),
+            let Some(f) = factors.get(factor_id).filter(|f| &f.user_id == user_id) else {
+                return Ok(false);
+            };
+            let own = |o: &&Factor| &o.user_id == user_id;
+            let mut gone = vec![factor_id.clone()];
+            // Recovery codes are never the only factor: they go with the last other one.
+            let other_left = factors.values().filter(own).any(|o| o.verified && &o.id != factor_id && o.kind != FactorKind::RecoveryCode);
+            if f.verified && f.kind != FactorKind::RecoveryCode && !other_left {
+                gone.extend(factors.values().filter(own).filter(|o| o.kind == FactorKind::RecoveryCode).map(|o| o.id.clone()));
             }
+            let last = f.verified && !factors.values().filter(own).any(|o| o.verified && !gone.contains(&o.id));
+            for id in &gone {
+                factors.remove(id);
+            }
+            (gone, last)
         };
-        if !removed {
-            return Ok(false);
-        }
         if last_verified {
             // The sessions below aal2 outside GoTrue are second steps never taken.
             for s in self.sessions.borrow_mut().values_mut() {
@@ -166,9 +175,9 @@ impl Factors for MemoryStore {
                 }
             }
         }
-        self.challenges.borrow_mut().retain(|_, c| &c.factor_id != factor_id);
+        self.challenges.borrow_mut().retain(|_, c| !gone.contains(&c.factor_id));
         for s in self.sessions.borrow_mut().values_mut() {
-            if s.second.as_ref().is_some_and(|st| &st.factor_id == factor_id) {
+            if s.second.as_ref().is_some_and(|st| gone.contains(&st.factor_id)) {
                 s.second = None;
             }
         }

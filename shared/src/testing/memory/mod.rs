@@ -3,13 +3,14 @@
 //!
 //! This file holds the store itself (its maps, the test hook before a store call, and what
 //! tests assert with); each port's implementation has its own file: `users`, `sessions`,
-//! `codes`, `factors`, `passkeys`, `limits` (budgets and send limits), `login_requests`, `flow_states`, and
+//! `codes`, `factors`, `passkeys`, `recovery_codes`, `limits` (budgets and send limits), `login_requests`, `flow_states`, and
 //! `housekeeping` (the purge of what has expired). No rule of the flows belongs here: the
 //! store does what its ports' contracts say, and nothing more.
 
 mod codes;
 mod factors;
 mod passkeys;
+mod recovery_codes;
 mod flow_states;
 mod housekeeping;
 mod limits;
@@ -65,6 +66,8 @@ pub struct MemoryStore {
     challenges: RefCell<HashMap<ChallengeId, Challenge>>,
     passkeys: RefCell<HashMap<crate::model::PasskeyId, crate::model::Passkey>>,
     passkey_challenges: RefCell<HashMap<crate::model::PasskeyChallengeId, crate::model::PasskeyChallenge>>,
+    /// Recovery codes by their set's factor id: each code's hash and when it was used.
+    recovery_codes: RefCell<HashMap<FactorId, Vec<(String, Option<crate::model::Timestamp>)>>>,
     /// Whether each budget take first yields once to the executor (`pause_at_budgets`).
     pause_at_budgets: std::cell::Cell<bool>,
 }
