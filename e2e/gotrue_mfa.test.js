@@ -1,7 +1,7 @@
 // Second factors end to end: @supabase/auth-js `mfa.*` unchanged against the built worker in
 // workerd (D1), with the authenticator app's codes computed by otplib from the enrolled secret;
 // then the same account through Feathers' client (`totp` strategy) and graphql-request
-// (`totpAuth`).
+// (`totpAuth`), and recovery codes (auth-js's experimental `mfa.recoveryCodes.*`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GoTrueClient } from "@supabase/auth-js";
@@ -12,11 +12,19 @@ import authentication from "@feathersjs/authentication-client";
 import { GraphQLClient, ClientError } from "graphql-request";
 import { useWorker, memoryStorage } from "./harness.js";
 
-const env = useWorker({ vars: { MAILER_AUTOCONFIRM: "true" } });
+const env = useWorker({
+  vars: { MAILER_AUTOCONFIRM: "true", MFA_RECOVERY_CODES_ENROLL_ENABLED: "true", MFA_RECOVERY_CODES_VERIFY_ENABLED: "true" },
+});
 let n = 0;
 const fresh = (tag) => `${tag}-${Date.now()}-${n++}@example.com`;
 const client = () =>
-  new GoTrueClient({ url: `${env.worker.url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage: memoryStorage() });
+  new GoTrueClient({
+    url: `${env.worker.url}/auth/v1`,
+    autoRefreshToken: false,
+    persistSession: true,
+    storage: memoryStorage(),
+    experimental: { recoveryCodes: true },
+  });
 /** The code an authenticator app shows `steps` periods from now. */
 const code = (secret, steps = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * steps });
 
@@ -142,4 +150,50 @@ test("graphql-request completes a tokenAuth of an account with a factor through 
   const check = await fetch(`${env.worker.url}/api/check`, { headers: { authorization: `JWT ${done.totpAuth.token}` } });
   const subject = await check.json();
   assert.deepEqual([check.status, subject.aal, subject.dialect], [200, "aal2", "graphql"]);
+});
+
+test("recovery codes: generated at aal2, one raises a password session to aal2 once, regenerated, removed", async () => {
+  const auth = client();
+  const email = fresh("mfa-recovery");
+  await auth.signUp({ email, password: "a password for mfa" });
+  const { data: factor } = await auth.mfa.enroll({ factorType: "totp" });
+  assert.equal((await auth.mfa.challengeAndVerify({ factorId: factor.id, code: await code(factor.totp.secret) })).error, null);
+
+  const generated = await auth.mfa.recoveryCodes.generate({ friendlyName: "Backup codes" });
+  assert.equal(generated.error, null);
+  assert.equal(generated.data.type, "recovery_code");
+  assert.equal(generated.data.friendly_name, "Backup codes");
+  assert.equal(generated.data.codes.length, 10);
+  const codes = generated.data.codes;
+  let status = await auth.mfa.recoveryCodes.getStatus();
+  assert.deepEqual(status.data, { id: generated.data.id, type: "recovery_code", total: 10, remaining: 10 });
+  assert.equal((await auth.mfa.listFactors()).data.recovery_code.length, 1);
+
+  // The phone is lost: a password, then a code as the user types it from paper.
+  const other = client();
+  assert.equal((await other.signInWithPassword({ email, password: "a password for mfa" })).error, null);
+  assert.equal((await other.mfa.recoveryCodes.generate()).error.code, "mfa_verified_factor_exists");
+  const wrong = await other.mfa.recoveryCodes.verify({ code: "0000-0000-0000-0000" });
+  assert.equal(wrong.error.code, "mfa_verification_failed");
+  const typed = codes[0].toUpperCase().match(/.{4}/g).join("-");
+  const used = await other.mfa.recoveryCodes.verify({ code: typed });
+  assert.equal(used.error, null);
+  const aal = await other.mfa.getAuthenticatorAssuranceLevel();
+  assert.deepEqual([aal.data.currentLevel, aal.data.currentAuthenticationMethods[0].method], ["aal2", "mfa/recovery_code"]);
+  status = await other.mfa.recoveryCodes.getStatus();
+  assert.equal(status.data.remaining, 9);
+
+  const third = client();
+  await third.signInWithPassword({ email, password: "a password for mfa" });
+  assert.equal((await third.mfa.recoveryCodes.verify({ code: codes[0] })).error.code, "mfa_verification_failed", "a code is single use");
+
+  // From aal2, a new set: the old codes stop working.
+  const regenerated = await other.mfa.recoveryCodes.regenerate();
+  assert.equal(regenerated.error, null);
+  assert.equal(regenerated.data.id, generated.data.id);
+  assert.equal((await third.mfa.recoveryCodes.verify({ code: codes[1] })).error.code, "mfa_verification_failed");
+  assert.equal((await third.mfa.recoveryCodes.verify({ code: regenerated.data.codes[1] })).error, null);
+  const removed = await third.mfa.recoveryCodes.unenroll();
+  assert.equal(removed.error, null);
+  assert.equal((await third.mfa.recoveryCodes.getStatus()).error.code, "mfa_factor_not_found");
 });
