@@ -164,7 +164,7 @@ fn introspection_describes_the_schema() {
     let r = gql(&app, q, Value::Null);
     assert_eq!(r.status, 200, "{}", r.raw);
     let fields: Vec<&str> = r.body["data"]["__schema"]["mutationType"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["tokenAuth", "verifyToken", "refreshToken", "revokeToken", "totpAuth"]);
+    assert_eq!(fields, ["tokenAuth", "verifyToken", "refreshToken", "revokeToken", "totpAuth", "webauthnChallenge", "webauthnAuth"]);
     let types: Vec<&str> = r.body["data"]["__schema"]["types"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     for t in ["ObtainJSONWebToken", "GenericScalar", "UserType", "Verify", "Revoke"] {
         assert!(types.contains(&t), "{t} in {types:?}");

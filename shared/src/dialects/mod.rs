@@ -11,6 +11,7 @@ pub mod graphql;
 pub mod graphql_guard;
 pub mod passwordless;
 pub mod routes;
+pub mod webauthn_wire;
 
 use http::{HeaderMap, Response, StatusCode};
 use serde::de::DeserializeOwned;

@@ -125,9 +125,17 @@ impl<P: Ports> Flows<P> {
 
     /// Answers `challenge` of the WebAuthn `factor` with `given`: a registration of an
     /// unverified factor, an assertion of a verified one. Counts against the account's budget
-    /// of wrong answers as a code does.
-    pub(super) async fn answer_webauthn(&self, user: &User, session: &Session, factor: &Factor, challenge: &Challenge, given: &Given)
-        -> Result<SignedIn, FactorError> {
+    /// of wrong answers as a code does. `ticket` is the second step's ticket the answer
+    /// completes, if it completes one.
+    pub(super) async fn answer_webauthn(
+        &self,
+        user: &User,
+        session: &Session,
+        factor: &Factor,
+        challenge: &Challenge,
+        given: &Given,
+        ticket: Option<&str>,
+    ) -> Result<SignedIn, FactorError> {
         let rp = self.config.mfa.relying_party.as_ref().ok_or_else(|| FactorError::Internal("WebAuthn on without a relying party".into()))?;
         let key = self.take_guess(user, challenge).await?;
         let expected = Expected {
@@ -175,6 +183,6 @@ impl<P: Ports> Flows<P> {
             _ => return Err(FactorError::WebauthnRefused),
         };
         self.budgets().give_back(&key).await?;
-        self.record_answer(user, session, factor, challenge, progress, None).await
+        self.record_answer(user, session, factor, challenge, progress, ticket).await
     }
 }

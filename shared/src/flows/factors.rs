@@ -307,7 +307,7 @@ impl<P: Ports> Flows<P> {
         }
         let signed_in = match webauthn {
             None => self.answer(&bearer.user, &bearer.session, &factor, &challenge, code, None).await?,
-            Some(given) => self.answer_webauthn(&bearer.user, &bearer.session, &factor, &challenge, &given).await?,
+            Some(given) => self.answer_webauthn(&bearer.user, &bearer.session, &factor, &challenge, &given, None).await?,
         };
         if factor.kind == FactorKind::Webauthn {
             // Its credential (or counter) is the store's now.

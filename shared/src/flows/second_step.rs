@@ -9,10 +9,16 @@
 //! once the step is taken, and good for `MFA_CHALLENGE_EXPIRY_DURATION` after the password.
 //! The passwordless emailed sign-in has no password: its session token is its ticket, which
 //! the step raises in place (no token of a session below `aal2` is honoured before).
+//!
+//! A WebAuthn factor takes the step in two calls: the ticket asks for a challenge
+//! (`second_step_webauthn_challenge`, the options of `navigator.credentials.get`), and the
+//! ticket with the assertion answers it (`complete_second_step_webauthn`), checked as GoTrue's
+//! verify checks it.
 
-use super::factors::FactorError;
+use super::factor_webauthn::WebauthnAnswer;
+use super::factors::{FactorError, Issued};
 use super::{Dialect, Flows, SignedIn};
-use crate::model::{Challenge, Factor, FactorKind, Session, User};
+use crate::model::{Challenge, ChallengeId, Factor, FactorKind, Session, User};
 use crate::ports::{Factors as _, Ports, Sessions as _};
 use crate::secret::Secret;
 use crate::token::{digests_match, hash_secret, random_id, OpaqueToken};
@@ -22,9 +28,9 @@ use crate::token::{digests_match, hash_secret, random_id, OpaqueToken};
 pub struct SecondStepDue {
     /// What completes it, with a code ([`Flows::complete_second_step`]).
     pub ticket: Secret<String>,
-    /// The account's verified TOTP factors, one of which the code must come from (a WebAuthn
-    /// factor completes no second step outside GoTrue), and its set of recovery codes when
-    /// they may be used: naming it, the code is one of them.
+    /// The account's verified factors that may complete the step: TOTP factors (a code),
+    /// WebAuthn factors (an assertion) and the set of recovery codes (naming it, the code is
+    /// one of them), each kind while its verification is switched on.
     pub factors: Vec<Factor>,
 }
 
@@ -50,13 +56,90 @@ impl<P: Ports> Flows<P> {
         Ok(Err(SecondStepDue { ticket: token, factors: self.verified_factors(&user.id).await? }))
     }
 
-    /// The account's verified TOTP factors and recovery codes (when they may be used): what a
-    /// code can complete a second step with.
+    /// The account's verified factors that can complete a second step: TOTP factors (a
+    /// switched-off verification answers as such), and WebAuthn factors and recovery codes
+    /// while theirs is on.
     async fn verified_factors(&self, user: &crate::model::UserId) -> Result<Vec<Factor>, FactorError> {
         let mut factors = self.factor_store().of_user(user).await?;
-        let recovery = self.config.mfa.verify_enabled(FactorKind::RecoveryCode);
-        factors.retain(|f| f.verified && (f.kind == FactorKind::Totp || (recovery && f.kind == FactorKind::RecoveryCode)));
+        factors.retain(|f| f.verified && (f.kind == FactorKind::Totp || self.config.mfa.verify_enabled(f.kind)));
         Ok(factors)
+    }
+
+    /// The pending session of `ticket`, its account and ticket id, while the step can still be
+    /// taken, and the account's verified factor of kind `kind` named `factor_id` (or its only
+    /// one of that kind).
+    async fn step_of(&self, dialect: Dialect, ticket: &Secret<String>, factor_id: Option<&str>, kind: FactorKind)
+        -> Result<(Session, User, Option<String>, Factor), FactorError> {
+        let (session, user, ticket_id) = self.pending(dialect, ticket.expose()).await?;
+        let now = self.now();
+        let fresh = now < session.created_at.plus_secs(self.config.mfa.challenge_expiry_secs);
+        if !fresh || super::assurance_suffices(&user, Some(&session), session.dialect) {
+            return Err(FactorError::TicketInvalid);
+        }
+        super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
+        let mut factors = self.verified_factors(&user.id).await?;
+        factors.retain(|f| factor_id.map_or(f.kind == kind, |id| f.id.as_str() == id));
+        match factors.as_slice() {
+            [one] => {
+                let factor = one.clone();
+                Ok((session, user, ticket_id, factor))
+            }
+            _ => Err(FactorError::FactorNotFound),
+        }
+    }
+
+    /// A challenge of the account's WebAuthn factor `factor_id` (or its only one) for the
+    /// second step of `ticket`: what `navigator.credentials.get` signs, answerable from this
+    /// client only.
+    pub async fn second_step_webauthn_challenge(&self, dialect: Dialect, ticket: &Secret<String>, factor_id: Option<&str>)
+        -> Result<Issued, FactorError> {
+        self.throttle_client().await?;
+        let (_, user, _, factor) = self.step_of(dialect, ticket, factor_id, FactorKind::Webauthn).await?;
+        if factor.kind != FactorKind::Webauthn {
+            return Err(FactorError::FactorNotFound);
+        }
+        let now = self.now();
+        let lifetime = self.config.mfa.challenge_expiry_secs;
+        let mut challenge = Challenge {
+            id: random_id(self.ports.rng()),
+            factor_id: factor.id.clone(),
+            created_at: now,
+            verified_at: None,
+            client: self.client().to_string(),
+            webauthn_challenge: None,
+        };
+        let ceremony = Some(self.ceremony(&user, &factor, &mut challenge).await?);
+        self.factor_store().challenge(&challenge, now.plus_secs(-lifetime)).await?;
+        Ok(Issued { expires_at: now.plus_secs(lifetime), challenge, ceremony })
+    }
+
+    /// Completes the second step of `ticket` with `credential` (`PublicKeyCredential.toJSON()`
+    /// of an assertion) answering `challenge_id` of the WebAuthn factor `factor_id` (or the
+    /// account's only one).
+    pub async fn complete_second_step_webauthn(
+        &self,
+        dialect: Dialect,
+        ticket: &Secret<String>,
+        factor_id: Option<&str>,
+        challenge_id: &str,
+        credential: Option<&serde_json::Value>,
+    ) -> Result<SignedIn, FactorError> {
+        self.throttle_client().await?;
+        let (session, user, ticket_id, factor) = self.step_of(dialect, ticket, factor_id, FactorKind::Webauthn).await?;
+        if factor.kind != FactorKind::Webauthn {
+            return Err(FactorError::FactorNotFound);
+        }
+        let answer = WebauthnAnswer { kind: Some("request".into()), credential_response: credential.cloned() };
+        let given = super::factor_webauthn::given(Some(&answer))?;
+        let challenge = self
+            .factor_store()
+            .get_challenge(&factor.id, &ChallengeId::new(challenge_id))
+            .await?
+            .ok_or(FactorError::ChallengeNotFound)?;
+        if challenge.verified_at.is_some() || challenge.client != self.client() {
+            return Err(FactorError::ChallengeMismatch);
+        }
+        self.answer_webauthn(&user, &session, &factor, &challenge, &given, ticket_id.as_deref()).await
     }
 
     /// The session a second step's ticket stands for, with its account and, for a refresh
@@ -89,26 +172,17 @@ impl<P: Ports> Flows<P> {
         if code.is_empty() {
             return Err(FactorError::CodeMissing);
         }
-        let (session, user, ticket_id) = self.pending(dialect, ticket.expose()).await?;
-        let now = self.now();
-        let fresh = now < session.created_at.plus_secs(self.config.mfa.challenge_expiry_secs);
-        if !fresh || super::assurance_suffices(&user, Some(&session), session.dialect) {
-            return Err(FactorError::TicketInvalid);
-        }
-        super::may_sign_in(&user, now).map_err(|_| FactorError::TicketInvalid)?;
-        // A code answers a TOTP factor only: a WebAuthn factor's ceremony is GoTrue's alone.
-        let mut factors = self.verified_factors(&user.id).await?;
-        factors.retain(|f| factor_id.map_or(f.kind == FactorKind::Totp, |id| f.id.as_str() == id));
-        let factor = match factors.as_slice() {
-            [one] => one.clone(),
-            _ => return Err(FactorError::FactorNotFound),
-        };
+        let (session, user, ticket_id, factor) = self.step_of(dialect, ticket, factor_id, FactorKind::Totp).await?;
         if !self.config.mfa.verify_enabled(factor.kind) {
             return Err(FactorError::VerifyDisabled(factor.kind));
         }
-        if factor.kind == FactorKind::RecoveryCode {
-            return self.answer_recovery_code(&user, &session, &factor, code, ticket_id.as_deref()).await;
+        match factor.kind {
+            // A code never answers a WebAuthn factor.
+            FactorKind::Webauthn => return Err(FactorError::FactorNotFound),
+            FactorKind::RecoveryCode => return self.answer_recovery_code(&user, &session, &factor, code, ticket_id.as_deref()).await,
+            FactorKind::Totp => {}
         }
+        let now = self.now();
         let challenge = Challenge {
             id: random_id(self.ports.rng()),
             factor_id: factor.id.clone(),

@@ -11,9 +11,8 @@
 //! registration named (upstream's exclusions say `usb`, `nfc` for every credential).
 
 use crate::config::Config;
-use crate::flows::{Ceremony, Descriptor};
-use crate::signature::b64url;
-use crate::webauthn::COSE_ALGORITHMS;
+use crate::dialects::webauthn_wire::public_key_options;
+use crate::flows::Ceremony;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -27,47 +26,11 @@ pub(super) struct WebauthnBody {
     pub(super) credential_response: Option<Value>,
 }
 
-fn descriptors(list: &[Descriptor]) -> Vec<Value> {
-    list.iter()
-        .map(|d| {
-            let mut v = json!({"type": "public-key", "id": b64url(&d.id)});
-            if !d.transports.is_empty() {
-                v["transports"] = json!(d.transports);
-            }
-            v
-        })
-        .collect()
-}
-
 /// The challenge's `webauthn` member for `ceremony`.
 pub(super) fn credential_options(config: &Config, ceremony: &Ceremony) -> Value {
-    let (rp_id, rp_name) = config.mfa.relying_party.as_ref().map_or(("", ""), |rp| (rp.id.as_str(), rp.name.as_str()));
-    let timeout = config.mfa.challenge_expiry_secs.saturating_mul(1000);
-    match ceremony {
-        Ceremony::Create { challenge, user_handle, user_name, exclude } => {
-            let mut options = json!({
-                "rp": {"name": rp_name, "id": rp_id},
-                "user": {"name": user_name, "displayName": user_name, "id": b64url(user_handle)},
-                "challenge": b64url(challenge),
-                "pubKeyCredParams": COSE_ALGORITHMS.iter().map(|alg| json!({"type": "public-key", "alg": alg})).collect::<Vec<_>>(),
-                "timeout": timeout,
-                "authenticatorSelection": {"requireResidentKey": false, "residentKey": "discouraged", "userVerification": "preferred"},
-                "attestation": "none",
-            });
-            if !exclude.is_empty() {
-                options["excludeCredentials"] = json!(descriptors(exclude));
-            }
-            json!({"type": "create", "credential_options": {"publicKey": options}})
-        }
-        Ceremony::Request { challenge, allow } => {
-            let options = json!({
-                "challenge": b64url(challenge),
-                "timeout": timeout,
-                "rpId": rp_id,
-                "allowCredentials": descriptors(allow),
-                "userVerification": "preferred",
-            });
-            json!({"type": "request", "credential_options": {"publicKey": options}})
-        }
-    }
+    let kind = match ceremony {
+        Ceremony::Create { .. } => "create",
+        Ceremony::Request { .. } => "request",
+    };
+    json!({"type": kind, "credential_options": {"publicKey": public_key_options(config, ceremony)}})
 }

@@ -5,8 +5,9 @@
 //! Not here: the schema, its types and how a failed field is reported (`graphql/resolvers.rs`),
 //! and the HTTP request around it (`graphql/mod.rs`).
 
-use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Obtained, Revoked, Verified};
+use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Obtained, Revoked, Verified, WebauthnChallenge};
 use crate::flows::{AccessToken, BearerError, Claims, Dialect, FactorError, Flows, GraphqlToken, LoginError, RefreshError, RefreshWindowPassed};
+use crate::dialects::webauthn_wire::public_key_options;
 use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::secret::{Password, RefreshSecret, Secret};
@@ -42,6 +43,32 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
             let auth = &self.auth;
             let signed_in = auth
                 .complete_second_step(Dialect::Graphql, &ticket, factor_id.as_deref(), &code)
+                .await
+                .map_err(|e| self.factor_error(e))?;
+            let issued = auth.graphql_sign_in_token(signed_in).await.map_err(|e| self.internal(e.0))?;
+            Ok(obtained(issued))
+        })
+    }
+
+    fn webauthn_challenge(&self, ticket: Secret<String>, factor_id: Option<String>) -> LocalFuture<'_, WebauthnChallenge> {
+        Box::pin(async move {
+            let auth = &self.auth;
+            let issued = auth.second_step_webauthn_challenge(Dialect::Graphql, &ticket, factor_id.as_deref()).await.map_err(|e| self.factor_error(e))?;
+            let public_key = issued.ceremony.as_ref().map(|c| public_key_options(auth.config(), c)).unwrap_or(Value::Null);
+            Ok(WebauthnChallenge {
+                challenge_id: issued.challenge.id.as_str().to_string(),
+                public_key: GenericScalar(public_key),
+                expires_at: issued.expires_at.unix_seconds(),
+            })
+        })
+    }
+
+    fn webauthn_auth(&self, ticket: Secret<String>, challenge_id: String, credential: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained> {
+        Box::pin(async move {
+            let auth = &self.auth;
+            let credential = Value::String(credential);
+            let signed_in = auth
+                .complete_second_step_webauthn(Dialect::Graphql, &ticket, factor_id.as_deref(), &challenge_id, Some(&credential))
                 .await
                 .map_err(|e| self.factor_error(e))?;
             let issued = auth.graphql_sign_in_token(signed_in).await.map_err(|e| self.internal(e.0))?;
@@ -129,12 +156,14 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             }
             F::WrongCode => GraphqlError::Refused("Invalid TOTP code".into()),
             F::WrongRecoveryCode => GraphqlError::Refused("Invalid recovery code".into()),
+            F::WebauthnRefused => GraphqlError::Refused("Invalid WebAuthn assertion".into()),
+            F::Invalid(why) => GraphqlError::Argument(why),
             F::CodeMissing => GraphqlError::Argument("totpAuth needs the code"),
             F::FactorNotFound => GraphqlError::Argument("factorId must name one of the account's factors"),
             F::VerifyDisabled(_) => GraphqlError::Refused("TOTP verification is disabled".into()),
             F::TooManyRequests | F::RecoveryCodesLocked => GraphqlError::Refused("Too many attempts; try again later".into()),
             F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
-            | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {
+            | F::InsufficientAal(_) | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {
                 GraphqlError::Refused("Factors are managed through the GoTrue API".into())
             }
             F::Internal(detail) => self.internal(detail),

@@ -168,6 +168,18 @@ impl<'a> Run<'a> {
                 let factor = self.string(field, "factorId", false)?;
                 backend.totp_auth(Secret::new(ticket), code, factor).await.map(|o| o.fields())
             }
+            "webauthnChallenge" => {
+                let ticket = self.string(field, "ticket", true)?.unwrap_or_default();
+                let factor = self.string(field, "factorId", false)?;
+                backend.webauthn_challenge(Secret::new(ticket), factor).await.map(|c| c.fields())
+            }
+            "webauthnAuth" => {
+                let ticket = self.string(field, "ticket", true)?.unwrap_or_default();
+                let challenge = self.string(field, "challengeId", true)?.unwrap_or_default();
+                let credential = self.string(field, "credential", true)?.unwrap_or_default();
+                let factor = self.string(field, "factorId", false)?;
+                backend.webauthn_auth(Secret::new(ticket), challenge, credential, factor).await.map(|o| o.fields())
+            }
             "revokeToken" => {
                 let refresh = self.string(field, "refreshToken", true)?.unwrap_or_default();
                 backend.revoke(RefreshSecret::new(refresh)).await.map(|r| r.fields())

@@ -104,6 +104,22 @@ pub struct Obtained {
     pub(super) refresh_token: Option<String>,
 }
 
+/// What `webauthnChallenge` returns (`WebauthnChallenge`).
+pub struct WebauthnChallenge {
+    /// The challenge's id.
+    pub(super) challenge_id: String,
+    /// `PublicKeyCredentialRequestOptions`.
+    pub(super) public_key: GenericScalar,
+    /// Unix seconds.
+    pub(super) expires_at: i64,
+}
+
+impl WebauthnChallenge {
+    pub(super) fn fields(self) -> Fields {
+        fields("WebauthnChallenge", json!({"challengeId": self.challenge_id, "publicKey": self.public_key.0, "expiresAt": self.expires_at}))
+    }
+}
+
 /// What `verifyToken` returns (`Verify`).
 pub struct Verified {
     /// The token's claims.
@@ -170,6 +186,8 @@ pub(super) type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Graph
 pub(super) trait Backend {
     fn token_auth(&self, username: String, password: Password) -> LocalFuture<'_, Obtained>;
     fn totp_auth(&self, ticket: Secret<String>, code: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained>;
+    fn webauthn_challenge(&self, ticket: Secret<String>, factor_id: Option<String>) -> LocalFuture<'_, WebauthnChallenge>;
+    fn webauthn_auth(&self, ticket: Secret<String>, challenge_id: String, credential: String, factor_id: Option<String>) -> LocalFuture<'_, Obtained>;
     fn verify(&self, token: String) -> LocalFuture<'_, Verified>;
     fn refresh(&self, token: Option<String>, refresh_token: Option<RefreshSecret>) -> LocalFuture<'_, Obtained>;
     fn revoke(&self, refresh_token: RefreshSecret) -> LocalFuture<'_, Revoked>;

@@ -116,12 +116,14 @@ fn factor_error(e: &FactorError) -> (u16, String) {
         }
         F::WrongCode => (401, "Invalid TOTP code".into()),
         F::WrongRecoveryCode => (401, "Invalid recovery code".into()),
+        F::WebauthnRefused => (401, "Invalid WebAuthn assertion".into()),
+        F::Invalid(why) => (400, (*why).into()),
         F::CodeMissing => (400, "code is required".into()),
         F::FactorNotFound => (400, "factor_id must name one of the account's factors".into()),
         F::VerifyDisabled(_) => (403, "TOTP verification is disabled".into()),
         F::TooManyRequests | F::RecoveryCodesLocked => (429, "Too many requests; try again later".into()),
         F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
-        | F::InsufficientAal(_) | F::Invalid(_) | F::WebauthnRefused | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {
+        | F::InsufficientAal(_) | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {
             (400, "Factors are managed through the GoTrue API".into())
         }
         F::Internal(_) => internal(),

@@ -13,6 +13,7 @@ use pages::{email_answer, email_page, login_answer, login_page};
 
 use super::{auth_token, json_response, parse_json, Body, MediaType};
 use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::webauthn_wire::public_key_options;
 use crate::flows::{Bearer, Dialect, Flows};
 use crate::model::{LoginRequestId, SessionId, Timestamp};
 use crate::ports::Ports;
@@ -32,6 +33,8 @@ pub enum Endpoint {
     Collect,
     /// `POST /auth/second-factor`: complete a sign-in that owes its second factor.
     SecondFactor,
+    /// `POST /auth/second-factor/webauthn-challenge`: a WebAuthn factor's challenge for it.
+    SecondFactorChallenge,
     /// `GET /auth/confirm`: the sign-in link's page.
     LoginPage,
     /// `POST /auth/confirm`: the page's answer.
@@ -62,6 +65,7 @@ impl routes::Api for Api {
         Route::json(Verb::Post, "/auth/login", Guard::Open, Endpoint::Login),
         Route::json(Verb::Get, "/auth/session/{auth_id}", Guard::Open, Endpoint::Collect),
         Route::json(Verb::Post, "/auth/second-factor", Guard::Open, Endpoint::SecondFactor),
+        Route::json(Verb::Post, "/auth/second-factor/webauthn-challenge", Guard::Open, Endpoint::SecondFactorChallenge),
         Route::json(Verb::Get, "/auth/confirm", Guard::Open, Endpoint::LoginPage),
         Route::form(Verb::Post, "/auth/confirm", Guard::Open, Endpoint::LoginAnswer),
         Route::json(Verb::Get, "/auth/email/confirm", Guard::Open, Endpoint::EmailPage),
@@ -116,6 +120,7 @@ async fn api<P: Ports>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpo
         Endpoint::Login => login(flows, req).await,
         Endpoint::Collect => collect(flows, param).await,
         Endpoint::SecondFactor => second_factor(flows, req).await,
+        Endpoint::SecondFactorChallenge => second_factor_challenge(flows, req).await,
         Endpoint::Me => me(&signed_in(hit.caller)?),
         Endpoint::PutEmail => put_email(flows, req, signed_in(hit.caller)?).await,
         Endpoint::Logout => logout(flows, signed_in(hit.caller)?).await,
@@ -179,16 +184,43 @@ struct SecondStepBody {
     ticket: Option<Secret<String>>,
     code: Option<String>,
     factor_id: Option<String>,
+    challenge_id: Option<String>,
+    credential: Option<serde_json::Value>,
 }
 
-/// `POST /auth/second-factor {ticket, code, factor_id?}`: completes a sign-in that owes its
-/// second factor; the ticket is the session token, which works from then on.
+/// `POST /auth/second-factor {ticket, code, factor_id?}` (or `{ticket, challenge_id,
+/// credential, factor_id?}` for a WebAuthn factor): completes a sign-in that owes its second
+/// factor; the ticket is the session token, which works from then on.
 async fn second_factor<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
     let body: SecondStepBody = parse_json(req.body())?;
     let ticket = body.ticket.ok_or(PasswordlessError::Missing("ticket"))?;
-    let code = body.code.ok_or(PasswordlessError::Missing("code"))?;
-    auth.complete_second_step(Dialect::Passwordless, &ticket, body.factor_id.as_deref(), &code).await?;
+    match body.credential {
+        Some(credential) => {
+            let challenge = body.challenge_id.ok_or(PasswordlessError::Missing("challenge_id"))?;
+            auth.complete_second_step_webauthn(Dialect::Passwordless, &ticket, body.factor_id.as_deref(), &challenge, Some(&credential)).await?;
+        }
+        None => {
+            let code = body.code.ok_or(PasswordlessError::Missing("code"))?;
+            auth.complete_second_step(Dialect::Passwordless, &ticket, body.factor_id.as_deref(), &code).await?;
+        }
+    }
     ok(&json!({"session_token": ticket.expose()}))
+}
+
+#[derive(Deserialize)]
+struct ChallengeBody {
+    ticket: Option<Secret<String>>,
+    factor_id: Option<String>,
+}
+
+/// `POST /auth/second-factor/webauthn-challenge {ticket, factor_id?}`: a challenge of the
+/// account's WebAuthn factor, `{challenge_id, public_key, expires_at}`.
+async fn second_factor_challenge<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, PasswordlessError> {
+    let body: ChallengeBody = parse_json(req.body())?;
+    let ticket = body.ticket.ok_or(PasswordlessError::Missing("ticket"))?;
+    let issued = auth.second_step_webauthn_challenge(Dialect::Passwordless, &ticket, body.factor_id.as_deref()).await?;
+    let public_key = issued.ceremony.as_ref().map(|c| public_key_options(auth.config(), c));
+    ok(&json!({"challenge_id": issued.challenge.id, "public_key": public_key, "expires_at": issued.expires_at.unix_seconds()}))
 }
 
 fn secs(t: Timestamp) -> i64 {
