@@ -4,11 +4,14 @@
 // /auth/v1/* on to the worker), with Chromium's virtual
 // authenticator (DevTools protocol WebAuthn.addVirtualAuthenticator) as the security key.
 // `mfa.webauthn.register` enrolls, challenges and verifies; a second sign-in reaches aal2 with
-// `mfa.webauthn.authenticate`; the worker refuses an assertion from another origin.
+// `mfa.webauthn.authenticate`; the worker refuses an assertion from another origin; and
+// graphql-request completes a `tokenAuth` of the same kind of account with the key
+// (`webauthnChallenge`, then `webauthnAuth` with what Chromium signed).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { build } from "esbuild";
+import { GraphQLClient, ClientError, gql } from "graphql-request";
 import { useWorker, root } from "./harness.js";
 
 const ORIGIN = "http://localhost:5173";
@@ -131,5 +134,55 @@ test("an assertion made for another origin is refused", async () => {
   }, { url: ORIGIN, email });
   assert.equal(result.status, 422, JSON.stringify(result.body));
   assert.equal(result.body.code, "mfa_verification_failed");
+  await context.close();
+});
+
+test("graphql-request completes a tokenAuth with the security key: webauthnChallenge, then webauthnAuth", async () => {
+  const { context, page } = await openPage();
+  const email = `webauthn-gql-${Date.now() % 1e7}@example.com`;
+  const registered = await page.evaluate(async ({ url, email }) => {
+    const store = new Map();
+    const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v), removeItem: (k) => store.delete(k) };
+    const auth = new AuthJs.GoTrueClient({ url: `${url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage });
+    await auth.signUp({ email, password: "a password for keys" });
+    const reg = await auth.mfa.webauthn.register({ friendlyName: "virtual key", webauthn: { rpId: "localhost", rpOrigins: [location.origin] } });
+    return reg.error?.message ?? null;
+  }, { url: ORIGIN, email });
+  assert.equal(registered, null);
+
+  const client = new GraphQLClient(`${env.worker.url}/graphql`);
+  const first = await client
+    .request(gql`mutation ($u: String!, $p: String!) { tokenAuth(username: $u, password: $p) { token } }`, { u: email, p: "a password for keys" })
+    .catch((e) => e);
+  assert.ok(first instanceof ClientError, String(first));
+  const { ticket, factors } = first.response.errors[0].extensions;
+  assert.deepEqual(factors.map((f) => f.type), ["webauthn"]);
+  const { webauthnChallenge } = await client.request(
+    gql`mutation ($t: String!) { webauthnChallenge(ticket: $t) { challengeId publicKey expiresAt } }`,
+    { t: ticket },
+  );
+  // The browser signs what the worker asked for, as an app's page would.
+  const credential = await page.evaluate(async (publicKey) => {
+    const options = PublicKeyCredential.parseRequestOptionsFromJSON(publicKey);
+    const assertion = await navigator.credentials.get({ publicKey: options });
+    return JSON.stringify(assertion.toJSON());
+  }, webauthnChallenge.publicKey);
+  const done = await client.request(
+    gql`mutation ($t: String!, $c: String!, $k: String!) { webauthnAuth(ticket: $t, challengeId: $c, credential: $k) { token payload } }`,
+    { t: ticket, c: webauthnChallenge.challengeId, k: credential },
+  );
+  const check = await fetch(`${env.worker.url}/api/check?aal=aal2`, { headers: { authorization: `JWT ${done.webauthnAuth.token}` } });
+  const checked = await check.json();
+  assert.equal(check.status, 200, JSON.stringify(checked));
+  assert.equal(checked.amr[0].method, "mfa/webauthn");
+  // The same assertion again: refused, the ticket is spent.
+  const again = await client
+    .request(gql`mutation ($t: String!, $c: String!, $k: String!) { webauthnAuth(ticket: $t, challengeId: $c, credential: $k) { token } }`, {
+      t: ticket,
+      c: webauthnChallenge.challengeId,
+      k: credential,
+    })
+    .catch((e) => e);
+  assert.ok(again instanceof ClientError, String(again));
   await context.close();
 });
