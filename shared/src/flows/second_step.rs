@@ -80,10 +80,7 @@ impl<P: Ports> Flows<P> {
         let mut factors = self.verified_factors(&user.id).await?;
         factors.retain(|f| factor_id.map_or(f.kind == kind, |id| f.id.as_str() == id));
         match factors.as_slice() {
-            [one] => {
-                let factor = one.clone();
-                Ok((session, user, ticket_id, factor))
-            }
+            [one] => Ok((session, user, ticket_id, one.clone())),
             _ => Err(FactorError::FactorNotFound),
         }
     }
