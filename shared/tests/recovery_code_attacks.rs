@@ -317,3 +317,136 @@ fn malformed_second_steps_with_the_set_get_a_4xx() {
     }
     assert_eq!(get(&app, PATH, Some(&ann.token)).body["remaining"], 10);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. The other dialects' second steps with a code
+// ---------------------------------------------------------------------------------------------
+
+fn pw(app: &TestApp, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    send(app, request(method, path, &body, &headers))
+}
+
+fn page_token(html: &str) -> String {
+    let at = html.find("name=\"page\" value=\"").expect("a page token") + "name=\"page\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// Ada: a passwordless account that turned on a TOTP factor and recovery codes through GoTrue
+/// (a magic link); then a passwordless emailed sign-in that owes its second step: her GoTrue
+/// aal2 token, the set's id and codes, and the sign-in's ticket.
+fn ada_pending(app: &TestApp) -> (String, String, Vec<String>, String) {
+    let r = pw(app, "POST", "/auth/registration", &json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}), None);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let link = link_of(app, "ada@example.com", "/auth/email/confirm?token=");
+    assert_eq!(send(app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM])).status, 200);
+    ports(app).clock.advance_secs(61);
+    assert_eq!(post(app, "/otp", &json!({"email": "ada@example.com"})).status, 200);
+    let v = post(app, "/verify", &json!({"type": "email", "email": "ada@example.com", "token": code_for(app, "ada@example.com")}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let token = s(&v.body, "access_token");
+    let f = enroll(app, &token, "");
+    let r = verify(app, &token, &f.id, &challenge(app, &token, &f.id), &code_now(app, &f.secret, 0));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let token = s(&r.body, "access_token");
+    let set = post_auth(app, PATH, &token, &json!({}));
+    assert_eq!(set.status, 200, "{}", set.raw);
+    let codes = set.body["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    ports(app).clock.advance_secs(61);
+    let r = pw(app, "POST", "/auth/login", &json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}), None);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let link = link_of(app, "ada@example.com", "/auth/confirm?token=");
+    let page = send(app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
+    let body = format!("token={link}&page={}&decision=allow", page_token(&page.raw));
+    assert_eq!(send(app, request("POST", "/auth/confirm", body.as_bytes(), &[FORM])).status, 200);
+    let polled = pw(app, "GET", &format!("/auth/session/{}", s(&r.body, "auth_id")), &Value::Null, None);
+    assert_eq!(polled.status, 403, "{}", polled.raw);
+    (token, s(&set.body, "id"), codes, s(&polled.body, "ticket"))
+}
+
+/// A passwordless ticket completed with a code: the session token then works at aal2 with
+/// `mfa/recovery_code` in its `amr`; the ticket completes nothing again, the code is spent.
+#[test]
+fn a_passwordless_step_with_a_code_is_single_use_and_says_so_in_the_check() {
+    let app = app_with(ON);
+    let (token, set, codes, ticket) = ada_pending(&app);
+    assert_eq!(pw(&app, "GET", "/auth/me", &Value::Null, Some(&ticket)).status, 401);
+    let wrong = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "code": "aaaaaaaaaaaaaaaa", "factor_id": set}), None);
+    assert_eq!(wrong.status, 401, "{}", wrong.raw);
+    let done = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "code": codes[0], "factor_id": set}), None);
+    assert_eq!(done.status, 200, "{}", done.raw);
+    let c = check(&app, &ticket);
+    assert_eq!(c.body["aal"], "aal2", "{}", c.raw);
+    assert!(c.raw.contains("mfa/recovery_code"), "{}", c.raw);
+    assert_eq!(get(&app, "/api/check?aal=aal2", Some(&ticket)).status, 200);
+    let again = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "code": codes[1], "factor_id": set}), None);
+    assert!(refused(&again), "ATTACK WORKED: a completed passwordless ticket took another code: {}", again.raw);
+    assert_eq!(get(&app, PATH, Some(&token)).body["remaining"], 9);
+    // The owner regenerates: the passwordless session the code raised is no full session now.
+    let regen = post_auth(&app, &format!("{PATH}/regenerate"), &token, &json!({}));
+    assert_eq!(regen.status, 200, "{}", regen.raw);
+    let me = pw(&app, "GET", "/auth/me", &Value::Null, Some(&ticket));
+    assert_eq!(me.status, 401, "ATTACK WORKED: a passwordless session an old code raised outlived the regeneration: {}", me.raw);
+}
+
+/// graphql-jwt's totpAuth with the set: single use, and its refresh token keeps aal2 only
+/// while the set stands.
+#[test]
+fn a_graphql_step_with_a_code_is_single_use() {
+    let app = app_with(&[ON[0], ON[1], ("GRAPHQL_JWT_LONG_RUNNING_REFRESH_TOKEN", "true")]);
+    let ann = armed(&app, "ann@example.com");
+    let t = graphql_ticket(&app, "ann@example.com");
+    let r = gql(&app, TOTP_AUTH, json!({"t": t, "c": ann.codes[0], "f": ann.set}));
+    assert!(r.body["data"]["totpAuth"]["token"].is_string(), "{}", r.raw);
+    let again = gql(&app, TOTP_AUTH, json!({"t": t, "c": ann.codes[1], "f": ann.set}));
+    assert!(again.body["data"]["totpAuth"]["token"].is_null(), "ATTACK WORKED: a graphql ticket completed twice: {}", again.raw);
+    assert_eq!(get(&app, PATH, Some(&ann.token)).body["remaining"], 9);
+}
+
+/// Every recovery-code endpoint and second step, with bodies no client sends: never a 5xx.
+#[test]
+fn mangled_bodies_never_answer_5xx() {
+    let app = app_with(ON);
+    let ann = armed(&app, "ann@example.com");
+    let low = aal1(&app, "ann@example.com");
+    let ticket = feathers_ticket(&app, "ann@example.com");
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"\"code\"".to_vec(),
+        b"{\"code\": null}".to_vec(),
+        b"{\"code\": \"\\u0000\"}".to_vec(),
+        b"{\"code\": {\"$gt\": \"\"}}".to_vec(),
+        format!("{{\"code\": \"{}\"}}", "\u{e4}".repeat(40)).into_bytes(),
+        format!("{{\"code\": \"{}\"}}", "\u{212a}".repeat(16)).into_bytes(),
+        b"{\"friendly_name\": null}".to_vec(),
+        b"{\"friendly_name\": \"\\u0000\"}".to_vec(),
+        vec![0xff, 0xfe, b'{'],
+        format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
+    ];
+    let auth = format!("Bearer {low}");
+    let owner = format!("Bearer {}", ann.token);
+    for body in &bodies {
+        for (path, who) in [("/verify", &auth), ("", &owner), ("/regenerate", &owner)] {
+            let r = send(&app, request("POST", &format!("{PATH}{path}"), body, &[API_VERSION, JSON, ("authorization", who.as_str())]));
+            assert!(r.status.as_u16() < 500, "{path} {}: {}", String::from_utf8_lossy(body), r.raw);
+        }
+        for path in ["/authentication", "/auth/second-factor", "/graphql"] {
+            let r = send(&app, request("POST", path, body, &[JSON]));
+            assert!(r.status.as_u16() < 500, "{path} {}: {}", String::from_utf8_lossy(body), r.raw);
+        }
+    }
+    for (k, v) in [("ticket", json!(5)), ("ticket", json!(null)), ("factorId", json!([ann.set])), ("factorId", json!({"id": ann.set})), ("code", json!([ann.codes[0]]))] {
+        let mut body = json!({"strategy": "totp", "ticket": ticket, "code": ann.codes[0], "factorId": ann.set});
+        body[k] = v;
+        let r = call(&app, "POST", "/authentication", &body, None);
+        assert!(r.status.is_client_error(), "{body}: {}", r.raw);
+    }
+    assert_eq!(get(&app, PATH, Some(&ann.token)).body["remaining"], 10);
+}
