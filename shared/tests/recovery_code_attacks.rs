@@ -146,6 +146,67 @@ fn race_an_old_code_in_flight_does_not_land_after_the_regeneration() {
     assert_eq!(use_code(&app, &aal1(&app, "ann@example.com"), new).status, 200);
 }
 
+/// Polls `first` `polls` times (it yields at each budget take, `pause_at_budgets`), answers
+/// `second` whole, then finishes `first`: `second` lands between what `first` read before its
+/// `polls`-th budget take and what it writes after.
+fn between(app: &TestApp, first: Request<Vec<u8>>, polls: usize, second: Request<Vec<u8>>) -> (Reply, Reply) {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    ports(app).store.pause_at_budgets(true);
+    let mut a = Box::pin(app.handle(first));
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..polls {
+        assert!(a.as_mut().poll(&mut cx).is_pending(), "the first request finished before the second came");
+    }
+    ports(app).store.pause_at_budgets(false);
+    let b = send(app, second);
+    let a = pollster::block_on(a);
+    pollster::block_on(app.deliver(a.outbox));
+    let raw = String::from_utf8(a.response.body().clone()).unwrap();
+    let a = Reply { status: a.response.status(), headers: a.response.headers().clone(), body: serde_json::from_str(&raw).unwrap_or(Value::Null), raw };
+    (a, b)
+}
+
+/// A code in flight (GoTrue's verify, a Feathers step), past reading the set and waiting on
+/// the guess budget, while the owner removes her last factor, which takes the set: it does not
+/// land after the removal answered.
+#[test]
+fn race_a_code_in_flight_does_not_land_after_the_last_factor_went() {
+    let app = app_with(ON);
+    let ann = armed(&app, "ann@example.com");
+    let unenroll = |token: &str, factor: &str| {
+        let auth = format!("Bearer {token}");
+        request("DELETE", &format!("/factors/{factor}"), b"", &[API_VERSION, JSON, ("authorization", auth.as_str())])
+    };
+    // Two polls: the client throttle, then the guess budget (after the set was read).
+    let low = aal1(&app, "ann@example.com");
+    let (a, gone) = between(&app, use_code_req(&low, &ann.codes[0]), 2, unenroll(&ann.token, &ann.factor.id));
+    assert_eq!(gone.status, 200, "{}", gone.raw);
+    assert!(refused(&a), "ATTACK WORKED: a code of a removed set raised a GoTrue session: {}", a.raw);
+
+    let bob = armed(&app, "bob@example.com");
+    let ticket = feathers_ticket(&app, "bob@example.com");
+    let (a, gone) = between(&app, feathers_step_req(&ticket, &bob.codes[0], &bob.set), 2, unenroll(&bob.token, &bob.factor.id));
+    assert_eq!(gone.status, 200, "{}", gone.raw);
+    assert!(refused(&a), "ATTACK WORKED: a code of a removed set completed a Feathers step: {}", a.raw);
+}
+
+/// The same against the regeneration: an old code waiting on the guess budget does not land
+/// after the new codes went out.
+#[test]
+fn race_an_old_code_waiting_on_the_budget_does_not_land_after_the_regeneration() {
+    let app = app_with(ON);
+    let ann = armed(&app, "ann@example.com");
+    let low = aal1(&app, "ann@example.com");
+    let regen = {
+        let auth = format!("Bearer {}", ann.token);
+        request("POST", &format!("{PATH}/regenerate"), b"", &[API_VERSION, JSON, ("authorization", auth.as_str())])
+    };
+    let (a, regen) = between(&app, use_code_req(&low, &ann.codes[0]), 2, regen);
+    assert_eq!(regen.status, 200, "{}", regen.raw);
+    assert!(refused(&a), "ATTACK WORKED: an old code landed after the regeneration answered: {}", a.raw);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Across accounts
 // ---------------------------------------------------------------------------------------------
