@@ -123,8 +123,10 @@ impl<P: Ports> Flows<P> {
         }
     }
 
-    /// `POST /factors/recovery-codes/regenerate`: new codes for the bearer's set (the old ones
-    /// stop working), from an `aal2` session.
+    /// `POST /factors/recovery-codes/regenerate`: new codes for the bearer's set, from an
+    /// `aal2` session. The old ones stop working, and so does what they opened: the account's
+    /// other sessions a code raised come down to `aal1` (regenerating is what an owner does
+    /// when the printout went missing; an `aal2` session can remove every factor).
     pub async fn regenerate_recovery_codes(&self, bearer: &Bearer) -> Result<NewCodes, FactorError> {
         if !self.config.mfa.enroll_enabled(FactorKind::RecoveryCode) {
             return Err(FactorError::EnrollDisabled(FactorKind::RecoveryCode));

@@ -38,9 +38,10 @@ pub trait RecoveryCodes {
     /// account's, live and at `aal2`, the account has another verified factor, no set and no
     /// factor of that name.
     async fn add_recovery_codes(&self, factor: &Factor, hashes: &[String], by: &SessionId) -> Result<RecoveryCodesAdded, StoreError>;
-    /// Replaces the codes of the account's set `factor_id` by `hashes`, all at once, only if
-    /// at the moment of writing the session `by` is the account's, live and at `aal2`;
-    /// returns whether it did.
+    /// Replaces the codes of the account's set `factor_id` by `hashes` and lowers to `aal1`
+    /// the account's sessions the set raised but `by` (what the old codes opened goes with
+    /// them), all at once, only if at the moment of writing the session `by` is the
+    /// account's, live and at `aal2`; returns whether it did.
     async fn replace_recovery_codes(&self, user_id: &UserId, factor_id: &FactorId, hashes: &[String], by: &SessionId, at: Timestamp) -> Result<bool, StoreError>;
     /// How many codes the set `factor_id` has, and how many are unused.
     async fn recovery_codes_left(&self, factor_id: &FactorId) -> Result<CodesLeft, StoreError>;

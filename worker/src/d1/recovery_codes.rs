@@ -73,6 +73,11 @@ impl RecoveryCodes for D1Store {
                 self.stmt(&format!("UPDATE mfa_factors SET updated_at = ?4 WHERE id = ?1 AND {holds}"), &args)?,
                 self.stmt(&format!("DELETE FROM mfa_recovery_codes WHERE factor_id = ?1 AND {holds}"), &args)?,
                 self.stmt(&format!("INSERT INTO mfa_recovery_codes (factor_id, code_hash) SELECT ?1, value FROM json_each(?5) WHERE {holds}"), &args)?,
+                // What the old codes raised comes down with them, but the session replacing them.
+                self.stmt(
+                    &format!("UPDATE sessions SET factor_id = NULL, factor_type = NULL, aal2_at = NULL WHERE user_id = ?2 AND factor_id = ?1 AND id != ?3 AND {holds}"),
+                    &args,
+                )?,
             ])
             .await?;
         Ok(super::changed(results.first())? > 0)

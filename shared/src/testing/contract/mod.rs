@@ -83,7 +83,7 @@ pub async fn run_store_contract<S: Store + Housekeeping>(store: &S, nonce: &str,
         ("flow states: a code keeps its PKCE challenge; an auth code is taken once, and goes with its account", flow_states(store, nonce, now).await),
         ("factors: a WebAuthn credential is registered once across accounts, its counter only grows", webauthn_factors(store, nonce, now).await),
         ("passkeys: a challenge is taken once; a credential id is one passkey's or factor's; the counter moves from what was checked", passkeys(store, nonce, now).await),
-        ("recovery codes: a set beside another factor from aal2, each code once, replaced whole, gone with the last factor", recovery_codes(store, nonce, now).await),
+        ("recovery codes: a set beside another factor from aal2, each code once, replaced whole with what the old codes raised lowered, gone with the last factor", recovery_codes(store, nonce, now).await),
         ("housekeeping: a purge removes what expired, a bounded number a round, and keeps the rest", purge(store, nonce, now).await),
     ]
 }

@@ -1,7 +1,7 @@
 //! The storage contract's recovery-code checks: a set is stored only beside another verified
 //! factor, from a live `aal2` session, once an account; each code answers once; a replacement
-//! needs that session too and leaves only the new codes; the set goes with the last other
-//! factor, lowering the sessions it raised.
+//! needs that session too, leaves only the new codes and lowers the other sessions the old
+//! ones raised; the set goes with the last other factor, lowering the sessions it raised.
 
 use super::factors::{account, answer, challenge};
 use super::support::{ensure, err, refresh, rotation_user, session};
@@ -79,6 +79,10 @@ pub(super) async fn recovery_codes<S: Store>(store: &S, nonce: &str, now: Timest
     ensure!(store.replace_recovery_codes(&dan.0.id, &codes.id, &fresh, &dan.1.id, now).await.map_err(err)?, "the replacement was refused");
     let left = store.recovery_codes_left(&codes.id).await.map_err(err)?;
     ensure!(left == CodesLeft { total: 2, remaining: 2 }, "the replaced set has {left:?}");
+    let lowered = Sessions::get(store, &low.id).await.map_err(err)?;
+    ensure!(lowered.is_some_and(|s| s.second.is_none() && s.revoked_at.is_none()), "a session an old code raised kept aal2 after the replacement");
+    let kept = Sessions::get(store, &dan.1.id).await.map_err(err)?;
+    ensure!(kept.is_some_and(|s| s.second.is_some()), "the replacing session was lowered");
     let c = challenge(store, &codes, &format!("rc-c4-{nonce}"), now).await?;
     ensure!(!answer(store, &who, &c, Progress::RecoveryCode(&hashes[1]), now).await?, "a replaced code was taken");
     ensure!(answer(store, &who, &c, Progress::RecoveryCode(&fresh[1]), now).await?, "a new code was refused");

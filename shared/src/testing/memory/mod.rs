@@ -67,10 +67,13 @@ pub struct MemoryStore {
     passkeys: RefCell<HashMap<crate::model::PasskeyId, crate::model::Passkey>>,
     passkey_challenges: RefCell<HashMap<crate::model::PasskeyChallengeId, crate::model::PasskeyChallenge>>,
     /// Recovery codes by their set's factor id: each code's hash and when it was used.
-    recovery_codes: RefCell<HashMap<FactorId, Vec<(String, Option<crate::model::Timestamp>)>>>,
+    recovery_codes: RefCell<HashMap<FactorId, Vec<CodeRow>>>,
     /// Whether each budget take first yields once to the executor (`pause_at_budgets`).
     pause_at_budgets: std::cell::Cell<bool>,
 }
+
+/// A recovery code as kept: its hash, and when it was used.
+type CodeRow = (String, Option<Timestamp>);
 
 impl MemoryStore {
     /// Number of stored refresh tokens (for assertions).

@@ -62,7 +62,14 @@ impl RecoveryCodes for MemoryStore {
             Some(f) if &f.user_id == user_id && f.kind == FactorKind::RecoveryCode => f.updated_at = at,
             _ => return Ok(false),
         }
+        drop(factors);
         self.recovery_codes.borrow_mut().insert(factor_id.clone(), fresh(hashes));
+        // What the old codes raised comes down with them, but the session replacing them.
+        for s in self.sessions.borrow_mut().values_mut() {
+            if &s.user_id == user_id && &s.id != by && s.second.as_ref().is_some_and(|st| &st.factor_id == factor_id) {
+                s.second = None;
+            }
+        }
         Ok(true)
     }
 
