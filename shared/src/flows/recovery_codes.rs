@@ -6,7 +6,7 @@
 //!
 //! A code is 16 characters of Crockford's base32 alphabet in lowercase (80 random bits), kept
 //! as a SHA-256 of its set's id and itself; a typed code is read without case, spaces or
-//! dashes. Wrong codes spend the account's budget of wrong answers, shared with TOTP codes and
+//! dashes, `o` as `0` and `i`, `l` as `1`. Wrong codes spend the account's budget of wrong answers, shared with TOTP codes and
 //! WebAuthn answers (`OTP_MAX_WRONG_PER_ADDRESS` in `OTP_WRONG_WINDOW`).
 
 use super::factors::{AalNeed, FactorError, MAX_FACTOR_LABEL_BYTES};
@@ -38,9 +38,16 @@ pub struct NewCodes {
     pub codes: Secret<Vec<String>>,
 }
 
-/// A code as typed, canonical: lowercase, without whitespace and dashes.
+/// A code as typed, canonical: lowercase, without whitespace and dashes, and the letters
+/// Crockford's alphabet leaves out read as the digits they are mistaken for (`o` as `0`, `i`
+/// and `l` as `1`).
 fn canonical(typed: &str) -> String {
-    typed.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_lowercase).collect()
+    let read = |c: char| match c {
+        'o' => '0',
+        'i' | 'l' => '1',
+        c => c,
+    };
+    typed.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_lowercase).map(read).collect()
 }
 
 /// What is stored of the code `code` of the set `set`.
@@ -207,6 +214,7 @@ mod tests {
     #[test]
     fn typed_codes_are_read_without_case_spaces_or_dashes() {
         assert_eq!(canonical(" K4M9-X7QP 2ab8-HT3Z\n"), "k4m9x7qp2ab8ht3z");
+        assert_eq!(canonical("O1IL-o0il"), "01110011");
         let set = FactorId::new("f");
         assert_eq!(code_hash(&set, &canonical("K4M9-X7QP")), code_hash(&set, "k4m9x7qp"));
         assert_ne!(code_hash(&set, "k4m9x7qp"), code_hash(&FactorId::new("g"), "k4m9x7qp"));
