@@ -2,6 +2,7 @@
 //! public view of a user, and the error body every Feathers error has.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The `local` and `jwt` strategy names.
@@ -21,7 +22,7 @@ pub const PASSKEY_REGISTRATIONS: &str = "passkey-registrations";
 pub const PASSKEY_CREDENTIALS: &str = "passkey-credentials";
 
 /// A `POST /authentication` body. Which fields matter depends on `strategy`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthRequest {
     /// `local` (email and password) or `jwt` (an access token).
@@ -48,9 +49,11 @@ pub struct AuthRequest {
     /// The `challengeId` of a `passkey-challenges` answer (`passkey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge_id: Option<String>,
-    /// The assertion, as `PublicKeyCredential.toJSON()` gives it (`passkey`).
+    /// The assertion, as `PublicKeyCredential.toJSON()` gives it (`passkey`). Raw JSON: the
+    /// server reads it as a WebAuthn response, and the browser client, which sends this type,
+    /// carries no JSON tree type into its wasm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<Value>,
+    pub credential: Option<Box<RawValue>>,
 }
 
 /// What `passkey-challenges` and `passkey-registrations` answer: a ceremony to run with
@@ -68,15 +71,16 @@ pub struct PasskeyChallenge {
 }
 
 /// A `passkey-credentials` `create` body: the answer to a `passkey-registrations` challenge.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PasskeyAnswer {
     /// The challenge's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge_id: Option<String>,
-    /// The new credential, as `PublicKeyCredential.toJSON()` gives it.
+    /// The new credential, as `PublicKeyCredential.toJSON()` gives it (raw JSON, as
+    /// [`AuthRequest::credential`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<Value>,
+    pub credential: Option<Box<RawValue>>,
 }
 
 /// One of the account's passkeys, as `passkey-credentials` shows it.

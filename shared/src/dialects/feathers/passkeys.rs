@@ -22,7 +22,7 @@ use crate::ports::Ports;
 use crate::wire::feathers::{PasskeyAnswer, PasskeyChallenge, PasskeyView};
 use http::StatusCode;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `passkey-challenges` `create`: a sign-in ceremony bound to this client.
 pub(super) async fn challenge<P: Ports>(flows: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
@@ -42,7 +42,7 @@ pub(super) async fn registration<P: Ports>(flows: &Flows<P>, call: &ServiceCall<
 /// challenge.
 pub(super) async fn register<P: Ports>(flows: &Flows<P>, call: &ServiceCall<'_>, bearer: &Bearer) -> Result<Reply, FeathersError> {
     let body: PasskeyAnswer = parse_json(call.data)?;
-    let (challenge, credential) = answer(body.challenge_id, body.credential).map_err(FeathersError::Passkey)?;
+    let (challenge, credential) = answer(body.challenge_id, body.credential.as_deref()).map_err(FeathersError::Passkey)?;
     let p = flows.passkey_registration_verify(bearer, &challenge, credential.as_ref()).await.map_err(FeathersError::Passkey)?;
     super::services::reply(StatusCode::CREATED, &view(&p))
 }
@@ -72,7 +72,7 @@ pub(super) async fn remove<P: Ports>(flows: &Flows<P>, call: &ServiceCall<'_>, b
 
 /// The `passkey` strategy: answers a sign-in challenge with an assertion; a new Feathers
 /// session at `aal2` whose method is `passkey`.
-pub(super) async fn sign_in<P: Ports>(flows: &Flows<P>, challenge_id: Option<String>, credential: Option<Value>, platform: &str)
+pub(super) async fn sign_in<P: Ports>(flows: &Flows<P>, challenge_id: Option<String>, credential: Option<&RawValue>, platform: &str)
     -> Result<SignedIn, FeathersError> {
     let (challenge, credential) = answer(challenge_id, credential).map_err(FeathersError::PasskeySignIn)?;
     match flows.passkey_sign_in(&challenge, credential.as_ref(), platform, Dialect::Feathers).await {
@@ -116,14 +116,14 @@ fn view(p: &Passkey) -> PasskeyView {
 /// An answer's challenge id (a UUID) and its credential read as `T`: `None` when it is not
 /// one, which the flow refuses after taking the challenge (it is answered once, right or
 /// wrong, as GoTrue's are). A missing member is refused before anything is taken.
-fn answer<T: DeserializeOwned>(challenge_id: Option<String>, credential: Option<Value>) -> Result<(String, Option<T>), PasskeyError> {
+fn answer<T: DeserializeOwned>(challenge_id: Option<String>, credential: Option<&RawValue>) -> Result<(String, Option<T>), PasskeyError> {
     let id = challenge_id.unwrap_or_default();
     if id.is_empty() {
         return Err(PasskeyError::Invalid("challengeId is required"));
     }
-    let credential = match credential {
-        None | Some(Value::Null) => return Err(PasskeyError::Invalid("credential is required")),
-        Some(v) => serde_json::from_value(v).ok(),
+    let credential = match credential.map(RawValue::get) {
+        None | Some("null") => return Err(PasskeyError::Invalid("credential is required")),
+        Some(raw) => serde_json::from_str(raw).ok(),
     };
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(PasskeyError::Invalid("challengeId must be a valid UUID"));

@@ -171,7 +171,7 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
             signed_in_reply(issue(auth, &signed_in, TOTP).await?)
         }
         Some(PASSKEY) => {
-            let signed_in = passkeys::sign_in(auth, body.challenge_id, body.credential, call.platform).await?;
+            let signed_in = passkeys::sign_in(auth, body.challenge_id, body.credential.as_deref(), call.platform).await?;
             signed_in_reply(issue(auth, &signed_in, PASSKEY).await?)
         }
         Some(JWT) => {
