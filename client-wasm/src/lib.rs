@@ -53,6 +53,9 @@ export type AuthRequest =
   | { strategy: "jwt"; accessToken: string }
   /** Completes a `local` sign-in that rejected with `SecondStepData`. */
   | { strategy: "totp"; ticket: string; code: string; factorId?: string }
+  /** What signInWithPasskey sends: a `passkey-challenges` ceremony's id and the assertion
+   * (`PublicKeyCredential.toJSON()`). */
+  | { strategy: "passkey"; challengeId: string; credential: unknown }
   | { strategy: string; [field: string]: unknown };
 /** The `data` of the NotAuthenticated error a `local` sign-in of an account with a second
  * factor rejects with: pass `ticket` and the authenticator app's code to the `totp` strategy. */
