@@ -6,9 +6,15 @@
 //! fragment) through the `jwt` strategy, and concurrent calls share one request; `logout`
 //! deletes the authentication and clears the store. An error answer with a status from 401
 //! to 407 removes the stored token, as upstream does; other failures leave it.
+//!
+//! Passkeys go through the server's Feathers passkey services and an [`Authenticator`] (the
+//! browser's `navigator.credentials` in `webauthn`): `sign_in_with_passkey` asks
+//! `passkey-challenges` for a ceremony and answers it through the `passkey` strategy, storing
+//! the token as `authenticate` does; `register_passkey` asks `passkey-registrations` with the
+//! stored token and sends the new credential to `passkey-credentials`.
 
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
-use portcullis_shared::wire::feathers::{AuthRequest, AuthResult, ErrorBody, JWT};
+use portcullis_shared::wire::feathers::{AuthRequest, AuthResult, ErrorBody, JWT, PASSKEY, PASSKEY_CHALLENGES, PASSKEY_CREDENTIALS, PASSKEY_REGISTRATIONS};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -47,6 +53,25 @@ pub trait Transport {
     /// Sends `req`; `Err` carries a network failure's description.
     #[allow(async_fn_in_trait)]
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String>;
+}
+
+/// Runs a WebAuthn ceremony (the browser's `navigator.credentials`): each method takes the
+/// server's ceremony, `{challengeId, publicKey, expiresAt}` as JSON text, and gives the
+/// credential as `PublicKeyCredential.toJSON()` would, as JSON text.
+pub trait Authenticator {
+    /// `navigator.credentials.get`: an assertion of one of the user's passkeys.
+    #[allow(async_fn_in_trait)]
+    async fn get(&self, ceremony: &str) -> Result<String, ClientError>;
+    /// `navigator.credentials.create`: a new passkey.
+    #[allow(async_fn_in_trait)]
+    async fn create(&self, ceremony: &str) -> Result<String, ClientError>;
+}
+
+/// The member of a ceremony the client reads; the rest is the authenticator's.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CeremonyHead {
+    challenge_id: String,
 }
 
 /// Keeps the access token (localStorage in the browser, or memory).
@@ -236,6 +261,29 @@ impl<T: Transport + 'static, S: TokenStore + 'static> Client<T, S> {
         shared.await
     }
 
+    /// Signs in with a passkey: a ceremony from `passkey-challenges`, run by `authenticator`,
+    /// answered through the `passkey` strategy; stores the token as [`Client::authenticate`].
+    pub async fn sign_in_with_passkey(&self, authenticator: &impl Authenticator) -> Result<Authenticated, ClientError> {
+        let inner = &self.inner;
+        let ceremony = inner.send_json(inner.post(PASSKEY_CHALLENGES, None, "{}".into())).await?;
+        let head = read_ceremony(&ceremony)?;
+        let credential = authenticator.get(&ceremony).await?;
+        inner.authenticate(&answer(Some(PASSKEY), &head.challenge_id, &credential)).await
+    }
+
+    /// Registers a passkey for the signed-in account: a ceremony from `passkey-registrations`,
+    /// run by `authenticator`, sent to `passkey-credentials`; resolves to the new passkey
+    /// (`{id, name, createdAt, lastUsedAt}`) as JSON text. Needs the stored token.
+    pub async fn register_passkey(&self, authenticator: &impl Authenticator) -> Result<String, ClientError> {
+        let inner = &self.inner;
+        let token = self.access_token().ok_or_else(|| ClientError::of_status(401, "No accessToken found in storage".into()))?;
+        let bearer = format!("Bearer {token}");
+        let ceremony = inner.send_json(inner.post(PASSKEY_REGISTRATIONS, Some(bearer.clone()), "{}".into())).await?;
+        let head = read_ceremony(&ceremony)?;
+        let credential = authenticator.create(&ceremony).await?;
+        inner.send_json(inner.post(PASSKEY_CREDENTIALS, Some(bearer), answer(None, &head.challenge_id, &credential))).await
+    }
+
     /// Ends the authentication on the server and clears the store. `Ok(None)` when there was
     /// nothing (left) to end.
     pub async fn logout(&self) -> Result<Option<Authenticated>, ClientError> {
@@ -266,6 +314,11 @@ impl<T: Transport + 'static, S: TokenStore + 'static> Client<T, S> {
 impl<T: Transport, S: TokenStore> Inner<T, S> {
     fn url(&self) -> String {
         format!("{}/authentication", self.options.base_url)
+    }
+
+    /// A `POST` of `body` to the service `path`.
+    fn post(&self, path: &str, authorization: Option<String>, body: String) -> HttpRequest {
+        HttpRequest { method: "POST", url: format!("{}/{path}", self.options.base_url), authorization, body: Some(body) }
     }
 
     fn forget(&self) {
@@ -303,8 +356,8 @@ impl<T: Transport, S: TokenStore> Inner<T, S> {
         }
     }
 
-    /// Sends `req` and reads an authentication result or a Feathers error.
-    async fn call(&self, req: HttpRequest) -> Result<Authenticated, ClientError> {
+    /// Sends `req`: the body of a 2xx answer, or the Feathers error of another.
+    async fn send_json(&self, req: HttpRequest) -> Result<String, ClientError> {
         let res = self.transport.send(req).await.map_err(ClientError::network)?;
         if !(200..300).contains(&res.status) {
             return Err(match serde_json::from_str::<ErrorHead>(&res.body) {
@@ -312,10 +365,28 @@ impl<T: Transport, S: TokenStore> Inner<T, S> {
                 Err(_) => ClientError::of_status(res.status, format!("The server answered {} without a Feathers error", res.status)),
             });
         }
-        let result = serde_json::from_str(&res.body)
-            .map_err(|e| ClientError::of_status(502, format!("The server's answer is not an authentication result: {e}")))?;
-        Ok(Authenticated { result, raw: res.body })
+        Ok(res.body)
     }
+
+    /// Sends `req` and reads an authentication result or a Feathers error.
+    async fn call(&self, req: HttpRequest) -> Result<Authenticated, ClientError> {
+        let body = self.send_json(req).await?;
+        let result = serde_json::from_str(&body)
+            .map_err(|e| ClientError::of_status(502, format!("The server's answer is not an authentication result: {e}")))?;
+        Ok(Authenticated { result, raw: body })
+    }
+}
+
+fn read_ceremony(text: &str) -> Result<CeremonyHead, ClientError> {
+    serde_json::from_str(text).map_err(|e| ClientError::of_status(502, format!("The server's answer is not a passkey ceremony: {e}")))
+}
+
+/// The answer to a ceremony: `{strategy?, challengeId, credential}`, the credential (JSON
+/// text from the authenticator) as it is.
+fn answer(strategy: Option<&str>, challenge_id: &str, credential: &str) -> String {
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let strategy = strategy.map(|s| format!("\"strategy\":{},", quoted(s))).unwrap_or_default();
+    format!("{{{strategy}\"challengeId\":{},\"credential\":{credential}}}", quoted(challenge_id))
 }
 
 /// Takes `access_token=<token>` out of a URL fragment as upstream does (the parameter and a

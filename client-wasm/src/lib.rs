@@ -1,9 +1,10 @@
 //! `portcullis-client`: the browser client of Portcullis, for web apps, from npm.
 //!
 //! This file is the `#[wasm_bindgen]` surface only: `AuthClient` with `authenticate`,
-//! `reAuthenticate`, `logout` and `accessToken`, turning JavaScript values into the logic's
-//! types and back. The logic is in [`client`] (tested natively); the browser's storage and
-//! fetch are in [`storage`] and [`transport`].
+//! `reAuthenticate`, `logout`, `signInWithPasskey`, `registerPasskey` and `accessToken`,
+//! turning JavaScript values into the logic's types and back. The logic is in [`client`]
+//! (tested natively); the browser's storage, fetch and WebAuthn are in [`storage`],
+//! [`transport`] and [`webauthn`].
 //!
 //! ```js
 //! import init, { AuthClient } from "portcullis-client";
@@ -15,11 +16,13 @@
 pub mod client;
 pub mod storage;
 pub mod transport;
+pub mod webauthn;
 
 use client::{take_from_fragment, Authenticated, Client, ClientError, MemoryStore, Options, TokenStore, LOCATION_KEY};
 use js_sys::{Promise, Reflect};
 use storage::LocalStorage;
 use transport::Fetch;
+use webauthn::Browser;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -50,6 +53,9 @@ export type AuthRequest =
   | { strategy: "jwt"; accessToken: string }
   /** Completes a `local` sign-in that rejected with `SecondStepData`. */
   | { strategy: "totp"; ticket: string; code: string; factorId?: string }
+  /** What signInWithPasskey sends: a `passkey-challenges` ceremony's id and the assertion
+   * (`PublicKeyCredential.toJSON()`). */
+  | { strategy: "passkey"; challengeId: string; credential: unknown }
   | { strategy: string; [field: string]: unknown };
 /** The `data` of the NotAuthenticated error a `local` sign-in of an account with a second
  * factor rejects with: pass `ticket` and the authenticator app's code to the `totp` strategy. */
@@ -58,11 +64,22 @@ export interface SecondStepData {
   ticket: string;
   factors: { id: string; type: "totp"; friendlyName: string }[];
 }
+/** A passkey of the signed-in account, as registerPasskey resolves to it. */
+export interface Passkey {
+  id: string;
+  name: string;
+  /** RFC 3339. */
+  createdAt: string;
+  /** RFC 3339, or null before its first sign-in. */
+  lastUsedAt: string | null;
+}
 /** How calls reject: an Error with the server's Feathers error fields. */
 export interface AuthError extends Error {
-  /** e.g. "NotAuthenticated", "BadRequest", "Conflict", or "NetworkError" when no answer came. */
+  /** e.g. "NotAuthenticated", "BadRequest", "Conflict", or "NetworkError" when no answer came;
+   * for a passkey ceremony the browser refused or the user cancelled, the browser's name
+   * ("NotAllowedError", "InvalidStateError", "NotSupportedError"...). */
   name: string;
-  /** The HTTP status, 0 when no answer came. */
+  /** The HTTP status, 0 when no answer came (or the browser refused a passkey ceremony). */
   code: number;
   className?: string;
   /** `SecondStepData` when a `local` sign-in needs the second factor. */
@@ -138,6 +155,29 @@ impl AuthClient {
                 Ok(None) => Ok(JsValue::NULL),
                 Err(e) => Err(to_error(&e)),
             }
+        })
+    }
+
+    /// Signs in with a passkey (`navigator.credentials.get` over the server's
+    /// `passkey-challenges` ceremony, then the `passkey` strategy), stores the token and
+    /// resolves to `{accessToken, authentication, user}`.
+    #[wasm_bindgen(js_name = signInWithPasskey, unchecked_return_type = "Promise<AuthResult>")]
+    pub fn sign_in_with_passkey(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            result(inner.sign_in_with_passkey(&Browser).await)
+        })
+    }
+
+    /// Registers a passkey for the signed-in account (`navigator.credentials.create` over the
+    /// server's `passkey-registrations` ceremony, sent to `passkey-credentials`); resolves to
+    /// the new passkey.
+    #[wasm_bindgen(js_name = registerPasskey, unchecked_return_type = "Promise<Passkey>")]
+    pub fn register_passkey(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let passkey = inner.register_passkey(&Browser).await.map_err(|e| to_error(&e))?;
+            js_sys::JSON::parse(&passkey)
         })
     }
 

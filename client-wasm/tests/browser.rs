@@ -1,5 +1,6 @@
 //! The browser adapters in headless Chromium (wasm-bindgen-test): localStorage as the token
-//! store, fetch as the transport, and the `AuthClient` surface's errors as JavaScript sees them.
+//! store, fetch as the transport, WebAuthn's options and credentials between JSON and
+//! `ArrayBuffer`s, and the `AuthClient` surface's errors as JavaScript sees them.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -102,4 +103,60 @@ fn options_are_checked() {
     window_storage().set_item("k", "in-local-storage").unwrap();
     assert_eq!(memory.access_token(), None, "memory storage does not read localStorage");
     window_storage().remove_item("k").unwrap();
+}
+
+fn bytes_of(v: &JsValue) -> Vec<u8> {
+    js_sys::Uint8Array::new(v.dyn_ref::<js_sys::ArrayBuffer>().expect("an ArrayBuffer")).to_vec()
+}
+
+#[wasm_bindgen_test]
+fn a_ceremonys_base64url_members_become_array_buffers() {
+    use portcullis_client::webauthn::public_key;
+    let creation = r#"{"challengeId": "c", "publicKey": {"challenge": "AAEC_-8", "user": {"id": "dXNlcg", "name": "ann"},
+        "excludeCredentials": [{"type": "public-key", "id": "Y3JlZA"}], "rp": {"id": "example.com"}}, "expiresAt": "x"}"#;
+    let o = public_key(creation, &["user"], "excludeCredentials").unwrap();
+    assert_eq!(bytes_of(&field(&o, "challenge")), [0, 1, 2, 0xff, 0xef]);
+    assert_eq!(bytes_of(&field(&field(&o, "user"), "id")), b"user");
+    let excluded = js_sys::Array::from(&field(&o, "excludeCredentials"));
+    assert_eq!(bytes_of(&field(&excluded.get(0), "id")), b"cred");
+    assert_eq!(field(&field(&o, "user"), "name"), "ann", "the rest is left as it is");
+
+    let request = r#"{"challengeId": "c", "publicKey": {"challenge": "AAEC", "rpId": "example.com", "userVerification": "required"}}"#;
+    let o = public_key(request, &[], "allowCredentials").unwrap();
+    assert_eq!(bytes_of(&field(&o, "challenge")), [0, 1, 2]);
+    for bad in ["not json", r#"{"challengeId": "c"}"#, r#"{"publicKey": {"challenge": "a+b/"}}"#, r#"{"publicKey": {"challenge": 5}}"#] {
+        assert_eq!(public_key(bad, &[], "allowCredentials").unwrap_err().code, 502, "{bad}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_credential_is_written_as_to_json_would() {
+    use portcullis_client::webauthn::to_json;
+    let buffer = |b: &[u8]| JsValue::from(js_sys::Uint8Array::from(b).buffer());
+    let response = js_sys::Object::new();
+    Reflect::set(&response, &"clientDataJSON".into(), &buffer(b"{}")).unwrap();
+    Reflect::set(&response, &"attestationObject".into(), &buffer(&[0xfb, 0xff])).unwrap();
+    Reflect::set(&response, &"getTransports".into(), &js_sys::Function::new_no_args("return ['internal', 'hybrid']")).unwrap();
+    let credential = js_sys::Object::new();
+    Reflect::set(&credential, &"id".into(), &"Y3JlZA".into()).unwrap();
+    Reflect::set(&credential, &"rawId".into(), &buffer(b"cred")).unwrap();
+    Reflect::set(&credential, &"type".into(), &"public-key".into()).unwrap();
+    Reflect::set(&credential, &"response".into(), &response).unwrap();
+    Reflect::set(&credential, &"getClientExtensionResults".into(), &js_sys::Function::new_no_args("return {credProps: {rk: true}}")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&to_json(&credential, &["clientDataJSON", "attestationObject"]).unwrap()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "id": "Y3JlZA", "rawId": "Y3JlZA", "type": "public-key", "authenticatorAttachment": null,
+            "clientExtensionResults": {"credProps": {"rk": true}},
+            "response": {"clientDataJSON": "e30", "attestationObject": "-_8", "transports": ["internal", "hybrid"]},
+        })
+    );
+    // An assertion's userHandle may be null.
+    let response = js_sys::Object::new();
+    Reflect::set(&response, &"userHandle".into(), &JsValue::NULL).unwrap();
+    Reflect::set(&credential, &"response".into(), &response).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&to_json(&credential, &["userHandle"]).unwrap()).unwrap();
+    assert_eq!(json["response"], serde_json::json!({"userHandle": null}));
+    assert!(to_json(&JsValue::NULL, &[]).is_err());
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use portcullis_client::client::{
-    take_from_fragment, Client, HttpRequest, HttpResponse, MemoryStore, Options, TokenStore, Transport,
+    take_from_fragment, Authenticator, Client, ClientError, HttpRequest, HttpResponse, MemoryStore, Options, TokenStore, Transport,
 };
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -266,4 +266,100 @@ fn fragments_lose_just_the_token_parameter() {
     assert_eq!(take_from_fragment("#x=1&access_token=abc&y=2", "access_token"), Some(("abc".into(), "#x=1&y=2".into())));
     assert_eq!(take_from_fragment("#x=1", "access_token"), None);
     assert_eq!(take_from_fragment("#access_token=", "access_token"), None);
+}
+
+/// An authenticator that records the ceremonies it was given and answers with a fixed
+/// credential, or refuses as a browser whose user cancelled.
+#[derive(Default)]
+struct FakeKey {
+    seen: RefCell<Vec<(&'static str, Value)>>,
+    cancel: bool,
+}
+
+impl Authenticator for FakeKey {
+    async fn get(&self, ceremony: &str) -> Result<String, ClientError> {
+        self.seen.borrow_mut().push(("get", serde_json::from_str(ceremony).unwrap()));
+        match self.cancel {
+            true => Err(ClientError { name: "NotAllowedError".into(), code: 0, message: "cancelled".into(), class_name: None, body: None }),
+            false => Ok(json!({"id": "cred", "rawId": "cred", "type": "public-key", "response": {"signature": "c2ln"}}).to_string()),
+        }
+    }
+    async fn create(&self, ceremony: &str) -> Result<String, ClientError> {
+        self.seen.borrow_mut().push(("create", serde_json::from_str(ceremony).unwrap()));
+        Ok(json!({"id": "new", "rawId": "new", "type": "public-key", "response": {"attestationObject": "bw"}}).to_string())
+    }
+}
+
+fn ceremony(id: &str) -> Result<HttpResponse, String> {
+    ok(json!({"challengeId": id, "publicKey": {"challenge": "Y2g", "rpId": "auth.example"}, "expiresAt": "2026-12-06T08:00:00Z"}).to_string())
+}
+
+#[test]
+fn sign_in_with_passkey_answers_the_servers_ceremony_through_the_passkey_strategy() {
+    let r = rig(|req| match req.url.as_str() {
+        "https://auth.example/passkey-challenges" => ceremony("c-1"),
+        _ => ok(result_body("tok-pk", "passkey")),
+    });
+    let key = FakeKey::default();
+    let done = pollster::block_on(r.client.sign_in_with_passkey(&key)).unwrap();
+    assert_eq!(done.result.access_token, "tok-pk");
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("tok-pk"));
+    let sent = r.sent.borrow();
+    assert_eq!((sent[0].method, sent[0].url.as_str(), sent[0].authorization.as_deref()), ("POST", "https://auth.example/passkey-challenges", None));
+    assert_eq!(body_of(&sent[0]), json!({}));
+    assert_eq!(key.seen.borrow()[0].0, "get");
+    assert_eq!(key.seen.borrow()[0].1["publicKey"]["challenge"], "Y2g", "the authenticator gets the whole ceremony");
+    assert_eq!(sent[1].url, "https://auth.example/authentication");
+    assert_eq!(
+        body_of(&sent[1]),
+        json!({"strategy": "passkey", "challengeId": "c-1", "credential": {"id": "cred", "rawId": "cred", "type": "public-key", "response": {"signature": "c2ln"}}})
+    );
+}
+
+#[test]
+fn a_cancelled_passkey_ceremony_rejects_with_the_browsers_error_and_keeps_the_token() {
+    let r = rig(|_| ceremony("c-1"));
+    r.store.set("feathers-jwt", "kept").unwrap();
+    let key = FakeKey { cancel: true, ..FakeKey::default() };
+    let e = pollster::block_on(r.client.sign_in_with_passkey(&key)).unwrap_err();
+    assert_eq!((e.name.as_str(), e.code), ("NotAllowedError", 0));
+    assert_eq!(r.sent.borrow().len(), 1, "nothing is sent without a credential");
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("kept"));
+}
+
+#[test]
+fn a_refused_passkey_sign_in_rejects_with_the_servers_error() {
+    let r = rig(|req| match req.url.as_str() {
+        "https://auth.example/passkey-challenges" => ceremony("c-1"),
+        _ => error(401, "NotAuthenticated", "Invalid login"),
+    });
+    let e = pollster::block_on(r.client.sign_in_with_passkey(&FakeKey::default())).unwrap_err();
+    assert_eq!((e.name.as_str(), e.code, e.message.as_str()), ("NotAuthenticated", 401, "Invalid login"));
+    let r = rig(|_| error(404, "NotFound", "Passkeys are disabled"));
+    let e = pollster::block_on(r.client.sign_in_with_passkey(&FakeKey::default())).unwrap_err();
+    assert_eq!((e.code, e.message.as_str()), (404, "Passkeys are disabled"));
+    let r = rig(|_| ok("{\"nothing\": 1}".into()));
+    assert_eq!(pollster::block_on(r.client.sign_in_with_passkey(&FakeKey::default())).unwrap_err().code, 502);
+}
+
+#[test]
+fn register_passkey_uses_the_stored_token_for_both_requests() {
+    let r = rig(|req| match req.url.as_str() {
+        "https://auth.example/passkey-registrations" => ceremony("c-2"),
+        _ => ok(json!({"id": "p-1", "name": "Passkey", "createdAt": "2026-12-06T08:00:00Z", "lastUsedAt": null}).to_string()),
+    });
+    let key = FakeKey::default();
+    let e = pollster::block_on(r.client.register_passkey(&key)).unwrap_err();
+    assert_eq!((e.name.as_str(), e.code), ("NotAuthenticated", 401), "signed out");
+    assert!(r.sent.borrow().is_empty());
+
+    r.store.set("feathers-jwt", "tok").unwrap();
+    let passkey: Value = serde_json::from_str(&pollster::block_on(r.client.register_passkey(&key)).unwrap()).unwrap();
+    assert_eq!(passkey["id"], "p-1");
+    let sent = r.sent.borrow();
+    assert_eq!((sent[0].url.as_str(), sent[0].authorization.as_deref()), ("https://auth.example/passkey-registrations", Some("Bearer tok")));
+    assert_eq!(key.seen.borrow()[0].0, "create");
+    assert_eq!((sent[1].url.as_str(), sent[1].authorization.as_deref()), ("https://auth.example/passkey-credentials", Some("Bearer tok")));
+    assert_eq!(body_of(&sent[1]), json!({"challengeId": "c-2", "credential": {"id": "new", "rawId": "new", "type": "public-key", "response": {"attestationObject": "bw"}}}));
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("tok"));
 }

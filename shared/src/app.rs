@@ -1,7 +1,8 @@
 //! The HTTP app: `(method, path, headers, body) -> response`, independent of the runtime.
 //!
 //! Finds each request's dialect by its mount point (`MOUNTS`: `/auth/v1/*` and every other
-//! root path: GoTrue; `/auth/*`: passwordless; `/users*` and `/authentication*`: Feathers;
+//! root path: GoTrue; `/auth/*`: passwordless; `/users*`, `/authentication*` and the passkey
+//! services (`/passkey-challenges`, `/passkey-registrations`, `/passkey-credentials`): Feathers;
 //! `/graphql`: graphql-jwt; `GET /api/check`), answers for the dialects `DIALECTS` leaves out
 //! as for an unknown path, and hands the request to [`dispatch`] with that dialect's
 //! route table, which enforces the body size limit and type before any parsing and every
@@ -151,6 +152,9 @@ const MOUNTS: &[Mount] = &[
     Mount { at: At::StartsWith("/auth/"), strip: false, api: Mounted::Passwordless },
     Mount { at: At::Prefix("/users"), strip: false, api: Mounted::Feathers },
     Mount { at: At::Prefix("/authentication"), strip: false, api: Mounted::Feathers },
+    Mount { at: At::Prefix("/passkey-challenges"), strip: false, api: Mounted::Feathers },
+    Mount { at: At::Prefix("/passkey-registrations"), strip: false, api: Mounted::Feathers },
+    Mount { at: At::Prefix("/passkey-credentials"), strip: false, api: Mounted::Feathers },
     Mount { at: At::Exact("/graphql"), strip: false, api: Mounted::Graphql },
     Mount { at: At::ExactGet("/api/check"), strip: false, api: Mounted::Check },
     Mount { at: At::Everything, strip: false, api: Mounted::Gotrue },

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
+#[path = "support/authenticator.rs"]
+mod authenticator;
 use portcullis_shared::realtime::connection::MAX_EVENTS_PER_WINDOW;
 use portcullis_shared::realtime::engine::{Heartbeat, Transport};
 use portcullis_shared::realtime::{Connection, EventBudget, Step};
@@ -464,4 +466,34 @@ fn an_upgrade_without_a_probe_closes() {
     let mut s = Socket::joined(&app);
     s.send_on("5", Transport::Websocket);
     assert!(s.closed);
+}
+
+#[test]
+fn a_socket_registers_a_passkey_and_signs_in_with_the_passkey_strategy() {
+    use authenticator::{assertion, es256, registration, Creation, Getting};
+    use portcullis_shared::signature::from_b64url;
+    let app = app_with(&[
+        ("PASSKEY_ENABLED", "true"),
+        ("WEBAUTHN_RP_ID", "example.com"),
+        ("WEBAUTHN_RP_ORIGINS", "https://example.com"),
+    ]);
+    let challenge = |v: &Value| from_b64url(v["publicKey"]["challenge"].as_str().unwrap()).unwrap();
+    let mut s = Socket::joined(&app);
+    let (id, _) = sign_in(&mut s, "ann@example.com");
+    let started = s.emit(2, json!(["create", "passkey-registrations", {}, {}]));
+    let c = result(&started).clone();
+    let creation = Creation { challenge: challenge(&c), ..Creation::new(es256()) };
+    let made = s.emit(3, json!(["create", "passkey-credentials", {"challengeId": c["challengeId"], "credential": registration(&creation)}, {}]));
+    assert_eq!(result(&made)["name"], "Passkey");
+    s.emit(4, json!(["remove", "authentication", null, {}]));
+    assert_eq!(error(&s.emit(5, json!(["find", "passkey-credentials", {}])))["name"], "NotAuthenticated");
+
+    let started = s.emit(6, json!(["create", "passkey-challenges", {}, {}]));
+    let c = result(&started).clone();
+    let g = Getting { challenge: challenge(&c), user_handle: Some(id.as_bytes().to_vec()), count: 1, ..Getting::new(es256()) };
+    let signed = s.emit(7, json!(["create", "authentication", {"strategy": "passkey", "challengeId": c["challengeId"], "credential": assertion(&g)}, {}]));
+    assert_eq!(result(&signed)["authentication"]["strategy"], "passkey");
+    // The connection is authenticated by the passkey's session now.
+    let list = s.emit(8, json!(["find", "passkey-credentials", {}]));
+    assert_eq!(result(&list).as_array().unwrap().len(), 1);
 }

@@ -50,7 +50,8 @@ impl<P: Ports> Flows<P> {
     /// Whether `dialect` lets a password sign in to an account whose address is not verified:
     /// only Feathers, as upstream (its sign-up has no mail step), unless
     /// `FEATHERS_REQUIRE_CONFIRMATION`. Every other dialect waits for the proof of the mailbox.
-    fn signs_in_unverified(&self, dialect: Dialect) -> bool {
+    /// A passkey of such an account signs in where its password would (`passkey_signin`).
+    pub(super) fn signs_in_unverified(&self, dialect: Dialect) -> bool {
         match dialect {
             Dialect::Feathers => !self.config.feathers_require_confirmation,
             Dialect::Gotrue | Dialect::Graphql | Dialect::Passwordless => false,

@@ -2,6 +2,7 @@
 //! public view of a user, and the error body every Feathers error has.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The `local` and `jwt` strategy names.
@@ -10,9 +11,18 @@ pub const LOCAL: &str = "local";
 pub const JWT: &str = "jwt";
 /// The strategy that completes a `local` sign-in with an authenticator app's code.
 pub const TOTP: &str = "totp";
+/// The strategy that signs in with a passkey: an answer to a `passkey-challenges` challenge.
+pub const PASSKEY: &str = "passkey";
+
+/// The service that starts a passkey sign-in (`create`, signed out).
+pub const PASSKEY_CHALLENGES: &str = "passkey-challenges";
+/// The service that starts a passkey registration (`create`, signed in).
+pub const PASSKEY_REGISTRATIONS: &str = "passkey-registrations";
+/// The signed-in account's passkeys (`create` registers one, `find`, `remove`).
+pub const PASSKEY_CREDENTIALS: &str = "passkey-credentials";
 
 /// A `POST /authentication` body. Which fields matter depends on `strategy`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthRequest {
     /// `local` (email and password) or `jwt` (an access token).
@@ -36,6 +46,55 @@ pub struct AuthRequest {
     /// Which factor the code is from, when the account has several (`totp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor_id: Option<String>,
+    /// The `challengeId` of a `passkey-challenges` answer (`passkey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_id: Option<String>,
+    /// The assertion, as `PublicKeyCredential.toJSON()` gives it (`passkey`). Raw JSON: the
+    /// server reads it as a WebAuthn response, and the browser client, which sends this type,
+    /// carries no JSON tree type into its wasm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Box<RawValue>>,
+}
+
+/// What `passkey-challenges` and `passkey-registrations` answer: a ceremony to run with
+/// `navigator.credentials.get` or `create`, and the id to answer it with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyChallenge {
+    /// The challenge's id, for the answer.
+    pub challenge_id: String,
+    /// `PublicKeyCredentialRequestOptionsJSON` (sign-in) or `...CreationOptionsJSON`
+    /// (registration): binary members base64url.
+    pub public_key: Value,
+    /// Until when it can be answered (RFC 3339).
+    pub expires_at: String,
+}
+
+/// A `passkey-credentials` `create` body: the answer to a `passkey-registrations` challenge.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyAnswer {
+    /// The challenge's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_id: Option<String>,
+    /// The new credential, as `PublicKeyCredential.toJSON()` gives it (raw JSON, as
+    /// [`AuthRequest::credential`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Box<RawValue>>,
+}
+
+/// One of the account's passkeys, as `passkey-credentials` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyView {
+    /// Its id (a UUID), for `remove`.
+    pub id: String,
+    /// Its name (`Passkey` unless renamed through GoTrue's API).
+    pub name: String,
+    /// When it was registered (RFC 3339).
+    pub created_at: String,
+    /// When it last signed in (RFC 3339), or `null`.
+    pub last_used_at: Option<String>,
 }
 
 /// The claims of a Feathers access token, as reported in a result.

@@ -3,7 +3,7 @@
 //! data?}` every transport answers with.
 
 use crate::dialects::{json_response, Body, JsonError, Refusal};
-use crate::flows::{BearerError, ChangeError, FactorError, Flows, InternalError, LoginError, SecondStepDue, SignupError};
+use crate::flows::{BearerError, ChangeError, FactorError, FlowError, Flows, InternalError, LoginError, PasskeyError, SecondStepDue, SignupError};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use crate::wire::feathers::ErrorBody;
@@ -58,6 +58,10 @@ pub enum FeathersError {
     SecondStep(SecondStepDue),
     /// The `totp` strategy refused.
     Factor(FactorError),
+    /// A `passkey-*` service refused.
+    Passkey(PasskeyError),
+    /// The `passkey` strategy refused.
+    PasskeySignIn(PasskeyError),
 }
 
 /// `From` for each flow error this dialect meets, wrapping it in its own case.
@@ -107,6 +111,8 @@ pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
         E::Refused(r) => r.status_and_message(),
         E::SecondStep(_) => (401, "A second factor is required".into()),
         E::Factor(f) => factor_error(f),
+        E::Passkey(f) => passkey_error(f),
+        E::PasskeySignIn(f) => passkey_sign_in_error(f),
     };
     let data = match e {
         E::Bearer(BearerError::BadToken(TokenError::Expired)) => Some(json!({"name": "TokenExpiredError"})),
@@ -142,6 +148,41 @@ fn factor_error(e: &FactorError) -> (u16, String) {
             (400, "Factors are managed through the GoTrue API".into())
         }
         F::Internal(_) => (500, "Internal server error".into()),
+    }
+}
+
+/// [`describe`] for the `passkey-*` services' refusals, every case named.
+fn passkey_error(e: &PasskeyError) -> (u16, String) {
+    use PasskeyError as P;
+    match e {
+        P::Disabled => (404, "Passkeys are disabled".into()),
+        P::InsufficientAal => (403, "Managing passkeys needs a sign-in with the account's second factor".into()),
+        P::TooMany => (400, "Maximum number of passkeys reached".into()),
+        P::ChallengeNotFound => (400, "Challenge not found or already used".into()),
+        P::ChallengeExpired => (400, "Challenge has expired".into()),
+        P::Invalid(why) => (400, (*why).into()),
+        P::BadCredential => (400, "Invalid credential response".into()),
+        P::VerificationFailed => (400, "Credential verification failed".into()),
+        P::CredentialExists => (409, "This credential is already registered".into()),
+        P::NotFound => (404, "Passkey not found".into()),
+        P::EmailNotConfirmed | P::Banned | P::Flow(_) => passkey_sign_in_error(e),
+    }
+}
+
+/// [`describe`] for the `passkey` strategy's refusals: bad input is a 400, an assertion that
+/// signs nobody in a 401 as Feathers' strategies answer.
+fn passkey_sign_in_error(e: &PasskeyError) -> (u16, String) {
+    use PasskeyError as P;
+    match e {
+        P::ChallengeNotFound | P::ChallengeExpired => (401, "Invalid or expired passkey challenge; start again".into()),
+        P::VerificationFailed => (401, "Invalid login".into()),
+        P::EmailNotConfirmed => (401, "Email not confirmed".into()),
+        P::Banned => (401, "User is banned".into()),
+        P::Flow(FlowError::TooManyRequests) => too_many(),
+        P::Flow(FlowError::UserBanned) => (401, "User is banned".into()),
+        P::Flow(FlowError::InvalidCredentials | FlowError::UserNotFound) => (401, "Invalid login".into()),
+        P::Flow(_) => (500, "Internal server error".into()),
+        P::Disabled | P::InsufficientAal | P::TooMany | P::Invalid(_) | P::BadCredential | P::CredentialExists | P::NotFound => passkey_error(e),
     }
 }
 
@@ -232,7 +273,9 @@ pub fn error_body<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> (StatusCode, 
         | E::Login(LoginError::Internal(d))
         | E::Change(ChangeError::Internal(d))
         | E::Bearer(BearerError::Internal(d))
-        | E::Factor(FactorError::Internal(d)) => Some(d),
+        | E::Factor(FactorError::Internal(d))
+        | E::Passkey(PasskeyError::Flow(FlowError::Internal(d)))
+        | E::PasskeySignIn(PasskeyError::Flow(FlowError::Internal(d))) => Some(d),
         _ => None,
     };
     let error_id = detail.map(|d| auth.report(d));

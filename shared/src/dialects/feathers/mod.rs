@@ -1,6 +1,7 @@
 //! FeathersJS v5 authentication: the `users` service (`POST /users`, and `GET`/`PATCH`/`DELETE
-//! /users/:id` on one's own account) and the `authentication` service (`POST /authentication`
-//! with the `local` and `jwt` strategies, `DELETE /authentication`).
+//! /users/:id` on one's own account), the `authentication` service (`POST /authentication`
+//! with the `local`, `jwt`, `totp` and `passkey` strategies, `DELETE /authentication`), and the
+//! passkey services (`passkey-challenges`, `passkey-registrations`, `passkey-credentials`).
 //!
 //! Bodies are the [`crate::wire::feathers`] types; every error is a Feathers error
 //! `{name, message, code, className, data?}` whose status is chosen in [`describe`]. Tokens are
@@ -10,10 +11,11 @@
 //!
 //! Here: the route table ([`Api`]), the transport-neutral [`ServiceCall`] and its [`Reply`],
 //! and [`call_service`], a socket call's way through the same table. The methods themselves
-//! are in `services`, the error type and its statuses in `errors`, reading a socket event in
-//! `socket`.
+//! are in `services` (the passkey services in `passkeys`), the error type and its statuses in
+//! `errors`, reading a socket event in `socket`.
 
 mod errors;
+mod passkeys;
 mod services;
 mod socket;
 
@@ -44,11 +46,21 @@ pub enum Endpoint {
     CreateAuthentication,
     /// `authentication.remove`: sign out.
     RemoveAuthentication,
+    /// `passkey-challenges.create`: start a passkey sign-in.
+    PasskeyChallenge,
+    /// `passkey-registrations.create`: start registering a passkey.
+    PasskeyRegistration,
+    /// `passkey-credentials.create`: register the passkey.
+    CreatePasskey,
+    /// `passkey-credentials.find`: the account's passkeys.
+    FindPasskeys,
+    /// `passkey-credentials.remove`: delete one.
+    RemovePasskey,
     /// A method the service does not offer.
     NotOnService,
 }
 
-/// The two services' routes, over REST (a trailing `/` ignored) and over Socket.IO, whose
+/// The services' routes, over REST (a trailing `/` ignored) and over Socket.IO, whose
 /// calls are looked up here as the REST request they stand for (`ServiceCall::route_key`),
 /// so one table guards both transports.
 pub struct Api;
@@ -63,10 +75,21 @@ impl routes::Api for Api {
         Route::json(Verb::Post, "/authentication", Guard::Open, Endpoint::CreateAuthentication),
         Route::json(Verb::Delete, "/authentication", Guard::Session, Endpoint::RemoveAuthentication),
         Route::json(Verb::Delete, "/authentication/{id}", Guard::Session, Endpoint::RemoveAuthentication),
+        Route::json(Verb::Post, "/passkey-challenges", Guard::Open, Endpoint::PasskeyChallenge),
+        Route::json(Verb::Post, "/passkey-registrations", Guard::Session, Endpoint::PasskeyRegistration),
+        Route::json(Verb::Post, "/passkey-credentials", Guard::Session, Endpoint::CreatePasskey),
+        Route::json(Verb::Get, "/passkey-credentials", Guard::Session, Endpoint::FindPasskeys),
+        Route::json(Verb::Delete, "/passkey-credentials/{id}", Guard::Session, Endpoint::RemovePasskey),
         Route::json(Verb::Any, "/users", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/users/{id}", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/authentication", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/authentication/{id}", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/passkey-challenges", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/passkey-challenges/{id}", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/passkey-registrations", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/passkey-registrations/{id}", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/passkey-credentials", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/passkey-credentials/{id}", Guard::Open, Endpoint::NotOnService),
     ];
     const ACCEPTS: &'static [Dialect] = &[Dialect::Feathers];
 
@@ -139,9 +162,9 @@ fn service_method(method: &Method, with_id: bool) -> &'static str {
 }
 
 /// One call of a service method, whichever transport carried it (REST here, Socket.IO in
-/// the `realtime` module): every rule of both services is applied once, in [`call_service`].
+/// the `realtime` module): every rule of the services is applied once, in [`call_service`].
 pub struct ServiceCall<'a> {
-    /// `users` or `authentication`.
+    /// `users`, `authentication` or a passkey service.
     pub service: &'a str,
     /// `find`, `get`, `create`, `update`, `patch` or `remove`.
     pub method: &'static str,

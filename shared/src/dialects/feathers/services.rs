@@ -1,8 +1,10 @@
-//! The two services' methods: `users` (create, and get, patch, remove of one's own account)
-//! and `authentication` (create with the `local`, `jwt` and `totp` strategies, remove), each run after
-//! its route's guard, whichever transport carried the call.
+//! The services' methods: `users` (create, and get, patch, remove of one's own account)
+//! and `authentication` (create with the `local`, `jwt`, `totp` and `passkey` strategies,
+//! remove), each run after its route's guard, whichever transport carried the call; the
+//! passkey services' are in `passkeys`.
 
 use super::errors::FeathersError;
+use super::passkeys;
 use super::{AuthChange, Endpoint, Reply, ServiceCall};
 use crate::dialects::parse_json;
 use crate::dialects::routes::Caller;
@@ -11,7 +13,7 @@ use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Password;
 use crate::secret::Secret;
-use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL, TOTP};
+use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL, PASSKEY, TOTP};
 use http::StatusCode;
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
@@ -26,11 +28,16 @@ pub(super) async fn serve_call<P: Ports>(flows: &Flows<P>, endpoint: Endpoint, c
         Endpoint::RemoveUser => remove_user(flows, own_account(call, caller)?).await,
         Endpoint::CreateAuthentication => create_authentication(flows, call).await,
         Endpoint::RemoveAuthentication => remove_authentication(flows, call, caller.session()?).await,
+        Endpoint::PasskeyChallenge => passkeys::challenge(flows, call).await,
+        Endpoint::PasskeyRegistration => passkeys::registration(flows, call, &caller.session()?).await,
+        Endpoint::CreatePasskey => passkeys::register(flows, call, &caller.session()?).await,
+        Endpoint::FindPasskeys => passkeys::find(flows, &caller.session()?).await,
+        Endpoint::RemovePasskey => passkeys::remove(flows, call, &caller.session()?).await,
         Endpoint::NotOnService => Err(FeathersError::NotOnService { method: call.method, service: call.service.to_string() }),
     }
 }
 
-fn reply<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, FeathersError> {
+pub(super) fn reply<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, FeathersError> {
     let body = serde_json::to_value(body).map_err(|e| FeathersError::Internal(e.to_string()))?;
     Ok(Reply { status, body, auth_change: AuthChange::None })
 }
@@ -163,6 +170,10 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
             let signed_in = auth.complete_second_step(Dialect::Feathers, &ticket, body.factor_id.as_deref(), &code).await?;
             signed_in_reply(issue(auth, &signed_in, TOTP).await?)
         }
+        Some(PASSKEY) => {
+            let signed_in = passkeys::sign_in(auth, body.challenge_id, body.credential.as_deref(), call.platform).await?;
+            signed_in_reply(issue(auth, &signed_in, PASSKEY).await?)
+        }
         Some(JWT) => {
             let token = body.access_token.filter(|t| !t.is_empty()).ok_or(FeathersError::NotAuthenticated("No access token"))?;
             let bearer = verify_token(auth, &token).await?;
@@ -175,8 +186,8 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
     }
 }
 
-/// The result of a fresh sign-in by `strategy` (`local`, or `totp` completing one), with a new
-/// token for its session.
+/// The result of a fresh sign-in by `strategy` (`local`, `totp` completing one, or `passkey`),
+/// with a new token for its session.
 async fn issue<P: Ports>(auth: &Flows<P>, signed_in: &crate::flows::SignedIn, strategy: &str) -> Result<AuthResult, FeathersError> {
     let access = auth.feathers_access_token(&signed_in.user, &signed_in.session).await?;
     let payload = payload(&access.claims, Some(access.issued_at), Some(access.expires_at));

@@ -3,6 +3,7 @@
 
 use super::errors::FeathersError;
 use super::ServiceCall;
+use crate::wire::feathers::{PASSKEY_CHALLENGES, PASSKEY_CREDENTIALS, PASSKEY_REGISTRATIONS};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -45,7 +46,7 @@ pub fn socket_call<'a>(
 }
 
 /// The services a socket can call.
-const KNOWN_SERVICES: [&str; 2] = ["users", "authentication"];
+const KNOWN_SERVICES: [&str; 5] = ["users", "authentication", PASSKEY_CHALLENGES, PASSKEY_REGISTRATIONS, PASSKEY_CREDENTIALS];
 
 /// A record id as a socket sends it: a string or a number; `null` is none.
 fn record_id(json: &str) -> Option<String> {

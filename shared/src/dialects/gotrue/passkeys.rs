@@ -7,22 +7,19 @@
 //! rules are the flows' (`flows::passkeys`).
 //!
 //! Options are go-webauthn's `PublicKeyCredentialCreationOptions` and
-//! `PublicKeyCredentialRequestOptions` as upstream sends them (binary members base64url; no
-//! `publicKey` wrapper), with `attestation: "none"`, a resident key required, and
-//! `userVerification: "required"` (upstream prefers it; here a passkey signs in at `aal2`, so
-//! the user must have unlocked it). Sign-in options name no credentials (the discoverable flow).
+//! `PublicKeyCredentialRequestOptions` as upstream sends them, rendered by
+//! `dialects::passkey_options` (shared with Feathers), with `userVerification: "required"`
+//! (upstream prefers it; here a passkey signs in at `aal2`, so the user must have unlocked it).
 
 use super::errors::{code, GotrueError};
 use super::wire::{ok, SessionBody};
-use crate::dialects::{parse_json, platform, Body};
-use crate::flows::{Bearer, Flows, PasskeyError, PasskeyOptions};
+use crate::dialects::{parse_json, passkey_options, platform, Body};
+use crate::flows::{Bearer, Dialect, Flows, PasskeyError, PasskeyOptions};
 use crate::model::Passkey;
 use crate::ports::Ports;
-use crate::signature::b64url;
-use crate::webauthn::COSE_ALGORITHMS;
 use http::{Request, Response, StatusCode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The passkey endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,30 +133,9 @@ fn passkey_id(id: Option<&str>) -> Result<&str, GotrueError> {
     }
 }
 
-/// The options of a ceremony as go-webauthn renders them.
-fn options_body<P: Ports>(flows: &Flows<P>, o: &PasskeyOptions, create: Option<&str>) -> Result<Response<Body>, GotrueError> {
-    let config = flows.config();
-    let (rp_id, rp_name) = config.mfa.relying_party.as_ref().map_or(("", ""), |rp| (rp.id.as_str(), rp.name.as_str()));
-    let timeout = config.mfa.challenge_expiry_secs.saturating_mul(1000);
-    let challenge = b64url(&o.challenge.challenge);
-    let options = match create {
-        Some(user_id) => {
-            let mut options = json!({
-                "rp": {"name": rp_name, "id": rp_id},
-                "user": {"name": o.user_name, "displayName": o.user_name, "id": b64url(user_id.as_bytes())},
-                "challenge": challenge,
-                "pubKeyCredParams": COSE_ALGORITHMS.iter().map(|alg| json!({"type": "public-key", "alg": alg})).collect::<Vec<_>>(),
-                "timeout": timeout,
-                "authenticatorSelection": {"requireResidentKey": true, "residentKey": "required", "userVerification": "required"},
-                "attestation": "none",
-            });
-            if !o.exclude.is_empty() {
-                options["excludeCredentials"] = o.exclude.iter().map(|id| json!({"type": "public-key", "id": b64url(id)})).collect();
-            }
-            options
-        }
-        None => json!({"challenge": challenge, "timeout": timeout, "rpId": rp_id, "userVerification": "required"}),
-    };
+/// The options of a ceremony as go-webauthn renders them, in upstream's body.
+fn options_body<P: Ports>(flows: &Flows<P>, o: &PasskeyOptions) -> Result<Response<Body>, GotrueError> {
+    let options = passkey_options::public_key(flows.config(), o);
     ok(&OptionsBody { challenge_id: o.challenge.id.as_str(), options, expires_at: o.expires_at.unix_seconds() })
 }
 
@@ -180,7 +156,7 @@ pub(super) async fn serve<P: Ports>(
     let result = match (endpoint, &bearer) {
         (Endpoint::RegistrationOptions, Some(b)) => {
             let o = flows.passkey_registration_options(b).await.map_err(refusal)?;
-            return options_body(flows, &o, Some(b.user.id.as_str()));
+            return options_body(flows, &o);
         }
         (Endpoint::RegistrationVerify, Some(b)) => {
             let (challenge, credential) = verify_body(req.body())?;
@@ -189,11 +165,11 @@ pub(super) async fn serve<P: Ports>(
         }
         (Endpoint::AuthenticationOptions, _) => {
             let o = flows.passkey_authentication_options().await.map_err(refusal)?;
-            return options_body(flows, &o, None);
+            return options_body(flows, &o);
         }
         (Endpoint::AuthenticationVerify, _) => {
             let (challenge, credential) = verify_body(req.body())?;
-            let signed_in = flows.passkey_sign_in(&challenge, credential.as_ref(), &platform(req.headers())).await.map_err(refusal)?;
+            let signed_in = flows.passkey_sign_in(&challenge, credential.as_ref(), &platform(req.headers()), Dialect::Gotrue).await.map_err(refusal)?;
             return ok(&SessionBody::of(flows, &signed_in).await?);
         }
         (Endpoint::List, Some(b)) => {
