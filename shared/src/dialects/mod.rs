@@ -9,7 +9,6 @@ pub mod feathers;
 pub mod gotrue;
 pub mod graphql;
 pub mod graphql_guard;
-pub mod passkey_options;
 pub mod passwordless;
 pub mod routes;
 pub mod webauthn_wire;

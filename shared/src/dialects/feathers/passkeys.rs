@@ -11,11 +11,11 @@
 //! Two services start the two ceremonies because a route declares its guard and Feathers'
 //! client sends its token with every call once signed in, so the token's presence cannot
 //! tell a sign-in from a registration. `publicKey` is the options JSON GoTrue also sends
-//! (`dialects::passkey_options`); `credential` is `PublicKeyCredential.toJSON()`.
+//! (`dialects::webauthn_wire`); `credential` is `PublicKeyCredential.toJSON()`.
 
 use super::errors::FeathersError;
 use super::{Reply, ServiceCall};
-use crate::dialects::{parse_json, passkey_options};
+use crate::dialects::{parse_json, webauthn_wire};
 use crate::flows::{Bearer, Dialect, Flows, PasskeyError, PasskeyOptions, SignedIn};
 use crate::model::Passkey;
 use crate::ports::Ports;
@@ -99,7 +99,7 @@ fn no_data(data: &[u8]) -> Result<(), FeathersError> {
 fn options<P: Ports>(flows: &Flows<P>, o: &PasskeyOptions) -> PasskeyChallenge {
     PasskeyChallenge {
         challenge_id: o.challenge.id.as_str().to_string(),
-        public_key: passkey_options::public_key(flows.config(), o),
+        public_key: webauthn_wire::passkey_options(flows.config(), o),
         expires_at: o.expires_at.to_rfc3339(),
     }
 }

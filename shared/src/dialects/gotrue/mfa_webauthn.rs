@@ -11,7 +11,7 @@
 //! registration named (upstream's exclusions say `usb`, `nfc` for every credential).
 
 use crate::config::Config;
-use crate::dialects::webauthn_wire::public_key_options;
+use crate::dialects::webauthn_wire::factor_options;
 use crate::flows::Ceremony;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -32,5 +32,5 @@ pub(super) fn credential_options(config: &Config, ceremony: &Ceremony) -> Value 
         Ceremony::Create { .. } => "create",
         Ceremony::Request { .. } => "request",
     };
-    json!({"type": kind, "credential_options": {"publicKey": public_key_options(config, ceremony)}})
+    json!({"type": kind, "credential_options": {"publicKey": factor_options(config, ceremony)}})
 }

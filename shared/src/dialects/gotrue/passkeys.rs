@@ -8,12 +8,12 @@
 //!
 //! Options are go-webauthn's `PublicKeyCredentialCreationOptions` and
 //! `PublicKeyCredentialRequestOptions` as upstream sends them, rendered by
-//! `dialects::passkey_options` (shared with Feathers), with `userVerification: "required"`
+//! `dialects::webauthn_wire` (shared with Feathers), with `userVerification: "required"`
 //! (upstream prefers it; here a passkey signs in at `aal2`, so the user must have unlocked it).
 
 use super::errors::{code, GotrueError};
 use super::wire::{ok, SessionBody};
-use crate::dialects::{parse_json, passkey_options, platform, Body};
+use crate::dialects::{parse_json, platform, webauthn_wire, Body};
 use crate::flows::{Bearer, Dialect, Flows, PasskeyError, PasskeyOptions};
 use crate::model::Passkey;
 use crate::ports::Ports;
@@ -135,7 +135,7 @@ fn passkey_id(id: Option<&str>) -> Result<&str, GotrueError> {
 
 /// The options of a ceremony as go-webauthn renders them, in upstream's body.
 fn options_body<P: Ports>(flows: &Flows<P>, o: &PasskeyOptions) -> Result<Response<Body>, GotrueError> {
-    let options = passkey_options::public_key(flows.config(), o);
+    let options = webauthn_wire::passkey_options(flows.config(), o);
     ok(&OptionsBody { challenge_id: o.challenge.id.as_str(), options, expires_at: o.expires_at.unix_seconds() })
 }
 

@@ -7,7 +7,7 @@
 
 use super::resolvers::{Backend, GenericScalar, GraphqlError, LocalFuture, Me, Obtained, Revoked, Verified, WebauthnChallenge};
 use crate::flows::{AccessToken, BearerError, Claims, Dialect, FactorError, Flows, GraphqlToken, LoginError, RefreshError, RefreshWindowPassed};
-use crate::dialects::webauthn_wire::public_key_options;
+use crate::dialects::webauthn_wire::factor_options;
 use crate::model::Timestamp;
 use crate::ports::Ports;
 use crate::secret::{Password, RefreshSecret, Secret};
@@ -54,7 +54,7 @@ impl<P: Ports + 'static> Backend for EdgeBackend<P> {
         Box::pin(async move {
             let auth = &self.auth;
             let issued = auth.second_step_webauthn_challenge(Dialect::Graphql, &ticket, factor_id.as_deref()).await.map_err(|e| self.factor_error(e))?;
-            let public_key = issued.ceremony.as_ref().map(|c| public_key_options(auth.config(), c)).unwrap_or(Value::Null);
+            let public_key = issued.ceremony.as_ref().map(|c| factor_options(auth.config(), c)).unwrap_or(Value::Null);
             Ok(WebauthnChallenge {
                 challenge_id: issued.challenge.id.as_str().to_string(),
                 public_key: GenericScalar(public_key),

@@ -13,7 +13,7 @@ use pages::{email_answer, email_page, login_answer, login_page};
 
 use super::{auth_token, json_response, parse_json, Body, MediaType};
 use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
-use crate::dialects::webauthn_wire::public_key_options;
+use crate::dialects::webauthn_wire::factor_options;
 use crate::flows::{Bearer, Dialect, Flows};
 use crate::model::{LoginRequestId, SessionId, Timestamp};
 use crate::ports::Ports;
@@ -219,7 +219,7 @@ async fn second_factor_challenge<P: Ports>(auth: &Flows<P>, req: &Request<Body>)
     let body: ChallengeBody = parse_json(req.body())?;
     let ticket = body.ticket.ok_or(PasswordlessError::Missing("ticket"))?;
     let issued = auth.second_step_webauthn_challenge(Dialect::Passwordless, &ticket, body.factor_id.as_deref()).await?;
-    let public_key = issued.ceremony.as_ref().map(|c| public_key_options(auth.config(), c));
+    let public_key = issued.ceremony.as_ref().map(|c| factor_options(auth.config(), c));
     ok(&json!({"challenge_id": issued.challenge.id, "public_key": public_key, "expires_at": issued.expires_at.unix_seconds()}))
 }
 
