@@ -1,4 +1,5 @@
-//! A WebAuthn factor (a security key) completes the second step outside GoTrue: graphql-jwt's
+//! A WebAuthn factor (a security key) completes the second step outside GoTrue: Feathers'
+//! `second-factor-challenges` service and `webauthn` strategy, graphql-jwt's
 //! `webauthnChallenge` and `webauthnAuth`, and passwordless' `POST
 //! /auth/second-factor/webauthn-challenge` then `POST /auth/second-factor` with the
 //! assertion, driven by the software authenticator of `support/authenticator.rs`. And the
@@ -178,4 +179,41 @@ fn a_passwordless_sign_in_takes_its_second_step_with_a_security_key() {
         let r = pw(&app, "/auth/second-factor/webauthn-challenge", &bad);
         assert!(r.status.is_client_error(), "{bad}: {}", r.raw);
     }
+}
+
+#[test]
+fn feathers_webauthn_strategy_completes_a_local_sign_in_with_a_security_key() {
+    let app = app_with(ON);
+    let session = confirmed_user(&app, "ann@example.com", PW);
+    let user_id = s(&session["user"], "id");
+    let factor = register(&app, &s(&session, "access_token"), es256(), b"key-1");
+    let first = post(&app, "/authentication", &json!({"strategy": "local", "email": "ann@example.com", "password": PW}));
+    assert_eq!((first.status.as_u16(), first.body["data"]["strategy"].as_str()), (401, Some("webauthn")), "{}", first.raw);
+    assert_eq!(first.body["data"]["factors"][0]["id"], factor.as_str());
+    let ticket = s(&first.body["data"], "ticket");
+
+    let c = post(&app, "/second-factor-challenges", &json!({"ticket": ticket}));
+    assert_eq!(c.status, 201, "{}", c.raw);
+    let options = &c.body["publicKey"];
+    assert_eq!(options["rpId"], "example.com");
+    let strategy = |g: &Getting, challenge: &Value| {
+        post(&app, "/authentication", &json!({"strategy": "webauthn", "ticket": ticket, "challengeId": challenge, "credential": assertion(g)}))
+    };
+    let wrong = strategy(&sign(es256_other(), b"key-1", &user_id, options, 1), &c.body["challengeId"]);
+    assert_eq!((wrong.status.as_u16(), wrong.body["message"].as_str()), (401, Some("Invalid WebAuthn assertion")), "{}", wrong.raw);
+    let c = post(&app, "/second-factor-challenges", &json!({"ticket": ticket}));
+    let good = sign(es256(), b"key-1", &user_id, &c.body["publicKey"], 1);
+    let done = strategy(&good, &c.body["challengeId"]);
+    assert_eq!(done.status, 201, "{}", done.raw);
+    assert_eq!(done.body["authentication"]["strategy"], "webauthn");
+    let checked = check(&app, done.body["accessToken"].as_str().unwrap());
+    assert_eq!(checked.body["aal"], "aal2", "{}", checked.raw);
+    // Single use, and bad input is a 4xx.
+    assert_eq!(strategy(&good, &c.body["challengeId"]).status, 401);
+    for bad in [json!({"ticket": 7}), json!([]), json!({"ticket": ticket, "factorId": {}})] {
+        let r = post(&app, "/second-factor-challenges", &bad);
+        assert!(r.status.is_client_error(), "{bad}: {}", r.raw);
+    }
+    let r = post(&app, "/authentication", &json!({"strategy": "webauthn", "ticket": ticket, "challengeId": "x", "credential": "nope"}));
+    assert!(r.status.is_client_error(), "{}", r.raw);
 }

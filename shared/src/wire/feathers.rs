@@ -13,6 +13,11 @@ pub const JWT: &str = "jwt";
 pub const TOTP: &str = "totp";
 /// The strategy that signs in with a passkey: an answer to a `passkey-challenges` challenge.
 pub const PASSKEY: &str = "passkey";
+/// The strategy that completes a `local` sign-in with a security key (a WebAuthn factor): an
+/// answer to a `second-factor-challenges` challenge.
+pub const WEBAUTHN: &str = "webauthn";
+/// The service that starts a security key's second step (`create {ticket, factorId?}`).
+pub const SECOND_FACTOR_CHALLENGES: &str = "second-factor-challenges";
 
 /// The service that starts a passkey sign-in (`create`, signed out).
 pub const PASSKEY_CHALLENGES: &str = "passkey-challenges";
@@ -46,7 +51,8 @@ pub struct AuthRequest {
     /// Which factor the code is from, when the account has several (`totp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor_id: Option<String>,
-    /// The `challengeId` of a `passkey-challenges` answer (`passkey`).
+    /// The `challengeId` of a `passkey-challenges` (`passkey`) or `second-factor-challenges`
+    /// (`webauthn`) answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge_id: Option<String>,
     /// The assertion, as `PublicKeyCredential.toJSON()` gives it (`passkey`). Raw JSON: the

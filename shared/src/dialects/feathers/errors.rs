@@ -116,9 +116,10 @@ pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
     };
     let data = match e {
         E::Bearer(BearerError::BadToken(TokenError::Expired)) => Some(json!({"name": "TokenExpiredError"})),
-        // What the client needs for `app.authenticate({strategy: "totp", ticket, code})`.
+        // What the client needs for `app.authenticate({strategy: "totp", ticket, code})` (or
+        // `webauthn`, when the account's factors are security keys only).
         E::SecondStep(due) => Some(json!({
-            "strategy": "totp",
+            "strategy": if due.factors.iter().all(|f| f.kind == crate::model::FactorKind::Webauthn) && !due.factors.is_empty() { "webauthn" } else { "totp" },
             "ticket": due.ticket.expose(),
             "factors": due.factors.iter().map(|f| json!({
                 "id": f.id, "type": f.kind.as_str(), "friendlyName": f.friendly_name,

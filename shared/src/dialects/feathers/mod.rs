@@ -1,7 +1,9 @@
 //! FeathersJS v5 authentication: the `users` service (`POST /users`, and `GET`/`PATCH`/`DELETE
 //! /users/:id` on one's own account), the `authentication` service (`POST /authentication`
-//! with the `local`, `jwt`, `totp` and `passkey` strategies, `DELETE /authentication`), and the
-//! passkey services (`passkey-challenges`, `passkey-registrations`, `passkey-credentials`).
+//! with the `local`, `jwt`, `totp`, `webauthn` and `passkey` strategies, `DELETE
+//! /authentication`), `second-factor-challenges` (a security key's challenge for the
+//! `webauthn` strategy) and the passkey services (`passkey-challenges`,
+//! `passkey-registrations`, `passkey-credentials`).
 //!
 //! Bodies are the [`crate::wire::feathers`] types; every error is a Feathers error
 //! `{name, message, code, className, data?}` whose status is chosen in [`describe`]. Tokens are
@@ -48,6 +50,8 @@ pub enum Endpoint {
     RemoveAuthentication,
     /// `passkey-challenges.create`: start a passkey sign-in.
     PasskeyChallenge,
+    /// `second-factor-challenges.create`: start a security key's second step.
+    SecondFactorChallenge,
     /// `passkey-registrations.create`: start registering a passkey.
     PasskeyRegistration,
     /// `passkey-credentials.create`: register the passkey.
@@ -76,6 +80,7 @@ impl routes::Api for Api {
         Route::json(Verb::Delete, "/authentication", Guard::Session, Endpoint::RemoveAuthentication),
         Route::json(Verb::Delete, "/authentication/{id}", Guard::Session, Endpoint::RemoveAuthentication),
         Route::json(Verb::Post, "/passkey-challenges", Guard::Open, Endpoint::PasskeyChallenge),
+        Route::json(Verb::Post, "/second-factor-challenges", Guard::Open, Endpoint::SecondFactorChallenge),
         Route::json(Verb::Post, "/passkey-registrations", Guard::Session, Endpoint::PasskeyRegistration),
         Route::json(Verb::Post, "/passkey-credentials", Guard::Session, Endpoint::CreatePasskey),
         Route::json(Verb::Get, "/passkey-credentials", Guard::Session, Endpoint::FindPasskeys),
@@ -85,6 +90,8 @@ impl routes::Api for Api {
         Route::json(Verb::Any, "/authentication", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/authentication/{id}", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/passkey-challenges", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/second-factor-challenges", Guard::Open, Endpoint::NotOnService),
+        Route::json(Verb::Any, "/second-factor-challenges/{id}", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/passkey-challenges/{id}", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/passkey-registrations", Guard::Open, Endpoint::NotOnService),
         Route::json(Verb::Any, "/passkey-registrations/{id}", Guard::Open, Endpoint::NotOnService),

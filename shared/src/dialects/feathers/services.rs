@@ -6,14 +6,14 @@
 use super::errors::FeathersError;
 use super::passkeys;
 use super::{AuthChange, Endpoint, Reply, ServiceCall};
-use crate::dialects::parse_json;
+use crate::dialects::{parse_json, webauthn_wire};
 use crate::dialects::routes::Caller;
 use crate::flows::{Bearer, BearerError, Claims, Dialect, Flows, Human, LoginError, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
 use crate::secret::Password;
 use crate::secret::Secret;
-use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL, PASSKEY, TOTP};
+use crate::wire::feathers::{AuthRequest, AuthResult, Authentication, Payload, UserView, JWT, LOCAL, PASSKEY, TOTP, WEBAUTHN};
 use http::StatusCode;
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,7 @@ pub(super) async fn serve_call<P: Ports>(flows: &Flows<P>, endpoint: Endpoint, c
         Endpoint::CreateAuthentication => create_authentication(flows, call).await,
         Endpoint::RemoveAuthentication => remove_authentication(flows, call, caller.session()?).await,
         Endpoint::PasskeyChallenge => passkeys::challenge(flows, call).await,
+        Endpoint::SecondFactorChallenge => second_factor_challenge(flows, call).await,
         Endpoint::PasskeyRegistration => passkeys::registration(flows, call, &caller.session()?).await,
         Endpoint::CreatePasskey => passkeys::register(flows, call, &caller.session()?).await,
         Endpoint::FindPasskeys => passkeys::find(flows, &caller.session()?).await,
@@ -170,6 +171,16 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
             let signed_in = auth.complete_second_step(Dialect::Feathers, &ticket, body.factor_id.as_deref(), &code).await?;
             signed_in_reply(issue(auth, &signed_in, TOTP).await?)
         }
+        Some(WEBAUTHN) => {
+            let ticket = Secret::new(body.ticket.unwrap_or_default());
+            let challenge = body.challenge_id.unwrap_or_default();
+            // The credential as text: the flow reads it as `PublicKeyCredential.toJSON()`.
+            let credential = body.credential.map(|raw| serde_json::Value::String(raw.get().to_string()));
+            let signed_in = auth
+                .complete_second_step_webauthn(Dialect::Feathers, &ticket, body.factor_id.as_deref(), &challenge, credential.as_ref())
+                .await?;
+            signed_in_reply(issue(auth, &signed_in, WEBAUTHN).await?)
+        }
         Some(PASSKEY) => {
             let signed_in = passkeys::sign_in(auth, body.challenge_id, body.credential.as_deref(), call.platform).await?;
             signed_in_reply(issue(auth, &signed_in, PASSKEY).await?)
@@ -184,6 +195,19 @@ async fn create_authentication<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>
         )),
         None => Err(FeathersError::NotAuthenticated("Invalid authentication information (no `strategy` set)")),
     }
+}
+
+/// `second-factor-challenges` `create {ticket, factorId?}`: a challenge of the account's
+/// security key for the second step the ticket owes; the `webauthn` strategy answers it.
+async fn second_factor_challenge<P: Ports>(auth: &Flows<P>, call: &ServiceCall<'_>) -> Result<Reply, FeathersError> {
+    let body: AuthRequest = parse_json(call.data)?;
+    let ticket = Secret::new(body.ticket.unwrap_or_default());
+    let issued = auth.second_step_webauthn_challenge(Dialect::Feathers, &ticket, body.factor_id.as_deref()).await?;
+    let public_key = issued.ceremony.as_ref().map(|c| webauthn_wire::factor_options(auth.config(), c));
+    reply(
+        StatusCode::CREATED,
+        &json!({"challengeId": issued.challenge.id, "publicKey": public_key, "expiresAt": issued.expires_at.to_rfc3339()}),
+    )
 }
 
 /// The result of a fresh sign-in by `strategy` (`local`, `totp` completing one, or `passkey`),

@@ -3,7 +3,7 @@
 
 use super::errors::FeathersError;
 use super::ServiceCall;
-use crate::wire::feathers::{PASSKEY_CHALLENGES, PASSKEY_CREDENTIALS, PASSKEY_REGISTRATIONS};
+use crate::wire::feathers::{PASSKEY_CHALLENGES, PASSKEY_CREDENTIALS, PASSKEY_REGISTRATIONS, SECOND_FACTOR_CHALLENGES};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -46,7 +46,7 @@ pub fn socket_call<'a>(
 }
 
 /// The services a socket can call.
-const KNOWN_SERVICES: [&str; 5] = ["users", "authentication", PASSKEY_CHALLENGES, PASSKEY_REGISTRATIONS, PASSKEY_CREDENTIALS];
+const KNOWN_SERVICES: [&str; 6] = ["users", "authentication", PASSKEY_CHALLENGES, PASSKEY_REGISTRATIONS, PASSKEY_CREDENTIALS, SECOND_FACTOR_CHALLENGES];
 
 /// A record id as a socket sends it: a string or a number; `null` is none.
 fn record_id(json: &str) -> Option<String> {
