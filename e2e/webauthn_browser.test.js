@@ -6,7 +6,8 @@
 // `mfa.webauthn.register` enrolls, challenges and verifies; a second sign-in reaches aal2 with
 // `mfa.webauthn.authenticate`; the worker refuses an assertion from another origin; and
 // graphql-request completes a `tokenAuth` of the same kind of account with the key
-// (`webauthnChallenge`, then `webauthnAuth` with what Chromium signed).
+// (`webauthnChallenge`, then `webauthnAuth` with what Chromium signed), and Feathers' client
+// in the page a `local` sign-in (`second-factor-challenges`, then the `webauthn` strategy).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -29,7 +30,15 @@ const env = useWorker({
 let bundle;
 before(async () => {
   const out = await build({
-    stdin: { contents: 'export { GoTrueClient } from "@supabase/auth-js";', resolveDir: root },
+    stdin: {
+      contents: [
+        'export { GoTrueClient } from "@supabase/auth-js";',
+        'export { feathers } from "@feathersjs/feathers";',
+        'export { default as rest } from "@feathersjs/rest-client";',
+        'export { default as authentication } from "@feathersjs/authentication-client";',
+      ].join("\n"),
+      resolveDir: root,
+    },
     bundle: true,
     format: "iife",
     globalName: "AuthJs",
@@ -48,7 +57,7 @@ async function openPage() {
   // a deployment behind one host does (Chromium refuses a public page's requests to loopback).
   await page.route(`${ORIGIN}/**`, async (route) => {
     const url = new URL(route.request().url());
-    if (url.pathname.startsWith("/auth/v1/")) {
+    if (url.pathname.startsWith("/auth/v1/") || ["/authentication", "/second-factor-challenges"].includes(url.pathname)) {
       return route.fulfill({ response: await route.fetch({ url: `${env.worker.url}${url.pathname}${url.search}` }) });
     }
     if (url.pathname === "/auth.js") return route.fulfill({ contentType: "text/javascript", body: bundle });
@@ -184,5 +193,46 @@ test("graphql-request completes a tokenAuth with the security key: webauthnChall
     })
     .catch((e) => e);
   assert.ok(again instanceof ClientError, String(again));
+  await context.close();
+});
+
+test("Feathers' client completes a local sign-in with the security key through the webauthn strategy", async () => {
+  const { context, page } = await openPage();
+  const email = `webauthn-feathers-${Date.now() % 1e7}@example.com`;
+  const result = await page.evaluate(async ({ url, email }) => {
+    const store = new Map();
+    const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v), removeItem: (k) => store.delete(k) };
+    const auth = new AuthJs.GoTrueClient({ url: `${url}/auth/v1`, autoRefreshToken: false, persistSession: true, storage });
+    await auth.signUp({ email, password: "a password for keys" });
+    const reg = await auth.mfa.webauthn.register({ friendlyName: "virtual key", webauthn: { rpId: "localhost", rpOrigins: [location.origin] } });
+    if (reg.error) return { register: reg.error.message };
+
+    const app = AuthJs.feathers();
+    app.configure(AuthJs.rest(url).fetch(window.fetch.bind(window)));
+    app.configure(AuthJs.authentication({ storage: { getItem: () => null, setItem: () => {}, removeItem: () => {} } }));
+    const out = {};
+    try {
+      await app.authenticate({ strategy: "local", email, password: "a password for keys" });
+      out.local = "signed in without the key";
+    } catch (e) {
+      out.local = { name: e.name, strategy: e.data?.strategy, types: e.data?.factors?.map((f) => f.type) };
+      out.ticket = e.data?.ticket;
+    }
+    const challenge = await app.service("second-factor-challenges").create({ ticket: out.ticket });
+    const assertion = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(challenge.publicKey) });
+    const done = await app.authenticate({ strategy: "webauthn", ticket: out.ticket, challengeId: challenge.challengeId, credential: assertion.toJSON() });
+    out.strategy = done.authentication.strategy;
+    out.token = done.accessToken;
+    out.user = done.user.email;
+    return out;
+  }, { url: ORIGIN, email });
+  assert.equal(result.register, undefined, result.register);
+  assert.deepEqual(result.local, { name: "NotAuthenticated", strategy: "webauthn", types: ["webauthn"] });
+  assert.equal(result.strategy, "webauthn");
+  assert.equal(result.user, email);
+  const check = await fetch(`${env.worker.url}/api/check?aal=aal2`, { headers: { authorization: `Bearer ${result.token}` } });
+  const checked = await check.json();
+  assert.equal(check.status, 200, JSON.stringify(checked));
+  assert.equal(checked.amr[0].method, "mfa/webauthn");
   await context.close();
 });
