@@ -4,7 +4,9 @@
 // alone, through the portcullis-client package's registerPasskey and signInWithPasskey against
 // the Feathers passkey services. WebAuthn needs a secure context and a domain for the relying
 // party, so the page is at http://localhost:5173, where Playwright's routing hands every
-// request to the worker (as a deployment behind one host does).
+// request to the worker (as a deployment behind one host does). And a security key as the
+// second factor: an account whose key was registered through GoTrue's MFA API signs in on the
+// demo page with its password, then the key (authenticateWithSecurityKey).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -15,7 +17,15 @@ const ORIGIN = "http://localhost:5173";
 const artifacts = path.join(root, "e2e/artifacts");
 const env = useWorker({
   browser: true,
-  vars: { PASSKEY_ENABLED: "true", WEBAUTHN_RP_ID: "localhost", WEBAUTHN_RP_ORIGINS: ORIGIN, WEBAUTHN_RP_DISPLAY_NAME: "Portcullis demo" },
+  vars: {
+    PASSKEY_ENABLED: "true",
+    WEBAUTHN_RP_ID: "localhost",
+    WEBAUTHN_RP_ORIGINS: ORIGIN,
+    WEBAUTHN_RP_DISPLAY_NAME: "Portcullis demo",
+    MFA_WEB_AUTHN_ENROLL_ENABLED: "true",
+    MFA_WEB_AUTHN_VERIFY_ENABLED: "true",
+    MAILER_AUTOCONFIRM: "true",
+  },
 });
 
 async function openPage() {
@@ -82,6 +92,49 @@ test("create an account, add a passkey, sign out, and sign in with the passkey a
   await page.reload();
   await page.locator("#signed-in").waitFor();
   assert.match(await page.textContent("#how"), /Still signed in/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("sign in with a password and a security key as the second factor", async () => {
+  const { context, page, problems } = await openPage();
+  const email = `demo-key-${Date.now() % 1e7}@example.com`;
+  // The key is registered through GoTrue's MFA API from the same origin, as an app using
+  // auth-js's mfa.webauthn.register would.
+  const registered = await page.evaluate(async (email) => {
+    const post = async (path, body, token) => {
+      const headers = { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
+      const res = await fetch(`/auth/v1${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+      return res.json();
+    };
+    const session = await post("/signup", { email, password: "correct horse" });
+    const token = session.access_token;
+    const factor = await post("/factors", { factor_type: "webauthn", friendly_name: "desk key" }, token);
+    const challenge = await post(`/factors/${factor.id}/challenge`, {}, token);
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(challenge.webauthn.credential_options.publicKey);
+    const credential = await navigator.credentials.create({ publicKey });
+    const verified = await post(`/factors/${factor.id}/verify`, { challenge_id: challenge.id, webauthn: { type: "create", credential_response: credential.toJSON() } }, token);
+    return verified.access_token ? null : JSON.stringify(verified);
+  }, email);
+  assert.equal(registered, null);
+
+  await page.fill("#login-email", email);
+  await page.fill("#login-password", "correct horse");
+  await page.click("#login button");
+  await page.locator("#second-step").waitFor();
+  assert.equal(await page.locator("#second-step-key").isVisible(), true);
+  assert.equal(await page.locator("#second-step-code").isVisible(), false, "no app code to ask for");
+  await page.click("#second-step-key");
+  await page.locator("#signed-in").waitFor();
+  assert.equal(await page.textContent("#user-email"), email);
+  assert.match(await page.textContent("#how"), /security key/);
+  await page.screenshot({ path: path.join(artifacts, "demo-security-key.png") });
+
+  const token = await page.evaluate(() => localStorage.getItem("feathers-jwt"));
+  const check = await fetch(`${env.worker.url}/api/check?aal=aal2`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await check.json();
+  assert.equal(check.status, 200, JSON.stringify(body));
+  assert.equal(body.amr[0].method, "mfa/webauthn");
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -11,10 +11,14 @@
 //! browser's `navigator.credentials` in `webauthn`): `sign_in_with_passkey` asks
 //! `passkey-challenges` for a ceremony and answers it through the `passkey` strategy, storing
 //! the token as `authenticate` does; `register_passkey` asks `passkey-registrations` with the
-//! stored token and sends the new credential to `passkey-credentials`.
+//! stored token and sends the new credential to `passkey-credentials`. A security key takes
+//! the second step of a `local` sign-in the same way (`second_step_with_key`): a ceremony from
+//! `second-factor-challenges` for the ticket, answered through the `webauthn` strategy.
 
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
-use portcullis_shared::wire::feathers::{AuthRequest, AuthResult, ErrorBody, JWT, PASSKEY, PASSKEY_CHALLENGES, PASSKEY_CREDENTIALS, PASSKEY_REGISTRATIONS};
+use portcullis_shared::wire::feathers::{
+    AuthRequest, AuthResult, ErrorBody, JWT, PASSKEY, PASSKEY_CHALLENGES, PASSKEY_CREDENTIALS, PASSKEY_REGISTRATIONS, SECOND_FACTOR_CHALLENGES, WEBAUTHN,
+};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -268,7 +272,23 @@ impl<T: Transport + 'static, S: TokenStore + 'static> Client<T, S> {
         let ceremony = inner.send_json(inner.post(PASSKEY_CHALLENGES, None, "{}".into())).await?;
         let head = read_ceremony(&ceremony)?;
         let credential = authenticator.get(&ceremony).await?;
-        inner.authenticate(&answer(Some(PASSKEY), &head.challenge_id, &credential)).await
+        inner.authenticate(&answer(Some(PASSKEY), &[], &head.challenge_id, &credential)).await
+    }
+
+    /// Completes a `local` sign-in that rejected with a second step's `ticket` with a security
+    /// key (the account's WebAuthn factor `factor_id`, or its only one): a ceremony from
+    /// `second-factor-challenges`, run by `authenticator`, answered through the `webauthn`
+    /// strategy; stores the token as [`Client::authenticate`].
+    pub async fn second_step_with_key(&self, ticket: &str, factor_id: Option<&str>, authenticator: &impl Authenticator)
+        -> Result<Authenticated, ClientError> {
+        let inner = &self.inner;
+        let mut members = vec![("ticket", ticket)];
+        members.extend(factor_id.map(|f| ("factorId", f)));
+        let asked = format!("{{{}}}", members.iter().map(|(k, v)| format!("{}:{}", quoted(k), quoted(v))).collect::<Vec<_>>().join(","));
+        let ceremony = inner.send_json(inner.post(SECOND_FACTOR_CHALLENGES, None, asked)).await?;
+        let head = read_ceremony(&ceremony)?;
+        let credential = authenticator.get(&ceremony).await?;
+        inner.authenticate(&answer(Some(WEBAUTHN), &members, &head.challenge_id, &credential)).await
     }
 
     /// Registers a passkey for the signed-in account: a ceremony from `passkey-registrations`,
@@ -281,7 +301,7 @@ impl<T: Transport + 'static, S: TokenStore + 'static> Client<T, S> {
         let ceremony = inner.send_json(inner.post(PASSKEY_REGISTRATIONS, Some(bearer.clone()), "{}".into())).await?;
         let head = read_ceremony(&ceremony)?;
         let credential = authenticator.create(&ceremony).await?;
-        inner.send_json(inner.post(PASSKEY_CREDENTIALS, Some(bearer), answer(None, &head.challenge_id, &credential))).await
+        inner.send_json(inner.post(PASSKEY_CREDENTIALS, Some(bearer), answer(None, &[], &head.challenge_id, &credential))).await
     }
 
     /// Ends the authentication on the server and clears the store. `Ok(None)` when there was
@@ -381,12 +401,19 @@ fn read_ceremony(text: &str) -> Result<CeremonyHead, ClientError> {
     serde_json::from_str(text).map_err(|e| ClientError::of_status(502, format!("The server's answer is not a passkey ceremony: {e}")))
 }
 
-/// The answer to a ceremony: `{strategy?, challengeId, credential}`, the credential (JSON
-/// text from the authenticator) as it is.
-fn answer(strategy: Option<&str>, challenge_id: &str, credential: &str) -> String {
-    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let strategy = strategy.map(|s| format!("\"strategy\":{},", quoted(s))).unwrap_or_default();
-    format!("{{{strategy}\"challengeId\":{},\"credential\":{credential}}}", quoted(challenge_id))
+/// `s` as a JSON string.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// The answer to a ceremony: `{strategy?, <members>, challengeId, credential}`, the credential
+/// (JSON text from the authenticator) as it is.
+fn answer(strategy: Option<&str>, members: &[(&str, &str)], challenge_id: &str, credential: &str) -> String {
+    let mut head: String = strategy.map(|s| format!("\"strategy\":{},", quoted(s))).unwrap_or_default();
+    for (k, v) in members {
+        head.push_str(&format!("{}:{},", quoted(k), quoted(v)));
+    }
+    format!("{{{head}\"challengeId\":{},\"credential\":{credential}}}", quoted(challenge_id))
 }
 
 /// Takes `access_token=<token>` out of a URL fragment as upstream does (the parameter and a

@@ -1,7 +1,8 @@
 //! `portcullis-client`: the browser client of Portcullis, for web apps, from npm.
 //!
 //! This file is the `#[wasm_bindgen]` surface only: `AuthClient` with `authenticate`,
-//! `reAuthenticate`, `logout`, `signInWithPasskey`, `registerPasskey` and `accessToken`,
+//! `reAuthenticate`, `logout`, `signInWithPasskey`, `registerPasskey`,
+//! `authenticateWithSecurityKey` and `accessToken`,
 //! turning JavaScript values into the logic's types and back. The logic is in [`client`]
 //! (tested natively); the browser's storage, fetch and WebAuthn are in [`storage`],
 //! [`transport`] and [`webauthn`].
@@ -51,18 +52,24 @@ export interface AuthResult {
 export type AuthRequest =
   | { strategy: "local"; email: string; password: string }
   | { strategy: "jwt"; accessToken: string }
-  /** Completes a `local` sign-in that rejected with `SecondStepData`. */
+  /** Completes a `local` sign-in that rejected with `SecondStepData`: with the authenticator
+   * app's code, or a recovery code when `factorId` names the account's recovery codes. */
   | { strategy: "totp"; ticket: string; code: string; factorId?: string }
+  /** What authenticateWithSecurityKey sends: the ticket, a `second-factor-challenges`
+   * ceremony's id and the assertion. */
+  | { strategy: "webauthn"; ticket: string; challengeId: string; credential: unknown; factorId?: string }
   /** What signInWithPasskey sends: a `passkey-challenges` ceremony's id and the assertion
    * (`PublicKeyCredential.toJSON()`). */
   | { strategy: "passkey"; challengeId: string; credential: unknown }
   | { strategy: string; [field: string]: unknown };
 /** The `data` of the NotAuthenticated error a `local` sign-in of an account with a second
- * factor rejects with: pass `ticket` and the authenticator app's code to the `totp` strategy. */
+ * factor rejects with: pass `ticket` and the authenticator app's code to the `totp` strategy,
+ * or `ticket` to authenticateWithSecurityKey for a `webauthn` factor (`strategy` is
+ * `webauthn` when every factor is a key). */
 export interface SecondStepData {
-  strategy: "totp";
+  strategy: "totp" | "webauthn";
   ticket: string;
-  factors: { id: string; type: "totp"; friendlyName: string }[];
+  factors: { id: string; type: "totp" | "webauthn" | "recovery_code"; friendlyName: string }[];
 }
 /** A passkey of the signed-in account, as registerPasskey resolves to it. */
 export interface Passkey {
@@ -166,6 +173,18 @@ impl AuthClient {
         let inner = self.inner.clone();
         future_to_promise(async move {
             result(inner.sign_in_with_passkey(&Browser).await)
+        })
+    }
+
+    /// Completes a `local` sign-in that rejected with `SecondStepData` with a security key:
+    /// `navigator.credentials.get` over the server's `second-factor-challenges` ceremony for
+    /// `ticket` (and the factor `factorId`, when the account has several keys), then the
+    /// `webauthn` strategy; stores the token and resolves to `{accessToken, authentication, user}`.
+    #[wasm_bindgen(js_name = authenticateWithSecurityKey, unchecked_return_type = "Promise<AuthResult>")]
+    pub fn authenticate_with_security_key(&self, ticket: String, #[wasm_bindgen(js_name = factorId)] factor_id: Option<String>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            result(inner.second_step_with_key(&ticket, factor_id.as_deref(), &Browser).await)
         })
     }
 

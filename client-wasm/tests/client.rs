@@ -317,6 +317,32 @@ fn sign_in_with_passkey_answers_the_servers_ceremony_through_the_passkey_strateg
 }
 
 #[test]
+fn a_security_key_takes_the_second_step_through_the_webauthn_strategy() {
+    let r = rig(|req| match req.url.as_str() {
+        "https://auth.example/second-factor-challenges" => ceremony("c-2"),
+        _ => ok(result_body("tok-key", "webauthn")),
+    });
+    let key = FakeKey::default();
+    let done = pollster::block_on(r.client.second_step_with_key("ticket \"1\"", Some("f-1"), &key)).unwrap();
+    assert_eq!(done.result.access_token, "tok-key");
+    assert_eq!(r.store.get("feathers-jwt").as_deref(), Some("tok-key"));
+    let sent = r.sent.borrow();
+    assert_eq!((sent[0].url.as_str(), sent[0].authorization.as_deref()), ("https://auth.example/second-factor-challenges", None));
+    assert_eq!(body_of(&sent[0]), json!({"ticket": "ticket \"1\"", "factorId": "f-1"}));
+    assert_eq!(key.seen.borrow()[0].0, "get");
+    assert_eq!(
+        body_of(&sent[1]),
+        json!({"strategy": "webauthn", "ticket": "ticket \"1\"", "factorId": "f-1", "challengeId": "c-2",
+               "credential": {"id": "cred", "rawId": "cred", "type": "public-key", "response": {"signature": "c2ln"}}})
+    );
+    drop(sent);
+    let r = rig(|_| error(401, "NotAuthenticated", "Invalid or expired ticket; sign in again"));
+    let e = pollster::block_on(r.client.second_step_with_key("old", None, &FakeKey::default())).unwrap_err();
+    assert_eq!((e.code, e.message.as_str()), (401, "Invalid or expired ticket; sign in again"));
+    assert_eq!(body_of(&r.sent.borrow()[0]), json!({"ticket": "old"}));
+}
+
+#[test]
 fn a_cancelled_passkey_ceremony_rejects_with_the_browsers_error_and_keeps_the_token() {
     let r = rig(|_| ceremony("c-1"));
     r.store.set("feathers-jwt", "kept").unwrap();
