@@ -292,6 +292,11 @@ fn the_switches_and_the_relying_party_are_checked() {
     assert!(e.contains("WEBAUTHN_RP_ORIGINS"), "{e}");
     let e = vars(&[("WEBAUTHN_RP_ID", "https://example.com"), ("WEBAUTHN_RP_ORIGINS", "https://example.com")]).unwrap_err().to_string();
     assert!(e.contains("WEBAUTHN_RP_ID"), "{e}");
+    // A bare top-level name is no relying party a browser takes; plain http only on localhost.
+    let e = vars(&[("WEBAUTHN_RP_ID", "com"), ("WEBAUTHN_RP_ORIGINS", "https://example.com")]).unwrap_err().to_string();
+    assert!(e.contains("WEBAUTHN_RP_ID") && e.contains("top-level"), "{e}");
+    let e = vars(&[("WEBAUTHN_RP_ID", "example.com"), ("WEBAUTHN_RP_ORIGINS", "http://example.com")]).unwrap_err().to_string();
+    assert!(e.contains("WEBAUTHN_RP_ORIGINS") && e.contains("http only on localhost"), "{e}");
     let ok = vars(&[("WEBAUTHN_RP_ID", "localhost"), ("WEBAUTHN_RP_ORIGINS", "http://localhost:5173"), ("MFA_WEB_AUTHN_VERIFY_ENABLED", "1")]).unwrap();
     let rp = ok.mfa.relying_party.unwrap();
     assert_eq!((rp.id.as_str(), rp.origins.as_slice(), rp.name.as_str()), ("localhost", &["http://localhost:5173".to_string()][..], "Portcullis"));

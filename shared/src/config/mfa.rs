@@ -93,6 +93,11 @@ fn relying_party(var: &impl Fn(&'static str) -> Option<String>) -> Result<Option
     if !id.chars().all(domain_char) || id.starts_with('.') || id.ends_with('.') || id.contains("..") {
         return Err(invalid("WEBAUTHN_RP_ID", format!("{id:?} is not a lowercase domain (no scheme, port or path)")));
     }
+    // Browsers refuse a bare top-level domain (`com`) as a relying party; `localhost` is the
+    // one name without a dot they take.
+    if !id.contains('.') && id != "localhost" {
+        return Err(invalid("WEBAUTHN_RP_ID", format!("{id:?} is a top-level name; give the site's domain (example.com)")));
+    }
     for origin in &origins {
         let host = origin
             .strip_prefix("https://")
@@ -100,10 +105,13 @@ fn relying_party(var: &impl Fn(&'static str) -> Option<String>) -> Result<Option
             .map(|rest| rest.split_once(':').map_or(rest, |(host, port)| if port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() { host } else { "" }))
             .unwrap_or_default();
         let within = host == id || host.strip_suffix(id.as_str()).is_some_and(|sub| sub.ends_with('.') && sub.len() > 1);
-        if host.is_empty() || !host.chars().all(domain_char) || !within {
+        // WebAuthn runs only in secure contexts: https, or plain http on localhost.
+        let local = host == "localhost" || host.ends_with(".localhost");
+        let secure = origin.starts_with("https://") || local;
+        if host.is_empty() || !host.chars().all(domain_char) || !within || !secure {
             return Err(invalid(
                 "WEBAUTHN_RP_ORIGINS",
-                format!("{origin:?} is not an http(s) origin (scheme, host, optional port; no path) on {id:?} or a subdomain of it"),
+                format!("{origin:?} is not an https origin (scheme, host, optional port; no path; http only on localhost) on {id:?} or a subdomain of it"),
             ));
         }
     }
