@@ -8,12 +8,14 @@
 //! A failed assertion for a known passkey counts against its account's budget of wrong answers
 //! (`OTP_MAX_WRONG_PER_ADDRESS` in `OTP_WRONG_WINDOW`, as codes do); a right one gives its unit
 //! back. A counter that went back is refused and reported: the authenticator may have been
-//! cloned. The counter is stored only if no other sign-in moved it meanwhile.
+//! cloned. The counter is stored only if no other sign-in moved it meanwhile. The session
+//! stands only if the passkey is still there once it is stored: a first proof of the mailbox
+//! (which removes the account's passkeys and ends its sessions) overtakes no sign-in.
 
 use super::passkeys::{PasskeyError, PasskeyOptions};
 use super::{Flows, SignedIn};
-use crate::model::{AuthMethod, Dialect, PasskeyCeremony, User};
-use crate::ports::{Budgets as _, PasskeyUse, Passkeys as _, Ports, Users as _};
+use crate::model::{AuthMethod, Dialect, LogoutScope, PasskeyCeremony, User};
+use crate::ports::{Budgets as _, PasskeyUse, Passkeys as _, Ports, Sessions as _, Users as _};
 use crate::webauthn::{self, AuthenticationResponse, Expected, StoredCredential, WebauthnError};
 
 impl<P: Ports> Flows<P> {
@@ -76,7 +78,16 @@ impl<P: Ports> Flows<P> {
         if user.is_banned(self.now()) {
             return Err(PasskeyError::Banned);
         }
-        Ok(self.start_session(user, AuthMethod::Passkey, platform, dialect).await?)
+        let signed_in = self.start_session(user, AuthMethod::Passkey, platform, dialect).await?;
+        // Read after the write: a first proof of the mailbox that removed the passkey (ending
+        // every session) between the counter and the start would leave whoever registered the
+        // address first a session on the proven account; one after the start ended it itself.
+        if self.ports.store().passkey_by_credential(&raw_id).await?.is_none_or(|p| p.id != passkey.id) {
+            let session = &signed_in.session;
+            self.sessions().revoke(&session.user_id, &session.id, LogoutScope::Local, self.now()).await?;
+            return Err(PasskeyError::VerificationFailed);
+        }
+        Ok(signed_in)
     }
 
     /// Counts an assertion against the account's budget of wrong answers (the one codes and

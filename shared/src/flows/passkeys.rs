@@ -8,7 +8,9 @@
 //! the configured relying party and origins. A credential id is one passkey's or one WebAuthn
 //! factor's, of one account. An account with a verified second factor registers and removes
 //! passkeys only from an `aal2` session (upstream's rule): a passkey signs in at `aal2`, so
-//! adding one is as sensitive as adding a factor.
+//! adding one is as sensitive as adding a factor. A passkey is stored only while the session
+//! registering it is live, so a first proof of the mailbox (which ends every session and
+//! removes the account's passkeys) leaves none of a registration it overtook.
 
 use super::{Bearer, Flows, FlowError};
 use crate::model::{Aal, Passkey, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeId, PasskeyId, Timestamp, User, WebauthnCredential};
@@ -185,10 +187,14 @@ impl<P: Ports> Flows<P> {
             created_at: now,
             last_used_at: None,
         };
-        match self.ports.store().add_passkey(&passkey, self.config.mfa.max_passkeys_per_user).await? {
+        // Stored only while the bearer's session lives: a first proof of the mailbox that ends
+        // it (and removes the account's passkeys) while this is checked leaves no passkey of
+        // whoever registered the address first.
+        match self.ports.store().add_passkey(&passkey, self.config.mfa.max_passkeys_per_user, &bearer.session.id).await? {
             PasskeyAdded::Stored => Ok(passkey),
             PasskeyAdded::TooMany => Err(PasskeyError::TooMany),
             PasskeyAdded::CredentialTaken => Err(PasskeyError::CredentialExists),
+            PasskeyAdded::SessionEnded => Err(PasskeyError::Flow(FlowError::SessionNotFound)),
         }
     }
 

@@ -4,7 +4,7 @@
 //! factors; a counter moves only from the value the assertion was checked against.
 
 use super::StoreError;
-use crate::model::{Passkey, PasskeyChallenge, PasskeyChallengeId, PasskeyId, Timestamp, UserId};
+use crate::model::{Passkey, PasskeyChallenge, PasskeyChallengeId, PasskeyId, SessionId, Timestamp, UserId};
 
 /// What [`Passkeys::add_passkey`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,9 @@ pub enum PasskeyAdded {
     TooMany,
     /// Some passkey or WebAuthn factor, of any account, holds the credential id.
     CredentialTaken,
+    /// The session that registers it is not a live session of the account any more (a first
+    /// proof of the mailbox ended it while the registration was checked).
+    SessionEnded,
 }
 
 /// A sign-in with a passkey, to record (see [`Passkeys::passkey_used`]).
@@ -39,9 +42,11 @@ pub trait Passkeys {
     /// Removes the challenge `id` and returns it, if it existed: whoever takes it is the only
     /// one to answer it.
     async fn take_passkey_challenge(&self, id: &PasskeyChallengeId) -> Result<Option<PasskeyChallenge>, StoreError>;
-    /// Stores `passkey` unless, at the moment of writing, its account has `max` passkeys or
-    /// some passkey or WebAuthn factor of any account holds its credential id.
-    async fn add_passkey(&self, passkey: &Passkey, max: u32) -> Result<PasskeyAdded, StoreError>;
+    /// Stores `passkey` unless, at the moment of writing, `by` is not a live (not ended)
+    /// session of its account, its account has `max` passkeys, or some passkey or WebAuthn
+    /// factor of any account holds its credential id: a registration the owner's first proof
+    /// of the mailbox overtook stores nothing.
+    async fn add_passkey(&self, passkey: &Passkey, max: u32, by: &SessionId) -> Result<PasskeyAdded, StoreError>;
     /// The account's passkeys, oldest first.
     async fn passkeys_of(&self, user_id: &UserId) -> Result<Vec<Passkey>, StoreError>;
     /// The passkey holding the credential id `credential_id`, of whichever account.

@@ -1,16 +1,19 @@
 //! The `Passkeys` port over `passkeys` and `passkey_challenges`. A challenge is taken with one
 //! `DELETE ... RETURNING` (whoever deletes it answers it); a passkey is stored by one
-//! conditional `INSERT` that checks the account's count and that no WebAuthn factor holds the
-//! credential id (the unique index refuses another passkey's); a sign-in's counter moves by a
-//! compare-and-swap `UPDATE`.
+//! conditional `INSERT` that checks the registering session is live, the account's count and
+//! that no WebAuthn factor holds the credential id (the unique index refuses another
+//! passkey's); a sign-in's counter moves by a compare-and-swap `UPDATE`.
 
 use super::factors::{hex, key_text, unhex16};
 use super::{backend, opt_s, s, t, ts, D1Store};
-use portcullis_shared::model::{Passkey, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeId, PasskeyId, Timestamp, UserId, WebauthnCredential};
+use portcullis_shared::model::{Passkey, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeId, PasskeyId, SessionId, Timestamp, UserId, WebauthnCredential};
 use portcullis_shared::ports::{PasskeyAdded, PasskeyUse, Passkeys, StoreError};
 use portcullis_shared::signature::{b64url, from_b64url, Alg, Key};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
+
+/// Whether `?1` is a live session of the account `?2`.
+const LIVE: &str = "SELECT 1 AS live FROM sessions WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL";
 
 #[derive(Deserialize)]
 struct PasskeyRow {
@@ -106,7 +109,7 @@ impl Passkeys for D1Store {
         }))
     }
 
-    async fn add_passkey(&self, p: &Passkey, max: u32) -> Result<PasskeyAdded, StoreError> {
+    async fn add_passkey(&self, p: &Passkey, max: u32, by: &SessionId) -> Result<PasskeyAdded, StoreError> {
         let c = &p.credential;
         let credential_id = b64url(&c.id);
         let taken = "SELECT 1 AS taken FROM mfa_factors WHERE webauthn_credential_id = ?1 UNION ALL SELECT 1 FROM passkeys WHERE credential_id = ?1";
@@ -119,7 +122,8 @@ impl Passkeys for D1Store {
                  transports, friendly_name, created_at, last_used_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL \
                  WHERE (SELECT count(*) FROM passkeys WHERE user_id = ?2) < ?12 \
-                 AND NOT EXISTS (SELECT 1 FROM mfa_factors WHERE webauthn_credential_id = ?3)",
+                 AND NOT EXISTS (SELECT 1 FROM mfa_factors WHERE webauthn_credential_id = ?3) \
+                 AND EXISTS (SELECT 1 FROM sessions WHERE id = ?13 AND user_id = ?2 AND revoked_at IS NULL)",
                 &[
                     s(&p.id),
                     s(&p.user_id),
@@ -133,11 +137,13 @@ impl Passkeys for D1Store {
                     s(&p.friendly_name),
                     t(p.created_at),
                     n(max),
+                    s(by),
                 ],
             )
             .await;
         match inserted {
             Ok(0) if self.first::<serde_json::Value>(taken, &[s(&credential_id)]).await?.is_some() => Ok(PasskeyAdded::CredentialTaken),
+            Ok(0) if self.first::<serde_json::Value>(LIVE, &[s(by), s(&p.user_id)]).await?.is_none() => Ok(PasskeyAdded::SessionEnded),
             Ok(0) => Ok(PasskeyAdded::TooMany),
             Ok(_) => Ok(PasskeyAdded::Stored),
             // The unique index: another passkey took the id meanwhile.

@@ -182,6 +182,7 @@ fn passkey_sign_in_error(e: &PasskeyError) -> (u16, String) {
         P::Flow(FlowError::TooManyRequests) => too_many(),
         P::Flow(FlowError::UserBanned) => (401, "User is banned".into()),
         P::Flow(FlowError::InvalidCredentials | FlowError::UserNotFound) => (401, "Invalid login".into()),
+        P::Flow(FlowError::SessionNotFound) => (401, "Session has ended; sign in again".into()),
         P::Flow(_) => (500, "Internal server error".into()),
         P::Disabled | P::InsufficientAal | P::TooMany | P::Invalid(_) | P::BadCredential | P::CredentialExists | P::NotFound => passkey_error(e),
     }

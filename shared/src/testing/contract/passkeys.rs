@@ -1,11 +1,12 @@
 //! The storage contract's passkey checks: a ceremony's challenge comes back whole once and
-//! expired ones go; a passkey is stored whole, only under the account's cap and only where no
-//! passkey or WebAuthn factor of any account holds its credential id; a sign-in moves the
-//! counter only from the value it checked; renaming and removing touch the account's own only.
+//! expired ones go; a passkey is stored whole, only through a live session of its account,
+//! under the account's cap and only where no passkey or WebAuthn factor of any account holds
+//! its credential id; a sign-in moves the counter only from the value it checked; renaming and
+//! removing touch the account's own only.
 
-use super::support::{ensure, err, rotation_user};
-use crate::model::{Passkey, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeId, PasskeyId, Timestamp, UserId, WebauthnCredential};
-use crate::ports::{Factors, PasskeyAdded, PasskeyUse, Passkeys, Store};
+use super::support::{ensure, err, refresh, rotation_user, session};
+use crate::model::{LogoutScope, Passkey, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeId, PasskeyId, Timestamp, UserId, WebauthnCredential};
+use crate::ports::{Factors, PasskeyAdded, PasskeyUse, Passkeys, Sessions, Store};
 use crate::signature::{Alg, Key};
 
 fn passkey(id: &str, user_id: &UserId, credential_id: &[u8], now: Timestamp) -> Result<Passkey, String> {
@@ -33,6 +34,11 @@ fn passkey(id: &str, user_id: &UserId, credential_id: &[u8], now: Timestamp) -> 
 pub(super) async fn passkeys<S: Store>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
     let ann = rotation_user(store, nonce, "pk-ann", now).await?;
     let bob = rotation_user(store, nonce, "pk-bob", now).await?;
+    let (ann_s, bob_s) = (session(&ann, &format!("pk-s-ann-{nonce}"), now), session(&bob, &format!("pk-s-bob-{nonce}"), now));
+    for s in [&ann_s, &bob_s] {
+        let started = Sessions::start(store, s, &refresh(s, &format!("{}-rt", s.id), None, now), None, None).await.map_err(err)?;
+        ensure!(started, "the session {} did not start", s.id);
+    }
 
     let old = PasskeyChallenge {
         id: PasskeyChallengeId::new(format!("pk-old-{nonce}")),
@@ -59,7 +65,7 @@ pub(super) async fn passkeys<S: Store>(store: &S, nonce: &str, now: Timestamp) -
 
     let credential = format!("pk-credential-{nonce}").into_bytes();
     let p = passkey(&format!("pk-1-{nonce}"), &ann.id, &credential, now)?;
-    let added = Passkeys::add_passkey(store, &p, 2).await.map_err(err)?;
+    let added = Passkeys::add_passkey(store, &p, 2, &ann_s.id).await.map_err(err)?;
     ensure!(added == PasskeyAdded::Stored, "the passkey was {added:?}");
     let own = Passkeys::passkeys_of(store, &ann.id).await.map_err(err)?;
     ensure!(own == vec![p.clone()], "the passkeys came back as {own:?}");
@@ -68,14 +74,21 @@ pub(super) async fn passkeys<S: Store>(store: &S, nonce: &str, now: Timestamp) -
     ensure!(Factors::credential_taken(store, &credential).await.map_err(err)?, "a passkey's credential id is free for factors");
 
     let theirs = passkey(&format!("pk-2-{nonce}"), &bob.id, &credential, now)?;
-    let added = Passkeys::add_passkey(store, &theirs, 2).await.map_err(err)?;
+    let added = Passkeys::add_passkey(store, &theirs, 2, &bob_s.id).await.map_err(err)?;
     ensure!(added == PasskeyAdded::CredentialTaken, "another account's credential id was {added:?}");
     let factors = passkey(&format!("pk-3-{nonce}"), &bob.id, format!("credential-{nonce}").as_bytes(), now)?;
-    let added = Passkeys::add_passkey(store, &factors, 2).await.map_err(err)?;
+    let added = Passkeys::add_passkey(store, &factors, 2, &bob_s.id).await.map_err(err)?;
     ensure!(added == PasskeyAdded::CredentialTaken, "a factor's credential id was {added:?}");
     let over = passkey(&format!("pk-4-{nonce}"), &ann.id, format!("pk-other-{nonce}").as_bytes(), now)?;
-    let added = Passkeys::add_passkey(store, &over, 1).await.map_err(err)?;
+    let added = Passkeys::add_passkey(store, &over, 1, &ann_s.id).await.map_err(err)?;
     ensure!(added == PasskeyAdded::TooMany, "a passkey over the cap was {added:?}");
+    // Only through a live session of the passkey's own account.
+    let free = passkey(&format!("pk-5-{nonce}"), &bob.id, format!("pk-free-{nonce}").as_bytes(), now)?;
+    let added = Passkeys::add_passkey(store, &free, 2, &ann_s.id).await.map_err(err)?;
+    ensure!(added == PasskeyAdded::SessionEnded, "a passkey through another account's session was {added:?}");
+    Sessions::revoke(store, &bob.id, &bob_s.id, LogoutScope::Local, now).await.map_err(err)?;
+    let added = Passkeys::add_passkey(store, &free, 2, &bob_s.id).await.map_err(err)?;
+    ensure!(added == PasskeyAdded::SessionEnded, "a passkey through an ended session was {added:?}");
     ensure!(Passkeys::passkeys_of(store, &bob.id).await.map_err(err)?.is_empty(), "refused passkeys were stored");
 
     let later = now.plus_secs(60);

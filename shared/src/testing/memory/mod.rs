@@ -31,7 +31,8 @@ type Hook = (&'static str, Box<dyn FnOnce()>);
 thread_local! {
     /// A test's way to land another request between two store calls of one flow: the function
     /// runs once, just before the next store call of that name (`first_proof`, `clear_password`,
-    /// `set_password_hash`, `set_metadata`) of any memory store on this thread.
+    /// `set_password_hash`, `set_metadata`, `add_passkey`, `start`) of any memory store on this
+    /// thread.
     pub static BEFORE_CALL: RefCell<Option<Hook>> = RefCell::new(None);
 }
 

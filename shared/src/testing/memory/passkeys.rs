@@ -2,7 +2,7 @@
 //! are removed as they are taken.
 
 use super::MemoryStore;
-use crate::model::{Passkey, PasskeyChallenge, PasskeyChallengeId, PasskeyId, Timestamp, UserId};
+use crate::model::{Passkey, PasskeyChallenge, PasskeyChallengeId, PasskeyId, SessionId, Timestamp, UserId};
 use crate::ports::{Factors as _, PasskeyAdded, PasskeyUse, Passkeys, StoreError};
 
 impl Passkeys for MemoryStore {
@@ -17,7 +17,11 @@ impl Passkeys for MemoryStore {
         Ok(self.passkey_challenges.borrow_mut().remove(id))
     }
 
-    async fn add_passkey(&self, passkey: &Passkey, max: u32) -> Result<PasskeyAdded, StoreError> {
+    async fn add_passkey(&self, passkey: &Passkey, max: u32, by: &SessionId) -> Result<PasskeyAdded, StoreError> {
+        super::before("add_passkey");
+        if !self.session_is_live(&passkey.user_id, Some(by)) {
+            return Ok(PasskeyAdded::SessionEnded);
+        }
         if self.credential_taken(&passkey.credential.id).await? {
             return Ok(PasskeyAdded::CredentialTaken);
         }

@@ -31,6 +31,7 @@ impl MemoryStore {
 impl Sessions for MemoryStore {
     async fn start(&self, session: &Session, token: &RefreshToken, while_password: Option<&str>, while_mfa: Option<bool>)
         -> Result<bool, StoreError> {
+        super::before("start");
         if !self.may_start(session, while_password, while_mfa) {
             return Ok(false);
         }

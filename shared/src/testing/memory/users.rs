@@ -203,7 +203,7 @@ impl Users for MemoryStore {
 
 impl MemoryStore {
     /// Whether `session` (if one is named) is a live session of account `id`.
-    fn session_is_live(&self, id: &UserId, session: Option<&SessionId>) -> bool {
+    pub(super) fn session_is_live(&self, id: &UserId, session: Option<&SessionId>) -> bool {
         session.is_none_or(|sid| self.sessions.borrow().get(sid).is_some_and(|s| &s.user_id == id && s.revoked_at.is_none()))
     }
 
