@@ -146,3 +146,14 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
+
+/// How the dialects without words of their own say that a kind of factor may not be used
+/// (its `MFA_*_VERIFY_ENABLED` is off).
+pub(crate) fn verify_disabled(kind: crate::model::FactorKind) -> String {
+    match kind {
+        crate::model::FactorKind::Totp => "TOTP verification is disabled",
+        crate::model::FactorKind::Webauthn => "WebAuthn verification is disabled",
+        crate::model::FactorKind::RecoveryCode => "Recovery code verification is disabled",
+    }
+    .into()
+}

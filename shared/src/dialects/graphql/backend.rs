@@ -160,7 +160,7 @@ impl<P: Ports + 'static> EdgeBackend<P> {
             F::Invalid(why) => GraphqlError::Argument(why),
             F::CodeMissing => GraphqlError::Argument("totpAuth needs the code"),
             F::FactorNotFound => GraphqlError::Argument("factorId must name one of the account's factors"),
-            F::VerifyDisabled(_) => GraphqlError::Refused("TOTP verification is disabled".into()),
+            F::VerifyDisabled(kind) => GraphqlError::Refused(crate::dialects::verify_disabled(kind)),
             F::TooManyRequests | F::RecoveryCodesLocked => GraphqlError::Refused("Too many attempts; try again later".into()),
             F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
             | F::InsufficientAal(_) | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {

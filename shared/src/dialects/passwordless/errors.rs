@@ -120,7 +120,7 @@ fn factor_error(e: &FactorError) -> (u16, String) {
         F::Invalid(why) => (400, (*why).into()),
         F::CodeMissing => (400, "code is required".into()),
         F::FactorNotFound => (400, "factor_id must name one of the account's factors".into()),
-        F::VerifyDisabled(_) => (403, "TOTP verification is disabled".into()),
+        F::VerifyDisabled(kind) => (403, crate::dialects::verify_disabled(*kind)),
         F::TooManyRequests | F::RecoveryCodesLocked => (429, "Too many requests; try again later".into()),
         F::UnknownType | F::EnrollDisabled(_) | F::Anonymous | F::NoAddress | F::LabelTooLong | F::NameTaken(_) | F::TooMany
         | F::InsufficientAal(_) | F::CredentialTaken | F::RecoveryCodesExist | F::SoleFactor => {
