@@ -169,6 +169,12 @@ pub struct Config {
 impl Config {
     /// Parses the configuration from `get(name)`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&get)
+    }
+
+    /// [`Config::from_lookup`]'s body, compiled once whatever the lookup is (each caller's
+    /// closure would otherwise copy all of it into the worker).
+    fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let site_url = url_var(var("SITE_URL"), "SITE_URL")?;
         let api_external_url = url_var(var("API_EXTERNAL_URL"), "API_EXTERNAL_URL")?;
