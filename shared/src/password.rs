@@ -9,7 +9,6 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Version};
 use base64::Engine as _;
-use pbkdf2::Pbkdf2;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -108,16 +107,10 @@ impl PasswordHasher {
             PasswordParams::Argon2id { m_kib, t, p } => {
                 argon2_with(m_kib, t, p)?.hash_password(password, &salt)
             }
-            PasswordParams::Pbkdf2Sha256 { iterations } => Pbkdf2.hash_password_customized(
-                password,
-                Some(pbkdf2::Algorithm::Pbkdf2Sha256.ident()),
-                None,
-                pbkdf2::Params {
-                    rounds: iterations,
-                    output_length: 32,
-                },
-                &salt,
-            ),
+            PasswordParams::Pbkdf2Sha256 { iterations } => {
+                return pbkdf2_sha256_phc(password, &salt, iterations)
+                    .map_err(|e| PasswordError::Params(e.to_string()));
+            }
         };
         phc.map(|h| h.to_string())
             .map_err(|e| PasswordError::Params(e.to_string()))
@@ -148,10 +141,10 @@ impl PasswordHasher {
                     .params
                     .get_decimal("i")
                     .ok_or(PasswordError::Malformed)?;
-                if rounds > MAX_PBKDF2_ITERATIONS {
+                if rounds == 0 || rounds > MAX_PBKDF2_ITERATIONS {
                     return Err(PasswordError::Malformed);
                 }
-                Pbkdf2.verify_password(password, &parsed).is_ok()
+                verify_pbkdf2_sha256(password, &parsed, rounds)?
             }
             _ => return Err(PasswordError::Malformed),
         };
@@ -187,6 +180,40 @@ fn argon2_with(m_kib: u32, t: u32, p: u32) -> Result<Argon2<'static>, PasswordEr
 }
 
 /// Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>` (after the prefix).
+/// A `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>` PHC string, as the `pbkdf2` crate's
+/// `Pbkdf2` hasher writes it. Written here for SHA-256 alone: that hasher dispatches over every
+/// PBKDF2 variant, which put SHA-512 into the worker for nothing.
+fn pbkdf2_sha256_phc(
+    password: &[u8],
+    salt: &SaltString,
+    iterations: u32,
+) -> Result<String, argon2::password_hash::Error> {
+    let mut buf = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut buf)?;
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt_bytes, iterations, &mut out);
+    let hash = argon2::password_hash::Output::new(&out)?;
+    Ok(format!("$pbkdf2-sha256$i={iterations},l=32${}${hash}", salt.as_str()))
+}
+
+/// Checks `password` against a parsed `pbkdf2-sha256` PHC hash of `rounds` iterations.
+fn verify_pbkdf2_sha256(
+    password: &[u8],
+    parsed: &PasswordHash<'_>,
+    rounds: u32,
+) -> Result<bool, PasswordError> {
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(PasswordError::Malformed);
+    };
+    let mut buf = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut buf)
+        .map_err(|_| PasswordError::Malformed)?;
+    let mut actual = vec![0u8; expected.len()];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt_bytes, rounds, &mut actual);
+    Ok(bool::from(actual.as_slice().ct_eq(expected.as_bytes())))
+}
+
 fn verify_django(password: &[u8], rest: &str) -> Result<bool, PasswordError> {
     let mut parts = rest.splitn(3, '$');
     let (Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
@@ -255,6 +282,32 @@ mod tests {
             fast_argon().verify(b"pw", &phc).unwrap(),
             Verification::Match { rehash: true }
         );
+    }
+
+    /// The PHC strings written here are the ones the `pbkdf2` crate's own hasher writes (what
+    /// earlier releases stored), and its strings verify here.
+    #[test]
+    fn pbkdf2_phc_strings_are_the_pbkdf2_crates() {
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::encode_b64(&[7; 16]).unwrap();
+        let theirs = pbkdf2::Pbkdf2
+            .hash_password_customized(
+                b"hunter2",
+                Some(pbkdf2::Algorithm::Pbkdf2Sha256.ident()),
+                None,
+                pbkdf2::Params { rounds: 1000, output_length: 32 },
+                &salt,
+            )
+            .unwrap()
+            .to_string();
+        assert_eq!(pbkdf2_sha256_phc(b"hunter2", &salt, 1000).unwrap(), theirs);
+        let h = PasswordHasher::new(PasswordParams::Pbkdf2Sha256 { iterations: 1000 }).unwrap();
+        assert_eq!(h.verify(b"hunter2", &theirs).unwrap(), Verification::Match { rehash: false });
+        assert_eq!(h.verify(b"hunter3", &theirs).unwrap(), Verification::Mismatch);
+        // Zero iterations, no salt or no hash: unreadable, not a match.
+        for bad in ["$pbkdf2-sha256$i=0,l=32$c2FsdHNhbHQ$aGFzaA", "$pbkdf2-sha256$i=1000,l=32"] {
+            assert!(h.verify(b"hunter2", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
