@@ -99,7 +99,9 @@ async fn contract(req: &Request, env: &Env) -> Result<Response> {
 /// The request's `?n=`, 1 if absent, at most `most`.
 #[cfg(feature = "contract")]
 fn count(req: &Request, most: u32) -> Result<u32> {
-    let n = req.url()?.query_pairs().find(|(k, _)| k == "n").and_then(|(_, v)| v.parse().ok());
+    let href = req.inner().url();
+    let query = href.split_once('?').map_or("", |(_, q)| q);
+    let n = query.split('&').find_map(|pair| pair.strip_prefix("n=")).and_then(|v| v.parse().ok());
     Ok(n.unwrap_or(1).min(most))
 }
 

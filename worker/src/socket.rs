@@ -38,8 +38,9 @@ const STATE_KEY: &str = "connection";
 /// client cannot reach the object's open path with an id of its choosing.
 pub async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let upgrade = req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let url = req.url()?;
-    let request = match engine::classify(req.method().as_ref(), url.query(), upgrade) {
+    let href = req.inner().url();
+    let query = href.split_once('?').map(|(_, q)| q.split_once('#').map_or(q, |(q, _)| q));
+    let request = match engine::classify(req.method().as_ref(), query, upgrade) {
         Ok(r) => r,
         Err(e) => {
             drain(&mut req, body_reading(env)).await;
@@ -145,8 +146,8 @@ impl SocketConnection {
     /// What a request to the object is answered; the path is the worker's (see `route`),
     /// which has classified the request already.
     async fn answer(&self, req: &mut Request) -> Result<Response> {
-        let url = req.url()?;
-        let mut path = url.path().trim_start_matches('/').split('/');
+        let path = req.path();
+        let mut path = path.trim_start_matches('/').split('/');
         let (op, sid) = (path.next().unwrap_or_default().to_string(), path.next().unwrap_or_default().to_string());
         let Some(transport) = path.next().and_then(Transport::parse) else {
             return http_error(HttpError::UnknownTransport);
