@@ -253,23 +253,47 @@ impl<P: Ports> Flows<P> {
         if !self.config.mfa.verify_enabled(factor.kind) {
             return Err(FactorError::VerifyDisabled(factor.kind));
         }
-        let now = self.now();
-        let lifetime = self.config.mfa.challenge_expiry_secs;
-        let mut challenge = Challenge {
-            id: random_id(self.ports.rng()),
-            factor_id: factor.id.clone(),
-            created_at: now,
-            verified_at: None,
-            client: self.client().to_string(),
-            webauthn_challenge: None,
-        };
+        let mut challenge = self.new_challenge(&factor);
         let ceremony = match factor.kind {
             FactorKind::Totp => None,
             FactorKind::RecoveryCode => return Err(FactorError::Invalid("recovery codes are used with POST /factors/recovery-codes/verify")),
             FactorKind::Webauthn => Some(self.ceremony(&bearer.user, &factor, &mut challenge).await?),
         };
-        self.factor_store().challenge(&challenge, now.plus_secs(-lifetime)).await?;
-        Ok(Issued { expires_at: now.plus_secs(lifetime), challenge, ceremony })
+        self.issue(challenge, ceremony).await
+    }
+
+    /// A new challenge of `factor`, made now and answerable from this client only; not stored.
+    pub(super) fn new_challenge(&self, factor: &Factor) -> Challenge {
+        Challenge {
+            id: random_id(self.ports.rng()),
+            factor_id: factor.id.clone(),
+            created_at: self.now(),
+            verified_at: None,
+            client: self.client().to_string(),
+            webauthn_challenge: None,
+        }
+    }
+
+    /// Stores `challenge` (dropping its factor's expired ones) and says until when it can be
+    /// answered.
+    pub(super) async fn issue(&self, challenge: Challenge, ceremony: Option<Ceremony>) -> Result<Issued, FactorError> {
+        let lifetime = self.config.mfa.challenge_expiry_secs;
+        self.factor_store().challenge(&challenge, challenge.created_at.plus_secs(-lifetime)).await?;
+        Ok(Issued { expires_at: challenge.created_at.plus_secs(lifetime), challenge, ceremony })
+    }
+
+    /// The challenge `challenge_id` of `factor`, if it is unanswered and was asked for from
+    /// this client.
+    pub(super) async fn open_challenge(&self, factor: &Factor, challenge_id: &str) -> Result<Challenge, FactorError> {
+        let challenge = self
+            .factor_store()
+            .get_challenge(&factor.id, &ChallengeId::new(challenge_id))
+            .await?
+            .ok_or(FactorError::ChallengeNotFound)?;
+        if challenge.verified_at.is_some() || challenge.client != self.client() {
+            return Err(FactorError::ChallengeMismatch);
+        }
+        Ok(challenge)
     }
 
     /// Answers the challenge `challenge_id` of the bearer's factor `factor_id` with `code`
@@ -291,14 +315,7 @@ impl<P: Ports> Flows<P> {
             FactorKind::Webauthn => Some(super::factor_webauthn::given(webauthn)?),
             FactorKind::RecoveryCode => return Err(FactorError::Invalid("recovery codes are used with POST /factors/recovery-codes/verify")),
         };
-        let challenge = self
-            .factor_store()
-            .get_challenge(&factor.id, &ChallengeId::new(challenge_id))
-            .await?
-            .ok_or(FactorError::ChallengeNotFound)?;
-        if challenge.verified_at.is_some() || challenge.client != self.client() {
-            return Err(FactorError::ChallengeMismatch);
-        }
+        let challenge = self.open_challenge(&factor, challenge_id).await?;
         // Verifying a new factor is the end of enrolling it: once the account has a verified
         // factor, only a session that used it may add another (the store checks this again as
         // it writes).

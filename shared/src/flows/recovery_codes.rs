@@ -11,7 +11,7 @@
 
 use super::factors::{AalNeed, FactorError, MAX_FACTOR_LABEL_BYTES};
 use super::{Bearer, Flows, SignedIn};
-use crate::model::{Aal, Challenge, Factor, FactorId, FactorKind, Session, User};
+use crate::model::{Aal, Factor, FactorId, FactorKind, Session, User};
 use crate::ports::{Budgets as _, CodesLeft, Factors as _, Ports, Progress, RecoveryCodes as _, RecoveryCodesAdded, Rng as _};
 use crate::secret::Secret;
 use crate::signature::b64url;
@@ -177,16 +177,7 @@ impl<P: Ports> Flows<P> {
             return Err(FactorError::WrongRecoveryCode);
         }
         // An answer is to a challenge (`Factors::answer` takes it once): this one is made for it.
-        let now = self.now();
-        let challenge = Challenge {
-            id: random_id(self.ports.rng()),
-            factor_id: set.id.clone(),
-            created_at: now,
-            verified_at: None,
-            client: self.client().to_string(),
-            webauthn_challenge: None,
-        };
-        self.factor_store().challenge(&challenge, now.plus_secs(-self.config.mfa.challenge_expiry_secs)).await?;
+        let challenge = self.issue(self.new_challenge(set), None).await?.challenge;
         let key = match self.take_guess(user, &challenge).await {
             Err(FactorError::TooManyRequests) => return Err(FactorError::RecoveryCodesLocked),
             other => other?,

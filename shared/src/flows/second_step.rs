@@ -18,10 +18,10 @@
 use super::factor_webauthn::WebauthnAnswer;
 use super::factors::{FactorError, Issued};
 use super::{Dialect, Flows, SignedIn};
-use crate::model::{Challenge, ChallengeId, Factor, FactorKind, Session, User};
+use crate::model::{Factor, FactorKind, Session, User};
 use crate::ports::{Factors as _, Ports, Sessions as _};
 use crate::secret::Secret;
-use crate::token::{digests_match, hash_secret, random_id, OpaqueToken};
+use crate::token::{digests_match, hash_secret, OpaqueToken};
 
 /// A sign-in that owes its second factor.
 #[derive(Debug)]
@@ -95,19 +95,9 @@ impl<P: Ports> Flows<P> {
         if factor.kind != FactorKind::Webauthn {
             return Err(FactorError::FactorNotFound);
         }
-        let now = self.now();
-        let lifetime = self.config.mfa.challenge_expiry_secs;
-        let mut challenge = Challenge {
-            id: random_id(self.ports.rng()),
-            factor_id: factor.id.clone(),
-            created_at: now,
-            verified_at: None,
-            client: self.client().to_string(),
-            webauthn_challenge: None,
-        };
-        let ceremony = Some(self.ceremony(&user, &factor, &mut challenge).await?);
-        self.factor_store().challenge(&challenge, now.plus_secs(-lifetime)).await?;
-        Ok(Issued { expires_at: now.plus_secs(lifetime), challenge, ceremony })
+        let mut challenge = self.new_challenge(&factor);
+        let ceremony = self.ceremony(&user, &factor, &mut challenge).await?;
+        self.issue(challenge, Some(ceremony)).await
     }
 
     /// Completes the second step of `ticket` with `credential` (`PublicKeyCredential.toJSON()`
@@ -128,14 +118,7 @@ impl<P: Ports> Flows<P> {
         }
         let answer = WebauthnAnswer { kind: Some("request".into()), credential_response: credential.cloned() };
         let given = super::factor_webauthn::given(Some(&answer))?;
-        let challenge = self
-            .factor_store()
-            .get_challenge(&factor.id, &ChallengeId::new(challenge_id))
-            .await?
-            .ok_or(FactorError::ChallengeNotFound)?;
-        if challenge.verified_at.is_some() || challenge.client != self.client() {
-            return Err(FactorError::ChallengeMismatch);
-        }
+        let challenge = self.open_challenge(&factor, challenge_id).await?;
         self.answer_webauthn(&user, &session, &factor, &challenge, &given, ticket_id.as_deref()).await
     }
 
@@ -179,16 +162,7 @@ impl<P: Ports> Flows<P> {
             FactorKind::RecoveryCode => return self.answer_recovery_code(&user, &session, &factor, code, ticket_id.as_deref()).await,
             FactorKind::Totp => {}
         }
-        let now = self.now();
-        let challenge = Challenge {
-            id: random_id(self.ports.rng()),
-            factor_id: factor.id.clone(),
-            created_at: now,
-            verified_at: None,
-            client: self.client().to_string(),
-            webauthn_challenge: None,
-        };
-        self.factor_store().challenge(&challenge, now.plus_secs(-self.config.mfa.challenge_expiry_secs)).await?;
-        self.answer(&user, &session, &factor, &challenge, code, ticket_id.as_deref()).await
+        let issued = self.issue(self.new_challenge(&factor), None).await?;
+        self.answer(&user, &session, &factor, &issued.challenge, code, ticket_id.as_deref()).await
     }
 }
