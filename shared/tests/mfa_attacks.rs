@@ -376,31 +376,8 @@ fn sessions_of_every_dialect_end_when_the_first_factor_is_verified_and_do_not_re
     assert_eq!(claims(&s(&login(&app, "ann@example.com", PW).body, "access_token"))["aal"], "aal1");
 }
 
-fn pw(app: &App<TestPorts>, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a.as_str()));
-    }
-    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(app, request(method, path, &body, &headers))
-}
 
-fn page_token(html: &str) -> String {
-    let at = html.find("name=\"page\" value=\"").expect("a page token") + "name=\"page\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
-}
 
-/// A passwordless emailed sign-in, allowed on its page; the poll's reply.
-fn emailed_sign_in(app: &App<TestPorts>, username: &str, email: &str) -> Reply {
-    let r = pw(app, "POST", "/auth/login", &json!({"username": username, "email": email, "session_platform": "Laptop"}), None);
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let link = link_of(app, email, "/auth/confirm?token=");
-    let page = send(app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
-    let body = format!("token={link}&page={}&decision=allow", page_token(&page.raw));
-    assert_eq!(send(app, request("POST", "/auth/confirm", body.as_bytes(), &[FORM])).status, 200);
-    pw(app, "GET", &format!("/auth/session/{}", s(&r.body, "auth_id")), &Value::Null, None)
-}
 
 /// A passwordless account (username, confirmed address, no password) whose owner turns on a
 /// factor through GoTrue (a magic link to the address): its session tokens end, and an emailed

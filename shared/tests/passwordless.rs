@@ -8,15 +8,6 @@ use portcullis_shared::App;
 use serde_json::{json, Value};
 use support::*;
 
-fn pw(app: &App<TestPorts>, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a.as_str()));
-    }
-    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(app, request(method, path, &body, &headers))
-}
 
 fn register(app: &App<TestPorts>, username: &str, platform: &str) -> String {
     let r = pw(app, "POST", "/auth/registration", &json!({"username": username, "session_platform": platform}), None);
@@ -47,10 +38,6 @@ fn emailed_sign_in(app: &App<TestPorts>, username: &str, email: &str, platform: 
     s(&got.body, "session_token")
 }
 
-fn page_token(html: &str) -> String {
-    let at = html.find("name=\"page\" value=\"").expect("a page token") + "name=\"page\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
-}
 
 fn answer(app: &App<TestPorts>, link: &str, page: &str, decision: &str) -> Reply {
     let body = format!("token={link}&page={page}&decision={decision}");

@@ -383,34 +383,13 @@ fn malformed_second_steps_with_the_set_get_a_4xx() {
 // 6. The other dialects' second steps with a code
 // ---------------------------------------------------------------------------------------------
 
-fn pw(app: &TestApp, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a.as_str()));
-    }
-    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(app, request(method, path, &body, &headers))
-}
 
-fn page_token(html: &str) -> String {
-    let at = html.find("name=\"page\" value=\"").expect("a page token") + "name=\"page\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
-}
 
 /// Ada: a passwordless account that turned on a TOTP factor and recovery codes through GoTrue
 /// (a magic link); then a passwordless emailed sign-in that owes its second step: her GoTrue
 /// aal2 token, the set's id and codes, and the sign-in's ticket.
 fn ada_pending(app: &TestApp) -> (String, String, Vec<String>, String) {
-    let r = pw(app, "POST", "/auth/registration", &json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}), None);
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let link = link_of(app, "ada@example.com", "/auth/email/confirm?token=");
-    assert_eq!(send(app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM])).status, 200);
-    ports(app).clock.advance_secs(61);
-    assert_eq!(post(app, "/otp", &json!({"email": "ada@example.com"})).status, 200);
-    let v = post(app, "/verify", &json!({"type": "email", "email": "ada@example.com", "token": code_for(app, "ada@example.com")}));
-    assert_eq!(v.status, 200, "{}", v.raw);
-    let token = s(&v.body, "access_token");
+    let token = s(&passwordless_ada_in_gotrue(app), "access_token");
     let f = enroll(app, &token, "");
     let r = verify(app, &token, &f.id, &challenge(app, &token, &f.id), &code_now(app, &f.secret, 0));
     assert_eq!(r.status, 200, "{}", r.raw);
@@ -419,13 +398,7 @@ fn ada_pending(app: &TestApp) -> (String, String, Vec<String>, String) {
     assert_eq!(set.status, 200, "{}", set.raw);
     let codes = set.body["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
     ports(app).clock.advance_secs(61);
-    let r = pw(app, "POST", "/auth/login", &json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}), None);
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let link = link_of(app, "ada@example.com", "/auth/confirm?token=");
-    let page = send(app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
-    let body = format!("token={link}&page={}&decision=allow", page_token(&page.raw));
-    assert_eq!(send(app, request("POST", "/auth/confirm", body.as_bytes(), &[FORM])).status, 200);
-    let polled = pw(app, "GET", &format!("/auth/session/{}", s(&r.body, "auth_id")), &Value::Null, None);
+    let polled = emailed_sign_in(app, "ada", "ada@example.com");
     assert_eq!(polled.status, 403, "{}", polled.raw);
     (token, s(&set.body, "id"), codes, s(&polled.body, "ticket"))
 }

@@ -35,46 +35,14 @@ fn wrong_codes(app: &App<TestPorts>, secret: &str, n: usize) -> Vec<String> {
     (0..1_000_000).map(|n| format!("{n:06}")).filter(|c| (-2..=2).all(|d| *c != code_now(app, secret, d))).take(n).collect()
 }
 
-fn pw(app: &App<TestPorts>, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a.as_str()));
-    }
-    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(app, request(method, path, &body, &headers))
-}
 
-fn page_token(html: &str) -> String {
-    let at = html.find("name=\"page\" value=\"").expect("a page token") + "name=\"page\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
-}
 
-/// A passwordless emailed sign-in, allowed on its page; the poll's reply.
-fn emailed_sign_in(app: &App<TestPorts>, username: &str, email: &str) -> Reply {
-    let r = pw(app, "POST", "/auth/login", &json!({"username": username, "email": email, "session_platform": "Laptop"}), None);
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let link = link_of(app, email, "/auth/confirm?token=");
-    let page = send(app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
-    let body = format!("token={link}&page={}&decision=allow", page_token(&page.raw));
-    assert_eq!(send(app, request("POST", "/auth/confirm", body.as_bytes(), &[FORM])).status, 200);
-    pw(app, "GET", &format!("/auth/session/{}", s(&r.body, "auth_id")), &Value::Null, None)
-}
 
 /// Ada, a passwordless account (username, confirmed address) that turned on a TOTP factor
 /// through GoTrue (a magic link): her live passwordless session token (from before the factor,
 /// so ended), GoTrue's aal2 session body and the factor.
 fn ada_with_totp(app: &App<TestPorts>) -> (Value, Enrolled) {
-    let r = pw(app, "POST", "/auth/registration", &json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}), None);
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let link = link_of(app, "ada@example.com", "/auth/email/confirm?token=");
-    assert_eq!(send(app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM])).status, 200);
-    ports(app).clock.advance_secs(61);
-    assert_eq!(post(app, "/otp", &json!({"email": "ada@example.com"})).status, 200);
-    let code = code_for(app, "ada@example.com");
-    let v = post(app, "/verify", &json!({"type": "email", "email": "ada@example.com", "token": code}));
-    assert_eq!(v.status, 200, "{}", v.raw);
-    let token = s(&v.body, "access_token");
+    let token = s(&passwordless_ada_in_gotrue(app), "access_token");
     let f = enroll(app, &token, "");
     let r = verify(app, &token, &f.id, &challenge(app, &token, &f.id), &code_now(app, &f.secret, 0));
     assert_eq!(r.status, 200, "{}", r.raw);

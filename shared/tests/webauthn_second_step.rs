@@ -132,51 +132,33 @@ fn a_malformed_credential_or_a_missing_factor_is_a_clear_error() {
     assert_eq!(r.body["errors"][0]["message"], "factorId must name one of the account's factors", "{}", r.raw);
 }
 
-fn pw(app: &TestApp, path: &str, body: &Value) -> Reply {
-    send(app, request("POST", path, body.to_string().as_bytes(), &[("content-type", "application/json")]))
-}
-
 #[test]
 fn a_passwordless_sign_in_takes_its_second_step_with_a_security_key() {
     let app = app_with(ON);
     // Ada: a passwordless account that added a key through GoTrue (a mailed code).
-    let r = pw(&app, "/auth/registration", &json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}));
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let link = link_of(&app, "ada@example.com", "/auth/email/confirm?token=");
-    assert_eq!(send(&app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM])).status, 200);
-    ports(&app).clock.advance_secs(61);
-    assert_eq!(post(&app, "/otp", &json!({"email": "ada@example.com"})).status, 200);
-    let v = post(&app, "/verify", &json!({"type": "email", "email": "ada@example.com", "token": code_for(&app, "ada@example.com")}));
-    assert_eq!(v.status, 200, "{}", v.raw);
-    let user_id = s(&v.body["user"], "id");
-    register(&app, &s(&v.body, "access_token"), es256(), b"key-ada");
+    let v = passwordless_ada_in_gotrue(&app);
+    let user_id = s(&v["user"], "id");
+    register(&app, &s(&v, "access_token"), es256(), b"key-ada");
 
     // The emailed sign-in, allowed on its page; polling answers the ticket.
     ports(&app).clock.advance_secs(61);
-    let r = pw(&app, "/auth/login", &json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"}));
-    let link = link_of(&app, "ada@example.com", "/auth/confirm?token=");
-    let page = send(&app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
-    let at = page.raw.find("name=\"page\" value=\"").unwrap() + "name=\"page\" value=\"".len();
-    let page_token = page.raw[at..].split('"').next().unwrap();
-    let body = format!("token={link}&page={page_token}&decision=allow");
-    assert_eq!(send(&app, request("POST", "/auth/confirm", body.as_bytes(), &[FORM])).status, 200);
-    let polled = send(&app, request("GET", &format!("/auth/session/{}", s(&r.body, "auth_id")), b"", &[]));
+    let polled = emailed_sign_in(&app, "ada", "ada@example.com");
     assert_eq!(polled.status, 403, "{}", polled.raw);
     let ticket = s(&polled.body, "ticket");
 
-    let c = pw(&app, "/auth/second-factor/webauthn-challenge", &json!({"ticket": ticket}));
+    let c = pw(&app, "POST", "/auth/second-factor/webauthn-challenge", &json!({"ticket": ticket}), None);
     assert_eq!(c.status, 200, "{}", c.raw);
     let g = sign(es256(), b"key-ada", &user_id, &c.body["public_key"], 1);
-    let missing = pw(&app, "/auth/second-factor", &json!({"ticket": ticket, "credential": assertion(&g)}));
+    let missing = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "credential": assertion(&g)}), None);
     assert_eq!(missing.status, 400, "{}", missing.raw);
-    let done = pw(&app, "/auth/second-factor", &json!({"ticket": ticket, "challenge_id": c.body["challenge_id"], "credential": assertion(&g)}));
+    let done = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "challenge_id": c.body["challenge_id"], "credential": assertion(&g)}), None);
     assert_eq!(done.status, 200, "{}", done.raw);
     let me = get(&app, "/auth/me", Some(&ticket));
     assert_eq!(me.status, 200, "{}", me.raw);
-    let replay = pw(&app, "/auth/second-factor", &json!({"ticket": ticket, "challenge_id": c.body["challenge_id"], "credential": assertion(&g)}));
+    let replay = pw(&app, "POST", "/auth/second-factor", &json!({"ticket": ticket, "challenge_id": c.body["challenge_id"], "credential": assertion(&g)}), None);
     assert_eq!(replay.status, 401, "{}", replay.raw);
     for bad in [json!({}), json!({"ticket": 7}), json!({"ticket": ticket, "factor_id": ["x"]})] {
-        let r = pw(&app, "/auth/second-factor/webauthn-challenge", &bad);
+        let r = pw(&app, "POST", "/auth/second-factor/webauthn-challenge", &bad, None);
         assert!(r.status.is_client_error(), "{bad}: {}", r.raw);
     }
 }

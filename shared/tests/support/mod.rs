@@ -231,3 +231,50 @@ pub fn ada(app: &App<TestPorts>) -> User {
     pollster::block_on(ports(app).store.insert(&user)).unwrap();
     user
 }
+
+/// A JSON request without GoTrue's API-version header (the passwordless and Feathers APIs),
+/// `Bearer <token>` if given; a null body is no body.
+pub fn pw(app: &App<TestPorts>, method: &str, path: &str, body: &Value, token: Option<&str>) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    send(app, request(method, path, &body, &headers))
+}
+
+/// The single-use token of a passwordless confirmation page's form.
+pub fn page_token(html: &str) -> String {
+    let at = html.find("name=\"page\" value=\"").expect("a page token") + "name=\"page\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// A passwordless emailed sign-in of `username` at `email` from a "Laptop", allowed on its
+/// page; the poll's reply.
+pub fn emailed_sign_in(app: &App<TestPorts>, username: &str, email: &str) -> Reply {
+    let r = pw(app, "POST", "/auth/login", &serde_json::json!({"username": username, "email": email, "session_platform": "Laptop"}), None);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let link = link_of(app, email, "/auth/confirm?token=");
+    let page = send(app, request("GET", &format!("/auth/confirm?token={link}"), b"", &[]));
+    let body = format!("token={link}&page={}&decision=allow", page_token(&page.raw));
+    assert_eq!(send(app, request("POST", "/auth/confirm", body.as_bytes(), &[FORM])).status, 200);
+    pw(app, "GET", &format!("/auth/session/{}", s(&r.body, "auth_id")), &Value::Null, None)
+}
+
+/// Ada: a passwordless account (`ada`, `ada@example.com`, its address confirmed) that signs
+/// into GoTrue a minute later with a mailed code; that GoTrue session's body.
+pub fn passwordless_ada_in_gotrue(app: &App<TestPorts>) -> Value {
+    let body = serde_json::json!({"username": "ada", "email": "ada@example.com", "session_platform": "Laptop"});
+    let r = pw(app, "POST", "/auth/registration", &body, None);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let link = link_of(app, "ada@example.com", "/auth/email/confirm?token=");
+    assert_eq!(send(app, request("POST", "/auth/email/confirm", format!("token={link}").as_bytes(), &[FORM])).status, 200);
+    ports(app).clock.advance_secs(61);
+    assert_eq!(post(app, "/otp", &serde_json::json!({"email": "ada@example.com"})).status, 200);
+    let code = code_for(app, "ada@example.com");
+    let v = post(app, "/verify", &serde_json::json!({"type": "email", "email": "ada@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    v.body
+}
+

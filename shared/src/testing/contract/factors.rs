@@ -3,10 +3,9 @@
 //! assertion stores a counter only past the stored one; removing the last verified factor ends
 //! the second steps never taken.
 
-use super::support::{ensure, err, refresh, rotation_user, session};
+use super::support::{ensure, err, p256_key, refresh, rotation_user, session};
 use crate::model::{Challenge, ChallengeId, Dialect, Factor, FactorId, FactorKind, Session, Timestamp, User, WebauthnCredential};
 use crate::ports::{Answer, Enrolled, Factors, Progress, Sessions, Store};
-use crate::signature::{Alg, Key};
 
 /// An account with a live session and an unverified WebAuthn factor.
 pub(super) async fn account<S: Store>(store: &S, nonce: &str, tag: &str, now: Timestamp) -> Result<(User, Session, Factor), String> {
@@ -72,8 +71,7 @@ async fn factor_of<S: Store>(store: &S, who: &(User, Session, Factor)) -> Result
 
 /// Registration, uniqueness across accounts, and the counter.
 pub(super) async fn webauthn_factors<S: Store>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
-    let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
-    let key = Key::from_jwk(Alg::Es256, &jwk).map_err(|e| e.to_string())?;
+    let key = p256_key()?;
     let credential = WebauthnCredential {
         id: format!("credential-{nonce}").into_bytes(),
         public_key: key,

@@ -4,19 +4,17 @@
 //! its credential id; a sign-in moves the counter only from the value it checked; renaming and
 //! removing touch the account's own only.
 
-use super::support::{ensure, err, refresh, rotation_user, session};
+use super::support::{ensure, err, p256_key, refresh, rotation_user, session};
 use crate::model::{LogoutScope, Passkey, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeId, PasskeyId, Timestamp, UserId, WebauthnCredential};
 use crate::ports::{Factors, PasskeyAdded, PasskeyUse, Passkeys, Sessions, Store};
-use crate::signature::{Alg, Key};
 
 fn passkey(id: &str, user_id: &UserId, credential_id: &[u8], now: Timestamp) -> Result<Passkey, String> {
-    let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
     Ok(Passkey {
         id: PasskeyId::new(id),
         user_id: user_id.clone(),
         credential: WebauthnCredential {
             id: credential_id.to_vec(),
-            public_key: Key::from_jwk(Alg::Es256, &jwk).map_err(|e| e.to_string())?,
+            public_key: p256_key()?,
             sign_count: 7,
             aaguid: [0xcd; 16],
             backup_eligible: true,

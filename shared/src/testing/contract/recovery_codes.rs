@@ -4,10 +4,9 @@
 //! ones raised; the set goes with the last other factor, lowering the sessions it raised.
 
 use super::factors::{account, answer, challenge};
-use super::support::{ensure, err, refresh, rotation_user, session};
+use super::support::{ensure, err, p256_key, refresh, rotation_user, session};
 use crate::model::{AuthMethod, Factor, FactorId, FactorKind, Session, Timestamp, WebauthnCredential};
 use crate::ports::{CodesLeft, Factors, Progress, RecoveryCodesAdded, Sessions, Store};
-use crate::signature::{Alg, Key};
 
 fn set(of: &Session, id: &str, name: &str, now: Timestamp) -> Factor {
     Factor {
@@ -27,8 +26,7 @@ fn set(of: &Session, id: &str, name: &str, now: Timestamp) -> Factor {
 
 /// Sets, codes, replacement and removal.
 pub(super) async fn recovery_codes<S: Store>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
-    let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
-    let key = Key::from_jwk(Alg::Es256, &jwk).map_err(|e| e.to_string())?;
+    let key = p256_key()?;
     let credential = WebauthnCredential {
         id: format!("rc-credential-{nonce}").into_bytes(),
         public_key: key,

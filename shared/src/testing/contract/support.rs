@@ -1,6 +1,6 @@
 //! What the contract's checks share: the `ensure!` macro, the store-error-to-text helper, and
 //! builders for the records the checks store (a session, a refresh token, a code, an extra
-//! account). No check lives here.
+//! account, a credential's public key). No check lives here.
 
 use crate::model::{AuthMethod, CodeId, Dialect, OneTimeCode, Purpose, RefreshToken, Session, SessionId, Timestamp, User, UserId};
 use crate::ports::{StoreError, Users};
@@ -16,6 +16,12 @@ pub(super) use ensure;
 
 pub(super) fn err(e: StoreError) -> String {
     e.to_string()
+}
+
+/// An ES256 public key (RFC 7515's example P-256 key), for the credentials the checks store.
+pub(super) fn p256_key() -> Result<crate::signature::Key, String> {
+    let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+    crate::signature::Key::from_jwk(crate::signature::Alg::Es256, &jwk).map_err(|e| e.to_string())
 }
 
 pub(super) fn session(user: &User, id: &str, at: Timestamp) -> Session {
