@@ -8,10 +8,9 @@
 // that cannot verify its user signs nobody in.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { build } from "esbuild";
-import { useWorker, root } from "./harness.js";
+import { useWorker } from "./harness.js";
+import { ORIGIN, bundle, openAppPage } from "./app_page.js";
 
-const ORIGIN = "http://localhost:5173";
 const env = useWorker({
   browser: true,
   vars: {
@@ -22,40 +21,17 @@ const env = useWorker({
   },
 });
 
-let bundle;
+let script;
 before(async () => {
-  const out = await build({
-    stdin: { contents: 'export { GoTrueClient } from "@supabase/auth-js";', resolveDir: root },
-    bundle: true,
-    format: "iife",
-    globalName: "AuthJs",
-    platform: "browser",
-    write: false,
-    logLevel: "silent",
-  });
-  bundle = out.outputFiles[0].text;
+  script = await bundle(['export { GoTrueClient } from "@supabase/auth-js";']);
 });
 
 /** The passkey authenticator the task names: a platform-like key that verifies its user. */
 const VERIFYING = { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true };
 
 /** A page at ORIGIN with auth-js loaded and a virtual authenticator with `options` attached. */
-async function openPage(options = VERIFYING) {
-  const context = await env.browser.newContext();
-  const page = await context.newPage();
-  await page.route(`${ORIGIN}/**`, async (route) => {
-    const url = new URL(route.request().url());
-    if (url.pathname.startsWith("/auth/v1/")) {
-      return route.fulfill({ response: await route.fetch({ url: `${env.worker.url}${url.pathname}${url.search}` }) });
-    }
-    if (url.pathname === "/auth.js") return route.fulfill({ contentType: "text/javascript", body: bundle });
-    return route.fulfill({ contentType: "text/html", body: '<!doctype html><title>app</title><script src="/auth.js"></script>' });
-  });
-  await page.goto(`${ORIGIN}/`);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options });
-  return { context, page, cdp, authenticatorId };
+function openPage(options = VERIFYING) {
+  return openAppPage({ browser: env.browser, workerUrl: env.worker.url, script, options });
 }
 
 /** The claims of a JWT, unchecked (the worker checked it). */

@@ -10,12 +10,10 @@
 // in the page a `local` sign-in (`second-factor-challenges`, then the `webauthn` strategy).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { build } from "esbuild";
 import { GraphQLClient, ClientError, gql } from "graphql-request";
-import { useWorker, root } from "./harness.js";
+import { useWorker } from "./harness.js";
+import { ORIGIN, bundle, openAppPage } from "./app_page.js";
 
-const ORIGIN = "http://localhost:5173";
 const env = useWorker({
   browser: true,
   vars: {
@@ -27,49 +25,23 @@ const env = useWorker({
   },
 });
 
-let bundle;
+let script;
 before(async () => {
-  const out = await build({
-    stdin: {
-      contents: [
-        'export { GoTrueClient } from "@supabase/auth-js";',
-        'export { feathers } from "@feathersjs/feathers";',
-        'export { default as rest } from "@feathersjs/rest-client";',
-        'export { default as authentication } from "@feathersjs/authentication-client";',
-      ].join("\n"),
-      resolveDir: root,
-    },
-    bundle: true,
-    format: "iife",
-    globalName: "AuthJs",
-    platform: "browser",
-    write: false,
-    logLevel: "silent",
-  });
-  bundle = out.outputFiles[0].text;
+  script = await bundle([
+    'export { GoTrueClient } from "@supabase/auth-js";',
+    'export { feathers } from "@feathersjs/feathers";',
+    'export { default as rest } from "@feathersjs/rest-client";',
+    'export { default as authentication } from "@feathersjs/authentication-client";',
+  ]);
 });
 
-/** A page at ORIGIN with auth-js loaded and a virtual authenticator attached. */
-async function openPage() {
-  const context = await env.browser.newContext();
-  const page = await context.newPage();
-  // The app's origin serves the page and auth-js, and passes /auth/v1/* on to the worker, as
-  // a deployment behind one host does (Chromium refuses a public page's requests to loopback).
-  await page.route(`${ORIGIN}/**`, async (route) => {
-    const url = new URL(route.request().url());
-    if (url.pathname.startsWith("/auth/v1/") || ["/authentication", "/second-factor-challenges"].includes(url.pathname)) {
-      return route.fulfill({ response: await route.fetch({ url: `${env.worker.url}${url.pathname}${url.search}` }) });
-    }
-    if (url.pathname === "/auth.js") return route.fulfill({ contentType: "text/javascript", body: bundle });
-    return route.fulfill({ contentType: "text/html", body: '<!doctype html><title>app</title><script src="/auth.js"></script>' });
-  });
-  await page.goto(`${ORIGIN}/`);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: { protocol: "ctap2", transport: "usb", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  });
-  return { context, page, cdp, authenticatorId };
+/** A security key: ctap2 over USB, resident keys, a user it verifies. */
+const KEY = { protocol: "ctap2", transport: "usb", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true };
+
+/** A page at ORIGIN with auth-js and Feathers' client loaded and a virtual security key. */
+function openPage() {
+  const proxied = ["/authentication", "/second-factor-challenges"];
+  return openAppPage({ browser: env.browser, workerUrl: env.worker.url, script, proxied, options: KEY });
 }
 
 test("auth-js's mfa.webauthn.register and authenticate in Chromium with a virtual security key", async () => {
