@@ -7,6 +7,8 @@
 
 use portcullis_shared::secret::Secret;
 use portcullis_shared::{Config, ConfigError};
+use std::collections::HashMap;
+use wasm_bindgen::JsCast;
 use worker::Env;
 
 #[cfg(test)]
@@ -99,23 +101,32 @@ pub struct WorkerConfig {
     pub bodies: BodyReading,
 }
 
-/// Reads a var or a secret (secrets are how JWT_SECRET and SMTP_PASS arrive).
-fn lookup(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .map(|s| s.to_string())
-        .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .ok()
+/// Every var and secret in `env`, read in one pass: workerd gives both as plain strings (other
+/// bindings, such as D1 and Durable Objects, are objects and are left out). Asking `env` for
+/// each of the hundred-odd settings one by one, through `Env::secret` and `Env::var`, cost the
+/// isolate's first request several milliseconds, most of it spent formatting "is undefined"
+/// errors for the settings left unset.
+fn strings(env: &Env) -> HashMap<String, String> {
+    js_sys::Object::entries(env.unchecked_ref())
+        .iter()
+        .filter_map(|entry| {
+            let pair: js_sys::Array = entry.unchecked_into();
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
 }
 
 /// Parses the whole configuration from `env`.
 pub fn load(env: &Env) -> Result<WorkerConfig, ConfigError> {
-    from_lookup(|name| lookup(env, name))
+    let vars = strings(env);
+    from_lookup(|name| vars.get(name).cloned())
 }
 
 /// Parses only the domain's settings from `env` (what the scheduled purge needs: it sends no
 /// mail, so it runs whatever the SMTP settings).
 pub fn domain(env: &Env) -> Result<Config, ConfigError> {
-    Config::from_lookup(|name| lookup(env, name))
+    let vars = strings(env);
+    Config::from_lookup(|name| vars.get(name).cloned())
 }
 
 /// Parses the whole configuration from a name lookup (testable without an `Env`).
@@ -203,7 +214,6 @@ fn flag(v: Option<String>, name: &'static str) -> Result<bool, ConfigError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use std::collections::HashMap;
 
     fn parse(extra: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {
         let mut m: HashMap<&str, &str> = HashMap::from([
