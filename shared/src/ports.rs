@@ -4,15 +4,17 @@
 //! contract (see [`Codes`]), so every backend enforces them the same way; the in-memory
 //! implementations in `testing` and the D1 ones in the worker pass one contract suite.
 //! Implementations live elsewhere; this module only says what they must do. Second factors'
-//! port is in `factors`, passkeys' in `passkeys`, the purge's in `housekeeping`.
+//! port is in `factors`, passkeys' in `passkeys`, provider identities' in `identities`, the purge's in `housekeeping`.
 
 mod factors;
 mod housekeeping;
+mod identities;
 mod passkeys;
 mod recovery_codes;
 
 pub use factors::{Answer, Enrolled, Factors, Progress};
 pub use housekeeping::{Expired, Housekeeping, Purged};
+pub use identities::{Identities, IdentityAdded};
 pub use passkeys::{PasskeyAdded, PasskeyUse, Passkeys};
 pub use recovery_codes::{CodesLeft, RecoveryCodes, RecoveryCodesAdded};
 
@@ -115,7 +117,8 @@ pub trait Users {
     async fn set_metadata(&self, id: &UserId, metadata: &serde_json::Value, at: Timestamp, while_session: Option<&SessionId>)
         -> Result<bool, StoreError>;
     /// The first proof of the account's mailbox, all or nothing: with `proof.forget`, the
-    /// password and `user_metadata` go (someone else may have set them); every session of the
+    /// password, `user_metadata` and the provider identities go (someone else may have set or
+    /// linked them); every session of the
     /// account ends, with its auth codes not yet exchanged, the codes its sessions asked
     /// for (email change, re-authentication) and its second factors; the address (`proof.new_email`, or the one it
     /// has) is confirmed, which makes an anonymous account permanent.
@@ -132,10 +135,10 @@ pub trait Users {
     async fn page(&self, offset: u64, limit: u32) -> Result<(Vec<User>, u64), StoreError>;
     /// Soft-deletes the account, all or nothing: its address, username, password and both
     /// metadata go, `deleted_at` is set, and everything that hangs off it (sessions and their
-    /// tokens, codes, sign-in requests, auth codes) is removed; returns whether it existed.
+    /// tokens, codes, sign-in requests, auth codes, identities) is removed; returns whether it existed.
     async fn soft_delete(&self, id: &UserId, at: Timestamp) -> Result<bool, StoreError>;
     /// Removes the account with everything that hangs off it (sessions and their tokens,
-    /// codes, sign-in requests), all or nothing; returns whether it existed.
+    /// codes, sign-in requests, identities), all or nothing; returns whether it existed.
     async fn delete(&self, id: &UserId) -> Result<bool, StoreError>;
 }
 
@@ -371,9 +374,9 @@ pub trait Mailer {
 
 /// All of the storage ports over one backend: what flows hold. Every type that implements each
 /// port trait is a `Store`.
-pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes {}
+pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes + Identities {}
 
-impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes> Store for T {}
+impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes + Identities> Store for T {}
 
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {

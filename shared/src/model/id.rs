@@ -1,5 +1,5 @@
 //! Typed ids: one type per kind of record ([`UserId`], [`SessionId`], [`CodeId`],
-//! [`FactorId`], [`ChallengeId`], [`PasskeyId`], [`PasskeyChallengeId`], [`LoginRequestId`]), so that a session's id cannot be passed where an account's is meant.
+//! [`FactorId`], [`ChallengeId`], [`PasskeyId`], [`PasskeyChallengeId`], [`IdentityId`], [`LoginRequestId`]), so that a session's id cannot be passed where an account's is meant.
 //! Each is a string on the wire and in storage (`#[serde(transparent)]`, `Display`), so nothing
 //! a client or a backend sees changes. Fresh ones are minted from the `Rng` port by
 //! `crate::token::random_id`; an id read from a request or a row is wrapped with `new` (or
@@ -87,6 +87,12 @@ id_type! {
 id_type! {
     /// A passkey ceremony's challenge id: a UUID v4, as GoTrue's passkey `challenge_id`.
     PasskeyChallengeId
+}
+
+id_type! {
+    /// A provider identity's id: a UUID v4, as GoTrue's `identity_id` (not the provider's
+    /// subject).
+    IdentityId
 }
 
 id_type! {

@@ -1,0 +1,31 @@
+//! An account's identity at an identity provider ([`Identity`]): who the provider says signed
+//! in (its subject), what it said about them, and which account that identity signs in. One
+//! provider's subject is one identity of one account, never two.
+
+use super::id::{IdentityId, UserId};
+use super::time::Timestamp;
+
+/// An identity at an OpenID Connect or OAuth 2 provider, held by one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// UUID v4 (GoTrue's `identity_id`).
+    pub id: IdentityId,
+    /// The account it signs in.
+    pub user_id: UserId,
+    /// The provider's configured name (`google`, `github`, or an issuer's name), lower case.
+    pub provider: String,
+    /// The provider's stable id of the person (`sub`; GitHub's numeric id as text).
+    pub subject: String,
+    /// The address the provider gave, normalised, if it gave one (verified or not: see
+    /// `data.email_verified`).
+    pub email: Option<String>,
+    /// What the provider said at the latest sign-in, as GoTrue's `identity_data` (standard
+    /// claims, with `email_verified` always present).
+    pub data: serde_json::Value,
+    /// When it was linked.
+    pub created_at: Timestamp,
+    /// When `data` last changed.
+    pub updated_at: Timestamp,
+    /// The latest sign-in through it.
+    pub last_sign_in_at: Option<Timestamp>,
+}

@@ -1,0 +1,41 @@
+//! The storage port for provider identities ([`Identities`]): which account a provider's
+//! subject signs in. `(provider, subject)` is held by one account at most, across all of them;
+//! a link is stored only while the account is still as the flow saw it, so a first proof of
+//! the mailbox in between (which removes the identities linked before it) overtakes no link.
+
+use super::{StoreError, StoreWhile};
+use crate::model::{Identity, IdentityId, Timestamp, User, UserId};
+
+/// What [`Identities::add_identity`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityAdded {
+    /// Stored.
+    Stored,
+    /// Some account, this one or another, holds the provider's subject.
+    Taken,
+    /// The account is gone (deleted) or not as the flow saw it any more: its address or its
+    /// confirmation changed, or the session that asked ended.
+    Changed,
+}
+
+/// Provider identities.
+pub trait Identities {
+    /// The identity of `subject` at `provider`, whichever account holds it.
+    async fn identity(&self, provider: &str, subject: &str) -> Result<Option<Identity>, StoreError>;
+    /// The account's identities, oldest first.
+    async fn identities_of(&self, user_id: &UserId) -> Result<Vec<Identity>, StoreError>;
+    /// Stores a new account with its first identity, all or nothing:
+    /// [`StoreError::Conflict`]`("email")` if the address is taken, `Conflict("identity")` if
+    /// some account holds the provider's subject; then nothing is stored.
+    async fn insert_with_identity(&self, user: &User, identity: &Identity) -> Result<(), StoreError>;
+    /// Links `identity` to its account, only while, at the moment of writing, the account
+    /// exists, is not deleted, has the address and confirmation `seen` says, and `seen.session`
+    /// (if one asked) is a live session of it.
+    async fn add_identity(&self, identity: &Identity, seen: &StoreWhile) -> Result<IdentityAdded, StoreError>;
+    /// Records a sign-in through the identity: what the provider said (`email`, `data`) and
+    /// when.
+    async fn identity_used(&self, id: &IdentityId, email: Option<&str>, data: &serde_json::Value, at: Timestamp)
+        -> Result<(), StoreError>;
+    /// Removes the account's identity `id`; returns whether it existed.
+    async fn remove_identity(&self, user_id: &UserId, id: &IdentityId) -> Result<bool, StoreError>;
+}
