@@ -1,7 +1,8 @@
 // Identity providers for the sign-in-with-a-provider suites (issue "Sign in through identity
 // providers"): a real OpenID Provider, oidc-provider (OpenID-certified, the code the tests
-// trust to speak OIDC as the big providers do). It listens on 127.0.0.1 and keeps everything
-// in memory. Not a test file: suites import it.
+// trust to speak OIDC as the big providers do), and a small server shaped like GitHub's OAuth 2
+// and REST API (GitHub signs in without OIDC: no id_token, the addresses come from the API).
+// Both listen on 127.0.0.1 and keep everything in memory. Not a test file: suites import it.
 import { Provider } from "oidc-provider";
 import { SignJWT, exportJWK, generateKeyPair, base64url, calculateJwkThumbprint } from "jose";
 import { createHash, randomBytes } from "node:crypto";
@@ -404,4 +405,160 @@ export async function forgeIdToken(claims, { alg = "RS256", kid, secret } = {}) 
     key = (await generateKeyPair(alg)).privateKey;
   }
   return new SignJWT(payload).setProtectedHeader({ alg, typ: "JWT", ...(kid ? { kid } : {}) }).sign(key);
+}
+
+/** The OAuth app Portcullis is at the GitHub-like server unless a test says otherwise. */
+export const PORTCULLIS_GITHUB_APP = Object.freeze({
+  client_id: "portcullis-github",
+  client_secret: "portcullis-github-client-secret",
+});
+
+/** The users the GitHub-like server knows unless a test says otherwise. */
+const DEFAULT_GITHUB_USERS = {
+  octocat: {
+    id: 583231,
+    name: "The Octocat",
+    email: "octocat@example.com",
+    emails: [
+      { email: "octocat@example.com", primary: true, verified: true, visibility: "public" },
+      { email: "octocat-unverified@example.com", primary: false, verified: false, visibility: null },
+    ],
+  },
+};
+
+/** The body of a request, parsed as a form or as JSON (GitHub's token endpoint takes both). */
+async function readBody(req) {
+  let text = "";
+  for await (const chunk of req) text += chunk;
+  if (/json/i.test(req.headers["content-type"] ?? "")) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+/**
+ * Starts a server shaped like GitHub as GoTrue's GitHub provider uses it, at GitHub
+ * Enterprise's layout (the OAuth pages at the root, the REST API under /api/v3):
+ *
+ * - `GET /login/oauth/authorize?client_id&redirect_uri&scope&state`: approves at once and
+ *   redirects (302) to `redirect_uri?code&state`, for the user named by the `login` parameter
+ *   (GitHub's own hint), else the one `setNextUser` named, else the only user;
+ * - `POST /login/oauth/access_token` (form or JSON; client_id and client_secret in the body or
+ *   as Basic): `{ access_token, token_type: "bearer", scope }` as JSON with `Accept:
+ *   application/json`, else form-encoded, as GitHub answers. A code is good once, for 10
+ *   minutes, for its client and redirect URI; a wrong one gets GitHub's 200 with
+ *   `{ error: "bad_verification_code" }`, wrong client credentials `incorrect_client_credentials`;
+ * - `GET /api/v3/user`: `{ id, login, name, email, avatar_url }`, and `GET /api/v3/user/emails`:
+ *   `[{ email, primary, verified, visibility }]` (only with scope `user` or `user:email`),
+ *   with `Authorization: Bearer <token>` or `token <token>`; 401 `Bad credentials` otherwise.
+ *
+ * `users` maps a login to `{ id, name, email, avatar_url?, emails? }` (`emails` defaults to the
+ * one public address, verified); `apps` are `{ client_id, client_secret }`. Returns `{ url,
+ * apiUrl, setNextUser(login), setUser(login, user), requests, stop() }`; `requests` lists
+ * `"METHOD path"` of every request, for tests that check what the relying party called.
+ */
+export async function startGithubLike({ users = DEFAULT_GITHUB_USERS, apps = [PORTCULLIS_GITHUB_APP] } = {}) {
+  const userMap = new Map(Object.entries(users).map(([login, u]) => [login, { ...u }]));
+  const codes = new Map(); // code → { login, clientId, redirectUri, scope, expiresAt }
+  const tokens = new Map(); // token → { login, scope }
+  const requests = [];
+  let nextUser;
+
+  const json = (res, status, body) => res.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
+  const userJson = (login) => {
+    const u = userMap.get(login);
+    return { login, id: u.id, name: u.name ?? null, email: u.email ?? null, avatar_url: u.avatar_url ?? `https://avatars.example.com/u/${u.id}` };
+  };
+  const emailsOf = (login) => {
+    const u = userMap.get(login);
+    return u.emails ?? (u.email ? [{ email: u.email, primary: true, verified: true, visibility: "public" }] : []);
+  };
+
+  async function handle(req, res) {
+    const url = new URL(req.url, "http://github.invalid");
+    requests.push(`${req.method} ${url.pathname}`);
+
+    if (req.method === "GET" && url.pathname === "/login/oauth/authorize") {
+      const q = url.searchParams;
+      const app = apps.find((a) => a.client_id === q.get("client_id"));
+      // GitHub shows its own error page here rather than redirecting anywhere.
+      if (!app) return res.writeHead(404, { "content-type": "text/plain" }).end("unknown client_id");
+      const redirectUri = q.get("redirect_uri") ?? app.redirect_uri;
+      if (!redirectUri) return res.writeHead(400, { "content-type": "text/plain" }).end("no redirect_uri");
+      const login = q.get("login") ?? nextUser ?? (userMap.size === 1 ? [...userMap.keys()][0] : undefined);
+      if (!userMap.has(login)) return res.writeHead(400, { "content-type": "text/plain" }).end(`no user ${login} to sign in`);
+      const code = randomBytes(10).toString("hex");
+      // GitHub grants the scopes asked for, written with commas in the token's answer.
+      const scope = (q.get("scope") ?? "").split(/[\s,]+/).filter(Boolean).join(",");
+      codes.set(code, { login, clientId: app.client_id, redirectUri, scope, expiresAt: Date.now() + 600_000 });
+      const to = new URL(redirectUri);
+      to.searchParams.set("code", code);
+      if (q.has("state")) to.searchParams.set("state", q.get("state"));
+      return res.writeHead(302, { location: to.href }).end();
+    }
+
+    if (req.method === "POST" && url.pathname === "/login/oauth/access_token") {
+      const body = await readBody(req);
+      let { client_id: clientId, client_secret: clientSecret } = body;
+      const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? "");
+      if (basic) [clientId, clientSecret] = Buffer.from(basic[1], "base64").toString().split(":");
+      const answer = (fields) => {
+        if (/application\/json/i.test(req.headers.accept ?? "")) return json(res, 200, fields);
+        return res.writeHead(200, { "content-type": "application/x-www-form-urlencoded; charset=utf-8" }).end(new URLSearchParams(fields).toString());
+      };
+      const app = apps.find((a) => a.client_id === clientId);
+      if (!app || app.client_secret !== clientSecret) {
+        return answer({ error: "incorrect_client_credentials", error_description: "The client_id and/or client_secret passed are incorrect.", error_uri: "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#incorrect-client-credentials" });
+      }
+      const grant = codes.get(body.code);
+      // Used or not: a code is gone after its first exchange, as GitHub's are.
+      codes.delete(body.code);
+      if (!grant || grant.expiresAt < Date.now() || grant.clientId !== clientId || (body.redirect_uri && body.redirect_uri !== grant.redirectUri)) {
+        return answer({ error: "bad_verification_code", error_description: "The code passed is incorrect or expired.", error_uri: "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code" });
+      }
+      const token = `gho_${randomBytes(18).toString("hex")}`;
+      tokens.set(token, { login: grant.login, scope: grant.scope });
+      return answer({ access_token: token, token_type: "bearer", scope: grant.scope });
+    }
+
+    if (req.method === "GET" && (url.pathname === "/api/v3/user" || url.pathname === "/api/v3/user/emails")) {
+      const auth = /^(?:Bearer|token) (.+)$/i.exec(req.headers.authorization ?? "");
+      const token = auth && tokens.get(auth[1]);
+      if (!token || !userMap.has(token.login)) return json(res, 401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" });
+      if (url.pathname === "/api/v3/user") return json(res, 200, userJson(token.login));
+      const scopes = token.scope.split(",");
+      // Listing the addresses takes `user:email` (or `user`); GitHub answers a token
+      // without it as though the resource were not there.
+      if (!scopes.includes("user:email") && !scopes.includes("user")) return json(res, 404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" });
+      return json(res, 200, emailsOf(token.login));
+    }
+
+    return json(res, 404, { message: "Not Found" });
+  }
+
+  const server = await listen(async () => (req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) json(res, 500, { message: String(err) });
+    });
+  });
+  return {
+    url: server.url,
+    /** Where GoTrue's GitHub provider, given `url`, finds the REST API. */
+    apiUrl: `${server.url}/api/v3`,
+    requests,
+    /** The user the next authorizations sign in (as a browser signed in at GitHub would). */
+    setNextUser(login) {
+      if (!userMap.has(login)) throw new Error(`no user ${login}`);
+      nextUser = login;
+    },
+    /** Makes or replaces user `login`. */
+    setUser(login, user) {
+      userMap.set(login, { ...user });
+    },
+    stop: server.stop,
+  };
 }

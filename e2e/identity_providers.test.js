@@ -1,8 +1,8 @@
 // The identity providers of e2e/identity_providers.js, tested on their own before a suite
 // trusts them: jose as the relying party checks what oidc-provider issues (discovery, the
 // id_token's signature and claims, a second client's audience, PKCE optional, a refresh token
-// for offline_access), that a forged token does not verify, and, in headless Chromium,
-// devInteractions' pages as `loginInBrowser` fills them.
+// for offline_access), that a forged token does not verify, what the GitHub-like server
+// answers, and, in headless Chromium, devInteractions' pages as `loginInBrowser` fills them.
 // Every test stops the servers it starts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,9 +12,11 @@ import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify
 import { launchChromium } from "./harness.js";
 import {
   PORTCULLIS_CLIENT,
+  PORTCULLIS_GITHUB_APP,
   forgeIdToken,
   loginInBrowser,
   pkcePair,
+  startGithubLike,
   startOidcProvider,
 } from "./identity_providers.js";
 
@@ -213,6 +215,84 @@ test("forged id_tokens do not verify against the provider's keys", async (t) => 
   // A key set takes neither HS256 nor an unsigned token.
   await assert.rejects(check(await forgeIdToken(claims, { alg: "HS256", secret: PORTCULLIS_CLIENT.client_secret })), { code: "ERR_JOSE_NOT_SUPPORTED" });
   await assert.rejects(check(await forgeIdToken(claims, { alg: "none" })), { code: "ERR_JOSE_NOT_SUPPORTED" });
+});
+
+test("GitHub-like: a code for the chosen user, good once, and the user's addresses", async (t) => {
+  const gh = await startGithubLike({
+    users: {
+      octocat: {
+        id: 1,
+        name: "The Octocat",
+        email: "octocat@example.com",
+        emails: [
+          { email: "octocat@example.com", primary: true, verified: true, visibility: "public" },
+          { email: "claimed@example.com", primary: false, verified: false, visibility: null },
+        ],
+      },
+      hubot: { id: 2, name: "Hubot", email: null, emails: [{ email: "hubot@example.com", primary: true, verified: false, visibility: "private" }] },
+    },
+  });
+  t.after(() => gh.stop());
+  const redirectUri = "http://127.0.0.1:9/auth/v1/callback";
+  const authorize = async (params) => {
+    const q = new URLSearchParams({ client_id: PORTCULLIS_GITHUB_APP.client_id, redirect_uri: redirectUri, scope: "user:email", state: "s1", ...params });
+    const res = await fetch(`${gh.url}/login/oauth/authorize?${q}`, { redirect: "manual" });
+    assert.equal(res.status, 302);
+    const to = new URL(res.headers.get("location"));
+    assert.equal(`${to.origin}${to.pathname}`, redirectUri);
+    assert.equal(to.searchParams.get("state"), params.state ?? "s1");
+    return to.searchParams.get("code");
+  };
+  const exchange = async (code, { accept = "application/json", secret = PORTCULLIS_GITHUB_APP.client_secret } = {}) => {
+    const res = await fetch(`${gh.url}/login/oauth/access_token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept },
+      body: new URLSearchParams({ client_id: PORTCULLIS_GITHUB_APP.client_id, client_secret: secret, code, redirect_uri: redirectUri }),
+    });
+    assert.equal(res.status, 200, "GitHub answers errors with 200 too");
+    return accept === "application/json" ? res.json() : Object.fromEntries(new URLSearchParams(await res.text()));
+  };
+  const api = (path, token, scheme = "Bearer") => fetch(`${gh.apiUrl}${path}`, { headers: { authorization: `${scheme} ${token}`, accept: "application/vnd.github+json" } });
+
+  // Two users and no choice: no code.
+  const none = await fetch(`${gh.url}/login/oauth/authorize?client_id=${PORTCULLIS_GITHUB_APP.client_id}&redirect_uri=${redirectUri}`, { redirect: "manual" });
+  assert.equal(none.status, 400);
+
+  gh.setNextUser("octocat");
+  const code = await authorize({});
+  const token = await exchange(code);
+  assert.equal(token.token_type, "bearer");
+  assert.equal(token.scope, "user:email");
+  assert.match(token.access_token, /^gho_/);
+  assert.deepEqual(await exchange(code), {
+    error: "bad_verification_code",
+    error_description: "The code passed is incorrect or expired.",
+    error_uri: "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code",
+  });
+
+  const user = await api("/user", token.access_token);
+  assert.equal(user.status, 200);
+  assert.deepEqual(await user.json(), { login: "octocat", id: 1, name: "The Octocat", email: "octocat@example.com", avatar_url: "https://avatars.example.com/u/1" });
+  const emails = await api("/user/emails", token.access_token, "token");
+  assert.equal(emails.status, 200);
+  assert.deepEqual(await emails.json(), [
+    { email: "octocat@example.com", primary: true, verified: true, visibility: "public" },
+    { email: "claimed@example.com", primary: false, verified: false, visibility: null },
+  ]);
+
+  // The `login` parameter picks another user; without Accept JSON the answer is a form.
+  const hubot = await exchange(await authorize({ login: "hubot", state: "s2" }), { accept: "*/*" });
+  assert.equal(hubot.token_type, "bearer");
+  assert.equal((await (await api("/user", hubot.access_token)).json()).login, "hubot");
+  assert.deepEqual((await (await api("/user/emails", hubot.access_token)).json()).map((e) => e.verified), [false]);
+
+  // Wrong secret, unknown token, a token without user:email.
+  assert.equal((await exchange(await authorize({}), { secret: "wrong" })).error, "incorrect_client_credentials");
+  assert.equal((await api("/user", "gho_nothing")).status, 401);
+  const narrow = await exchange(await authorize({ scope: "read:user" }));
+  assert.equal((await api("/user", narrow.access_token)).status, 200);
+  assert.equal((await api("/user/emails", narrow.access_token)).status, 404);
+  assert.ok(gh.requests.includes("POST /login/oauth/access_token"));
 });
 
 test("in Chromium: devInteractions' pages as loginInBrowser fills them land on the redirect URI", async (t) => {
