@@ -8,13 +8,14 @@
 //! text and mapped to `StoreError::Conflict`.
 //!
 //! One file per port trait (`users`, `sessions`, `codes`, `send_limits`, `login_requests`,
-//! `budgets`, `flow_states`, `factors`, `passkeys`, `recovery_codes`, `housekeeping`); this module holds the store and the binding
+//! `budgets`, `flow_states`, `factors`, `passkeys`, `recovery_codes`, `identities`, `housekeeping`); this module holds the store and the binding
 //! helpers they share.
 
 mod budgets;
 mod codes;
 mod factors;
 mod flow_states;
+mod identities;
 mod passkeys;
 mod recovery_codes;
 mod housekeeping;
@@ -71,6 +72,8 @@ pub(crate) fn backend(e: worker::Error) -> StoreError {
         StoreError::Conflict("email")
     } else if text.contains("users_username") {
         StoreError::Conflict("username")
+    } else if text.contains("UNIQUE constraint failed: identities.provider") {
+        StoreError::Conflict("identity")
     } else if text.contains("UNIQUE constraint failed") {
         StoreError::Conflict("record")
     } else {

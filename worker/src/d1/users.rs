@@ -5,6 +5,7 @@ use portcullis_shared::model::{MfaState, Purpose, SessionId, Timestamp, User, Us
 use portcullis_shared::ports::{AccountName, FirstProof, StoreError, Users};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
+use worker::D1PreparedStatement;
 
 /// The condition of a write a session asked for (`?4`, the session id, or NULL for none): it
 /// lands only while that session of the account is live.
@@ -68,28 +69,7 @@ pub(crate) const USER_COLUMNS: &str = "id, email, username, password_hash, email
 
 impl Users for D1Store {
     async fn insert(&self, u: &User) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-        self.changes(
-            &sql,
-            &[
-                s(&u.id),
-                opt_s(u.email.as_deref()),
-                opt_s(u.username.as_deref()),
-                opt_s(u.password_hash.as_deref()),
-                opt_t(u.email_confirmed_at),
-                opt_t(u.last_sign_in_at),
-                s(u.user_metadata.to_string()),
-                s(u.app_metadata.to_string()),
-                opt_t(u.banned_until),
-                JsValue::from_f64(if u.is_anonymous { 1.0 } else { 0.0 }),
-                opt_t(u.deleted_at),
-                t(u.created_at),
-                t(u.updated_at),
-                JsValue::from_f64(u.mfa.as_i64() as f64),
-            ],
-        )
-        .await
-        .map(|_| ())
+        self.insert_statement(u)?.run().await.map_err(super::backend).map(|_| ())
     }
 
     async fn by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -196,6 +176,7 @@ impl Users for D1Store {
                 self.stmt("DELETE FROM mfa_factors WHERE user_id = ?1", &[s(id)])?,
                 self.stmt("DELETE FROM passkeys WHERE user_id = ?1", &[s(id)])?,
                 self.stmt("DELETE FROM passkey_challenges WHERE user_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM identities WHERE user_id = ?1", &[s(id)])?,
                 self.stmt(
                     "UPDATE users SET email = NULL, username = NULL, password_hash = NULL, user_metadata = '{}', \
                      app_metadata = '{}', mfa = 0, deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
@@ -218,7 +199,7 @@ impl Users for D1Store {
         // (and is undone here) or not at all (`WHILE_SESSION`).
         let forget = if proof.forget { 1.0 } else { 0.0 };
         let session_codes = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
-        let statements = vec![
+        let mut statements = vec![
             self.stmt(
                 "UPDATE users SET email = COALESCE(?2, email), \
                  email_confirmed_at = CASE WHEN ?2 IS NULL THEN COALESCE(email_confirmed_at, ?4) ELSE ?4 END, \
@@ -238,12 +219,43 @@ impl Users for D1Store {
                 &[s(id), s(session_codes[0].as_str()), s(session_codes[1].as_str()), s(session_codes[2].as_str())],
             )?,
         ];
+        if proof.forget {
+            // Like the password: whoever linked them may not be the mailbox's owner.
+            statements.push(self.stmt("DELETE FROM identities WHERE user_id = ?1", &[s(id)])?);
+        }
         self.batch(statements).await.map(|_| ())
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, StoreError> {
-        // D1 enforces foreign keys: sessions (with their tokens), codes and sign-in requests
-        // go with the account by ON DELETE CASCADE, in this one statement.
+        // D1 enforces foreign keys: sessions (with their tokens), codes, sign-in requests and
+        // identities go with the account by ON DELETE CASCADE, in this one statement.
         Ok(self.changes("DELETE FROM users WHERE id = ?1", &[s(id)]).await? > 0)
+    }
+}
+
+impl D1Store {
+    /// The insert of a new account (a conflict on its address or username fails it: see
+    /// [`super::backend`]).
+    pub(crate) fn insert_statement(&self, u: &User) -> Result<D1PreparedStatement, StoreError> {
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+        self.stmt(
+            &sql,
+            &[
+                s(&u.id),
+                opt_s(u.email.as_deref()),
+                opt_s(u.username.as_deref()),
+                opt_s(u.password_hash.as_deref()),
+                opt_t(u.email_confirmed_at),
+                opt_t(u.last_sign_in_at),
+                s(u.user_metadata.to_string()),
+                s(u.app_metadata.to_string()),
+                opt_t(u.banned_until),
+                JsValue::from_f64(if u.is_anonymous { 1.0 } else { 0.0 }),
+                opt_t(u.deleted_at),
+                t(u.created_at),
+                t(u.updated_at),
+                JsValue::from_f64(u.mfa.as_i64() as f64),
+            ],
+        )
     }
 }

@@ -7,7 +7,7 @@
 //! The checks themselves live in one file per storage port (`users`, `sessions`, `codes`,
 //! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`,
 //! `factors` for WebAuthn factors' credentials and counters, `passkeys` for passkeys and their
-//! challenges, `recovery_codes` for sets of recovery codes,
+//! challenges, `recovery_codes` for sets of recovery codes, `identities` for provider identities,
 //! `housekeeping` for the purge of what has expired), with what they share in `support`. How a backend stores
 //! anything never appears here.
 
@@ -16,6 +16,7 @@ mod factors;
 mod first_proof;
 mod flow_states;
 mod housekeeping;
+mod identities;
 mod limits;
 mod login_requests;
 mod passkeys;
@@ -32,6 +33,7 @@ use factors::webauthn_factors;
 use first_proof::first_proof;
 use flow_states::flow_states;
 use housekeeping::purge;
+use identities::{identities, identities_go_with_the_account};
 use limits::{budgets_take, limits_claim};
 use login_requests::login_requests;
 use passkeys::passkeys;
@@ -84,6 +86,8 @@ pub async fn run_store_contract<S: Store + Housekeeping>(store: &S, nonce: &str,
         ("factors: a WebAuthn credential is registered once across accounts, its counter only grows", webauthn_factors(store, nonce, now).await),
         ("passkeys: a challenge is taken once; a credential id is one passkey's or factor's; the counter moves from what was checked", passkeys(store, nonce, now).await),
         ("recovery codes: a set beside another factor from aal2, each code once, replaced whole with what the old codes raised lowered, gone with the last factor", recovery_codes(store, nonce, now).await),
+        ("identities: a subject is one account's; an account stored with its identity is stored whole; a link lands only while the account is as seen", identities(store, nonce, now).await),
+        ("identities: a first proof that forgets takes them, one that does not keeps them; a deletion, soft or not, takes them", identities_go_with_the_account(store, nonce, now).await),
         ("housekeeping: a purge removes what expired, a bounded number a round, and keeps the rest", purge(store, nonce, now).await),
     ]
 }

@@ -3,12 +3,13 @@
 //!
 //! This file holds the store itself (its maps, the test hook before a store call, and what
 //! tests assert with); each port's implementation has its own file: `users`, `sessions`,
-//! `codes`, `factors`, `passkeys`, `recovery_codes`, `limits` (budgets and send limits), `login_requests`, `flow_states`, and
+//! `codes`, `factors`, `passkeys`, `recovery_codes`, `identities` (provider identities), `limits` (budgets and send limits), `login_requests`, `flow_states`, and
 //! `housekeeping` (the purge of what has expired). No rule of the flows belongs here: the
 //! store does what its ports' contracts say, and nothing more.
 
 mod codes;
 mod factors;
+mod identities;
 mod passkeys;
 mod recovery_codes;
 mod flow_states;
@@ -31,7 +32,7 @@ type Hook = (&'static str, Box<dyn FnOnce()>);
 thread_local! {
     /// A test's way to land another request between two store calls of one flow: the function
     /// runs once, just before the next store call of that name (`first_proof`, `clear_password`,
-    /// `set_password_hash`, `set_metadata`, `add_passkey`, `start`) of any memory store on this
+    /// `set_password_hash`, `set_metadata`, `add_passkey`, `add_identity`, `start`) of any memory store on this
     /// thread.
     pub static BEFORE_CALL: RefCell<Option<Hook>> = RefCell::new(None);
 }
@@ -69,6 +70,7 @@ pub struct MemoryStore {
     passkey_challenges: RefCell<HashMap<crate::model::PasskeyChallengeId, crate::model::PasskeyChallenge>>,
     /// Recovery codes by their set's factor id: each code's hash and when it was used.
     recovery_codes: RefCell<HashMap<FactorId, Vec<CodeRow>>>,
+    identities: RefCell<HashMap<crate::model::IdentityId, crate::model::Identity>>,
     /// Whether each budget take first yields once to the executor (`pause_at_budgets`).
     pause_at_budgets: std::cell::Cell<bool>,
 }

@@ -8,15 +8,8 @@ use crate::ports::{FirstProof, StoreError, Users};
 
 impl Users for MemoryStore {
     async fn insert(&self, user: &User) -> Result<(), StoreError> {
-        let mut users = self.users.borrow_mut();
-        if user.email.is_some() && users.values().any(|u| u.email == user.email) {
-            return Err(StoreError::Conflict("email"));
-        }
-        let key = |u: &User| u.username.as_ref().map(|n| n.to_ascii_lowercase());
-        if user.username.is_some() && users.values().any(|u| key(u) == key(user)) {
-            return Err(StoreError::Conflict("username"));
-        }
-        users.insert(user.id.clone(), user.clone());
+        self.insertable(user)?;
+        self.users.borrow_mut().insert(user.id.clone(), user.clone());
         Ok(())
     }
 
@@ -187,6 +180,10 @@ impl Users for MemoryStore {
         drop(factors);
         // And whoever registered a passkey: it would sign in to the account the proof now owns.
         self.passkeys.borrow_mut().retain(|_, p| &p.user_id != id);
+        if proof.forget {
+            // Like the password: whoever linked them may not be the mailbox's owner.
+            self.identities.borrow_mut().retain(|_, i| &i.user_id != id);
+        }
         let asked_by_a_session = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
         self.codes.borrow_mut().retain(|_, c| !(&c.user_id == id && asked_by_a_session.contains(&c.purpose)));
         Ok(())
@@ -202,13 +199,27 @@ impl Users for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Whether `user` can be stored as a new account: [`StoreError::Conflict`]`("email")` if
+    /// its address is taken, `Conflict("username")` if its username is, in any case.
+    pub(super) fn insertable(&self, user: &User) -> Result<(), StoreError> {
+        let users = self.users.borrow();
+        if user.email.is_some() && users.values().any(|u| u.email == user.email) {
+            return Err(StoreError::Conflict("email"));
+        }
+        let key = |u: &User| u.username.as_ref().map(|n| n.to_ascii_lowercase());
+        if user.username.is_some() && users.values().any(|u| key(u) == key(user)) {
+            return Err(StoreError::Conflict("username"));
+        }
+        Ok(())
+    }
+
     /// Whether `session` (if one is named) is a live session of account `id`.
     pub(super) fn session_is_live(&self, id: &UserId, session: Option<&SessionId>) -> bool {
         session.is_none_or(|sid| self.sessions.borrow().get(sid).is_some_and(|s| &s.user_id == id && s.revoked_at.is_none()))
     }
 
     /// Removes what hangs off an account: sessions and their tokens, codes, sign-in requests,
-    /// auth codes, second factors and their challenges, passkeys.
+    /// auth codes, second factors and their challenges, passkeys, provider identities.
     fn remove_dependents(&self, id: &UserId) {
         let mut sessions = self.sessions.borrow_mut();
         sessions.retain(|_, s| &s.user_id != id);
@@ -222,5 +233,6 @@ impl MemoryStore {
         self.challenges.borrow_mut().retain(|_, c| factors.contains_key(&c.factor_id));
         self.passkeys.borrow_mut().retain(|_, p| &p.user_id != id);
         self.passkey_challenges.borrow_mut().retain(|_, c| c.user_id.as_ref() != Some(id));
+        self.identities.borrow_mut().retain(|_, i| &i.user_id != id);
     }
 }
