@@ -7,7 +7,7 @@
 //! wasm-bindgen or sockets; that is the `portcullis-worker` crate's job, behind the ports.
 //!
 //! Dependency direction inside the crate: `model`/`signature`/`ports` <-
-//! `password`/`keyset`/`token`/`totp`/`seal`/`webauthn` <- `config` <- `mail` <- `flows` <-
+//! `password`/`keyset`/`token`/`totp`/`seal`/`webauthn`/`oidc` <- `config` <- `mail` <- `flows` <-
 //! `dialects` (each with its route table, over `dialects::routes`) <- `realtime` (Feathers over
 //! Socket.IO) <- `app`, the top: it mounts the dialects and is the one entry for HTTP requests
 //! and socket calls. No two modules import each other.
@@ -33,6 +33,8 @@ pub mod keyset;
 pub mod mail;
 #[cfg(feature = "server")]
 pub mod model;
+#[cfg(feature = "server")]
+pub mod oidc;
 #[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]

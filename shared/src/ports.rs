@@ -14,7 +14,7 @@ mod recovery_codes;
 
 pub use factors::{Answer, Enrolled, Factors, Progress};
 pub use housekeeping::{Expired, Housekeeping, Purged};
-pub use identities::{Identities, IdentityAdded};
+pub use identities::{Identities, IdentityAdded, OauthFlows};
 pub use passkeys::{PasskeyAdded, PasskeyUse, Passkeys};
 pub use recovery_codes::{CodesLeft, RecoveryCodes, RecoveryCodesAdded};
 
@@ -359,11 +359,16 @@ pub struct HttpReply {
     pub body: String,
 }
 
-/// Outbound HTTP (a CAPTCHA provider's verify endpoint; later identity providers).
+/// Outbound HTTP (a CAPTCHA provider's verify endpoint, identity providers). Every request
+/// asks for JSON (`Accept: application/json`) and names Portcullis as its user agent (GitHub's
+/// API refuses requests without one); redirects are not followed.
 pub trait Http {
     /// POSTs `form` as `application/x-www-form-urlencoded` to `url`, giving up after
     /// `timeout_ms`.
     async fn post_form(&self, url: &str, form: &[(&str, &str)], timeout_ms: u32) -> Result<HttpReply, HttpError>;
+    /// GETs `url`, with `Authorization: Bearer <bearer>` if given, giving up after
+    /// `timeout_ms`.
+    async fn get(&self, url: &str, bearer: Option<&str>, timeout_ms: u32) -> Result<HttpReply, HttpError>;
 }
 
 /// Outgoing mail.
@@ -374,9 +379,9 @@ pub trait Mailer {
 
 /// All of the storage ports over one backend: what flows hold. Every type that implements each
 /// port trait is a `Store`.
-pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes + Identities {}
+pub trait Store: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes + Identities + OauthFlows {}
 
-impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes + Identities> Store for T {}
+impl<T: Users + Sessions + Codes + Budgets + SendLimits + LoginRequests + FlowStates + Factors + Passkeys + RecoveryCodes + Identities + OauthFlows> Store for T {}
 
 /// Everything the domain needs, bundled so that flows take one generic parameter.
 pub trait Ports {

@@ -1,6 +1,7 @@
 //! Outbound HTTP through the runtime's `fetch`, as the domain's `Http` port: a CAPTCHA
-//! provider's verify endpoint today. Each request gives up after its timeout (the fetch is
-//! aborted), and a reply body is read up to 64 KiB.
+//! provider's verify endpoint, identity providers' documents, keys, token and user endpoints.
+//! Each request gives up after its timeout (the fetch is aborted), and a reply body is read up
+//! to 64 KiB.
 
 use portcullis_shared::ports::{Http, HttpError, HttpReply};
 use std::future::Future;
@@ -18,33 +19,51 @@ pub struct FetchHttp;
 
 impl Http for FetchHttp {
     async fn post_form(&self, url: &str, form: &[(&str, &str)], timeout_ms: u32) -> Result<HttpReply, HttpError> {
-        let failed = |e: worker::Error| HttpError(e.to_string());
-        let headers = Headers::new();
+        let body = JsValue::from_str(&encode_form(form));
+        send(url, Method::Post, Some(body), None, timeout_ms).await
+    }
+
+    async fn get(&self, url: &str, bearer: Option<&str>, timeout_ms: u32) -> Result<HttpReply, HttpError> {
+        send(url, Method::Get, None, bearer, timeout_ms).await
+    }
+}
+
+/// One request: a form body if given, a bearer token if given; JSON asked for, redirects not
+/// followed (an identity provider's endpoints answer where they are).
+async fn send(url: &str, method: Method, form: Option<JsValue>, bearer: Option<&str>, timeout_ms: u32) -> Result<HttpReply, HttpError> {
+    let failed = |e: worker::Error| HttpError(e.to_string());
+    let headers = Headers::new();
+    headers.set("accept", "application/json").map_err(failed)?;
+    headers.set("user-agent", "Portcullis").map_err(failed)?;
+    if form.is_some() {
         headers.set("content-type", "application/x-www-form-urlencoded").map_err(failed)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&encode_form(form))));
-        let request = Request::new_with_init(url, &init).map_err(failed)?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let answered = async {
-            let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
-            let status = response.status_code();
-            let mut body = response.text().await?;
-            if body.len() > MAX_REPLY_BYTES {
-                let mut end = MAX_REPLY_BYTES;
-                while !body.is_char_boundary(end) {
-                    end -= 1;
-                }
-                body.truncate(end);
+    }
+    if let Some(token) = bearer {
+        headers.set("authorization", &format!("Bearer {token}")).map_err(failed)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers).with_body(form).with_redirect(worker::RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(failed)?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let answered = async {
+        let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
+        let status = response.status_code();
+        let mut body = response.text().await?;
+        if body.len() > MAX_REPLY_BYTES {
+            let mut end = MAX_REPLY_BYTES;
+            while !body.is_char_boundary(end) {
+                end -= 1;
             }
-            Ok::<_, worker::Error>(HttpReply { status, body })
-        };
-        match first_of(answered, Delay::from(Duration::from_millis(u64::from(timeout_ms)))).await {
-            Some(reply) => reply.map_err(failed),
-            None => {
-                controller.abort();
-                Err(HttpError(format!("no answer within {timeout_ms} ms")))
-            }
+            body.truncate(end);
+        }
+        Ok::<_, worker::Error>(HttpReply { status, body })
+    };
+    match first_of(answered, Delay::from(Duration::from_millis(u64::from(timeout_ms)))).await {
+        Some(reply) => reply.map_err(failed),
+        None => {
+            controller.abort();
+            Err(HttpError(format!("no answer within {timeout_ms} ms")))
         }
     }
 }

@@ -17,10 +17,13 @@ pub use crate::keyset::MIN_JWT_SECRET_BYTES;
 pub const INVITE_EXP_SECS: i64 = 86_400;
 
 mod captcha;
+pub mod globs;
+mod providers;
 mod mfa;
 mod cors;
 
 pub use captcha::{Captcha, CaptchaProvider};
+pub use providers::{Provider, ProviderKind, Providers};
 pub use mfa::{Mfa, RelyingParty};
 use captcha::captcha;
 use cors::cors_origins;
@@ -38,6 +41,17 @@ pub enum ConfigError {
     Invalid {
         /// The variable.
         name: &'static str,
+        /// What is wrong with it (never echoes a secret).
+        reason: String,
+    },
+    /// A required variable whose name is made from another's value (a provider's) is not set.
+    #[error("configuration: {0} is not set")]
+    MissingSetting(String),
+    /// A variable whose name is made from another's value is set to something unusable.
+    #[error("configuration: {name} is invalid: {reason}")]
+    Setting {
+        /// The variable.
+        name: String,
         /// What is wrong with it (never echoes a secret).
         reason: String,
     },
@@ -164,6 +178,8 @@ pub struct Config {
     pub service_role_require_id: bool,
     /// Second factors (`MFA_*`).
     pub mfa: Mfa,
+    /// Identity providers (`EXTERNAL_*`).
+    pub providers: Providers,
 }
 
 impl Config {
@@ -286,6 +302,7 @@ impl Config {
             service_role_revoked_ids: list(var("SERVICE_ROLE_REVOKED_IDS")),
             service_role_require_id: flag(var("SERVICE_ROLE_REQUIRE_ID"), "SERVICE_ROLE_REQUIRE_ID")?,
             mfa: mfa::mfa(&var)?,
+            providers: providers::providers(get)?,
         })
     }
 

@@ -370,23 +370,43 @@ impl<P: Ports> Flows<P> {
         )
     }
 
-    /// `requested` if it is the site or on the allow-list (exact, or under a listed prefix that
-    /// ends in `/`) and holds no whitespace or control character (which no `Location` header
-    /// can carry); the site URL otherwise. Never an open redirect.
+    /// `requested` if it is the site or on the allow-list and holds no whitespace or control
+    /// character (which no `Location` header can carry); the site URL otherwise. Never an open
+    /// redirect. An allow-list entry with glob syntax (`*`, `?`, `[`, `{`) is matched as
+    /// upstream's globs against the URL without its fragment (`config::globs`); another is the
+    /// URL itself, or a prefix when it ends in `/`. As upstream, an http(s) URL on a loopback
+    /// address (`127.0.0.1`, `[::1]`) is always allowed: it reaches only the user's own machine.
     pub fn allowed_redirect(&self, requested: Option<&str>) -> String {
         let site = &self.config.site_url;
         let Some(r) = requested.filter(|r| !r.chars().any(|c| c.is_whitespace() || c.is_control())) else {
             return site.clone();
         };
-        let allowed = |base: &str| {
-            r == base || (base.ends_with('/') && r.starts_with(base)) || r.starts_with(&format!("{base}/"))
+        let without_fragment = r.split('#').next().unwrap_or_default();
+        let allowed = |base: &str| match crate::config::globs::is_glob(base) {
+            true => crate::config::globs::glob_matches(base, without_fragment),
+            false => r == base || (base.ends_with('/') && r.starts_with(base)) || r.starts_with(&format!("{base}/")),
         };
-        if allowed(site) || self.config.uri_allow_list.iter().any(|a| allowed(a)) {
+        if allowed(site) || self.config.uri_allow_list.iter().any(|a| allowed(a)) || on_loopback(r) {
             r.to_string()
         } else {
             site.clone()
         }
     }
+}
+
+/// Whether `url` is http(s) to a loopback IP address (not a name: `localhost` may resolve
+/// anywhere a resolver says).
+fn on_loopback(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(h, _)| h).unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl<P: Ports> Auth<P> {

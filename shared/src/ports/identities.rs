@@ -1,10 +1,11 @@
-//! The storage port for provider identities ([`Identities`]): which account a provider's
+//! The storage ports for provider identities ([`Identities`]): which account a provider's
 //! subject signs in. `(provider, subject)` is held by one account at most, across all of them;
 //! a link is stored only while the account is still as the flow saw it, so a first proof of
 //! the mailbox in between (which removes the identities linked before it) overtakes no link.
+//! And the sign-ins through a provider's pages ([`OauthFlows`]), each taken once.
 
 use super::{StoreError, StoreWhile};
-use crate::model::{Identity, IdentityId, Timestamp, User, UserId};
+use crate::model::{Identity, IdentityId, OauthFlow, Timestamp, User, UserId};
 
 /// What [`Identities::add_identity`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,4 +39,13 @@ pub trait Identities {
         -> Result<(), StoreError>;
     /// Removes the account's identity `id`; returns whether it existed.
     async fn remove_identity(&self, user_id: &UserId, id: &IdentityId) -> Result<bool, StoreError>;
+}
+
+/// Sign-ins through a provider's pages, between redirect and callback.
+pub trait OauthFlows {
+    /// Stores `flow`; first drops every flow that expired before `expired_before`.
+    async fn put_oauth_flow(&self, flow: &OauthFlow, expired_before: Timestamp) -> Result<(), StoreError>;
+    /// Removes the flow whose state hashes to `state_hash` and returns it, if it existed: the
+    /// callback that takes it is the only one to finish it.
+    async fn take_oauth_flow(&self, state_hash: &str) -> Result<Option<OauthFlow>, StoreError>;
 }

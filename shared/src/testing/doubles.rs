@@ -111,4 +111,12 @@ impl Http for ScriptedHttp {
             None => Err(HttpError("no script".into())),
         }
     }
+
+    /// Recorded and scripted as a request whose only form field is its `authorization`
+    /// header, if it has one.
+    async fn get(&self, url: &str, bearer: Option<&str>, timeout_ms: u32) -> Result<HttpReply, HttpError> {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let fields: Vec<(&str, &str)> = auth.as_deref().map(|a| ("authorization", a)).into_iter().collect();
+        self.post_form(url, &fields, timeout_ms).await
+    }
 }
