@@ -14,7 +14,7 @@
 //! checks, code verifications and mails), `email_change` (moving an account to another address,
 //! confirmed by both), `reauth` (re-authentication for sensitive changes), `factors` (second factors: enrolling,
 //! challenging, answering and removing them), `passkeys` and `passkey_signin` (passkeys: registering,
-//! managing and signing in with them), `second_step` (completing a password sign-in of
+//! managing and signing in with them), `external` and `external_redirect` (signing in through identity providers: their tokens, their pages), `second_step` (completing a password sign-in of
 //! such an account outside GoTrue), `passwordless` (username
 //! registration, emailed sign-in requests, session management), `mailing` (codes and notices under
 //! the send limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge)
@@ -27,6 +27,8 @@ mod bearer;
 mod captcha;
 mod email_change;
 mod errors;
+mod external;
+mod external_redirect;
 mod factor_webauthn;
 mod factors;
 mod login;
@@ -53,6 +55,8 @@ pub use captcha::Human;
 pub use email_change::{CodeUse, EmailChangeSent};
 pub use factor_webauthn::{Ceremony, Descriptor, WebauthnAnswer, CHALLENGE_BYTES};
 pub use factors::{AalNeed, Enrollment, FactorError, Issued, TotpSetup, MAX_FACTOR_LABEL_BYTES};
+pub use external::{ExternalError, IdTokenSignIn, ProviderUser, PROVIDER_TIMEOUT_MS};
+pub use external_redirect::{Callback, CallbackError, CallbackParams, OauthStart};
 pub use errors::{ChangeError, CodeError, FlowError, InternalError, LoginError, RefreshError, SignInRequestError, SignupError};
 pub use mailing::{Landing, PKCE_LINK_PREFIX};
 pub use verify::Verified;
@@ -96,6 +100,11 @@ pub struct Auth<P> {
     refresh_key: Secret<Vec<u8>>,
     /// Key sealing second factors' secrets, derived from the JWT secret.
     factor_key: crate::seal::SealKey,
+    /// Key deriving the PKCE verifier and nonce a provider sign-in sends from its state,
+    /// derived from the JWT secret (`external_redirect`).
+    oauth_key: Secret<Vec<u8>>,
+    /// Identity providers' discovery documents and keys, as fetched (`external`).
+    provider_cache: std::cell::RefCell<std::collections::HashMap<String, Rc<external::Fetched>>>,
 }
 
 impl<P: Ports> Auth<P> {
@@ -105,6 +114,7 @@ impl<P: Ports> Auth<P> {
         let keys = DialectKeys::new(&config.jwt_secret, config.jwt_keys.clone(), config.jwt_leeway_secs);
         let code_key = derive_key(config.jwt_secret.expose(), b"portcullis one-time codes v1");
         let refresh_key = derive_key(config.jwt_secret.expose(), b"portcullis refresh successors v1");
+        let oauth_key = derive_key(config.jwt_secret.expose(), b"portcullis oauth flows v1");
         let factor_key = crate::seal::SealKey::new(derive_key(config.jwt_secret.expose(), b"portcullis factor secrets v1"))
             .ok_or_else(|| FlowError::Internal("factor key".into()))?;
         Ok(Self {
@@ -115,6 +125,8 @@ impl<P: Ports> Auth<P> {
             code_key,
             refresh_key,
             factor_key,
+            oauth_key,
+            provider_cache: Default::default(),
         })
     }
 

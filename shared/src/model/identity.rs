@@ -1,7 +1,10 @@
 //! An account's identity at an identity provider ([`Identity`]): who the provider says signed
 //! in (its subject), what it said about them, and which account that identity signs in. One
-//! provider's subject is one identity of one account, never two.
+//! provider's subject is one identity of one account, never two. And a sign-in through the
+//! provider's pages on its way there and back ([`OauthFlow`]).
 
+use super::code::PkceChallenge;
+use super::dialect::Dialect;
 use super::id::{IdentityId, UserId};
 use super::time::Timestamp;
 
@@ -28,4 +31,26 @@ pub struct Identity {
     pub updated_at: Timestamp,
     /// The latest sign-in through it.
     pub last_sign_in_at: Option<Timestamp>,
+}
+
+/// A sign-in through a provider's pages, between the redirect to the provider and its
+/// callback: what the callback needs to finish it. Its `state` (a random UUID the provider
+/// carries back) is stored only as a hash, taken (deleted) by the callback that presents it,
+/// so a callback is answered once, and lives [`OauthFlow::expires_at`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OauthFlow {
+    /// SHA-256 of the state, hex.
+    pub state_hash: String,
+    /// The provider's configured name.
+    pub provider: String,
+    /// The dialect whose client started it, which its callback answers as.
+    pub dialect: Dialect,
+    /// Where the callback sends the browser back (already checked against the allow-list).
+    pub redirect_to: String,
+    /// GoTrue's PKCE flow: the client's challenge; the callback then gives an auth code.
+    pub challenge: Option<PkceChallenge>,
+    /// When it was started.
+    pub created_at: Timestamp,
+    /// Dead from this time on.
+    pub expires_at: Timestamp,
 }

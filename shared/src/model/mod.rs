@@ -29,7 +29,7 @@ pub use dialect::Dialect;
 pub use factor::{Aal, Challenge, Factor, FactorKind, SecondStep, WebauthnCredential};
 pub use id::{ChallengeId, CodeId, FactorId, IdentityId, LoginRequestId, PasskeyChallengeId, PasskeyId, SessionId, UserId};
 pub use passkey::{Passkey, PasskeyCeremony, PasskeyChallenge};
-pub use identity::Identity;
+pub use identity::{Identity, OauthFlow};
 pub use login_request::{LoginRequest, LoginState};
 pub use mail::Mail;
 pub use session::{AuthMethod, LogoutScope, RefreshToken, Session, SessionToken};

@@ -33,6 +33,8 @@ pub enum AuthMethod {
     /// A passkey (GoTrue's `/passkeys/authentication/verify`): a possession factor with user
     /// verification, so the session is at `aal2` from its start.
     Passkey,
+    /// An identity provider (OpenID Connect or OAuth 2).
+    Oauth,
 }
 
 impl AuthMethod {
@@ -49,6 +51,7 @@ impl AuthMethod {
             AuthMethod::Invite => "invite",
             AuthMethod::Anonymous => "anonymous",
             AuthMethod::Passkey => "passkey",
+            AuthMethod::Oauth => "oauth",
         }
     }
 
@@ -65,6 +68,7 @@ impl AuthMethod {
             "invite" => Some(AuthMethod::Invite),
             "anonymous" => Some(AuthMethod::Anonymous),
             "passkey" => Some(AuthMethod::Passkey),
+            "oauth" => Some(AuthMethod::Oauth),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@
 //! text and mapped to `StoreError::Conflict`.
 //!
 //! One file per port trait (`users`, `sessions`, `codes`, `send_limits`, `login_requests`,
-//! `budgets`, `flow_states`, `factors`, `passkeys`, `recovery_codes`, `identities`, `housekeeping`); this module holds the store and the binding
+//! `budgets`, `flow_states`, `factors`, `passkeys`, `recovery_codes`, `identities`, `oauth_flows`, `housekeeping`); this module holds the store and the binding
 //! helpers they share.
 
 mod budgets;
@@ -16,6 +16,7 @@ mod codes;
 mod factors;
 mod flow_states;
 mod identities;
+mod oauth_flows;
 mod passkeys;
 mod recovery_codes;
 mod housekeeping;

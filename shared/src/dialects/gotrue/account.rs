@@ -63,7 +63,8 @@ pub(super) async fn signup<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Re
 /// `GET /user`.
 pub(super) async fn get_user<P: Ports>(auth: &Flows<P>, bearer: &Bearer) -> Result<Response<Body>, GotrueError> {
     let factors = auth.factors_of(&bearer.user).await?;
-    ok(&UserBody::of(&bearer.user).with_factors(&factors))
+    let identities = auth.identities_of(&bearer.user).await?;
+    ok(&UserBody::of(&bearer.user).with_factors(&factors).with_identities(&bearer.user, &identities))
 }
 
 #[derive(Deserialize)]
@@ -221,6 +222,10 @@ pub(super) fn settings<P: Ports>(auth: &Flows<P>) -> Result<Response<Body>, Gotr
     ];
     let mut external: Map<String, Value> = providers.iter().map(|p| (p.to_string(), Value::Bool(false))).collect();
     external.insert("email".into(), Value::Bool(true));
+    // The providers enabled here; a generic OpenID Connect provider under its own name.
+    for p in &c.providers.enabled {
+        external.insert(p.name.clone(), Value::Bool(true));
+    }
     external.insert("anonymous_users".into(), Value::Bool(c.anonymous_users_enabled));
     ok(&SettingsBody {
         external,

@@ -7,133 +7,14 @@
 //! `x-sb-error-code` is always set.
 
 use crate::dialects::{header, json_response, Body, JsonError, Refusal};
-use crate::flows::{AalNeed, AdminError, BearerError, FactorError, MAX_FACTOR_LABEL_BYTES, ChangeError, FlowError, Flows, InternalError, LoginError, PkceError, RefreshError, SignupError};
+use crate::flows::{AalNeed, AdminError, BearerError, ExternalError, FactorError, MAX_FACTOR_LABEL_BYTES, ChangeError, FlowError, Flows, InternalError, LoginError, PkceError, RefreshError, SignupError};
 use crate::model::FactorKind;
 use crate::ports::Ports;
 use crate::token::TokenError;
 use http::{Response, StatusCode};
 use serde_json::json;
 
-/// Upstream's error codes (supabase/auth `internal/api/apierrors/errorcode.go`), the ones
-/// Portcullis answers with.
-pub mod code {
-    /// `anonymous_provider_disabled`
-    pub const ANONYMOUS_PROVIDER_DISABLED: &str = "anonymous_provider_disabled";
-    /// `bad_code_verifier`
-    pub const BAD_CODE_VERIFIER: &str = "bad_code_verifier";
-    /// `bad_json`
-    pub const BAD_JSON: &str = "bad_json";
-    /// `bad_jwt`
-    pub const BAD_JWT: &str = "bad_jwt";
-    /// `captcha_failed`
-    pub const CAPTCHA_FAILED: &str = "captcha_failed";
-    /// `email_exists`
-    pub const EMAIL_EXISTS: &str = "email_exists";
-    /// `email_not_confirmed`
-    pub const EMAIL_NOT_CONFIRMED: &str = "email_not_confirmed";
-    /// `flow_state_expired`
-    pub const FLOW_STATE_EXPIRED: &str = "flow_state_expired";
-    /// `flow_state_not_found`
-    pub const FLOW_STATE_NOT_FOUND: &str = "flow_state_not_found";
-    /// `invalid_credentials`
-    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
-    /// `manual_linking_disabled`
-    pub const MANUAL_LINKING_DISABLED: &str = "manual_linking_disabled";
-    /// `mfa_factor_not_found`
-    pub const MFA_FACTOR_NOT_FOUND: &str = "mfa_factor_not_found";
-    /// `mfa_phone_enroll_not_enabled`
-    pub const MFA_PHONE_ENROLL_NOT_ENABLED: &str = "mfa_phone_enroll_not_enabled";
-    /// `mfa_totp_enroll_not_enabled`
-    pub const MFA_TOTP_ENROLL_NOT_ENABLED: &str = "mfa_totp_enroll_not_enabled";
-    /// `mfa_webauthn_enroll_not_enabled`
-    pub const MFA_WEBAUTHN_ENROLL_NOT_ENABLED: &str = "mfa_webauthn_enroll_not_enabled";
-    /// `mfa_webauthn_verify_not_enabled`
-    pub const MFA_WEBAUTHN_VERIFY_NOT_ENABLED: &str = "mfa_webauthn_verify_not_enabled";
-    /// `mfa_recovery_codes_enroll_not_enabled`
-    pub const MFA_RECOVERY_CODES_ENROLL_NOT_ENABLED: &str = "mfa_recovery_codes_enroll_not_enabled";
-    /// `mfa_recovery_codes_verify_not_enabled`
-    pub const MFA_RECOVERY_CODES_VERIFY_NOT_ENABLED: &str = "mfa_recovery_codes_verify_not_enabled";
-    /// `mfa_recovery_codes_locked`
-    pub const MFA_RECOVERY_CODES_LOCKED: &str = "mfa_recovery_codes_locked";
-    /// `mfa_recovery_codes_sole_factor`
-    pub const MFA_RECOVERY_CODES_SOLE_FACTOR: &str = "mfa_recovery_codes_sole_factor";
-    /// `mfa_verified_factor_exists`
-    pub const MFA_VERIFIED_FACTOR_EXISTS: &str = "mfa_verified_factor_exists";
-    /// `webauthn_credential_exists`
-    pub const WEBAUTHN_CREDENTIAL_EXISTS: &str = "webauthn_credential_exists";
-    /// `not_admin`
-    pub const NOT_ADMIN: &str = "not_admin";
-    /// `not_found`
-    pub const NOT_FOUND: &str = "not_found";
-    /// `no_authorization`
-    pub const NO_AUTHORIZATION: &str = "no_authorization";
-    /// `otp_expired`
-    pub const OTP_EXPIRED: &str = "otp_expired";
-    /// `over_email_send_rate_limit`
-    pub const OVER_EMAIL_SEND_RATE_LIMIT: &str = "over_email_send_rate_limit";
-    /// `over_request_rate_limit`
-    pub const OVER_REQUEST_RATE_LIMIT: &str = "over_request_rate_limit";
-    /// `passkey_disabled`
-    pub const PASSKEY_DISABLED: &str = "passkey_disabled";
-    /// `too_many_passkeys`
-    pub const TOO_MANY_PASSKEYS: &str = "too_many_passkeys";
-    /// `webauthn_challenge_not_found`
-    pub const WEBAUTHN_CHALLENGE_NOT_FOUND: &str = "webauthn_challenge_not_found";
-    /// `webauthn_challenge_expired`
-    pub const WEBAUTHN_CHALLENGE_EXPIRED: &str = "webauthn_challenge_expired";
-    /// `webauthn_verification_failed`
-    pub const WEBAUTHN_VERIFICATION_FAILED: &str = "webauthn_verification_failed";
-    /// `phone_provider_disabled`
-    pub const PHONE_PROVIDER_DISABLED: &str = "phone_provider_disabled";
-    /// `provider_disabled`
-    pub const PROVIDER_DISABLED: &str = "provider_disabled";
-    /// `reauthentication_needed`
-    pub const REAUTHENTICATION_NEEDED: &str = "reauthentication_needed";
-    /// `reauthentication_not_valid`
-    pub const REAUTHENTICATION_NOT_VALID: &str = "reauthentication_not_valid";
-    /// `refresh_token_already_used`
-    pub const REFRESH_TOKEN_ALREADY_USED: &str = "refresh_token_already_used";
-    /// `refresh_token_not_found`
-    pub const REFRESH_TOKEN_NOT_FOUND: &str = "refresh_token_not_found";
-    /// `request_too_large`
-    pub const REQUEST_TOO_LARGE: &str = "request_too_large";
-    /// `saml_provider_disabled`
-    pub const SAML_PROVIDER_DISABLED: &str = "saml_provider_disabled";
-    /// `session_expired`
-    pub const SESSION_EXPIRED: &str = "session_expired";
-    /// `session_not_found`
-    pub const SESSION_NOT_FOUND: &str = "session_not_found";
-    /// `signup_disabled`
-    pub const SIGNUP_DISABLED: &str = "signup_disabled";
-    /// `unexpected_failure`
-    pub const UNEXPECTED_FAILURE: &str = "unexpected_failure";
-    /// `user_already_exists`
-    pub const USER_ALREADY_EXISTS: &str = "user_already_exists";
-    /// `user_banned`
-    pub const USER_BANNED: &str = "user_banned";
-    /// `user_not_found`
-    pub const USER_NOT_FOUND: &str = "user_not_found";
-    /// `validation_failed`
-    pub const VALIDATION_FAILED: &str = "validation_failed";
-    /// `weak_password`
-    pub const WEAK_PASSWORD: &str = "weak_password";
-    /// `web3_provider_disabled`
-    pub const WEB3_PROVIDER_DISABLED: &str = "web3_provider_disabled";
-    /// `insufficient_aal`
-    pub const INSUFFICIENT_AAL: &str = "insufficient_aal";
-    /// `mfa_challenge_expired`
-    pub const MFA_CHALLENGE_EXPIRED: &str = "mfa_challenge_expired";
-    /// `mfa_factor_name_conflict`
-    pub const MFA_FACTOR_NAME_CONFLICT: &str = "mfa_factor_name_conflict";
-    /// `mfa_ip_address_mismatch`
-    pub const MFA_IP_ADDRESS_MISMATCH: &str = "mfa_ip_address_mismatch";
-    /// `mfa_totp_verify_not_enabled`
-    pub const MFA_TOTP_VERIFY_NOT_ENABLED: &str = "mfa_totp_verify_not_enabled";
-    /// `mfa_verification_failed`
-    pub const MFA_VERIFICATION_FAILED: &str = "mfa_verification_failed";
-    /// `too_many_enrolled_mfa_factors`
-    pub const TOO_MANY_ENROLLED_MFA_FACTORS: &str = "too_many_enrolled_mfa_factors";
-}
+pub use super::codes as code;
 
 /// The API version whose error format is `{code, message}`.
 pub(super) const API_VERSION_2024: &str = "2024-01-01";
@@ -175,6 +56,8 @@ pub enum GotrueError {
     Pkce(PkceError),
     /// A second-factor flow refused.
     Factor(FactorError),
+    /// A sign-in through an identity provider refused (a refusal only it has).
+    External(ExternalError),
 }
 
 impl GotrueError {
@@ -227,6 +110,15 @@ impl From<FactorError> for GotrueError {
     }
 }
 
+impl From<ExternalError> for GotrueError {
+    fn from(e: ExternalError) -> Self {
+        match e {
+            ExternalError::Flow(f) => GotrueError::Flow(f),
+            other => GotrueError::External(other),
+        }
+    }
+}
+
 impl From<JsonError> for GotrueError {
     fn from(e: JsonError) -> Self {
         GotrueError::BadJson(e)
@@ -256,6 +148,7 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
         ),
         G::Pkce(PkceError::Flow(f)) => flow_error(f),
         G::Factor(f) => factor_error(f),
+        G::External(x) => external_error(x),
         G::BadJson(JsonError(m)) => (400, code::BAD_JSON, format!("Could not parse request body as JSON: {m}")),
         G::Validation(m) => (400, code::VALIDATION_FAILED, (*m).into()),
         G::NoAuthorization => (401, code::NO_AUTHORIZATION, "This endpoint requires a valid Bearer token".into()),
@@ -416,6 +309,41 @@ fn factor_error(e: &FactorError) -> (u16, &'static str, String) {
     }
 }
 
+/// [`describe`] for a refused sign-in through a provider, in upstream's words
+/// (`internal/api/token_oidc.go`); the ones upstream answers as an OAuth error are also
+/// [`oauth_error`]s.
+fn external_error(e: &ExternalError) -> (u16, &'static str, String) {
+    use ExternalError as X;
+    match e {
+        X::NotEnabled(name) | X::NotOidc(name) => (400, code::VALIDATION_FAILED, format!("Custom OIDC provider {name:?} not allowed")),
+        X::Unreachable(_) => (500, code::UNEXPECTED_FAILURE, "Error getting user profile from external provider".into()),
+        X::NoEmail => (400, code::VALIDATION_FAILED, "Error getting user email from external provider".into()),
+        X::NotConfigured(what) => (400, code::VALIDATION_FAILED, format!("Unsupported provider: {what}")),
+        X::Refused { error, description } => (400, code::VALIDATION_FAILED, format!("{error}: {description}")),
+        X::NoCode => (400, code::BAD_OAUTH_CALLBACK, "OAuth callback with missing authorization code missing".into()),
+        X::Exchange(what) => (500, code::UNEXPECTED_FAILURE, what.clone()),
+        X::Flow(f) => flow_error(f),
+        X::Token(_) | X::NonceMissing | X::NonceMismatch => {
+            let (_, description) = oauth_error(e).unwrap_or_default();
+            (400, code::VALIDATION_FAILED, description)
+        }
+    }
+}
+
+/// Upstream's OAuth-shaped refusals (`{"error", "error_description"}`, always 400): the
+/// `error` and the description.
+fn oauth_error(e: &ExternalError) -> Option<(&'static str, String)> {
+    use crate::oidc::OidcError as O;
+    Some(match e {
+        ExternalError::Token(O::Audience(aud)) => ("invalid request", format!("Unacceptable audience in id_token: [{}]", aud.join(" "))),
+        ExternalError::Token(O::NoSubject) => ("invalid request", "Missing sub claim in id_token".into()),
+        ExternalError::Token(_) => ("invalid request", "Bad ID token".into()),
+        ExternalError::NonceMissing => ("invalid request", "Passed nonce and nonce in id_token should either both exist or not.".into()),
+        ExternalError::NonceMismatch => ("invalid nonce", "Nonces mismatch".into()),
+        _ => return None,
+    })
+}
+
 /// [`describe`] for a refused bearer token, every case named.
 fn bearer_error(e: &BearerError) -> (u16, &'static str, String) {
     match e {
@@ -455,7 +383,8 @@ fn internal(e: &GotrueError) -> Option<&str> {
         GotrueError::Flow(FlowError::Internal(d))
         | GotrueError::Admin(AdminError::Flow(FlowError::Internal(d)))
         | GotrueError::Bearer(BearerError::Internal(d))
-        | GotrueError::Factor(FactorError::Internal(d)) => Some(d),
+        | GotrueError::Factor(FactorError::Internal(d))
+        | GotrueError::External(ExternalError::Unreachable(d)) => Some(d),
         _ => None,
     }
 }
@@ -480,6 +409,12 @@ pub(super) fn describe_reported<P: Ports>(flows: &Flows<P>, e: &GotrueError) -> 
 /// Renders an error in the format the request asked for.
 pub fn render_error<P: Ports>(auth: &Flows<P>, req_headers: &http::HeaderMap, e: &GotrueError) -> Response<Body> {
     let (status, code, msg) = describe_reported(auth, e);
+    if let Some((error, description)) = match e {
+        GotrueError::External(x) => oauth_error(x),
+        _ => None,
+    } {
+        return json_response(status, &json!({"error": error, "error_description": description}), &[("x-sb-error-code", code.to_string())]);
+    }
     let new = wants_new_errors(req_headers);
     let mut body = if new {
         json!({"code": code, "message": msg})

@@ -4,20 +4,23 @@
 //! - `account`: `/signup` (also anonymous), `/user` (GET and PUT), `/reauthenticate`,
 //!   `/logout`, `/recover`, `/otp`, `/resend`, `/settings`, `/health`;
 //! - `verify`: `/verify` (POST, and GET for the mailed link);
-//! - `token`: `/token` (password, refresh_token and pkce grants);
+//! - `token`: `/token` (password, refresh_token, pkce and id_token grants);
+//! - `external`: `/authorize` and `/callback` (signing in through identity providers' pages);
 //! - `admin`: the service role's `/admin/*` and `/invite`;
 //! - `mfa`: `/factors*` (second factors) and the service role's `/admin/users/{id}/factors*`;
 //! - `recovery_codes`: `/factors/recovery-codes*` (an account's recovery codes);
 //! - `passkeys`: `/passkeys*` (passkey sign-in and the account's passkeys);
 //! - `unoffered`: upstream's answers for what is not offered;
-//! - `errors`: the error type, upstream's codes, and [`describe`], the one place that picks
-//!   statuses; `wire`: the response bodies; `pkce`: the PKCE parameters.
+//! - `errors`: the error type and [`describe`], the one place that picks statuses; `codes`:
+//!   upstream's error codes; `wire`: the response bodies; `pkce`: the PKCE parameters.
 //!
 //! Wire shapes follow supabase/auth `internal/api/*`.
 
 mod account;
 mod admin;
+pub mod codes;
 mod errors;
+mod external;
 mod mfa;
 mod mfa_webauthn;
 mod passkeys;
@@ -84,6 +87,10 @@ pub enum Endpoint {
     RecoveryCodes(recovery_codes::Endpoint),
     /// The passkey API.
     Passkeys(passkeys::Endpoint),
+    /// `GET /authorize`: to an identity provider's pages.
+    Authorize,
+    /// `GET|POST /callback`: back from them.
+    Callback,
     /// What is not offered.
     Unoffered(unoffered::Endpoint),
 }
@@ -118,7 +125,9 @@ impl routes::Api for Api {
         Route::json(Verb::Any, "/admin/generate_link", ServiceRole, E::Admin(A::NotFound)),
         Route::json(Verb::Post, "/invite", ServiceRole, E::Admin(A::Invite)),
         Route::json(Verb::Any, "/invite", ServiceRole, E::Admin(A::NotFound)),
-        Route::json(Verb::Get, "/authorize", Open, E::Unoffered(U::Authorize)),
+        Route::json(Verb::Get, "/authorize", Open, E::Authorize),
+        Route::json(Verb::Get, "/callback", Open, E::Callback),
+        Route::form(Verb::Post, "/callback", Open, E::Callback),
         Route::json(Verb::Any, "/sso", Open, E::Unoffered(U::Sso)),
         Route::json(Verb::Any, "/sso/*", Open, E::Unoffered(U::Sso)),
         Route::json(Verb::Post, "/passkeys/registration/options", Session, E::Passkeys(PK::RegistrationOptions)),
@@ -198,6 +207,8 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
         E::Verify => verify::verify(flows, req).await,
         E::VerifyLink => Ok(verify::verify_link(flows, req).await),
         E::Token => token::token(flows, req).await,
+        E::Authorize => external::authorize(flows, req).await,
+        E::Callback => Ok(external::callback(flows, req).await),
         E::GetUser => account::get_user(flows, &session(hit.caller)?).await,
         E::PutUser => account::put_user(flows, req, session(hit.caller)?).await,
         E::Reauthenticate => account::reauthenticate(flows, session(hit.caller)?).await,

@@ -134,7 +134,7 @@ pub(super) async fn verify_link<P: Ports>(auth: &Flows<P>, req: &Request<Body>) 
 
 /// `target` with `query` added to its own query (whose own `code` parameters are dropped, so
 /// the one added is the only one) and `fragment` in place of its fragment.
-fn redirect_location(target: &str, query: Option<&str>, fragment: Option<&str>) -> String {
+pub(super) fn redirect_location(target: &str, query: Option<&str>, fragment: Option<&str>) -> String {
     let (base, own_fragment) = match target.split_once('#') {
         Some((base, f)) => (base, Some(f)),
         None => (target, None),

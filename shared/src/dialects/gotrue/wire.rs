@@ -5,7 +5,7 @@
 use super::errors::GotrueError;
 use crate::dialects::{json_response, Body};
 use crate::flows::{Flows, SignedIn};
-use crate::model::{Factor, Timestamp, User};
+use crate::model::{AuthMethod, Factor, Identity, Timestamp, User};
 use crate::ports::Ports;
 use http::{Response, StatusCode};
 use serde::Serialize;
@@ -35,7 +35,7 @@ pub struct UserBody<'a> {
     last_sign_in_at: Option<String>,
     app_metadata: Value,
     user_metadata: &'a Value,
-    identities: Vec<IdentityBody<'a>>,
+    identities: Vec<IdentityBody>,
     created_at: String,
     updated_at: String,
     is_anonymous: bool,
@@ -89,26 +89,37 @@ impl FactorBody {
     }
 }
 
-/// The `email` identity of a user object.
+/// An identity of a user object: the `email` one, or a provider's.
 #[derive(Debug, Serialize)]
-struct IdentityBody<'a> {
-    identity_id: &'a str,
-    id: &'a str,
-    user_id: &'a str,
-    identity_data: IdentityData<'a>,
-    provider: &'static str,
+struct IdentityBody {
+    identity_id: String,
+    id: String,
+    user_id: String,
+    identity_data: Value,
+    provider: String,
     last_sign_in_at: Option<String>,
     created_at: String,
     updated_at: String,
-    email: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    email: String,
 }
 
-#[derive(Debug, Serialize)]
-struct IdentityData<'a> {
-    email: &'a str,
-    email_verified: bool,
-    phone_verified: bool,
-    sub: &'a str,
+impl IdentityBody {
+    /// A provider's identity, as upstream renders it (its row id is `identity_id`, the
+    /// provider's subject is `id`).
+    fn of(i: &Identity) -> Self {
+        IdentityBody {
+            identity_id: i.id.to_string(),
+            id: i.subject.clone(),
+            user_id: i.user_id.to_string(),
+            identity_data: i.data.clone(),
+            provider: i.provider.clone(),
+            last_sign_in_at: ts(i.last_sign_in_at),
+            created_at: i.created_at.to_rfc3339(),
+            updated_at: i.updated_at.to_rfc3339(),
+            email: i.email.clone().unwrap_or_default(),
+        }
+    }
 }
 
 impl<'a> UserBody<'a> {
@@ -117,15 +128,15 @@ impl<'a> UserBody<'a> {
     pub fn of(u: &'a User) -> Self {
         let email = u.email.as_deref().unwrap_or_default();
         let identity = IdentityBody {
-            identity_id: u.id.as_str(),
-            id: u.id.as_str(),
-            user_id: u.id.as_str(),
-            identity_data: IdentityData { email, email_verified: u.is_confirmed(), phone_verified: false, sub: u.id.as_str() },
-            provider: "email",
+            identity_id: u.id.to_string(),
+            id: u.id.to_string(),
+            user_id: u.id.to_string(),
+            identity_data: serde_json::json!({"email": email, "email_verified": u.is_confirmed(), "phone_verified": false, "sub": u.id.as_str()}),
+            provider: "email".into(),
             last_sign_in_at: ts(u.last_sign_in_at),
             created_at: u.created_at.to_rfc3339(),
             updated_at: u.updated_at.to_rfc3339(),
-            email,
+            email: email.to_string(),
         };
         UserBody {
             id: u.id.as_str(),
@@ -156,6 +167,30 @@ impl<'a> UserBody<'a> {
         self.factors = factors.iter().map(FactorBody::of).collect();
         self
     }
+
+    /// The user object with the account's provider `identities` (oldest first): listed after
+    /// the `email` identity, which an account made by a provider, without a password, does not
+    /// have; and named in `app_metadata` (`provider`: the first way in, `providers`: all).
+    pub fn with_identities(mut self, u: &User, identities: &[Identity]) -> Self {
+        if identities.is_empty() {
+            return self;
+        }
+        if u.password_hash.is_none() && u.username.is_none() {
+            self.identities.clear();
+        }
+        self.identities.extend(identities.iter().map(IdentityBody::of));
+        let mut providers: Vec<&str> = Vec::new();
+        for i in &self.identities {
+            if !providers.contains(&i.provider.as_str()) {
+                providers.push(&i.provider);
+            }
+        }
+        if let (Some(meta), Some(first)) = (self.app_metadata.as_object_mut(), providers.first()) {
+            meta.insert("provider".into(), Value::from(*first));
+            meta.insert("providers".into(), Value::from(providers.clone()));
+        }
+        self
+    }
 }
 
 /// GoTrue's user object of `u`, as JSON.
@@ -179,7 +214,14 @@ impl<'a> SessionBody<'a> {
     /// `factors` (auth-js reads the next assurance level from those it stores).
     pub(super) async fn of<P: Ports>(flows: &Flows<P>, s: &'a SignedIn) -> Result<Self, GotrueError> {
         let factors = flows.factors_of(&s.user).await?;
-        Self::with(flows, s, &factors).await
+        let mut body = Self::with(flows, s, &factors).await?;
+        // A sign-in through a provider shows the identities (the one it used among them); the
+        // others leave them to `GET /user`, sparing every sign-in a read.
+        if s.session.method == AuthMethod::Oauth {
+            let identities = flows.identities_of(&s.user).await?;
+            body.user = body.user.with_identities(&s.user, &identities);
+        }
+        Ok(body)
     }
 
     /// [`SessionBody::of`] with the account's factors as the caller has them.

@@ -7,7 +7,7 @@
 //! The checks themselves live in one file per storage port (`users`, `sessions`, `codes`,
 //! `limits` for budgets and send limits, `login_requests`, `flow_states`, `first_proof`,
 //! `factors` for WebAuthn factors' credentials and counters, `passkeys` for passkeys and their
-//! challenges, `recovery_codes` for sets of recovery codes, `identities` for provider identities,
+//! challenges, `recovery_codes` for sets of recovery codes, `identities` for provider identities, `oauth_flows` for sign-ins through a provider's pages,
 //! `housekeeping` for the purge of what has expired), with what they share in `support`. How a backend stores
 //! anything never appears here.
 
@@ -17,6 +17,7 @@ mod first_proof;
 mod flow_states;
 mod housekeeping;
 mod identities;
+mod oauth_flows;
 mod limits;
 mod login_requests;
 mod passkeys;
@@ -34,6 +35,7 @@ use first_proof::first_proof;
 use flow_states::flow_states;
 use housekeeping::purge;
 use identities::{identities, identities_go_with_the_account};
+use oauth_flows::oauth_flows;
 use limits::{budgets_take, limits_claim};
 use login_requests::login_requests;
 use passkeys::passkeys;
@@ -88,6 +90,7 @@ pub async fn run_store_contract<S: Store + Housekeeping>(store: &S, nonce: &str,
         ("recovery codes: a set beside another factor from aal2, each code once, replaced whole with what the old codes raised lowered, gone with the last factor", recovery_codes(store, nonce, now).await),
         ("identities: a subject is one account's; an account stored with its identity is stored whole; a link lands only while the account is as seen", identities(store, nonce, now).await),
         ("identities: a first proof that forgets takes them, one that does not keeps them; a deletion, soft or not, takes them", identities_go_with_the_account(store, nonce, now).await),
+        ("oauth flows: stored whole, taken once; a new start drops the expired, keeps the live", oauth_flows(store, nonce, now).await),
         ("housekeeping: a purge removes what expired, a bounded number a round, and keeps the rest", purge(store, nonce, now).await),
     ]
 }

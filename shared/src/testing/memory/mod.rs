@@ -3,13 +3,14 @@
 //!
 //! This file holds the store itself (its maps, the test hook before a store call, and what
 //! tests assert with); each port's implementation has its own file: `users`, `sessions`,
-//! `codes`, `factors`, `passkeys`, `recovery_codes`, `identities` (provider identities), `limits` (budgets and send limits), `login_requests`, `flow_states`, and
+//! `codes`, `factors`, `passkeys`, `recovery_codes`, `identities` (provider identities), `oauth_flows` (sign-ins through a provider's pages), `limits` (budgets and send limits), `login_requests`, `flow_states`, and
 //! `housekeeping` (the purge of what has expired). No rule of the flows belongs here: the
 //! store does what its ports' contracts say, and nothing more.
 
 mod codes;
 mod factors;
 mod identities;
+mod oauth_flows;
 mod passkeys;
 mod recovery_codes;
 mod flow_states;
@@ -71,6 +72,7 @@ pub struct MemoryStore {
     /// Recovery codes by their set's factor id: each code's hash and when it was used.
     recovery_codes: RefCell<HashMap<FactorId, Vec<CodeRow>>>,
     identities: RefCell<HashMap<crate::model::IdentityId, crate::model::Identity>>,
+    oauth_flows: RefCell<HashMap<String, crate::model::OauthFlow>>,
     /// Whether each budget take first yields once to the executor (`pause_at_budgets`).
     pause_at_budgets: std::cell::Cell<bool>,
 }

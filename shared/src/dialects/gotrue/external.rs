@@ -1,0 +1,123 @@
+//! Signing in through identity providers' pages, as upstream's `internal/api/external.go`:
+//! `GET /authorize?provider=&redirect_to=&scopes=` (with `code_challenge` for auth-js's PKCE
+//! flow) answers 302 to the provider; `GET|POST /callback` (POST for Apple's `form_post`)
+//! answers 302 back to the app: `?code=` for PKCE, the session in the fragment otherwise
+//! (with `provider_token`), or the refusal in both as `error`, `error_code` and
+//! `error_description`. A callback without a usable state goes to the site (303), its refusal
+//! in the query only, as upstream's.
+
+use super::errors::{describe_reported, GotrueError};
+use super::verify::redirect_location;
+use super::wire::SessionBody;
+use crate::dialects::{query_param, Body};
+use crate::flows::{Callback, CallbackError, CallbackParams, ExternalError, Flows, OauthStart};
+use crate::model::Dialect;
+use crate::ports::Ports;
+use http::{Request, Response, StatusCode};
+
+/// `GET /authorize`.
+pub(super) async fn authorize<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
+    let query = req.uri().query();
+    let provider = query_param(query, "provider").unwrap_or_default();
+    if auth.provider(&provider).is_err() {
+        // Not enabled here: upstream's answer, as when none is.
+        return Err(super::unoffered::serve(req, super::unoffered::Endpoint::Authorize, "/authorize", None));
+    }
+    let challenge = super::pkce::pkce_challenge(query_param(query, "code_challenge"), query_param(query, "code_challenge_method"))?;
+    let passed = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let redirect_to = query_param(query, "redirect_to");
+    let scopes = query_param(query, "scopes");
+    let start = OauthStart { provider: &provider, redirect_to: redirect_to.as_deref(), scopes: scopes.as_deref(), challenge, passed, dialect: Dialect::Gotrue };
+    let url = auth.oauth_authorize(start).await?;
+    Ok(redirect(StatusCode::FOUND, &url))
+}
+
+/// `GET|POST /callback`: always a redirect.
+pub(super) async fn callback<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
+    let source = match req.method() == http::Method::POST {
+        true => String::from_utf8_lossy(req.body()).into_owned(),
+        false => req.uri().query().unwrap_or_default().to_string(),
+    };
+    let mut params = CallbackParams::default();
+    for (k, v) in form_urlencoded::parse(source.as_bytes()) {
+        let slot = match k.as_ref() {
+            "state" => &mut params.state,
+            "code" => &mut params.code,
+            "error" => &mut params.error,
+            "error_description" => &mut params.error_description,
+            _ => continue,
+        };
+        slot.get_or_insert_with(|| v.into_owned());
+    }
+    let platform = crate::dialects::platform(req.headers());
+    match auth.oauth_callback(params, &platform).await {
+        Ok(Callback::AuthCode { code, redirect_to }) => {
+            let query = form_urlencoded::Serializer::new(String::new()).append_pair("code", code.expose()).finish();
+            redirect(StatusCode::FOUND, &redirect_location(&redirect_to, Some(&query), None))
+        }
+        Ok(Callback::SignedIn { signed_in, redirect_to, provider_token, provider_refresh_token }) => {
+            let body = match SessionBody::of(auth, &signed_in).await {
+                Ok(body) => body,
+                Err(e) => return error_at(auth, &redirect_to, &e),
+            };
+            let mut pairs: Vec<(&str, String)> = body.fragment_pairs().into_iter().collect();
+            if let Some(refresh) = &provider_refresh_token {
+                pairs.push(("provider_refresh_token", refresh.expose().clone()));
+            }
+            pairs.push(("provider_token", provider_token.expose().clone()));
+            pairs.push(("sb", String::new()));
+            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            let mut fragment = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &pairs {
+                fragment.append_pair(k, v);
+            }
+            redirect(StatusCode::FOUND, &redirect_location(&redirect_to, None, Some(&fragment.finish())))
+        }
+        Err(CallbackError::BadState(code, description)) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("error", "invalid_request")
+                .append_pair("error_code", code)
+                .append_pair("error_description", description)
+                .finish();
+            redirect(StatusCode::SEE_OTHER, &redirect_location(&auth.config().site_url, Some(&query), None))
+        }
+        Err(CallbackError::AtTarget { redirect_to, dialect: _, error }) => error_at(auth, &redirect_to, &error.into()),
+    }
+}
+
+/// The refusal `e`, back at `target` in query and fragment, as upstream's `error`,
+/// `error_code` and `error_description` (a provider's own refusal without `error_code`).
+fn error_at<P: Ports>(auth: &Flows<P>, target: &str, e: &GotrueError) -> Response<Body> {
+    let mut pairs: Vec<(&str, String)> = match e {
+        GotrueError::External(ExternalError::Refused { error, description }) => vec![("error", error.clone()), ("error_description", description.clone())],
+        _ => {
+            let (status, code, msg) = describe_reported(auth, e);
+            let error = match (code, status.as_u16()) {
+                ("signup_disabled" | "user_banned", _) => "access_denied",
+                (_, 400) => "invalid_request",
+                (_, 401) => "unauthorized_client",
+                (_, 403) => "access_denied",
+                (_, 503) => "temporarily_unavailable",
+                _ => "server_error",
+            };
+            vec![("error", error.to_string()), ("error_code", code.to_string()), ("error_description", msg)]
+        }
+    };
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        query.append_pair(k, v);
+    }
+    let query = query.finish();
+    let fragment = format!("{query}&sb=");
+    redirect(StatusCode::FOUND, &redirect_location(target, Some(&query), Some(&fragment)))
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .body(Vec::new())
+        .unwrap_or_else(|_| Response::new(Vec::new()))
+}

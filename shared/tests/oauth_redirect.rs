@@ -1,0 +1,223 @@
+//! GoTrue's sign-in through a provider's pages (`/authorize`, `/callback`, then
+//! `grant_type=pkce` for auth-js's PKCE flow), with an OpenID Connect provider and a
+//! GitHub-shaped one answered by scripts through the outbound HTTP port: where the browser is
+//! sent, what comes back, and every forged, replayed or misdirected callback refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+use portcullis_shared::ports::{HttpError, HttpReply};
+use portcullis_shared::signature::{b64url, Alg, Key, Signatures as _};
+use portcullis_shared::testing::{RustCryptoSignatures, TestPorts};
+use portcullis_shared::App;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use support::*;
+
+const ISSUER: &str = "https://idp.example.com";
+const NOW_SECS: i64 = 1_700_000_000;
+const KEY: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+
+fn provider_key() -> Value {
+    json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": KEY})
+}
+
+fn jws(claims: &Value) -> String {
+    let input = format!("{}.{}", b64url(json!({"alg": "ES256", "kid": "k1"}).to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+    let key = Key::from_jwk(Alg::Es256, &provider_key()).unwrap();
+    format!("{input}.{}", b64url(&pollster::block_on(RustCryptoSignatures.sign(&key, input.as_bytes())).unwrap()))
+}
+
+/// What the scripted providers know: the codes they issued (code → (nonce, subject claims)).
+#[derive(Default)]
+struct Idp {
+    codes: HashMap<String, (String, Value)>,
+    github_emails: Value,
+}
+
+fn app_with_idps(extra: &[(&str, &str)]) -> (App<TestPorts>, Rc<RefCell<Idp>>) {
+    let mut vars = vec![
+        ("EXTERNAL_OIDC_PROVIDERS", "acme"),
+        ("EXTERNAL_ACME_ENABLED", "true"),
+        ("EXTERNAL_ACME_CLIENT_ID", "portcullis-app"),
+        ("EXTERNAL_ACME_SECRET", "acme-secret"),
+        ("EXTERNAL_ACME_URL", ISSUER),
+        ("EXTERNAL_GITHUB_ENABLED", "true"),
+        ("EXTERNAL_GITHUB_CLIENT_ID", "gh-app"),
+        ("EXTERNAL_GITHUB_SECRET", "gh-secret"),
+        ("EXTERNAL_GITHUB_URL", "https://git.example.com"),
+        ("URI_ALLOW_LIST", "https://*.app.example.com/**"),
+    ];
+    vars.extend_from_slice(extra);
+    let app = app_with(&vars);
+    let idp = Rc::new(RefCell::new(Idp::default()));
+    let seen = Rc::clone(&idp);
+    ports(&app).http.answer_with(move |url, form| {
+        let field = |k: &str| form.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string());
+        let body = match url {
+            "https://idp.example.com/.well-known/openid-configuration" => json!({
+                "issuer": ISSUER, "authorization_endpoint": format!("{ISSUER}/auth"), "token_endpoint": format!("{ISSUER}/token"), "jwks_uri": format!("{ISSUER}/jwks"),
+            }),
+            "https://idp.example.com/jwks" => {
+                let mut public = provider_key();
+                public.as_object_mut().unwrap().remove("d");
+                public["kid"] = "k1".into();
+                json!({"keys": [public]})
+            }
+            "https://idp.example.com/token" => {
+                assert_eq!((field("client_id").as_deref(), field("client_secret").as_deref()), (Some("portcullis-app"), Some("acme-secret")));
+                assert_eq!(field("redirect_uri").as_deref(), Some("http://auth.test/callback"));
+                assert!(field("code_verifier").is_some_and(|v| v.len() >= 43), "PKCE towards the provider");
+                let Some((nonce, who)) = field("code").and_then(|c| seen.borrow_mut().codes.remove(&c)) else {
+                    return Ok(HttpReply { status: 400, body: json!({"error": "invalid_grant"}).to_string() });
+                };
+                let mut claims = json!({"iss": ISSUER, "aud": "portcullis-app", "iat": NOW_SECS, "exp": NOW_SECS + 600, "nonce": nonce});
+                claims.as_object_mut().unwrap().extend(who.as_object().unwrap().clone());
+                json!({"access_token": "acme-access", "refresh_token": "acme-refresh", "token_type": "Bearer", "id_token": jws(&claims)})
+            }
+            "https://git.example.com/login/oauth/access_token" => {
+                assert_eq!(field("client_secret").as_deref(), Some("gh-secret"));
+                match field("code").as_deref() {
+                    Some("gh-code") => return Ok(HttpReply { status: 200, body: "access_token=gh-token&scope=user%3Aemail&token_type=bearer".into() }),
+                    _ => json!({"error": "bad_verification_code"}),
+                }
+            }
+            "https://git.example.com/api/v3/user" => {
+                assert_eq!(field("authorization").as_deref(), Some("Bearer gh-token"));
+                json!({"id": 4242, "login": "octo", "name": "Octo Cat", "email": null, "avatar_url": "https://git.example.com/a.png"})
+            }
+            "https://git.example.com/api/v3/user/emails" => seen.borrow().github_emails.clone(),
+            _ => return Err(HttpError(format!("unexpected {url}"))),
+        };
+        Ok(HttpReply { status: 200, body: body.to_string() })
+    });
+    (app, idp)
+}
+
+fn location(r: &Reply) -> String {
+    r.headers.get("location").unwrap().to_str().unwrap().to_string()
+}
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    let q = url.split_once('?').map(|(_, q)| q.split('#').next().unwrap()).unwrap_or("");
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+fn fragment_of(url: &str) -> HashMap<String, String> {
+    let f = url.split_once('#').map(|(_, f)| f).unwrap_or("");
+    form_urlencoded::parse(f.as_bytes()).into_owned().collect()
+}
+
+/// `/authorize` for `acme`, then the provider's consent for `who`: the callback's path.
+fn through_acme(app: &App<TestPorts>, idp: &Rc<RefCell<Idp>>, extra: &str, who: Value) -> String {
+    let r = get(app, &format!("/authorize?provider=acme{extra}"), None);
+    assert_eq!(r.status, 302, "{}", r.raw);
+    let to = location(&r);
+    assert!(to.starts_with("https://idp.example.com/auth?"), "{to}");
+    let q = query_of(&to);
+    assert_eq!((q["client_id"].as_str(), q["response_type"].as_str(), q["code_challenge_method"].as_str()), ("portcullis-app", "code", "S256"));
+    assert_eq!(q["redirect_uri"], "http://auth.test/callback");
+    let code = format!("code-{}", idp.borrow().codes.len());
+    idp.borrow_mut().codes.insert(code.clone(), (q["nonce"].clone(), who));
+    format!("/callback?code={code}&state={}", q["state"])
+}
+
+#[test]
+fn the_implicit_flow_comes_back_with_the_session_and_the_provider_token_in_the_fragment() {
+    let (app, idp) = app_with_idps(&[]);
+    let callback = through_acme(&app, &idp, "&redirect_to=https%3A%2F%2Fshop.app.example.com%2Fdone", json!({"sub": "acme-1", "email": "ann@example.com", "email_verified": true}));
+    let r = get(&app, &callback, None);
+    assert_eq!(r.status, 302, "{}", r.raw);
+    let to = location(&r);
+    assert!(to.starts_with("https://shop.app.example.com/done#"), "{to}");
+    let f = fragment_of(&to);
+    assert_eq!((f["provider_token"].as_str(), f["provider_refresh_token"].as_str(), f["token_type"].as_str()), ("acme-access", "acme-refresh", "bearer"));
+    let me = get(&app, "/user", Some(&f["access_token"]));
+    assert_eq!((me.body["email"].as_str(), me.body["app_metadata"]["provider"].as_str()), (Some("ann@example.com"), Some("acme")), "{}", me.raw);
+    // The callback again: its state is used up, and the browser goes to the site.
+    let again = get(&app, &callback, None);
+    assert_eq!(again.status, 303);
+    let to = location(&again);
+    assert!(to.starts_with("http://localhost:3000?") || to.starts_with("http://localhost:3000/?"), "{to}");
+    assert_eq!(query_of(&to)["error_code"], "bad_oauth_state");
+}
+
+#[test]
+fn the_pkce_flow_comes_back_with_a_code_only_the_verifier_exchanges() {
+    let (app, idp) = app_with_idps(&[]);
+    let verifier = "v".repeat(50);
+    let challenge = b64url(&Sha256::digest(verifier.as_bytes()));
+    let callback = through_acme(&app, &idp, &format!("&code_challenge={challenge}&code_challenge_method=s256&redirect_to=http%3A%2F%2F127.0.0.1%3A5173%2Fcb"), json!({"sub": "acme-2", "email": "bo@example.com", "email_verified": true}));
+    let r = get(&app, &callback, None);
+    let to = location(&r);
+    assert!(to.starts_with("http://127.0.0.1:5173/cb?code="), "loopback targets are always allowed: {to}");
+    let code = query_of(&to)["code"].clone();
+    let wrong = post(&app, "/token?grant_type=pkce", &json!({"auth_code": code, "code_verifier": "w".repeat(50)}));
+    assert_eq!(error_code(&wrong), "bad_code_verifier", "{}", wrong.raw);
+    let callback = through_acme(&app, &idp, &format!("&code_challenge={challenge}&code_challenge_method=s256"), json!({"sub": "acme-2", "email": "bo@example.com", "email_verified": true}));
+    let code = query_of(&location(&get(&app, &callback, None)))["code"].clone();
+    let s = post(&app, "/token?grant_type=pkce", &json!({"auth_code": code, "code_verifier": verifier}));
+    assert_eq!(s.status, 200, "{}", s.raw);
+    assert_eq!(s.body["user"]["identities"][0]["provider"], "acme");
+}
+
+#[test]
+fn forged_states_foreign_targets_and_provider_refusals() {
+    let (app, idp) = app_with_idps(&[]);
+    for (callback, code) in [
+        ("/callback?code=x", "bad_oauth_callback"),
+        ("/callback?code=x&state=not-a-uuid", "bad_oauth_state"),
+        ("/callback?code=x&state=6f1c1a52-4c1e-4c5b-9d7e-0f1a2b3c4d5e", "bad_oauth_state"),
+    ] {
+        let r = get(&app, callback, None);
+        assert_eq!(r.status, 303, "{callback}");
+        assert_eq!(query_of(&location(&r))["error_code"], code, "{callback}");
+    }
+    // A redirect_to outside the allow-list falls back to the site.
+    let callback = through_acme(&app, &idp, "&redirect_to=https%3A%2F%2Fevil.example.com%2F%3F.app.example.com", json!({"sub": "acme-3", "email": "cy@example.com", "email_verified": true}));
+    assert!(location(&get(&app, &callback, None)).starts_with("http://localhost:3000#"));
+    // The provider refused: its words come back to the target, and the state is used up.
+    let r = get(&app, "/authorize?provider=acme", None);
+    let state = query_of(&location(&r))["state"].clone();
+    let refused = get(&app, &format!("/callback?error=access_denied&error_description=User+said+no&state={state}"), None);
+    let to = location(&refused);
+    assert_eq!((query_of(&to)["error"].as_str(), fragment_of(&to)["error_description"].as_str()), ("access_denied", "User said no"), "{to}");
+    // A code the provider does not know (or a token it signed for another flow's nonce).
+    let r = get(&app, "/authorize?provider=acme", None);
+    let state = query_of(&location(&r))["state"].clone();
+    let to = location(&get(&app, &format!("/callback?code=made-up&state={state}"), None));
+    assert_eq!(query_of(&to)["error_code"], "unexpected_failure", "{to}");
+    let a = query_of(&location(&get(&app, "/authorize?provider=acme", None)));
+    let b = query_of(&location(&get(&app, "/authorize?provider=acme", None)));
+    idp.borrow_mut().codes.insert("for-b".into(), (b["nonce"].clone(), json!({"sub": "acme-4", "email": "di@example.com", "email_verified": true})));
+    let to = location(&get(&app, &format!("/callback?code=for-b&state={}", a["state"]), None));
+    assert_eq!(query_of(&to)["error"], "invalid_request", "a code of one flow finishes no other: {to}");
+    assert!(ports(&app).store.all_users().iter().all(|u| u.email.as_deref() != Some("di@example.com")));
+    // Unknown and unconfigured providers: upstream's words.
+    let r = get(&app, "/authorize?provider=google", None);
+    assert_eq!((r.status.as_u16(), r.body["msg"].as_str().or(r.body["message"].as_str())), (400, Some("Unsupported provider: provider is not enabled")), "{}", r.raw);
+}
+
+#[test]
+fn github_signs_in_with_its_primary_address_and_only_a_verified_one_joins() {
+    let (app, idp) = app_with_idps(&[]);
+    let owner = confirmed_user(&app, "octo@example.com", "octo pass 12");
+    idp.borrow_mut().github_emails = json!([{"email": "octo@example.com", "primary": true, "verified": false}, {"email": "other@example.com", "primary": false, "verified": true}]);
+    let r = get(&app, "/authorize?provider=github&scopes=repo", None);
+    let to = location(&r);
+    assert!(to.starts_with("https://git.example.com/login/oauth/authorize?"), "{to}");
+    assert_eq!(query_of(&to)["scope"], "user:email repo");
+    let state = query_of(&to)["state"].clone();
+    let back = location(&get(&app, &format!("/callback?code=gh-code&state={state}"), None));
+    let f = fragment_of(&back);
+    let me = get(&app, "/user", Some(&f["access_token"]));
+    assert_ne!(me.body["id"], owner["user"]["id"], "an unverified primary address joins nothing: {}", me.raw);
+    assert_eq!(me.body["identities"][0]["identity_data"]["preferred_username"], "octo");
+    // Verified now: a new identity would join; the same GitHub account keeps its own account.
+    idp.borrow_mut().github_emails = json!([{"email": "octo@example.com", "primary": true, "verified": true}]);
+    let state = query_of(&location(&get(&app, "/authorize?provider=github", None)))["state"].clone();
+    let back = location(&get(&app, &format!("/callback?code=gh-code&state={state}"), None));
+    assert_eq!(get(&app, "/user", Some(&fragment_of(&back)["access_token"])).body["id"], me.body["id"]);
+}
