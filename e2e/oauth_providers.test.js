@@ -1,0 +1,174 @@
+// Signing in through identity providers, end to end with the real parts: the built worker in
+// workerd with D1, oidc-provider (an OpenID-certified provider) configured as the `keycloak`
+// preset and driven through its own login and consent pages in Chromium, a GitHub-shaped
+// OAuth server, and @supabase/auth-js unchanged: `signInWithIdToken` with a token the provider
+// issued, `signInWithOAuth` with PKCE to `exchangeCodeForSession`, the implicit flow's
+// fragment, and the attacks: forged and replayed state, a target outside the allow-list,
+// tokens for another client, from another key or with another nonce, and a provider account
+// that claims an address it has not verified.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import http from "node:http";
+import { GoTrueClient } from "@supabase/auth-js";
+import { startWorker, launchChromium, memoryStorage, call } from "./harness.js";
+import { startOidcProvider, startGithubLike, loginInBrowser, forgeIdToken, PORTCULLIS_CLIENT, PORTCULLIS_GITHUB_APP } from "./identity_providers.js";
+
+// The app: a page on the loopback (where Chromium may go from the worker's redirect), which
+// URI_ALLOW_LIST names by glob.
+let APP;
+let app;
+const OTHER_CLIENT = { client_id: "someone-elses-app", client_secret: "another-secret", redirect_uris: ["http://127.0.0.1/cb"], token_endpoint_auth_method: "client_secret_post" };
+let idp, gh, worker, browser;
+
+before(async () => {
+  app = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>app</title>"));
+  await new Promise((resolve) => app.listen(0, "127.0.0.1", resolve));
+  APP = `http://localhost:${app.address().port}`;
+  idp = await startOidcProvider({
+    clients: [PORTCULLIS_CLIENT, OTHER_CLIENT],
+    accounts: {
+      alice: { email: "alice@example.com", email_verified: true, name: "Alice Example" },
+      // Claims Bob's address without having verified it.
+      mallory: { email: "bob@example.com", email_verified: false, name: "Not Bob" },
+      // Carol: a verified address no account has yet.
+      carol: { email: "carol@example.com", email_verified: true, name: "Carol" },
+    },
+  });
+  gh = await startGithubLike();
+  worker = await startWorker({
+    vars: {
+      MAILER_AUTOCONFIRM: "true",
+      URI_ALLOW_LIST: `${APP}/**`,
+      EXTERNAL_KEYCLOAK_ENABLED: "true",
+      EXTERNAL_KEYCLOAK_URL: idp.issuer,
+      EXTERNAL_KEYCLOAK_CLIENT_ID: PORTCULLIS_CLIENT.client_id,
+      EXTERNAL_KEYCLOAK_SECRET: PORTCULLIS_CLIENT.client_secret,
+      EXTERNAL_GITHUB_ENABLED: "true",
+      EXTERNAL_GITHUB_URL: gh.url,
+      EXTERNAL_GITHUB_CLIENT_ID: PORTCULLIS_GITHUB_APP.client_id,
+      EXTERNAL_GITHUB_SECRET: PORTCULLIS_GITHUB_APP.client_secret,
+    },
+  });
+  await idp.setClient({ ...PORTCULLIS_CLIENT, redirect_uris: [`${worker.url}/callback`] });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await worker?.stop();
+  await gh?.stop();
+  await idp?.stop();
+  app?.closeAllConnections();
+  await new Promise((resolve) => (app ? app.close(resolve) : resolve()));
+});
+
+function client(flowType = "implicit") {
+  return new GoTrueClient({ url: `${worker.url}/auth/v1`, flowType, storage: memoryStorage(), persistSession: true, autoRefreshToken: false, detectSessionInUrl: false });
+}
+
+const sha256hex = (s) => createHash("sha256").update(s).digest("hex");
+const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url"));
+
+/** Opens `url` in Chromium, signs in at the provider's pages as `sub` when they show, and
+ * returns the URL the browser was finally sent to on the app's origin (fragment included). */
+async function inBrowser(url, sub) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const atApp = (u) => u.origin === APP;
+  await page.goto(url);
+  if (!atApp(new URL(page.url())) && sub) await loginInBrowser(page, { sub });
+  await page.waitForURL(atApp);
+  const landed = new URL(page.url());
+  await context.close();
+  return landed;
+}
+
+test("signInWithIdToken: a token the provider issued signs in, with its nonce", async () => {
+  const raw = randomBytes(16).toString("hex");
+  const { id_token } = await idp.idTokenFor({ sub: "alice", nonce: sha256hex(raw) });
+  const auth = client();
+  const { data, error } = await auth.signInWithIdToken({ provider: "keycloak", token: id_token, nonce: raw });
+  assert.equal(error, null, error?.message);
+  assert.equal(data.user.email, "alice@example.com");
+  assert.equal(data.user.identities.at(-1).provider, "keycloak");
+  assert.equal(claimsOf(data.session.access_token).amr[0].method, "oauth");
+  const check = await call(`${worker.url}/api/check`, { method: "GET", headers: { authorization: `Bearer ${data.session.access_token}` } });
+  assert.equal(check.status, 200);
+  // The same person again is the same account.
+  const again = await idp.idTokenFor({ sub: "alice", nonce: sha256hex("second") });
+  const second = await client().signInWithIdToken({ provider: "keycloak", token: again.id_token, nonce: "second" });
+  assert.equal(second.data.user.id, data.user.id);
+});
+
+test("signInWithIdToken refuses another client's token, another key's and another nonce", async () => {
+  const raw = "the-nonce";
+  const refused = async (token, nonce = raw) => (await client().signInWithIdToken({ provider: "keycloak", token, nonce })).error?.message;
+  const others = await idp.idTokenFor({ sub: "alice", nonce: sha256hex(raw), clientId: OTHER_CLIENT.client_id });
+  assert.match(await refused(others.id_token), /Unacceptable audience in id_token: \[someone-elses-app\]/);
+  const kid = idp.jwks.keys[0].kid;
+  const forged = await forgeIdToken({ iss: idp.issuer, aud: PORTCULLIS_CLIENT.client_id, sub: "alice", email: "alice@example.com", email_verified: true, nonce: sha256hex(raw) }, { kid });
+  assert.equal(await refused(forged), "Bad ID token");
+  const hs = await forgeIdToken({ iss: idp.issuer, aud: PORTCULLIS_CLIENT.client_id, sub: "alice", nonce: sha256hex(raw) }, { alg: "HS256", secret: PORTCULLIS_CLIENT.client_secret });
+  assert.equal(await refused(hs), "Bad ID token");
+  const good = await idp.idTokenFor({ sub: "alice", nonce: sha256hex(raw) });
+  assert.equal(await refused(good.id_token, "another nonce"), "Nonces mismatch");
+});
+
+test("a provider account that claims an address it has not verified joins nothing", async () => {
+  const bob = await client().signUp({ email: "bob@example.com", password: "bobs password 1" });
+  assert.equal(bob.error, null);
+  const { id_token } = await idp.idTokenFor({ sub: "mallory", nonce: sha256hex("m") });
+  const { data, error } = await client().signInWithIdToken({ provider: "keycloak", token: id_token, nonce: "m" });
+  assert.equal(error, null, error?.message);
+  assert.notEqual(data.user.id, bob.data.user.id);
+  assert.equal(data.user.email, "");
+  const stillBob = await client().signInWithPassword({ email: "bob@example.com", password: "bobs password 1" });
+  assert.equal(stillBob.data.user.id, bob.data.user.id);
+});
+
+test("signInWithOAuth with PKCE through the provider's pages in Chromium, then exchangeCodeForSession", async () => {
+  const auth = client("pkce");
+  const { data } = await auth.signInWithOAuth({ provider: "keycloak", options: { redirectTo: `${APP}/welcome`, skipBrowserRedirect: true } });
+  const back = await inBrowser(data.url, "carol");
+  assert.equal(back.origin + back.pathname, `${APP}/welcome`);
+  const code = back.searchParams.get("code");
+  assert.ok(code && !back.hash, `${back}`);
+  const { data: session, error } = await auth.exchangeCodeForSession(code);
+  assert.equal(error, null, error?.message);
+  assert.equal(session.user.email, "carol@example.com");
+  assert.equal(session.user.app_metadata.provider, "keycloak");
+  // The code is good once.
+  const again = await call(`${worker.url}/auth/v1/token?grant_type=pkce`, { body: { auth_code: code, code_verifier: "x".repeat(43) } });
+  assert.equal(again.status, 404);
+});
+
+test("the implicit flow with GitHub: the session and provider_token in the fragment", async () => {
+  const auth = client("implicit");
+  const { data } = await auth.signInWithOAuth({ provider: "github", options: { redirectTo: `${APP}/gh`, skipBrowserRedirect: true } });
+  const back = await inBrowser(data.url);
+  const fragment = new URLSearchParams(back.hash.slice(1));
+  assert.ok(fragment.get("access_token"), `${back}`);
+  assert.ok(fragment.get("provider_token"));
+  const { data: set, error } = await auth.setSession({ access_token: fragment.get("access_token"), refresh_token: fragment.get("refresh_token") });
+  assert.equal(error, null, error?.message);
+  assert.equal(set.user.email, "octocat@example.com");
+  const user = await auth.getUser();
+  assert.equal(user.data.user.identities.find((i) => i.provider === "github").identity_data.user_name, "octocat");
+});
+
+test("a forged or replayed state finishes nothing, and a foreign redirect_to falls back to the site", async () => {
+  // Through the whole flow once, capturing the callback URL the provider sent the browser to.
+  const start = await call(`${worker.url}/authorize?provider=github&redirect_to=${encodeURIComponent("https://evil.example.com/steal")}`, { method: "GET" });
+  assert.equal(start.status, 302);
+  const toProvider = await call(start.headers.get("location"), { method: "GET" });
+  const callback = toProvider.headers.get("location");
+  const first = await call(callback, { method: "GET" });
+  assert.equal(first.status, 302);
+  assert.ok(first.headers.get("location").startsWith("http://127.0.0.1:8787"), `not to evil.example.com: ${first.headers.get("location")}`);
+  const replay = await call(callback, { method: "GET" });
+  assert.equal(replay.status, 303);
+  assert.equal(new URL(replay.headers.get("location")).searchParams.get("error_code"), "bad_oauth_state");
+  const forged = await call(`${worker.url}/callback?code=x&state=${crypto.randomUUID()}`, { method: "GET" });
+  assert.equal(new URL(forged.headers.get("location")).searchParams.get("error_code"), "bad_oauth_state");
+});
