@@ -11,18 +11,38 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import { GoTrueClient } from "@supabase/auth-js";
-import { startWorker, launchChromium, memoryStorage, call } from "./harness.js";
+import { startWorker, launchChromium, memoryStorage, call, root } from "./harness.js";
+import { bundle } from "./app_page.js";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { startOidcProvider, startGithubLike, loginInBrowser, forgeIdToken, PORTCULLIS_CLIENT, PORTCULLIS_GITHUB_APP } from "./identity_providers.js";
 
 // The app: a page on the loopback (where Chromium may go from the worker's redirect), which
 // URI_ALLOW_LIST names by glob.
 let APP;
 let app;
+let feathersBundle;
 const OTHER_CLIENT = { client_id: "someone-elses-app", client_secret: "another-secret", redirect_uris: ["http://127.0.0.1/cb"], token_endpoint_auth_method: "client_secret_post" };
 let idp, gh, worker, browser;
 
 before(async () => {
-  app = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>app</title>"));
+  feathersBundle = await bundle([
+    'export { feathers } from "@feathersjs/feathers";',
+    'export { default as rest } from "@feathersjs/rest-client";',
+    'export { default as authentication } from "@feathersjs/authentication-client";',
+  ]);
+  // The app's site: any page is the app's (a title only), /pkg/ the browser client as the
+  // package ships it, /feathers.js Feathers' own client bundled.
+  app = http.createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    if (path.startsWith("/pkg/")) {
+      const file = join(root, "public", path);
+      const type = file.endsWith(".wasm") ? "application/wasm" : "text/javascript";
+      return readFile(file).then((b) => res.writeHead(200, { "content-type": type }).end(b), () => res.writeHead(404).end());
+    }
+    if (path === "/feathers.js") return res.writeHead(200, { "content-type": "text/javascript" }).end(feathersBundle);
+    res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>app</title>");
+  });
   await new Promise((resolve) => app.listen(0, "127.0.0.1", resolve));
   APP = `http://localhost:${app.address().port}`;
   idp = await startOidcProvider({
@@ -39,6 +59,8 @@ before(async () => {
   worker = await startWorker({
     vars: {
       MAILER_AUTOCONFIRM: "true",
+      // Feathers' redirects go back to the site, where the app's pages are.
+      SITE_URL: APP,
       URI_ALLOW_LIST: `${APP}/**`,
       EXTERNAL_KEYCLOAK_ENABLED: "true",
       EXTERNAL_KEYCLOAK_URL: idp.issuer,
@@ -165,10 +187,58 @@ test("a forged or replayed state finishes nothing, and a foreign redirect_to fal
   const callback = toProvider.headers.get("location");
   const first = await call(callback, { method: "GET" });
   assert.equal(first.status, 302);
-  assert.ok(first.headers.get("location").startsWith("http://127.0.0.1:8787"), `not to evil.example.com: ${first.headers.get("location")}`);
+  assert.ok(first.headers.get("location").startsWith(`${APP}#`), `to the site, not to evil.example.com: ${first.headers.get("location")}`);
   const replay = await call(callback, { method: "GET" });
   assert.equal(replay.status, 303);
   assert.equal(new URL(replay.headers.get("location")).searchParams.get("error_code"), "bad_oauth_state");
   const forged = await call(`${worker.url}/callback?code=x&state=${crypto.randomUUID()}`, { method: "GET" });
   assert.equal(new URL(forged.headers.get("location")).searchParams.get("error_code"), "bad_oauth_state");
+});
+
+test("Feathers' own client picks up the token /oauth/:provider's redirect leaves in the fragment", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${APP}/start`);
+  await page.goto(`${worker.url}/oauth/keycloak?redirect=${encodeURIComponent("/feathers-app")}`);
+  await loginInBrowser(page, { sub: "alice" });
+  await page.waitForURL((u) => u.origin === APP && u.pathname === "/feathers-app");
+  assert.match(page.url(), /#access_token=/);
+  await page.addScriptTag({ url: "/feathers.js" });
+  const user = await page.evaluate(async (url) => {
+    const app = AuthJs.feathers();
+    app.configure(AuthJs.rest(url).fetch(window.fetch.bind(window)));
+    app.configure(AuthJs.authentication());
+    const result = await app.reAuthenticate();
+    return { email: result.user.email, strategy: result.authentication.strategy, hash: location.hash, stored: !!localStorage.getItem("feathers-jwt") };
+  }, worker.url);
+  assert.deepEqual(user, { email: "alice@example.com", strategy: "jwt", hash: "", stored: true });
+  await context.close();
+});
+
+test("the browser client's signInWith goes through the provider and reAuthenticate completes it", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const load = (p) => p.evaluate(async (url) => {
+    const { default: init, AuthClient } = await import("/pkg/portcullis_client.js");
+    await init();
+    window.auth = new AuthClient({ baseUrl: url });
+  }, worker.url);
+  await page.goto(`${APP}/login`);
+  await load(page);
+  await page.evaluate(() => window.auth.signInWith("keycloak", { redirect: "/after-login?tab=1" }));
+  await page.waitForURL((u) => u.origin !== APP);
+  await loginInBrowser(page, { sub: "carol" });
+  await page.waitForURL((u) => u.origin === APP && u.pathname === "/after-login");
+  await load(page);
+  const done = await page.evaluate(async () => {
+    const r = await window.auth.reAuthenticate();
+    return { email: r.user.email, search: location.search, hash: location.hash, stored: window.auth.accessToken === r.accessToken };
+  });
+  assert.deepEqual(done, { email: "carol@example.com", search: "?tab=1", hash: "", stored: true });
+  // A refused sign-in comes back as an OauthError.
+  await page.goto(`${APP}/after-login#error=Signups%20not%20allowed%20for%20this%20instance`);
+  await load(page);
+  const refused = await page.evaluate(() => window.auth.reAuthenticate().then(() => null, (e) => ({ name: e.name, code: e.code, message: e.message })));
+  assert.deepEqual(refused, { name: "OauthError", code: 401, message: "Signups not allowed for this instance" });
+  await context.close();
 });

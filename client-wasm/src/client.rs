@@ -29,6 +29,18 @@ pub const DEFAULT_STORAGE_KEY: &str = "feathers-jwt";
 
 /// The fragment parameter a redirect may carry a token in (`#access_token=...`).
 pub const LOCATION_KEY: &str = "access_token";
+/// The fragment parameter a refused sign-in through a provider comes back with
+/// (`#error=...`).
+pub const LOCATION_ERROR_KEY: &str = "error";
+
+/// What a redirect back from a sign-in through a provider left in the URL fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromUrl {
+    /// `#access_token=`: the new session's token.
+    Token(String),
+    /// `#error=`: why the sign-in was refused, decoded.
+    Error(String),
+}
 
 /// An HTTP request for the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +212,7 @@ struct Inner<T, S> {
     options: Options,
     transport: T,
     store: S,
-    fragment: Option<Box<dyn Fn() -> Option<String>>>,
+    fragment: Option<Box<dyn Fn() -> Option<FromUrl>>>,
     pending: RefCell<Option<Pending>>,
 }
 
@@ -223,12 +235,24 @@ impl<T: Transport + 'static, S: TokenStore + 'static> Client<T, S> {
         }
     }
 
-    /// Also looks for a token in the URL fragment, through `take` (which removes it there),
-    /// when the store has none.
-    pub fn with_fragment_source(options: Options, transport: T, store: S, take: Box<dyn Fn() -> Option<String>>) -> Self {
+    /// Also looks in the URL fragment, through `take` (which removes what it found there), for
+    /// what a redirect back from a provider left: that token wins over a stored one (a stale
+    /// token must not hide a fresh sign-in), and a refusal rejects `re_authenticate`.
+    pub fn with_fragment_source(options: Options, transport: T, store: S, take: Box<dyn Fn() -> Option<FromUrl>>) -> Self {
         Self {
             inner: Rc::new(Inner { options, transport, store, fragment: Some(take), pending: RefCell::new(None) }),
         }
+    }
+
+    /// Where the browser goes to sign in through `provider` (the server's
+    /// `/oauth/:provider`), coming back to the path `redirect` on the app's site.
+    pub fn sign_in_url(&self, provider: &str, redirect: Option<&str>) -> String {
+        let mut url = format!("{}/oauth/{}", self.inner.options.base_url, encode(provider));
+        if let Some(path) = redirect {
+            url.push_str("?redirect=");
+            url.push_str(&encode(path));
+        }
+        url
     }
 
     /// The stored access token, if any.
@@ -364,8 +388,15 @@ impl<T: Transport, S: TokenStore> Inner<T, S> {
     }
 
     async fn re_authenticate_once(&self) -> Result<Authenticated, ClientError> {
-        let stored = self.store.get(&self.options.storage_key);
-        let token = stored.or_else(|| self.fragment.as_ref().and_then(|take| take()));
+        let token = match self.fragment.as_ref().and_then(|take| take()) {
+            Some(FromUrl::Token(token)) => Some(token),
+            Some(FromUrl::Error(message)) => {
+                // As Feathers' client: an OauthError, and no token kept from before.
+                self.forget();
+                return Err(ClientError { name: "OauthError".into(), code: 401, message, class_name: Some("oauth-error".into()), body: None });
+            }
+            None => self.store.get(&self.options.storage_key),
+        };
         match token {
             Some(token) => {
                 let data = AuthRequest { strategy: Some(JWT.into()), access_token: Some(token), ..AuthRequest::default() };
@@ -414,6 +445,17 @@ fn answer(strategy: Option<&str>, members: &[(&str, &str)], challenge_id: &str, 
         head.push_str(&format!("{}:{},", quoted(k), quoted(v)));
     }
     format!("{{{head}\"challengeId\":{},\"credential\":{credential}}}", quoted(challenge_id))
+}
+
+/// `s` percent-encoded but for the unreserved characters (RFC 3986), for a query value or a
+/// path segment.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Takes `access_token=<token>` out of a URL fragment as upstream does (the parameter and a

@@ -1,8 +1,8 @@
 //! `portcullis-client`: the browser client of Portcullis, for web apps, from npm.
 //!
 //! This file is the `#[wasm_bindgen]` surface only: `AuthClient` with `authenticate`,
-//! `reAuthenticate`, `logout`, `signInWithPasskey`, `registerPasskey`,
-//! `authenticateWithSecurityKey` and `accessToken`,
+//! `reAuthenticate`, `logout`, `signInWith` (an identity provider), `signInWithPasskey`,
+//! `registerPasskey`, `authenticateWithSecurityKey` and `accessToken`,
 //! turning JavaScript values into the logic's types and back. The logic is in [`client`]
 //! (tested natively); the browser's storage, fetch and WebAuthn are in [`storage`],
 //! [`transport`] and [`webauthn`].
@@ -19,7 +19,7 @@ pub mod storage;
 pub mod transport;
 pub mod webauthn;
 
-use client::{take_from_fragment, Authenticated, Client, ClientError, MemoryStore, Options, TokenStore, LOCATION_KEY};
+use client::{take_from_fragment, Authenticated, Client, ClientError, FromUrl, MemoryStore, Options, TokenStore, LOCATION_ERROR_KEY, LOCATION_KEY};
 use js_sys::{Promise, Reflect};
 use storage::LocalStorage;
 use transport::Fetch;
@@ -70,6 +70,12 @@ export interface SecondStepData {
   strategy: "totp" | "webauthn";
   ticket: string;
   factors: { id: string; type: "totp" | "webauthn" | "recovery_code"; friendlyName: string }[];
+}
+/** Options of signInWith. */
+export interface SignInWithOptions {
+  /** The path on the app's site to come back to (default: the current page's path and query);
+   * the server adds it to its SITE_URL. */
+  redirect?: string;
 }
 /** A passkey of the signed-in account, as registerPasskey resolves to it. */
 export interface Passkey {
@@ -200,6 +206,25 @@ impl AuthClient {
         })
     }
 
+    /// Signs in through an identity provider: sends the browser to the server's
+    /// `/oauth/:provider`, from where it comes back to the app's site (at the path
+    /// `options.redirect`, default the current page's) with the session in the URL fragment;
+    /// `reAuthenticate()` on that page completes the sign-in and stores the token.
+    #[wasm_bindgen(js_name = signInWith)]
+    pub fn sign_in_with(&self, provider: String, #[wasm_bindgen(unchecked_param_type = "SignInWithOptions")] options: Option<JsValue>) -> Result<(), JsError> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let window = web_sys::window().ok_or_else(|| JsError::new("signInWith needs a browser window"))?;
+        let location = window.location();
+        let redirect = match Reflect::get(&options, &JsValue::from_str("redirect")).ok().and_then(|v| v.as_string()) {
+            Some(path) => path,
+            None => format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default()),
+        };
+        if provider.is_empty() {
+            return Err(JsError::new("signInWith(provider): provider must be a non-empty string"));
+        }
+        location.assign(&self.inner.sign_in_url(&provider, Some(&redirect))).map_err(|_| JsError::new("the browser refused to navigate"))
+    }
+
     /// The stored access token, or `undefined`.
     #[wasm_bindgen(getter, js_name = accessToken)]
     pub fn access_token(&self) -> Option<String> {
@@ -207,14 +232,21 @@ impl AuthClient {
     }
 }
 
-/// Takes a token out of `window.location.hash`, as Feathers' client does after an OAuth
-/// redirect.
-fn token_from_location() -> Option<String> {
+/// Takes what a redirect back from a provider left out of `window.location.hash`
+/// (`#access_token=`, else `#error=`), as Feathers' client does.
+fn token_from_location() -> Option<FromUrl> {
     let location = web_sys::window()?.location();
     let hash = location.hash().ok()?;
-    let (token, rest) = take_from_fragment(&hash, LOCATION_KEY)?;
+    let (found, rest) = match take_from_fragment(&hash, LOCATION_KEY) {
+        Some((token, rest)) => (FromUrl::Token(token), rest),
+        None => {
+            let (message, rest) = take_from_fragment(&hash, LOCATION_ERROR_KEY)?;
+            let decoded = js_sys::decode_uri_component(&message).map(String::from).unwrap_or(message);
+            (FromUrl::Error(decoded), rest)
+        }
+    };
     let _ = location.set_hash(&rest);
-    Some(token)
+    Some(found)
 }
 
 /// The JSON text of an `authenticate` argument, which must be a plain object.

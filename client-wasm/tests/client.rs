@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use portcullis_client::client::{
-    take_from_fragment, Authenticator, Client, ClientError, HttpRequest, HttpResponse, MemoryStore, Options, TokenStore, Transport,
+    take_from_fragment, Authenticator, Client, ClientError, FromUrl, HttpRequest, HttpResponse, MemoryStore, Options, TokenStore, Transport,
 };
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -248,16 +248,36 @@ fn a_token_in_the_url_fragment_is_used_when_none_is_stored() {
         Options::new("https://auth.example"),
         transport,
         store.clone(),
+        // The fragment holds the token once: taking it removes it.
         Box::new(move || {
             counter.set(counter.get() + 1);
-            Some("from-url".into())
+            (counter.get() == 1).then(|| FromUrl::Token("from-url".into()))
         }),
     );
     pollster::block_on(client.re_authenticate()).unwrap();
     assert_eq!(body_of(&sent.borrow()[0])["accessToken"], "from-url");
     assert_eq!(store.get("feathers-jwt").as_deref(), Some("from-url"), "stored once it worked");
     pollster::block_on(client.re_authenticate()).unwrap();
-    assert_eq!(taken.get(), 1, "the store is asked first");
+    assert_eq!(body_of(&sent.borrow()[1])["accessToken"], "from-url", "then the stored one");
+    assert_eq!(taken.get(), 2);
+}
+
+#[test]
+fn a_fresh_token_from_a_provider_wins_over_a_stored_one_and_a_refusal_rejects() {
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let transport = Scripted { sent: Rc::clone(&sent), script: Box::new(|_| ok(result_body("fresh", "jwt"))) };
+    let store = Shared::default();
+    store.set("feathers-jwt", "stale").unwrap();
+    let next = Rc::new(RefCell::new(vec![Some(FromUrl::Error("Signups not allowed for this instance".into())), Some(FromUrl::Token("fresh".into()))]));
+    let source = Rc::clone(&next);
+    let client = Client::with_fragment_source(Options::new("https://auth.example"), transport, store.clone(), Box::new(move || source.borrow_mut().pop().flatten()));
+    pollster::block_on(client.re_authenticate()).unwrap();
+    assert_eq!(body_of(&sent.borrow()[0])["accessToken"], "fresh");
+    let refused = pollster::block_on(client.re_authenticate()).unwrap_err();
+    assert_eq!((refused.name.as_str(), refused.code, refused.message.as_str()), ("OauthError", 401, "Signups not allowed for this instance"));
+    assert_eq!(store.get("feathers-jwt"), None, "a refused sign-in keeps no token");
+    assert_eq!(sent.borrow().len(), 1, "nothing sent for a refusal");
+    assert_eq!(client.sign_in_url("git hub", Some("/app?x=1")), "https://auth.example/oauth/git%20hub?redirect=%2Fapp%3Fx%3D1");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! Finds each request's dialect by its mount point (`MOUNTS`: `/auth/v1/*` and every other
 //! root path: GoTrue; `/auth/*`: passwordless; `/users*`, `/authentication*` and the passkey
 //! services (`/passkey-challenges`, `/passkey-registrations`, `/passkey-credentials`) and
-//! `/second-factor-challenges`: Feathers;
+//! `/second-factor-challenges`, `/oauth/*` (sign-in through identity providers): Feathers;
 //! `/graphql`: graphql-jwt; `GET /api/check`), answers for the dialects `DIALECTS` leaves out
 //! as for an unknown path, and hands the request to [`dispatch`] with that dialect's
 //! route table, which enforces the body size limit and type before any parsing and every
@@ -157,6 +157,7 @@ const MOUNTS: &[Mount] = &[
     Mount { at: At::Prefix("/passkey-registrations"), strip: false, api: Mounted::Feathers },
     Mount { at: At::Prefix("/passkey-credentials"), strip: false, api: Mounted::Feathers },
     Mount { at: At::Prefix("/second-factor-challenges"), strip: false, api: Mounted::Feathers },
+    Mount { at: At::Prefix("/oauth"), strip: false, api: Mounted::Feathers },
     Mount { at: At::Exact("/graphql"), strip: false, api: Mounted::Graphql },
     Mount { at: At::ExactGet("/api/check"), strip: false, api: Mounted::Check },
     Mount { at: At::Everything, strip: false, api: Mounted::Gotrue },

@@ -221,3 +221,30 @@ fn github_signs_in_with_its_primary_address_and_only_a_verified_one_joins() {
     let back = location(&get(&app, &format!("/callback?code=gh-code&state={state}"), None));
     assert_eq!(get(&app, "/user", Some(&fragment_of(&back)["access_token"])).body["id"], me.body["id"]);
 }
+
+#[test]
+fn feathers_oauth_ends_at_the_app_with_a_feathers_token_in_the_fragment() {
+    let (app, idp) = app_with_idps(&[]);
+    let r = get(&app, "/oauth/acme?redirect=%2Fdashboard", None);
+    assert_eq!(r.status, 303, "{}", r.raw);
+    let q = query_of(&location(&r));
+    idp.borrow_mut().codes.insert("f-1".into(), (q["nonce"].clone(), json!({"sub": "acme-f", "email": "fe@example.com", "email_verified": true})));
+    // The provider's one redirect URI (the shared /callback) finishes it as Feathers.
+    let back = get(&app, &format!("/callback?code=f-1&state={}", q["state"]), None);
+    assert_eq!(back.status, 303, "{}", back.raw);
+    let to = location(&back);
+    let token = to.strip_prefix("http://localhost:3000/dashboard#access_token=").unwrap_or_else(|| panic!("{to}"));
+    let auth = post(&app, "/authentication", &json!({"strategy": "jwt", "accessToken": token}));
+    assert_eq!(auth.status, 201, "{}", auth.raw);
+    assert_eq!(auth.body["user"]["email"], "fe@example.com");
+    // Its own callback path answers a bad state at the site, in Feathers' words.
+    let bad = get(&app, "/oauth/acme/callback?code=x&state=6f1c1a52-4c1e-4c5b-9d7e-0f1a2b3c4d5e", None);
+    assert_eq!(location(&bad), "http://localhost:3000#error=OAuth%20state%20not%20found%20or%20expired");
+    // A provider's refusal; a redirect that leaves the site is ignored.
+    let r = get(&app, "/oauth/acme?redirect=%2F%2Fevil.example.com", None);
+    let state = query_of(&location(&r))["state"].clone();
+    let refused = get(&app, &format!("/oauth/acme/callback?error=access_denied&state={state}"), None);
+    assert_eq!(location(&refused), "http://localhost:3000#error=access_denied");
+    // Unknown providers are no route.
+    assert_eq!(get(&app, "/oauth/nobody", None).status, 404);
+}

@@ -9,6 +9,7 @@ pub mod feathers;
 pub mod gotrue;
 pub mod graphql;
 pub mod graphql_guard;
+pub mod oauth_callback;
 pub mod passwordless;
 pub mod routes;
 pub mod webauthn_wire;

@@ -66,6 +66,10 @@ pub enum ExternalError {
         /// Its `error_description`.
         description: String,
     },
+    /// The account has a second factor, which a dialect other than GoTrue cannot ask for
+    /// after a provider's sign-in.
+    #[error("a second factor is required")]
+    SecondFactorRequired,
     /// A callback without a code.
     #[error("callback without a code")]
     NoCode,

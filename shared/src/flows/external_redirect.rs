@@ -68,6 +68,8 @@ pub enum Callback {
     /// Signed in (GoTrue's implicit flow, Feathers): the session, where to, and the
     /// provider's tokens (handed to the client, never stored).
     SignedIn {
+        /// The dialect that started the flow, whose session it is.
+        dialect: Dialect,
         /// The session.
         signed_in: Box<SignedIn>,
         /// The flow's target.
@@ -196,8 +198,14 @@ impl<P: Ports> Flows<P> {
                     Ok(Callback::AuthCode { code, redirect_to: flow.redirect_to.clone() })
                 }
                 None => {
+                    // Outside GoTrue, whose sessions stay at aal1 until the second step, an
+                    // account with a second factor gets no session from a provider alone.
+                    if flow.dialect != Dialect::Gotrue && user.mfa_enabled() {
+                        return Err(ExternalError::SecondFactorRequired);
+                    }
                     let signed_in = self.start_session(user, AuthMethod::Oauth, platform, flow.dialect).await?;
                     Ok(Callback::SignedIn {
+                        dialect: flow.dialect,
                         signed_in: Box::new(signed_in),
                         redirect_to: flow.redirect_to.clone(),
                         provider_token: tokens.access,

@@ -3,7 +3,7 @@
 //! data?}` every transport answers with.
 
 use crate::dialects::{json_response, Body, JsonError, Refusal};
-use crate::flows::{BearerError, ChangeError, FactorError, FlowError, Flows, InternalError, LoginError, PasskeyError, SecondStepDue, SignupError};
+use crate::flows::{BearerError, ChangeError, ExternalError, FactorError, FlowError, Flows, InternalError, LoginError, PasskeyError, SecondStepDue, SignupError};
 use crate::ports::Ports;
 use crate::token::TokenError;
 use crate::wire::feathers::ErrorBody;
@@ -62,6 +62,8 @@ pub enum FeathersError {
     Passkey(PasskeyError),
     /// The `passkey` strategy refused.
     PasskeySignIn(PasskeyError),
+    /// A sign-in through an identity provider (`/oauth/:provider`) refused.
+    External(ExternalError),
 }
 
 /// `From` for each flow error this dialect meets, wrapping it in its own case.
@@ -113,6 +115,7 @@ pub fn describe(e: &FeathersError) -> (u16, String, Option<Value>) {
         E::Factor(f) => factor_error(f),
         E::Passkey(f) => passkey_error(f),
         E::PasskeySignIn(f) => passkey_sign_in_error(f),
+        E::External(x) => external_error(x),
     };
     let data = match e {
         E::Bearer(BearerError::BadToken(TokenError::Expired)) => Some(json!({"name": "TokenExpiredError"})),
@@ -265,6 +268,25 @@ fn bearer_error(e: &BearerError) -> (u16, String) {
     }
 }
 
+/// [`describe`] for a refused sign-in through a provider: what the front end shows from the
+/// redirect's `#error=` (Feathers' own OAuth errors are NotAuthenticated, 401).
+fn external_error(e: &ExternalError) -> (u16, String) {
+    use ExternalError as X;
+    match e {
+        X::NotEnabled(_) | X::NotOidc(_) | X::NotConfigured(_) => (404, "Page not found".into()),
+        X::Refused { error, description } if description.is_empty() => (401, error.clone()),
+        X::Refused { description, .. } => (401, description.clone()),
+        X::SecondFactorRequired => (401, "A second factor is required: sign in with the local strategy".into()),
+        X::NoEmail => (401, "The provider gave no email address".into()),
+        X::Token(_) | X::NonceMissing | X::NonceMismatch | X::NoCode => (401, "OAuth Authentication not successful".into()),
+        X::Unreachable(_) | X::Exchange(_) => (500, "Internal server error".into()),
+        X::Flow(FlowError::SignupDisabled) => (403, "Signups not allowed for this instance".into()),
+        X::Flow(FlowError::UserBanned) => (401, "User is banned".into()),
+        X::Flow(FlowError::TooManyRequests) => too_many(),
+        X::Flow(_) => (500, "Internal server error".into()),
+    }
+}
+
 /// An error as a Feathers error object with its status; internal errors get an id, logged
 /// with the detail.
 pub fn error_body<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> (StatusCode, Value) {
@@ -277,7 +299,8 @@ pub fn error_body<P: Ports>(auth: &Flows<P>, e: &FeathersError) -> (StatusCode, 
         | E::Bearer(BearerError::Internal(d))
         | E::Factor(FactorError::Internal(d))
         | E::Passkey(PasskeyError::Flow(FlowError::Internal(d)))
-        | E::PasskeySignIn(PasskeyError::Flow(FlowError::Internal(d))) => Some(d),
+        | E::PasskeySignIn(PasskeyError::Flow(FlowError::Internal(d)))
+        | E::External(ExternalError::Unreachable(d) | ExternalError::Exchange(d) | ExternalError::Flow(FlowError::Internal(d))) => Some(d),
         _ => None,
     };
     let error_id = detail.map(|d| auth.report(d));

@@ -3,7 +3,8 @@
 //! with the `local`, `jwt`, `totp`, `webauthn` and `passkey` strategies, `DELETE
 //! /authentication`), `second-factor-challenges` (a security key's challenge for the
 //! `webauthn` strategy) and the passkey services (`passkey-challenges`,
-//! `passkey-registrations`, `passkey-credentials`).
+//! `passkey-registrations`, `passkey-credentials`), and `@feathersjs/authentication-oauth`'s
+//! `/oauth/:provider` and its callback (`oauth`).
 //!
 //! Bodies are the [`crate::wire::feathers`] types; every error is a Feathers error
 //! `{name, message, code, className, data?}` whose status is chosen in [`describe`]. Tokens are
@@ -17,11 +18,13 @@
 //! `errors`, reading a socket event in `socket`.
 
 mod errors;
+mod oauth;
 mod passkeys;
 mod services;
 mod socket;
 
 pub use errors::{describe, error_body, error_object, render_error, FeathersError};
+pub use oauth::{oauth_error_message, oauth_error_redirect, oauth_token_redirect};
 pub use services::user_view;
 pub use socket::socket_call;
 
@@ -36,6 +39,10 @@ use services::serve_call;
 /// The services' endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    /// `GET /oauth/:provider`: to an identity provider's pages.
+    OauthStart,
+    /// `GET|POST /oauth/:provider/callback`: back from them.
+    OauthCallback,
     /// `users.create`: sign up.
     CreateUser,
     /// `users.get` of one's own account.
@@ -72,6 +79,9 @@ pub struct Api;
 impl routes::Api for Api {
     type Endpoint = Endpoint;
     const ROUTES: &'static [Route<Endpoint>] = &[
+        Route::json(Verb::Get, "/oauth/{provider}", Guard::Open, Endpoint::OauthStart),
+        Route::json(Verb::Get, "/oauth/{provider}/callback", Guard::Open, Endpoint::OauthCallback),
+        Route::form(Verb::Post, "/oauth/{provider}/callback", Guard::Open, Endpoint::OauthCallback),
         Route::json(Verb::Post, "/users", Guard::Open, Endpoint::CreateUser),
         Route::json(Verb::Get, "/users/{id}", Guard::Session, Endpoint::GetUser),
         Route::json(Verb::Patch, "/users/{id}", Guard::Session, Endpoint::PatchUser),
@@ -125,6 +135,14 @@ impl routes::Api for Api {
     }
 
     async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
+        match hit.endpoint {
+            Endpoint::OauthStart => {
+                let provider = hit.params.first().copied().unwrap_or_default();
+                return oauth::start(flows, req, provider).await.unwrap_or_else(|e| render_error(flows, &e));
+            }
+            Endpoint::OauthCallback => return crate::dialects::oauth_callback::callback(flows, req, Dialect::Feathers).await,
+            _ => {}
+        }
         // The route matched `/<service>` or `/<service>/{id}`.
         let call = ServiceCall {
             service: hit.path.trim_start_matches('/').split('/').next().unwrap_or_default(),

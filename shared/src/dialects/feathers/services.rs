@@ -35,6 +35,8 @@ pub(super) async fn serve_call<P: Ports>(flows: &Flows<P>, endpoint: Endpoint, c
         Endpoint::FindPasskeys => passkeys::find(flows, &caller.session()?).await,
         Endpoint::RemovePasskey => passkeys::remove(flows, call, &caller.session()?).await,
         Endpoint::NotOnService => Err(FeathersError::NotOnService { method: call.method, service: call.service.to_string() }),
+        // Browser redirects over REST only (`Api::serve`), never a socket's service.
+        Endpoint::OauthStart | Endpoint::OauthCallback => Err(FeathersError::NoService(call.service.chars().take(64).collect())),
     }
 }
 

@@ -320,6 +320,7 @@ fn external_error(e: &ExternalError) -> (u16, &'static str, String) {
         X::NoEmail => (400, code::VALIDATION_FAILED, "Error getting user email from external provider".into()),
         X::NotConfigured(what) => (400, code::VALIDATION_FAILED, format!("Unsupported provider: {what}")),
         X::Refused { error, description } => (400, code::VALIDATION_FAILED, format!("{error}: {description}")),
+        X::SecondFactorRequired => (401, code::INSUFFICIENT_AAL, "A second factor is required: sign in with the password and the second factor".into()),
         X::NoCode => (400, code::BAD_OAUTH_CALLBACK, "OAuth callback with missing authorization code missing".into()),
         X::Exchange(what) => (500, code::UNEXPECTED_FAILURE, what.clone()),
         X::Flow(f) => flow_error(f),

@@ -10,7 +10,8 @@ use super::errors::{describe_reported, GotrueError};
 use super::verify::redirect_location;
 use super::wire::SessionBody;
 use crate::dialects::{query_param, Body};
-use crate::flows::{Callback, CallbackError, CallbackParams, ExternalError, Flows, OauthStart};
+use crate::flows::{ExternalError, Flows, OauthStart, SignedIn};
+use crate::secret::Secret;
 use crate::model::Dialect;
 use crate::ports::Ports;
 use http::{Request, Response, StatusCode};
@@ -32,57 +33,52 @@ pub(super) async fn authorize<P: Ports>(auth: &Flows<P>, req: &Request<Body>) ->
     Ok(redirect(StatusCode::FOUND, &url))
 }
 
-/// `GET|POST /callback`: always a redirect.
+/// `GET|POST /callback`: always a redirect, as the dialect that started the flow answers
+/// (`dialects::oauth_callback`).
 pub(super) async fn callback<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Response<Body> {
-    let source = match req.method() == http::Method::POST {
-        true => String::from_utf8_lossy(req.body()).into_owned(),
-        false => req.uri().query().unwrap_or_default().to_string(),
+    crate::dialects::oauth_callback::callback(auth, req, Dialect::Gotrue).await
+}
+
+/// A PKCE flow's end: the auth code in the target's query.
+pub(crate) fn auth_code_redirect(redirect_to: &str, code: &Secret<String>) -> Response<Body> {
+    let query = form_urlencoded::Serializer::new(String::new()).append_pair("code", code.expose()).finish();
+    redirect(StatusCode::FOUND, &redirect_location(redirect_to, Some(&query), None))
+}
+
+/// An implicit flow's end: the session and the provider's tokens in the target's fragment,
+/// keys sorted, as upstream's.
+pub(crate) async fn session_redirect<P: Ports>(auth: &Flows<P>, signed_in: &SignedIn, redirect_to: &str, provider_token: &Secret<String>, provider_refresh_token: Option<&Secret<String>>) -> Response<Body> {
+    let body = match SessionBody::of(auth, signed_in).await {
+        Ok(body) => body,
+        Err(e) => return error_at(auth, redirect_to, &e),
     };
-    let mut params = CallbackParams::default();
-    for (k, v) in form_urlencoded::parse(source.as_bytes()) {
-        let slot = match k.as_ref() {
-            "state" => &mut params.state,
-            "code" => &mut params.code,
-            "error" => &mut params.error,
-            "error_description" => &mut params.error_description,
-            _ => continue,
-        };
-        slot.get_or_insert_with(|| v.into_owned());
+    let mut pairs: Vec<(&str, String)> = body.fragment_pairs().into_iter().collect();
+    if let Some(refresh) = provider_refresh_token {
+        pairs.push(("provider_refresh_token", refresh.expose().clone()));
     }
-    let platform = crate::dialects::platform(req.headers());
-    match auth.oauth_callback(params, &platform).await {
-        Ok(Callback::AuthCode { code, redirect_to }) => {
-            let query = form_urlencoded::Serializer::new(String::new()).append_pair("code", code.expose()).finish();
-            redirect(StatusCode::FOUND, &redirect_location(&redirect_to, Some(&query), None))
-        }
-        Ok(Callback::SignedIn { signed_in, redirect_to, provider_token, provider_refresh_token }) => {
-            let body = match SessionBody::of(auth, &signed_in).await {
-                Ok(body) => body,
-                Err(e) => return error_at(auth, &redirect_to, &e),
-            };
-            let mut pairs: Vec<(&str, String)> = body.fragment_pairs().into_iter().collect();
-            if let Some(refresh) = &provider_refresh_token {
-                pairs.push(("provider_refresh_token", refresh.expose().clone()));
-            }
-            pairs.push(("provider_token", provider_token.expose().clone()));
-            pairs.push(("sb", String::new()));
-            pairs.sort_by(|a, b| a.0.cmp(b.0));
-            let mut fragment = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &pairs {
-                fragment.append_pair(k, v);
-            }
-            redirect(StatusCode::FOUND, &redirect_location(&redirect_to, None, Some(&fragment.finish())))
-        }
-        Err(CallbackError::BadState(code, description)) => {
-            let query = form_urlencoded::Serializer::new(String::new())
-                .append_pair("error", "invalid_request")
-                .append_pair("error_code", code)
-                .append_pair("error_description", description)
-                .finish();
-            redirect(StatusCode::SEE_OTHER, &redirect_location(&auth.config().site_url, Some(&query), None))
-        }
-        Err(CallbackError::AtTarget { redirect_to, dialect: _, error }) => error_at(auth, &redirect_to, &error.into()),
+    pairs.push(("provider_token", provider_token.expose().clone()));
+    pairs.push(("sb", String::new()));
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut fragment = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        fragment.append_pair(k, v);
     }
+    redirect(StatusCode::FOUND, &redirect_location(redirect_to, None, Some(&fragment.finish())))
+}
+
+/// A callback without a usable flow: to the site (303), the refusal in the query only.
+pub(crate) fn bad_state_redirect(site: &str, code: &str, description: &str) -> Response<Body> {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", "invalid_request")
+        .append_pair("error_code", code)
+        .append_pair("error_description", description)
+        .finish();
+    redirect(StatusCode::SEE_OTHER, &redirect_location(site, Some(&query), None))
+}
+
+/// A flow's refusal back at its target ([`error_at`]).
+pub(crate) fn external_error_redirect<P: Ports>(auth: &Flows<P>, target: &str, e: ExternalError) -> Response<Body> {
+    error_at(auth, target, &e.into())
 }
 
 /// The refusal `e`, back at `target` in query and fragment, as upstream's `error`,

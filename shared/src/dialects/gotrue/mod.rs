@@ -33,6 +33,7 @@ mod wire;
 
 pub use errors::{code, describe, render_error, GotrueError};
 pub use wire::{user_json, SessionBody, UserBody};
+pub(crate) use external::{auth_code_redirect, bad_state_redirect, external_error_redirect, session_redirect};
 
 use crate::dialects::routes::{self, Caller, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::dialects::{auth_token, json_response, Body};
