@@ -59,6 +59,7 @@ before(async () => {
   worker = await startWorker({
     vars: {
       MAILER_AUTOCONFIRM: "true",
+      SECURITY_MANUAL_LINKING_ENABLED: "true",
       // Feathers' redirects go back to the site, where the app's pages are.
       SITE_URL: APP,
       URI_ALLOW_LIST: `${APP}/**`,
@@ -241,4 +242,27 @@ test("the browser client's signInWith goes through the provider and reAuthentica
   const refused = await page.evaluate(() => window.auth.reAuthenticate().then(() => null, (e) => ({ name: e.name, code: e.code, message: e.message })));
   assert.deepEqual(refused, { name: "OauthError", code: 401, message: "Signups not allowed for this instance" });
   await context.close();
+});
+
+test("linkIdentity and unlinkIdentity: GitHub added to a password account, removed, never the last", async () => {
+  const auth = client("implicit");
+  const { data: signed, error: signUpError } = await auth.signUp({ email: "dana@example.com", password: "danas password 1" });
+  assert.equal(signUpError, null, signUpError?.message);
+  gh.setUser("dana", { id: 777001, name: "Dana", email: "dana@elsewhere.example.com", emails: [{ email: "dana@elsewhere.example.com", primary: true, verified: true, visibility: "public" }] });
+  gh.setNextUser("dana");
+  const { data, error } = await auth.linkIdentity({ provider: "github", options: { redirectTo: `${APP}/linked`, skipBrowserRedirect: true } });
+  assert.equal(error, null, error?.message);
+  const back = await inBrowser(data.url);
+  gh.setNextUser("octocat");
+  const fragment = new URLSearchParams(back.hash.slice(1));
+  assert.ok(fragment.get("access_token"), `${back}`);
+  const { data: me } = await auth.getUser();
+  assert.equal(me.user.id, signed.user.id);
+  assert.deepEqual(me.user.identities.map((i) => i.provider), ["email", "github"]);
+  const { data: listed } = await auth.getUserIdentities();
+  const github = listed.identities.find((i) => i.provider === "github");
+  assert.equal((await auth.unlinkIdentity(github)).error, null);
+  const email = listed.identities.find((i) => i.provider === "email");
+  const last = await auth.unlinkIdentity(email);
+  assert.equal(last.error?.code, "single_identity_not_deletable");
 });

@@ -11,6 +11,8 @@ CREATE TABLE oauth_flows (
   redirect_to           TEXT NOT NULL,             -- checked against URI_ALLOW_LIST
   code_challenge        TEXT NULL,                 -- GoTrue's PKCE flow: the client's challenge
   code_challenge_method TEXT NULL,
+  link_user_id          TEXT NULL,                 -- linking by hand: the account, and
+  link_session_id       TEXT NULL,                 -- the session that asked
   created_at            INTEGER NOT NULL,
   expires_at            INTEGER NOT NULL
 );

@@ -248,3 +248,68 @@ fn feathers_oauth_ends_at_the_app_with_a_feathers_token_in_the_fragment() {
     // Unknown providers are no route.
     assert_eq!(get(&app, "/oauth/nobody", None).status, 404);
 }
+
+/// Links `acme`'s `who` to the account of `token` by hand: the callback's location.
+fn link_acme(app: &App<TestPorts>, idp: &Rc<RefCell<Idp>>, token: &str, who: Value) -> Reply {
+    let r = get(app, "/user/identities/authorize?provider=acme&skip_http_redirect=true", Some(token));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let q = query_of(r.body["url"].as_str().unwrap());
+    let code = format!("link-{}", q["state"]);
+    idp.borrow_mut().codes.insert(code.clone(), (q["nonce"].clone(), who));
+    get(app, &format!("/callback?code={code}&state={}", q["state"]), None)
+}
+
+#[test]
+fn identities_are_linked_and_unlinked_by_hand_never_the_last_one_nor_anothers() {
+    let (off, _) = app_with_idps(&[]);
+    let ann = confirmed_user(&off, "ann@example.com", "anns pass 12");
+    let token = ann["access_token"].as_str().unwrap();
+    let r = get(&off, "/user/identities/authorize?provider=acme", Some(token));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (404, "manual_linking_disabled"), "{}", r.raw);
+
+    let (app, idp) = app_with_idps(&[("SECURITY_MANUAL_LINKING_ENABLED", "true")]);
+    let ann = confirmed_user(&app, "ann@example.com", "anns pass 12");
+    let token = ann["access_token"].as_str().unwrap();
+    // Linked: the provider's address need not be the account's.
+    let back = link_acme(&app, &idp, token, json!({"sub": "acme-ann", "email": "ann@work.example.com", "email_verified": true}));
+    let f = fragment_of(&location(&back));
+    let me = get(&app, "/user", Some(&f["access_token"]));
+    assert_eq!(me.body["id"], ann["user"]["id"], "{}", me.raw);
+    let providers: Vec<&str> = me.body["identities"].as_array().unwrap().iter().map(|i| i["provider"].as_str().unwrap()).collect();
+    assert_eq!(providers, ["email", "acme"]);
+    // Again, or into another account: refused, at the target.
+    let again = link_acme(&app, &idp, token, json!({"sub": "acme-ann", "email": "ann@work.example.com", "email_verified": true}));
+    assert_eq!(query_of(&location(&again))["error_description"], "Identity is already linked");
+    let bob = confirmed_user(&app, "bob@example.com", "bobs pass 12");
+    let stolen = link_acme(&app, &idp, bob["access_token"].as_str().unwrap(), json!({"sub": "acme-ann", "email": "x@example.com", "email_verified": true}));
+    assert_eq!(query_of(&location(&stolen))["error_description"], "Identity is already linked to another user");
+    // A session that ended between the start and the callback links nothing.
+    let r = get(&app, "/user/identities/authorize?provider=acme&skip_http_redirect=true", Some(bob["access_token"].as_str().unwrap()));
+    let q = query_of(r.body["url"].as_str().unwrap());
+    assert_eq!(post_auth(&app, "/logout", bob["access_token"].as_str().unwrap(), &json!({})).status, 204);
+    idp.borrow_mut().codes.insert("late".into(), (q["nonce"].clone(), json!({"sub": "acme-bob", "email": "bob@example.com", "email_verified": true})));
+    let late = get(&app, &format!("/callback?code=late&state={}", q["state"]), None);
+    assert!(query_of(&location(&late)).contains_key("error"), "{}", location(&late));
+    let bob_again = login(&app, "bob@example.com", "bobs pass 12");
+    assert_eq!(get(&app, "/user", Some(bob_again.body["access_token"].as_str().unwrap())).body["identities"].as_array().unwrap().len(), 1);
+    // Unlinked, then the email identity is the last and stays.
+    let acme_id = me.body["identities"][1]["identity_id"].as_str().unwrap().to_string();
+    let r = call(&app, "DELETE", "/user/identities/not-a-uuid", &json!({}), Some(token));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (404, "validation_failed"), "{}", r.raw);
+    let r = call(&app, "DELETE", &format!("/user/identities/{acme_id}"), &json!({}), Some(token));
+    assert_eq!((r.status.as_u16(), r.body.clone()), (200, json!({})), "{}", r.raw);
+    let r = call(&app, "DELETE", &format!("/user/identities/{acme_id}"), &json!({}), Some(token));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (422, "single_identity_not_deletable"), "{}", r.raw);
+    // An account a provider made has no other way in than that identity.
+    let made = link_acme_sign_in(&app, &idp, json!({"sub": "acme-carl", "email": "carl@example.com", "email_verified": true}));
+    let carl = get(&app, "/user", Some(&made)).body;
+    let only = carl["identities"][0]["identity_id"].as_str().unwrap().to_string();
+    let r = call(&app, "DELETE", &format!("/user/identities/{only}"), &json!({}), Some(&made));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (422, "single_identity_not_deletable"), "{}", r.raw);
+}
+
+/// Signs in through `acme` as `who` (the implicit flow): the access token.
+fn link_acme_sign_in(app: &App<TestPorts>, idp: &Rc<RefCell<Idp>>, who: Value) -> String {
+    let callback = through_acme(app, idp, "", who);
+    fragment_of(&location(&get(app, &callback, None)))["access_token"].clone()
+}

@@ -70,6 +70,24 @@ pub enum ExternalError {
     /// after a provider's sign-in.
     #[error("a second factor is required")]
     SecondFactorRequired,
+    /// Linking and unlinking by hand is switched off (`SECURITY_MANUAL_LINKING_ENABLED`).
+    #[error("manual linking is disabled")]
+    ManualLinkingDisabled,
+    /// The identity is held already: by this account (`here`) or another.
+    #[error("identity already linked")]
+    IdentityLinked {
+        /// Whether it is this account's.
+        here: bool,
+    },
+    /// An identity id that is no UUID.
+    #[error("identity id is not a UUID")]
+    BadIdentityId,
+    /// The account has no such identity.
+    #[error("identity not found")]
+    IdentityNotFound,
+    /// Unlinking would leave the account no way in.
+    #[error("the last identity")]
+    LastIdentity,
     /// A callback without a code.
     #[error("callback without a code")]
     NoCode,

@@ -13,7 +13,7 @@
 use super::external::{user_of_claims, ExternalError, PROVIDER_TIMEOUT_MS};
 use super::{normalize_email, Flows, SignedIn};
 use crate::config::{Provider, ProviderKind};
-use crate::model::{AuthMethod, Dialect, OauthFlow, PkceChallenge, User};
+use crate::model::{AuthMethod, Dialect, OauthFlow, PkceChallenge, SessionId, User, UserId};
 use crate::ports::{Http as _, OauthFlows as _, Ports};
 use crate::secret::Secret;
 use crate::signature::b64url;
@@ -109,6 +109,12 @@ pub enum CallbackError {
 impl<P: Ports> Flows<P> {
     /// The provider's authorization URL for a new flow, which is stored.
     pub async fn oauth_authorize(&self, start: OauthStart<'_>) -> Result<String, ExternalError> {
+        self.start_oauth(start, None).await
+    }
+
+    /// [`Flows::oauth_authorize`] for a flow that links the identity to `link`'s account
+    /// (while that session lives) instead of signing in by it.
+    pub(super) async fn start_oauth(&self, start: OauthStart<'_>, link: Option<(UserId, SessionId)>) -> Result<String, ExternalError> {
         self.throttle_client().await?;
         let provider = self.provider(start.provider)?.clone();
         if provider.secret.is_none() {
@@ -122,6 +128,7 @@ impl<P: Ports> Flows<P> {
             dialect: start.dialect,
             redirect_to: self.allowed_redirect(start.redirect_to),
             challenge: start.challenge,
+            link,
             created_at: now,
             expires_at: now.plus_secs(self.config.providers.flow_state_expiry_secs),
         };
@@ -191,7 +198,10 @@ impl<P: Ports> Flows<P> {
         let finished = async {
             let provider = self.provider(&flow.provider)?.clone();
             let (who, tokens) = self.provider_user(&provider, &code, &state).await?;
-            let user = self.account_through(&provider, &who).await?;
+            let user = match &flow.link {
+                Some((user_id, session_id)) => self.link_identity(&provider, &who, user_id, session_id).await?,
+                None => self.account_through(&provider, &who).await?,
+            };
             match &flow.challenge {
                 Some(challenge) => {
                     let code = self.issue_oauth_auth_code(&user, challenge.clone()).await?;

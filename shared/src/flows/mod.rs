@@ -14,7 +14,7 @@
 //! checks, code verifications and mails), `email_change` (moving an account to another address,
 //! confirmed by both), `reauth` (re-authentication for sensitive changes), `factors` (second factors: enrolling,
 //! challenging, answering and removing them), `passkeys` and `passkey_signin` (passkeys: registering,
-//! managing and signing in with them), `external` and `external_redirect` (signing in through identity providers: their tokens, their pages), `second_step` (completing a password sign-in of
+//! managing and signing in with them), `external`, `external_redirect` and `external_link` (signing in through identity providers: their tokens, their pages; linking identities by hand), `second_step` (completing a password sign-in of
 //! such an account outside GoTrue), `passwordless` (username
 //! registration, emailed sign-in requests, session management), `mailing` (codes and notices under
 //! the send limit, sent after the answer), `pkce` (auth codes for clients that sent a challenge)
@@ -28,6 +28,7 @@ mod captcha;
 mod email_change;
 mod errors;
 mod external;
+mod external_link;
 mod external_redirect;
 mod factor_webauthn;
 mod factors;

@@ -5,7 +5,7 @@
 
 use super::code::PkceChallenge;
 use super::dialect::Dialect;
-use super::id::{IdentityId, UserId};
+use super::id::{IdentityId, SessionId, UserId};
 use super::time::Timestamp;
 
 /// An identity at an OpenID Connect or OAuth 2 provider, held by one account.
@@ -49,6 +49,9 @@ pub struct OauthFlow {
     pub redirect_to: String,
     /// GoTrue's PKCE flow: the client's challenge; the callback then gives an auth code.
     pub challenge: Option<PkceChallenge>,
+    /// Linking by hand (`/user/identities/authorize`): the account the identity is for, and
+    /// the session that asked, which must still be live when it lands.
+    pub link: Option<(UserId, SessionId)>,
     /// When it was started.
     pub created_at: Timestamp,
     /// Dead from this time on.

@@ -121,3 +121,9 @@ pub const MFA_TOTP_VERIFY_NOT_ENABLED: &str = "mfa_totp_verify_not_enabled";
 pub const MFA_VERIFICATION_FAILED: &str = "mfa_verification_failed";
 /// `too_many_enrolled_mfa_factors`
 pub const TOO_MANY_ENROLLED_MFA_FACTORS: &str = "too_many_enrolled_mfa_factors";
+/// `identity_already_exists`
+pub const IDENTITY_ALREADY_EXISTS: &str = "identity_already_exists";
+/// `identity_not_found`
+pub const IDENTITY_NOT_FOUND: &str = "identity_not_found";
+/// `single_identity_not_deletable`
+pub const SINGLE_IDENTITY_NOT_DELETABLE: &str = "single_identity_not_deletable";

@@ -8,29 +8,79 @@
 
 use super::errors::{describe_reported, GotrueError};
 use super::verify::redirect_location;
-use super::wire::SessionBody;
+use super::wire::{ok, SessionBody};
 use crate::dialects::{query_param, Body};
-use crate::flows::{ExternalError, Flows, OauthStart, SignedIn};
+use crate::flows::{Bearer, ExternalError, Flows, OauthStart, SignedIn};
 use crate::secret::Secret;
-use crate::model::Dialect;
+use crate::model::{Dialect, PkceChallenge};
 use crate::ports::Ports;
 use http::{Request, Response, StatusCode};
 
 /// `GET /authorize`.
 pub(super) async fn authorize<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
-    let query = req.uri().query();
-    let provider = query_param(query, "provider").unwrap_or_default();
-    if auth.provider(&provider).is_err() {
-        // Not enabled here: upstream's answer, as when none is.
-        return Err(super::unoffered::serve(req, super::unoffered::Endpoint::Authorize, "/authorize", None));
-    }
-    let challenge = super::pkce::pkce_challenge(query_param(query, "code_challenge"), query_param(query, "code_challenge_method"))?;
-    let passed = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let redirect_to = query_param(query, "redirect_to");
-    let scopes = query_param(query, "scopes");
-    let start = OauthStart { provider: &provider, redirect_to: redirect_to.as_deref(), scopes: scopes.as_deref(), challenge, passed, dialect: Dialect::Gotrue };
-    let url = auth.oauth_authorize(start).await?;
+    let start = Start::read(auth, req)?;
+    let url = auth.oauth_authorize(start.as_flow()).await?;
     Ok(redirect(StatusCode::FOUND, &url))
+}
+
+/// `GET /user/identities/authorize` (auth-js `linkIdentity`): with `skip_http_redirect=true`
+/// 200 `{url}`, else 302 there.
+pub(super) async fn link<P: Ports>(auth: &Flows<P>, req: &Request<Body>, bearer: &Bearer) -> Result<Response<Body>, GotrueError> {
+    if !auth.config().providers.manual_linking {
+        return Err(ExternalError::ManualLinkingDisabled.into());
+    }
+    let start = Start::read(auth, req)?;
+    let url = auth.link_identity_url(bearer, start.as_flow()).await?;
+    match query_param(req.uri().query(), "skip_http_redirect").as_deref() {
+        Some("true") => ok(&serde_json::json!({ "url": url })),
+        _ => Ok(redirect(StatusCode::FOUND, &url)),
+    }
+}
+
+/// `DELETE /user/identities/{id}` (auth-js `unlinkIdentity`): 200 `{}`.
+pub(super) async fn unlink<P: Ports>(auth: &Flows<P>, bearer: &Bearer, id: Option<&str>) -> Result<Response<Body>, GotrueError> {
+    auth.unlink_identity(bearer, id.unwrap_or_default()).await?;
+    ok(&serde_json::json!({}))
+}
+
+/// A redirect flow's start as the query has it.
+struct Start {
+    provider: String,
+    redirect_to: Option<String>,
+    scopes: Option<String>,
+    challenge: Option<PkceChallenge>,
+    /// The whole query: the flow passes its other parameters on to the provider.
+    passed: Vec<(String, String)>,
+}
+
+impl Start {
+    /// The query's start, for an enabled provider (else upstream's answer for one that is
+    /// not).
+    fn read<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Start, GotrueError> {
+        let query = req.uri().query();
+        let provider = query_param(query, "provider").unwrap_or_default();
+        if auth.provider(&provider).is_err() {
+            return Err(super::unoffered::serve(req, super::unoffered::Endpoint::Authorize, "/authorize", None));
+        }
+        Ok(Start {
+            challenge: super::pkce::pkce_challenge(query_param(query, "code_challenge"), query_param(query, "code_challenge_method"))?,
+            passed: form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+            redirect_to: query_param(query, "redirect_to"),
+            scopes: query_param(query, "scopes"),
+            provider,
+        })
+    }
+
+    fn as_flow(&self) -> OauthStart<'_> {
+        OauthStart {
+            provider: &self.provider,
+            redirect_to: self.redirect_to.as_deref(),
+            scopes: self.scopes.as_deref(),
+            challenge: self.challenge.clone(),
+            passed: self.passed.clone(),
+            dialect: Dialect::Gotrue,
+        }
+    }
 }
 
 /// `GET|POST /callback`: always a redirect, as the dialect that started the flow answers

@@ -5,7 +5,8 @@
 //!   `/logout`, `/recover`, `/otp`, `/resend`, `/settings`, `/health`;
 //! - `verify`: `/verify` (POST, and GET for the mailed link);
 //! - `token`: `/token` (password, refresh_token, pkce and id_token grants);
-//! - `external`: `/authorize` and `/callback` (signing in through identity providers' pages);
+//! - `external`: `/authorize` and `/callback` (signing in through identity providers' pages),
+//!   `/user/identities/*` (linking and unlinking identities by hand);
 //! - `admin`: the service role's `/admin/*` and `/invite`;
 //! - `mfa`: `/factors*` (second factors) and the service role's `/admin/users/{id}/factors*`;
 //! - `recovery_codes`: `/factors/recovery-codes*` (an account's recovery codes);
@@ -92,6 +93,10 @@ pub enum Endpoint {
     Authorize,
     /// `GET|POST /callback`: back from them.
     Callback,
+    /// `GET /user/identities/authorize`: linking an identity by hand.
+    LinkIdentity,
+    /// `DELETE /user/identities/{id}`: unlinking one.
+    UnlinkIdentity,
     /// What is not offered.
     Unoffered(unoffered::Endpoint),
 }
@@ -140,6 +145,8 @@ impl routes::Api for Api {
         Route::json(Verb::Delete, "/passkeys/{id}", Session, E::Passkeys(PK::Delete)),
         Route::json(Verb::Any, "/passkeys", Open, E::Unoffered(U::Passkeys)),
         Route::json(Verb::Any, "/passkeys/*", Open, E::Unoffered(U::Passkeys)),
+        Route::json(Verb::Get, "/user/identities/authorize", Session, E::LinkIdentity),
+        Route::json(Verb::Delete, "/user/identities/{id}", Session, E::UnlinkIdentity),
         Route::json(Verb::Any, "/user/identities/*", Session, E::Unoffered(U::Identities)),
         Route::json(Verb::Get, "/factors/recovery-codes", Session, E::RecoveryCodes(RC::Status)),
         Route::json(Verb::Post, "/factors/recovery-codes", Session, E::RecoveryCodes(RC::Generate)),
@@ -210,6 +217,8 @@ async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: H
         E::Token => token::token(flows, req).await,
         E::Authorize => external::authorize(flows, req).await,
         E::Callback => Ok(external::callback(flows, req).await),
+        E::LinkIdentity => external::link(flows, req, &session(hit.caller)?).await,
+        E::UnlinkIdentity => external::unlink(flows, &session(hit.caller)?, hit.params.first().copied()).await,
         E::GetUser => account::get_user(flows, &session(hit.caller)?).await,
         E::PutUser => account::put_user(flows, req, session(hit.caller)?).await,
         E::Reauthenticate => account::reauthenticate(flows, session(hit.caller)?).await,

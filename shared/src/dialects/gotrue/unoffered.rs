@@ -1,9 +1,10 @@
-//! GoTrue's answers for what Portcullis does not offer, in upstream's words when the feature is
-//! switched off, so client apps show the right message: third-party OAuth (`/authorize`), SSO
+//! GoTrue's answers for what Portcullis does not offer, or this deployment has switched off, in
+//! upstream's words when the feature is off, so client apps show the right message: providers
+//! not enabled (`/authorize`, the `id_token` grant; `external` serves the enabled ones), SSO
 //! and SAML (`/sso`), passkeys when `PASSKEY_ENABLED` is off (`passkeys` serves them on),
-//! identity linking, and the `web3` and `id_token` grants. Phone numbers are answered where
-//! each endpoint reads them (`gotrue`). `/settings` says the same (every provider but email
-//! off, `saml_enabled` false).
+//! identity linking when `SECURITY_MANUAL_LINKING_ENABLED` is off, and the `web3` grant. Phone
+//! numbers are answered where each endpoint reads them (`gotrue`). `/settings` says the same
+//! (the providers not enabled off, `saml_enabled` false).
 
 use super::errors::{code, GotrueError};
 use crate::dialects::{parse_json, query_param, Body};

@@ -2,7 +2,7 @@
 //! next flow's start drops those past their expiry but keeps the live ones.
 
 use super::support::{ensure, err};
-use crate::model::{Dialect, OauthFlow, PkceChallenge, PkceMethod, Timestamp};
+use crate::model::{Dialect, OauthFlow, PkceChallenge, PkceMethod, SessionId, Timestamp, UserId};
 use crate::ports::OauthFlows;
 
 pub(super) async fn oauth_flows<S: OauthFlows>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String> {
@@ -12,11 +12,16 @@ pub(super) async fn oauth_flows<S: OauthFlows>(store: &S, nonce: &str, now: Time
         dialect: Dialect::Gotrue,
         redirect_to: format!("https://app.example.com/cb?n={nonce}&ü=1"),
         challenge,
+        link: None,
         created_at: now,
         expires_at,
     };
     let pkce = flow("of1", Some(PkceChallenge { method: PkceMethod::S256, challenge: "c".repeat(43) }), now.plus_secs(300));
-    let implicit = OauthFlow { dialect: Dialect::Feathers, ..flow("of2", None, now.plus_secs(300)) };
+    let implicit = OauthFlow {
+        dialect: Dialect::Feathers,
+        link: Some((UserId::new(format!("u-{nonce}")), SessionId::new(format!("s-{nonce}")))),
+        ..flow("of2", None, now.plus_secs(300))
+    };
     let stale = flow("of3", None, now.plus_secs(-1));
     for f in [&stale, &pkce, &implicit] {
         store.put_oauth_flow(f, now.plus_secs(-3600)).await.map_err(err)?;

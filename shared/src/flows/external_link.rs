@@ -1,0 +1,80 @@
+//! Linking and unlinking identities by hand (GoTrue's `/user/identities/*`, with
+//! `SECURITY_MANUAL_LINKING_ENABLED`): a signed-in user goes through a provider's pages and
+//! the identity is added to their account, or removes one of their identities.
+//!
+//! A link lands only while the session that asked is live and the account as it was (a first
+//! proof of the mailbox in between ends that session and takes the identities linked before
+//! it). An identity another account holds is never moved. Unlinking never takes the last way
+//! in: the account keeps at least one identity, counting the `email` one of an account with a
+//! password or a username (what the user object shows).
+
+use super::external::{ExternalError, ProviderUser};
+use super::external_redirect::OauthStart;
+use super::{Bearer, Flows, FlowError};
+use crate::config::Provider;
+use crate::model::{Identity, IdentityId, SessionId, User, UserId};
+use crate::ports::{Identities as _, IdentityAdded, Ports, StoreWhile, Users as _};
+use crate::token::random_id;
+
+impl<P: Ports> Flows<P> {
+    /// `GET /user/identities/authorize`: the provider's URL for a flow that links the
+    /// identity to `bearer`'s account.
+    pub async fn link_identity_url(&self, bearer: &Bearer, start: OauthStart<'_>) -> Result<String, ExternalError> {
+        self.manual_linking_on()?;
+        self.start_oauth(start, Some((bearer.user.id.clone(), bearer.session.id.clone()))).await
+    }
+
+    /// `DELETE /user/identities/{id}`: removes one of `bearer`'s identities, never the last.
+    pub async fn unlink_identity(&self, bearer: &Bearer, identity_id: &str) -> Result<(), ExternalError> {
+        self.manual_linking_on()?;
+        if uuid::Uuid::try_parse(identity_id).is_err() {
+            return Err(ExternalError::BadIdentityId);
+        }
+        let user = &bearer.user;
+        let identities = self.ports.store().identities_of(&user.id).await?;
+        let email_identity = usize::from(user.password_hash.is_some() || user.username.is_some());
+        if identities.len() + email_identity <= 1 {
+            return Err(ExternalError::LastIdentity);
+        }
+        let id = IdentityId::new(identity_id);
+        if !identities.iter().any(|i| i.id == id) || !self.ports.store().remove_identity(&user.id, &id).await? {
+            return Err(ExternalError::IdentityNotFound);
+        }
+        Ok(())
+    }
+
+    /// The callback of a linking flow: adds `who`'s identity to the account `user_id`, while
+    /// `session_id` lives; the account, to finish the flow as a sign-in of it.
+    pub(super) async fn link_identity(&self, provider: &Provider, who: &ProviderUser, user_id: &UserId, session_id: &SessionId) -> Result<User, ExternalError> {
+        let store = self.ports.store();
+        let user = self.users().by_id(user_id).await?.filter(|u| u.deleted_at.is_none()).ok_or(FlowError::UserNotFound)?;
+        if let Some(held) = store.identity(&provider.name, &who.subject).await? {
+            return Err(ExternalError::IdentityLinked { here: held.user_id == user.id });
+        }
+        let now = self.now();
+        let identity = Identity {
+            id: random_id(self.ports.rng()),
+            user_id: user.id.clone(),
+            provider: provider.name.clone(),
+            subject: who.subject.clone(),
+            email: who.email.clone(),
+            data: who.data.clone(),
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: Some(now),
+        };
+        match store.add_identity(&identity, &StoreWhile::seen(&user, Some(session_id))).await? {
+            IdentityAdded::Stored => Ok(user),
+            IdentityAdded::Taken => Err(ExternalError::IdentityLinked { here: false }),
+            // The session that asked ended, or the account changed, meanwhile.
+            IdentityAdded::Changed => Err(FlowError::SessionNotFound.into()),
+        }
+    }
+
+    fn manual_linking_on(&self) -> Result<(), ExternalError> {
+        match self.config.providers.manual_linking {
+            true => Ok(()),
+            false => Err(ExternalError::ManualLinkingDisabled),
+        }
+    }
+}
