@@ -17,3 +17,8 @@ CREATE TABLE oauth_flows (
   expires_at            INTEGER NOT NULL
 );
 CREATE INDEX oauth_flows_by_expiry ON oauth_flows(expires_at);
+
+-- A PKCE auth code of a sign-in through a provider keeps the provider's tokens until the
+-- exchange hands them to the client: sealed (XChaCha20-Poly1305, a key derived from
+-- JWT_SECRET, the auth code's hash as associated data), gone with the auth code.
+ALTER TABLE flow_states ADD COLUMN provider_tokens TEXT NULL;

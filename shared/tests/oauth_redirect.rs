@@ -158,9 +158,14 @@ fn the_pkce_flow_comes_back_with_a_code_only_the_verifier_exchanges() {
     assert_eq!(error_code(&wrong), "bad_code_verifier", "{}", wrong.raw);
     let callback = through_acme(&app, &idp, &format!("&code_challenge={challenge}&code_challenge_method=s256"), json!({"sub": "acme-2", "email": "bo@example.com", "email_verified": true}));
     let code = query_of(&location(&get(&app, &callback, None)))["code"].clone();
+    let waiting = format!("{:?}", ports(&app).store);
+    assert!(waiting.contains("provider_tokens: Some(") && !waiting.contains("acme-access"), "kept sealed, never in the clear");
     let s = post(&app, "/token?grant_type=pkce", &json!({"auth_code": code, "code_verifier": verifier}));
     assert_eq!(s.status, 200, "{}", s.raw);
     assert_eq!(s.body["user"]["identities"][0]["provider"], "acme");
+    // The provider's tokens waited sealed for the exchange, and come with it.
+    assert_eq!((s.body["provider_token"].as_str(), s.body["provider_refresh_token"].as_str()), (Some("acme-access"), Some("acme-refresh")));
+
 }
 
 #[test]

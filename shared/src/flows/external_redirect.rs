@@ -204,7 +204,7 @@ impl<P: Ports> Flows<P> {
             };
             match &flow.challenge {
                 Some(challenge) => {
-                    let code = self.issue_oauth_auth_code(&user, challenge.clone()).await?;
+                    let code = self.issue_oauth_auth_code(&user, challenge.clone(), &tokens).await?;
                     Ok(Callback::AuthCode { code, redirect_to: flow.redirect_to.clone() })
                 }
                 None => {
@@ -227,8 +227,8 @@ impl<P: Ports> Flows<P> {
         finished.await.map_err(at_target)
     }
 
-    async fn issue_oauth_auth_code(&self, user: &User, challenge: PkceChallenge) -> Result<Secret<String>, ExternalError> {
-        Ok(self.issue_auth_code(user, AuthMethod::Oauth, challenge).await?)
+    async fn issue_oauth_auth_code(&self, user: &User, challenge: PkceChallenge, tokens: &ProviderTokens) -> Result<Secret<String>, ExternalError> {
+        Ok(self.issue_auth_code(user, AuthMethod::Oauth, challenge, Some(tokens)).await?)
     }
 
     /// Where the provider sends users back: `EXTERNAL_<NAME>_REDIRECT_URI`, or this
@@ -327,9 +327,12 @@ impl<P: Ports> Flows<P> {
 }
 
 /// The provider's tokens from the code exchange.
-struct ProviderTokens {
-    access: Secret<String>,
-    refresh: Option<Secret<String>>,
+#[derive(Debug)]
+pub struct ProviderTokens {
+    /// Its access token (GoTrue's `provider_token`).
+    pub access: Secret<String>,
+    /// Its refresh token, if it gave one (`provider_refresh_token`).
+    pub refresh: Option<Secret<String>>,
 }
 
 /// A token endpoint's answer: JSON, or the form GitHub answers with unless asked for JSON.

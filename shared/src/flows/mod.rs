@@ -57,7 +57,7 @@ pub use email_change::{CodeUse, EmailChangeSent};
 pub use factor_webauthn::{Ceremony, Descriptor, WebauthnAnswer, CHALLENGE_BYTES};
 pub use factors::{AalNeed, Enrollment, FactorError, Issued, TotpSetup, MAX_FACTOR_LABEL_BYTES};
 pub use external::{ExternalError, IdTokenSignIn, ProviderUser, PROVIDER_TIMEOUT_MS};
-pub use external_redirect::{Callback, CallbackError, CallbackParams, OauthStart};
+pub use external_redirect::{Callback, CallbackError, CallbackParams, OauthStart, ProviderTokens};
 pub use errors::{ChangeError, CodeError, FlowError, InternalError, LoginError, RefreshError, SignInRequestError, SignupError};
 pub use mailing::{Landing, PKCE_LINK_PREFIX};
 pub use verify::Verified;
@@ -101,6 +101,9 @@ pub struct Auth<P> {
     refresh_key: Secret<Vec<u8>>,
     /// Key sealing second factors' secrets, derived from the JWT secret.
     factor_key: crate::seal::SealKey,
+    /// Key sealing a provider's tokens while they wait for the PKCE exchange
+    /// (`external_redirect`, `pkce`), derived from the JWT secret.
+    provider_token_key: crate::seal::SealKey,
     /// Key deriving the PKCE verifier and nonce a provider sign-in sends from its state,
     /// derived from the JWT secret (`external_redirect`).
     oauth_key: Secret<Vec<u8>>,
@@ -116,6 +119,8 @@ impl<P: Ports> Auth<P> {
         let code_key = derive_key(config.jwt_secret.expose(), b"portcullis one-time codes v1");
         let refresh_key = derive_key(config.jwt_secret.expose(), b"portcullis refresh successors v1");
         let oauth_key = derive_key(config.jwt_secret.expose(), b"portcullis oauth flows v1");
+        let provider_token_key = crate::seal::SealKey::new(derive_key(config.jwt_secret.expose(), b"portcullis provider tokens v1"))
+            .ok_or_else(|| FlowError::Internal("provider token key".into()))?;
         let factor_key = crate::seal::SealKey::new(derive_key(config.jwt_secret.expose(), b"portcullis factor secrets v1"))
             .ok_or_else(|| FlowError::Internal("factor key".into()))?;
         Ok(Self {
@@ -127,6 +132,7 @@ impl<P: Ports> Auth<P> {
             refresh_key,
             factor_key,
             oauth_key,
+            provider_token_key,
             provider_cache: Default::default(),
         })
     }

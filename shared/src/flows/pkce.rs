@@ -14,7 +14,7 @@
 //! try). It lives [`AUTH_CODE_LIFETIME_SECS`] from its issue, when the link was followed
 //! (upstream counts from the request that mailed the link, except for magic links).
 
-use super::{Flows, Dialect, FlowError, SignedIn};
+use super::{Flows, Dialect, FlowError, ProviderTokens, SignedIn};
 use crate::model::{AuthMethod, FlowState, PkceChallenge, User};
 use crate::ports::{FlowStates as _, Ports, StoreError, Users as _};
 use crate::secret::{PkceVerifier, Secret};
@@ -56,16 +56,26 @@ impl<P: Ports> Flows<P> {
         user: &User,
         method: AuthMethod,
         challenge: PkceChallenge,
+        provider_tokens: Option<&ProviderTokens>,
     ) -> Result<Secret<String>, FlowError> {
         let code = random_uuid(self.ports.rng());
         let now = self.now();
+        let auth_code_hash = hash_secret(&code);
+        let provider_tokens = match provider_tokens {
+            Some(tokens) => {
+                let plain = serde_json::json!({"access": tokens.access.expose(), "refresh": tokens.refresh.as_ref().map(|r| r.expose())}).to_string();
+                Some(self.provider_token_key.seal(self.ports.rng(), plain.as_bytes(), &auth_code_hash).ok_or_else(|| FlowError::Internal("sealing provider tokens".into()))?)
+            }
+            None => None,
+        };
         let state = FlowState {
-            auth_code_hash: hash_secret(&code),
+            auth_code_hash,
             user_id: user.id.clone(),
             method,
             challenge,
             created_at: now,
             expires_at: now.plus_secs(AUTH_CODE_LIFETIME_SECS),
+            provider_tokens,
         };
         self.flow_states().put(&state).await?;
         Ok(Secret::new(code))
@@ -80,7 +90,9 @@ impl<P: Ports> Flows<P> {
 
     /// GoTrue's `grant_type=pkce`: exchanges an auth code and the verifier of its challenge for
     /// a session. Unknown and already used codes are [`PkceError::FlowStateNotFound`].
-    pub async fn exchange_auth_code(&self, auth_code: &str, verifier: &PkceVerifier, platform: &str) -> Result<SignedIn, PkceError> {
+    /// A sign-in through a provider also gets the provider's tokens back (GoTrue's
+    /// `provider_token`, `provider_refresh_token`), which were kept sealed until now.
+    pub async fn exchange_auth_code(&self, auth_code: &str, verifier: &PkceVerifier, platform: &str) -> Result<(SignedIn, Option<ProviderTokens>), PkceError> {
         let state = self.flow_states().take(&hash_secret(auth_code)).await?.ok_or(PkceError::FlowStateNotFound)?;
         if state.expires_at <= self.now() {
             return Err(PkceError::FlowStateExpired);
@@ -89,6 +101,17 @@ impl<P: Ports> Flows<P> {
             return Err(PkceError::BadCodeVerifier);
         }
         let user = self.users().by_id(&state.user_id).await?.ok_or(PkceError::FlowStateNotFound)?;
-        Ok(self.start_session(user, state.method, platform, Dialect::Gotrue).await?)
+        let tokens = state.provider_tokens.as_deref().and_then(|sealed| self.open_provider_tokens(sealed, &state.auth_code_hash));
+        Ok((self.start_session(user, state.method, platform, Dialect::Gotrue).await?, tokens))
+    }
+
+    /// The provider's tokens sealed with an auth code (none if they do not open).
+    fn open_provider_tokens(&self, sealed: &str, auth_code_hash: &str) -> Option<ProviderTokens> {
+        let plain = self.provider_token_key.open(sealed, auth_code_hash)?;
+        let v: serde_json::Value = serde_json::from_slice(plain.expose()).ok()?;
+        Some(ProviderTokens {
+            access: Secret::new(v["access"].as_str()?.to_string()),
+            refresh: v["refresh"].as_str().map(|r| Secret::new(r.to_string())),
+        })
     }
 }

@@ -164,4 +164,7 @@ pub struct FlowState {
     pub created_at: Timestamp,
     /// Dead from this time on.
     pub expires_at: Timestamp,
+    /// A sign-in through a provider: the provider's tokens, sealed (`crate::seal`, the auth
+    /// code's hash as context), for the exchange to hand to the client.
+    pub provider_tokens: Option<String>,
 }

@@ -1,7 +1,7 @@
 //! The `FlowStates` port over `flow_states`: an auth code is taken by one `DELETE ... RETURNING`,
 //! so of concurrent exchanges exactly one gets it.
 
-use super::{s, t, ts, D1Store};
+use super::{opt_s, s, t, ts, D1Store};
 use portcullis_shared::model::{AuthMethod, FlowState, PkceChallenge, PkceMethod, UserId};
 use portcullis_shared::ports::{FlowStates, StoreError};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ struct FlowStateRow {
     code_challenge_method: String,
     created_at: f64,
     expires_at: f64,
+    provider_tokens: Option<String>,
 }
 
 impl FlowStateRow {
@@ -31,16 +32,17 @@ impl FlowStateRow {
             user_id: self.user_id,
             created_at: ts(self.created_at),
             expires_at: ts(self.expires_at),
+            provider_tokens: self.provider_tokens,
         })
     }
 }
 
 const FLOW_STATE_COLUMNS: &str =
-    "auth_code_hash, user_id, method, code_challenge, code_challenge_method, created_at, expires_at";
+    "auth_code_hash, user_id, method, code_challenge, code_challenge_method, created_at, expires_at, provider_tokens";
 
 impl FlowStates for D1Store {
     async fn put(&self, f: &FlowState) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO flow_states ({FLOW_STATE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        let sql = format!("INSERT INTO flow_states ({FLOW_STATE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         let args = [
             s(&f.auth_code_hash),
             s(&f.user_id),
@@ -49,6 +51,7 @@ impl FlowStates for D1Store {
             s(f.challenge.method.as_str()),
             t(f.created_at),
             t(f.expires_at),
+            opt_s(f.provider_tokens.as_deref()),
         ];
         self.changes(&sql, &args).await.map(|_| ())
     }

@@ -51,8 +51,8 @@ pub(super) async fn token<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Res
                 }
                 return Err(GotrueError::Validation("invalid request: both auth code and code verifier should be non-empty"));
             };
-            let s = auth.exchange_auth_code(code.expose(), &verifier, &platform(req.headers())).await?;
-            ok(&SessionBody::of(auth, &s).await?)
+            let (s, tokens) = auth.exchange_auth_code(code.expose(), &verifier, &platform(req.headers())).await?;
+            ok(&SessionBody::of(auth, &s).await?.with_provider_tokens(tokens))
         }
         Some("id_token") => {
             let body: IdTokenGrantBody = parse_json(req.body())?;

@@ -207,6 +207,12 @@ pub struct SessionBody<'a> {
     expires_at: i64,
     refresh_token: &'a str,
     user: UserBody<'a>,
+    /// After a sign-in through a provider (the PKCE exchange): its tokens, left out when
+    /// empty, as upstream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_refresh_token: Option<String>,
 }
 
 impl<'a> SessionBody<'a> {
@@ -234,7 +240,18 @@ impl<'a> SessionBody<'a> {
             expires_at: access.expires_at.unix_seconds(),
             refresh_token: s.refresh_token.expose(),
             user: UserBody::of(&s.user).with_factors(factors),
+            provider_token: None,
+            provider_refresh_token: None,
         })
+    }
+
+    /// The session with the provider's tokens (the PKCE exchange of a sign-in through one).
+    pub(super) fn with_provider_tokens(mut self, tokens: Option<crate::flows::ProviderTokens>) -> Self {
+        if let Some(t) = tokens {
+            self.provider_token = Some(t.access.expose().clone()).filter(|a| !a.is_empty());
+            self.provider_refresh_token = t.refresh.map(|r| r.expose().clone());
+        }
+        self
     }
 
     /// The fields an emailed link's redirect carries in its fragment, as text.

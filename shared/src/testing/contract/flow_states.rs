@@ -1,5 +1,5 @@
 //! The contract of the `FlowStates` port: a code keeps its PKCE challenge, an auth code is taken
-//! once, and it goes with its account. The rest of `Codes` is checked in `codes`.
+//! once (with a provider's sealed tokens, if it has them), and it goes with its account. The rest of `Codes` is checked in `codes`.
 
 use super::support::{code, ensure, err, rotation_user};
 use crate::model::{AuthMethod, FlowState, OneTimeCode, PkceChallenge, PkceMethod, Timestamp};
@@ -22,8 +22,10 @@ pub(super) async fn flow_states<S: Users + Codes + FlowStates>(store: &S, nonce:
         challenge: PkceChallenge { method: PkceMethod::Plain, ..challenge.clone() },
         created_at: now,
         expires_at: now.plus_secs(300),
+        provider_tokens: None,
     };
-    let (first, second) = (state("fs1"), state("fs2"));
+    // The first with a provider's sealed tokens, which come back as they went in.
+    let (first, second) = (FlowState { provider_tokens: Some(format!("sealed-{nonce}")), ..state("fs1") }, state("fs2"));
     FlowStates::put(store, &first).await.map_err(err)?;
     FlowStates::put(store, &second).await.map_err(err)?;
     let taken = store.take(&first.auth_code_hash).await.map_err(err)?;

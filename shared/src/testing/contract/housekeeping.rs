@@ -99,6 +99,7 @@ where
         challenge: PkceChallenge { method: PkceMethod::S256, challenge: "c".repeat(43) },
         created_at: t,
         expires_at: t.plus_secs(300),
+        provider_tokens: None,
     };
     let (old_flow, live_flow) = (flow("flow-old", long_ago), flow("flow-live", now));
     let request = |n: &str, t: Timestamp| LoginRequest {
