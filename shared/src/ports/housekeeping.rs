@@ -25,7 +25,7 @@ pub struct Expired {
     /// Codes that expired before this, used or not, except the sign-up code of an account whose
     /// address is still unconfirmed (a retried or re-sent sign-up reads it, expired or not).
     pub codes_before: Timestamp,
-    /// PKCE auth codes that expired before this.
+    /// PKCE auth codes, and sign-ins through a provider's pages, that expired before this.
     pub flow_states_before: Timestamp,
     /// Emailed sign-in requests that expired before this, whatever their state.
     pub login_requests_before: Timestamp,
@@ -48,7 +48,7 @@ pub struct Purged {
     pub refresh_tokens: usize,
     /// One-time codes.
     pub codes: usize,
-    /// PKCE auth codes.
+    /// PKCE auth codes and sign-ins through a provider's pages.
     pub flow_states: usize,
     /// Emailed sign-in requests.
     pub login_requests: usize,

@@ -37,6 +37,8 @@ const CODES: &str = "DELETE FROM one_time_codes WHERE rowid IN (\
       (SELECT 1 FROM users u WHERE u.id = c.user_id AND u.email_confirmed_at IS NULL)) \
     LIMIT ?2)";
 
+const OAUTH_FLOWS: &str = "DELETE FROM oauth_flows WHERE rowid IN \
+    (SELECT rowid FROM oauth_flows WHERE expires_at < ?1 LIMIT ?2)";
 const FLOW_STATES: &str = "DELETE FROM flow_states WHERE rowid IN \
     (SELECT rowid FROM flow_states WHERE expires_at < ?1 LIMIT ?2)";
 
@@ -104,7 +106,8 @@ impl Housekeeping for D1Store {
             sessions,
             refresh_tokens,
             codes: self.changes(CODES, &[t(e.codes_before), n.clone(), s(Purpose::Signup.as_str())]).await?,
-            flow_states: self.changes(FLOW_STATES, &[t(e.flow_states_before), n.clone()]).await?,
+            flow_states: self.changes(FLOW_STATES, &[t(e.flow_states_before), n.clone()]).await?
+                + self.changes(OAUTH_FLOWS, &[t(e.flow_states_before), n.clone()]).await?,
             login_requests: self.changes(LOGIN_REQUESTS, &[t(e.login_requests_before), n.clone()]).await?,
             budgets: self.changes(BUDGETS, &[t(e.windows_before), n.clone()]).await?,
             send_limits: self.changes(SEND_LIMITS, &[t(e.sent_before), n.clone()]).await?,

@@ -5,11 +5,11 @@
 
 use super::support::{code, ensure, err, refresh, rotation_user, session};
 use crate::model::{
-    AuthMethod, Challenge, ChallengeId, Factor, FactorId, FactorKind, FlowState, LoginRequest, LoginRequestId, LoginState, LogoutScope, OneTimeCode, PkceChallenge,
+    AuthMethod, Challenge, ChallengeId, Factor, FactorId, FactorKind, FlowState, LoginRequest, OauthFlow, LoginRequestId, LoginState, LogoutScope, OneTimeCode, PkceChallenge,
     PkceMethod, Purpose, Session, Timestamp, User, UserId,
 };
 use crate::ports::{
-    Budgets, Codes, Enrolled, Expired, Factors, FlowStates, Housekeeping, LoginRequests, Purged, SendLimits, Sessions, Users,
+    Budgets, Codes, Enrolled, Expired, Factors, FlowStates, Housekeeping, LoginRequests, OauthFlows, Purged, SendLimits, Sessions, Users,
 };
 
 const DAY: i64 = 86_400;
@@ -45,7 +45,7 @@ async fn code_is_there<C: Codes>(codes: &C, c: &OneTimeCode) -> Result<bool, Str
 
 pub(super) async fn purge<S>(store: &S, nonce: &str, now: Timestamp) -> Result<(), String>
 where
-    S: Users + Sessions + Codes + FlowStates + LoginRequests + Budgets + SendLimits + Factors + Housekeeping,
+    S: Users + Sessions + Codes + FlowStates + OauthFlows + LoginRequests + Budgets + SendLimits + Factors + Housekeeping,
 {
     let long_ago = now.plus_secs(-3650 * DAY);
     let cutoff = long_ago.plus_secs(DAY);
@@ -116,6 +116,21 @@ where
     for f in [&old_flow, &live_flow] {
         FlowStates::put(store, f).await.map_err(err)?;
     }
+    // A sign-in through a provider's pages, long expired and live: purged with the auth codes.
+    let oauth = |n: &str, t: Timestamp| OauthFlow {
+        state_hash: format!("pg-{n}-{nonce}"),
+        provider: "acme".into(),
+        dialect: crate::model::Dialect::Gotrue,
+        redirect_to: "https://app.example.com/".into(),
+        challenge: None,
+        link: None,
+        created_at: t,
+        expires_at: t.plus_secs(300),
+    };
+    let (old_oauth, live_oauth) = (oauth("oauth-old", long_ago), oauth("oauth-live", now));
+    for f in [&old_oauth, &live_oauth] {
+        store.put_oauth_flow(f, long_ago.plus_secs(-DAY)).await.map_err(err)?;
+    }
     for r in [&old_request, &live_request] {
         LoginRequests::put(store, r).await.map_err(err)?;
     }
@@ -177,7 +192,8 @@ where
         sessions: 1,
         refresh_tokens: 1,
         codes: 1,
-        flow_states: 1,
+        // An auth code and a provider's flow: one of each kind per round.
+        flow_states: 2,
         login_requests: 1,
         budgets: 1,
         send_limits: 1,
@@ -230,6 +246,8 @@ where
     ensure!(again == Purged::default(), "a round with nothing expired removed {again:?}");
     ensure!(FlowStates::take(store, &live_flow.auth_code_hash).await.map_err(err)?.is_some(), "a live auth code went");
     ensure!(FlowStates::take(store, &old_flow.auth_code_hash).await.map_err(err)?.is_none(), "an expired auth code stayed");
+    ensure!(store.take_oauth_flow(&live_oauth.state_hash).await.map_err(err)?.is_some(), "a live provider flow went");
+    ensure!(store.take_oauth_flow(&old_oauth.state_hash).await.map_err(err)?.is_none(), "an expired provider flow stayed");
     ensure!(!Budgets::take(store, &live_key, now.plus_secs(1), 3600, 1).await.map_err(err)?, "a budget in its window went");
     ensure!(SendLimits::claim(store, &live_address, Purpose::Recovery, now.plus_secs(1), 60).await.map_err(err)? == Some(now), "a live send limit went");
     // Within its old window, a purged budget counts from one again, and a purged send limit

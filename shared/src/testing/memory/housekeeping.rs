@@ -60,7 +60,8 @@ impl Housekeeping for MemoryStore {
             sessions,
             refresh_tokens,
             codes,
-            flow_states: remove_some(&self.flow_states, limit, |f| f.expires_at < expired.flow_states_before),
+            flow_states: remove_some(&self.flow_states, limit, |f| f.expires_at < expired.flow_states_before)
+                + remove_some(&self.oauth_flows, limit, |f| f.expires_at < expired.flow_states_before),
             login_requests: remove_some(&self.login_requests, limit, |r| r.expires_at < expired.login_requests_before),
             budgets: remove_some(&self.budgets, limit, |&(start, _)| start < expired.windows_before),
             send_limits: remove_some(&self.send_limits, limit, |&last| last < expired.sent_before),
