@@ -187,6 +187,10 @@ fn fragment_of(url: &str) -> HashMap<String, String> {
     form_urlencoded::parse(f.as_bytes()).into_owned().collect()
 }
 
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// `/authorize` for acme, then acme's consent for `who`: the callback's path.
 fn through_acme(app: &App<TestPorts>, idp: &Rc<RefCell<Idp>>, extra: &str, who: Value) -> String {
     let r = get(app, &format!("/authorize?provider=acme{extra}"), None);
@@ -544,6 +548,78 @@ fn states_and_auth_codes_finish_only_their_own_flow() {
     let r = post(&app, "/token?grant_type=pkce", &json!({"auth_code": code, "code_verifier": verifier}));
     assert!(r.status.is_client_error(), "a code survives a try without its verifier: {}", r.raw);
     assert!(ports(&app).store.all_sessions().is_empty());
+}
+
+/// WORKED BEFORE ITS FIX. `redirect_to` against the allow-list's globs, prefixes and the
+/// loopback rule. A glob matched the raw text, where a browser reads the host otherwise: with
+/// `https://*.app.example.com/**` allowed, `https://evil%2Ecom?.app.example.com/` (the host is
+/// `evil.com`: a browser decodes it, and `?` ends it) and `https://16909060\.app.example.com/`
+/// (1.2.3.4: `\` ends the host) matched, and the implicit flow's session went there in the
+/// fragment.
+#[test]
+fn redirect_targets_are_judged_by_the_host_a_browser_goes_to() {
+    let (app, _) = app_with_idps(&[]);
+    let target_of = |redirect_to: &str| {
+        let r = get(&app, &format!("/authorize?provider=acme&redirect_to={}", enc(redirect_to)), None);
+        assert_eq!(r.status, 302, "{redirect_to}: {}", r.raw);
+        let state = query_of(&location(&r))["state"].clone();
+        let back = get(&app, &format!("/callback?error=access_denied&state={state}"), None);
+        assert_eq!(back.status, 302, "{redirect_to}: {}", back.raw);
+        location(&back)
+    };
+    for bad in [
+        "https://evil%2Ecom?.app.example.com/",
+        "https://evil%2ecom?.app.example.com/x",
+        "https://16909060?.app.example.com/",
+        "https://0x01020304?.app.example.com/",
+        "https://evil%2Ecom\\.app.example.com/",
+        "https://16909060\\.app.example.com/x",
+        "https://evil\\@x.app.example.com/",
+        "https://evil%2Ecom#.app.example.com/",
+        "https://evil.com/.app.example.com/",
+        "https://evil.com?.app.example.com/",
+        "https://evil.com\\@x.app.example.com/",
+        "https://x.app.example.com.evil.com/",
+        "https://x.app.example.com@evil.com/",
+        "https://exact.example.com.evil.com",
+        "https://exact.example.com@evil.com",
+        "https://exact.example.com%2F@evil.com",
+        "https://prefix.example.com/cbevil",
+        "https://prefix.example.com/c@evil.com/cb/",
+        "//evil.com/x",
+        "/\\evil.com",
+        "https:evil.com",
+        "javascript:alert(1)//127.0.0.1",
+        "http://127.0.0.1.evil.com/",
+        "http://127.0.0.1@evil.com/",
+        "http://127.0.0.1:80@evil.com/",
+        "http://[::1]@evil.com/",
+        "http://evil.com#@127.0.0.1",
+        "http://evil.com?@127.0.0.1/",
+        "http://0.0.0.0:3000/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost.evil.com/",
+        "http://localhost:3000@evil.com",
+        "http://localhost:3000.evil.com",
+        "http://127.1/",
+        " https://evil.com",
+    ] {
+        let to = target_of(bad);
+        assert!(to.starts_with("http://localhost:3000?"), "{bad:?} went to {to}");
+    }
+    for good in [
+        "https://shop.app.example.com/done?x=1",
+        "https://shop.app.example.com/a/b",
+        "https://exact.example.com",
+        "https://exact.example.com/x",
+        "https://prefix.example.com/cb/deep",
+        "http://127.0.0.1:5173/cb",
+        "http://[::1]:8080/cb",
+        "http://localhost:3000/welcome",
+    ] {
+        let to = target_of(good);
+        assert!(to.starts_with(good), "{good:?} went to {to}");
+    }
 }
 
 // Hostile input.

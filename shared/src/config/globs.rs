@@ -4,10 +4,30 @@
 //! `[a-z]` and `[!…]` one character of (or not of) a class, `{a,b}` either alternative, and `\`
 //! takes the next character as it is. So `https://*.example.com/**` allows every page of every
 //! direct subdomain, and never `https://evil.com/?.example.com`.
+//!
+//! A redirect target is matched as a browser reads it ([`glob_allows`]): its WHATWG
+//! serialization, where the host is what the browser will visit. Matched as written, a glob's
+//! `*` would take `https://evil%2Ecom?.app.example.com/` (a browser decodes the host to
+//! `evil.com`, and `?` ends it) or `https://16909060\.app.example.com/` (`\` ends the host,
+//! and `16909060` is 1.2.3.4) for a subdomain.
 
 /// Whether `entry` uses glob syntax (else it is compared as a URL).
 pub fn is_glob(entry: &str) -> bool {
     entry.contains(['*', '?', '[', '{'])
+}
+
+/// The target a browser would go to, if glob `pattern` allows `target`: its serialization as a
+/// URL (WHATWG, as browsers parse it), matched without its fragment, and for a bare origin also
+/// without the `/` that serialization adds. A target with credentials (`user@host`) or that does
+/// not parse is never allowed.
+pub fn glob_allows(pattern: &str, target: &str) -> Option<String> {
+    let read = url::Url::parse(target).ok().filter(|u| u.username().is_empty() && u.password().is_none())?;
+    let mut bare = read.clone();
+    bare.set_fragment(None);
+    let whole = bare.as_str();
+    let origin = whole.strip_suffix('/').filter(|_| read.path() == "/" && read.query().is_none());
+    let hit = glob_matches(pattern, whole) || origin.is_some_and(|o| glob_matches(pattern, o));
+    hit.then(|| read.to_string())
 }
 
 /// The most alternatives one entry expands to (`{a,b}{c,d}` is four).
@@ -198,6 +218,24 @@ mod tests {
             assert!(!glob_matches(p, t), "{p} should not match {t}");
         }
         assert!(is_glob("https://*.example.com") && !is_glob("https://example.com/"));
+    }
+
+    #[test]
+    fn targets_are_matched_as_browsers_read_them() {
+        let sub = "https://*.app.example.com/**";
+        for evil in [
+            "https://evil%2Ecom?.app.example.com/",
+            "https://16909060?.app.example.com/",
+            "https://evil%2Ecom\\.app.example.com/",
+            "https://evil\\@x.app.example.com/",
+            "https://user@x.app.example.com/",
+            "not a url",
+        ] {
+            assert_eq!(glob_allows(sub, evil), None, "{evil}");
+        }
+        assert_eq!(glob_allows(sub, "https://Shop.app.example.com/caf\u{e9}#x").as_deref(), Some("https://shop.app.example.com/caf%C3%A9#x"));
+        assert_eq!(glob_allows("https://*.example.com", "https://a.example.com").as_deref(), Some("https://a.example.com/"));
+        assert_eq!(glob_allows("http://localhost:3000/*", "http://localhost:3000/foo?x=1").as_deref(), Some("http://localhost:3000/foo?x=1"));
     }
 
     #[test]
