@@ -622,6 +622,21 @@ fn redirect_targets_are_judged_by_the_host_a_browser_goes_to() {
     }
 }
 
+/// WORKED BEFORE ITS FIX. A target with characters no `Location` header carries (a loopback
+/// target, which is always allowed, with a non-ASCII path) made the callback answer 200 with
+/// an empty body, after it had started a session.
+#[test]
+fn a_target_with_non_ascii_characters_still_redirects() {
+    let (app, idp) = app_with_idps(&[]);
+    for target in ["http://127.0.0.1:5173/caf\u{e9}", "https://shop.app.example.com/caf\u{e9}"] {
+        let callback = through_acme(&app, &idp, &format!("&redirect_to={}", enc(target)), json!({"sub": "acme-1", "email": "ann@example.com", "email_verified": true}));
+        let r = get(&app, &callback, None);
+        assert_eq!(r.status, 302, "{target}: {}", r.raw);
+        let to = location(&r);
+        assert!(to.starts_with(&target.replace('\u{e9}', "%C3%A9")), "{target}: {to}");
+    }
+}
+
 // Hostile input.
 
 /// Malformed and oversized requests to every endpoint: 4xx (or a redirect for callbacks),

@@ -377,6 +377,8 @@ impl<P: Ports> Flows<P> {
     /// target is then that reading (`config::globs::glob_allows`); another is the URL itself,
     /// or a prefix when it ends in `/`. As upstream, an http(s) URL on a loopback address
     /// (`127.0.0.1`, `[::1]`) is always allowed: it reaches only the user's own machine.
+    /// Characters beyond ASCII are percent-encoded, as a browser would, so that the target fits
+    /// in a `Location` header.
     pub fn allowed_redirect(&self, requested: Option<&str>) -> String {
         use crate::config::globs::{glob_allows, is_glob};
         let site = &self.config.site_url;
@@ -389,7 +391,7 @@ impl<P: Ports> Flows<P> {
         };
         let target = std::iter::once(site).chain(&self.config.uri_allow_list).find_map(allowed);
         match target.or_else(|| on_loopback(r).then(|| r.to_string())) {
-            Some(t) => t,
+            Some(t) => percent_encoding::utf8_percent_encode(&t, percent_encoding::CONTROLS).to_string(),
             None => site.clone(),
         }
     }
