@@ -261,6 +261,27 @@ fn a_verified_address_in_other_case_or_padded_joins_the_same_account() {
     assert_eq!(ports(&app).store.all_users().len(), 1);
 }
 
+/// WORKED BEFORE ITS FIX. A provider verified a mailbox whose local part has the Kelvin sign
+/// (U+212A), a different mailbox from `kim@example.com` to any mail server that tells them
+/// apart; Unicode lowercasing makes it `kim@example.com`, so the identity joined Kim's
+/// account, or claimed Kim's address as verified for an account of its own.
+#[test]
+fn a_verified_address_that_only_unicode_folding_makes_ascii_claims_nothing() {
+    let (app, _) = app_with_idps(&[]);
+    let kim = confirmed_user(&app, "kim@example.com", "kims pass 123");
+    let r = sign_in(&app, &acme_token(&claims("acme-kelvin", "\u{212A}im@example.com", json!(true))));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_ne!(r.body["user"]["id"], kim["user"]["id"], "the look-alike joined Kim's account");
+    assert_eq!(r.body["user"]["email"], "", "{}", r.raw);
+    // Nobody holds kelly@example.com yet: the look-alike does not claim it either.
+    let r = sign_in(&app, &acme_token(&claims("acme-kelvin-2", "\u{212A}elly@example.com", json!(true))));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert!(by_email(&app, "kelly@example.com").is_none(), "the look-alike holds Kelly's address");
+    // Non-ASCII addresses without such folding keep working.
+    let r = sign_in(&app, &acme_token(&claims("acme-zoe", "zoë@example.com", json!(true))));
+    assert_eq!(r.body["user"]["email"], "zoë@example.com", "{}", r.raw);
+}
+
 /// `email_verified` is a boolean or the string `"true"`; nothing else verifies an address, so
 /// nothing else joins an account.
 #[test]

@@ -310,11 +310,20 @@ pub(super) fn user_of_claims(claims: &oidc::IdTokenClaims) -> ProviderUser {
         .filter_map(|k| claims.all.get(*k).filter(|v| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 1024)).map(|v| (k.to_string(), v.clone())))
         .collect();
     let email = claims.email.as_deref().map(super::normalize_email).filter(|e| super::is_valid_email(e));
-    data.insert("email_verified".into(), json!(claims.email_verified && email.is_some()));
+    let verified = claims.email_verified && claims.email.as_deref().is_some_and(vouches_for_normalized) && email.is_some();
+    data.insert("email_verified".into(), json!(verified));
     data.insert("phone_verified".into(), json!(false));
     if let Some(e) = &email {
         data.insert("email".into(), json!(e));
     }
     data.insert("provider_id".into(), json!(claims.subject));
-    ProviderUser { subject: claims.subject.clone(), email_verified: claims.email_verified && email.is_some(), email, data: Value::Object(data) }
+    ProviderUser { subject: claims.subject.clone(), email_verified: verified, email, data: Value::Object(data) }
+}
+
+/// Whether a provider's verification of the address `raw` proves the mailbox of its normalised
+/// form: only if they differ at most in ASCII case and padding. Unicode lowercasing folds some
+/// characters into ASCII (the Kelvin sign `K` into `k`), so a mailbox a provider verified
+/// could otherwise prove another one (`Kim@…` for `kim@…`).
+pub(super) fn vouches_for_normalized(raw: &str) -> bool {
+    raw.trim().to_ascii_lowercase() == super::normalize_email(raw)
 }
