@@ -6,7 +6,7 @@
 
 mod support;
 use portcullis_shared::model::User;
-use portcullis_shared::ports::{HttpError, HttpReply, Identities as _, Users as _};
+use portcullis_shared::ports::{Clock as _, HttpError, HttpReply, Identities as _, Users as _};
 use portcullis_shared::signature::{b64url, Alg, Key, Signatures as _};
 use portcullis_shared::testing::{RustCryptoSignatures, TestPorts, BEFORE_CALL};
 use portcullis_shared::App;
@@ -333,6 +333,51 @@ fn a_subject_shared_by_two_providers_is_two_identities() {
     let r = post(&app, "/token?grant_type=id_token", &json!({"provider": "beta", "id_token": beta}));
     assert_eq!(r.body["user"]["email"], "b@example.com", "{}", r.raw);
     assert_eq!(ports(&app).store.all_users().len(), 3);
+}
+
+/// WORKED BEFORE ITS FIX (writes). A banned account's identity is refused, and the refusal
+/// writes nothing: not the identity's sign-in, and not a first proof of a banned account's
+/// mailbox. A soft-deleted account's identity went with it.
+#[test]
+fn banned_and_deleted_holders_sign_in_nowhere_and_refusals_write_nothing() {
+    let (app, _) = app_with_idps(&[]);
+    let store = &ports(&app).store;
+    let now = ports(&app).clock.now();
+    let first = sign_in(&app, &acme_token(&claims("acme-1", "ann@example.com", json!(true))));
+    let ann = by_email(&app, "ann@example.com").unwrap();
+    pollster::block_on(store.set_banned_until(&ann.id, Some(now.plus_secs(3600)), now)).unwrap();
+    let before = snapshot(&app);
+    ports(&app).clock.advance_secs(10);
+    let r = sign_in(&app, &acme_token(&claims("acme-1", "ann@example.com", json!(true))));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (400, "user_banned"), "{}", r.raw);
+    assert_eq!(snapshot(&app), before, "a refused sign-in wrote");
+    // A banned account that a stranger registered: the owner's provider is refused, and the
+    // refusal proves nothing.
+    assert_eq!(signup(&app, "bo@example.com", "strangers pass 1").status, 200);
+    let bo = by_email(&app, "bo@example.com").unwrap();
+    pollster::block_on(store.set_banned_until(&bo.id, Some(now.plus_secs(3600)), now)).unwrap();
+    let before = snapshot(&app);
+    let r = sign_in(&app, &acme_token(&claims("acme-bo", "bo@example.com", json!(true))));
+    assert_eq!(error_code(&r), "user_banned", "{}", r.raw);
+    assert_eq!(snapshot(&app), before, "a refused sign-in wrote");
+    // Through the PKCE flow, no auth code for the banned account.
+    let verifier = "v".repeat(50);
+    let challenge = b64url(&Sha256::digest(verifier.as_bytes()));
+    let (app2, idp) = app_with_idps(&[]);
+    assert_eq!(sign_in(&app2, &acme_token(&claims("acme-1", "ann@example.com", json!(true)))).status, 200);
+    let ann2 = by_email(&app2, "ann@example.com").unwrap();
+    pollster::block_on(ports(&app2).store.set_banned_until(&ann2.id, Some(now.plus_secs(3600)), now)).unwrap();
+    let callback = through_acme(&app2, &idp, &format!("&code_challenge={challenge}&code_challenge_method=s256"), json!({"sub": "acme-1", "email": "ann@example.com", "email_verified": true}));
+    let to = location(&get(&app2, &callback, None));
+    assert!(!query_of(&to).contains_key("code"), "an auth code for a banned account: {to}");
+    assert_eq!(query_of(&to)["error_code"], "user_banned", "{to}");
+    // Soft-deleted: a later sign-in of its identity is a new account.
+    let id = first.body["user"]["id"].clone();
+    pollster::block_on(store.set_banned_until(&ann.id, None, now)).unwrap();
+    assert!(pollster::block_on(store.soft_delete(&ann.id, now)).unwrap());
+    let r = sign_in(&app, &acme_token(&claims("acme-1", "ann@example.com", json!(true))));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_ne!(r.body["user"]["id"], id);
 }
 
 /// With sign-ups off a provider creates no account, whatever it says of the address, in either

@@ -232,6 +232,8 @@ impl<P: Ports> Flows<P> {
         let store = self.ports.store();
         if let Some(identity) = store.identity(&provider.name, &who.subject).await? {
             let Some(user) = self.users().by_id(&identity.user_id).await? else { return Ok(None) };
+            // Refused before anything is written (the session's start would refuse it too).
+            super::may_sign_in(&user, now).map_err(FlowError::from)?;
             store.identity_used(&identity.id, who.email.as_deref(), &who.data, now).await?;
             return Ok(Some(user));
         }
@@ -241,6 +243,7 @@ impl<P: Ports> Flows<P> {
             None => None,
         } {
             let mut user = holder;
+            super::may_sign_in(&user, now).map_err(FlowError::from)?;
             if !user.is_confirmed() {
                 // The provider proved the mailbox: the first proof, as a confirmation link is.
                 match self.users().first_proof(&user.id, FirstProof { new_email: None, forget: true }, now).await {
