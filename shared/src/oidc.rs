@@ -260,7 +260,7 @@ fn check_claims(claims: Map<String, Value>, expect: &Expect<'_>) -> Result<IdTok
     }
     let now = expect.now_secs;
     match time("exp") {
-        Some(exp) if exp + CLOCK_LEEWAY_SECS > now => {}
+        Some(exp) if exp.saturating_add(CLOCK_LEEWAY_SECS) > now => {}
         Some(_) => return Err(bad("expired")),
         None => return Err(bad("no exp")),
     }
