@@ -253,10 +253,10 @@ fn check_claims(claims: Map<String, Value>, expect: &Expect<'_>) -> Result<IdTok
         return Err(OidcError::Audience(audiences));
     }
     // OpenID Connect Core 3.1.3.7: with several audiences, the party it was issued to.
-    if let Some(azp) = text("azp") {
-        if !accepted(&azp) {
-            return Err(OidcError::Audience(vec![azp]));
-        }
+    match claims.get("azp") {
+        None => {}
+        Some(Value::String(azp)) if accepted(azp) => {}
+        Some(azp) => return Err(OidcError::Audience(vec![azp.as_str().map_or_else(|| azp.to_string(), str::to_string)])),
     }
     let now = expect.now_secs;
     match time("exp") {
@@ -313,6 +313,7 @@ mod tests {
         assert_eq!(with("aud", json!("other")), Err(OidcError::Audience(vec!["other".into()])));
         assert_eq!(with("aud", json!([""])), Err(OidcError::Audience(vec![String::new()])), "an empty client id is no client");
         assert_eq!(with("azp", json!("other")), Err(OidcError::Audience(vec!["other".into()])));
+        assert_eq!(with("azp", json!(7)), Err(OidcError::Audience(vec!["7".into()])), "an azp that is no client id");
         assert_eq!(with("exp", json!(1_000_000 - CLOCK_LEEWAY_SECS)), Err(OidcError::Token("expired".into())));
         assert!(with("exp", json!(999_990)).is_ok(), "within the leeway");
         assert_eq!(with("nbf", json!(1_000_500)), Err(OidcError::Token("not valid yet".into())));

@@ -454,7 +454,8 @@ fn tokens_are_for_their_own_provider_and_client_only() {
 }
 
 /// Audiences: the token must name one of the provider's clients, and if it names the party it
-/// was issued to (`azp`), that must be one too.
+/// was issued to (`azp`), that must be one too. (An `azp` that was not a string was ignored
+/// before its fix.)
 #[test]
 fn audiences_and_authorized_parties_are_the_providers_clients() {
     let (app, _) = app_with_idps(&[]);
@@ -468,6 +469,7 @@ fn audiences_and_authorized_parties_are_the_providers_clients() {
         (json!(""), Value::Null),
         (json!("Portcullis-App"), Value::Null),
         (json!("portcullis-app"), json!("")),
+        (json!("portcullis-app"), json!(7)),
     ] {
         let mut c = with(&good, "aud", aud.clone());
         if !azp.is_null() {
