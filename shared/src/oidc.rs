@@ -1,9 +1,10 @@
 //! OpenID Connect, as a relying party checks it: an issuer's discovery document
 //! ([`Discovery`]), its published keys ([`ProviderKeys`]) and the `id_token`s it signs
 //! ([`verify_id_token`]: signature through the signature port, then `iss`, `aud`, `azp`,
-//! `exp`, `nbf` and `iat`). Fetching documents and what a verified token does to accounts are
-//! the flows' (`flows/external`); the nonce rule differs between GoTrue's `id_token` grant and
-//! the redirect flow, so the caller checks it on the returned claims.
+//! `exp`, `nbf` and `iat`; the issuer's access tokens are refused by their `typ`). Fetching
+//! documents and what a verified token does to accounts are the flows' (`flows/external`);
+//! the nonce rule differs between GoTrue's `id_token` grant and the redirect flow, so the
+//! caller checks it on the returned claims.
 //!
 //! Only asymmetric algorithms are accepted (RS256, ES256, EdDSA): never `none`, and never
 //! HS256, whose key would be the client secret, so a token signed with it proves nothing the
@@ -217,6 +218,10 @@ pub async fn verify_id_token(
     if header.get("crit").is_some() {
         return Err(bad("critical header extensions are not understood"));
     }
+    // The issuer's JWT access tokens (RFC 9068) may name this client too; they are no ID token.
+    if header.get("typ").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")) {
+        return Err(bad("an access token"));
+    }
     let signature = from_b64url(s).ok_or_else(|| bad("bad signature encoding"))?;
     let kid = header.get("kid").and_then(Value::as_str);
     let signed = &token.as_bytes()[..h.len() + 1 + p.len()];
@@ -240,6 +245,10 @@ fn check_claims(claims: Map<String, Value>, expect: &Expect<'_>) -> Result<IdTok
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
     let time = |name: &str| claims.get(name).and_then(Value::as_f64).map(|t| t as i64);
     let issuer = text("iss").ok_or_else(|| bad("no iss"))?;
+    // Keycloak says what its tokens are (`ID`, `Bearer`, `Refresh`, `Logout`).
+    if text("typ").is_some_and(|t| !t.eq_ignore_ascii_case("ID")) {
+        return Err(bad("not an ID token"));
+    }
     if !expect.issuer.accepts(&issuer) {
         return Err(bad("issued by another issuer"));
     }
@@ -318,6 +327,8 @@ mod tests {
         assert!(with("exp", json!(999_990)).is_ok(), "within the leeway");
         assert_eq!(with("nbf", json!(1_000_500)), Err(OidcError::Token("not valid yet".into())));
         assert_eq!(with("sub", json!("")), Err(OidcError::NoSubject));
+        assert_eq!(with("typ", json!("Bearer")), Err(OidcError::Token("not an ID token".into())));
+        assert!(with("typ", json!("ID")).is_ok());
         assert!(!with("email_verified", json!("yes")).unwrap().email_verified);
         let mut no_exp = claims(good);
         no_exp.remove("exp");

@@ -453,6 +453,30 @@ fn tokens_are_for_their_own_provider_and_client_only() {
     assert_eq!(check(&app, &idt).status, 401);
 }
 
+/// WORKED BEFORE ITS FIX. The provider's own access tokens, where they are JWTs for this
+/// client (RFC 9068's `typ: at+jwt`; Keycloak's `typ: Bearer` claim), are no ID tokens: whoever
+/// an access token was handed to (an API) could otherwise sign in as its user with it.
+#[test]
+fn the_providers_access_tokens_are_no_id_tokens() {
+    let (app, _) = app_with_idps(&[]);
+    let mut c = claims("acme-1", "ann@example.com", json!(true));
+    c.as_object_mut().unwrap().remove("nonce");
+    c["azp"] = "portcullis-app".into();
+    c["scope"] = "openid email".into();
+    let no_nonce = |t: &str| post(&app, "/token?grant_type=id_token", &json!({"provider": "acme", "id_token": t}));
+    for typ in ["at+jwt", "application/at+JWT"] {
+        let r = no_nonce(&jws(json!({"alg": "ES256", "kid": "k1", "typ": typ}), &c, &acme_key(), Alg::Es256));
+        assert_eq!(r.status, 400, "{typ}: {}", r.raw);
+    }
+    for typ in ["Bearer", "Refresh", "Logout"] {
+        let r = no_nonce(&acme_token(&with(&c, "typ", json!(typ))));
+        assert_eq!(r.status, 400, "{typ}: {}", r.raw);
+    }
+    assert!(ports(&app).store.all_users().is_empty());
+    // Keycloak's ID tokens say so.
+    assert_eq!(no_nonce(&acme_token(&with(&c, "typ", json!("ID")))).status, 200);
+}
+
 /// Audiences: the token must name one of the provider's clients, and if it names the party it
 /// was issued to (`azp`), that must be one too. (An `azp` that was not a string was ignored
 /// before its fix.)
