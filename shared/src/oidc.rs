@@ -1,9 +1,10 @@
 //! OpenID Connect, as a relying party checks it: an issuer's discovery document
 //! ([`Discovery`]), its published keys ([`ProviderKeys`]) and the `id_token`s it signs
 //! ([`verify_id_token`]: signature through the signature port, then `iss`, `aud`, `azp`,
-//! `exp`, `nbf` and `iat`). Fetching documents and what a verified token does to accounts are
-//! the flows' (`flows/external`); the nonce rule differs between GoTrue's `id_token` grant and
-//! the redirect flow, so the caller checks it on the returned claims.
+//! `exp`, `nbf` and `iat`; the issuer's access tokens are refused by their `typ`). Fetching
+//! documents and what a verified token does to accounts are the flows' (`flows/external`);
+//! the nonce rule differs between GoTrue's `id_token` grant and the redirect flow, so the
+//! caller checks it on the returned claims.
 //!
 //! Only asymmetric algorithms are accepted (RS256, ES256, EdDSA): never `none`, and never
 //! HS256, whose key would be the client secret, so a token signed with it proves nothing the
@@ -217,6 +218,10 @@ pub async fn verify_id_token(
     if header.get("crit").is_some() {
         return Err(bad("critical header extensions are not understood"));
     }
+    // The issuer's JWT access tokens (RFC 9068) may name this client too; they are no ID token.
+    if header.get("typ").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")) {
+        return Err(bad("an access token"));
+    }
     let signature = from_b64url(s).ok_or_else(|| bad("bad signature encoding"))?;
     let kid = header.get("kid").and_then(Value::as_str);
     let signed = &token.as_bytes()[..h.len() + 1 + p.len()];
@@ -240,6 +245,10 @@ fn check_claims(claims: Map<String, Value>, expect: &Expect<'_>) -> Result<IdTok
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
     let time = |name: &str| claims.get(name).and_then(Value::as_f64).map(|t| t as i64);
     let issuer = text("iss").ok_or_else(|| bad("no iss"))?;
+    // Keycloak says what its tokens are (`ID`, `Bearer`, `Refresh`, `Logout`).
+    if text("typ").is_some_and(|t| !t.eq_ignore_ascii_case("ID")) {
+        return Err(bad("not an ID token"));
+    }
     if !expect.issuer.accepts(&issuer) {
         return Err(bad("issued by another issuer"));
     }
@@ -253,14 +262,14 @@ fn check_claims(claims: Map<String, Value>, expect: &Expect<'_>) -> Result<IdTok
         return Err(OidcError::Audience(audiences));
     }
     // OpenID Connect Core 3.1.3.7: with several audiences, the party it was issued to.
-    if let Some(azp) = text("azp") {
-        if !accepted(&azp) {
-            return Err(OidcError::Audience(vec![azp]));
-        }
+    match claims.get("azp") {
+        None => {}
+        Some(Value::String(azp)) if accepted(azp) => {}
+        Some(azp) => return Err(OidcError::Audience(vec![azp.as_str().map_or_else(|| azp.to_string(), str::to_string)])),
     }
     let now = expect.now_secs;
     match time("exp") {
-        Some(exp) if exp + CLOCK_LEEWAY_SECS > now => {}
+        Some(exp) if exp.saturating_add(CLOCK_LEEWAY_SECS) > now => {}
         Some(_) => return Err(bad("expired")),
         None => return Err(bad("no exp")),
     }
@@ -313,10 +322,13 @@ mod tests {
         assert_eq!(with("aud", json!("other")), Err(OidcError::Audience(vec!["other".into()])));
         assert_eq!(with("aud", json!([""])), Err(OidcError::Audience(vec![String::new()])), "an empty client id is no client");
         assert_eq!(with("azp", json!("other")), Err(OidcError::Audience(vec!["other".into()])));
+        assert_eq!(with("azp", json!(7)), Err(OidcError::Audience(vec!["7".into()])), "an azp that is no client id");
         assert_eq!(with("exp", json!(1_000_000 - CLOCK_LEEWAY_SECS)), Err(OidcError::Token("expired".into())));
         assert!(with("exp", json!(999_990)).is_ok(), "within the leeway");
         assert_eq!(with("nbf", json!(1_000_500)), Err(OidcError::Token("not valid yet".into())));
         assert_eq!(with("sub", json!("")), Err(OidcError::NoSubject));
+        assert_eq!(with("typ", json!("Bearer")), Err(OidcError::Token("not an ID token".into())));
+        assert!(with("typ", json!("ID")).is_ok());
         assert!(!with("email_verified", json!("yes")).unwrap().email_verified);
         let mut no_exp = claims(good);
         no_exp.remove("exp");

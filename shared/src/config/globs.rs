@@ -4,10 +4,39 @@
 //! `[a-z]` and `[!…]` one character of (or not of) a class, `{a,b}` either alternative, and `\`
 //! takes the next character as it is. So `https://*.example.com/**` allows every page of every
 //! direct subdomain, and never `https://evil.com/?.example.com`.
+//!
+//! A redirect target is matched only when its text names the host a browser will visit
+//! ([`glob_allows`]): a plain DNS name, nothing a browser decodes or reads otherwise.
 
 /// Whether `entry` uses glob syntax (else it is compared as a URL).
 pub fn is_glob(entry: &str) -> bool {
     entry.contains(['*', '?', '[', '{'])
+}
+
+/// `target`, if glob `pattern` allows it: matched without its fragment, and only when the text
+/// names the host a browser will visit. That is, an http(s) URL whose host is a plain DNS name
+/// (upstream's rule: letters, digits, `-` and `.`, no leading or trailing `-` or `.`) that a
+/// browser would not read as an IPv4 address (its last label a number, decimal or `0x` hex), with
+/// no user name, no `%`, no `\` and a port of digits if any. Matched as written, a glob's `*`
+/// would take `https://evil%2Ecom?.app.example.com/` (a browser decodes the host to `evil.com`,
+/// and `?` ends it) or `https://16909060\.app.example.com/` (`\` ends the host, and `16909060` is
+/// 1.2.3.4) for a subdomain.
+pub fn glob_allows(pattern: &str, target: &str) -> Option<String> {
+    let rest = target.strip_prefix("https://").or_else(|| target.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    let (host, port) = authority.rsplit_once(':').unwrap_or((authority, ""));
+    let plain_name = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with(['-', '.'])
+        && !host.ends_with(['-', '.']);
+    let last = host.rsplit('.').next().unwrap_or_default();
+    let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X")).is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let ipv4 = last.bytes().all(|b| b.is_ascii_digit()) || hex;
+    let port_ok = port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) && (port.is_empty() != authority.contains(':'));
+    if !plain_name || ipv4 || !port_ok || target.contains('\\') {
+        return None;
+    }
+    glob_matches(pattern, target.split('#').next().unwrap_or_default()).then(|| target.to_string())
 }
 
 /// The most alternatives one entry expands to (`{a,b}{c,d}` is four).
@@ -198,6 +227,30 @@ mod tests {
             assert!(!glob_matches(p, t), "{p} should not match {t}");
         }
         assert!(is_glob("https://*.example.com") && !is_glob("https://example.com/"));
+    }
+
+    #[test]
+    fn targets_are_matched_only_where_the_text_is_the_host() {
+        let sub = "https://*.app.example.com/**";
+        for evil in [
+            "https://evil%2Ecom?.app.example.com/",
+            "https://16909060?.app.example.com/",
+            "https://evil%2Ecom\\.app.example.com/",
+            "https://evil\\@x.app.example.com/",
+            "https://user@x.app.example.com/",
+            "https://x.app.example.com:99999999/",
+            "https://x.app.example.com:/",
+            "https://0x7f.app.example.com.0x7f000001/",
+            "https://-x.app.example.com/",
+            "ftp://x.app.example.com/",
+            "not a url",
+        ] {
+            assert_eq!(glob_allows(sub, evil), None, "{evil}");
+        }
+        assert_eq!(glob_allows(sub, "https://shop.app.example.com/caf%C3%A9?q=%20#x").as_deref(), Some("https://shop.app.example.com/caf%C3%A9?q=%20#x"));
+        assert_eq!(glob_allows("https://*.example.com", "https://a.example.com").as_deref(), Some("https://a.example.com"));
+        assert_eq!(glob_allows("http://localhost:3000/*", "http://localhost:3000/foo?x=1").as_deref(), Some("http://localhost:3000/foo?x=1"));
+        assert_eq!(glob_allows("https://*.example.com/**", "https://a.example.com/\\evil").as_deref(), None, "a backslash anywhere is refused");
     }
 
     #[test]

@@ -254,6 +254,8 @@ impl<P: Ports> Flows<P> {
         let store = self.ports.store();
         if let Some(identity) = store.identity(&provider.name, &who.subject).await? {
             let Some(user) = self.users().by_id(&identity.user_id).await? else { return Ok(None) };
+            // Refused before anything is written (the session's start would refuse it too).
+            super::may_sign_in(&user, now).map_err(FlowError::from)?;
             store.identity_used(&identity.id, who.email.as_deref(), &who.data, now).await?;
             return Ok(Some(user));
         }
@@ -263,6 +265,7 @@ impl<P: Ports> Flows<P> {
             None => None,
         } {
             let mut user = holder;
+            super::may_sign_in(&user, now).map_err(FlowError::from)?;
             if !user.is_confirmed() {
                 // The provider proved the mailbox: the first proof, as a confirmation link is.
                 match self.users().first_proof(&user.id, FirstProof { new_email: None, forget: true }, now).await {
@@ -332,11 +335,20 @@ pub(super) fn user_of_claims(claims: &oidc::IdTokenClaims) -> ProviderUser {
         .filter_map(|k| claims.all.get(*k).filter(|v| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= 1024)).map(|v| (k.to_string(), v.clone())))
         .collect();
     let email = claims.email.as_deref().map(super::normalize_email).filter(|e| super::is_valid_email(e));
-    data.insert("email_verified".into(), json!(claims.email_verified && email.is_some()));
+    let verified = claims.email_verified && claims.email.as_deref().is_some_and(vouches_for_normalized) && email.is_some();
+    data.insert("email_verified".into(), json!(verified));
     data.insert("phone_verified".into(), json!(false));
     if let Some(e) = &email {
         data.insert("email".into(), json!(e));
     }
     data.insert("provider_id".into(), json!(claims.subject));
-    ProviderUser { subject: claims.subject.clone(), email_verified: claims.email_verified && email.is_some(), email, data: Value::Object(data) }
+    ProviderUser { subject: claims.subject.clone(), email_verified: verified, email, data: Value::Object(data) }
+}
+
+/// Whether a provider's verification of the address `raw` proves the mailbox of its normalised
+/// form: only if they differ at most in ASCII case and padding. Unicode lowercasing folds some
+/// characters into ASCII (the Kelvin sign `K` into `k`), so a mailbox a provider verified
+/// could otherwise prove another one (`Kim@…` for `kim@…`).
+pub(super) fn vouches_for_normalized(raw: &str) -> bool {
+    raw.trim().to_ascii_lowercase() == super::normalize_email(raw)
 }

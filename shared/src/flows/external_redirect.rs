@@ -306,7 +306,8 @@ impl<P: Ports> Flows<P> {
         let list = emails.as_array().cloned().unwrap_or_default();
         let primary = list.iter().find(|e| e["primary"] == true).or_else(|| list.last());
         let email = primary.and_then(|e| e["email"].as_str()).map(normalize_email).filter(|e| super::is_valid_email(e));
-        let verified = email.is_some() && primary.is_some_and(|e| e["verified"] == true);
+        let raw = primary.and_then(|e| e["email"].as_str()).unwrap_or_default();
+        let verified = email.is_some() && primary.is_some_and(|e| e["verified"] == true) && super::external::vouches_for_normalized(raw);
         let text = |v: &Value| v.as_str().filter(|s| !s.is_empty() && s.len() <= 1024).map(|s| json!(s));
         let mut data = Map::new();
         data.insert("iss".into(), json!(api));

@@ -373,23 +373,26 @@ impl<P: Ports> Flows<P> {
     /// `requested` if it is the site or on the allow-list and holds no whitespace or control
     /// character (which no `Location` header can carry); the site URL otherwise. Never an open
     /// redirect. An allow-list entry with glob syntax (`*`, `?`, `[`, `{`) is matched as
-    /// upstream's globs against the URL without its fragment (`config::globs`); another is the
-    /// URL itself, or a prefix when it ends in `/`. As upstream, an http(s) URL on a loopback
-    /// address (`127.0.0.1`, `[::1]`) is always allowed: it reaches only the user's own machine.
+    /// upstream's globs against the URL as a browser reads it, without its fragment, and the
+    /// target is then that reading (`config::globs::glob_allows`); another is the URL itself,
+    /// or a prefix when it ends in `/`. As upstream, an http(s) URL on a loopback address
+    /// (`127.0.0.1`, `[::1]`) is always allowed: it reaches only the user's own machine.
+    /// Characters beyond ASCII are percent-encoded, as a browser would, so that the target fits
+    /// in a `Location` header.
     pub fn allowed_redirect(&self, requested: Option<&str>) -> String {
+        use crate::config::globs::{glob_allows, is_glob};
         let site = &self.config.site_url;
         let Some(r) = requested.filter(|r| !r.chars().any(|c| c.is_whitespace() || c.is_control())) else {
             return site.clone();
         };
-        let without_fragment = r.split('#').next().unwrap_or_default();
-        let allowed = |base: &str| match crate::config::globs::is_glob(base) {
-            true => crate::config::globs::glob_matches(base, without_fragment),
-            false => r == base || (base.ends_with('/') && r.starts_with(base)) || r.starts_with(&format!("{base}/")),
+        let allowed = |base: &String| match is_glob(base) {
+            true => glob_allows(base, r),
+            false => (r == base || (base.ends_with('/') && r.starts_with(base.as_str())) || r.starts_with(&format!("{base}/"))).then(|| r.to_string()),
         };
-        if allowed(site) || self.config.uri_allow_list.iter().any(|a| allowed(a)) || on_loopback(r) {
-            r.to_string()
-        } else {
-            site.clone()
+        let target = std::iter::once(site).chain(&self.config.uri_allow_list).find_map(allowed);
+        match target.or_else(|| on_loopback(r).then(|| r.to_string())) {
+            Some(t) => percent_encoding::utf8_percent_encode(&t, percent_encoding::CONTROLS).to_string(),
+            None => site.clone(),
         }
     }
 }
