@@ -66,7 +66,9 @@ impl IssuerRule<'_> {
     /// Whether `iss` satisfies the rule.
     pub fn accepts(&self, iss: &str) -> bool {
         match self {
-            IssuerRule::Exact(want) => iss == *want,
+            // Google's tokens may name their issuer without the scheme (its documentation says
+            // to accept both).
+            IssuerRule::Exact(want) => iss == *want || (*want == "https://accounts.google.com" && iss == "accounts.google.com"),
             IssuerRule::AnyAzureTenant => iss
                 .strip_prefix("https://login.microsoftonline.com/")
                 .and_then(|rest| rest.strip_suffix("/v2.0"))
@@ -337,6 +339,9 @@ mod tests {
 
     #[test]
     fn azure_tenants_and_documents() {
+        let google = IssuerRule::Exact("https://accounts.google.com");
+        assert!(google.accepts("accounts.google.com") && google.accepts("https://accounts.google.com"));
+        assert!(!IssuerRule::Exact("https://idp.example.com").accepts("idp.example.com"), "only Google's, which it documents");
         let any = IssuerRule::AnyAzureTenant;
         assert!(any.accepts("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"));
         for bad in ["https://login.microsoftonline.com//v2.0", "https://login.microsoftonline.com/a/b/v2.0", "https://evil.com/x/v2.0"] {

@@ -210,10 +210,15 @@ fn github_signs_in_with_its_primary_address_and_only_a_verified_one_joins() {
     let (app, idp) = app_with_idps(&[]);
     let owner = confirmed_user(&app, "octo@example.com", "octo pass 12");
     idp.borrow_mut().github_emails = json!([{"email": "octo@example.com", "primary": true, "verified": false}, {"email": "other@example.com", "primary": false, "verified": true}]);
-    let r = get(&app, "/authorize?provider=github&scopes=repo", None);
+    // The client's own scope, state or request object cannot override the flow's; other
+    // parameters go on to the provider.
+    let r = get(&app, "/authorize?provider=github&scopes=repo&scope=admin&state=mine&request=x&login=octo", None);
     let to = location(&r);
     assert!(to.starts_with("https://git.example.com/login/oauth/authorize?"), "{to}");
-    assert_eq!(query_of(&to)["scope"], "user:email repo");
+    let sent: Vec<(String, String)> = form_urlencoded::parse(to.split_once('?').unwrap().1.as_bytes()).into_owned().collect();
+    let named = |k: &str| sent.iter().filter(|(key, _)| key == k).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+    assert_eq!((named("scope"), named("request"), named("login")), (vec!["user:email repo"], vec![], vec!["octo"]), "{to}");
+    assert!(named("state").len() == 1 && named("state")[0] != "mine", "{to}");
     let state = query_of(&to)["state"].clone();
     let back = location(&get(&app, &format!("/callback?code=gh-code&state={state}"), None));
     let f = fragment_of(&back);

@@ -30,6 +30,8 @@ const MAX_PASSED_BYTES: usize = 512;
 const RESERVED: &[&str] = &[
     "provider", "scopes", "redirect_to", "client_id", "client_secret", "redirect_uri", "response_type", "state", "nonce",
     "code_challenge", "code_challenge_method", "code_verifier", "response_mode", "flow_type", "skip_http_redirect",
+    // Ours to set (`scopes` adds to it), and request objects that could carry other values.
+    "scope", "request", "request_uri",
 ];
 
 /// Starting a sign-in through a provider's pages.
@@ -300,7 +302,7 @@ impl<P: Ports> Flows<P> {
         let emails = get("/user/emails").await?;
         let id = match &user["id"] {
             Value::Number(n) => n.to_string(),
-            Value::String(s) if !s.is_empty() => s.clone(),
+            Value::String(s) if !s.is_empty() && s.len() <= 255 => s.clone(),
             _ => return Err(ExternalError::Unreachable("/user has no id".into())),
         };
         let list = emails.as_array().cloned().unwrap_or_default();
