@@ -255,6 +255,14 @@ fn feathers_oauth_ends_at_the_app_with_a_feathers_token_in_the_fragment() {
     let state = query_of(&location(&r))["state"].clone();
     let refused = get(&app, &format!("/oauth/acme/callback?error=access_denied&state={state}"), None);
     assert_eq!(location(&refused), "http://localhost:3000#error=access_denied");
+    // Started from a page of an allowed origin, it goes back there; from another, to the site.
+    for (referer, back_to) in [("https://shop.app.example.com/cart?x=1", "https://shop.app.example.com/orders#access_token="), ("https://evil.example.com/", "http://localhost:3000#access_token=")] {
+        let r = send(&app, request("GET", "/oauth/acme?redirect=%2Forders", b"", &[("referer", referer)]));
+        let q = query_of(&location(&r));
+        idp.borrow_mut().codes.insert(format!("r-{referer}"), (q["nonce"].clone(), json!({"sub": "acme-f", "email": "fe@example.com", "email_verified": true})));
+        let back = get(&app, &format!("/callback?code={}&state={}", form_urlencoded::byte_serialize(format!("r-{referer}").as_bytes()).collect::<String>(), q["state"]), None);
+        assert!(location(&back).starts_with(back_to), "{referer}: {}", location(&back));
+    }
     // Unknown providers are no route.
     assert_eq!(get(&app, "/oauth/nobody", None).status, 404);
 }

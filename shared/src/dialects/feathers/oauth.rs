@@ -1,12 +1,13 @@
 //! `@feathersjs/authentication-oauth`'s routes: `GET /oauth/:provider?redirect=/path` sends
 //! the browser to the provider (303), and the callback (`/oauth/:provider/callback`, or the
-//! shared `/callback`: `dialects::oauth_callback`) sends it back to the app, `SITE_URL` plus
-//! the `redirect` path, with `#access_token=<JWT>` that Feathers' authentication client picks up
+//! shared `/callback`: `dialects::oauth_callback`) sends it back to the app, the origin of the
+//! page that started it (if the allow-list allows it, else `SITE_URL`) plus the `redirect`
+//! path, with `#access_token=<JWT>` that Feathers' authentication client picks up
 //! on load (`reAuthenticate()`), or `#error=<message>`. The `jwt` strategy then works as for
 //! any token.
 
 use super::errors::{error_body, FeathersError};
-use crate::dialects::{query_param, Body};
+use crate::dialects::{header, query_param, Body};
 use crate::flows::{ExternalError, Flows, OauthStart, SignedIn};
 use crate::model::Dialect;
 use crate::ports::Ports;
@@ -15,10 +16,14 @@ use http::{Request, Response, StatusCode};
 /// `GET /oauth/:provider`.
 pub(super) async fn start<P: Ports>(flows: &Flows<P>, req: &Request<Body>, provider: &str) -> Result<Response<Body>, FeathersError> {
     let query = req.uri().query();
-    // A path on the site, as upstream's `redirect` (which must keep the base's origin).
-    let target = query_param(query, "redirect")
+    // As upstream with `origins`: the base is the origin of the page that sent the browser here
+    // (its Referer), when the allow-list allows it (else `SITE_URL`, which the flow falls back
+    // to); `redirect` is a path on it, which must keep that origin.
+    let base = header(req.headers(), "referer").and_then(crate::config::origin_of).unwrap_or_else(|| flows.config().site_url.clone());
+    let path = query_param(query, "redirect")
         .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains(['\\', '@']) && !p.chars().any(|c| c.is_whitespace() || c.is_control()))
-        .map(|p| format!("{}{p}", flows.config().site_url));
+        .unwrap_or_default();
+    let target = Some(format!("{base}{path}"));
     let passed = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .filter(|(k, _)| !matches!(k.as_ref(), "redirect" | "feathers_token"))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
