@@ -331,3 +331,24 @@ fn link_acme_sign_in(app: &App<TestPorts>, idp: &Rc<RefCell<Idp>>, who: Value) -
     let callback = through_acme(app, idp, "", who);
     fragment_of(&location(&get(app, &callback, None)))["access_token"].clone()
 }
+
+#[test]
+fn apple_posts_its_callback_with_the_name_its_token_lacks() {
+    let (app, idp) = app_with_idps(&[
+        ("EXTERNAL_APPLE_ENABLED", "true"),
+        ("EXTERNAL_APPLE_CLIENT_ID", "portcullis-app"),
+        ("EXTERNAL_APPLE_SECRET", "acme-secret"),
+        // The scripted issuer stands in for https://appleid.apple.com.
+        ("EXTERNAL_APPLE_URL", ISSUER),
+    ]);
+    let to = location(&get(&app, "/authorize?provider=apple", None));
+    let q = query_of(&to);
+    assert_eq!(q["response_mode"], "form_post", "{to}");
+    idp.borrow_mut().codes.insert("apple-1".into(), (q["nonce"].clone(), json!({"sub": "apple-ann", "email": "ann@privaterelay.example.com", "email_verified": true})));
+    let user = json!({"name": {"firstName": "Ann", "lastName": "Apple"}, "email": "someone-else@example.com"}).to_string();
+    let form: String = form_urlencoded::Serializer::new(String::new()).append_pair("code", "apple-1").append_pair("state", &q["state"]).append_pair("user", &user).finish();
+    let back = send(&app, request("POST", "/callback", form.as_bytes(), &[FORM]));
+    assert_eq!(back.status, 302, "{}", back.raw);
+    let me = get(&app, "/user", Some(&fragment_of(&location(&back))["access_token"]));
+    assert_eq!((me.body["email"].as_str(), me.body["user_metadata"]["full_name"].as_str()), (Some("ann@privaterelay.example.com"), Some("Ann Apple")), "{}", me.raw);
+}

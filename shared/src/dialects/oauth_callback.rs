@@ -23,6 +23,7 @@ pub async fn callback<P: Ports>(flows: &Flows<P>, req: &Request<Body>, came_to: 
             "code" => &mut params.code,
             "error" => &mut params.error,
             "error_description" => &mut params.error_description,
+            "user" => &mut params.user,
             _ => continue,
         };
         slot.get_or_insert_with(|| v.into_owned());

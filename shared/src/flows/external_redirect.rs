@@ -62,6 +62,9 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// `error_description`.
     pub error_description: Option<String>,
+    /// Apple's `user` (form_post, its first sign-in only): `{"name": {"firstName", "lastName"}}`,
+    /// the name its id_token never carries.
+    pub user: Option<String>,
 }
 
 /// How a callback ended.
@@ -199,7 +202,10 @@ impl<P: Ports> Flows<P> {
         let code = params.code.filter(|c| !c.is_empty()).ok_or_else(|| at_target(ExternalError::NoCode))?;
         let finished = async {
             let provider = self.provider(&flow.provider)?.clone();
-            let (who, tokens) = self.provider_user(&provider, &code, &state).await?;
+            let (mut who, tokens) = self.provider_user(&provider, &code, &state).await?;
+            if provider.name == "apple" {
+                add_apple_name(&mut who, params.user.as_deref());
+            }
             let user = match &flow.link {
                 Some((user_id, session_id)) => self.link_identity(&provider, &who, user_id, session_id).await?,
                 None => self.account_through(&provider, &who).await?,
@@ -336,6 +342,19 @@ pub struct ProviderTokens {
     pub access: Secret<String>,
     /// Its refresh token, if it gave one (`provider_refresh_token`).
     pub refresh: Option<Secret<String>>,
+}
+
+/// Apple's name for `who`, from the callback's `user` field, where the claims have none (as
+/// upstream, `name` and `full_name`; the rest of the field, its address, is not the verified
+/// claim and is left out).
+fn add_apple_name(who: &mut super::ProviderUser, user: Option<&str>) {
+    let Some(user) = user.filter(|u| u.len() <= 4096).and_then(|u| serde_json::from_str::<Value>(u).ok()) else { return };
+    let part = |k: &str| user["name"][k].as_str().map(str::trim).filter(|s| !s.is_empty() && s.len() <= 256);
+    let name = [part("firstName"), part("lastName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    if let (false, Some(data)) = (name.is_empty(), who.data.as_object_mut()) {
+        data.entry("name").or_insert_with(|| json!(name));
+        data.entry("full_name").or_insert_with(|| json!(name));
+    }
 }
 
 /// A token endpoint's answer: JSON, or the form GitHub answers with unless asked for JSON.
