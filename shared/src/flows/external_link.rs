@@ -6,7 +6,8 @@
 //! proof of the mailbox in between ends that session and takes the identities linked before
 //! it). An identity another account holds is never moved. Unlinking never takes the last way
 //! in: the account keeps at least one identity, counting the `email` one of an account with a
-//! password or a username (what the user object shows).
+//! password or a username (what the user object shows), checked again in the removal itself so
+//! that two removals at once cannot both land.
 
 use super::external::{ExternalError, ProviderUser};
 use super::external_redirect::OauthStart;
@@ -37,10 +38,17 @@ impl<P: Ports> Flows<P> {
             return Err(ExternalError::LastIdentity);
         }
         let id = IdentityId::new(identity_id);
-        if !identities.iter().any(|i| i.id == id) || !self.ports.store().remove_identity(&user.id, &id).await? {
+        if !identities.iter().any(|i| i.id == id) {
             return Err(ExternalError::IdentityNotFound);
         }
-        Ok(())
+        // Checked again as it is removed: another removal may have landed since the read.
+        if self.ports.store().remove_identity(&user.id, &id, 1 - email_identity).await? {
+            return Ok(());
+        }
+        match self.ports.store().identities_of(&user.id).await?.iter().any(|i| i.id == id) {
+            true => Err(ExternalError::LastIdentity),
+            false => Err(ExternalError::IdentityNotFound),
+        }
     }
 
     /// The callback of a linking flow: adds `who`'s identity to the account `user_id`, while
