@@ -166,6 +166,22 @@ fn a_ban_between_start_and_callback_links_nothing() {
     assert_eq!(providers, ["email"], "{}", user.raw);
 }
 
+/// Worked before its fix: a `redirect` with a fragment (`/#access_token=<theirs>`) put a token
+/// of the attacker's choosing ahead of the victim's in the URL Feathers' client reads, so a
+/// victim who followed the attacker's link and signed in at the provider was signed in as the
+/// attacker. A `redirect` with `#` is not a path, and is ignored.
+#[test]
+fn a_feathers_redirect_plants_no_token_in_the_fragment() {
+    let (app, codes) = app_with_acme();
+    for redirect in ["%2F%23access_token%3Dplanted", "%2Fok%23x%3D1%26access_token%3Dplanted"] {
+        let r = get(app, &format!("/oauth/acme?redirect={redirect}"), None);
+        assert_eq!(r.status, 303, "{}", r.raw);
+        let back = location(&get(app, &consent(&codes, &location(&r), json!({"sub": "acme-v", "email": "v@example.com", "email_verified": true})), None));
+        assert!(!back.contains("planted") && back.matches("access_token=").count() == 1, "{back}");
+        assert!(back.starts_with("http://localhost:3000#access_token="), "{back}");
+    }
+}
+
 /// Holds: an identity id of another account is not found, whoever asks.
 #[test]
 fn another_accounts_identity_is_not_unlinked_by_its_id() {
