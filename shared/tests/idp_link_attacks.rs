@@ -198,9 +198,38 @@ fn another_accounts_identity_is_not_unlinked_by_its_id() {
     assert_eq!(identities(app, ann_token).len(), 2);
 }
 
+/// Worked before its fix (login CSRF for linking): Mallory starts a PKCE link flow for her
+/// account and gets Ann to follow its URL; Ann, signed in at the provider, is sent straight
+/// back, and the callback linked Ann's identity to Mallory's account, so Ann's later sign-ins
+/// through the provider went to Mallory's account. The callback now links nothing: the
+/// identity is linked at the exchange, which needs the verifier Mallory's client kept, and the
+/// auth code went to Ann's browser (whose client cannot exchange it).
+#[test]
+fn a_link_flow_finished_in_someone_elses_browser_links_nothing() {
+    let (app, codes) = app_with_acme();
+    let mallory = confirmed_user(app, "mallory@example.com", "mallorys pass 1");
+    let mallory_token = mallory["access_token"].as_str().unwrap();
+    let verifier = "m".repeat(50);
+    let challenge = b64url(&Sha256::digest(verifier.as_bytes()));
+    let url = start_link(app, mallory_token, &format!("&code_challenge={challenge}&code_challenge_method=s256"));
+    // Ann's identity (no account holds it yet): what Mallory wants in hers.
+    let back = location(&get(app, &consent(&codes, &url, json!({"sub": "acme-ann", "email": "ann@example.com", "email_verified": true})), None));
+    let code = query_of(&back)["code"].clone();
+    assert_eq!(identities(app, mallory_token).len(), 1, "linked at the callback");
+    // Ann's app exchanges the code with its own verifier: refused, and the code is used up.
+    let anns = post(app, "/token?grant_type=pkce", &json!({"auth_code": code, "code_verifier": "a".repeat(50)}));
+    assert_eq!(error_code(&anns), "bad_code_verifier", "{}", anns.raw);
+    assert_eq!(identities(app, mallory_token).len(), 1);
+    // Ann signs in through the provider: an account of her own, not Mallory's.
+    let ann = acme_sign_in(app, &codes, json!({"sub": "acme-ann", "email": "ann@example.com", "email_verified": true}));
+    let me = get(app, "/user", Some(&ann)).body;
+    assert_ne!(me["id"], mallory["user"]["id"]);
+    assert_eq!(me["email"], "ann@example.com");
+}
+
 /// Holds: a PKCE link flow's auth code is worth nothing without the verifier of the client that
-/// started it (a wrong one uses it up), and the provider's tokens come only with the right one,
-/// each exchange with its own flow's.
+/// started it (a wrong one uses it up, and links nothing), and the provider's tokens come only
+/// with the right one, each exchange with its own flow's; the link lands at the exchange.
 #[test]
 fn a_link_flows_auth_code_is_its_clients_and_so_are_the_provider_tokens() {
     let (app, codes) = app_with_acme();
@@ -220,7 +249,19 @@ fn a_link_flows_auth_code_is_its_clients_and_so_are_the_provider_tokens() {
     let again = post(app, "/token?grant_type=pkce", &json!({"auth_code": first, "code_verifier": verifier}));
     assert_eq!(error_code(&again), "flow_state_not_found", "{}", again.raw);
     let second = finish(json!({"sub": "acme-2", "email": "ann@example.com", "email_verified": true}));
+    assert_eq!(identities(app, token).len(), 1, "acme-1 was never linked");
     let s = post(app, "/token?grant_type=pkce", &json!({"auth_code": second, "code_verifier": verifier}));
     assert_eq!(s.status, 200, "{}", s.raw);
     assert_eq!((s.body["user"]["id"].as_str(), s.body["provider_token"].as_str()), (ann["user"]["id"].as_str(), Some("access-of-acme-2")), "{}", s.raw);
+    let subjects: Vec<&str> = s.body["user"]["identities"].as_array().unwrap().iter().map(|i| i["identity_data"]["sub"].as_str().unwrap_or("email")).collect();
+    assert_eq!(subjects.len(), 2, "{}", s.raw);
+    assert!(subjects.contains(&"acme-2"), "{subjects:?}");
+    // A pending link whose session ended before the exchange links nothing.
+    let url = start_link(app, token, &pkce);
+    let back = location(&get(app, &consent(&codes, &url, json!({"sub": "acme-3", "email": "ann@example.com", "email_verified": true})), None));
+    assert_eq!(post_auth(app, "/logout", token, &json!({})).status, 204);
+    let late = post(app, "/token?grant_type=pkce", &json!({"auth_code": query_of(&back)["code"], "code_verifier": verifier}));
+    assert!(late.status.is_client_error(), "{}", late.raw);
+    let fresh = login(app, "ann@example.com", "anns pass 12");
+    assert_eq!(identities(app, fresh.body["access_token"].as_str().unwrap()).len(), 2);
 }

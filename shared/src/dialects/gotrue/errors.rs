@@ -90,6 +90,7 @@ impl From<PkceError> for GotrueError {
     fn from(e: PkceError) -> Self {
         match e {
             PkceError::Flow(f) => GotrueError::Flow(f),
+            PkceError::Link(x) => GotrueError::External(*x),
             other => GotrueError::Pkce(other),
         }
     }
@@ -147,6 +148,7 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
             "code challenge does not match previously saved code verifier".into(),
         ),
         G::Pkce(PkceError::Flow(f)) => flow_error(f),
+        G::Pkce(PkceError::Link(x)) => external_error(x),
         G::Factor(f) => factor_error(f),
         G::External(x) => external_error(x),
         G::BadJson(JsonError(m)) => (400, code::BAD_JSON, format!("Could not parse request body as JSON: {m}")),
