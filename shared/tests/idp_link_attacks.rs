@@ -36,7 +36,11 @@ fn jws(claims: &Value) -> String {
 type Codes = Rc<RefCell<HashMap<String, (String, Value)>>>;
 
 fn app_with_acme() -> (&'static App<TestPorts>, Codes) {
-    let app: &'static App<TestPorts> = Box::leak(Box::new(app_with(&[
+    app_with_acme_and(&[])
+}
+
+fn app_with_acme_and(extra: &[(&str, &str)]) -> (&'static App<TestPorts>, Codes) {
+    let mut vars = vec![
         ("EXTERNAL_OIDC_PROVIDERS", "acme"),
         ("EXTERNAL_ACME_ENABLED", "true"),
         ("EXTERNAL_ACME_CLIENT_ID", "portcullis-app"),
@@ -44,7 +48,9 @@ fn app_with_acme() -> (&'static App<TestPorts>, Codes) {
         ("EXTERNAL_ACME_URL", ISSUER),
         ("URI_ALLOW_LIST", "https://*.app.example.com/**"),
         ("SECURITY_MANUAL_LINKING_ENABLED", "true"),
-    ])));
+    ];
+    vars.extend_from_slice(extra);
+    let app: &'static App<TestPorts> = Box::leak(Box::new(app_with(&vars)));
     let codes: Codes = Rc::default();
     let seen = Rc::clone(&codes);
     ports(app).http.answer_with(move |url, form| {
@@ -264,4 +270,77 @@ fn a_link_flows_auth_code_is_its_clients_and_so_are_the_provider_tokens() {
     assert!(late.status.is_client_error(), "{}", late.raw);
     let fresh = login(app, "ann@example.com", "anns pass 12");
     assert_eq!(identities(app, fresh.body["access_token"].as_str().unwrap()).len(), 2);
+}
+
+/// Holds: a stranger with an anonymous session links their identity (and leaves a PKCE link
+/// waiting for its exchange), then moves the account to the owner's address; the owner's proof
+/// of the mailbox is the account's first, which takes the identity, the pending link and the
+/// stranger's session, so the stranger's provider account does not sign in to the owner's.
+#[test]
+fn identities_a_stranger_linked_before_the_first_proof_do_not_survive_it() {
+    let (app, codes) = app_with_acme_and(&[("EXTERNAL_ANONYMOUS_USERS_ENABLED", "true")]);
+    let anon = post(app, "/signup", &json!({}));
+    assert_eq!(anon.status, 200, "{}", anon.raw);
+    let token = anon.body["access_token"].as_str().unwrap();
+    let back = location(&get(app, &consent(&codes, &start_link(app, token, ""), json!({"sub": "acme-stranger", "email": "stranger@example.com", "email_verified": true})), None));
+    assert!(fragment_of(&back).contains_key("access_token"), "{back}");
+    assert_eq!(identities(app, token).len(), 1);
+    let verifier = "s".repeat(50);
+    let challenge = b64url(&Sha256::digest(verifier.as_bytes()));
+    let url = start_link(app, token, &format!("&code_challenge={challenge}&code_challenge_method=s256"));
+    let waiting = query_of(&location(&get(app, &consent(&codes, &url, json!({"sub": "acme-stranger-2", "email": "stranger@example.com", "email_verified": true})), None)))["code"].clone();
+    let r = put(app, "/user", token, &json!({"email": "victim@example.com"}));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let code = code_for(app, "victim@example.com");
+    let v = post(app, "/verify", &json!({"type": "email_change", "email": "victim@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let owner = v.body["access_token"].as_str().unwrap();
+    let providers: Vec<String> = identities(app, owner).iter().map(|i| i["provider"].as_str().unwrap().to_string()).collect();
+    assert_eq!(providers, ["email"]);
+    let late = post(app, "/token?grant_type=pkce", &json!({"auth_code": waiting, "code_verifier": verifier}));
+    assert_eq!(error_code(&late), "flow_state_not_found", "{}", late.raw);
+    assert_eq!(identities(app, owner).len(), 1);
+    let stranger = acme_sign_in(app, &codes, json!({"sub": "acme-stranger", "email": "stranger@example.com", "email_verified": true}));
+    assert_ne!(get(app, "/user", Some(&stranger)).body["id"], v.body["user"]["id"]);
+}
+
+/// Holds: a provider's refusal (`error`, `error_description`, which whoever crafts the callback
+/// URL chooses) cannot add parameters to the fragment or query the app reads: Feathers'
+/// `#error=` and GoTrue's `error_description` carry it encoded, as one value.
+#[test]
+fn a_providers_refusal_adds_no_parameters_at_the_target() {
+    let (app, _) = app_with_acme();
+    let planted = "error=x%26access_token%3Dplanted%23access_token%3Dp2&error_description=d%26access_token%3Dp3%0Arefresh_token%3Dp4";
+    let r = get(app, "/oauth/acme?redirect=%2Fhome", None);
+    let state = query_of(&location(&r))["state"].clone();
+    let back = location(&get(app, &format!("/callback?{planted}&state={state}"), None));
+    let fragment = back.split_once('#').unwrap().1;
+    let value = fragment.strip_prefix("error=").unwrap_or_else(|| panic!("{back}"));
+    assert!(!value.contains(['&', '=', '#', '\n']), "{back}");
+    let r = get(app, "/authorize?provider=acme&redirect_to=https%3A%2F%2Fshop.app.example.com%2Fdone", None);
+    let state = query_of(&location(&r))["state"].clone();
+    let back = location(&get(app, &format!("/callback?{planted}&state={state}"), None));
+    let (query, fragment) = (query_of(&back), fragment_of(&back));
+    for params in [&query, &fragment] {
+        assert!(!params.contains_key("access_token") && !params.contains_key("refresh_token"), "{back}");
+        assert!(!params.values().any(|v| v.contains('\n')), "{back}");
+    }
+}
+
+/// Holds: Feathers' redirect base is the Referer's origin only when the allow-list allows it; a
+/// look-alike host goes to the site (whose own page, without the path), and a Referer with
+/// credentials counts as its host's origin.
+#[test]
+fn a_look_alike_referer_is_not_the_redirect_base() {
+    let (app, _) = app_with_acme();
+    for (referer, base) in [
+        ("https://shop.app.example.com.evil.example/x", "http://localhost:3000"),
+        ("https://evil.example/?https://shop.app.example.com/", "http://localhost:3000"),
+        ("https://user:pw@shop.app.example.com/", "https://shop.app.example.com/done"),
+    ] {
+        let r = send(app, request("GET", "/oauth/acme?redirect=%2Fdone", b"", &[("referer", referer)]));
+        let state = query_of(&location(&r))["state"].clone();
+        let back = location(&get(app, &format!("/callback?error=access_denied&state={state}"), None));
+        assert_eq!(back, format!("{base}#error=access_denied"), "{referer}");
+    }
 }
