@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use support::mfa::ann_with_factor;
 use support::*;
 
 const ISSUER: &str = "https://idp.example.com";
@@ -343,4 +344,23 @@ fn a_look_alike_referer_is_not_the_redirect_base() {
         let back = location(&get(app, &format!("/callback?error=access_denied&state={state}"), None));
         assert_eq!(back, format!("{base}#error=access_denied"), "{referer}");
     }
+}
+
+/// Worked before its fix: an `aal1` session of an account with a verified second factor (the
+/// password alone) linked an identity, a way in that outlives the owner's password reset, where
+/// changing the password or managing passkeys needs `aal2`; and unlinked the owner's.
+#[test]
+fn an_aal1_session_of_an_account_with_a_factor_links_and_unlinks_nothing() {
+    let (app, codes) = app_with_acme();
+    let (raised, _) = ann_with_factor(app);
+    let aal2 = s(&raised, "access_token");
+    let back = location(&get(app, &consent(&codes, &start_link(app, &aal2, ""), json!({"sub": "acme-ann", "email": "ann@example.com", "email_verified": true})), None));
+    assert!(fragment_of(&back).contains_key("access_token"), "{back}");
+    let aal1 = s(&login(app, "ann@example.com", "s3cret-pass").body, "access_token");
+    let r = get(app, "/user/identities/authorize?provider=acme&skip_http_redirect=true", Some(&aal1));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (403, "insufficient_aal"), "{}", r.raw);
+    let owners = identities(app, &aal1)[1]["identity_id"].as_str().unwrap().to_string();
+    let r = call(app, "DELETE", &format!("/user/identities/{owners}"), &json!({}), Some(&aal1));
+    assert_eq!((r.status.as_u16(), error_code(&r)), (403, "insufficient_aal"), "{}", r.raw);
+    assert_eq!(identities(app, &aal2).len(), 2);
 }

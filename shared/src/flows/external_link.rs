@@ -12,13 +12,14 @@
 //! flow, which has nothing to bind it to the browser that started it, links at the callback. An identity another account holds is never moved. Unlinking never takes the last way
 //! in: the account keeps at least one identity, counting the `email` one of an account with a
 //! password or a username (what the user object shows), checked again in the removal itself so
-//! that two removals at once cannot both land.
+//! that two removals at once cannot both land. On an account with a verified second factor,
+//! both need a session that used it (`aal2`).
 
 use super::external::{ExternalError, ProviderUser};
 use super::external_redirect::OauthStart;
 use super::{Bearer, Flows, FlowError};
 use crate::config::Provider;
-use crate::model::{Identity, IdentityId, SessionId, User, UserId};
+use crate::model::{Aal, Identity, IdentityId, SessionId, User, UserId};
 use crate::ports::{Identities as _, IdentityAdded, Ports, StoreWhile, Users as _};
 use crate::token::random_id;
 
@@ -27,12 +28,14 @@ impl<P: Ports> Flows<P> {
     /// identity to `bearer`'s account.
     pub async fn link_identity_url(&self, bearer: &Bearer, start: OauthStart<'_>) -> Result<String, ExternalError> {
         self.manual_linking_on()?;
+        second_factor_used(bearer)?;
         self.start_oauth(start, Some((bearer.user.id.clone(), bearer.session.id.clone()))).await
     }
 
     /// `DELETE /user/identities/{id}`: removes one of `bearer`'s identities, never the last.
     pub async fn unlink_identity(&self, bearer: &Bearer, identity_id: &str) -> Result<(), ExternalError> {
         self.manual_linking_on()?;
+        second_factor_used(bearer)?;
         if uuid::Uuid::try_parse(identity_id).is_err() {
             return Err(ExternalError::BadIdentityId);
         }
@@ -119,5 +122,14 @@ impl<P: Ports> Flows<P> {
             true => Ok(()),
             false => Err(ExternalError::ManualLinkingDisabled),
         }
+    }
+}
+
+/// An account with a verified second factor changes its ways in only from a session that used
+/// it (as for its password, address and passkeys): a password alone links or unlinks nothing.
+fn second_factor_used(bearer: &Bearer) -> Result<(), ExternalError> {
+    match bearer.user.mfa_enabled() && bearer.session.aal() < Aal::Aal2 {
+        true => Err(ExternalError::InsufficientAal),
+        false => Ok(()),
     }
 }

@@ -329,6 +329,7 @@ fn external_error(e: &ExternalError) -> (u16, &'static str, String) {
         X::BadIdentityId => (404, code::VALIDATION_FAILED, "identity_id must be an UUID".into()),
         X::IdentityNotFound => (422, code::IDENTITY_NOT_FOUND, "Identity doesn't exist".into()),
         X::LastIdentity => (422, code::SINGLE_IDENTITY_NOT_DELETABLE, "User must have at least 1 identity after unlinking".into()),
+        X::InsufficientAal => (403, code::INSUFFICIENT_AAL, "AAL2 session is required to link or unlink identities when MFA is enabled".into()),
         X::NoCode => (400, code::BAD_OAUTH_CALLBACK, "OAuth callback with missing authorization code missing".into()),
         X::Exchange(what) => (500, code::UNEXPECTED_FAILURE, what.clone()),
         X::Flow(f) => flow_error(f),
