@@ -2,8 +2,9 @@
 //! sight, so it is tested natively.
 //!
 //! It follows `@feathersjs/authentication-client`: `authenticate` posts to `/authentication`
-//! and stores the token; `re_authenticate` sends the stored token (or one from the URL
-//! fragment) through the `jwt` strategy, and concurrent calls share one request; `logout`
+//! and stores the token; `re_authenticate` sends the stored token (or, when none is stored, one
+//! from the URL fragment) through the `jwt` strategy, and concurrent calls share one request;
+//! `logout`
 //! deletes the authentication and clears the store. An error answer with a status from 401
 //! to 407 removes the stored token, as upstream does; other failures leave it.
 //!
@@ -236,8 +237,11 @@ impl<T: Transport + 'static, S: TokenStore + 'static> Client<T, S> {
     }
 
     /// Also looks in the URL fragment, through `take` (which removes what it found there), for
-    /// what a redirect back from a provider left: that token wins over a stored one (a stale
-    /// token must not hide a fresh sign-in), and a refusal rejects `re_authenticate`.
+    /// what a redirect back from a provider left, as Feathers' client does: only when no token
+    /// is stored, since anyone can write a link with a fragment (a signed-in user who follows
+    /// `https://app/#access_token=<someone else's>` stays who they are); then its token is
+    /// used, and a refusal rejects `re_authenticate`. [`Client::start_sign_in`] forgets the
+    /// stored token, so a sign-in through a provider is not hidden by an older one.
     pub fn with_fragment_source(options: Options, transport: T, store: S, take: Box<dyn Fn() -> Option<FromUrl>>) -> Self {
         Self {
             inner: Rc::new(Inner { options, transport, store, fragment: Some(take), pending: RefCell::new(None) }),
@@ -253,6 +257,13 @@ impl<T: Transport + 'static, S: TokenStore + 'static> Client<T, S> {
             url.push_str(&encode(path));
         }
         url
+    }
+
+    /// Starts a sign-in through `provider`: forgets the stored token (the sign-in replaces
+    /// it, and would not be taken while one is stored) and gives [`Client::sign_in_url`].
+    pub fn start_sign_in(&self, provider: &str, redirect: Option<&str>) -> String {
+        self.inner.forget();
+        self.sign_in_url(provider, redirect)
     }
 
     /// The stored access token, if any.
@@ -388,14 +399,17 @@ impl<T: Transport, S: TokenStore> Inner<T, S> {
     }
 
     async fn re_authenticate_once(&self) -> Result<Authenticated, ClientError> {
-        let token = match self.fragment.as_ref().and_then(|take| take()) {
-            Some(FromUrl::Token(token)) => Some(token),
-            Some(FromUrl::Error(message)) => {
-                // As Feathers' client: an OauthError, and no token kept from before.
-                self.forget();
+        // Taken out of the URL either way; used only when no token is stored (a stored session
+        // is not replaced, nor ended, by whoever wrote the link that brought the browser here).
+        let from_url = self.fragment.as_ref().and_then(|take| take());
+        let token = match (self.store.get(&self.options.storage_key), from_url) {
+            (Some(stored), _) => Some(stored),
+            (None, Some(FromUrl::Token(token))) => Some(token),
+            (None, Some(FromUrl::Error(message))) => {
+                // As Feathers' client: an OauthError.
                 return Err(ClientError { name: "OauthError".into(), code: 401, message, class_name: Some("oauth-error".into()), body: None });
             }
-            None => self.store.get(&self.options.storage_key),
+            (None, None) => None,
         };
         match token {
             Some(token) => {

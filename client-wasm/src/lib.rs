@@ -209,7 +209,8 @@ impl AuthClient {
     /// Signs in through an identity provider: sends the browser to the server's
     /// `/oauth/:provider`, from where it comes back to the app's site (at the path
     /// `options.redirect`, default the current page's) with the session in the URL fragment;
-    /// `reAuthenticate()` on that page completes the sign-in and stores the token.
+    /// `reAuthenticate()` on that page completes the sign-in and stores the token. The token
+    /// stored before is forgotten first: a token in the URL is taken only when none is stored.
     #[wasm_bindgen(js_name = signInWith)]
     pub fn sign_in_with(&self, provider: String, #[wasm_bindgen(unchecked_param_type = "SignInWithOptions")] options: Option<JsValue>) -> Result<(), JsError> {
         let options = options.unwrap_or(JsValue::UNDEFINED);
@@ -222,7 +223,7 @@ impl AuthClient {
         if provider.is_empty() {
             return Err(JsError::new("signInWith(provider): provider must be a non-empty string"));
         }
-        location.assign(&self.inner.sign_in_url(&provider, Some(&redirect))).map_err(|_| JsError::new("the browser refused to navigate"))
+        location.assign(&self.inner.start_sign_in(&provider, Some(&redirect))).map_err(|_| JsError::new("the browser refused to navigate"))
     }
 
     /// The stored access token, or `undefined`.

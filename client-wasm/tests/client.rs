@@ -262,8 +262,29 @@ fn a_token_in_the_url_fragment_is_used_when_none_is_stored() {
     assert_eq!(taken.get(), 2);
 }
 
+/// Review attack (session fixation), which worked before its fix: a token in the URL fragment
+/// won over the stored one, so a signed-in user who followed `https://app/#access_token=<the
+/// attacker's>` was signed in as the attacker (and `#error=` signed them out). As Feathers'
+/// client, the fragment counts only when no token is stored; it is taken out of the URL anyway.
 #[test]
-fn a_fresh_token_from_a_provider_wins_over_a_stored_one_and_a_refusal_rejects() {
+fn a_token_in_a_link_does_not_replace_the_stored_one() {
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let transport = Scripted { sent: Rc::clone(&sent), script: Box::new(|_| ok(result_body("mine", "jwt"))) };
+    let store = Shared::default();
+    store.set("feathers-jwt", "mine").unwrap();
+    let next = Rc::new(RefCell::new(vec![Some(FromUrl::Error("planted".into())), Some(FromUrl::Token("attackers".into()))]));
+    let source = Rc::clone(&next);
+    let client = Client::with_fragment_source(Options::new("https://auth.example"), transport, store.clone(), Box::new(move || source.borrow_mut().pop().flatten()));
+    pollster::block_on(client.re_authenticate()).unwrap();
+    assert_eq!(body_of(&sent.borrow()[0])["accessToken"], "mine");
+    pollster::block_on(client.re_authenticate()).unwrap();
+    assert_eq!(body_of(&sent.borrow()[1])["accessToken"], "mine", "a planted refusal ends nothing");
+    assert_eq!(store.get("feathers-jwt").as_deref(), Some("mine"));
+    assert!(next.borrow().is_empty(), "both were taken out of the URL");
+}
+
+#[test]
+fn a_sign_in_through_a_provider_replaces_the_stored_token_and_a_refusal_rejects() {
     let sent = Rc::new(RefCell::new(Vec::new()));
     let transport = Scripted { sent: Rc::clone(&sent), script: Box::new(|_| ok(result_body("fresh", "jwt"))) };
     let store = Shared::default();
@@ -271,8 +292,11 @@ fn a_fresh_token_from_a_provider_wins_over_a_stored_one_and_a_refusal_rejects() 
     let next = Rc::new(RefCell::new(vec![Some(FromUrl::Error("Signups not allowed for this instance".into())), Some(FromUrl::Token("fresh".into()))]));
     let source = Rc::clone(&next);
     let client = Client::with_fragment_source(Options::new("https://auth.example"), transport, store.clone(), Box::new(move || source.borrow_mut().pop().flatten()));
+    assert_eq!(client.start_sign_in("git hub", Some("/app?x=1")), "https://auth.example/oauth/git%20hub?redirect=%2Fapp%3Fx%3D1");
+    assert_eq!(store.get("feathers-jwt"), None, "the sign-in it starts replaces the stored token");
     pollster::block_on(client.re_authenticate()).unwrap();
     assert_eq!(body_of(&sent.borrow()[0])["accessToken"], "fresh");
+    client.start_sign_in("github", None);
     let refused = pollster::block_on(client.re_authenticate()).unwrap_err();
     assert_eq!((refused.name.as_str(), refused.code, refused.message.as_str()), ("OauthError", 401, "Signups not allowed for this instance"));
     assert_eq!(store.get("feathers-jwt"), None, "a refused sign-in keeps no token");

@@ -88,6 +88,10 @@ pub enum ExternalError {
     /// Unlinking would leave the account no way in.
     #[error("the last identity")]
     LastIdentity,
+    /// Linking or unlinking by hand, from a session below `aal2` of an account with a verified
+    /// second factor.
+    #[error("linking needs aal2")]
+    InsufficientAal,
     /// A callback without a code.
     #[error("callback without a code")]
     NoCode,

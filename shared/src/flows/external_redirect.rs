@@ -206,13 +206,18 @@ impl<P: Ports> Flows<P> {
             if provider.name == "apple" {
                 add_apple_name(&mut who, params.user.as_deref());
             }
-            let user = match &flow.link {
-                Some((user_id, session_id)) => self.link_identity(&provider, &who, user_id, session_id).await?,
-                None => self.account_through(&provider, &who).await?,
+            let (user, link) = match &flow.link {
+                // With PKCE the identity is linked at the exchange, by the client that started
+                // the flow (`external_link`); whoever finishes this callback links nothing.
+                Some((user_id, session_id)) if flow.challenge.is_some() => {
+                    (self.link_ready(&provider, &who, user_id).await?, Some(Self::pending_link(&provider, &who, session_id)))
+                }
+                Some((user_id, session_id)) => (self.link_identity(&provider, &who, user_id, session_id).await?, None),
+                None => (self.account_through(&provider, &who).await?, None),
             };
             match &flow.challenge {
                 Some(challenge) => {
-                    let code = self.issue_oauth_auth_code(&user, challenge.clone(), &tokens).await?;
+                    let code = self.issue_oauth_auth_code(&user, challenge.clone(), &tokens, link).await?;
                     Ok(Callback::AuthCode { code, redirect_to: flow.redirect_to.clone() })
                 }
                 None => {
@@ -235,8 +240,8 @@ impl<P: Ports> Flows<P> {
         finished.await.map_err(at_target)
     }
 
-    async fn issue_oauth_auth_code(&self, user: &User, challenge: PkceChallenge, tokens: &ProviderTokens) -> Result<Secret<String>, ExternalError> {
-        Ok(self.issue_auth_code(user, AuthMethod::Oauth, challenge, Some(tokens)).await?)
+    async fn issue_oauth_auth_code(&self, user: &User, challenge: PkceChallenge, tokens: &ProviderTokens, link: Option<Value>) -> Result<Secret<String>, ExternalError> {
+        Ok(self.issue_auth_code(user, AuthMethod::Oauth, challenge, Some(tokens), link).await?)
     }
 
     /// Where the provider sends users back: `EXTERNAL_<NAME>_REDIRECT_URI`, or this

@@ -136,7 +136,7 @@ impl<P: Ports> Flows<P> {
             CodeUse::OtherAddressNext => return Ok(Verified::OtherAddressNext),
         };
         if let Some(challenge) = challenge {
-            return Ok(Verified::AuthCode(self.issue_auth_code(&user, method, challenge, None).await?));
+            return Ok(Verified::AuthCode(self.issue_auth_code(&user, method, challenge, None, None).await?));
         }
         // Codes and links are GoTrue's (`/verify`); its sessions come from them.
         Ok(Verified::SignedIn(Box::new(self.start_session(user, method, platform, Dialect::Gotrue).await?)))

@@ -165,6 +165,7 @@ pub struct FlowState {
     /// Dead from this time on.
     pub expires_at: Timestamp,
     /// A sign-in through a provider: the provider's tokens, sealed (`crate::seal`, the auth
-    /// code's hash as context), for the exchange to hand to the client.
+    /// code's hash as context), for the exchange to hand to the client; for a flow that links
+    /// an identity by hand, with the identity the exchange links.
     pub provider_tokens: Option<String>,
 }

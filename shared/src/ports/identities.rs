@@ -37,8 +37,10 @@ pub trait Identities {
     /// when.
     async fn identity_used(&self, id: &IdentityId, email: Option<&str>, data: &serde_json::Value, at: Timestamp)
         -> Result<(), StoreError>;
-    /// Removes the account's identity `id`; returns whether it existed.
-    async fn remove_identity(&self, user_id: &UserId, id: &IdentityId) -> Result<bool, StoreError>;
+    /// Removes the account's identity `id`, only while, at the moment of writing, the account
+    /// holds at least `keep_others` other identities (so two removals at once cannot both take
+    /// what each saw as not the last); returns whether it removed it.
+    async fn remove_identity(&self, user_id: &UserId, id: &IdentityId, keep_others: usize) -> Result<bool, StoreError>;
 }
 
 /// Sign-ins through a provider's pages, between redirect and callback.

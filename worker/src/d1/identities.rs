@@ -127,7 +127,11 @@ impl Identities for D1Store {
         .map(|_| ())
     }
 
-    async fn remove_identity(&self, user_id: &UserId, id: &IdentityId) -> Result<bool, StoreError> {
-        Ok(self.changes("DELETE FROM identities WHERE id = ?1 AND user_id = ?2", &[s(id), s(user_id)]).await? > 0)
+    async fn remove_identity(&self, user_id: &UserId, id: &IdentityId, keep_others: usize) -> Result<bool, StoreError> {
+        // One statement: the count of the others and the removal see the same rows.
+        let keep = JsValue::from(u32::try_from(keep_others).unwrap_or(u32::MAX));
+        let sql = "DELETE FROM identities WHERE id = ?1 AND user_id = ?2 \
+                   AND (SELECT COUNT(*) FROM identities WHERE user_id = ?2 AND id <> ?1) >= ?3";
+        Ok(self.changes(sql, &[s(id), s(user_id), keep]).await? > 0)
     }
 }

@@ -281,7 +281,7 @@ fn external_error(e: &ExternalError) -> (u16, String) {
         X::Token(_) | X::NonceMissing | X::NonceMismatch | X::NoCode => (401, "OAuth Authentication not successful".into()),
         X::Unreachable(_) | X::Exchange(_) => (500, "Internal server error".into()),
         // Feathers links nothing by hand; no Feathers route gets these.
-        X::ManualLinkingDisabled | X::BadIdentityId | X::IdentityNotFound | X::LastIdentity => (404, "Page not found".into()),
+        X::ManualLinkingDisabled | X::BadIdentityId | X::IdentityNotFound | X::LastIdentity | X::InsufficientAal => (404, "Page not found".into()),
         X::IdentityLinked { .. } => (409, "Identity is already linked".into()),
         X::Flow(FlowError::SignupDisabled) => (403, "Signups not allowed for this instance".into()),
         X::Flow(FlowError::UserBanned) => (401, "User is banned".into()),

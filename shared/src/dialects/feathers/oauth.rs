@@ -4,7 +4,7 @@
 //! page that started it (if the allow-list allows it, else `SITE_URL`) plus the `redirect`
 //! path, with `#access_token=<JWT>` that Feathers' authentication client picks up
 //! on load (`reAuthenticate()`), or `#error=<message>`. The `jwt` strategy then works as for
-//! any token.
+//! any token. A `redirect` that is no path (`//host`, `\\`, `@`, a `#fragment`) is ignored.
 
 use super::errors::{error_body, FeathersError};
 use crate::dialects::{header, query_param, Body};
@@ -18,10 +18,11 @@ pub(super) async fn start<P: Ports>(flows: &Flows<P>, req: &Request<Body>, provi
     let query = req.uri().query();
     // As upstream with `origins`: the base is the origin of the page that sent the browser here
     // (its Referer), when the allow-list allows it (else `SITE_URL`, which the flow falls back
-    // to); `redirect` is a path on it, which must keep that origin.
+    // to); `redirect` is a path on it, which must keep that origin, without a fragment (one
+    // would put parameters of the link's author ahead of the `access_token` appended to it).
     let base = header(req.headers(), "referer").and_then(crate::config::origin_of).unwrap_or_else(|| flows.config().site_url.clone());
     let path = query_param(query, "redirect")
-        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains(['\\', '@']) && !p.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains(['\\', '@', '#']) && !p.chars().any(|c| c.is_whitespace() || c.is_control()))
         .unwrap_or_default();
     let target = Some(format!("{base}{path}"));
     let passed = form_urlencoded::parse(query.unwrap_or_default().as_bytes())

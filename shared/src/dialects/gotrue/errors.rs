@@ -90,6 +90,7 @@ impl From<PkceError> for GotrueError {
     fn from(e: PkceError) -> Self {
         match e {
             PkceError::Flow(f) => GotrueError::Flow(f),
+            PkceError::Link(x) => GotrueError::External(*x),
             other => GotrueError::Pkce(other),
         }
     }
@@ -147,6 +148,7 @@ pub fn describe(e: &GotrueError) -> (StatusCode, &'static str, String) {
             "code challenge does not match previously saved code verifier".into(),
         ),
         G::Pkce(PkceError::Flow(f)) => flow_error(f),
+        G::Pkce(PkceError::Link(x)) => external_error(x),
         G::Factor(f) => factor_error(f),
         G::External(x) => external_error(x),
         G::BadJson(JsonError(m)) => (400, code::BAD_JSON, format!("Could not parse request body as JSON: {m}")),
@@ -327,6 +329,7 @@ fn external_error(e: &ExternalError) -> (u16, &'static str, String) {
         X::BadIdentityId => (404, code::VALIDATION_FAILED, "identity_id must be an UUID".into()),
         X::IdentityNotFound => (422, code::IDENTITY_NOT_FOUND, "Identity doesn't exist".into()),
         X::LastIdentity => (422, code::SINGLE_IDENTITY_NOT_DELETABLE, "User must have at least 1 identity after unlinking".into()),
+        X::InsufficientAal => (403, code::INSUFFICIENT_AAL, "AAL2 session is required to link or unlink identities when MFA is enabled".into()),
         X::NoCode => (400, code::BAD_OAUTH_CALLBACK, "OAuth callback with missing authorization code missing".into()),
         X::Exchange(what) => (500, code::UNEXPECTED_FAILURE, what.clone()),
         X::Flow(f) => flow_error(f),

@@ -146,10 +146,12 @@ pub(super) async fn identities<S: Store>(store: &S, nonce: &str, now: Timestamp)
     let used = found(store, &first).await?.ok_or("the identity went")?;
     ensure!(used.email.is_none() && used.updated_at == latest, "after a sign-in without an address: {used:?}");
 
-    ensure!(!Identities::remove_identity(store, &bob.id, &first.id).await.map_err(err)?, "another account removed it");
-    ensure!(Identities::remove_identity(store, &ann.id, &first.id).await.map_err(err)?, "the identity was not removed");
+    ensure!(!Identities::remove_identity(store, &bob.id, &first.id, 0).await.map_err(err)?, "another account removed it");
+    ensure!(!Identities::remove_identity(store, &ann.id, &first.id, 2).await.map_err(err)?, "removed though the account keeps one other only");
+    ensure!(Identities::remove_identity(store, &ann.id, &first.id, 1).await.map_err(err)?, "the identity was not removed");
     ensure!(found(store, &first).await?.is_none(), "a removed identity is found");
-    ensure!(!Identities::remove_identity(store, &ann.id, &first.id).await.map_err(err)?, "removed twice");
+    ensure!(!Identities::remove_identity(store, &ann.id, &first.id, 0).await.map_err(err)?, "removed twice");
+    ensure!(!Identities::remove_identity(store, &ann.id, &second.id, 1).await.map_err(err)?, "removed the last one");
     ensure!(Identities::identities_of(store, &ann.id).await.map_err(err)? == vec![second], "the removal took another identity");
     Ok(())
 }

@@ -64,10 +64,12 @@ impl Identities for MemoryStore {
         Ok(())
     }
 
-    async fn remove_identity(&self, user_id: &UserId, id: &IdentityId) -> Result<bool, StoreError> {
+    async fn remove_identity(&self, user_id: &UserId, id: &IdentityId, keep_others: usize) -> Result<bool, StoreError> {
+        before("remove_identity");
         let mut identities = self.identities.borrow_mut();
+        let others = identities.values().filter(|i| &i.user_id == user_id && &i.id != id).count();
         match identities.get(id) {
-            Some(i) if &i.user_id == user_id => Ok(identities.remove(id).is_some()),
+            Some(i) if &i.user_id == user_id && others >= keep_others => Ok(identities.remove(id).is_some()),
             _ => Ok(false),
         }
     }

@@ -33,7 +33,8 @@ type Hook = (&'static str, Box<dyn FnOnce()>);
 thread_local! {
     /// A test's way to land another request between two store calls of one flow: the function
     /// runs once, just before the next store call of that name (`first_proof`, `clear_password`,
-    /// `set_password_hash`, `set_metadata`, `add_passkey`, `add_identity`, `start`) of any memory store on this
+    /// `set_password_hash`, `set_metadata`, `add_passkey`, `add_identity`, `remove_identity`,
+    /// `start`) of any memory store on this
     /// thread.
     pub static BEFORE_CALL: RefCell<Option<Hook>> = RefCell::new(None);
 }
