@@ -9,8 +9,9 @@
 //! URL would link that person's identity to the stranger's account). So with PKCE the callback
 //! links nothing: it keeps the identity sealed with the auth code, and the exchange links it,
 //! for the client holding the verifier of the challenge the flow started with; the implicit
-//! flow, which has nothing to bind it to the browser that started it, links at the callback. An identity another account holds is never moved. Unlinking never takes the last way
-//! in: the account keeps at least one identity, counting the `email` one of an account with a
+//! flow, which has nothing to bind it to the browser that started it, links at the callback.
+//! An identity another account holds is never moved. Unlinking never takes the last way in:
+//! the account keeps at least one identity, counting the `email` one of an account with a
 //! password or a username (what the user object shows), checked again in the removal itself so
 //! that two removals at once cannot both land. On an account with a verified second factor,
 //! both need a session that used it (`aal2`).
