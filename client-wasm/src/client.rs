@@ -476,7 +476,9 @@ fn encode(s: &str) -> String {
 /// `&` before it); returns the token and the fragment without it.
 pub fn take_from_fragment(hash: &str, key: &str) -> Option<(String, String)> {
     let needle = format!("{key}=");
-    let at = hash.find(&needle)?;
+    // The parameter itself, not one whose name ends with it (`x_access_token=`): at the
+    // fragment's start (after `#`, if given) or after a `&`.
+    let at = hash.match_indices(&needle).map(|(i, _)| i).find(|&i| i == 0 || matches!(hash.as_bytes()[i - 1], b'#' | b'&'))?;
     let value_start = at + needle.len();
     let value_end = hash[value_start..].find('&').map_or(hash.len(), |i| value_start + i);
     let token = hash[value_start..value_end].to_string();

@@ -310,6 +310,9 @@ fn fragments_lose_just_the_token_parameter() {
     assert_eq!(take_from_fragment("#x=1&access_token=abc&y=2", "access_token"), Some(("abc".into(), "#x=1&y=2".into())));
     assert_eq!(take_from_fragment("#x=1", "access_token"), None);
     assert_eq!(take_from_fragment("#access_token=", "access_token"), None);
+    assert_eq!(take_from_fragment("#x_access_token=evil", "access_token"), None, "another parameter's name");
+    assert_eq!(take_from_fragment("#x_access_token=evil&access_token=abc", "access_token"), Some(("abc".into(), "#x_access_token=evil".into())));
+    assert_eq!(take_from_fragment("access_token=abc", "access_token"), Some(("abc".into(), "".into())));
 }
 
 /// An authenticator that records the ceremonies it was given and answers with a fixed
