@@ -7,21 +7,13 @@
 
 mod support;
 use portcullis_shared::ports::{HttpError, HttpReply, Users as _};
-use portcullis_shared::signature::{b64url, Alg, Key, Signatures as _};
-use portcullis_shared::testing::{RustCryptoSignatures, TestPorts};
+use portcullis_shared::signature::{b64url, Alg};
+use portcullis_shared::testing::TestPorts;
 use portcullis_shared::App;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use support::idp::*;
 use support::*;
-
-const ISSUER: &str = "https://idp.example.com";
-const NOW_SECS: i64 = 1_700_000_000;
-
-/// RFC 7515 appendix A.3's P-256 key: the provider's signing key.
-fn provider_key(d: &str) -> Value {
-    json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": d})
-}
-const PROVIDER_D: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
 
 fn idp_app(extra: &[(&str, &str)]) -> App<TestPorts> {
     let mut vars = vec![
@@ -39,9 +31,7 @@ fn idp_app(extra: &[(&str, &str)]) -> App<TestPorts> {
                 "jwks_uri": format!("{ISSUER}/jwks"), "id_token_signing_alg_values_supported": ["ES256"],
             }),
             "https://idp.example.com/jwks" => {
-                let mut public = provider_key("");
-                public.as_object_mut().unwrap().remove("d");
-                public["kid"] = "k1".into();
+                let mut public = public(provider_key(), "k1");
                 public["use"] = "sig".into();
                 json!({"keys": [public]})
             }
@@ -50,14 +40,6 @@ fn idp_app(extra: &[(&str, &str)]) -> App<TestPorts> {
         Ok(HttpReply { status: 200, body: body.to_string() })
     });
     app
-}
-
-/// A compact JWS of `claims` with `header`, signed by `key`.
-fn jws(header: Value, claims: &Value, key: &Value, alg: Alg) -> String {
-    let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
-    let key = Key::from_jwk(alg, key).unwrap();
-    let sig = pollster::block_on(RustCryptoSignatures.sign(&key, input.as_bytes())).unwrap();
-    format!("{input}.{}", b64url(&sig))
 }
 
 fn claims(sub: &str, email: &str, verified: bool, raw_nonce: &str) -> Value {
@@ -69,7 +51,7 @@ fn claims(sub: &str, email: &str, verified: bool, raw_nonce: &str) -> Value {
 }
 
 fn token(c: &Value) -> String {
-    jws(json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}), c, &provider_key(PROVIDER_D), Alg::Es256)
+    jws(json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}), c, &provider_key(), Alg::Es256)
 }
 
 fn sign_in(app: &App<TestPorts>, id_token: &str, nonce: Option<&str>) -> Reply {
@@ -122,8 +104,7 @@ fn forged_misdirected_and_replayed_nonce_tokens_are_refused_in_upstreams_words()
     assert_eq!(oauth(&sign_in(&app, &token(&with("exp", json!(NOW_SECS - 3600))), Some("n-1"))), bad("Bad ID token"));
     // Signed by a key the provider does not publish, under its key id; HS256 with the client
     // id as the secret; no signature at all.
-    let other = json!({"kty": "EC", "crv": "P-256", "x": "8Exyro4ioyD02_o2Fnt4VSrUShP2G6UoNcPqM6WqzDA", "y": "FYskva6b3JC66rKJQou3ymFtquwSVusAeyDWmbFExv4", "d": "Rm6Vrszm8D5oNEpdsLQnnTyXtZ52p51RVnsSdc80YAw"});
-    let forged = jws(json!({"alg": "ES256", "kid": "k1"}), &good, &other, Alg::Es256);
+    let forged = jws(json!({"alg": "ES256", "kid": "k1"}), &good, &other_key(), Alg::Es256);
     assert_eq!(oauth(&sign_in(&app, &forged, Some("n-1"))), bad("Bad ID token"));
     let hmac = jws(json!({"alg": "HS256", "kid": "k1"}), &good, &json!({"kty": "oct", "k": b64url(b"portcullis-app")}), Alg::Hs256);
     assert_eq!(oauth(&sign_in(&app, &hmac, Some("n-1"))), bad("Bad ID token"));

@@ -7,37 +7,18 @@
 mod support;
 use portcullis_shared::model::User;
 use portcullis_shared::ports::{Clock as _, HttpError, HttpReply, Identities as _, Users as _};
-use portcullis_shared::signature::{b64url, Alg, Key, Signatures as _};
-use portcullis_shared::testing::{RustCryptoSignatures, TestPorts, BEFORE_CALL};
+use portcullis_shared::signature::{b64url, Alg};
+use portcullis_shared::testing::{TestPorts, BEFORE_CALL};
 use portcullis_shared::App;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use support::idp::*;
 use support::*;
 
-const ISSUER: &str = "https://idp.example.com";
 const BETA_ISSUER: &str = "https://beta.example.com";
-const NOW_SECS: i64 = 1_700_000_000;
-
-/// RFC 7515 appendix A.3's P-256 key: acme's (and twin's: the same issuer) signing key.
-fn acme_key() -> Value {
-    json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"})
-}
-
-/// Another P-256 key: beta's, which is also what an attacker signs with against acme.
-fn beta_key() -> Value {
-    json!({"kty": "EC", "crv": "P-256", "x": "8Exyro4ioyD02_o2Fnt4VSrUShP2G6UoNcPqM6WqzDA", "y": "FYskva6b3JC66rKJQou3ymFtquwSVusAeyDWmbFExv4", "d": "Rm6Vrszm8D5oNEpdsLQnnTyXtZ52p51RVnsSdc80YAw"})
-}
-
-fn public(key: Value, kid: &str) -> Value {
-    let mut k = key;
-    k.as_object_mut().unwrap().remove("d");
-    k["kid"] = kid.into();
-    k
-}
-
 /// What the scripted providers publish and know.
 struct Idp {
     /// acme's key set (its issuer's: twin shares it).
@@ -75,7 +56,7 @@ fn app_with_idps(extra: &[(&str, &str)]) -> (App<TestPorts>, Rc<RefCell<Idp>>) {
     vars.extend_from_slice(extra);
     let app = app_with(&vars);
     let idp = Rc::new(RefCell::new(Idp {
-        acme_jwks: json!({"keys": [public(acme_key(), "k1")]}),
+        acme_jwks: json!({"keys": [public(provider_key(), "k1")]}),
         acme_discovery: None,
         acme_token_reply: None,
         codes: HashMap::new(),
@@ -92,7 +73,7 @@ fn app_with_idps(extra: &[(&str, &str)]) -> (App<TestPorts>, Rc<RefCell<Idp>>) {
             "https://idp.example.com/.well-known/openid-configuration" => seen.borrow().acme_discovery.clone().unwrap_or_else(|| discovery(ISSUER)),
             "https://idp.example.com/jwks" => seen.borrow().acme_jwks.to_string(),
             "https://beta.example.com/.well-known/openid-configuration" => discovery(BETA_ISSUER),
-            "https://beta.example.com/jwks" => json!({"keys": [public(beta_key(), "b1")]}).to_string(),
+            "https://beta.example.com/jwks" => json!({"keys": [public(other_key(), "b1")]}).to_string(),
             "https://idp.example.com/token" => {
                 if let Some(reply) = seen.borrow().acme_token_reply.clone() {
                     return Ok(HttpReply { status: 200, body: reply });
@@ -117,17 +98,8 @@ fn app_with_idps(extra: &[(&str, &str)]) -> (App<TestPorts>, Rc<RefCell<Idp>>) {
     (app, idp)
 }
 
-/// A compact JWS of `claims` with `header`, signed by `key` with `alg` (whatever the header
-/// says).
-fn jws(header: Value, claims: &Value, key: &Value, alg: Alg) -> String {
-    let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
-    let key = Key::from_jwk(alg, key).unwrap();
-    let sig = pollster::block_on(RustCryptoSignatures.sign(&key, input.as_bytes())).unwrap();
-    format!("{input}.{}", b64url(&sig))
-}
-
 fn acme_token(claims: &Value) -> String {
-    jws(json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}), claims, &acme_key(), Alg::Es256)
+    jws(json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}), claims, &provider_key(), Alg::Es256)
 }
 
 /// acme's claims for `sub` with `email` (verified or not) and the hash of nonce `n`.
@@ -175,16 +147,6 @@ fn snapshot(app: &App<TestPorts>) -> String {
 /// The `Location` header, if it is text: the worker drops header values that are not.
 fn location(r: &Reply) -> String {
     r.headers.get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_string()
-}
-
-fn query_of(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map(|(_, q)| q.split('#').next().unwrap()).unwrap_or("");
-    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
-}
-
-fn fragment_of(url: &str) -> HashMap<String, String> {
-    let f = url.split_once('#').map(|(_, f)| f).unwrap_or("");
-    form_urlencoded::parse(f.as_bytes()).into_owned().collect()
 }
 
 fn enc(s: &str) -> String {
@@ -329,7 +291,7 @@ fn a_subject_shared_by_two_providers_is_two_identities() {
     assert_eq!(me.body["email"], "g@example.com", "{}", me.raw);
     assert_ne!(me.body["id"], acme.body["user"]["id"]);
     // And a beta token for subject 4242 is beta's own.
-    let beta = jws(json!({"alg": "ES256", "kid": "b1"}), &json!({"iss": BETA_ISSUER, "aud": "beta-app", "sub": "4242", "iat": NOW_SECS, "exp": NOW_SECS + 600, "email": "b@example.com", "email_verified": true}), &beta_key(), Alg::Es256);
+    let beta = jws(json!({"alg": "ES256", "kid": "b1"}), &json!({"iss": BETA_ISSUER, "aud": "beta-app", "sub": "4242", "iat": NOW_SECS, "exp": NOW_SECS + 600, "email": "b@example.com", "email_verified": true}), &other_key(), Alg::Es256);
     let r = post(&app, "/token?grant_type=id_token", &json!({"provider": "beta", "id_token": beta}));
     assert_eq!(r.body["user"]["email"], "b@example.com", "{}", r.raw);
     assert_eq!(ports(&app).store.all_users().len(), 3);
@@ -426,7 +388,7 @@ fn identities_without_an_address_only_where_optional() {
 fn tokens_are_for_their_own_provider_and_client_only() {
     let (app, _) = app_with_idps(&[]);
     let beta_claims = json!({"iss": BETA_ISSUER, "aud": "beta-app", "sub": "b-1", "iat": NOW_SECS, "exp": NOW_SECS + 600, "email": "ann@example.com", "email_verified": true});
-    let beta = jws(json!({"alg": "ES256", "kid": "b1"}), &beta_claims, &beta_key(), Alg::Es256);
+    let beta = jws(json!({"alg": "ES256", "kid": "b1"}), &beta_claims, &other_key(), Alg::Es256);
     assert_eq!(post(&app, "/token?grant_type=id_token", &json!({"provider": "acme", "id_token": beta})).status, 400);
     let acme_plain = {
         let mut c = claims("a-1", "ann@example.com", json!(true));
@@ -437,7 +399,7 @@ fn tokens_are_for_their_own_provider_and_client_only() {
     let r = post(&app, "/token?grant_type=id_token", &json!({"provider": "twin", "id_token": acme_plain}));
     assert_eq!((r.status.as_u16(), r.body["error_description"].as_str()), (400, Some("Unacceptable audience in id_token: [portcullis-app]")), "{}", r.raw);
     // beta's claims signed with acme's key, as acme's issuer would have: not beta's key.
-    let forged = jws(json!({"alg": "ES256", "kid": "b1"}), &beta_claims, &acme_key(), Alg::Es256);
+    let forged = jws(json!({"alg": "ES256", "kid": "b1"}), &beta_claims, &provider_key(), Alg::Es256);
     assert_eq!(post(&app, "/token?grant_type=id_token", &json!({"provider": "beta", "id_token": forged})).status, 400);
     // GitHub issues no id_token.
     let r = post(&app, "/token?grant_type=id_token", &json!({"provider": "github", "id_token": acme_plain}));
@@ -465,7 +427,7 @@ fn the_providers_access_tokens_are_no_id_tokens() {
     c["scope"] = "openid email".into();
     let no_nonce = |t: &str| post(&app, "/token?grant_type=id_token", &json!({"provider": "acme", "id_token": t}));
     for typ in ["at+jwt", "application/at+JWT"] {
-        let r = no_nonce(&jws(json!({"alg": "ES256", "kid": "k1", "typ": typ}), &c, &acme_key(), Alg::Es256));
+        let r = no_nonce(&jws(json!({"alg": "ES256", "kid": "k1", "typ": typ}), &c, &provider_key(), Alg::Es256));
         assert_eq!(r.status, 400, "{typ}: {}", r.raw);
     }
     for typ in ["Bearer", "Refresh", "Logout"] {
@@ -513,7 +475,7 @@ fn audiences_and_authorized_parties_are_the_providers_clients() {
 fn only_the_issuers_published_signing_keys_verify() {
     let (app, _) = app_with_idps(&[]);
     let c = claims("acme-1", "ann@example.com", json!(true));
-    let attacker = beta_key();
+    let attacker = other_key();
     let refused = |t: &str, why: &str| {
         let r = sign_in(&app, t);
         assert_eq!((r.status.as_u16(), r.body["error_description"].as_str()), (400, Some("Bad ID token")), "{why}: {}", r.raw);
@@ -522,10 +484,10 @@ fn only_the_issuers_published_signing_keys_verify() {
     refused(&jws(json!({"alg": "ES256"}), &c, &attacker, Alg::Es256), "another key, no kid");
     refused(&jws(json!({"alg": "ES256", "jwk": public(attacker.clone(), "x")}), &c, &attacker, Alg::Es256), "an embedded jwk");
     refused(&jws(json!({"alg": "ES256", "kid": "evil", "jku": "https://evil.example.com/jwks"}), &c, &attacker, Alg::Es256), "a jku");
-    refused(&jws(json!({"alg": "RS256", "kid": "k1"}), &c, &acme_key(), Alg::Es256), "RS256 said, EC key");
-    refused(&jws(json!({"alg": "es256", "kid": "k1"}), &c, &acme_key(), Alg::Es256), "alg in lower case");
-    refused(&jws(json!({"alg": "ES256", "kid": "k1", "crit": ["exp"]}), &c, &acme_key(), Alg::Es256), "crit");
-    refused(&jws(json!({"alg": ["ES256"], "kid": "k1"}), &c, &acme_key(), Alg::Es256), "alg as a list");
+    refused(&jws(json!({"alg": "RS256", "kid": "k1"}), &c, &provider_key(), Alg::Es256), "RS256 said, EC key");
+    refused(&jws(json!({"alg": "es256", "kid": "k1"}), &c, &provider_key(), Alg::Es256), "alg in lower case");
+    refused(&jws(json!({"alg": "ES256", "kid": "k1", "crit": ["exp"]}), &c, &provider_key(), Alg::Es256), "crit");
+    refused(&jws(json!({"alg": ["ES256"], "kid": "k1"}), &c, &provider_key(), Alg::Es256), "alg as a list");
     let none = format!("{}.{}.", b64url(br#"{"alg":"none","kid":"k1"}"#), b64url(c.to_string().as_bytes()));
     refused(&none, "alg none");
     let good = acme_token(&c);
@@ -536,7 +498,7 @@ fn only_the_issuers_published_signing_keys_verify() {
     for k in ["portcullis-app", "acme-secret"] {
         let oct = json!({"kty": "oct", "k": b64url(k.as_bytes()), "kid": "k1"});
         let (fresh, fresh_idp) = app_with_idps(&[]);
-        fresh_idp.borrow_mut().acme_jwks = json!({"keys": [oct.clone(), public(acme_key(), "k1")]});
+        fresh_idp.borrow_mut().acme_jwks = json!({"keys": [oct.clone(), public(provider_key(), "k1")]});
         let r = sign_in(&fresh, &jws(json!({"alg": "HS256", "kid": "k1"}), &c, &oct, Alg::Hs256));
         assert_eq!(r.status, 400, "HS256 with {k}: {}", r.raw);
         assert_eq!(sign_in(&fresh, &good).status, 200, "the EC key still verifies");
@@ -544,7 +506,7 @@ fn only_the_issuers_published_signing_keys_verify() {
     // The real key, marked for encryption or for another algorithm: no signing key at all.
     for marked in [json!({"use": "enc"}), json!({"alg": "RS256"}), json!({"key_ops": ["encrypt"], "use": "enc"})] {
         let (fresh, fresh_idp) = app_with_idps(&[]);
-        let mut k = public(acme_key(), "k1");
+        let mut k = public(provider_key(), "k1");
         k.as_object_mut().unwrap().extend(marked.as_object().unwrap().clone());
         fresh_idp.borrow_mut().acme_jwks = json!({"keys": [k]});
         let r = sign_in(&fresh, &good);
@@ -564,7 +526,7 @@ fn unknown_key_ids_refetch_the_keys_at_most_once_a_minute() {
     assert_eq!(fetches(), 1);
     ports(&app).clock.advance_secs(61);
     for i in 0..20 {
-        let t = jws(json!({"alg": "ES256", "kid": format!("new-{i}")}), &c, &beta_key(), Alg::Es256);
+        let t = jws(json!({"alg": "ES256", "kid": format!("new-{i}")}), &c, &other_key(), Alg::Es256);
         assert_eq!(sign_in(&app, &t).status, 400);
     }
     assert_eq!(fetches(), 2, "each unknown kid fetched the keys");
@@ -850,7 +812,7 @@ fn hostile_provider_answers_are_refused_and_leak_nothing() {
     let r = sign_in(&app, &acme_token(&c));
     assert_eq!(r.status, 500, "{}", r.raw);
     let (app, idp) = app_with_idps(&[]);
-    idp.borrow_mut().acme_jwks = serde_json::from_str(&format!(r#"{{"keys": [{}]}}"#, vec![public(beta_key(), "b"); 5000].iter().map(Value::to_string).collect::<Vec<_>>().join(","))).unwrap();
+    idp.borrow_mut().acme_jwks = serde_json::from_str(&format!(r#"{{"keys": [{}]}}"#, vec![public(other_key(), "b"); 5000].iter().map(Value::to_string).collect::<Vec<_>>().join(","))).unwrap();
     let r = sign_in(&app, &acme_token(&c));
     assert_eq!(r.status, 400, "{}", r.raw);
     // Redirect flow: the token endpoint's answer.

@@ -8,8 +8,8 @@
 mod support;
 use portcullis_shared::model::Timestamp;
 use portcullis_shared::ports::{HttpError, HttpReply};
-use portcullis_shared::signature::{b64url, Alg, Key, Signatures as _};
-use portcullis_shared::testing::{RustCryptoSignatures, TestPorts, BEFORE_CALL};
+use portcullis_shared::signature::b64url;
+use portcullis_shared::testing::{TestPorts, BEFORE_CALL};
 use portcullis_shared::token::JwtKeys;
 use portcullis_shared::App;
 use serde_json::{json, Value};
@@ -18,20 +18,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use support::mfa::ann_with_factor;
+use support::idp::*;
 use support::*;
-
-const ISSUER: &str = "https://idp.example.com";
-const NOW_SECS: i64 = 1_700_000_000;
-
-fn provider_key() -> Value {
-    json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"})
-}
-
-fn jws(claims: &Value) -> String {
-    let input = format!("{}.{}", b64url(json!({"alg": "ES256", "kid": "k1"}).to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
-    let key = Key::from_jwk(Alg::Es256, &provider_key()).unwrap();
-    format!("{input}.{}", b64url(&pollster::block_on(RustCryptoSignatures.sign(&key, input.as_bytes())).unwrap()))
-}
 
 /// The codes the scripted provider issued: code → (nonce, subject claims).
 type Codes = Rc<RefCell<HashMap<String, (String, Value)>>>;
@@ -61,10 +49,7 @@ fn app_with_acme_and(extra: &[(&str, &str)]) -> (&'static App<TestPorts>, Codes)
                 "issuer": ISSUER, "authorization_endpoint": format!("{ISSUER}/auth"), "token_endpoint": format!("{ISSUER}/token"), "jwks_uri": format!("{ISSUER}/jwks"),
             }),
             "https://idp.example.com/jwks" => {
-                let mut public = provider_key();
-                public.as_object_mut().unwrap().remove("d");
-                public["kid"] = "k1".into();
-                json!({"keys": [public]})
+                json!({"keys": [public(provider_key(), "k1")]})
             }
             "https://idp.example.com/token" => {
                 let Some((nonce, who)) = field("code").and_then(|c| seen.borrow_mut().remove(&c)) else {
@@ -72,27 +57,13 @@ fn app_with_acme_and(extra: &[(&str, &str)]) -> (&'static App<TestPorts>, Codes)
                 };
                 let mut claims = json!({"iss": ISSUER, "aud": "portcullis-app", "iat": NOW_SECS, "exp": NOW_SECS + 600, "nonce": nonce});
                 claims.as_object_mut().unwrap().extend(who.as_object().unwrap().clone());
-                json!({"access_token": format!("access-of-{}", claims["sub"].as_str().unwrap()), "token_type": "Bearer", "id_token": jws(&claims)})
+                json!({"access_token": format!("access-of-{}", claims["sub"].as_str().unwrap()), "token_type": "Bearer", "id_token": provider_jws(&claims)})
             }
             _ => return Err(HttpError(format!("unexpected {url}"))),
         };
         Ok(HttpReply { status: 200, body: body.to_string() })
     });
     (app, codes)
-}
-
-fn location(r: &Reply) -> String {
-    r.headers.get("location").unwrap().to_str().unwrap().to_string()
-}
-
-fn query_of(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map(|(_, q)| q.split('#').next().unwrap()).unwrap_or("");
-    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
-}
-
-fn fragment_of(url: &str) -> HashMap<String, String> {
-    let f = url.split_once('#').map(|(_, f)| f).unwrap_or("");
-    form_urlencoded::parse(f.as_bytes()).into_owned().collect()
 }
 
 /// The provider's consent for `who` to the flow at `provider_url`: the callback's path.

@@ -6,29 +6,16 @@
 
 mod support;
 use portcullis_shared::ports::{HttpError, HttpReply};
-use portcullis_shared::signature::{b64url, Alg, Key, Signatures as _};
-use portcullis_shared::testing::{RustCryptoSignatures, TestPorts};
+use portcullis_shared::signature::b64url;
+use portcullis_shared::testing::TestPorts;
 use portcullis_shared::App;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use support::idp::*;
 use support::*;
-
-const ISSUER: &str = "https://idp.example.com";
-const NOW_SECS: i64 = 1_700_000_000;
-const KEY: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
-
-fn provider_key() -> Value {
-    json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": KEY})
-}
-
-fn jws(claims: &Value) -> String {
-    let input = format!("{}.{}", b64url(json!({"alg": "ES256", "kid": "k1"}).to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
-    let key = Key::from_jwk(Alg::Es256, &provider_key()).unwrap();
-    format!("{input}.{}", b64url(&pollster::block_on(RustCryptoSignatures.sign(&key, input.as_bytes())).unwrap()))
-}
 
 /// What the scripted providers know: the codes they issued (code → (nonce, subject claims)).
 #[derive(Default)]
@@ -61,10 +48,7 @@ fn app_with_idps(extra: &[(&str, &str)]) -> (App<TestPorts>, Rc<RefCell<Idp>>) {
                 "issuer": ISSUER, "authorization_endpoint": format!("{ISSUER}/auth"), "token_endpoint": format!("{ISSUER}/token"), "jwks_uri": format!("{ISSUER}/jwks"),
             }),
             "https://idp.example.com/jwks" => {
-                let mut public = provider_key();
-                public.as_object_mut().unwrap().remove("d");
-                public["kid"] = "k1".into();
-                json!({"keys": [public]})
+                json!({"keys": [public(provider_key(), "k1")]})
             }
             "https://idp.example.com/token" => {
                 assert_eq!((field("client_id").as_deref(), field("client_secret").as_deref()), (Some("portcullis-app"), Some("acme-secret")));
@@ -75,7 +59,7 @@ fn app_with_idps(extra: &[(&str, &str)]) -> (App<TestPorts>, Rc<RefCell<Idp>>) {
                 };
                 let mut claims = json!({"iss": ISSUER, "aud": "portcullis-app", "iat": NOW_SECS, "exp": NOW_SECS + 600, "nonce": nonce});
                 claims.as_object_mut().unwrap().extend(who.as_object().unwrap().clone());
-                json!({"access_token": "acme-access", "refresh_token": "acme-refresh", "token_type": "Bearer", "id_token": jws(&claims)})
+                json!({"access_token": "acme-access", "refresh_token": "acme-refresh", "token_type": "Bearer", "id_token": provider_jws(&claims)})
             }
             "https://git.example.com/login/oauth/access_token" => {
                 assert_eq!(field("client_secret").as_deref(), Some("gh-secret"));
@@ -94,20 +78,6 @@ fn app_with_idps(extra: &[(&str, &str)]) -> (App<TestPorts>, Rc<RefCell<Idp>>) {
         Ok(HttpReply { status: 200, body: body.to_string() })
     });
     (app, idp)
-}
-
-fn location(r: &Reply) -> String {
-    r.headers.get("location").unwrap().to_str().unwrap().to_string()
-}
-
-fn query_of(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map(|(_, q)| q.split('#').next().unwrap()).unwrap_or("");
-    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
-}
-
-fn fragment_of(url: &str) -> HashMap<String, String> {
-    let f = url.split_once('#').map(|(_, f)| f).unwrap_or("");
-    form_urlencoded::parse(f.as_bytes()).into_owned().collect()
 }
 
 /// `/authorize` for `acme`, then the provider's consent for `who`: the callback's path.

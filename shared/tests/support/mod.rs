@@ -2,6 +2,7 @@
 //! and readers for what the mail catcher would show.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod idp;
 pub mod mfa;
 
 use http::{HeaderMap, Request, StatusCode};
