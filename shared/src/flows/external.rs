@@ -302,7 +302,8 @@ impl<P: Ports> Flows<P> {
         }
     }
 
-    fn new_identity(&self, user_id: &UserId, provider: &Provider, who: &ProviderUser, now: Timestamp) -> Identity {
+    /// `who`'s identity at `provider`, new, for the account `user_id`.
+    pub(super) fn new_identity(&self, user_id: &UserId, provider: &Provider, who: &ProviderUser, now: Timestamp) -> Identity {
         Identity {
             id: random_id(self.ports.rng()),
             user_id: user_id.clone(),

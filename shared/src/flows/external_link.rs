@@ -20,9 +20,8 @@ use super::external::{ExternalError, ProviderUser};
 use super::external_redirect::OauthStart;
 use super::{Bearer, Flows, FlowError};
 use crate::config::Provider;
-use crate::model::{Aal, Identity, IdentityId, SessionId, User, UserId};
+use crate::model::{Aal, IdentityId, SessionId, User, UserId};
 use crate::ports::{Identities as _, IdentityAdded, Ports, StoreWhile, Users as _};
-use crate::token::random_id;
 
 impl<P: Ports> Flows<P> {
     /// `GET /user/identities/authorize`: the provider's URL for a flow that links the
@@ -65,18 +64,7 @@ impl<P: Ports> Flows<P> {
     pub(super) async fn link_identity(&self, provider: &Provider, who: &ProviderUser, user_id: &UserId, session_id: &SessionId) -> Result<User, ExternalError> {
         let store = self.ports.store();
         let user = self.link_ready(provider, who, user_id).await?;
-        let now = self.now();
-        let identity = Identity {
-            id: random_id(self.ports.rng()),
-            user_id: user.id.clone(),
-            provider: provider.name.clone(),
-            subject: who.subject.clone(),
-            email: who.email.clone(),
-            data: who.data.clone(),
-            created_at: now,
-            updated_at: now,
-            last_sign_in_at: Some(now),
-        };
+        let identity = self.new_identity(&user.id, provider, who, self.now());
         match store.add_identity(&identity, &StoreWhile::seen(&user, Some(session_id))).await? {
             IdentityAdded::Stored => Ok(user),
             IdentityAdded::Taken => Err(ExternalError::IdentityLinked { here: false }),
