@@ -89,6 +89,16 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
     serde_json::from_slice(body).map_err(|e| JsonError(e.to_string()))
 }
 
+/// A redirect (`303`, or `302` where upstream answers that) to `location`, never cached.
+pub fn redirect_response(status: StatusCode, location: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .body(Vec::new())
+        .unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
 /// A JSON response with extra headers; `cache-control: no-store` unless they set their own.
 pub fn json_response(
     status: StatusCode,

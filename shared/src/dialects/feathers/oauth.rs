@@ -7,7 +7,7 @@
 //! any token. A `redirect` that is no path (`//host`, `\\`, `@`, a `#fragment`) is ignored.
 
 use super::errors::{error_body, FeathersError};
-use crate::dialects::{header, query_param, Body};
+use crate::dialects::{header, query_param, redirect_response, Body};
 use crate::flows::{ExternalError, Flows, OauthStart, SignedIn};
 use crate::model::Dialect;
 use crate::ports::Ports;
@@ -31,14 +31,14 @@ pub(super) async fn start<P: Ports>(flows: &Flows<P>, req: &Request<Body>, provi
         .collect();
     let start = OauthStart { provider, redirect_to: target.as_deref(), scopes: None, challenge: None, passed, dialect: Dialect::Feathers };
     let url = flows.oauth_authorize(start).await.map_err(FeathersError::External)?;
-    Ok(see_other(&url))
+    Ok(redirect_response(StatusCode::SEE_OTHER, &url))
 }
 
 /// A finished sign-in: the app's page with the session's Feathers access token in the
 /// fragment.
 pub async fn oauth_token_redirect<P: Ports>(flows: &Flows<P>, signed_in: &SignedIn, target: &str) -> Response<Body> {
     match flows.feathers_access_token(&signed_in.user, &signed_in.session).await {
-        Ok(token) => see_other(&format!("{target}{}access_token={}", separator(target), token.token)),
+        Ok(token) => redirect_response(StatusCode::SEE_OTHER, &format!("{target}{}access_token={}", separator(target), token.token)),
         Err(e) => oauth_error_redirect(target, &oauth_error_message(flows, ExternalError::Flow(e.into()))),
     }
 }
@@ -46,7 +46,7 @@ pub async fn oauth_token_redirect<P: Ports>(flows: &Flows<P>, signed_in: &Signed
 /// A refused sign-in: the app's page with the message in the fragment.
 pub fn oauth_error_redirect(target: &str, message: &str) -> Response<Body> {
     let encoded: String = form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>().replace('+', "%20");
-    see_other(&format!("{target}{}error={encoded}", separator(target)))
+    redirect_response(StatusCode::SEE_OTHER, &format!("{target}{}error={encoded}", separator(target)))
 }
 
 /// What the front end shows for a refused sign-in (an internal error reported under an id).
@@ -58,13 +58,4 @@ pub fn oauth_error_message<P: Ports>(flows: &Flows<P>, e: ExternalError) -> Stri
 /// `#`, or `&` when the target has a fragment already.
 fn separator(target: &str) -> char {
     if target.contains('#') { '&' } else { '#' }
-}
-
-fn see_other(location: &str) -> Response<Body> {
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header("location", location)
-        .header("cache-control", "no-store")
-        .body(Vec::new())
-        .unwrap_or_else(|_| Response::new(Vec::new()))
 }

@@ -9,7 +9,7 @@
 use super::errors::{describe_reported, GotrueError};
 use super::verify::redirect_location;
 use super::wire::{ok, SessionBody};
-use crate::dialects::{query_param, Body};
+use crate::dialects::{query_param, redirect_response, Body};
 use crate::flows::{Bearer, ExternalError, Flows, OauthStart, SignedIn};
 use crate::secret::Secret;
 use crate::model::{Dialect, PkceChallenge};
@@ -20,7 +20,7 @@ use http::{Request, Response, StatusCode};
 pub(super) async fn authorize<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Result<Response<Body>, GotrueError> {
     let start = Start::read(auth, req)?;
     let url = auth.oauth_authorize(start.as_flow()).await?;
-    Ok(redirect(StatusCode::FOUND, &url))
+    Ok(redirect_response(StatusCode::FOUND, &url))
 }
 
 /// `GET /user/identities/authorize` (auth-js `linkIdentity`): with `skip_http_redirect=true`
@@ -33,7 +33,7 @@ pub(super) async fn link<P: Ports>(auth: &Flows<P>, req: &Request<Body>, bearer:
     let url = auth.link_identity_url(bearer, start.as_flow()).await?;
     match query_param(req.uri().query(), "skip_http_redirect").as_deref() {
         Some("true") => ok(&serde_json::json!({ "url": url })),
-        _ => Ok(redirect(StatusCode::FOUND, &url)),
+        _ => Ok(redirect_response(StatusCode::FOUND, &url)),
     }
 }
 
@@ -92,7 +92,7 @@ pub(super) async fn callback<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> 
 /// A PKCE flow's end: the auth code in the target's query.
 pub(crate) fn auth_code_redirect(redirect_to: &str, code: &Secret<String>) -> Response<Body> {
     let query = form_urlencoded::Serializer::new(String::new()).append_pair("code", code.expose()).finish();
-    redirect(StatusCode::FOUND, &redirect_location(redirect_to, Some(&query), None))
+    redirect_response(StatusCode::FOUND, &redirect_location(redirect_to, Some(&query), None))
 }
 
 /// An implicit flow's end: the session and the provider's tokens in the target's fragment,
@@ -113,7 +113,7 @@ pub(crate) async fn session_redirect<P: Ports>(auth: &Flows<P>, signed_in: &Sign
     for (k, v) in &pairs {
         fragment.append_pair(k, v);
     }
-    redirect(StatusCode::FOUND, &redirect_location(redirect_to, None, Some(&fragment.finish())))
+    redirect_response(StatusCode::FOUND, &redirect_location(redirect_to, None, Some(&fragment.finish())))
 }
 
 /// A callback without a usable flow: to the site (303), the refusal in the query only.
@@ -123,7 +123,7 @@ pub(crate) fn bad_state_redirect(site: &str, code: &str, description: &str) -> R
         .append_pair("error_code", code)
         .append_pair("error_description", description)
         .finish();
-    redirect(StatusCode::SEE_OTHER, &redirect_location(site, Some(&query), None))
+    redirect_response(StatusCode::SEE_OTHER, &redirect_location(site, Some(&query), None))
 }
 
 /// A flow's refusal back at its target ([`error_at`]).
@@ -156,14 +156,5 @@ fn error_at<P: Ports>(auth: &Flows<P>, target: &str, e: &GotrueError) -> Respons
     }
     let query = query.finish();
     let fragment = format!("{query}&sb=");
-    redirect(StatusCode::FOUND, &redirect_location(target, Some(&query), Some(&fragment)))
-}
-
-fn redirect(status: StatusCode, location: &str) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("location", location)
-        .header("cache-control", "no-store")
-        .body(Vec::new())
-        .unwrap_or_else(|_| Response::new(Vec::new()))
+    redirect_response(StatusCode::FOUND, &redirect_location(target, Some(&query), Some(&fragment)))
 }

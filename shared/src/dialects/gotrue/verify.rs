@@ -3,7 +3,7 @@
 
 use super::errors::{describe_reported, GotrueError};
 use super::wire::{ok, SessionBody};
-use crate::dialects::{parse_json, platform, query_param, Body};
+use crate::dialects::{parse_json, platform, query_param, redirect_response, Body};
 use crate::flows::{FlowError, Flows, Verified, PKCE_LINK_PREFIX};
 use crate::model::Purpose;
 use crate::ports::Ports;
@@ -124,12 +124,7 @@ pub(super) async fn verify_link<P: Ports>(auth: &Flows<P>, req: &Request<Body>) 
             (pkce_link.then(|| error.clone()), Some(error))
         }
     };
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header("location", redirect_location(&target, query.as_deref(), fragment.as_deref()))
-        .header("cache-control", "no-store")
-        .body(Vec::new())
-        .unwrap_or_else(|_| Response::new(Vec::new()))
+    redirect_response(StatusCode::SEE_OTHER, &redirect_location(&target, query.as_deref(), fragment.as_deref()))
 }
 
 /// `target` with `query` added to its own query (whose own `code` parameters are dropped, so
