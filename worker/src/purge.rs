@@ -11,9 +11,8 @@
 //!   it was exchanged; a replay after that is refused as unknown instead of ending the session
 //!   (as upstream GoTrue, which deletes used tokens after a day);
 //! - a code, PKCE auth code, sign-in through a provider's pages or emailed sign-in request a day
-//!   after it expired, except the
-//!   sign-up code of an account that is still unconfirmed (a retried or re-sent sign-up reads
-//!   it, expired or not);
+//!   after it expired, except the sign-up code of an account that is still unconfirmed (a
+//!   retried or re-sent sign-up reads it, expired or not);
 //! - a budget a day after the longest window any budget counts in could have ended, a send limit
 //!   a day after its interval (`SMTP_MAX_FREQUENCY`).
 //!
