@@ -25,6 +25,7 @@ mod socket;
 use d1::D1Store;
 use edge::{body_reading, edge_app, misconfigured};
 use portcullis_shared::app::Answer;
+use portcullis_shared::dialects::routes::split;
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 #[cfg(feature = "contract")]
 use worker::Method;
@@ -35,20 +36,20 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // and none of the suite's code.
     #[cfg(feature = "contract")]
     if req.path().starts_with("/__contract") && req.method() == Method::Post {
-        return contract(&req, &env).await;
+        return split(contract(&req, &env)).await;
     }
     let Some(app) = edge_app(&env) else {
         return misconfigured();
     };
     // Socket.IO requests go to their connection's object, when the app serves them.
     if app.routes_to_socket(&req.path()) {
-        return socket::route(req, &env).await;
+        return split(socket::route(req, &env)).await;
     }
     let request = convert::to_http(req, body_reading(&env)).await?;
     let Answer { response, outbox } = app.handle(request).await;
     // Mail goes out after the answer, which therefore takes as long for a known address as
     // for an unknown one; workerd keeps the isolate alive for it.
-    ctx.wait_until(async move { app.deliver(outbox).await });
+    ctx.wait_until(async move { split(app.deliver(outbox)).await });
     convert::from_http(response)
 }
 

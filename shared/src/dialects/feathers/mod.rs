@@ -28,7 +28,7 @@ pub use oauth::{oauth_error_message, oauth_error_redirect, oauth_token_redirect}
 pub use services::user_view;
 pub use socket::socket_call;
 
-use crate::dialects::routes::{self, admit, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, admit, split, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::dialects::{header, json_response, platform, Body};
 use crate::flows::{Dialect, Flows};
 use crate::ports::Ports;
@@ -138,9 +138,9 @@ impl routes::Api for Api {
         match hit.endpoint {
             Endpoint::OauthStart => {
                 let provider = hit.params.first().copied().unwrap_or_default();
-                return oauth::start(flows, req, provider).await.unwrap_or_else(|e| render_error(flows, &e));
+                return split(oauth::start(flows, req, provider)).await.unwrap_or_else(|e| render_error(flows, &e));
             }
-            Endpoint::OauthCallback => return crate::dialects::oauth_callback::callback(flows, req, Dialect::Feathers).await,
+            Endpoint::OauthCallback => return split(crate::dialects::oauth_callback::callback(flows, req, Dialect::Feathers)).await,
             _ => {}
         }
         // The route matched `/<service>` or `/<service>/{id}`.
@@ -152,7 +152,7 @@ impl routes::Api for Api {
             token: Self::credential(req.headers()),
             platform: &platform(req.headers()),
         };
-        match serve_call(flows, hit.endpoint, &call, hit.caller).await {
+        match split(serve_call(flows, hit.endpoint, &call, hit.caller)).await {
             Ok(reply) => json_response(reply.status, &reply.body, &[]),
             Err(FeathersError::NotOnService { method, .. }) => render_error(flows, &FeathersError::MethodNotAllowed(method)),
             Err(e) => render_error(flows, &e),

@@ -7,7 +7,7 @@ use super::errors::FeathersError;
 use super::passkeys;
 use super::{AuthChange, Endpoint, Reply, ServiceCall};
 use crate::dialects::{parse_json, webauthn_wire};
-use crate::dialects::routes::Caller;
+use crate::dialects::routes::{split, Caller};
 use crate::flows::{Bearer, BearerError, Claims, Dialect, Flows, Human, LoginError, SignupOutcome, SignupRequest, UserUpdate};
 use crate::model::{LogoutScope, Timestamp, User};
 use crate::ports::Ports;
@@ -22,18 +22,18 @@ use serde_json::json;
 /// Runs a call whose route's guard let `caller` through.
 pub(super) async fn serve_call<P: Ports>(flows: &Flows<P>, endpoint: Endpoint, call: &ServiceCall<'_>, caller: Caller) -> Result<Reply, FeathersError> {
     match endpoint {
-        Endpoint::CreateUser => create_user(flows, call).await,
+        Endpoint::CreateUser => split(create_user(flows, call)).await,
         Endpoint::GetUser => get_user(own_account(call, caller)?),
-        Endpoint::PatchUser => patch_user(flows, call, own_account(call, caller)?).await,
-        Endpoint::RemoveUser => remove_user(flows, own_account(call, caller)?).await,
-        Endpoint::CreateAuthentication => create_authentication(flows, call).await,
-        Endpoint::RemoveAuthentication => remove_authentication(flows, call, caller.session()?).await,
-        Endpoint::PasskeyChallenge => passkeys::challenge(flows, call).await,
-        Endpoint::SecondFactorChallenge => second_factor_challenge(flows, call).await,
-        Endpoint::PasskeyRegistration => passkeys::registration(flows, call, &caller.session()?).await,
-        Endpoint::CreatePasskey => passkeys::register(flows, call, &caller.session()?).await,
-        Endpoint::FindPasskeys => passkeys::find(flows, &caller.session()?).await,
-        Endpoint::RemovePasskey => passkeys::remove(flows, call, &caller.session()?).await,
+        Endpoint::PatchUser => split(patch_user(flows, call, own_account(call, caller)?)).await,
+        Endpoint::RemoveUser => split(remove_user(flows, own_account(call, caller)?)).await,
+        Endpoint::CreateAuthentication => split(create_authentication(flows, call)).await,
+        Endpoint::RemoveAuthentication => split(remove_authentication(flows, call, caller.session()?)).await,
+        Endpoint::PasskeyChallenge => split(passkeys::challenge(flows, call)).await,
+        Endpoint::SecondFactorChallenge => split(second_factor_challenge(flows, call)).await,
+        Endpoint::PasskeyRegistration => split(passkeys::registration(flows, call, &caller.session()?)).await,
+        Endpoint::CreatePasskey => split(passkeys::register(flows, call, &caller.session()?)).await,
+        Endpoint::FindPasskeys => split(passkeys::find(flows, &caller.session()?)).await,
+        Endpoint::RemovePasskey => split(passkeys::remove(flows, call, &caller.session()?)).await,
         Endpoint::NotOnService => Err(FeathersError::NotOnService { method: call.method, service: call.service.to_string() }),
         // Browser redirects over REST only (`Api::serve`), never a socket's service.
         Endpoint::OauthStart | Endpoint::OauthCallback => Err(FeathersError::NoService(call.service.chars().take(64).collect())),

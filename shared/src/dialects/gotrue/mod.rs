@@ -36,7 +36,7 @@ pub use errors::{code, describe, render_error, GotrueError};
 pub use wire::{user_json, SessionBody, UserBody};
 pub(crate) use external::{auth_code_redirect, bad_state_redirect, external_error_redirect, session_redirect};
 
-use crate::dialects::routes::{self, Caller, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, split, Caller, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::dialects::{auth_token, json_response, Body};
 use crate::flows::{Dialect, Flows};
 use crate::ports::Ports;
@@ -211,45 +211,45 @@ impl routes::Api for Api {
 async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Result<Response<Body>, GotrueError> {
     let session = |caller: Caller| caller.session().map_err(GotrueError::from);
     match hit.endpoint {
-        E::Signup => account::signup(flows, req).await,
-        E::Verify => verify::verify(flows, req).await,
-        E::VerifyLink => Ok(verify::verify_link(flows, req).await),
-        E::Token => token::token(flows, req).await,
-        E::Authorize => external::authorize(flows, req).await,
-        E::Callback => Ok(external::callback(flows, req).await),
-        E::LinkIdentity => external::link(flows, req, &session(hit.caller)?).await,
-        E::UnlinkIdentity => external::unlink(flows, &session(hit.caller)?, hit.params.first().copied()).await,
-        E::GetUser => account::get_user(flows, &session(hit.caller)?).await,
-        E::PutUser => account::put_user(flows, req, session(hit.caller)?).await,
-        E::Reauthenticate => account::reauthenticate(flows, session(hit.caller)?).await,
-        E::Logout => account::logout(flows, req, session(hit.caller)?).await,
-        E::Recover => account::recover(flows, req).await,
-        E::Otp => account::otp(flows, req).await,
-        E::Resend => account::resend(flows, req).await,
+        E::Signup => split(account::signup(flows, req)).await,
+        E::Verify => split(verify::verify(flows, req)).await,
+        E::VerifyLink => Ok(split(verify::verify_link(flows, req)).await),
+        E::Token => split(token::token(flows, req)).await,
+        E::Authorize => split(external::authorize(flows, req)).await,
+        E::Callback => Ok(split(external::callback(flows, req)).await),
+        E::LinkIdentity => split(external::link(flows, req, &session(hit.caller)?)).await,
+        E::UnlinkIdentity => split(external::unlink(flows, &session(hit.caller)?, hit.params.first().copied())).await,
+        E::GetUser => split(account::get_user(flows, &session(hit.caller)?)).await,
+        E::PutUser => split(account::put_user(flows, req, session(hit.caller)?)).await,
+        E::Reauthenticate => split(account::reauthenticate(flows, session(hit.caller)?)).await,
+        E::Logout => split(account::logout(flows, req, session(hit.caller)?)).await,
+        E::Recover => split(account::recover(flows, req)).await,
+        E::Otp => split(account::otp(flows, req)).await,
+        E::Resend => split(account::resend(flows, req)).await,
         E::Settings => account::settings(flows),
         E::Health => account::health(),
         E::Jwks => Ok(json_response(StatusCode::OK, &flows.jwks(), &[("cache-control", "public, max-age=600".to_string())])),
-        E::Admin(endpoint) => admin::serve(flows, req, endpoint, hit.params.first().copied()).await,
-        E::AdminFactors => mfa::admin_list(flows, &admin::user_id(hit.params.first().copied())?).await,
+        E::Admin(endpoint) => split(admin::serve(flows, req, endpoint, hit.params.first().copied())).await,
+        E::AdminFactors => split(mfa::admin_list(flows, &admin::user_id(hit.params.first().copied())?)).await,
         E::AdminDeleteFactor => {
             let user = admin::user_id(hit.params.first().copied())?;
-            mfa::admin_delete(flows, &user, hit.params.get(1).copied()).await
+            split(mfa::admin_delete(flows, &user, hit.params.get(1).copied())).await
         }
         // Upstream serves these whether or not passkeys are on.
-        E::AdminPasskeys => passkeys::admin_list(flows, &admin::user_id(hit.params.first().copied())?).await,
+        E::AdminPasskeys => split(passkeys::admin_list(flows, &admin::user_id(hit.params.first().copied())?)).await,
         E::AdminDeletePasskey => {
             let user = admin::user_id(hit.params.first().copied())?;
-            passkeys::admin_delete(flows, &user, hit.params.get(1).copied()).await
+            split(passkeys::admin_delete(flows, &user, hit.params.get(1).copied())).await
         }
-        E::Mfa(endpoint) => mfa::serve(flows, req, endpoint, hit.params.first().copied(), session(hit.caller)?).await,
-        E::RecoveryCodes(endpoint) => recovery_codes::serve(flows, req, endpoint, session(hit.caller)?).await,
+        E::Mfa(endpoint) => split(mfa::serve(flows, req, endpoint, hit.params.first().copied(), session(hit.caller)?)).await,
+        E::RecoveryCodes(endpoint) => split(recovery_codes::serve(flows, req, endpoint, session(hit.caller)?)).await,
         E::Passkeys(_) | E::Unoffered(U::Passkeys) if !flows.config().mfa.passkey_enabled => Err(passkeys::disabled()),
         E::Passkeys(endpoint) => {
             let bearer = match hit.caller {
                 Caller::Session(b) => Some(*b),
                 Caller::Anyone | Caller::ServiceRole => None,
             };
-            passkeys::serve(flows, req, endpoint, hit.params.first().copied(), bearer).await
+            split(passkeys::serve(flows, req, endpoint, hit.params.first().copied(), bearer)).await
         }
         E::Unoffered(U::Passkeys) => Err(GotrueError::NotFound),
         E::Unoffered(endpoint) => {

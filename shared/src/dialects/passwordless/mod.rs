@@ -12,7 +12,7 @@ pub use errors::{describe, render_error, PasswordlessError};
 use pages::{email_answer, email_page, login_answer, login_page};
 
 use super::{auth_token, json_response, parse_json, Body, MediaType};
-use crate::dialects::routes::{self, Denied, Guard, Hit, Refused, Route, Verb};
+use crate::dialects::routes::{self, split, Denied, Guard, Hit, Refused, Route, Verb};
 use crate::dialects::webauthn_wire::factor_options;
 use crate::flows::{Bearer, Dialect, Flows};
 use crate::model::{LoginRequestId, SessionId, Timestamp};
@@ -103,11 +103,11 @@ impl routes::Api for Api {
     async fn serve<P: Ports + 'static>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Response<Body> {
         // The pages answer in HTML, whatever happens.
         match hit.endpoint {
-            Endpoint::LoginPage => login_page(flows, req).await,
-            Endpoint::LoginAnswer => login_answer(flows, req).await,
-            Endpoint::EmailPage => email_page(flows, req).await,
-            Endpoint::EmailAnswer => email_answer(flows, req).await,
-            _ => api(flows, req, hit).await.unwrap_or_else(|e| render_error(flows, &e)),
+            Endpoint::LoginPage => split(login_page(flows, req)).await,
+            Endpoint::LoginAnswer => split(login_answer(flows, req)).await,
+            Endpoint::EmailPage => split(email_page(flows, req)).await,
+            Endpoint::EmailAnswer => split(email_answer(flows, req)).await,
+            _ => split(api(flows, req, hit)).await.unwrap_or_else(|e| render_error(flows, &e)),
         }
     }
 }
@@ -116,16 +116,16 @@ impl routes::Api for Api {
 async fn api<P: Ports>(flows: &Flows<P>, req: &Request<Body>, hit: Hit<'_, Endpoint>) -> Result<Response<Body>, PasswordlessError> {
     let param = hit.params.first().copied().unwrap_or_default();
     match hit.endpoint {
-        Endpoint::Registration => registration(flows, req).await,
-        Endpoint::Login => login(flows, req).await,
-        Endpoint::Collect => collect(flows, param).await,
-        Endpoint::SecondFactor => second_factor(flows, req).await,
-        Endpoint::SecondFactorChallenge => second_factor_challenge(flows, req).await,
+        Endpoint::Registration => split(registration(flows, req)).await,
+        Endpoint::Login => split(login(flows, req)).await,
+        Endpoint::Collect => split(collect(flows, param)).await,
+        Endpoint::SecondFactor => split(second_factor(flows, req)).await,
+        Endpoint::SecondFactorChallenge => split(second_factor_challenge(flows, req)).await,
         Endpoint::Me => me(&signed_in(hit.caller)?),
-        Endpoint::PutEmail => put_email(flows, req, signed_in(hit.caller)?).await,
-        Endpoint::Logout => logout(flows, signed_in(hit.caller)?).await,
-        Endpoint::Sessions => sessions(flows, signed_in(hit.caller)?).await,
-        Endpoint::EndSession => end_session(flows, signed_in(hit.caller)?, param).await,
+        Endpoint::PutEmail => split(put_email(flows, req, signed_in(hit.caller)?)).await,
+        Endpoint::Logout => split(logout(flows, signed_in(hit.caller)?)).await,
+        Endpoint::Sessions => split(sessions(flows, signed_in(hit.caller)?)).await,
+        Endpoint::EndSession => split(end_session(flows, signed_in(hit.caller)?, param)).await,
         Endpoint::LoginPage | Endpoint::LoginAnswer | Endpoint::EmailPage | Endpoint::EmailAnswer => {
             Err(PasswordlessError::NotFound)
         }
