@@ -6,12 +6,20 @@
 //! are both plain strings in `env`: the worker cannot tell them apart when it runs, so it
 //! learns from the config it was built with.
 
-/// The settings that must never be plain vars: Cloudflare stores and shows `[vars]` in clear
-/// text, and `wrangler.toml` usually lives in a repository.
+/// The settings that must never be plain vars (with every `EXTERNAL_<NAME>_SECRET`):
+/// Cloudflare stores and shows `[vars]` in clear text, and `wrangler.toml` usually lives in a
+/// repository.
 pub const SECRET_SETTINGS: &[&str] = &["JWT_SECRET", "JWT_KEYS", "SMTP_PASS", "SECURITY_CAPTCHA_SECRET"];
 
-/// The names of [`SECRET_SETTINGS`] that `wrangler_toml` sets under a `vars` table, at the top
-/// level or in any `[env.<name>]`, sorted and once each; `Err` if it is not TOML.
+/// Whether `name` must be a secret: one of [`SECRET_SETTINGS`], or an identity provider's
+/// client secret (`EXTERNAL_<NAME>_SECRET`).
+pub fn must_be_secret(name: &str) -> bool {
+    let provider = name.strip_prefix("EXTERNAL_").and_then(|rest| rest.strip_suffix("_SECRET"));
+    SECRET_SETTINGS.contains(&name) || provider.is_some_and(|p| !p.is_empty())
+}
+
+/// The names that `wrangler_toml` sets under a `vars` table, at the top level or in any
+/// `[env.<name>]`, and that [`must_be_secret`], sorted and once each; `Err` if it is not TOML.
 pub fn secrets_in_vars(wrangler_toml: &str) -> Result<Vec<String>, String> {
     let config: toml::Table = wrangler_toml.parse().map_err(|e: toml::de::Error| e.to_string())?;
     let vars_of = |t: &toml::Table| t.get("vars").and_then(toml::Value::as_table).map(|v| v.keys().cloned().collect::<Vec<_>>());
@@ -21,7 +29,7 @@ pub fn secrets_in_vars(wrangler_toml: &str) -> Result<Vec<String>, String> {
             names.extend(vars_of(env).unwrap_or_default());
         }
     }
-    names.retain(|n| SECRET_SETTINGS.contains(&n.as_str()));
+    names.retain(|n| must_be_secret(n));
     names.sort();
     names.dedup();
     Ok(names)

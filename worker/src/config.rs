@@ -16,7 +16,7 @@ use worker::Env;
 mod plain_vars;
 
 /// The settings that must be secrets (`JWT_SECRET`, `JWT_KEYS`, `SMTP_PASS`,
-/// `SECURITY_CAPTCHA_SECRET`: `plain_vars::SECRET_SETTINGS`) which the
+/// `SECURITY_CAPTCHA_SECRET`, `EXTERNAL_<NAME>_SECRET`: `plain_vars::must_be_secret`) which the
 /// `wrangler.toml` this worker was built with sets under `[vars]` (found by `build.rs`). In
 /// workerd a var and a secret are both plain strings in `env`, so this is how the worker
 /// knows; a var given another way (`wrangler deploy --var`, the dashboard) it cannot see.
@@ -297,6 +297,21 @@ mod tests {
         assert_eq!(plain_vars::secrets_in_vars("vars.SMTP_PASS = \"x\"\n").unwrap(), vec!["SMTP_PASS"]);
         assert!(plain_vars::secrets_in_vars("[vars]\nSMTP_USER = \"u\"\n").unwrap().is_empty());
         assert!(plain_vars::secrets_in_vars("[vars\n").is_err());
+    }
+
+    #[test]
+    fn an_identity_providers_client_secret_under_vars_is_found_too() {
+        let toml = r#"
+            [vars]
+            EXTERNAL_GITHUB_ENABLED = "true"
+            EXTERNAL_GITHUB_CLIENT_ID = "Iv1.abc"
+            EXTERNAL_GITHUB_SECRET = "oops"
+            [env.production.vars]
+            EXTERNAL_ACME_SECRET = "oops"
+            EXTERNAL_SECRET = "not a provider's"
+            EXTERNAL__SECRET = "no name"
+        "#;
+        assert_eq!(plain_vars::secrets_in_vars(toml).unwrap(), vec!["EXTERNAL_ACME_SECRET", "EXTERNAL_GITHUB_SECRET"]);
     }
 
     #[test]

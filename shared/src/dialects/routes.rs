@@ -231,7 +231,7 @@ pub async fn dispatch<A: Api, P: Ports + 'static>(flows: &Flows<P>, req: &Reques
 /// being inlined into its caller's. The engine compiles and optimizes a wasm function whole,
 /// when it first runs: awaited directly, every handler of every dialect became one function of
 /// a few hundred kilobytes that an isolate's first request paid for, whatever it asked
-/// (`make bench`: the first request took 51 ms, 26 ms with the handlers split). One small
+/// (`make bench`: the first request took 51 ms, 28 ms with the handlers split). One small
 /// allocation per request.
 #[inline(never)]
 pub fn split<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
