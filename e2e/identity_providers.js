@@ -467,6 +467,10 @@ export async function startGithubLike({ users = DEFAULT_GITHUB_USERS, apps = [PO
   const tokens = new Map(); // token → { login, scope }
   const requests = [];
   let nextUser;
+  // `/user` answered with a body of this many bytes, streamed (0: the user's JSON), and how
+  // many of them went out before the reader hung up.
+  let userBodyBytes = 0;
+  const streamed = { written: 0, finished: false };
 
   const json = (res, status, body) => res.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
   const userJson = (login) => {
@@ -529,6 +533,7 @@ export async function startGithubLike({ users = DEFAULT_GITHUB_USERS, apps = [PO
       const auth = /^(?:Bearer|token) (.+)$/i.exec(req.headers.authorization ?? "");
       const token = auth && tokens.get(auth[1]);
       if (!token || !userMap.has(token.login)) return json(res, 401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" });
+      if (url.pathname === "/api/v3/user" && userBodyBytes > 0) return streamUser(res, token.login);
       if (url.pathname === "/api/v3/user") return json(res, 200, userJson(token.login));
       const scopes = token.scope.split(",");
       // Listing the addresses takes `user:email` (or `user`); GitHub answers a token
@@ -538,6 +543,25 @@ export async function startGithubLike({ users = DEFAULT_GITHUB_USERS, apps = [PO
     }
 
     return json(res, 404, { message: "Not Found" });
+  }
+
+  /** The user's JSON with a string of `userBodyBytes` padding, written as the reader takes it. */
+  async function streamUser(res, login) {
+    Object.assign(streamed, { written: 0, finished: false });
+    const start = JSON.stringify(userJson(login)).slice(0, -1) + ',"bio":"';
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    let closed = false;
+    res.on("close", () => (closed = true));
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+    res.write(start);
+    while (!closed && streamed.written < userBodyBytes) {
+      streamed.written += chunk.length;
+      if (!res.write(chunk)) await new Promise((resolve) => (closed ? resolve() : (res.once("drain", resolve), res.once("close", resolve))));
+    }
+    if (!closed) {
+      streamed.finished = true;
+      res.end('"}');
+    }
   }
 
   const server = await listen(async () => (req, res) => {
@@ -555,6 +579,12 @@ export async function startGithubLike({ users = DEFAULT_GITHUB_USERS, apps = [PO
       if (!userMap.has(login)) throw new Error(`no user ${login}`);
       nextUser = login;
     },
+    /** `/user` answers with a body of `bytes` (0: as GitHub does); `streamed` says how much
+     * of the last such body was written and whether all of it was. */
+    setUserBodyBytes(bytes) {
+      userBodyBytes = bytes;
+    },
+    streamed,
     /** Makes or replaces user `login`. */
     setUser(login, user) {
       userMap.set(login, { ...user });

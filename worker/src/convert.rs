@@ -65,12 +65,16 @@ const MALFORMED_HEADER: &str = portcullis_shared::app::MALFORMED_HEADER_MARK;
 /// At most `keep` bytes of the body, reading no more than `stop_after` (so a caller that
 /// keeps one byte over its limit can tell an oversized body); `usize::MAX` reads to the end.
 pub async fn read_bounded(req: &mut Request, keep: usize, stop_after: usize) -> Result<Vec<u8>> {
-    use futures_core::Stream;
-    let mut stream = match req.stream() {
-        Ok(s) => s,
+    match req.stream() {
+        Ok(stream) => read_stream(stream, keep, stop_after).await,
         // No body at all.
-        Err(_) => return Ok(Vec::new()),
-    };
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// [`read_bounded`] for any body's stream (a request's, or a reply's to an outbound fetch).
+pub async fn read_stream(mut stream: worker::ByteStream, keep: usize, stop_after: usize) -> Result<Vec<u8>> {
+    use futures_core::Stream;
     let mut body = Vec::new();
     let mut seen = 0usize;
     while let Some(chunk) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await {

@@ -1,8 +1,9 @@
 //! Outbound HTTP through the runtime's `fetch`, as the domain's `Http` port: a CAPTCHA
 //! provider's verify endpoint, identity providers' documents, keys, token and user endpoints.
 //! Each request gives up after its timeout (the fetch is aborted), and a reply body is read up
-//! to 64 KiB.
+//! to 64 KiB as it arrives; the rest is never fetched.
 
+use crate::convert::read_stream;
 use portcullis_shared::ports::{Http, HttpError, HttpReply};
 use std::future::Future;
 use std::pin::pin;
@@ -49,23 +50,32 @@ async fn send(url: &str, method: Method, form: Option<JsValue>, bearer: Option<&
     let answered = async {
         let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
         let status = response.status_code();
-        let mut body = response.text().await?;
-        if body.len() > MAX_REPLY_BYTES {
-            let mut end = MAX_REPLY_BYTES;
-            while !body.is_char_boundary(end) {
-                end -= 1;
-            }
-            body.truncate(end);
-        }
-        Ok::<_, worker::Error>(HttpReply { status, body })
+        // Read as it arrives, never more than the limit: a provider that answers without end
+        // costs the isolate 64 KiB, not its memory.
+        let body = match response.stream() {
+            Ok(stream) => read_stream(stream, MAX_REPLY_BYTES, MAX_REPLY_BYTES).await?,
+            Err(_) => Vec::new(),
+        };
+        Ok::<_, worker::Error>(HttpReply { status, body: text_of(body) })
     };
-    match first_of(answered, Delay::from(Duration::from_millis(u64::from(timeout_ms)))).await {
+    let reply = first_of(answered, Delay::from(Duration::from_millis(u64::from(timeout_ms)))).await;
+    // Whatever the reply did not send yet is not wanted: the fetch stops here.
+    controller.abort();
+    match reply {
         Some(reply) => reply.map_err(failed),
-        None => {
-            controller.abort();
-            Err(HttpError(format!("no answer within {timeout_ms} ms")))
+        None => Err(HttpError(format!("no answer within {timeout_ms} ms"))),
+    }
+}
+
+/// A reply body as text: a character the cut at the limit split is dropped, other bytes that
+/// are not UTF-8 read as U+FFFD (as `Response::text` reads them).
+fn text_of(mut bytes: Vec<u8>) -> String {
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        if e.error_len().is_none() {
+            bytes.truncate(e.valid_up_to());
         }
     }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// `work`'s output, or `None` if `deadline` comes first.
@@ -98,7 +108,14 @@ fn encode_form(form: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::encode_form;
+    use super::{encode_form, text_of};
+
+    #[test]
+    fn a_character_cut_at_the_limit_is_dropped_and_bad_bytes_read_as_replacement() {
+        assert_eq!(text_of("{\"name\":\"Zoë".as_bytes()[..12].to_vec()), "{\"name\":\"Zo");
+        assert_eq!(text_of(b"a\xffb".to_vec()), "a\u{fffd}b");
+        assert_eq!(text_of("ü".as_bytes().to_vec()), "ü");
+    }
 
     #[test]
     fn form_values_are_percent_encoded() {
