@@ -555,8 +555,9 @@ export async function startGithubLike({ users = DEFAULT_GITHUB_USERS, apps = [PO
     res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
     res.write(start);
     while (!closed && streamed.written < userBodyBytes) {
-      streamed.written += chunk.length;
-      if (!res.write(chunk)) await new Promise((resolve) => (closed ? resolve() : (res.once("drain", resolve), res.once("close", resolve))));
+      const part = chunk.subarray(0, Math.min(chunk.length, userBodyBytes - streamed.written));
+      streamed.written += part.length;
+      if (!res.write(part)) await new Promise((resolve) => (closed ? resolve() : (res.once("drain", resolve), res.once("close", resolve))));
     }
     if (!closed) {
       streamed.finished = true;

@@ -1,7 +1,7 @@
 //! Outbound HTTP through the runtime's `fetch`, as the domain's `Http` port: a CAPTCHA
 //! provider's verify endpoint, identity providers' documents, keys, token and user endpoints.
-//! Each request gives up after its timeout (the fetch is aborted), and a reply body is read up
-//! to 64 KiB as it arrives; the rest is never fetched.
+//! Each request gives up after its timeout (the fetch is aborted), and a reply body is read as
+//! it arrives, up to 64 KiB: a longer one is refused, its rest never fetched.
 
 use crate::convert::read_stream;
 use portcullis_shared::ports::{Http, HttpError, HttpReply};
@@ -12,7 +12,7 @@ use std::time::Duration;
 use wasm_bindgen::JsValue;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
-/// Longest reply body kept, in bytes.
+/// Longest reply body taken, in bytes.
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 
 /// `fetch`, with a timeout.
@@ -50,12 +50,17 @@ async fn send(url: &str, method: Method, form: Option<JsValue>, bearer: Option<&
     let answered = async {
         let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
         let status = response.status_code();
-        // Read as it arrives, never more than the limit: a provider that answers without end
-        // costs the isolate 64 KiB, not its memory.
+        // Read as it arrives, never more than one byte over the limit: a provider that answers
+        // without end costs the isolate 64 KiB, not its memory. A reply over the limit is
+        // refused whole: a cut one could still parse (a form-encoded token reply would give
+        // a token cut short).
         let body = match response.stream() {
-            Ok(stream) => read_stream(stream, MAX_REPLY_BYTES, MAX_REPLY_BYTES).await?,
+            Ok(stream) => read_stream(stream, MAX_REPLY_BYTES + 1, MAX_REPLY_BYTES + 1).await?,
             Err(_) => Vec::new(),
         };
+        if body.len() > MAX_REPLY_BYTES {
+            return Err(worker::Error::RustError(format!("reply over {MAX_REPLY_BYTES} bytes")));
+        }
         Ok::<_, worker::Error>(HttpReply { status, body: text_of(body) })
     };
     let reply = first_of(answered, Delay::from(Duration::from_millis(u64::from(timeout_ms)))).await;
@@ -67,15 +72,11 @@ async fn send(url: &str, method: Method, form: Option<JsValue>, bearer: Option<&
     }
 }
 
-/// A reply body as text: a character the cut at the limit split is dropped, other bytes that
-/// are not UTF-8 read as U+FFFD (as `Response::text` reads them).
-fn text_of(mut bytes: Vec<u8>) -> String {
-    if let Err(e) = std::str::from_utf8(&bytes) {
-        if e.error_len().is_none() {
-            bytes.truncate(e.valid_up_to());
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
+/// A reply body as text, as `Response::text` reads it: a leading byte-order mark dropped, bytes
+/// that are not UTF-8 read as U+FFFD.
+fn text_of(bytes: Vec<u8>) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `work`'s output, or `None` if `deadline` comes first.
@@ -111,10 +112,11 @@ mod tests {
     use super::{encode_form, text_of};
 
     #[test]
-    fn a_character_cut_at_the_limit_is_dropped_and_bad_bytes_read_as_replacement() {
-        assert_eq!(text_of("{\"name\":\"Zoë".as_bytes()[..12].to_vec()), "{\"name\":\"Zo");
+    fn a_reply_reads_as_response_text_reads_it() {
+        // Some hosts start their JSON with a byte-order mark, which serde_json would refuse.
+        assert_eq!(text_of(b"\xEF\xBB\xBF{\"keys\":[]}".to_vec()), "{\"keys\":[]}");
         assert_eq!(text_of(b"a\xffb".to_vec()), "a\u{fffd}b");
-        assert_eq!(text_of("ü".as_bytes().to_vec()), "ü");
+        assert_eq!(text_of("ü\u{feff}".as_bytes().to_vec()), "ü\u{feff}");
     }
 
     #[test]
