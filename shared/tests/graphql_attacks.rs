@@ -68,3 +68,23 @@ fn lexical_errors_are_syntax_errors() {
     assert!(ran.is_empty(), "ran:\n{}", ran.join("\n"));
 }
 
+
+/// A document of nonsense gets at most a hundred of its validation errors back, then
+/// graphql-core's (and graphql-js's) "error limit reached": listing them all let a 15 KB
+/// document of spreads of unknown fragments ask for an answer twelve times its size.
+#[test]
+fn validation_errors_stop_at_a_hundred() {
+    let app = app();
+    let spreads = |n: usize| format!("{{ __typename {} }}", (0..n).map(|i| format!("...F{i}")).collect::<Vec<_>>().join(" "));
+    let q = spreads(1_500);
+    let r = gql(&app, &q, Value::Null);
+    let errors = r.body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 101, "{}", r.raw);
+    assert_eq!(errors[0]["message"], "Unknown fragment: \"F0\"");
+    assert_eq!(errors[99]["message"], "Unknown fragment: \"F99\"");
+    assert_eq!(errors[100], json!({"message": "Too many validation errors, error limit reached. Validation aborted."}));
+    assert!(r.raw.len() < q.len(), "a {} B answer to a {} B document", r.raw.len(), q.len());
+    // A hundred errors are all listed, without the notice.
+    let r = gql(&app, &spreads(100), Value::Null);
+    assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(100), "{}", r.raw);
+}

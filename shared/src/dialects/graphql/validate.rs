@@ -3,7 +3,7 @@
 //! required arguments, leaf selections, fragment conditions, directive locations, conflicting
 //! response keys; then the recursion, depth and complexity bounds. Errors come in document
 //! order (fragments first, then operations, as async-graphql visited them), those that need
-//! the whole document last.
+//! the whole document last; at most a hundred of them ([`MAX_ERRORS`]).
 //!
 //! Not here: the rules over an operation with the fragments it reaches (undefined, unused and
 //! misplaced variables, unused fragments: `usage.rs`, fed what this walk records), how
@@ -22,6 +22,11 @@ use std::collections::HashMap;
 /// Deepest nesting of selection sets (fragment spreads counting one), as async-graphql's
 /// `limit_recursive_depth(32)`.
 const MAX_RECURSIVE_DEPTH: usize = 32;
+
+/// Most validation errors an answer lists, then graphql-core's notice that it stopped (its
+/// `max_errors` and graphql-js's `maxErrors` default): past a hundred the document is
+/// nonsense, and listing every error let a 10 KB document ask for a 120 KB answer.
+const MAX_ERRORS: usize = 100;
 
 /// Work the conflicting-response-key checks of one document may take (`overlap.rs`). When all
 /// its fragments serve its operations, they walk each selection the guard counted once for each
@@ -86,6 +91,10 @@ pub fn validate(doc: &Document, variables: &Map<String, Json>) -> Result<(), Vec
     }
     if depth > MAX_DEPTH {
         return Err(vec![GqlError::new("Query is nested too deep.", None)]);
+    }
+    if v.errors.len() > MAX_ERRORS {
+        v.errors.truncate(MAX_ERRORS);
+        v.errors.push(GqlError::new("Too many validation errors, error limit reached. Validation aborted.", None));
     }
     if v.errors.is_empty() {
         Ok(())
