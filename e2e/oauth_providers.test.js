@@ -176,6 +176,8 @@ test("the implicit flow with GitHub: the session and provider_token in the fragm
   const { data: set, error } = await auth.setSession({ access_token: fragment.get("access_token"), refresh_token: fragment.get("refresh_token") });
   assert.equal(error, null, error?.message);
   assert.equal(set.user.email, "octocat@example.com");
+  // An account GitHub made says so in its token, as upstream's.
+  assert.deepEqual(claimsOf(fragment.get("access_token")).app_metadata, { provider: "github", providers: ["github"] });
   const user = await auth.getUser();
   assert.equal(user.data.user.identities.find((i) => i.provider === "github").identity_data.user_name, "octocat");
 });
@@ -291,9 +293,19 @@ test("linkIdentity and unlinkIdentity: GitHub added to a password account, remov
   const { data: me } = await auth.getUser();
   assert.equal(me.user.id, signed.user.id);
   assert.deepEqual(me.user.identities.map((i) => i.provider), ["email", "github"]);
+  // Every later token names GitHub too, as upstream's app_metadata does: what a refreshed
+  // session's user and its JWT (which row-level security policies read) say.
+  const providersNow = async () => {
+    const { data: refreshed, error: refreshError } = await auth.refreshSession();
+    assert.equal(refreshError, null, refreshError?.message);
+    assert.deepEqual(claimsOf(refreshed.session.access_token).app_metadata, refreshed.user.app_metadata);
+    return refreshed.user.app_metadata;
+  };
+  assert.deepEqual(await providersNow(), { provider: "email", providers: ["email", "github"] });
   const { data: listed } = await auth.getUserIdentities();
   const github = listed.identities.find((i) => i.provider === "github");
   assert.equal((await auth.unlinkIdentity(github)).error, null);
+  assert.deepEqual(await providersNow(), { provider: "email", providers: ["email"] });
   const email = listed.identities.find((i) => i.provider === "email");
   const last = await auth.unlinkIdentity(email);
   assert.equal(last.error?.code, "single_identity_not_deletable");

@@ -128,6 +128,42 @@ fn forged_misdirected_and_replayed_nonce_tokens_are_refused_in_upstreams_words()
     assert_eq!(sign_in(&app, &token(&with("aud", json!("portcullis-ios"))), Some("n-1")).status, 200);
 }
 
+/// The claims of a GoTrue access token.
+fn payload(access: &str) -> Value {
+    serde_json::from_slice(&portcullis_shared::signature::from_b64url(access.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+/// Every token names the account's providers, as upstream's `app_metadata` does: the
+/// provider's alone for an account it made, `email` first for one it joined; a refresh (whose
+/// answer lists only what the account row says) and a password sign-in say the same.
+#[test]
+fn tokens_and_refreshes_name_the_accounts_providers() {
+    let app = idp_app(&[]);
+    let made = sign_in(&app, &token(&claims("acme-1", "ann@example.com", true, "n-1")), Some("n-1"));
+    assert_eq!(made.status, 200, "{}", made.raw);
+    let want = json!({"provider": "acme", "providers": ["acme"]});
+    assert_eq!(payload(made.body["access_token"].as_str().unwrap())["app_metadata"], want);
+    let refreshed = post(&app, "/token?grant_type=refresh_token", &json!({"refresh_token": made.body["refresh_token"]}));
+    assert_eq!(refreshed.status, 200, "{}", refreshed.raw);
+    assert_eq!(payload(refreshed.body["access_token"].as_str().unwrap())["app_metadata"], want);
+    assert_eq!(refreshed.body["user"]["app_metadata"], want, "{}", refreshed.raw);
+    let me = get(&app, "/user", Some(refreshed.body["access_token"].as_str().unwrap()));
+    assert_eq!(me.body["app_metadata"], want, "{}", me.raw);
+
+    // Bob's password account, joined by his verified identity: email first, in every token.
+    confirmed_user(&app, "bob@example.com", "bobs pass 1");
+    let joined = sign_in(&app, &token(&claims("acme-bob", "bob@example.com", true, "n")), Some("n"));
+    let both = json!({"provider": "email", "providers": ["email", "acme"]});
+    assert_eq!(payload(joined.body["access_token"].as_str().unwrap())["app_metadata"], both, "{}", joined.raw);
+    let by_password = login(&app, "bob@example.com", "bobs pass 1");
+    assert_eq!(payload(by_password.body["access_token"].as_str().unwrap())["app_metadata"], both, "{}", by_password.raw);
+    assert_eq!(by_password.body["user"]["app_metadata"], both);
+    // A password account without identities says `email`, as before.
+    confirmed_user(&app, "cy@example.com", "cys pass 1");
+    let cy = login(&app, "cy@example.com", "cys pass 1");
+    assert_eq!(payload(cy.body["access_token"].as_str().unwrap())["app_metadata"], json!({"provider": "email", "providers": ["email"]}));
+}
+
 #[test]
 fn an_unverified_address_never_joins_and_a_verified_one_is_a_first_proof() {
     let app = idp_app(&[("MAILER_AUTOCONFIRM", "false")]);

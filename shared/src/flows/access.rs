@@ -112,13 +112,17 @@ struct GotrueClaims {
     is_anonymous: bool,
 }
 
-/// GoTrue's `app_metadata` of an account: `provider` and `providers` of an email account
-/// (none for an anonymous one) under what the service role set.
+/// GoTrue's `app_metadata` of an account, under what the service role set: `providers`, its
+/// `email` identity (if it has one) and then its providers in the order they were linked, and
+/// `provider`, the first of them (none for an anonymous account).
 pub fn gotrue_app_metadata(u: &User) -> Value {
-    let mut out = match u.is_anonymous {
-        true => serde_json::Map::new(),
-        false => json!({"provider": "email", "providers": ["email"]}).as_object().cloned().unwrap_or_default(),
-    };
+    let email = u.has_email_identity().then_some("email");
+    let providers: Vec<&str> = email.into_iter().chain(u.providers.iter().map(String::as_str)).collect();
+    let mut out = serde_json::Map::new();
+    if let Some(first) = providers.first() {
+        out.insert("provider".into(), json!(first));
+        out.insert("providers".into(), json!(providers));
+    }
     if let Some(own) = u.app_metadata.as_object() {
         out.extend(own.clone());
     }

@@ -282,7 +282,7 @@ impl<P: Ports> Flows<P> {
             }
             let identity = self.new_identity(&user.id, provider, who, now);
             return match store.add_identity(&identity, &StoreWhile::seen(&user, None)).await? {
-                IdentityAdded::Stored => Ok(Some(user)),
+                IdentityAdded::Stored => Ok(Some(linked(user, &provider.name))),
                 IdentityAdded::Taken | IdentityAdded::Changed => Ok(None),
             };
         }
@@ -296,7 +296,7 @@ impl<P: Ports> Flows<P> {
         };
         let identity = self.new_identity(&user.id, provider, who, now);
         match store.insert_with_identity(&user, &identity).await {
-            Ok(()) => Ok(Some(user)),
+            Ok(()) => Ok(Some(linked(user, &provider.name))),
             Err(StoreError::Conflict(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -356,4 +356,14 @@ pub(super) fn user_of_claims(claims: &oidc::IdTokenClaims) -> ProviderUser {
 /// could otherwise prove another one (`Kim@…` for `kim@…`).
 pub(super) fn vouches_for_normalized(raw: &str) -> bool {
     raw.trim().to_ascii_lowercase() == super::normalize_email(raw)
+}
+
+/// `user` as the store holds it once an identity at `provider` was linked to it: its
+/// [`User::providers`] name `provider` (last, if it was not there), so the session this starts
+/// says so from its first token.
+pub(super) fn linked(mut user: User, provider: &str) -> User {
+    if !user.providers.iter().any(|p| p == provider) {
+        user.providers.push(provider.to_string());
+    }
+    user
 }

@@ -66,7 +66,7 @@ impl<P: Ports> Flows<P> {
         let user = self.link_ready(provider, who, user_id).await?;
         let identity = self.new_identity(&user.id, provider, who, self.now());
         match store.add_identity(&identity, &StoreWhile::seen(&user, Some(session_id))).await? {
-            IdentityAdded::Stored => Ok(user),
+            IdentityAdded::Stored => Ok(super::external::linked(user, &provider.name)),
             IdentityAdded::Taken => Err(ExternalError::IdentityLinked { here: false }),
             // The session that asked ended, or the account changed, meanwhile.
             IdentityAdded::Changed => Err(FlowError::SessionNotFound.into()),

@@ -25,7 +25,7 @@ pub struct User {
     /// Free-form JSON object the user controls (GoTrue's `user_metadata`).
     pub user_metadata: serde_json::Value,
     /// JSON object only the service role sets (GoTrue's `app_metadata`, without the
-    /// `provider` and `providers` keys GoTrue shows for every account).
+    /// `provider` and `providers` keys GoTrue shows for every account: see [`User::providers`]).
     pub app_metadata: serde_json::Value,
     /// Refused sign-in and every session until then (GoTrue's admin `ban_duration`).
     pub banned_until: Option<Timestamp>,
@@ -43,6 +43,10 @@ pub struct User {
     /// `aal2` is a full session, in any dialect). Kept with the account so every read of it
     /// knows.
     pub mfa: MfaState,
+    /// The providers of the account's identities (`github`, `google`), each once, in the order
+    /// they were first linked. Kept with the account by every write of its identities, so
+    /// every read of it knows (GoTrue's `app_metadata.providers`, in every token).
+    pub providers: Vec<String>,
 }
 
 /// What second factors an account has ([`User::mfa`]).
@@ -102,7 +106,14 @@ impl User {
             created_at: now,
             updated_at: now,
             mfa: MfaState::Off,
+            providers: Vec::new(),
         }
+    }
+
+    /// Whether GoTrue shows the account's `email` identity: not for an anonymous account, nor
+    /// for one a provider made that has neither password nor username since.
+    pub fn has_email_identity(&self) -> bool {
+        !self.is_anonymous && (self.providers.is_empty() || self.password_hash.is_some() || self.username.is_some())
     }
 
     /// Whether the account is banned at `now`.

@@ -2,7 +2,8 @@
 //! subject signs in. `(provider, subject)` is held by one account at most, across all of them;
 //! a link is stored only while the account is still as the flow saw it, so a first proof of
 //! the mailbox in between (which removes the identities linked before it) overtakes no link.
-//! And the sign-ins through a provider's pages ([`OauthFlows`]), each taken once.
+//! Every write of an account's identities also rewrites its [`User::providers`], in the same
+//! transaction. And the sign-ins through a provider's pages ([`OauthFlows`]), each taken once.
 
 use super::{StoreError, StoreWhile};
 use crate::model::{Identity, IdentityId, OauthFlow, Timestamp, User, UserId};
@@ -25,7 +26,8 @@ pub trait Identities {
     async fn identity(&self, provider: &str, subject: &str) -> Result<Option<Identity>, StoreError>;
     /// The account's identities, oldest first.
     async fn identities_of(&self, user_id: &UserId) -> Result<Vec<Identity>, StoreError>;
-    /// Stores a new account with its first identity, all or nothing:
+    /// Stores a new account with its first identity (its `providers`: that identity's,
+    /// whatever `user` says), all or nothing:
     /// [`StoreError::Conflict`]`("email")` if the address is taken, `Conflict("identity")` if
     /// some account holds the provider's subject; then nothing is stored.
     async fn insert_with_identity(&self, user: &User, identity: &Identity) -> Result<(), StoreError>;

@@ -2,7 +2,8 @@
 //! `WHERE` is the account as the flow saw it, so that nothing lands once a first proof of the
 //! mailbox (or a deletion) overtook it; whether the subject is free is the unique index's to
 //! say, in the same statement: its conflict is `Taken`, no row inserted is `Changed`. A new
-//! account with its first identity is one batch (all or nothing).
+//! account with its first identity is one batch (all or nothing). Every write of an account's
+//! identities rewrites its `users.providers` in the same batch ([`NOTE_PROVIDERS`]).
 
 use super::{backend, opt_s, opt_t, s, t, ts, D1Store};
 use portcullis_shared::model::{Identity, IdentityId, Timestamp, User, UserId};
@@ -10,6 +11,11 @@ use portcullis_shared::ports::{Identities, IdentityAdded, StoreError, StoreWhile
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
+
+/// Rewrites the account's (`?1`) `providers` from its identities: each provider once, in the
+/// order it was first linked. Runs in the batch of every write of an account's identities.
+const NOTE_PROVIDERS: &str = "UPDATE users SET providers = (SELECT json_group_array(provider) FROM \
+    (SELECT provider FROM identities WHERE user_id = ?1 GROUP BY provider ORDER BY MIN(created_at), MIN(id))) WHERE id = ?1";
 
 const IDENTITY_COLUMNS: &str = "id, user_id, provider, subject, email, data, created_at, updated_at, last_sign_in_at";
 
@@ -86,27 +92,30 @@ impl Identities for D1Store {
         // One batch, one transaction: the account's insert fails on a taken address
         // (`Conflict("email")`), the identity's on a taken subject (`Conflict("identity")`), and
         // either failure undoes both.
-        self.batch(vec![self.insert_statement(user)?, self.identity_insert(identity, "", Vec::new())?]).await.map(|_| ())
+        self.batch(vec![
+            self.insert_statement(user)?,
+            self.identity_insert(identity, "", Vec::new())?,
+            self.stmt(NOTE_PROVIDERS, &[s(&user.id)])?,
+        ])
+        .await
+        .map(|_| ())
     }
 
     async fn add_identity(&self, identity: &Identity, seen: &StoreWhile) -> Result<IdentityAdded, StoreError> {
         // `IS`, not `=`: an address or confirmation seen as NULL must still be NULL.
-        let inserted = self
-            .identity_insert(
-                identity,
-                "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND deleted_at IS NULL AND email IS ?10 AND email_confirmed_at IS ?11) \
-                 AND (?12 IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?12 AND user_id = ?2 AND revoked_at IS NULL))",
-                vec![
-                    opt_s(seen.email.as_deref()),
-                    opt_t(seen.email_confirmed_at),
-                    opt_s(seen.session.as_ref().map(|id| id.as_str())),
-                ],
-            )?
-            .run()
-            .await
-            .map_err(backend);
+        let insert = self.identity_insert(
+            identity,
+            "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND deleted_at IS NULL AND email IS ?10 AND email_confirmed_at IS ?11) \
+             AND (?12 IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE id = ?12 AND user_id = ?2 AND revoked_at IS NULL))",
+            vec![
+                opt_s(seen.email.as_deref()),
+                opt_t(seen.email_confirmed_at),
+                opt_s(seen.session.as_ref().map(|id| id.as_str())),
+            ],
+        )?;
+        let inserted = self.batch(vec![insert, self.stmt(NOTE_PROVIDERS, &[s(&identity.user_id)])?]).await;
         match inserted {
-            Ok(result) if super::changed(Some(&result))? > 0 => Ok(IdentityAdded::Stored),
+            Ok(results) if super::changed(results.first())? > 0 => Ok(IdentityAdded::Stored),
             Ok(_) => Ok(IdentityAdded::Changed),
             // The unique index on (provider, subject): some account holds it.
             Err(StoreError::Conflict("identity")) => Ok(IdentityAdded::Taken),
@@ -132,6 +141,7 @@ impl Identities for D1Store {
         let keep = JsValue::from(u32::try_from(keep_others).unwrap_or(u32::MAX));
         let sql = "DELETE FROM identities WHERE id = ?1 AND user_id = ?2 \
                    AND (SELECT COUNT(*) FROM identities WHERE user_id = ?2 AND id <> ?1) >= ?3";
-        Ok(self.changes(sql, &[s(id), s(user_id), keep]).await? > 0)
+        let results = self.batch(vec![self.stmt(sql, &[s(id), s(user_id), keep])?, self.stmt(NOTE_PROVIDERS, &[s(user_id)])?]).await?;
+        Ok(super::changed(results.first())? > 0)
     }
 }

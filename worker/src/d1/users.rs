@@ -39,6 +39,7 @@ pub(crate) struct UserRow {
     created_at: f64,
     updated_at: f64,
     mfa: f64,
+    providers: String,
 }
 
 impl UserRow {
@@ -60,12 +61,14 @@ impl UserRow {
             created_at: ts(self.created_at),
             updated_at: ts(self.updated_at),
             mfa: MfaState::from_i64(self.mfa as i64),
+            providers: serde_json::from_str(&self.providers)
+                .map_err(|e| StoreError::Backend(format!("users.providers: {e}")))?,
         })
     }
 }
 
 pub(crate) const USER_COLUMNS: &str = "id, email, username, password_hash, email_confirmed_at, last_sign_in_at, \
-                            user_metadata, app_metadata, banned_until, is_anonymous, deleted_at, created_at, updated_at, mfa";
+                            user_metadata, app_metadata, banned_until, is_anonymous, deleted_at, created_at, updated_at, mfa, providers";
 
 impl Users for D1Store {
     async fn insert(&self, u: &User) -> Result<(), StoreError> {
@@ -179,7 +182,7 @@ impl Users for D1Store {
                 self.stmt("DELETE FROM identities WHERE user_id = ?1", &[s(id)])?,
                 self.stmt(
                     "UPDATE users SET email = NULL, username = NULL, password_hash = NULL, user_metadata = '{}', \
-                     app_metadata = '{}', mfa = 0, deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
+                     app_metadata = '{}', mfa = 0, providers = '[]', deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
                     &[s(id), t(at)],
                 )?,
             ])
@@ -222,6 +225,7 @@ impl Users for D1Store {
         if proof.forget {
             // Like the password: whoever linked them may not be the mailbox's owner.
             statements.push(self.stmt("DELETE FROM identities WHERE user_id = ?1", &[s(id)])?);
+            statements.push(self.stmt("UPDATE users SET providers = '[]' WHERE id = ?1", &[s(id)])?);
         }
         self.batch(statements).await.map(|_| ())
     }
@@ -237,7 +241,7 @@ impl D1Store {
     /// The insert of a new account (a conflict on its address or username fails it: see
     /// [`super::backend`]).
     pub(crate) fn insert_statement(&self, u: &User) -> Result<D1PreparedStatement, StoreError> {
-        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
         self.stmt(
             &sql,
             &[
@@ -255,6 +259,7 @@ impl D1Store {
                 t(u.created_at),
                 t(u.updated_at),
                 JsValue::from_f64(u.mfa.as_i64() as f64),
+                s(serde_json::Value::from(u.providers.clone()).to_string()),
             ],
         )
     }

@@ -168,27 +168,15 @@ impl<'a> UserBody<'a> {
         self
     }
 
-    /// The user object with the account's provider `identities` (oldest first): listed after
+    /// The user object with the account's provider `identities` (oldest first), listed after
     /// the `email` identity, which an account made by a provider, without a password, does not
-    /// have; and named in `app_metadata` (`provider`: the first way in, `providers`: all).
+    /// have ([`User::has_email_identity`]). Its `app_metadata` names them already, from
+    /// [`User::providers`].
     pub fn with_identities(mut self, u: &User, identities: &[Identity]) -> Self {
-        if identities.is_empty() {
-            return self;
-        }
-        if u.password_hash.is_none() && u.username.is_none() {
+        if !u.has_email_identity() {
             self.identities.clear();
         }
         self.identities.extend(identities.iter().map(IdentityBody::of));
-        let mut providers: Vec<&str> = Vec::new();
-        for i in &self.identities {
-            if !providers.contains(&i.provider.as_str()) {
-                providers.push(&i.provider);
-            }
-        }
-        if let (Some(meta), Some(first)) = (self.app_metadata.as_object_mut(), providers.first()) {
-            meta.insert("provider".into(), Value::from(*first));
-            meta.insert("providers".into(), Value::from(providers.clone()));
-        }
         self
     }
 }

@@ -29,6 +29,11 @@ async fn seen<S: Users>(store: &S, user: &UserId, session: Option<&crate::model:
     Ok(StoreWhile::seen(&u, session))
 }
 
+/// The account's `providers` as stored now.
+async fn providers_of<S: Users>(store: &S, user: &UserId) -> Result<Vec<String>, String> {
+    Ok(Users::by_id(store, user).await.map_err(err)?.ok_or("the account vanished")?.providers)
+}
+
 async fn found<S: Identities>(store: &S, i: &Identity) -> Result<Option<Identity>, String> {
     Identities::identity(store, &i.provider, &i.subject).await.map_err(err)
 }
@@ -56,6 +61,8 @@ pub(super) async fn identities<S: Store>(store: &S, nonce: &str, now: Timestamp)
     ensure!(Identities::identity(store, "gitlab", &first.subject).await.map_err(err)?.is_none(), "found at a provider it is not at");
     let own = Identities::identities_of(store, &ann.id).await.map_err(err)?;
     ensure!(own == vec![first.clone(), second.clone()], "the account's identities came back as {own:?}");
+    let providers = providers_of(store, &ann.id).await?;
+    ensure!(providers == ["google", "github"], "the account's providers after two links: {providers:?}");
 
     // One holder per subject: another account, or this one again under another id.
     let theirs = Identity { id: IdentityId::new(format!("id-theirs-{nonce}")), user_id: bob.id.clone(), ..first.clone() };
@@ -93,7 +100,9 @@ pub(super) async fn identities<S: Store>(store: &S, nonce: &str, now: Timestamp)
     let erin = new_user("erin");
     let erins = identity(&format!("id-erin-{nonce}"), &erin.id, "google", &format!("sub-erin-{nonce}"), now);
     Identities::insert_with_identity(store, &erin, &erins).await.map_err(err)?;
-    ensure!(Users::by_id(store, &erin.id).await.map_err(err)?.as_ref() == Some(&erin), "the new account was not stored whole");
+    // Its providers are its identity's, whatever the account said.
+    let stored = Users::by_id(store, &erin.id).await.map_err(err)?;
+    ensure!(stored == Some(User { providers: vec!["google".into()], ..erin.clone() }), "the new account was not stored whole: {stored:?}");
     ensure!(Identities::identities_of(store, &erin.id).await.map_err(err)? == vec![erins.clone()], "the new account's identity");
 
     // A link lands only while the account is as seen.
@@ -153,6 +162,15 @@ pub(super) async fn identities<S: Store>(store: &S, nonce: &str, now: Timestamp)
     ensure!(!Identities::remove_identity(store, &ann.id, &first.id, 0).await.map_err(err)?, "removed twice");
     ensure!(!Identities::remove_identity(store, &ann.id, &second.id, 1).await.map_err(err)?, "removed the last one");
     ensure!(Identities::identities_of(store, &ann.id).await.map_err(err)? == vec![second], "the removal took another identity");
+    let providers = providers_of(store, &ann.id).await?;
+    ensure!(providers == ["github"], "the account's providers after a removal: {providers:?}");
+    // Two identities at one provider name it once; the removal of one keeps it.
+    let third = identity(&format!("id-third-{nonce}"), &ann.id, "github", &format!("sub-ann-3-{nonce}"), now.plus_secs(2));
+    let added = Identities::add_identity(store, &third, &seen(store, &ann.id, None).await?).await.map_err(err)?;
+    ensure!(added == IdentityAdded::Stored, "a second identity at one provider was {added:?}");
+    ensure!(providers_of(store, &ann.id).await? == ["github"], "a provider named twice");
+    ensure!(Identities::remove_identity(store, &ann.id, &third.id, 1).await.map_err(err)?, "the third identity was not removed");
+    ensure!(providers_of(store, &ann.id).await? == ["github"], "a provider dropped while an identity there remains");
     Ok(())
 }
 
@@ -168,13 +186,16 @@ pub(super) async fn identities_go_with_the_account<S: Store>(store: &S, nonce: &
     ensure!(Identities::identities_of(store, &pat.id).await.map_err(err)? == vec![link.clone()], "a proof that does not forget took the identity");
     Users::first_proof(store, &pat.id, FirstProof { new_email: None, forget: true }, later).await.map_err(err)?;
     ensure!(Identities::identities_of(store, &pat.id).await.map_err(err)?.is_empty(), "a proof that forgets kept the identity");
+    ensure!(providers_of(store, &pat.id).await?.is_empty(), "a proof that forgets kept the account's providers");
     ensure!(found(store, &link).await?.is_none(), "a forgotten identity is found");
 
     let relinked = Identity { id: IdentityId::new(format!("id-relinked-{nonce}")), ..link.clone() };
     let added = Identities::add_identity(store, &relinked, &seen(store, &pat.id, None).await?).await.map_err(err)?;
     ensure!(added == IdentityAdded::Stored, "linking again after the proof was {added:?}");
+    ensure!(providers_of(store, &pat.id).await? == ["google"], "linking again after the proof");
     ensure!(Users::soft_delete(store, &pat.id, later).await.map_err(err)?, "the soft deletion found no account");
     ensure!(Identities::identities_of(store, &pat.id).await.map_err(err)?.is_empty(), "a soft deletion kept the identity");
+    ensure!(providers_of(store, &pat.id).await?.is_empty(), "a soft deletion kept the account's providers");
     ensure!(found(store, &relinked).await?.is_none(), "a soft-deleted account's identity is found");
 
     // The subject is free again: a new account takes it, and its deletion frees it once more.

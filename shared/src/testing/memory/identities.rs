@@ -12,6 +12,22 @@ impl MemoryStore {
     fn subject_taken(&self, provider: &str, subject: &str) -> bool {
         self.identities.borrow().values().any(|i| i.provider == provider && i.subject == subject)
     }
+
+    /// Sets the account's `providers` from its identities, as D1's batches do after every
+    /// write of them.
+    pub(super) fn note_providers(&self, user_id: &UserId) {
+        let mut own: Vec<Identity> = self.identities.borrow().values().filter(|i| &i.user_id == user_id).cloned().collect();
+        own.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        let mut providers: Vec<String> = Vec::new();
+        for i in own {
+            if !providers.contains(&i.provider) {
+                providers.push(i.provider);
+            }
+        }
+        if let Some(u) = self.users.borrow_mut().get_mut(user_id) {
+            u.providers = providers;
+        }
+    }
 }
 
 impl Identities for MemoryStore {
@@ -33,6 +49,7 @@ impl Identities for MemoryStore {
         }
         self.users.borrow_mut().insert(user.id.clone(), user.clone());
         self.identities.borrow_mut().insert(identity.id.clone(), identity.clone());
+        self.note_providers(&user.id);
         Ok(())
     }
 
@@ -48,6 +65,7 @@ impl Identities for MemoryStore {
             return Ok(IdentityAdded::Taken);
         }
         self.identities.borrow_mut().insert(identity.id.clone(), identity.clone());
+        self.note_providers(&identity.user_id);
         Ok(IdentityAdded::Stored)
     }
 
@@ -68,9 +86,14 @@ impl Identities for MemoryStore {
         before("remove_identity");
         let mut identities = self.identities.borrow_mut();
         let others = identities.values().filter(|i| &i.user_id == user_id && &i.id != id).count();
-        match identities.get(id) {
-            Some(i) if &i.user_id == user_id && others >= keep_others => Ok(identities.remove(id).is_some()),
-            _ => Ok(false),
+        let removed = match identities.get(id) {
+            Some(i) if &i.user_id == user_id && others >= keep_others => identities.remove(id).is_some(),
+            _ => false,
+        };
+        drop(identities);
+        if removed {
+            self.note_providers(user_id);
         }
+        Ok(removed)
     }
 }

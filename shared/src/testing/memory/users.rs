@@ -126,6 +126,7 @@ impl Users for MemoryStore {
         user.user_metadata = serde_json::json!({});
         user.app_metadata = serde_json::json!({});
         user.mfa = crate::model::MfaState::Off;
+        user.providers.clear();
         user.deleted_at = user.deleted_at.or(Some(at));
         user.updated_at = at;
         self.users.borrow_mut().insert(id.clone(), user);
@@ -183,6 +184,7 @@ impl Users for MemoryStore {
         if proof.forget {
             // Like the password: whoever linked them may not be the mailbox's owner.
             self.identities.borrow_mut().retain(|_, i| &i.user_id != id);
+            self.note_providers(id);
         }
         let asked_by_a_session = [Purpose::EmailChange, Purpose::EmailChangeCurrent, Purpose::Reauthentication];
         self.codes.borrow_mut().retain(|_, c| !(&c.user_id == id && asked_by_a_session.contains(&c.purpose)));
