@@ -164,6 +164,43 @@ fn tokens_and_refreshes_name_the_accounts_providers() {
     assert_eq!(payload(cy.body["access_token"].as_str().unwrap())["app_metadata"], json!({"provider": "email", "providers": ["email"]}));
 }
 
+/// A first proof that forgets takes the identities a stranger linked, and their provider with
+/// them from the session it starts: its token says `email`, as `GET /user` does.
+#[test]
+fn a_first_proof_that_forgets_leaves_no_provider_in_the_new_sessions_token() {
+    let app = idp_app(&[("MAILER_AUTOCONFIRM", "false")]);
+    let made = sign_in(&app, &token(&claims("acme-carol", "carol@example.com", false, "n")), Some("n"));
+    assert_eq!(made.body["user"]["email"], "");
+    let access = made.body["access_token"].as_str().unwrap();
+    assert_eq!(put(&app, "/user", access, &json!({"email": "carol@example.com"})).status, 200);
+    let code = code_for(&app, "carol@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email_change", "email": "carol@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let want = json!({"provider": "email", "providers": ["email"]});
+    assert_eq!(get(&app, "/user", v.body["access_token"].as_str()).body["app_metadata"], want);
+    assert_eq!(v.body["user"]["app_metadata"], want, "{}", v.raw);
+    assert_eq!(payload(v.body["access_token"].as_str().unwrap())["app_metadata"], want);
+}
+
+/// An account made by a one-time code (no password) keeps its `email` identity, first, when
+/// a provider joins it: only an account a provider made goes without one.
+#[test]
+fn a_passwordless_account_joined_by_a_provider_keeps_email_first() {
+    let app = idp_app(&[]);
+    post(&app, "/otp", &json!({"email": "dan@example.com"}));
+    let code = code_for(&app, "dan@example.com");
+    let v = post(&app, "/verify", &json!({"type": "email", "email": "dan@example.com", "token": code}));
+    assert_eq!(v.status, 200, "{}", v.raw);
+    let joined = sign_in(&app, &token(&claims("acme-dan", "dan@example.com", true, "n")), Some("n"));
+    assert_eq!(joined.body["user"]["id"], v.body["user"]["id"]);
+    let want = json!({"provider": "email", "providers": ["email", "acme"]});
+    assert_eq!(payload(joined.body["access_token"].as_str().unwrap())["app_metadata"], want, "{}", joined.raw);
+    let me = get(&app, "/user", joined.body["access_token"].as_str());
+    assert_eq!(me.body["app_metadata"], want);
+    let listed: Vec<&str> = me.body["identities"].as_array().unwrap().iter().map(|i| i["provider"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["email", "acme"]);
+}
+
 #[test]
 fn an_unverified_address_never_joins_and_a_verified_one_is_a_first_proof() {
     let app = idp_app(&[("MAILER_AUTOCONFIRM", "false")]);

@@ -114,12 +114,13 @@ struct GotrueClaims {
 
 /// GoTrue's `app_metadata` of an account, under what the service role set: `providers`, its
 /// `email` identity (if it has one) and then its providers in the order they were linked, and
-/// `provider`, the first of them (none for an anonymous account).
+/// `provider`, how it signed up: the provider that made it, else the first of those (none for
+/// an anonymous account).
 pub fn gotrue_app_metadata(u: &User) -> Value {
     let email = u.has_email_identity().then_some("email");
     let providers: Vec<&str> = email.into_iter().chain(u.providers.iter().map(String::as_str)).collect();
     let mut out = serde_json::Map::new();
-    if let Some(first) = providers.first() {
+    if let Some(first) = u.made_by.as_deref().or(providers.first().copied()) {
         out.insert("provider".into(), json!(first));
         out.insert("providers".into(), json!(providers));
     }

@@ -133,8 +133,7 @@ impl<P: Ports> Flows<P> {
             Err(e) => return Err(e.into()),
         }
         if !user.is_confirmed() {
-            user.password_hash = None;
-            user.user_metadata = serde_json::json!({});
+            user.forget();
         }
         if let Some(old) = user.email.as_deref().filter(|old| *old != new_address) {
             self.send_email_changed(old, &new_address);

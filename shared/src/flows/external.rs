@@ -292,6 +292,7 @@ impl<P: Ports> Flows<P> {
         let id: UserId = random_id(self.ports.rng());
         let user = User {
             email_confirmed_at: verified.map(|_| now),
+            made_by: Some(provider.name.clone()),
             ..User::new(id, verified, who.data.clone(), now)
         };
         let identity = self.new_identity(&user.id, provider, who, now);

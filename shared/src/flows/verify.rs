@@ -169,8 +169,7 @@ impl<P: Ports> Flows<P> {
         // session asked for, lands wholly before it (and is undone) or finds it done.
         self.users().first_proof(&user.id, FirstProof { new_email: None, forget: !keeps }, now).await?;
         if !keeps {
-            user.password_hash = None;
-            user.user_metadata = serde_json::json!({});
+            user.forget();
         }
         user.email_confirmed_at = Some(now);
         user.is_anonymous = false;

@@ -47,6 +47,9 @@ pub struct User {
     /// they were first linked. Kept with the account by every write of its identities, so
     /// every read of it knows (GoTrue's `app_metadata.providers`, in every token).
     pub providers: Vec<String>,
+    /// The provider whose identity made the account (GoTrue's `app_metadata.provider`, the way
+    /// it signed up); `None` for an account made with an address, a username or anonymously.
+    pub made_by: Option<String>,
 }
 
 /// What second factors an account has ([`User::mfa`]).
@@ -107,13 +110,24 @@ impl User {
             updated_at: now,
             mfa: MfaState::Off,
             providers: Vec::new(),
+            made_by: None,
         }
     }
 
     /// Whether GoTrue shows the account's `email` identity: not for an anonymous account, nor
     /// for one a provider made that has neither password nor username since.
     pub fn has_email_identity(&self) -> bool {
-        !self.is_anonymous && (self.providers.is_empty() || self.password_hash.is_some() || self.username.is_some())
+        !self.is_anonymous && (self.made_by.is_none() || self.password_hash.is_some() || self.username.is_some())
+    }
+
+    /// What a first proof of the mailbox that forgets takes from the account, as
+    /// `Users::first_proof` stores it: the password, the metadata, its identities (so their
+    /// providers) and who made it. Whoever set them had not shown the mailbox was theirs.
+    pub fn forget(&mut self) {
+        self.password_hash = None;
+        self.user_metadata = serde_json::json!({});
+        self.providers.clear();
+        self.made_by = None;
     }
 
     /// Whether the account is banned at `now`.

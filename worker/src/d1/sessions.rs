@@ -107,7 +107,7 @@ const SESSION_USER_COLUMNS: &str = "s.id AS s_id, s.user_id AS s_user_id, s.plat
     s.last_active_at AS s_last_active_at, s.revoked_at AS s_revoked_at, s.factor_id AS s_factor_id, \
     s.factor_type AS s_factor_type, s.aal2_at AS s_aal2_at, u.id, u.email, u.username, \
     u.password_hash, u.email_confirmed_at, u.last_sign_in_at, u.user_metadata, u.app_metadata, u.banned_until, \
-    u.is_anonymous, u.deleted_at, u.created_at, u.updated_at, u.mfa, u.providers";
+    u.is_anonymous, u.deleted_at, u.created_at, u.updated_at, u.mfa, u.providers, u.made_by";
 
 /// A token (refresh or session) with its session and account; the token's columns prefixed
 /// `t_`. Session tokens have no `parent_id` or `used_at`.

@@ -40,6 +40,7 @@ pub(crate) struct UserRow {
     updated_at: f64,
     mfa: f64,
     providers: String,
+    made_by: Option<String>,
 }
 
 impl UserRow {
@@ -63,12 +64,13 @@ impl UserRow {
             mfa: MfaState::from_i64(self.mfa as i64),
             providers: serde_json::from_str(&self.providers)
                 .map_err(|e| StoreError::Backend(format!("users.providers: {e}")))?,
+            made_by: self.made_by,
         })
     }
 }
 
 pub(crate) const USER_COLUMNS: &str = "id, email, username, password_hash, email_confirmed_at, last_sign_in_at, \
-                            user_metadata, app_metadata, banned_until, is_anonymous, deleted_at, created_at, updated_at, mfa, providers";
+                            user_metadata, app_metadata, banned_until, is_anonymous, deleted_at, created_at, updated_at, mfa, providers, made_by";
 
 impl Users for D1Store {
     async fn insert(&self, u: &User) -> Result<(), StoreError> {
@@ -182,7 +184,7 @@ impl Users for D1Store {
                 self.stmt("DELETE FROM identities WHERE user_id = ?1", &[s(id)])?,
                 self.stmt(
                     "UPDATE users SET email = NULL, username = NULL, password_hash = NULL, user_metadata = '{}', \
-                     app_metadata = '{}', mfa = 0, providers = '[]', deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
+                     app_metadata = '{}', mfa = 0, providers = '[]', made_by = NULL, deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 WHERE id = ?1",
                     &[s(id), t(at)],
                 )?,
             ])
@@ -208,6 +210,8 @@ impl Users for D1Store {
                  email_confirmed_at = CASE WHEN ?2 IS NULL THEN COALESCE(email_confirmed_at, ?4) ELSE ?4 END, \
                  password_hash = CASE WHEN ?3 THEN NULL ELSE password_hash END, \
                  user_metadata = CASE WHEN ?3 THEN '{}' ELSE user_metadata END, \
+                 providers = CASE WHEN ?3 THEN '[]' ELSE providers END, \
+                 made_by = CASE WHEN ?3 THEN NULL ELSE made_by END, \
                  mfa = 0, is_anonymous = 0, updated_at = ?4 WHERE id = ?1",
                 &[s(id), opt_s(proof.new_email), JsValue::from_f64(forget), t(at)],
             )?,
@@ -225,7 +229,6 @@ impl Users for D1Store {
         if proof.forget {
             // Like the password: whoever linked them may not be the mailbox's owner.
             statements.push(self.stmt("DELETE FROM identities WHERE user_id = ?1", &[s(id)])?);
-            statements.push(self.stmt("UPDATE users SET providers = '[]' WHERE id = ?1", &[s(id)])?);
         }
         self.batch(statements).await.map(|_| ())
     }
@@ -241,7 +244,7 @@ impl D1Store {
     /// The insert of a new account (a conflict on its address or username fails it: see
     /// [`super::backend`]).
     pub(crate) fn insert_statement(&self, u: &User) -> Result<D1PreparedStatement, StoreError> {
-        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+        let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
         self.stmt(
             &sql,
             &[
@@ -260,6 +263,7 @@ impl D1Store {
                 t(u.updated_at),
                 JsValue::from_f64(u.mfa.as_i64() as f64),
                 s(serde_json::Value::from(u.providers.clone()).to_string()),
+                opt_s(u.made_by.as_deref()),
             ],
         )
     }

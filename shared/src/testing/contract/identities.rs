@@ -97,7 +97,7 @@ pub(super) async fn identities<S: Store>(store: &S, nonce: &str, now: Timestamp)
     }
     ensure!(found(store, &daves).await?.is_none(), "the identity of an account with a taken address was stored");
     ensure!(Users::by_id(store, &dave.id).await.map_err(err)?.is_none(), "an account with a taken address was stored");
-    let erin = new_user("erin");
+    let erin = User { made_by: Some("google".into()), ..new_user("erin") };
     let erins = identity(&format!("id-erin-{nonce}"), &erin.id, "google", &format!("sub-erin-{nonce}"), now);
     Identities::insert_with_identity(store, &erin, &erins).await.map_err(err)?;
     // Its providers are its identity's, whatever the account said.
@@ -197,6 +197,26 @@ pub(super) async fn identities_go_with_the_account<S: Store>(store: &S, nonce: &
     ensure!(Identities::identities_of(store, &pat.id).await.map_err(err)?.is_empty(), "a soft deletion kept the identity");
     ensure!(providers_of(store, &pat.id).await?.is_empty(), "a soft deletion kept the account's providers");
     ensure!(found(store, &relinked).await?.is_none(), "a soft-deleted account's identity is found");
+
+    // A first proof that forgets, and a soft deletion, clear who made an account.
+    for (tag, soft) in [("rae", false), ("sam", true)] {
+        let made = User {
+            id: UserId::new(format!("contract-id-{tag}-{nonce}")),
+            email: Some(format!("contract-id-{tag}-{nonce}@example.com")),
+            made_by: Some("google".into()),
+            ..pat.clone()
+        };
+        let its = identity(&format!("id-{tag}-{nonce}"), &made.id, "google", &format!("sub-{tag}-{nonce}"), now);
+        Identities::insert_with_identity(store, &made, &its).await.map_err(err)?;
+        let stored = Users::by_id(store, &made.id).await.map_err(err)?.ok_or("the made account vanished")?;
+        ensure!(stored.made_by.as_deref() == Some("google"), "who made the account: {:?}", stored.made_by);
+        match soft {
+            false => Users::first_proof(store, &made.id, FirstProof { new_email: None, forget: true }, later).await.map_err(err)?,
+            true => ensure!(Users::soft_delete(store, &made.id, later).await.map_err(err)?, "the soft deletion found no account"),
+        }
+        let after = Users::by_id(store, &made.id).await.map_err(err)?.ok_or("the made account vanished")?;
+        ensure!(after.made_by.is_none() && after.providers.is_empty(), "after {}: {after:?}", if soft { "a soft deletion" } else { "a forgetting proof" });
+    }
 
     // The subject is free again: a new account takes it, and its deletion frees it once more.
     let quinn = User {

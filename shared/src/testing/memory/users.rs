@@ -127,6 +127,7 @@ impl Users for MemoryStore {
         user.app_metadata = serde_json::json!({});
         user.mfa = crate::model::MfaState::Off;
         user.providers.clear();
+        user.made_by = None;
         user.deleted_at = user.deleted_at.or(Some(at));
         user.updated_at = at;
         self.users.borrow_mut().insert(id.clone(), user);
@@ -160,8 +161,7 @@ impl Users for MemoryStore {
                 u.email_confirmed_at = None;
             }
             if proof.forget {
-                u.password_hash = None;
-                u.user_metadata = serde_json::json!({});
+                u.forget();
             }
             u.mfa = crate::model::MfaState::Off;
             u.email_confirmed_at = u.email_confirmed_at.or(Some(at));
