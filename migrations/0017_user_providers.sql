@@ -16,7 +16,9 @@ UPDATE users SET providers = (
   )
 ) WHERE id IN (SELECT user_id FROM identities);
 
--- An account a provider made was stored with its first identity, at the same instant.
+-- An account a provider made was stored with its first identity, at the same instant. One whose
+-- first identity was unlinked since is not found so: it reads as made with its address.
+-- (Identities arrived one release before this migration.)
 UPDATE users SET made_by = (
   SELECT provider FROM identities i WHERE i.user_id = users.id AND i.created_at = users.created_at
   ORDER BY i.id LIMIT 1

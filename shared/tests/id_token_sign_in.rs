@@ -147,6 +147,11 @@ fn tokens_and_refreshes_name_the_accounts_providers() {
     assert_eq!(refreshed.status, 200, "{}", refreshed.raw);
     assert_eq!(payload(refreshed.body["access_token"].as_str().unwrap())["app_metadata"], want);
     assert_eq!(refreshed.body["user"]["app_metadata"], want, "{}", refreshed.raw);
+    // Its identity, and no `email` identity beside it: the account has none.
+    let listed = |r: &Reply| -> Vec<String> {
+        r.body["user"]["identities"].as_array().unwrap().iter().map(|i| i["provider"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(listed(&refreshed), ["acme"], "{}", refreshed.raw);
     let me = get(&app, "/user", Some(refreshed.body["access_token"].as_str().unwrap()));
     assert_eq!(me.body["app_metadata"], want, "{}", me.raw);
 
@@ -158,6 +163,7 @@ fn tokens_and_refreshes_name_the_accounts_providers() {
     let by_password = login(&app, "bob@example.com", "bobs pass 1");
     assert_eq!(payload(by_password.body["access_token"].as_str().unwrap())["app_metadata"], both, "{}", by_password.raw);
     assert_eq!(by_password.body["user"]["app_metadata"], both);
+    assert_eq!(listed(&by_password), ["email", "acme"], "a password sign-in lists the identities too");
     // A password account without identities says `email`, as before.
     confirmed_user(&app, "cy@example.com", "cys pass 1");
     let cy = login(&app, "cy@example.com", "cys pass 1");
@@ -183,10 +189,11 @@ fn a_first_proof_that_forgets_leaves_no_provider_in_the_new_sessions_token() {
 }
 
 /// An account made by a one-time code (no password) keeps its `email` identity, first, when
-/// a provider joins it: only an account a provider made goes without one.
+/// a provider joins it: only an account a provider made goes without one. So the provider's
+/// identity is not its last, and may be unlinked.
 #[test]
 fn a_passwordless_account_joined_by_a_provider_keeps_email_first() {
-    let app = idp_app(&[]);
+    let app = idp_app(&[("SECURITY_MANUAL_LINKING_ENABLED", "true")]);
     post(&app, "/otp", &json!({"email": "dan@example.com"}));
     let code = code_for(&app, "dan@example.com");
     let v = post(&app, "/verify", &json!({"type": "email", "email": "dan@example.com", "token": code}));
@@ -199,6 +206,11 @@ fn a_passwordless_account_joined_by_a_provider_keeps_email_first() {
     assert_eq!(me.body["app_metadata"], want);
     let listed: Vec<&str> = me.body["identities"].as_array().unwrap().iter().map(|i| i["provider"].as_str().unwrap()).collect();
     assert_eq!(listed, ["email", "acme"]);
+    let acme = me.body["identities"][1]["identity_id"].as_str().unwrap();
+    let access = joined.body["access_token"].as_str();
+    let unlinked = call(&app, "DELETE", &format!("/user/identities/{acme}"), &Value::Null, access);
+    assert_eq!(unlinked.status, 200, "{}", unlinked.raw);
+    assert_eq!(get(&app, "/user", access).body["app_metadata"], json!({"provider": "email", "providers": ["email"]}));
 }
 
 #[test]

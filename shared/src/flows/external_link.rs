@@ -41,7 +41,7 @@ impl<P: Ports> Flows<P> {
         }
         let user = &bearer.user;
         let identities = self.ports.store().identities_of(&user.id).await?;
-        let email_identity = usize::from(user.password_hash.is_some() || user.username.is_some());
+        let email_identity = usize::from(user.has_email_identity());
         if identities.len() + email_identity <= 1 {
             return Err(ExternalError::LastIdentity);
         }

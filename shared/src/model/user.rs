@@ -114,10 +114,12 @@ impl User {
         }
     }
 
-    /// Whether GoTrue shows the account's `email` identity: not for an anonymous account, nor
-    /// for one a provider made that has neither password nor username since.
+    /// Whether the account has GoTrue's `email` identity, a way in besides its providers: not
+    /// an anonymous account, nor one a provider made that has neither password nor username
+    /// since (nor one without an address, password or username at all).
     pub fn has_email_identity(&self) -> bool {
-        !self.is_anonymous && (self.made_by.is_none() || self.password_hash.is_some() || self.username.is_some())
+        let made_with_an_address = self.made_by.is_none() && self.email.is_some();
+        !self.is_anonymous && (made_with_an_address || self.password_hash.is_some() || self.username.is_some())
     }
 
     /// What a first proof of the mailbox that forgets takes from the account, as

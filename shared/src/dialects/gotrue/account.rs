@@ -64,7 +64,7 @@ pub(super) async fn signup<P: Ports>(auth: &Flows<P>, req: &Request<Body>) -> Re
 pub(super) async fn get_user<P: Ports>(auth: &Flows<P>, bearer: &Bearer) -> Result<Response<Body>, GotrueError> {
     let factors = auth.factors_of(&bearer.user).await?;
     let identities = auth.identities_of(&bearer.user).await?;
-    ok(&UserBody::of(&bearer.user).with_factors(&factors).with_identities(&bearer.user, &identities))
+    ok(&UserBody::of(&bearer.user).with_factors(&factors).with_identities(&identities))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@
 use super::errors::GotrueError;
 use crate::dialects::{json_response, Body};
 use crate::flows::{Flows, SignedIn};
-use crate::model::{AuthMethod, Factor, Identity, Timestamp, User};
+use crate::model::{Factor, Identity, Timestamp, User};
 use crate::ports::Ports;
 use http::{Response, StatusCode};
 use serde::Serialize;
@@ -149,8 +149,8 @@ impl<'a> UserBody<'a> {
             last_sign_in_at: ts(u.last_sign_in_at),
             app_metadata: crate::flows::gotrue_app_metadata(u),
             user_metadata: &u.user_metadata,
-            // An anonymous account has no identity.
-            identities: if u.is_anonymous { vec![] } else { vec![identity] },
+            // An anonymous account has no identity, one a provider made none but its providers'.
+            identities: if u.has_email_identity() { vec![identity] } else { vec![] },
             created_at: u.created_at.to_rfc3339(),
             updated_at: u.updated_at.to_rfc3339(),
             is_anonymous: u.is_anonymous,
@@ -169,13 +169,9 @@ impl<'a> UserBody<'a> {
     }
 
     /// The user object with the account's provider `identities` (oldest first), listed after
-    /// the `email` identity, which an account made by a provider, without a password, does not
-    /// have ([`User::has_email_identity`]). Its `app_metadata` names them already, from
-    /// [`User::providers`].
-    pub fn with_identities(mut self, u: &User, identities: &[Identity]) -> Self {
-        if !u.has_email_identity() {
-            self.identities.clear();
-        }
+    /// its `email` identity if it has one ([`User::has_email_identity`]). Its `app_metadata`
+    /// names them already, from [`User::providers`].
+    pub fn with_identities(mut self, identities: &[Identity]) -> Self {
         self.identities.extend(identities.iter().map(IdentityBody::of));
         self
     }
@@ -209,11 +205,11 @@ impl<'a> SessionBody<'a> {
     pub(super) async fn of<P: Ports>(flows: &Flows<P>, s: &'a SignedIn) -> Result<Self, GotrueError> {
         let factors = flows.factors_of(&s.user).await?;
         let mut body = Self::with(flows, s, &factors).await?;
-        // A sign-in through a provider shows the identities (the one it used among them); the
-        // others leave them to `GET /user`, sparing every sign-in a read.
-        if s.session.method == AuthMethod::Oauth {
+        // An account with identities at providers shows them, as upstream's answers do; the
+        // account says whether it has any, so an account without spends no read on it.
+        if !s.user.providers.is_empty() {
             let identities = flows.identities_of(&s.user).await?;
-            body.user = body.user.with_identities(&s.user, &identities);
+            body.user = body.user.with_identities(&identities);
         }
         Ok(body)
     }
