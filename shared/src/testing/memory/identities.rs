@@ -13,13 +13,18 @@ impl MemoryStore {
         self.identities.borrow().values().any(|i| i.provider == provider && i.subject == subject)
     }
 
+    /// The account's identities, oldest first (ties by id, as D1's `ORDER BY created_at, id`).
+    fn own_identities(&self, user_id: &UserId) -> Vec<Identity> {
+        let mut own: Vec<Identity> = self.identities.borrow().values().filter(|i| &i.user_id == user_id).cloned().collect();
+        own.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        own
+    }
+
     /// Sets the account's `providers` from its identities, as D1's batches do after every
     /// write of them.
     pub(super) fn note_providers(&self, user_id: &UserId) {
-        let mut own: Vec<Identity> = self.identities.borrow().values().filter(|i| &i.user_id == user_id).cloned().collect();
-        own.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
         let mut providers: Vec<String> = Vec::new();
-        for i in own {
+        for i in self.own_identities(user_id) {
             if !providers.contains(&i.provider) {
                 providers.push(i.provider);
             }
@@ -36,9 +41,7 @@ impl Identities for MemoryStore {
     }
 
     async fn identities_of(&self, user_id: &UserId) -> Result<Vec<Identity>, StoreError> {
-        let mut own: Vec<Identity> = self.identities.borrow().values().filter(|i| &i.user_id == user_id).cloned().collect();
-        own.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
-        Ok(own)
+        Ok(self.own_identities(user_id))
     }
 
     async fn insert_with_identity(&self, user: &User, identity: &Identity) -> Result<(), StoreError> {
